@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The device core: what every device model shares, whatever transport
+ * drives it. Status machine (virtio 1.2 §2.1, §3.1), feature masking and
+ * negotiation, config space bounds, queue configuration and validation,
+ * DEVICE_NEEDS_RESET, reset. A model (devices/blk, devices/rng) embeds a
+ * struct vdev and implements struct vdev_ops; a transport (loopback,
+ * vhost-user) calls the vdev_* functions.
+ *
+ * Threading: a vdev is single-threaded. The transport calls every vdev_*
+ * function from the device's thread (loopback forwards its driver's config
+ * operations there; vhost-user handles messages there).
+ *
+ * File descriptors handed to the core (kick, call, config call) belong to it
+ * from then on: it closes them when replaced, at reset and at destroy.
+ */
+#ifndef VIREO_DEVICE_H
+#define VIREO_DEVICE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <vireo/event_loop.h>
+#include <vireo/guest_mem.h>
+#include <vireo/vring.h>
+
+#define VDEV_MAX_QUEUES 64
+
+struct vdev;
+
+/**
+ * struct vdev_queue - one device-side virtqueue
+ * @dev: owner
+ * @index: queue index
+ * @num: configured size (defaults to the device maximum)
+ * @desc_addr, @avail_addr, @used_addr: guest addresses set by the driver
+ * @last_avail_idx: where to start when enabled
+ * @kick_fd: eventfd the driver writes to kick (or -1)
+ * @call_fd: eventfd the device writes to signal used buffers (or -1)
+ * @enabled: the ring was validated and is being served
+ * @ring: the device side of the ring (valid while @enabled)
+ * @ring_state: private memory of @ring
+ * @model_data: for the device model
+ */
+struct vdev_queue {
+	struct vdev *dev;
+	uint16_t index;
+	uint16_t num;
+	uint64_t desc_addr;
+	uint64_t avail_addr;
+	uint64_t used_addr;
+	uint16_t last_avail_idx;
+	int kick_fd;
+	int call_fd;
+	bool enabled;
+	struct vring_split_dev ring;
+	void *ring_state;
+	void *model_data;
+};
+
+/**
+ * struct vdev_ops - what a device model implements (Firecracker's device trait)
+ * @set_features: optional; the driver's features are final (FEATURES_OK or
+ *	vhost-user SET_FEATURES). Return 0 or -errno to refuse them.
+ * @config_write: optional; a bounds-checked write into config space. Return 0
+ *	or -errno (the write is then dropped). Without it config is read-only.
+ * @activate: the driver is ready (DRIVER_OK): memory, features and enabled
+ *	queues are final. Return 0 or -errno (the device then NEEDS_RESET).
+ * @queue_notify: the driver kicked @q (or a poller found work)
+ * @reset: stop: finish or cancel in-flight work, free what @activate took
+ */
+struct vdev_ops {
+	int (*set_features)(struct vdev *dev, uint64_t features);
+	int (*config_write)(struct vdev *dev, uint32_t offset, const void *buf, uint32_t len);
+	int (*activate)(struct vdev *dev);
+	void (*queue_notify)(struct vdev *dev, struct vdev_queue *q);
+	void (*reset)(struct vdev *dev);
+};
+
+/**
+ * struct vdev - a device as the core sees it (embed it in the model)
+ * @config, @config_size: the model's config space, read by the core
+ */
+struct vdev {
+	const struct vdev_ops *ops;
+	const char *name;
+	uint32_t device_id;
+	uint8_t status;
+	uint64_t offered_features;
+	uint64_t driver_features;
+	uint64_t acked_features;
+	bool activated;
+	const struct guest_mem *mem;
+	struct event_loop *loop;
+	int config_call_fd;
+	uint16_t queue_max_size;
+	unsigned int num_queues;
+	void *config;
+	uint32_t config_size;
+	uint32_t config_generation;
+	struct vdev_queue queues[VDEV_MAX_QUEUES];
+};
+
+/* Ring features the core implements; a model's offer is masked to these plus its own bits. */
+#define VDEV_CORE_FEATURES                                                          \
+	(VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_RING_INDIRECT_DESC) | \
+	 VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX))
+
+/**
+ * vdev_init() - set up the core part of a device
+ * @device_features: the model's device-specific bits (0..23); the core adds
+ *	VDEV_CORE_FEATURES and drops anything else in the reserved range
+ * Return: 0 or -EINVAL (num_queues 0 or above VDEV_MAX_QUEUES, bad queue size).
+ */
+int vdev_init(struct vdev *dev, const struct vdev_ops *ops, const char *name, uint32_t device_id,
+	      uint64_t device_features, unsigned int num_queues, uint16_t queue_max_size,
+	      void *config, uint32_t config_size);
+
+/** vdev_destroy() - reset and close every fd the core holds */
+void vdev_destroy(struct vdev *dev);
+
+/** vdev_set_memory() - the guest memory map the queues translate through */
+void vdev_set_memory(struct vdev *dev, const struct guest_mem *mem);
+
+/** vdev_set_event_loop() - the loop kick fds are watched in (the device's thread) */
+void vdev_set_event_loop(struct vdev *dev, struct event_loop *loop);
+
+/** vdev_set_config_call_fd() - eventfd for config-change notifications (owned by the core) */
+void vdev_set_config_call_fd(struct vdev *dev, int fd);
+
+/** vdev_has_feature() - @bit was negotiated */
+static inline bool vdev_has_feature(const struct vdev *dev, unsigned int bit)
+{
+	return (dev->acked_features & VIRTIO_BIT(bit)) != 0;
+}
+
+/** vdev_get_status() - the device status byte */
+uint8_t vdev_get_status(const struct vdev *dev);
+
+/**
+ * vdev_set_status() - the driver writes the status byte (§2.1, §3.1.1)
+ * 0 resets. Otherwise bits may only be added, in order: ACKNOWLEDGE, DRIVER,
+ * FEATURES_OK (refused, i.e. left clear, if the driver acked a feature not
+ * offered or not VERSION_1), DRIVER_OK (activates; on failure the device
+ * NEEDS_RESET).
+ * Return: 0; -EINVAL for a write that clears bits or skips a step (status
+ * unchanged); -EPERM when FEATURES_OK is refused.
+ */
+int vdev_set_status(struct vdev *dev, uint8_t status);
+
+/**
+ * vdev_set_driver_features() - the driver writes its feature bits
+ * Return: 0, or -EPERM outside DRIVER-set-and-FEATURES_OK-clear.
+ */
+int vdev_set_driver_features(struct vdev *dev, uint64_t features);
+
+/**
+ * vdev_negotiate_features() - make @features final (FEATURES_OK, vhost-user
+ * SET_FEATURES): checks they are a subset of the offer, calls the model.
+ * Return: 0, -EINVAL (not offered), or the model's error.
+ */
+int vdev_negotiate_features(struct vdev *dev, uint64_t features);
+
+/**
+ * vdev_config_read() / vdev_config_write() - bounds-checked config access
+ * Return: 0; -EINVAL if [@offset, @offset + @len) is outside config space;
+ * -EPERM for a write the model does not accept.
+ */
+int vdev_config_read(const struct vdev *dev, uint32_t offset, void *buf, uint32_t len);
+int vdev_config_write(struct vdev *dev, uint32_t offset, const void *buf, uint32_t len);
+
+/** vdev_config_changed() - the model changed config: bump generation, signal */
+void vdev_config_changed(struct vdev *dev);
+
+/*
+ * Queue configuration. Each returns 0, or -EINVAL for an index out of range
+ * or a bad value, or -EBUSY while the queue is enabled.
+ */
+int vdev_queue_set_num(struct vdev *dev, unsigned int index, unsigned int num);
+int vdev_queue_set_addr(struct vdev *dev, unsigned int index, uint64_t desc, uint64_t avail,
+			uint64_t used);
+int vdev_queue_set_base(struct vdev *dev, unsigned int index, uint16_t last_avail_idx);
+int vdev_queue_set_kick_fd(struct vdev *dev, unsigned int index, int fd);
+int vdev_queue_set_call_fd(struct vdev *dev, unsigned int index, int fd);
+
+/**
+ * vdev_queue_get_base() - the avail index to resume from (GET_VRING_BASE)
+ * Return: the index (0..65535), or -EINVAL for a bad queue index.
+ */
+int vdev_queue_get_base(const struct vdev *dev, unsigned int index);
+
+/**
+ * vdev_queue_enable() - validate the ring through guest memory and serve it
+ * (watch its kick fd). Return: 0; -EINVAL (geometry, memory); -ENOMEM.
+ */
+int vdev_queue_enable(struct vdev *dev, unsigned int index);
+
+/** vdev_queue_disable() - stop serving; the last avail index is kept */
+void vdev_queue_disable(struct vdev *dev, unsigned int index);
+
+/**
+ * vdev_activate() - start the model (DRIVER_OK; vhost-user's first enabled
+ * queue). Return: 0 or -errno; on error the device NEEDS_RESET.
+ */
+int vdev_activate(struct vdev *dev);
+
+/** vdev_reset() - back to the state after vdev_init(): every resource returned */
+void vdev_reset(struct vdev *dev);
+
+/**
+ * vdev_set_needs_reset() - the driver broke the protocol: stop every queue,
+ * set DEVICE_NEEDS_RESET, signal a config change, log @reason once.
+ */
+void vdev_set_needs_reset(struct vdev *dev, const char *reason);
+
+/** vdev_needs_reset() - true while DEVICE_NEEDS_RESET is set */
+static inline bool vdev_needs_reset(const struct vdev *dev)
+{
+	return (dev->status & VIRTIO_STATUS_DEVICE_NEEDS_RESET) != 0;
+}
+
+/*
+ * For models: the ring operations, with the core's policy. A protocol
+ * violation marks the device NEEDS_RESET; the call then returns -EPROTO (or
+ * -EIO once the queue has stopped).
+ */
+int vdev_queue_pop(struct vdev_queue *q, struct vring_chain *chain, struct vring_iov *iov,
+		   unsigned int iov_cap);
+int vdev_queue_push(struct vdev_queue *q, uint16_t head, uint32_t written);
+
+/** vdev_queue_flush() - publish pushed entries and signal the driver if it wants */
+void vdev_queue_flush(struct vdev_queue *q);
+
+#endif /* VIREO_DEVICE_H */

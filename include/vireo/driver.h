@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The front-end framework, after the seed and Linux include/linux/virtio.h:
+ * a virtio_driver matches virtio_devices by id on a virtio_bus; a transport
+ * registers devices and implements virtio_config_ops for them. The bus runs
+ * the virtio 1.2 §3.1 initialization sequence in one place.
+ *
+ * No global state: a program creates a struct virtio_bus and registers
+ * drivers and devices on it.
+ */
+#ifndef VIREO_DRIVER_H
+#define VIREO_DRIVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <vireo/dma.h>
+#include <vireo/spec.h>
+#include <vireo/virtqueue.h>
+
+#define VIRTIO_DEV_ANY_ID 0xffffffffu
+
+struct virtio_device;
+struct virtio_driver;
+
+/** struct virtio_device_id - what a driver binds to */
+struct virtio_device_id {
+	uint32_t device;
+	uint32_t vendor;
+};
+
+typedef void virtqueue_callback(struct virtqueue *vq);
+
+/**
+ * struct virtio_config_ops - what a driver-role transport implements
+ * @get: read @len bytes of device config at @offset
+ * @set: write @len bytes of device config at @offset
+ * @generation: config generation counter (§2.5.1: re-read until stable)
+ * @get_status, @set_status: the device status byte; set_status(0) is not reset
+ * @reset: reset the device and wait until it reads back status 0
+ * @get_features: the device's offered feature bits
+ * @finalize_features: write vdev->features (already masked by the bus)
+ * @find_vqs: allocate, configure and enable @nvqs queues. Return 0 or -errno
+ * @del_vqs: the device is reset; free every queue
+ * @wait: block until the device signals any queue or config change, or
+ *	@timeout_ms passes (-1: forever), then run the callbacks of the signalled
+ *	queues. Userspace's interrupt handler. Return: 0, -ETIMEDOUT or -errno
+ * @bus_name: for logs
+ */
+struct virtio_config_ops {
+	void (*get)(struct virtio_device *vdev, unsigned int offset, void *buf, unsigned int len);
+	void (*set)(struct virtio_device *vdev, unsigned int offset, const void *buf,
+		    unsigned int len);
+	uint32_t (*generation)(struct virtio_device *vdev);
+	uint8_t (*get_status)(struct virtio_device *vdev);
+	void (*set_status)(struct virtio_device *vdev, uint8_t status);
+	void (*reset)(struct virtio_device *vdev);
+	uint64_t (*get_features)(struct virtio_device *vdev);
+	int (*finalize_features)(struct virtio_device *vdev);
+	int (*find_vqs)(struct virtio_device *vdev, unsigned int nvqs, struct virtqueue *vqs[],
+			virtqueue_callback *callbacks[], const char *const names[]);
+	void (*del_vqs)(struct virtio_device *vdev);
+	int (*wait)(struct virtio_device *vdev, int timeout_ms);
+	const char *(*bus_name)(struct virtio_device *vdev);
+};
+
+/**
+ * struct virtio_device - a device as drivers see it
+ * @id: device and vendor id (set by the transport)
+ * @config: the transport's operations
+ * @features: negotiated features (set by the bus)
+ * @driver: bound driver, or NULL
+ * @priv: the driver's data
+ * @transport: the transport's data
+ * @dma: memory the device can reach; buffers and rings come from here
+ * @index: number on its bus, for names
+ */
+struct virtio_device {
+	struct virtio_device_id id;
+	const struct virtio_config_ops *config;
+	uint64_t features;
+	struct virtio_driver *driver;
+	void *priv;
+	void *transport;
+	struct virtio_dma_arena *dma;
+	unsigned int index;
+	struct virtio_bus *bus;
+	struct virtio_device *next;
+};
+
+/**
+ * struct virtio_driver - a front-end driver (the seed's virtio_driver)
+ * @feature_table: device feature bits the driver understands
+ * @probe: bind: find_vqs, set up. The bus sets DRIVER_OK after it returns 0.
+ * @remove: unbind; the bus resets the device first
+ * @config_changed: optional
+ */
+struct virtio_driver {
+	const char *name;
+	const struct virtio_device_id *id_table; /* ends with device == 0 */
+	const unsigned int *feature_table;
+	unsigned int feature_table_size;
+	int (*probe)(struct virtio_device *vdev);
+	void (*remove)(struct virtio_device *vdev);
+	void (*config_changed)(struct virtio_device *vdev);
+	struct virtio_driver *next;
+};
+
+/** struct virtio_bus - drivers and devices of one program */
+struct virtio_bus {
+	struct virtio_driver *drivers;
+	struct virtio_device *devices;
+	unsigned int next_index;
+};
+
+void virtio_bus_init(struct virtio_bus *bus);
+
+/**
+ * virtio_register_driver() - add @drv and probe it against unbound devices
+ * Return: 0 or -EEXIST.
+ */
+int virtio_register_driver(struct virtio_bus *bus, struct virtio_driver *drv);
+
+/** virtio_unregister_driver() - remove @drv from every device bound to it */
+void virtio_unregister_driver(struct virtio_bus *bus, struct virtio_driver *drv);
+
+/**
+ * register_virtio_device() - called by a transport: reset the device, set
+ * ACKNOWLEDGE, and bind the first matching driver (§3.1.1: DRIVER, features
+ * by the driver's table, FEATURES_OK and re-read, probe, DRIVER_OK; FAILED
+ * on any error). Return: 0 (also when no driver matches), or -errno if the
+ * matching driver failed to bind.
+ */
+int register_virtio_device(struct virtio_bus *bus, struct virtio_device *vdev);
+
+/** unregister_virtio_device() - remove the driver, reset, take off the bus */
+void unregister_virtio_device(struct virtio_device *vdev);
+
+/** virtio_bus_find() - the @nth device on @bus with @device_id bound to a driver, or NULL */
+struct virtio_device *virtio_bus_find(struct virtio_bus *bus, uint32_t device_id, unsigned int nth);
+
+static inline bool virtio_has_feature(const struct virtio_device *vdev, unsigned int bit)
+{
+	return (vdev->features & VIRTIO_BIT(bit)) != 0;
+}
+
+/**
+ * virtio_cread() - read config consistently (§2.5.1: retry while the
+ * generation changes)
+ */
+void virtio_cread(struct virtio_device *vdev, unsigned int offset, void *buf, unsigned int len);
+
+/** virtio_device_ready() - set DRIVER_OK (a probe may call it early to use its queues) */
+void virtio_device_ready(struct virtio_device *vdev);
+
+#endif /* VIREO_DRIVER_H */

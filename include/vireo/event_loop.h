@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * An epoll event loop: file descriptors (eventfd kicks, io_uring completion
+ * eventfds, sockets) with a handler each. One loop per device thread.
+ */
+#ifndef VIREO_EVENT_LOOP_H
+#define VIREO_EVENT_LOOP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define EVENT_LOOP_MAX_HANDLERS 64
+
+struct event_loop_handler {
+	int fd;
+	void (*handler)(void *opaque, uint32_t events);
+	void *opaque;
+};
+
+struct event_loop {
+	int epoll_fd;
+	int stop_fd; /* eventfd: event_loop_stop() from any thread */
+	bool stopping;
+	struct event_loop_handler handlers[EVENT_LOOP_MAX_HANDLERS];
+};
+
+/** event_loop_init() - Return: 0, or -errno from epoll_create1/eventfd */
+int event_loop_init(struct event_loop *loop);
+
+/** event_loop_destroy() - close the loop's own fds (not the watched ones) */
+void event_loop_destroy(struct event_loop *loop);
+
+/**
+ * event_loop_add() - call @handler(@opaque, epoll events) when @fd is readable
+ * Return: 0; -EEXIST if @fd is already watched; -ENOSPC if the table is full;
+ * -errno from epoll_ctl.
+ */
+int event_loop_add(struct event_loop *loop, int fd, void (*handler)(void *opaque, uint32_t events),
+		   void *opaque);
+
+/** event_loop_remove() - stop watching @fd. Return: 0 or -ENOENT */
+int event_loop_remove(struct event_loop *loop, int fd);
+
+/**
+ * event_loop_run_once() - wait up to @timeout_ms (-1: forever) and dispatch
+ * Return: number of handlers called, or -errno.
+ */
+int event_loop_run_once(struct event_loop *loop, int timeout_ms);
+
+/** event_loop_run() - dispatch until event_loop_stop(). Return: 0 or -errno */
+int event_loop_run(struct event_loop *loop);
+
+/** event_loop_stop() - make event_loop_run() return; safe from any thread */
+void event_loop_stop(struct event_loop *loop);
+
+/** eventfd_signal_fd() - add 1 to eventfd @fd. Return: 0 or -errno */
+int eventfd_signal_fd(int fd);
+
+/** eventfd_drain_fd() - read and clear eventfd @fd. Return: the count, 0 if none */
+uint64_t eventfd_drain_fd(int fd);
+
+#endif /* VIREO_EVENT_LOOP_H */

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Guest memory as the device side sees it: a small table of regions, each a
+ * range of guest (driver-visible) addresses backed by host memory the caller
+ * mapped. The table never maps or unmaps; its owner (a transport) does.
+ */
+#ifndef VIREO_GUEST_MEM_H
+#define VIREO_GUEST_MEM_H
+
+#include <stdint.h>
+
+#include <vireo/vring.h>
+
+#define GUEST_MEM_MAX_REGIONS 32
+
+/**
+ * struct guest_mem_region - one contiguous range of guest memory
+ * @guest_addr: first guest address
+ * @size: bytes (non-zero)
+ * @host: where those bytes are in this process
+ */
+struct guest_mem_region {
+	uint64_t guest_addr;
+	uint64_t size;
+	void *host;
+};
+
+struct guest_mem {
+	struct guest_mem_region regions[GUEST_MEM_MAX_REGIONS];
+	unsigned int num_regions;
+};
+
+/** guest_mem_init() - an empty map */
+void guest_mem_init(struct guest_mem *mem);
+
+/**
+ * guest_mem_add_region() - add [@guest_addr, @guest_addr + @size) at @host
+ * Return: 0; -EINVAL if @size is 0, @host is NULL, the range overflows 64
+ * bits or overlaps an existing region; -ENOSPC if the table is full.
+ */
+int guest_mem_add_region(struct guest_mem *mem, uint64_t guest_addr, uint64_t size, void *host);
+
+/**
+ * guest_mem_remove_region() - remove the region that starts at @guest_addr
+ * Return: 0, or -ENOENT if there is none.
+ */
+int guest_mem_remove_region(struct guest_mem *mem, uint64_t guest_addr);
+
+/**
+ * guest_mem_translate() - host pointer for guest address @addr
+ * @len: bytes the caller wants (non-zero)
+ * @contiguous: set to the bytes available contiguously from there, at most @len
+ * Return: the host pointer, or NULL if @addr is outside every region or
+ * @addr + @len overflows. A range spanning regions returns the first piece;
+ * the caller translates the rest.
+ */
+void *guest_mem_translate(const struct guest_mem *mem, uint64_t addr, uint64_t len,
+			  uint64_t *contiguous);
+
+/**
+ * guest_mem_translate_all() - like guest_mem_translate() but only succeeds if
+ * all @len bytes are contiguous in one region (for fixed-size structures)
+ */
+void *guest_mem_translate_all(const struct guest_mem *mem, uint64_t addr, uint64_t len);
+
+/** guest_mem_vring_mem() - the translate hook ring/ uses, bound to @mem */
+struct vring_mem guest_mem_vring_mem(const struct guest_mem *mem);
+
+#endif /* VIREO_GUEST_MEM_H */

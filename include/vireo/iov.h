@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Helpers over the iovec arrays vring pop fills (struct vring_iov): total
+ * size, copies to and from a flat buffer starting N bytes in, and a slice
+ * view for handing part of a chain to readv/io_uring. None of them fails on
+ * short input: they report how many bytes (or entries) they covered.
+ */
+#ifndef VIREO_IOV_H
+#define VIREO_IOV_H
+
+#include <stddef.h>
+
+#include <vireo/vring.h>
+
+/** iov_size() - total bytes of @iov[0..@cnt) (saturates at SIZE_MAX) */
+size_t iov_size(const struct vring_iov *iov, unsigned int cnt);
+
+/**
+ * iov_to_buf() - copy out of @iov, starting @skip bytes in, at most @len bytes
+ * Return: the bytes copied (less than @len if @iov is shorter).
+ */
+size_t iov_to_buf(const struct vring_iov *iov, unsigned int cnt, size_t skip, void *buf,
+		  size_t len);
+
+/**
+ * buf_to_iov() - copy @len bytes of @buf into @iov, starting @skip bytes in
+ * Return: the bytes copied (less than @len if @iov is shorter).
+ */
+size_t buf_to_iov(const struct vring_iov *iov, unsigned int cnt, size_t skip, const void *buf,
+		  size_t len);
+
+/**
+ * iov_memset() - fill @len bytes of @iov with @c, starting @skip bytes in
+ * Return: the bytes filled.
+ */
+size_t iov_memset(const struct vring_iov *iov, unsigned int cnt, size_t skip, int c, size_t len);
+
+/**
+ * iov_slice() - describe bytes [@skip, @skip + @len) of @src as a new array
+ * @dst: receives at most @dst_cap entries pointing into the same memory
+ * @covered: set to the bytes the filled entries hold (< @len if @src is
+ *	shorter or @dst_cap too small); may be NULL
+ * Return: the number of entries written to @dst.
+ */
+unsigned int iov_slice(const struct vring_iov *src, unsigned int cnt, size_t skip, size_t len,
+		       struct vring_iov *dst, unsigned int dst_cap, size_t *covered);
+
+#endif /* VIREO_IOV_H */

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The virtio-rng (entropy) device model (virtio 1.2 §5.4): one queue whose
+ * device-writable buffers are filled from getrandom(2). The model embeds a
+ * struct vdev; a transport drives it through rng_device_vdev().
+ */
+#ifndef VIREO_RNG_DEVICE_H
+#define VIREO_RNG_DEVICE_H
+
+#include <stdint.h>
+
+#include <vireo/device.h>
+
+struct rng_device;
+
+#define RNG_DEVICE_DEFAULT_QUEUE_SIZE 64u
+
+/**
+ * struct rng_device_options - how to serve entropy
+ * @queue_size: maximum queue size, a power of two 2..32768 (0: 64)
+ */
+struct rng_device_options {
+	uint16_t queue_size;
+};
+
+/**
+ * rng_device_new() - allocate and initialise an entropy device
+ * @opt: may be NULL for defaults
+ * Return: 0 and *@out set; -EINVAL (bad queue size) or -ENOMEM.
+ */
+int rng_device_new(struct rng_device **out, const struct rng_device_options *opt);
+
+/** rng_device_vdev() - the core device inside @rng (for the transport) */
+struct vdev *rng_device_vdev(struct rng_device *rng);
+
+/** rng_device_free() - reset the device and free it */
+void rng_device_free(struct rng_device *rng);
+
+#endif /* VIREO_RNG_DEVICE_H */

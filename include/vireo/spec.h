@@ -1,0 +1,282 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The virtio 1.2 specification as C: device IDs, status and feature bits,
+ * split-ring wire structures and the block device's request and config
+ * layouts. Names follow the spec (OASIS virtio 1.2, §2 and §5.2). Every wire
+ * structure carries static_asserts on its size and field offsets.
+ *
+ * Only the host byte order x86_64/aarch64-le is supported; the le*_to_cpu
+ * helpers still mark every conversion so a big-endian port has one seam.
+ */
+#ifndef VIREO_SPEC_H
+#define VIREO_SPEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "Vireo assumes a little-endian host"
+#endif
+
+/* Wire types: a reader sees at once that a field is little-endian. */
+typedef uint16_t le16;
+typedef uint32_t le32;
+typedef uint64_t le64;
+
+static inline uint16_t le16_to_cpu(le16 v)
+{
+	return v;
+}
+static inline uint32_t le32_to_cpu(le32 v)
+{
+	return v;
+}
+static inline uint64_t le64_to_cpu(le64 v)
+{
+	return v;
+}
+static inline le16 cpu_to_le16(uint16_t v)
+{
+	return v;
+}
+static inline le32 cpu_to_le32(uint32_t v)
+{
+	return v;
+}
+static inline le64 cpu_to_le64(uint64_t v)
+{
+	return v;
+}
+
+/* §5: device IDs. */
+#define VIRTIO_ID_NET 1
+#define VIRTIO_ID_BLOCK 2
+#define VIRTIO_ID_CONSOLE 3
+#define VIRTIO_ID_ENTROPY 4
+
+/* §2.1: device status field. */
+#define VIRTIO_STATUS_ACKNOWLEDGE 1u
+#define VIRTIO_STATUS_DRIVER 2u
+#define VIRTIO_STATUS_DRIVER_OK 4u
+#define VIRTIO_STATUS_FEATURES_OK 8u
+#define VIRTIO_STATUS_DEVICE_NEEDS_RESET 64u
+#define VIRTIO_STATUS_FAILED 128u
+
+/* §6: reserved (transport/ring) feature bits. */
+#define VIRTIO_F_RING_INDIRECT_DESC 28
+#define VIRTIO_F_RING_EVENT_IDX 29
+#define VIRTIO_F_VERSION_1 32
+#define VIRTIO_F_ACCESS_PLATFORM 33
+#define VIRTIO_F_RING_PACKED 34
+#define VIRTIO_F_IN_ORDER 35
+#define VIRTIO_F_ORDER_PLATFORM 36
+#define VIRTIO_F_SR_IOV 37
+#define VIRTIO_F_NOTIFICATION_DATA 38
+#define VIRTIO_F_NOTIF_CONFIG_DATA 39
+#define VIRTIO_F_RING_RESET 40
+
+/* Feature bits 0-23 are device specific, 24-40 reserved (§6); above 40 reserved. */
+#define VIRTIO_TRANSPORT_F_START 28
+#define VIRTIO_TRANSPORT_F_END 41
+
+#define VIRTIO_BIT(b) (1ull << (b))
+
+/* §2.7: split virtqueues. */
+#define VIRTQ_DESC_F_NEXT 1u
+#define VIRTQ_DESC_F_WRITE 2u
+#define VIRTQ_DESC_F_INDIRECT 4u
+
+#define VIRTQ_AVAIL_F_NO_INTERRUPT 1u
+#define VIRTQ_USED_F_NO_NOTIFY 1u
+
+/* §2.7: maximum queue size of a split virtqueue. */
+#define VIRTQ_SPLIT_MAX_SIZE 32768u
+
+/* §2.7.5: alignment of the three parts of a split virtqueue. */
+#define VIRTQ_DESC_ALIGN 16u
+#define VIRTQ_AVAIL_ALIGN 2u
+#define VIRTQ_USED_ALIGN 4u
+
+struct virtq_desc {
+	le64 addr;
+	le32 len;
+	le16 flags;
+	le16 next;
+};
+
+struct virtq_avail {
+	le16 flags;
+	le16 idx;
+	le16 ring[]; /* queue size entries, then used_event (VIRTIO_F_EVENT_IDX) */
+};
+
+struct virtq_used_elem {
+	le32 id; /* le32 for padding reasons only: a head index */
+	le32 len;
+};
+
+struct virtq_used {
+	le16 flags;
+	le16 idx;
+	struct virtq_used_elem ring[]; /* queue size entries, then avail_event */
+};
+
+/* §2.7.5: byte sizes of each part for a queue of num entries (EVENT_IDX words included). */
+static inline size_t virtq_desc_table_size(unsigned int num)
+{
+	return sizeof(struct virtq_desc) * num;
+}
+
+static inline size_t virtq_avail_size(unsigned int num)
+{
+	return sizeof(struct virtq_avail) + sizeof(le16) * num + sizeof(le16);
+}
+
+static inline size_t virtq_used_size(unsigned int num)
+{
+	return sizeof(struct virtq_used) + sizeof(struct virtq_used_elem) * num + sizeof(le16);
+}
+
+/* §2.7.7.2: the event index arithmetic shared by both sides. */
+static inline int vring_need_event(uint16_t event_idx, uint16_t new_idx, uint16_t old_idx)
+{
+	return (uint16_t)(new_idx - event_idx - 1) < (uint16_t)(new_idx - old_idx);
+}
+
+_Static_assert(sizeof(struct virtq_desc) == 16, "virtq_desc");
+_Static_assert(offsetof(struct virtq_desc, addr) == 0, "virtq_desc.addr");
+_Static_assert(offsetof(struct virtq_desc, len) == 8, "virtq_desc.len");
+_Static_assert(offsetof(struct virtq_desc, flags) == 12, "virtq_desc.flags");
+_Static_assert(offsetof(struct virtq_desc, next) == 14, "virtq_desc.next");
+_Static_assert(sizeof(struct virtq_avail) == 4, "virtq_avail");
+_Static_assert(offsetof(struct virtq_avail, idx) == 2, "virtq_avail.idx");
+_Static_assert(offsetof(struct virtq_avail, ring) == 4, "virtq_avail.ring");
+_Static_assert(sizeof(struct virtq_used_elem) == 8, "virtq_used_elem");
+_Static_assert(offsetof(struct virtq_used_elem, len) == 4, "virtq_used_elem.len");
+_Static_assert(sizeof(struct virtq_used) == 4, "virtq_used");
+_Static_assert(offsetof(struct virtq_used, idx) == 2, "virtq_used.idx");
+_Static_assert(offsetof(struct virtq_used, ring) == 4, "virtq_used.ring");
+
+/* §5.2.3: block device feature bits. */
+#define VIRTIO_BLK_F_SIZE_MAX 1
+#define VIRTIO_BLK_F_SEG_MAX 2
+#define VIRTIO_BLK_F_GEOMETRY 4
+#define VIRTIO_BLK_F_RO 5
+#define VIRTIO_BLK_F_BLK_SIZE 6
+#define VIRTIO_BLK_F_FLUSH 9
+#define VIRTIO_BLK_F_TOPOLOGY 10
+#define VIRTIO_BLK_F_CONFIG_WCE 11
+#define VIRTIO_BLK_F_MQ 12
+#define VIRTIO_BLK_F_DISCARD 13
+#define VIRTIO_BLK_F_WRITE_ZEROES 14
+#define VIRTIO_BLK_F_LIFETIME 15
+#define VIRTIO_BLK_F_SECURE_ERASE 16
+#define VIRTIO_BLK_F_ZONED 17
+
+/* §5.2.6: request types and status values. */
+#define VIRTIO_BLK_T_IN 0u
+#define VIRTIO_BLK_T_OUT 1u
+#define VIRTIO_BLK_T_FLUSH 4u
+#define VIRTIO_BLK_T_GET_ID 8u
+#define VIRTIO_BLK_T_GET_LIFETIME 10u
+#define VIRTIO_BLK_T_DISCARD 11u
+#define VIRTIO_BLK_T_WRITE_ZEROES 13u
+#define VIRTIO_BLK_T_SECURE_ERASE 14u
+
+#define VIRTIO_BLK_S_OK 0u
+#define VIRTIO_BLK_S_IOERR 1u
+#define VIRTIO_BLK_S_UNSUPP 2u
+
+#define VIRTIO_BLK_SECTOR_SIZE 512u
+#define VIRTIO_BLK_SECTOR_SHIFT 9
+#define VIRTIO_BLK_ID_BYTES 20u
+#define VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP 1u
+
+struct virtio_blk_geometry {
+	le16 cylinders;
+	uint8_t heads;
+	uint8_t sectors;
+};
+
+struct virtio_blk_topology {
+	uint8_t physical_block_exp;
+	uint8_t alignment_offset;
+	le16 min_io_size;
+	le32 opt_io_size;
+};
+
+struct virtio_blk_zoned_characteristics {
+	le32 zone_sectors;
+	le32 max_open_zones;
+	le32 max_active_zones;
+	le32 max_append_sectors;
+	le32 write_granularity;
+	uint8_t model;
+	uint8_t unused2[3];
+};
+
+/* §5.2.4: device configuration layout. */
+struct virtio_blk_config {
+	le64 capacity;
+	le32 size_max;
+	le32 seg_max;
+	struct virtio_blk_geometry geometry;
+	le32 blk_size;
+	struct virtio_blk_topology topology;
+	uint8_t writeback;
+	uint8_t unused0;
+	le16 num_queues;
+	le32 max_discard_sectors;
+	le32 max_discard_seg;
+	le32 discard_sector_alignment;
+	le32 max_write_zeroes_sectors;
+	le32 max_write_zeroes_seg;
+	uint8_t write_zeroes_may_unmap;
+	uint8_t unused1[3];
+	le32 max_secure_erase_sectors;
+	le32 max_secure_erase_seg;
+	le32 secure_erase_sector_alignment;
+	struct virtio_blk_zoned_characteristics zoned;
+};
+
+/* §5.2.6: the request header read from the first (readable) bytes of a chain. */
+struct virtio_blk_outhdr {
+	le32 type;
+	le32 reserved;
+	le64 sector;
+};
+
+/* §5.2.6: one segment of a DISCARD / WRITE_ZEROES / SECURE_ERASE payload. */
+struct virtio_blk_discard_write_zeroes {
+	le64 sector;
+	le32 num_sectors;
+	le32 flags; /* bit 0: unmap; the rest reserved */
+};
+
+_Static_assert(sizeof(struct virtio_blk_geometry) == 4, "virtio_blk_geometry");
+_Static_assert(sizeof(struct virtio_blk_topology) == 8, "virtio_blk_topology");
+_Static_assert(sizeof(struct virtio_blk_zoned_characteristics) == 24, "zoned");
+_Static_assert(offsetof(struct virtio_blk_config, capacity) == 0, "capacity");
+_Static_assert(offsetof(struct virtio_blk_config, size_max) == 8, "size_max");
+_Static_assert(offsetof(struct virtio_blk_config, seg_max) == 12, "seg_max");
+_Static_assert(offsetof(struct virtio_blk_config, geometry) == 16, "geometry");
+_Static_assert(offsetof(struct virtio_blk_config, blk_size) == 20, "blk_size");
+_Static_assert(offsetof(struct virtio_blk_config, topology) == 24, "topology");
+_Static_assert(offsetof(struct virtio_blk_config, writeback) == 32, "writeback");
+_Static_assert(offsetof(struct virtio_blk_config, num_queues) == 34, "num_queues");
+_Static_assert(offsetof(struct virtio_blk_config, max_discard_sectors) == 36, "max_discard");
+_Static_assert(offsetof(struct virtio_blk_config, max_discard_seg) == 40, "max_discard_seg");
+_Static_assert(offsetof(struct virtio_blk_config, discard_sector_alignment) == 44, "dsa");
+_Static_assert(offsetof(struct virtio_blk_config, max_write_zeroes_sectors) == 48, "mwzs");
+_Static_assert(offsetof(struct virtio_blk_config, max_write_zeroes_seg) == 52, "mwzseg");
+_Static_assert(offsetof(struct virtio_blk_config, write_zeroes_may_unmap) == 56, "wzmu");
+_Static_assert(offsetof(struct virtio_blk_config, max_secure_erase_sectors) == 60, "mses");
+_Static_assert(offsetof(struct virtio_blk_config, secure_erase_sector_alignment) == 68, "sesa");
+_Static_assert(offsetof(struct virtio_blk_config, zoned) == 72, "zoned");
+_Static_assert(sizeof(struct virtio_blk_config) == 96, "virtio_blk_config");
+_Static_assert(sizeof(struct virtio_blk_outhdr) == 16, "virtio_blk_outhdr");
+_Static_assert(offsetof(struct virtio_blk_outhdr, sector) == 8, "outhdr.sector");
+_Static_assert(sizeof(struct virtio_blk_discard_write_zeroes) == 16, "discard segment");
+_Static_assert(offsetof(struct virtio_blk_discard_write_zeroes, flags) == 12, "dwz.flags");
+
+#endif /* VIREO_SPEC_H */

@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The driver side of a virtqueue: the seed's add_buf / kick / get_buf /
+ * enable_cb / disable_cb, under their modern Linux names.
+ *
+ * A virtqueue lives in memory the caller provides (ring/ never allocates):
+ * the ring itself in DMA memory the device can reach, and a private array
+ * of struct vring_desc_extra that the device never sees. The driver never
+ * trusts what the device writes back: a used id out of range or not in
+ * flight, or a length above what was posted as writable, marks the queue
+ * broken and every later call fails.
+ *
+ * Thread safety: none. One thread drives a virtqueue at a time; the device
+ * on the other side may run concurrently (that is what the barriers are for).
+ */
+#ifndef VIREO_VIRTQUEUE_H
+#define VIREO_VIRTQUEUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <vireo/spec.h>
+
+struct virtio_device;
+struct virtqueue;
+
+/**
+ * struct virtio_sg - one element of a scatter-gather list (the seed's buffer)
+ * @addr: device-visible (DMA) address of the bytes
+ * @len: number of bytes
+ */
+struct virtio_sg {
+	uint64_t addr;
+	uint32_t len;
+};
+
+/**
+ * struct vring_desc_extra - the driver's private copy of what it posted
+ *
+ * Kept per descriptor index, so the driver never re-reads shared memory the
+ * device could have changed (Linux keeps the same "desc_extra").
+ * @token: caller's token (head descriptors only), NULL when free
+ * @writable_bytes: sum of writable lengths posted in this chain (head only)
+ * @chain_len: descriptors this chain holds in the main table (head only)
+ * @next: next free descriptor, or the next descriptor of the chain
+ */
+struct vring_desc_extra {
+	void *token;
+	uint32_t writable_bytes;
+	uint16_t chain_len;
+	uint16_t next;
+};
+
+/**
+ * struct vring_split_drv_config - where a split virtqueue's pieces live
+ * @num: queue size, a power of two, 1..32768
+ * @desc, @avail, @used: the ring, zeroed by the caller, in device-visible memory
+ * @extra: @num private entries (never shared with the device)
+ * @indirect_pool: @num * @indirect_max descriptors in device-visible memory, or
+ *	NULL; slot h serves the chain whose head is descriptor h
+ * @indirect_pool_addr: device-visible address of @indirect_pool
+ * @indirect_max: descriptors per indirect table (0 disables indirect)
+ * @event_idx: VIRTIO_F_RING_EVENT_IDX was negotiated
+ */
+struct vring_split_drv_config {
+	uint16_t num;
+	struct virtq_desc *desc;
+	struct virtq_avail *avail;
+	struct virtq_used *used;
+	struct vring_desc_extra *extra;
+	struct virtq_desc *indirect_pool;
+	uint64_t indirect_pool_addr;
+	uint16_t indirect_max;
+	bool event_idx;
+};
+
+/* Driver-side split ring state; read it only through the functions below. */
+struct vring_split_drv {
+	struct virtq_desc *desc;
+	struct virtq_avail *avail;
+	struct virtq_used *used;
+	struct vring_desc_extra *extra;
+	struct virtq_desc *indirect_pool;
+	uint64_t indirect_pool_addr;
+	uint16_t indirect_max;
+	uint16_t num;
+	uint16_t free_head;
+	uint16_t num_free;
+	uint16_t avail_idx_shadow;   /* our copy of avail->idx */
+	uint16_t avail_flags_shadow; /* our copy of avail->flags */
+	uint16_t last_used_idx;	     /* next used entry to consume */
+	uint16_t num_added;	     /* added since the last kick_prepare */
+	bool event_idx;
+};
+
+/**
+ * struct virtqueue - the seed's virtqueue, as a driver sees it
+ * @callback: called by the transport when the device signals used buffers
+ * @notify: transport hook that tells the device there are new buffers;
+ *	returns false if the notification could not be delivered
+ * @name: for logs
+ * @vdev: the device this queue belongs to
+ * @index: queue index within the device
+ * @priv: the transport's per-queue data
+ * @broken: sticky; set when the device broke the protocol or notify failed
+ * @split: the ring
+ */
+struct virtqueue {
+	void (*callback)(struct virtqueue *vq);
+	bool (*notify)(struct virtqueue *vq);
+	const char *name;
+	struct virtio_device *vdev;
+	unsigned int index;
+	void *priv;
+	bool broken;
+	struct vring_split_drv split;
+};
+
+/**
+ * virtqueue_split_init() - set up a split virtqueue over caller memory
+ * Return: 0, or -EINVAL if @cfg->num is not a power of two in 1..32768 or a
+ * pointer is missing or misaligned (§2.7: desc 16, avail 2, used 4 bytes).
+ */
+int virtqueue_split_init(struct virtqueue *vq, const struct vring_split_drv_config *cfg);
+
+/**
+ * virtqueue_add_sgs() - expose a buffer to the device (the seed's add_buf)
+ * @sg: @out_num device-readable elements followed by @in_num device-writable ones
+ * @token: non-NULL; returned by virtqueue_get_buf() when the device is done
+ *
+ * Uses one indirect table when indirect descriptors were configured and the
+ * chain has more than one element and fits; otherwise a chain in the ring.
+ * Return: 0; -ENOSPC if the ring is full; -EINVAL for an empty list, a NULL
+ * token or a chain longer than the queue; -EIO if the queue is broken.
+ */
+int virtqueue_add_sgs(struct virtqueue *vq, const struct virtio_sg *sg, unsigned int out_num,
+		      unsigned int in_num, void *token);
+
+/** virtqueue_add_outbuf() - virtqueue_add_sgs() with only device-readable elements */
+int virtqueue_add_outbuf(struct virtqueue *vq, const struct virtio_sg *sg, unsigned int num,
+			 void *token);
+
+/** virtqueue_add_inbuf() - virtqueue_add_sgs() with only device-writable elements */
+int virtqueue_add_inbuf(struct virtqueue *vq, const struct virtio_sg *sg, unsigned int num,
+			void *token);
+
+/**
+ * virtqueue_kick_prepare() - publish added buffers; does the device want a kick?
+ *
+ * Honours VIRTQ_USED_F_NO_NOTIFY, or avail_event with EVENT_IDX (§2.7.10).
+ * Return: true if virtqueue_notify() should be called.
+ */
+bool virtqueue_kick_prepare(struct virtqueue *vq);
+
+/**
+ * virtqueue_notify() - tell the device (through the transport's notify hook)
+ * Return: false if the queue is broken or the notification failed (the
+ * queue is then broken).
+ */
+bool virtqueue_notify(struct virtqueue *vq);
+
+/** virtqueue_kick() - virtqueue_kick_prepare() then, if needed, virtqueue_notify() */
+bool virtqueue_kick(struct virtqueue *vq);
+
+/**
+ * virtqueue_get_buf() - take one buffer the device has used
+ * @len: set to the number of bytes the device says it wrote
+ * Return: the token given to add, or NULL if none is ready or the queue is
+ * broken. A used id out of range or not in flight, or a @len above the
+ * writable bytes posted, breaks the queue.
+ */
+void *virtqueue_get_buf(struct virtqueue *vq, uint32_t *len);
+
+/** virtqueue_more_used() - true if virtqueue_get_buf() would return a buffer */
+bool virtqueue_more_used(const struct virtqueue *vq);
+
+/**
+ * virtqueue_disable_cb() - ask the device not to signal used buffers
+ * A hint only (§2.7.10): a callback may still arrive.
+ */
+void virtqueue_disable_cb(struct virtqueue *vq);
+
+/**
+ * virtqueue_enable_cb() - ask for a signal at the next used buffer
+ * Return: false if buffers are already pending (the caller must process them,
+ * since no signal may come for them), true otherwise.
+ */
+bool virtqueue_enable_cb(struct virtqueue *vq);
+
+/**
+ * virtqueue_enable_cb_delayed() - like enable_cb, but with EVENT_IDX ask to
+ * be signalled only after about 3/4 of the buffers in flight are used.
+ * Return: as virtqueue_enable_cb().
+ */
+bool virtqueue_enable_cb_delayed(struct virtqueue *vq);
+
+/**
+ * virtqueue_detach_unused_buf() - after a device reset, take back one buffer
+ * the device never used
+ * Return: its token, or NULL when none is left.
+ */
+void *virtqueue_detach_unused_buf(struct virtqueue *vq);
+
+/** virtqueue_is_broken() - true once the device broke the protocol */
+bool virtqueue_is_broken(const struct virtqueue *vq);
+
+/** virtqueue_get_vring_size() - the queue size */
+unsigned int virtqueue_get_vring_size(const struct virtqueue *vq);
+
+/** virtqueue_get_num_free() - free descriptors in the main table */
+unsigned int virtqueue_get_num_free(const struct virtqueue *vq);
+
+#endif /* VIREO_VIRTQUEUE_H */

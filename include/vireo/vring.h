@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The device side of a split virtqueue. It trusts nothing the driver wrote:
+ * every index, descriptor, length and address is checked before use, each
+ * descriptor is read from shared memory exactly once, and every guest
+ * address goes through the translate hook with its length. A violation sets
+ * a sticky error; every later call then fails with -EIO.
+ *
+ * Thread safety: one thread per queue on the device side.
+ */
+#ifndef VIREO_VRING_H
+#define VIREO_VRING_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <vireo/spec.h>
+
+/* Same layout as struct iovec, so core/ can hand it to readv/io_uring. */
+struct vring_iov {
+	void *base;
+	size_t len;
+};
+
+/**
+ * struct vring_mem - how the ring reaches guest memory
+ * @translate: map [@addr, @addr + @len) to a host pointer; on success set
+ *	*@contiguous to the bytes mapped contiguously from there (1..@len);
+ *	return NULL if @addr is not in guest memory or @addr + @len overflows
+ * @opaque: passed back to @translate
+ */
+struct vring_mem {
+	void *(*translate)(const void *opaque, uint64_t addr, uint64_t len, uint64_t *contiguous);
+	const void *opaque;
+};
+
+/* One named error per way a driver can break the split ring (§2.7). */
+#define VRING_ERRORS(X)                                                       \
+	X(NONE, "no error")                                                   \
+	X(GEOMETRY, "queue size or ring address invalid")                     \
+	X(AVAIL_IDX, "avail idx moved ahead by more than the queue size")     \
+	X(HEAD_RANGE, "head index out of range")                              \
+	X(HEAD_IN_FLIGHT, "head already in flight")                           \
+	X(NEXT_RANGE, "next index out of range")                              \
+	X(CHAIN_LOOP, "descriptor chain longer than its table (a loop)")      \
+	X(ADDRESS, "descriptor address outside guest memory")                 \
+	X(BYTES_OVERFLOW, "chain byte total does not fit 32 bits")            \
+	X(INDIRECT_NESTED, "indirect descriptor inside an indirect table")    \
+	X(INDIRECT_NEXT, "indirect descriptor with NEXT set")                 \
+	X(INDIRECT_LEN, "indirect table length zero or not a multiple of 16") \
+	X(WRITABLE_ORDER, "readable descriptor after a writable one")         \
+	X(IOV_CAPACITY, "chain has more segments than the device accepts")    \
+	X(PUSH_NOT_IN_FLIGHT, "device pushed a head that is not in flight")   \
+	X(PUSH_LEN, "device pushed a length above the chain's writable bytes")
+
+#define VRING_ERROR_ENUM(name, text) VRING_ERR_##name,
+enum vring_error { VRING_ERRORS(VRING_ERROR_ENUM) VRING_ERR_COUNT };
+#undef VRING_ERROR_ENUM
+
+/** vring_error_string() - a one-line description of @err */
+const char *vring_error_string(enum vring_error err);
+
+/**
+ * struct vring_chain - one popped buffer
+ * @head: head descriptor index (give it back to vring_split_dev_push())
+ * @readable: iov entries [0, readable) are device-readable
+ * @writable: iov entries [readable, readable + writable) are device-writable
+ * @readable_bytes, @writable_bytes: byte totals of each part
+ */
+struct vring_chain {
+	uint16_t head;
+	uint16_t readable;
+	uint16_t writable;
+	uint32_t readable_bytes;
+	uint32_t writable_bytes;
+};
+
+/**
+ * struct vring_split_dev_config - a queue as the driver configured it
+ * @num: queue size (must be a power of two, 1..@max_num)
+ * @max_num: the device's maximum queue size (<= 32768)
+ * @desc_addr, @avail_addr, @used_addr: guest addresses of the three parts
+ * @last_avail_idx: where to resume (0 for a fresh queue; vhost-user's
+ *	SET_VRING_BASE)
+ * @event_idx: VIRTIO_F_RING_EVENT_IDX was negotiated
+ * @indirect: VIRTIO_F_RING_INDIRECT_DESC was negotiated
+ * @mem: guest memory access
+ * @state: vring_split_dev_state_size(@num) bytes, any content, 8-aligned
+ */
+struct vring_split_dev_config {
+	uint16_t num;
+	uint16_t max_num;
+	uint64_t desc_addr;
+	uint64_t avail_addr;
+	uint64_t used_addr;
+	uint16_t last_avail_idx;
+	bool event_idx;
+	bool indirect;
+	struct vring_mem mem;
+	void *state;
+};
+
+/* Device-side split ring state; read it only through the functions below. */
+struct vring_split_dev {
+	struct vring_mem mem;
+	const struct virtq_desc *desc;
+	const struct virtq_avail *avail;
+	struct virtq_used *used;
+	uint64_t *in_flight;	  /* bitmap of heads popped and not pushed */
+	uint32_t *writable_bytes; /* per head, what pop counted */
+	uint16_t num;
+	uint16_t last_avail_idx;   /* next avail entry to pop */
+	uint16_t avail_idx_shadow; /* last avail->idx read */
+	uint16_t used_idx;	   /* next used entry to fill */
+	uint16_t signalled_used;   /* used idx at the last notify decision */
+	bool signalled_used_valid;
+	bool event_idx;
+	bool indirect;
+	enum vring_error error;
+};
+
+/** vring_split_dev_state_size() - bytes of private state a queue of @num needs */
+size_t vring_split_dev_state_size(uint16_t num);
+
+/**
+ * vring_split_dev_init() - validate a driver's queue configuration and
+ * compute the ring pointers once (STYLE.md checklist item 1)
+ * Return: 0, or -EINVAL (q->error = VRING_ERR_GEOMETRY) if the size is not a
+ * power of two within max_num, a part is misaligned, or a part does not lie
+ * inside one guest memory region.
+ */
+int vring_split_dev_init(struct vring_split_dev *q, const struct vring_split_dev_config *cfg);
+
+/**
+ * vring_split_dev_pop() - take the next available chain
+ * @iov: filled with readable then writable segments, split where guest
+ *	memory is not contiguous
+ * @iov_cap: entries in @iov
+ * Return: 0 and *@chain filled; -EAGAIN if nothing is available; -EPROTO if
+ * the driver broke the protocol (the queue is now broken, see
+ * vring_split_dev_error()); -EIO if it already was.
+ */
+int vring_split_dev_pop(struct vring_split_dev *q, struct vring_chain *chain, struct vring_iov *iov,
+			unsigned int iov_cap);
+
+/**
+ * vring_split_dev_push() - return a chain to the driver with @written bytes
+ * The used entry becomes visible at the next vring_split_dev_flush().
+ * Return: 0; -EPROTO if @head is not in flight or @written exceeds its
+ * writable bytes (the queue is then broken); -EIO if already broken.
+ */
+int vring_split_dev_push(struct vring_split_dev *q, uint16_t head, uint32_t written);
+
+/** vring_split_dev_flush() - publish every pushed used entry (one store of used->idx) */
+void vring_split_dev_flush(struct vring_split_dev *q);
+
+/**
+ * vring_split_dev_need_notify() - after a flush, must the driver be signalled?
+ * With EVENT_IDX, per used_event (§2.7.10); else unless VIRTQ_AVAIL_F_NO_INTERRUPT.
+ */
+bool vring_split_dev_need_notify(struct vring_split_dev *q);
+
+/** vring_split_dev_disable_notify() - ask the driver not to kick (a hint) */
+void vring_split_dev_disable_notify(struct vring_split_dev *q);
+
+/**
+ * vring_split_dev_enable_notify() - ask the driver to kick for new buffers
+ * Return: true if buffers became available meanwhile (pop them: no kick will
+ * come for those).
+ */
+bool vring_split_dev_enable_notify(struct vring_split_dev *q);
+
+/** vring_split_dev_has_avail() - true if a pop would find a chain (or an error) */
+bool vring_split_dev_has_avail(struct vring_split_dev *q);
+
+/** vring_split_dev_get_last_avail() - the avail index to resume from (GET_VRING_BASE) */
+uint16_t vring_split_dev_get_last_avail(const struct vring_split_dev *q);
+
+/** vring_split_dev_set_last_avail() - resume from @idx (SET_VRING_BASE, reconnect) */
+void vring_split_dev_set_last_avail(struct vring_split_dev *q, uint16_t idx);
+
+/** vring_split_dev_in_flight() - number of heads popped and not yet pushed */
+unsigned int vring_split_dev_in_flight(const struct vring_split_dev *q);
+
+/** vring_split_dev_error() - why the queue is broken (VRING_ERR_NONE if it is not) */
+enum vring_error vring_split_dev_error(const struct vring_split_dev *q);
+
+/** vring_split_dev_is_broken() - true once the driver broke the protocol */
+static inline bool vring_split_dev_is_broken(const struct vring_split_dev *q)
+{
+	return q->error != VRING_ERR_NONE;
+}
+
+#endif /* VIREO_VRING_H */

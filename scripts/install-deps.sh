@@ -1,0 +1,22 @@
+#!/bin/bash
+# Installs what building and testing Vireo needs, from Debian's packages.
+# Idempotent and quiet when everything is already there. Needs root to install.
+#   scripts/install-deps.sh          build + test dependencies
+set -eu
+packages=(make gcc clang llvm libclang-rt-14-dev clang-format pkg-config
+	liburing-dev libcmocka-dev)
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+		missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "install-deps: installing ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: run as root (or install: ${missing[*]})" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-deps: done"
