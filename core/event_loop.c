@@ -25,7 +25,7 @@ static uint64_t event_key(uint32_t slot, int fd)
 /* Return: 0, or -errno from epoll_create1/eventfd/epoll_ctl. */
 int event_loop_init(struct event_loop *loop)
 {
-	struct epoll_event ev = { .events = EPOLLIN };
+	struct epoll_event ev = {.events = EPOLLIN};
 	unsigned int i;
 	int ret;
 
@@ -80,7 +80,7 @@ static int event_loop_find(const struct event_loop *loop, int fd)
 int event_loop_add(struct event_loop *loop, int fd, void (*handler)(void *opaque, uint32_t events),
 		   void *opaque)
 {
-	struct epoll_event ev = { .events = EPOLLIN };
+	struct epoll_event ev = {.events = EPOLLIN};
 	int slot;
 
 	if (fd < 0 || !handler)
@@ -191,7 +191,7 @@ int eventfd_signal_fd(int fd)
  */
 uint64_t eventfd_drain_fd(int fd)
 {
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
 	uint64_t count = 0;
 	ssize_t n;
 

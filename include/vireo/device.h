@@ -38,9 +38,11 @@ struct vdev;
  * @kick_fd: eventfd the driver writes to kick (or -1)
  * @call_fd: eventfd the device writes to signal used buffers (or -1)
  * @enabled: the ring was validated and is being served
+ * @addr_set: the driver set the ring addresses (DRIVER_OK enables the queue)
+ * @kick_watched: @kick_fd is registered in the device's event loop
  * @ring: the device side of the ring (valid while @enabled)
  * @ring_state: private memory of @ring
- * @model_data: for the device model
+ * @model_data: for the device model (kept across reset: the model owns it)
  */
 struct vdev_queue {
 	struct vdev *dev;
@@ -53,6 +55,8 @@ struct vdev_queue {
 	int kick_fd;
 	int call_fd;
 	bool enabled;
+	bool addr_set;
+	bool kick_watched;
 	struct vring_split_dev ring;
 	void *ring_state;
 	void *model_data;
@@ -67,7 +71,9 @@ struct vdev_queue {
  * @activate: the driver is ready (DRIVER_OK): memory, features and enabled
  *	queues are final. Return 0 or -errno (the device then NEEDS_RESET).
  * @queue_notify: the driver kicked @q (or a poller found work)
- * @reset: stop: finish or cancel in-flight work, free what @activate took
+ * @reset: stop: finish or cancel in-flight work, free what @activate took.
+ *	Called at every vdev_reset(), also when never activated: make it
+ *	idempotent. The rings still exist while it runs; they are freed after.
  */
 struct vdev_ops {
 	int (*set_features)(struct vdev *dev, uint64_t features);
@@ -143,8 +149,12 @@ uint8_t vdev_get_status(const struct vdev *dev);
  * FEATURES_OK (refused, i.e. left clear, if the driver acked a feature not
  * offered or not VERSION_1), DRIVER_OK (activates; on failure the device
  * NEEDS_RESET).
- * Return: 0; -EINVAL for a write that clears bits or skips a step (status
- * unchanged); -EPERM when FEATURES_OK is refused.
+ * Return: 0; -EINVAL for a write that clears bits, skips a step, sets an
+ * unknown bit or adds bits after FAILED (status unchanged); -EPERM when
+ * FEATURES_OK is refused (the bits before it in the same write are kept);
+ * -EIO for adding bits other than FAILED while DEVICE_NEEDS_RESET; the error
+ * of queue enable or of the model's activate for DRIVER_OK (DRIVER_OK is then
+ * set together with DEVICE_NEEDS_RESET).
  */
 int vdev_set_status(struct vdev *dev, uint8_t status);
 
@@ -157,14 +167,17 @@ int vdev_set_driver_features(struct vdev *dev, uint64_t features);
 /**
  * vdev_negotiate_features() - make @features final (FEATURES_OK, vhost-user
  * SET_FEATURES): checks they are a subset of the offer, calls the model.
- * Return: 0, -EINVAL (not offered), or the model's error.
+ * Return: 0, -EINVAL (not offered, or VIRTIO_F_VERSION_1 missing: Vireo is
+ * modern-only), -EBUSY (ring features changed while a queue is enabled), or
+ * the model's error.
  */
 int vdev_negotiate_features(struct vdev *dev, uint64_t features);
 
 /**
  * vdev_config_read() / vdev_config_write() - bounds-checked config access
  * Return: 0; -EINVAL if [@offset, @offset + @len) is outside config space;
- * -EPERM for a write the model does not accept.
+ * -EPERM for a write to a model without config_write; the model's error for
+ * a write it does not accept.
  */
 int vdev_config_read(const struct vdev *dev, uint32_t offset, void *buf, uint32_t len);
 int vdev_config_write(struct vdev *dev, uint32_t offset, const void *buf, uint32_t len);
@@ -174,7 +187,9 @@ void vdev_config_changed(struct vdev *dev);
 
 /*
  * Queue configuration. Each returns 0, or -EINVAL for an index out of range
- * or a bad value, or -EBUSY while the queue is enabled.
+ * or a bad value, or -EBUSY while the queue is enabled. The kick and call fds
+ * may be replaced while the queue runs (vhost-user does); on -EINVAL the
+ * caller still owns the fd, otherwise the core does, even if watching it fails.
  */
 int vdev_queue_set_num(struct vdev *dev, unsigned int index, unsigned int num);
 int vdev_queue_set_addr(struct vdev *dev, unsigned int index, uint64_t desc, uint64_t avail,
@@ -191,7 +206,10 @@ int vdev_queue_get_base(const struct vdev *dev, unsigned int index);
 
 /**
  * vdev_queue_enable() - validate the ring through guest memory and serve it
- * (watch its kick fd). Return: 0; -EINVAL (geometry, memory); -ENOMEM.
+ * (watch its kick fd once the device is activated). Enabling an enabled
+ * queue does nothing. Return: 0; -EINVAL (bad index, no memory map, no
+ * addresses, geometry); -EIO while DEVICE_NEEDS_RESET; -ENOMEM; -errno from
+ * the event loop.
  */
 int vdev_queue_enable(struct vdev *dev, unsigned int index);
 
@@ -204,7 +222,12 @@ void vdev_queue_disable(struct vdev *dev, unsigned int index);
  */
 int vdev_activate(struct vdev *dev);
 
-/** vdev_reset() - back to the state after vdev_init(): every resource returned */
+/**
+ * vdev_reset() - back to the state after vdev_init(): every resource returned
+ * The model's reset op runs first (at every reset, activated or not), then
+ * rings are freed and kick/call/config-call fds closed. The memory map and
+ * event loop stay set: they belong to the transport.
+ */
 void vdev_reset(struct vdev *dev);
 
 /**

@@ -32,8 +32,9 @@ void event_loop_destroy(struct event_loop *loop);
 
 /**
  * event_loop_add() - call @handler(@opaque, epoll events) when @fd is readable
- * Return: 0; -EEXIST if @fd is already watched; -ENOSPC if the table is full;
- * -errno from epoll_ctl.
+ * Return: 0; -EINVAL for a negative @fd or no @handler; -EEXIST if @fd is
+ * already watched; -ENOSPC if the table is full; -errno from epoll_ctl.
+ * A handler may add or remove fds (itself included) while it runs.
  */
 int event_loop_add(struct event_loop *loop, int fd, void (*handler)(void *opaque, uint32_t events),
 		   void *opaque);
@@ -56,7 +57,10 @@ void event_loop_stop(struct event_loop *loop);
 /** eventfd_signal_fd() - add 1 to eventfd @fd. Return: 0 or -errno */
 int eventfd_signal_fd(int fd);
 
-/** eventfd_drain_fd() - read and clear eventfd @fd. Return: the count, 0 if none */
+/**
+ * eventfd_drain_fd() - read and clear eventfd @fd; never blocks, even on a
+ * blocking eventfd. Return: the count, 0 if none
+ */
 uint64_t eventfd_drain_fd(int fd);
 
 #endif /* VIREO_EVENT_LOOP_H */

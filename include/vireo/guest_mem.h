@@ -36,7 +36,9 @@ void guest_mem_init(struct guest_mem *mem);
 /**
  * guest_mem_add_region() - add [@guest_addr, @guest_addr + @size) at @host
  * Return: 0; -EINVAL if @size is 0, @host is NULL, the range overflows 64
- * bits or overlaps an existing region; -ENOSPC if the table is full.
+ * bits (guest side) or the address space (host side), or overlaps an
+ * existing region; -ENOSPC if the table is full. A region may end at the
+ * last byte of the 64-bit space.
  */
 int guest_mem_add_region(struct guest_mem *mem, uint64_t guest_addr, uint64_t size, void *host);
 

@@ -3,14 +3,17 @@
  * One small logging module with levels. Messages go to stderr as
  * "vireo: <level>: <text>". The threshold comes from the environment
  * variable VIREO_LOG (error|warn|info|debug; default warn) read once per
- * call site's first use; nothing else in Vireo prints diagnostics.
+ * process, at the first log call; nothing else in Vireo prints diagnostics.
  */
 #ifndef VIREO_LOG_H
 #define VIREO_LOG_H
 
 enum vireo_log_level { VIREO_LOG_ERROR, VIREO_LOG_WARN, VIREO_LOG_INFO, VIREO_LOG_DEBUG };
 
-/** vireo_log() - print one line at @level if the threshold allows it */
+/**
+ * vireo_log() - print one line at @level if the threshold allows it
+ * @fmt: printf format; the newline is added (a trailing one is not doubled)
+ */
 void vireo_log(enum vireo_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

@@ -1,0 +1,301 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Device queues: configuration (checked once here for every transport),
+ * enable through vring_split_dev_init() (which validates the geometry
+ * against guest memory), the kick handler, and the pop/push/flush wrappers
+ * that turn a ring protocol violation into DEVICE_NEEDS_RESET.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <vireo/device.h>
+#include <vireo/log.h>
+
+#include "core/device_internal.h"
+
+void vdev_queue_defaults(struct vdev *dev, struct vdev_queue *q, uint16_t index)
+{
+	void *model_data = q->model_data;
+
+	memset(q, 0, sizeof(*q));
+	q->dev = dev;
+	q->index = index;
+	q->num = dev->queue_max_size;
+	q->kick_fd = -1;
+	q->call_fd = -1;
+	q->model_data = model_data;
+}
+
+static struct vdev_queue *vdev_queue_get(struct vdev *dev, unsigned int index)
+{
+	return index < dev->num_queues ? &dev->queues[index] : NULL;
+}
+
+/*
+ * The kick fd became readable. epoll reported it readable and this thread
+ * is its only reader, so the read cannot block even on a blocking eventfd.
+ */
+static void vdev_queue_kick(void *opaque, uint32_t events)
+{
+	struct vdev_queue *q = opaque;
+	struct vdev *dev = q->dev;
+	uint64_t count;
+	ssize_t n;
+
+	if (events & EPOLLIN) {
+		n = read(q->kick_fd, &count, sizeof(count));
+		(void)n; /* a short or failed read leaves nothing to drain */
+	}
+	/* dev:BF/Device Status Field: nothing is consumed before DRIVER_OK. */
+	if (!q->enabled || !dev->activated || vdev_needs_reset(dev))
+		return;
+	if (dev->ops->queue_notify)
+		dev->ops->queue_notify(dev, q);
+}
+
+int vdev_queue_watch(struct vdev_queue *q)
+{
+	struct vdev *dev = q->dev;
+	int ret;
+
+	if (q->kick_watched || !q->enabled || !dev->activated || vdev_needs_reset(dev) ||
+	    !dev->loop || q->kick_fd < 0)
+		return 0;
+	ret = event_loop_add(dev->loop, q->kick_fd, vdev_queue_kick, q);
+	if (ret < 0) {
+		log_warn("%s: queue %u: cannot watch kick fd: %d", vdev_name(dev), q->index, ret);
+		return ret;
+	}
+	q->kick_watched = true;
+	return 0;
+}
+
+void vdev_queue_unwatch(struct vdev_queue *q)
+{
+	if (!q->kick_watched)
+		return;
+	if (q->dev->loop)
+		(void)event_loop_remove(q->dev->loop, q->kick_fd);
+	q->kick_watched = false;
+}
+
+/* Stop serving @q: the ring state goes, the resume index stays. */
+static void vdev_queue_stop(struct vdev_queue *q)
+{
+	if (!q->enabled)
+		return;
+	vdev_queue_unwatch(q);
+	q->last_avail_idx = vring_split_dev_get_last_avail(&q->ring);
+	free(q->ring_state);
+	q->ring_state = NULL;
+	memset(&q->ring, 0, sizeof(q->ring));
+	q->enabled = false;
+}
+
+void vdev_queue_release(struct vdev_queue *q)
+{
+	vdev_queue_stop(q);
+	if (q->kick_fd >= 0)
+		close(q->kick_fd);
+	if (q->call_fd >= 0)
+		close(q->call_fd);
+	vdev_queue_defaults(q->dev, q, q->index);
+}
+
+/* Return: 0; -EINVAL (index, size not a power of two in 1..max); -EBUSY. */
+int vdev_queue_set_num(struct vdev *dev, unsigned int index, unsigned int num)
+{
+	struct vdev_queue *q = vdev_queue_get(dev, index);
+
+	if (!q)
+		return -EINVAL;
+	if (q->enabled)
+		return -EBUSY;
+	/* §2.7: a split queue's size is a power of two, at most the device's maximum. */
+	if (!vdev_is_pow2(num) || num > dev->queue_max_size)
+		return -EINVAL;
+	q->num = (uint16_t)num;
+	return 0;
+}
+
+/*
+ * Return: 0; -EINVAL (index); -EBUSY. Alignment and placement are checked
+ * at enable, against the memory map in force then.
+ */
+int vdev_queue_set_addr(struct vdev *dev, unsigned int index, uint64_t desc, uint64_t avail,
+			uint64_t used)
+{
+	struct vdev_queue *q = vdev_queue_get(dev, index);
+
+	if (!q)
+		return -EINVAL;
+	if (q->enabled)
+		return -EBUSY;
+	q->desc_addr = desc;
+	q->avail_addr = avail;
+	q->used_addr = used;
+	q->addr_set = true;
+	return 0;
+}
+
+/* Return: 0; -EINVAL (index); -EBUSY. */
+int vdev_queue_set_base(struct vdev *dev, unsigned int index, uint16_t last_avail_idx)
+{
+	struct vdev_queue *q = vdev_queue_get(dev, index);
+
+	if (!q)
+		return -EINVAL;
+	if (q->enabled)
+		return -EBUSY;
+	q->last_avail_idx = last_avail_idx;
+	return 0;
+}
+
+/* Return: the resume index, or -EINVAL for a bad queue index. */
+int vdev_queue_get_base(const struct vdev *dev, unsigned int index)
+{
+	const struct vdev_queue *q;
+
+	if (index >= dev->num_queues)
+		return -EINVAL;
+	q = &dev->queues[index];
+	if (q->enabled)
+		return vring_split_dev_get_last_avail(&q->ring);
+	return q->last_avail_idx;
+}
+
+/* Return: 0; -EINVAL (index, fd below -1: caller keeps @fd); -errno from the loop. */
+int vdev_queue_set_kick_fd(struct vdev *dev, unsigned int index, int fd)
+{
+	struct vdev_queue *q = vdev_queue_get(dev, index);
+
+	if (!q || fd < -1)
+		return -EINVAL;
+	if (fd == q->kick_fd)
+		return 0;
+	vdev_queue_unwatch(q);
+	if (q->kick_fd >= 0)
+		close(q->kick_fd);
+	q->kick_fd = fd;
+	return vdev_queue_watch(q);
+}
+
+/* Return: 0 or -EINVAL (index, fd below -1: caller keeps @fd). */
+int vdev_queue_set_call_fd(struct vdev *dev, unsigned int index, int fd)
+{
+	struct vdev_queue *q = vdev_queue_get(dev, index);
+
+	if (!q || fd < -1)
+		return -EINVAL;
+	if (fd == q->call_fd)
+		return 0;
+	if (q->call_fd >= 0)
+		close(q->call_fd);
+	q->call_fd = fd;
+	return 0;
+}
+
+/* Return: 0; -EINVAL; -EIO (NEEDS_RESET); -ENOMEM; -errno from the loop. */
+int vdev_queue_enable(struct vdev *dev, unsigned int index)
+{
+	struct vdev_queue *q = vdev_queue_get(dev, index);
+	struct vring_split_dev_config cfg;
+	int ret;
+
+	if (!q)
+		return -EINVAL;
+	if (q->enabled)
+		return 0;
+	if (vdev_needs_reset(dev))
+		return -EIO;
+	if (!dev->mem || !q->addr_set)
+		return -EINVAL;
+	cfg = (struct vring_split_dev_config){
+		.num = q->num,
+		.max_num = dev->queue_max_size,
+		.desc_addr = q->desc_addr,
+		.avail_addr = q->avail_addr,
+		.used_addr = q->used_addr,
+		.last_avail_idx = q->last_avail_idx,
+		.event_idx = vdev_has_feature(dev, VIRTIO_F_RING_EVENT_IDX),
+		.indirect = vdev_has_feature(dev, VIRTIO_F_RING_INDIRECT_DESC),
+		.mem = guest_mem_vring_mem(dev->mem),
+	};
+	/* calloc's alignment (16) covers the 8 the ring asks for. */
+	cfg.state = calloc(1, vring_split_dev_state_size(q->num));
+	if (!cfg.state)
+		return -ENOMEM;
+	/* Checklist item 1: size, alignment and placement of all three parts, once. */
+	if (vring_split_dev_init(&q->ring, &cfg) < 0) {
+		log_info("%s: queue %u: %s", vdev_name(dev), index,
+			 vring_error_string(vring_split_dev_error(&q->ring)));
+		free(cfg.state);
+		/* q->ring keeps its error for the caller's log line; it is not enabled. */
+		return -EINVAL;
+	}
+	q->ring_state = cfg.state;
+	q->enabled = true;
+	ret = vdev_queue_watch(q);
+	if (ret < 0)
+		vdev_queue_stop(q);
+	return ret;
+}
+
+void vdev_queue_disable(struct vdev *dev, unsigned int index)
+{
+	struct vdev_queue *q = vdev_queue_get(dev, index);
+
+	if (q)
+		vdev_queue_stop(q);
+}
+
+/* The ring reported a protocol violation: one log line, NEEDS_RESET. */
+static void vdev_queue_broken(struct vdev_queue *q)
+{
+	char reason[128];
+
+	snprintf(reason, sizeof(reason), "queue %u: %s", q->index,
+		 vring_error_string(vring_split_dev_error(&q->ring)));
+	vdev_set_needs_reset(q->dev, reason);
+}
+
+/* Return: 0; -EAGAIN; -EPROTO (now NEEDS_RESET); -EIO (stopped or already broken). */
+int vdev_queue_pop(struct vdev_queue *q, struct vring_chain *chain, struct vring_iov *iov,
+		   unsigned int iov_cap)
+{
+	int ret;
+
+	if (!q->enabled || vdev_needs_reset(q->dev))
+		return -EIO;
+	ret = vring_split_dev_pop(&q->ring, chain, iov, iov_cap);
+	if (ret == -EPROTO || ret == -EIO)
+		vdev_queue_broken(q);
+	return ret;
+}
+
+/* Return: 0; -EPROTO (now NEEDS_RESET); -EIO (stopped or already broken). */
+int vdev_queue_push(struct vdev_queue *q, uint16_t head, uint32_t written)
+{
+	int ret;
+
+	if (!q->enabled || vdev_needs_reset(q->dev))
+		return -EIO;
+	ret = vring_split_dev_push(&q->ring, head, written);
+	if (ret == -EPROTO || ret == -EIO)
+		vdev_queue_broken(q);
+	return ret;
+}
+
+void vdev_queue_flush(struct vdev_queue *q)
+{
+	/* dev:BF/Device Reset: no notification from a queue that is not served. */
+	if (!q->enabled || vdev_needs_reset(q->dev))
+		return;
+	vring_split_dev_flush(&q->ring);
+	if (vring_split_dev_need_notify(&q->ring) && q->call_fd >= 0)
+		(void)eventfd_signal_fd(q->call_fd);
+}

@@ -1,0 +1,451 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Unit tests for core/device_queue.c: queue configuration, enable through
+ * ring validation, kicks, the pop/push/flush wrappers, reset. The driver side
+ * of the ring is written by hand, so these do not depend on
+ * ring/split_driver.c. Spec labels as in /work/shared/spec-checklist.md §2.1.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <vireo/device.h>
+
+#include "tests/lib/fake_vdev.h"
+
+#define DESC_OFF 0x0000u
+#define AVAIL_OFF 0x1000u
+#define USED_OFF 0x2000u
+#define DATA_OFF 0x8000u
+
+/* ---- queues: configuration ---- */
+
+static void test_queue_config_errors(void **state)
+{
+	struct fvdev *f = *state;
+	struct vdev *dev = &f->vdev;
+	int fd = eventfd(0, EFD_NONBLOCK);
+
+	/* Index out of range: this device has 2 queues, the table 64. */
+	assert_int_equal(vdev_queue_set_num(dev, FVDEV_QUEUES, 8), -EINVAL);
+	assert_int_equal(vdev_queue_set_num(dev, VDEV_MAX_QUEUES, 8), -EINVAL);
+	assert_int_equal(vdev_queue_set_num(dev, UINT32_MAX, 8), -EINVAL);
+	assert_int_equal(vdev_queue_set_addr(dev, FVDEV_QUEUES, 0, 0, 0), -EINVAL);
+	assert_int_equal(vdev_queue_set_base(dev, FVDEV_QUEUES, 0), -EINVAL);
+	assert_int_equal(vdev_queue_get_base(dev, FVDEV_QUEUES), -EINVAL);
+	assert_int_equal(vdev_queue_set_kick_fd(dev, FVDEV_QUEUES, fd), -EINVAL);
+	assert_int_equal(vdev_queue_set_call_fd(dev, FVDEV_QUEUES, fd), -EINVAL);
+	assert_int_equal(vdev_queue_enable(dev, FVDEV_QUEUES), -EINVAL);
+	vdev_queue_disable(dev, FVDEV_QUEUES); /* harmless */
+	/* Bad sizes: 0, not a power of two, above the maximum, above 16 bits. */
+	assert_int_equal(vdev_queue_set_num(dev, 0, 0), -EINVAL);
+	assert_int_equal(vdev_queue_set_num(dev, 0, 3), -EINVAL);
+	assert_int_equal(vdev_queue_set_num(dev, 0, FVDEV_QMAX * 2), -EINVAL);
+	assert_int_equal(vdev_queue_set_num(dev, 0, 0x10000 + 8), -EINVAL);
+	assert_int_equal(dev->queues[0].num, FVDEV_QMAX);
+	assert_int_equal(vdev_queue_set_num(dev, 0, 1), 0);
+	assert_int_equal(vdev_queue_set_num(dev, 0, 8), 0);
+	assert_int_equal(dev->queues[0].num, 8);
+	/* fds below -1 are refused and stay the caller's. */
+	assert_int_equal(vdev_queue_set_kick_fd(dev, 0, -2), -EINVAL);
+	assert_int_equal(vdev_queue_set_call_fd(dev, 0, -5), -EINVAL);
+	assert_true(fvdev_fd_is_open(fd));
+	/* Enabling needs addresses (and memory). */
+	assert_int_equal(vdev_queue_enable(dev, 0), -EINVAL);
+	assert_int_equal(vdev_queue_set_base(dev, 0, 7), 0);
+	assert_int_equal(vdev_queue_get_base(dev, 0), 7);
+	close(fd);
+}
+
+/* Replacing an fd closes the previous one; setting the same one again keeps it. */
+static void test_queue_fd_ownership(void **state)
+{
+	struct fvdev *f = *state;
+	struct vdev *dev = &f->vdev;
+	int a = eventfd(0, EFD_NONBLOCK), b = eventfd(0, EFD_NONBLOCK);
+
+	assert_int_equal(vdev_queue_set_call_fd(dev, 1, a), 0);
+	assert_int_equal(vdev_queue_set_call_fd(dev, 1, a), 0);
+	assert_true(fvdev_fd_is_open(a));
+	assert_int_equal(vdev_queue_set_call_fd(dev, 1, b), 0);
+	assert_false(fvdev_fd_is_open(a));
+	assert_int_equal(vdev_queue_set_call_fd(dev, 1, -1), 0);
+	assert_false(fvdev_fd_is_open(b));
+	a = eventfd(0, EFD_NONBLOCK);
+	assert_int_equal(vdev_queue_set_kick_fd(dev, 1, a), 0);
+	vdev_reset(dev);
+	assert_false(fvdev_fd_is_open(a));
+	assert_int_equal(dev->queues[1].kick_fd, -1);
+}
+
+/* ---- queues: the ring (the driver side written by hand) ---- */
+
+static uint64_t q_off(unsigned int qi, uint32_t part)
+{
+	return qi * 0x3000u + part;
+}
+
+static void *gpa(struct fvdev *f, uint64_t off)
+{
+	return f->guest + off;
+}
+
+/* Configure queue @qi with @num entries and fresh kick/call eventfds (dups returned). */
+static void setup_queue(struct fvdev *f, unsigned int qi, uint16_t num, int *kick, int *call)
+{
+	struct vdev *dev = &f->vdev;
+	int k = eventfd(0, EFD_NONBLOCK), c = eventfd(0, EFD_NONBLOCK);
+
+	assert_true(k >= 0 && c >= 0);
+	assert_int_equal(vdev_queue_set_num(dev, qi, num), 0);
+	assert_int_equal(vdev_queue_set_addr(dev, qi, FVDEV_GUEST_BASE + q_off(qi, DESC_OFF),
+					     FVDEV_GUEST_BASE + q_off(qi, AVAIL_OFF),
+					     FVDEV_GUEST_BASE + q_off(qi, USED_OFF)),
+			 0);
+	*kick = dup(k);
+	*call = dup(c);
+	assert_int_equal(vdev_queue_set_kick_fd(dev, qi, k), 0);
+	assert_int_equal(vdev_queue_set_call_fd(dev, qi, c), 0);
+}
+
+/* Make a two-descriptor chain (@out readable bytes, @in writable) available at @head. */
+static void drv_add_chain(struct fvdev *f, unsigned int qi, uint16_t num, uint16_t head,
+			  uint32_t out, uint32_t in)
+{
+	struct virtq_desc *d = gpa(f, q_off(qi, DESC_OFF));
+	struct virtq_avail *avail = gpa(f, q_off(qi, AVAIL_OFF));
+	uint16_t idx = avail->idx;
+
+	d[head] = (struct virtq_desc){.addr = FVDEV_GUEST_BASE + DATA_OFF,
+				      .len = out,
+				      .flags = VIRTQ_DESC_F_NEXT,
+				      .next = (uint16_t)((head + 1) % num)};
+	d[(head + 1) % num] = (struct virtq_desc){.addr = FVDEV_GUEST_BASE + DATA_OFF + 0x100,
+						  .len = in,
+						  .flags = VIRTQ_DESC_F_WRITE};
+	avail->ring[idx % num] = head;
+	/* Pairs with the device's acquire load of avail->idx. */
+	__atomic_store_n(&avail->idx, (uint16_t)(idx + 1), __ATOMIC_RELEASE);
+}
+
+/* STYLE.md checklist item 1: rings outside memory or misaligned are refused at enable. */
+static void test_queue_enable_bad_rings(void **state)
+{
+	struct fvdev *f = *state;
+	struct vdev *dev = &f->vdev;
+	const uint64_t d = FVDEV_GUEST_BASE + DESC_OFF, a = FVDEV_GUEST_BASE + AVAIL_OFF,
+		       u = FVDEV_GUEST_BASE + USED_OFF, end = FVDEV_GUEST_BASE + FVDEV_GUEST_SIZE;
+	const uint64_t bad[][3] = {
+		{end, a, u},			   /* desc past the end */
+		{d, a, end - 8},		   /* used straddles the end */
+		{FVDEV_GUEST_BASE - 0x1000, a, u}, /* desc below memory */
+		{d, UINT64_MAX - 1, u},		   /* avail wraps the address space */
+		{d + 8, a, u},			   /* desc not 16-aligned */
+		{d, a + 1, u},			   /* avail not 2-aligned */
+		{d, a, u + 2},			   /* used not 4-aligned */
+	};
+	unsigned int i;
+
+	assert_int_equal(fvdev_features_ok(dev, F_V1), 0);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(vdev_queue_set_addr(dev, 0, bad[i][0], bad[i][1], bad[i][2]), 0);
+		assert_int_equal(vdev_queue_enable(dev, 0), -EINVAL);
+		assert_false(dev->queues[0].enabled);
+		assert_null(dev->queues[0].ring_state);
+	}
+	/* No memory map at all. */
+	assert_int_equal(vdev_queue_set_addr(dev, 0, d, a, u), 0);
+	vdev_set_memory(dev, NULL);
+	assert_int_equal(vdev_queue_enable(dev, 0), -EINVAL);
+	vdev_set_memory(dev, &f->mem);
+	assert_int_equal(vdev_queue_enable(dev, 0), 0);
+	assert_true(dev->queues[0].enabled);
+	assert_false(vdev_needs_reset(dev));
+}
+
+/* A driver-set ring that is bad at DRIVER_OK: NEEDS_RESET, config notification, no activate. */
+static void test_bad_ring_at_driver_ok(void **state)
+{
+	struct fvdev *f = *state;
+	struct vdev *dev = &f->vdev;
+
+	assert_int_equal(fvdev_features_ok(dev, F_V1), 0);
+	assert_int_equal(vdev_queue_set_addr(dev, 1, FVDEV_GUEST_BASE + FVDEV_GUEST_SIZE,
+					     FVDEV_GUEST_BASE, FVDEV_GUEST_BASE + 0x100),
+			 0);
+	assert_int_equal(vdev_set_status(dev, S_ACK | S_DRV | S_FOK | S_DOK), -EINVAL);
+	assert_int_equal(vdev_get_status(dev), S_ACK | S_DRV | S_FOK | S_DOK | S_NR);
+	assert_int_equal(f->activate_calls, 0);
+	assert_int_equal(fvdev_config_signals(f), 1);
+}
+
+static void test_queue_busy_while_enabled(void **state)
+{
+	struct fvdev *f = *state;
+	struct vdev *dev = &f->vdev;
+	int kick, call, k2 = eventfd(0, EFD_NONBLOCK);
+
+	assert_int_equal(fvdev_features_ok(dev, F_V1), 0);
+	setup_queue(f, 0, 8, &kick, &call);
+	assert_int_equal(vdev_queue_enable(dev, 0), 0);
+	assert_int_equal(vdev_queue_enable(dev, 0), 0); /* idempotent */
+	assert_int_equal(vdev_queue_set_num(dev, 0, 4), -EBUSY);
+	assert_int_equal(vdev_queue_set_addr(dev, 0, 0, 0, 0), -EBUSY);
+	assert_int_equal(vdev_queue_set_base(dev, 0, 3), -EBUSY);
+	/* fds may change under a running ring (vhost-user does that). */
+	assert_int_equal(vdev_queue_set_kick_fd(dev, 0, k2), 0);
+	assert_int_equal(dev->queues[0].num, 8);
+	vdev_queue_disable(dev, 0);
+	assert_null(dev->queues[0].ring_state);
+	assert_int_equal(vdev_queue_set_num(dev, 0, 4), 0);
+	close(kick);
+	close(call);
+}
+
+/* D-BF-01: kicks are served only after DRIVER_OK, then on every kick. */
+static void test_driver_ok_enables_and_serves_kicks(void **state)
+{
+	struct fvdev *f = *state;
+	struct vdev *dev = &f->vdev;
+	int kick, call;
+
+	setup_queue(f, 0, 8, &kick, &call);
+	assert_int_equal(eventfd_signal_fd(kick), 0);
+	assert_int_equal(event_loop_run_once(&f->loop, 0), 0);
+	assert_int_equal(f->notify_calls, 0);
+	fvdev_driver_ok(dev, F_V1 | VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX));
+	assert_true(dev->queues[0].enabled);
+	assert_true(dev->queues[0].ring.event_idx);
+	assert_false(dev->queues[0].ring.indirect);
+	assert_false(dev->queues[1].enabled); /* never configured */
+	/* The kick sent before DRIVER_OK is still pending. */
+	assert_int_equal(event_loop_run_once(&f->loop, 0), 1);
+	assert_int_equal(f->notify_calls, 1);
+	assert_ptr_equal(f->notified, &dev->queues[0]);
+	assert_int_equal(event_loop_run_once(&f->loop, 0), 0);
+	assert_int_equal(eventfd_signal_fd(kick), 0);
+	assert_int_equal(event_loop_run_once(&f->loop, 0), 1);
+	assert_int_equal(f->notify_calls, 2);
+	close(kick);
+	close(call);
+}
+
+/* vhost-user's path: no status byte, queue enabled first, then vdev_activate(). */
+static void test_activate_without_status(void **state)
+{
+	struct fvdev *f = *state;
+	struct vdev *dev = &f->vdev;
+	int kick, call;
+
+	assert_int_equal(vdev_negotiate_features(dev, F_V1 | VIRTIO_BIT(0)), 0);
+	assert_int_equal(vdev_negotiate_features(dev, F_V1 | VIRTIO_BIT(5)), -EINVAL);
+	setup_queue(f, 1, 16, &kick, &call);
+	assert_int_equal(vdev_queue_enable(dev, 1), 0);
+	assert_int_equal(eventfd_signal_fd(kick), 0);
+	assert_int_equal(event_loop_run_once(&f->loop, 0), 0);
+	assert_int_equal(vdev_activate(dev), 0);
+	assert_int_equal(vdev_activate(dev), 0);
+	assert_int_equal(f->activate_calls, 1);
+	assert_int_equal(event_loop_run_once(&f->loop, 0), 1);
+	assert_ptr_equal(f->notified, &dev->queues[1]);
+	/* Ring features cannot change under an enabled ring. */
+	assert_int_equal(vdev_negotiate_features(dev, F_V1 | VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX)),
+			 -EBUSY);
+	/* Activated stands in for DRIVER_OK: config changes are signalled. */
+	vdev_config_changed(dev);
+	assert_int_equal(fvdev_config_signals(f), 1);
+	close(kick);
+	close(call);
+}
+
+static void test_pop_push_flush(void **state)
+{
+	struct fvdev *f = *state;
+	struct vdev *dev = &f->vdev;
+	struct virtq_used *used = gpa(f, q_off(0, USED_OFF));
+	struct vring_iov iov[4];
+	struct vring_chain chain;
+	int kick, call;
+
+	setup_queue(f, 0, 8, &kick, &call);
+	fvdev_driver_ok(dev, F_V1);
+	assert_int_equal(vdev_queue_pop(&dev->queues[0], &chain, iov, 4), -EAGAIN);
+	drv_add_chain(f, 0, 8, 2, 16, 64);
+	assert_int_equal(vdev_queue_pop(&dev->queues[0], &chain, iov, 4), 0);
+	assert_int_equal(chain.head, 2);
+	assert_int_equal(chain.readable, 1);
+	assert_int_equal(chain.writable, 1);
+	assert_int_equal(chain.writable_bytes, 64);
+	assert_ptr_equal(iov[0].base, gpa(f, DATA_OFF));
+	assert_ptr_equal(iov[1].base, gpa(f, DATA_OFF + 0x100));
+	assert_int_equal(vdev_queue_get_base(dev, 0), 1);
+	assert_int_equal(vdev_queue_push(&dev->queues[0], 2, 10), 0);
+	assert_int_equal(eventfd_drain_fd(call), 0);
+	vdev_queue_flush(&dev->queues[0]);
+	assert_int_equal(used->idx, 1);
+	assert_int_equal(used->ring[0].id, 2);
+	assert_int_equal(used->ring[0].len, 10);
+	assert_int_equal(eventfd_drain_fd(call), 1);
+	assert_int_equal(vdev_queue_pop(&dev->queues[0], &chain, iov, 4), -EAGAIN);
+	/* A push of a head not in flight is the device's bug, but still stops the queue. */
+	assert_int_equal(vdev_queue_push(&dev->queues[0], 2, 0), -EPROTO);
+	assert_true(vdev_needs_reset(dev));
+	close(kick);
+	close(call);
+}
+
+/*
+ * A driver that moves avail->idx more than the queue size ahead
+ * (STYLE.md item 2): NEEDS_RESET with a config notification (D-BF-02), and
+ * the queue stops: no pops, no pushes, no kicks served, until reset.
+ */
+static void test_broken_ring_needs_reset(void **state)
+{
+	struct fvdev *f = *state;
+	struct vdev *dev = &f->vdev;
+	struct virtq_avail *avail = gpa(f, q_off(0, AVAIL_OFF));
+	struct vring_iov iov[4];
+	struct vring_chain chain;
+	int kick, call, kick1, call1;
+
+	setup_queue(f, 0, 8, &kick, &call);
+	fvdev_driver_ok(dev, F_V1);
+	drv_add_chain(f, 0, 8, 0, 16, 64);
+	assert_int_equal(vdev_queue_pop(&dev->queues[0], &chain, iov, 4), 0);
+	__atomic_store_n(&avail->idx, (uint16_t)(1 + 8 + 1), __ATOMIC_RELEASE);
+	assert_int_equal(vdev_queue_pop(&dev->queues[0], &chain, iov, 4), -EPROTO);
+	assert_true(vdev_needs_reset(dev));
+	assert_int_equal(vdev_get_status(dev) & S_NR, S_NR);
+	assert_int_equal(fvdev_config_signals(f), 1);
+	assert_int_equal(vdev_queue_pop(&dev->queues[0], &chain, iov, 4), -EIO);
+	assert_int_equal(vdev_queue_push(&dev->queues[0], 0, 0), -EIO);
+	vdev_queue_flush(&dev->queues[0]);
+	assert_int_equal(eventfd_drain_fd(call), 0);
+	assert_int_equal(eventfd_signal_fd(kick), 0);
+	assert_int_equal(event_loop_run_once(&f->loop, 0), 0);
+	assert_int_equal(f->notify_calls, 0);
+	/* Other queues cannot start either. */
+	setup_queue(f, 1, 8, &kick1, &call1);
+	assert_int_equal(vdev_queue_enable(dev, 1), -EIO);
+	/* Reset recovers; the device can be brought up again. */
+	assert_int_equal(vdev_set_status(dev, 0), 0);
+	assert_false(vdev_needs_reset(dev));
+	assert_false(dev->queues[0].enabled);
+	assert_null(dev->queues[0].ring_state);
+	fvdev_give_config_fd(f);
+	close(kick);
+	close(call);
+	close(kick1);
+	close(call1);
+}
+
+/* dev:BF/Device Reset (D-BF-06, D-BF-07): every resource back, nothing served after. */
+static void test_reset_frees_everything(void **state)
+{
+	struct fvdev *f = *state;
+	struct vdev *dev = &f->vdev;
+	struct vring_iov iov[4];
+	struct vring_chain chain;
+	int kick[2], call[2], core_fds[5];
+	unsigned int i;
+
+	setup_queue(f, 0, 8, &kick[0], &call[0]);
+	setup_queue(f, 1, 4, &kick[1], &call[1]);
+	assert_int_equal(vdev_queue_set_base(dev, 1, 0), 0);
+	fvdev_driver_ok(dev, F_V1 | VIRTIO_BIT(VIRTIO_F_RING_INDIRECT_DESC));
+	dev->queues[1].model_data = f;
+	drv_add_chain(f, 0, 8, 4, 8, 8);
+	assert_int_equal(vdev_queue_pop(&dev->queues[0], &chain, iov, 4), 0);
+	core_fds[0] = dev->queues[0].kick_fd;
+	core_fds[1] = dev->queues[0].call_fd;
+	core_fds[2] = dev->queues[1].kick_fd;
+	core_fds[3] = dev->queues[1].call_fd;
+	core_fds[4] = dev->config_call_fd;
+
+	assert_int_equal(vdev_set_status(dev, 0), 0);
+	assert_int_equal(f->reset_calls, 1);
+	for (i = 0; i < 5; i++)
+		assert_false(fvdev_fd_is_open(core_fds[i]));
+	assert_int_equal(dev->config_call_fd, -1);
+	for (i = 0; i < FVDEV_QUEUES; i++) {
+		const struct vdev_queue *q = &dev->queues[i];
+
+		assert_false(q->enabled);
+		assert_false(q->addr_set);
+		assert_false(q->kick_watched);
+		assert_null(q->ring_state);
+		assert_int_equal(q->num, FVDEV_QMAX);
+		assert_int_equal(q->desc_addr | q->avail_addr | q->used_addr, 0);
+		assert_int_equal(q->last_avail_idx, 0);
+		assert_int_equal(q->kick_fd, -1);
+		assert_int_equal(q->call_fd, -1);
+	}
+	assert_ptr_equal(dev->queues[1].model_data, f);
+	assert_int_equal(vdev_get_status(dev), 0);
+	assert_int_equal(dev->driver_features | dev->acked_features, 0);
+	assert_false(dev->activated);
+	/* The memory map and loop stay: they are the transport's. */
+	assert_ptr_equal(dev->mem, &f->mem);
+	assert_ptr_equal(dev->loop, &f->loop);
+	/* Nothing is watched any more. */
+	assert_int_equal(eventfd_signal_fd(kick[0]), 0);
+	assert_int_equal(event_loop_run_once(&f->loop, 0), 0);
+	assert_int_equal(f->notify_calls, 0);
+	for (i = 0; i < 2; i++) {
+		close(kick[i]);
+		close(call[i]);
+	}
+	fvdev_give_config_fd(f);
+}
+
+/* GET/SET_VRING_BASE: the resume index survives disable and re-enable. */
+static void test_base_round_trip(void **state)
+{
+	struct fvdev *f = *state;
+	struct vdev *dev = &f->vdev;
+	struct virtq_avail *avail = gpa(f, q_off(0, AVAIL_OFF));
+	struct vring_iov iov[4];
+	struct vring_chain chain;
+	int kick, call;
+
+	setup_queue(f, 0, 8, &kick, &call);
+	avail->idx = 5;
+	assert_int_equal(vdev_queue_set_base(dev, 0, 5), 0);
+	fvdev_driver_ok(dev, F_V1);
+	assert_int_equal(vdev_queue_get_base(dev, 0), 5);
+	drv_add_chain(f, 0, 8, 6, 4, 4);
+	assert_int_equal(vdev_queue_pop(&dev->queues[0], &chain, iov, 4), 0);
+	assert_int_equal(chain.head, 6);
+	assert_int_equal(vdev_queue_get_base(dev, 0), 6);
+	vdev_queue_disable(dev, 0);
+	assert_int_equal(vdev_queue_get_base(dev, 0), 6);
+	assert_int_equal(vdev_queue_pop(&dev->queues[0], &chain, iov, 4), -EIO);
+	assert_int_equal(vdev_queue_enable(dev, 0), 0);
+	assert_int_equal(vdev_queue_get_base(dev, 0), 6);
+	assert_int_equal(vdev_queue_pop(&dev->queues[0], &chain, iov, 4), -EAGAIN);
+	close(kick);
+	close(call);
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, fvdev_setup, fvdev_teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_queue_config_errors),	  T(test_queue_fd_ownership),
+		T(test_queue_enable_bad_rings),	  T(test_bad_ring_at_driver_ok),
+		T(test_queue_busy_while_enabled), T(test_driver_ok_enables_and_serves_kicks),
+		T(test_activate_without_status),  T(test_pop_push_flush),
+		T(test_broken_ring_needs_reset),  T(test_reset_frees_everything),
+		T(test_base_round_trip),
+	};
+#undef T
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
