@@ -3,6 +3,10 @@
  * The virtio-blk device model (virtio 1.2 §5.2): a raw image file served
  * with io_uring, one ring per virtqueue. The model embeds a struct vdev;
  * a transport drives it through blk_device_vdev() and the vdev_* calls.
+ *
+ * Completions arrive on an eventfd in the device's event loop (dev->loop).
+ * io_uring's task work interrupts epoll_wait() in that thread, so
+ * event_loop_run_once() returns -EINTR now and then: call it again.
  */
 #ifndef VIREO_BLK_DEVICE_H
 #define VIREO_BLK_DEVICE_H
@@ -48,7 +52,11 @@ struct vdev *blk_device_vdev(struct blk_device *blk);
 /** blk_device_capacity() - image size in 512-byte sectors */
 uint64_t blk_device_capacity(const struct blk_device *blk);
 
-/** blk_device_free() - reset the device (waits for in-flight I/O), close the image, free */
+/**
+ * blk_device_free() - reset the device (waits for in-flight I/O), close the
+ * image, free. Call it from the device's thread, or once that thread has
+ * exited: io_uring completes requests in the thread that submitted them.
+ */
 void blk_device_free(struct blk_device *blk);
 
 #endif /* VIREO_BLK_DEVICE_H */
