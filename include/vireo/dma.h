@@ -9,6 +9,7 @@
 #define VIREO_DMA_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,6 +21,8 @@ struct virtio_dma_block;
  * @base: its mapping in this process
  * @size: bytes
  * @dma_base: device-visible address of @base
+ * @lock: guards the block list
+ * @free_list: every block, free or in use, in address order (private to dma.c)
  */
 struct virtio_dma_arena {
 	int memfd;
@@ -53,6 +56,16 @@ void virtio_dma_free(struct virtio_dma_arena *arena, void *ptr);
 static inline uint64_t virtio_dma_addr(const struct virtio_dma_arena *arena, const void *ptr)
 {
 	return arena->dma_base + (uint64_t)((const char *)ptr - (const char *)arena->base);
+}
+
+/** virtio_dma_contains() - true if [@ptr, @ptr + @len) lies inside the arena */
+static inline bool virtio_dma_contains(const struct virtio_dma_arena *arena, const void *ptr,
+				       size_t len)
+{
+	const char *p = (const char *)ptr, *base = (const char *)arena->base;
+
+	return p >= base && (size_t)(p - base) <= arena->size &&
+	       len <= arena->size - (size_t)(p - base);
 }
 
 #endif /* VIREO_DMA_H */

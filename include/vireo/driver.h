@@ -92,6 +92,8 @@ struct virtio_device {
  * struct virtio_driver - a front-end driver (the seed's virtio_driver)
  * @feature_table: device feature bits the driver understands
  * @probe: bind: find_vqs, set up. The bus sets DRIVER_OK after it returns 0.
+ *	On failure the probe undoes its own work (del_vqs included); the bus
+ *	then sets FAILED.
  * @remove: unbind; the bus resets the device first
  * @config_changed: optional
  */
@@ -129,7 +131,8 @@ void virtio_unregister_driver(struct virtio_bus *bus, struct virtio_driver *drv)
  * ACKNOWLEDGE, and bind the first matching driver (§3.1.1: DRIVER, features
  * by the driver's table, FEATURES_OK and re-read, probe, DRIVER_OK; FAILED
  * on any error). Return: 0 (also when no driver matches), or -errno if the
- * matching driver failed to bind.
+ * matching driver failed to bind. Either way the device stays on @bus until
+ * unregister_virtio_device().
  */
 int register_virtio_device(struct virtio_bus *bus, struct virtio_device *vdev);
 
@@ -149,6 +152,12 @@ static inline bool virtio_has_feature(const struct virtio_device *vdev, unsigned
  * generation changes)
  */
 void virtio_cread(struct virtio_device *vdev, unsigned int offset, void *buf, unsigned int len);
+
+/**
+ * virtio_config_changed() - called by a transport when the device signals a
+ * configuration change: runs the bound driver's config_changed, if any
+ */
+void virtio_config_changed(struct virtio_device *vdev);
 
 /** virtio_device_ready() - set DRIVER_OK (a probe may call it early to use its queues) */
 void virtio_device_ready(struct virtio_device *vdev);

@@ -107,8 +107,9 @@ int virtio_blk_write(struct virtio_blk *blk, uint64_t sector, const void *buf, s
 
 /**
  * virtio_blk_flush() - VIRTIO_BLK_T_FLUSH
- * Return: 0 (also when VIRTIO_BLK_F_FLUSH was not negotiated: §5.2.6.2, writes
- * are then durable on completion), -EIO, -EOPNOTSUPP.
+ * Return: 0 (also, without sending anything, when VIRTIO_BLK_F_FLUSH was not
+ * negotiated: §5.2.6 makes completed writes stable if the device offered it,
+ * and gives no way to flush if it did not), -EIO, -EOPNOTSUPP.
  */
 int virtio_blk_flush(struct virtio_blk *blk);
 
@@ -172,6 +173,9 @@ void virtio_blk_free_buffer(struct virtio_blk *blk, void *buf);
 
 /**
  * virtio_blk_submit_batch() - post up to @n requests on @queue, one kick
+ *
+ * A FLUSH without VIRTIO_BLK_F_FLUSH is not sent: it completes at once (see
+ * virtio_blk_flush()) and the next virtio_blk_poll() returns it.
  * Return: the number posted (1..@n; the rest were not: retry them after a
  * poll), or, if none was posted: -EAGAIN (queue full), -EINVAL (bad
  * request or @queue), -EROFS, -EOPNOTSUPP (type not negotiated), -EIO
