@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,11 +30,20 @@
 /* Queues larger than this buy nothing in one process and cost DMA memory. */
 #define LB_QUEUE_SIZE_CAP 1024u
 
+/*
+ * @owner: the thread (pthread_self()) that last kicked the queue, i.e. the
+ * one driving it. wait() polls only the queues of its caller, so threads
+ * driving different queues (virtio_blk_poll per queue) never consume each
+ * other's signals.
+ */
 struct lb_queue {
 	struct loopback *lb;
-	struct virtqueue *vq;
+	struct virtqueue vq;
+	struct virtio_vring_alloc ring;
+	bool allocated;
 	int kick_fd;
 	int call_fd;
+	_Atomic unsigned long owner;
 };
 
 struct loopback {
@@ -56,6 +66,7 @@ struct loopback {
 	void (*req_fn)(struct vdev *dev, void *arg);
 	void *req_arg;
 	bool req_done;
+	bool thread_exited; /* the device loop returned: nobody serves the mailbox */
 
 	unsigned int nvqs;
 	struct lb_queue queues[VDEV_MAX_QUEUES];
@@ -70,7 +81,7 @@ static struct loopback *to_lb(struct virtio_device *vdev)
 static void lb_mailbox_handler(void *opaque, uint32_t events)
 {
 	struct loopback *lb = opaque;
-	void (*fn)(struct vdev *dev, void *arg);
+	void (*fn)(struct vdev * dev, void *arg);
 	void *arg;
 
 	(void)events;
@@ -96,6 +107,11 @@ static void *lb_device_thread(void *opaque)
 
 	if (ret < 0)
 		log_error("loopback: device event loop failed: %s", strerror(-ret));
+	/* A caller may be waiting for a request that will now never run. */
+	pthread_mutex_lock(&lb->lock);
+	lb->thread_exited = true;
+	pthread_cond_broadcast(&lb->cond);
+	pthread_mutex_unlock(&lb->lock);
 	return NULL;
 }
 
@@ -103,8 +119,7 @@ static void *lb_device_thread(void *opaque)
  * loopback_run_in_device() - see the header. Called from the device thread
  * itself (a model's callback into the driver), it runs @fn directly.
  */
-int loopback_run_in_device(struct loopback *lb, void (*fn)(struct vdev *dev, void *arg),
-			   void *arg)
+int loopback_run_in_device(struct loopback *lb, void (*fn)(struct vdev *dev, void *arg), void *arg)
 {
 	int ret;
 
@@ -122,11 +137,11 @@ int loopback_run_in_device(struct loopback *lb, void (*fn)(struct vdev *dev, voi
 	pthread_mutex_unlock(&lb->lock);
 	ret = eventfd_signal_fd(lb->mailbox_fd);
 	pthread_mutex_lock(&lb->lock);
-	if (ret < 0) {
+	while (ret == 0 && !lb->req_done && !lb->thread_exited)
+		pthread_cond_wait(&lb->cond, &lb->lock);
+	if (!lb->req_done) {
 		lb->req_fn = NULL;
-	} else {
-		while (!lb->req_done)
-			pthread_cond_wait(&lb->cond, &lb->lock);
+		ret = -EIO;
 	}
 	pthread_mutex_unlock(&lb->lock);
 	pthread_mutex_unlock(&lb->call_lock);
@@ -152,7 +167,7 @@ static void lb_do_get(struct vdev *dev, void *arg)
 
 static void lb_get(struct virtio_device *vdev, unsigned int offset, void *buf, unsigned int len)
 {
-	struct lb_cfg_req r = { .offset = offset, .buf = buf, .len = len };
+	struct lb_cfg_req r = {.offset = offset, .buf = buf, .len = len};
 
 	if (loopback_run_in_device(to_lb(vdev), lb_do_get, &r) < 0 || r.ret < 0) {
 		/* Like a read beyond a PCI BAR's config window: all ones would
@@ -172,7 +187,7 @@ static void lb_do_set(struct vdev *dev, void *arg)
 static void lb_set(struct virtio_device *vdev, unsigned int offset, const void *buf,
 		   unsigned int len)
 {
-	struct lb_cfg_req r = { .offset = offset, .cbuf = buf, .len = len };
+	struct lb_cfg_req r = {.offset = offset, .cbuf = buf, .len = len};
 
 	if (loopback_run_in_device(to_lb(vdev), lb_do_set, &r) < 0 || r.ret < 0)
 		log_warn("loopback: config write [%u, +%u) dropped", offset, len);
@@ -190,7 +205,7 @@ static void lb_do_generation(struct vdev *dev, void *arg)
 
 static uint32_t lb_generation(struct virtio_device *vdev)
 {
-	struct lb_val_req r = { 0 };
+	struct lb_val_req r = {0};
 
 	loopback_run_in_device(to_lb(vdev), lb_do_generation, &r);
 	return (uint32_t)r.val;
@@ -203,7 +218,7 @@ static void lb_do_get_status(struct vdev *dev, void *arg)
 
 static uint8_t lb_get_status(struct virtio_device *vdev)
 {
-	struct lb_val_req r = { 0 };
+	struct lb_val_req r = {0};
 
 	if (loopback_run_in_device(to_lb(vdev), lb_do_get_status, &r) < 0)
 		return 0;
@@ -219,7 +234,7 @@ static void lb_do_set_status(struct vdev *dev, void *arg)
 
 static void lb_set_status(struct virtio_device *vdev, uint8_t status)
 {
-	struct lb_val_req r = { .val = status };
+	struct lb_val_req r = {.val = status};
 
 	/* A refused write leaves the status as it was; the bus reads it back. */
 	if (loopback_run_in_device(to_lb(vdev), lb_do_set_status, &r) == 0 && r.ret < 0)
@@ -257,7 +272,7 @@ static void lb_do_get_features(struct vdev *dev, void *arg)
 
 static uint64_t lb_get_features(struct virtio_device *vdev)
 {
-	struct lb_val_req r = { 0 };
+	struct lb_val_req r = {0};
 
 	loopback_run_in_device(to_lb(vdev), lb_do_get_features, &r);
 	return r.val;
@@ -273,7 +288,7 @@ static void lb_do_finalize_features(struct vdev *dev, void *arg)
 /* finalize_features: Return 0, -EPERM (wrong status) or -EIO (thread gone). */
 static int lb_finalize_features(struct virtio_device *vdev)
 {
-	struct lb_val_req r = { .val = vdev->features };
+	struct lb_val_req r = {.val = vdev->features};
 	int ret = loopback_run_in_device(to_lb(vdev), lb_do_finalize_features, &r);
 
 	return ret < 0 ? ret : r.ret;
@@ -307,14 +322,15 @@ static void lb_do_setup_queue(struct vdev *dev, void *arg)
 	ret = vdev_queue_set_num(dev, r->index, r->num);
 	if (!ret)
 		ret = vdev_queue_set_addr(dev, r->index, r->desc, r->avail, r->used);
+	/* The core takes the fd unless it refuses it with -EINVAL. */
 	if (!ret) {
 		ret = vdev_queue_set_kick_fd(dev, r->index, r->kick_fd);
-		if (!ret)
+		if (ret != -EINVAL)
 			r->kick_fd = -1;
 	}
 	if (!ret) {
 		ret = vdev_queue_set_call_fd(dev, r->index, r->call_fd);
-		if (!ret)
+		if (ret != -EINVAL)
 			r->call_fd = -1;
 	}
 	if (!ret)
@@ -327,11 +343,25 @@ static void lb_do_queue_max(struct vdev *dev, void *arg)
 	((struct lb_val_req *)arg)->val = dev->queue_max_size;
 }
 
+/* glibc and musl: pthread_t is an integer or a pointer, never 0 for a live thread. */
+_Static_assert(sizeof(pthread_t) <= sizeof(unsigned long), "pthread_t fits an unsigned long");
+static unsigned long lb_self(void)
+{
+	return (unsigned long)pthread_self();
+}
+
 /* The driver's notify hook: one eventfd write, like an ioeventfd MMIO store. */
 static bool lb_notify(struct virtqueue *vq)
 {
 	struct lb_queue *q = vq->priv;
+	unsigned long self = lb_self();
 
+	/*
+	 * Relaxed, pairs with nothing: only this thread can find the value
+	 * equal to its own id; any other reader just sees "not mine".
+	 */
+	if (atomic_load_explicit(&q->owner, memory_order_relaxed) != self)
+		atomic_store_explicit(&q->owner, self, memory_order_relaxed);
 	return eventfd_signal_fd(q->kick_fd) == 0;
 }
 
@@ -344,9 +374,11 @@ static void lb_close_fd(int *fd)
 
 static void lb_queue_release(struct loopback *lb, struct lb_queue *q)
 {
-	if (q->vq)
-		virtio_vring_free(&lb->vdev, q->vq);
-	q->vq = NULL;
+	if (q->allocated)
+		virtio_vring_free(&lb->vdev, &q->ring);
+	q->allocated = false;
+	memset(&q->vq, 0, sizeof(q->vq));
+	atomic_store_explicit(&q->owner, 0, memory_order_relaxed);
 	lb_close_fd(&q->kick_fd);
 	lb_close_fd(&q->call_fd);
 }
@@ -359,8 +391,7 @@ static int lb_setup_queue(struct loopback *lb, unsigned int i, unsigned int num,
 			  virtqueue_callback *callback, const char *name)
 {
 	struct lb_queue *q = &lb->queues[i];
-	struct lb_queue_req r = { .index = i, .num = num, .kick_fd = -1, .call_fd = -1 };
-	struct virtio_vring_addrs addrs;
+	struct lb_queue_req r = {.index = i, .num = num, .kick_fd = -1, .call_fd = -1};
 	int ret;
 
 	q->lb = lb;
@@ -370,16 +401,19 @@ static int lb_setup_queue(struct loopback *lb, unsigned int i, unsigned int num,
 		ret = -errno;
 		goto out_release;
 	}
-	ret = virtio_vring_alloc(&lb->vdev, i, (uint16_t)num, &q->vq, &addrs);
+	ret = virtio_vring_alloc(&lb->vdev, &q->vq, (uint16_t)num, &q->ring);
 	if (ret < 0)
 		goto out_release;
-	q->vq->callback = callback;
-	q->vq->notify = lb_notify;
-	q->vq->name = name;
-	q->vq->priv = q;
-	r.desc = addrs.desc;
-	r.avail = addrs.avail;
-	r.used = addrs.used;
+	q->allocated = true;
+	q->vq.callback = callback;
+	q->vq.notify = lb_notify;
+	q->vq.name = name;
+	q->vq.vdev = &lb->vdev;
+	q->vq.index = i;
+	q->vq.priv = q;
+	r.desc = q->ring.desc_addr;
+	r.avail = q->ring.avail_addr;
+	r.used = q->ring.used_addr;
 	r.kick_fd = dup(q->kick_fd);
 	r.call_fd = dup(q->call_fd);
 	if (r.kick_fd < 0 || r.call_fd < 0) {
@@ -400,11 +434,27 @@ out_release:
 	return ret;
 }
 
+/* Device thread: stop serving every ring (already so after a reset). */
+static void lb_do_disable_queues(struct vdev *dev, void *arg)
+{
+	unsigned int i, n = *(unsigned int *)arg;
+
+	for (i = 0; i < n; i++)
+		vdev_queue_disable(dev, i);
+}
+
+/*
+ * del_vqs comes after a reset, so the device no longer reads the rings; the
+ * queues are disabled again anyway, so that a driver that skipped the reset
+ * cannot make the device touch freed DMA memory.
+ */
 static void lb_del_vqs(struct virtio_device *vdev)
 {
 	struct loopback *lb = to_lb(vdev);
-	unsigned int i;
+	unsigned int i, n = lb->nvqs;
 
+	if (n)
+		loopback_run_in_device(lb, lb_do_disable_queues, &n);
 	for (i = 0; i < lb->nvqs; i++)
 		lb_queue_release(lb, &lb->queues[i]);
 	lb->nvqs = 0;
@@ -420,7 +470,7 @@ static int lb_find_vqs(struct virtio_device *vdev, unsigned int nvqs, struct vir
 		       virtqueue_callback *callbacks[], const char *const names[])
 {
 	struct loopback *lb = to_lb(vdev);
-	struct lb_val_req max = { 0 };
+	struct lb_val_req max = {0};
 	unsigned int i, num;
 	int ret;
 
@@ -442,26 +492,50 @@ static int lb_find_vqs(struct virtio_device *vdev, unsigned int nvqs, struct vir
 			return ret;
 		}
 		lb->nvqs = i + 1;
-		vqs[i] = lb->queues[i].vq;
+		vqs[i] = &lb->queues[i].vq;
 	}
 	return 0;
 }
 
 /*
- * lb_wait() - the driver's interrupt handler: poll every call eventfd and the
- * config-change eventfd, then run the callbacks of what was signalled.
+ * lb_wait_select() - the queues the calling thread drives (it kicked them
+ * last); all of them if it drives none. Fills @pfd and @idx.
+ * Return: the number selected.
+ */
+static unsigned int lb_wait_select(struct loopback *lb, struct pollfd *pfd, unsigned int *idx)
+{
+	unsigned long self = lb_self();
+	unsigned int i, n = 0;
+
+	for (i = 0; i < lb->nvqs; i++) {
+		if (atomic_load_explicit(&lb->queues[i].owner, memory_order_relaxed) == self)
+			idx[n++] = i;
+	}
+	if (n == 0) {
+		for (i = 0; i < lb->nvqs; i++)
+			idx[n++] = i;
+	}
+	for (i = 0; i < n; i++)
+		pfd[i] = (struct pollfd){.fd = lb->queues[idx[i]].call_fd, .events = POLLIN};
+	return n;
+}
+
+/*
+ * lb_wait() - the driver's interrupt handler: poll the call eventfds of the
+ * caller's queues and the config-change eventfd, then run the callbacks of
+ * what was signalled.
  * Return: 0, -ETIMEDOUT, or -errno from poll.
  */
 static int lb_wait(struct virtio_device *vdev, int timeout_ms)
 {
 	struct loopback *lb = to_lb(vdev);
 	struct pollfd pfd[VDEV_MAX_QUEUES + 1];
-	unsigned int i, n = lb->nvqs;
+	unsigned int idx[VDEV_MAX_QUEUES];
+	unsigned int i, n;
 	int ret;
 
-	for (i = 0; i < n; i++)
-		pfd[i] = (struct pollfd){ .fd = lb->queues[i].call_fd, .events = POLLIN };
-	pfd[n] = (struct pollfd){ .fd = lb->config_fd, .events = POLLIN };
+	n = lb_wait_select(lb, pfd, idx);
+	pfd[n] = (struct pollfd){.fd = lb->config_fd, .events = POLLIN};
 	do
 		ret = poll(pfd, n + 1, timeout_ms);
 	while (ret < 0 && errno == EINTR);
@@ -470,12 +544,12 @@ static int lb_wait(struct virtio_device *vdev, int timeout_ms)
 	if (ret == 0)
 		return -ETIMEDOUT;
 	for (i = 0; i < n; i++) {
-		struct virtqueue *vq = lb->queues[i].vq;
+		struct virtqueue *vq = &lb->queues[idx[i]].vq;
 
 		if (!(pfd[i].revents & POLLIN))
 			continue;
 		eventfd_drain_fd(pfd[i].fd);
-		if (vq && vq->callback)
+		if (vq->callback)
 			vq->callback(vq);
 	}
 	if (pfd[n].revents & POLLIN) {
@@ -600,8 +674,7 @@ static struct loopback *lb_alloc(struct vdev *dev)
 	return lb;
 }
 
-int loopback_new(struct loopback **out, struct virtio_bus *bus, struct vdev *dev,
-		 size_t dma_bytes)
+int loopback_new(struct loopback **out, struct virtio_bus *bus, struct vdev *dev, size_t dma_bytes)
 {
 	struct loopback *lb = lb_alloc(dev);
 	int ret;

@@ -1,0 +1,103 @@
+#!/bin/bash
+# Smoke test of the built vireo command (TAP): bad arguments exit 2 with one
+# line on stderr, help exits 0, and a blk write/verify/read round trip
+# through the driver, the loopback transport and the device model.
+# Usage: VIREO=build/vireo bash tests/cli/test_cli.sh
+set -u
+VIREO=${VIREO:-build/vireo}
+tmp=$(mktemp -d /tmp/vireo-cli.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+img=$tmp/disk.img
+n=0 failed=0
+
+echo "1..26"
+
+report() { # report OK NAME [DETAIL]
+	n=$((n + 1))
+	if [ "$1" = 0 ]; then
+		echo "ok $n - $2"
+	else
+		failed=$((failed + 1))
+		echo "not ok $n - $2"
+		[ -n "${3:-}" ] && printf '%s\n' "$3" | sed 's/^/# /'
+	fi
+}
+
+# run ARGS...: sets rc, out (stdout) and err (stderr)
+run() {
+	"$VIREO" "$@" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	out=$(cat "$tmp/out")
+	err=$(cat "$tmp/err")
+}
+
+# usage_error NAME ARGS...: exit 2, exactly one line on stderr, nothing on stdout
+usage_error() {
+	local name=$1
+	shift
+	run "$@"
+	local lines
+	lines=$(wc -l <"$tmp/err")
+	[ "$rc" = 2 ] && [ "$lines" = 1 ] && [ -z "$out" ]
+	report $? "$name" "exit $rc, $lines stderr lines: $err"
+}
+
+# expect NAME RC ARGS...: exit status RC
+expect() {
+	local name=$1 want=$2
+	shift 2
+	run "$@"
+	[ "$rc" = "$want" ]
+	report $? "$name" "exit $rc (want $want): $err"
+}
+
+if [ ! -x "$VIREO" ]; then
+	echo "# $VIREO is not built"
+	exit 1
+fi
+
+usage_error "no command"
+usage_error "unknown command" frobnicate
+usage_error "blk: unknown option" blk --bogus
+usage_error "blk: missing --image" blk write --length 4k
+usage_error "blk: bad size" blk --image "$img" write --length 12Q
+usage_error "blk: unknown action" blk --image "$img" --length 4k scribble
+usage_error "blk: --queues out of range" blk --image "$img" --queues 99 read --length 4k
+usage_error "bench: unknown kind" bench frob
+usage_error "bench blk: bad --rw" bench blk --image "$img" --rw sideways --bs 4k --iodepth 1
+usage_error "bench blk: missing --iodepth" bench blk --image "$img" --rw read --bs 4k
+
+expect "--help" 0 --help
+grep -q '^usage: vireo' "$tmp/out"
+report $? "--help prints usage on stdout"
+expect "--version" 0 --version
+expect "help blk" 0 help blk
+expect "help bench blk" 0 help bench blk
+
+expect "blk write (creates the image)" 0 blk --image "$img" --size 8M write \
+	--offset 1000 --length 300k --pattern seed:5
+expect "blk verify" 0 blk --image "$img" verify --offset 1000 --length 300k --pattern seed:5
+run blk --image "$img" verify --offset 1000 --length 300k --pattern seed:6
+[ "$rc" = 1 ] && grep -q 'mismatch at offset 1000' "$tmp/err"
+report $? "blk verify with another pattern fails at the first byte" "exit $rc: $err"
+run blk --image "$img" verify --offset 999 --length 2 --pattern seed:5
+[ "$rc" = 1 ] && grep -q 'mismatch at offset 999' "$tmp/err"
+report $? "blk verify names the first bad offset" "exit $rc: $err"
+
+expect "blk read --output" 0 blk --image "$img" read --offset 1000 --length 300k \
+	--output "$tmp/read.bin"
+tail -c +1001 "$img" | head -c $((300 * 1024)) >"$tmp/direct.cut"
+cmp -s "$tmp/read.bin" "$tmp/direct.cut"
+report $? "blk read returns the file's bytes"
+
+expect "blk --readonly write fails" 1 blk --image "$img" --readonly write --length 4k
+usage_error "blk: range past the end" blk --image "$img" read --offset 8M --length 1
+expect "blk --queues 4 write" 0 blk --image "$img" --queues 4 write --length 64k --pattern 0xa5
+
+run bench blk --image "$img" --rw randread --bs 4k --iodepth 8 --queues 2 --seconds 0.3 --json
+[ "$rc" = 0 ] && grep -q '"iops":' "$tmp/out" && grep -q '"lat_p99_us":' "$tmp/out"
+report $? "bench blk --json" "exit $rc: $out $err"
+
+expect "demo" 0 demo
+
+[ "$failed" = 0 ]

@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: MIT
+/* The tools' block stack: blk model -> loopback -> bus -> blk driver. */
+#include <errno.h>
+#include <string.h>
+
+#include "tools/blk_stack.h"
+
+/* blk_stack_open() - see blk_stack.h */
+int blk_stack_open(struct blk_stack *s, const char *path, bool readonly, unsigned int queues,
+		   size_t dma_bytes)
+{
+	struct blk_device_options opt = {
+		.path = path,
+		.readonly = readonly,
+		.num_queues = queues,
+		.serial = "vireo-blk",
+	};
+	struct virtio_device *vdev;
+	int ret;
+
+	memset(s, 0, sizeof(*s));
+	virtio_bus_init(&s->bus);
+	ret = virtio_blk_register(&s->bus, &s->drv);
+	if (ret < 0)
+		return ret;
+	ret = blk_device_new(&s->dev, &opt);
+	if (ret < 0)
+		goto out_unregister;
+	ret = loopback_new(&s->lb, &s->bus, blk_device_vdev(s->dev), dma_bytes);
+	if (ret < 0)
+		goto out_free_dev;
+	vdev = loopback_virtio_device(s->lb);
+	s->blk = virtio_blk_from_device(vdev);
+	if (!s->blk) {
+		ret = -ENODEV;
+		goto out_free_lb;
+	}
+	return 0;
+
+out_free_lb:
+	loopback_free(s->lb);
+out_free_dev:
+	blk_device_free(s->dev);
+out_unregister:
+	virtio_blk_unregister(&s->bus, &s->drv);
+	memset(s, 0, sizeof(*s));
+	return ret;
+}
+
+void blk_stack_close(struct blk_stack *s)
+{
+	if (s->lb)
+		loopback_free(s->lb);
+	if (s->dev)
+		blk_device_free(s->dev);
+	virtio_blk_unregister(&s->bus, &s->drv);
+	memset(s, 0, sizeof(*s));
+}

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The vireo subcommands. Each takes the arguments after its name with
+ * argv[0] set to that name ("blk", "ring", ...), parses them with
+ * getopt_long, and returns the process exit code: 0 success, 1 failure,
+ * 2 bad arguments (one line on stderr naming the problem).
+ */
+#ifndef VIREO_TOOLS_COMMANDS_H
+#define VIREO_TOOLS_COMMANDS_H
+
+/* `vireo blk`: I/O through our driver, the loopback transport and our blk device */
+int cmd_blk_main(int argc, char **argv);
+
+/* `vireo bench blk`: IOPS, bandwidth and latency through the loopback stack */
+int bench_blk_main(int argc, char **argv);
+
+/* `vireo bench ring`: the ring alone (tools/bench_ring.c) */
+int bench_ring_main(int argc, char **argv);
+
+/* `vireo demo`: what `make run` shows */
+int demo_main(int argc, char **argv);
+
+#endif /* VIREO_TOOLS_COMMANDS_H */

@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: MIT
+/* Argument parsing and progress output shared by the vireo subcommands. */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tools/options.h"
+
+/* opt_parse_uint() - see options.h */
+int opt_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!s || !*s || *s == '-' || isspace((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno == ERANGE)
+		return -ERANGE;
+	if (errno || *end)
+		return -EINVAL;
+	if (v < min || v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+static int size_shift(const char *suffix)
+{
+	static const char units[] = "kmgt";
+	const char *u;
+
+	if (!*suffix)
+		return 0;
+	u = strchr(units, tolower((unsigned char)*suffix));
+	if (!u)
+		return strcasecmp(suffix, "b") == 0 ? 0 : -1;
+	suffix++;
+	if (*suffix && strcasecmp(suffix, "b") && strcasecmp(suffix, "ib"))
+		return -1;
+	return (int)(u - units + 1) * 10;
+}
+
+/* opt_parse_size() - see options.h */
+int opt_parse_size(const char *s, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+	int shift;
+
+	if (!s || !isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno)
+		return errno == ERANGE ? -ERANGE : -EINVAL;
+	shift = size_shift(end);
+	if (shift < 0)
+		return -EINVAL;
+	if (shift && v > (UINT64_MAX >> 1) >> shift)
+		return -ERANGE;
+	if ((v << shift) > (UINT64_MAX >> 1))
+		return -ERANGE;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+/* opt_parse_seconds() - see options.h */
+int opt_parse_seconds(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	if (!s || !*s)
+		return -EINVAL;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || *end || !(v > 0) || v > 86400.0 * 365)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+int opt_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "vireo %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see 'vireo help %s')\n", cmd);
+	return EXIT_USAGE;
+}
+
+int opt_bad_getopt(const char *cmd, char **argv)
+{
+	const char *arg = argv[optind - 1];
+
+	if (optopt && arg && strncmp(arg, "--", 2) != 0)
+		return opt_usage_error(cmd, "bad option '-%c' or missing argument", optopt);
+	return opt_usage_error(cmd, "unknown option or missing argument: '%s'", arg ? arg : "?");
+}
+
+uint64_t opt_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void opt_progress_start(struct opt_progress *p, const char *what, uint64_t total)
+{
+	p->what = what;
+	p->total = total;
+	p->start_ns = opt_now_ns();
+	p->last_ns = p->start_ns;
+	p->tty = isatty(STDERR_FILENO);
+	p->shown = false;
+}
+
+void opt_progress_update(struct opt_progress *p, uint64_t done)
+{
+	uint64_t now = opt_now_ns();
+	uint64_t every = p->tty ? 1000000000ull : 5000000000ull;
+	double secs = (double)(now - p->start_ns) / 1e9;
+
+	if (now - p->start_ns < 2000000000ull || now - p->last_ns < every)
+		return;
+	p->last_ns = now;
+	p->shown = true;
+	fprintf(stderr, "%s%s: %llu / %llu MiB (%.0f%%), %.1f s%s", p->tty ? "\r" : "", p->what,
+		(unsigned long long)(done >> 20), (unsigned long long)(p->total >> 20),
+		p->total ? 100.0 * (double)done / (double)p->total : 100.0, secs,
+		p->tty ? "   " : "\n");
+}
+
+void opt_progress_end(struct opt_progress *p)
+{
+	if (p->shown && p->tty)
+		fputc('\n', stderr);
+	p->shown = false;
+}

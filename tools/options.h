@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Argument parsing shared by the vireo subcommands: sizes with k/M/G
+ * suffixes, bounded integers, and the one-line usage error (exit code 2).
+ */
+#ifndef VIREO_TOOLS_OPTIONS_H
+#define VIREO_TOOLS_OPTIONS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Exit codes of every subcommand. */
+#define EXIT_USAGE 2
+
+/**
+ * opt_parse_size() - "4096", "4k", "1M", "2G", "0x1000" (binary suffixes,
+ * case-insensitive, optional trailing "iB" or "B")
+ * Return: 0, or -EINVAL (not a size) / -ERANGE (above 2^63).
+ */
+int opt_parse_size(const char *s, uint64_t *out);
+
+/**
+ * opt_parse_uint() - a decimal or 0x-hex integer in [@min, @max]
+ * Return: 0, -EINVAL (not a number) or -ERANGE (out of bounds).
+ */
+int opt_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+
+/** opt_parse_seconds() - a positive decimal number of seconds. Return: 0 or -EINVAL */
+int opt_parse_seconds(const char *s, double *out);
+
+/**
+ * opt_usage_error() - print "vireo <cmd>: <message>" as one line on stderr
+ * Return: EXIT_USAGE, for `return opt_usage_error(...)`.
+ */
+int opt_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/**
+ * opt_bad_getopt() - the one-line error for what getopt_long rejected
+ * (unknown option, missing argument) at @argv[optind - 1]
+ * Return: EXIT_USAGE.
+ */
+int opt_bad_getopt(const char *cmd, char **argv);
+
+/** opt_now_ns() - CLOCK_MONOTONIC in nanoseconds */
+uint64_t opt_now_ns(void);
+
+/**
+ * struct opt_progress - a progress line on stderr for long operations: silent
+ * for the first two seconds, then updated once a second ("\r" on a terminal,
+ * one line every five seconds otherwise)
+ */
+struct opt_progress {
+	const char *what;
+	uint64_t total;
+	uint64_t start_ns;
+	uint64_t last_ns;
+	bool tty;
+	bool shown;
+};
+
+void opt_progress_start(struct opt_progress *p, const char *what, uint64_t total);
+void opt_progress_update(struct opt_progress *p, uint64_t done);
+/** opt_progress_end() - end the line if one was shown */
+void opt_progress_end(struct opt_progress *p);
+
+#endif /* VIREO_TOOLS_OPTIONS_H */
