@@ -91,6 +91,7 @@ struct vring_split_drv {
 	uint16_t avail_flags_shadow; /* our copy of avail->flags */
 	uint16_t last_used_idx;	     /* next used entry to consume */
 	uint16_t num_added;	     /* added since the last kick_prepare */
+	uint16_t used_idx_shadow;    /* last used->idx read (validated) */
 	bool event_idx;
 };
 
@@ -131,6 +132,9 @@ int virtqueue_split_init(struct virtqueue *vq, const struct vring_split_drv_conf
  *
  * Uses one indirect table when indirect descriptors were configured and the
  * chain has more than one element and fits; otherwise a chain in the ring.
+ * The device sees the buffer only after the next virtqueue_kick_prepare()
+ * (or virtqueue_kick()), which publishes every buffer added since with one
+ * avail->idx store.
  * Return: 0; -ENOSPC if the ring is full; -EINVAL for an empty list, a NULL
  * token or a chain longer than the queue; -EIO if the queue is broken.
  */

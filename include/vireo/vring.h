@@ -36,23 +36,24 @@ struct vring_mem {
 };
 
 /* One named error per way a driver can break the split ring (§2.7). */
-#define VRING_ERRORS(X)                                                       \
-	X(NONE, "no error")                                                   \
-	X(GEOMETRY, "queue size or ring address invalid")                     \
-	X(AVAIL_IDX, "avail idx moved ahead by more than the queue size")     \
-	X(HEAD_RANGE, "head index out of range")                              \
-	X(HEAD_IN_FLIGHT, "head already in flight")                           \
-	X(NEXT_RANGE, "next index out of range")                              \
-	X(CHAIN_LOOP, "descriptor chain longer than its table (a loop)")      \
-	X(ADDRESS, "descriptor address outside guest memory")                 \
-	X(BYTES_OVERFLOW, "chain byte total does not fit 32 bits")            \
-	X(INDIRECT_NESTED, "indirect descriptor inside an indirect table")    \
-	X(INDIRECT_NEXT, "indirect descriptor with NEXT set")                 \
-	X(INDIRECT_LEN, "indirect table length zero or not a multiple of 16") \
-	X(WRITABLE_ORDER, "readable descriptor after a writable one")         \
-	X(IOV_CAPACITY, "chain has more segments than the device accepts")    \
-	X(PUSH_NOT_IN_FLIGHT, "device pushed a head that is not in flight")   \
-	X(PUSH_LEN, "device pushed a length above the chain's writable bytes")
+#define VRING_ERRORS(X)                                                        \
+	X(NONE, "no error")                                                    \
+	X(GEOMETRY, "queue size or ring address invalid")                      \
+	X(AVAIL_IDX, "avail idx moved ahead by more than the queue size")      \
+	X(HEAD_RANGE, "head index out of range")                               \
+	X(HEAD_IN_FLIGHT, "head already in flight")                            \
+	X(NEXT_RANGE, "next index out of range")                               \
+	X(CHAIN_LOOP, "descriptor chain longer than its table (a loop)")       \
+	X(ADDRESS, "descriptor address outside guest memory")                  \
+	X(BYTES_OVERFLOW, "chain byte total does not fit 32 bits")             \
+	X(INDIRECT_NESTED, "indirect descriptor inside an indirect table")     \
+	X(INDIRECT_NEXT, "indirect descriptor with NEXT set")                  \
+	X(INDIRECT_LEN, "indirect table length zero or not a multiple of 16")  \
+	X(WRITABLE_ORDER, "readable descriptor after a writable one")          \
+	X(IOV_CAPACITY, "chain has more segments than the device accepts")     \
+	X(PUSH_NOT_IN_FLIGHT, "device pushed a head that is not in flight")    \
+	X(PUSH_LEN, "device pushed a length above the chain's writable bytes") \
+	X(INDIRECT_FEATURE, "indirect descriptor but INDIRECT_DESC not negotiated")
 
 #define VRING_ERROR_ENUM(name, text) VRING_ERR_##name,
 enum vring_error { VRING_ERRORS(VRING_ERROR_ENUM) VRING_ERR_COUNT };
@@ -110,11 +111,14 @@ struct vring_split_dev {
 	uint64_t *in_flight;	  /* bitmap of heads popped and not pushed */
 	uint32_t *writable_bytes; /* per head, what pop counted */
 	uint16_t num;
-	uint16_t last_avail_idx;   /* next avail entry to pop */
-	uint16_t avail_idx_shadow; /* last avail->idx read */
-	uint16_t used_idx;	   /* next used entry to fill */
-	uint16_t signalled_used;   /* used idx at the last notify decision */
+	uint16_t last_avail_idx;     /* next avail entry to pop */
+	uint16_t avail_idx_shadow;   /* last avail->idx read */
+	uint16_t used_idx;	     /* next used entry to fill */
+	uint16_t signalled_used;     /* used idx at the last notify decision */
+	uint16_t used_idx_published; /* last value stored to used->idx */
+	uint16_t num_in_flight;	     /* heads popped and not yet pushed */
 	bool signalled_used_valid;
+	bool notify_enabled; /* kicks wanted (enable/disable_notify) */
 	bool event_idx;
 	bool indirect;
 	enum vring_error error;
@@ -137,6 +141,10 @@ int vring_split_dev_init(struct vring_split_dev *q, const struct vring_split_dev
  * @iov: filled with readable then writable segments, split where guest
  *	memory is not contiguous
  * @iov_cap: entries in @iov
+ *
+ * With EVENT_IDX and notifications enabled, each pop also moves avail_event
+ * to the new last_avail_idx (so the driver kicks for the next buffer).
+ * Zero-length descriptors are accepted but yield no iov entry.
  * Return: 0 and *@chain filled; -EAGAIN if nothing is available; -EPROTO if
  * the driver broke the protocol (the queue is now broken, see
  * vring_split_dev_error()); -EIO if it already was.
@@ -152,7 +160,10 @@ int vring_split_dev_pop(struct vring_split_dev *q, struct vring_chain *chain, st
  */
 int vring_split_dev_push(struct vring_split_dev *q, uint16_t head, uint32_t written);
 
-/** vring_split_dev_flush() - publish every pushed used entry (one store of used->idx) */
+/**
+ * vring_split_dev_flush() - publish every pushed used entry (one store of
+ * used->idx); does nothing once the queue is broken
+ */
 void vring_split_dev_flush(struct vring_split_dev *q);
 
 /**

@@ -1,0 +1,325 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The device side of a split virtqueue (virtio 1.2 §2.7). Nothing the driver
+ * wrote is trusted: the geometry is validated once at init (STYLE.md
+ * checklist item 1), each pop checks the avail index distance and the head
+ * (item 2) before chain.c walks the chain (items 3-4), and each push checks
+ * the head is in flight and the length is within what was offered (item 5).
+ *
+ * Fast-path choices: avail->idx is re-read only when the cached value is
+ * exhausted; used->idx is stored once per vring_split_dev_flush().
+ */
+#include <errno.h>
+
+#include <vireo/vring.h>
+
+#include "ring/chain.h"
+#include "ring/platform.h"
+
+#define DEV_BITS 64u
+
+/* §2.7.8: avail_event is the word after the used ring's @num entries. */
+static inline le16 *dev_avail_event(const struct vring_split_dev *q)
+{
+	return (le16 *)(void *)((uint8_t *)q->used + virtq_used_size(q->num) - sizeof(le16));
+}
+
+/* §2.7.6: used_event is the word after the avail ring's @num entries. */
+static inline const le16 *dev_used_event(const struct vring_split_dev *q)
+{
+	return (const le16 *)(const void *)((const uint8_t *)q->avail + virtq_avail_size(q->num) -
+					    sizeof(le16));
+}
+
+static inline bool dev_in_flight(const struct vring_split_dev *q, uint16_t head)
+{
+	return (q->in_flight[head / DEV_BITS] >> (head % DEV_BITS)) & 1u;
+}
+
+static inline void dev_flip_in_flight(struct vring_split_dev *q, uint16_t head)
+{
+	q->in_flight[head / DEV_BITS] ^= 1ull << (head % DEV_BITS);
+}
+
+static size_t dev_bitmap_bytes(uint16_t num)
+{
+	return ((size_t)num + DEV_BITS - 1) / DEV_BITS * sizeof(uint64_t);
+}
+
+size_t vring_split_dev_state_size(uint16_t num)
+{
+	return dev_bitmap_bytes(num) + ((size_t)num * sizeof(uint32_t) + 7u) / 8u * 8u;
+}
+
+/* Record the first protocol violation; it is sticky. */
+static int dev_fail(struct vring_split_dev *q, enum vring_error err)
+{
+	q->error = err;
+	return -EPROTO;
+}
+
+/* One ring part: wholly inside one guest region, host pointer aligned too. */
+static void *dev_map(const struct vring_mem *mem, uint64_t addr, size_t size, unsigned int align)
+{
+	uint64_t contig = 0;
+	void *p;
+
+	if (addr % align)
+		return NULL;
+	p = mem->translate(mem->opaque, addr, size, &contig);
+	if (!p || contig != size || (uintptr_t)p % align)
+		return NULL;
+	return p;
+}
+
+static void dev_reset_fields(struct vring_split_dev *q)
+{
+	q->desc = NULL;
+	q->avail = NULL;
+	q->used = NULL;
+	q->in_flight = NULL;
+	q->writable_bytes = NULL;
+	q->num = 0;
+	q->last_avail_idx = 0;
+	q->avail_idx_shadow = 0;
+	q->used_idx = 0;
+	q->signalled_used = 0;
+	q->used_idx_published = 0;
+	q->num_in_flight = 0;
+	q->signalled_used_valid = false;
+	q->notify_enabled = true;
+	q->event_idx = false;
+	q->indirect = false;
+	q->error = VRING_ERR_GEOMETRY;
+}
+
+/* §2.7: size a power of two within the device maximum; state usable. */
+static bool dev_config_ok(const struct vring_split_dev_config *cfg)
+{
+	return vring_is_pow2(cfg->num) && cfg->max_num <= VIRTQ_SPLIT_MAX_SIZE &&
+	       cfg->num <= cfg->max_num && cfg->mem.translate && cfg->state &&
+	       (uintptr_t)cfg->state % sizeof(uint64_t) == 0;
+}
+
+/*
+ * vring_split_dev_init() - see <vireo/vring.h>.
+ * Fails with -EINVAL (error GEOMETRY) on a bad size, misaligned part or a
+ * part not inside one guest region.
+ */
+int vring_split_dev_init(struct vring_split_dev *q, const struct vring_split_dev_config *cfg)
+{
+	dev_reset_fields(q);
+	if (!cfg || !dev_config_ok(cfg))
+		return -EINVAL;
+	q->mem = cfg->mem;
+	/* §2.7 (R-SR-01): alignments 16/2/4; sizes include the event words */
+	q->desc =
+		dev_map(&q->mem, cfg->desc_addr, virtq_desc_table_size(cfg->num), VIRTQ_DESC_ALIGN);
+	q->avail = dev_map(&q->mem, cfg->avail_addr, virtq_avail_size(cfg->num), VIRTQ_AVAIL_ALIGN);
+	q->used = dev_map(&q->mem, cfg->used_addr, virtq_used_size(cfg->num), VIRTQ_USED_ALIGN);
+	if (!q->desc || !q->avail || !q->used)
+		return -EINVAL;
+	q->in_flight = cfg->state;
+	q->writable_bytes = (uint32_t *)(void *)((char *)cfg->state + dev_bitmap_bytes(cfg->num));
+	/* Atomic stores: a plain loop could become a memset call (free-standing). */
+	for (size_t w = 0; w < dev_bitmap_bytes(cfg->num) / sizeof(uint64_t); w++)
+		vring_write_once64(&q->in_flight[w], 0);
+	q->num = cfg->num;
+	q->last_avail_idx = cfg->last_avail_idx;
+	q->avail_idx_shadow = cfg->last_avail_idx;
+	/* GUEST: used validated just above. Resume where the ring says (0 when fresh). */
+	q->used_idx = vring_read_once16(&q->used->idx);
+	q->used_idx_published = q->used_idx;
+	q->signalled_used = q->used_idx;
+	q->signalled_used_valid = true;
+	q->event_idx = cfg->event_idx;
+	q->indirect = cfg->indirect;
+	q->error = VRING_ERR_NONE;
+	return 0;
+}
+
+/*
+ * Re-read avail->idx. Return: 0 if chains are available, -EAGAIN if none,
+ * -EPROTO if the driver moved it more than a queue ahead (§2.7.6, R-SR-07).
+ */
+static int dev_avail_reload(struct vring_split_dev *q)
+{
+	/*
+	 * GUEST: avail validated at init. Pairs with the release store in
+	 * virtqueue_kick_prepare(): ring entries and descriptors before idx.
+	 */
+	uint16_t idx = vring_load_acquire16(&q->avail->idx);
+
+	if (VRING_UNLIKELY((uint16_t)(idx - q->last_avail_idx) > q->num))
+		return dev_fail(q, VRING_ERR_AVAIL_IDX);
+	q->avail_idx_shadow = idx;
+	return idx == q->last_avail_idx ? -EAGAIN : 0;
+}
+
+/*
+ * vring_split_dev_pop() - see <vireo/vring.h>.
+ * Fails with -EAGAIN (empty), -EPROTO (driver broke the ring: see
+ * vring_split_dev_error()) or -EIO (already broken).
+ */
+int vring_split_dev_pop(struct vring_split_dev *q, struct vring_chain *chain, struct vring_iov *iov,
+			unsigned int iov_cap)
+{
+	enum vring_error err;
+	uint16_t head;
+	int r;
+
+	if (VRING_UNLIKELY(q->error))
+		return -EIO;
+	if (q->last_avail_idx == q->avail_idx_shadow) {
+		r = dev_avail_reload(q);
+		if (r)
+			return r;
+	}
+	/* GUEST: avail validated at init for num entries; the slot is masked. */
+	head = vring_read_once16(&q->avail->ring[q->last_avail_idx & (q->num - 1u)]);
+	if (VRING_UNLIKELY(head >= q->num))
+		return dev_fail(q, VRING_ERR_HEAD_RANGE);
+	if (VRING_UNLIKELY(dev_in_flight(q, head)))
+		return dev_fail(q, VRING_ERR_HEAD_IN_FLIGHT);
+	err = vring_split_chain_walk(q, head, chain, iov, iov_cap);
+	if (VRING_UNLIKELY(err))
+		return dev_fail(q, err);
+	dev_flip_in_flight(q, head);
+	q->writable_bytes[head] = chain->writable_bytes;
+	q->num_in_flight++;
+	q->last_avail_idx++;
+	/*
+	 * §2.7.10: with kicks wanted, ask for one once the driver adds past
+	 * this. GUEST: used (and its avail_event word) validated at init.
+	 */
+	if (q->event_idx && q->notify_enabled)
+		vring_write_once16(dev_avail_event(q), q->last_avail_idx);
+	return 0;
+}
+
+/*
+ * vring_split_dev_push() - see <vireo/vring.h>.
+ * Fails with -EPROTO (head not in flight, or @written above the chain's
+ * writable bytes; the queue is then broken) or -EIO (already broken).
+ */
+int vring_split_dev_push(struct vring_split_dev *q, uint16_t head, uint32_t written)
+{
+	struct virtq_used_elem *e;
+
+	if (VRING_UNLIKELY(q->error))
+		return -EIO;
+	if (VRING_UNLIKELY(head >= q->num || !dev_in_flight(q, head)))
+		return dev_fail(q, VRING_ERR_PUSH_NOT_IN_FLIGHT);
+	/* §2.7.8 (D-SR-11): len never overstates what the device could write */
+	if (VRING_UNLIKELY(written > q->writable_bytes[head]))
+		return dev_fail(q, VRING_ERR_PUSH_LEN);
+	/* GUEST: used validated at init for num entries; the slot is masked. */
+	e = &q->used->ring[q->used_idx & (q->num - 1u)];
+	vring_write_once32(&e->id, head);
+	vring_write_once32(&e->len, written);
+	dev_flip_in_flight(q, head);
+	q->num_in_flight--;
+	q->used_idx++;
+	return 0;
+}
+
+void vring_split_dev_flush(struct vring_split_dev *q)
+{
+	if (q->error || q->used_idx == q->used_idx_published)
+		return;
+	/*
+	 * §2.7.8 (D-SR-10): used entries before used->idx. GUEST: used validated
+	 * at init. Pairs with the acquire load in drv_used_reload().
+	 */
+	vring_store_release16(&q->used->idx, q->used_idx);
+	q->used_idx_published = q->used_idx;
+}
+
+bool vring_split_dev_need_notify(struct vring_split_dev *q)
+{
+	uint16_t old_idx = q->signalled_used;
+	uint16_t new_idx = q->used_idx_published;
+	bool valid = q->signalled_used_valid;
+
+	if (q->error || (valid && old_idx == new_idx))
+		return false;
+	/*
+	 * The used->idx store must be visible before we read the driver's
+	 * suppression word. Pairs with vring_mb() in drv_arm_cb() and
+	 * drv_used_refill() (split_driver.c).
+	 */
+	vring_mb();
+	q->signalled_used = new_idx;
+	q->signalled_used_valid = true;
+	/*
+	 * §2.7.7.2 (D-SR-08/09): with EVENT_IDX only used_event counts.
+	 * GUEST: avail (flags and used_event words) validated at init.
+	 */
+	if (q->event_idx)
+		return !valid ||
+		       vring_need_event(vring_read_once16(dev_used_event(q)), new_idx, old_idx);
+	/* D-SR-06/07: without it, used_event is ignored and flags decide */
+	return !(vring_read_once16(&q->avail->flags) & VIRTQ_AVAIL_F_NO_INTERRUPT);
+}
+
+void vring_split_dev_disable_notify(struct vring_split_dev *q)
+{
+	if (q->error || !q->notify_enabled)
+		return;
+	q->notify_enabled = false;
+	/*
+	 * §2.7.10 (D-SR-12/13): flags is 0 or 1 without EVENT_IDX, always 0
+	 * with it. GUEST: used validated at init.
+	 */
+	if (!q->event_idx)
+		vring_write_once16(&q->used->flags, VIRTQ_USED_F_NO_NOTIFY);
+}
+
+bool vring_split_dev_enable_notify(struct vring_split_dev *q)
+{
+	if (q->error)
+		return false;
+	/* GUEST: used (flags and avail_event words) validated at init. */
+	if (q->event_idx)
+		vring_write_once16(dev_avail_event(q), q->last_avail_idx);
+	else if (!q->notify_enabled)
+		vring_write_once16(&q->used->flags, 0);
+	q->notify_enabled = true;
+	/*
+	 * The suppression word must be visible before we re-read avail->idx, or
+	 * a driver adding meanwhile could skip the kick. Pairs with vring_mb()
+	 * in virtqueue_kick_prepare().
+	 */
+	vring_mb();
+	return vring_split_dev_has_avail(q);
+}
+
+bool vring_split_dev_has_avail(struct vring_split_dev *q)
+{
+	if (q->error)
+		return true;
+	if (q->last_avail_idx != q->avail_idx_shadow)
+		return true;
+	return dev_avail_reload(q) != -EAGAIN;
+}
+
+uint16_t vring_split_dev_get_last_avail(const struct vring_split_dev *q)
+{
+	return q->last_avail_idx;
+}
+
+void vring_split_dev_set_last_avail(struct vring_split_dev *q, uint16_t idx)
+{
+	q->last_avail_idx = idx;
+	q->avail_idx_shadow = idx;
+}
+
+unsigned int vring_split_dev_in_flight(const struct vring_split_dev *q)
+{
+	return q->num_in_flight;
+}
+
+enum vring_error vring_split_dev_error(const struct vring_split_dev *q)
+{
+	return q->error;
+}
