@@ -88,10 +88,18 @@ static int blk_read_config(struct virtio_blk *blk)
 		blk->max_wz_sectors = blk_cread32(vdev, BLK_CFG(max_write_zeroes_sectors));
 		blk->max_wz_seg = blk_cread32(vdev, BLK_CFG(max_write_zeroes_seg));
 	}
-	if (blk->size_max != 0 && blk->size_max < VIRTIO_BLK_SECTOR_SIZE) {
+	/*
+	 * §5.2.3 makes size_max the largest data segment; no keyworded rule
+	 * bounds it. Below one sector (0 included: no data at all) a request
+	 * would need more segments than we post, so the device is refused
+	 * rather than guessed at. 0 means "no limit" only without the feature.
+	 */
+	if (virtio_has_feature(vdev, VIRTIO_BLK_F_SIZE_MAX) &&
+	    blk->size_max < VIRTIO_BLK_SECTOR_SIZE) {
 		log_error("virtio-blk: size_max %u is below one sector", blk->size_max);
 		return -EINVAL;
 	}
+	/* seg_max 0 (§5.2.3, not keyworded) would allow no data: take it as 1. */
 	if (blk->seg_max == 0)
 		blk->seg_max = 1;
 	return 0;

@@ -27,11 +27,16 @@ struct blk_wire {
 };
 _Static_assert(sizeof(struct blk_wire) == 32, "blk_wire");
 
-/* One request in flight: the token given to the ring. */
+/*
+ * One request in flight: the token given to the ring.
+ * @writable: device-writable bytes posted (data of IN / GET_ID, then the
+ *	status byte): the used len a completed request must report
+ */
 struct virtio_blk_slot {
 	struct virtio_blk_request *req;
 	struct blk_wire *wire;
 	uint64_t wire_addr;
+	uint32_t writable;
 	uint16_t next_free;
 };
 

@@ -207,6 +207,8 @@ static int blk_post(struct virtio_blk *blk, struct blk_queue *q, struct virtio_b
 	s->wire->hdr.sector = cpu_to_le64(
 		req->type == VIRTIO_BLK_T_IN || req->type == VIRTIO_BLK_T_OUT ? req->sector : 0);
 	s->wire->status = BLK_STATUS_UNSET;
+	s->writable =
+		req->type == VIRTIO_BLK_T_IN || req->type == VIRTIO_BLK_T_GET_ID ? req->len + 1 : 1;
 	err = virtqueue_add_sgs(q->vq, sg, out, in, s);
 	if (err)
 		return err == -ENOSPC ? -EAGAIN : err;
@@ -260,9 +262,22 @@ bool blk_harvest_one(struct blk_queue *q, struct virtio_blk_request **out)
 		return false;
 	req = s->req;
 	req->written = len;
-	/* Written before the used entry; get_buf's acquire of used->idx orders this read. */
-	req->status = s->wire->status;
-	req->result = blk_status_to_errno(req->status);
+	/*
+	 * R-SR-09 (drv:BF/Virtqueues/The Virtqueue Used Ring): nothing beyond
+	 * the used len may be relied on. The status byte is the last writable
+	 * byte we posted, so only a used len covering all of them (data + 1)
+	 * says the status and every data byte were written. A shorter one is a
+	 * failure whatever the status byte holds: an IN must not pass stale
+	 * buffer bytes off as data. (The ring already refused len > posted.)
+	 */
+	if (len != s->writable) {
+		req->status = BLK_STATUS_UNSET;
+		req->result = -EIO;
+	} else {
+		/* Written before the used entry; get_buf's acquire of used->idx orders this. */
+		req->status = s->wire->status;
+		req->result = blk_status_to_errno(req->status);
+	}
 	req->slot = NULL;
 	blk_slot_put(q, s);
 	q->in_flight--;

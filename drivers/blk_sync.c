@@ -79,6 +79,13 @@ static int blk_sync_rw(struct virtio_blk *blk, uint32_t type, uint64_t sector, v
 		if (type == VIRTIO_BLK_T_OUT)
 			memcpy(blk->bounce, (char *)buf + done, chunk);
 		err = blk_sync_do(blk, &req);
+		/*
+		 * R-SR-09: the bounce buffer still holds the last request's bytes,
+		 * so a short completion must copy nothing. blk_harvest_one() made
+		 * any used len other than chunk + 1 an -EIO: err == 0 means every
+		 * byte copied here was reported written. Failing the whole read is
+		 * simpler than a partial copy and leaves @buf as it was.
+		 */
 		if (!err && type == VIRTIO_BLK_T_IN)
 			memcpy((char *)buf + done, blk->bounce, chunk);
 		done += chunk;

@@ -144,8 +144,10 @@ int virtio_blk_get_id(struct virtio_blk *blk, char id[VIRTIO_BLK_ID_BYTES + 1]);
  * @len: bytes of @data; a multiple of 512 for IN and OUT, of 16 for
  *	DISCARD/WRITE_ZEROES, 20 for GET_ID
  * @token: for the caller
- * @status: on completion, the device's VIRTIO_BLK_S_* (0xff if it wrote none)
- * @result: on completion, 0 or -errno (see the file comment)
+ * @status: on completion, the device's VIRTIO_BLK_S_* (0xff if it wrote none,
+ *	or if @written does not cover every writable byte posted: R-SR-09)
+ * @result: on completion, 0 or -errno (see the file comment); -EIO whenever
+ *	@written is short of data + status (IN, GET_ID) or of the status (others)
  * @written: on completion, bytes the device reports written (status included)
  * @slot, @next: private
  */

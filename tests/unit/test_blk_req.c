@@ -139,11 +139,118 @@ static void test_blk_parse_dwz(void **state)
 	assert_int_equal(parse_flat(&req, &rd, len, &st, &lim), VIRTIO_BLK_S_IOERR);
 }
 
+/* An IN whose writable part is data + status, the data being @data_len bytes in one piece. */
+static uint8_t parse_in(struct blk_req *req, void *hdr, uint8_t *wr, uint32_t data_len,
+			const struct blk_limits *lim)
+{
+	req->iov[0] = (struct vring_iov){hdr, sizeof(struct virtio_blk_outhdr)};
+	req->iov[1] = (struct vring_iov){wr, data_len};
+	req->iov[2] = (struct vring_iov){wr + data_len, 1};
+	req->chain = (struct vring_chain){.readable = 1,
+					  .writable = 2,
+					  .readable_bytes = sizeof(struct virtio_blk_outhdr),
+					  .writable_bytes = data_len + 1};
+	return blk_req_parse(req, lim);
+}
+
+/* R-BLK-05: IN data is whole sectors; anything else is IOERR, with the status byte found. */
+static void test_blk_parse_in_not_sector_multiple(void **state)
+{
+	struct virtio_blk_outhdr hdr = {.type = VIRTIO_BLK_T_IN, .sector = 0};
+	struct blk_limits lim = {.capacity = 16};
+	const uint32_t bad[] = {1, 511, 513, 1000, 1535};
+	static uint8_t wr[2048 + 1];
+	struct vring_iov iov[3];
+	struct blk_req req;
+	unsigned int i;
+
+	(void)state;
+	memset(&req, 0, sizeof(req));
+	req.iov = iov;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(parse_in(&req, &hdr, wr, bad[i], &lim), VIRTIO_BLK_S_IOERR);
+		/* answerable: the status is the last writable byte */
+		assert_ptr_equal(req.status, wr + bad[i]);
+		assert_int_equal(req.type, VIRTIO_BLK_T_IN);
+	}
+	assert_int_equal(parse_in(&req, &hdr, wr, 2048, &lim), VIRTIO_BLK_S_OK);
+	assert_int_equal(req.data_len, 2048);
+	assert_int_equal(req.offset, 0);
+	/* OUT too, with the same sizes in the readable part */
+	hdr.type = VIRTIO_BLK_T_OUT;
+	memcpy(wr, &hdr, sizeof(hdr));
+	iov[0] = (struct vring_iov){wr, sizeof(hdr) + 513};
+	iov[1] = (struct vring_iov){wr + 2048, 1};
+	req.chain = (struct vring_chain){.readable = 1,
+					 .writable = 1,
+					 .readable_bytes = sizeof(hdr) + 513,
+					 .writable_bytes = 1};
+	assert_int_equal(blk_req_parse(&req, &lim), VIRTIO_BLK_S_IOERR);
+	assert_ptr_equal(req.status, wr + 2048);
+}
+
+/*
+ * Data in more than BLK_SEG_MAX_CAP (1024, readv's IOV_MAX) pieces is IOERR,
+ * for IN (writable data) and OUT (readable data); exactly 1024 is fine.
+ * @nseg pieces of 1 byte, then one piece completing a whole number of sectors.
+ */
+static uint8_t parse_many(struct blk_req *req, uint32_t type, unsigned int nseg, uint8_t *mem,
+			  uint8_t *st, const struct blk_limits *lim)
+{
+	struct virtio_blk_outhdr hdr = {.type = type, .sector = 2};
+	uint32_t data = ((nseg + 511u) / 512u + 1u) * 512u; /* > nseg - 1, whole sectors */
+	unsigned int i, n = 0;
+	bool in = type == VIRTIO_BLK_T_IN;
+
+	memcpy(mem, &hdr, sizeof(hdr));
+	req->iov[n++] = (struct vring_iov){mem, sizeof(hdr)};
+	for (i = 0; i + 1 < nseg; i++)
+		req->iov[n++] = (struct vring_iov){mem + sizeof(hdr) + i, 1};
+	req->iov[n++] = (struct vring_iov){mem + sizeof(hdr) + i, data - i};
+	req->iov[n++] = (struct vring_iov){st, 1};
+	req->chain = (struct vring_chain){
+		.readable = (uint16_t)(in ? 1 : n - 1),
+		.writable = (uint16_t)(in ? n - 1 : 1),
+		.readable_bytes = (uint32_t)sizeof(hdr) + (in ? 0 : data),
+		.writable_bytes = (in ? data : 0) + 1,
+	};
+	return blk_req_parse(req, lim);
+}
+
+static void test_blk_parse_segment_limit(void **state)
+{
+	enum { MAXSEG = BLK_SEG_MAX_CAP + 8 };
+	struct blk_limits lim = {.capacity = 64};
+	static struct vring_iov iov[MAXSEG + 2];
+	static uint8_t mem[16 + 4096];
+	const uint32_t types[] = {VIRTIO_BLK_T_IN, VIRTIO_BLK_T_OUT};
+	struct blk_req req;
+	uint8_t st;
+	unsigned int t;
+
+	(void)state;
+	memset(&req, 0, sizeof(req));
+	req.iov = iov;
+	for (t = 0; t < 2; t++) {
+		assert_int_equal(parse_many(&req, types[t], BLK_SEG_MAX_CAP, mem, &st, &lim),
+				 VIRTIO_BLK_S_OK);
+		assert_int_equal(req.data_cnt, BLK_SEG_MAX_CAP);
+		assert_int_equal(req.offset, 2 * 512);
+		assert_int_equal(parse_many(&req, types[t], BLK_SEG_MAX_CAP + 1, mem, &st, &lim),
+				 VIRTIO_BLK_S_IOERR);
+		assert_ptr_equal(req.status, &st);
+		assert_int_equal(parse_many(&req, types[t], MAXSEG, mem, &st, &lim),
+				 VIRTIO_BLK_S_IOERR);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_blk_parse_layouts),
 		cmocka_unit_test(test_blk_parse_dwz),
+		cmocka_unit_test(test_blk_parse_in_not_sector_multiple),
+		cmocka_unit_test(test_blk_parse_segment_limit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -35,6 +35,10 @@ struct blk_fake {
 	unsigned int requests;
 	unsigned int violations;
 	int force_status;
+	/* A lying device: used len reported instead of the truth (NO_FORCE: honest). */
+	int64_t force_used_len;
+	/* IN: status written, data left as it was (stale) */
+	bool skip_data;
 	char id[VIRTIO_BLK_ID_BYTES];
 };
 
@@ -99,7 +103,8 @@ static uint8_t blk_fake_rw(struct blk_fake *d, const struct virtio_blk_outhdr *h
 	if (h->sector > DISK_SECTORS || len / 512 > DISK_SECTORS - h->sector)
 		return VIRTIO_BLK_S_IOERR;
 	if (h->type == VIRTIO_BLK_T_IN) {
-		copy_to_iov(w, nw, d->disk + h->sector * 512, len);
+		if (!d->skip_data)
+			copy_to_iov(w, nw, d->disk + h->sector * 512, len);
 		*written = len;
 	} else {
 		memcpy(d->disk + h->sector * 512, d->scratch + sizeof(*h), len);
@@ -176,6 +181,8 @@ static uint32_t blk_fake_handler(struct fake_dev *fd, unsigned int q, const stru
 		status = (uint8_t)d->force_status;
 	last = &w[c->writable - 1];
 	((uint8_t *)last->base)[last->len - 1] = status;
+	if (d->force_used_len != NO_FORCE)
+		return (uint32_t)d->force_used_len;
 	return written + 1;
 }
 
@@ -197,6 +204,7 @@ static int fixture_setup(void **state)
 	assert_non_null(f->dev.disk);
 	assert_non_null(f->dev.scratch);
 	f->dev.force_status = NO_FORCE;
+	f->dev.force_used_len = NO_FORCE;
 	memcpy(f->dev.id, "vireo-test-id", 13);
 	virtio_bus_init(&f->bus);
 	assert_int_equal(
@@ -732,6 +740,228 @@ static void test_hostile_used_id(void **state)
 	f->fd.defer = false;
 }
 
+/*
+ * R-SR-09 (drv:BF/Virtqueues/The Virtqueue Used Ring): nothing beyond the used
+ * len may be relied on. A device claiming S_OK for a read while its used len
+ * stops short of data + status must not hand the caller stale bounce bytes.
+ */
+static void test_short_read_is_eio(void **state)
+{
+	struct blk_fixture *f = *state;
+	uint8_t buf[4096], want[4096];
+	char id[VIRTIO_BLK_ID_BYTES + 1];
+	const int64_t lies[] = {0, 1, 100, sizeof(buf)};
+	unsigned int i;
+
+	start(f, 0);
+	fill_pattern(f->dev.disk, 8 * 512, 0x11);
+	fill_pattern(f->dev.disk + 8 * 512, 8 * 512, 0x77);
+	/* The bounce buffer now holds sectors 0..7. */
+	assert_int_equal(virtio_blk_read(f->blk, 0, buf, sizeof(buf)), 0);
+	assert_memory_equal(buf, f->dev.disk, sizeof(buf));
+	/* Status OK written, data left stale, used len short of 4096 + 1. */
+	f->dev.skip_data = true;
+	for (i = 0; i < sizeof(lies) / sizeof(lies[0]); i++) {
+		f->dev.force_used_len = lies[i];
+		memset(buf, 0x5a, sizeof(buf));
+		assert_int_equal(virtio_blk_read(f->blk, 8, buf, sizeof(buf)), -EIO);
+		memset(want, 0x5a, sizeof(want));
+		assert_memory_equal(buf, want, sizeof(buf)); /* nothing copied */
+	}
+	/* All data written but the used len does not cover the status byte. */
+	f->dev.skip_data = false;
+	f->dev.force_used_len = sizeof(buf);
+	assert_int_equal(virtio_blk_read(f->blk, 8, buf, sizeof(buf)), -EIO);
+	/* GET_ID: 20 bytes + status, or the answer is not trusted either. */
+	f->dev.force_used_len = VIRTIO_BLK_ID_BYTES;
+	assert_int_equal(virtio_blk_get_id(f->blk, id), -EIO);
+	assert_string_equal(id, "");
+	/* Honest again: the real bytes arrive. */
+	f->dev.force_used_len = NO_FORCE;
+	assert_int_equal(virtio_blk_read(f->blk, 8, buf, sizeof(buf)), 0);
+	assert_memory_equal(buf, f->dev.disk + 8 * 512, sizeof(buf));
+	assert_int_equal(f->dev.requests, 8);
+}
+
+/* OUT / FLUSH: the status byte is the whole writable part; used len 0 does not cover it. */
+static void test_status_not_covered_is_eio(void **state)
+{
+	struct blk_fixture *f = *state;
+	uint8_t buf[512] = {0};
+
+	start(f, VIRTIO_BIT(VIRTIO_BLK_F_FLUSH));
+	f->dev.force_used_len = 0;
+	assert_int_equal(virtio_blk_write(f->blk, 0, buf, sizeof(buf)), -EIO);
+	assert_int_equal(virtio_blk_flush(f->blk), -EIO);
+	f->dev.force_used_len = 1;
+	assert_int_equal(virtio_blk_write(f->blk, 0, buf, sizeof(buf)), 0);
+	assert_int_equal(virtio_blk_flush(f->blk), 0);
+}
+
+/* Async: the request reports the used len; a short one is not a success. */
+static void test_async_short_read(void **state)
+{
+	struct blk_fixture *f = *state;
+	struct virtio_blk_request reqs[2], *ptrs[2], *done[2];
+
+	f->fd.defer = true;
+	start(f, 0);
+	alloc_requests(f, reqs, ptrs, 2, VIRTIO_BLK_T_IN);
+	f->dev.force_used_len = 100;
+	assert_int_equal(virtio_blk_submit(f->blk, 0, ptrs[0]), 0);
+	assert_int_equal(virtio_blk_poll(f->blk, 0, done, 2, -1), 1);
+	assert_ptr_equal(done[0], &reqs[0]);
+	assert_int_equal(reqs[0].written, 100);
+	assert_int_equal(reqs[0].result, -EIO);
+	assert_int_not_equal(reqs[0].status, VIRTIO_BLK_S_OK);
+	/* The full length: success, and the length is reported. */
+	f->dev.force_used_len = NO_FORCE;
+	assert_int_equal(virtio_blk_submit(f->blk, 0, ptrs[1]), 0);
+	assert_int_equal(virtio_blk_poll(f->blk, 0, done, 2, -1), 1);
+	assert_int_equal(reqs[1].written, 4096 + 1);
+	assert_int_equal(reqs[1].result, 0);
+	assert_int_equal(reqs[1].status, VIRTIO_BLK_S_OK);
+	free_requests(f, reqs, 2);
+}
+
+/* Start expecting the probe to fail with @err: the device is left FAILED, nothing bound. */
+static void start_refused(struct blk_fixture *f, uint64_t features, int err)
+{
+	f->fd.offered |= features;
+	assert_int_equal(virtio_blk_register(&f->bus, &f->bd), 0);
+	assert_int_equal(register_virtio_device(&f->bus, &f->fd.vdev), err);
+	assert_null(virtio_blk_from_device(&f->fd.vdev));
+	assert_true(f->fd.status & VIRTIO_STATUS_FAILED);
+	assert_false(f->fd.status & VIRTIO_STATUS_DRIVER_OK);
+	assert_int_equal(f->fd.nvqs, 0);
+}
+
+/* size_max below one sector (0 included) cannot carry any request: refused in probe. */
+static void test_size_max_below_sector(void **state)
+{
+	struct blk_fixture *f = *state;
+	const uint32_t bad[] = {0, 1, 511};
+	unsigned int i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		set_config(&f->fd, CFG(size_max), &bad[i], 4);
+		start_refused(f, VIRTIO_BIT(VIRTIO_BLK_F_SIZE_MAX), -EINVAL);
+		unregister_virtio_device(&f->fd.vdev);
+		virtio_blk_unregister(&f->bus, &f->bd);
+	}
+	/* 512 is the smallest usable value: one sector per segment. */
+	set_config(&f->fd, CFG(size_max), &(uint32_t){512}, 4);
+	start(f, VIRTIO_BIT(VIRTIO_BLK_F_SIZE_MAX));
+	assert_int_equal(virtio_blk_size_max(f->blk), 512);
+	fill_pattern(f->dev.disk, 2048, 5);
+	{
+		uint8_t buf[2048];
+
+		assert_int_equal(virtio_blk_read(f->blk, 0, buf, sizeof(buf)), 0);
+		assert_memory_equal(buf, f->dev.disk, sizeof(buf));
+		assert_int_equal(f->dev.last_writable, 4 + 1);
+	}
+}
+
+/* seg_max 0 is taken as 1: one data segment per request, I/O still works. */
+static void test_seg_max_zero(void **state)
+{
+	struct blk_fixture *f = *state;
+	uint32_t zero = 0, size_max = 4096;
+	uint8_t out[16384], in[16384];
+
+	set_config(&f->fd, CFG(seg_max), &zero, 4);
+	set_config(&f->fd, CFG(size_max), &size_max, 4);
+	start(f, VIRTIO_BIT(VIRTIO_BLK_F_SEG_MAX) | VIRTIO_BIT(VIRTIO_BLK_F_SIZE_MAX));
+	assert_int_equal(virtio_blk_seg_max(f->blk), 1);
+	fill_pattern(out, sizeof(out), 21);
+	assert_int_equal(virtio_blk_write(f->blk, 0, out, sizeof(out)), 0);
+	assert_int_equal(f->dev.requests, 4);
+	assert_int_equal(f->dev.last_readable, 2); /* header, one data segment */
+	assert_int_equal(virtio_blk_read(f->blk, 0, in, sizeof(in)), 0);
+	assert_int_equal(f->dev.requests, 8);
+	assert_int_equal(f->dev.last_writable, 2);
+	assert_memory_equal(in, out, sizeof(in));
+}
+
+/* A huge seg_max is capped by the ring and by our stack sg array (BLK_DATA_SEGS_MAX). */
+static void test_seg_max_huge(void **state)
+{
+	struct blk_fixture *f = *state;
+	uint32_t huge = UINT32_MAX, size_max = 512;
+	size_t len = 2 * 128 * 512;
+	uint8_t *out = malloc(len), *in = malloc(len);
+
+	assert_non_null(out);
+	assert_non_null(in);
+	fill_pattern(out, len, 33);
+	set_config(&f->fd, CFG(seg_max), &huge, 4);
+	set_config(&f->fd, CFG(size_max), &size_max, 4);
+	/* Without indirect: header + 62 data + status fill the 64-entry ring, no more. */
+	start(f, VIRTIO_BIT(VIRTIO_BLK_F_SEG_MAX) | VIRTIO_BIT(VIRTIO_BLK_F_SIZE_MAX));
+	assert_int_equal(virtio_blk_seg_max(f->blk), 64 - 2);
+	assert_int_equal(virtio_blk_write(f->blk, 0, out, 62 * 512), 0);
+	assert_int_equal(f->dev.requests, 1);
+	assert_int_equal(f->dev.last_readable, 1 + 62);
+	unregister_virtio_device(&f->fd.vdev);
+	virtio_blk_unregister(&f->bus, &f->bd);
+	/* A 256-entry ring: our own cap of 128 segments (the stack sg array), 64 KiB a chunk. */
+	f->dev.requests = 0;
+	f->fd.queue_size = 256;
+	start(f, 0);
+	assert_int_equal(virtio_blk_seg_max(f->blk), 128);
+	assert_int_equal(virtio_blk_write(f->blk, 0, out, len), 0);
+	assert_int_equal(f->dev.last_readable, 1 + 128);
+	assert_int_equal(virtio_blk_read(f->blk, 0, in, len), 0);
+	assert_int_equal(f->dev.requests, 4);
+	assert_int_equal(f->dev.last_writable, 128 + 1);
+	assert_memory_equal(in, out, len);
+	assert_memory_equal(f->dev.disk, out, len);
+	free(out);
+	free(in);
+}
+
+/* The number of queues find_vqs was last asked for. */
+static unsigned int last_find_vqs(const struct fake_dev *fd)
+{
+	unsigned int i;
+
+	for (i = fd->nevents; i > 0; i--)
+		if (fd->events[i - 1].kind == FAKE_EV_FIND_VQS)
+			return (unsigned int)fd->events[i - 1].val;
+	return 0;
+}
+
+/* VIRTIO_BLK_F_MQ: num_queues 0 means one queue; a huge one is capped at 64 (BLK_MAX_QUEUES). */
+static void test_num_queues_bounds(void **state)
+{
+	struct blk_fixture *f = *state;
+	uint16_t nq = 0;
+	uint8_t buf[512];
+
+	set_config(&f->fd, CFG(num_queues), &nq, sizeof(nq));
+	start(f, VIRTIO_BIT(VIRTIO_BLK_F_MQ));
+	assert_int_equal(virtio_blk_num_queues(f->blk), 1);
+	assert_int_equal(last_find_vqs(&f->fd), 1);
+	assert_int_equal(virtio_blk_read(f->blk, 0, buf, sizeof(buf)), 0);
+	unregister_virtio_device(&f->fd.vdev);
+	virtio_blk_unregister(&f->bus, &f->bd);
+	/* 65535 queues offered: 64 asked for (more than this fake has: the probe fails). */
+	nq = UINT16_MAX;
+	set_config(&f->fd, CFG(num_queues), &nq, sizeof(nq));
+	f->fd.nevents = 0;
+	start_refused(f, 0, -EINVAL);
+	assert_int_equal(last_find_vqs(&f->fd), 64);
+	unregister_virtio_device(&f->fd.vdev);
+	virtio_blk_unregister(&f->bus, &f->bd);
+	/* Within the fake's 8: as many as offered. */
+	nq = 5;
+	set_config(&f->fd, CFG(num_queues), &nq, sizeof(nq));
+	start(f, 0);
+	assert_int_equal(virtio_blk_num_queues(f->blk), 5);
+	assert_int_equal(f->fd.nvqs, 5);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fixture_setup, fixture_teardown)
@@ -757,6 +987,13 @@ int main(void)
 		T(test_multiqueue),
 		T(test_unbind_with_in_flight),
 		T(test_hostile_used_id),
+		T(test_short_read_is_eio),
+		T(test_status_not_covered_is_eio),
+		T(test_async_short_read),
+		T(test_size_max_below_sector),
+		T(test_seg_max_zero),
+		T(test_seg_max_huge),
+		T(test_num_queues_bounds),
 	};
 #undef T
 

@@ -19,8 +19,9 @@
 #include "tests/lib/fake_transport.h"
 
 struct rng_fake {
-	uint8_t next;	   /* the "random" byte stream: a counter */
-	uint32_t max_fill; /* short fills: at most this many bytes per request */
+	uint8_t next;	     /* the "random" byte stream: a counter */
+	uint32_t max_fill;   /* short fills: at most this many bytes per request */
+	uint32_t max_report; /* used len reported: at most this (below max_fill: a lie) */
 	unsigned int requests;
 	unsigned int violations;
 	uint32_t last_writable_bytes;
@@ -53,7 +54,7 @@ static uint32_t rng_fake_handler(struct fake_dev *fd, unsigned int q, const stru
 		for (k = 0; k < iov[i].len && budget; k++, budget--, written++)
 			p[k] = d->next++;
 	}
-	return written;
+	return written < d->max_report ? written : d->max_report;
 }
 
 static int fixture_setup(void **state)
@@ -66,6 +67,7 @@ static int fixture_setup(void **state)
 				       VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(0), 1u << 20),
 			 0);
 	f->dev.max_fill = UINT32_MAX;
+	f->dev.max_report = UINT32_MAX;
 	f->fd.handler = rng_fake_handler;
 	f->fd.priv = &f->dev;
 	assert_int_equal(virtio_rng_register(&f->bus, &f->rd), 0);
@@ -241,6 +243,34 @@ static void test_sync_keeps_async_completions(void **state)
 	virtio_rng_free_buffer(f->rng, req.data);
 }
 
+/*
+ * R-SR-09 / R-RNG-02: only the first used-len bytes count. The device fills
+ * the whole buffer but reports 3 bytes a request: the bytes past the used
+ * len (written, but not reported) must never reach the caller. Requests of
+ * 10, 7, 4 and 1 bytes get counter bytes 0-9, 10-16, 17-20 and 21.
+ */
+static void test_bytes_beyond_used_len_dropped(void **state)
+{
+	struct rng_fixture *f = *state;
+	struct virtio_rng_request req = {.len = 16}, *done[1];
+	uint8_t buf[10], want[10] = {0, 1, 2, 10, 11, 12, 17, 18, 19, 21};
+
+	f->dev.max_report = 3;
+	assert_int_equal(virtio_rng_read(f->rng, buf, sizeof(buf)), sizeof(buf));
+	assert_memory_equal(buf, want, sizeof(buf));
+	assert_int_equal(f->dev.requests, 4);
+	/* Async: the request says how many bytes count. */
+	f->fd.defer = true;
+	req.data = virtio_rng_alloc_buffer(f->rng, req.len);
+	assert_non_null(req.data);
+	assert_int_equal(virtio_rng_submit(f->rng, &req), 0);
+	assert_int_equal(virtio_rng_poll(f->rng, done, 1, -1), 1);
+	assert_ptr_equal(done[0], &req);
+	assert_int_equal(req.written, 3);
+	assert_int_equal(req.result, 0);
+	virtio_rng_free_buffer(f->rng, req.data);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fixture_setup, fixture_teardown)
@@ -253,6 +283,7 @@ int main(void)
 		T(test_async),
 		T(test_async_ring_full_and_validation),
 		T(test_sync_keeps_async_completions),
+		T(test_bytes_beyond_used_len_dropped),
 	};
 #undef T
 
