@@ -157,6 +157,22 @@ static int dev_avail_reload(struct vring_split_dev *q)
 }
 
 /*
+ * The ring looks empty while kicks are wanted, so the caller may now sleep
+ * until one comes. Our avail_event store can still sit in this CPU's store
+ * buffer, and a driver adding meanwhile may read the old value and skip its
+ * kick (§2.7.10): make the request visible, then look once more.
+ * Pairs with vring_mb() in virtqueue_kick_prepare().
+ */
+static int dev_avail_recheck(struct vring_split_dev *q)
+{
+	/* GUEST: used (and its avail_event word) validated at init. */
+	if (q->event_idx)
+		vring_write_once16(dev_avail_event(q), q->last_avail_idx);
+	vring_mb();
+	return dev_avail_reload(q);
+}
+
+/*
  * vring_split_dev_pop() - see <vireo/vring.h>.
  * Fails with -EAGAIN (empty), -EPROTO (driver broke the ring: see
  * vring_split_dev_error()) or -EIO (already broken).
@@ -172,6 +188,8 @@ int vring_split_dev_pop(struct vring_split_dev *q, struct vring_chain *chain, st
 		return -EIO;
 	if (q->last_avail_idx == q->avail_idx_shadow) {
 		r = dev_avail_reload(q);
+		if (r == -EAGAIN && q->notify_enabled)
+			r = dev_avail_recheck(q);
 		if (r)
 			return r;
 	}
