@@ -523,6 +523,14 @@ static int bench_run(struct bench_cfg *c, struct blk_stack *s)
 	}
 	bench_wait(c, w, start);
 	r->secs = (double)(opt_now_ns() - start) / 1e9;
+	bench_sum(r, w, c->queues);
+	/*
+	 * The partial results first, complete lines flushed, so an error line
+	 * never lands inside the JSON or the table when both streams share a
+	 * file (stdout is fully buffered there).
+	 */
+	bench_print(c, r, w);
+	fflush(stdout);
 	for (i = 0; i < c->queues; i++) {
 		if (w[i].err) {
 			fprintf(stderr, "vireo bench blk: queue %u: %s failed: %s\n", i,
@@ -530,8 +538,6 @@ static int bench_run(struct bench_cfg *c, struct blk_stack *s)
 			ret = 1;
 		}
 	}
-	bench_sum(r, w, c->queues);
-	bench_print(c, r, w);
 	free(w);
 	free(r);
 	return ret;

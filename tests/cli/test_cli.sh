@@ -98,6 +98,24 @@ run bench blk --image "$img" --rw randread --bs 4k --iodepth 8 --queues 2 --seco
 [ "$rc" = 0 ] && grep -q '"iops":' "$tmp/out" && grep -q '"lat_p99_us":' "$tmp/out"
 report $? "bench blk --json" "exit $rc: $out $err"
 
+# A failing worker still prints its partial results, then the error, and
+# exits 1. Writes past RLIMIT_FSIZE fail with EFBIG (SIGXFSZ ignored), so
+# requests get IOERR; the limit sits above the ~10 MiB of DMA memory (a
+# memfd, also bound by it) and below the 64 MiB sparse image.
+truncate -s 64M "$tmp/big.img"
+(
+	trap '' XFSZ
+	ulimit -f $((16 * 1024))
+	"$VIREO" bench blk --image "$tmp/big.img" --rw randwrite --bs 4k --iodepth 4 \
+		--seconds 0.3 --json >"$tmp/both" 2>&1
+	echo $? >"$tmp/rc"
+)
+rc=$(cat "$tmp/rc")
+[ "$rc" = 1 ] && head -n 1 "$tmp/both" | grep -q '^{.*"errors":[1-9].*}$' &&
+	tail -n 1 "$tmp/both" | grep -q '^vireo bench blk: queue 0: request failed'
+report $? "bench blk: a failed worker prints results, then the error, exit 1" \
+	"exit $rc: $(cat "$tmp/both")"
+
 expect "demo" 0 demo
 
 [ "$failed" = 0 ]
