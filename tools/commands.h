@@ -20,4 +20,7 @@ int bench_ring_main(int argc, char **argv);
 /* `vireo demo`: what `make run` shows */
 int demo_main(int argc, char **argv);
 
+/* `vireo serve blk|rng`: a vhost-user back-end (tools/serve.c) */
+int serve_main(int argc, char **argv);
+
 #endif /* VIREO_TOOLS_COMMANDS_H */

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The vhost-user back-end: serves one struct vdev to one front-end at a time
+ * over a unix socket, through the same device core every transport uses.
+ * Everything runs in the device's thread, in one event loop: the listening
+ * socket (while nobody is connected), the connection, the kick fds and the
+ * model's own fds (io_uring completions).
+ *
+ * Peer input never ends the server: a message that fails a check closes that
+ * connection with one log line; the device is reset, memory unmapped, and
+ * the next front-end is accepted. A descriptor the device cannot use puts it
+ * in DEVICE_NEEDS_RESET and signals each queue's SET_VRING_ERR eventfd.
+ */
+#ifndef VIREO_VHOST_USER_BACKEND_H
+#define VIREO_VHOST_USER_BACKEND_H
+
+#include <stdbool.h>
+
+#include <vireo/device.h>
+#include <vireo/event_loop.h>
+
+struct vhost_user_backend;
+
+/**
+ * struct vhost_user_backend_options
+ * @socket_path: where to listen (a stale socket file there is replaced);
+ *	NULL: no listener, only vhost_user_backend_attach()
+ * @on_connect: optional; called when a front-end is accepted or attached,
+ *	with the connection's number (1, 2, ...)
+ * @on_disconnect: optional; called when a connection ends, with @reason
+ *	(NULL for an orderly close)
+ * @opaque: for the callbacks
+ */
+struct vhost_user_backend_options {
+	const char *socket_path;
+	void (*on_connect)(void *opaque, unsigned long conn);
+	void (*on_disconnect)(void *opaque, unsigned long conn, const char *reason);
+	void *opaque;
+};
+
+/**
+ * vhost_user_backend_new() - listen for front-ends that will drive @dev
+ * @loop: the device's event loop; the back-end and @dev both use it
+ * The socket is created mode 0600. @dev and @loop stay the caller's and
+ * must outlive the back-end.
+ * Return: 0 and *@out set; -EINVAL (path too long); -EADDRINUSE (a live
+ * server owns the path); -EEXIST (the path is not a socket); -ENOMEM;
+ * -errno from socket/bind/listen/event_loop_add.
+ */
+int vhost_user_backend_new(struct vhost_user_backend **out, struct vdev *dev,
+			   struct event_loop *loop, const struct vhost_user_backend_options *opt);
+
+/**
+ * vhost_user_backend_attach() - serve the connected stream socket @fd (the
+ * back-end owns it from now on; for --fd and tests)
+ * Return: 0; -EBUSY if a front-end is connected (@fd is then closed);
+ * -errno from the event loop.
+ */
+int vhost_user_backend_attach(struct vhost_user_backend *b, int fd);
+
+/**
+ * vhost_user_backend_run() - dispatch until event_loop_stop(@loop)
+ * (safe from another thread or from a signalfd handler in the loop)
+ * Return: 0, or -errno from the event loop.
+ */
+int vhost_user_backend_run(struct vhost_user_backend *b);
+
+/** vhost_user_backend_connected() - a front-end is connected now */
+bool vhost_user_backend_connected(const struct vhost_user_backend *b);
+
+/**
+ * vhost_user_backend_free() - close the connection, reset the device (in-flight
+ * I/O completes first), unmap memory, stop listening and remove the socket
+ * file. Call it from the device's thread.
+ */
+void vhost_user_backend_free(struct vhost_user_backend *b);
+
+#endif /* VIREO_VHOST_USER_BACKEND_H */

@@ -1,0 +1,1021 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The vhost-user back-end against a scripted front-end over a real socket in
+ * a temporary directory. The server (our blk device model behind
+ * vhost_user_backend) runs in its own thread. A good client does the whole
+ * handshake, shares a memfd as guest memory, builds a ring in it with our
+ * driver-side ring API and runs blk writes and reads. Hostile clients send
+ * truncated, oversized and unknown messages, wrong fd counts, overlapping or
+ * out-of-file regions, ring addresses outside memory, queue indexes out of
+ * range, kicks before the ring exists and descriptors outside the memory
+ * table: each time the connection is closed (or the device NEEDS_RESET and
+ * says so on the SET_VRING_ERR eventfd) and the next good client is served.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <vireo/blk_device.h>
+#include <vireo/dma.h>
+#include <vireo/event_loop.h>
+#include <vireo/spec.h>
+#include <vireo/vhost_user.h>
+#include <vireo/vhost_user_backend.h>
+#include <vireo/virtqueue.h>
+
+#define IMAGE_BYTES (1u << 20)
+#define ARENA_BYTES (1u << 20)
+#define GUEST_BASE 0x40000000ull    /* guest address of the arena */
+#define USER_BASE 0x7f1200000000ull /* the "front-end virtual address" of the arena */
+#define QSZ 64u
+#define WAIT_MS 10000
+
+struct server {
+	char dir[64];
+	char sock[128];
+	char image[128];
+	struct event_loop loop;
+	struct blk_device *blk;
+	struct vhost_user_backend *b;
+	pthread_t thread;
+	unsigned long connects, disconnects;
+};
+
+struct client {
+	int sock;
+	struct virtio_dma_arena arena;
+	struct virtqueue vq;
+	struct vring_desc_extra extra[QSZ];
+	uint64_t desc, avail, used; /* guest addresses */
+	int kick, call, err;
+};
+
+/* ---- helpers ---- */
+
+static uint64_t to_user(uint64_t ga)
+{
+	return USER_BASE + (ga - GUEST_BASE);
+}
+
+static void on_connect(void *opaque, unsigned long conn)
+{
+	struct server *s = opaque;
+
+	(void)conn;
+	__atomic_add_fetch(&s->connects, 1, __ATOMIC_RELAXED);
+}
+
+static void on_disconnect(void *opaque, unsigned long conn, const char *reason)
+{
+	struct server *s = opaque;
+
+	(void)conn;
+	(void)reason;
+	__atomic_add_fetch(&s->disconnects, 1, __ATOMIC_RELAXED);
+}
+
+static void *server_thread(void *arg)
+{
+	struct server *s = arg;
+
+	assert_int_equal(vhost_user_backend_run(s->b), 0);
+	return NULL;
+}
+
+static void server_start(struct server *s, bool readonly)
+{
+	struct blk_device_options bo = {
+		.path = s->image, .readonly = readonly, .serial = "vu-test"};
+	struct vhost_user_backend_options vo = {
+		.socket_path = s->sock,
+		.on_connect = on_connect,
+		.on_disconnect = on_disconnect,
+		.opaque = s,
+	};
+	int fd;
+
+	strcpy(s->dir, "/tmp/vireo-vu-XXXXXX");
+	assert_non_null(mkdtemp(s->dir));
+	snprintf(s->sock, sizeof(s->sock), "%s/sock", s->dir);
+	snprintf(s->image, sizeof(s->image), "%s/image", s->dir);
+	fd = open(s->image, O_CREAT | O_RDWR, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, IMAGE_BYTES), 0);
+	close(fd);
+	assert_int_equal(blk_device_new(&s->blk, &bo), 0);
+	assert_int_equal(event_loop_init(&s->loop), 0);
+	assert_int_equal(vhost_user_backend_new(&s->b, blk_device_vdev(s->blk), &s->loop, &vo), 0);
+	assert_int_equal(pthread_create(&s->thread, NULL, server_thread, s), 0);
+}
+
+static void server_stop(struct server *s)
+{
+	event_loop_stop(&s->loop);
+	assert_int_equal(pthread_join(s->thread, NULL), 0);
+	vhost_user_backend_free(s->b);
+	/* The socket file goes with the back-end. */
+	assert_int_equal(access(s->sock, F_OK), -1);
+	blk_device_free(s->blk);
+	event_loop_destroy(&s->loop);
+	unlink(s->image);
+	rmdir(s->dir);
+}
+
+static bool notify_kick(struct virtqueue *vq)
+{
+	struct client *c = vq->priv;
+
+	return eventfd_signal_fd(c->kick) == 0;
+}
+
+static void client_connect(struct client *c, const struct server *s)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+
+	memset(c, 0, sizeof(*c));
+	c->kick = c->call = c->err = -1;
+	c->sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(c->sock >= 0);
+	strcpy(sa.sun_path, s->sock);
+	assert_int_equal(connect(c->sock, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(virtio_dma_arena_init(&c->arena, ARENA_BYTES, GUEST_BASE), 0);
+}
+
+static void client_close(struct client *c)
+{
+	if (c->sock >= 0)
+		close(c->sock);
+	if (c->kick >= 0)
+		close(c->kick);
+	if (c->call >= 0)
+		close(c->call);
+	if (c->err >= 0)
+		close(c->err);
+	virtio_dma_arena_destroy(&c->arena);
+	c->sock = -1;
+}
+
+static int c_send(struct client *c, uint32_t req, const void *payload, uint32_t size,
+		  const int *fds, unsigned int nfds, bool need_reply)
+{
+	struct vhost_user_msg m;
+
+	vhost_user_msg_init(&m, req, size);
+	if (need_reply)
+		m.hdr.flags |= VHOST_USER_NEED_REPLY_MASK;
+	if (size)
+		memcpy(&m.payload, payload, size);
+	return vhost_user_send(c->sock, &m, fds, nfds);
+}
+
+static void c_reply(struct client *c, uint32_t req, struct vhost_user_msg *m)
+{
+	struct pollfd p = {.fd = c->sock, .events = POLLIN};
+
+	assert_int_equal(poll(&p, 1, WAIT_MS), 1);
+	assert_int_equal(vhost_user_recv(c->sock, m, true), 0);
+	assert_int_equal(m->hdr.request, req);
+}
+
+static uint64_t c_get_u64(struct client *c, uint32_t req)
+{
+	struct vhost_user_msg m;
+
+	assert_int_equal(c_send(c, req, NULL, 0, NULL, 0, false), 0);
+	c_reply(c, req, &m);
+	return m.payload.u64;
+}
+
+/* Send with need_reply and return the REPLY_ACK status. */
+static uint64_t c_ack(struct client *c, uint32_t req, const void *payload, uint32_t size,
+		      const int *fds, unsigned int nfds)
+{
+	struct vhost_user_msg m;
+
+	assert_int_equal(c_send(c, req, payload, size, fds, nfds, true), 0);
+	c_reply(c, req, &m);
+	return m.payload.u64;
+}
+
+static void c_state(struct client *c, uint32_t req, uint32_t index, uint32_t num)
+{
+	struct vhost_user_vring_state st = {.index = index, .num = num};
+
+	assert_int_equal(c_ack(c, req, &st, sizeof(st), NULL, 0), 0);
+}
+
+/* The server closed this connection (bounded wait, not a timing assertion). */
+static void c_expect_closed(struct client *c)
+{
+	struct pollfd p = {.fd = c->sock, .events = POLLIN};
+	char buf[64];
+	ssize_t n;
+
+	do {
+		assert_int_equal(poll(&p, 1, WAIT_MS), 1);
+		n = recv(c->sock, buf, sizeof(buf), 0);
+	} while (n > 0); /* a REPLY_ACK failure status may come first */
+	assert_true(n == 0 || errno == ECONNRESET);
+}
+
+static struct vhost_user_mem_region arena_region(const struct client *c)
+{
+	struct vhost_user_mem_region r = {
+		.guest_addr = GUEST_BASE,
+		.size = c->arena.size,
+		.user_addr = USER_BASE,
+		.mmap_offset = 0,
+	};
+
+	return r;
+}
+
+static uint32_t memtable_size(unsigned int n)
+{
+	return (uint32_t)(8 + n * sizeof(struct vhost_user_mem_region));
+}
+
+static void c_ring(struct client *c)
+{
+	struct vring_split_drv_config cfg = {.num = QSZ, .extra = c->extra};
+
+	cfg.desc = virtio_dma_alloc(&c->arena, 16 * QSZ, 16, &c->desc);
+	cfg.avail = virtio_dma_alloc(&c->arena, 6 + 2 * QSZ, 2, &c->avail);
+	cfg.used = virtio_dma_alloc(&c->arena, 6 + 8 * QSZ, 4, &c->used);
+	assert_int_equal(virtqueue_split_init(&c->vq, &cfg), 0);
+	c->vq.notify = notify_kick;
+	c->vq.priv = c;
+	c->vq.name = "vu-test";
+}
+
+/* Features, protocol features, owner: the part before memory. */
+static void c_negotiate(struct client *c, uint64_t features)
+{
+	uint64_t f, pf,
+		want = VIRTIO_BIT(VHOST_USER_PROTOCOL_F_REPLY_ACK) |
+		       VIRTIO_BIT(VHOST_USER_PROTOCOL_F_MQ) |
+		       VIRTIO_BIT(VHOST_USER_PROTOCOL_F_CONFIG);
+
+	f = c_get_u64(c, VHOST_USER_GET_FEATURES);
+	assert_true(f & VIRTIO_BIT(VHOST_USER_F_PROTOCOL_FEATURES));
+	assert_true(f & VIRTIO_BIT(VIRTIO_F_VERSION_1));
+	pf = c_get_u64(c, VHOST_USER_GET_PROTOCOL_FEATURES);
+	assert_int_equal(pf & want, want);
+	assert_int_equal(c_send(c, VHOST_USER_SET_PROTOCOL_FEATURES, &want, 8, NULL, 0, false), 0);
+	assert_int_equal(c_send(c, VHOST_USER_SET_OWNER, NULL, 0, NULL, 0, false), 0);
+	assert_int_equal(c_get_u64(c, VHOST_USER_GET_QUEUE_NUM), 1);
+	assert_int_equal(c_ack(c, VHOST_USER_SET_FEATURES, &features, 8, NULL, 0), 0);
+}
+
+static void c_mem(struct client *c)
+{
+	struct vhost_user_memory m = {.nregions = 1};
+
+	m.regions[0] = arena_region(c);
+	assert_int_equal(
+		c_ack(c, VHOST_USER_SET_MEM_TABLE, &m, memtable_size(1), &c->arena.memfd, 1), 0);
+}
+
+static void c_vring_fd(struct client *c, uint32_t req, int *fd)
+{
+	uint64_t idx = 0;
+
+	*fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	assert_true(*fd >= 0);
+	assert_int_equal(c_ack(c, req, &idx, 8, fd, 1), 0);
+}
+
+/* The whole front-end sequence for queue 0, as QEMU does it. */
+static void c_handshake(struct client *c)
+{
+	struct vhost_user_vring_addr a = {.index = 0};
+
+	c_negotiate(c, VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VHOST_USER_F_PROTOCOL_FEATURES));
+	c_mem(c);
+	c_ring(c);
+	c_state(c, VHOST_USER_SET_VRING_NUM, 0, QSZ);
+	c_state(c, VHOST_USER_SET_VRING_BASE, 0, 0);
+	a.desc_user_addr = to_user(c->desc);
+	a.avail_user_addr = to_user(c->avail);
+	a.used_user_addr = to_user(c->used);
+	assert_int_equal(c_ack(c, VHOST_USER_SET_VRING_ADDR, &a, sizeof(a), NULL, 0), 0);
+	c_vring_fd(c, VHOST_USER_SET_VRING_KICK, &c->kick);
+	c_vring_fd(c, VHOST_USER_SET_VRING_CALL, &c->call);
+	c_vring_fd(c, VHOST_USER_SET_VRING_ERR, &c->err);
+	c_state(c, VHOST_USER_SET_VRING_ENABLE, 0, 1);
+}
+
+struct blk_req {
+	struct virtio_blk_outhdr hdr;
+	uint8_t data[4096];
+	uint8_t status;
+};
+
+/* Wait for the one request in flight. */
+static void c_wait_used(struct client *c, void *token)
+{
+	struct pollfd p = {.fd = c->call, .events = POLLIN};
+	uint32_t len;
+	void *got;
+
+	while (!(got = virtqueue_get_buf(&c->vq, &len))) {
+		assert_false(virtqueue_is_broken(&c->vq));
+		assert_int_equal(poll(&p, 1, WAIT_MS), 1);
+		eventfd_drain_fd(c->call);
+	}
+	assert_ptr_equal(got, token);
+}
+
+/* One blk request of @len bytes (at most 4096) at @sector. Return: its status byte. */
+static uint8_t c_blk(struct client *c, uint32_t type, uint64_t sector, void *buf, uint32_t len)
+{
+	bool write = type == VIRTIO_BLK_T_OUT;
+	struct virtio_sg sg[3];
+	struct blk_req *r;
+	uint64_t ga;
+	uint8_t status;
+
+	r = virtio_dma_alloc(&c->arena, sizeof(*r), 16, &ga);
+	assert_non_null(r);
+	r->hdr.type = type;
+	r->hdr.sector = sector;
+	r->status = 0xff;
+	if (write)
+		memcpy(r->data, buf, len);
+	sg[0] = (struct virtio_sg){ga + offsetof(struct blk_req, hdr), sizeof(r->hdr)};
+	sg[1] = (struct virtio_sg){ga + offsetof(struct blk_req, data), len};
+	sg[2] = (struct virtio_sg){ga + offsetof(struct blk_req, status), 1};
+	assert_int_equal(virtqueue_add_sgs(&c->vq, sg, write ? 2 : 1, write ? 1 : 2, r), 0);
+	virtqueue_kick(&c->vq);
+	c_wait_used(c, r);
+	if (!write)
+		memcpy(buf, r->data, len);
+	status = r->status;
+	virtio_dma_free(&c->arena, r);
+	return status;
+}
+
+/* A good front-end: handshake, config, write, read back, stop the ring, leave. */
+static void c_good(struct server *s)
+{
+	struct vhost_user_config cfg = {.offset = 0, .size = 8};
+	uint8_t out[4096], in[4096];
+	struct vhost_user_vring_state st = {.index = 0};
+	struct vhost_user_msg m;
+	struct client c;
+	uint64_t cap;
+	unsigned int i;
+	int fd;
+
+	client_connect(&c, s);
+	c_handshake(&c);
+	assert_int_equal(c_send(&c, VHOST_USER_GET_CONFIG, &cfg, 12 + 8, NULL, 0, false), 0);
+	c_reply(&c, VHOST_USER_GET_CONFIG, &m);
+	assert_int_equal(m.hdr.size, 12 + 8);
+	memcpy(&cap, m.payload.config.region, 8);
+	assert_int_equal(cap, IMAGE_BYTES / 512);
+	for (i = 0; i < sizeof(out); i++)
+		out[i] = (uint8_t)(i * 7 + __atomic_load_n(&s->connects, __ATOMIC_RELAXED));
+	assert_int_equal(c_blk(&c, VIRTIO_BLK_T_OUT, 8, out, sizeof(out)), VIRTIO_BLK_S_OK);
+	memset(in, 0, sizeof(in));
+	assert_int_equal(c_blk(&c, VIRTIO_BLK_T_IN, 8, in, sizeof(in)), VIRTIO_BLK_S_OK);
+	assert_memory_equal(in, out, sizeof(out));
+	/* GET_VRING_BASE stops the ring and says where to resume: after our two requests. */
+	assert_int_equal(c_send(&c, VHOST_USER_GET_VRING_BASE, &st, sizeof(st), NULL, 0, false), 0);
+	c_reply(&c, VHOST_USER_GET_VRING_BASE, &m);
+	assert_int_equal(m.payload.state.index, 0);
+	assert_int_equal(m.payload.state.num, 2);
+	client_close(&c);
+	/* The data reached the image file. */
+	fd = open(s->image, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, in, sizeof(in), 8 * 512), (ssize_t)sizeof(in));
+	close(fd);
+	assert_memory_equal(in, out, sizeof(out));
+}
+
+/* ---- fixtures ---- */
+
+struct fixture {
+	struct server s;
+	unsigned int fds_before;
+};
+
+/* Open descriptors below 4096 (fcntl, not /proc: its own fd would be counted). */
+static unsigned int count_fds(void)
+{
+	unsigned int n = 0;
+	int fd;
+
+	for (fd = 0; fd < 4096; fd++)
+		if (fcntl(fd, F_GETFD) >= 0)
+			n++;
+	return n;
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return -1;
+	f->fds_before = count_fds();
+	server_start(&f->s, false);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	server_stop(&f->s);
+	if (getenv("VU_FDS")) {
+		char cmd[64];
+
+		snprintf(cmd, sizeof(cmd), "ls -l /proc/%d/fd >&2", (int)getpid());
+		(void)system(cmd);
+	}
+	/* Every fd a front-end sent (memfds, eventfds) and every socket is closed again. */
+	assert_int_equal(count_fds(), f->fds_before);
+	free(f);
+	return 0;
+}
+
+/* A hostile client connected and, for most cases, already negotiated. */
+static void hostile(struct server *s, struct client *c, bool negotiate)
+{
+	client_connect(c, s);
+	if (negotiate)
+		c_negotiate(c, VIRTIO_BIT(VIRTIO_F_VERSION_1) |
+				       VIRTIO_BIT(VHOST_USER_F_PROTOCOL_FEATURES));
+}
+
+static void send_raw(struct client *c, const void *buf, size_t len)
+{
+	assert_int_equal(send(c->sock, buf, len, MSG_NOSIGNAL), (ssize_t)len);
+}
+
+/* ---- tests ---- */
+
+static void test_good_clients(void **state)
+{
+	struct fixture *f = *state;
+	struct stat st;
+
+	assert_int_equal(stat(f->s.sock, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	assert_int_equal(st.st_mode & 0777, 0600);
+	c_good(&f->s);
+	c_good(&f->s);
+	assert_true(__atomic_load_n(&f->s.connects, __ATOMIC_RELAXED) >= 2);
+}
+
+static void test_truncated(void **state)
+{
+	struct fixture *f = *state;
+	struct vhost_user_header h = {VHOST_USER_SET_FEATURES, VHOST_USER_VERSION, 8};
+	struct client c;
+
+	hostile(&f->s, &c, false);
+	send_raw(&c, &h, sizeof(h));
+	send_raw(&c, "abc", 3);
+	shutdown(c.sock, SHUT_WR);
+	c_expect_closed(&c);
+	client_close(&c);
+	/* Half a header. */
+	hostile(&f->s, &c, true);
+	send_raw(&c, &h, 5);
+	shutdown(c.sock, SHUT_WR);
+	c_expect_closed(&c);
+	client_close(&c);
+	c_good(&f->s);
+}
+
+static void test_oversized_and_unknown(void **state)
+{
+	struct fixture *f = *state;
+	struct vhost_user_header big = {VHOST_USER_SET_FEATURES, VHOST_USER_VERSION, 1u << 20};
+	struct vhost_user_header longer = {VHOST_USER_SET_FEATURES, VHOST_USER_VERSION, 16};
+	uint8_t zero[16] = {0};
+	struct client c;
+
+	hostile(&f->s, &c, true);
+	send_raw(&c, &big, sizeof(big));
+	c_expect_closed(&c);
+	client_close(&c);
+	hostile(&f->s, &c, true);
+	send_raw(&c, &longer, sizeof(longer));
+	send_raw(&c, zero, sizeof(zero));
+	c_expect_closed(&c);
+	client_close(&c);
+	hostile(&f->s, &c, false);
+	assert_int_equal(c_send(&c, 77, NULL, 0, NULL, 0, false), 0);
+	c_expect_closed(&c);
+	client_close(&c);
+	hostile(&f->s, &c, true);
+	assert_int_equal(c_send(&c, 6 /* SET_LOG_BASE */, zero, 8, NULL, 0, true), 0);
+	c_expect_closed(&c);
+	client_close(&c);
+	c_good(&f->s);
+}
+
+static void test_wrong_fd_counts(void **state)
+{
+	struct fixture *f = *state;
+	struct vhost_user_memory m = {.nregions = 2};
+	int efd = eventfd(0, EFD_CLOEXEC), two[2] = {efd, efd};
+	uint64_t idx = 0;
+	struct client c;
+
+	hostile(&f->s, &c, true);
+	assert_int_equal(c_send(&c, VHOST_USER_SET_VRING_KICK, &idx, 8, NULL, 0, true), 0);
+	c_expect_closed(&c);
+	client_close(&c);
+	hostile(&f->s, &c, true);
+	m.regions[0] = arena_region(&c);
+	m.regions[1] = arena_region(&c);
+	assert_int_equal(
+		c_send(&c, VHOST_USER_SET_MEM_TABLE, &m, memtable_size(2), &c.arena.memfd, 1, true),
+		0);
+	c_expect_closed(&c);
+	client_close(&c);
+	hostile(&f->s, &c, false);
+	assert_int_equal(c_send(&c, VHOST_USER_GET_FEATURES, NULL, 0, &efd, 1, false), 0);
+	c_expect_closed(&c);
+	client_close(&c);
+	hostile(&f->s, &c, true);
+	assert_int_equal(c_send(&c, VHOST_USER_SET_VRING_CALL, &idx, 8, two, 2, true), 0);
+	c_expect_closed(&c);
+	client_close(&c);
+	/* A kick "fd" that is not an eventfd. */
+	hostile(&f->s, &c, true);
+	assert_int_equal(c_send(&c, VHOST_USER_SET_VRING_KICK, &idx, 8, &c.arena.memfd, 1, true),
+			 0);
+	c_expect_closed(&c);
+	client_close(&c);
+	close(efd);
+	c_good(&f->s);
+}
+
+/* SET_MEM_TABLE with @m's regions, one memfd each; expect the connection closed. */
+static void bad_table(struct server *s, struct vhost_user_memory *m)
+{
+	int fds[VHOST_USER_MEM_REGIONS_MAX];
+	struct client c;
+	unsigned int i;
+
+	hostile(s, &c, true);
+	for (i = 0; i < m->nregions; i++)
+		fds[i] = c.arena.memfd;
+	assert_int_equal(c_send(&c, VHOST_USER_SET_MEM_TABLE, m, memtable_size(m->nregions), fds,
+				m->nregions, true),
+			 0);
+	c_expect_closed(&c);
+	client_close(&c);
+}
+
+static void test_bad_regions(void **state)
+{
+	struct fixture *f = *state;
+	struct vhost_user_mem_region base = {GUEST_BASE, ARENA_BYTES, USER_BASE, 0};
+	struct vhost_user_memory m = {.nregions = 2};
+
+	/* Overlapping in guest space. */
+	m.regions[0] = base;
+	m.regions[0].size = ARENA_BYTES / 2;
+	m.regions[1] = m.regions[0];
+	m.regions[1].guest_addr += 4096;
+	m.regions[1].user_addr += ARENA_BYTES / 2;
+	bad_table(&f->s, &m);
+	/* Overlapping in the front-end's address space. */
+	m.regions[1] = m.regions[0];
+	m.regions[1].guest_addr += ARENA_BYTES / 2;
+	m.regions[1].user_addr += 4096;
+	bad_table(&f->s, &m);
+	m.nregions = 1;
+	/* Beyond the end of the file, by size and by offset. */
+	m.regions[0] = base;
+	m.regions[0].size = 2 * ARENA_BYTES;
+	bad_table(&f->s, &m);
+	m.regions[0] = base;
+	m.regions[0].mmap_offset = 4096;
+	bad_table(&f->s, &m);
+	m.regions[0].mmap_offset = UINT64_MAX - 100;
+	bad_table(&f->s, &m);
+	/* Empty, and wrapping around the address space. */
+	m.regions[0] = base;
+	m.regions[0].size = 0;
+	bad_table(&f->s, &m);
+	m.regions[0] = base;
+	m.regions[0].guest_addr = UINT64_MAX - 4095;
+	bad_table(&f->s, &m);
+	c_good(&f->s);
+}
+
+static void test_ring_outside_memory(void **state)
+{
+	struct fixture *f = *state;
+	struct vhost_user_vring_addr a = {.index = 0};
+	uint64_t idx = 0;
+	struct client c;
+	int kick;
+
+	/* A ring address outside every region. */
+	hostile(&f->s, &c, true);
+	c_mem(&c);
+	c_ring(&c);
+	a.desc_user_addr = USER_BASE + 2 * ARENA_BYTES;
+	a.avail_user_addr = to_user(c.avail);
+	a.used_user_addr = to_user(c.used);
+	assert_int_equal(c_send(&c, VHOST_USER_SET_VRING_ADDR, &a, sizeof(a), NULL, 0, true), 0);
+	c_expect_closed(&c);
+	client_close(&c);
+	/* A guest address where a user address belongs. */
+	hostile(&f->s, &c, true);
+	c_mem(&c);
+	c_ring(&c);
+	a.desc_user_addr = c.desc;
+	assert_int_equal(c_send(&c, VHOST_USER_SET_VRING_ADDR, &a, sizeof(a), NULL, 0, true), 0);
+	c_expect_closed(&c);
+	client_close(&c);
+	/* Starts inside, ends outside: refused when the ring starts. */
+	hostile(&f->s, &c, true);
+	c_mem(&c);
+	c_ring(&c);
+	a.desc_user_addr = USER_BASE + ARENA_BYTES - 16;
+	assert_int_equal(c_ack(&c, VHOST_USER_SET_VRING_ADDR, &a, sizeof(a), NULL, 0), 0);
+	kick = eventfd(0, EFD_CLOEXEC);
+	assert_int_equal(c_send(&c, VHOST_USER_SET_VRING_KICK, &idx, 8, &kick, 1, false), 0);
+	close(kick);
+	assert_int_equal(c_send(&c, VHOST_USER_SET_VRING_ENABLE,
+				&(struct vhost_user_vring_state){0, 1}, 8, NULL, 0, true),
+			 0);
+	c_expect_closed(&c);
+	client_close(&c);
+	c_good(&f->s);
+}
+
+static void test_bad_queue_values(void **state)
+{
+	struct fixture *f = *state;
+	struct vhost_user_vring_state st;
+	uint64_t v;
+	struct client c;
+	int kick = eventfd(0, EFD_CLOEXEC);
+
+	hostile(&f->s, &c, true);
+	st = (struct vhost_user_vring_state){.index = 1, .num = QSZ};
+	assert_int_equal(c_send(&c, VHOST_USER_SET_VRING_NUM, &st, 8, NULL, 0, true), 0);
+	c_expect_closed(&c);
+	client_close(&c);
+	hostile(&f->s, &c, true);
+	v = 200;
+	assert_int_equal(c_send(&c, VHOST_USER_SET_VRING_KICK, &v, 8, &kick, 1, true), 0);
+	c_expect_closed(&c);
+	client_close(&c);
+	hostile(&f->s, &c, true);
+	st = (struct vhost_user_vring_state){.index = 0xffffffffu, .num = 0};
+	assert_int_equal(c_send(&c, VHOST_USER_GET_VRING_BASE, &st, 8, NULL, 0, false), 0);
+	c_expect_closed(&c);
+	client_close(&c);
+	/* Ring sizes: not a power of two, above the maximum. */
+	hostile(&f->s, &c, true);
+	st = (struct vhost_user_vring_state){.index = 0, .num = 3};
+	assert_int_equal(c_send(&c, VHOST_USER_SET_VRING_NUM, &st, 8, NULL, 0, true), 0);
+	c_expect_closed(&c);
+	client_close(&c);
+	hostile(&f->s, &c, true);
+	st = (struct vhost_user_vring_state){.index = 0, .num = 65536};
+	assert_int_equal(c_send(&c, VHOST_USER_SET_VRING_NUM, &st, 8, NULL, 0, true), 0);
+	c_expect_closed(&c);
+	client_close(&c);
+	/* Features never offered; protocol features never offered. */
+	hostile(&f->s, &c, false);
+	v = VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(50);
+	assert_int_equal(c_send(&c, VHOST_USER_SET_FEATURES, &v, 8, NULL, 0, false), 0);
+	c_expect_closed(&c);
+	client_close(&c);
+	hostile(&f->s, &c, false);
+	v = VIRTIO_BIT(14); /* INBAND_NOTIFICATIONS */
+	assert_int_equal(c_send(&c, VHOST_USER_SET_PROTOCOL_FEATURES, &v, 8, NULL, 0, false), 0);
+	c_expect_closed(&c);
+	client_close(&c);
+	close(kick);
+	c_good(&f->s);
+}
+
+static void test_kick_before_ring(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t v = VIRTIO_BIT(VIRTIO_F_VERSION_1), idx = 0;
+	struct client c;
+	int kick = eventfd(0, EFD_CLOEXEC);
+
+	/* Kick fd first, nothing else: the ring cannot start, the server lives on. */
+	hostile(&f->s, &c, false);
+	assert_int_equal(c_send(&c, VHOST_USER_SET_VRING_KICK, &idx, 8, &kick, 1, false), 0);
+	assert_int_equal(eventfd_signal_fd(kick), 0);
+	assert_true(c_get_u64(&c, VHOST_USER_GET_FEATURES) != 0);
+	/* Without protocol features every ring is enabled at SET_FEATURES: still no addresses. */
+	assert_int_equal(c_send(&c, VHOST_USER_SET_FEATURES, &v, 8, NULL, 0, false), 0);
+	assert_int_equal(eventfd_signal_fd(kick), 0);
+	assert_true(c_get_u64(&c, VHOST_USER_GET_FEATURES) != 0);
+	client_close(&c);
+	close(kick);
+	c_good(&f->s);
+}
+
+static void test_bad_descriptor(void **state)
+{
+	struct fixture *f = *state;
+	struct vhost_user_vring_state st = {.index = 0};
+	struct virtio_sg sg[2] = {{GUEST_BASE + 2 * ARENA_BYTES, 16}, {GUEST_BASE - 4096, 1}};
+	struct vhost_user_msg m;
+	struct pollfd p;
+	struct client c;
+	int token;
+
+	hostile(&f->s, &c, false);
+	c_handshake(&c);
+	/* A request whose buffers lie outside the memory table. */
+	assert_int_equal(virtqueue_add_sgs(&c.vq, sg, 1, 1, &token), 0);
+	virtqueue_kick(&c.vq);
+	/* The device NEEDS_RESET and says so on the error eventfd. */
+	p = (struct pollfd){.fd = c.err, .events = POLLIN};
+	assert_int_equal(poll(&p, 1, WAIT_MS), 1);
+	assert_true(eventfd_drain_fd(c.err) >= 1);
+	/* The connection still answers; nothing was used. */
+	assert_true(c_get_u64(&c, VHOST_USER_GET_FEATURES) != 0);
+	assert_int_equal(c_send(&c, VHOST_USER_GET_VRING_BASE, &st, sizeof(st), NULL, 0, false), 0);
+	c_reply(&c, VHOST_USER_GET_VRING_BASE, &m);
+	/* The broken chain was not consumed. */
+	assert_int_equal(m.payload.state.num, 0);
+	assert_false(virtqueue_more_used(&c.vq));
+	client_close(&c);
+	c_good(&f->s);
+}
+
+static uint32_t c_vring_base(struct client *c)
+{
+	struct vhost_user_vring_state st = {.index = 0};
+	struct vhost_user_msg m;
+
+	assert_int_equal(c_send(c, VHOST_USER_GET_VRING_BASE, &st, sizeof(st), NULL, 0, false), 0);
+	c_reply(c, VHOST_USER_GET_VRING_BASE, &m);
+	assert_int_equal(m.payload.state.index, 0);
+	return m.payload.state.num;
+}
+
+/* QEMU's stop/start (VM pause, guest reboot): GET_VRING_BASE, then the ring again. */
+static void test_stop_and_resume(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t out[512], in[512];
+	struct client c;
+
+	memset(out, 0x5a, sizeof(out));
+	client_connect(&c, &f->s);
+	c_handshake(&c);
+	assert_int_equal(c_blk(&c, VIRTIO_BLK_T_OUT, 3, out, sizeof(out)), VIRTIO_BLK_S_OK);
+	assert_int_equal(c_vring_base(&c), 1);
+	/* Stopped: its kick fd is gone, a new one restarts it where it was. */
+	c_state(&c, VHOST_USER_SET_VRING_BASE, 0, 1);
+	close(c.kick);
+	c_vring_fd(&c, VHOST_USER_SET_VRING_KICK, &c.kick);
+	memset(in, 0, sizeof(in));
+	assert_int_equal(c_blk(&c, VIRTIO_BLK_T_IN, 3, in, sizeof(in)), VIRTIO_BLK_S_OK);
+	assert_memory_equal(in, out, sizeof(in));
+	assert_int_equal(c_vring_base(&c), 2);
+	client_close(&c);
+	c_good(&f->s);
+}
+
+/* A front-end that never accepts protocol features: rings run without SET_VRING_ENABLE. */
+static void test_without_protocol_features(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t v = VIRTIO_BIT(VIRTIO_F_VERSION_1), idx = 0;
+	struct vhost_user_memory m = {.nregions = 1};
+	struct vhost_user_vring_addr a = {.index = 0};
+	struct vhost_user_vring_state st = {.index = 0, .num = QSZ};
+	uint8_t buf[512] = {9};
+	struct client c;
+
+	client_connect(&c, &f->s);
+	assert_int_equal(c_send(&c, VHOST_USER_SET_OWNER, NULL, 0, NULL, 0, false), 0);
+	assert_int_equal(c_send(&c, VHOST_USER_SET_FEATURES, &v, 8, NULL, 0, false), 0);
+	m.regions[0] = arena_region(&c);
+	assert_int_equal(c_send(&c, VHOST_USER_SET_MEM_TABLE, &m, memtable_size(1), &c.arena.memfd,
+				1, false),
+			 0);
+	c_ring(&c);
+	assert_int_equal(c_send(&c, VHOST_USER_SET_VRING_NUM, &st, 8, NULL, 0, false), 0);
+	a.desc_user_addr = to_user(c.desc);
+	a.avail_user_addr = to_user(c.avail);
+	a.used_user_addr = to_user(c.used);
+	assert_int_equal(c_send(&c, VHOST_USER_SET_VRING_ADDR, &a, sizeof(a), NULL, 0, false), 0);
+	c.call = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	c.kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	assert_int_equal(c_send(&c, VHOST_USER_SET_VRING_CALL, &idx, 8, &c.call, 1, false), 0);
+	assert_int_equal(c_send(&c, VHOST_USER_SET_VRING_KICK, &idx, 8, &c.kick, 1, false), 0);
+	/* A reply orders everything above before our first kick. */
+	assert_true(c_get_u64(&c, VHOST_USER_GET_FEATURES) != 0);
+	assert_int_equal(c_blk(&c, VIRTIO_BLK_T_OUT, 1, buf, sizeof(buf)), VIRTIO_BLK_S_OK);
+	buf[0] = 0;
+	assert_int_equal(c_blk(&c, VIRTIO_BLK_T_IN, 1, buf, sizeof(buf)), VIRTIO_BLK_S_OK);
+	assert_int_equal(buf[0], 9);
+	client_close(&c);
+	c_good(&f->s);
+}
+
+/* A new memory table while the ring runs (memory hot-plug): the ring is restarted over it. */
+static void test_mem_table_while_running(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t out[512], in[512];
+	struct client c;
+
+	memset(out, 0xc3, sizeof(out));
+	client_connect(&c, &f->s);
+	c_handshake(&c);
+	assert_int_equal(c_blk(&c, VIRTIO_BLK_T_OUT, 5, out, sizeof(out)), VIRTIO_BLK_S_OK);
+	c_mem(&c);
+	memset(in, 0, sizeof(in));
+	assert_int_equal(c_blk(&c, VIRTIO_BLK_T_IN, 5, in, sizeof(in)), VIRTIO_BLK_S_OK);
+	assert_memory_equal(in, out, sizeof(in));
+	assert_int_equal(c_vring_base(&c), 2);
+	client_close(&c);
+	c_good(&f->s);
+}
+
+static void test_reset_device_then_again(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t buf[512] = {1, 2, 3};
+	struct client c;
+	uint64_t pf = VIRTIO_BIT(VHOST_USER_PROTOCOL_F_REPLY_ACK) |
+		      VIRTIO_BIT(VHOST_USER_PROTOCOL_F_RESET_DEVICE);
+
+	client_connect(&c, &f->s);
+	c_handshake(&c);
+	assert_int_equal(c_blk(&c, VIRTIO_BLK_T_OUT, 0, buf, sizeof(buf)), VIRTIO_BLK_S_OK);
+	assert_int_equal(c_send(&c, VHOST_USER_SET_PROTOCOL_FEATURES, &pf, 8, NULL, 0, false), 0);
+	assert_int_equal(c_ack(&c, VHOST_USER_RESET_DEVICE, NULL, 0, NULL, 0), 0);
+	/* Same connection, fresh device: a second ring over the same memory (still mapped). */
+	close(c.kick);
+	close(c.call);
+	close(c.err);
+	c.kick = c.call = c.err = -1;
+	virtio_dma_arena_destroy(&c.arena);
+	assert_int_equal(virtio_dma_arena_init(&c.arena, ARENA_BYTES, GUEST_BASE), 0);
+	c_handshake(&c);
+	memset(buf, 0, sizeof(buf));
+	assert_int_equal(c_blk(&c, VIRTIO_BLK_T_IN, 0, buf, sizeof(buf)), VIRTIO_BLK_S_OK);
+	assert_int_equal(buf[2], 3);
+	client_close(&c);
+	c_good(&f->s);
+}
+
+static void test_config_and_reply_ack(void **state)
+{
+	struct fixture *f = *state;
+	struct vhost_user_config cfg = {.offset = 0, .size = 8, .flags = 0};
+	struct vhost_user_msg m;
+	struct client c;
+
+	hostile(&f->s, &c, true);
+	/* capacity is read-only: refused with a failure status, the connection stays. */
+	assert_true(c_ack(&c, VHOST_USER_SET_CONFIG, &cfg, 12 + 8, NULL, 0) != 0);
+	cfg.flags = 7;
+	assert_true(c_ack(&c, VHOST_USER_SET_CONFIG, &cfg, 12 + 8, NULL, 0) != 0);
+	/* Out of range: an empty reply. Past the model's config but in range: zeros. */
+	cfg = (struct vhost_user_config){.offset = 250, .size = 10};
+	assert_int_equal(c_send(&c, VHOST_USER_GET_CONFIG, &cfg, 12 + 10, NULL, 0, false), 0);
+	c_reply(&c, VHOST_USER_GET_CONFIG, &m);
+	assert_int_equal(m.hdr.size, 0);
+	cfg = (struct vhost_user_config){.offset = 200, .size = 8};
+	assert_int_equal(c_send(&c, VHOST_USER_GET_CONFIG, &cfg, 12 + 8, NULL, 0, false), 0);
+	c_reply(&c, VHOST_USER_GET_CONFIG, &m);
+	assert_int_equal(m.hdr.size, 12 + 8);
+	assert_int_equal(m.payload.config.region[0], 0);
+	assert_int_equal(c_get_u64(&c, VHOST_USER_GET_MAX_MEM_SLOTS), 32);
+	/* REM_MEM_REG of a region that is not there. */
+	assert_true(c_send(&c, VHOST_USER_REM_MEM_REG, (uint8_t[40]){0}, 40, NULL, 0, true) == 0);
+	c_expect_closed(&c);
+	client_close(&c);
+	c_good(&f->s);
+}
+
+static void test_add_rem_mem_reg(void **state)
+{
+	struct fixture *f = *state;
+	struct vhost_user_mem_single one = {.padding = 0};
+	struct client c;
+	int kick;
+
+	hostile(&f->s, &c, true);
+	one.region = arena_region(&c);
+	assert_int_equal(c_ack(&c, VHOST_USER_ADD_MEM_REG, &one, sizeof(one), &c.arena.memfd, 1),
+			 0);
+	/* The same region again overlaps. */
+	assert_int_equal(
+		c_send(&c, VHOST_USER_ADD_MEM_REG, &one, sizeof(one), &c.arena.memfd, 1, true), 0);
+	c_expect_closed(&c);
+	client_close(&c);
+	/* Add, remove with a stray fd (closed unused), add again. */
+	hostile(&f->s, &c, true);
+	one.region = arena_region(&c);
+	kick = eventfd(0, EFD_CLOEXEC);
+	assert_int_equal(c_ack(&c, VHOST_USER_ADD_MEM_REG, &one, sizeof(one), &c.arena.memfd, 1),
+			 0);
+	assert_int_equal(c_ack(&c, VHOST_USER_REM_MEM_REG, &one, sizeof(one), &kick, 1), 0);
+	assert_int_equal(c_ack(&c, VHOST_USER_ADD_MEM_REG, &one, sizeof(one), &c.arena.memfd, 1),
+			 0);
+	close(kick);
+	client_close(&c);
+	c_good(&f->s);
+}
+
+static void test_stale_and_live_socket(void **state)
+{
+	struct fixture *f = *state;
+	struct vhost_user_backend_options vo = {.socket_path = f->s.sock};
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct vhost_user_backend *b2;
+	struct event_loop loop;
+	char path[160];
+	int fd;
+
+	/* The path belongs to a live server. */
+	assert_int_equal(event_loop_init(&loop), 0);
+	assert_int_equal(vhost_user_backend_new(&b2, blk_device_vdev(f->s.blk), &loop, &vo),
+			 -EADDRINUSE);
+	/* A stale socket file is replaced; a regular file is not. */
+	snprintf(path, sizeof(path), "%s/stale", f->s.dir);
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	close(fd);
+	vo.socket_path = path;
+	/* A second device: the one the server serves belongs to its thread. */
+	{
+		struct blk_device *blk;
+		struct blk_device_options bo = {.path = f->s.image};
+
+		assert_int_equal(blk_device_new(&blk, &bo), 0);
+		assert_int_equal(vhost_user_backend_new(&b2, blk_device_vdev(blk), &loop, &vo), 0);
+		vhost_user_backend_free(b2);
+		assert_int_equal(access(path, F_OK), -1);
+		fd = open(path, O_CREAT | O_WRONLY, 0600);
+		close(fd);
+		assert_int_equal(vhost_user_backend_new(&b2, blk_device_vdev(blk), &loop, &vo),
+				 -EEXIST);
+		unlink(path);
+		blk_device_free(blk);
+	}
+	event_loop_destroy(&loop);
+	c_good(&f->s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_good_clients, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_truncated, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_oversized_and_unknown, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wrong_fd_counts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_regions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ring_outside_memory, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_queue_values, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kick_before_ring, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_descriptor, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stop_and_resume, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_without_protocol_features, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mem_table_while_running, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reset_device_then_again, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_config_and_reply_ack, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_add_rem_mem_reg, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stale_and_live_socket, setup, teardown),
+	};
+
+	/* VU_TEST=test_name runs one test (debugging). */
+	if (getenv("VU_TEST"))
+		cmocka_set_test_filter(getenv("VU_TEST"));
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

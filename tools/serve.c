@@ -1,0 +1,329 @@
+// SPDX-License-Identifier: MIT
+/*
+ * `vireo serve blk|rng`: a vhost-user back-end for QEMU and any other
+ * front-end. One device, one socket, one front-end at a time, everything
+ * in one thread and one event loop. SIGINT/SIGTERM arrive through a signalfd
+ * in that loop: the server stops accepting, lets in-flight I/O finish (the
+ * device reset waits for it), removes the socket and exits 0.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <vireo/blk_device.h>
+#include <vireo/event_loop.h>
+#include <vireo/rng_device.h>
+#include <vireo/vhost_user_backend.h>
+
+#include "tools/commands.h"
+#include "tools/options.h"
+
+#define CMD "serve"
+
+struct serve_cmd {
+	const char *kind;
+	const char *socket;
+	int fd;
+	const char *image;
+	const char *serial;
+	bool readonly;
+	unsigned int queues;
+	uint16_t queue_size;
+	bool capabilities;
+};
+
+static const char serve_usage[] =
+	"usage: vireo serve blk {--socket PATH|--fd N} --image FILE [--readonly] [--queues N]\n"
+	"                       [--serial S] [--queue-size N]\n"
+	"       vireo serve rng {--socket PATH|--fd N}\n"
+	"\n"
+	"Serve a virtio-blk or virtio-rng device model to a vhost-user front-end\n"
+	"(QEMU's vhost-user-blk-pci / vhost-user-rng-pci, qemu-storage-daemon's\n"
+	"clients, Cloud Hypervisor, `vireo blk --socket`). The socket is created\n"
+	"mode 0600; one front-end is served at a time, the next one after it\n"
+	"disconnects. SIGINT or SIGTERM: finish in-flight I/O, remove the socket,\n"
+	"exit 0.\n"
+	"\n"
+	"  -s, --socket PATH     unix socket to listen on (--socket-path also works)\n"
+	"      --fd N            serve the connected socket N instead, exit when it closes\n"
+	"  -i, --image FILE      blk: raw image file\n"
+	"  -r, --readonly        blk: offer VIRTIO_BLK_F_RO and refuse writes\n"
+	"  -q, --queues N        blk: request queues, 1..16 (default 1)\n"
+	"  -S, --serial S        blk: serial number (GET_ID), at most 20 bytes\n"
+	"  -Q, --queue-size N    maximum ring size, a power of two (default 256 blk, 64 rng)\n"
+	"      --print-capabilities  print the vhost-user.json capabilities and exit\n"
+	"  -h, --help            this text\n"
+	"Set VIREO_LOG=info to see each connection's problems in detail.\n"
+	"Exit status: 0 after SIGINT/SIGTERM, 1 setup failure, 2 bad arguments.\n";
+
+static const struct option serve_options[] = {
+	{"socket", required_argument, NULL, 's'},
+	{"socket-path", required_argument, NULL, 's'},
+	{"image", required_argument, NULL, 'i'},
+	{"readonly", no_argument, NULL, 'r'},
+	{"read-only", no_argument, NULL, 'r'},
+	{"queues", required_argument, NULL, 'q'},
+	{"serial", required_argument, NULL, 'S'},
+	{"queue-size", required_argument, NULL, 'Q'},
+	{"print-capabilities", no_argument, NULL, 'C'},
+	{"fd", required_argument, NULL, 'F'},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
+};
+
+/* Return: 0, or EXIT_USAGE after one line on stderr. */
+static int serve_parse_opt(struct serve_cmd *c, int opt, char **argv)
+{
+	uint64_t v;
+
+	switch (opt) {
+	case 's':
+		c->socket = optarg;
+		return 0;
+	case 'i':
+		c->image = optarg;
+		return 0;
+	case 'r':
+		c->readonly = true;
+		return 0;
+	case 'S':
+		c->serial = optarg;
+		return strlen(optarg) > 20 ? opt_usage_error(CMD, "--serial: at most 20 bytes") : 0;
+	case 'q':
+		if (opt_parse_uint(optarg, 1, BLK_DEVICE_MAX_QUEUES, &v) < 0)
+			return opt_usage_error(CMD, "--queues: expected 1..%u",
+					       BLK_DEVICE_MAX_QUEUES);
+		c->queues = (unsigned int)v;
+		return 0;
+	case 'Q':
+		if (opt_parse_uint(optarg, 2, 32768, &v) < 0 || (v & (v - 1)))
+			return opt_usage_error(CMD, "--queue-size: a power of two, 2..32768");
+		c->queue_size = (uint16_t)v;
+		return 0;
+	case 'C':
+		c->capabilities = true;
+		return 0;
+	case 'F':
+		if (opt_parse_uint(optarg, 0, INT32_MAX, &v) < 0)
+			return opt_usage_error(CMD, "--fd: expected a file descriptor number");
+		c->fd = (int)v;
+		return 0;
+	default:
+		return opt_bad_getopt(CMD, argv);
+	}
+}
+
+/* Return: 0 to run, -1 after --help (exit 0), or EXIT_USAGE. */
+static int serve_parse(struct serve_cmd *c, int argc, char **argv)
+{
+	int opt, ret;
+
+	if (argc < 2)
+		return opt_usage_error(CMD,
+				       "missing device: blk or rng (see 'vireo serve --help')");
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		fputs(serve_usage, stdout);
+		return -1;
+	}
+	c->kind = argv[1];
+	if (strcmp(c->kind, "blk") != 0 && strcmp(c->kind, "rng") != 0)
+		return opt_usage_error(CMD, "unknown device '%s' (blk or rng)", c->kind);
+	optind = 0;
+	while ((opt = getopt_long(argc - 1, argv + 1, "s:i:rq:S:Q:h", serve_options, NULL)) != -1) {
+		if (opt == 'h') {
+			fputs(serve_usage, stdout);
+			return -1;
+		}
+		ret = serve_parse_opt(c, opt, argv + 1);
+		if (ret)
+			return ret;
+	}
+	if (optind < argc - 1)
+		return opt_usage_error(CMD, "unexpected argument '%s'", argv[optind + 1]);
+	if (c->capabilities)
+		return 0;
+	if (!c->socket == (c->fd < 0))
+		return opt_usage_error(CMD, "give one of --socket PATH and --fd N");
+	if (strcmp(c->kind, "blk") == 0 && !c->image)
+		return opt_usage_error(CMD, "blk: --image FILE is required");
+	if (strcmp(c->kind, "rng") == 0 && (c->image || c->readonly || c->queues || c->serial))
+		return opt_usage_error(CMD, "rng: only --socket and --queue-size apply");
+	return 0;
+}
+
+struct serve_state {
+	const char *kind;
+	bool exit_on_disconnect;
+	struct event_loop loop;
+	int signal_fd;
+};
+
+static void serve_on_signal(void *opaque, uint32_t events)
+{
+	struct serve_state *s = opaque;
+	struct signalfd_siginfo si;
+
+	(void)events;
+	if (read(s->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+		printf("vireo serve %s: %s, shutting down\n", s->kind,
+		       strsignal((int)si.ssi_signo));
+	fflush(stdout);
+	event_loop_stop(&s->loop);
+}
+
+static void serve_on_connect(void *opaque, unsigned long conn)
+{
+	struct serve_state *s = opaque;
+
+	printf("vireo serve %s: connection %lu: front-end connected\n", s->kind, conn);
+	fflush(stdout);
+}
+
+static void serve_on_disconnect(void *opaque, unsigned long conn, const char *reason)
+{
+	struct serve_state *s = opaque;
+
+	printf("vireo serve %s: connection %lu: closed%s%s\n", s->kind, conn, reason ? ": " : "",
+	       reason ? reason : "");
+	fflush(stdout);
+	if (s->exit_on_disconnect)
+		event_loop_stop(&s->loop);
+}
+
+/* Return: 0 or -errno: SIGINT/SIGTERM blocked and readable on a signalfd in the loop. */
+static int serve_signals(struct serve_state *s)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -errno;
+	/* The peer vanishing mid-reply is handled (MSG_NOSIGNAL); be safe anyway. */
+	signal(SIGPIPE, SIG_IGN);
+	s->signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (s->signal_fd < 0)
+		return -errno;
+	return event_loop_add(&s->loop, s->signal_fd, serve_on_signal, s);
+}
+
+/* Return: 0 after a signal (or the --fd connection's end), 1 on a setup failure. */
+static int serve_run(struct serve_state *s, struct vdev *dev, const struct serve_cmd *c,
+		     const char *what)
+{
+	const char *socket = c->socket;
+	struct vhost_user_backend_options opt = {
+		.socket_path = socket,
+		.on_connect = serve_on_connect,
+		.on_disconnect = serve_on_disconnect,
+		.opaque = s,
+	};
+	struct vhost_user_backend *b;
+	int ret;
+
+	ret = serve_signals(s);
+	if (ret == 0)
+		ret = vhost_user_backend_new(&b, dev, &s->loop, &opt);
+	if (ret < 0) {
+		fprintf(stderr, "vireo serve: %s: %s\n", socket ? socket : "--fd", strerror(-ret));
+		return 1;
+	}
+	if (c->fd >= 0) {
+		s->exit_on_disconnect = true;
+		printf("vireo serve %s: serving fd %d (%s)\n", s->kind, c->fd, what);
+		fflush(stdout);
+		ret = vhost_user_backend_attach(b, c->fd);
+		if (ret < 0) {
+			fprintf(stderr, "vireo serve: --fd %d: %s\n", c->fd, strerror(-ret));
+			vhost_user_backend_free(b);
+			return 1;
+		}
+	} else {
+		printf("vireo serve %s: listening on %s (%s)\n", s->kind, socket, what);
+	}
+	fflush(stdout);
+	ret = vhost_user_backend_run(b);
+	vhost_user_backend_free(b);
+	if (ret < 0) {
+		fprintf(stderr, "vireo serve: event loop: %s\n", strerror(-ret));
+		return 1;
+	}
+	return 0;
+}
+
+static int serve_blk(struct serve_state *s, const struct serve_cmd *c)
+{
+	struct blk_device_options bo = {
+		.path = c->image,
+		.readonly = c->readonly,
+		.num_queues = c->queues,
+		.queue_size = c->queue_size,
+		.serial = c->serial,
+	};
+	struct blk_device *blk;
+	char what[160];
+	int ret;
+
+	ret = blk_device_new(&blk, &bo);
+	if (ret < 0) {
+		fprintf(stderr, "vireo serve: %s: %s\n", c->image, strerror(-ret));
+		return 1;
+	}
+	snprintf(what, sizeof(what), "image %s, %" PRIu64 " sectors, %u queue%s%s", c->image,
+		 blk_device_capacity(blk), blk_device_vdev(blk)->num_queues,
+		 blk_device_vdev(blk)->num_queues == 1 ? "" : "s",
+		 c->readonly ? ", read-only" : "");
+	ret = serve_run(s, blk_device_vdev(blk), c, what);
+	blk_device_free(blk);
+	return ret;
+}
+
+static int serve_rng(struct serve_state *s, const struct serve_cmd *c)
+{
+	struct rng_device_options ro = {.queue_size = c->queue_size};
+	struct rng_device *rng;
+	int ret;
+
+	ret = rng_device_new(&rng, &ro);
+	if (ret < 0) {
+		fprintf(stderr, "vireo serve: rng: %s\n", strerror(-ret));
+		return 1;
+	}
+	ret = serve_run(s, rng_device_vdev(rng), c, "getrandom(2)");
+	rng_device_free(rng);
+	return ret;
+}
+
+int serve_main(int argc, char **argv)
+{
+	struct serve_cmd c = {.fd = -1};
+	struct serve_state s = {.signal_fd = -1};
+	int ret;
+
+	ret = serve_parse(&c, argc, argv);
+	if (ret)
+		return ret < 0 ? 0 : ret;
+	if (c.capabilities) {
+		printf("{\n  \"type\": \"%s\",\n  \"features\": [%s]\n}\n",
+		       strcmp(c.kind, "blk") == 0 ? "block" : "rng",
+		       strcmp(c.kind, "blk") == 0 ? "\"read-only\"" : "");
+		return 0;
+	}
+	ret = event_loop_init(&s.loop);
+	if (ret < 0) {
+		fprintf(stderr, "vireo serve: event loop: %s\n", strerror(-ret));
+		return 1;
+	}
+	s.kind = c.kind;
+	ret = strcmp(c.kind, "blk") == 0 ? serve_blk(&s, &c) : serve_rng(&s, &c);
+	if (s.signal_fd >= 0)
+		close(s.signal_fd);
+	event_loop_destroy(&s.loop);
+	return ret;
+}

@@ -1,0 +1,380 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The vhost-user back-end: the listening socket, one connection at a time,
+ * the message loop (receive, check, handle, reply or REPLY_ACK) and the ring
+ * start/stop rules of vhost-user.rst "Ring states". A bad message closes the
+ * connection; the device is reset, memory unmapped, and the listening socket
+ * goes back into the event loop.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <vireo/log.h>
+
+#include "transport/vhost_user_internal.h"
+
+/* A front-end gets this long to finish a message it started, or to read our reply. */
+#define VUB_IO_TIMEOUT_S 5
+/* Waiting for in-flight requests before a ring stops: 1000 rounds of at most 10 ms. */
+#define VUB_DRAIN_ROUNDS 1000
+#define VUB_DRAIN_MS 10
+
+static void vub_conn_event(void *opaque, uint32_t events);
+static void vub_accept_event(void *opaque, uint32_t events);
+
+/* Run the loop (without the connection) until queue @i has nothing in flight, then stop it. */
+void vub_quiesce(struct vhost_user_backend *b, unsigned int i)
+{
+	struct vdev_queue *q = &b->dev->queues[i];
+	unsigned int round;
+
+	if (!q->enabled)
+		return;
+	if (b->conn_fd >= 0)
+		(void)event_loop_remove(b->loop, b->conn_fd);
+	for (round = 0; round < VUB_DRAIN_ROUNDS && q->enabled && !vdev_needs_reset(b->dev) &&
+			vring_split_dev_in_flight(&q->ring) > 0;
+	     round++)
+		(void)event_loop_run_once(b->loop, VUB_DRAIN_MS);
+	if (q->enabled && vring_split_dev_in_flight(&q->ring) > 0)
+		log_warn("vhost-user: queue %u stopped with %u requests in flight", i,
+			 vring_split_dev_in_flight(&q->ring));
+	if (b->conn_fd >= 0 && event_loop_add(b->loop, b->conn_fd, vub_conn_event, b) < 0)
+		log_error("vhost-user: cannot watch the connection again");
+	vdev_queue_disable(b->dev, i);
+}
+
+/* Return: 0 (started, or not ready yet), or -errno with *@why set. */
+int vub_try_start(struct vhost_user_backend *b, unsigned int i, const char **why)
+{
+	struct vub_queue *q = &b->queues[i];
+	uint64_t desc, avail, used;
+	int ret;
+
+	if (b->dev->queues[i].enabled || !q->started || !q->enabled || !q->addr_set ||
+	    vdev_needs_reset(b->dev))
+		return 0;
+	if (vub_mem_user_to_guest(b, q->desc_ua, &desc) < 0 ||
+	    vub_mem_user_to_guest(b, q->avail_ua, &avail) < 0 ||
+	    vub_mem_user_to_guest(b, q->used_ua, &used) < 0) {
+		*why = "ring address outside the memory table";
+		return -EINVAL;
+	}
+	ret = vdev_queue_set_addr(b->dev, i, desc, avail, used);
+	if (ret == 0)
+		ret = vdev_queue_enable(b->dev, i);
+	if (ret < 0) {
+		*why = "ring does not fit in guest memory, or bad ring geometry";
+		return ret;
+	}
+	/* device.h: vhost-user activates the model at its first running queue. */
+	ret = vdev_activate(b->dev);
+	if (ret < 0)
+		*why = "the device failed to activate";
+	return ret;
+}
+
+/* Every queue's SET_VRING_ERR eventfd hears about DEVICE_NEEDS_RESET once. */
+static void vub_check_needs_reset(struct vhost_user_backend *b)
+{
+	unsigned int i;
+
+	if (!vdev_needs_reset(b->dev)) {
+		b->err_signalled = false;
+		return;
+	}
+	if (b->err_signalled)
+		return;
+	b->err_signalled = true;
+	for (i = 0; i < b->dev->num_queues; i++)
+		if (b->queues[i].err_fd >= 0)
+			(void)eventfd_signal_fd(b->queues[i].err_fd);
+}
+
+static void vub_disconnect(struct vhost_user_backend *b, const char *reason)
+{
+	if (b->conn_fd < 0)
+		return;
+	(void)event_loop_remove(b->loop, b->conn_fd);
+	close(b->conn_fd);
+	b->conn_fd = -1;
+	/* The model finishes in-flight I/O before the memory it targets goes. */
+	vdev_reset(b->dev);
+	vub_reset_connection_state(b);
+	vub_mem_clear(b);
+	if (b->opt.on_disconnect)
+		b->opt.on_disconnect(b->opt.opaque, b->conn_count, reason);
+	if (b->listen_fd >= 0 && event_loop_add(b->loop, b->listen_fd, vub_accept_event, b) < 0)
+		log_error("vhost-user: cannot watch the listening socket again");
+}
+
+static const char *vub_recv_error(int err)
+{
+	switch (err) {
+	case -EPROTO:
+		return "bad version or flags";
+	case -ENOTSUP:
+		return "unknown request";
+	case -EMSGSIZE:
+		return "wrong payload size";
+	case -EBADF:
+		return "wrong number of file descriptors";
+	case -EPIPE:
+		return "truncated message";
+	case -ECOMM:
+		return "truncated or misplaced control data";
+	case -EAGAIN:
+		return "timed out inside a message";
+	default:
+		return "receive failed";
+	}
+}
+
+/* Return: 0 or -errno from send: the reply body, or the REPLY_ACK status. */
+static int vub_reply(struct vhost_user_backend *b, const struct vhost_user_msg *msg,
+		     struct vhost_user_msg *reply, int ret)
+{
+	reply->hdr.request = msg->hdr.request;
+	reply->hdr.flags = VHOST_USER_VERSION | VHOST_USER_REPLY_MASK;
+	if (vhost_user_request_has_reply(msg->hdr.request))
+		return ret < 0 ? 0 : vhost_user_send(b->conn_fd, reply, NULL, 0);
+	/* REPLY_ACK: with need_reply set, always a status (0 success). */
+	if (!(b->protocol_features & VIRTIO_BIT(VHOST_USER_PROTOCOL_F_REPLY_ACK)) ||
+	    !(msg->hdr.flags & VHOST_USER_NEED_REPLY_MASK))
+		return 0;
+	reply->hdr.size = sizeof(uint64_t);
+	reply->payload.u64 = ret != 0;
+	return vhost_user_send(b->conn_fd, reply, NULL, 0);
+}
+
+/* One message: receive and check, handle, reply; any failure ends the connection. */
+static void vub_serve_one(struct vhost_user_backend *b)
+{
+	struct vhost_user_msg msg, reply;
+	const char *why = "failed";
+	const char *name;
+	int ret;
+
+	ret = vhost_user_recv(b->conn_fd, &msg, false);
+	if (ret == -ECONNRESET) {
+		vub_disconnect(b, NULL);
+		return;
+	}
+	if (ret < 0) {
+		log_warn("vhost-user: connection %lu: %s (request %u): closing", b->conn_count,
+			 vub_recv_error(ret), msg.hdr.request);
+		vub_disconnect(b, vub_recv_error(ret));
+		return;
+	}
+	name = vhost_user_request_name(msg.hdr.request);
+	log_debug("vhost-user: %s", name);
+	vhost_user_msg_init(&reply, msg.hdr.request, 0);
+	ret = vub_handle(b, &msg, &reply, &why);
+	/* Fds a handler did not take (a stray REM_MEM_REG fd included) are closed unused. */
+	vhost_user_msg_close_fds(&msg);
+	if (ret < 0) {
+		log_warn("vhost-user: connection %lu: %s: %s: closing", b->conn_count, name, why);
+		(void)vub_reply(b, &msg, &reply, ret);
+		vub_disconnect(b, why);
+		return;
+	}
+	if (vub_reply(b, &msg, &reply, ret) < 0) {
+		log_warn("vhost-user: connection %lu: cannot send the %s reply: closing",
+			 b->conn_count, name);
+		vub_disconnect(b, "reply failed");
+	}
+}
+
+static void vub_conn_event(void *opaque, uint32_t events)
+{
+	struct vhost_user_backend *b = opaque;
+	char c;
+	ssize_t n;
+
+	(void)events;
+	if (b->conn_fd < 0)
+		return;
+	/* A stale event (the loop ran nested while a ring drained) must not block us. */
+	n = recv(b->conn_fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return;
+	if (n <= 0) {
+		vub_disconnect(b, n < 0 ? "connection error" : NULL);
+		return;
+	}
+	vub_serve_one(b);
+}
+
+/* Return: 0; -EBUSY (@fd closed); -errno from the event loop (@fd closed). */
+int vhost_user_backend_attach(struct vhost_user_backend *b, int fd)
+{
+	struct timeval tv = {.tv_sec = VUB_IO_TIMEOUT_S};
+	int ret;
+
+	if (b->conn_fd >= 0) {
+		close(fd);
+		return -EBUSY;
+	}
+	/* Best effort: without them a stalled peer only stalls this server. */
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	ret = event_loop_add(b->loop, fd, vub_conn_event, b);
+	if (ret < 0) {
+		close(fd);
+		return ret;
+	}
+	b->conn_fd = fd;
+	b->conn_count++;
+	/* One front-end at a time: the next ones wait in the backlog. */
+	if (b->listen_fd >= 0)
+		(void)event_loop_remove(b->loop, b->listen_fd);
+	if (b->opt.on_connect)
+		b->opt.on_connect(b->opt.opaque, b->conn_count);
+	return 0;
+}
+
+static void vub_accept_event(void *opaque, uint32_t events)
+{
+	struct vhost_user_backend *b = opaque;
+	int fd;
+
+	(void)events;
+	fd = accept4(b->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0)
+		return; /* EAGAIN (nonblocking listener), or the peer gave up */
+	if (vhost_user_backend_attach(b, fd) < 0)
+		log_warn("vhost-user: cannot serve a new connection");
+}
+
+/* Return: 0 (nothing there, or a dead socket removed); -EADDRINUSE; -EEXIST; -errno. */
+static int vub_remove_stale(const struct sockaddr_un *sa)
+{
+	struct stat st;
+	int probe, ret;
+
+	if (lstat(sa->sun_path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode))
+		return -EEXIST;
+	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (probe < 0)
+		return -errno;
+	ret = connect(probe, (const struct sockaddr *)sa, sizeof(*sa));
+	close(probe);
+	if (ret == 0)
+		return -EADDRINUSE;
+	return unlink(sa->sun_path) < 0 ? -errno : 0;
+}
+
+/* Return: 0 with b->listen_fd set, or -errno (see vhost_user_backend_new()). */
+static int vub_listen(struct vhost_user_backend *b, const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	mode_t old;
+	int fd, ret;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -EINVAL;
+	strcpy(sa.sun_path, path);
+	ret = vub_remove_stale(&sa);
+	if (ret < 0)
+		return ret;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	/* Mode 0600 from the start: no window in which others may connect. */
+	old = umask(0177);
+	ret = bind(fd, (const struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (ret < 0 || listen(fd, 4) < 0) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	strcpy(b->path, path);
+	b->listen_fd = fd;
+	return 0;
+}
+
+/* Return: 0; -EINVAL; -EADDRINUSE; -EEXIST; -ENOMEM; -errno. */
+int vhost_user_backend_new(struct vhost_user_backend **out, struct vdev *dev,
+			   struct event_loop *loop, const struct vhost_user_backend_options *opt)
+{
+	struct vhost_user_backend *b = calloc(1, sizeof(*b));
+	unsigned int i;
+	int ret;
+
+	if (!b)
+		return -ENOMEM;
+	b->dev = dev;
+	b->loop = loop;
+	if (opt)
+		b->opt = *opt;
+	b->listen_fd = -1;
+	b->conn_fd = -1;
+	for (i = 0; i < VDEV_MAX_QUEUES; i++)
+		b->queues[i].err_fd = -1;
+	guest_mem_init(&b->mem);
+	if (b->opt.socket_path) {
+		ret = vub_listen(b, b->opt.socket_path);
+		if (ret == 0) {
+			ret = event_loop_add(loop, b->listen_fd, vub_accept_event, b);
+			if (ret < 0) {
+				close(b->listen_fd);
+				unlink(b->path);
+			}
+		}
+		if (ret < 0) {
+			free(b);
+			return ret;
+		}
+	}
+	/* Only now: a failed attempt must not touch a device someone else serves. */
+	vdev_set_event_loop(dev, loop);
+	vdev_set_memory(dev, &b->mem);
+	*out = b;
+	return 0;
+}
+
+/* Return: 0, or -errno from the event loop. */
+int vhost_user_backend_run(struct vhost_user_backend *b)
+{
+	int ret;
+
+	while (!b->loop->stopping) {
+		ret = event_loop_run_once(b->loop, -1);
+		if (ret < 0 && ret != -EINTR)
+			return ret;
+		vub_check_needs_reset(b);
+	}
+	b->loop->stopping = false;
+	return 0;
+}
+
+bool vhost_user_backend_connected(const struct vhost_user_backend *b)
+{
+	return b->conn_fd >= 0;
+}
+
+void vhost_user_backend_free(struct vhost_user_backend *b)
+{
+	if (!b)
+		return;
+	b->opt.on_disconnect = NULL;
+	vub_disconnect(b, NULL);
+	vdev_reset(b->dev);
+	vub_reset_connection_state(b);
+	vub_mem_clear(b);
+	vdev_set_memory(b->dev, NULL);
+	if (b->listen_fd >= 0) {
+		(void)event_loop_remove(b->loop, b->listen_fd);
+		close(b->listen_fd);
+		unlink(b->path);
+	}
+	free(b);
+}

@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private to the vhost-user back-end: its state, shared by the connection
+ * code (vhost_user_backend.c), the request handlers (vhost_user_handlers.c)
+ * and the memory table (vhost_user_mem.c).
+ */
+#ifndef VIREO_TRANSPORT_VHOST_USER_INTERNAL_H
+#define VIREO_TRANSPORT_VHOST_USER_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/un.h>
+
+#include <vireo/device.h>
+#include <vireo/guest_mem.h>
+#include <vireo/vhost_user.h>
+#include <vireo/vhost_user_backend.h>
+
+/* What the back-end offers on top of the model's features. */
+#define VUB_PROTOCOL_FEATURES                                                                 \
+	(VIRTIO_BIT(VHOST_USER_PROTOCOL_F_MQ) | VIRTIO_BIT(VHOST_USER_PROTOCOL_F_REPLY_ACK) | \
+	 VIRTIO_BIT(VHOST_USER_PROTOCOL_F_CONFIG) |                                           \
+	 VIRTIO_BIT(VHOST_USER_PROTOCOL_F_RESET_DEVICE) |                                     \
+	 VIRTIO_BIT(VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS))
+
+/* A handler's verdict that is not an error: the request was refused, the connection stays. */
+#define VUB_REFUSED 1
+
+/**
+ * struct vub_region - one mapped region of the front-end's memory
+ * @r: as the front-end described it
+ * @map, @map_len: our mapping of its fd, from mmap_offset rounded down to a page
+ * @host: where guest_addr is in that mapping
+ */
+struct vub_region {
+	struct vhost_user_mem_region r;
+	void *map;
+	size_t map_len;
+	void *host;
+};
+
+/**
+ * struct vub_queue - the vhost-user view of one ring (the core holds the rest)
+ * @desc_ua, @avail_ua, @used_ua: ring addresses in the front-end's address space
+ * @addr_set: SET_VRING_ADDR was accepted
+ * @started: a kick fd arrived and no GET_VRING_BASE since ("Ring states")
+ * @enabled: SET_VRING_ENABLE 1, or protocol features not negotiated
+ * @err_fd: SET_VRING_ERR eventfd, or -1
+ */
+struct vub_queue {
+	uint64_t desc_ua, avail_ua, used_ua;
+	bool addr_set;
+	bool started;
+	bool enabled;
+	int err_fd;
+};
+
+struct vhost_user_backend {
+	struct vdev *dev;
+	struct event_loop *loop;
+	struct vhost_user_backend_options opt;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	int listen_fd;
+	int conn_fd;
+	unsigned long conn_count;
+	/* Per connection, cleared at disconnect. */
+	uint64_t protocol_features;
+	bool protocol_negotiated; /* VHOST_USER_F_PROTOCOL_FEATURES acked in SET_FEATURES */
+	bool err_signalled;
+	struct guest_mem mem;
+	struct vub_region regions[GUEST_MEM_MAX_REGIONS];
+	unsigned int num_regions;
+	struct vub_queue queues[VDEV_MAX_QUEUES];
+};
+
+/* vhost_user_handlers.c */
+/**
+ * vub_handle() - run the handler of a checked request; fills @reply when
+ * the request has a reply body (reply->hdr.size set)
+ * Return: 0; VUB_REFUSED; -errno for a protocol violation (close the connection).
+ */
+int vub_handle(struct vhost_user_backend *b, struct vhost_user_msg *msg,
+	       struct vhost_user_msg *reply, const char **why);
+void vub_reset_connection_state(struct vhost_user_backend *b);
+
+/* vhost_user_mem.c */
+/**
+ * vub_mem_set_table() - replace the whole table (SET_MEM_TABLE); takes @msg's fds
+ * Return: 0, or -EINVAL/-errno with the old table unchanged.
+ */
+int vub_mem_set_table(struct vhost_user_backend *b, struct vhost_user_msg *msg, const char **why);
+/** vub_mem_add() - ADD_MEM_REG; takes the fd. Return: 0 or -errno, table unchanged. */
+int vub_mem_add(struct vhost_user_backend *b, struct vhost_user_msg *msg, const char **why);
+/** vub_mem_remove() - REM_MEM_REG. Return: 0 or -ENOENT. */
+int vub_mem_remove(struct vhost_user_backend *b, const struct vhost_user_mem_region *r,
+		   const char **why);
+/** vub_mem_clear() - unmap everything */
+void vub_mem_clear(struct vhost_user_backend *b);
+/**
+ * vub_mem_user_to_guest() - translate front-end address @ua through the
+ * regions' user addresses. Return: 0 and *@ga set, or -EFAULT.
+ */
+int vub_mem_user_to_guest(const struct vhost_user_backend *b, uint64_t ua, uint64_t *ga);
+
+/* vhost_user_backend.c */
+/** vub_quiesce() - finish in-flight requests of running queue @i, then stop serving it */
+void vub_quiesce(struct vhost_user_backend *b, unsigned int i);
+/** vub_try_start() - serve queue @i if started, enabled and addressed. Return: 0 or -errno. */
+int vub_try_start(struct vhost_user_backend *b, unsigned int i, const char **why);
+
+#endif /* VIREO_TRANSPORT_VHOST_USER_INTERNAL_H */
