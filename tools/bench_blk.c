@@ -307,8 +307,9 @@ static void *bench_thread(void *opaque)
 }
 
 /* bench_parse_option() - Return: 0 or EXIT_USAGE after the error line */
-static int bench_parse_option(struct bench_cfg *c, int opt, char **argv)
+static int bench_parse_option(void *ctx, int opt, char **argv)
 {
+	struct bench_cfg *c = ctx;
 	uint64_t v;
 	unsigned int i;
 
@@ -334,18 +335,12 @@ static int bench_parse_option(struct bench_cfg *c, int opt, char **argv)
 		c->have_bs = true;
 		return 0;
 	case 'd':
-		if (opt_parse_uint(optarg, 1, BENCH_MAX_IODEPTH, &v) < 0)
-			return opt_usage_error(CMD, "--iodepth wants 1..%u, not '%s'",
-					       BENCH_MAX_IODEPTH, optarg);
-		c->iodepth = (unsigned int)v;
+		if (opt_parse_count(CMD, "iodepth", optarg, 1, BENCH_MAX_IODEPTH, &c->iodepth))
+			return EXIT_USAGE;
 		c->have_iodepth = true;
 		return 0;
 	case 'q':
-		if (opt_parse_uint(optarg, 1, BLK_DEVICE_MAX_QUEUES, &v) < 0)
-			return opt_usage_error(CMD, "--queues wants 1..%u, not '%s'",
-					       BLK_DEVICE_MAX_QUEUES, optarg);
-		c->queues = (unsigned int)v;
-		return 0;
+		return opt_parse_count(CMD, "queues", optarg, 1, BLK_DEVICE_MAX_QUEUES, &c->queues);
 	case 't':
 		if (opt_parse_seconds(optarg, &c->seconds) < 0)
 			return opt_usage_error(CMD, "--seconds wants a positive number, not '%s'",
@@ -362,22 +357,15 @@ static int bench_parse_option(struct bench_cfg *c, int opt, char **argv)
 /* bench_parse() - Return: 0 to run, -1 after --help, or EXIT_USAGE */
 static int bench_parse(struct bench_cfg *c, int argc, char **argv)
 {
-	int opt, ret;
+	int ret;
 
 	memset(c, 0, sizeof(*c));
 	c->queues = 1;
 	c->seconds = 5;
-	optind = 0;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "i:w:b:d:q:t:jh", bench_options, NULL)) != -1) {
-		if (opt == 'h') {
-			fputs(bench_usage, stdout);
-			return -1;
-		}
-		ret = bench_parse_option(c, opt, argv);
-		if (ret)
-			return ret;
-	}
+	ret = opt_parse_args(argc, argv, "i:w:b:d:q:t:jh", bench_options, bench_usage,
+			     bench_parse_option, c);
+	if (ret)
+		return ret;
 	if (optind < argc)
 		return opt_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
 	if (!c->image)

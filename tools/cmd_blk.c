@@ -85,20 +85,16 @@ static const struct option blk_options[] = {
 };
 
 /* blk_parse_option() - one getopt result. Return: 0, or EXIT_USAGE after the error line */
-static int blk_parse_option(struct blk_cmd *c, int opt, char **argv)
+static int blk_parse_option(void *ctx, int opt, char **argv)
 {
-	uint64_t v;
+	struct blk_cmd *c = ctx;
 
 	switch (opt) {
 	case 'i':
 		c->image = optarg;
 		return 0;
 	case 'q':
-		if (opt_parse_uint(optarg, 1, BLK_DEVICE_MAX_QUEUES, &v) < 0)
-			return opt_usage_error(CMD, "--queues wants 1..%u, not '%s'",
-					       BLK_DEVICE_MAX_QUEUES, optarg);
-		c->queues = (unsigned int)v;
-		return 0;
+		return opt_parse_count(CMD, "queues", optarg, 1, BLK_DEVICE_MAX_QUEUES, &c->queues);
 	case 'r':
 		c->readonly = true;
 		return 0;
@@ -155,22 +151,15 @@ static int blk_parse_action(struct blk_cmd *c, int argc, char **argv)
 /* blk_parse() - Return: 0 to run, -1 after --help, or EXIT_USAGE */
 static int blk_parse(struct blk_cmd *c, int argc, char **argv)
 {
-	int opt, ret;
+	int ret;
 
 	memset(c, 0, sizeof(*c));
 	c->queues = 1;
 	c->pattern = (struct pattern){.seeded = true, .seed = 1};
-	optind = 0;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "i:q:rs:o:l:p:O:h", blk_options, NULL)) != -1) {
-		if (opt == 'h') {
-			fputs(blk_usage, stdout);
-			return -1;
-		}
-		ret = blk_parse_option(c, opt, argv);
-		if (ret)
-			return ret;
-	}
+	ret = opt_parse_args(argc, argv, "i:q:rs:o:l:p:O:h", blk_options, blk_usage,
+			     blk_parse_option, c);
+	if (ret)
+		return ret;
 	ret = blk_parse_action(c, argc, argv);
 	if (ret)
 		return ret;

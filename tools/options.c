@@ -73,6 +73,18 @@ int opt_parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
+/* opt_parse_count() - see options.h */
+int opt_parse_count(const char *cmd, const char *name, const char *arg, unsigned int min,
+		    unsigned int max, unsigned int *out)
+{
+	uint64_t v;
+
+	if (opt_parse_uint(arg, min, max, &v) < 0)
+		return opt_usage_error(cmd, "--%s wants %u..%u, not '%s'", name, min, max, arg);
+	*out = (unsigned int)v;
+	return 0;
+}
+
 /* opt_parse_seconds() - see options.h */
 int opt_parse_seconds(const char *s, double *out)
 {
@@ -108,6 +120,27 @@ int opt_bad_getopt(const char *cmd, char **argv)
 	if (optopt && arg && strncmp(arg, "--", 2) != 0)
 		return opt_usage_error(cmd, "bad option '-%c' or missing argument", optopt);
 	return opt_usage_error(cmd, "unknown option or missing argument: '%s'", arg ? arg : "?");
+}
+
+/* opt_parse_args() - see options.h */
+int opt_parse_args(int argc, char **argv, const char *shortopts, const struct option *longopts,
+		   const char *usage, int (*one)(void *ctx, int opt, char **argv), void *ctx)
+{
+	int opt, ret;
+
+	/* optind 0: glibc re-initialises getopt fully (a second parse in one process). */
+	optind = 0;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		if (opt == 'h') {
+			fputs(usage, stdout);
+			return -1;
+		}
+		ret = one(ctx, opt, argv);
+		if (ret)
+			return ret;
+	}
+	return 0;
 }
 
 uint64_t opt_now_ns(void)

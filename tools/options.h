@@ -25,6 +25,14 @@ int opt_parse_size(const char *s, uint64_t *out);
  */
 int opt_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 
+/**
+ * opt_parse_count() - the argument @arg of option --@name: an integer in
+ * [@min, @max] (decimal or 0x-hex), for subcommand @cmd
+ * Return: 0, or EXIT_USAGE after "--@name wants @min..@max, not '@arg'".
+ */
+int opt_parse_count(const char *cmd, const char *name, const char *arg, unsigned int min,
+		    unsigned int max, unsigned int *out);
+
 /** opt_parse_seconds() - a positive decimal number of seconds. Return: 0 or -EINVAL */
 int opt_parse_seconds(const char *s, double *out);
 
@@ -40,6 +48,18 @@ int opt_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
  * Return: EXIT_USAGE.
  */
 int opt_bad_getopt(const char *cmd, char **argv);
+
+struct option;
+
+/**
+ * opt_parse_args() - run getopt_long over @argv from the start, with getopt's
+ * own messages off: -h prints @usage on stdout and stops; every other option
+ * (unknown ones included, as '?') goes to @one(@ctx, opt, @argv). Afterwards
+ * the positional arguments start at optind.
+ * Return: 0, -1 after -h (exit 0), or the first non-zero return of @one.
+ */
+int opt_parse_args(int argc, char **argv, const char *shortopts, const struct option *longopts,
+		   const char *usage, int (*one)(void *ctx, int opt, char **argv), void *ctx);
 
 /** opt_now_ns() - CLOCK_MONOTONIC in nanoseconds */
 uint64_t opt_now_ns(void);

@@ -11,210 +11,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include <vireo/spec.h>
 #include <vireo/virtqueue.h>
 #include <vireo/vring.h>
 
-/*
- * Test fixture: one split ring, both sides, in "guest memory" that is an
- * mmap'd area with PROT_NONE guard pages on both sides, so any access
- * outside it faults. Guest address FIX_GPA maps to the start of the area.
- * With @split_at non-zero the memory is two regions whose host copies are
- * not adjacent (a guard page between them), so buffers crossing the
- * boundary must be split into two iov entries.
- */
-#define FIX_GPA 0x100000ull
-#define FIX_BUF 256u
-#define FIX_IMAX 8u
-#define FIX_PAGE 4096u
-
-struct fix {
-	uint8_t *map;
-	size_t map_len;
-	uint8_t *mem;  /* region 0 host */
-	uint8_t *mem2; /* region 1 host (split mode) */
-	uint64_t mem_len;
-	uint64_t split_at; /* guest offset where region 1 starts, 0 = one region */
-	uint16_t num;
-	struct virtq_desc *desc;
-	struct virtq_avail *avail;
-	struct virtq_used *used;
-	struct virtq_desc *pool;
-	uint64_t desc_gpa, avail_gpa, used_gpa, pool_gpa, bufs_gpa;
-	struct vring_desc_extra *extra;
-	struct virtqueue vq;
-	struct vring_split_dev dev;
-	void *state;
-	unsigned int notifies;
-};
-
-__attribute__((unused)) static uint64_t fix_align(uint64_t v, uint64_t a)
-{
-	return (v + a - 1) / a * a;
-}
-
-__attribute__((unused)) static void *fix_translate(const void *opaque, uint64_t addr, uint64_t len,
-						   uint64_t *contig)
-{
-	const struct fix *f = opaque;
-	uint64_t off, end, left;
-
-	if (len == 0 || addr < FIX_GPA || len - 1 > UINT64_MAX - addr)
-		return NULL;
-	off = addr - FIX_GPA;
-	if (off >= f->mem_len)
-		return NULL;
-	end = f->mem_len;
-	if (f->split_at && off < f->split_at)
-		end = f->split_at;
-	left = end - off;
-	*contig = len < left ? len : left;
-	if (f->split_at && off >= f->split_at)
-		return f->mem2 + (off - f->split_at);
-	return f->mem + off;
-}
-
-/* Host pointer of guest address @gpa (test side, trusted). */
-__attribute__((unused)) static void *fix_host(struct fix *f, uint64_t gpa)
-{
-	uint64_t c;
-
-	return fix_translate(f, gpa, 1, &c);
-}
-
-__attribute__((unused)) static bool fix_notify(struct virtqueue *vq)
-{
-	struct fix *f = vq->priv;
-
-	f->notifies++;
-	return true;
-}
-
-__attribute__((unused)) static struct fix *fix_new_split(uint16_t num, bool event_idx,
-							 bool indirect, uint64_t split_at)
-{
-	struct fix *f = calloc(1, sizeof(*f));
-	uint64_t off = 0;
-	uint8_t *p;
-
-	assert_non_null(f);
-	f->num = num;
-	f->desc_gpa = FIX_GPA;
-	off = virtq_desc_table_size(num);
-	f->avail_gpa = FIX_GPA + fix_align(off, 64);
-	off = fix_align(off, 64) + virtq_avail_size(num);
-	f->used_gpa = FIX_GPA + fix_align(off, 64);
-	off = fix_align(off, 64) + virtq_used_size(num);
-	f->pool_gpa = FIX_GPA + fix_align(off, 64);
-	off = fix_align(off, 64) + (uint64_t)num * FIX_IMAX * sizeof(struct virtq_desc);
-	f->bufs_gpa = FIX_GPA + fix_align(off, 64);
-	off = fix_align(off, 64) + (uint64_t)num * FIX_BUF;
-	f->mem_len = fix_align(off, FIX_PAGE);
-	if (split_at && f->mem_len < split_at + FIX_PAGE)
-		f->mem_len = split_at + FIX_PAGE;
-	f->split_at = split_at;
-	/* guard | region 0 | guard | region 1 | guard (region 1 only when split) */
-	f->map_len = f->mem_len + 3 * FIX_PAGE;
-	p = mmap(NULL, f->map_len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	assert_true(p != MAP_FAILED);
-	f->map = p;
-	if (split_at) {
-		assert_true(split_at % FIX_PAGE == 0 && split_at < f->mem_len);
-		f->mem = p + FIX_PAGE;
-		f->mem2 = p + 2 * FIX_PAGE + split_at;
-		assert_int_equal(mprotect(f->mem, split_at, PROT_READ | PROT_WRITE), 0);
-		assert_int_equal(mprotect(f->mem2, f->mem_len - split_at, PROT_READ | PROT_WRITE),
-				 0);
-	} else {
-		f->mem = p + FIX_PAGE;
-		assert_int_equal(mprotect(f->mem, f->mem_len, PROT_READ | PROT_WRITE), 0);
-	}
-	f->desc = fix_host(f, f->desc_gpa);
-	f->avail = fix_host(f, f->avail_gpa);
-	f->used = fix_host(f, f->used_gpa);
-	f->pool = fix_host(f, f->pool_gpa);
-	f->extra = calloc(num, sizeof(*f->extra));
-	f->state = aligned_alloc(8, fix_align(vring_split_dev_state_size(num), 8));
-	assert_non_null(f->extra);
-	assert_non_null(f->state);
-
-	struct vring_split_drv_config dc = {
-		.num = num,
-		.desc = f->desc,
-		.avail = f->avail,
-		.used = f->used,
-		.extra = f->extra,
-		.indirect_pool = indirect ? f->pool : NULL,
-		.indirect_pool_addr = f->pool_gpa,
-		.indirect_max = indirect ? FIX_IMAX : 0,
-		.event_idx = event_idx,
-	};
-	f->vq.notify = fix_notify;
-	f->vq.priv = f;
-	f->vq.name = "test";
-	assert_int_equal(virtqueue_split_init(&f->vq, &dc), 0);
-
-	struct vring_split_dev_config vc = {
-		.num = num,
-		.max_num = 32768,
-		.desc_addr = f->desc_gpa,
-		.avail_addr = f->avail_gpa,
-		.used_addr = f->used_gpa,
-		.event_idx = event_idx,
-		.indirect = indirect,
-		.mem = {.translate = fix_translate, .opaque = f},
-		.state = f->state,
-	};
-	assert_int_equal(vring_split_dev_init(&f->dev, &vc), 0);
-	return f;
-}
-
-__attribute__((unused)) static struct fix *fix_new(uint16_t num, bool event_idx, bool indirect)
-{
-	return fix_new_split(num, event_idx, indirect, 0);
-}
-
-__attribute__((unused)) static void fix_free(struct fix *f)
-{
-	munmap(f->map, f->map_len);
-	free(f->extra);
-	free(f->state);
-	free(f);
-}
-
-/* Guest address of the i-th test buffer. */
-__attribute__((unused)) static uint64_t fix_buf(const struct fix *f, unsigned int i)
-{
-	return f->bufs_gpa + (uint64_t)(i % f->num) * FIX_BUF;
-}
-
-/* §2.7.8: avail_event, the word after the used ring's entries. */
-__attribute__((unused)) static le16 *fix_avail_event(struct fix *f)
-{
-	return (le16 *)(void *)((uint8_t *)f->used + virtq_used_size(f->num) - sizeof(le16));
-}
-
-/* A device config for re-running init on the fixture with other values. */
-__attribute__((unused)) static struct vring_split_dev_config fix_dev_config(struct fix *f)
-{
-	struct vring_split_dev_config vc = {
-		.num = f->num,
-		.max_num = 32768,
-		.desc_addr = f->desc_gpa,
-		.avail_addr = f->avail_gpa,
-		.used_addr = f->used_gpa,
-		.event_idx = f->dev.event_idx,
-		.indirect = f->dev.indirect,
-		.mem = {.translate = fix_translate, .opaque = f},
-		.state = f->state,
-	};
-	return vc;
-}
+#include "tests/lib/ring_fixture.h"
 
 /* Device side: pop everything available, push each with min(@written, writable). */
-static unsigned int serve(struct fix *f, uint32_t written)
+static unsigned int serve(struct ring_fixture *f, uint32_t written)
 {
 	struct vring_iov iov[16];
 	struct vring_chain c;
@@ -231,16 +36,16 @@ static unsigned int serve(struct fix *f, uint32_t written)
 	return n;
 }
 
-static int add_in(struct fix *f, unsigned int i, void *token)
+static int add_in(struct ring_fixture *f, unsigned int i, void *token)
 {
-	struct virtio_sg sg = {.addr = fix_buf(f, i), .len = FIX_BUF};
+	struct virtio_sg sg = {.addr = ring_fixture_buf(f, i), .len = RING_FIXTURE_BUF};
 
 	return virtqueue_add_inbuf(&f->vq, &sg, 1, token);
 }
 
 static void test_init_rejects_bad_config(void **state)
 {
-	struct fix *f = fix_new(8, false, false);
+	struct ring_fixture *f = ring_fixture_new(8, false, false, 0);
 	struct virtqueue vq = {0};
 	struct vring_split_drv_config c = {
 		.num = 8,
@@ -271,12 +76,12 @@ static void test_init_rejects_bad_config(void **state)
 	c.extra = NULL;
 	c.indirect_max = 0;
 	assert_int_equal(virtqueue_split_init(&vq, &c), -EINVAL);
-	fix_free(f);
+	ring_fixture_free(f);
 }
 
 static void test_add_get_roundtrip(void **state)
 {
-	struct fix *f = fix_new(8, false, false);
+	struct ring_fixture *f = ring_fixture_new(8, false, false, 0);
 	int tokens[8];
 	uint32_t len = 0;
 
@@ -299,18 +104,18 @@ static void test_add_get_roundtrip(void **state)
 	assert_false(virtqueue_more_used(&f->vq));
 	assert_int_equal(virtqueue_get_num_free(&f->vq), 8);
 	assert_int_equal(virtqueue_get_vring_size(&f->vq), 8);
-	fix_free(f);
+	ring_fixture_free(f);
 }
 
 static void test_add_errors(void **state)
 {
-	struct fix *f = fix_new(4, false, false);
+	struct ring_fixture *f = ring_fixture_new(4, false, false, 0);
 	struct virtio_sg sg[5];
 	int t;
 
 	(void)state;
 	for (unsigned int i = 0; i < 5; i++)
-		sg[i] = (struct virtio_sg){.addr = fix_buf(f, i), .len = 16};
+		sg[i] = (struct virtio_sg){.addr = ring_fixture_buf(f, i), .len = 16};
 	assert_int_equal(virtqueue_add_sgs(&f->vq, sg, 1, 0, NULL), -EINVAL);
 	assert_int_equal(virtqueue_add_sgs(&f->vq, sg, 0, 0, &t), -EINVAL);
 	/* §2.7.5.2 (R-SR-05): no chain longer than the queue */
@@ -324,16 +129,16 @@ static void test_add_errors(void **state)
 	assert_int_equal(virtqueue_add_sgs(&f->vq, sg, 1, 1, &t), -ENOSPC);
 	f->vq.broken = true;
 	assert_int_equal(virtqueue_add_sgs(&f->vq, sg, 1, 0, &t), -EIO);
-	fix_free(f);
+	ring_fixture_free(f);
 }
 
 static void test_chain_layout(void **state)
 {
-	struct fix *f = fix_new(8, false, false);
+	struct ring_fixture *f = ring_fixture_new(8, false, false, 0);
 	struct virtio_sg sg[3] = {
-		{.addr = fix_buf(f, 0), .len = 16},
-		{.addr = fix_buf(f, 1), .len = 32},
-		{.addr = fix_buf(f, 2), .len = 64},
+		{.addr = ring_fixture_buf(f, 0), .len = 16},
+		{.addr = ring_fixture_buf(f, 1), .len = 32},
+		{.addr = ring_fixture_buf(f, 2), .len = 64},
 	};
 	struct vring_iov iov[4];
 	struct vring_chain c;
@@ -356,18 +161,18 @@ static void test_chain_layout(void **state)
 	assert_int_equal(c.writable, 1);
 	assert_int_equal(c.readable_bytes, 48);
 	assert_int_equal(c.writable_bytes, 64);
-	assert_ptr_equal(iov[2].base, fix_host(f, fix_buf(f, 2)));
+	assert_ptr_equal(iov[2].base, ring_fixture_host(f, ring_fixture_buf(f, 2)));
 	assert_int_equal(vring_split_dev_push(&f->dev, c.head, 64), 0);
 	vring_split_dev_flush(&f->dev);
 	assert_ptr_equal(virtqueue_get_buf(&f->vq, &len), &t);
 	assert_int_equal(len, 64);
 	assert_int_equal(virtqueue_get_num_free(&f->vq), 8);
-	fix_free(f);
+	ring_fixture_free(f);
 }
 
 static void test_kick_prepare_no_notify(void **state)
 {
-	struct fix *f = fix_new(8, false, false);
+	struct ring_fixture *f = ring_fixture_new(8, false, false, 0);
 	int t;
 
 	(void)state;
@@ -385,16 +190,16 @@ static void test_kick_prepare_no_notify(void **state)
 	assert_int_equal(add_in(f, 2, &t), 0);
 	assert_true(virtqueue_kick_prepare(&f->vq));
 	/* avail_event is ignored without EVENT_IDX. */
-	*fix_avail_event(f) = 1234;
+	*ring_fixture_avail_event(f) = 1234;
 	assert_int_equal(add_in(f, 3, &t), 0);
 	f->notifies = 0;
 	assert_true(virtqueue_kick(&f->vq));
 	assert_int_equal(f->notifies, 1);
-	fix_free(f);
+	ring_fixture_free(f);
 }
 
 /* Drive the driver's avail idx to @target by add/serve/get cycles. */
-static void advance_to(struct fix *f, uint16_t target)
+static void advance_to(struct ring_fixture *f, uint16_t target)
 {
 	int t;
 	uint32_t len;
@@ -409,8 +214,8 @@ static void advance_to(struct fix *f, uint16_t target)
 
 static void test_kick_prepare_event_idx(void **state)
 {
-	struct fix *f = fix_new(4, true, false);
-	le16 *avail_event = fix_avail_event(f);
+	struct ring_fixture *f = ring_fixture_new(4, true, false, 0);
+	le16 *avail_event = ring_fixture_avail_event(f);
 	int t[4];
 
 	(void)state;
@@ -446,12 +251,12 @@ static void test_kick_prepare_event_idx(void **state)
 	*avail_event = 65535; /* behind: no kick */
 	assert_int_equal(add_in(f, 3, &t[3]), 0);
 	assert_false(virtqueue_kick_prepare(&f->vq));
-	fix_free(f);
+	ring_fixture_free(f);
 }
 
 static void test_callbacks_flags(void **state)
 {
-	struct fix *f = fix_new(8, false, false);
+	struct ring_fixture *f = ring_fixture_new(8, false, false, 0);
 	int t;
 
 	(void)state;
@@ -475,12 +280,12 @@ static void test_callbacks_flags(void **state)
 	virtqueue_kick(&f->vq);
 	serve(f, 1);
 	assert_true(vring_split_dev_need_notify(&f->dev));
-	fix_free(f);
+	ring_fixture_free(f);
 }
 
 static void test_callbacks_event_idx(void **state)
 {
-	struct fix *f = fix_new(8, true, false);
+	struct ring_fixture *f = ring_fixture_new(8, true, false, 0);
 	le16 *used_event = &f->avail->ring[8];
 	int t[8];
 
@@ -514,16 +319,16 @@ static void test_callbacks_event_idx(void **state)
 		assert_ptr_equal(virtqueue_get_buf(&f->vq, NULL), &t[i]);
 	assert_null(virtqueue_get_buf(&f->vq, NULL));
 	assert_int_equal(*used_event, 16);
-	fix_free(f);
+	ring_fixture_free(f);
 }
 
 static void test_detach_unused(void **state)
 {
-	struct fix *f = fix_new(8, false, true);
+	struct ring_fixture *f = ring_fixture_new(8, false, true, 0);
 	struct virtio_sg sg[3] = {
-		{.addr = fix_buf(f, 0), .len = 16},
-		{.addr = fix_buf(f, 1), .len = 16},
-		{.addr = fix_buf(f, 2), .len = 16},
+		{.addr = ring_fixture_buf(f, 0), .len = 16},
+		{.addr = ring_fixture_buf(f, 1), .len = 16},
+		{.addr = ring_fixture_buf(f, 2), .len = 16},
 	};
 	int t[3];
 	bool seen[3] = {false};
@@ -543,16 +348,16 @@ static void test_detach_unused(void **state)
 	}
 	assert_true(seen[0] && seen[1] && seen[2]);
 	assert_int_equal(virtqueue_get_num_free(&f->vq), 8);
-	fix_free(f);
+	ring_fixture_free(f);
 }
 
 static void test_detach_unused_direct(void **state)
 {
-	struct fix *f = fix_new(8, false, false);
+	struct ring_fixture *f = ring_fixture_new(8, false, false, 0);
 	struct virtio_sg sg[3] = {
-		{.addr = fix_buf(f, 0), .len = 16},
-		{.addr = fix_buf(f, 1), .len = 16},
-		{.addr = fix_buf(f, 2), .len = 16},
+		{.addr = ring_fixture_buf(f, 0), .len = 16},
+		{.addr = ring_fixture_buf(f, 1), .len = 16},
+		{.addr = ring_fixture_buf(f, 2), .len = 16},
 	};
 	int t[3];
 	unsigned int n = 0;
@@ -569,29 +374,29 @@ static void test_detach_unused_direct(void **state)
 	/* The free list is intact: the whole ring can be used again. */
 	for (int i = 0; i < 8; i++)
 		assert_int_equal(add_in(f, (unsigned int)i, &t[0]), 0);
-	fix_free(f);
+	ring_fixture_free(f);
 }
 
 static void test_indirect(void **state)
 {
-	struct fix *f = fix_new(4, false, true);
-	struct virtio_sg sg[FIX_IMAX + 1];
+	struct ring_fixture *f = ring_fixture_new(4, false, true, 0);
+	struct virtio_sg sg[RING_FIXTURE_IMAX + 1];
 	struct vring_iov iov[16];
 	struct vring_chain c;
 	int t[3];
 	uint32_t len;
 
 	(void)state;
-	for (unsigned int i = 0; i <= FIX_IMAX; i++)
-		sg[i] = (struct virtio_sg){.addr = fix_buf(f, i) + 8 * i, .len = 8};
+	for (unsigned int i = 0; i <= RING_FIXTURE_IMAX; i++)
+		sg[i] = (struct virtio_sg){.addr = ring_fixture_buf(f, i) + 8 * i, .len = 8};
 	assert_int_equal(virtqueue_add_sgs(&f->vq, sg, 1, 2, &t[0]), 0);
 	/* One ring descriptor for a 3-element chain; table in pool slot = head. */
 	assert_int_equal(virtqueue_get_num_free(&f->vq), 3);
 	uint16_t h = f->avail->ring[0];
 	assert_int_equal(f->desc[h].flags, VIRTQ_DESC_F_INDIRECT);
 	assert_int_equal(f->desc[h].len, 3 * sizeof(struct virtq_desc));
-	assert_int_equal(f->desc[h].addr, f->pool_gpa + (uint64_t)h * FIX_IMAX * 16);
-	struct virtq_desc *tab = f->pool + (size_t)h * FIX_IMAX;
+	assert_int_equal(f->desc[h].addr, f->pool_gpa + (uint64_t)h * RING_FIXTURE_IMAX * 16);
+	struct virtq_desc *tab = f->pool + (size_t)h * RING_FIXTURE_IMAX;
 	assert_int_equal(tab[0].flags, VIRTQ_DESC_F_NEXT);
 	assert_int_equal(tab[0].next, 1);
 	assert_int_equal(tab[1].flags, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE);
@@ -599,26 +404,26 @@ static void test_indirect(void **state)
 	/* One element: no indirect. More than indirect_max: a direct chain. */
 	assert_int_equal(virtqueue_add_sgs(&f->vq, sg, 1, 0, &t[1]), 0);
 	assert_int_equal(virtqueue_get_num_free(&f->vq), 2);
-	assert_int_equal(virtqueue_add_sgs(&f->vq, sg, FIX_IMAX + 1, 0, &t[2]), -EINVAL);
+	assert_int_equal(virtqueue_add_sgs(&f->vq, sg, RING_FIXTURE_IMAX + 1, 0, &t[2]), -EINVAL);
 	virtqueue_kick(&f->vq);
 	assert_int_equal(vring_split_dev_pop(&f->dev, &c, iov, 16), 0);
 	assert_int_equal(c.head, h);
 	assert_int_equal(c.readable, 1);
 	assert_int_equal(c.writable, 2);
 	assert_int_equal(c.writable_bytes, 16);
-	assert_ptr_equal(iov[1].base, fix_host(f, sg[1].addr));
+	assert_ptr_equal(iov[1].base, ring_fixture_host(f, sg[1].addr));
 	assert_int_equal(vring_split_dev_push(&f->dev, c.head, 16), 0);
 	vring_split_dev_flush(&f->dev);
 	assert_ptr_equal(virtqueue_get_buf(&f->vq, &len), &t[0]);
 	assert_int_equal(len, 16);
 	assert_int_equal(virtqueue_get_num_free(&f->vq), 3);
-	fix_free(f);
+	ring_fixture_free(f);
 }
 
 /* 16-bit index wrap: > 65536 ops through a 4-entry queue, in varying batches. */
 static void test_index_wrap(void **state)
 {
-	struct fix *f = fix_new(4, true, false);
+	struct ring_fixture *f = ring_fixture_new(4, true, false, 0);
 	uintptr_t next_tok = 1, expect = 1;
 	unsigned int done = 0;
 
@@ -641,7 +446,7 @@ static void test_index_wrap(void **state)
 	}
 	assert_false(virtqueue_is_broken(&f->vq));
 	assert_int_equal(virtqueue_get_num_free(&f->vq), 4);
-	fix_free(f);
+	ring_fixture_free(f);
 }
 
 static bool failing_notify(struct virtqueue *vq)
@@ -652,7 +457,7 @@ static bool failing_notify(struct virtqueue *vq)
 
 static void test_notify_failure_breaks(void **state)
 {
-	struct fix *f = fix_new(4, false, false);
+	struct ring_fixture *f = ring_fixture_new(4, false, false, 0);
 	int t;
 
 	(void)state;
@@ -663,7 +468,7 @@ static void test_notify_failure_breaks(void **state)
 	assert_int_equal(add_in(f, 0, &t), -EIO);
 	assert_null(virtqueue_get_buf(&f->vq, NULL));
 	assert_false(virtqueue_notify(&f->vq));
-	fix_free(f);
+	ring_fixture_free(f);
 }
 
 int main(void)

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <getopt.h>
 #include <string.h>
 
 #include "tools/options.c"
@@ -65,6 +66,60 @@ static void test_uints_and_seconds(void **state)
 	assert_int_equal(opt_parse_seconds("2s", &d), -EINVAL);
 }
 
+static void test_counts(void **state)
+{
+	unsigned int n = 7;
+
+	(void)state;
+	assert_int_equal(opt_parse_count("test", "queues", "4", 1, 16, &n), 0);
+	assert_int_equal(n, 4);
+	assert_int_equal(opt_parse_count("test", "queues", "17", 1, 16, &n), EXIT_USAGE);
+	assert_int_equal(opt_parse_count("test", "queues", "0", 1, 16, &n), EXIT_USAGE);
+	assert_int_equal(opt_parse_count("test", "queues", "x", 1, 16, &n), EXIT_USAGE);
+	assert_int_equal(n, 4);
+}
+
+/* opt_parse_args() callback: records the options, fails on 'f'. */
+static int args_one(void *ctx, int opt, char **argv)
+{
+	char *seen = ctx;
+
+	(void)argv;
+	seen[strlen(seen)] = (char)opt;
+	return opt == 'f' ? EXIT_USAGE : 0;
+}
+
+static int args_run(char *seen, const char *a1, const char *a2, const char *a3)
+{
+	static const struct option longopts[] = {{"all", no_argument, NULL, 'a'},
+						 {"fail", no_argument, NULL, 'f'},
+						 {"help", no_argument, NULL, 'h'},
+						 {NULL, 0, NULL, 0}};
+	char *argv[] = {(char *)"t", (char *)a1, (char *)a2, (char *)a3, NULL};
+
+	memset(seen, 0, 8);
+	return opt_parse_args(4, argv, "afh", longopts, "# usage: t\n", args_one, seen);
+}
+
+static void test_parse_args(void **state)
+{
+	char seen[8];
+
+	(void)state;
+	/* Twice in one process: each parse starts from the first argument. */
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(args_run(seen, "-a", "--all", "word"), 0);
+		assert_string_equal(seen, "aa");
+		assert_int_equal(optind, 3);
+	}
+	assert_int_equal(args_run(seen, "-a", "--help", "-f"), -1);
+	assert_string_equal(seen, "a");
+	assert_int_equal(args_run(seen, "--fail", "-a", "-h"), EXIT_USAGE);
+	assert_string_equal(seen, "f");
+	assert_int_equal(args_run(seen, "-a", "--bogus", "-h"), -1);
+	assert_string_equal(seen, "a?");
+}
+
 static void test_pattern_parse(void **state)
 {
 	struct pattern p;
@@ -109,10 +164,9 @@ static void test_pattern_offsets(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sizes),
-		cmocka_unit_test(test_uints_and_seconds),
-		cmocka_unit_test(test_pattern_parse),
-		cmocka_unit_test(test_pattern_offsets),
+		cmocka_unit_test(test_sizes),	      cmocka_unit_test(test_uints_and_seconds),
+		cmocka_unit_test(test_counts),	      cmocka_unit_test(test_parse_args),
+		cmocka_unit_test(test_pattern_parse), cmocka_unit_test(test_pattern_offsets),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
