@@ -14,7 +14,7 @@ layer_of() {
 	guest_mem.h | event_loop.h | device.h | iov.h) echo core ;;
 	blk_device.h | rng_device.h) echo devices ;;
 	driver.h | dma.h | virtio_blk.h | virtio_rng.h | virtio_ring_alloc.h) echo drivers ;;
-	loopback.h | vhost_user.h | vhost_user_backend.h) echo transport ;;
+	loopback.h | vhost_user.h | vhost_user_backend.h | vhost_user_frontend.h) echo transport ;;
 	*) echo unknown ;;
 	esac
 }

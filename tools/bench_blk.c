@@ -2,10 +2,11 @@
 /*
  * `vireo bench blk`: IOPS, bandwidth and latency of the whole front-end
  * stack (our blk driver's asynchronous API, the loopback transport, our blk
- * device on an image). One thread per queue keeps --iodepth requests in
- * flight on its queue; latency runs from submit to the poll that returns
- * the request, kept in a log-linear histogram (32 buckets per power of two,
- * about 3% resolution).
+ * device on an image), or of our driver and the vhost-user front-end against
+ * any vhost-user-blk back-end (--socket), with notifications per I/O. One
+ * thread per queue keeps --iodepth requests in flight on its queue; latency
+ * runs from submit to the poll that returns the request, kept in a
+ * log-linear histogram (32 buckets per power of two, about 3% resolution).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -34,6 +35,7 @@ static const char *const bench_rw_names[] = {"read", "write", "randread", "randw
 
 struct bench_cfg {
 	const char *image;
+	const char *socket;
 	enum bench_rw rw;
 	uint32_t bs;
 	unsigned int iodepth;
@@ -68,12 +70,15 @@ struct bench_worker {
 };
 
 static const char bench_usage[] =
-	"usage: vireo bench blk --image FILE --rw read|write|randread|randwrite --bs SIZE\n"
-	"                       --iodepth N [--queues N] [--seconds S] [--json]\n"
+	"usage: vireo bench blk {--image FILE|--socket PATH} --rw read|write|randread|randwrite\n"
+	"                       --bs SIZE --iodepth N [--queues N] [--seconds S] [--json]\n"
 	"\n"
 	"Measures the virtio-blk driver's asynchronous API through the loopback\n"
-	"transport and the virtio-blk device model serving FILE (writes change it).\n"
+	"transport and the virtio-blk device model serving FILE (writes change it),\n"
+	"or through the vhost-user front-end against the vhost-user-blk back-end\n"
+	"listening on PATH (then also kicks and calls per I/O).\n"
 	"  -i, --image FILE    raw image file\n"
+	"  -S, --socket PATH   a vhost-user-blk back-end's socket instead of --image\n"
 	"  -w, --rw MODE       read, write (sequential), randread, randwrite\n"
 	"  -b, --bs SIZE       request size, a multiple of 512 up to 4M (k/M suffixes)\n"
 	"  -d, --iodepth N     requests in flight per queue, 1..1024\n"
@@ -83,15 +88,11 @@ static const char bench_usage[] =
 	"  -h, --help          this text\n";
 
 static const struct option bench_options[] = {
-	{"image", required_argument, NULL, 'i'},
-	{"rw", required_argument, NULL, 'w'},
-	{"bs", required_argument, NULL, 'b'},
-	{"iodepth", required_argument, NULL, 'd'},
-	{"queues", required_argument, NULL, 'q'},
-	{"seconds", required_argument, NULL, 't'},
-	{"json", no_argument, NULL, 'j'},
-	{"help", no_argument, NULL, 'h'},
-	{NULL, 0, NULL, 0},
+	{"image", required_argument, NULL, 'i'},   {"socket", required_argument, NULL, 'S'},
+	{"rw", required_argument, NULL, 'w'},	   {"bs", required_argument, NULL, 'b'},
+	{"iodepth", required_argument, NULL, 'd'}, {"queues", required_argument, NULL, 'q'},
+	{"seconds", required_argument, NULL, 't'}, {"json", no_argument, NULL, 'j'},
+	{"help", no_argument, NULL, 'h'},	   {NULL, 0, NULL, 0},
 };
 
 static unsigned int hist_index(uint64_t ns)
@@ -317,6 +318,9 @@ static int bench_parse_option(void *ctx, int opt, char **argv)
 	case 'i':
 		c->image = optarg;
 		return 0;
+	case 'S':
+		c->socket = optarg;
+		return 0;
 	case 'w':
 		for (i = 0; i < 4; i++) {
 			if (strcmp(optarg, bench_rw_names[i]) == 0) {
@@ -362,14 +366,16 @@ static int bench_parse(struct bench_cfg *c, int argc, char **argv)
 	memset(c, 0, sizeof(*c));
 	c->queues = 1;
 	c->seconds = 5;
-	ret = opt_parse_args(argc, argv, "i:w:b:d:q:t:jh", bench_options, bench_usage,
+	ret = opt_parse_args(argc, argv, "i:S:w:b:d:q:t:jh", bench_options, bench_usage,
 			     bench_parse_option, c);
 	if (ret)
 		return ret;
 	if (optind < argc)
 		return opt_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
-	if (!c->image)
-		return opt_usage_error(CMD, "missing --image FILE");
+	if (c->image && c->socket)
+		return opt_usage_error(CMD, "--image and --socket exclude each other");
+	if (!c->image && !c->socket)
+		return opt_usage_error(CMD, "missing --image FILE or --socket PATH");
 	if (!c->have_rw)
 		return opt_usage_error(CMD, "missing --rw MODE");
 	if (!c->have_bs)
@@ -380,10 +386,13 @@ static int bench_parse(struct bench_cfg *c, int argc, char **argv)
 }
 
 /* The totals over every worker. */
+/* @kicks, @calls: vhost-user front-end notifications during the run (--socket) */
 struct bench_result {
 	uint64_t ios, errors, lat_sum_ns, lat_max_ns;
 	uint64_t hist[HIST_BUCKETS];
 	double secs;
+	bool have_notify;
+	uint64_t kicks, calls;
 };
 
 static void bench_sum(struct bench_result *r, const struct bench_worker *w, unsigned int n)
@@ -415,9 +424,12 @@ static void bench_print(const struct bench_cfg *c, const struct bench_result *r,
 		printf("{\"rw\":\"%s\",\"bs\":%u,\"iodepth\":%u,\"queues\":%u,\"seconds\":%.3f,"
 		       "\"ios\":%" PRIu64 ",\"errors\":%" PRIu64 ",\"iops\":%.1f,"
 		       "\"mib_per_sec\":%.2f,\"lat_mean_us\":%.2f,\"lat_p50_us\":%.2f,"
-		       "\"lat_p99_us\":%.2f,\"lat_max_us\":%.2f}\n",
+		       "\"lat_p99_us\":%.2f,\"lat_max_us\":%.2f",
 		       bench_rw_names[c->rw], c->bs, c->iodepth, c->queues, r->secs, r->ios,
 		       r->errors, iops, mib, mean, p50, p99, (double)r->lat_max_ns / 1000.0);
+		if (r->have_notify)
+			printf(",\"kicks\":%" PRIu64 ",\"calls\":%" PRIu64, r->kicks, r->calls);
+		printf("}\n");
 		return;
 	}
 	printf("vireo bench blk: %s, bs %u, iodepth %u per queue, %u queue%s, %.1f s\n",
@@ -437,6 +449,9 @@ static void bench_print(const struct bench_cfg *c, const struct bench_result *r,
 	}
 	printf("%-6s %12" PRIu64 " %12.0f %10.1f %10.1f %10.1f %10.1f\n", "all", r->ios, iops, mib,
 	       mean, p99, (double)r->lat_max_ns / 1000.0);
+	if (r->have_notify && r->ios)
+		printf("notifications: %.3f kicks and %.3f calls per I/O\n",
+		       (double)r->kicks / (double)r->ios, (double)r->calls / (double)r->ios);
 	if (r->errors)
 		printf("errors: %" PRIu64 "\n", r->errors);
 }
@@ -492,6 +507,7 @@ static int bench_run(struct bench_cfg *c, struct blk_stack *s)
 {
 	struct bench_worker *w = calloc(c->queues, sizeof(*w));
 	struct bench_result *r = calloc(1, sizeof(*r));
+	struct vhost_user_frontend_stats before = {0}, after;
 	uint64_t start;
 	unsigned int i, started;
 	int ret = 0;
@@ -502,6 +518,8 @@ static int bench_run(struct bench_cfg *c, struct blk_stack *s)
 		free(r);
 		return 1;
 	}
+	if (s->fe)
+		vhost_user_frontend_stats(s->fe, &before);
 	start = opt_now_ns();
 	started = bench_start(c, s, w, start);
 	if (started < c->queues) {
@@ -512,6 +530,12 @@ static int bench_run(struct bench_cfg *c, struct blk_stack *s)
 	bench_wait(c, w, start);
 	r->secs = (double)(opt_now_ns() - start) / 1e9;
 	bench_sum(r, w, c->queues);
+	if (s->fe) {
+		vhost_user_frontend_stats(s->fe, &after);
+		r->have_notify = true;
+		r->kicks = after.kicks - before.kicks;
+		r->calls = after.calls - before.calls;
+	}
 	/*
 	 * The partial results first, complete lines flushed, so an error line
 	 * never lands inside the JSON or the table when both streams share a
@@ -544,9 +568,15 @@ int bench_blk_main(int argc, char **argv)
 	/* Request buffers plus rings, indirect pools and bounce buffers. */
 	dma = (size_t)c.queues * c.iodepth * ((c.bs + 4095u) & ~4095u) +
 	      (size_t)c.queues * (2u << 20) + (8u << 20);
-	ret = blk_stack_open(&s, c.image, c.rw == RW_READ || c.rw == RW_RANDREAD, c.queues, dma);
+	if (c.socket)
+		ret = blk_stack_connect(&s, c.socket, c.queues, dma);
+	else
+		ret = blk_stack_open(&s, c.image, c.rw == RW_READ || c.rw == RW_RANDREAD, c.queues,
+				     dma);
 	if (ret < 0) {
-		fprintf(stderr, "vireo bench blk: cannot serve %s: %s\n", c.image, strerror(-ret));
+		fprintf(stderr, "vireo bench blk: cannot %s %s: %s\n",
+			c.socket ? "connect to" : "serve", c.socket ? c.socket : c.image,
+			strerror(-ret));
 		return 1;
 	}
 	if (virtio_blk_num_queues(s.blk) < c.queues) {
@@ -562,7 +592,8 @@ int bench_blk_main(int argc, char **argv)
 	}
 	if ((virtio_blk_capacity(s.blk) << 9) < c.bs) {
 		blk_stack_close(&s);
-		return opt_usage_error(CMD, "--bs is larger than %s", c.image);
+		return opt_usage_error(CMD, "--bs is larger than %s",
+				       c.socket ? c.socket : c.image);
 	}
 	ret = bench_run(&c, &s);
 	blk_stack_close(&s);

@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: MIT
-/* The tools' block stack: blk model -> loopback -> bus -> blk driver. */
+/*
+ * The tools' block stack: blk model -> loopback -> bus -> blk driver, or
+ * vhost-user back-end -> vhost-user front-end -> bus -> blk driver.
+ */
 #include <errno.h>
 #include <string.h>
 
@@ -47,8 +50,45 @@ out_unregister:
 	return ret;
 }
 
+/* blk_stack_connect() - see blk_stack.h */
+int blk_stack_connect(struct blk_stack *s, const char *socket_path, unsigned int queues,
+		      size_t dma_bytes)
+{
+	struct vhost_user_frontend_options opt = {
+		.socket_path = socket_path,
+		.device_id = VIRTIO_ID_BLOCK,
+		.dma_bytes = dma_bytes,
+	};
+	int ret;
+
+	memset(s, 0, sizeof(*s));
+	virtio_bus_init(&s->bus);
+	s->drv.max_queues = queues;
+	ret = virtio_blk_register(&s->bus, &s->drv);
+	if (ret < 0)
+		return ret;
+	ret = vhost_user_frontend_new(&s->fe, &s->bus, &opt);
+	if (ret < 0)
+		goto out_unregister;
+	s->blk = virtio_blk_from_device(vhost_user_frontend_virtio_device(s->fe));
+	if (!s->blk) {
+		ret = -ENODEV;
+		goto out_free_fe;
+	}
+	return 0;
+
+out_free_fe:
+	vhost_user_frontend_free(s->fe);
+out_unregister:
+	virtio_blk_unregister(&s->bus, &s->drv);
+	memset(s, 0, sizeof(*s));
+	return ret;
+}
+
 void blk_stack_close(struct blk_stack *s)
 {
+	if (s->fe)
+		vhost_user_frontend_free(s->fe);
 	if (s->lb)
 		loopback_free(s->lb);
 	if (s->dev)

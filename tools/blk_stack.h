@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A block image behind the whole driver-side stack, for the tools: our blk
- * device model on the image, the loopback transport, a bus with our blk
- * driver bound to it.
+ * A block device behind the whole driver-side stack, for the tools: either
+ * our blk device model on an image through the loopback transport, or any
+ * vhost-user-blk back-end through the vhost-user front-end; a bus with our
+ * blk driver bound to it.
  */
 #ifndef VIREO_TOOLS_BLK_STACK_H
 #define VIREO_TOOLS_BLK_STACK_H
@@ -13,6 +14,7 @@
 #include <vireo/blk_device.h>
 #include <vireo/driver.h>
 #include <vireo/loopback.h>
+#include <vireo/vhost_user_frontend.h>
 #include <vireo/virtio_blk.h>
 
 struct blk_stack {
@@ -20,6 +22,7 @@ struct blk_stack {
 	struct virtio_blk_driver drv;
 	struct blk_device *dev;
 	struct loopback *lb;
+	struct vhost_user_frontend *fe;
 	struct virtio_blk *blk;
 };
 
@@ -32,7 +35,19 @@ struct blk_stack {
 int blk_stack_open(struct blk_stack *s, const char *path, bool readonly, unsigned int queues,
 		   size_t dma_bytes);
 
-/** blk_stack_close() - unbind, stop the device, close the image */
+/**
+ * blk_stack_connect() - connect to the vhost-user-blk back-end listening on
+ * @socket_path and bind our driver to it
+ * @queues: use at most this many request queues (0: all the back-end has)
+ * @dma_bytes: DMA arena shared with the back-end (0: front-end default)
+ * Return: 0, or -errno from the connection (-ENOENT, -ECONNREFUSED), -EIO
+ * (the back-end broke the protocol), or the driver's probe (-ENODEV if no
+ * blk driver bound).
+ */
+int blk_stack_connect(struct blk_stack *s, const char *socket_path, unsigned int queues,
+		      size_t dma_bytes);
+
+/** blk_stack_close() - unbind, stop the device, close the image or the connection */
 void blk_stack_close(struct blk_stack *s);
 
 #endif /* VIREO_TOOLS_BLK_STACK_H */

@@ -2,8 +2,9 @@
 /*
  * `vireo blk`: write, read or verify a range of an image file through the
  * whole stack (our virtio-blk driver, the loopback transport, our virtio-blk
- * device model). Unaligned ranges are handled by read-modify-write of the
- * partial sectors at either end.
+ * device model), or of any vhost-user-blk back-end's disk (--socket: our
+ * driver through the vhost-user front-end). Unaligned ranges are handled by
+ * read-modify-write of the partial sectors at either end.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,7 +29,9 @@ enum blk_action { BLK_WRITE, BLK_READ, BLK_VERIFY };
 
 struct blk_cmd {
 	const char *image;
+	const char *socket;
 	unsigned int queues;
+	bool have_queues;
 	bool readonly;
 	enum blk_action action;
 	uint64_t offset;
@@ -53,17 +56,22 @@ static const char blk_usage[] =
 	"usage: vireo blk --image FILE [--queues N] [--readonly] [--size SIZE]\n"
 	"                 {write|read|verify} --offset OFF --length LEN [--pattern P]\n"
 	"                 [--output FILE]\n"
+	"       vireo blk --socket PATH [--queues N] {write|read|verify} ...\n"
 	"\n"
 	"I/O on FILE through the virtio-blk driver, the loopback transport and the\n"
-	"virtio-blk device model.\n"
+	"virtio-blk device model; or, with --socket, through the virtio-blk driver\n"
+	"and the vhost-user front-end on the disk of the vhost-user-blk back-end\n"
+	"listening on PATH (vireo serve blk, qemu-storage-daemon, ...).\n"
 	"  write    fill the range with the pattern\n"
 	"  read     print a hexdump of the first 64 bytes and a checksum, or with\n"
 	"           --output write the raw bytes to FILE ('-' for stdout)\n"
 	"  verify   compare the range with the pattern; exit 1 at the first mismatch\n"
 	"\n"
 	"  -i, --image FILE    raw image file (must exist unless --size is given)\n"
+	"  -S, --socket PATH   a vhost-user-blk back-end's socket instead of --image\n"
 	"  -q, --queues N      request queues the device offers, 1..16 (default 1);\n"
-	"                      this command's I/O goes through the first\n"
+	"                      this command's I/O goes through the first;\n"
+	"                      with --socket: use at most N of the back-end's\n"
 	"  -r, --readonly      serve the image read-only (writes then fail)\n"
 	"  -s, --size SIZE     create FILE or grow it to SIZE first\n"
 	"  -o, --offset OFF    byte offset (default 0)\n"
@@ -77,11 +85,17 @@ static const char blk_usage[] =
 	"Exit status: 0 ok, 1 I/O error or mismatch, 2 bad arguments.\n";
 
 static const struct option blk_options[] = {
-	{"image", required_argument, NULL, 'i'},   {"queues", required_argument, NULL, 'q'},
-	{"readonly", no_argument, NULL, 'r'},	   {"size", required_argument, NULL, 's'},
-	{"offset", required_argument, NULL, 'o'},  {"length", required_argument, NULL, 'l'},
-	{"pattern", required_argument, NULL, 'p'}, {"output", required_argument, NULL, 'O'},
-	{"help", no_argument, NULL, 'h'},	   {NULL, 0, NULL, 0},
+	{"image", required_argument, NULL, 'i'},
+	{"queues", required_argument, NULL, 'q'},
+	{"readonly", no_argument, NULL, 'r'},
+	{"size", required_argument, NULL, 's'},
+	{"offset", required_argument, NULL, 'o'},
+	{"length", required_argument, NULL, 'l'},
+	{"pattern", required_argument, NULL, 'p'},
+	{"output", required_argument, NULL, 'O'},
+	{"socket", required_argument, NULL, 'S'},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
 };
 
 /* blk_parse_option() - one getopt result. Return: 0, or EXIT_USAGE after the error line */
@@ -93,7 +107,11 @@ static int blk_parse_option(void *ctx, int opt, char **argv)
 	case 'i':
 		c->image = optarg;
 		return 0;
+	case 'S':
+		c->socket = optarg;
+		return 0;
 	case 'q':
+		c->have_queues = true;
 		return opt_parse_count(CMD, "queues", optarg, 1, BLK_DEVICE_MAX_QUEUES, &c->queues);
 	case 'r':
 		c->readonly = true;
@@ -156,15 +174,19 @@ static int blk_parse(struct blk_cmd *c, int argc, char **argv)
 	memset(c, 0, sizeof(*c));
 	c->queues = 1;
 	c->pattern = (struct pattern){.seeded = true, .seed = 1};
-	ret = opt_parse_args(argc, argv, "i:q:rs:o:l:p:O:h", blk_options, blk_usage,
+	ret = opt_parse_args(argc, argv, "i:S:q:rs:o:l:p:O:h", blk_options, blk_usage,
 			     blk_parse_option, c);
 	if (ret)
 		return ret;
 	ret = blk_parse_action(c, argc, argv);
 	if (ret)
 		return ret;
-	if (!c->image)
-		return opt_usage_error(CMD, "missing --image FILE");
+	if (c->image && c->socket)
+		return opt_usage_error(CMD, "--image and --socket exclude each other");
+	if (!c->image && !c->socket)
+		return opt_usage_error(CMD, "missing --image FILE or --socket PATH");
+	if (c->socket && (c->readonly || c->create_size))
+		return opt_usage_error(CMD, "--readonly and --size go with --image, not --socket");
 	if (!c->have_length)
 		return opt_usage_error(CMD, "missing --length LEN");
 	if (c->offset + c->length < c->offset)
@@ -343,18 +365,22 @@ static int blk_execute(struct blk_cmd *c)
 		fprintf(stderr, "vireo blk: cannot create %s: %s\n", c->image, strerror(-ret));
 		return 1;
 	}
-	ret = blk_stack_open(&s, c->image, c->readonly, c->queues, 0);
+	if (c->socket)
+		ret = blk_stack_connect(&s, c->socket, c->have_queues ? c->queues : 0, 0);
+	else
+		ret = blk_stack_open(&s, c->image, c->readonly, c->queues, 0);
 	if (ret < 0) {
-		fprintf(stderr, "vireo blk: cannot serve %s: %s\n", c->image, strerror(-ret));
+		fprintf(stderr, "vireo blk: cannot %s %s: %s\n", c->socket ? "connect to" : "serve",
+			c->socket ? c->socket : c->image, strerror(-ret));
 		return 1;
 	}
 	bytes = virtio_blk_capacity(s.blk) << 9;
 	if (c->offset + c->length > bytes) {
 		blk_stack_close(&s);
-		return opt_usage_error(CMD,
-				       "range %" PRIu64 "+%" PRIu64
-				       " passes the end of %s (%" PRIu64 " bytes)",
-				       c->offset, c->length, c->image, bytes);
+		return opt_usage_error(
+			CMD,
+			"range %" PRIu64 "+%" PRIu64 " passes the end of %s (%" PRIu64 " bytes)",
+			c->offset, c->length, c->socket ? c->socket : c->image, bytes);
 	}
 	r.blk = s.blk;
 	ret = blk_open_output(&r);

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The vhost-user front-end: our drivers on the virtio bus, driving anyone's
+ * vhost-user back-end (vireo serve, qemu-storage-daemon, ...) over a unix
+ * socket. The device's config operations become vhost-user messages; the DMA
+ * arena's memfd is the one memory region of SET_MEM_TABLE (guest address =
+ * the arena's dma_base, user address = our own mapping, as QEMU does); kicks
+ * and used-buffer signals are the eventfds of SET_VRING_KICK / SET_VRING_CALL.
+ *
+ * The back-end is a peer, trusted no more than a device: every reply is
+ * checked (size, request id, flags, fds, the queue or config range asked
+ * for). A bad reply, a disconnection or SET_VRING_ERR breaks the device for
+ * good: every later operation fails with -EIO and the driver's requests fail;
+ * free the front-end and connect a new one.
+ */
+#ifndef VIREO_VHOST_USER_FRONTEND_H
+#define VIREO_VHOST_USER_FRONTEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <vireo/driver.h>
+
+/* Device-visible (guest) address of the first byte of the DMA arena. */
+#define VHOST_USER_FRONTEND_DMA_BASE 0x100000000ull
+
+/* Used when the options give 0 DMA bytes. */
+#define VHOST_USER_FRONTEND_DEFAULT_DMA_BYTES (8u << 20)
+
+/* Most queues one front-end drives. */
+#define VHOST_USER_FRONTEND_MAX_QUEUES 64u
+
+struct vhost_user_frontend;
+
+/**
+ * struct vhost_user_frontend_options
+ * @socket_path: the back-end's listening socket
+ * @device_id: VIRTIO_ID_BLOCK, VIRTIO_ID_ENTROPY, ... (vhost-user does not
+ *	say what the back-end is; the caller knows)
+ * @dma_bytes: size of the DMA arena (rings and driver buffers); 0: default
+ * @queue_size: ring size, a power of two (0: 256 for blk, 64 otherwise;
+ *	QEMU's vhost-user-blk uses 128, libvhost-user accepts up to 1024)
+ * @timeout_ms: how long to wait for each reply (0: 5000)
+ */
+struct vhost_user_frontend_options {
+	const char *socket_path;
+	uint32_t device_id;
+	size_t dma_bytes;
+	unsigned int queue_size;
+	int timeout_ms;
+};
+
+/**
+ * struct vhost_user_frontend_stats - notifications, for benchmarks
+ * @kicks: SET_VRING_KICK eventfd writes (driver → back-end notifications)
+ * @calls: wake-ups on a SET_VRING_CALL eventfd (back-end → driver)
+ * @signals: the calls' eventfd counts summed (signals coalesce into calls)
+ */
+struct vhost_user_frontend_stats {
+	uint64_t kicks;
+	uint64_t calls;
+	uint64_t signals;
+};
+
+/**
+ * vhost_user_frontend_new() - connect to a back-end and register the device
+ * on @bus
+ *
+ * Before registering: SET_OWNER, GET_FEATURES, and if the back-end offers
+ * protocol features GET/SET_PROTOCOL_FEATURES (MQ, REPLY_ACK, CONFIG,
+ * RESET_DEVICE where offered) and GET_QUEUE_NUM. The bus binds the matching
+ * driver during this call (virtio 1.2 §3.1.1), which negotiates the
+ * features, sets up the rings and memory table, and sets DRIVER_OK.
+ * Return: 0 and *@out set; -EINVAL (no path, path too long, bad queue size);
+ * -ENOENT / -ECONNREFUSED / -errno from connect; -EIO (the back-end broke the
+ * protocol or closed the connection); -ENOMEM; or the matching driver's probe
+ * error (nothing is left connected then).
+ */
+int vhost_user_frontend_new(struct vhost_user_frontend **out, struct virtio_bus *bus,
+			    const struct vhost_user_frontend_options *opt);
+
+/**
+ * vhost_user_frontend_free() - unregister (driver remove, rings stopped with
+ * GET_VRING_BASE, device reset), close the connection, free everything
+ */
+void vhost_user_frontend_free(struct vhost_user_frontend *fe);
+
+/** vhost_user_frontend_virtio_device() - the device as drivers see it */
+struct virtio_device *vhost_user_frontend_virtio_device(struct vhost_user_frontend *fe);
+
+/** vhost_user_frontend_broken() - the back-end broke the protocol or went away */
+bool vhost_user_frontend_broken(const struct vhost_user_frontend *fe);
+
+/** vhost_user_frontend_stats() - notification counters since vhost_user_frontend_new() */
+void vhost_user_frontend_stats(const struct vhost_user_frontend *fe,
+			       struct vhost_user_frontend_stats *st);
+
+#endif /* VIREO_VHOST_USER_FRONTEND_H */

@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private to the vhost-user front-end: its state, shared by
+ * vhost_user_frontend.c (connection, messages, config operations) and
+ * vhost_user_frontend_vq.c (rings, notifications, wait).
+ */
+#ifndef VIREO_TRANSPORT_VHOST_USER_FRONTEND_INTERNAL_H
+#define VIREO_TRANSPORT_VHOST_USER_FRONTEND_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <vireo/driver.h>
+#include <vireo/vhost_user.h>
+#include <vireo/vhost_user_frontend.h>
+#include <vireo/virtio_ring_alloc.h>
+
+/*
+ * @started: the kick fd went out, so the back-end may be processing the
+ * ring; only GET_VRING_BASE stops it (vhost-user.rst "Ring states").
+ * @owner: the thread that last kicked the queue (see loopback.c): wait()
+ * polls only its caller's queues, so threads driving different queues never
+ * consume each other's signals.
+ */
+struct vhu_fe_queue {
+	struct vhost_user_frontend *fe;
+	struct virtqueue vq;
+	struct virtio_vring_alloc ring;
+	bool allocated;
+	bool started;
+	int kick_fd;
+	int call_fd;
+	int err_fd;
+	_Atomic unsigned long owner;
+};
+
+/*
+ * @lock: one request/reply round trip on @sock at a time
+ * @offered: GET_FEATURES as the back-end sent it (bit 30 included)
+ * @hidden: offered device features not shown to drivers (vhu_fe_quirks())
+ * @protocol: the protocol features we set (0 if bit 30 was not offered)
+ * @queue_num: GET_QUEUE_NUM (1 without MQ)
+ * @status: the local device status byte (vhost-user has none without
+ *	PROTOCOL_F_STATUS): the bus's §3.1 sequence is followed here
+ * @features_set: SET_FEATURES succeeded since the last reset (FEATURES_OK sticks)
+ * @dirty: something was set up since the last reset (a reset must be sent)
+ * @broken: sticky: the back-end broke the protocol or went away
+ */
+struct vhost_user_frontend {
+	struct virtio_device vdev;
+	struct virtio_dma_arena arena;
+	bool arena_ready;
+	int sock;
+	int timeout_ms;
+	pthread_mutex_t lock;
+	uint32_t device_id;
+	unsigned int queue_size;
+	uint64_t offered;
+	uint64_t hidden;
+	uint64_t protocol;
+	unsigned int queue_num;
+	uint8_t status;
+	bool features_set;
+	bool dirty;
+	bool registered;
+	atomic_bool broken;
+	atomic_uint_fast64_t kicks;
+	atomic_uint_fast64_t calls;
+	atomic_uint_fast64_t signals;
+	unsigned int nvqs;
+	struct vhu_fe_queue queues[VHOST_USER_FRONTEND_MAX_QUEUES];
+};
+
+static inline bool vhu_fe_has_protocol(const struct vhost_user_frontend *fe, unsigned int bit)
+{
+	return (fe->protocol & (1ull << bit)) != 0;
+}
+
+/** vhu_fe_break() - mark @fe broken (sticky), logging @why once */
+void vhu_fe_break(struct vhost_user_frontend *fe, const char *why);
+
+/**
+ * vhu_fe_request() - send @req with @size bytes of @payload and @nfds fds,
+ * then receive and check its reply: the request's own (GET_*, into @reply)
+ * or, with REPLY_ACK negotiated, the u64 status.
+ * Return: 0; -EIO if the back-end broke the protocol, went away, or (with
+ * REPLY_ACK) refused the request (then @fe is not broken: the peer said no).
+ */
+int vhu_fe_request(struct vhost_user_frontend *fe, uint32_t req, const void *payload, uint32_t size,
+		   const int *fds, unsigned int nfds, struct vhost_user_msg *reply);
+
+/** vhu_fe_vring_state() - a request whose payload is {index, num}. Return: as vhu_fe_request */
+int vhu_fe_vring_state(struct vhost_user_frontend *fe, uint32_t req, uint32_t index, uint32_t num);
+
+/* vhost_user_frontend_vq.c: the queue operations of virtio_config_ops. */
+int vhu_fe_find_vqs(struct virtio_device *vdev, unsigned int nvqs, struct virtqueue *vqs[],
+		    virtqueue_callback *callbacks[], const char *const names[]);
+void vhu_fe_del_vqs(struct virtio_device *vdev);
+int vhu_fe_wait(struct virtio_device *vdev, int timeout_ms);
+/** vhu_fe_stop_queues() - GET_VRING_BASE on every started ring (before a reset) */
+void vhu_fe_stop_queues(struct vhost_user_frontend *fe);
+
+#endif /* VIREO_TRANSPORT_VHOST_USER_FRONTEND_INTERNAL_H */

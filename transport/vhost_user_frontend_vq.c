@@ -1,0 +1,308 @@
+// SPDX-License-Identifier: MIT
+/*
+ * vhost-user front-end rings: the memory table, the per-ring messages
+ * (vhost-user.rst "Starting and stopping rings"), kicks and the wait for
+ * used-buffer signals.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <vireo/event_loop.h>
+#include <vireo/log.h>
+#include <vireo/spec.h>
+
+#include "transport/vhost_user_frontend_internal.h"
+
+static struct vhost_user_frontend *to_fe(struct virtio_device *vdev)
+{
+	return vdev->transport;
+}
+
+/* glibc and musl: pthread_t is an integer or a pointer, never 0 for a live thread. */
+_Static_assert(sizeof(pthread_t) <= sizeof(unsigned long), "pthread_t fits an unsigned long");
+static unsigned long vhu_fe_self(void)
+{
+	return (unsigned long)pthread_self();
+}
+
+/* Our own virtual address of DMA address @dma: vhost-user rings are given that way. */
+static uint64_t vhu_fe_user_addr(const struct vhost_user_frontend *fe, uint64_t dma)
+{
+	return (uint64_t)(uintptr_t)fe->arena.base + (dma - fe->arena.dma_base);
+}
+
+/* The driver's notify hook: one write to the ring's kick eventfd. */
+static bool vhu_fe_notify(struct virtqueue *vq)
+{
+	struct vhu_fe_queue *q = vq->priv;
+	struct vhost_user_frontend *fe = q->fe;
+	unsigned long self = vhu_fe_self();
+
+	/*
+	 * Relaxed, pairs with nothing: only this thread can find the value
+	 * equal to its own id; any other reader just sees "not mine".
+	 */
+	if (atomic_load_explicit(&q->owner, memory_order_relaxed) != self)
+		atomic_store_explicit(&q->owner, self, memory_order_relaxed);
+	if (vhost_user_frontend_broken(fe))
+		return false;
+	/* Relaxed: a statistic, read after the run. */
+	atomic_fetch_add_explicit(&fe->kicks, 1, memory_order_relaxed);
+	return eventfd_signal_fd(q->kick_fd) == 0;
+}
+
+static void vhu_fe_close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+static void vhu_fe_queue_release(struct vhost_user_frontend *fe, struct vhu_fe_queue *q)
+{
+	if (q->allocated)
+		virtio_vring_free(&fe->vdev, &q->ring);
+	q->allocated = false;
+	q->started = false;
+	memset(&q->vq, 0, sizeof(q->vq));
+	atomic_store_explicit(&q->owner, 0, memory_order_relaxed);
+	vhu_fe_close_fd(&q->kick_fd);
+	vhu_fe_close_fd(&q->call_fd);
+	vhu_fe_close_fd(&q->err_fd);
+}
+
+/* SET_VRING_KICK/CALL/ERR for ring @i with @fd. Return: as vhu_fe_request(). */
+static int vhu_fe_vring_fd(struct vhost_user_frontend *fe, uint32_t req, unsigned int i, int fd)
+{
+	uint64_t v = i;
+
+	return vhu_fe_request(fe, req, &v, sizeof(v), &fd, 1, NULL);
+}
+
+/*
+ * The messages for ring @i, in QEMU's order; the kick fd starts the ring
+ * (vhost-user.rst "Ring states"), so it goes after everything the back-end
+ * needs to serve it. With protocol features rings start disabled.
+ * Return: 0 or -EIO.
+ */
+static int vhu_fe_start_ring(struct vhost_user_frontend *fe, struct vhu_fe_queue *q, unsigned int i)
+{
+	struct vhost_user_vring_addr a = {
+		.index = i,
+		.desc_user_addr = vhu_fe_user_addr(fe, q->ring.desc_addr),
+		.used_user_addr = vhu_fe_user_addr(fe, q->ring.used_addr),
+		.avail_user_addr = vhu_fe_user_addr(fe, q->ring.avail_addr),
+	};
+	int ret;
+
+	ret = vhu_fe_vring_state(fe, VHOST_USER_SET_VRING_NUM, i, q->ring.num);
+	if (!ret)
+		ret = vhu_fe_vring_state(fe, VHOST_USER_SET_VRING_BASE, i, 0);
+	if (!ret)
+		ret = vhu_fe_request(fe, VHOST_USER_SET_VRING_ADDR, &a, sizeof(a), NULL, 0, NULL);
+	if (!ret)
+		ret = vhu_fe_vring_fd(fe, VHOST_USER_SET_VRING_CALL, i, q->call_fd);
+	if (!ret)
+		ret = vhu_fe_vring_fd(fe, VHOST_USER_SET_VRING_ERR, i, q->err_fd);
+	if (ret)
+		return ret;
+	ret = vhu_fe_vring_fd(fe, VHOST_USER_SET_VRING_KICK, i, q->kick_fd);
+	/* Even a refused kick may have started it: stop it before freeing the ring. */
+	q->started = true;
+	if (!ret && (fe->offered & (1ull << VHOST_USER_F_PROTOCOL_FEATURES)))
+		ret = vhu_fe_vring_state(fe, VHOST_USER_SET_VRING_ENABLE, i, 1);
+	return ret;
+}
+
+/*
+ * vhu_fe_setup_queue() - eventfds, ring in the DMA arena, then the ring's
+ * messages. Return: 0; -ENOMEM (arena exhausted); -errno from eventfd; -EIO.
+ */
+static int vhu_fe_setup_queue(struct vhost_user_frontend *fe, unsigned int i,
+			      virtqueue_callback *callback, const char *name)
+{
+	struct vhu_fe_queue *q = &fe->queues[i];
+	int ret;
+
+	q->fe = fe;
+	q->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	q->call_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	q->err_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (q->kick_fd < 0 || q->call_fd < 0 || q->err_fd < 0)
+		return -errno;
+	ret = virtio_vring_alloc(&fe->vdev, &q->vq, (uint16_t)fe->queue_size, &q->ring);
+	if (ret < 0)
+		return ret;
+	q->allocated = true;
+	q->vq.callback = callback;
+	q->vq.notify = vhu_fe_notify;
+	q->vq.name = name;
+	q->vq.vdev = &fe->vdev;
+	q->vq.index = i;
+	q->vq.priv = q;
+	return vhu_fe_start_ring(fe, q, i);
+}
+
+/* SET_MEM_TABLE: the whole DMA arena as one region. Return: 0 or -EIO. */
+static int vhu_fe_send_mem_table(struct vhost_user_frontend *fe)
+{
+	struct vhost_user_memory m = {.nregions = 1};
+
+	m.regions[0] = (struct vhost_user_mem_region){
+		.guest_addr = fe->arena.dma_base,
+		.size = fe->arena.size,
+		.user_addr = (uint64_t)(uintptr_t)fe->arena.base,
+		.mmap_offset = 0,
+	};
+	return vhu_fe_request(fe, VHOST_USER_SET_MEM_TABLE, &m,
+			      (uint32_t)(offsetof(struct vhost_user_memory, regions) +
+					 sizeof(struct vhost_user_mem_region)),
+			      &fe->arena.memfd, 1, NULL);
+}
+
+void vhu_fe_stop_queues(struct vhost_user_frontend *fe)
+{
+	struct vhost_user_vring_state st;
+	struct vhost_user_msg reply;
+	unsigned int i;
+
+	for (i = 0; i < fe->nvqs; i++) {
+		if (!fe->queues[i].started)
+			continue;
+		fe->queues[i].started = false;
+		st = (struct vhost_user_vring_state){.index = i};
+		if (vhu_fe_request(fe, VHOST_USER_GET_VRING_BASE, &st, sizeof(st), NULL, 0,
+				   &reply) < 0)
+			continue;
+		if (reply.payload.state.index != i)
+			vhu_fe_break(fe, "GET_VRING_BASE reply for another ring");
+	}
+}
+
+void vhu_fe_del_vqs(struct virtio_device *vdev)
+{
+	struct vhost_user_frontend *fe = to_fe(vdev);
+	unsigned int i;
+
+	/* Normally the reset stopped them; a driver that skipped it must not free live rings. */
+	vhu_fe_stop_queues(fe);
+	for (i = 0; i < fe->nvqs; i++)
+		vhu_fe_queue_release(fe, &fe->queues[i]);
+	fe->nvqs = 0;
+}
+
+/*
+ * vhu_fe_find_vqs() - memory table, then @nvqs rings of the configured size.
+ * Return: 0; -EBUSY (queues exist); -EINVAL (more than GET_QUEUE_NUM);
+ * -ENOMEM; -errno from eventfd; -EIO (the back-end refused or broke).
+ */
+int vhu_fe_find_vqs(struct virtio_device *vdev, unsigned int nvqs, struct virtqueue *vqs[],
+		    virtqueue_callback *callbacks[], const char *const names[])
+{
+	struct vhost_user_frontend *fe = to_fe(vdev);
+	unsigned int i;
+	int ret;
+
+	if (fe->nvqs)
+		return -EBUSY;
+	if (nvqs == 0 || nvqs > fe->queue_num)
+		return -EINVAL;
+	fe->dirty = true;
+	ret = vhu_fe_send_mem_table(fe);
+	if (ret < 0)
+		return ret;
+	for (i = 0; i < nvqs; i++) {
+		fe->nvqs = i + 1;
+		ret = vhu_fe_setup_queue(fe, i, callbacks ? callbacks[i] : NULL,
+					 names ? names[i] : NULL);
+		if (ret < 0) {
+			log_warn("vhost-user: queue %u setup failed: %s", i, strerror(-ret));
+			vhu_fe_del_vqs(vdev);
+			return ret;
+		}
+		vqs[i] = &fe->queues[i].vq;
+	}
+	return 0;
+}
+
+/* The queues the calling thread drives (it kicked them last); all if none. */
+static unsigned int vhu_fe_wait_select(struct vhost_user_frontend *fe, struct pollfd *pfd,
+				       unsigned int *idx)
+{
+	unsigned long self = vhu_fe_self();
+	unsigned int i, n = 0;
+
+	for (i = 0; i < fe->nvqs; i++)
+		if (atomic_load_explicit(&fe->queues[i].owner, memory_order_relaxed) == self)
+			idx[n++] = i;
+	if (n == 0)
+		for (i = 0; i < fe->nvqs; i++)
+			idx[n++] = i;
+	for (i = 0; i < n; i++)
+		pfd[i] = (struct pollfd){.fd = fe->queues[idx[i]].call_fd, .events = POLLIN};
+	return n;
+}
+
+/* Run the callbacks of the signalled call fds among the first @n of @pfd. */
+static void vhu_fe_wait_calls(struct vhost_user_frontend *fe, const struct pollfd *pfd,
+			      const unsigned int *idx, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		struct virtqueue *vq = &fe->queues[idx[i]].vq;
+		uint64_t cnt;
+
+		if (!(pfd[i].revents & POLLIN))
+			continue;
+		cnt = eventfd_drain_fd(pfd[i].fd);
+		/* Relaxed: statistics, read after the run. */
+		atomic_fetch_add_explicit(&fe->calls, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&fe->signals, cnt, memory_order_relaxed);
+		if (vq->callback)
+			vq->callback(vq);
+	}
+}
+
+/*
+ * vhu_fe_wait() - poll the call eventfds of the caller's queues, every
+ * SET_VRING_ERR eventfd and the socket (a back-end that went away), then run
+ * the callbacks of what was signalled.
+ * Return: 0, -ETIMEDOUT, -EIO (broken: a device error or a disconnection),
+ * or -errno from poll.
+ */
+int vhu_fe_wait(struct virtio_device *vdev, int timeout_ms)
+{
+	struct vhost_user_frontend *fe = to_fe(vdev);
+	struct pollfd pfd[2 * VHOST_USER_FRONTEND_MAX_QUEUES + 1];
+	unsigned int idx[VHOST_USER_FRONTEND_MAX_QUEUES];
+	unsigned int i, n, m;
+	int ret;
+
+	if (vhost_user_frontend_broken(fe))
+		return -EIO;
+	n = vhu_fe_wait_select(fe, pfd, idx);
+	m = n;
+	for (i = 0; i < fe->nvqs; i++)
+		pfd[m++] = (struct pollfd){.fd = fe->queues[i].err_fd, .events = POLLIN};
+	/* Only a hang-up: a reply another thread is waiting for is not ours to see. */
+	pfd[m++] = (struct pollfd){.fd = fe->sock, .events = POLLRDHUP};
+	do
+		ret = poll(pfd, m, timeout_ms);
+	while (ret < 0 && errno == EINTR);
+	if (ret < 0)
+		return -errno;
+	if (ret == 0)
+		return -ETIMEDOUT;
+	vhu_fe_wait_calls(fe, pfd, idx, n);
+	for (i = n; i < m - 1; i++)
+		if (pfd[i].revents & POLLIN)
+			vhu_fe_break(fe, "device error (SET_VRING_ERR signalled)");
+	if (pfd[m - 1].revents & (POLLRDHUP | POLLHUP | POLLERR))
+		vhu_fe_break(fe, "connection closed");
+	return vhost_user_frontend_broken(fe) ? -EIO : 0;
+}
