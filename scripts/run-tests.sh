@@ -50,7 +50,7 @@ for dir in "$@"; do
 		timeout 600 "$r" "${inputs[@]}" >"$log" 2>&1
 		count_tap "$r (${#inputs[@]} inputs)" "$log" $?
 	done
-	for c in tests/cli/test_*.sh; do
+	for c in tests/cli/test_*.sh tests/interop/test_*.sh; do
 		[ -f "$c" ] || continue
 		log=$logdir/$(basename "$c").$(basename "$dir").log
 		VIREO="$dir/vireo" timeout 600 bash "$c" >"$log" 2>&1
