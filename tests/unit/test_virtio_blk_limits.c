@@ -1,0 +1,273 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Unit tests for the virtio-blk driver (drivers/blk*.c) against a hostile or
+ * oddly configured device (tests/lib/blk_fake.c): foreign used ids, used len
+ * short of the data or status (R-SR-09), config values at and beyond their
+ * limits (size_max, seg_max, num_queues). Request formatting and the ordinary
+ * I/O paths: test_virtio_blk.c.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <vireo/virtio_blk.h>
+
+#include "tests/lib/blk_fake.h"
+
+/* STYLE checklist item 6: a used id that is not ours breaks the queue: -EIO, not a crash. */
+static void test_hostile_used_id(void **state)
+{
+	struct blk_fake_fixture *f = *state;
+	struct virtio_blk_request reqs[1], *ptrs[1], *done[1];
+	struct virtq_used *used;
+	uint8_t buf[512];
+
+	f->fd.defer = true;
+	blk_fake_start(f, 0);
+	blk_fake_alloc_requests(f, reqs, ptrs, 1, VIRTIO_BLK_T_IN);
+	assert_int_equal(virtio_blk_submit(f->blk, 0, ptrs[0]), 0);
+	used = (struct virtq_used *)((char *)f->fd.dma.base +
+				     (f->fd.vqs[0]->mem.used_addr - FAKE_DMA_BASE));
+	used->ring[0].id = 999;
+	used->ring[0].len = 0;
+	used->idx = 1;
+	assert_int_equal(virtio_blk_poll(f->blk, 0, done, 1, 0), -EIO);
+	assert_int_equal(virtio_blk_poll(f->blk, 0, done, 1, -1), -EIO);
+	assert_int_equal(virtio_blk_read(f->blk, 0, buf, sizeof(buf)), -EIO);
+	blk_fake_free_requests(f, reqs, 1);
+	f->fd.defer = false;
+}
+
+/*
+ * R-SR-09 (drv:BF/Virtqueues/The Virtqueue Used Ring): nothing beyond the used
+ * len may be relied on. A device claiming S_OK for a read while its used len
+ * stops short of data + status must not hand the caller stale bounce bytes.
+ */
+static void test_short_read_is_eio(void **state)
+{
+	struct blk_fake_fixture *f = *state;
+	uint8_t buf[4096], want[4096];
+	char id[VIRTIO_BLK_ID_BYTES + 1];
+	const int64_t lies[] = {0, 1, 100, sizeof(buf)};
+	unsigned int i;
+
+	blk_fake_start(f, 0);
+	blk_fake_fill_pattern(f->dev.disk, 8 * 512, 0x11);
+	blk_fake_fill_pattern(f->dev.disk + 8 * 512, 8 * 512, 0x77);
+	/* The bounce buffer now holds sectors 0..7. */
+	assert_int_equal(virtio_blk_read(f->blk, 0, buf, sizeof(buf)), 0);
+	assert_memory_equal(buf, f->dev.disk, sizeof(buf));
+	/* Status OK written, data left stale, used len short of 4096 + 1. */
+	f->dev.skip_data = true;
+	for (i = 0; i < sizeof(lies) / sizeof(lies[0]); i++) {
+		f->dev.force_used_len = lies[i];
+		memset(buf, 0x5a, sizeof(buf));
+		assert_int_equal(virtio_blk_read(f->blk, 8, buf, sizeof(buf)), -EIO);
+		memset(want, 0x5a, sizeof(want));
+		assert_memory_equal(buf, want, sizeof(buf)); /* nothing copied */
+	}
+	/* All data written but the used len does not cover the status byte. */
+	f->dev.skip_data = false;
+	f->dev.force_used_len = sizeof(buf);
+	assert_int_equal(virtio_blk_read(f->blk, 8, buf, sizeof(buf)), -EIO);
+	/* GET_ID: 20 bytes + status, or the answer is not trusted either. */
+	f->dev.force_used_len = VIRTIO_BLK_ID_BYTES;
+	assert_int_equal(virtio_blk_get_id(f->blk, id), -EIO);
+	assert_string_equal(id, "");
+	/* Honest again: the real bytes arrive. */
+	f->dev.force_used_len = BLK_FAKE_NO_FORCE;
+	assert_int_equal(virtio_blk_read(f->blk, 8, buf, sizeof(buf)), 0);
+	assert_memory_equal(buf, f->dev.disk + 8 * 512, sizeof(buf));
+	assert_int_equal(f->dev.requests, 8);
+}
+
+/* OUT / FLUSH: the status byte is the whole writable part; used len 0 does not cover it. */
+static void test_status_not_covered_is_eio(void **state)
+{
+	struct blk_fake_fixture *f = *state;
+	uint8_t buf[512] = {0};
+
+	blk_fake_start(f, VIRTIO_BIT(VIRTIO_BLK_F_FLUSH));
+	f->dev.force_used_len = 0;
+	assert_int_equal(virtio_blk_write(f->blk, 0, buf, sizeof(buf)), -EIO);
+	assert_int_equal(virtio_blk_flush(f->blk), -EIO);
+	f->dev.force_used_len = 1;
+	assert_int_equal(virtio_blk_write(f->blk, 0, buf, sizeof(buf)), 0);
+	assert_int_equal(virtio_blk_flush(f->blk), 0);
+}
+
+/* Async: the request reports the used len; a short one is not a success. */
+static void test_async_short_read(void **state)
+{
+	struct blk_fake_fixture *f = *state;
+	struct virtio_blk_request reqs[2], *ptrs[2], *done[2];
+
+	f->fd.defer = true;
+	blk_fake_start(f, 0);
+	blk_fake_alloc_requests(f, reqs, ptrs, 2, VIRTIO_BLK_T_IN);
+	f->dev.force_used_len = 100;
+	assert_int_equal(virtio_blk_submit(f->blk, 0, ptrs[0]), 0);
+	assert_int_equal(virtio_blk_poll(f->blk, 0, done, 2, -1), 1);
+	assert_ptr_equal(done[0], &reqs[0]);
+	assert_int_equal(reqs[0].written, 100);
+	assert_int_equal(reqs[0].result, -EIO);
+	assert_int_not_equal(reqs[0].status, VIRTIO_BLK_S_OK);
+	/* The full length: success, and the length is reported. */
+	f->dev.force_used_len = BLK_FAKE_NO_FORCE;
+	assert_int_equal(virtio_blk_submit(f->blk, 0, ptrs[1]), 0);
+	assert_int_equal(virtio_blk_poll(f->blk, 0, done, 2, -1), 1);
+	assert_int_equal(reqs[1].written, 4096 + 1);
+	assert_int_equal(reqs[1].result, 0);
+	assert_int_equal(reqs[1].status, VIRTIO_BLK_S_OK);
+	blk_fake_free_requests(f, reqs, 2);
+}
+
+/* size_max below one sector (0 included) cannot carry any request: refused in probe. */
+static void test_size_max_below_sector(void **state)
+{
+	struct blk_fake_fixture *f = *state;
+	const uint32_t bad[] = {0, 1, 511};
+	unsigned int i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		blk_fake_set_config(&f->fd, BLK_FAKE_CFG(size_max), &bad[i], 4);
+		blk_fake_start_refused(f, VIRTIO_BIT(VIRTIO_BLK_F_SIZE_MAX), -EINVAL);
+		unregister_virtio_device(&f->fd.vdev);
+		virtio_blk_unregister(&f->bus, &f->bd);
+	}
+	/* 512 is the smallest usable value: one sector per segment. */
+	blk_fake_set_config(&f->fd, BLK_FAKE_CFG(size_max), &(uint32_t){512}, 4);
+	blk_fake_start(f, VIRTIO_BIT(VIRTIO_BLK_F_SIZE_MAX));
+	assert_int_equal(virtio_blk_size_max(f->blk), 512);
+	blk_fake_fill_pattern(f->dev.disk, 2048, 5);
+	{
+		uint8_t buf[2048];
+
+		assert_int_equal(virtio_blk_read(f->blk, 0, buf, sizeof(buf)), 0);
+		assert_memory_equal(buf, f->dev.disk, sizeof(buf));
+		assert_int_equal(f->dev.last_writable, 4 + 1);
+	}
+}
+
+/* seg_max 0 is taken as 1: one data segment per request, I/O still works. */
+static void test_seg_max_zero(void **state)
+{
+	struct blk_fake_fixture *f = *state;
+	uint32_t zero = 0, size_max = 4096;
+	uint8_t out[16384], in[16384];
+
+	blk_fake_set_config(&f->fd, BLK_FAKE_CFG(seg_max), &zero, 4);
+	blk_fake_set_config(&f->fd, BLK_FAKE_CFG(size_max), &size_max, 4);
+	blk_fake_start(f, VIRTIO_BIT(VIRTIO_BLK_F_SEG_MAX) | VIRTIO_BIT(VIRTIO_BLK_F_SIZE_MAX));
+	assert_int_equal(virtio_blk_seg_max(f->blk), 1);
+	blk_fake_fill_pattern(out, sizeof(out), 21);
+	assert_int_equal(virtio_blk_write(f->blk, 0, out, sizeof(out)), 0);
+	assert_int_equal(f->dev.requests, 4);
+	assert_int_equal(f->dev.last_readable, 2); /* header, one data segment */
+	assert_int_equal(virtio_blk_read(f->blk, 0, in, sizeof(in)), 0);
+	assert_int_equal(f->dev.requests, 8);
+	assert_int_equal(f->dev.last_writable, 2);
+	assert_memory_equal(in, out, sizeof(in));
+}
+
+/* A huge seg_max is capped by the ring and by our stack sg array (BLK_DATA_SEGS_MAX). */
+static void test_seg_max_huge(void **state)
+{
+	struct blk_fake_fixture *f = *state;
+	uint32_t huge = UINT32_MAX, size_max = 512;
+	size_t len = 2 * 128 * 512;
+	uint8_t *out = malloc(len), *in = malloc(len);
+
+	assert_non_null(out);
+	assert_non_null(in);
+	blk_fake_fill_pattern(out, len, 33);
+	blk_fake_set_config(&f->fd, BLK_FAKE_CFG(seg_max), &huge, 4);
+	blk_fake_set_config(&f->fd, BLK_FAKE_CFG(size_max), &size_max, 4);
+	/* Without indirect: header + 62 data + status fill the 64-entry ring, no more. */
+	blk_fake_start(f, VIRTIO_BIT(VIRTIO_BLK_F_SEG_MAX) | VIRTIO_BIT(VIRTIO_BLK_F_SIZE_MAX));
+	assert_int_equal(virtio_blk_seg_max(f->blk), 64 - 2);
+	assert_int_equal(virtio_blk_write(f->blk, 0, out, 62 * 512), 0);
+	assert_int_equal(f->dev.requests, 1);
+	assert_int_equal(f->dev.last_readable, 1 + 62);
+	unregister_virtio_device(&f->fd.vdev);
+	virtio_blk_unregister(&f->bus, &f->bd);
+	/* A 256-entry ring: our own cap of 128 segments (the stack sg array), 64 KiB a chunk. */
+	f->dev.requests = 0;
+	f->fd.queue_size = 256;
+	blk_fake_start(f, 0);
+	assert_int_equal(virtio_blk_seg_max(f->blk), 128);
+	assert_int_equal(virtio_blk_write(f->blk, 0, out, len), 0);
+	assert_int_equal(f->dev.last_readable, 1 + 128);
+	assert_int_equal(virtio_blk_read(f->blk, 0, in, len), 0);
+	assert_int_equal(f->dev.requests, 4);
+	assert_int_equal(f->dev.last_writable, 128 + 1);
+	assert_memory_equal(in, out, len);
+	assert_memory_equal(f->dev.disk, out, len);
+	free(out);
+	free(in);
+}
+
+/* The number of queues find_vqs was last asked for. */
+static unsigned int last_find_vqs(const struct fake_dev *fd)
+{
+	unsigned int i;
+
+	for (i = fd->nevents; i > 0; i--)
+		if (fd->events[i - 1].kind == FAKE_EV_FIND_VQS)
+			return (unsigned int)fd->events[i - 1].val;
+	return 0;
+}
+
+/* VIRTIO_BLK_F_MQ: num_queues 0 means one queue; a huge one is capped at 64 (BLK_MAX_QUEUES). */
+static void test_num_queues_bounds(void **state)
+{
+	struct blk_fake_fixture *f = *state;
+	uint16_t nq = 0;
+	uint8_t buf[512];
+
+	blk_fake_set_config(&f->fd, BLK_FAKE_CFG(num_queues), &nq, sizeof(nq));
+	blk_fake_start(f, VIRTIO_BIT(VIRTIO_BLK_F_MQ));
+	assert_int_equal(virtio_blk_num_queues(f->blk), 1);
+	assert_int_equal(last_find_vqs(&f->fd), 1);
+	assert_int_equal(virtio_blk_read(f->blk, 0, buf, sizeof(buf)), 0);
+	unregister_virtio_device(&f->fd.vdev);
+	virtio_blk_unregister(&f->bus, &f->bd);
+	/* 65535 queues offered: 64 asked for (more than this fake has: the probe fails). */
+	nq = UINT16_MAX;
+	blk_fake_set_config(&f->fd, BLK_FAKE_CFG(num_queues), &nq, sizeof(nq));
+	f->fd.nevents = 0;
+	blk_fake_start_refused(f, 0, -EINVAL);
+	assert_int_equal(last_find_vqs(&f->fd), 64);
+	unregister_virtio_device(&f->fd.vdev);
+	virtio_blk_unregister(&f->bus, &f->bd);
+	/* Within the fake's 8: as many as offered. */
+	nq = 5;
+	blk_fake_set_config(&f->fd, BLK_FAKE_CFG(num_queues), &nq, sizeof(nq));
+	blk_fake_start(f, 0);
+	assert_int_equal(virtio_blk_num_queues(f->blk), 5);
+	assert_int_equal(f->fd.nvqs, 5);
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, blk_fake_setup, blk_fake_teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_hostile_used_id),
+		T(test_short_read_is_eio),
+		T(test_status_not_covered_is_eio),
+		T(test_async_short_read),
+		T(test_size_max_below_sector),
+		T(test_seg_max_zero),
+		T(test_seg_max_huge),
+		T(test_num_queues_bounds),
+	};
+#undef T
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
