@@ -115,7 +115,8 @@ void vdev_set_config_call_fd(struct vdev *dev, int fd)
 
 uint8_t vdev_get_status(const struct vdev *dev)
 {
-	return dev->status;
+	/* Acquire: pairs with the release fetch_or of vdev_queue_set_needs_reset(). */
+	return __atomic_load_n(&dev->status, __ATOMIC_ACQUIRE);
 }
 
 /*
@@ -127,7 +128,7 @@ static void vdev_signal_config(struct vdev *dev)
 {
 	if (dev->config_call_fd < 0)
 		return;
-	if (!(dev->status & VIRTIO_STATUS_DRIVER_OK) && !dev->activated)
+	if (!(vdev_get_status(dev) & VIRTIO_STATUS_DRIVER_OK) && !dev->activated)
 		return;
 	(void)eventfd_signal_fd(dev->config_call_fd);
 }
@@ -139,7 +140,9 @@ void vdev_set_needs_reset(struct vdev *dev, const char *reason)
 	if (vdev_needs_reset(dev))
 		return;
 	log_warn("%s: %s; device needs reset", vdev_name(dev), reason);
-	dev->status |= VIRTIO_STATUS_DEVICE_NEEDS_RESET;
+	/* Release: pairs with the acquire load in vdev_needs_reset() of queue threads. */
+	__atomic_fetch_or(&dev->status, (uint8_t)VIRTIO_STATUS_DEVICE_NEEDS_RESET,
+			  __ATOMIC_RELEASE);
 	/* No more kicks: the queues stay as they are for the driver to reset. */
 	for (i = 0; i < dev->num_queues; i++)
 		vdev_queue_unwatch(&dev->queues[i]);
@@ -147,6 +150,31 @@ void vdev_set_needs_reset(struct vdev *dev, const char *reason)
 	 * dev:BF/Device Status Field (DEVICENEEDSRESET): with DRIVER_OK set, a
 	 * configuration change notification MUST follow NEEDS_RESET.
 	 */
+	vdev_signal_config(dev);
+}
+
+/*
+ * From a queue's own thread: only the status bit (atomic), this queue's kick
+ * and the config notification. Other queues see the bit in vdev_needs_reset()
+ * and stop serving; the transport stops their threads before touching them.
+ */
+void vdev_queue_set_needs_reset(struct vdev_queue *q, const char *reason)
+{
+	struct vdev *dev = q->dev;
+	uint8_t old;
+
+	if (!q->loop) {
+		vdev_set_needs_reset(dev, reason);
+		return;
+	}
+	/* Release: pairs with the acquire load in vdev_needs_reset(). */
+	old = __atomic_fetch_or(&dev->status, (uint8_t)VIRTIO_STATUS_DEVICE_NEEDS_RESET,
+				__ATOMIC_RELEASE);
+	vdev_queue_unwatch(q);
+	if (old & VIRTIO_STATUS_DEVICE_NEEDS_RESET)
+		return;
+	log_warn("%s: %s; device needs reset", vdev_name(dev), reason);
+	/* dev:BF/Device Status Field (DEVICENEEDSRESET): config change follows. */
 	vdev_signal_config(dev);
 }
 

@@ -20,8 +20,10 @@
 void vdev_queue_defaults(struct vdev *dev, struct vdev_queue *q, uint16_t index)
 {
 	void *model_data = q->model_data;
+	struct event_loop *loop = q->loop;
 
 	memset(q, 0, sizeof(*q));
+	q->loop = loop; /* the transport's choice, kept across reset like model_data */
 	q->dev = dev;
 	q->index = index;
 	q->num = dev->queue_max_size;
@@ -63,9 +65,9 @@ int vdev_queue_watch(struct vdev_queue *q)
 	int ret;
 
 	if (q->kick_watched || !q->enabled || !dev->activated || vdev_needs_reset(dev) ||
-	    !dev->loop || q->kick_fd < 0)
+	    !vdev_queue_loop(q) || q->kick_fd < 0)
 		return 0;
-	ret = event_loop_add(dev->loop, q->kick_fd, vdev_queue_kick, q);
+	ret = event_loop_add(vdev_queue_loop(q), q->kick_fd, vdev_queue_kick, q);
 	if (ret < 0) {
 		log_warn("%s: queue %u: cannot watch kick fd: %d", vdev_name(dev), q->index, ret);
 		return ret;
@@ -78,8 +80,8 @@ void vdev_queue_unwatch(struct vdev_queue *q)
 {
 	if (!q->kick_watched)
 		return;
-	if (q->dev->loop)
-		(void)event_loop_remove(q->dev->loop, q->kick_fd);
+	if (vdev_queue_loop(q))
+		(void)event_loop_remove(vdev_queue_loop(q), q->kick_fd);
 	q->kick_watched = false;
 }
 
@@ -260,7 +262,7 @@ static void vdev_queue_broken(struct vdev_queue *q)
 
 	snprintf(reason, sizeof(reason), "queue %u: %s", q->index,
 		 vring_error_string(vring_split_dev_error(&q->ring)));
-	vdev_set_needs_reset(q->dev, reason);
+	vdev_queue_set_needs_reset(q, reason);
 }
 
 /* Return: 0; -EAGAIN; -EPROTO (now NEEDS_RESET); -EIO (stopped or already broken). */

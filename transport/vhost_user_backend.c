@@ -40,7 +40,7 @@ void vub_quiesce(struct vhost_user_backend *b, unsigned int i)
 	for (round = 0; round < VUB_DRAIN_ROUNDS && q->enabled && !vdev_needs_reset(b->dev) &&
 			vring_split_dev_in_flight(&q->ring) > 0;
 	     round++)
-		(void)event_loop_run_once(b->loop, VUB_DRAIN_MS);
+		(void)event_loop_run_once(vdev_queue_loop(q), VUB_DRAIN_MS);
 	if (q->enabled && vring_split_dev_in_flight(&q->ring) > 0)
 		log_warn("vhost-user: queue %u stopped with %u requests in flight", i,
 			 vring_split_dev_in_flight(&q->ring));
@@ -190,15 +190,26 @@ static void vub_serve_one(struct vhost_user_backend *b)
 	}
 }
 
+static void vub_conn_serve(struct vhost_user_backend *b);
+
 static void vub_conn_event(void *opaque, uint32_t events)
 {
 	struct vhost_user_backend *b = opaque;
-	char c;
-	ssize_t n;
 
 	(void)events;
 	if (b->conn_fd < 0)
 		return;
+	/* device.h: no queue thread runs while this thread works on the device. */
+	vub_threads_stop(b);
+	vub_conn_serve(b);
+	vub_threads_start(b);
+}
+
+static void vub_conn_serve(struct vhost_user_backend *b)
+{
+	char c;
+	ssize_t n;
+
 	/* A stale event (the loop ran nested while a ring drained) must not block us. */
 	n = recv(b->conn_fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
@@ -320,6 +331,11 @@ int vhost_user_backend_new(struct vhost_user_backend **out, struct vdev *dev,
 	for (i = 0; i < VDEV_MAX_QUEUES; i++)
 		b->queues[i].err_fd = -1;
 	guest_mem_init(&b->mem);
+	ret = vub_threads_init(b);
+	if (ret < 0) {
+		free(b);
+		return ret;
+	}
 	if (b->opt.socket_path) {
 		ret = vub_listen(b, b->opt.socket_path);
 		if (ret == 0) {
@@ -330,6 +346,7 @@ int vhost_user_backend_new(struct vhost_user_backend **out, struct vdev *dev,
 			}
 		}
 		if (ret < 0) {
+			vub_threads_fini(b);
 			free(b);
 			return ret;
 		}
@@ -337,6 +354,7 @@ int vhost_user_backend_new(struct vhost_user_backend **out, struct vdev *dev,
 	/* Only now: a failed attempt must not touch a device someone else serves. */
 	vdev_set_event_loop(dev, loop);
 	vdev_set_memory(dev, &b->mem);
+	vub_threads_attach(b);
 	*out = b;
 	return 0;
 }
@@ -366,11 +384,13 @@ void vhost_user_backend_free(struct vhost_user_backend *b)
 	if (!b)
 		return;
 	b->opt.on_disconnect = NULL;
+	vub_threads_stop(b);
 	vub_disconnect(b, NULL);
 	vdev_reset(b->dev);
 	vub_reset_connection_state(b);
 	vub_mem_clear(b);
 	vdev_set_memory(b->dev, NULL);
+	vub_threads_fini(b);
 	if (b->listen_fd >= 0) {
 		(void)event_loop_remove(b->loop, b->listen_fd);
 		close(b->listen_fd);

@@ -7,6 +7,7 @@
 #ifndef VIREO_TRANSPORT_VHOST_USER_INTERNAL_H
 #define VIREO_TRANSPORT_VHOST_USER_INTERNAL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -56,6 +57,15 @@ struct vub_queue {
 	int err_fd;
 };
 
+/* Multi-queue (vhost_user_threads.c): a queue's loop and thread, kept across connections. */
+struct vub_qthread {
+	struct vhost_user_backend *backend;
+	struct event_loop loop;
+	bool loop_ready;
+	bool thread_running;
+	pthread_t thread;
+};
+
 struct vhost_user_backend {
 	struct vdev *dev;
 	struct event_loop *loop;
@@ -68,10 +78,14 @@ struct vhost_user_backend {
 	uint64_t protocol_features;
 	bool protocol_negotiated; /* VHOST_USER_F_PROTOCOL_FEATURES acked in SET_FEATURES */
 	bool err_signalled;
+	bool per_queue;	       /* more than one queue: one loop and thread per queue */
+	bool threads_attached; /* the device's queues point at our loops */
+	int wake_fd;	       /* a queue thread saw DEVICE_NEEDS_RESET */
 	struct guest_mem mem;
 	struct vub_region regions[GUEST_MEM_MAX_REGIONS];
 	unsigned int num_regions;
 	struct vub_queue queues[VDEV_MAX_QUEUES];
+	struct vub_qthread qthreads[VDEV_MAX_QUEUES];
 };
 
 /* vhost_user_handlers.c */
@@ -108,5 +122,17 @@ int vub_mem_user_to_guest(const struct vhost_user_backend *b, uint64_t ua, uint6
 void vub_quiesce(struct vhost_user_backend *b, unsigned int i);
 /** vub_try_start() - serve queue @i if started, enabled and addressed. Return: 0 or -errno. */
 int vub_try_start(struct vhost_user_backend *b, unsigned int i, const char **why);
+
+/* vhost_user_threads.c */
+/** vub_threads_init() - per-queue loops if the device has several queues. Return: 0 or -errno */
+int vub_threads_init(struct vhost_user_backend *b);
+/** vub_threads_attach() - point the device's queues at their loops */
+void vub_threads_attach(struct vhost_user_backend *b);
+/** vub_threads_fini() - stop the threads, detach and destroy the loops */
+void vub_threads_fini(struct vhost_user_backend *b);
+/** vub_threads_stop() - stop and join every queue thread (before touching the device) */
+void vub_threads_stop(struct vhost_user_backend *b);
+/** vub_threads_start() - a thread for every running queue that has none */
+void vub_threads_start(struct vhost_user_backend *b);
 
 #endif /* VIREO_TRANSPORT_VHOST_USER_INTERNAL_H */

@@ -63,7 +63,7 @@ static void blk_queue_notify(struct vdev *dev, struct vdev_queue *q)
 	if (bq->ring_ready && bq->num != q->num && bq->in_flight == 0)
 		blk_queue_teardown(bq);
 	if (!bq->ring_ready && blk_queue_setup(bq) != 0) {
-		vdev_set_needs_reset(dev, "cannot set up a queue's io_uring");
+		vdev_queue_set_needs_reset(q, "cannot set up a queue's io_uring");
 		return;
 	}
 	blk_queue_process(bq);

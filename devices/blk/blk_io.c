@@ -4,8 +4,9 @@
  * Reads and writes go straight between the image and guest memory (the
  * ring's iov is a struct iovec array). Each request has at most one SQE in
  * flight, so a ring of the queue's size never overflows. Completions arrive
- * on an eventfd in the device's event loop; each round pushes every finished
- * request and publishes them with one flush, so one interrupt covers many.
+ * on an eventfd in the queue's event loop (vdev_queue_loop()); each round
+ * pushes every finished request and publishes them with one flush, so one
+ * interrupt covers many.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -375,7 +376,7 @@ int blk_queue_setup(struct blk_queue *bq)
 	rc = io_uring_register_eventfd(&bq->ring, bq->event_fd);
 	if (rc)
 		goto out_close_eventfd;
-	rc = event_loop_add(dev->loop, bq->event_fd, blk_queue_on_completion, bq);
+	rc = event_loop_add(vdev_queue_loop(bq->vq), bq->event_fd, blk_queue_on_completion, bq);
 	if (rc)
 		goto out_close_eventfd;
 	bq->dsync = !vdev_has_feature(dev, VIRTIO_BLK_F_FLUSH);
@@ -417,7 +418,7 @@ void blk_queue_teardown(struct blk_queue *bq)
 			return;
 		}
 	}
-	event_loop_remove(bq->blk->vdev.loop, bq->event_fd);
+	event_loop_remove(vdev_queue_loop(bq->vq), bq->event_fd);
 	close(bq->event_fd);
 	bq->event_fd = -1;
 	io_uring_queue_exit(&bq->ring);

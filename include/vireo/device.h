@@ -7,9 +7,16 @@
  * struct vdev and implements struct vdev_ops; a transport (loopback,
  * vhost-user) calls the vdev_* functions.
  *
- * Threading: a vdev is single-threaded. The transport calls every vdev_*
- * function from the device's thread (loopback forwards its driver's config
- * operations there; vhost-user handles messages there).
+ * Threading: a vdev is single-threaded by default. The transport calls every
+ * vdev_* function from the device's thread (loopback forwards its driver's
+ * config operations there; vhost-user handles messages there).
+ * A transport may give a queue its own event loop (vdev_queue.loop), run by
+ * its own thread: that queue's kicks and the model's per-queue completion
+ * fds are then dispatched there, so queue_notify and the ring operations of
+ * different queues run concurrently. The transport MUST stop (and join) every
+ * queue thread before it calls any other vdev_* function, and restart them
+ * after. A ring violation on a queue thread only sets DEVICE_NEEDS_RESET
+ * (atomically) and stops that queue; the others see the bit and stop.
  *
  * File descriptors handed to the core (kick, call, config call) belong to it
  * from then on: it closes them when replaced, at reset and at destroy.
@@ -39,7 +46,9 @@ struct vdev;
  * @call_fd: eventfd the device writes to signal used buffers (or -1)
  * @enabled: the ring was validated and is being served
  * @addr_set: the driver set the ring addresses (DRIVER_OK enables the queue)
- * @kick_watched: @kick_fd is registered in the device's event loop
+ * @kick_watched: @kick_fd is registered in the queue's event loop
+ * @loop: optional loop of the queue's own thread (NULL: the device's @loop);
+ *	set by the transport, kept across reset
  * @ring: the device side of the ring (valid while @enabled)
  * @ring_state: private memory of @ring
  * @model_data: for the device model (kept across reset: the model owns it)
@@ -57,6 +66,7 @@ struct vdev_queue {
 	bool enabled;
 	bool addr_set;
 	bool kick_watched;
+	struct event_loop *loop;
 	struct vring_split_dev ring;
 	void *ring_state;
 	void *model_data;
@@ -236,10 +246,25 @@ void vdev_reset(struct vdev *dev);
  */
 void vdev_set_needs_reset(struct vdev *dev, const char *reason);
 
+/**
+ * vdev_queue_set_needs_reset() - vdev_set_needs_reset() for a model's queue
+ * path (queue_notify, completions): safe on @q's own thread. With @q->loop
+ * set it only sets the bit (atomically), stops @q and signals config.
+ */
+void vdev_queue_set_needs_reset(struct vdev_queue *q, const char *reason);
+
 /** vdev_needs_reset() - true while DEVICE_NEEDS_RESET is set */
 static inline bool vdev_needs_reset(const struct vdev *dev)
 {
-	return (dev->status & VIRTIO_STATUS_DEVICE_NEEDS_RESET) != 0;
+	/* Acquire: pairs with the release fetch_or of vdev_set_needs_reset(). */
+	return (__atomic_load_n(&dev->status, __ATOMIC_ACQUIRE) &
+		VIRTIO_STATUS_DEVICE_NEEDS_RESET) != 0;
+}
+
+/** vdev_queue_loop() - the loop @q's fds are watched in: its own, or the device's */
+static inline struct event_loop *vdev_queue_loop(const struct vdev_queue *q)
+{
+	return q->loop ? q->loop : q->dev->loop;
 }
 
 /*

@@ -17,6 +17,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -54,6 +55,7 @@ struct server {
 	struct vhost_user_backend *b;
 	pthread_t thread;
 	unsigned long connects, disconnects;
+	unsigned int queues; /* 0: 1 */
 };
 
 struct client {
@@ -100,7 +102,11 @@ static void *server_thread(void *arg)
 static void server_start(struct server *s, bool readonly)
 {
 	struct blk_device_options bo = {
-		.path = s->image, .readonly = readonly, .serial = "vu-test"};
+		.path = s->image,
+		.readonly = readonly,
+		.serial = "vu-test",
+		.num_queues = s->queues,
+	};
 	struct vhost_user_backend_options vo = {
 		.socket_path = s->sock,
 		.on_connect = on_connect,
@@ -993,6 +999,193 @@ static void test_stale_and_live_socket(void **state)
 	c_good(&f->s);
 }
 
+/* ---- multi-queue: one thread per running queue ---- */
+
+static int setup_mq(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return -1;
+	f->fds_before = count_fds();
+	f->s.queues = 2;
+	server_start(&f->s, false);
+	*state = f;
+	return 0;
+}
+
+/* Threads of this process (/proc/self/task). */
+static unsigned int count_tasks(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	unsigned int n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* One more ring of the same front-end (queue @index), in the client's arena. */
+struct cring {
+	struct client *c;
+	uint32_t index;
+	struct virtqueue vq;
+	struct vring_desc_extra extra[QSZ];
+	uint64_t desc, avail, used;
+	int kick, call;
+};
+
+static bool cring_kick(struct virtqueue *vq)
+{
+	struct cring *r = vq->priv;
+
+	return eventfd_signal_fd(r->kick) == 0;
+}
+
+static void cring_fd(struct cring *r, uint32_t req, int *fd)
+{
+	uint64_t idx = r->index;
+
+	*fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	assert_true(*fd >= 0);
+	assert_int_equal(c_ack(r->c, req, &idx, 8, fd, 1), 0);
+}
+
+static void cring_start(struct cring *r, struct client *c, uint32_t index)
+{
+	struct vring_split_drv_config cfg = {.num = QSZ, .extra = r->extra};
+	struct vhost_user_vring_addr a = {.index = index};
+
+	r->c = c;
+	r->index = index;
+	cfg.desc = virtio_dma_alloc(&c->arena, 16 * QSZ, 16, &r->desc);
+	cfg.avail = virtio_dma_alloc(&c->arena, 6 + 2 * QSZ, 2, &r->avail);
+	cfg.used = virtio_dma_alloc(&c->arena, 6 + 8 * QSZ, 4, &r->used);
+	assert_int_equal(virtqueue_split_init(&r->vq, &cfg), 0);
+	r->vq.notify = cring_kick;
+	r->vq.priv = r;
+	r->vq.name = "vu-test-mq";
+	c_state(c, VHOST_USER_SET_VRING_NUM, index, QSZ);
+	c_state(c, VHOST_USER_SET_VRING_BASE, index, 0);
+	a.desc_user_addr = to_user(r->desc);
+	a.avail_user_addr = to_user(r->avail);
+	a.used_user_addr = to_user(r->used);
+	assert_int_equal(c_ack(c, VHOST_USER_SET_VRING_ADDR, &a, sizeof(a), NULL, 0), 0);
+	cring_fd(r, VHOST_USER_SET_VRING_KICK, &r->kick);
+	cring_fd(r, VHOST_USER_SET_VRING_CALL, &r->call);
+	c_state(c, VHOST_USER_SET_VRING_ENABLE, index, 1);
+}
+
+/* Queue a 4 KiB read of @sector on @r (no kick). */
+static struct blk_req *cring_read(struct cring *r, uint64_t sector)
+{
+	struct virtio_sg sg[3];
+	struct blk_req *q;
+	uint64_t ga;
+
+	q = virtio_dma_alloc(&r->c->arena, sizeof(*q), 16, &ga);
+	assert_non_null(q);
+	q->hdr.type = VIRTIO_BLK_T_IN;
+	q->hdr.sector = sector;
+	q->status = 0xff;
+	sg[0] = (struct virtio_sg){ga + offsetof(struct blk_req, hdr), sizeof(q->hdr)};
+	sg[1] = (struct virtio_sg){ga + offsetof(struct blk_req, data), sizeof(q->data)};
+	sg[2] = (struct virtio_sg){ga + offsetof(struct blk_req, status), 1};
+	assert_int_equal(virtqueue_add_sgs(&r->vq, sg, 1, 2, q), 0);
+	return q;
+}
+
+/* Wait until @n requests of @r are used, each with status OK. */
+static void cring_wait(struct cring *r, unsigned int n)
+{
+	struct pollfd p = {.fd = r->call, .events = POLLIN};
+	struct blk_req *q;
+	uint32_t len;
+
+	while (n > 0) {
+		q = virtqueue_get_buf(&r->vq, &len);
+		if (!q) {
+			assert_false(virtqueue_is_broken(&r->vq));
+			assert_int_equal(poll(&p, 1, WAIT_MS), 1);
+			eventfd_drain_fd(r->call);
+			continue;
+		}
+		assert_int_equal(q->status, VIRTIO_BLK_S_OK);
+		virtio_dma_free(&r->c->arena, q);
+		n--;
+	}
+}
+
+static void cring_close(struct cring *r)
+{
+	close(r->kick);
+	close(r->call);
+}
+
+/*
+ * Two queues are served by two threads besides the control thread, and
+ * GET_VRING_BASE of one queue while the other has I/O in flight is safe
+ * (ASan/UBSan builds check the memory side).
+ */
+static void test_two_queue_threads(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t features = VIRTIO_BIT(VIRTIO_F_VERSION_1) |
+			    VIRTIO_BIT(VHOST_USER_F_PROTOCOL_FEATURES) |
+			    VIRTIO_BIT(VIRTIO_BLK_F_MQ);
+	uint64_t pf =
+		VIRTIO_BIT(VHOST_USER_PROTOCOL_F_REPLY_ACK) | VIRTIO_BIT(VHOST_USER_PROTOCOL_F_MQ);
+	struct cring r[2];
+	struct client c;
+	unsigned int base, i, round, q;
+
+	base = count_tasks();
+	client_connect(&c, &f->s);
+	(void)c_get_u64(&c, VHOST_USER_GET_FEATURES);
+	(void)c_get_u64(&c, VHOST_USER_GET_PROTOCOL_FEATURES);
+	assert_int_equal(c_send(&c, VHOST_USER_SET_PROTOCOL_FEATURES, &pf, 8, NULL, 0, false), 0);
+	assert_int_equal(c_send(&c, VHOST_USER_SET_OWNER, NULL, 0, NULL, 0, false), 0);
+	assert_int_equal(c_get_u64(&c, VHOST_USER_GET_QUEUE_NUM), 2);
+	assert_int_equal(c_ack(&c, VHOST_USER_SET_FEATURES, &features, 8, NULL, 0), 0);
+	c_mem(&c);
+	for (q = 0; q < 2; q++)
+		cring_start(&r[q], &c, q);
+	for (q = 0; q < 2; q++) {
+		(void)cring_read(&r[q], q);
+		virtqueue_kick(&r[q].vq);
+		cring_wait(&r[q], 1);
+	}
+	/* Both queues served: one thread each, next to the main and control threads. */
+	assert_int_equal(count_tasks(), base + 2);
+	for (round = 0; round < 4; round++) {
+		for (i = 0; i < 16; i++)
+			(void)cring_read(&r[1], i * 8);
+		virtqueue_kick(&r[1].vq);
+		if (round == 0) {
+			struct vhost_user_vring_state st = {.index = 0};
+			struct vhost_user_msg m;
+
+			/* Queue 0 stops while queue 1 has requests in flight. */
+			assert_int_equal(c_send(&c, VHOST_USER_GET_VRING_BASE, &st, sizeof(st),
+						NULL, 0, false),
+					 0);
+			c_reply(&c, VHOST_USER_GET_VRING_BASE, &m);
+			assert_int_equal(m.payload.state.index, 0);
+			assert_int_equal(m.payload.state.num, 1);
+		}
+		cring_wait(&r[1], 16);
+	}
+	/* Queue 1 still served by its own thread; queue 0's is gone. */
+	assert_int_equal(count_tasks(), base + 1);
+	for (q = 0; q < 2; q++)
+		cring_close(&r[q]);
+	client_close(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1012,6 +1205,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_config_and_reply_ack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_add_rem_mem_reg, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stale_and_live_socket, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_two_queue_threads, setup_mq, teardown),
 	};
 
 	/* VU_TEST=test_name runs one test (debugging). */
