@@ -39,6 +39,8 @@
 #include <vireo/vhost_user_backend.h>
 #include <vireo/virtqueue.h>
 
+#include "tests/lib/fd_count.h"
+
 #define IMAGE_BYTES (1u << 20)
 #define ARENA_BYTES (1u << 20)
 #define GUEST_BASE 0x40000000ull    /* guest address of the arena */
@@ -422,25 +424,13 @@ struct fixture {
 	unsigned int fds_before;
 };
 
-/* Open descriptors below 4096 (fcntl, not /proc: its own fd would be counted). */
-static unsigned int count_fds(void)
-{
-	unsigned int n = 0;
-	int fd;
-
-	for (fd = 0; fd < 4096; fd++)
-		if (fcntl(fd, F_GETFD) >= 0)
-			n++;
-	return n;
-}
-
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 
 	if (!f)
 		return -1;
-	f->fds_before = count_fds();
+	f->fds_before = fd_count_open();
 	server_start(&f->s, false);
 	*state = f;
 	return 0;
@@ -458,7 +448,7 @@ static int teardown(void **state)
 		(void)system(cmd);
 	}
 	/* Every fd a front-end sent (memfds, eventfds) and every socket is closed again. */
-	assert_int_equal(count_fds(), f->fds_before);
+	assert_int_equal(fd_count_open(), f->fds_before);
 	free(f);
 	return 0;
 }
@@ -1007,7 +997,7 @@ static int setup_mq(void **state)
 
 	if (!f)
 		return -1;
-	f->fds_before = count_fds();
+	f->fds_before = fd_count_open();
 	f->s.queues = 2;
 	server_start(&f->s, false);
 	*state = f;

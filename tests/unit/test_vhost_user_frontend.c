@@ -35,6 +35,8 @@
 #include <vireo/virtio_blk.h>
 #include <vireo/virtio_rng.h>
 
+#include "tests/lib/fd_count.h"
+
 #define IMAGE_BYTES (4u << 20)
 #define SECTORS (IMAGE_BYTES / 512)
 #define DMA_BYTES (4u << 20)
@@ -163,24 +165,13 @@ static void pattern(uint8_t *buf, size_t len, unsigned int seed)
 
 /* ---- fd accounting ---- */
 
-static unsigned int count_fds(void)
-{
-	unsigned int n = 0;
-	int fd;
-
-	for (fd = 0; fd < 4096; fd++)
-		if (fcntl(fd, F_GETFD) >= 0)
-			n++;
-	return n;
-}
-
 static int setup_fds(void **state)
 {
 	unsigned int *before = malloc(sizeof(*before));
 
 	if (!before)
 		return -1;
-	*before = count_fds();
+	*before = fd_count_open();
 	*state = before;
 	return 0;
 }
@@ -190,7 +181,7 @@ static int teardown_fds(void **state)
 	unsigned int *before = *state;
 
 	/* Every memfd, eventfd and socket of the front-end is closed again. */
-	assert_int_equal(count_fds(), *before);
+	assert_int_equal(fd_count_open(), *before);
 	free(before);
 	return 0;
 }

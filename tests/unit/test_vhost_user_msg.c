@@ -21,17 +21,7 @@
 
 #include <vireo/vhost_user.h>
 
-/* Open descriptors below 4096 (fcntl, not /proc: its own fd would be counted). */
-static unsigned int count_fds(void)
-{
-	unsigned int n = 0;
-	int fd;
-
-	for (fd = 0; fd < 4096; fd++)
-		if (fcntl(fd, F_GETFD) >= 0)
-			n++;
-	return n;
-}
+#include "tests/lib/fd_count.h"
 
 /* Header + payload bytes for parse(). */
 static size_t build(uint8_t *buf, uint32_t req, uint32_t flags, const void *payload, uint32_t size)
@@ -256,7 +246,7 @@ static void test_roundtrip_fds(void **state)
 	unsigned int before;
 
 	assert_true(efd >= 0);
-	before = count_fds();
+	before = fd_count_open();
 	vhost_user_msg_init(&out, VHOST_USER_SET_VRING_KICK, 8);
 	out.payload.u64 = 5;
 	assert_int_equal(vhost_user_send(sv[0], &out, &efd, 1), 0);
@@ -269,10 +259,10 @@ static void test_roundtrip_fds(void **state)
 	fd = vhost_user_msg_take_fd(&in, 0);
 	assert_true(fd >= 0);
 	assert_int_equal(vhost_user_msg_take_fd(&in, 0), -1);
-	assert_int_equal(count_fds(), before + 1);
+	assert_int_equal(fd_count_open(), before + 1);
 	close(fd);
 	vhost_user_msg_close_fds(&in);
-	assert_int_equal(count_fds(), before);
+	assert_int_equal(fd_count_open(), before);
 	assert_false(vhost_user_fd_is_eventfd(sv[0]));
 	assert_false(vhost_user_fd_is_eventfd(-1));
 	close(efd);
@@ -285,7 +275,7 @@ static void test_recv_errors(void **state)
 	uint8_t buf[64];
 	size_t len;
 	int efd = eventfd(0, EFD_CLOEXEC), fds[2] = {efd, efd};
-	unsigned int before = count_fds();
+	unsigned int before = fd_count_open();
 
 	/*
 	 * Unknown request, oversized payload, wrong fd count: fds closed. (An
@@ -295,7 +285,7 @@ static void test_recv_errors(void **state)
 	len = build(buf, 6, 1, NULL, 0);
 	send_raw(sv[0], buf, len, fds, 1);
 	assert_int_equal(vhost_user_recv(sv[1], &in, false), -ENOTSUP);
-	assert_int_equal(count_fds(), before);
+	assert_int_equal(fd_count_open(), before);
 	len = build(buf, VHOST_USER_SET_FEATURES, 1, NULL, 0);
 	((struct vhost_user_header *)buf)->size = 100000;
 	send_raw(sv[0], buf, len, NULL, 0);
@@ -303,13 +293,13 @@ static void test_recv_errors(void **state)
 	len = build(buf, VHOST_USER_SET_VRING_CALL, 1, "\0\0\0\0\0\0\0\0", 8);
 	send_raw(sv[0], buf, len, fds, 2);
 	assert_int_equal(vhost_user_recv(sv[1], &in, false), -EBADF);
-	assert_int_equal(count_fds(), before);
+	assert_int_equal(fd_count_open(), before);
 	/* Fds arriving with the payload rather than the header. */
 	len = build(buf, VHOST_USER_SET_VRING_CALL, 1, "\0\0\0\0\0\0\0\0", 8);
 	send_raw(sv[0], buf, 12, NULL, 0);
 	send_raw(sv[0], buf + 12, 8, fds, 1);
 	assert_int_equal(vhost_user_recv(sv[1], &in, false), -ECOMM);
-	assert_int_equal(count_fds(), before);
+	assert_int_equal(fd_count_open(), before);
 	close(efd);
 }
 
@@ -324,11 +314,11 @@ static void test_recv_ctrunc(void **state)
 
 	for (i = 0; i < 12; i++)
 		fds[i] = eventfd(0, EFD_CLOEXEC);
-	before = count_fds();
+	before = fd_count_open();
 	len = build(buf, VHOST_USER_GET_FEATURES, 1, NULL, 0);
 	send_raw(sv[0], buf, len, fds, 12);
 	assert_int_equal(vhost_user_recv(sv[1], &in, false), -ECOMM);
-	assert_int_equal(count_fds(), before);
+	assert_int_equal(fd_count_open(), before);
 	for (i = 0; i < 12; i++)
 		close(fds[i]);
 }
