@@ -21,7 +21,7 @@ STRICT := -Wconversion
 CPPFLAGS := -D_GNU_SOURCE -Iinclude -I.
 CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 $(WARNINGS) -fPIC -MMD -MP
-LDLIBS := -luring -lpthread
+LDLIBS := -luring -lslirp -lpthread
 ifneq ($(SAN),)
 CFLAGS += -fsanitize=$(SAN) -fno-sanitize-recover=all -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=$(SAN)

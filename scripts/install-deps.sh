@@ -3,10 +3,11 @@
 # Idempotent and quiet when everything is already there. Needs root to install.
 #   scripts/install-deps.sh          build + test dependencies
 set -eu
-# build and unit tests; then the interop peers: QEMU (guests and
-# qemu-storage-daemon, in qemu-system-common) and what the test guest is built from.
+# build and unit tests (libslirp: user-mode networking); then the interop peers: QEMU (guests,
+# qemu-storage-daemon in qemu-system-common), dpdk-testpmd, iproute2 (network namespaces)
+# and what the test guest is built from.
 packages=(make gcc clang llvm libclang-rt-14-dev clang-format pkg-config
-	liburing-dev libcmocka-dev
+	liburing-dev libcmocka-dev libslirp-dev iproute2 dpdk
 	qemu-system-x86 qemu-system-common busybox-static fio cpio kmod xz-utils)
 missing=()
 for p in "${packages[@]}"; do

@@ -12,8 +12,9 @@ layer_of() {
 	virtqueue.h | vring.h) echo ring ;;
 	log.h) echo base ;;
 	guest_mem.h | event_loop.h | device.h | iov.h) echo core ;;
-	blk_device.h | rng_device.h) echo devices ;;
-	driver.h | dma.h | virtio_blk.h | virtio_rng.h | virtio_ring_alloc.h) echo drivers ;;
+	blk_device.h | rng_device.h | net_device.h | net_packet.h | net_offload.h | net_switch.h | \
+		net_uplink.h) echo devices ;;
+	driver.h | dma.h | virtio_blk.h | virtio_rng.h | virtio_net.h | virtio_ring_alloc.h) echo drivers ;;
 	loopback.h | vhost_user.h | vhost_user_backend.h | vhost_user_frontend.h) echo transport ;;
 	*) echo unknown ;;
 	esac

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The virtio 1.2 specification as C: device IDs, status and feature bits,
- * split-ring wire structures and the block device's request and config
- * layouts. Names follow the spec (OASIS virtio 1.2, §2 and §5.2). Every wire
+ * split-ring wire structures, the block device's request and config layouts
+ * and the network device's header, config and control commands. Names follow
+ * the spec (OASIS virtio 1.2, §2, §5.1 and §5.2). Every wire
  * structure carries static_asserts on its size and field offsets.
  *
  * Only the host byte order x86_64/aarch64-le is supported; the le*_to_cpu
@@ -278,5 +279,120 @@ _Static_assert(sizeof(struct virtio_blk_outhdr) == 16, "virtio_blk_outhdr");
 _Static_assert(offsetof(struct virtio_blk_outhdr, sector) == 8, "outhdr.sector");
 _Static_assert(sizeof(struct virtio_blk_discard_write_zeroes) == 16, "discard segment");
 _Static_assert(offsetof(struct virtio_blk_discard_write_zeroes, flags) == 12, "dwz.flags");
+
+/* §5.1.3: network device feature bits. */
+#define VIRTIO_NET_F_CSUM 0
+#define VIRTIO_NET_F_GUEST_CSUM 1
+#define VIRTIO_NET_F_CTRL_GUEST_OFFLOADS 2
+#define VIRTIO_NET_F_MTU 3
+#define VIRTIO_NET_F_MAC 5
+#define VIRTIO_NET_F_GUEST_TSO4 7
+#define VIRTIO_NET_F_GUEST_TSO6 8
+#define VIRTIO_NET_F_GUEST_ECN 9
+#define VIRTIO_NET_F_GUEST_UFO 10
+#define VIRTIO_NET_F_HOST_TSO4 11
+#define VIRTIO_NET_F_HOST_TSO6 12
+#define VIRTIO_NET_F_HOST_ECN 13
+#define VIRTIO_NET_F_HOST_UFO 14
+#define VIRTIO_NET_F_MRG_RXBUF 15
+#define VIRTIO_NET_F_STATUS 16
+#define VIRTIO_NET_F_CTRL_VQ 17
+#define VIRTIO_NET_F_CTRL_RX 18
+#define VIRTIO_NET_F_CTRL_VLAN 19
+#define VIRTIO_NET_F_CTRL_RX_EXTRA 20
+#define VIRTIO_NET_F_GUEST_ANNOUNCE 21
+#define VIRTIO_NET_F_MQ 22
+#define VIRTIO_NET_F_CTRL_MAC_ADDR 23
+
+/* §5.1.4: status bits and the device configuration layout (up to supported_hash_types). */
+#define VIRTIO_NET_S_LINK_UP 1u
+#define VIRTIO_NET_S_ANNOUNCE 2u
+
+#define VIRTIO_NET_MAC_LEN 6u
+/* §5.1.4 (D-NET-01): max_virtqueue_pairs is 1..0x8000. */
+#define VIRTIO_NET_CTRL_MQ_VQ_PAIRS_MIN 1u
+#define VIRTIO_NET_CTRL_MQ_VQ_PAIRS_MAX 0x8000u
+/* §5.1.4 (D-NET-02): mtu is 68..65535. */
+#define VIRTIO_NET_MTU_MIN 68u
+#define VIRTIO_NET_MTU_MAX 65535u
+
+struct virtio_net_config {
+	uint8_t mac[VIRTIO_NET_MAC_LEN];
+	le16 status;
+	le16 max_virtqueue_pairs;
+	le16 mtu;
+	le32 speed;
+	uint8_t duplex;
+	uint8_t rss_max_key_size;
+	le16 rss_max_indirection_table_length;
+	le32 supported_hash_types;
+};
+
+/* §5.1.6: the header before every frame (VERSION_1: num_buffers always present, 12 bytes). */
+#define VIRTIO_NET_HDR_F_NEEDS_CSUM 1u
+#define VIRTIO_NET_HDR_F_DATA_VALID 2u
+#define VIRTIO_NET_HDR_F_RSC_INFO 4u
+
+#define VIRTIO_NET_HDR_GSO_NONE 0u
+#define VIRTIO_NET_HDR_GSO_TCPV4 1u
+#define VIRTIO_NET_HDR_GSO_UDP 3u
+#define VIRTIO_NET_HDR_GSO_TCPV6 4u
+#define VIRTIO_NET_HDR_GSO_UDP_L4 5u
+#define VIRTIO_NET_HDR_GSO_ECN 0x80u
+
+struct virtio_net_hdr_v1 {
+	uint8_t flags;
+	uint8_t gso_type;
+	le16 hdr_len;
+	le16 gso_size;
+	le16 csum_start;
+	le16 csum_offset;
+	le16 num_buffers;
+};
+
+/* §5.1.6.5: the control virtqueue: class, command, data (readable), then ack (writable). */
+struct virtio_net_ctrl_hdr {
+	uint8_t class;
+	uint8_t cmd;
+};
+
+#define VIRTIO_NET_OK 0u
+#define VIRTIO_NET_ERR 1u
+
+#define VIRTIO_NET_CTRL_RX 0u
+#define VIRTIO_NET_CTRL_RX_PROMISC 0u
+#define VIRTIO_NET_CTRL_RX_ALLMULTI 1u
+#define VIRTIO_NET_CTRL_RX_ALLUNI 2u
+#define VIRTIO_NET_CTRL_RX_NOMULTI 3u
+#define VIRTIO_NET_CTRL_RX_NOUNI 4u
+#define VIRTIO_NET_CTRL_RX_NOBCAST 5u
+
+#define VIRTIO_NET_CTRL_MAC 1u
+#define VIRTIO_NET_CTRL_MAC_TABLE_SET 0u
+#define VIRTIO_NET_CTRL_MAC_ADDR_SET 1u
+
+#define VIRTIO_NET_CTRL_VLAN 2u
+#define VIRTIO_NET_CTRL_ANNOUNCE 3u
+
+#define VIRTIO_NET_CTRL_MQ 4u
+#define VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET 0u
+
+#define VIRTIO_NET_CTRL_GUEST_OFFLOADS 5u
+#define VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET 0u
+
+_Static_assert(sizeof(struct virtio_net_config) == 24, "virtio_net_config");
+_Static_assert(offsetof(struct virtio_net_config, status) == 6, "net_config.status");
+_Static_assert(offsetof(struct virtio_net_config, max_virtqueue_pairs) == 8, "net_config.mvqp");
+_Static_assert(offsetof(struct virtio_net_config, mtu) == 10, "net_config.mtu");
+_Static_assert(offsetof(struct virtio_net_config, speed) == 12, "net_config.speed");
+_Static_assert(offsetof(struct virtio_net_config, duplex) == 16, "net_config.duplex");
+_Static_assert(offsetof(struct virtio_net_config, supported_hash_types) == 20, "net_config.sht");
+_Static_assert(sizeof(struct virtio_net_hdr_v1) == 12, "virtio_net_hdr_v1");
+_Static_assert(offsetof(struct virtio_net_hdr_v1, hdr_len) == 2, "net_hdr.hdr_len");
+_Static_assert(offsetof(struct virtio_net_hdr_v1, gso_size) == 4, "net_hdr.gso_size");
+_Static_assert(offsetof(struct virtio_net_hdr_v1, csum_start) == 6, "net_hdr.csum_start");
+_Static_assert(offsetof(struct virtio_net_hdr_v1, csum_offset) == 8, "net_hdr.csum_offset");
+_Static_assert(offsetof(struct virtio_net_hdr_v1, num_buffers) == 10, "net_hdr.num_buffers");
+_Static_assert(sizeof(struct virtio_net_ctrl_hdr) == 2, "virtio_net_ctrl_hdr");
 
 #endif /* VIREO_SPEC_H */
