@@ -292,12 +292,32 @@ int vdev_queue_push(struct vdev_queue *q, uint16_t head, uint32_t written)
 	return ret;
 }
 
-void vdev_queue_flush(struct vdev_queue *q)
+bool vdev_queue_flush(struct vdev_queue *q)
 {
 	/* dev:BF/Device Reset: no notification from a queue that is not served. */
 	if (!q->enabled || vdev_needs_reset(q->dev))
-		return;
+		return false;
 	vring_split_dev_flush(&q->ring);
-	if (vring_split_dev_need_notify(&q->ring) && q->call_fd >= 0)
-		(void)eventfd_signal_fd(q->call_fd);
+	if (!vring_split_dev_need_notify(&q->ring) || q->call_fd < 0)
+		return false;
+	(void)eventfd_signal_fd(q->call_fd);
+	return true;
+}
+
+/* Return: 0; -EINVAL; -EIO (stopped or broken). */
+int vdev_queue_unpop(struct vdev_queue *q, uint16_t head)
+{
+	if (!q->enabled || vdev_needs_reset(q->dev))
+		return -EIO;
+	return vring_split_dev_unpop(&q->ring, head);
+}
+
+bool vdev_queue_set_notify(struct vdev_queue *q, bool enable)
+{
+	if (!q->enabled || vdev_needs_reset(q->dev))
+		return false;
+	if (enable)
+		return vring_split_dev_enable_notify(&q->ring);
+	vring_split_dev_disable_notify(&q->ring);
+	return false;
 }

@@ -216,6 +216,27 @@ int vring_split_dev_pop(struct vring_split_dev *q, struct vring_chain *chain, st
 }
 
 /*
+ * vring_split_dev_unpop() - see <vireo/vring.h>.
+ * Fails with -EINVAL (@head not in flight, or no pop to undo) or -EIO.
+ * The caller, not the driver, names @head, so a mistake is not a protocol
+ * violation. The chain is walked and checked again when popped again.
+ */
+int vring_split_dev_unpop(struct vring_split_dev *q, uint16_t head)
+{
+	if (VRING_UNLIKELY(q->error))
+		return -EIO;
+	if (head >= q->num || !dev_in_flight(q, head) || q->num_in_flight == 0)
+		return -EINVAL;
+	dev_flip_in_flight(q, head);
+	q->num_in_flight--;
+	q->last_avail_idx--;
+	/* GUEST: used (and its avail_event word) validated at init. Ask again for this one. */
+	if (q->event_idx && q->notify_enabled)
+		vring_write_once16(dev_avail_event(q), q->last_avail_idx);
+	return 0;
+}
+
+/*
  * vring_split_dev_push() - see <vireo/vring.h>.
  * Fails with -EPROTO (head not in flight, or @written above the chain's
  * writable bytes; the queue is then broken) or -EIO (already broken).

@@ -374,6 +374,11 @@ int vhost_user_backend_run(struct vhost_user_backend *b)
 	return 0;
 }
 
+void vhost_user_backend_after_dispatch(struct vhost_user_backend *b)
+{
+	vub_check_needs_reset(b);
+}
+
 bool vhost_user_backend_connected(const struct vhost_user_backend *b)
 {
 	return b->conn_fd >= 0;

@@ -50,7 +50,7 @@ int vub_threads_init(struct vhost_user_backend *b)
 	unsigned int i;
 	int ret;
 
-	b->per_queue = b->dev->num_queues > 1;
+	b->per_queue = b->dev->num_queues > 1 && !b->opt.single_thread;
 	b->wake_fd = -1;
 	if (!b->per_queue)
 		return 0;

@@ -276,7 +276,23 @@ int vdev_queue_pop(struct vdev_queue *q, struct vring_chain *chain, struct vring
 		   unsigned int iov_cap);
 int vdev_queue_push(struct vdev_queue *q, uint16_t head, uint32_t written);
 
-/** vdev_queue_flush() - publish pushed entries and signal the driver if it wants */
-void vdev_queue_flush(struct vdev_queue *q);
+/**
+ * vdev_queue_unpop() - give back the chain popped last, unused (vring.h)
+ * Return: 0; -EINVAL (not the caller's to give back); -EIO (stopped or broken).
+ */
+int vdev_queue_unpop(struct vdev_queue *q, uint16_t head);
+
+/**
+ * vdev_queue_set_notify() - ask the driver to kick @q (@enable) or not (a
+ * busy-polling device). Return: true if chains became available meanwhile
+ * (only when enabling: pop them, no kick will come for them).
+ */
+bool vdev_queue_set_notify(struct vdev_queue *q, bool enable);
+
+/**
+ * vdev_queue_flush() - publish pushed entries and signal the driver if it wants
+ * Return: true if the driver was signalled.
+ */
+bool vdev_queue_flush(struct vdev_queue *q);
 
 #endif /* VIREO_DEVICE_H */

@@ -121,7 +121,8 @@ void net_device_set_tx_handler(struct net_device *nd,
 			       void *opaque);
 
 /**
- * net_device_receive() - put @pkt into the driver's receive buffers
+ * net_device_receive() - put @pkt into the driver's receive buffers and
+ * publish it (one used->idx store, a signal if the driver wants one)
  * The frame must not need an offload the driver did not negotiate
  * (net_device_rx_offloads()); the switch sees to that.
  * Return: 0; or a negative errno with the drop counted: -ENETDOWN
@@ -130,12 +131,6 @@ void net_device_set_tx_handler(struct net_device *nd,
  * (the driver broke the ring: the device now NEEDS_RESET).
  */
 int net_device_receive(struct net_device *nd, const struct net_packet *pkt);
-
-/**
- * net_device_rx_flush() - publish received frames and signal the driver
- * (net_device_receive() batches: call this once the burst is done)
- */
-void net_device_rx_flush(struct net_device *nd);
 
 /** net_device_rx_offloads() - NET_OFFLOAD_* the driver negotiated for receive */
 uint32_t net_device_rx_offloads(const struct net_device *nd);

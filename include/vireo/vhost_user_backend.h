@@ -30,12 +30,16 @@ struct vhost_user_backend;
  * @on_disconnect: optional; called when a connection ends, with @reason
  *	(NULL for an orderly close)
  * @opaque: for the callbacks
+ * @single_thread: serve every queue in the device's thread even when the
+ *	device has several (its model is driven from one thread, e.g. a
+ *	network device on a switch); otherwise each queue gets its own thread
  */
 struct vhost_user_backend_options {
 	const char *socket_path;
 	void (*on_connect)(void *opaque, unsigned long conn);
 	void (*on_disconnect)(void *opaque, unsigned long conn, const char *reason);
 	void *opaque;
+	bool single_thread;
 };
 
 /**
@@ -64,6 +68,14 @@ int vhost_user_backend_attach(struct vhost_user_backend *b, int fd);
  * Return: 0, or -errno from the event loop.
  */
 int vhost_user_backend_run(struct vhost_user_backend *b);
+
+/**
+ * vhost_user_backend_after_dispatch() - for a caller that runs the event
+ * loop itself (several back-ends on one loop, a polling loop): call after
+ * each event_loop_run_once(), so a device that NEEDS_RESET signals each
+ * queue's SET_VRING_ERR eventfd (vhost_user_backend_run() does it itself)
+ */
+void vhost_user_backend_after_dispatch(struct vhost_user_backend *b);
 
 /** vhost_user_backend_connected() - a front-end is connected now */
 bool vhost_user_backend_connected(const struct vhost_user_backend *b);

@@ -153,6 +153,16 @@ int vring_split_dev_pop(struct vring_split_dev *q, struct vring_chain *chain, st
 			unsigned int iov_cap);
 
 /**
+ * vring_split_dev_unpop() - give back the chain popped last, unused: the
+ * next pop returns it again (a network device that finds a frame does not
+ * fit the buffers it popped). Give several back in the reverse order of
+ * their pops. Nothing is written to the used ring.
+ * Return: 0; -EINVAL if @head is not in flight or nothing was popped;
+ * -EIO if the queue is broken.
+ */
+int vring_split_dev_unpop(struct vring_split_dev *q, uint16_t head);
+
+/**
  * vring_split_dev_push() - return a chain to the driver with @written bytes
  * The used entry becomes visible at the next vring_split_dev_flush().
  * Return: 0; -EPROTO if @head is not in flight or @written exceeds its

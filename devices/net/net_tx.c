@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The transmit path (virtio 1.2 §5.1.6.2): pop a chain, read the header and
+ * the frame out of it as one byte stream (a driver may split them anywhere,
+ * §2.6.4 "Message Framing"), check both, hand the frame on, return the chain
+ * with nothing written. The frame is copied out of guest memory before any
+ * check looks at it: what was checked cannot change under us.
+ */
+#include <vireo/event_loop.h>
+#include <vireo/iov.h>
+#include <vireo/log.h>
+
+#include "devices/net/net_internal.h"
+
+/* One chain. Return: -1 if the frame was passed on, else the drop reason. */
+static int net_tx_chain(struct net_device *nd, const struct vring_chain *c)
+{
+	struct net_packet pkt;
+	uint32_t frame_len;
+	int why;
+
+	/* Transmit buffers are device-readable only (§5.1.6.2). */
+	if (c->writable)
+		return NET_DROP_TX_WRITABLE;
+	if (c->readable_bytes < sizeof(pkt.vnet))
+		return NET_DROP_TX_SHORT_HEADER;
+	frame_len = c->readable_bytes - (uint32_t)sizeof(pkt.vnet);
+	if (frame_len > NET_FRAME_MAX)
+		return NET_DROP_TX_OVERSIZE;
+	/* GUEST: iov entries the ring translated with their lengths; copies are bounded by them. */
+	(void)iov_to_buf(nd->iov, c->readable, 0, &pkt.vnet, sizeof(pkt.vnet));
+	why = net_hdr_check_tx(&pkt.vnet, frame_len, nd->vdev.acked_features, nd->opt.mtu);
+	if (why >= 0)
+		return why;
+	if (iov_to_buf(nd->iov, c->readable, sizeof(pkt.vnet), nd->frame, frame_len) != frame_len)
+		return NET_DROP_TX_SHORT_HEADER; /* cannot happen: readable_bytes counted them */
+	pkt.data = nd->frame;
+	pkt.len = frame_len;
+	nd->stats.tx_frames++;
+	nd->stats.tx_bytes += frame_len;
+	if (nd->tx_fn)
+		nd->tx_fn(nd->tx_opaque, &pkt);
+	return -1;
+}
+
+unsigned int net_tx_process(struct net_device *nd, struct vdev_queue *q)
+{
+	struct vring_chain c;
+	unsigned int done = 0;
+	int why;
+
+	while (done < NET_TX_BUDGET && vdev_queue_pop(q, &c, nd->iov, nd->iov_cap) == 0) {
+		why = net_tx_chain(nd, &c);
+		if (why >= 0)
+			net_count_drop(nd, (enum net_drop_reason)why);
+		/* The device writes nothing into a transmit buffer: used length 0. */
+		if (vdev_queue_push(q, c.head, 0) < 0)
+			return done;
+		done++;
+	}
+	if (done) {
+		if (vdev_queue_flush(q))
+			nd->stats.tx_signals++;
+		/* Budget spent with chains left: come back after the other queues had a turn. */
+		if (done == NET_TX_BUDGET && !nd->polling && q->kick_fd >= 0)
+			(void)eventfd_signal_fd(q->kick_fd);
+	}
+	return done;
+}
