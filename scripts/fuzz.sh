@@ -15,7 +15,7 @@ for src in "$@"; do
 	# shellcheck disable=SC2086
 	clang -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude -I. \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		-o "$bin" "$src" $lib_srcs -luring -lpthread
+		-o "$bin" "$src" $lib_srcs -luring -lslirp -lpthread
 	corpus=$out/corpus-$name
 	regressions=tests/fuzz/regressions/$name
 	mkdir -p "$corpus" "$regressions"

@@ -224,6 +224,23 @@ static int net_rx_errno(int why)
 	}
 }
 
+/* The header the driver sees: only what it negotiated and what the frame needs. */
+static void net_rx_header(const struct net_device *nd, struct virtio_net_hdr_v1 *hdr)
+{
+	/* D-NET-26: flags are only ours to set with GUEST_CSUM; no RSC_INFO (D-NET-44). */
+	hdr->flags &= vdev_has_feature(&nd->vdev, VIRTIO_NET_F_GUEST_CSUM)
+			      ? VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID
+			      : 0;
+	if (!(hdr->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
+		hdr->csum_start = hdr->csum_offset = 0;
+	/* D-NET-41: a frame sent as it is says GSO_NONE (not ECN alone), and no MSS. */
+	if ((hdr->gso_type & ~VIRTIO_NET_HDR_GSO_ECN) == VIRTIO_NET_HDR_GSO_NONE) {
+		hdr->gso_type = VIRTIO_NET_HDR_GSO_NONE;
+		hdr->gso_size = 0;
+		hdr->hdr_len = 0;
+	}
+}
+
 int net_device_receive(struct net_device *nd, const struct net_packet *pkt)
 {
 	struct virtio_net_hdr_v1 hdr = pkt->vnet;
@@ -237,10 +254,7 @@ int net_device_receive(struct net_device *nd, const struct net_packet *pkt)
 	if (why < 0) {
 		/* No kicks wanted on receive queues: frames are dropped, not held, when buffers lack. */
 		(void)vdev_queue_set_notify(q, false);
-		/* D-NET-26: flags are only ours to set with GUEST_CSUM; no RSC_INFO (D-NET-44). */
-		hdr.flags &= vdev_has_feature(&nd->vdev, VIRTIO_NET_F_GUEST_CSUM)
-				     ? VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID
-				     : 0;
+		net_rx_header(nd, &hdr);
 		why = vdev_has_feature(&nd->vdev, VIRTIO_NET_F_MRG_RXBUF)
 			      ? net_rx_merge(nd, q, pkt, &hdr)
 			      : net_rx_single(nd, q, pkt, &hdr);
