@@ -1,0 +1,443 @@
+// SPDX-License-Identifier: MIT
+/*
+ * A learning L2 switch (IEEE 802.1D §8.7 in miniature): source addresses
+ * are learned per port and aged out, known unicast goes to one port,
+ * everything else floods. Before a frame leaves through a port, the
+ * offloads that port cannot take are done in software (offload.c).
+ *
+ * The MAC table is a fixed array of NET_SWITCH_MAC_SLOTS slots with open
+ * addressing (linear probing, backward-shift deletion, no tombstones),
+ * filled to at most NET_SWITCH_MAC_MAX entries so probes stay short. A
+ * per-switch random seed keys the hash, so a guest cannot pick addresses
+ * that collide. When the table is full, expired entries are swept; if
+ * none are, the new address is not learned (its frames still flood).
+ *
+ * A port's transmit may call back into the switch (libslirp answers ARP
+ * from inside slirp_input): nested input gets its own scratch buffer, up
+ * to NET_SWITCH_MAX_DEPTH levels; a port removed while frames are being
+ * forwarded is freed when the outermost input returns.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include <vireo/log.h>
+#include <vireo/net_offload.h>
+#include <vireo/net_switch.h>
+
+#define NET_SWITCH_MAC_SLOTS 1024u /* a power of two */
+#define NET_SWITCH_MAC_MAX 768u	   /* entries: a 75% load bound */
+#define NET_SWITCH_MAX_DEPTH 4u
+
+struct net_mac_entry {
+	uint8_t mac[NET_ETH_ALEN];
+	uint64_t seen_ms;
+	struct net_switch_port *port; /* NULL: the slot is free */
+};
+
+struct net_switch_port {
+	struct net_switch *sw;
+	char *name;
+	struct net_port_ops ops;
+	void *opaque;
+	struct net_switch_port_stats st;
+	bool removed;
+	struct net_switch_port *next_zombie;
+};
+
+struct net_switch {
+	struct net_switch_port *ports[NET_SWITCH_MAX_PORTS];
+	unsigned int nports;
+	struct net_mac_entry *macs;
+	unsigned int nmacs;
+	uint64_t seed;
+	uint64_t (*now_ms)(void *opaque);
+	void *clock_opaque;
+	uint8_t *scratch[NET_SWITCH_MAX_DEPTH]; /* [0] at new, deeper ones on first use */
+	unsigned int depth;			/* nested net_switch_input() calls */
+	struct net_switch_port *zombies;	/* removed during forwarding */
+	bool warned_full;
+};
+
+static uint64_t net_switch_monotonic_ms(void *opaque)
+{
+	struct timespec ts;
+
+	(void)opaque;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* A seed for the table hash; the clock and an address if getrandom cannot help. */
+static uint64_t net_switch_seed(const struct net_switch *sw)
+{
+	uint64_t seed;
+
+	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) == (ssize_t)sizeof(seed))
+		return seed;
+	return net_switch_monotonic_ms(NULL) ^ (uint64_t)(uintptr_t)sw;
+}
+
+static unsigned int net_mac_slot(const struct net_switch *sw, const uint8_t *mac)
+{
+	uint64_t v = 0;
+
+	for (unsigned int i = 0; i < NET_ETH_ALEN; i++)
+		v = v << 8 | mac[i];
+	v = (v ^ sw->seed) * 0x9e3779b97f4a7c15ull;
+	v ^= v >> 29;
+	v *= 0xbf58476d1ce4e5b9ull;
+	return (unsigned int)(v >> 32) & (NET_SWITCH_MAC_SLOTS - 1u);
+}
+
+static bool net_mac_expired(const struct net_mac_entry *e, uint64_t now)
+{
+	/* a clock that went backwards counts as no time passed */
+	return now > e->seen_ms && now - e->seen_ms >= NET_SWITCH_AGEING_MS;
+}
+
+/* The slot holding @mac, or the free slot where it would go. */
+static unsigned int net_mac_find(const struct net_switch *sw, const uint8_t *mac)
+{
+	unsigned int i = net_mac_slot(sw, mac);
+
+	/* terminates: at most NET_SWITCH_MAC_MAX < NET_SWITCH_MAC_SLOTS slots are used */
+	while (sw->macs[i].port && memcmp(sw->macs[i].mac, mac, NET_ETH_ALEN) != 0)
+		i = (i + 1u) & (NET_SWITCH_MAC_SLOTS - 1u);
+	return i;
+}
+
+/* Free slot @hole, moving later entries of its cluster back toward their home slots. */
+static void net_mac_remove_slot(struct net_switch *sw, unsigned int hole)
+{
+	const unsigned int mask = NET_SWITCH_MAC_SLOTS - 1u;
+	unsigned int j = hole;
+
+	sw->macs[hole].port = NULL;
+	sw->nmacs--;
+	for (;;) {
+		unsigned int home;
+
+		j = (j + 1u) & mask;
+		if (!sw->macs[j].port)
+			return;
+		home = net_mac_slot(sw, sw->macs[j].mac);
+		/* the entry at j may move to the hole unless its home lies in (hole, j] */
+		if (((j - home) & mask) < ((j - hole) & mask))
+			continue;
+		sw->macs[hole] = sw->macs[j];
+		sw->macs[j].port = NULL;
+		hole = j;
+	}
+}
+
+/*
+ * Remove every entry that @match selects. A removal may pull a later entry
+ * into the current slot, so the slot is looked at again; entries only move
+ * toward their home, so none escapes behind the scan.
+ */
+static void net_mac_remove_if(struct net_switch *sw,
+			      bool (*match)(const struct net_mac_entry *e, const void *arg),
+			      const void *arg)
+{
+	for (unsigned int i = 0; i < NET_SWITCH_MAC_SLOTS;) {
+		if (sw->macs[i].port && match(&sw->macs[i], arg))
+			net_mac_remove_slot(sw, i);
+		else
+			i++;
+	}
+}
+
+static bool net_mac_on_port(const struct net_mac_entry *e, const void *port)
+{
+	return e->port == port;
+}
+
+static bool net_mac_aged(const struct net_mac_entry *e, const void *arg)
+{
+	const uint64_t *now = arg;
+
+	return net_mac_expired(e, *now);
+}
+
+/* Learn (or refresh, or move) @mac on @port. */
+static void net_switch_learn(struct net_switch *sw, const uint8_t *mac,
+			     struct net_switch_port *port, uint64_t now)
+{
+	unsigned int i = net_mac_find(sw, mac);
+	struct net_mac_entry *e = &sw->macs[i];
+
+	if (e->port) {
+		if (e->port != port)
+			log_debug("switch: %02x:%02x:%02x:%02x:%02x:%02x moved from %s to %s",
+				  mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], e->port->name,
+				  port->name);
+		e->port = port;
+		e->seen_ms = now;
+		return;
+	}
+	if (sw->nmacs >= NET_SWITCH_MAC_MAX) {
+		net_mac_remove_if(sw, net_mac_aged, &now);
+		if (sw->nmacs >= NET_SWITCH_MAC_MAX) {
+			if (!sw->warned_full)
+				log_warn("switch: MAC table full (%u); new addresses flood",
+					 NET_SWITCH_MAC_MAX);
+			sw->warned_full = true;
+			return;
+		}
+		i = net_mac_find(sw, mac);
+		e = &sw->macs[i];
+	}
+	memcpy(e->mac, mac, NET_ETH_ALEN);
+	e->port = port;
+	e->seen_ms = now;
+	sw->nmacs++;
+}
+
+/* The port @mac was learned on, or NULL (unknown or aged out: then forgotten). */
+static struct net_switch_port *net_switch_lookup(struct net_switch *sw, const uint8_t *mac,
+						 uint64_t now)
+{
+	unsigned int i = net_mac_find(sw, mac);
+
+	if (!sw->macs[i].port)
+		return NULL;
+	if (net_mac_expired(&sw->macs[i], now)) {
+		net_mac_remove_slot(sw, i);
+		return NULL;
+	}
+	return sw->macs[i].port;
+}
+
+int net_switch_new(struct net_switch **out)
+{
+	struct net_switch *sw = calloc(1, sizeof(*sw));
+
+	if (!sw)
+		return -ENOMEM;
+	sw->macs = calloc(NET_SWITCH_MAC_SLOTS, sizeof(*sw->macs));
+	sw->scratch[0] = malloc(NET_OFFLOAD_SCRATCH);
+	if (!sw->macs || !sw->scratch[0]) {
+		free(sw->macs);
+		free(sw->scratch[0]);
+		free(sw);
+		return -ENOMEM;
+	}
+	sw->seed = net_switch_seed(sw);
+	sw->now_ms = net_switch_monotonic_ms;
+	*out = sw;
+	return 0;
+}
+
+static void net_switch_port_destroy(struct net_switch_port *port)
+{
+	free(port->name);
+	free(port);
+}
+
+void net_switch_free(struct net_switch *sw)
+{
+	if (!sw)
+		return;
+	for (unsigned int i = 0; i < sw->nports; i++)
+		net_switch_port_destroy(sw->ports[i]);
+	while (sw->zombies) {
+		struct net_switch_port *next = sw->zombies->next_zombie;
+
+		net_switch_port_destroy(sw->zombies);
+		sw->zombies = next;
+	}
+	for (unsigned int i = 0; i < NET_SWITCH_MAX_DEPTH; i++)
+		free(sw->scratch[i]);
+	free(sw->macs);
+	free(sw);
+}
+
+int net_switch_add_port(struct net_switch *sw, const char *name, const struct net_port_ops *ops,
+			void *opaque, struct net_switch_port **out)
+{
+	struct net_switch_port *port;
+
+	if (sw->nports >= NET_SWITCH_MAX_PORTS)
+		return -ENOSPC;
+	port = calloc(1, sizeof(*port));
+	if (!port)
+		return -ENOMEM;
+	port->name = strdup(name);
+	if (!port->name) {
+		free(port);
+		return -ENOMEM;
+	}
+	port->sw = sw;
+	port->ops = *ops;
+	port->opaque = opaque;
+	sw->ports[sw->nports++] = port;
+	log_debug("switch: port %s added", port->name);
+	*out = port;
+	return 0;
+}
+
+void net_switch_port_flush(struct net_switch *sw, struct net_switch_port *port)
+{
+	net_mac_remove_if(sw, net_mac_on_port, port);
+}
+
+void net_switch_remove_port(struct net_switch *sw, struct net_switch_port *port)
+{
+	unsigned int i = 0;
+
+	while (i < sw->nports && sw->ports[i] != port)
+		i++;
+	if (i == sw->nports)
+		return;
+	memmove(&sw->ports[i], &sw->ports[i + 1], (sw->nports - i - 1u) * sizeof(sw->ports[0]));
+	sw->nports--;
+	net_switch_port_flush(sw, port);
+	log_debug("switch: port %s removed", port->name);
+	if (sw->depth == 0) {
+		net_switch_port_destroy(port);
+		return;
+	}
+	/* a forwarding loop up the stack may still hold it */
+	port->removed = true;
+	port->next_zombie = sw->zombies;
+	sw->zombies = port;
+}
+
+/* @emit for net_offload_deliver(): count, and always go on with the next segment. */
+static int net_switch_port_emit(void *opaque, const struct net_packet *pkt)
+{
+	struct net_switch_port *port = opaque;
+
+	if (port->ops.transmit(port->opaque, pkt) == 0) {
+		port->st.out_frames++;
+		port->st.out_bytes += pkt->len;
+	} else {
+		port->st.out_dropped++;
+	}
+	return 0;
+}
+
+/* Send @pkt out of @port, with the offloads it lacks done in @scratch. */
+static void net_switch_output(struct net_switch_port *port, const struct net_packet *pkt,
+			      uint8_t *scratch)
+{
+	uint32_t offloads = port->ops.offloads ? port->ops.offloads(port->opaque) : 0;
+
+	if (port->removed)
+		return;
+	if (net_offload_deliver(pkt, offloads, scratch, net_switch_port_emit, port) == -EINVAL) {
+		port->st.offload_errors++;
+		log_debug("switch: malformed offload request, not sent to %s", port->name);
+	}
+}
+
+/* Every port but @from; a copy of the list, as a transmit may add or remove ports. */
+static void net_switch_flood(struct net_switch *sw, struct net_switch_port *from,
+			     const struct net_packet *pkt, uint8_t *scratch)
+{
+	struct net_switch_port *ports[NET_SWITCH_MAX_PORTS];
+	unsigned int n = sw->nports;
+
+	memcpy(ports, sw->ports, n * sizeof(ports[0]));
+	for (unsigned int i = 0; i < n; i++)
+		if (ports[i] != from)
+			net_switch_output(ports[i], pkt, scratch);
+}
+
+/* Scratch for the current nesting level, or NULL (too deep, or no memory). */
+static uint8_t *net_switch_scratch(struct net_switch *sw)
+{
+	if (sw->depth >= NET_SWITCH_MAX_DEPTH)
+		return NULL;
+	if (!sw->scratch[sw->depth])
+		sw->scratch[sw->depth] = malloc(NET_OFFLOAD_SCRATCH);
+	return sw->scratch[sw->depth];
+}
+
+/* Learn from @pkt's source, then send it where its destination is. */
+static void net_switch_forward(struct net_switch *sw, struct net_switch_port *from,
+			       const struct net_packet *pkt, uint8_t *scratch)
+{
+	const uint8_t *dst = pkt->data, *src = pkt->data + NET_ETH_ALEN;
+	uint64_t now = sw->now_ms(sw->clock_opaque);
+	struct net_switch_port *to;
+
+	net_switch_learn(sw, src, from, now);
+	if (net_mac_is_multicast(dst)) {
+		net_switch_flood(sw, from, pkt, scratch);
+		return;
+	}
+	to = net_switch_lookup(sw, dst, now);
+	if (to == from)
+		from->st.hairpin++;
+	else if (to)
+		net_switch_output(to, pkt, scratch);
+	else
+		net_switch_flood(sw, from, pkt, scratch);
+}
+
+void net_switch_input(struct net_switch *sw, struct net_switch_port *from,
+		      const struct net_packet *pkt)
+{
+	uint8_t *scratch;
+
+	from->st.in_frames++;
+	if (from->removed || pkt->len < NET_ETH_HLEN)
+		return;
+	/* 802.1D §7.12.1 / IEEE 802 §8.2: a source address is never a group address */
+	if (net_mac_is_multicast(pkt->data + NET_ETH_ALEN) ||
+	    net_mac_is_zero(pkt->data + NET_ETH_ALEN))
+		return;
+	from->st.in_bytes += pkt->len;
+	scratch = net_switch_scratch(sw);
+	if (!scratch) {
+		log_warn("switch: frame from %s dropped: nested %u deep or out of memory",
+			 from->name, sw->depth);
+		return;
+	}
+	sw->depth++;
+	net_switch_forward(sw, from, pkt, scratch);
+	if (--sw->depth > 0)
+		return;
+	while (sw->zombies) {
+		struct net_switch_port *next = sw->zombies->next_zombie;
+
+		net_switch_port_destroy(sw->zombies);
+		sw->zombies = next;
+	}
+}
+
+const char *net_switch_port_name(const struct net_switch_port *port)
+{
+	return port->name;
+}
+
+void net_switch_port_get_stats(const struct net_switch_port *port, struct net_switch_port_stats *st)
+{
+	*st = port->st;
+}
+
+void net_switch_for_each_mac(const struct net_switch *sw,
+			     void (*fn)(void *opaque, const uint8_t *mac,
+					const struct net_switch_port *port),
+			     void *opaque)
+{
+	uint64_t now = sw->now_ms(sw->clock_opaque);
+
+	for (unsigned int i = 0; i < NET_SWITCH_MAC_SLOTS; i++) {
+		const struct net_mac_entry *e = &sw->macs[i];
+
+		if (e->port && !net_mac_expired(e, now))
+			fn(opaque, e->mac, e->port);
+	}
+}
+
+void net_switch_set_clock(struct net_switch *sw, uint64_t (*now_ms)(void *opaque), void *opaque)
+{
+	sw->now_ms = now_ms ? now_ms : net_switch_monotonic_ms;
+	sw->clock_opaque = now_ms ? opaque : NULL;
+}
