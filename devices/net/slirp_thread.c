@@ -12,8 +12,8 @@
  * (slirp_queue.c). Every libslirp call happens on this thread, from
  * slirp_new() to slirp_cleanup(); every switch call on the switch thread.
  *
- * Timers are few (libslirp's router-advertisement timer, and only with IPv6,
- * which is off): a plain list scanned each round is enough.
+ * Timers are few (libslirp 4.7 makes one, for IPv6 router advertisements,
+ * and IPv6 is off): a plain list scanned each round is enough.
  *
  * All signals are blocked in this thread, so the process's handlers run
  * elsewhere and a SIGPIPE from a send() to a closed host socket stays a
@@ -62,12 +62,10 @@ static ssize_t net_slirp_send_packet(const void *buf, size_t len, void *opaque)
 {
 	struct net_slirp *s = opaque;
 
+	/* "If the guest is not ready to receive a frame, [we] can just drop" (libslirp.h) */
 	if (len < NET_ETH_HLEN || len > NET_FRAME_MAX ||
-	    net_slirp_queue_push(&s->from_slirp, buf, (uint32_t)len) < 0) {
-		/* "If the guest is not ready to receive a frame, [we] can just drop" (libslirp.h) */
+	    net_slirp_queue_push(&s->from_slirp, buf, (uint32_t)len) < 0)
 		net_slirp_count(&s->counters.dropped, 1);
-		return (ssize_t)len;
-	}
 	return (ssize_t)len;
 }
 
@@ -274,8 +272,11 @@ static void net_slirp_round(struct net_slirp *s)
 	slirp_pollfds_fill(s->slirp, &timeout, net_slirp_add_poll, s);
 	n = poll(s->pfds, s->num_pfds, timeout > INT_MAX ? -1 : (int)timeout);
 	err = n < 0 ? errno : 0;
-	if (err != 0 && err != EINTR)
+	if (err != 0 && err != EINTR) {
+		/* ENOMEM, or more fds than RLIMIT_NOFILE: say so, and do not spin while it lasts. */
 		log_warn("slirp: poll: %s", strerror(err));
+		nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
+	}
 	slirp_pollfds_poll(s->slirp, err != 0 && err != EINTR, net_slirp_get_revents, s);
 	if (n > 0 && (s->pfds[0].revents & POLLIN))
 		net_slirp_deliver(s);

@@ -37,6 +37,8 @@ struct net_tap;
 /**
  * net_tap_open() - attach the tap device @ifname (created if missing,
  * IFF_TAP | IFF_NO_PI | IFF_VNET_HDR) to @sw as port "tap:@ifname"
+ * The interface is not configured: its addresses and link state are the
+ * caller's (ip addr add ... dev @ifname; ip link set @ifname up).
  * Return: 0 and *@out set; -EINVAL (name too long); -errno from open/ioctl
  * (-EPERM without CAP_NET_ADMIN); -ENOSPC (switch full).
  */
@@ -75,8 +77,9 @@ struct net_slirp;
 
 /**
  * net_slirp_new() - user-mode networking as port "user" of @sw
- * Return: 0 and *@out set; -EADDRINUSE (a forward's host port is taken);
- * -ENOMEM; -ENOSPC (switch full); -errno.
+ * Return: 0 and *@out set; -EINVAL (more than NET_SLIRP_MAX_FORWARDS, or a
+ * port 0); -EADDRINUSE (a forward's host port is taken); -ENOMEM; -ENOSPC
+ * (switch full); -errno.
  */
 int net_slirp_new(struct net_slirp **out, const struct net_slirp_options *opt,
 		  struct event_loop *loop, struct net_switch *sw);
