@@ -23,4 +23,7 @@ int demo_main(int argc, char **argv);
 /* `vireo serve blk|rng`: a vhost-user back-end (tools/serve.c) */
 int serve_main(int argc, char **argv);
 
+/* `vireo serve net`: a vhost-user switch (tools/serve_net.c), argv[0] "net" */
+int serve_net_main(int argc, char **argv);
+
 #endif /* VIREO_TOOLS_COMMANDS_H */

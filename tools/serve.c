@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * `vireo serve blk|rng`: a vhost-user back-end for QEMU and any other
- * front-end. One device, one socket, one front-end at a time, everything
+ * front-end (`vireo serve net`, a switch of many ports, is serve_net.c). One device, one socket, one front-end at a time, everything
  * in one thread and one event loop. SIGINT/SIGTERM arrive through a signalfd
  * in that loop: the server stops accepting, lets in-flight I/O finish (the
  * device reset waits for it), removes the socket and exits 0.
@@ -41,6 +41,8 @@ static const char serve_usage[] =
 	"usage: vireo serve blk {--socket PATH|--fd N} --image FILE [--readonly] [--queues N]\n"
 	"                       [--serial S] [--queue-size N]\n"
 	"       vireo serve rng {--socket PATH|--fd N}\n"
+	"       vireo serve net --socket PATH [--socket PATH]... [--uplink ...] [--poll]\n"
+	"                       (see 'vireo serve net --help')\n"
 	"\n"
 	"Serve a virtio-blk or virtio-rng device model to a vhost-user front-end\n"
 	"(QEMU's vhost-user-blk-pci / vhost-user-rng-pci, qemu-storage-daemon's\n"
@@ -124,15 +126,15 @@ static int serve_parse(struct serve_cmd *c, int argc, char **argv)
 	int opt, ret;
 
 	if (argc < 2)
-		return opt_usage_error(CMD,
-				       "missing device: blk or rng (see 'vireo serve --help')");
+		return opt_usage_error(
+			CMD, "missing device: blk, rng or net (see 'vireo serve --help')");
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		fputs(serve_usage, stdout);
 		return -1;
 	}
 	c->kind = argv[1];
 	if (strcmp(c->kind, "blk") != 0 && strcmp(c->kind, "rng") != 0)
-		return opt_usage_error(CMD, "unknown device '%s' (blk or rng)", c->kind);
+		return opt_usage_error(CMD, "unknown device '%s' (blk, rng or net)", c->kind);
 	optind = 0;
 	while ((opt = getopt_long(argc - 1, argv + 1, "s:i:rq:S:Q:h", serve_options, NULL)) != -1) {
 		if (opt == 'h') {
@@ -306,6 +308,9 @@ int serve_main(int argc, char **argv)
 	struct serve_state s = {.signal_fd = -1};
 	int ret;
 
+	/* A switch of many ports, not one device: its own command (serve_net.c). */
+	if (argc >= 2 && strcmp(argv[1], "net") == 0)
+		return serve_net_main(argc - 1, argv + 1);
 	ret = serve_parse(&c, argc, argv);
 	if (ret)
 		return ret < 0 ? 0 : ret;

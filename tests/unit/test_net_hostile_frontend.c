@@ -1,0 +1,416 @@
+// SPDX-License-Identifier: MIT
+/*
+ * A scripted hostile front-end against the real `vireo serve net` (the
+ * `vireo` binary of the same build, so the ASan build runs it under ASan):
+ * port 1 is driven by a raw driver that puts hand-made chains on its
+ * transmit queue (headers split anywhere, short, runt, oversize, offsets and
+ * GSO fields outside the frame, writable descriptors, an address outside
+ * its memory); port 2 is a raw receiver. Each hostile frame is followed by
+ * a good one: exactly the good frames arrive, each drop is counted under its
+ * reason in the counters `vireo serve net` prints at exit, and the server
+ * exits 0 (no sanitizer report) after SIGTERM.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <vireo/driver.h>
+#include <vireo/spec.h>
+#include <vireo/vhost_user_frontend.h>
+#include <vireo/virtqueue.h>
+
+#define HDR 12u
+#define RX_BUFS 32u
+#define RX_BUF_SIZE 2048u
+
+/* A raw driver: binds to any net device, sets up rx and tx, does nothing else. */
+struct raw {
+	struct virtio_driver drv;
+	unsigned int features[8];
+	struct virtio_bus bus;
+	struct vhost_user_frontend *fe;
+	struct virtio_device *vdev;
+	struct virtqueue *rx, *tx;
+	uint8_t *rx_buf[RX_BUFS];
+};
+
+static const struct virtio_device_id raw_ids[] = {{VIRTIO_ID_NET, VIRTIO_DEV_ANY_ID}, {0, 0}};
+
+static struct raw *raw_of(struct virtio_device *vdev)
+{
+	return (struct raw *)(void *)((char *)vdev->driver - offsetof(struct raw, drv));
+}
+
+static void raw_cb(struct virtqueue *vq)
+{
+	(void)vq;
+}
+
+static int raw_probe(struct virtio_device *vdev)
+{
+	struct raw *r = raw_of(vdev);
+	virtqueue_callback *cbs[2] = {raw_cb, raw_cb};
+	const char *const names[2] = {"rx", "tx"};
+	struct virtqueue *vqs[2];
+	int err = vdev->config->find_vqs(vdev, 2, vqs, cbs, names);
+
+	if (err)
+		return err;
+	r->vdev = vdev;
+	r->rx = vqs[0];
+	r->tx = vqs[1];
+	return 0;
+}
+
+static void raw_remove(struct virtio_device *vdev)
+{
+	(void)vdev;
+}
+
+static void raw_connect(struct raw *r, const char *sock)
+{
+	struct vhost_user_frontend_options o = {.socket_path = sock, .device_id = VIRTIO_ID_NET};
+	unsigned int f[] = {VIRTIO_NET_F_CSUM, VIRTIO_NET_F_HOST_TSO4, VIRTIO_NET_F_MAC,
+			    VIRTIO_NET_F_MTU};
+
+	memset(r, 0, sizeof(*r));
+	memcpy(r->features, f, sizeof(f));
+	r->drv.name = "raw-net";
+	r->drv.id_table = raw_ids;
+	r->drv.feature_table = r->features;
+	r->drv.feature_table_size = 4;
+	r->drv.probe = raw_probe;
+	r->drv.remove = raw_remove;
+	virtio_bus_init(&r->bus);
+	assert_int_equal(virtio_register_driver(&r->bus, &r->drv), 0);
+	assert_int_equal(vhost_user_frontend_new(&r->fe, &r->bus, &o), 0);
+	assert_non_null(r->vdev);
+	assert_true(virtio_has_feature(r->vdev, VIRTIO_NET_F_CSUM));
+}
+
+static void raw_close(struct raw *r)
+{
+	vhost_user_frontend_free(r->fe);
+	virtio_unregister_driver(&r->bus, &r->drv);
+}
+
+static void *raw_dma(struct raw *r, size_t len, uint64_t *addr)
+{
+	void *p = virtio_dma_alloc(r->vdev->dma, len, 64, addr);
+
+	assert_non_null(p);
+	return p;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
+}
+
+/* Post every receive buffer of the receiver once. */
+static void raw_post_rx(struct raw *r)
+{
+	for (unsigned int i = 0; i < RX_BUFS; i++) {
+		uint64_t a;
+
+		r->rx_buf[i] = raw_dma(r, RX_BUF_SIZE, &a);
+		struct virtio_sg sg = {.addr = a, .len = RX_BUF_SIZE};
+
+		assert_int_equal(virtqueue_add_sgs(r->rx, &sg, 0, 1, r->rx_buf[i]), 0);
+	}
+	virtqueue_kick(r->rx);
+}
+
+/* Wait up to @ms for a used receive buffer. Return: the frame (after the header), or NULL. */
+static uint8_t *raw_wait_rx(struct raw *r, long ms, uint32_t *len)
+{
+	for (long t = 0; t < ms; t += 5) {
+		uint8_t *b = virtqueue_get_buf(r->rx, len);
+
+		if (b) {
+			struct virtio_sg sg = {.addr = virtio_dma_addr(r->vdev->dma, b),
+					       .len = RX_BUF_SIZE};
+
+			assert_true(*len >= HDR);
+			*len -= HDR;
+			assert_int_equal(virtqueue_add_sgs(r->rx, &sg, 0, 1, b), 0);
+			virtqueue_kick(r->rx);
+			return b + HDR;
+		}
+		sleep_ms(5);
+	}
+	return NULL;
+}
+
+/* Put @sg on the sender's transmit queue, kick, wait until it is used (len 0). */
+static void raw_tx_sg(struct raw *r, const struct virtio_sg *sg, unsigned int out, unsigned int in)
+{
+	uint32_t len = 1;
+	int token;
+
+	assert_int_equal(virtqueue_add_sgs(r->tx, sg, out, in, &token), 0);
+	virtqueue_kick(r->tx);
+	for (int t = 0; t < 2000; t += 5) {
+		if (virtqueue_get_buf(r->tx, &len) == &token) {
+			assert_int_equal(len, 0);
+			return;
+		}
+		sleep_ms(5);
+	}
+	fail_msg("transmit chain never used");
+}
+
+static void make_frame(uint8_t *f, uint32_t len, uint8_t seed)
+{
+	static const uint8_t dst[6] = {0x02, 0, 0, 0, 0x77, 0x01}; /* unknown: flooded */
+	static const uint8_t src[6] = {0x02, 0, 0, 0, 0x77, 0x02};
+
+	memcpy(f, dst, 6);
+	memcpy(f + 6, src, 6);
+	f[12] = 0x88;
+	f[13] = 0xb5;
+	for (uint32_t i = 14; i < len; i++)
+		f[i] = (uint8_t)(i + seed);
+}
+
+/* Header + frame in one DMA buffer, split into descriptors at @cuts. */
+static void raw_tx(struct raw *r, const struct virtio_net_hdr_v1 *hdr, uint32_t len, uint8_t seed,
+		   const uint32_t *cuts, unsigned int ncuts)
+{
+	uint64_t a;
+	uint8_t *p = raw_dma(r, HDR + len, &a);
+	struct virtio_sg sg[8];
+	uint32_t prev = 0;
+
+	memcpy(p, hdr, HDR);
+	make_frame(p + HDR, len, seed);
+	for (unsigned int i = 0; i <= ncuts; i++) {
+		uint32_t end = i < ncuts ? cuts[i] : HDR + len;
+
+		sg[i] = (struct virtio_sg){.addr = a + prev, .len = end - prev};
+		prev = end;
+	}
+	raw_tx_sg(r, sg, ncuts + 1, 0);
+	virtio_dma_free(r->vdev->dma, p);
+}
+
+/* The next frame @rx receives is the 100-byte frame of @seed, byte-exact. */
+static void expect_arrived(struct raw *rx, uint8_t seed)
+{
+	uint8_t want[100];
+	uint32_t len;
+	uint8_t *got;
+
+	got = raw_wait_rx(rx, 3000, &len);
+	assert_non_null(got);
+	make_frame(want, sizeof(want), seed);
+	assert_int_equal(len, sizeof(want));
+	assert_memory_equal(got, want, sizeof(want));
+}
+
+/* A good 100-byte frame from @tx must reach @rx, byte-exact; nothing else before it. */
+static void expect_good(struct raw *tx, struct raw *rx, uint8_t seed)
+{
+	static const struct virtio_net_hdr_v1 zero;
+
+	raw_tx(tx, &zero, 100, seed, NULL, 0);
+	expect_arrived(rx, seed);
+}
+
+struct server {
+	char dir[64], sock[2][96], log[96];
+	pid_t pid;
+};
+
+static void server_start(struct server *s)
+{
+	char exe[PATH_MAX], vireo[PATH_MAX + 8];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	assert_true(n > 0);
+	exe[n] = '\0';
+	/* build/tests/test_x -> build/vireo */
+	snprintf(vireo, sizeof(vireo), "%s/vireo", dirname(dirname(exe)));
+	strcpy(s->dir, "/tmp/vireo-nethostile-XXXXXX");
+	assert_non_null(mkdtemp(s->dir));
+	for (int i = 0; i < 2; i++)
+		snprintf(s->sock[i], sizeof(s->sock[i]), "%s/p%d.sock", s->dir, i + 1);
+	snprintf(s->log, sizeof(s->log), "%s/serve.log", s->dir);
+	s->pid = fork();
+	assert_true(s->pid >= 0);
+	if (s->pid == 0) {
+		int fd = open(s->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execl(vireo, vireo, "serve", "net", "--socket", s->sock[0], "--socket", s->sock[1],
+		      (char *)NULL);
+		_exit(127);
+	}
+	for (int t = 0; t < 200; t++) {
+		struct stat st;
+
+		if (stat(s->sock[1], &st) == 0)
+			return;
+		sleep_ms(25);
+	}
+	fail_msg("vireo serve net did not start (see %s)", s->log);
+}
+
+/* SIGTERM, wait; Return: the server's whole output. */
+static char *server_stop(struct server *s, int *status)
+{
+	static char out[65536];
+	ssize_t n;
+	int fd;
+
+	kill(s->pid, SIGTERM);
+	assert_int_equal(waitpid(s->pid, status, 0), s->pid);
+	fd = open(s->log, O_RDONLY);
+	assert_true(fd >= 0);
+	n = read(fd, out, sizeof(out) - 1);
+	close(fd);
+	out[n > 0 ? n : 0] = '\0';
+	unlink(s->log);
+	unlink(s->sock[0]);
+	unlink(s->sock[1]);
+	rmdir(s->dir);
+	return out;
+}
+
+/* "reason N" inside port1's drop line. */
+static void expect_count(const char *out, const char *reason, unsigned int n)
+{
+	char want[64];
+
+	snprintf(want, sizeof(want), " %s %u", reason, n);
+	if (!strstr(out, want))
+		fail_msg("no '%s' in the counters:\n%s", want, out);
+}
+
+static void send_hostile(struct raw *tx, struct raw *rx)
+{
+	struct virtio_net_hdr_v1 h = {0};
+	static const uint32_t split[] = {3, 7, 12, 40};
+	uint64_t a;
+	uint8_t *p = raw_dma(tx, 256, &a);
+	struct virtio_sg sg[2] = {{.addr = a, .len = 8}};
+
+	raw_tx_sg(tx, sg, 1, 0); /* shorter than the header */
+	expect_good(tx, rx, 1);
+	raw_tx(tx, &h, 10, 2, NULL, 0); /* runt */
+	expect_good(tx, rx, 3);
+	raw_tx(tx, &h, 1600, 4, NULL, 0); /* above MTU 1500 + 18 */
+	expect_good(tx, rx, 5);
+	h.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+	h.csum_start = cpu_to_le16(98);
+	h.csum_offset = cpu_to_le16(1); /* field at 99..100: past a 100-byte frame */
+	raw_tx(tx, &h, 100, 6, NULL, 0);
+	expect_good(tx, rx, 7);
+	h = (struct virtio_net_hdr_v1){.gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
+				       .gso_size = cpu_to_le16(1000)}; /* no NEEDS_CSUM */
+	raw_tx(tx, &h, 1200, 8, NULL, 0);
+	expect_good(tx, rx, 9);
+	h.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+	h.gso_type = VIRTIO_NET_HDR_GSO_UDP; /* never offered */
+	raw_tx(tx, &h, 1200, 10, NULL, 0);
+	expect_good(tx, rx, 11);
+	sg[0].len = 60;
+	memset(p, 0, HDR);
+	sg[1] = (struct virtio_sg){.addr = a + 64, .len = 64}; /* writable in a transmit chain */
+	raw_tx_sg(tx, sg, 1, 1);
+	expect_good(tx, rx, 12);
+	/* A legal frame whose header is split mid-field arrives intact. */
+	h = (struct virtio_net_hdr_v1){0};
+	raw_tx(tx, &h, 100, 13, split, 4);
+	expect_arrived(rx, 13);
+	virtio_dma_free(tx->vdev->dma, p);
+}
+
+static void test_hostile_frames_counted(void **state)
+{
+	struct server s;
+	struct raw tx, rx;
+	uint32_t len;
+	char *out;
+	int status;
+
+	(void)state;
+	server_start(&s);
+	raw_connect(&tx, s.sock[0]);
+	raw_connect(&rx, s.sock[1]);
+	raw_post_rx(&rx);
+	send_hostile(&tx, &rx);
+	assert_null(raw_wait_rx(&rx, 200, &len)); /* nothing else came through */
+	raw_close(&tx);
+	raw_close(&rx);
+	out = server_stop(&s, &status);
+	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) != 0)
+		fail_msg("vireo serve net exited %d:\n%s", WEXITSTATUS(status), out);
+	expect_count(out, "tx-short-header", 1);
+	expect_count(out, "tx-runt", 1);
+	expect_count(out, "tx-oversize", 1);
+	expect_count(out, "tx-bad-csum", 1);
+	expect_count(out, "tx-bad-gso", 2);
+	expect_count(out, "tx-writable", 1);
+}
+
+/* A descriptor outside the front-end's memory breaks that port only; a new front-end recovers. */
+static void test_ring_violation_isolated(void **state)
+{
+	struct virtio_sg sg = {.addr = 0xdead0000000ull, .len = 64};
+	struct server s;
+	struct raw tx, rx;
+	char *out;
+	int status;
+
+	(void)state;
+	server_start(&s);
+	raw_connect(&tx, s.sock[0]);
+	raw_connect(&rx, s.sock[1]);
+	raw_post_rx(&rx);
+	expect_good(&tx, &rx, 20);
+	assert_int_equal(virtqueue_add_sgs(tx.tx, &sg, 1, 0, &sg), 0);
+	virtqueue_kick(tx.tx);
+	sleep_ms(300);
+	raw_close(&tx);
+	raw_connect(&tx, s.sock[0]); /* the port serves the next front-end */
+	expect_good(&tx, &rx, 21);
+	raw_close(&tx);
+	raw_close(&rx);
+	out = server_stop(&s, &status);
+	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) != 0)
+		fail_msg("vireo serve net exited %d:\n%s", WEXITSTATUS(status), out);
+	if (!strstr(out, "needs reset"))
+		fail_msg("no 'needs reset' in the output:\n%s", out);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_hostile_frames_counted),
+		cmocka_unit_test(test_ring_violation_isolated),
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

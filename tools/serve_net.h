@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `vireo serve net`, split in two: serve_net.c parses the command line into
+ * a struct serve_net_cmd, serve_net_run.c builds the switch, the ports and
+ * the uplink from it and runs them.
+ */
+#ifndef VIREO_TOOLS_SERVE_NET_H
+#define VIREO_TOOLS_SERVE_NET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <vireo/net_uplink.h>
+
+#define SERVE_NET_MAX_PORTS 16u
+
+enum serve_net_uplink {
+	SERVE_NET_UPLINK_NONE,
+	SERVE_NET_UPLINK_TAP,
+	SERVE_NET_UPLINK_USER,
+};
+
+struct serve_net_cmd {
+	const char *sockets[SERVE_NET_MAX_PORTS];
+	unsigned int num_sockets;
+	enum serve_net_uplink uplink;
+	const char *tap_name;
+	struct net_slirp_options slirp;
+	bool poll;
+	uint16_t mtu;
+	uint16_t queue_size;
+	bool no_offloads;
+	bool capabilities;
+};
+
+/**
+ * serve_net_run() - serve until SIGINT/SIGTERM
+ * Return: the exit code: 0 after a signal, 1 when setup failed.
+ */
+int serve_net_run(const struct serve_net_cmd *c);
+
+#endif /* VIREO_TOOLS_SERVE_NET_H */

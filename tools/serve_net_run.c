@@ -1,0 +1,344 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The running `vireo serve net`: one virtio-net device and one vhost-user
+ * back-end per port, all on one event loop with the switch and the uplink.
+ * A device's transmitted frames enter the switch; the switch hands frames
+ * to a device through net_device_receive(). The per-port counters are
+ * printed on SIGUSR1 and at exit.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <vireo/event_loop.h>
+#include <vireo/log.h>
+#include <vireo/net_device.h>
+#include <vireo/net_switch.h>
+#include <vireo/net_uplink.h>
+#include <vireo/vhost_user_backend.h>
+
+#include "tools/serve_net.h"
+
+struct serve_net;
+
+struct serve_net_port {
+	struct serve_net *s;
+	unsigned int number;
+	const char *socket;
+	struct net_device *nd;
+	struct vhost_user_backend *backend;
+	struct net_switch_port *sw_port;
+	bool connected;
+};
+
+struct serve_net {
+	const struct serve_net_cmd *cmd;
+	struct event_loop loop;
+	int signal_fd;
+	struct net_switch *sw;
+	struct serve_net_port ports[SERVE_NET_MAX_PORTS];
+	unsigned int num_ports;
+	struct net_tap *tap;
+	struct net_slirp *slirp;
+};
+
+/* The device transmitted @pkt: into the switch, from this port. */
+static void serve_net_from_guest(void *opaque, const struct net_packet *pkt)
+{
+	struct serve_net_port *p = opaque;
+
+	net_switch_input(p->s->sw, p->sw_port, pkt);
+}
+
+static int serve_net_to_guest(void *opaque, const struct net_packet *pkt)
+{
+	struct serve_net_port *p = opaque;
+
+	return net_device_receive(p->nd, pkt);
+}
+
+static uint32_t serve_net_guest_offloads(void *opaque)
+{
+	struct serve_net_port *p = opaque;
+
+	return net_device_rx_offloads(p->nd);
+}
+
+static const struct net_port_ops serve_net_port_ops = {
+	.transmit = serve_net_to_guest,
+	.offloads = serve_net_guest_offloads,
+};
+
+static void serve_net_on_connect(void *opaque, unsigned long conn)
+{
+	struct serve_net_port *p = opaque;
+
+	p->connected = true;
+	printf("vireo serve net: port %u (%s): connection %lu: front-end connected\n", p->number,
+	       p->socket, conn);
+	fflush(stdout);
+}
+
+static void serve_net_on_disconnect(void *opaque, unsigned long conn, const char *reason)
+{
+	struct serve_net_port *p = opaque;
+
+	p->connected = false;
+	/* Another guest may come on this socket: what we learned here is stale. */
+	net_switch_port_flush(p->s->sw, p->sw_port);
+	printf("vireo serve net: port %u (%s): connection %lu: closed%s%s\n", p->number, p->socket,
+	       conn, reason ? ": " : "", reason ? reason : "");
+	fflush(stdout);
+}
+
+/* Return: 0, or -errno with one line on stderr. */
+static int serve_net_add_port(struct serve_net *s, const char *socket)
+{
+	struct serve_net_port *p = &s->ports[s->num_ports];
+	const struct serve_net_cmd *c = s->cmd;
+	struct net_device_options o = {
+		.mac = {0x02, 0x76, 0x69, 0, 0, (uint8_t)(s->num_ports + 1)},
+		.mtu = c->mtu,
+		.queue_size = c->queue_size,
+		.offloads = c->no_offloads ? 0 : NET_OFFLOAD_ALL,
+	};
+	struct vhost_user_backend_options bo = {
+		.socket_path = socket,
+		.on_connect = serve_net_on_connect,
+		.on_disconnect = serve_net_on_disconnect,
+		.opaque = p,
+		.single_thread = true,
+	};
+	char name[32];
+	int ret;
+
+	p->s = s;
+	p->number = s->num_ports + 1;
+	p->socket = socket;
+	ret = net_device_new(&p->nd, &o);
+	if (ret == 0) {
+		net_device_set_tx_handler(p->nd, serve_net_from_guest, p);
+		net_device_set_polling(p->nd, c->poll);
+		snprintf(name, sizeof(name), "port%u", p->number);
+		ret = net_switch_add_port(s->sw, name, &serve_net_port_ops, p, &p->sw_port);
+	}
+	if (ret == 0)
+		ret = vhost_user_backend_new(&p->backend, net_device_vdev(p->nd), &s->loop, &bo);
+	if (ret < 0) {
+		fprintf(stderr, "vireo serve net: %s: %s\n", socket, strerror(-ret));
+		if (p->sw_port)
+			net_switch_remove_port(s->sw, p->sw_port);
+		net_device_free(p->nd);
+		memset(p, 0, sizeof(*p));
+		return ret;
+	}
+	s->num_ports++;
+	printf("vireo serve net: port %u: listening on %s (mac 02:76:69:00:00:%02x)\n", p->number,
+	       socket, p->number);
+	return 0;
+}
+
+/* Return: 0, or -errno with one line on stderr. */
+static int serve_net_add_uplink(struct serve_net *s)
+{
+	const struct serve_net_cmd *c = s->cmd;
+	int ret = 0;
+
+	if (c->uplink == SERVE_NET_UPLINK_TAP) {
+		ret = net_tap_open(&s->tap, c->tap_name, &s->loop, s->sw);
+		if (ret < 0)
+			fprintf(stderr, "vireo serve net: tap %s: %s%s\n", c->tap_name,
+				strerror(-ret), ret == -EPERM ? " (needs CAP_NET_ADMIN)" : "");
+		else
+			printf("vireo serve net: uplink: tap %s\n", c->tap_name);
+	} else if (c->uplink == SERVE_NET_UPLINK_USER) {
+		ret = net_slirp_new(&s->slirp, &c->slirp, &s->loop, s->sw);
+		if (ret < 0) {
+			fprintf(stderr, "vireo serve net: user-mode uplink: %s\n", strerror(-ret));
+			return ret;
+		}
+		printf("vireo serve net: uplink: user mode, 10.0.2.0/24, host 10.0.2.2\n");
+		for (unsigned int i = 0; i < c->slirp.num_forwards; i++)
+			printf("vireo serve net: hostfwd tcp 127.0.0.1:%u -> guest port %u\n",
+			       c->slirp.forwards[i].host_port, c->slirp.forwards[i].guest_port);
+	}
+	return ret;
+}
+
+static void serve_net_print_uplink(const char *what, const struct net_uplink_stats *u)
+{
+	printf("  uplink %s: to host %" PRIu64 " frames %" PRIu64 " bytes, from host %" PRIu64
+	       " frames %" PRIu64 " bytes, dropped %" PRIu64 ", refused %" PRIu64 "\n",
+	       what, u->to_host_frames, u->to_host_bytes, u->from_host_frames, u->from_host_bytes,
+	       u->dropped, u->refused);
+}
+
+static void serve_net_print_mac(void *opaque, const uint8_t *mac,
+				const struct net_switch_port *port)
+{
+	(void)opaque;
+	printf("  learned %02x:%02x:%02x:%02x:%02x:%02x on %s\n", mac[0], mac[1], mac[2], mac[3],
+	       mac[4], mac[5], net_switch_port_name(port));
+}
+
+static void serve_net_print_port(const struct serve_net_port *p)
+{
+	struct net_switch_port_stats sw;
+	struct net_device_stats st;
+
+	net_device_get_stats(p->nd, &st);
+	net_switch_port_get_stats(p->sw_port, &sw);
+	printf("  port%u %s: %s\n", p->number, p->socket,
+	       p->connected ? "connected" : "no front-end");
+	printf("    from guest %" PRIu64 " frames %" PRIu64 " bytes, to guest %" PRIu64
+	       " frames %" PRIu64 " bytes in %" PRIu64 " buffers; kicks %" PRIu64
+	       ", signals rx %" PRIu64 " tx %" PRIu64 "\n",
+	       st.tx_frames, st.tx_bytes, st.rx_frames, st.rx_bytes, st.rx_buffers, st.kicks,
+	       st.rx_signals, st.tx_signals);
+	printf("    switch: in %" PRIu64 " frames, out %" PRIu64 " frames, out dropped %" PRIu64
+	       ", offload errors %" PRIu64 ", hairpin %" PRIu64 "\n",
+	       sw.in_frames, sw.out_frames, sw.out_dropped, sw.offload_errors, sw.hairpin);
+	printf("    drops:");
+	bool any = false;
+	for (int r = 0; r < NET_DROP_COUNT; r++) {
+		if (!st.drops[r])
+			continue;
+		printf(" %s %" PRIu64, net_drop_reason_name((enum net_drop_reason)r), st.drops[r]);
+		any = true;
+	}
+	printf("%s\n", any ? "" : " none");
+}
+
+static void serve_net_print_counters(struct serve_net *s)
+{
+	struct net_uplink_stats u;
+
+	printf("vireo serve net: counters\n");
+	for (unsigned int i = 0; i < s->num_ports; i++)
+		serve_net_print_port(&s->ports[i]);
+	if (s->tap) {
+		net_tap_get_stats(s->tap, &u);
+		serve_net_print_uplink(s->cmd->tap_name, &u);
+	}
+	if (s->slirp) {
+		net_slirp_get_stats(s->slirp, &u);
+		serve_net_print_uplink("user", &u);
+	}
+	net_switch_for_each_mac(s->sw, serve_net_print_mac, NULL);
+	fflush(stdout);
+}
+
+static void serve_net_on_signal(void *opaque, uint32_t events)
+{
+	struct serve_net *s = opaque;
+	struct signalfd_siginfo si;
+
+	(void)events;
+	while (read(s->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGUSR1) {
+			serve_net_print_counters(s);
+			continue;
+		}
+		printf("vireo serve net: %s, shutting down\n", strsignal((int)si.ssi_signo));
+		fflush(stdout);
+		event_loop_stop(&s->loop);
+	}
+}
+
+/* Return: 0 or -errno: SIGINT, SIGTERM and SIGUSR1 readable on a signalfd in the loop. */
+static int serve_net_signals(struct serve_net *s)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGUSR1);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -errno;
+	signal(SIGPIPE, SIG_IGN);
+	s->signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (s->signal_fd < 0)
+		return -errno;
+	return event_loop_add(&s->loop, s->signal_fd, serve_net_on_signal, s);
+}
+
+/* Dispatch until a signal stops the loop. Return: 0 or -errno from the loop. */
+static int serve_net_loop(struct serve_net *s)
+{
+	int ret;
+
+	while (!s->loop.stopping) {
+		/* --poll: never sleep; the rings are read on every round below. */
+		ret = event_loop_run_once(&s->loop, s->cmd->poll ? 0 : -1);
+		if (ret < 0 && ret != -EINTR)
+			return ret;
+		for (unsigned int i = 0; i < s->num_ports; i++) {
+			if (s->cmd->poll)
+				(void)net_device_poll(s->ports[i].nd);
+			vhost_user_backend_after_dispatch(s->ports[i].backend);
+		}
+	}
+	return 0;
+}
+
+static void serve_net_teardown(struct serve_net *s)
+{
+	/* Uplinks first: they may still hand frames to ports. */
+	net_tap_close(s->tap);
+	net_slirp_free(s->slirp);
+	for (unsigned int i = 0; i < s->num_ports; i++) {
+		struct serve_net_port *p = &s->ports[i];
+
+		vhost_user_backend_free(p->backend);
+		net_switch_remove_port(s->sw, p->sw_port);
+		net_device_free(p->nd);
+	}
+	net_switch_free(s->sw);
+	if (s->signal_fd >= 0)
+		close(s->signal_fd);
+	event_loop_destroy(&s->loop);
+}
+
+int serve_net_run(const struct serve_net_cmd *c)
+{
+	struct serve_net *s = calloc(1, sizeof(*s));
+	int ret;
+
+	if (!s) {
+		fprintf(stderr, "vireo serve net: out of memory\n");
+		return 1;
+	}
+	s->cmd = c;
+	s->signal_fd = -1;
+	ret = event_loop_init(&s->loop);
+	if (ret < 0) {
+		fprintf(stderr, "vireo serve net: event loop: %s\n", strerror(-ret));
+		free(s);
+		return 1;
+	}
+	ret = serve_net_signals(s);
+	if (ret == 0)
+		ret = net_switch_new(&s->sw);
+	for (unsigned int i = 0; ret == 0 && i < c->num_sockets; i++)
+		ret = serve_net_add_port(s, c->sockets[i]);
+	if (ret == 0)
+		ret = serve_net_add_uplink(s);
+	if (ret == 0) {
+		printf("vireo serve net: %u port%s%s, ready\n", s->num_ports,
+		       s->num_ports == 1 ? "" : "s", c->poll ? ", polling" : "");
+		fflush(stdout);
+		ret = serve_net_loop(s);
+		serve_net_print_counters(s);
+		if (ret < 0)
+			fprintf(stderr, "vireo serve net: event loop: %s\n", strerror(-ret));
+	}
+	serve_net_teardown(s);
+	free(s);
+	return ret < 0 ? 1 : 0;
+}
