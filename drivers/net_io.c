@@ -153,6 +153,23 @@ static bool net_rx_hdr_ok(const struct virtio_net *net, const struct virtio_net_
 	return net->guest_csum || flags == 0;
 }
 
+/*
+ * num_buffers (D-NET-22/23): with MRG_RXBUF 1..one ring's worth; without
+ * it 1, or 0: DPDK's vhost library leaves the field unwritten when
+ * MRG_RXBUF is off (its buffers were zeroed when allocated). Harmless, as
+ * the frame is in this one buffer either way, so it is let through.
+ * Return: the buffers the frame spans, or 0 to drop it
+ */
+static unsigned int net_rx_num_buffers(const struct virtio_net *net,
+				       const struct virtio_net_hdr_v1 *hdr)
+{
+	unsigned int nbuf = le16_to_cpu(hdr->num_buffers);
+
+	if (net->mrg_rxbuf)
+		return nbuf <= net->rx.num ? nbuf : 0;
+	return nbuf <= 1 ? 1 : 0;
+}
+
 /* The ones' complement sum of @len bytes, as big-endian 16-bit words (RFC 1071). */
 static uint32_t net_csum_add(uint32_t sum, const uint8_t *p, size_t len)
 {
@@ -257,9 +274,8 @@ static int net_rx_take(struct virtio_net *net, uint8_t *out, size_t cap)
 		goto drop;
 	}
 	memcpy(&hdr, buf, sizeof(hdr));
-	nbuf = le16_to_cpu(hdr.num_buffers);
-	/* D-NET-22/23: 1 without MRG_RXBUF; with it, at most one ring's worth. */
-	if (nbuf == 0 || nbuf > (net->mrg_rxbuf ? net->rx.num : 1u)) {
+	nbuf = net_rx_num_buffers(net, &hdr);
+	if (nbuf == 0) {
 		net_pool_put(&net->rx, buf);
 		goto drop;
 	}
