@@ -14,6 +14,9 @@ int cmd_blk_main(int argc, char **argv);
 /* `vireo bench blk`: IOPS, bandwidth and latency through the loopback stack */
 int bench_blk_main(int argc, char **argv);
 
+/* `vireo bench net`: frames per second through our net driver and a vhost-user-net back-end */
+int bench_net_main(int argc, char **argv);
+
 /* `vireo bench ring`: the ring alone (tools/bench_ring.c) */
 int bench_ring_main(int argc, char **argv);
 

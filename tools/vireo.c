@@ -29,6 +29,8 @@ static const struct vireo_cmd vireo_cmds[] = {
 
 static const struct vireo_cmd vireo_bench_cmds[] = {
 	{"blk", bench_blk_main, "IOPS, MiB/s and latency of the blk stack over loopback"},
+	{"net", bench_net_main,
+	 "frames per second through our net driver and a vhost-user back-end"},
 	{"ring", bench_ring_main, "the split ring alone, driver and device in two threads"},
 	{NULL, NULL, NULL},
 };

@@ -266,7 +266,7 @@ unsigned int fake_dev_process(struct fake_dev *fd, unsigned int q, unsigned int 
 	struct fake_vq *fvq;
 	unsigned int n = 0;
 
-	if (q >= fd->nvqs)
+	if (q >= fd->nvqs || fd->hold[q])
 		return 0;
 	fvq = fd->vqs[q];
 	do {

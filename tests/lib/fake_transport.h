@@ -64,6 +64,8 @@ struct fake_vq {
  * @find_vqs_err: find_vqs fails with this
  * @kick_before_driver_ok, @status_cleared, @config_written: rule breaches seen
  * @device_error: the device side found a ring protocol violation
+ * @hold: queues never served by fake_dev_process(): the test pops their
+ *	chains itself, when it has something to put in them (a receive queue)
  */
 struct fake_dev {
 	struct virtio_device vdev;
@@ -86,6 +88,7 @@ struct fake_dev {
 	bool status_cleared;
 	bool config_written;
 	bool device_error;
+	bool hold[FAKE_MAX_VQS];
 	unsigned int processed;
 	fake_handler *handler;
 	void *priv;

@@ -1,0 +1,111 @@
+#!/bin/bash
+# TAP: our virtio-net driver and vhost-user front-end (`vireo bench net --socket`) against
+# DPDK's vhost-user back-end: dpdk-testpmd with a net_vhost port forwarding every frame back
+# (io forwarding, the port looped onto itself). Exact accounting: testpmd's RX-packets must be
+# what we sent and its TX-packets what we received (the bench stops sending and drains before
+# it disconnects). testpmd runs without hugepages (--no-huge) and is stopped by PID.
+#   VIREO=build/vireo bash tests/interop/test_dpdk_vhost_net.sh
+set -u
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+VIREO=${VIREO:-$repo/build/vireo}
+tmp=$(mktemp -d /tmp/vireo-dpdk.XXXXXX)
+prefix=vireo-net-$$ # testpmd's EAL runtime directory: /var/run/dpdk/$prefix
+pmd_pid=
+stop_pid() { # stop_pid PID: SIGTERM (testpmd prints its totals), wait up to 10 s, then SIGKILL
+	local pid=$1 _
+	kill -TERM "$pid" 2>/dev/null
+	for _ in $(seq 100); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+}
+cleanup() {
+	[ -n "$pmd_pid" ] && kill -0 "$pmd_pid" 2>/dev/null && stop_pid "$pmd_pid"
+	rm -rf "$tmp" "/var/run/dpdk/$prefix"
+}
+trap cleanup EXIT
+
+n=0
+tap() { # tap OK|FAIL NAME [DIAG...]
+	local res=$1 name=$2
+	shift 2
+	n=$((n + 1))
+	if [ "$res" = OK ]; then echo "ok $n - $name"; else echo "not ok $n - $name"; fi
+	[ "$res" = OK ] || for d in "$@"; do echo "# $d"; done
+}
+check() { # check NAME CONDITION-COMMAND... : one TAP line
+	local name=$1
+	shift
+	if "$@"; then tap OK "$name"; else tap FAIL "$name" "failed: $*"; fi
+}
+json_field() { # json_field FILE NAME: a number from the bench's one-line JSON object
+	sed -n "s/.*\"$2\":\(-\?[0-9.]*\).*/\1/p" "$1"
+}
+# pmd_total PORT-FIELD: the last "Forward statistics for port 0" block's RX- or TX-packets
+pmd_total() {
+	awk -v f="$1-packets:" '/Forward statistics for port 0/ { blk = 1; next }
+		blk && $1 == f { v = $2; blk = (f == "TX-packets:") ? 0 : blk }
+		blk && /----------------------------------------------------------------------------/ { blk = 0 }
+		END { print v }' "$tmp/testpmd.log"
+}
+
+echo "1..9"
+if [ ! -x "$VIREO" ]; then
+	for i in $(seq 9); do echo "ok $i # SKIP no $VIREO"; done
+	exit 0
+fi
+if ! command -v dpdk-testpmd >/dev/null; then
+	for i in $(seq 9); do echo "ok $i # SKIP dpdk-testpmd not installed (Debian package dpdk)"; done
+	exit 0
+fi
+
+# Two lcores: 0 runs the main loop (mostly asleep), 1 forwards. --stats-period keeps testpmd
+# running without a terminal; SIGTERM then prints the final forward statistics.
+sock=$tmp/vhost.sock
+dpdk-testpmd -l 0-1 --no-huge -m 256 --no-pci --no-shconf --file-prefix="$prefix" \
+	--vdev "net_vhost0,iface=$sock,queues=1" -- \
+	--forward-mode=io --port-topology=loop --auto-start --stats-period 1 \
+	--total-num-mbufs=16384 </dev/null >"$tmp/testpmd.log" 2>&1 &
+pmd_pid=$!
+started=no
+for _ in $(seq 150); do
+	grep -q "packet forwarding - ports=" "$tmp/testpmd.log" && [ -S "$sock" ] && started=yes && break
+	kill -0 "$pmd_pid" 2>/dev/null || break
+	sleep 0.1
+done
+if [ $started = no ]; then
+	tap FAIL "dpdk-testpmd starts a vhost-user port" "$(tail -n 5 "$tmp/testpmd.log" | tr '\n' '|')"
+	for i in $(seq 2 9); do echo "ok $i # SKIP testpmd did not start"; done
+	exit 1
+fi
+tap OK "dpdk-testpmd starts a vhost-user port"
+
+# 1. 64-byte frames for 3 s; 2. full-size frames with merged receive buffers.
+"$VIREO" bench net --socket "$sock" --seconds 3 --json >"$tmp/b1.json" 2>"$tmp/b1.err"
+rc1=$?
+"$VIREO" bench net --socket "$sock" --seconds 2 --size 1514 --mrg --json >"$tmp/b2.json" \
+	2>"$tmp/b2.err"
+rc2=$?
+stop_pid "$pmd_pid"
+pmd_pid=
+
+tx1=$(json_field "$tmp/b1.json" tx_frames) rx1=$(json_field "$tmp/b1.json" rx_frames)
+tx2=$(json_field "$tmp/b2.json" tx_frames) rx2=$(json_field "$tmp/b2.json" rx_frames)
+bad1=$(($(json_field "$tmp/b1.json" rx_dropped) + $(json_field "$tmp/b1.json" rx_other)))
+bad2=$(($(json_field "$tmp/b2.json" rx_dropped) + $(json_field "$tmp/b2.json" rx_other)))
+pmd_rx=$(pmd_total RX) pmd_tx=$(pmd_total TX)
+echo "# 64 bytes: sent ${tx1:-?}, received ${rx1:-?}; 1514 bytes, mrg: sent ${tx2:-?}," \
+	"received ${rx2:-?}; testpmd RX-packets ${pmd_rx:-?}, TX-packets ${pmd_tx:-?}"
+
+tap $([ $rc1 = 0 ] && echo OK || echo FAIL) "bench net, 64-byte frames, exits 0" \
+	"exit $rc1: $(tr '\n' '|' <"$tmp/b1.err")"
+check "64-byte frames sent and received back" test "${tx1:-0}" -gt 0 -a "${rx1:-0}" -gt 0
+check "every 64-byte frame received was well formed and ours" test "$bad1" -eq 0
+tap $([ $rc2 = 0 ] && echo OK || echo FAIL) "bench net --mrg, 1514-byte frames, exits 0" \
+	"exit $rc2: $(tr '\n' '|' <"$tmp/b2.err")"
+check "1514-byte frames sent and received back" test "${tx2:-0}" -gt 0 -a "${rx2:-0}" -gt 0
+check "every 1514-byte frame received was well formed and ours" test "$bad2" -eq 0
+check "testpmd RX-packets == frames we sent" test "${pmd_rx:--1}" -eq $((${tx1:-0} + ${tx2:-0}))
+check "testpmd TX-packets == frames we received" test "${pmd_tx:--1}" -eq $((${rx1:-0} + ${rx2:-0}))
