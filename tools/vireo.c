@@ -64,16 +64,16 @@ static int vireo_bench(int argc, char **argv)
 	const struct vireo_cmd *c;
 
 	if (argc < 2)
-		return opt_usage_error("bench", "missing benchmark: blk or ring");
+		return opt_usage_error("bench", "missing benchmark: blk, net or ring");
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		printf("usage: vireo bench {blk|ring} [OPTIONS]\n");
+		printf("usage: vireo bench {blk|net|ring} [OPTIONS]\n");
 		for (c = vireo_bench_cmds; c->name; c++)
 			printf("  %-6s %s\n", c->name, c->summary);
 		return 0;
 	}
 	c = vireo_find(vireo_bench_cmds, argv[1]);
 	if (!c)
-		return opt_usage_error("bench", "unknown benchmark '%s' (blk or ring)", argv[1]);
+		return opt_usage_error("bench", "unknown benchmark '%s' (blk, net or ring)", argv[1]);
 	return c->main(argc - 1, argv + 1);
 }
 
