@@ -33,7 +33,8 @@
 static const char serve_net_usage[] =
 	"usage: vireo serve net --socket PATH [--socket PATH]... [--uplink tap=IFNAME |\n"
 	"                       --uplink user[,hostfwd=tcp:127.0.0.1:HOSTPORT-:GUESTPORT]...]\n"
-	"                       [--poll] [--mtu N] [--queue-size N] [--no-offloads]\n"
+	"                       [--poll] [--mtu N] [--queue-pairs N] [--queue-size N] "
+	"[--no-offloads]\n"
 	"\n"
 	"A virtual switch: every --socket is one vhost-user-net port (QEMU's\n"
 	"-netdev vhost-user, DPDK's net_virtio_user, `vireo bench net`). Frames are\n"
@@ -49,6 +50,8 @@ static const char serve_net_usage[] =
 	"  -u, --uplink SPEC   tap=IFNAME, or user[,hostfwd=...]...\n"
 	"  -p, --poll          busy-poll the rings (lowest latency, one core at 100%)\n"
 	"  -m, --mtu N         the MTU offered to drivers, 68..65535 (default 1500)\n"
+	"  -q, --queue-pairs N receive/transmit queue pairs per port, 1..8 (default 1;\n"
+	"                      above 1 offers MQ: QEMU -netdev vhost-user,queues=N)\n"
 	"  -Q, --queue-size N  maximum ring size, a power of two (default 256)\n"
 	"      --no-offloads   offer no checksum/TSO offloads (default: offered; the\n"
 	"                      switch completes them in software where a port lacks them)\n"
@@ -138,6 +141,9 @@ static int serve_net_one(void *ctx, int opt, char **argv)
 				      &v);
 		c->mtu = (uint16_t)v;
 		return ret;
+	case 'q':
+		return opt_parse_count(CMD, "queue-pairs", optarg, 1, NET_DEVICE_MAX_QUEUE_PAIRS,
+				       &c->queue_pairs);
 	case 'Q':
 		ret = opt_parse_count(CMD, "queue-size", optarg, 2, 32768, &v);
 		if (ret == 0 && (v & (v - 1)))
@@ -158,7 +164,7 @@ static int serve_net_one(void *ctx, int opt, char **argv)
 /* Return: 0 to run, -1 after --help (exit 0), or EXIT_USAGE. */
 static int serve_net_parse(struct serve_net_cmd *c, int argc, char **argv)
 {
-	int ret = opt_parse_args(argc, argv, "s:u:pm:Q:h", serve_net_options, serve_net_usage,
+	int ret = opt_parse_args(argc, argv, "s:u:pm:q:Q:h", serve_net_options, serve_net_usage,
 				 serve_net_one, c);
 
 	if (ret)

@@ -29,6 +29,7 @@ struct serve_net_cmd {
 	bool poll;
 	uint16_t mtu;
 	uint16_t queue_size;
+	unsigned int queue_pairs;
 	bool no_offloads;
 	bool capabilities;
 };

@@ -105,6 +105,7 @@ static int serve_net_add_port(struct serve_net *s, const char *socket)
 		.mac = {0x02, 0x76, 0x69, 0, 0, (uint8_t)(s->num_ports + 1)},
 		.mtu = c->mtu,
 		.queue_size = c->queue_size,
+		.queue_pairs = c->queue_pairs,
 		.offloads = c->no_offloads ? 0 : NET_OFFLOAD_ALL,
 	};
 	struct vhost_user_backend_options bo = {

@@ -73,7 +73,8 @@ static int vireo_bench(int argc, char **argv)
 	}
 	c = vireo_find(vireo_bench_cmds, argv[1]);
 	if (!c)
-		return opt_usage_error("bench", "unknown benchmark '%s' (blk, net or ring)", argv[1]);
+		return opt_usage_error("bench", "unknown benchmark '%s' (blk, net or ring)",
+				       argv[1]);
 	return c->main(argc - 1, argv + 1);
 }
 

@@ -10,7 +10,7 @@ trap 'rm -rf "$tmp"' EXIT
 img=$tmp/disk.img
 n=0 failed=0
 
-echo "1..26"
+echo "1..38"
 
 report() { # report OK NAME [DETAIL]
 	n=$((n + 1))
@@ -117,5 +117,23 @@ report $? "bench blk: a failed worker prints results, then the error, exit 1" \
 	"exit $rc: $(cat "$tmp/both")"
 
 expect "demo" 0 demo
+
+# vireo serve net and vireo bench net: argument errors, help, capabilities.
+usage_error "serve net: no --socket" serve net
+usage_error "serve net: bad uplink" serve net --socket "$tmp/n.sock" --uplink wifi
+usage_error "serve net: hostfwd to another address" serve net --socket "$tmp/n.sock" \
+	--uplink user,hostfwd=tcp:10.0.0.1:8080-:80
+usage_error "serve net: two uplinks" serve net --socket "$tmp/n.sock" --uplink user \
+	--uplink tap=vt0
+usage_error "serve net: mtu out of range" serve net --socket "$tmp/n.sock" --mtu 67
+usage_error "serve net: same socket twice" serve net --socket "$tmp/n.sock" --socket "$tmp/n.sock"
+usage_error "serve net: queue pairs out of range" serve net --socket "$tmp/n.sock" --queue-pairs 9
+expect "serve net --help" 0 serve net --help
+run serve net --print-capabilities
+[ "$rc" = 0 ] && grep -q '"type": "net"' "$tmp/out"
+report $? "serve net --print-capabilities" "exit $rc: $out $err"
+usage_error "bench net: no --socket" bench net
+expect "bench net: no back-end there" 1 bench net --socket "$tmp/none.sock" --seconds 0.2
+expect "help bench net" 0 help bench net
 
 [ "$failed" = 0 ]
