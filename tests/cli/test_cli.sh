@@ -10,7 +10,7 @@ trap 'rm -rf "$tmp"' EXIT
 img=$tmp/disk.img
 n=0 failed=0
 
-echo "1..38"
+echo "1..39"
 
 report() { # report OK NAME [DETAIL]
 	n=$((n + 1))
