@@ -87,12 +87,13 @@ if [ ${#watch[@]} -gt 0 ]; then
 fi
 
 # -no-reboot: the guest's poweroff (or a panic) ends QEMU. timeout bounds a hung guest.
+# sed -u, not tr: the log fills line by line, for scripts that wait for a console line.
 timeout --kill-after=5 "$timeout_s" qemu-system-x86_64 \
 	-machine q35 "${accel_args[@]}" -smp "$smp" -m 512M \
 	-object memory-backend-memfd,id=mem,size=512M,share=on -numa node,memdev=mem \
 	-nodefaults -nographic -serial stdio -no-reboot -pidfile "$tmp/qemu.pid" \
 	-kernel "$guest/vmlinuz" -initrd "$guest/$initrd" -append "$cmdline" \
-	"$@" </dev/null 2>&1 | tr -d '\r' | tee "$log" |
+	"$@" </dev/null 2>&1 | sed -u 's/\r//g' | tee "$log" |
 	sed -u -n 's/.*\(VIREO-CHECK \)/\1/p'
 qemu_rc=${PIPESTATUS[0]}
 
