@@ -2,8 +2,8 @@
 # Shell helpers for the network tests with the test guest (sourced, bash): free ports, a host
 # web server, booting guests in the background (two at once, e.g. joined by a QEMU socket
 # netdev or by a vhost-user switch), reading the notes of the guest's net_* checks.
-# Needs: $repo (the work tree), $tmp (a private temporary folder); $guest (the guest folder,
-# default build/guest). Call net_cleanup from the EXIT trap.
+# Needs: tests/guest/lib.sh sourced, $repo (the work tree), $tmp (a private temporary folder);
+# $guest (the guest folder, default build/guest). Call net_cleanup from the EXIT trap.
 #
 # A guest NAME's files: $tmp/NAME.console (whole console), $tmp/NAME.out (its VIREO-CHECK
 # lines), $tmp/NAME.err (run.sh's diagnostics).
@@ -24,6 +24,22 @@ net_free_ports() {
 	done
 	[ "$(echo "$got" | wc -w)" -eq "$want" ] || return 1
 	echo "$got" | tr ' ' '\n' | sed '/^$/d'
+}
+
+# net_vhost_user_nic ID SOCK MAC [DEVICE-OPTS]: set the array net_nic_args to the QEMU
+# arguments of a virtio-net-pci NIC with MAC whose back-end is the vhost-user server on SOCK
+# (run.sh already gives the guest shared memfd memory). DEVICE-OPTS are appended to -device
+# (",mq=on,..."). Under TCG, QEMU 7.2 (Debian 12) segfaults in vhost_net_start when the
+# driver starts the device (msix_set_vector_notifiers dereferences the KVM-only irqfd table):
+# the NIC then gets vectors=0 (INTx) unless DEVICE-OPTS set vectors= themselves.
+net_vhost_user_nic() {
+	local id=$1 sock=$2 mac=$3 opts=${4:-}
+	case "$(accel_name)$opts" in
+	tcg*vectors=*) ;;
+	tcg*) opts="$opts,vectors=0" ;;
+	esac
+	net_nic_args=(-chardev "socket,id=c_$id,path=$sock" -netdev "vhost-user,id=$id,chardev=c_$id"
+		-device "virtio-net-pci,netdev=$id,mac=$mac$opts")
 }
 
 # net_wait_listen PORT SECS: wait until a TCP socket listens on 127.0.0.1:PORT (0) or SECS

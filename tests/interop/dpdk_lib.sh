@@ -62,16 +62,19 @@ dpdk_available() {
 	return 0
 }
 
-# dpdk_launch NAME CPU VDEV MODE [TESTPMD-ARGS...]: start testpmd in the background with one
-# vdev, forwarding mode MODE, statistics every second; sets dpdk_pid, dpdk_prefix and
-# dpdk_log ($tmp/dpdk-NAME-PREFIX.log).
+# dpdk_launch NAME CPU VDEVS MODE [TESTPMD-ARGS...]: start testpmd in the background with the
+# space-separated VDEVS, forwarding mode MODE, statistics every second; sets dpdk_pid,
+# dpdk_prefix and dpdk_log ($tmp/dpdk-NAME-PREFIX.log).
 dpdk_launch() {
-	local name=$1 cpu=$2 vdev=$3 mode=$4
+	local name=$1 cpu=$2 vdevs=() v mode=$4
+	for v in $3; do
+		vdevs+=(--vdev "$v")
+	done
 	shift 4
 	dpdk_new_prefix
 	dpdk_log=$tmp/dpdk-$name-$dpdk_prefix.log
 	# shellcheck disable=SC2046
-	"$dpdk_testpmd" $(dpdk_eal_args "$cpu" "$dpdk_prefix") --vdev "$vdev" -- \
+	"$dpdk_testpmd" $(dpdk_eal_args "$cpu" "$dpdk_prefix") "${vdevs[@]}" -- \
 		--nb-cores=1 --total-num-mbufs="${DPDK_MBUFS:-8192}" --forward-mode="$mode" \
 		--stats-period 1 "$@" </dev/null >"$dpdk_log" 2>&1 &
 	dpdk_pid=$!
@@ -116,13 +119,46 @@ dpdk_vhost_start() {
 	return 0
 }
 
-# dpdk_counts LOG: the final forward statistics of a stopped testpmd as
-# "rx_packets=N tx_packets=N tx_dropped=N" (port 0; nothing if the log has none).
-dpdk_counts() {
-	awk '/Forward statistics for port 0/ { f = 1; next }
+# dpdk_switch_start SOCK_A SOCK_B: a two-port vhost-user "wire" for two guests (QEMU
+# -netdev vhost-user): testpmd io-forwards everything from net_vhost0 on SOCK_A to net_vhost1
+# on SOCK_B and back, on DPDK_VHOST_CPU (busy-polling it). Sets dpdk_switch_pid and
+# dpdk_switch_log; dpdk_port_counts reads its per-port counters after dpdk_stop. Fails (1)
+# like dpdk_vhost_start. Paths must not contain spaces or commas.
+dpdk_switch_start() {
+	local s
+	for s in "$1" "$2"; do
+		if [ -e "$s" ]; then
+			echo "dpdk_switch_start: $s already exists" >&2
+			return 1
+		fi
+	done
+	dpdk_launch switch "${DPDK_VHOST_CPU:-0}" \
+		"net_vhost0,iface=$1,queues=1 net_vhost1,iface=$2,queues=1" io
+	dpdk_switch_pid=$dpdk_pid
+	dpdk_switch_log=$dpdk_log
+	if ! dpdk_wait_log "$dpdk_pid" "$dpdk_log" 'Port statistics' 30 || [ ! -S "$1" ] ||
+		[ ! -S "$2" ]; then
+		echo "dpdk_switch_start: testpmd did not start:" >&2
+		tail -n 5 "$dpdk_log" >&2
+		dpdk_stop_pid "$dpdk_pid"
+		return 1
+	fi
+	return 0
+}
+
+# dpdk_port_counts LOG PORT: the final forward statistics of PORT of a stopped testpmd as
+# "rx_packets=N tx_packets=N tx_dropped=N" (nothing if the log has none).
+dpdk_port_counts() {
+	awk -v hdr="Forward statistics for port $2 " 'index($0, hdr) { f = 1; next }
 		f && /RX-packets:/ { rx = $2 }
 		f && /TX-packets:/ { tx = $2; drop = $4; f = 0; done = 1 }
 		END { if (done) printf "rx_packets=%s tx_packets=%s tx_dropped=%s\n", rx, tx, drop }' "$1"
+}
+
+# dpdk_counts LOG: the final forward statistics of a stopped testpmd as
+# "rx_packets=N tx_packets=N tx_dropped=N" (port 0; nothing if the log has none).
+dpdk_counts() {
+	dpdk_port_counts "$1" 0
 }
 
 # dpdk_mpps LOG FIELD: the mean of testpmd's per-second FIELD (Rx-pps or Tx-pps) samples in
