@@ -84,7 +84,7 @@ net_guest_start() {
 	local name=$1
 	shift
 	rm -f "$tmp/$name.console"
-	VIREO_GUEST_DIR=${guest:-$repo/build/guest} setsid "$repo/tests/guest/run.sh" \
+	VIREO_GUEST_DIR=${guest:-$repo/build/guest} setsid -w "$repo/tests/guest/run.sh" \
 		--log "$tmp/$name.console" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" </dev/null &
 	net_guest_pids+=("$!")
 	printf -v "net_guest_pid_$name" '%s' "$!"

@@ -60,7 +60,14 @@ tmp=$(mktemp -d /tmp/vireo-guest.XXXXXX)
 [ -n "$log" ] || log=$tmp/console.log
 watcher=
 cleanup() {
+	local qpid
 	[ -n "$watcher" ] && kill "$watcher" 2>/dev/null
+	# Stopped while the guest runs (e.g. a test's cleanup): QEMU is in timeout's own process
+	# group, so a signal to ours misses it.
+	qpid=$(cat "$tmp/qemu.pid" 2>/dev/null)
+	if [ -n "$qpid" ] && grep -q qemu "/proc/$qpid/comm" 2>/dev/null; then
+		kill -TERM "$qpid"
+	fi
 	rm -rf "$tmp"
 }
 trap cleanup EXIT

@@ -2,14 +2,16 @@
 # Benchmark (not a test): packets per second from a DPDK virtio-user front-end (testpmd txonly,
 # one queue pair, SIZE-byte frames) into a vhost-user back-end. The reference back-end is
 # DPDK's net_vhost (testpmd rxonly, restarted each round); --target SOCK adds the same run
-# against another back-end already listening on SOCK (e.g. `vireo serve net --socket SOCK
-# --poll`), rounds interleaved, so both figures come from one script in one run.
+# against another back-end already listening on SOCK (e.g. `taskset -c 0 vireo serve net
+# --socket SOCK --poll`, on the reference's CPU for a fair figure), rounds interleaved, so both
+# figures come from one script in one run.
 #   tests/interop/bench_dpdk_net.sh [--seconds 5] [--rounds 3] [--size 64]
 #                                   [--target SOCK [--name NAME]] [--no-reference]
 # Prints one row per round and the median; Mpps is the mean of testpmd's per-second TX rate
-# (virtio-user's TX counter counts what the back-end took off the ring: when the ring is full,
-# testpmd drops instead, counted as dropped). The front-end runs on CPU DPDK_USER_CPU (1), the
-# reference back-end on DPDK_VHOST_CPU (0); see tests/interop/dpdk_lib.sh for the others.
+# (virtio-user's TX counter counts frames put on the ring, which only the back-end's pace lets
+# in: when the ring is full, testpmd drops the frame instead, counted as dropped). The
+# front-end runs on CPU DPDK_USER_CPU (1), the reference back-end on DPDK_VHOST_CPU (0); see
+# tests/interop/dpdk_lib.sh for the other settings.
 set -u
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 secs=5 rounds=3 size=64 target='' name='' reference=1
@@ -21,7 +23,7 @@ while [ $# -gt 0 ]; do
 	--target) target=$2; shift 2 ;;
 	--name) name=$2; shift 2 ;;
 	--no-reference) reference=0; shift ;;
-	-h | --help) sed -n '2,13s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,15s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) echo "bench_dpdk_net: unknown option $1" >&2; exit 2 ;;
 	esac
 done
@@ -50,10 +52,17 @@ field() {
 	echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"
 }
 
-# One row: back-end, round, frames sent (virtio-user TX), dropped on a full ring, received
-# by the back-end (reference only), Mpps.
+# One row: back-end, round, frames sent (virtio-user TX), dropped on a full ring (a high
+# share means the back-end was the bottleneck, ~0 that the front-end was), received by the
+# back-end (reference only), Mpps.
 row() {
-	printf '%-24s %5s %12s %12s %12s %8s\n' "$@"
+	printf '%-24s %6s %12s %7s %12s %8s\n' "$@"
+}
+
+# drop_pct RESULT: dropped / (sent + dropped) in percent.
+drop_pct() {
+	awk -v s="$(field "$1" tx_packets)" -v d="$(field "$1" tx_dropped)" \
+		'BEGIN { printf "%.1f%%\n", s + d ? 100 * d / (s + d) : 0 }'
 }
 
 # round_reference N: one round against a fresh net_vhost rxonly.
@@ -67,7 +76,7 @@ round_reference() {
 	}
 	dpdk_stop "$dpdk_vhost_pid"
 	rx=$(field "$(dpdk_counts "$dpdk_vhost_log")" rx_packets)
-	row "dpdk net_vhost rxonly" "$1" "$(field "$r" tx_packets)" "$(field "$r" tx_dropped)" \
+	row "dpdk net_vhost rxonly" "$1" "$(field "$r" tx_packets)" "$(drop_pct "$r")" \
 		"${rx:-?}" "$(field "$r" tx_mpps)"
 	field "$r" tx_mpps >>"$tmp/mpps.reference"
 }
@@ -76,8 +85,7 @@ round_reference() {
 round_target() {
 	local r
 	r=$(dpdk_virtio_user_run "$target" txonly "$secs" --txpkts="$size") || return 1
-	row "$name" "$1" "$(field "$r" tx_packets)" "$(field "$r" tx_dropped)" - \
-		"$(field "$r" tx_mpps)"
+	row "$name" "$1" "$(field "$r" tx_packets)" "$(drop_pct "$r")" - "$(field "$r" tx_mpps)"
 	field "$r" tx_mpps >>"$tmp/mpps.target"
 }
 

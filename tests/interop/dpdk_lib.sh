@@ -186,8 +186,9 @@ dpdk_virtio_user_run() {
 	devargs="net_virtio_user0,path=$sock,queues=1${DPDK_USER_DEVARGS:+,$DPDK_USER_DEVARGS}"
 	dpdk_launch user "${DPDK_USER_CPU:-1}" "$devargs" "$mode" "$@"
 	if ! dpdk_wait_log "$dpdk_pid" "$dpdk_log" 'Port statistics' 30; then
-		echo "dpdk_virtio_user_run: virtio-user on $sock did not start:" >&2
-		grep -E 'virtio_user|vhost|Cause' "$dpdk_log" | tail -n 5 >&2
+		echo "dpdk_virtio_user_run: virtio-user on $sock did not start within 30 s" \
+			"(a back-end that accepts but never answers hangs testpmd's probe):" >&2
+		tail -n 5 "$dpdk_log" >&2
 		rc=1
 	else
 		sleep "$secs"
