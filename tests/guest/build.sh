@@ -1,7 +1,8 @@
 #!/bin/bash
 # Builds the test guest from Debian's packages into OUTDIR (default build/guest):
 #   OUTDIR/vmlinuz     the linux-image-*-cloud-amd64 kernel (downloaded, never installed)
-#   OUTDIR/initrd.img  busybox-static, the virtio modules, blkdiscard and tests/guest/init
+#   OUTDIR/initrd.img  busybox-static, the virtio modules, blkdiscard, tests/guest/init and
+#                      tests/guest/udhcpc.script (as /usr/share/udhcpc/default.script)
 #   OUTDIR/initrd-fio.img  the same plus fio and its libraries
 # Idempotent: does nothing (and prints nothing) when OUTDIR is up to date with this script and
 # the init script. Needs root the first time, to install host packages and to run apt-get.
@@ -12,9 +13,9 @@ out=${1:-$here/../../build/guest}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 
-# The guest's contents depend on these two files and on the host's fio/busybox packages.
+# The guest's contents depend on these files and on the host's fio/busybox packages.
 stamp_of() {
-	cat "$here/build.sh" "$here/init"
+	cat "$here/build.sh" "$here/init" "$here/udhcpc.script"
 	dpkg-query -W -f='${Package} ${Version}\n' busybox-static fio util-linux 2>/dev/null
 }
 if [ -f "$out/.stamp" ] && [ -f "$out/vmlinuz" ] && [ -f "$out/initrd.img" ] &&
@@ -130,6 +131,10 @@ copy_prog /usr/sbin/blkdiscard
 # util-linux's blkdiscard knows -z; busybox's does not, so keep it out of the way.
 mv "$root/usr/bin/blkdiscard" "$root/usr/bin/blkdiscard.util-linux"
 install -m 755 "$here/init" "$root/init"
+# udhcpc's event script, at Debian's path and at busybox's default one.
+mkdir -p "$root/usr/share/udhcpc" "$root/etc/udhcpc"
+install -m 755 "$here/udhcpc.script" "$root/usr/share/udhcpc/default.script"
+ln -s /usr/share/udhcpc/default.script "$root/etc/udhcpc/default.script"
 echo "$kver" >"$root/etc/vireo-kernel"
 
 # fio's libraries (ceph, gluster, ...) weigh ~80 MB and cost ~2 s of boot under TCG, so fio

@@ -60,7 +60,14 @@ tmp=$(mktemp -d /tmp/vireo-guest.XXXXXX)
 [ -n "$log" ] || log=$tmp/console.log
 watcher=
 cleanup() {
+	local qpid
 	[ -n "$watcher" ] && kill "$watcher" 2>/dev/null
+	# Stopped while the guest runs (e.g. a test's cleanup): QEMU is in timeout's own process
+	# group, so a signal to ours misses it.
+	qpid=$(cat "$tmp/qemu.pid" 2>/dev/null)
+	if [ -n "$qpid" ] && grep -q qemu "/proc/$qpid/comm" 2>/dev/null; then
+		kill -TERM "$qpid"
+	fi
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -87,12 +94,13 @@ if [ ${#watch[@]} -gt 0 ]; then
 fi
 
 # -no-reboot: the guest's poweroff (or a panic) ends QEMU. timeout bounds a hung guest.
+# sed -u, not tr: the log fills line by line, for scripts that wait for a console line.
 timeout --kill-after=5 "$timeout_s" qemu-system-x86_64 \
 	-machine q35 "${accel_args[@]}" -smp "$smp" -m 512M \
 	-object memory-backend-memfd,id=mem,size=512M,share=on -numa node,memdev=mem \
 	-nodefaults -nographic -serial stdio -no-reboot -pidfile "$tmp/qemu.pid" \
 	-kernel "$guest/vmlinuz" -initrd "$guest/$initrd" -append "$cmdline" \
-	"$@" </dev/null 2>&1 | tr -d '\r' | tee "$log" |
+	"$@" </dev/null 2>&1 | sed -u 's/\r//g' | tee "$log" |
 	sed -u -n 's/.*\(VIREO-CHECK \)/\1/p'
 qemu_rc=${PIPESTATUS[0]}
 

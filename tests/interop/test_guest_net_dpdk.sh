@@ -1,0 +1,92 @@
+#!/bin/bash
+# TAP: the control for the vhost-user network guest tests: two guests whose NICs are
+# QEMU vhost-user netdevs (net_vhost_user_nic, as the `vireo serve net` tests will use) served
+# by DPDK's net_vhost, with testpmd io-forwarding between the two ports as the "switch". The
+# guests ping each other and move 4 MiB over TCP; the md5 both ends report must match, and
+# testpmd must have forwarded the frames both ways. No Vireo involved.
+#   tests/interop/test_guest_net_dpdk.sh     (guest in ${VIREO_GUEST_DIR:-build/guest})
+set -u
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+guest=${VIREO_GUEST_DIR:-$repo/build/guest}
+tmp=$(mktemp -d /tmp/vireo-guest-net-dpdk.XXXXXX)
+# shellcheck source=../guest/lib.sh
+. "$repo/tests/guest/lib.sh"
+# shellcheck source=../guest/net_lib.sh
+. "$repo/tests/guest/net_lib.sh"
+# shellcheck source=dpdk_lib.sh
+. "$repo/tests/interop/dpdk_lib.sh"
+trap 'net_cleanup; dpdk_stop; rm -rf "$tmp"' EXIT
+
+n=0
+tap() { # tap OK|FAIL NAME [DIAG...]
+	local res=$1 name=$2
+	shift 2
+	n=$((n + 1))
+	if [ "$res" = OK ]; then echo "ok $n - $name"; else echo "not ok $n - $name"; fi
+	[ "$res" = OK ] || for d in "$@"; do [ -n "$d" ] && echo "# $d"; done
+}
+skip_all() {
+	echo "1..0 # SKIP $*"
+	exit 0
+}
+
+command -v qemu-system-x86_64 >/dev/null || skip_all "no qemu-system-x86_64"
+dpdk_available || skip_all "$dpdk_reason"
+guest_ensure "$guest" >"$tmp/build.log" 2>&1 ||
+	skip_all "cannot build the test guest: $(tail -n 1 "$tmp/build.log")"
+
+# check_taps NAME CHECK...: one TAP line per check of guest NAME.
+check_taps() {
+	local name=$1 c r
+	shift
+	for c in "$@"; do
+		r=$(net_result "$name" "$c")
+		case "$r" in
+		PASS*) tap OK "$name: $c${r#PASS}" ;;
+		FAIL*) tap FAIL "$name: $c: ${r#FAIL }" \
+			"$(grep -A5 "^vireo-guest: $c at" "$tmp/$name.console" | tr '\n' '|')" ;;
+		*) tap FAIL "$name: $c: no result" "$(tail -n 12 "$tmp/$name.err" | tr '\n' '|')" ;;
+		esac
+	done
+}
+
+start=$SECONDS
+if ! dpdk_switch_start "$tmp/a.sock" "$tmp/b.sock"; then
+	tap FAIL "testpmd serves two net_vhost ports" "$(tail -n 5 "$dpdk_switch_log" | tr '\n' '|')"
+	echo "1..$n"
+	exit 0
+fi
+tap OK "testpmd serves two net_vhost ports"
+net_vhost_user_nic n0 "$tmp/a.sock" 52:54:00:76:69:1a
+a=(--checks net_link,net_addr,net_ping,net_tcp_recv --timeout 120 --watch "$dpdk_switch_pid"
+	--append "vireo.mac=52:54:00:76:69:1a vireo.ip=10.0.0.1/24 vireo.peer=10.0.0.2 vireo.wait=60"
+	-- "${net_nic_args[@]}")
+net_vhost_user_nic n0 "$tmp/b.sock" 52:54:00:76:69:1b
+b=(--checks net_link,net_addr,net_ping,net_tcp_send --timeout 120 --watch "$dpdk_switch_pid"
+	--append "vireo.mac=52:54:00:76:69:1b vireo.ip=10.0.0.2/24 vireo.peer=10.0.0.1 vireo.wait=60"
+	-- "${net_nic_args[@]}")
+net_guest_pair a b
+check_taps a net_link net_addr net_ping net_tcp_recv
+check_taps b net_link net_addr net_ping net_tcp_send
+want=$(net_note b net_tcp_send md5)
+got=$(net_note a net_tcp_recv md5)
+if [ -n "$want" ] && [ "$want" = "$got" ]; then
+	tap OK "b's 4 MiB arrived intact at a ($got)"
+else
+	tap FAIL "b's 4 MiB arrived intact at a" "sent '$want', received '$got'"
+fi
+
+# testpmd's view: port 1 (b) received the stream and port 0 (a) sent it on, and back.
+dpdk_stop "$dpdk_switch_pid"
+p0=$(dpdk_port_counts "$dpdk_switch_log" 0)
+p1=$(dpdk_port_counts "$dpdk_switch_log" 1)
+rx1=$(echo "$p1" | sed -n 's/.*rx_packets=\([0-9]*\).*/\1/p')
+tx0=$(echo "$p0" | sed -n 's/.*tx_packets=\([0-9]*\).*/\1/p')
+rx0=$(echo "$p0" | sed -n 's/.*rx_packets=\([0-9]*\).*/\1/p')
+if [ "${rx1:-0}" -gt 100 ] && [ "${tx0:-0}" -gt 100 ] && [ "${rx0:-0}" -gt 0 ]; then
+	tap OK "testpmd forwarded b->a $rx1 frames (sent $tx0), a->b $rx0"
+else
+	tap FAIL "testpmd forwarded frames both ways" "port 0: $p0" "port 1: $p1"
+fi
+echo "# $((SECONDS - start)) s"
+echo "1..$n"
