@@ -7,7 +7,7 @@ set -eu
 # qemu-storage-daemon in qemu-system-common), dpdk-testpmd, iproute2 (network namespaces)
 # and what the test guest is built from.
 packages=(make gcc clang llvm libclang-rt-14-dev clang-format pkg-config
-	liburing-dev libcmocka-dev libslirp-dev iproute2 dpdk
+	liburing-dev libcmocka-dev libslirp-dev iproute2 dpdk curl
 	qemu-system-x86 qemu-system-common busybox-static fio cpio kmod xz-utils)
 missing=()
 for p in "${packages[@]}"; do
