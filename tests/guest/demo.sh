@@ -1,8 +1,11 @@
 #!/bin/bash
-# `make run`: boots a QEMU VM whose disk and entropy source are Vireo's. Builds the test guest
-# if it is missing, serves a fresh disk image with `vireo serve blk` and an rng with
-# `vireo serve rng`, boots QEMU with vhost-user-blk-pci and vhost-user-rng-pci, shows what
-# the guest's own virtio drivers report, shuts everything down. Exit 0 if every check passed.
+# `make run`: boots a QEMU VM whose disk, entropy source and network are Vireo's. Builds the
+# test guest if it is missing, serves a fresh disk image with `vireo serve blk`, an rng with
+# `vireo serve rng` and a network with `vireo serve net --uplink user` (DHCP, the host's
+# 127.0.0.1 as 10.0.2.2), starts a small web server on the host's 127.0.0.1, boots QEMU with
+# vhost-user-blk-pci, vhost-user-rng-pci and a virtio-net-pci on vhost-user, shows what the
+# guest's own virtio drivers report (its lease and the page it fetched from the host), shuts
+# everything down. Exit 0 if every check passed.
 #   tests/guest/demo.sh [BUILD_DIR]      (default build; needs BUILD_DIR/vireo)
 set -u
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -19,7 +22,9 @@ shm=/tmp
 tmp=$(mktemp -d "$shm/vireo-run.XXXXXX")
 # shellcheck source=lib.sh
 . "$repo/tests/guest/lib.sh"
-trap 'serve_stop_all; rm -rf "$tmp"' EXIT
+# shellcheck source=net_lib.sh
+. "$repo/tests/guest/net_lib.sh"
+trap 'net_cleanup; serve_stop_all; rm -rf "$tmp"' EXIT
 t0=$SECONDS
 
 say "test guest: Debian's cloud kernel, busybox and the virtio modules, in $guest"
@@ -42,22 +47,50 @@ if ! serve_start rng "$tmp/rng.log" rng --socket "$tmp/rng.sock"; then
 fi
 say "vireo serve rng: pid $serve_pid_rng, socket $tmp/rng.sock"
 
+if ! web=$(net_free_ports 1) || ! net_httpd_start "$web" 64; then
+	say "cannot start a web server on 127.0.0.1 (busybox httpd)"
+	exit 1
+fi
+say "web server: busybox httpd on 127.0.0.1:$web, serving a 64 KiB page (md5 $net_httpd_md5)"
+if ! serve_start net "$tmp/net.log" net --socket "$tmp/net.sock" --uplink user; then
+	say "vireo serve net did not start:"
+	sed 's/^/  /' "$tmp/net.log"
+	exit 1
+fi
+say "vireo serve net: pid $serve_pid_net, socket $tmp/net.sock, user-mode uplink" \
+	"(10.0.2.0/24, DHCP, the host's 127.0.0.1 as 10.0.2.2)"
+net_vhost_user_nic n0 "$tmp/net.sock" 52:54:00:76:69:01
+
 say "booting QEMU ($(accel_name), q35, 2 vCPUs, 512 MiB of shared memfd memory) with" \
-	"vhost-user-blk-pci and vhost-user-rng-pci"
+	"vhost-user-blk-pci, vhost-user-rng-pci and virtio-net-pci on vhost-user"
 say "the guest's stock Linux virtio drivers now write and verify /dev/vda on both queues," \
-	"read its serial and read /dev/hwrng:"
+	"read its serial and /dev/hwrng, get an address by DHCP and fetch the host's page:"
 tb=$SECONDS
-VIREO_GUEST_DIR=$guest "$repo/tests/guest/run.sh" --checks blk_rw,blk_serial,blk_mq,rng \
-	--serial vireo-demo --timeout 120 --watch "$serve_pid_blk" --watch "$serve_pid_rng" -- \
+VIREO_GUEST_DIR=$guest "$repo/tests/guest/run.sh" \
+	--checks blk_rw,blk_serial,blk_mq,rng,net_link,net_dhcp,net_http \
+	--serial vireo-demo --timeout 120 --watch "$serve_pid_blk" --watch "$serve_pid_rng" \
+	--watch "$serve_pid_net" --append "vireo.http=10.0.2.2:$web/page vireo.wait=30" -- \
 	-chardev socket,id=c0,path="$tmp/blk.sock" -device vhost-user-blk-pci,chardev=c0,num-queues=2 \
 	-chardev socket,id=c1,path="$tmp/rng.sock" -device vhost-user-rng-pci,chardev=c1 \
-	2>&1 | sed -u 's/^/  guest: /'
+	"${net_nic_args[@]}" 2>&1 | tee "$tmp/demo.out" | sed -u 's/^/  guest: /'
 guest_rc=${PIPESTATUS[0]}
 say "guest powered off after $((SECONDS - tb)) s; stopping the servers"
 
 ok=1
 [ "$guest_rc" -eq 0 ] || ok=0
-for s in blk rng; do
+note() { # note CHECK KEY: KEY=value from the guest's passed CHECK
+	sed -n "s/^VIREO-CHECK $1 PASS //p" "$tmp/demo.out" | tr ' ' '\n' | sed -n "s/^$2=//p"
+}
+lease=$(note net_dhcp ip) got=$(note net_http md5)
+if [ -n "$lease" ] && [ "$got" = "$net_httpd_md5" ]; then
+	say "network: the guest leased $lease from vireo serve net's user-mode uplink and fetched" \
+		"http://10.0.2.2:$web/page: $(note net_http bytes) bytes, md5 $got, as served"
+else
+	say "network: lease '${lease:-none}', page md5 '${got:-none}' (want $net_httpd_md5)"
+	ok=0
+fi
+net_httpd_stop
+for s in blk rng net; do
 	pid_var=serve_pid_$s
 	if serve_stop "${!pid_var}"; then
 		say "vireo serve $s: exited cleanly"
