@@ -62,12 +62,21 @@ static const char serve_net_usage[] =
 	"SIGINT/SIGTERM: print the counters, remove the sockets, exit 0.\n"
 	"Exit status: 0 after SIGINT/SIGTERM, 1 setup failure, 2 bad arguments.\n";
 
+/* One entry a line: clang-format would otherwise pack them in two columns. */
 static const struct option serve_net_options[] = {
-	{"socket", required_argument, NULL, 's'}, {"socket-path", required_argument, NULL, 's'},
-	{"uplink", required_argument, NULL, 'u'}, {"poll", no_argument, NULL, 'p'},
-	{"mtu", required_argument, NULL, 'm'},	  {"queue-size", required_argument, NULL, 'Q'},
-	{"no-offloads", no_argument, NULL, 'O'},  {"print-capabilities", no_argument, NULL, 'C'},
-	{"help", no_argument, NULL, 'h'},	  {NULL, 0, NULL, 0},
+	// clang-format off
+	{"socket", required_argument, NULL, 's'},
+	{"socket-path", required_argument, NULL, 's'},
+	{"uplink", required_argument, NULL, 'u'},
+	{"poll", no_argument, NULL, 'p'},
+	{"mtu", required_argument, NULL, 'm'},
+	{"queue-pairs", required_argument, NULL, 'q'},
+	{"queue-size", required_argument, NULL, 'Q'},
+	{"no-offloads", no_argument, NULL, 'O'},
+	{"print-capabilities", no_argument, NULL, 'C'},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
+	// clang-format on
 };
 
 /* Return: 0 or EXIT_USAGE: "user", "user,hostfwd=...,hostfwd=...". */

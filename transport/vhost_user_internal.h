@@ -33,12 +33,15 @@
  * @r: as the front-end described it
  * @map, @map_len: our mapping of its fd, from mmap_offset rounded down to a page
  * @host: where guest_addr is in that mapping
+ * @adds: ADD_MEM_REGs of this very region not yet removed (QEMU's multi-queue
+ *	vhost-user-net sends one per queue pair's vhost device)
  */
 struct vub_region {
 	struct vhost_user_mem_region r;
 	void *map;
 	size_t map_len;
 	void *host;
+	unsigned int adds;
 };
 
 /**

@@ -180,19 +180,46 @@ int vub_mem_set_table(struct vhost_user_backend *b, struct vhost_user_msg *msg, 
 	}
 	vub_quiesce_all(b, was_running);
 	vub_mem_clear(b);
+	for (i = 0; i < n; i++)
+		next[i].adds = 1;
 	memcpy(b->regions, next, sizeof(next));
 	b->num_regions = n;
 	b->mem = gm;
 	return vub_restart(b, was_running, why);
 }
 
+/* The mapped region that is exactly @r (all four fields), or NULL. */
+static struct vub_region *vub_mem_find(struct vhost_user_backend *b,
+				       const struct vhost_user_mem_region *r)
+{
+	for (unsigned int i = 0; i < b->num_regions; i++) {
+		const struct vhost_user_mem_region *cur = &b->regions[i].r;
+
+		if (cur->guest_addr == r->guest_addr && cur->size == r->size &&
+		    cur->user_addr == r->user_addr && cur->mmap_offset == r->mmap_offset)
+			return &b->regions[i];
+	}
+	return NULL;
+}
+
 /* Return: 0; -ENOSPC; -EINVAL/-errno (*@why set), the table unchanged. */
 int vub_mem_add(struct vhost_user_backend *b, struct vhost_user_msg *msg, const char **why)
 {
 	int fd = vhost_user_msg_take_fd(msg, 0);
+	struct vub_region *same = vub_mem_find(b, &msg->payload.mem_reg.region);
 	struct guest_mem gm;
 	int ret;
 
+	/*
+	 * QEMU's multi-queue vhost-user-net has one vhost device per queue pair on
+	 * one connection, and each adds the same regions: count them, map once.
+	 * A region that only overlaps another is still refused below.
+	 */
+	if (same) {
+		close(fd);
+		same->adds++;
+		return 0;
+	}
 	if (b->num_regions >= GUEST_MEM_MAX_REGIONS) {
 		close(fd);
 		*why = "too many memory regions";
@@ -208,6 +235,7 @@ int vub_mem_add(struct vhost_user_backend *b, struct vhost_user_msg *msg, const 
 		return ret;
 	}
 	/* Existing mappings do not move: running rings keep their pointers. */
+	b->regions[b->num_regions].adds = 1;
 	b->num_regions++;
 	b->mem = gm;
 	return 0;
@@ -231,6 +259,11 @@ int vub_mem_remove(struct vhost_user_backend *b, const struct vhost_user_mem_reg
 	if (i == b->num_regions) {
 		*why = "REM_MEM_REG names no mapped region";
 		return -ENOENT;
+	}
+	/* Added more than once (see vub_mem_add()): the other adders still use it. */
+	if (b->regions[i].adds > 1) {
+		b->regions[i].adds--;
+		return 0;
 	}
 	vub_quiesce_all(b, was_running);
 	vub_region_unmap(&b->regions[i]);

@@ -1,8 +1,9 @@
 #!/bin/bash
 # TAP: QEMU guests' stock Linux virtio_net driver (virtio-net-pci in front of -netdev
 # vhost-user, memfd shared memory) on `vireo serve net`:
-#   a. two guests on one switch: link up and MAC as configured, pings both ways, a 4 MiB TCP
-#      transfer whose md5 both ends report, and both MACs learned on the right ports;
+#   a. two guests on one switch (guest A with two queue pairs: MQ): link up and MAC as
+#      configured, pings both ways, a 4 MiB TCP transfer whose md5 both ends report, and both
+#      MACs learned on the right ports;
 #   b. a guest on the user-mode uplink: a DHCP lease, a page from a web server on the host's
 #      127.0.0.1 (10.0.2.2 in the guest), and a page the guest serves, fetched through a
 #      host-forwarded port;
@@ -75,13 +76,15 @@ fi
 # --- a. two guests on one switch ---
 mac_a=52:54:00:76:69:0a mac_b=52:54:00:76:69:0b
 port=$(net_free_ports 1)
-if serve_start sw "$tmp/sw.log" net --socket "$tmp/a.sock" --socket "$tmp/b.sock"; then
+if serve_start sw "$tmp/sw.log" net --socket "$tmp/a.sock" --socket "$tmp/b.sock" \
+	--queue-pairs 2; then
 	tap OK "a: vireo serve net with two ports"
 else
 	tap FAIL "a: vireo serve net with two ports" "$(tr '\n' '|' <"$tmp/sw.log")"
 fi
-net_vhost_user_nic n0 "$tmp/a.sock" $mac_a
+net_vhost_user_nic n0 "$tmp/a.sock" $mac_a ",mq=on"
 nic_a=("${net_nic_args[@]}")
+nic_a[3]="${nic_a[3]},queues=2" # -netdev vhost-user,...,queues=2
 net_vhost_user_nic n0 "$tmp/b.sock" $mac_b
 nic_b=("${net_nic_args[@]}")
 ga=(--checks net_link,net_addr,net_ping,net_tcp_recv --timeout 150 --watch "$serve_pid_sw"
