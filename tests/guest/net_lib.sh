@@ -165,3 +165,19 @@ net_cleanup() {
 	done
 	net_httpd_stop
 }
+
+# net_check_taps NAME LABEL CHECK...: one TAP line (tap, tests/interop/tap_lib.sh) per CHECK of
+# guest NAME, named "LABEL: CHECK <note>"; a failure shows the check's console lines.
+net_check_taps() {
+	local name=$1 label=$2 c r
+	shift 2
+	for c in "$@"; do
+		r=$(net_result "$name" "$c")
+		case "$r" in
+		PASS*) tap OK "$label: $c${r#PASS}" ;;
+		FAIL*) tap FAIL "$label: $c: ${r#FAIL }" \
+			"$(grep -A5 "^vireo-guest: $c at" "$tmp/$name.console" | tr '\n' '|')" ;;
+		*) tap FAIL "$label: $c: no result" "$(tail -n 12 "$tmp/$name.err" | tr '\n' '|')" ;;
+		esac
+	done
+}

@@ -7,6 +7,8 @@
 #   VIREO=build/vireo bash tests/interop/test_dpdk_vhost_net.sh
 set -u
 repo=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=tap_lib.sh
+. "$repo/tests/interop/tap_lib.sh"
 VIREO=${VIREO:-$repo/build/vireo}
 tmp=$(mktemp -d /tmp/vireo-dpdk.XXXXXX)
 prefix=vireo-net-$$ # testpmd's EAL runtime directory: /var/run/dpdk/$prefix
@@ -27,19 +29,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-n=0
-tap() { # tap OK|FAIL NAME [DIAG...]
-	local res=$1 name=$2
-	shift 2
-	n=$((n + 1))
-	if [ "$res" = OK ]; then echo "ok $n - $name"; else echo "not ok $n - $name"; fi
-	[ "$res" = OK ] || for d in "$@"; do echo "# $d"; done
-}
-check() { # check NAME CONDITION-COMMAND... : one TAP line
-	local name=$1
-	shift
-	if "$@"; then tap OK "$name"; else tap FAIL "$name" "failed: $*"; fi
-}
 json_field() { # json_field FILE NAME: a number from the bench's one-line JSON object
 	sed -n "s/.*\"$2\":\(-\?[0-9.]*\).*/\1/p" "$1"
 }

@@ -9,6 +9,8 @@
 #   VIREO=build/vireo bash tests/interop/test_dpdk_virtio_user_net.sh
 set -u
 repo=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=tap_lib.sh
+. "$repo/tests/interop/tap_lib.sh"
 VIREO=${VIREO:-$repo/build/vireo}
 tmp=$(mktemp -d /tmp/vireo-dpdk-vu.XXXXXX)
 pids=()
@@ -23,19 +25,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-n=0
-tap() { # tap OK|FAIL NAME [DIAG...]
-	local res=$1 name=$2
-	shift 2
-	n=$((n + 1))
-	if [ "$res" = OK ]; then echo "ok $n - $name"; else echo "not ok $n - $name"; fi
-	[ "$res" = OK ] || for d in "$@"; do echo "# $d"; done
-}
-check() { # check NAME CONDITION-COMMAND...
-	local name=$1
-	shift
-	if "$@"; then tap OK "$name"; else tap FAIL "$name" "failed: $*"; fi
-}
 # pmd_stat LOG FIELD: the last "Forward statistics for port 0" block's RX- or TX-packets
 pmd_stat() {
 	awk -v f="$2-packets:" '/Forward statistics for port 0/ { blk = 1; next }

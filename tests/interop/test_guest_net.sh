@@ -14,6 +14,8 @@
 #   VIREO=build/vireo tests/interop/test_guest_net.sh    (guest in ${VIREO_GUEST_DIR:-build/guest})
 set -u
 repo=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=tap_lib.sh
+. "$repo/tests/interop/tap_lib.sh"
 VIREO=${VIREO:-$repo/build/vireo}
 guest=${VIREO_GUEST_DIR:-$repo/build/guest}
 tmp=$(mktemp -d /tmp/vireo-guest-net.XXXXXX)
@@ -31,45 +33,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-n=0
-tap() { # tap OK|FAIL NAME [DIAG...]
-	local res=$1 name=$2
-	shift 2
-	n=$((n + 1))
-	if [ "$res" = OK ]; then echo "ok $n - $name"; else echo "not ok $n - $name"; fi
-	[ "$res" = OK ] || for d in "$@"; do [ -n "$d" ] && echo "# $d"; done
-}
-skip_rest() { # skip_rest FROM TO REASON
-	local i
-	for i in $(seq "$1" "$2"); do echo "ok $i # SKIP $3"; done
-	n=$2
-}
-# check_taps NAME LABEL CHECK...: one TAP line per check of guest NAME.
-check_taps() {
-	local name=$1 label=$2 c r
-	shift 2
-	for c in "$@"; do
-		r=$(net_result "$name" "$c")
-		case "$r" in
-		PASS*) tap OK "$label: $c${r#PASS}" ;;
-		FAIL*) tap FAIL "$label: $c: ${r#FAIL }" \
-			"$(grep -A5 "^vireo-guest: $c at" "$tmp/$name.console" | tr '\n' '|')" ;;
-		*) tap FAIL "$label: $c: no result" "$(tail -n 12 "$tmp/$name.err" | tr '\n' '|')" ;;
-		esac
-	done
-}
-same() { # same LABEL WANT GOT
-	if [ -n "$2" ] && [ "$2" = "$3" ]; then tap OK "$1 ($2)"; else tap FAIL "$1" "want '$2', got '$3'"; fi
-}
 
 echo "1..25"
 if ! command -v qemu-system-x86_64 >/dev/null || ! command -v busybox >/dev/null ||
 	! command -v curl >/dev/null; then
-	skip_rest 1 25 "needs qemu-system-x86_64, busybox and curl"
+	skip_rest 25 "needs qemu-system-x86_64, busybox and curl"
 	exit 0
 fi
 if ! guest_ensure "$guest" >"$tmp/build.log" 2>&1; then
-	skip_rest 1 25 "cannot build the test guest: $(tail -n 1 "$tmp/build.log")"
+	skip_rest 25 "cannot build the test guest: $(tail -n 1 "$tmp/build.log")"
 	exit 0
 fi
 
@@ -99,8 +71,8 @@ net_guest_start gb "${gb[@]}"
 # (while they run: a front-end's disconnect makes the switch forget its port's addresses).
 net_wait_console ga "net_tcp_recv listening" 150 && kill -USR1 "$serve_pid_sw"
 net_guest_wait ga gb
-check_taps ga "a: guest A" net_link net_addr net_ping net_tcp_recv
-check_taps gb "a: guest B" net_link net_addr net_ping net_tcp_send
+net_check_taps ga "a: guest A" net_link net_addr net_ping net_tcp_recv
+net_check_taps gb "a: guest B" net_link net_addr net_ping net_tcp_send
 same "a: guest A has the MAC QEMU was given" "$mac_a" "$(net_note ga net_link mac)"
 same "a: the TCP stream arrived intact (md5 at both ends)" "$(net_note gb net_tcp_send md5)" \
 	"$(net_note ga net_tcp_recv md5)"
@@ -127,7 +99,7 @@ if serve_start user "$tmp/user.log" net --socket "$tmp/u.sock" \
 	net_wait_console gu "net_listen ready" 120 &&
 		net_fetch "http://127.0.0.1:$hport/data" "$tmp/fwd.data" 60 && fetched=yes
 	net_guest_wait gu
-	check_taps gu "b: user uplink" net_link net_dhcp net_http net_listen
+	net_check_taps gu "b: user uplink" net_link net_dhcp net_http net_listen
 	same "b: the guest got the host's page intact" "$net_httpd_md5" "$(net_note gu net_http md5)"
 	same "b: the host got the guest's page through hostfwd" "$(net_note gu net_listen md5)" \
 		"$([ $fetched = yes ] && md5sum <"$tmp/fwd.data" | cut -d' ' -f1)"
@@ -135,13 +107,13 @@ if serve_start user "$tmp/user.log" net --socket "$tmp/u.sock" \
 	tap $([ "$serve_rc" = 0 ] && echo OK || echo FAIL) "b: vireo serve net exits 0" \
 		"status $serve_rc: $(tail -n 5 "$tmp/user.log" | tr '\n' '|')"
 else
-	skip_rest $((n + 1)) $((n + 7)) "vireo serve net --uplink user did not start"
+	skip_rest $((n + 7)) "vireo serve net --uplink user did not start"
 fi
 net_httpd_stop
 
 # --- c. a tap uplink in a network namespace ---
 if [ "$(id -u)" -ne 0 ] || ! ip netns add "$netns" 2>/dev/null; then
-	skip_rest $((n + 1)) 25 "needs root and ip netns (CAP_NET_ADMIN)"
+	skip_rest 25 "needs root and ip netns (CAP_NET_ADMIN)"
 	exit 0
 fi
 ip -n "$netns" link set lo up
@@ -166,7 +138,7 @@ net_guest_start gt --checks net_link,net_addr,net_ping,net_http --timeout 150 --
 	--append "vireo.ip=10.9.9.2/24 vireo.peer=10.9.9.1 vireo.http=10.9.9.1:8080/page vireo.wait=60" \
 	-- "${net_nic_args[@]}"
 net_guest_wait gt
-check_taps gt "c: tap uplink" net_ping net_http
+net_check_taps gt "c: tap uplink" net_ping net_http
 same "c: the page from the namespace arrived intact" "$(md5sum <"$tmp/nsweb/page" | cut -d' ' -f1)" \
 	"$(net_note gt net_http md5)"
 serve_stop "$tap_pid"

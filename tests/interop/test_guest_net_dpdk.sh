@@ -7,6 +7,8 @@
 #   tests/interop/test_guest_net_dpdk.sh     (guest in ${VIREO_GUEST_DIR:-build/guest})
 set -u
 repo=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=tap_lib.sh
+. "$repo/tests/interop/tap_lib.sh"
 guest=${VIREO_GUEST_DIR:-$repo/build/guest}
 tmp=$(mktemp -d /tmp/vireo-guest-net-dpdk.XXXXXX)
 # shellcheck source=../guest/lib.sh
@@ -17,38 +19,12 @@ tmp=$(mktemp -d /tmp/vireo-guest-net-dpdk.XXXXXX)
 . "$repo/tests/interop/dpdk_lib.sh"
 trap 'net_cleanup; dpdk_stop; rm -rf "$tmp"' EXIT
 
-n=0
-tap() { # tap OK|FAIL NAME [DIAG...]
-	local res=$1 name=$2
-	shift 2
-	n=$((n + 1))
-	if [ "$res" = OK ]; then echo "ok $n - $name"; else echo "not ok $n - $name"; fi
-	[ "$res" = OK ] || for d in "$@"; do [ -n "$d" ] && echo "# $d"; done
-}
-skip_all() {
-	echo "1..0 # SKIP $*"
-	exit 0
-}
 
 command -v qemu-system-x86_64 >/dev/null || skip_all "no qemu-system-x86_64"
 dpdk_available || skip_all "$dpdk_reason"
 guest_ensure "$guest" >"$tmp/build.log" 2>&1 ||
 	skip_all "cannot build the test guest: $(tail -n 1 "$tmp/build.log")"
 
-# check_taps NAME CHECK...: one TAP line per check of guest NAME.
-check_taps() {
-	local name=$1 c r
-	shift
-	for c in "$@"; do
-		r=$(net_result "$name" "$c")
-		case "$r" in
-		PASS*) tap OK "$name: $c${r#PASS}" ;;
-		FAIL*) tap FAIL "$name: $c: ${r#FAIL }" \
-			"$(grep -A5 "^vireo-guest: $c at" "$tmp/$name.console" | tr '\n' '|')" ;;
-		*) tap FAIL "$name: $c: no result" "$(tail -n 12 "$tmp/$name.err" | tr '\n' '|')" ;;
-		esac
-	done
-}
 
 start=$SECONDS
 if ! dpdk_switch_start "$tmp/a.sock" "$tmp/b.sock"; then
@@ -66,8 +42,8 @@ b=(--checks net_link,net_addr,net_ping,net_tcp_send --timeout 120 --watch "$dpdk
 	--append "vireo.mac=52:54:00:76:69:1b vireo.ip=10.0.0.2/24 vireo.peer=10.0.0.1 vireo.wait=60"
 	-- "${net_nic_args[@]}")
 net_guest_pair a b
-check_taps a net_link net_addr net_ping net_tcp_recv
-check_taps b net_link net_addr net_ping net_tcp_send
+net_check_taps a a net_link net_addr net_ping net_tcp_recv
+net_check_taps b b net_link net_addr net_ping net_tcp_send
 want=$(net_note b net_tcp_send md5)
 got=$(net_note a net_tcp_recv md5)
 if [ -n "$want" ] && [ "$want" = "$got" ]; then

@@ -8,6 +8,8 @@
 #   tests/interop/test_guest_net_qemu.sh     (guest in ${VIREO_GUEST_DIR:-build/guest})
 set -u
 repo=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=tap_lib.sh
+. "$repo/tests/interop/tap_lib.sh"
 guest=${VIREO_GUEST_DIR:-$repo/build/guest}
 tmp=$(mktemp -d /tmp/vireo-guest-net-qemu.XXXXXX)
 # shellcheck source=../guest/lib.sh
@@ -16,18 +18,6 @@ tmp=$(mktemp -d /tmp/vireo-guest-net-qemu.XXXXXX)
 . "$repo/tests/guest/net_lib.sh"
 trap 'net_cleanup; rm -rf "$tmp"' EXIT
 
-n=0
-tap() { # tap OK|FAIL NAME [DIAG...]
-	local res=$1 name=$2
-	shift 2
-	n=$((n + 1))
-	if [ "$res" = OK ]; then echo "ok $n - $name"; else echo "not ok $n - $name"; fi
-	[ "$res" = OK ] || for d in "$@"; do [ -n "$d" ] && echo "# $d"; done
-}
-skip_all() {
-	echo "1..0 # SKIP $*"
-	exit 0
-}
 
 command -v qemu-system-x86_64 >/dev/null || skip_all "no qemu-system-x86_64"
 command -v curl >/dev/null || skip_all "no curl"
@@ -35,29 +25,8 @@ command -v busybox >/dev/null || skip_all "no busybox"
 guest_ensure "$guest" >"$tmp/build.log" 2>&1 ||
 	skip_all "cannot build the test guest: $(tail -n 1 "$tmp/build.log")"
 
-# check_taps NAME LABEL CHECK...: one TAP line per check of guest NAME.
-check_taps() {
-	local name=$1 label=$2 c r
-	shift 2
-	for c in "$@"; do
-		r=$(net_result "$name" "$c")
-		case "$r" in
-		PASS*) tap OK "$label: $c${r#PASS}" ;;
-		FAIL*) tap FAIL "$label: $c: ${r#FAIL }" \
-			"$(grep -A5 "^vireo-guest: $c at" "$tmp/$name.console" | tr '\n' '|')" ;;
-		*) tap FAIL "$label: $c: no result" "$(tail -n 12 "$tmp/$name.err" | tr '\n' '|')" ;;
-		esac
-	done
-}
 
 # same LABEL WANT GOT: a TAP line that WANT (non-empty) equals GOT.
-same() {
-	if [ -n "$2" ] && [ "$2" = "$3" ]; then
-		tap OK "$1 ($2)"
-	else
-		tap FAIL "$1" "want '$2', got '$3'"
-	fi
-}
 
 read -r p_http p_fwd p_sock < <(net_free_ports 3 | tr '\n' ' ')
 [ -n "$p_sock" ] || skip_all "no free TCP ports"
@@ -76,7 +45,7 @@ if net_wait_console user 'net_listen ready' 60 &&
 	fetched=OK
 fi
 net_guest_wait user
-check_taps user "slirp" net_link net_dhcp net_http net_listen
+net_check_taps user "slirp" net_link net_dhcp net_http net_listen
 same "slirp: the guest got the host's page (md5)" "$net_httpd_md5" \
 	"$(net_note user net_http md5)"
 same "slirp: the guest got the host's page (bytes)" "$net_httpd_bytes" \
@@ -105,8 +74,8 @@ guest_b=(--checks net_link,net_addr,net_ping,net_tcp_send "${common[@]}"
 	-netdev socket,id=n0,connect=127.0.0.1:"$p_sock"
 	-device virtio-net-pci,netdev=n0,mac=52:54:00:76:69:0b)
 net_guest_pair guest_a guest_b "$p_sock"
-check_taps guest_a "socket a" net_link net_addr net_ping net_tcp_recv
-check_taps guest_b "socket b" net_link net_addr net_ping net_tcp_send
+net_check_taps guest_a "socket a" net_link net_addr net_ping net_tcp_recv
+net_check_taps guest_b "socket b" net_link net_addr net_ping net_tcp_send
 same "socket: b's 4 MiB arrived intact at a (md5)" "$(net_note guest_b net_tcp_send md5)" \
 	"$(net_note guest_a net_tcp_recv md5)"
 echo "# socket pair: $((SECONDS - start)) s"
@@ -131,7 +100,7 @@ expect_fail() {
 	tap FAIL "$2" "got '$r'"
 }
 expect_fail net_link "negative: net_link fails on a wrong vireo.mac" "MAC is 52:54:00:76:69:02"
-check_taps bad "negative" net_dhcp
+net_check_taps bad "negative" net_dhcp
 expect_fail net_http "negative: net_http fails on a 404" "wget"
 expect_fail net_ping "negative: net_ping fails without a peer" "did not answer within 3s"
 echo "# negative boot: $((SECONDS - start)) s"
