@@ -56,9 +56,11 @@ int vub_try_start(struct vhost_user_backend *b, unsigned int i, const char **why
 	uint64_t desc, avail, used;
 	int ret;
 
-	if (b->dev->queues[i].enabled || !q->started || !q->enabled || !q->addr_set ||
-	    vdev_needs_reset(b->dev))
+	/* A model that serves disabled rings gets them started too ("Ring states"). */
+	if (b->dev->queues[i].enabled || !q->started || !q->addr_set || vdev_needs_reset(b->dev) ||
+	    (!q->enabled && !b->dev->serves_disabled_rings))
 		return 0;
+	b->dev->queues[i].disabled = !q->enabled;
 	if (vub_mem_user_to_guest(b, q->desc_ua, &desc) < 0 ||
 	    vub_mem_user_to_guest(b, q->avail_ua, &avail) < 0 ||
 	    vub_mem_user_to_guest(b, q->used_ua, &used) < 0) {

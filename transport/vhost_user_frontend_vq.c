@@ -306,3 +306,14 @@ int vhu_fe_wait(struct virtio_device *vdev, int timeout_ms)
 		vhu_fe_break(fe, "connection closed");
 	return vhost_user_frontend_broken(fe) ? -EIO : 0;
 }
+
+/* Return: 0; -EINVAL; -EOPNOTSUPP; -EIO (see the header). */
+int vhost_user_frontend_set_vring_enable(struct vhost_user_frontend *fe, unsigned int index,
+					 bool enable)
+{
+	if (index >= fe->nvqs || !fe->queues[index].started)
+		return -EINVAL;
+	if (!(fe->offered & (1ull << VHOST_USER_F_PROTOCOL_FEATURES)))
+		return -EOPNOTSUPP;
+	return vhu_fe_vring_state(fe, VHOST_USER_SET_VRING_ENABLE, index, enable ? 1 : 0);
+}

@@ -195,9 +195,17 @@ static int vub_set_vring_enable(struct vhost_user_backend *b,
 	if (s->num > 1)
 		VUB_ERR("SET_VRING_ENABLE with a value other than 0 or 1");
 	b->queues[s->index].enabled = s->num == 1;
+	/*
+	 * "Ring states": a started but disabled ring is processed without side
+	 * effects (D-VU-02; net: transmit discarded, nothing received, D-VU-03/04).
+	 */
+	if (b->dev->serves_disabled_rings) {
+		b->dev->queues[s->index].disabled = s->num == 0;
+		return vub_try_start(b, s->index, why);
+	}
 	if (s->num == 1)
 		return vub_try_start(b, s->index, why);
-	/* A disabled ring is not served: for blk and rng that is free of side effects. */
+	/* Not serving it is free of side effects for blk and rng. */
 	vub_quiesce(b, s->index);
 	return 0;
 }

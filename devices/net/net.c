@@ -187,6 +187,8 @@ int net_device_new(struct net_device **out, const struct net_device_options *opt
 		       o.queue_size, &nd->config, sizeof(nd->config));
 	if (rc)
 		goto out_free;
+	/* vhost-user "Ring states": a disabled ring is served, transmit discarded (net_tx.c). */
+	nd->vdev.serves_disabled_rings = true;
 	*out = nd;
 	return 0;
 

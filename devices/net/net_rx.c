@@ -69,7 +69,7 @@ static uint32_t net_flow_hash(const struct net_packet *pkt)
 	return h;
 }
 
-/* The receive queue for @pkt, or NULL if none is running (D-VU-03: a disabled ring gets nothing). */
+/* The receive queue for @pkt, or NULL if none is running and enabled (D-VU-03). */
 static struct vdev_queue *net_rx_queue(struct net_device *nd, const struct net_packet *pkt)
 {
 	unsigned int pairs = net_data_pairs(nd), pair = 0;
@@ -80,9 +80,9 @@ static struct vdev_queue *net_rx_queue(struct net_device *nd, const struct net_p
 	if (pairs > 1)
 		pair = net_flow_hash(pkt) % pairs;
 	q = &nd->vdev.queues[2u * pair];
-	if (!q->enabled)
+	if (!q->enabled || q->disabled)
 		q = &nd->vdev.queues[0];
-	return q->enabled ? q : NULL;
+	return q->enabled && !q->disabled ? q : NULL;
 }
 
 /* A receive chain with a device-readable part, or too small for a header: the driver broke §5.1.6.3. */

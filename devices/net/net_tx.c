@@ -50,7 +50,8 @@ unsigned int net_tx_process(struct net_device *nd, struct vdev_queue *q)
 	int why;
 
 	while (done < NET_TX_BUDGET && vdev_queue_pop(q, &c, nd->iov, nd->iov_cap) == 0) {
-		why = net_tx_chain(nd, &c);
+		/* D-VU-04: a disabled ring's frames are taken and discarded, never sent. */
+		why = q->disabled ? NET_DROP_TX_DISABLED : net_tx_chain(nd, &c);
 		if (why >= 0)
 			net_count_drop(nd, (enum net_drop_reason)why);
 		/* The device writes nothing into a transmit buffer: used length 0. */

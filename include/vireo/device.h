@@ -46,6 +46,10 @@ struct vdev;
  * @call_fd: eventfd the device writes to signal used buffers (or -1)
  * @enabled: the ring was validated and is being served
  * @addr_set: the driver set the ring addresses (DRIVER_OK enables the queue)
+ * @disabled: served, but the driver disabled the ring (vhost-user
+ *	SET_VRING_ENABLE 0): the model processes it without side effects (a
+ *	network device discards what it transmits and puts nothing in it).
+ *	Set only for models with @serves_disabled_rings.
  * @kick_watched: @kick_fd is registered in the queue's event loop
  * @loop: optional loop of the queue's own thread (NULL: the device's @loop);
  *	set by the transport, kept across reset
@@ -65,6 +69,7 @@ struct vdev_queue {
 	int call_fd;
 	bool enabled;
 	bool addr_set;
+	bool disabled;
 	bool kick_watched;
 	struct event_loop *loop;
 	struct vring_split_dev ring;
@@ -96,6 +101,9 @@ struct vdev_ops {
 /**
  * struct vdev - a device as the core sees it (embed it in the model)
  * @config, @config_size: the model's config space, read by the core
+ * @serves_disabled_rings: set by the model: it can process a started but
+ *	disabled ring without side effects (vdev_queue.disabled); a transport
+ *	stops the ring of any other model while it is disabled
  */
 struct vdev {
 	const struct vdev_ops *ops;
@@ -114,6 +122,7 @@ struct vdev {
 	void *config;
 	uint32_t config_size;
 	uint32_t config_generation;
+	bool serves_disabled_rings;
 	struct vdev_queue queues[VDEV_MAX_QUEUES];
 };
 

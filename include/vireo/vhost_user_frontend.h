@@ -92,6 +92,17 @@ struct virtio_device *vhost_user_frontend_virtio_device(struct vhost_user_fronte
 /** vhost_user_frontend_broken() - the back-end broke the protocol or went away */
 bool vhost_user_frontend_broken(const struct vhost_user_frontend *fe);
 
+/**
+ * vhost_user_frontend_set_vring_enable() - enable or disable ring @index of
+ * the back-end (SET_VRING_ENABLE, as QEMU does to switch a multi-queue NIC's
+ * queue pairs). A disabled ring stays started: the back-end serves it
+ * without side effects or not at all (vhost-user.rst "Ring states").
+ * Return: 0; -EINVAL (no such ring set up); -EOPNOTSUPP (protocol features
+ * not negotiated: rings cannot be disabled); -EIO (refused, or broken).
+ */
+int vhost_user_frontend_set_vring_enable(struct vhost_user_frontend *fe, unsigned int index,
+					 bool enable);
+
 /** vhost_user_frontend_stats() - notification counters since vhost_user_frontend_new() */
 void vhost_user_frontend_stats(const struct vhost_user_frontend *fe,
 			       struct vhost_user_frontend_stats *st);

@@ -330,6 +330,36 @@ static void test_tx_burst_above_budget(void **state)
 	net_harness_destroy(&h);
 }
 
+/*
+ * vhost-user "Ring states" (D-VU-02..04): a started but disabled transmit ring is served,
+ * its frames used and discarded (tx-disabled), never sent; a disabled receive ring gets none.
+ */
+static void test_disabled_rings(void **state)
+{
+	struct virtio_net_hdr_v1 hdr = {0};
+	uint8_t *f = net_harness_frame(mac_b, mac_a, 60, 7);
+	struct net_packet pkt = {.data = f, .len = 60};
+	struct net_harness h;
+
+	(void)state;
+	net_harness_init(&h, NULL, ALL_NET);
+	assert_true(h.dev->serves_disabled_rings);
+	h.dev->queues[1].disabled = true; /* what the vhost-user back-end sets */
+	assert_int_equal(net_harness_tx(&h, &hdr, f, 60, NULL, 0), 0);
+	assert_int_equal(h.ncaptured, 0);
+	assert_int_equal(net_harness_drops(&h, NET_DROP_TX_DISABLED), 1);
+	h.dev->queues[1].disabled = false;
+	assert_int_equal(net_harness_tx(&h, &hdr, f, 60, NULL, 0), 0);
+	expect_frame(&h, 0, f, 60);
+	(void)net_harness_post_rx(&h, 2048, 1);
+	h.dev->queues[0].disabled = true;
+	assert_int_equal(net_device_receive(h.nd, &pkt), -ENETDOWN);
+	h.dev->queues[0].disabled = false;
+	assert_int_equal(net_device_receive(h.nd, &pkt), 0);
+	free(f);
+	net_harness_destroy(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -342,6 +372,7 @@ int main(void)
 		cmocka_unit_test(test_tx_unknown_flags_ignored),
 		cmocka_unit_test(test_tx_hostile_chains),
 		cmocka_unit_test(test_tx_burst_above_budget),
+		cmocka_unit_test(test_disabled_rings),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -8,7 +8,8 @@
  * its memory); port 2 is a raw receiver. Each hostile frame is followed by
  * a good one: exactly the good frames arrive, each drop is counted under its
  * reason in the counters `vireo serve net` prints at exit, and the server
- * exits 0 (no sanitizer report) after SIGTERM.
+ * exits 0 (no sanitizer report) after SIGTERM. Disabled rings are served as vhost-user's
+ * "Ring states" ask: transmit discarded, nothing received.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -404,11 +405,51 @@ static void test_ring_violation_isolated(void **state)
 		fail_msg("no 'needs reset' in the output:\n%s", out);
 }
 
+/*
+ * vhost-user "Ring states" through the real server (D-VU-02..04): port 1's transmit ring
+ * disabled -> its frames are used and discarded; port 2's receive ring disabled -> nothing
+ * arrives; enabled again -> frames flow.
+ */
+static void test_disabled_rings_discard(void **state)
+{
+	static const struct virtio_net_hdr_v1 zero;
+	struct server s;
+	struct raw tx, rx;
+	uint32_t len;
+	char *out;
+	int status;
+
+	(void)state;
+	server_start(&s);
+	raw_connect(&tx, s.sock[0]);
+	raw_connect(&rx, s.sock[1]);
+	raw_post_rx(&rx);
+	expect_good(&tx, &rx, 30);
+	assert_int_equal(vhost_user_frontend_set_vring_enable(tx.fe, 1, false), 0);
+	raw_tx(&tx, &zero, 100, 31, NULL, 0); /* used (len 0), not sent */
+	assert_null(raw_wait_rx(&rx, 300, &len));
+	assert_int_equal(vhost_user_frontend_set_vring_enable(tx.fe, 1, true), 0);
+	expect_good(&tx, &rx, 32);
+	assert_int_equal(vhost_user_frontend_set_vring_enable(rx.fe, 0, false), 0);
+	raw_tx(&tx, &zero, 100, 33, NULL, 0); /* sent; port 2 takes none */
+	assert_null(raw_wait_rx(&rx, 300, &len));
+	assert_int_equal(vhost_user_frontend_set_vring_enable(rx.fe, 0, true), 0);
+	expect_good(&tx, &rx, 34);
+	assert_int_equal(vhost_user_frontend_set_vring_enable(rx.fe, 7, true), -EINVAL);
+	raw_close(&tx);
+	raw_close(&rx);
+	out = server_stop(&s, &status);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	expect_count(out, "tx-disabled", 1);
+	expect_count(out, "rx-not-ready", 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hostile_frames_counted),
 		cmocka_unit_test(test_ring_violation_isolated),
+		cmocka_unit_test(test_disabled_rings_discard),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
