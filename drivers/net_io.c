@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <vireo/inet_csum.h>
 #include <vireo/log.h>
 
 #include "drivers/net.h"
@@ -170,43 +171,6 @@ static unsigned int net_rx_num_buffers(const struct virtio_net *net,
 	return nbuf <= 1 ? 1 : 0;
 }
 
-/* The ones' complement sum of @len bytes, as big-endian 16-bit words (RFC 1071). */
-static uint32_t net_csum_add(uint32_t sum, const uint8_t *p, size_t len)
-{
-	uint64_t s = sum;
-	size_t i;
-
-	for (i = 0; i + 1 < len; i += 2)
-		s += (uint32_t)p[i] << 8 | p[i + 1];
-	if (len & 1)
-		s += (uint32_t)p[len - 1] << 8;
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint32_t)s;
-}
-
-/*
- * NEEDS_CSUM (D-NET-36/37): the field at csum_start + csum_offset holds the
- * pseudo-header sum; the sum from csum_start to the end, complemented,
- * completes it. 0 is sent as 0xffff, which means the same to TCP and is
- * required by UDP. Return: 0, or -EINVAL if the field is not in the frame
- */
-static int net_csum_complete(uint8_t *frame, uint32_t len, const struct virtio_net_hdr_v1 *hdr)
-{
-	uint32_t start = le16_to_cpu(hdr->csum_start), off = le16_to_cpu(hdr->csum_offset);
-	uint16_t csum;
-
-	/* 16-bit values: the sums cannot overflow. */
-	if (start >= len || off + 2u > len - start)
-		return -EINVAL;
-	csum = (uint16_t)~net_csum_add(0, frame + start, len - start);
-	if (csum == 0)
-		csum = 0xffff;
-	frame[start + off] = (uint8_t)(csum >> 8);
-	frame[start + off + 1] = (uint8_t)csum;
-	return 0;
-}
-
 /*
  * The frame's remaining buffers with MRG_RXBUF (§5.1.6.4): @nbuf - 1 more
  * used buffers, already visible (D-NET-25), every one but the last full
@@ -251,7 +215,9 @@ static bool net_rx_finish(struct virtio_net *net, const struct virtio_net_hdr_v1
 	/* Only complete in the caller's copy: a truncated frame's checksum cannot be computed. */
 	if (len > cap)
 		return true;
-	return net_csum_complete(out, len, hdr) == 0;
+	/* D-NET-36/37: the field holds the pseudo-header sum; finish it, offsets checked. */
+	return inet_csum_complete(out, len, le16_to_cpu(hdr->csum_start),
+				  le16_to_cpu(hdr->csum_offset)) == 0;
 }
 
 /*

@@ -5,6 +5,7 @@
  * go into its receive buffers. Pure functions over a private copy of the
  * header: the guest cannot change what was checked.
  */
+#include <vireo/inet_csum.h>
 #include <vireo/net_packet.h>
 
 #include "devices/net/net_internal.h"
@@ -18,15 +19,6 @@ static uint32_t net_plain_max(uint16_t mtu)
 static bool net_acked(uint64_t acked, unsigned int bit)
 {
 	return (acked & VIRTIO_BIT(bit)) != 0;
-}
-
-/* The partial checksum's 2-byte field lies inside the frame (offsets are the guest's). */
-static bool net_csum_fits(const struct virtio_net_hdr_v1 *hdr, uint32_t frame_len)
-{
-	uint32_t start = le16_to_cpu(hdr->csum_start);
-	uint32_t off = le16_to_cpu(hdr->csum_offset);
-
-	return start < frame_len && off + 2u <= frame_len - start;
 }
 
 /* Return: -1, or TX_BAD_GSO for a GSO request the driver may not make. */
@@ -69,7 +61,9 @@ int net_hdr_check_tx(struct virtio_net_hdr_v1 *hdr, uint32_t frame_len, uint64_t
 		return NET_DROP_TX_BAD_GSO;
 	if (hdr->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
 		/* drv:NET/Packet Transmission: without CSUM, flags MUST be 0. */
-		if (!net_acked(acked, VIRTIO_NET_F_CSUM) || !net_csum_fits(hdr, frame_len))
+		if (!net_acked(acked, VIRTIO_NET_F_CSUM) ||
+		    !inet_csum_partial_fits(le16_to_cpu(hdr->csum_start),
+					    le16_to_cpu(hdr->csum_offset), frame_len))
 			return NET_DROP_TX_BAD_CSUM;
 	}
 	/* D-NET-05 and the driver's MUST NOT: nothing above MTU plus headers without GSO. */

@@ -18,9 +18,8 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include <vireo/inet_csum.h>
 #include <vireo/net_offload.h>
-
-#include "devices/net/checksum.h"
 
 /*
  * A gso_type other than NONE, TCPV4 and TCPV6 (UDP, UDP_L4, unknown
@@ -103,30 +102,18 @@ uint32_t net_offload_needed(const struct net_packet *pkt, uint32_t offloads)
 /* §5.1.6.2: csum_start is inside the frame, and so is the 2-byte field after it. */
 static bool net_offload_csum_fits(const struct net_packet *pkt)
 {
-	uint32_t start = le16_to_cpu(pkt->vnet.csum_start);
-	uint32_t field = start + le16_to_cpu(pkt->vnet.csum_offset);
-
-	return pkt->len >= 2u && start < pkt->len && field <= pkt->len - 2u;
+	return inet_csum_partial_fits(le16_to_cpu(pkt->vnet.csum_start),
+				      le16_to_cpu(pkt->vnet.csum_offset), pkt->len);
 }
 
 int net_offload_checksum(struct net_packet *pkt)
 {
-	uint32_t start = le16_to_cpu(pkt->vnet.csum_start);
-	uint32_t field = start + le16_to_cpu(pkt->vnet.csum_offset);
-	uint16_t csum;
-
 	if (!(pkt->vnet.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
 		return 0;
-	if (!net_offload_csum_fits(pkt))
+	/* §5.1.6.2: the field holds the pseudo-header sum; inet_csum_complete() finishes it. */
+	if (inet_csum_complete(pkt->data, pkt->len, le16_to_cpu(pkt->vnet.csum_start),
+			       le16_to_cpu(pkt->vnet.csum_offset)) < 0)
 		return -EINVAL;
-	/*
-	 * §5.1.6.2: the field holds the pseudo-header sum, so the sum from
-	 * csum_start to the end, complemented, is the finished checksum. A
-	 * result of 0 is sent as 0xffff (the same in ones' complement; UDP
-	 * reads 0 as "no checksum", RFC 768).
-	 */
-	csum = (uint16_t)~net_csum_fold(net_csum_add(0, pkt->data + start, pkt->len - start));
-	net_put16(pkt->data + field, csum ? csum : 0xffffu);
 	pkt->vnet.flags &= (uint8_t)~VIRTIO_NET_HDR_F_NEEDS_CSUM;
 	return 0;
 }
@@ -236,7 +223,7 @@ static void net_tso_fix_ipv4(const struct net_tso *t, uint8_t *ip, uint32_t i, u
 	net_put16(ip + 2, (uint16_t)(t->hdr_len - t->l3 + seg_len));
 	net_put16(ip + 4, (uint16_t)(net_get16(ip + 4) + i));
 	net_put16(ip + 10, 0);
-	net_put16(ip + 10, (uint16_t)~net_csum_fold(net_csum_add(0, ip, ihl)));
+	net_put16(ip + 10, (uint16_t)~inet_csum_fold(inet_csum_add(0, ip, ihl)));
 }
 
 /* The TCP checksum of a segment in @frame, in full over the pseudo-header. */
@@ -247,12 +234,12 @@ static void net_tso_fix_tcp_csum(const struct net_tso *t, uint8_t *frame, uint32
 	uint32_t sum;
 
 	if (t->ipv6)
-		sum = net_csum_pseudo6(frame + t->l3 + 8, NET_IPPROTO_TCP, tcp_len);
+		sum = inet_csum_pseudo6(frame + t->l3 + 8, NET_IPPROTO_TCP, tcp_len);
 	else
-		sum = net_csum_pseudo4(frame + t->l3 + 12, NET_IPPROTO_TCP, tcp_len);
+		sum = inet_csum_pseudo4(frame + t->l3 + 12, NET_IPPROTO_TCP, tcp_len);
 	net_put16(tcp + NET_TCP_CSUM_OFF, 0);
-	sum = net_csum_add(sum, tcp, tcp_len);
-	net_put16(tcp + NET_TCP_CSUM_OFF, (uint16_t)~net_csum_fold(sum));
+	sum = inet_csum_add(sum, tcp, tcp_len);
+	net_put16(tcp + NET_TCP_CSUM_OFF, (uint16_t)~inet_csum_fold(sum));
 }
 
 /*

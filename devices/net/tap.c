@@ -26,6 +26,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <vireo/inet_csum.h>
 #include <vireo/log.h>
 #include <vireo/net_uplink.h>
 
@@ -59,10 +60,9 @@ static bool net_tap_gso_known(uint8_t gso_type)
  */
 static bool net_tap_hdr_valid(const struct virtio_net_hdr_v1 *h, uint32_t len)
 {
-	if (h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
-		if ((uint32_t)h->csum_start + h->csum_offset + 2u > len)
-			return false;
-	}
+	if ((h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) &&
+	    !inet_csum_partial_fits(le16_to_cpu(h->csum_start), le16_to_cpu(h->csum_offset), len))
+		return false;
 	if (!net_tap_gso_known(h->gso_type))
 		return false;
 	if (h->gso_type != VIRTIO_NET_HDR_GSO_NONE &&

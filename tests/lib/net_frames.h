@@ -7,7 +7,7 @@
  * gso_type/gso_size/hdr_len); and a verifier that parses a frame and checks
  * every length and checksum in it.
  *
- * The checksum code here is written apart from devices/net/checksum.c on
+ * The checksum code here is written apart from core/inet_csum.c on
  * purpose, so tests compare the library against an independent value.
  * Builders return the frame length, or 0 if @cap is too small (or the
  * payload does not fit an IP packet); nothing is written past @cap.
