@@ -22,6 +22,7 @@
 
 #include "tools/commands.h"
 #include "tools/options.h"
+#include "tools/signals.h"
 
 #define CMD "serve"
 
@@ -200,19 +201,10 @@ static void serve_on_disconnect(void *opaque, unsigned long conn, const char *re
 /* Return: 0 or -errno: SIGINT/SIGTERM blocked and readable on a signalfd in the loop. */
 static int serve_signals(struct serve_state *s)
 {
-	sigset_t set;
+	static const int sigs[] = {SIGINT, SIGTERM};
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
-		return -errno;
-	/* The peer vanishing mid-reply is handled (MSG_NOSIGNAL); be safe anyway. */
-	signal(SIGPIPE, SIG_IGN);
-	s->signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (s->signal_fd < 0)
-		return -errno;
-	return event_loop_add(&s->loop, s->signal_fd, serve_on_signal, s);
+	s->signal_fd = signals_watch(&s->loop, sigs, 2, serve_on_signal, s);
+	return s->signal_fd < 0 ? s->signal_fd : 0;
 }
 
 /* Return: 0 after a signal (or the --fd connection's end), 1 on a setup failure. */

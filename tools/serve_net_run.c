@@ -23,6 +23,7 @@
 #include <vireo/vhost_user_backend.h>
 
 #include "tools/serve_net.h"
+#include "tools/signals.h"
 
 struct serve_net;
 
@@ -254,19 +255,10 @@ static void serve_net_on_signal(void *opaque, uint32_t events)
 /* Return: 0 or -errno: SIGINT, SIGTERM and SIGUSR1 readable on a signalfd in the loop. */
 static int serve_net_signals(struct serve_net *s)
 {
-	sigset_t set;
+	static const int sigs[] = {SIGINT, SIGTERM, SIGUSR1};
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGUSR1);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
-		return -errno;
-	signal(SIGPIPE, SIG_IGN);
-	s->signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (s->signal_fd < 0)
-		return -errno;
-	return event_loop_add(&s->loop, s->signal_fd, serve_net_on_signal, s);
+	s->signal_fd = signals_watch(&s->loop, sigs, 3, serve_net_on_signal, s);
+	return s->signal_fd < 0 ? s->signal_fd : 0;
 }
 
 /* Dispatch until a signal stops the loop. Return: 0 or -errno from the loop. */

@@ -32,20 +32,13 @@
 
 #include "devices/blk/blk_internal.h"
 
+#include "tests/fuzz/fuzz_check.h"
+
 #define FUZZ_HDR 14u
 #define FUZZ_MAX_SEGS 1100u	  /* per part: above BLK_SEG_MAX_CAP (1024) */
 #define FUZZ_MAX_BYTES (1u << 17) /* per input: later segments get length 0 */
 #define FUZZ_CAP_MASK ((1ull << 54) - 1)
 #define FUZZ_CANARY 0xa5u
-
-/* Checked in every build (the replay build may define NDEBUG one day). */
-#define FUZZ_CHECK(cond)                                                                         \
-	do {                                                                                     \
-		if (!(cond)) {                                                                   \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-			abort();                                                                 \
-		}                                                                                \
-	} while (0)
 
 /* One part (readable or writable) of the chain: its segments and a flat copy. */
 struct fuzz_part {

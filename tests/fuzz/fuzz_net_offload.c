@@ -29,17 +29,10 @@
 
 #include <vireo/net_offload.h>
 
+#include "tests/fuzz/fuzz_check.h"
+
 #define FUZZ_HDR 13u
 #define FUZZ_NONE 0xffffffffu
-
-/* Checked in every build (the replay build may define NDEBUG one day). */
-#define FUZZ_CHECK(cond)                                                                         \
-	do {                                                                                     \
-		if (!(cond)) {                                                                   \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-			abort();                                                                 \
-		}                                                                                \
-	} while (0)
 
 /* The TCP GSO frame's layout, as this file reads it. */
 struct fz_tso {

@@ -30,19 +30,14 @@
 #include <vireo/net_device.h>
 #include <vireo/virtqueue.h>
 
+#include "tests/fuzz/fuzz_check.h"
+
 #define FZ_GPA 0x100000ull
 #define FZ_MEM (8u << 20)
 #define FZ_PAGE 4096u
 #define FZ_QNUM 64u
 #define FZ_HEAP 0x40000u
 #define FZ_MAX_SEG 16u
-#define FZ_CHECK(cond)                                                                           \
-	do {                                                                                     \
-		if (!(cond)) {                                                                   \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-			abort();                                                                 \
-		}                                                                                \
-	} while (0)
 
 struct fz_queue {
 	struct virtqueue vq;
@@ -111,21 +106,21 @@ static void fz_on_tx(void *opaque, const struct net_packet *pkt)
 	unsigned int type = pkt->vnet.gso_type & ~VIRTIO_NET_HDR_GSO_ECN;
 
 	f->tx_seen++;
-	FZ_CHECK(pkt->len >= 14 && pkt->len <= NET_FRAME_MAX);
-	FZ_CHECK((pkt->vnet.flags & ~VIRTIO_NET_HDR_F_NEEDS_CSUM) == 0);
+	FUZZ_CHECK(pkt->len >= 14 && pkt->len <= NET_FRAME_MAX);
+	FUZZ_CHECK((pkt->vnet.flags & ~VIRTIO_NET_HDR_F_NEEDS_CSUM) == 0);
 	if (pkt->vnet.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
-		FZ_CHECK(f->acked & VIRTIO_BIT(VIRTIO_NET_F_CSUM));
-		FZ_CHECK((uint32_t)pkt->vnet.csum_start + pkt->vnet.csum_offset + 2u <= pkt->len);
+		FUZZ_CHECK(f->acked & VIRTIO_BIT(VIRTIO_NET_F_CSUM));
+		FUZZ_CHECK((uint32_t)pkt->vnet.csum_start + pkt->vnet.csum_offset + 2u <= pkt->len);
 	}
 	if (type != VIRTIO_NET_HDR_GSO_NONE) {
-		FZ_CHECK(pkt->vnet.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM);
-		FZ_CHECK(pkt->vnet.gso_size > 0);
-		FZ_CHECK((type == VIRTIO_NET_HDR_GSO_TCPV4 &&
-			  (f->acked & VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO4))) ||
-			 (type == VIRTIO_NET_HDR_GSO_TCPV6 &&
-			  (f->acked & VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO6))));
+		FUZZ_CHECK(pkt->vnet.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM);
+		FUZZ_CHECK(pkt->vnet.gso_size > 0);
+		FUZZ_CHECK((type == VIRTIO_NET_HDR_GSO_TCPV4 &&
+			    (f->acked & VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO4))) ||
+			   (type == VIRTIO_NET_HDR_GSO_TCPV6 &&
+			    (f->acked & VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO6))));
 	} else {
-		FZ_CHECK(pkt->len <= 9000u + 18u);
+		FUZZ_CHECK(pkt->len <= 9000u + 18u);
 	}
 	/* Read every byte: the frame must be ours to read. */
 	volatile uint8_t sum = 0;
@@ -235,7 +230,7 @@ static void fz_tx(struct fz *f)
 	(void)virtqueue_kick_prepare(&f->q[1].vq);
 	(void)net_device_poll(f->nd);
 	while (virtqueue_get_buf(&f->q[1].vq, &len))
-		FZ_CHECK(len == 0);
+		FUZZ_CHECK(len == 0);
 }
 
 /* Check the used receive buffers of one frame: lengths and num_buffers (D-NET-20..25). */
@@ -251,17 +246,17 @@ static void fz_rx_check(struct fz *f, uint32_t frame_len)
 		if (count == 0) {
 			first_nbuf = h->num_buffers;
 			if (!(f->acked & VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM)))
-				FZ_CHECK(h->flags == 0 && h->gso_type == 0);
+				FUZZ_CHECK(h->flags == 0 && h->gso_type == 0);
 		}
 		total += len;
 		count++;
 	}
 	if (count == 0)
 		return;
-	FZ_CHECK(first_nbuf == count);
-	FZ_CHECK(total == frame_len + sizeof(struct virtio_net_hdr_v1));
+	FUZZ_CHECK(first_nbuf == count);
+	FUZZ_CHECK(total == frame_len + sizeof(struct virtio_net_hdr_v1));
 	if (!(f->acked & VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF)))
-		FZ_CHECK(count == 1);
+		FUZZ_CHECK(count == 1);
 }
 
 /* Receive: post input-sized buffers, deliver an input-chosen frame and header. */
@@ -294,7 +289,7 @@ static void fz_rx(struct fz *f)
 	if (net_device_receive(f->nd, &pkt) == 0)
 		fz_rx_check(f, pkt.len);
 	else
-		FZ_CHECK(virtqueue_get_buf(&f->q[0].vq, &(uint32_t){0}) == NULL);
+		FUZZ_CHECK(virtqueue_get_buf(&f->q[0].vq, &(uint32_t){0}) == NULL);
 }
 
 /* Control: an input-chosen command with a one-byte ack. */
@@ -315,7 +310,7 @@ static void fz_ctrl(struct fz *f)
 	(void)virtqueue_kick_prepare(&f->q[2].vq);
 	(void)net_device_poll(f->nd);
 	while (virtqueue_get_buf(&f->q[2].vq, &used))
-		FZ_CHECK(used <= 1);
+		FUZZ_CHECK(used <= 1);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

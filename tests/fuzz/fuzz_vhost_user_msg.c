@@ -21,13 +21,9 @@
 
 #include <vireo/vhost_user.h>
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "tests/fuzz/fuzz_check.h"
 
-#define FUZZ_CHECK(cond)         \
-	do {                     \
-		if (!(cond))     \
-			abort(); \
-	} while (0)
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void check_request(const struct vhost_user_msg *m)
 {

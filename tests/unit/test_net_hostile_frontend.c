@@ -345,27 +345,42 @@ static void send_hostile(struct raw *tx, struct raw *rx)
 	virtio_dma_free(tx->vdev->dma, p);
 }
 
+/* A server with both ports connected: @tx raw sender on port 1, @rx raw receiver on port 2. */
+static void session_open(struct server *s, struct raw *tx, struct raw *rx)
+{
+	server_start(s);
+	raw_connect(tx, s->sock[0]);
+	raw_connect(rx, s->sock[1]);
+	raw_post_rx(rx);
+}
+
+/* Disconnect both, stop the server; it must exit 0. Return: its output. */
+static char *session_close(struct server *s, struct raw *tx, struct raw *rx)
+{
+	char *out;
+	int status;
+
+	raw_close(tx);
+	raw_close(rx);
+	out = server_stop(s, &status);
+	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) != 0)
+		fail_msg("vireo serve net exited %d:\n%s", WEXITSTATUS(status), out);
+	return out;
+}
+
 static void test_hostile_frames_counted(void **state)
 {
 	struct server s;
 	struct raw tx, rx;
 	uint32_t len;
 	char *out;
-	int status;
 
 	(void)state;
-	server_start(&s);
-	raw_connect(&tx, s.sock[0]);
-	raw_connect(&rx, s.sock[1]);
-	raw_post_rx(&rx);
+	session_open(&s, &tx, &rx);
 	send_hostile(&tx, &rx);
 	assert_null(raw_wait_rx(&rx, 200, &len)); /* nothing else came through */
-	raw_close(&tx);
-	raw_close(&rx);
-	out = server_stop(&s, &status);
-	assert_true(WIFEXITED(status));
-	if (WEXITSTATUS(status) != 0)
-		fail_msg("vireo serve net exited %d:\n%s", WEXITSTATUS(status), out);
+	out = session_close(&s, &tx, &rx);
 	expect_count(out, "tx-short-header", 1);
 	expect_count(out, "tx-runt", 1);
 	expect_count(out, "tx-oversize", 1);
@@ -381,13 +396,9 @@ static void test_ring_violation_isolated(void **state)
 	struct server s;
 	struct raw tx, rx;
 	char *out;
-	int status;
 
 	(void)state;
-	server_start(&s);
-	raw_connect(&tx, s.sock[0]);
-	raw_connect(&rx, s.sock[1]);
-	raw_post_rx(&rx);
+	session_open(&s, &tx, &rx);
 	expect_good(&tx, &rx, 20);
 	assert_int_equal(virtqueue_add_sgs(tx.tx, &sg, 1, 0, &sg), 0);
 	virtqueue_kick(tx.tx);
@@ -395,12 +406,7 @@ static void test_ring_violation_isolated(void **state)
 	raw_close(&tx);
 	raw_connect(&tx, s.sock[0]); /* the port serves the next front-end */
 	expect_good(&tx, &rx, 21);
-	raw_close(&tx);
-	raw_close(&rx);
-	out = server_stop(&s, &status);
-	assert_true(WIFEXITED(status));
-	if (WEXITSTATUS(status) != 0)
-		fail_msg("vireo serve net exited %d:\n%s", WEXITSTATUS(status), out);
+	out = session_close(&s, &tx, &rx);
 	if (!strstr(out, "needs reset"))
 		fail_msg("no 'needs reset' in the output:\n%s", out);
 }
@@ -417,13 +423,9 @@ static void test_disabled_rings_discard(void **state)
 	struct raw tx, rx;
 	uint32_t len;
 	char *out;
-	int status;
 
 	(void)state;
-	server_start(&s);
-	raw_connect(&tx, s.sock[0]);
-	raw_connect(&rx, s.sock[1]);
-	raw_post_rx(&rx);
+	session_open(&s, &tx, &rx);
 	expect_good(&tx, &rx, 30);
 	assert_int_equal(vhost_user_frontend_set_vring_enable(tx.fe, 1, false), 0);
 	raw_tx(&tx, &zero, 100, 31, NULL, 0); /* used (len 0), not sent */
@@ -436,10 +438,7 @@ static void test_disabled_rings_discard(void **state)
 	assert_int_equal(vhost_user_frontend_set_vring_enable(rx.fe, 0, true), 0);
 	expect_good(&tx, &rx, 34);
 	assert_int_equal(vhost_user_frontend_set_vring_enable(rx.fe, 7, true), -EINVAL);
-	raw_close(&tx);
-	raw_close(&rx);
-	out = server_stop(&s, &status);
-	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	out = session_close(&s, &tx, &rx);
 	expect_count(out, "tx-disabled", 1);
 	expect_count(out, "rx-not-ready", 1);
 }
