@@ -26,19 +26,19 @@ net_free_ports() {
 	echo "$got" | tr ' ' '\n' | sed '/^$/d'
 }
 
-# net_vhost_user_nic ID SOCK MAC [DEVICE-OPTS]: set the array net_nic_args to the QEMU
+# net_vhost_user_nic ID SOCK MAC [DEVICE-OPTS [NETDEV-OPTS]]: set the array net_nic_args to the QEMU
 # arguments of a virtio-net-pci NIC with MAC whose back-end is the vhost-user server on SOCK
 # (run.sh already gives the guest shared memfd memory). DEVICE-OPTS are appended to -device
-# (",mq=on,..."). Under TCG, QEMU 7.2 (Debian 12) segfaults in vhost_net_start when the
+# (",mq=on,..."), NETDEV-OPTS to -netdev (",queues=2"). Under TCG, QEMU 7.2 (Debian 12) segfaults in vhost_net_start when the
 # driver starts the device (msix_set_vector_notifiers dereferences the KVM-only irqfd table):
 # the NIC then gets vectors=0 (INTx) unless DEVICE-OPTS set vectors= themselves.
 net_vhost_user_nic() {
-	local id=$1 sock=$2 mac=$3 opts=${4:-}
+	local id=$1 sock=$2 mac=$3 opts=${4:-} netdev_opts=${5:-}
 	case "$(accel_name)$opts" in
 	tcg*vectors=*) ;;
 	tcg*) opts="$opts,vectors=0" ;;
 	esac
-	net_nic_args=(-chardev "socket,id=c_$id,path=$sock" -netdev "vhost-user,id=$id,chardev=c_$id"
+	net_nic_args=(-chardev "socket,id=c_$id,path=$sock" -netdev "vhost-user,id=$id,chardev=c_$id$netdev_opts"
 		-device "virtio-net-pci,netdev=$id,mac=$mac$opts")
 }
 

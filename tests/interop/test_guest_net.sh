@@ -54,9 +54,8 @@ if serve_start sw "$tmp/sw.log" net --socket "$tmp/a.sock" --socket "$tmp/b.sock
 else
 	tap FAIL "a: vireo serve net with two ports" "$(tr '\n' '|' <"$tmp/sw.log")"
 fi
-net_vhost_user_nic n0 "$tmp/a.sock" $mac_a ",mq=on"
+net_vhost_user_nic n0 "$tmp/a.sock" $mac_a ",mq=on" ",queues=2"
 nic_a=("${net_nic_args[@]}")
-nic_a[3]="${nic_a[3]},queues=2" # -netdev vhost-user,...,queues=2
 net_vhost_user_nic n0 "$tmp/b.sock" $mac_b
 nic_b=("${net_nic_args[@]}")
 ga=(--checks net_link,net_addr,net_ping,net_tcp_recv --timeout 150 --watch "$serve_pid_sw"
