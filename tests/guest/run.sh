@@ -93,16 +93,28 @@ if [ ${#watch[@]} -gt 0 ]; then
 	watcher=$!
 fi
 
-# -no-reboot: the guest's poweroff (or a panic) ends QEMU. timeout bounds a hung guest.
-# sed -u, not tr: the log fills line by line, for scripts that wait for a console line.
-timeout --kill-after=5 "$timeout_s" qemu-system-x86_64 \
-	-machine q35 "${accel_args[@]}" -smp "$smp" -m 512M \
-	-object memory-backend-memfd,id=mem,size=512M,share=on -numa node,memdev=mem \
-	-nodefaults -nographic -serial stdio -no-reboot -pidfile "$tmp/qemu.pid" \
-	-kernel "$guest/vmlinuz" -initrd "$guest/$initrd" -append "$cmdline" \
-	"$@" </dev/null 2>&1 | sed -u 's/\r//g' | tee "$log" |
-	sed -u -n 's/.*\(VIREO-CHECK \)/\1/p'
-qemu_rc=${PIPESTATUS[0]}
+# boot QEMU-ARGS...: one boot; sets qemu_rc. -no-reboot: the guest's poweroff (or a panic)
+# ends QEMU; timeout bounds a hung guest. sed -u, not tr: the log fills line by line, for
+# scripts that wait for a console line.
+boot() {
+	timeout --kill-after=5 "$timeout_s" qemu-system-x86_64 \
+		-machine q35 "${accel_args[@]}" -smp "$smp" -m 512M \
+		-object memory-backend-memfd,id=mem,size=512M,share=on -numa node,memdev=mem \
+		-nodefaults -nographic -serial stdio -no-reboot -pidfile "$tmp/qemu.pid" \
+		-kernel "$guest/vmlinuz" -initrd "$guest/$initrd" -append "$cmdline" \
+		"$@" </dev/null 2>&1 | sed -u 's/\r//g' | tee "$log" |
+		sed -u -n 's/.*\(VIREO-CHECK \)/\1/p'
+	qemu_rc=${PIPESTATUS[0]}
+}
+boot "$@"
+# Seen once in many runs under TCG with both cores loaded: the kernel never reached /init
+# before the timeout. No check ran then, so one more boot tests the same thing; the checks
+# must still all pass.
+if { [ "$qemu_rc" -eq 124 ] || [ "$qemu_rc" -eq 137 ]; } && [ ! -f "$tmp/died" ] &&
+	! grep -q 'vireo-guest: /init at' "$log"; then
+	echo "run.sh: the guest never reached /init in ${timeout_s}s: booting it once more" >&2
+	boot "$@"
+fi
 
 want=$(echo "$checks" | tr ',' ' ' | wc -w)
 passed=$(grep -c 'VIREO-CHECK [^ ]* PASS' "$log")

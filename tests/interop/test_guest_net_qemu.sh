@@ -85,8 +85,7 @@ echo "# socket pair: $((SECONDS - start)) s"
 start=$SECONDS
 net_httpd_start "$p_http" 4 || skip_all "busybox httpd does not start on port $p_http"
 net_guest_start bad --checks net_link,net_dhcp,net_http,net_ping --timeout 90 \
-	--append "vireo.mac=52:54:00:76:69:ff vireo.http=10.0.2.2:$p_http/missing
-	vireo.peer=10.0.2.77 vireo.wait=3" \
+	--append "vireo.mac=52:54:00:76:69:ff vireo.http=10.0.2.2:$p_http/missing vireo.peer=10.0.2.77 vireo.wait=3" \
 	-- -netdev user,id=n0 -device virtio-net-pci,netdev=n0,mac=52:54:00:76:69:02
 net_guest_wait bad
 net_httpd_stop
