@@ -73,6 +73,12 @@ int vdev_queue_watch(struct vdev_queue *q)
 		return ret;
 	}
 	q->kick_watched = true;
+	/*
+	 * A ring that starts or restarts (a new kick fd, GET_VRING_BASE then a
+	 * restart) may hold buffers kicked on a fd no longer watched: look once.
+	 */
+	if (dev->ops->queue_notify)
+		dev->ops->queue_notify(dev, q);
 	return 0;
 }
 
@@ -251,8 +257,22 @@ void vdev_queue_disable(struct vdev *dev, unsigned int index)
 {
 	struct vdev_queue *q = vdev_queue_get(dev, index);
 
-	if (q)
-		vdev_queue_stop(q);
+	if (!q)
+		return;
+	/* The model answers (or cancels) what it started while the ring still exists. */
+	if (dev->ops && dev->ops->queue_stop)
+		dev->ops->queue_stop(dev, q);
+	vdev_queue_stop(q);
+}
+
+void vdev_quiesce(struct vdev *dev)
+{
+	unsigned int i;
+
+	if (!dev->ops || !dev->ops->queue_stop)
+		return;
+	for (i = 0; i < dev->num_queues; i++)
+		dev->ops->queue_stop(dev, &dev->queues[i]);
 }
 
 /* The ring reported a protocol violation: one log line, NEEDS_RESET. */

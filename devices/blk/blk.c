@@ -69,6 +69,15 @@ static void blk_queue_notify(struct vdev *dev, struct vdev_queue *q)
 	blk_queue_process(bq);
 }
 
+/* device.h queue_stop: nothing of @q's may still write into guest memory afterwards. */
+static void blk_queue_stop(struct vdev *dev, struct vdev_queue *q)
+{
+	struct blk_device *blk = blk_from_vdev(dev);
+
+	if (q->index < blk->num_queues)
+		blk_queue_drain(&blk->queues[q->index]);
+}
+
 static void blk_reset(struct vdev *dev)
 {
 	blk_teardown_all(blk_from_vdev(dev));
@@ -77,6 +86,7 @@ static void blk_reset(struct vdev *dev)
 static const struct vdev_ops blk_ops = {
 	.activate = blk_activate,
 	.queue_notify = blk_queue_notify,
+	.queue_stop = blk_queue_stop,
 	.reset = blk_reset,
 };
 

@@ -141,6 +141,13 @@ uint8_t blk_req_parse(struct blk_req *req, const struct blk_limits *lim);
  */
 int blk_queue_setup(struct blk_queue *bq);
 
+/**
+ * blk_queue_drain() - wait for every request in flight and answer it (status
+ * byte, used entry, one flush): afterwards no I/O targets guest memory. Pops
+ * nothing new. Waits on the image file only.
+ */
+void blk_queue_drain(struct blk_queue *bq);
+
 /** blk_queue_teardown() - wait for in-flight I/O, then free what setup took */
 void blk_queue_teardown(struct blk_queue *bq);
 

@@ -396,10 +396,37 @@ out_free_pool:
 	return rc;
 }
 
-void blk_queue_teardown(struct blk_queue *bq)
+/* Wait for one CQE at least. Return: 0, or -errno when waiting itself fails. */
+static int blk_queue_wait(struct blk_queue *bq)
 {
 	struct io_uring_cqe *cqe;
+	int rc;
 
+	/* A request's next step (write-zeroes fallback) may sit unsubmitted. */
+	if (io_uring_sq_ready(&bq->ring))
+		io_uring_submit(&bq->ring);
+	rc = io_uring_wait_cqe(&bq->ring, &cqe);
+	return rc == -EINTR || rc == -EAGAIN ? 0 : rc;
+}
+
+void blk_queue_drain(struct blk_queue *bq)
+{
+	if (!bq->ring_ready || bq->stopping)
+		return;
+	while (bq->in_flight > 0) {
+		if (blk_queue_reap(bq) > 0)
+			continue;
+		if (blk_queue_wait(bq) < 0) {
+			/* Cannot happen with a valid ring; say so rather than spin. */
+			log_error("blk: queue %u: waiting for in-flight I/O failed", bq->vq->index);
+			return;
+		}
+	}
+	blk_queue_publish(bq);
+}
+
+void blk_queue_teardown(struct blk_queue *bq)
+{
 	if (!bq->ring_ready)
 		return;
 	/* nothing may complete into freed memory: wait out what the kernel holds */
@@ -407,14 +434,13 @@ void blk_queue_teardown(struct blk_queue *bq)
 	if (bq->in_flight)
 		log_debug("blk: queue %u: reset waits for %u requests", bq->vq->index,
 			  bq->in_flight);
-	if (io_uring_sq_ready(&bq->ring))
-		io_uring_submit(&bq->ring);
-	while (bq->in_flight > 0 && blk_queue_reap(bq) == 0) {
-		int rc = io_uring_wait_cqe(&bq->ring, &cqe);
-
-		if (rc < 0 && rc != -EINTR && rc != -EAGAIN) {
+	/* Until none is left: one round may reap some and leave others in flight. */
+	while (bq->in_flight > 0) {
+		if (blk_queue_reap(bq) > 0)
+			continue;
+		if (blk_queue_wait(bq) < 0) {
 			/* leak the pool rather than let the kernel write into freed memory */
-			log_error("blk: waiting for in-flight I/O failed (%d)", rc);
+			log_error("blk: queue %u: waiting for in-flight I/O failed", bq->vq->index);
 			return;
 		}
 	}

@@ -86,6 +86,14 @@ struct vdev_queue {
  * @activate: the driver is ready (DRIVER_OK): memory, features and enabled
  *	queues are final. Return 0 or -errno (the device then NEEDS_RESET).
  * @queue_notify: the driver kicked @q (or a poller found work)
+ * @queue_stop: optional; finish (or cancel and reap) every request of @q the
+ *	model started. On return the model holds no pointer into guest memory
+ *	for @q and completes nothing more on it. Called before a transport stops
+ *	@q (vdev_queue_disable()) and for every queue before guest memory is
+ *	replaced or unmapped (vdev_quiesce()), enabled or not: the ring may
+ *	already be gone (NEEDS_RESET) while the model's I/O is not. It may wait
+ *	for the model's own back-end (a file), never for the driver. A model
+ *	without it must never hold guest memory across a return to the loop.
  * @reset: stop: finish or cancel in-flight work, free what @activate took.
  *	Called at every vdev_reset(), also when never activated: make it
  *	idempotent. The rings still exist while it runs; they are freed after.
@@ -95,6 +103,7 @@ struct vdev_ops {
 	int (*config_write)(struct vdev *dev, uint32_t offset, const void *buf, uint32_t len);
 	int (*activate)(struct vdev *dev);
 	void (*queue_notify)(struct vdev *dev, struct vdev_queue *q);
+	void (*queue_stop)(struct vdev *dev, struct vdev_queue *q);
 	void (*reset)(struct vdev *dev);
 };
 
@@ -232,8 +241,18 @@ int vdev_queue_get_base(const struct vdev *dev, unsigned int index);
  */
 int vdev_queue_enable(struct vdev *dev, unsigned int index);
 
-/** vdev_queue_disable() - stop serving; the last avail index is kept */
+/**
+ * vdev_queue_disable() - stop serving; the last avail index is kept. The
+ * model's queue_stop runs first, so what was in flight is answered first.
+ */
 void vdev_queue_disable(struct vdev *dev, unsigned int index);
+
+/**
+ * vdev_quiesce() - the model's queue_stop for every queue, enabled or not:
+ * call it before the memory map changes or goes (a transport's memory-table
+ * messages). Rings stay as they are; afterwards no request holds guest memory.
+ */
+void vdev_quiesce(struct vdev *dev);
 
 /**
  * vdev_activate() - start the model (DRIVER_OK; vhost-user's first enabled
