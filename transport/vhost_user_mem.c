@@ -4,16 +4,21 @@
  * checked (a regular file at least mmap_offset + size long) and mapped
  * MAP_SHARED; the guest side goes into a struct guest_mem, which refuses
  * empty, wrapping and overlapping ranges. A new table is built and checked
- * completely before it replaces the old one.
+ * completely before it replaces the old one. Every mapping is guarded
+ * (mem_guard.h): a front-end that shrinks a region's file loses its
+ * connection instead of killing the server with SIGBUS.
  */
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <vireo/log.h>
+#include <vireo/mem_guard.h>
 
 #include "transport/vhost_user_internal.h"
 
@@ -47,6 +52,7 @@ static int vub_region_map(const struct vhost_user_mem_region *r, int fd, struct 
 {
 	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
 	uint64_t map_off, end;
+	struct statfs fs;
 	struct stat st;
 	void *map;
 	int ret;
@@ -63,12 +69,22 @@ static int vub_region_map(const struct vhost_user_mem_region *r, int fd, struct 
 		*why = "memory region extends beyond the end of its file";
 		return -EINVAL;
 	}
+	/* hugetlbfs maps (and a SIGBUS replaces) whole huge pages. */
+	if (fstatfs(fd, &fs) == 0 && fs.f_type == HUGETLBFS_MAGIC && fs.f_bsize > 0)
+		page = (uint64_t)fs.f_bsize;
 	map_off = r->mmap_offset & ~(page - 1);
 	map = mmap(NULL, (size_t)(end - map_off), PROT_READ | PROT_WRITE,
 		   MAP_SHARED | MAP_NORESERVE, fd, (off_t)map_off);
 	if (map == MAP_FAILED) {
 		ret = -errno;
 		*why = "cannot mmap a memory region";
+		return ret;
+	}
+	out->guard = mem_guard_register(map, (size_t)(end - map_off), (size_t)page);
+	if (out->guard < 0) {
+		ret = out->guard;
+		munmap(map, (size_t)(end - map_off));
+		*why = "cannot guard a memory region";
 		return ret;
 	}
 	out->r = *r;
@@ -78,11 +94,22 @@ static int vub_region_map(const struct vhost_user_mem_region *r, int fd, struct 
 	return 0;
 }
 
+/* mem_guard.h: the guard goes first; no queue touches the mapping by now. */
 static void vub_region_unmap(struct vub_region *reg)
 {
-	if (reg->map)
+	if (reg->map) {
+		mem_guard_unregister(reg->guard);
 		munmap(reg->map, reg->map_len);
+	}
 	memset(reg, 0, sizeof(*reg));
+}
+
+bool vub_mem_faulted(const struct vhost_user_backend *b)
+{
+	for (unsigned int i = 0; i < b->num_regions; i++)
+		if (mem_guard_faulted(b->regions[i].guard))
+			return true;
+	return false;
 }
 
 static bool vub_user_overlap(const struct vhost_user_mem_region *a,
@@ -115,11 +142,17 @@ static int vub_mem_build(struct guest_mem *gm, const struct vub_region *regs, un
 	return 0;
 }
 
-/* Stop the running queues (they cache pointers into the old mappings); report which. */
+/*
+ * Before any mapping goes: every request the model holds is answered
+ * (vdev_quiesce(), also on queues stopped by NEEDS_RESET whose I/O is still
+ * in flight), and the running rings, which cache pointers into the old
+ * mappings, stop. Reports which were running.
+ */
 static void vub_quiesce_all(struct vhost_user_backend *b, bool *was_running)
 {
 	unsigned int i;
 
+	vdev_quiesce(b->dev);
 	for (i = 0; i < b->dev->num_queues; i++) {
 		was_running[i] = b->dev->queues[i].enabled;
 		if (was_running[i])

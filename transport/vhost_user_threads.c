@@ -28,7 +28,8 @@ static void *vub_queue_thread(void *opaque)
 			log_error("vhost-user: queue thread: event loop failed (%d)", ret);
 			break;
 		}
-		if (vdev_needs_reset(b->dev))
+		/* The control thread signals SET_VRING_ERR, or drops a front-end that shrank memory. */
+		if (vdev_needs_reset(b->dev) || vub_mem_faulted(b))
 			(void)eventfd_signal_fd(b->wake_fd);
 	}
 	q->loop.stopping = false;

@@ -8,14 +8,20 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tests/lib/vu_bench.h"
@@ -50,6 +56,20 @@ static void *server_thread(void *arg)
 	return NULL;
 }
 
+static void bench_image(struct server *s, const char *prefix)
+{
+	int fd;
+
+	snprintf(s->dir, sizeof(s->dir), "/tmp/%s-XXXXXX", prefix);
+	assert_non_null(mkdtemp(s->dir));
+	snprintf(s->sock, sizeof(s->sock), "%s/sock", s->dir);
+	snprintf(s->image, sizeof(s->image), "%s/image", s->dir);
+	fd = open(s->image, O_CREAT | O_RDWR, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, IMAGE_BYTES), 0);
+	close(fd);
+}
+
 void server_start(struct server *s, bool readonly)
 {
 	struct blk_device_options bo = {
@@ -64,20 +84,68 @@ void server_start(struct server *s, bool readonly)
 		.on_disconnect = on_disconnect,
 		.opaque = s,
 	};
-	int fd;
 
-	strcpy(s->dir, "/tmp/vireo-vu-XXXXXX");
-	assert_non_null(mkdtemp(s->dir));
-	snprintf(s->sock, sizeof(s->sock), "%s/sock", s->dir);
-	snprintf(s->image, sizeof(s->image), "%s/image", s->dir);
-	fd = open(s->image, O_CREAT | O_RDWR, 0600);
-	assert_true(fd >= 0);
-	assert_int_equal(ftruncate(fd, IMAGE_BYTES), 0);
-	close(fd);
+	bench_image(s, "vireo-vu");
 	assert_int_equal(blk_device_new(&s->blk, &bo), 0);
 	assert_int_equal(event_loop_init(&s->loop), 0);
 	assert_int_equal(vhost_user_backend_new(&s->b, blk_device_vdev(s->blk), &s->loop, &vo), 0);
 	assert_int_equal(pthread_create(&s->thread, NULL, server_thread, s), 0);
+}
+
+void server_spawn(struct server *s)
+{
+	char exe[PATH_MAX], vireo[PATH_MAX + 8];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	struct timespec pause = {.tv_nsec = 20 * 1000 * 1000};
+	struct stat st;
+	int t;
+
+	assert_true(n > 0);
+	exe[n] = '\0';
+	snprintf(vireo, sizeof(vireo), "%s/vireo", dirname(dirname(exe)));
+	bench_image(s, "vireo-vu-real");
+	snprintf(s->log, sizeof(s->log), "%s/serve.log", s->dir);
+	s->pid = fork();
+	assert_true(s->pid >= 0);
+	if (s->pid == 0) {
+		int fd = open(s->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execl(vireo, vireo, "serve", "blk", "--socket", s->sock, "--image", s->image,
+		      (char *)NULL);
+		_exit(127);
+	}
+	for (t = 0; t < 500 && stat(s->sock, &st) != 0; t++)
+		nanosleep(&pause, NULL);
+	if (t == 500)
+		fail_msg("vireo serve blk did not start (see %s)", s->log);
+}
+
+int server_reap(struct server *s, char **out)
+{
+	char *buf = calloc(1, 65536);
+	int status, fd;
+	ssize_t n;
+
+	assert_non_null(buf);
+	kill(s->pid, SIGTERM);
+	assert_int_equal(waitpid(s->pid, &status, 0), s->pid);
+	fd = open(s->log, O_RDONLY);
+	assert_true(fd >= 0);
+	n = read(fd, buf, 65535);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	unlink(s->log);
+	unlink(s->sock);
+	unlink(s->image);
+	rmdir(s->dir);
+	if (out)
+		*out = buf;
+	else
+		free(buf);
+	return status;
 }
 
 void server_stop(struct server *s)

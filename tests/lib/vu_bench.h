@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <pthread.h>
+#include <sys/types.h>
 
 #include <vireo/blk_device.h>
 #include <vireo/dma.h>
@@ -37,6 +38,8 @@ struct server {
 	pthread_t thread;
 	unsigned long connects, disconnects;
 	unsigned int queues; /* 0: 1 */
+	pid_t pid;	     /* server_spawn(): the real `vireo serve blk` */
+	char log[128];
 };
 
 struct client {
@@ -64,6 +67,13 @@ uint32_t memtable_size(unsigned int n);
 uint8_t c_blk(struct client *c, uint32_t type, uint64_t sector, void *buf, uint32_t len);
 void server_start(struct server *s, bool readonly);
 void server_stop(struct server *s);
+/*
+ * The build's real `vireo serve blk` (build/tests/test_x -> build/vireo) on a
+ * fresh image, output in @s->log, killed if the test dies (PR_SET_PDEATHSIG).
+ */
+void server_spawn(struct server *s);
+/* SIGTERM, wait. Return: the wait status; *@out (if set): the output, freed by the caller. */
+int server_reap(struct server *s, char **out);
 void client_connect(struct client *c, const struct server *s);
 void client_close(struct client *c);
 int c_send(struct client *c, uint32_t req, const void *payload, uint32_t size, const int *fds,
