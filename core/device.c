@@ -24,10 +24,6 @@
 /* §2.2: bits 0..23 are device-type specific; the rest belong to the core. */
 #define VDEV_DEVICE_FEATURE_MASK (VIRTIO_BIT(24) - 1)
 
-/* Ring features a running queue depends on: they cannot change under it. */
-#define VDEV_RING_FEATURES \
-	(VIRTIO_BIT(VIRTIO_F_RING_INDIRECT_DESC) | VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX))
-
 const char *vdev_name(const struct vdev *dev)
 {
 	return dev->name ? dev->name : "device";
@@ -220,9 +216,15 @@ int vdev_negotiate_features(struct vdev *dev, uint64_t features)
 			 vdev_name(dev));
 		return -EINVAL;
 	}
-	/* Rings snapshot these at enable; changing them under a running ring would desync. */
-	if (((features ^ dev->acked_features) & VDEV_RING_FEATURES) && vdev_any_queue_enabled(dev))
+	/*
+	 * Rings snapshot the ring features at enable and models size their queues
+	 * by the rest (net's MQ places the control queue): no change of any bit
+	 * while a ring runs. The same set again is fine (vhost-user re-sends it).
+	 */
+	if (features != dev->acked_features && vdev_any_queue_enabled(dev)) {
+		log_info("%s: features changed while a ring runs", vdev_name(dev));
 		return -EBUSY;
+	}
 	if (dev->ops->set_features) {
 		ret = dev->ops->set_features(dev, features);
 		if (ret < 0)

@@ -20,32 +20,17 @@
 
 /* A front-end gets this long to finish a message it started, or to read our reply. */
 #define VUB_IO_TIMEOUT_S 5
-/* Waiting for in-flight requests before a ring stops: 1000 rounds of at most 10 ms. */
-#define VUB_DRAIN_ROUNDS 1000
-#define VUB_DRAIN_MS 10
 
 static void vub_conn_event(void *opaque, uint32_t events);
 static void vub_accept_event(void *opaque, uint32_t events);
 
-/* Run the loop (without the connection) until queue @i has nothing in flight, then stop it. */
+/*
+ * Stop serving queue @i. The model answers what it has in flight first
+ * (device.h queue_stop): it waits on its own back-end, never on the
+ * front-end, so this is bounded whatever the front-end does meanwhile.
+ */
 void vub_quiesce(struct vhost_user_backend *b, unsigned int i)
 {
-	struct vdev_queue *q = &b->dev->queues[i];
-	unsigned int round;
-
-	if (!q->enabled)
-		return;
-	if (b->conn_fd >= 0)
-		(void)event_loop_remove(b->loop, b->conn_fd);
-	for (round = 0; round < VUB_DRAIN_ROUNDS && q->enabled && !vdev_needs_reset(b->dev) &&
-			vring_split_dev_in_flight(&q->ring) > 0;
-	     round++)
-		(void)event_loop_run_once(vdev_queue_loop(q), VUB_DRAIN_MS);
-	if (q->enabled && vring_split_dev_in_flight(&q->ring) > 0)
-		log_warn("vhost-user: queue %u stopped with %u requests in flight", i,
-			 vring_split_dev_in_flight(&q->ring));
-	if (b->conn_fd >= 0 && event_loop_add(b->loop, b->conn_fd, vub_conn_event, b) < 0)
-		log_error("vhost-user: cannot watch the connection again");
 	vdev_queue_disable(b->dev, i);
 }
 
@@ -60,6 +45,11 @@ int vub_try_start(struct vhost_user_backend *b, unsigned int i, const char **why
 	if (b->dev->queues[i].enabled || !q->started || !q->addr_set || vdev_needs_reset(b->dev) ||
 	    (!q->enabled && !b->dev->serves_disabled_rings))
 		return 0;
+	/* Features 0 would bypass the VERSION_1 rule by omission: SET_FEATURES comes first. */
+	if (!vdev_has_feature(b->dev, VIRTIO_F_VERSION_1)) {
+		*why = "ring started before SET_FEATURES";
+		return -EINVAL;
+	}
 	b->dev->queues[i].disabled = !q->enabled;
 	if (vub_mem_user_to_guest(b, q->desc_ua, &desc) < 0 ||
 	    vub_mem_user_to_guest(b, q->avail_ua, &avail) < 0 ||
@@ -81,10 +71,25 @@ int vub_try_start(struct vhost_user_backend *b, unsigned int i, const char **why
 	return ret;
 }
 
-/* Every queue's SET_VRING_ERR eventfd hears about DEVICE_NEEDS_RESET once. */
+static void vub_disconnect(struct vhost_user_backend *b, const char *reason);
+
+/*
+ * Every queue's SET_VRING_ERR eventfd hears about DEVICE_NEEDS_RESET once. A
+ * front-end that shrank a region's file under our mapping is dropped.
+ */
 static void vub_check_needs_reset(struct vhost_user_backend *b)
 {
 	unsigned int i;
+
+	if (b->conn_fd >= 0 && vub_mem_faulted(b)) {
+		log_warn("vhost-user: connection %lu: a memory region's file shrank under its "
+			 "mapping: closing",
+			 b->conn_count);
+		/* device.h: no queue thread runs while this thread works on the device. */
+		vub_threads_stop(b);
+		vub_disconnect(b, "memory region truncated");
+		return;
+	}
 
 	if (!vdev_needs_reset(b->dev)) {
 		b->err_signalled = false;

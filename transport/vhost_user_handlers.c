@@ -95,6 +95,9 @@ static int vub_set_vring_addr(struct vhost_user_backend *b, const struct vhost_u
 		return -EINVAL;
 	if (b->dev->queues[a->index].enabled)
 		VUB_ERR("SET_VRING_ADDR on a running ring");
+	/* VHOST_VRING_F_LOG asks for dirty logging, which needs LOG_ALL: never offered. */
+	if (a->flags != 0)
+		VUB_ERR("SET_VRING_ADDR with flags (dirty logging is not offered)");
 	/* Ring addresses are the front-end's user addresses (no IOMMU_PLATFORM offered). */
 	if (vub_mem_user_to_guest(b, a->desc_user_addr, &ga) < 0 ||
 	    vub_mem_user_to_guest(b, a->avail_user_addr, &ga) < 0 ||

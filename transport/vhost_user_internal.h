@@ -35,6 +35,7 @@
  * @host: where guest_addr is in that mapping
  * @adds: ADD_MEM_REGs of this very region not yet removed (QEMU's multi-queue
  *	vhost-user-net sends one per queue pair's vhost device)
+ * @guard: the mapping's mem_guard slot (a SIGBUS there drops the front-end)
  */
 struct vub_region {
 	struct vhost_user_mem_region r;
@@ -42,6 +43,7 @@ struct vub_region {
 	size_t map_len;
 	void *host;
 	unsigned int adds;
+	int guard;
 };
 
 /**
@@ -112,6 +114,11 @@ int vub_mem_add(struct vhost_user_backend *b, struct vhost_user_msg *msg, const 
 /** vub_mem_remove() - REM_MEM_REG. Return: 0 or -ENOENT. */
 int vub_mem_remove(struct vhost_user_backend *b, const struct vhost_user_mem_region *r,
 		   const char **why);
+/**
+ * vub_mem_faulted() - a region's file shrank under a mapping (a SIGBUS there
+ * was absorbed by mem_guard.h): the front-end must be dropped
+ */
+bool vub_mem_faulted(const struct vhost_user_backend *b);
 /** vub_mem_clear() - unmap everything */
 void vub_mem_clear(struct vhost_user_backend *b);
 /**
