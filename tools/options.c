@@ -85,6 +85,17 @@ int opt_parse_count(const char *cmd, const char *name, const char *arg, unsigned
 	return 0;
 }
 
+/* opt_msg_timeout_ms() - see options.h */
+unsigned int opt_msg_timeout_ms(void)
+{
+	const char *env = getenv("VIREO_VHOST_USER_MSG_TIMEOUT_MS");
+	uint64_t v;
+
+	if (!env || opt_parse_uint(env, 1, 600000, &v) < 0)
+		return 0;
+	return (unsigned int)v;
+}
+
 /* opt_parse_seconds() - see options.h */
 int opt_parse_seconds(const char *s, double *out)
 {

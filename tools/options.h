@@ -33,6 +33,13 @@ int opt_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 int opt_parse_count(const char *cmd, const char *name, const char *arg, unsigned int min,
 		    unsigned int max, unsigned int *out);
 
+/**
+ * opt_msg_timeout_ms() - the vhost-user whole-message deadline from the
+ * environment, VIREO_VHOST_USER_MSG_TIMEOUT_MS (1..600000; tests shorten
+ * it); 0 (the library's default, 5000) when unset or not a valid number
+ */
+unsigned int opt_msg_timeout_ms(void);
+
 /** opt_parse_seconds() - a positive decimal number of seconds. Return: 0 or -EINVAL */
 int opt_parse_seconds(const char *s, double *out);
 

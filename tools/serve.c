@@ -217,6 +217,7 @@ static int serve_run(struct serve_state *s, struct vdev *dev, const struct serve
 		.on_connect = serve_on_connect,
 		.on_disconnect = serve_on_disconnect,
 		.opaque = s,
+		.msg_timeout_ms = opt_msg_timeout_ms(),
 	};
 	struct vhost_user_backend *b;
 	int ret;

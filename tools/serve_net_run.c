@@ -22,6 +22,7 @@
 #include <vireo/net_uplink.h>
 #include <vireo/vhost_user_backend.h>
 
+#include "tools/options.h"
 #include "tools/serve_net.h"
 #include "tools/signals.h"
 
@@ -115,6 +116,7 @@ static int serve_net_add_port(struct serve_net *s, const char *socket)
 		.on_disconnect = serve_net_on_disconnect,
 		.opaque = p,
 		.single_thread = true,
+		.msg_timeout_ms = opt_msg_timeout_ms(),
 	};
 	char name[32];
 	int ret;

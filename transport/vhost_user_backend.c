@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * The vhost-user back-end: the listening socket, one connection at a time,
- * the message loop (receive, check, handle, reply or REPLY_ACK) and the ring
+ * the message loop (a whole message from vhost_user_conn.c, handle, reply or
+ * REPLY_ACK without waiting) and the ring
  * start/stop rules of vhost-user.rst "Ring states". A bad message closes the
  * connection; the device is reset, memory unmapped, and the listening socket
  * goes back into the event loop.
@@ -11,17 +12,15 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include <vireo/log.h>
 
 #include "transport/vhost_user_internal.h"
 
-/* A front-end gets this long to finish a message it started, or to read our reply. */
-#define VUB_IO_TIMEOUT_S 5
 
 static void vub_conn_event(void *opaque, uint32_t events);
+static void vub_deadline_event(void *opaque, uint32_t events);
 static void vub_accept_event(void *opaque, uint32_t events);
 
 /*
@@ -108,8 +107,10 @@ static void vub_disconnect(struct vhost_user_backend *b, const char *reason)
 	if (b->conn_fd < 0)
 		return;
 	(void)event_loop_remove(b->loop, b->conn_fd);
+	(void)event_loop_remove(b->loop, b->conn.timer_fd);
 	close(b->conn_fd);
 	b->conn_fd = -1;
+	vub_conn_close(&b->conn);
 	/* The model finishes in-flight I/O before the memory it targets goes. */
 	vdev_reset(b->dev);
 	vub_reset_connection_state(b);
@@ -135,117 +136,127 @@ static const char *vub_recv_error(int err)
 		return "truncated message";
 	case -ECOMM:
 		return "truncated or misplaced control data";
-	case -EAGAIN:
-		return "timed out inside a message";
 	default:
 		return "receive failed";
 	}
 }
 
-/* Return: 0 or -errno from send: the reply body, or the REPLY_ACK status. */
+/*
+ * The reply body, or the REPLY_ACK status, without waiting for the front-end
+ * to read: one that lets its socket fill up is dropped, never waited for.
+ * Return: 0; -EAGAIN; -errno from send.
+ */
 static int vub_reply(struct vhost_user_backend *b, const struct vhost_user_msg *msg,
 		     struct vhost_user_msg *reply, int ret)
 {
 	reply->hdr.request = msg->hdr.request;
 	reply->hdr.flags = VHOST_USER_VERSION | VHOST_USER_REPLY_MASK;
 	if (vhost_user_request_has_reply(msg->hdr.request))
-		return ret < 0 ? 0 : vhost_user_send(b->conn_fd, reply, NULL, 0);
+		return ret < 0 ? 0 : vhost_user_send_nowait(b->conn_fd, reply);
 	/* REPLY_ACK: with need_reply set, always a status (0 success). */
 	if (!(b->protocol_features & VIRTIO_BIT(VHOST_USER_PROTOCOL_F_REPLY_ACK)) ||
 	    !(msg->hdr.flags & VHOST_USER_NEED_REPLY_MASK))
 		return 0;
 	reply->hdr.size = sizeof(uint64_t);
 	reply->payload.u64 = ret != 0;
-	return vhost_user_send(b->conn_fd, reply, NULL, 0);
+	return vhost_user_send_nowait(b->conn_fd, reply);
 }
 
-/* One message: receive and check, handle, reply; any failure ends the connection. */
-static void vub_serve_one(struct vhost_user_backend *b)
+/* A message that failed to arrive whole or to pass the table's checks ends the connection. */
+static void vub_recv_failed(struct vhost_user_backend *b, int err, uint32_t request)
 {
-	struct vhost_user_msg msg, reply;
-	const char *why = "failed";
-	const char *name;
-	int ret;
-
-	ret = vhost_user_recv(b->conn_fd, &msg, false);
-	if (ret == -ECONNRESET) {
+	if (err == -ECONNRESET) {
 		vub_disconnect(b, NULL);
 		return;
 	}
-	if (ret < 0) {
-		log_warn("vhost-user: connection %lu: %s (request %u): closing", b->conn_count,
-			 vub_recv_error(ret), msg.hdr.request);
-		vub_disconnect(b, vub_recv_error(ret));
-		return;
-	}
-	name = vhost_user_request_name(msg.hdr.request);
+	log_warn("vhost-user: connection %lu: %s (request %u): closing", b->conn_count,
+		 vub_recv_error(err), request);
+	vub_disconnect(b, vub_recv_error(err));
+}
+
+/* One checked message: handle, reply; any failure ends the connection. */
+static void vub_serve_one(struct vhost_user_backend *b, struct vhost_user_msg *msg)
+{
+	const char *name = vhost_user_request_name(msg->hdr.request);
+	struct vhost_user_msg reply;
+	const char *why = "failed";
+	int ret;
+
 	log_debug("vhost-user: %s", name);
-	vhost_user_msg_init(&reply, msg.hdr.request, 0);
-	ret = vub_handle(b, &msg, &reply, &why);
+	vhost_user_msg_init(&reply, msg->hdr.request, 0);
+	ret = vub_handle(b, msg, &reply, &why);
 	/* Fds a handler did not take (a stray REM_MEM_REG fd included) are closed unused. */
-	vhost_user_msg_close_fds(&msg);
+	vhost_user_msg_close_fds(msg);
 	if (ret < 0) {
 		log_warn("vhost-user: connection %lu: %s: %s: closing", b->conn_count, name, why);
-		(void)vub_reply(b, &msg, &reply, ret);
+		(void)vub_reply(b, msg, &reply, ret);
 		vub_disconnect(b, why);
 		return;
 	}
-	if (vub_reply(b, &msg, &reply, ret) < 0) {
-		log_warn("vhost-user: connection %lu: cannot send the %s reply: closing",
-			 b->conn_count, name);
-		vub_disconnect(b, "reply failed");
+	ret = vub_reply(b, msg, &reply, ret);
+	if (ret < 0) {
+		why = ret == -EAGAIN ? "front-end does not read its replies" : "reply failed";
+		log_warn("vhost-user: connection %lu: cannot send the %s reply (%s): closing",
+			 b->conn_count, name, ret == -EAGAIN ? "socket full" : "send failed");
+		vub_disconnect(b, why);
 	}
 }
-
-static void vub_conn_serve(struct vhost_user_backend *b);
 
 static void vub_conn_event(void *opaque, uint32_t events)
 {
 	struct vhost_user_backend *b = opaque;
+	struct vhost_user_msg *msg;
+	int ret;
 
 	(void)events;
 	if (b->conn_fd < 0)
 		return;
+	/* Never blocks; a stale event (the loop ran nested while a ring drained) reads nothing. */
+	ret = vub_conn_recv(&b->conn, b->conn_fd, &msg);
+	if (ret == 0)
+		return; /* a partial message: the queue threads keep running */
 	/* device.h: no queue thread runs while this thread works on the device. */
 	vub_threads_stop(b);
-	vub_conn_serve(b);
+	if (ret < 0)
+		vub_recv_failed(b, ret, msg->hdr.request);
+	else
+		vub_serve_one(b, msg);
 	vub_threads_start(b);
 }
 
-static void vub_conn_serve(struct vhost_user_backend *b)
+static void vub_deadline_event(void *opaque, uint32_t events)
 {
-	char c;
-	ssize_t n;
+	struct vhost_user_backend *b = opaque;
 
-	/* A stale event (the loop ran nested while a ring drained) must not block us. */
-	n = recv(b->conn_fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+	(void)events;
+	if (b->conn_fd < 0 || !vub_conn_deadline_passed(&b->conn))
 		return;
-	if (n <= 0) {
-		vub_disconnect(b, n < 0 ? "connection error" : NULL);
-		return;
-	}
-	vub_serve_one(b);
+	log_warn("vhost-user: connection %lu: no whole message within %u ms: closing",
+		 b->conn_count, b->conn.timeout_ms);
+	vub_threads_stop(b);
+	vub_disconnect(b, "message deadline passed");
+	vub_threads_start(b);
 }
 
 /* Return: 0; -EBUSY (@fd closed); -errno from the event loop (@fd closed). */
 int vhost_user_backend_attach(struct vhost_user_backend *b, int fd)
 {
-	struct timeval tv = {.tv_sec = VUB_IO_TIMEOUT_S};
 	int ret;
 
 	if (b->conn_fd >= 0) {
 		close(fd);
 		return -EBUSY;
 	}
-	/* Best effort: without them a stalled peer only stalls this server. */
-	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	/* No socket timeouts: nothing on this socket waits (vhost_user_conn.c). */
+	ret = vub_conn_open(&b->conn, b->opt.msg_timeout_ms);
+	if (ret < 0)
+		goto out_close_fd;
+	ret = event_loop_add(b->loop, b->conn.timer_fd, vub_deadline_event, b);
+	if (ret < 0)
+		goto out_close_conn;
 	ret = event_loop_add(b->loop, fd, vub_conn_event, b);
-	if (ret < 0) {
-		close(fd);
-		return ret;
-	}
+	if (ret < 0)
+		goto out_remove_timer;
 	b->conn_fd = fd;
 	b->conn_count++;
 	/* One front-end at a time: the next ones wait in the backlog. */
@@ -254,6 +265,13 @@ int vhost_user_backend_attach(struct vhost_user_backend *b, int fd)
 	if (b->opt.on_connect)
 		b->opt.on_connect(b->opt.opaque, b->conn_count);
 	return 0;
+out_remove_timer:
+	(void)event_loop_remove(b->loop, b->conn.timer_fd);
+out_close_conn:
+	vub_conn_close(&b->conn);
+out_close_fd:
+	close(fd);
+	return ret;
 }
 
 static void vub_accept_event(void *opaque, uint32_t events)
@@ -335,6 +353,7 @@ int vhost_user_backend_new(struct vhost_user_backend **out, struct vdev *dev,
 		b->opt = *opt;
 	b->listen_fd = -1;
 	b->conn_fd = -1;
+	b->conn.timer_fd = -1;
 	for (i = 0; i < VDEV_MAX_QUEUES; i++)
 		b->queues[i].err_fd = -1;
 	guest_mem_init(&b->mem);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <vireo/dma.h>
@@ -43,18 +44,43 @@ void vhu_fe_break(struct vhost_user_frontend *fe, const char *why)
 		log_warn("vhost-user: back-end: %s; the device is broken", why);
 }
 
-/* Wait for the reply within the timeout. Return: 0, -ETIMEDOUT or -errno. */
-static int vhu_fe_wait_readable(struct vhost_user_frontend *fe)
+static int64_t vhu_fe_now_ms(void)
 {
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * The whole reply within the timeout, however the back-end spreads its bytes
+ * (a per-recvmsg timeout would let it trickle one byte per period forever).
+ * Return: 0; -ETIMEDOUT; vhost_user_recv()'s errors; -errno from poll.
+ */
+static int vhu_fe_recv_within(struct vhost_user_frontend *fe, struct vhost_user_msg *reply)
+{
+	int64_t deadline = vhu_fe_now_ms() + fe->timeout_ms;
 	struct pollfd p = {.fd = fe->sock, .events = POLLIN};
+	size_t got = 0;
+	int64_t left = 0;
 	int n;
 
-	do
-		n = poll(&p, 1, fe->timeout_ms);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -errno;
-	return n == 0 ? -ETIMEDOUT : 0;
+	for (;;) {
+		n = vhost_user_recv_step(fe->sock, reply, &got, true);
+		if (n != 0)
+			return n < 0 ? n : 0;
+		left = deadline - vhu_fe_now_ms();
+		if (left <= 0)
+			break;
+		n = poll(&p, 1, (int)left);
+		if (n < 0 && errno != EINTR) {
+			n = -errno;
+			break;
+		}
+	}
+	/* A partial message's fds are the reply's; it is dropped with them. */
+	vhost_user_msg_close_fds(reply);
+	return left <= 0 ? -ETIMEDOUT : n;
 }
 
 /*
@@ -64,14 +90,13 @@ static int vhu_fe_wait_readable(struct vhost_user_frontend *fe)
 static int vhu_fe_recv_reply(struct vhost_user_frontend *fe, uint32_t req,
 			     struct vhost_user_msg *reply, const char **why)
 {
-	int ret = vhu_fe_wait_readable(fe);
+	/* Checks version, REPLY flag, size by the table, no fds; closes any fds. */
+	int ret = vhu_fe_recv_within(fe, reply);
 
-	if (ret < 0) {
-		*why = ret == -ETIMEDOUT ? "no reply in time" : "poll failed";
+	if (ret == -ETIMEDOUT) {
+		*why = "no whole reply in time";
 		return -EIO;
 	}
-	/* Checks version, REPLY flag, size by the table, no fds; closes any fds. */
-	ret = vhost_user_recv(fe->sock, reply, true);
 	if (ret == -ECONNRESET || ret == -EPIPE) {
 		*why = "connection closed";
 		return -EIO;

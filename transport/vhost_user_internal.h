@@ -2,7 +2,7 @@
 /*
  * Private to the vhost-user back-end: its state, shared by the connection
  * code (vhost_user_backend.c), the request handlers (vhost_user_handlers.c)
- * and the memory table (vhost_user_mem.c).
+ * the request assembly (vhost_user_conn.c) and the memory table (vhost_user_mem.c).
  */
 #ifndef VIREO_TRANSPORT_VHOST_USER_INTERNAL_H
 #define VIREO_TRANSPORT_VHOST_USER_INTERNAL_H
@@ -71,6 +71,24 @@ struct vub_qthread {
 	pthread_t thread;
 };
 
+/* A front-end has this long from a message's first byte to its last (option msg_timeout_ms). */
+#define VUB_MSG_TIMEOUT_MS 5000u
+
+/**
+ * struct vub_conn - the request being assembled on the connection (vhost_user_conn.c)
+ * @timer_fd: the whole-message deadline (timerfd), watched by the back-end's loop
+ * @timeout_ms: the deadline, from the message's first byte
+ * @armed: @timer_fd runs (a message started and is not complete)
+ * @msg, @got: the message so far: @got bytes of header and payload, its fds
+ */
+struct vub_conn {
+	int timer_fd;
+	unsigned int timeout_ms;
+	bool armed;
+	struct vhost_user_msg msg;
+	size_t got;
+};
+
 struct vhost_user_backend {
 	struct vdev *dev;
 	struct event_loop *loop;
@@ -78,6 +96,7 @@ struct vhost_user_backend {
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	int listen_fd;
 	int conn_fd;
+	struct vub_conn conn; /* valid while conn_fd >= 0 */
 	unsigned long conn_count;
 	/* Per connection, cleared at disconnect. */
 	uint64_t protocol_features;
@@ -132,6 +151,24 @@ int vub_mem_user_to_guest(const struct vhost_user_backend *b, uint64_t ua, uint6
 void vub_quiesce(struct vhost_user_backend *b, unsigned int i);
 /** vub_try_start() - serve queue @i if started, enabled and addressed. Return: 0 or -errno. */
 int vub_try_start(struct vhost_user_backend *b, unsigned int i, const char **why);
+
+/* vhost_user_conn.c */
+/**
+ * vub_conn_open() - a new connection: nothing received, deadline disarmed;
+ * @timeout_ms 0 means VUB_MSG_TIMEOUT_MS. Return: 0, or -errno (nothing open).
+ */
+int vub_conn_open(struct vub_conn *c, unsigned int timeout_ms);
+/** vub_conn_close() - drop a partial message (its fds closed) and the timer */
+void vub_conn_close(struct vub_conn *c);
+/**
+ * vub_conn_recv() - read without blocking what @fd has of the current request;
+ * *@out points at it (its header is readable for a log line even on error)
+ * Return: 1 (complete and checked: handle *@out, then close its fds); 0 (more
+ * to come); vhost_user_recv_step()'s errors (the connection must close).
+ */
+int vub_conn_recv(struct vub_conn *c, int fd, struct vhost_user_msg **out);
+/** vub_conn_deadline_passed() - after a timer event: a message is overdue */
+bool vub_conn_deadline_passed(struct vub_conn *c);
 
 /* vhost_user_threads.c */
 /** vub_threads_init() - per-queue loops if the device has several queues. Return: 0 or -errno */

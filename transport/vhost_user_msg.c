@@ -231,7 +231,8 @@ static void vhost_user_collect_fds(struct msghdr *mh, struct vhost_user_msg *msg
  * Return: bytes read (0 at end of stream); -ECOMM for truncated control data
  * (the fds that did arrive are in @msg, to be closed by the caller); -errno.
  */
-static ssize_t vhost_user_recv_part(int sock, void *buf, size_t len, struct vhost_user_msg *msg)
+static ssize_t vhost_user_recv_part(int sock, void *buf, size_t len, struct vhost_user_msg *msg,
+				    int flags)
 {
 	union {
 		char buf[CMSG_SPACE(VHOST_USER_MAX_FDS * sizeof(int))];
@@ -247,7 +248,7 @@ static ssize_t vhost_user_recv_part(int sock, void *buf, size_t len, struct vhos
 	ssize_t n;
 
 	do {
-		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | flags);
 	} while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -errno;
@@ -257,66 +258,90 @@ static ssize_t vhost_user_recv_part(int sock, void *buf, size_t len, struct vhos
 	return n;
 }
 
-/*
- * Read exactly @len bytes. Fds may only come with the first byte of a
- * message (@first): any later ones mean a confused or hostile peer.
- * Return: 0; -ECONNRESET (end of stream before any byte of the message);
- * -EPIPE (end of stream inside it); -ECOMM; -errno.
- */
-static int vhost_user_recv_full(int sock, void *buf, size_t len, struct vhost_user_msg *msg,
-				bool first)
+/* Return: 0, or -ENOTSUP/-EMSGSIZE for a header whose payload we would refuse unread. */
+static int vhost_user_check_header(const struct vhost_user_msg *msg)
 {
-	size_t done = 0;
+	if (!vhost_user_rule_find(msg->hdr.request))
+		return -ENOTSUP;
+	return msg->hdr.size > VHOST_USER_PAYLOAD_MAX ? -EMSGSIZE : 0;
+}
+
+/*
+ * Read what is there of the message @*got bytes into @msg (header first,
+ * then exactly the header's payload size: never a byte of the next message).
+ * Fds may only come with the first byte of a message: any later ones mean
+ * a confused or hostile peer.
+ * Return: 1 (complete and checked); 0 (recvmsg said EAGAIN); -ECONNRESET
+ * (end of stream before any byte); -EPIPE (inside the message); -ECOMM;
+ * -ENOTSUP; -EMSGSIZE; vhost_user_msg_check()'s errors; -errno.
+ */
+static int vhost_user_recv_more(int sock, struct vhost_user_msg *msg, size_t *got, bool reply,
+				int flags)
+{
+	const size_t hdr = sizeof(msg->hdr);
 	ssize_t n;
+	int ret;
 
-	while (done < len) {
+	if (*got == 0)
+		vhost_user_msg_init(msg, 0, 0);
+	while (*got < hdr || *got < hdr + msg->hdr.size) {
 		unsigned int before = msg->num_fds;
+		char *dst = *got < hdr ? (char *)&msg->hdr + *got
+				       : (char *)&msg->payload + (*got - hdr);
+		size_t want = *got < hdr ? hdr - *got : hdr + msg->hdr.size - *got;
 
-		n = vhost_user_recv_part(sock, (char *)buf + done, len - done, msg);
-		if (n < 0)
-			return (int)n;
-		if (!(first && done == 0) && msg->num_fds != before)
-			return -ECOMM;
-		if (n == 0)
-			return first && done == 0 ? -ECONNRESET : -EPIPE;
-		done += (size_t)n;
+		n = vhost_user_recv_part(sock, dst, want, msg, flags);
+		if (n == -EAGAIN || n == -EWOULDBLOCK)
+			return 0;
+		ret = (int)n;
+		if (n >= 0 && *got != 0 && msg->num_fds != before)
+			ret = -ECOMM;
+		else if (n == 0)
+			ret = *got == 0 ? -ECONNRESET : -EPIPE;
+		if (ret <= 0)
+			return ret;
+		*got += (size_t)n;
+		/* Nothing of the payload is read for a request we would refuse anyway. */
+		ret = *got == hdr ? vhost_user_check_header(msg) : 0;
+		if (ret < 0)
+			return ret;
 	}
-	return 0;
+	ret = vhost_user_msg_check(msg, reply);
+	return ret < 0 ? ret : 1;
+}
+
+/* Return: 1, 0 or -errno; see vhost_user.h. On error no fd is left open. */
+int vhost_user_recv_step(int sock, struct vhost_user_msg *msg, size_t *got, bool reply)
+{
+	int ret = vhost_user_recv_more(sock, msg, got, reply, MSG_DONTWAIT);
+
+	if (ret != 0)
+		*got = 0;
+	if (ret < 0)
+		vhost_user_msg_close_fds(msg);
+	return ret;
 }
 
 /* Return: 0 or -errno; see vhost_user.h. On error no fd is left open. */
 int vhost_user_recv(int sock, struct vhost_user_msg *msg, bool reply)
 {
+	size_t got = 0;
 	int ret;
 
-	vhost_user_msg_init(msg, 0, 0);
-	ret = vhost_user_recv_full(sock, &msg->hdr, sizeof(msg->hdr), msg, true);
-	if (ret < 0)
-		goto fail;
-	/* Nothing of the payload is read for a request we would refuse anyway. */
-	if (!vhost_user_rule_find(msg->hdr.request)) {
-		ret = -ENOTSUP;
-		goto fail;
+	/* A blocking socket says EAGAIN only when its SO_RCVTIMEO passed. */
+	ret = vhost_user_recv_more(sock, msg, &got, reply, 0);
+	if (ret == 0)
+		ret = -EAGAIN;
+	if (ret < 0) {
+		vhost_user_msg_close_fds(msg);
+		return ret;
 	}
-	if (msg->hdr.size > VHOST_USER_PAYLOAD_MAX) {
-		ret = -EMSGSIZE;
-		goto fail;
-	}
-	ret = vhost_user_recv_full(sock, &msg->payload, msg->hdr.size, msg, false);
-	if (ret < 0)
-		goto fail;
-	ret = vhost_user_msg_check(msg, reply);
-	if (ret < 0)
-		goto fail;
 	return 0;
-fail:
-	vhost_user_msg_close_fds(msg);
-	return ret;
 }
 
-/* Return: 0, -EINVAL or -errno from sendmsg; see vhost_user.h. */
-int vhost_user_send(int sock, const struct vhost_user_msg *msg, const int *fds,
-		    unsigned int num_fds)
+/* Return: 0, -EINVAL or -errno from sendmsg (-EAGAIN: part of @msg may be gone). */
+static int vhost_user_sendmsg(int sock, const struct vhost_user_msg *msg, const int *fds,
+			      unsigned int num_fds, int flags)
 {
 	union {
 		char buf[CMSG_SPACE(VHOST_USER_MAX_FDS * sizeof(int))];
@@ -345,7 +370,7 @@ int vhost_user_send(int sock, const struct vhost_user_msg *msg, const int *fds,
 		memcpy(CMSG_DATA(c), fds, num_fds * sizeof(int));
 	}
 	while (done < total) {
-		n = sendmsg(sock, &mh, MSG_NOSIGNAL);
+		n = sendmsg(sock, &mh, MSG_NOSIGNAL | flags);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
@@ -365,6 +390,21 @@ int vhost_user_send(int sock, const struct vhost_user_msg *msg, const int *fds,
 		}
 	}
 	return 0;
+}
+
+/* Return: 0, -EINVAL or -errno from sendmsg; see vhost_user.h. */
+int vhost_user_send(int sock, const struct vhost_user_msg *msg, const int *fds,
+		    unsigned int num_fds)
+{
+	return vhost_user_sendmsg(sock, msg, fds, num_fds, 0);
+}
+
+/* Return: 0, -EAGAIN, -EINVAL or -errno from sendmsg; see vhost_user.h. */
+int vhost_user_send_nowait(int sock, const struct vhost_user_msg *msg)
+{
+	int ret = vhost_user_sendmsg(sock, msg, NULL, 0, MSG_DONTWAIT);
+
+	return ret == -EWOULDBLOCK ? -EAGAIN : ret;
 }
 
 /* Return: true for an eventfd (from /proc), or an open non-file fd without /proc. */

@@ -9,7 +9,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define EVENT_LOOP_MAX_HANDLERS 64
+/* 16 connected ports of `vireo serve net`: a socket, a deadline timer, 2 kicks each. */
+#define EVENT_LOOP_MAX_HANDLERS 128
 
 struct event_loop_handler {
 	int fd;

@@ -221,6 +221,18 @@ int vhost_user_msg_parse(struct vhost_user_msg *msg, const void *buf, size_t len
 int vhost_user_recv(int sock, struct vhost_user_msg *msg, bool reply);
 
 /**
+ * vhost_user_recv_step() - read without blocking what has arrived of the
+ * message being assembled in @msg, of which @*got bytes (header, then
+ * payload) are already there; @*got 0 starts a new message. Never reads a
+ * byte of the next message. Same checks and errors as vhost_user_recv();
+ * fds that came with the first byte stay in @msg between calls.
+ * Return: 1 (the message is complete and checked, @*got back to 0); 0
+ * (nothing more to read now); vhost_user_recv()'s errors (@*got back to 0,
+ * every fd closed).
+ */
+int vhost_user_recv_step(int sock, struct vhost_user_msg *msg, size_t *got, bool reply);
+
+/**
  * vhost_user_send() - send @msg (header, @msg->hdr.size payload bytes and
  * @num_fds of @fds). The fds stay the caller's.
  * Return: 0, -EINVAL (too many fds, size above the largest payload), or
@@ -228,6 +240,14 @@ int vhost_user_recv(int sock, struct vhost_user_msg *msg, bool reply);
  */
 int vhost_user_send(int sock, const struct vhost_user_msg *msg, const int *fds,
 		    unsigned int num_fds);
+
+/**
+ * vhost_user_send_nowait() - vhost_user_send() without fds that never waits
+ * for the peer to make room (MSG_DONTWAIT, whatever the socket's mode)
+ * Return: 0; -EAGAIN if the socket could not take all of @msg now (part of
+ * it may be sent: the stream is out of step, close it); -EINVAL; -errno.
+ */
+int vhost_user_send_nowait(int sock, const struct vhost_user_msg *msg);
 
 /** vhost_user_msg_close_fds() - close every fd @msg still owns */
 void vhost_user_msg_close_fds(struct vhost_user_msg *msg);

@@ -8,7 +8,9 @@
  *
  * Peer input never ends the server: a message that fails a check closes that
  * connection with one log line; the device is reset, memory unmapped, and
- * the next front-end is accepted. A descriptor the device cannot use puts it
+ * the next front-end is accepted. Nor does it stall the loop: messages are
+ * read without blocking and must be whole within a deadline, replies are
+ * sent without waiting (a front-end that does not read them is dropped). A descriptor the device cannot use puts it
  * in DEVICE_NEEDS_RESET and signals each queue's SET_VRING_ERR eventfd.
  */
 #ifndef VIREO_VHOST_USER_BACKEND_H
@@ -33,6 +35,8 @@ struct vhost_user_backend;
  * @single_thread: serve every queue in the device's thread even when the
  *	device has several (its model is driven from one thread, e.g. a
  *	network device on a switch); otherwise each queue gets its own thread
+ * @msg_timeout_ms: how long a front-end may take from the first byte of a
+ *	message to its last before the connection is closed; 0: 5000
  */
 struct vhost_user_backend_options {
 	const char *socket_path;
@@ -40,6 +44,7 @@ struct vhost_user_backend_options {
 	void (*on_disconnect)(void *opaque, unsigned long conn, const char *reason);
 	void *opaque;
 	bool single_thread;
+	unsigned int msg_timeout_ms;
 };
 
 /**
@@ -57,8 +62,8 @@ int vhost_user_backend_new(struct vhost_user_backend **out, struct vdev *dev,
 /**
  * vhost_user_backend_attach() - serve the connected stream socket @fd (the
  * back-end owns it from now on; for --fd and tests)
- * Return: 0; -EBUSY if a front-end is connected (@fd is then closed);
- * -errno from the event loop.
+ * Return: 0; -EBUSY if a front-end is connected; -errno from the event
+ * loop or timerfd_create (@fd is closed on every error).
  */
 int vhost_user_backend_attach(struct vhost_user_backend *b, int fd);
 
