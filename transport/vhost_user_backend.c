@@ -18,7 +18,6 @@
 
 #include "transport/vhost_user_internal.h"
 
-
 static void vub_conn_event(void *opaque, uint32_t events);
 static void vub_deadline_event(void *opaque, uint32_t events);
 static void vub_accept_event(void *opaque, uint32_t events);
