@@ -54,14 +54,12 @@ uint8_t blk_harness_pattern(size_t off)
 	return (uint8_t)(off * 7 + off / 512 + 1);
 }
 
-static void image_create(struct blk_harness *h, const char *dir)
+/* Fill the image open at h->img_fd with the pattern. */
+static void image_fill(struct blk_harness *h)
 {
 	uint8_t *buf = malloc(BLK_HARNESS_IMG_SIZE);
 
 	assert_non_null(buf);
-	snprintf(h->path, sizeof(h->path), "%s/vireo-blk-test-XXXXXX", dir);
-	h->img_fd = mkstemp(h->path);
-	assert_true(h->img_fd >= 0);
 	for (size_t i = 0; i < BLK_HARNESS_IMG_SIZE; i++)
 		buf[i] = blk_harness_pattern(i);
 	assert_int_equal(pwrite(h->img_fd, buf, BLK_HARNESS_IMG_SIZE, 0), BLK_HARNESS_IMG_SIZE);
@@ -107,14 +105,9 @@ static void queue_setup(struct blk_harness *h, unsigned int i, uint64_t features
 	assert_int_equal(vdev_queue_set_call_fd(h->dev, i, eventfd(0, EFD_NONBLOCK)), 0);
 }
 
-/* Bring a device up on a fresh image in @dir, through the §3.1.1 sequence. */
-void blk_harness_init_in(struct blk_harness *h, const struct blk_device_options *extra,
-			 uint64_t ring, const char *dir, uint64_t drop)
+/* Guest memory and the loop; h->path and h->img_fd come next. */
+static void harness_begin(struct blk_harness *h)
 {
-	struct blk_device_options opt = {.queue_size = BLK_HARNESS_QNUM,
-					 .serial = BLK_HARNESS_SERIAL};
-	uint64_t f;
-
 	memset(h, 0, sizeof(*h));
 	h->heap = HEAP_START;
 	h->host = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -122,7 +115,17 @@ void blk_harness_init_in(struct blk_harness *h, const struct blk_device_options 
 	guest_mem_init(&h->mem);
 	assert_int_equal(guest_mem_add_region(&h->mem, GPA_BASE, MEM_SIZE, h->host), 0);
 	assert_int_equal(event_loop_init(&h->loop), 0);
-	image_create(h, dir);
+}
+
+/* The device on h->path, through the §3.1.1 sequence; @created: unlink the file. */
+static void harness_bring_up(struct blk_harness *h, const struct blk_device_options *extra,
+			     uint64_t ring, uint64_t drop, bool created)
+{
+	struct blk_device_options opt = {.queue_size = BLK_HARNESS_QNUM,
+					 .serial = BLK_HARNESS_SERIAL};
+	uint64_t f;
+
+	image_fill(h);
 	if (extra) {
 		opt.readonly = extra->readonly;
 		opt.num_queues = extra->num_queues;
@@ -132,7 +135,8 @@ void blk_harness_init_in(struct blk_harness *h, const struct blk_device_options 
 	opt.path = h->path;
 	assert_int_equal(blk_device_new(&h->blk, &opt), 0);
 	/* both fds stay open; a failing test leaves no file behind */
-	unlink(h->path);
+	if (created)
+		unlink(h->path);
 	h->dev = blk_device_vdev(h->blk);
 	h->nq = opt.num_queues ? opt.num_queues : 1;
 	vdev_set_memory(h->dev, &h->mem);
@@ -155,6 +159,29 @@ void blk_harness_init_in(struct blk_harness *h, const struct blk_device_options 
 							 VIRTIO_STATUS_DRIVER_OK),
 			 0);
 	assert_false(vdev_needs_reset(h->dev));
+}
+
+/* Bring a device up on a fresh image in @dir. */
+void blk_harness_init_in(struct blk_harness *h, const struct blk_device_options *extra,
+			 uint64_t ring, const char *dir, uint64_t drop)
+{
+	harness_begin(h);
+	snprintf(h->path, sizeof(h->path), "%s/vireo-blk-test-XXXXXX", dir);
+	h->img_fd = mkstemp(h->path);
+	assert_true(h->img_fd >= 0);
+	harness_bring_up(h, extra, ring, drop, true);
+}
+
+/* Bring a device up on the existing file or block device @path. */
+void blk_harness_init_on(struct blk_harness *h, const struct blk_device_options *extra,
+			 uint64_t ring, const char *path, uint64_t drop)
+{
+	harness_begin(h);
+	assert_true(strlen(path) < sizeof(h->path));
+	strcpy(h->path, path);
+	h->img_fd = open(path, O_RDWR | O_CLOEXEC);
+	assert_true(h->img_fd >= 0);
+	harness_bring_up(h, extra, ring, drop, false);
 }
 
 void blk_harness_init(struct blk_harness *h, const struct blk_device_options *extra, uint64_t ring)

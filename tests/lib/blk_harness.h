@@ -7,7 +7,7 @@
  * image is a temp file (unlinked at once, so a failing test leaves nothing
  * behind) filled with blk_harness_pattern(); tests read it back directly.
  *
- * Life cycle: blk_harness_init() / blk_harness_init_in() bring the device up
+ * Life cycle: blk_harness_init() / _init_in() / _init_on() bring the device up
  * to DRIVER_OK on storage the caller owns (it must not move in between: the
  * queues' priv point into it); blk_harness_destroy() frees it all. Both fail
  * the running cmocka test on any error. Nothing global: each test has its own.
@@ -70,6 +70,12 @@ struct blk_harness_req {
  */
 void blk_harness_init_in(struct blk_harness *h, const struct blk_device_options *extra,
 			 uint64_t ring, const char *dir, uint64_t drop);
+/*
+ * blk_harness_init_in() on the existing file or block device @path (at least
+ * BLK_HARNESS_IMG_SIZE bytes), filled with the pattern and kept afterwards.
+ */
+void blk_harness_init_on(struct blk_harness *h, const struct blk_device_options *extra,
+			 uint64_t ring, const char *path, uint64_t drop);
 /* blk_harness_init_in() in /tmp, nothing dropped. */
 void blk_harness_init(struct blk_harness *h, const struct blk_device_options *extra, uint64_t ring);
 void blk_harness_destroy(struct blk_harness *h);

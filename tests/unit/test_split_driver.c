@@ -377,6 +377,46 @@ static void test_detach_unused_direct(void **state)
 	ring_fixture_free(f);
 }
 
+/*
+ * A ring full of indirect chains (one descriptor each): one more chain, indirect
+ * or single, is refused with -ENOSPC and changes neither the ring nor the
+ * tables in flight; every chain then completes, and the ring takes new ones.
+ */
+static void test_full_ring_indirect(void **state)
+{
+	struct ring_fixture *f = ring_fixture_new(4, false, true, 0);
+	struct virtq_desc desc[4], pool[4 * RING_FIXTURE_IMAX];
+	struct virtio_sg sg[3];
+	int t[5];
+	uint32_t len;
+
+	(void)state;
+	for (unsigned int round = 0; round < 2; round++) {
+		for (unsigned int i = 0; i < 4; i++) {
+			for (unsigned int j = 0; j < 3; j++)
+				sg[j] = (struct virtio_sg){.addr = ring_fixture_buf(f, i) + 16 * j,
+							   .len = 16};
+			assert_int_equal(virtqueue_add_sgs(&f->vq, sg, 1, 2, &t[i]), 0);
+		}
+		assert_int_equal(virtqueue_get_num_free(&f->vq), 0);
+		memcpy(desc, f->desc, sizeof(desc));
+		memcpy(pool, f->pool, sizeof(pool));
+		assert_int_equal(virtqueue_add_sgs(&f->vq, sg, 1, 2, &t[4]), -ENOSPC);
+		assert_int_equal(virtqueue_add_sgs(&f->vq, sg, 1, 0, &t[4]), -ENOSPC);
+		assert_memory_equal(desc, f->desc, sizeof(desc));
+		assert_memory_equal(pool, f->pool, sizeof(pool));
+		assert_true(virtqueue_kick(&f->vq));
+		assert_int_equal(serve(f, 32), 4);
+		for (unsigned int i = 0; i < 4; i++) {
+			assert_ptr_equal(virtqueue_get_buf(&f->vq, &len), &t[i]);
+			assert_int_equal(len, 32);
+		}
+		assert_null(virtqueue_get_buf(&f->vq, &len));
+		assert_int_equal(virtqueue_get_num_free(&f->vq), 4);
+	}
+	ring_fixture_free(f);
+}
+
 static void test_indirect(void **state)
 {
 	struct ring_fixture *f = ring_fixture_new(4, false, true, 0);
@@ -485,6 +525,7 @@ int main(void)
 		cmocka_unit_test(test_detach_unused),
 		cmocka_unit_test(test_detach_unused_direct),
 		cmocka_unit_test(test_indirect),
+		cmocka_unit_test(test_full_ring_indirect),
 		cmocka_unit_test(test_index_wrap),
 		cmocka_unit_test(test_notify_failure_breaks),
 	};
