@@ -1,11 +1,15 @@
 # Vireo — one non-recursive Makefile (kvmtool-simple).
-#   make [O=build] [SAN=address,undefined] [V=1] [CC=clang]
+#   make [O=build] [SAN=address,undefined] [V=1] [CC=clang] [STRICT=1] [FUZZ_SECONDS_TEST=5]
 #   targets: all test run fuzz install format format-check freestanding-check layering-check clean
 O ?= build
 SAN ?=
 V ?= 0
 PREFIX ?= /usr/local
 FUZZ_SECONDS ?= 60
+# Seconds of real fuzzing per libFuzzer target inside `make test` (0: none).
+FUZZ_SECONDS_TEST ?= 5
+# STRICT=1 (or CI=true): a skip fails `make test`, except SKIP(hardware) (scripts/run-tests.sh).
+STRICT ?=
 VERSION := 0.1.0
 
 ifeq ($(V),1)
@@ -17,7 +21,7 @@ endif
 WARNINGS := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wformat=2 -Wundef -Wvla -Wimplicit-fallthrough -Wwrite-strings
 # ring/ and core/ handle peer-controlled integers: no silent narrowing there.
-STRICT := -Wconversion
+STRICT_WARNINGS := -Wconversion
 CPPFLAGS := -D_GNU_SOURCE -Iinclude -I.
 CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 $(WARNINGS) -fPIC -MMD -MP
@@ -42,7 +46,7 @@ RING_SRCS := $(sort $(wildcard ring/*.c))
 	layering-check deps clean
 all: $(O)/libvireo.a $(O)/libvireo.so $(O)/vireo $(O)/vireo.pc
 
-$(O)/ring/%.o $(O)/core/%.o: CFLAGS += $(STRICT)
+$(O)/ring/%.o $(O)/core/%.o: CFLAGS += $(STRICT_WARNINGS)
 $(O)/%.o: %.c
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC      $<")
@@ -85,13 +89,16 @@ tests: all $(TEST_BINS) $(FUZZ_REPLAYS)
 deps:
 	$(Q)scripts/install-deps.sh
 
-# Both builds, then every test program, fuzz regression and CLI test in each.
+# Both builds, then every test program, fuzz regression and CLI test in each, then
+# FUZZ_SECONDS_TEST of libFuzzer per target. A guest that does not build makes the guest
+# tests skip, which STRICT=1 / CI=true count as failures (and the build failure too).
 test: deps
 	$(Q)$(MAKE) --no-print-directory O=$(O) tests
 	$(Q)$(MAKE) --no-print-directory O=$(O)-asan SAN=address,undefined tests
 	$(Q)$(MAKE) --no-print-directory O=$(O) freestanding-check layering-check format-check
-	$(Q)tests/guest/build.sh $(O)/guest || echo "guest build failed: guest tests will SKIP"
-	$(Q)VIREO_GUEST_DIR=$(CURDIR)/$(O)/guest scripts/run-tests.sh $(O) $(O)-asan
+	$(Q)guest_build=ok; tests/guest/build.sh $(O)/guest || guest_build=failed; \
+	VIREO_GUEST_BUILD=$$guest_build VIREO_GUEST_DIR=$(CURDIR)/$(O)/guest STRICT=$(STRICT) \
+		FUZZ_SECONDS_TEST=$(FUZZ_SECONDS_TEST) scripts/run-tests.sh $(O) $(O)-asan
 
 # Boots a QEMU guest whose disk and rng are `vireo serve blk|rng` over vhost-user.
 run: deps

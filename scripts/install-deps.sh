@@ -1,14 +1,40 @@
 #!/bin/bash
 # Installs what building and testing Vireo needs, from Debian's packages.
 # Idempotent and quiet when everything is already there. Needs root to install.
-#   scripts/install-deps.sh          build + test dependencies
+#   scripts/install-deps.sh              build + test dependencies
+#   scripts/install-deps.sh --commands   prints the command table below ("COMMAND PACKAGE")
 set -eu
-# build and unit tests (libslirp: user-mode networking); then the interop peers: QEMU (guests,
-# qemu-storage-daemon in qemu-system-common), dpdk-testpmd, iproute2 (network namespaces)
-# and what the test guest is built from.
-packages=(make gcc clang llvm libclang-rt-14-dev clang-format pkg-config
-	liburing-dev libcmocka-dev libslirp-dev iproute2 dpdk curl
-	qemu-system-x86 qemu-system-common busybox-static fio cpio kmod xz-utils)
+# Every command a test, script or Makefile rule runs, and the Debian package whose files hold
+# it (dpkg -S). tests/cli/test_deps.sh checks each line against dpkg, and that every
+# `command -v X` in the tests is here: a fresh machine gets all of them, so no test skips
+# for want of a package.
+commands=(
+	# build
+	make:make gcc:gcc ar:binutils nm:binutils pkg-config:pkgconf
+	clang:clang clang-format:clang-format llvm-symbolizer:llvm
+	# shell plumbing (essential on Debian, listed so the table is whole)
+	bash:bash sed:sed grep:grep awk:mawk find:findutils timeout:coreutils md5sum:coreutils
+	sha256sum:coreutils truncate:coreutils mkfifo:coreutils od:coreutils nproc:coreutils
+	setsid:util-linux blkdiscard:util-linux dpkg:dpkg dpkg-deb:dpkg apt-get:apt gzip:gzip
+	# network tests: namespaces, taps, ping, free ports, a web client
+	ip:iproute2 ss:iproute2 ping:iputils-ping curl:curl
+	# interop peers: QEMU guests, qemu-storage-daemon, DPDK's testpmd
+	qemu-system-x86_64:qemu-system-x86 qemu-storage-daemon:qemu-system-common
+	qemu-img:qemu-utils dpdk-testpmd:dpdk-dev
+	# the test guest (tests/guest/build.sh): busybox, fio, modules unpacked and indexed
+	busybox:busybox-static fio:fio cpio:cpio depmod:kmod modprobe:kmod xz:xz-utils zstd:zstd
+)
+if [ "${1:-}" = --commands ]; then
+	printf '%s\n' "${commands[@]}" | tr ':' ' '
+	exit 0
+fi
+# Libraries (no command of their own): io_uring, cmocka, libslirp (user-mode networking),
+# libFuzzer's runtime for clang.
+packages=(liburing-dev libcmocka-dev libslirp-dev libclang-rt-14-dev)
+for c in "${commands[@]}"; do
+	packages+=("${c#*:}")
+done
+mapfile -t packages < <(printf '%s\n' "${packages[@]}" | sort -u)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||

@@ -131,12 +131,17 @@ net_wait_console() {
 }
 
 # net_fetch URL OUT SECS: fetch URL into OUT with curl, retrying for SECS seconds until a
-# complete answer arrives (a QEMU hostfwd accepts at once and closes the connection if the
-# guest does not listen yet).
+# complete answer arrives (a hostfwd accepts at once and closes the connection if the guest
+# does not listen yet). Each try may use all the time left: a slow answer under load is not
+# cut off, as the guest's one-connection server would not answer a second try. Appends
+# each try's curl status to net_fetch_log (for a failure's diagnostic).
 net_fetch() {
-	local end=$((SECONDS + $3))
+	local end=$((SECONDS + $3)) rc
+	net_fetch_log=''
 	while [ $SECONDS -lt $end ]; do
-		curl -sf --max-time 30 -o "$2" "$1" && return 0
+		curl -sSf --max-time $((end - SECONDS + 1)) -o "$2" "$1" 2>"$tmp/curl.err" && return 0
+		rc=$?
+		net_fetch_log="$net_fetch_log curl $rc at ${SECONDS}s: $(head -c 200 "$tmp/curl.err");"
 		sleep 0.5
 	done
 	return 1
@@ -171,6 +176,8 @@ net_cleanup() {
 net_check_taps() {
 	local name=$1 label=$2 c r
 	shift 2
+	# run.sh's notes (a boot retried) go to the TAP output.
+	grep -h '^# NOTE: ' "$tmp/$name.out" 2>/dev/null
 	for c in "$@"; do
 		r=$(net_result "$name" "$c")
 		case "$r" in

@@ -46,7 +46,7 @@ dpdk_new_prefix() {
 # without PCI; else 1 with the reason in dpdk_reason (for a SKIP line).
 dpdk_available() {
 	if ! command -v "$dpdk_testpmd" >/dev/null; then
-		dpdk_reason="no $dpdk_testpmd (Debian package dpdk)"
+		dpdk_reason="no $dpdk_testpmd (Debian package dpdk-dev)"
 		return 1
 	fi
 	dpdk_new_prefix

@@ -41,3 +41,22 @@ skip_rest() {
 	for i in $(seq $((n + 1)) "$1"); do echo "ok $i # SKIP $2"; done
 	n=$1
 }
+
+# fail_rest TO NAME [DIAG]: lines n+1..TO of the plan fail (checks that could not run because
+# the product failed before them: never a skip); n becomes TO.
+fail_rest() {
+	local i
+	for i in $(seq $((n + 1)) "$1"); do echo "not ok $i - $2"; done
+	[ -n "${3:-}" ] && echo "# $3"
+	n=$1
+}
+
+# skip_hardware TO REASON: like skip_rest, for a check that needs hardware no Debian package
+# gives (a CPU with vmx/svm for KVM): "# SKIP(hardware)", which strict runs (CI=true,
+# STRICT=1: scripts/run-tests.sh) accept, unlike a plain SKIP.
+skip_hardware() {
+	local i
+	for i in $(seq $((n + 1)) "$1"); do echo "ok $i # SKIP(hardware) $2"; done
+	n=$1
+}
+

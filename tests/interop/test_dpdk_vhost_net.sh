@@ -46,7 +46,7 @@ if [ ! -x "$VIREO" ]; then
 	exit 0
 fi
 if ! command -v dpdk-testpmd >/dev/null; then
-	for i in $(seq 9); do echo "ok $i # SKIP dpdk-testpmd not installed (Debian package dpdk)"; done
+	for i in $(seq 9); do echo "ok $i # SKIP dpdk-testpmd not installed (Debian package dpdk-dev)"; done
 	exit 0
 fi
 

@@ -28,7 +28,7 @@ skip_all() {
 
 [ -x "$VIREO" ] || skip_all "no $VIREO (build it first)"
 "$VIREO" serve --help >/dev/null 2>&1 || skip_all "this vireo has no 'serve' command"
-command -v qemu-system-x86_64 >/dev/null || skip_all "qemu-system-x86_64 is not installed"
+command -v qemu-system-x86_64 >/dev/null || skip_all "qemu-system-x86_64 is not installed (Debian package qemu-system-x86)"
 guest_ensure "$guest" >"$tmp/build.log" 2>&1 ||
 	skip_all "cannot build the test guest: $(tail -n 1 "$tmp/build.log")"
 
@@ -46,6 +46,7 @@ boot_tap() {
 	shift
 	VIREO_GUEST_DIR=$guest "$repo/tests/guest/run.sh" --checks "$checks" --timeout 120 \
 		--log "$tmp/console.log" "$@" >"$tmp/run.out" 2>"$tmp/run.err"
+	grep -h '^# NOTE: ' "$tmp/run.out"
 	for c in $(echo "$checks" | tr ',' ' '); do
 		line=$(grep -m1 "^VIREO-CHECK $c " "$tmp/run.out")
 		case "$line" in

@@ -37,7 +37,7 @@ trap cleanup EXIT
 echo "1..25"
 if ! command -v qemu-system-x86_64 >/dev/null || ! command -v busybox >/dev/null ||
 	! command -v curl >/dev/null; then
-	skip_rest 25 "needs qemu-system-x86_64, busybox and curl"
+	skip_rest 25 "needs qemu-system-x86_64, busybox and curl (Debian packages qemu-system-x86, busybox-static, curl)"
 	exit 0
 fi
 if ! guest_ensure "$guest" >"$tmp/build.log" 2>&1; then
@@ -102,11 +102,14 @@ if serve_start user "$tmp/user.log" net --socket "$tmp/u.sock" \
 	same "b: the guest got the host's page intact" "$net_httpd_md5" "$(net_note gu net_http md5)"
 	same "b: the host got the guest's page through hostfwd" "$(net_note gu net_listen md5)" \
 		"$([ $fetched = yes ] && md5sum <"$tmp/fwd.data" | cut -d' ' -f1)"
+	[ $fetched = yes ] || echo "# hostfwd fetch:${net_fetch_log:- never tried (no ready line)}"
 	serve_stop "$serve_pid_user"
 	tap $([ "$serve_rc" = 0 ] && echo OK || echo FAIL) "b: vireo serve net exits 0" \
 		"status $serve_rc: $(tail -n 5 "$tmp/user.log" | tr '\n' '|')"
 else
-	skip_rest $((n + 7)) "vireo serve net --uplink user did not start"
+	# A server that does not start is Vireo's failure, not a skip: all 7 checks of b fail.
+	fail_rest $((n + 7)) "b: vireo serve net --uplink user did not start" \
+		"$(tail -n 5 "$tmp/user.log" | tr '\n' '|')"
 fi
 net_httpd_stop
 

@@ -4,6 +4,7 @@
 # by DPDK's net_vhost, with testpmd io-forwarding between the two ports as the "switch". The
 # guests ping each other and move 4 MiB over TCP; the md5 both ends report must match, and
 # testpmd must have forwarded the frames both ways. No Vireo involved.
+# run-tests: once (QEMU's or DPDK's own devices: no Vireo in the path, not per build)
 #   tests/interop/test_guest_net_dpdk.sh     (guest in ${VIREO_GUEST_DIR:-build/guest})
 set -u
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -20,7 +21,7 @@ tmp=$(mktemp -d /tmp/vireo-guest-net-dpdk.XXXXXX)
 trap 'net_cleanup; dpdk_stop; rm -rf "$tmp"' EXIT
 
 
-command -v qemu-system-x86_64 >/dev/null || skip_all "no qemu-system-x86_64"
+command -v qemu-system-x86_64 >/dev/null || skip_all "no qemu-system-x86_64 (Debian package qemu-system-x86)"
 dpdk_available || skip_all "$dpdk_reason"
 guest_ensure "$guest" >"$tmp/build.log" 2>&1 ||
 	skip_all "cannot build the test guest: $(tail -n 1 "$tmp/build.log")"

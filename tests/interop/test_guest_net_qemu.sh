@@ -5,6 +5,7 @@
 # at 10.0.2.2, and a page served by the guest fetched through a host port forward. Boots 2+3,
 # at once: two guests joined by a QEMU socket netdev: pings both ways and a 4 MiB TCP transfer
 # whose md5 both ends report.
+# run-tests: once (QEMU's or DPDK's own devices: no Vireo in the path, not per build)
 #   tests/interop/test_guest_net_qemu.sh     (guest in ${VIREO_GUEST_DIR:-build/guest})
 set -u
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -19,9 +20,9 @@ tmp=$(mktemp -d /tmp/vireo-guest-net-qemu.XXXXXX)
 trap 'net_cleanup; rm -rf "$tmp"' EXIT
 
 
-command -v qemu-system-x86_64 >/dev/null || skip_all "no qemu-system-x86_64"
-command -v curl >/dev/null || skip_all "no curl"
-command -v busybox >/dev/null || skip_all "no busybox"
+command -v qemu-system-x86_64 >/dev/null || skip_all "no qemu-system-x86_64 (Debian package qemu-system-x86)"
+command -v curl >/dev/null || skip_all "no curl (Debian package curl)"
+command -v busybox >/dev/null || skip_all "no busybox (Debian package busybox-static)"
 guest_ensure "$guest" >"$tmp/build.log" 2>&1 ||
 	skip_all "cannot build the test guest: $(tail -n 1 "$tmp/build.log")"
 

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -244,6 +245,7 @@ static void server_start(struct server *s)
 {
 	char exe[PATH_MAX], vireo[PATH_MAX + 8];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	pid_t parent;
 
 	assert_true(n > 0);
 	exe[n] = '\0';
@@ -254,10 +256,15 @@ static void server_start(struct server *s)
 	for (int i = 0; i < 2; i++)
 		snprintf(s->sock[i], sizeof(s->sock[i]), "%s/p%d.sock", s->dir, i + 1);
 	snprintf(s->log, sizeof(s->log), "%s/serve.log", s->dir);
+	parent = getpid();
 	s->pid = fork();
 	assert_true(s->pid >= 0);
 	if (s->pid == 0) {
 		int fd = open(s->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+		/* Killed (a timeout), the test leaves no server behind; it may be gone already. */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+			_exit(127);
 
 		dup2(fd, 1);
 		dup2(fd, 2);
