@@ -152,6 +152,11 @@ void vu_client_ring(struct vu_client *c)
 /* Features, protocol features, owner: the part before memory. */
 void vu_client_negotiate(struct vu_client *c, uint64_t features)
 {
+	vu_client_negotiate_queues(c, features, 1);
+}
+
+void vu_client_negotiate_queues(struct vu_client *c, uint64_t features, unsigned int queues)
+{
 	uint64_t f, pf,
 		want = VIRTIO_BIT(VHOST_USER_PROTOCOL_F_REPLY_ACK) |
 		       VIRTIO_BIT(VHOST_USER_PROTOCOL_F_MQ) |
@@ -165,7 +170,7 @@ void vu_client_negotiate(struct vu_client *c, uint64_t features)
 	assert_int_equal(
 		vu_client_send(c, VHOST_USER_SET_PROTOCOL_FEATURES, &want, 8, NULL, 0, false), 0);
 	assert_int_equal(vu_client_send(c, VHOST_USER_SET_OWNER, NULL, 0, NULL, 0, false), 0);
-	assert_int_equal(vu_client_get_u64(c, VHOST_USER_GET_QUEUE_NUM), 1);
+	assert_int_equal(vu_client_get_u64(c, VHOST_USER_GET_QUEUE_NUM), queues);
 	assert_int_equal(vu_client_ack(c, VHOST_USER_SET_FEATURES, &features, 8, NULL, 0), 0);
 }
 

@@ -89,6 +89,9 @@ void vu_client_ring(struct vu_client *c);
 /* Features, protocol features, owner: the part before memory. */
 void vu_client_negotiate(struct vu_client *c, uint64_t features);
 
+/* The same for a back-end that must report @queues queues (GET_QUEUE_NUM). */
+void vu_client_negotiate_queues(struct vu_client *c, uint64_t features, unsigned int queues);
+
 /* SET_MEM_TABLE with the arena. */
 void vu_client_mem(struct vu_client *c);
 

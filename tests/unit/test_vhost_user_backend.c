@@ -286,6 +286,7 @@ static void test_wrong_fd_counts(void **state)
 	struct fixture *f = *state;
 	struct vhost_user_memory m = {.nregions = 2};
 	int efd = eventfd(0, EFD_CLOEXEC), two[2] = {efd, efd};
+	int pipefd[2];
 	uint64_t idx = 0;
 	struct vu_client c;
 
@@ -315,6 +316,15 @@ static void test_wrong_fd_counts(void **state)
 		vu_client_send(&c, VHOST_USER_SET_VRING_KICK, &idx, 8, &c.arena.memfd, 1, true), 0);
 	vu_client_expect_closed(&c);
 	vu_client_close(&c);
+	/* A call "fd" that is not an eventfd: it could block a write, so it is refused. */
+	hostile(&f->s, &c, true);
+	assert_int_equal(pipe(pipefd), 0);
+	assert_int_equal(
+		vu_client_send(&c, VHOST_USER_SET_VRING_CALL, &idx, 8, &pipefd[1], 1, true), 0);
+	vu_client_expect_closed(&c);
+	vu_client_close(&c);
+	close(pipefd[0]);
+	close(pipefd[1]);
 	close(efd);
 	c_good(&f->s);
 }
