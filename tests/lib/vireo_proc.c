@@ -73,6 +73,15 @@ void vireo_proc_start(struct vireo_proc *p, const char *const *args, const char 
 	fail_msg("%s did not start (see %s)", vireo, p->log);
 }
 
+void vireo_proc_kill(struct vireo_proc *p)
+{
+	if (p->pid <= 0)
+		return;
+	kill(p->pid, SIGKILL);
+	(void)waitpid(p->pid, NULL, 0);
+	p->pid = 0;
+}
+
 char *vireo_proc_stop(struct vireo_proc *p, int *status)
 {
 	static char out[65536];
@@ -87,12 +96,12 @@ char *vireo_proc_stop(struct vireo_proc *p, int *status)
 			vireo_proc_sleep_ms(10);
 	}
 	if (got == 0) {
-		kill(p->pid, SIGKILL);
-		(void)waitpid(p->pid, status, 0);
+		vireo_proc_kill(p);
 		fail_msg("vireo ignored SIGTERM for %d s (see %s)", VIREO_PROC_STOP_SECONDS,
 			 p->log);
 	}
 	assert_int_equal(got, p->pid);
+	p->pid = 0;
 	fd = open(p->log, O_RDONLY);
 	assert_true(fd >= 0);
 	n = read(fd, out, sizeof(out) - 1);

@@ -33,6 +33,12 @@ void vireo_proc_start(struct vireo_proc *p, const char *const *args, const char 
  */
 char *vireo_proc_stop(struct vireo_proc *p, int *status);
 
+/**
+ * vireo_proc_kill() - for a test's teardown: SIGKILL the process if it still
+ * runs (its test failed before vireo_proc_stop()), so no stuck server stays
+ */
+void vireo_proc_kill(struct vireo_proc *p);
+
 /** vireo_proc_cleanup() - remove the log and the directory (the caller removed its files) */
 void vireo_proc_cleanup(struct vireo_proc *p);
 

@@ -39,8 +39,7 @@
 
 #define EVENTFD_FULL 0xfffffffffffffffeull
 #define IMAGE_BYTES (1u << 20)
-#define THIEF_ROUNDS 40
-#define THIEF_KICKS 20
+#define THIEF_KICKS 800
 #define BLK_READS 8u
 #define NET_HDR 12u
 
@@ -296,11 +295,11 @@ static void *thief_run(void *arg)
 }
 
 /*
- * Rounds of: kick while the front-end reads its own kick fd, then stop its
- * reader without another kick. A server thread that lost the last race in a
- * blocking read() would wait for a kick that never comes, and the next
- * message (GET_FEATURES; with queue threads, every message joins them first)
- * would go unanswered.
+ * Kicks while the front-end reads its own kick fd, each followed by a
+ * message (GET_FEATURES; with queue threads every message joins them first).
+ * A server thread that lost the race for a kick in a blocking read() waits
+ * for a kick that does not come before the message, which then goes
+ * unanswered.
  */
 static void hostile_thief(const struct server *s, struct vu_client *c, struct vu_ring *r)
 {
@@ -315,29 +314,23 @@ static void hostile_thief(const struct server *s, struct vu_client *c, struct vu
 		thieves[u].fd = w->kick;
 		assert_int_equal(fcntl(w->kick, F_SETFL, 0), 0);
 		post_work(s, w, BLK_READS);
+		assert_int_equal(pthread_create(&threads[u], NULL, thief_run, &thieves[u]), 0);
 	}
-	for (unsigned int round = 0; round < THIEF_ROUNDS; round++) {
+	for (unsigned int i = 0; i < THIEF_KICKS; i++) {
 		for (unsigned int u = 0; u < units; u++)
-			assert_int_equal(pthread_create(&threads[u], NULL, thief_run, &thieves[u]),
-					 0);
-		/* Paced: each kick finds the server and the reader both asleep, a fresh race. */
-		for (unsigned int i = 0; i < THIEF_KICKS; i++) {
-			for (unsigned int u = 0; u < units; u++)
-				assert_int_equal(write(work_ring(s, r, u)->kick, &one, sizeof(one)),
-						 (ssize_t)sizeof(one));
-			usleep(200);
-		}
-		for (unsigned int u = 0; u < units; u++) {
-			assert_int_equal(pthread_cancel(threads[u]), 0);
-			assert_int_equal(pthread_join(threads[u], NULL), 0);
-		}
+			assert_int_equal(write(work_ring(s, r, u)->kick, &one, sizeof(one)),
+					 (ssize_t)sizeof(one));
+		/* Paced: the server and the reader both asleep when the kick comes, a fresh race. */
+		usleep(200);
 		(void)vu_client_get_u64(c, VHOST_USER_GET_FEATURES);
 	}
 	for (unsigned int u = 0; u < units; u++) {
 		struct vu_ring *w = work_ring(s, r, u);
 
+		assert_int_equal(pthread_cancel(threads[u]), 0);
+		assert_int_equal(pthread_join(threads[u], NULL), 0);
 		print_message("ring %u: the front-end took %lu of %u kicks itself\n", w->index,
-			      thieves[u].stolen, THIEF_ROUNDS * THIEF_KICKS);
+			      thieves[u].stolen, THIEF_KICKS);
 		/* One kick the server sees: everything posted is served. */
 		virtqueue_kick(&w->vq);
 		poll_used(&w->vq, BLK_READS);
@@ -363,70 +356,89 @@ static void good_session(const struct server *s)
 	session_close(s, &c, r);
 }
 
-static void run_hostile(bool net, unsigned int blk_queues, enum hostile_mode mode)
+static void run_hostile(void **state, bool net, unsigned int blk_queues, enum hostile_mode mode)
 {
 	unsigned int fds_before = fd_count_open();
-	struct server s;
+	struct server *s = *state;
 	struct vu_ring r[2];
 	struct vu_client c;
 
-	server_start(&s, net, blk_queues);
-	good_session(&s);
-	session_open(&s, &c, r);
+	server_start(s, net, blk_queues);
+	good_session(s);
+	session_open(s, &c, r);
 	if (mode == MODE_FULL)
-		hostile_full(&s, r);
+		hostile_full(s, r);
 	else
-		hostile_thief(&s, &c, r);
+		hostile_thief(s, &c, r);
 	expect_control_answers(&c);
-	session_close(&s, &c, r);
-	good_session(&s);
-	server_expect_idle_fds(&s);
-	server_stop(&s);
+	session_close(s, &c, r);
+	good_session(s);
+	server_expect_idle_fds(s);
+	server_stop(s);
 	assert_int_equal(fd_count_open(), fds_before);
+}
+
+static int setup(void **state)
+{
+	*state = calloc(1, sizeof(struct server));
+	return *state ? 0 : -1;
+}
+
+/* A failed test leaves its server running (perhaps stuck): it goes here, with its files. */
+static int teardown(void **state)
+{
+	struct server *s = *state;
+
+	if (s->proc.pid > 0) {
+		vireo_proc_kill(&s->proc);
+		unlink(s->sock);
+		if (s->image[0])
+			unlink(s->image);
+		vireo_proc_cleanup(&s->proc);
+	}
+	free(s);
+	return 0;
 }
 
 static void test_blk_full_call_err(void **state)
 {
-	(void)state;
-	run_hostile(false, 1, MODE_FULL);
+	run_hostile(state, false, 1, MODE_FULL);
 }
 
 static void test_blk_kick_thief(void **state)
 {
-	(void)state;
-	run_hostile(false, 1, MODE_THIEF);
+	run_hostile(state, false, 1, MODE_THIEF);
 }
 
 static void test_blk2_full_call_err(void **state)
 {
-	(void)state;
-	run_hostile(false, 2, MODE_FULL);
+	run_hostile(state, false, 2, MODE_FULL);
 }
 
 static void test_blk2_kick_thief(void **state)
 {
-	(void)state;
-	run_hostile(false, 2, MODE_THIEF);
+	run_hostile(state, false, 2, MODE_THIEF);
 }
 
 static void test_net_full_call_err(void **state)
 {
-	(void)state;
-	run_hostile(true, 0, MODE_FULL);
+	run_hostile(state, true, 0, MODE_FULL);
 }
 
 static void test_net_kick_thief(void **state)
 {
-	(void)state;
-	run_hostile(true, 0, MODE_THIEF);
+	run_hostile(state, true, 0, MODE_THIEF);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_blk_full_call_err),  cmocka_unit_test(test_blk_kick_thief),
-		cmocka_unit_test(test_blk2_full_call_err), cmocka_unit_test(test_blk2_kick_thief),
-		cmocka_unit_test(test_net_full_call_err),  cmocka_unit_test(test_net_kick_thief),
+		cmocka_unit_test_setup_teardown(test_blk_full_call_err, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_blk_kick_thief, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_blk2_full_call_err, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_blk2_kick_thief, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_net_full_call_err, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_net_kick_thief, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
