@@ -100,13 +100,25 @@ void vdev_set_event_loop(struct vdev *dev, struct event_loop *loop)
 		(void)vdev_queue_watch(&dev->queues[i]);
 }
 
-void vdev_set_config_call_fd(struct vdev *dev, int fd)
+/* Return: 0; -EINVAL or -errno from peer_eventfd_new (the caller keeps @fd). */
+int vdev_set_config_call_fd(struct vdev *dev, int fd)
 {
-	if (fd == dev->config_call_fd)
-		return;
+	struct peer_eventfd *signal = NULL;
+	int ret;
+
+	if (fd == dev->config_call_fd || (fd < 0 && dev->config_call_fd < 0))
+		return 0;
+	if (fd >= 0) {
+		ret = peer_eventfd_new(&signal, fd);
+		if (ret < 0)
+			return ret;
+	}
+	peer_eventfd_free(dev->config_call_signal);
 	if (dev->config_call_fd >= 0)
 		close(dev->config_call_fd);
 	dev->config_call_fd = fd < 0 ? -1 : fd;
+	dev->config_call_signal = signal;
+	return 0;
 }
 
 uint8_t vdev_get_status(const struct vdev *dev)
@@ -122,11 +134,11 @@ uint8_t vdev_get_status(const struct vdev *dev)
  */
 static void vdev_signal_config(struct vdev *dev)
 {
-	if (dev->config_call_fd < 0)
+	if (!dev->config_call_signal)
 		return;
 	if (!(vdev_get_status(dev) & VIRTIO_STATUS_DRIVER_OK) && !dev->activated)
 		return;
-	(void)eventfd_signal_fd(dev->config_call_fd);
+	(void)peer_eventfd_signal(dev->config_call_signal);
 }
 
 void vdev_set_needs_reset(struct vdev *dev, const char *reason)
@@ -416,7 +428,7 @@ void vdev_reset(struct vdev *dev)
 		dev->ops->reset(dev);
 	for (i = 0; i < VDEV_MAX_QUEUES; i++)
 		vdev_queue_release(&dev->queues[i]);
-	vdev_set_config_call_fd(dev, -1);
+	(void)vdev_set_config_call_fd(dev, -1);
 	dev->driver_features = 0;
 	dev->acked_features = 0;
 	dev->activated = false;

@@ -38,19 +38,19 @@ static struct vdev_queue *vdev_queue_get(struct vdev *dev, unsigned int index)
 }
 
 /*
- * The kick fd became readable. epoll reported it readable and this thread
- * is its only reader, so the read cannot block even on a blocking eventfd.
+ * The kick fd became readable. The front-end holds it too and may have read
+ * it since, or made it blocking: peer_eventfd_drain() cannot block anyway.
  */
 static void vdev_queue_kick(void *opaque, uint32_t events)
 {
 	struct vdev_queue *q = opaque;
 	struct vdev *dev = q->dev;
-	uint64_t count;
-	ssize_t n;
 
-	if (events & EPOLLIN) {
-		n = read(q->kick_fd, &count, sizeof(count));
-		(void)n; /* a short or failed read leaves nothing to drain */
+	if ((events & EPOLLIN) && peer_eventfd_drain(q->kick_fd) == -EOPNOTSUPP) {
+		/* Level-triggered: an fd we cannot drain would wake us forever. */
+		vdev_queue_unwatch(q);
+		vdev_queue_set_needs_reset(q, "kick fd cannot be read without blocking");
+		return;
 	}
 	/* dev:BF/Device Status Field: nothing is consumed before DRIVER_OK. */
 	if (!q->enabled || !dev->activated || vdev_needs_reset(dev))
@@ -82,6 +82,22 @@ int vdev_queue_watch(struct vdev_queue *q)
 	return 0;
 }
 
+/* Return: 0; -EIO (no kick fd); -errno from peer_eventfd_new/_signal. */
+int vdev_queue_kick_again(struct vdev_queue *q)
+{
+	int ret;
+
+	if (q->kick_fd < 0)
+		return -EIO;
+	/* Made on first use: only a model that defers work pays for it. */
+	if (!q->kick_signal) {
+		ret = peer_eventfd_new(&q->kick_signal, q->kick_fd);
+		if (ret < 0)
+			return ret;
+	}
+	return peer_eventfd_signal(q->kick_signal);
+}
+
 void vdev_queue_unwatch(struct vdev_queue *q)
 {
 	if (!q->kick_watched)
@@ -107,8 +123,10 @@ static void vdev_queue_stop(struct vdev_queue *q)
 void vdev_queue_release(struct vdev_queue *q)
 {
 	vdev_queue_stop(q);
+	peer_eventfd_free(q->kick_signal);
 	if (q->kick_fd >= 0)
 		close(q->kick_fd);
+	peer_eventfd_free(q->call_signal);
 	if (q->call_fd >= 0)
 		close(q->call_fd);
 	vdev_queue_defaults(q->dev, q, q->index);
@@ -186,24 +204,38 @@ int vdev_queue_set_kick_fd(struct vdev *dev, unsigned int index, int fd)
 	if (fd == q->kick_fd)
 		return 0;
 	vdev_queue_unwatch(q);
+	peer_eventfd_free(q->kick_signal);
+	q->kick_signal = NULL;
 	if (q->kick_fd >= 0)
 		close(q->kick_fd);
 	q->kick_fd = fd;
 	return vdev_queue_watch(q);
 }
 
-/* Return: 0 or -EINVAL (index, fd below -1: caller keeps @fd). */
+/*
+ * Return: 0; -EINVAL (index, fd below -1, not an eventfd); -errno from
+ * io_uring. On error the caller keeps @fd and the old call fd stays.
+ */
 int vdev_queue_set_call_fd(struct vdev *dev, unsigned int index, int fd)
 {
 	struct vdev_queue *q = vdev_queue_get(dev, index);
+	struct peer_eventfd *signal = NULL;
+	int ret;
 
 	if (!q || fd < -1)
 		return -EINVAL;
 	if (fd == q->call_fd)
 		return 0;
+	if (fd >= 0) {
+		ret = peer_eventfd_new(&signal, fd);
+		if (ret < 0)
+			return ret;
+	}
+	peer_eventfd_free(q->call_signal);
 	if (q->call_fd >= 0)
 		close(q->call_fd);
 	q->call_fd = fd;
+	q->call_signal = signal;
 	return 0;
 }
 
@@ -318,9 +350,9 @@ bool vdev_queue_flush(struct vdev_queue *q)
 	if (!q->enabled || vdev_needs_reset(q->dev))
 		return false;
 	vring_split_dev_flush(&q->ring);
-	if (!vring_split_dev_need_notify(&q->ring) || q->call_fd < 0)
+	if (!vring_split_dev_need_notify(&q->ring) || !q->call_signal)
 		return false;
-	(void)eventfd_signal_fd(q->call_fd);
+	(void)peer_eventfd_signal(q->call_signal);
 	return true;
 }
 

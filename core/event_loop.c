@@ -186,8 +186,9 @@ int eventfd_signal_fd(int fd)
 }
 
 /*
- * poll() first so a blocking eventfd with a zero count cannot block us; the
- * caller may not know how the fd was created (a vhost-user peer made it).
+ * poll() first so a blocking eventfd with a zero count cannot block us. Only
+ * for fds no one else reads: a peer could empty it between poll and read
+ * (peer_eventfd_drain() is the safe read for those).
  */
 uint64_t eventfd_drain_fd(int fd)
 {

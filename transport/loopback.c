@@ -248,14 +248,19 @@ static void lb_set_status(struct virtio_device *vdev, uint8_t status)
 static void lb_do_reset(struct vdev *dev, void *arg)
 {
 	struct loopback *lb = arg;
-	int fd;
+	int fd, ret;
 
 	vdev_reset(dev);
 	fd = dup(lb->config_fd);
-	if (fd < 0)
+	if (fd < 0) {
 		log_warn("loopback: dup config fd: %s", strerror(errno));
-	else
-		vdev_set_config_call_fd(dev, fd);
+		return;
+	}
+	ret = vdev_set_config_call_fd(dev, fd);
+	if (ret < 0) {
+		log_warn("loopback: config fd refused: %d", ret);
+		close(fd);
+	}
 }
 
 static void lb_reset(struct virtio_device *vdev)
@@ -322,7 +327,7 @@ static void lb_do_setup_queue(struct vdev *dev, void *arg)
 	ret = vdev_queue_set_num(dev, r->index, r->num);
 	if (!ret)
 		ret = vdev_queue_set_addr(dev, r->index, r->desc, r->avail, r->used);
-	/* The core takes the fd unless it refuses it with -EINVAL. */
+	/* The core takes a kick fd unless it refuses it with -EINVAL, a call fd only on 0. */
 	if (!ret) {
 		ret = vdev_queue_set_kick_fd(dev, r->index, r->kick_fd);
 		if (ret != -EINVAL)
@@ -330,7 +335,7 @@ static void lb_do_setup_queue(struct vdev *dev, void *arg)
 	}
 	if (!ret) {
 		ret = vdev_queue_set_call_fd(dev, r->index, r->call_fd);
-		if (ret != -EINVAL)
+		if (ret == 0)
 			r->call_fd = -1;
 	}
 	if (!ret)
@@ -592,7 +597,7 @@ static void lb_do_detach(struct vdev *dev, void *arg)
 {
 	(void)arg;
 	vdev_reset(dev);
-	vdev_set_config_call_fd(dev, -1);
+	(void)vdev_set_config_call_fd(dev, -1);
 	vdev_set_event_loop(dev, NULL);
 	vdev_set_memory(dev, NULL);
 }

@@ -97,8 +97,8 @@ static void vub_check_needs_reset(struct vhost_user_backend *b)
 		return;
 	b->err_signalled = true;
 	for (i = 0; i < b->dev->num_queues; i++)
-		if (b->queues[i].err_fd >= 0)
-			(void)eventfd_signal_fd(b->queues[i].err_fd);
+		if (b->queues[i].err_signal)
+			(void)peer_eventfd_signal(b->queues[i].err_signal);
 }
 
 static void vub_disconnect(struct vhost_user_backend *b, const char *reason)

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include <vireo/driver.h>
+#include <vireo/peer_eventfd.h>
 #include <vireo/vhost_user.h>
 #include <vireo/vhost_user_frontend.h>
 #include <vireo/virtio_ring_alloc.h>
@@ -31,6 +32,7 @@ struct vhu_fe_queue {
 	bool allocated;
 	bool started;
 	int kick_fd;
+	struct peer_eventfd *kick_signal; /* the back-end holds @kick_fd too */
 	int call_fd;
 	int err_fd;
 	_Atomic unsigned long owner;

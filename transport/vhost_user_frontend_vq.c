@@ -35,7 +35,7 @@ static uint64_t vhu_fe_user_addr(const struct vhost_user_frontend *fe, uint64_t 
 	return (uint64_t)(uintptr_t)fe->arena.base + (dma - fe->arena.dma_base);
 }
 
-/* The driver's notify hook: one write to the ring's kick eventfd. */
+/* The driver's notify hook: one signal of the ring's kick eventfd, which cannot block. */
 static bool vhu_fe_notify(struct virtqueue *vq)
 {
 	struct vhu_fe_queue *q = vq->priv;
@@ -52,7 +52,7 @@ static bool vhu_fe_notify(struct virtqueue *vq)
 		return false;
 	/* Relaxed: a statistic, read after the run. */
 	atomic_fetch_add_explicit(&fe->kicks, 1, memory_order_relaxed);
-	return eventfd_signal_fd(q->kick_fd) == 0;
+	return peer_eventfd_signal(q->kick_signal) == 0;
 }
 
 static void vhu_fe_close_fd(int *fd)
@@ -70,6 +70,8 @@ static void vhu_fe_queue_release(struct vhost_user_frontend *fe, struct vhu_fe_q
 	q->started = false;
 	memset(&q->vq, 0, sizeof(q->vq));
 	atomic_store_explicit(&q->owner, 0, memory_order_relaxed);
+	peer_eventfd_free(q->kick_signal);
+	q->kick_signal = NULL;
 	vhu_fe_close_fd(&q->kick_fd);
 	vhu_fe_close_fd(&q->call_fd);
 	vhu_fe_close_fd(&q->err_fd);
@@ -120,7 +122,8 @@ static int vhu_fe_start_ring(struct vhost_user_frontend *fe, struct vhu_fe_queue
 
 /*
  * vhu_fe_setup_queue() - eventfds, ring in the DMA arena, then the ring's
- * messages. Return: 0; -ENOMEM (arena exhausted); -errno from eventfd; -EIO.
+ * messages. Return: 0; -ENOMEM (arena exhausted); -errno from eventfd or
+ * io_uring (peer_eventfd_new); -EIO.
  */
 static int vhu_fe_setup_queue(struct vhost_user_frontend *fe, unsigned int i,
 			      virtqueue_callback *callback, const char *name)
@@ -134,6 +137,9 @@ static int vhu_fe_setup_queue(struct vhost_user_frontend *fe, unsigned int i,
 	q->err_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (q->kick_fd < 0 || q->call_fd < 0 || q->err_fd < 0)
 		return -errno;
+	ret = peer_eventfd_new(&q->kick_signal, q->kick_fd);
+	if (ret < 0)
+		return ret;
 	ret = virtio_vring_alloc(&fe->vdev, &q->vq, (uint16_t)fe->queue_size, &q->ring);
 	if (ret < 0)
 		return ret;
@@ -255,14 +261,17 @@ static void vhu_fe_wait_calls(struct vhost_user_frontend *fe, const struct pollf
 
 	for (i = 0; i < n; i++) {
 		struct virtqueue *vq = &fe->queues[idx[i]].vq;
-		uint64_t cnt;
+		int64_t cnt;
 
 		if (!(pfd[i].revents & POLLIN))
 			continue;
-		cnt = eventfd_drain_fd(pfd[i].fd);
+		/* The back-end holds the call fd too: it may have read it, or made it blocking. */
+		cnt = peer_eventfd_drain(pfd[i].fd);
+		if (cnt < 0)
+			cnt = 0;
 		/* Relaxed: statistics, read after the run. */
 		atomic_fetch_add_explicit(&fe->calls, 1, memory_order_relaxed);
-		atomic_fetch_add_explicit(&fe->signals, cnt, memory_order_relaxed);
+		atomic_fetch_add_explicit(&fe->signals, (uint64_t)cnt, memory_order_relaxed);
 		if (vq->callback)
 			vq->callback(vq);
 	}

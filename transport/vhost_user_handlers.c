@@ -40,6 +40,7 @@ void vub_reset_connection_state(struct vhost_user_backend *b)
 	unsigned int i;
 
 	for (i = 0; i < VDEV_MAX_QUEUES; i++) {
+		peer_eventfd_free(b->queues[i].err_signal);
 		if (b->queues[i].err_fd >= 0)
 			close(b->queues[i].err_fd);
 		memset(&b->queues[i], 0, sizeof(b->queues[i]));
@@ -147,6 +148,7 @@ static int vub_set_vring_fd(struct vhost_user_backend *b, struct vhost_user_msg 
 {
 	uint64_t v = msg->payload.u64;
 	unsigned int i = (unsigned int)(v & VHOST_USER_VRING_IDX_MASK);
+	struct peer_eventfd *signal = NULL;
 	int fd = -1;
 
 	if (vub_queue_index(b, i, why) < 0)
@@ -160,12 +162,20 @@ static int vub_set_vring_fd(struct vhost_user_backend *b, struct vhost_user_msg 
 			VUB_ERR("call/err fd is not an eventfd");
 		}
 	}
-	if (!err)
-		return vdev_queue_set_call_fd(b->dev, i, fd);
-	if (b->queues[i].err_fd >= 0)
-		close(b->queues[i].err_fd);
-	b->queues[i].err_fd = fd;
-	return 0;
+	/* Both are signalled through io_uring, never written (peer_eventfd.h). */
+	if (!err && vdev_queue_set_call_fd(b->dev, i, fd) == 0)
+		return 0;
+	if (err && (fd < 0 || peer_eventfd_new(&signal, fd) == 0)) {
+		peer_eventfd_free(b->queues[i].err_signal);
+		if (b->queues[i].err_fd >= 0)
+			close(b->queues[i].err_fd);
+		b->queues[i].err_fd = fd;
+		b->queues[i].err_signal = signal;
+		return 0;
+	}
+	if (fd >= 0)
+		close(fd);
+	VUB_ERR("cannot signal the call/err eventfd (io_uring refused it)");
 }
 
 /* Return: 0 or -EINVAL (*@why). Stops the ring and reports where to resume. */

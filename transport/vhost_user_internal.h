@@ -53,6 +53,7 @@ struct vub_region {
  * @started: a kick fd arrived and no GET_VRING_BASE since ("Ring states")
  * @enabled: SET_VRING_ENABLE 1, or protocol features not negotiated
  * @err_fd: SET_VRING_ERR eventfd, or -1
+ * @err_signal: signals @err_fd without ever blocking (NULL with -1)
  */
 struct vub_queue {
 	uint64_t desc_ua, avail_ua, used_ua;
@@ -60,6 +61,7 @@ struct vub_queue {
 	bool started;
 	bool enabled;
 	int err_fd;
+	struct peer_eventfd *err_signal;
 };
 
 /* Multi-queue (vhost_user_threads.c): a queue's loop and thread, kept across connections. */

@@ -63,8 +63,9 @@ unsigned int net_tx_process(struct net_device *nd, struct vdev_queue *q)
 		if (vdev_queue_flush(q))
 			nd->stats.tx_signals++;
 		/* Budget spent with chains left: come back after the other queues had a turn. */
-		if (done == NET_TX_BUDGET && !nd->polling && q->kick_fd >= 0)
-			(void)eventfd_signal_fd(q->kick_fd);
+		if (done == NET_TX_BUDGET && !nd->polling && q->kick_fd >= 0 &&
+		    vdev_queue_kick_again(q) < 0)
+			vdev_queue_set_needs_reset(q, "cannot re-arm the kick fd");
 	}
 	return done;
 }

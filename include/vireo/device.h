@@ -29,6 +29,7 @@
 
 #include <vireo/event_loop.h>
 #include <vireo/guest_mem.h>
+#include <vireo/peer_eventfd.h>
 #include <vireo/vring.h>
 
 #define VDEV_MAX_QUEUES 64
@@ -43,7 +44,9 @@ struct vdev;
  * @desc_addr, @avail_addr, @used_addr: guest addresses set by the driver
  * @last_avail_idx: where to start when enabled
  * @kick_fd: eventfd the driver writes to kick (or -1)
- * @call_fd: eventfd the device writes to signal used buffers (or -1)
+ * @call_fd: eventfd the device signals used buffers on (or -1)
+ * @call_signal: signals @call_fd without ever blocking (peer_eventfd.h)
+ * @kick_signal: signals @kick_fd (vdev_queue_kick_again), made on first use
  * @enabled: the ring was validated and is being served
  * @addr_set: the driver set the ring addresses (DRIVER_OK enables the queue)
  * @disabled: served, but the driver disabled the ring (vhost-user
@@ -67,6 +70,8 @@ struct vdev_queue {
 	uint16_t last_avail_idx;
 	int kick_fd;
 	int call_fd;
+	struct peer_eventfd *call_signal;
+	struct peer_eventfd *kick_signal;
 	bool enabled;
 	bool addr_set;
 	bool disabled;
@@ -126,6 +131,7 @@ struct vdev {
 	const struct guest_mem *mem;
 	struct event_loop *loop;
 	int config_call_fd;
+	struct peer_eventfd *config_call_signal;
 	uint16_t queue_max_size;
 	unsigned int num_queues;
 	void *config;
@@ -159,8 +165,13 @@ void vdev_set_memory(struct vdev *dev, const struct guest_mem *mem);
 /** vdev_set_event_loop() - the loop kick fds are watched in (the device's thread) */
 void vdev_set_event_loop(struct vdev *dev, struct event_loop *loop);
 
-/** vdev_set_config_call_fd() - eventfd for config-change notifications (owned by the core) */
-void vdev_set_config_call_fd(struct vdev *dev, int fd);
+/**
+ * vdev_set_config_call_fd() - eventfd for config-change notifications (owned
+ * by the core once accepted; -1 removes it)
+ * Return: 0; -EINVAL (not an eventfd) or -errno from io_uring
+ * (peer_eventfd_new): the caller keeps @fd and the old one stays.
+ */
+int vdev_set_config_call_fd(struct vdev *dev, int fd);
 
 /** vdev_has_feature() - @bit was negotiated */
 static inline bool vdev_has_feature(const struct vdev *dev, unsigned int bit)
@@ -218,6 +229,8 @@ void vdev_config_changed(struct vdev *dev);
  * or a bad value, or -EBUSY while the queue is enabled. The kick and call fds
  * may be replaced while the queue runs (vhost-user does); on -EINVAL the
  * caller still owns the fd, otherwise the core does, even if watching it fails.
+ * A call fd must be an eventfd the core can signal through io_uring
+ * (peer_eventfd_new); otherwise -EINVAL or its -errno, and the caller keeps it.
  */
 int vdev_queue_set_num(struct vdev *dev, unsigned int index, unsigned int num);
 int vdev_queue_set_addr(struct vdev *dev, unsigned int index, uint64_t desc, uint64_t avail,
@@ -225,6 +238,14 @@ int vdev_queue_set_addr(struct vdev *dev, unsigned int index, uint64_t desc, uin
 int vdev_queue_set_base(struct vdev *dev, unsigned int index, uint16_t last_avail_idx);
 int vdev_queue_set_kick_fd(struct vdev *dev, unsigned int index, int fd);
 int vdev_queue_set_call_fd(struct vdev *dev, unsigned int index, int fd);
+
+/**
+ * vdev_queue_kick_again() - make @q's kick fd readable again, so a model
+ * that stopped at its budget comes back after the other fds had a turn.
+ * The driver holds the kick fd too: this never blocks (peer_eventfd.h).
+ * Return: 0; -EIO (no kick fd); -errno from io_uring.
+ */
+int vdev_queue_kick_again(struct vdev_queue *q);
 
 /**
  * vdev_queue_get_base() - the avail index to resume from (GET_VRING_BASE)

@@ -55,12 +55,18 @@ int event_loop_run(struct event_loop *loop);
 /** event_loop_stop() - make event_loop_run() return; safe from any thread */
 void event_loop_stop(struct event_loop *loop);
 
-/** eventfd_signal_fd() - add 1 to eventfd @fd. Return: 0 or -errno */
+/*
+ * The two helpers below are for eventfds only this process holds (stop and
+ * wake fds, completion fds, loopback's own kicks). An eventfd a peer also
+ * holds can be made blocking and full behind our back: use peer_eventfd.h.
+ */
+
+/** eventfd_signal_fd() - add 1 to our own eventfd @fd. Return: 0 or -errno */
 int eventfd_signal_fd(int fd);
 
 /**
- * eventfd_drain_fd() - read and clear eventfd @fd; never blocks, even on a
- * blocking eventfd. Return: the count, 0 if none
+ * eventfd_drain_fd() - read and clear our own eventfd @fd; a zero count does
+ * not block even on a blocking eventfd. Return: the count, 0 if none
  */
 uint64_t eventfd_drain_fd(int fd);
 

@@ -81,7 +81,7 @@ void fvdev_give_config_fd(struct fvdev *f)
 
 	assert_true(fd >= 0);
 	f->config_fd = dup(fd);
-	vdev_set_config_call_fd(&f->vdev, fd);
+	assert_int_equal(vdev_set_config_call_fd(&f->vdev, fd), 0);
 }
 
 int fvdev_setup(void **state)

@@ -6,4 +6,7 @@
 /** fd_count_open() - open descriptors below 4096 */
 unsigned int fd_count_open(void);
 
+/** fd_count_of_process() - open descriptors of process @pid (/proc/PID/fd) */
+unsigned int fd_count_of_process(int pid);
+
 #endif /* VIREO_TESTS_FD_COUNT_H */

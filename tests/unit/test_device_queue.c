@@ -12,12 +12,14 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <vireo/device.h>
 
+#include "tests/lib/bounded_call.h"
 #include "tests/lib/fake_vdev.h"
 
 #define DESC_OFF 0x0000u
@@ -303,6 +305,106 @@ static void test_pop_push_flush(void **state)
 	close(call);
 }
 
+/* The front-end's moves on the file description it shares with the core. */
+static void peer_blocking_full(int fd)
+{
+	uint64_t max = 0xfffffffffffffffeull;
+
+	assert_int_equal(write(fd, &max, sizeof(max)), (ssize_t)sizeof(max));
+	assert_int_equal(fcntl(fd, F_SETFL, 0), 0);
+}
+
+struct flush_job {
+	struct vdev_queue *q;
+	bool signalled;
+};
+
+static void flush_job_run(void *arg)
+{
+	struct flush_job *j = arg;
+
+	j->signalled = vdev_queue_flush(j->q);
+}
+
+/* The "front-end" reading its own kick fd, dispatched just before the kick handler. */
+struct kick_thief {
+	int trigger; /* ours: readable first, so epoll lists it before the kick */
+	int kick;
+	int handled;
+};
+
+static void kick_thief_event(void *opaque, uint32_t events)
+{
+	struct kick_thief *t = opaque;
+	uint64_t v;
+
+	(void)events;
+	eventfd_drain_fd(t->trigger);
+	/* Blocking read on a count epoll just reported: it takes the kick. */
+	if (read(t->kick, &v, sizeof(v)) == (ssize_t)sizeof(v))
+		t->handled++;
+}
+
+static void run_once_job(void *arg)
+{
+	struct fvdev *f = arg;
+
+	(void)event_loop_run_once(&f->loop, 0);
+}
+
+/*
+ * A front-end made the call fd blocking and full and made the kick fd
+ * blocking, then read its own kick: the flush returns (it signals without a
+ * write), the kick handler does not block on the empty fd, and the queue
+ * keeps serving.
+ */
+static void test_hostile_call_and_kick_fds(void **state)
+{
+	struct fvdev *f = *state;
+	struct vdev *dev = &f->vdev;
+	struct vdev_queue *q = &dev->queues[0];
+	struct flush_job job = {.q = q};
+	struct kick_thief thief = {0};
+	struct vring_iov iov[4];
+	struct vring_chain chain;
+	uint64_t v;
+	int kick, call;
+
+	setup_queue(f, 0, 8, &kick, &call);
+	fvdev_driver_ok(dev, F_V1);
+	peer_blocking_full(call);
+	assert_int_equal(fcntl(kick, F_SETFL, 0), 0);
+	for (uint16_t head = 0; head < 6; head += 2) {
+		drv_add_chain(f, 0, 8, head, 16, 64);
+		assert_int_equal(vdev_queue_pop(q, &chain, iov, 4), 0);
+		assert_int_equal(vdev_queue_push(q, chain.head, 0), 0);
+		assert_true(bounded_call(flush_job_run, &job));
+		assert_true(job.signalled);
+	}
+	/* Saturated, so still "signalled"; the used entries are all published. */
+	assert_int_equal(read(call, &v, sizeof(v)), (ssize_t)sizeof(v));
+	assert_true(v == UINT64_MAX);
+	assert_int_equal(((struct virtq_used *)gpa(f, q_off(0, USED_OFF)))->idx, 3);
+	/*
+	 * epoll reports the kick readable, then the front-end reads it first:
+	 * the ready list is FIFO, so the thief's fd (signalled first) runs first.
+	 */
+	thief.kick = kick;
+	thief.trigger = eventfd(0, EFD_NONBLOCK);
+	assert_int_equal(event_loop_add(&f->loop, thief.trigger, kick_thief_event, &thief), 0);
+	f->notify_calls = 0;
+	assert_int_equal(eventfd_signal_fd(thief.trigger), 0);
+	assert_int_equal(eventfd_signal_fd(kick), 0);
+	assert_true(bounded_call(run_once_job, f));
+	assert_int_equal(thief.handled, 1);
+	/* The kick handler ran (and found the count gone) and still served the queue. */
+	assert_int_equal(f->notify_calls, 1);
+	assert_int_equal(event_loop_remove(&f->loop, thief.trigger), 0);
+	close(thief.trigger);
+	close(kick);
+	close(call);
+}
+
 /*
  * A driver that moves avail->idx more than the queue size ahead
  * (STYLE.md item 2): NEEDS_RESET with a config notification (D-BF-02), and
@@ -447,7 +549,7 @@ int main(void)
 		T(test_queue_busy_while_enabled), T(test_driver_ok_enables_and_serves_kicks),
 		T(test_activate_without_status),  T(test_pop_push_flush),
 		T(test_broken_ring_needs_reset),  T(test_reset_frees_everything),
-		T(test_base_round_trip),
+		T(test_base_round_trip),	  T(test_hostile_call_and_kick_fds),
 	};
 #undef T
 

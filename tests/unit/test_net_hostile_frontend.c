@@ -19,14 +19,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
-#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,6 +31,8 @@
 #include <vireo/spec.h>
 #include <vireo/vhost_user_frontend.h>
 #include <vireo/virtqueue.h>
+
+#include "tests/lib/vireo_proc.h"
 
 #define HDR 12u
 #define RX_BUFS 32u
@@ -237,69 +235,29 @@ static void expect_good(struct raw *tx, struct raw *rx, uint8_t seed)
 }
 
 struct server {
-	char dir[64], sock[2][96], log[96];
-	pid_t pid;
+	struct vireo_proc proc;
+	char sock[2][96];
 };
 
 static void server_start(struct server *s)
 {
-	char exe[PATH_MAX], vireo[PATH_MAX + 8];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	pid_t parent;
-
-	assert_true(n > 0);
-	exe[n] = '\0';
-	/* build/tests/test_x -> build/vireo */
-	snprintf(vireo, sizeof(vireo), "%s/vireo", dirname(dirname(exe)));
-	strcpy(s->dir, "/tmp/vireo-nethostile-XXXXXX");
-	assert_non_null(mkdtemp(s->dir));
+	vireo_proc_dir(&s->proc);
 	for (int i = 0; i < 2; i++)
-		snprintf(s->sock[i], sizeof(s->sock[i]), "%s/p%d.sock", s->dir, i + 1);
-	snprintf(s->log, sizeof(s->log), "%s/serve.log", s->dir);
-	parent = getpid();
-	s->pid = fork();
-	assert_true(s->pid >= 0);
-	if (s->pid == 0) {
-		int fd = open(s->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		snprintf(s->sock[i], sizeof(s->sock[i]), "%s/p%d.sock", s->proc.dir, i + 1);
 
-		/* Killed (a timeout), the test leaves no server behind; it may be gone already. */
-		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
-			_exit(127);
+	const char *args[] = {"serve", "net", "--socket", s->sock[0], "--socket", s->sock[1], NULL};
 
-		dup2(fd, 1);
-		dup2(fd, 2);
-		execl(vireo, vireo, "serve", "net", "--socket", s->sock[0], "--socket", s->sock[1],
-		      (char *)NULL);
-		_exit(127);
-	}
-	for (int t = 0; t < 200; t++) {
-		struct stat st;
-
-		if (stat(s->sock[1], &st) == 0)
-			return;
-		sleep_ms(25);
-	}
-	fail_msg("vireo serve net did not start (see %s)", s->log);
+	vireo_proc_start(&s->proc, args, s->sock[1]);
 }
 
 /* SIGTERM, wait; Return: the server's whole output. */
 static char *server_stop(struct server *s, int *status)
 {
-	static char out[65536];
-	ssize_t n;
-	int fd;
+	char *out = vireo_proc_stop(&s->proc, status);
 
-	kill(s->pid, SIGTERM);
-	assert_int_equal(waitpid(s->pid, status, 0), s->pid);
-	fd = open(s->log, O_RDONLY);
-	assert_true(fd >= 0);
-	n = read(fd, out, sizeof(out) - 1);
-	close(fd);
-	out[n > 0 ? n : 0] = '\0';
-	unlink(s->log);
 	unlink(s->sock[0]);
 	unlink(s->sock[1]);
-	rmdir(s->dir);
+	vireo_proc_cleanup(&s->proc);
 	return out;
 }
 

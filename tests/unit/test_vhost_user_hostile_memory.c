@@ -2,7 +2,8 @@
 /*
  * Hostile front-ends against guest memory and ring set-up (the hardening
  * classes "memory unmapped under in-flight I/O", "a shrunk memfd" and the
- * smaller gaps), through the real back-end (tests/lib/vu_bench.h):
+ * smaller gaps), each against the real `vireo serve blk` of this build
+ * (tests/lib/vireo_proc.h) driven by a scripted front-end (tests/lib/vu_client.h):
  * - a front-end that truncates its memory file after SET_MEM_TABLE loses its
  *   connection at its next kick instead of killing the server with SIGBUS
  *   (mem_guard.h); the next front-end is served; a SIGBUS that is not in a
@@ -20,6 +21,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -33,37 +35,96 @@
 #include <vireo/mem_guard.h>
 
 #include "tests/lib/fd_count.h"
-#include "tests/lib/vu_bench.h"
+#include "tests/lib/vireo_proc.h"
+#include "tests/lib/vu_client.h"
 
 #define STRESS_SECONDS 3
 #define STRESS_DEPTH 8u
 #define BASE_FEATURES (VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VHOST_USER_F_PROTOCOL_FEATURES))
 
-struct fixture {
-	struct server s;
+#define IMAGE_BYTES (1u << 20)
+
+/* The real server of this build on a fresh 1 MiB image, with what it had open when idle. */
+struct server {
+	struct vireo_proc proc;
+	char sock[128], image[128];
+	unsigned int fds_idle;
 	unsigned int fds_before;
+	unsigned long goods;
 };
 
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
+	struct server *s = calloc(1, sizeof(*s));
+	const char *args[] = {"serve", "blk", "--socket", s->sock, "--image", s->image, NULL};
+	int fd;
 
-	if (!f)
+	if (!s)
 		return -1;
-	f->fds_before = fd_count_open();
-	server_start(&f->s, false);
-	*state = f;
+	s->fds_before = fd_count_open();
+	vireo_proc_dir(&s->proc);
+	snprintf(s->sock, sizeof(s->sock), "%s/sock", s->proc.dir);
+	snprintf(s->image, sizeof(s->image), "%s/image", s->proc.dir);
+	fd = open(s->image, O_CREAT | O_RDWR, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, IMAGE_BYTES), 0);
+	close(fd);
+	vireo_proc_start(&s->proc, args, s->sock);
+	s->fds_idle = fd_count_of_process(s->proc.pid);
+	*state = s;
 	return 0;
 }
 
+/* The last front-end's close may still be on its way: bounded wait, not a timing check. */
+static void server_wait_idle(struct server *s)
+{
+	for (int t = 0; t < 500 && fd_count_of_process(s->proc.pid) != s->fds_idle; t++)
+		nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
+	assert_int_equal(fd_count_of_process(s->proc.pid), s->fds_idle);
+}
+
+/* SIGTERM: exit 0, nothing left open or mapped from a front-end, no sanitizer report. */
 static int teardown(void **state)
 {
-	struct fixture *f = *state;
+	struct server *s = *state;
+	int status;
+	char *out;
 
-	server_stop(&f->s);
-	assert_int_equal(fd_count_open(), f->fds_before);
-	free(f);
+	server_wait_idle(s);
+	out = vireo_proc_stop(&s->proc, &status);
+	assert_int_equal(status, 0);
+	assert_null(strstr(out, "Sanitizer"));
+	unlink(s->image);
+	unlink(s->sock);
+	vireo_proc_cleanup(&s->proc);
+	assert_int_equal(fd_count_open(), s->fds_before);
+	free(s);
 	return 0;
+}
+
+/* A good front-end: handshake, a write and its read-back, through the image file too. */
+static void good_client(struct server *s)
+{
+	uint8_t out[4096], in[4096];
+	struct vu_client c;
+	unsigned int i;
+	int fd;
+
+	s->goods++;
+	for (i = 0; i < sizeof(out); i++)
+		out[i] = (uint8_t)(i * 7 + s->goods);
+	vu_client_connect(&c, s->sock);
+	vu_client_handshake(&c);
+	assert_int_equal(vu_client_blk(&c, VIRTIO_BLK_T_OUT, 8, out, sizeof(out)), VIRTIO_BLK_S_OK);
+	memset(in, 0, sizeof(in));
+	assert_int_equal(vu_client_blk(&c, VIRTIO_BLK_T_IN, 8, in, sizeof(in)), VIRTIO_BLK_S_OK);
+	assert_memory_equal(in, out, sizeof(out));
+	vu_client_close(&c);
+	fd = open(s->image, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, in, sizeof(in), 8 * 512), (ssize_t)sizeof(in));
+	close(fd);
+	assert_memory_equal(in, out, sizeof(out));
 }
 
 /* ---- mem_guard on its own ---- */
@@ -146,81 +207,67 @@ static void test_unguarded_sigbus_still_kills(void **state)
 
 /* ---- a front-end that shrinks its memory ---- */
 
-/* Lines of /proc/@pid/@file that contain @needle (maps), or entries (fd). */
-static unsigned int proc_count(pid_t pid, const char *file, const char *needle)
+/* Lines of /proc/@pid/maps that name @needle. */
+static unsigned int maps_count(pid_t pid, const char *needle)
 {
-	char cmd[160], line[512];
+	char path[64], line[512];
 	unsigned int n = 0;
-	FILE *p;
+	FILE *f;
 
-	if (needle)
-		snprintf(cmd, sizeof(cmd), "cat /proc/%d/%s", (int)pid, file);
-	else
-		snprintf(cmd, sizeof(cmd), "ls /proc/%d/%s", (int)pid, file);
-	p = popen(cmd, "r");
-	assert_non_null(p);
-	while (fgets(line, sizeof(line), p))
-		n += !needle || strstr(line, needle);
-	pclose(p);
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f))
+		n += strstr(line, needle) != NULL;
+	fclose(f);
 	return n;
 }
 
 /*
- * Against the real `vireo serve blk` (SIGBUS is process-wide; cmocka has its
- * own handler here). The request sits in the arena's last pages, the ring in
- * its first: the file is cut between them, so only the server's access to the
- * request faults (the test, which shares the mapping, never touches it again).
+ * The request sits in the arena's last pages, the ring in its first: the file
+ * is cut between them, so only the server's access to the request faults (the
+ * test, which shares the mapping, never touches those pages again).
  */
 static void test_truncated_memfd(void **state)
 {
-	size_t off = ARENA_BYTES - 8192;
+	struct server *s = *state;
+	size_t off = VU_ARENA_BYTES - 8192;
 	struct virtio_blk_outhdr *hdr;
 	struct virtio_sg sg[3];
-	unsigned int fds_idle;
-	struct server s;
-	struct client c;
-	char *out;
+	struct vu_client c;
 
-	(void)state;
-	memset(&s, 0, sizeof(s));
-	server_spawn(&s);
-	c_good(&s);
-	fds_idle = proc_count(s.pid, "fd", NULL);
-	client_connect(&c, &s);
-	c_handshake(&c);
+	good_client(s);
+	vu_client_connect(&c, s->sock);
+	vu_client_handshake(&c);
 	hdr = (struct virtio_blk_outhdr *)((uint8_t *)c.arena.base + off);
 	hdr->type = VIRTIO_BLK_T_IN;
 	hdr->sector = 0;
-	sg[0] = (struct virtio_sg){GUEST_BASE + off, sizeof(*hdr)};
-	sg[1] = (struct virtio_sg){GUEST_BASE + off + 512, 512};
-	sg[2] = (struct virtio_sg){GUEST_BASE + off + 4096, 1};
+	sg[0] = (struct virtio_sg){VU_GUEST_BASE + off, sizeof(*hdr)};
+	sg[1] = (struct virtio_sg){VU_GUEST_BASE + off + 512, 512};
+	sg[2] = (struct virtio_sg){VU_GUEST_BASE + off + 4096, 1};
 	assert_int_equal(virtqueue_add_sgs(&c.vq, sg, 1, 2, hdr), 0);
-	assert_int_equal(ftruncate(c.arena.memfd, ARENA_BYTES / 2), 0);
+	assert_int_equal(ftruncate(c.arena.memfd, VU_ARENA_BYTES / 2), 0);
 	virtqueue_kick(&c.vq);
-	c_expect_closed(&c);
-	client_close(&c);
-	/* Only that connection went: the next front-end is served, nothing kept. */
-	c_good(&s);
-	assert_int_equal(proc_count(s.pid, "maps", "vireo-dma"), 0);
-	assert_int_equal(proc_count(s.pid, "fd", NULL), fds_idle);
-	assert_int_equal(server_reap(&s, &out), 0);
-	assert_non_null(strstr(out, "shrank under its mapping"));
-	assert_null(strstr(out, "Sanitizer"));
-	free(out);
+	vu_client_expect_closed(&c);
+	vu_client_close(&c);
+	/* Only that connection went: the next front-end is served, nothing of it kept. */
+	good_client(s);
+	server_wait_idle(s);
+	assert_int_equal(maps_count(s->proc.pid, "vireo-dma"), 0);
 }
 
 /* ---- memory-table changes under a steady stream of I/O ---- */
 
 struct stream {
-	struct client c;
-	struct blk_req *req[STRESS_DEPTH];
+	struct vu_client c;
+	struct vu_blk_req *req[STRESS_DEPTH];
 	uint64_t ga[STRESS_DEPTH];
 	unsigned long submitted, completed;
 };
 
 static void stream_submit(struct stream *st, unsigned int slot)
 {
-	struct blk_req *r = st->req[slot];
+	struct vu_blk_req *r = st->req[slot];
 	uint64_t ga = st->ga[slot], sector = (st->submitted % 64) * 8;
 	struct virtio_sg sg[3];
 	bool write = st->submitted % 2 == 0;
@@ -230,9 +277,9 @@ static void stream_submit(struct stream *st, unsigned int slot)
 	r->status = 0xff;
 	if (write)
 		memset(r->data, (int)(sector & 0xff), sizeof(r->data));
-	sg[0] = (struct virtio_sg){ga + offsetof(struct blk_req, hdr), sizeof(r->hdr)};
-	sg[1] = (struct virtio_sg){ga + offsetof(struct blk_req, data), sizeof(r->data)};
-	sg[2] = (struct virtio_sg){ga + offsetof(struct blk_req, status), 1};
+	sg[0] = (struct virtio_sg){ga + offsetof(struct vu_blk_req, hdr), sizeof(r->hdr)};
+	sg[1] = (struct virtio_sg){ga + offsetof(struct vu_blk_req, data), sizeof(r->data)};
+	sg[2] = (struct virtio_sg){ga + offsetof(struct vu_blk_req, status), 1};
 	assert_int_equal(virtqueue_add_sgs(&st->c.vq, sg, write ? 2 : 1, write ? 1 : 2,
 					   (void *)(uintptr_t)(slot + 1)),
 			 0);
@@ -247,7 +294,7 @@ static void stream_reap(struct stream *st)
 
 	while ((token = virtqueue_get_buf(&st->c.vq, &len))) {
 		unsigned int slot = (unsigned int)(uintptr_t)token - 1;
-		struct blk_req *r = st->req[slot];
+		struct vu_blk_req *r = st->req[slot];
 
 		assert_int_equal(r->status, VIRTIO_BLK_S_OK);
 		if (r->hdr.type == VIRTIO_BLK_T_IN)
@@ -265,41 +312,43 @@ static void stream_restart_ring(struct stream *st)
 	struct vhost_user_vring_addr a = {.index = 0};
 	struct vhost_user_msg m;
 
-	assert_int_equal(c_send(&st->c, VHOST_USER_GET_VRING_BASE, &s0, sizeof(s0), NULL, 0, false),
-			 0);
-	c_reply(&st->c, VHOST_USER_GET_VRING_BASE, &m);
+	assert_int_equal(
+		vu_client_send(&st->c, VHOST_USER_GET_VRING_BASE, &s0, sizeof(s0), NULL, 0, false),
+		0);
+	vu_client_reply(&st->c, VHOST_USER_GET_VRING_BASE, &m);
 	/* Stopped only after every request in flight was answered: base == avail idx. */
 	stream_reap(st);
-	c_state(&st->c, VHOST_USER_SET_VRING_BASE, 0, m.payload.state.num);
-	a.desc_user_addr = to_user(st->c.desc);
-	a.avail_user_addr = to_user(st->c.avail);
-	a.used_user_addr = to_user(st->c.used);
-	assert_int_equal(c_ack(&st->c, VHOST_USER_SET_VRING_ADDR, &a, sizeof(a), NULL, 0), 0);
+	vu_client_state(&st->c, VHOST_USER_SET_VRING_BASE, 0, m.payload.state.num);
+	a.desc_user_addr = vu_client_user_addr(st->c.desc);
+	a.avail_user_addr = vu_client_user_addr(st->c.avail);
+	a.used_user_addr = vu_client_user_addr(st->c.used);
+	assert_int_equal(vu_client_ack(&st->c, VHOST_USER_SET_VRING_ADDR, &a, sizeof(a), NULL, 0),
+			 0);
 	close(st->c.kick);
-	c_vring_fd(&st->c, VHOST_USER_SET_VRING_KICK, &st->c.kick);
+	vu_client_vring_fd(&st->c, VHOST_USER_SET_VRING_KICK, &st->c.kick);
 	virtqueue_kick(&st->c.vq);
 }
 
 static void test_mem_table_under_io(void **state)
 {
-	struct fixture *f = *state;
+	struct server *s = *state;
 	struct stream st;
 	unsigned int i, round = 0;
 	time_t end;
 
 	memset(&st, 0, sizeof(st));
-	client_connect(&st.c, &f->s);
-	c_handshake(&st.c);
+	vu_client_connect(&st.c, s->sock);
+	vu_client_handshake(&st.c);
 	/* Every sector the stream touches holds its known content before it starts. */
 	for (i = 0; i < 64; i++) {
 		uint8_t data[4096];
 
 		memset(data, (int)((i * 8) & 0xff), sizeof(data));
-		assert_int_equal(c_blk(&st.c, VIRTIO_BLK_T_OUT, i * 8, data, sizeof(data)),
+		assert_int_equal(vu_client_blk(&st.c, VIRTIO_BLK_T_OUT, i * 8, data, sizeof(data)),
 				 VIRTIO_BLK_S_OK);
 	}
 	for (i = 0; i < STRESS_DEPTH; i++) {
-		st.req[i] = virtio_dma_alloc(&st.c.arena, sizeof(struct blk_req), 16, &st.ga[i]);
+		st.req[i] = virtio_dma_alloc(&st.c.arena, sizeof(struct vu_blk_req), 16, &st.ga[i]);
 		assert_non_null(st.req[i]);
 		stream_submit(&st, i);
 	}
@@ -310,89 +359,91 @@ static void test_mem_table_under_io(void **state)
 		if (round % 3 == 2)
 			stream_restart_ring(&st);
 		else
-			c_mem(&st.c);
+			vu_client_mem(&st.c);
 		stream_reap(&st);
 		round++;
 	}
 	while (st.completed + STRESS_DEPTH < st.submitted) {
-		c_wait_used(&st.c, NULL);
+		vu_client_wait_used(&st.c, NULL);
 		stream_reap(&st);
 	}
 	print_message("# %u memory-table changes or ring restarts, %lu requests answered\n", round,
 		      st.completed);
 	assert_true(round > 10);
 	assert_true(st.completed > round);
-	client_close(&st.c);
-	c_good(&f->s);
+	vu_client_close(&st.c);
+	good_client(s);
 }
 
 /* ---- refused set-ups ---- */
 
 static void test_ring_without_set_features(void **state)
 {
-	struct fixture *f = *state;
+	struct server *s = *state;
 	struct vhost_user_vring_addr a = {.index = 0};
-	struct client c;
+	struct vu_client c;
 
-	client_connect(&c, &f->s);
-	(void)c_get_u64(&c, VHOST_USER_GET_FEATURES);
-	assert_int_equal(c_send(&c, VHOST_USER_SET_PROTOCOL_FEATURES,
-				&(uint64_t){VIRTIO_BIT(VHOST_USER_PROTOCOL_F_REPLY_ACK)}, 8, NULL,
-				0, false),
+	vu_client_connect(&c, s->sock);
+	(void)vu_client_get_u64(&c, VHOST_USER_GET_FEATURES);
+	assert_int_equal(vu_client_send(&c, VHOST_USER_SET_PROTOCOL_FEATURES,
+					&(uint64_t){VIRTIO_BIT(VHOST_USER_PROTOCOL_F_REPLY_ACK)}, 8,
+					NULL, 0, false),
 			 0);
-	assert_int_equal(c_send(&c, VHOST_USER_SET_OWNER, NULL, 0, NULL, 0, false), 0);
-	c_mem(&c);
-	c_ring(&c);
-	a.desc_user_addr = to_user(c.desc);
-	a.avail_user_addr = to_user(c.avail);
-	a.used_user_addr = to_user(c.used);
-	assert_int_equal(c_send(&c, VHOST_USER_SET_VRING_ADDR, &a, sizeof(a), NULL, 0, false), 0);
-	c_vring_fd(&c, VHOST_USER_SET_VRING_KICK, &c.kick);
+	assert_int_equal(vu_client_send(&c, VHOST_USER_SET_OWNER, NULL, 0, NULL, 0, false), 0);
+	vu_client_mem(&c);
+	vu_client_ring(&c);
+	a.desc_user_addr = vu_client_user_addr(c.desc);
+	a.avail_user_addr = vu_client_user_addr(c.avail);
+	a.used_user_addr = vu_client_user_addr(c.used);
+	assert_int_equal(
+		vu_client_send(&c, VHOST_USER_SET_VRING_ADDR, &a, sizeof(a), NULL, 0, false), 0);
+	vu_client_vring_fd(&c, VHOST_USER_SET_VRING_KICK, &c.kick);
 	/* Started, addressed, enabled: it would run now, but features were never set. */
-	assert_int_equal(c_send(&c, VHOST_USER_SET_VRING_ENABLE,
-				&(struct vhost_user_vring_state){.index = 0, .num = 1}, 8, NULL, 0,
-				true),
+	assert_int_equal(vu_client_send(&c, VHOST_USER_SET_VRING_ENABLE,
+					&(struct vhost_user_vring_state){.index = 0, .num = 1}, 8,
+					NULL, 0, true),
 			 0);
-	c_expect_closed(&c);
-	client_close(&c);
-	c_good(&f->s);
+	vu_client_expect_closed(&c);
+	vu_client_close(&c);
+	good_client(s);
 }
 
 static void test_features_change_under_running_ring(void **state)
 {
-	struct fixture *f = *state;
+	struct server *s = *state;
 	uint64_t same = BASE_FEATURES, other = BASE_FEATURES | VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX);
 	uint8_t buf[512];
-	struct client c;
+	struct vu_client c;
 
-	client_connect(&c, &f->s);
-	c_handshake(&c);
+	vu_client_connect(&c, s->sock);
+	vu_client_handshake(&c);
 	/* The same set again is what QEMU does: accepted, the ring keeps running. */
-	assert_int_equal(c_ack(&c, VHOST_USER_SET_FEATURES, &same, 8, NULL, 0), 0);
-	assert_int_equal(c_blk(&c, VIRTIO_BLK_T_IN, 0, buf, sizeof(buf)), VIRTIO_BLK_S_OK);
-	assert_int_equal(c_send(&c, VHOST_USER_SET_FEATURES, &other, 8, NULL, 0, true), 0);
-	c_expect_closed(&c);
-	client_close(&c);
-	c_good(&f->s);
+	assert_int_equal(vu_client_ack(&c, VHOST_USER_SET_FEATURES, &same, 8, NULL, 0), 0);
+	assert_int_equal(vu_client_blk(&c, VIRTIO_BLK_T_IN, 0, buf, sizeof(buf)), VIRTIO_BLK_S_OK);
+	assert_int_equal(vu_client_send(&c, VHOST_USER_SET_FEATURES, &other, 8, NULL, 0, true), 0);
+	vu_client_expect_closed(&c);
+	vu_client_close(&c);
+	good_client(s);
 }
 
 static void test_vring_addr_log_flag(void **state)
 {
-	struct fixture *f = *state;
+	struct server *s = *state;
 	struct vhost_user_vring_addr a = {.index = 0, .flags = 1 /* VHOST_VRING_F_LOG */};
-	struct client c;
+	struct vu_client c;
 
-	client_connect(&c, &f->s);
-	c_negotiate(&c, BASE_FEATURES);
-	c_mem(&c);
-	c_ring(&c);
-	a.desc_user_addr = to_user(c.desc);
-	a.avail_user_addr = to_user(c.avail);
-	a.used_user_addr = to_user(c.used);
-	assert_int_equal(c_send(&c, VHOST_USER_SET_VRING_ADDR, &a, sizeof(a), NULL, 0, true), 0);
-	c_expect_closed(&c);
-	client_close(&c);
-	c_good(&f->s);
+	vu_client_connect(&c, s->sock);
+	vu_client_negotiate(&c, BASE_FEATURES);
+	vu_client_mem(&c);
+	vu_client_ring(&c);
+	a.desc_user_addr = vu_client_user_addr(c.desc);
+	a.avail_user_addr = vu_client_user_addr(c.avail);
+	a.used_user_addr = vu_client_user_addr(c.used);
+	assert_int_equal(
+		vu_client_send(&c, VHOST_USER_SET_VRING_ADDR, &a, sizeof(a), NULL, 0, true), 0);
+	vu_client_expect_closed(&c);
+	vu_client_close(&c);
+	good_client(s);
 }
 
 int main(int argc, char **argv)
@@ -400,7 +451,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_guard_absorbs_sigbus),
 		cmocka_unit_test(test_unguarded_sigbus_still_kills),
-		cmocka_unit_test(test_truncated_memfd),
+		cmocka_unit_test_setup_teardown(test_truncated_memfd, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mem_table_under_io, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ring_without_set_features, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_features_change_under_running_ring, setup,
