@@ -1,115 +1,70 @@
 // SPDX-License-Identifier: MIT
+/* `vireo serve KIND` as a child process of a test (serve_proc.h). */
 #include <stdarg.h>
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <fcntl.h>
-#include <libgen.h>
-#include <limits.h>
-#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "tests/lib/fd_count.h"
 #include "tests/lib/serve_proc.h"
 
-#define SERVE_PROC_MAX_ARGS 24
+#define SERVE_PROC_MAX_ARGS 16
 
-static void serve_proc_sleep_ms(long ms)
+static void serve_proc_image(struct serve_proc *p)
 {
-	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+	int fd = open(p->image, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 
-	nanosleep(&ts, NULL);
-}
-
-static void serve_proc_exec(struct serve_proc *p, const char *const *argv, unsigned int timeout_ms)
-{
-	char t[16];
-	int fd = open(p->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-	dup2(fd, 1);
-	dup2(fd, 2);
-	snprintf(t, sizeof(t), "%u", timeout_ms);
-	setenv("VIREO_VHOST_USER_MSG_TIMEOUT_MS", t, 1);
-	execv(argv[0], (char *const *)argv);
-	_exit(127);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, 1 << 20), 0);
+	close(fd);
 }
 
 void serve_proc_start(struct serve_proc *p, const char *kind, unsigned int nsockets,
 		      const char *const *extra, unsigned int timeout_ms)
 {
-	static char vireo[PATH_MAX + 8];
-	const char *argv[SERVE_PROC_MAX_ARGS];
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	const char *args[SERVE_PROC_MAX_ARGS];
 	unsigned int i, a = 0;
 	bool image = false;
-	struct stat st;
+	char t[16];
 
-	assert_true(n > 0 && nsockets >= 1 && nsockets <= SERVE_PROC_MAX_SOCKETS);
-	exe[n] = '\0';
-	/* build/tests/test_x -> build/vireo */
-	snprintf(vireo, sizeof(vireo), "%s/vireo", dirname(dirname(exe)));
+	assert_true(nsockets >= 1 && nsockets <= SERVE_PROC_MAX_SOCKETS);
 	memset(p, 0, sizeof(*p));
-	strcpy(p->dir, "/tmp/vireo-serveproc-XXXXXX");
-	assert_non_null(mkdtemp(p->dir));
-	snprintf(p->log, sizeof(p->log), "%s/serve.log", p->dir);
-	snprintf(p->image, sizeof(p->image), "%s/disk.img", p->dir);
-	argv[a++] = vireo;
-	argv[a++] = "serve";
-	argv[a++] = kind;
+	vireo_proc_dir(&p->proc);
+	snprintf(p->image, sizeof(p->image), "%s/disk.img", p->proc.dir);
+	args[a++] = "serve";
+	args[a++] = kind;
 	for (i = 0; i < nsockets; i++) {
-		snprintf(p->sock[i], sizeof(p->sock[i]), "%s/p%u.sock", p->dir, i + 1);
-		argv[a++] = "--socket";
-		argv[a++] = p->sock[i];
+		snprintf(p->sock[i], sizeof(p->sock[i]), "%s/p%u.sock", p->proc.dir, i + 1);
+		args[a++] = "--socket";
+		args[a++] = p->sock[i];
 	}
 	for (i = 0; extra && extra[i] && a < SERVE_PROC_MAX_ARGS - 1; i++) {
 		image |= strcmp(extra[i], "IMAGE") == 0;
-		argv[a++] = strcmp(extra[i], "IMAGE") == 0 ? p->image : extra[i];
+		args[a++] = strcmp(extra[i], "IMAGE") == 0 ? p->image : extra[i];
 	}
-	argv[a] = NULL;
-	if (image) {
-		int fd = open(p->image, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-		assert_true(fd >= 0);
-		assert_int_equal(ftruncate(fd, 1 << 20), 0);
-		close(fd);
-	}
-	p->pid = fork();
-	assert_true(p->pid >= 0);
-	if (p->pid == 0)
-		serve_proc_exec(p, argv, timeout_ms);
-	for (i = 0; i < 400; i++) {
-		if (stat(p->sock[nsockets - 1], &st) == 0)
-			return;
-		serve_proc_sleep_ms(25);
-	}
-	fail_msg("vireo serve %s did not start (see %s)", kind, p->log);
+	args[a] = NULL;
+	if (image)
+		serve_proc_image(p);
+	/* The child inherits it; the test process itself never reads it. */
+	snprintf(t, sizeof(t), "%u", timeout_ms);
+	setenv("VIREO_VHOST_USER_MSG_TIMEOUT_MS", t, 1);
+	vireo_proc_start(&p->proc, args, p->sock[nsockets - 1]);
+	unsetenv("VIREO_VHOST_USER_MSG_TIMEOUT_MS");
+	p->pid = p->proc.pid;
 }
 
 unsigned int serve_proc_fds(const struct serve_proc *p)
 {
-	char path[64];
-	struct dirent *e;
-	unsigned int n = 0;
-	DIR *d;
-
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)p->pid);
-	d = opendir(path);
-	assert_non_null(d);
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
+	return fd_count_of_process(p->pid);
 }
 
 int serve_proc_alive(const struct serve_proc *p)
@@ -119,31 +74,15 @@ int serve_proc_alive(const struct serve_proc *p)
 
 const char *serve_proc_stop(struct serve_proc *p)
 {
-	static char out[1 << 20];
-	int status = 0, i, fd;
-	ssize_t n;
+	int status = 0;
+	char *out = vireo_proc_stop(&p->proc, &status);
 
-	assert_int_equal(kill(p->pid, SIGTERM), 0);
-	/* A bound against a hang, not a timing assertion. */
-	for (i = 0; i < 1000 && waitpid(p->pid, &status, WNOHANG) == 0; i++)
-		serve_proc_sleep_ms(10);
-	if (i == 1000) {
-		kill(p->pid, SIGKILL);
-		(void)waitpid(p->pid, &status, 0);
-		fail_msg("vireo serve did not exit within 10 s of SIGTERM (see %s)", p->log);
-	}
-	fd = open(p->log, O_RDONLY);
-	assert_true(fd >= 0);
-	n = read(fd, out, sizeof(out) - 1);
-	close(fd);
-	out[n > 0 ? n : 0] = '\0';
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || strstr(out, "Sanitizer"))
 		fail_msg("vireo serve: status 0x%x, output:\n%s", status, out);
-	unlink(p->log);
 	unlink(p->image);
-	for (i = 0; i < SERVE_PROC_MAX_SOCKETS; i++)
+	for (unsigned int i = 0; i < SERVE_PROC_MAX_SOCKETS; i++)
 		if (p->sock[i][0])
 			unlink(p->sock[i]);
-	rmdir(p->dir);
+	vireo_proc_cleanup(&p->proc);
 	return out;
 }

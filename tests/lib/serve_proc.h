@@ -1,20 +1,22 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The build's own `vireo` as a child process (the ASan build runs the ASan
- * binary): start it with a log file, wait for its socket, count its open
- * fds, SIGTERM it and read its output.
+ * `vireo serve KIND` of this build with N sockets (and an image) in a
+ * temporary directory, on top of vireo_proc.h: start it with a short
+ * vhost-user message deadline, count its open fds, SIGTERM it and check it
+ * exited 0 without a sanitizer report.
  */
 #ifndef VIREO_TESTS_SERVE_PROC_H
 #define VIREO_TESTS_SERVE_PROC_H
 
 #include <sys/types.h>
 
+#include "tests/lib/vireo_proc.h"
+
 #define SERVE_PROC_MAX_SOCKETS 4
 
 struct serve_proc {
-	char dir[64];
+	struct vireo_proc proc; /* the process, its directory and log */
 	char sock[SERVE_PROC_MAX_SOCKETS][96];
-	char log[96];
 	char image[96];
 	pid_t pid;
 };

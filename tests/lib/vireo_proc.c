@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -58,6 +59,9 @@ void vireo_proc_start(struct vireo_proc *p, const char *const *args, const char 
 	if (p->pid == 0) {
 		int fd = open(p->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 
+		/* Killed (a timeout), the test leaves no server behind. */
+		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+
 		dup2(fd, 1);
 		dup2(fd, 2);
 		execv(vireo, (char *const *)argv);
@@ -84,7 +88,9 @@ void vireo_proc_kill(struct vireo_proc *p)
 
 char *vireo_proc_stop(struct vireo_proc *p, int *status)
 {
-	static char out[65536];
+	/* serve net logs a line per dropped connection: room for thousands. */
+	static char out[1 << 20];
+	size_t have = 0;
 	pid_t got = 0;
 	ssize_t n;
 	int fd;
@@ -104,9 +110,10 @@ char *vireo_proc_stop(struct vireo_proc *p, int *status)
 	p->pid = 0;
 	fd = open(p->log, O_RDONLY);
 	assert_true(fd >= 0);
-	n = read(fd, out, sizeof(out) - 1);
+	while (have < sizeof(out) - 1 && (n = read(fd, out + have, sizeof(out) - 1 - have)) > 0)
+		have += (size_t)n;
 	close(fd);
-	out[n > 0 ? n : 0] = '\0';
+	out[have] = '\0';
 	return out;
 }
 
