@@ -352,6 +352,26 @@ void vu_ring_wait(struct vu_ring *r, unsigned int n)
 	}
 }
 
+void vu_ring_restart(struct vu_ring *r)
+{
+	struct vhost_user_vring_state st = {.index = r->index};
+	struct vhost_user_vring_addr a = {.index = r->index};
+	struct vhost_user_msg m;
+
+	assert_int_equal(
+		vu_client_send(r->c, VHOST_USER_GET_VRING_BASE, &st, sizeof(st), NULL, 0, false),
+		0);
+	vu_client_reply(r->c, VHOST_USER_GET_VRING_BASE, &m);
+	assert_int_equal(m.payload.state.index, r->index);
+	vu_client_state(r->c, VHOST_USER_SET_VRING_BASE, r->index, m.payload.state.num);
+	a.desc_user_addr = vu_client_user_addr(r->desc);
+	a.avail_user_addr = vu_client_user_addr(r->avail);
+	a.used_user_addr = vu_client_user_addr(r->used);
+	assert_int_equal(vu_client_ack(r->c, VHOST_USER_SET_VRING_ADDR, &a, sizeof(a), NULL, 0), 0);
+	close(r->kick);
+	vu_ring_fd(r, VHOST_USER_SET_VRING_KICK, &r->kick);
+}
+
 void vu_ring_close(struct vu_ring *r)
 {
 	close(r->kick);

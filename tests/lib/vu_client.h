@@ -119,6 +119,13 @@ struct vu_blk_req *vu_ring_read(struct vu_ring *r, uint64_t sector);
 /* Wait until @n requests of @r are used, each with status OK. */
 void vu_ring_wait(struct vu_ring *r, unsigned int n);
 
+/*
+ * Stop ring @r (GET_VRING_BASE: the server answers what it had in flight) and
+ * start it again where it stopped with a new kick fd, as QEMU does at a
+ * vhost stop/start. Buffers queued meanwhile are served without a new kick.
+ */
+void vu_ring_restart(struct vu_ring *r);
+
 /* Close the ring's eventfds. */
 void vu_ring_close(struct vu_ring *r);
 
