@@ -158,6 +158,49 @@ _Static_assert(sizeof(struct virtq_used) == 4, "virtq_used");
 _Static_assert(offsetof(struct virtq_used, idx) == 2, "virtq_used.idx");
 _Static_assert(offsetof(struct virtq_used, ring) == 4, "virtq_used.ring");
 
+/*
+ * §2.8 (packed-ring.tex): packed virtqueues. Descriptor flags are those of
+ * §2.7 plus AVAIL and USED; a descriptor is available when AVAIL matches the
+ * driver's wrap counter and USED does not, used when both match the device's.
+ */
+#define VIRTQ_DESC_F_AVAIL (1u << 7)
+#define VIRTQ_DESC_F_USED (1u << 15)
+
+/* §2.8: at most 2^15 entries; any size, not only powers of two. */
+#define VIRTQ_PACKED_MAX_SIZE 32768u
+
+/* §2.8.10.1: alignment of the descriptor ring and of each event suppression structure. */
+#define PVIRTQ_DESC_ALIGN 16u
+#define PVIRTQ_EVENT_ALIGN 4u
+
+/* §2.8.10: event suppression flags (DESC only with VIRTIO_F_RING_EVENT_IDX). */
+#define RING_EVENT_FLAGS_ENABLE 0x0u
+#define RING_EVENT_FLAGS_DISABLE 0x1u
+#define RING_EVENT_FLAGS_DESC 0x2u
+
+/* off_wrap: bits 0..14 the descriptor offset, bit 15 the wrap counter. */
+#define PVIRTQ_EVENT_WRAP_SHIFT 15u
+
+struct pvirtq_desc {
+	le64 addr;
+	le32 len;
+	le16 id;
+	le16 flags;
+};
+
+struct pvirtq_event_suppress {
+	le16 off_wrap;
+	le16 flags; /* bits 0..1 RING_EVENT_FLAGS_*, the rest reserved */
+};
+
+_Static_assert(sizeof(struct pvirtq_desc) == 16, "pvirtq_desc");
+_Static_assert(offsetof(struct pvirtq_desc, addr) == 0, "pvirtq_desc.addr");
+_Static_assert(offsetof(struct pvirtq_desc, len) == 8, "pvirtq_desc.len");
+_Static_assert(offsetof(struct pvirtq_desc, id) == 12, "pvirtq_desc.id");
+_Static_assert(offsetof(struct pvirtq_desc, flags) == 14, "pvirtq_desc.flags");
+_Static_assert(sizeof(struct pvirtq_event_suppress) == 4, "pvirtq_event_suppress");
+_Static_assert(offsetof(struct pvirtq_event_suppress, flags) == 2, "pvirtq_event_suppress.flags");
+
 /* §5.2.3: block device feature bits. */
 #define VIRTIO_BLK_F_SIZE_MAX 1
 #define VIRTIO_BLK_F_SEG_MAX 2
