@@ -409,20 +409,29 @@ static int blk_queue_wait(struct blk_queue *bq)
 	return rc == -EINTR || rc == -EAGAIN ? 0 : rc;
 }
 
-void blk_queue_drain(struct blk_queue *bq)
+/*
+ * Reap until nothing is in flight (one round may reap some and leave others).
+ * Return: 0, or -errno when waiting fails (cannot happen with a valid ring).
+ */
+static int blk_queue_reap_all(struct blk_queue *bq)
 {
-	if (!bq->ring_ready || bq->stopping)
-		return;
 	while (bq->in_flight > 0) {
 		if (blk_queue_reap(bq) > 0)
 			continue;
 		if (blk_queue_wait(bq) < 0) {
-			/* Cannot happen with a valid ring; say so rather than spin. */
 			log_error("blk: queue %u: waiting for in-flight I/O failed", bq->vq->index);
-			return;
+			return -EIO;
 		}
 	}
-	blk_queue_publish(bq);
+	return 0;
+}
+
+void blk_queue_drain(struct blk_queue *bq)
+{
+	if (!bq->ring_ready || bq->stopping)
+		return;
+	if (blk_queue_reap_all(bq) == 0)
+		blk_queue_publish(bq);
 }
 
 void blk_queue_teardown(struct blk_queue *bq)
@@ -434,16 +443,9 @@ void blk_queue_teardown(struct blk_queue *bq)
 	if (bq->in_flight)
 		log_debug("blk: queue %u: reset waits for %u requests", bq->vq->index,
 			  bq->in_flight);
-	/* Until none is left: one round may reap some and leave others in flight. */
-	while (bq->in_flight > 0) {
-		if (blk_queue_reap(bq) > 0)
-			continue;
-		if (blk_queue_wait(bq) < 0) {
-			/* leak the pool rather than let the kernel write into freed memory */
-			log_error("blk: queue %u: waiting for in-flight I/O failed", bq->vq->index);
-			return;
-		}
-	}
+	/* On failure leak the pool rather than let the kernel write into freed memory. */
+	if (blk_queue_reap_all(bq) < 0)
+		return;
 	event_loop_remove(vdev_queue_loop(bq->vq), bq->event_fd);
 	close(bq->event_fd);
 	bq->event_fd = -1;

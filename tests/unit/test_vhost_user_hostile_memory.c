@@ -377,10 +377,24 @@ static void test_mem_table_under_io(void **state)
 
 /* ---- refused set-ups ---- */
 
+/* Memory, queue 0's ring in it, and SET_VRING_ADDR with @flags. */
+static void send_ring_addr(struct vu_client *c, uint32_t flags, bool need_reply)
+{
+	struct vhost_user_vring_addr a = {.index = 0, .flags = flags};
+
+	vu_client_mem(c);
+	vu_client_ring(c);
+	a.desc_user_addr = vu_client_user_addr(c->desc);
+	a.avail_user_addr = vu_client_user_addr(c->avail);
+	a.used_user_addr = vu_client_user_addr(c->used);
+	assert_int_equal(
+		vu_client_send(c, VHOST_USER_SET_VRING_ADDR, &a, sizeof(a), NULL, 0, need_reply),
+		0);
+}
+
 static void test_ring_without_set_features(void **state)
 {
 	struct server *s = *state;
-	struct vhost_user_vring_addr a = {.index = 0};
 	struct vu_client c;
 
 	vu_client_connect(&c, s->sock);
@@ -390,13 +404,7 @@ static void test_ring_without_set_features(void **state)
 					NULL, 0, false),
 			 0);
 	assert_int_equal(vu_client_send(&c, VHOST_USER_SET_OWNER, NULL, 0, NULL, 0, false), 0);
-	vu_client_mem(&c);
-	vu_client_ring(&c);
-	a.desc_user_addr = vu_client_user_addr(c.desc);
-	a.avail_user_addr = vu_client_user_addr(c.avail);
-	a.used_user_addr = vu_client_user_addr(c.used);
-	assert_int_equal(
-		vu_client_send(&c, VHOST_USER_SET_VRING_ADDR, &a, sizeof(a), NULL, 0, false), 0);
+	send_ring_addr(&c, 0, false);
 	vu_client_vring_fd(&c, VHOST_USER_SET_VRING_KICK, &c.kick);
 	/* Started, addressed, enabled: it would run now, but features were never set. */
 	assert_int_equal(vu_client_send(&c, VHOST_USER_SET_VRING_ENABLE,
@@ -429,18 +437,11 @@ static void test_features_change_under_running_ring(void **state)
 static void test_vring_addr_log_flag(void **state)
 {
 	struct server *s = *state;
-	struct vhost_user_vring_addr a = {.index = 0, .flags = 1 /* VHOST_VRING_F_LOG */};
 	struct vu_client c;
 
 	vu_client_connect(&c, s->sock);
 	vu_client_negotiate(&c, BASE_FEATURES);
-	vu_client_mem(&c);
-	vu_client_ring(&c);
-	a.desc_user_addr = vu_client_user_addr(c.desc);
-	a.avail_user_addr = vu_client_user_addr(c.avail);
-	a.used_user_addr = vu_client_user_addr(c.used);
-	assert_int_equal(
-		vu_client_send(&c, VHOST_USER_SET_VRING_ADDR, &a, sizeof(a), NULL, 0, true), 0);
+	send_ring_addr(&c, 1 /* VHOST_VRING_F_LOG */, true);
 	vu_client_expect_closed(&c);
 	vu_client_close(&c);
 	good_client(s);
