@@ -4,6 +4,7 @@
  * VIREO_LOG once per process (pthread_once), so a hot path pays one
  * comparison and no getenv().
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,19 +27,25 @@ static const char *const log_level_names[] = {
 static enum vireo_log_level log_threshold = VIREO_LOG_WARN;
 static pthread_once_t log_threshold_once = PTHREAD_ONCE_INIT;
 
+/* Return: the level, or -EINVAL. */
+int vireo_log_level_parse(const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < sizeof(log_level_names) / sizeof(log_level_names[0]); i++)
+		if (strcmp(name, log_level_names[i]) == 0)
+			return (int)i;
+	return -EINVAL;
+}
+
+/* An unknown name keeps the default here; the tools refuse it before (vireo.c). */
 static void log_threshold_init(void)
 {
 	const char *env = getenv("VIREO_LOG");
-	unsigned int i;
+	int level = env ? vireo_log_level_parse(env) : -EINVAL;
 
-	if (!env)
-		return;
-	for (i = 0; i < sizeof(log_level_names) / sizeof(log_level_names[0]); i++) {
-		if (strcmp(env, log_level_names[i]) == 0) {
-			log_threshold = (enum vireo_log_level)i;
-			return;
-		}
-	}
+	if (level >= 0)
+		log_threshold = (enum vireo_log_level)level;
 }
 
 int vireo_log_enabled(enum vireo_log_level level)

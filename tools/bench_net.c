@@ -83,8 +83,8 @@ static const char bench_net_usage[] =
 	"  -S, --socket PATH   a vhost-user-net back-end's socket (once or twice)\n"
 	"  -s, --size N        frame size in bytes without FCS, 60..9014 (default 64)\n"
 	"  -t, --seconds S     sending time (default 5)\n"
-	"  -b, --burst N       frames per kick, 1..256 (default 32)\n"
-	"  -m, --mrg           negotiate VIRTIO_NET_F_MRG_RXBUF\n"
+	"      --burst N       frames per kick, 1..256 (default 32)\n"
+	"      --mrg           negotiate VIRTIO_NET_F_MRG_RXBUF\n"
 	"  -j, --json          one JSON object instead of a table\n"
 	"  -h, --help          this text\n";
 
@@ -135,7 +135,7 @@ static int bench_net_parse(struct bench_net_cfg *c, int argc, char **argv)
 	c->size = 64;
 	c->burst = 32;
 	c->seconds = 5;
-	ret = opt_parse_args(argc, argv, "S:s:t:b:mjh", bench_net_options, bench_net_usage,
+	ret = opt_parse_args(argc, argv, "S:s:t:jh", bench_net_options, bench_net_usage,
 			     bench_net_option, c);
 	if (ret)
 		return ret;

@@ -25,6 +25,8 @@
 #include "tools/signals.h"
 
 #define CMD "serve"
+/* Long-only options: the short letters mean the same in every subcommand (-S is --socket). */
+#define SERVE_OPT_SERIAL 256
 
 struct serve_cmd {
 	const char *kind;
@@ -52,12 +54,12 @@ static const char serve_usage[] =
 	"disconnects. SIGINT or SIGTERM: finish in-flight I/O, remove the socket,\n"
 	"exit 0.\n"
 	"\n"
-	"  -s, --socket PATH     unix socket to listen on (--socket-path also works)\n"
+	"  -S, --socket PATH     unix socket to listen on (--socket-path also works)\n"
 	"      --fd N            serve the connected socket N instead, exit when it closes\n"
 	"  -i, --image FILE      blk: raw image file\n"
 	"  -r, --readonly        blk: offer VIRTIO_BLK_F_RO and refuse writes\n"
 	"  -q, --queues N        blk: request queues, 1..16 (default 1)\n"
-	"  -S, --serial S        blk: serial number (GET_ID), at most 20 bytes\n"
+	"      --serial S        blk: serial number (GET_ID), at most 20 bytes\n"
 	"  -Q, --queue-size N    maximum ring size, a power of two (default 256 blk, 64 rng)\n"
 	"      --print-capabilities  print the vhost-user.json capabilities and exit\n"
 	"  -h, --help            this text\n"
@@ -65,13 +67,13 @@ static const char serve_usage[] =
 	"Exit status: 0 after SIGINT/SIGTERM, 1 setup failure, 2 bad arguments.\n";
 
 static const struct option serve_options[] = {
-	{"socket", required_argument, NULL, 's'},
-	{"socket-path", required_argument, NULL, 's'},
+	{"socket", required_argument, NULL, 'S'},
+	{"socket-path", required_argument, NULL, 'S'},
 	{"image", required_argument, NULL, 'i'},
 	{"readonly", no_argument, NULL, 'r'},
 	{"read-only", no_argument, NULL, 'r'},
 	{"queues", required_argument, NULL, 'q'},
-	{"serial", required_argument, NULL, 'S'},
+	{"serial", required_argument, NULL, SERVE_OPT_SERIAL},
 	{"queue-size", required_argument, NULL, 'Q'},
 	{"print-capabilities", no_argument, NULL, 'C'},
 	{"fd", required_argument, NULL, 'F'},
@@ -85,7 +87,7 @@ static int serve_parse_opt(struct serve_cmd *c, int opt, char **argv)
 	uint64_t v;
 
 	switch (opt) {
-	case 's':
+	case 'S':
 		c->socket = optarg;
 		return 0;
 	case 'i':
@@ -94,7 +96,7 @@ static int serve_parse_opt(struct serve_cmd *c, int opt, char **argv)
 	case 'r':
 		c->readonly = true;
 		return 0;
-	case 'S':
+	case SERVE_OPT_SERIAL:
 		c->serial = optarg;
 		return strlen(optarg) > 20 ? opt_usage_error(CMD, "--serial: at most 20 bytes") : 0;
 	case 'q':
@@ -137,7 +139,8 @@ static int serve_parse(struct serve_cmd *c, int argc, char **argv)
 	if (strcmp(c->kind, "blk") != 0 && strcmp(c->kind, "rng") != 0)
 		return opt_usage_error(CMD, "unknown device '%s' (blk, rng or net)", c->kind);
 	optind = 0;
-	while ((opt = getopt_long(argc - 1, argv + 1, "s:i:rq:S:Q:h", serve_options, NULL)) != -1) {
+	opterr = 0; /* one line of our own for a bad option, not getopt's as well */
+	while ((opt = getopt_long(argc - 1, argv + 1, "S:i:rq:Q:h", serve_options, NULL)) != -1) {
 		if (opt == 'h') {
 			fputs(serve_usage, stdout);
 			return -1;

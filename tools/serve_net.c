@@ -46,11 +46,11 @@ static const char serve_net_usage[] =
 	"               hostfwd= forwards a TCP port of 127.0.0.1 to the guest (repeatable)\n"
 	"Sockets are created mode 0600; each serves one front-end at a time.\n"
 	"\n"
-	"  -s, --socket PATH   a port (repeat for more ports, up to 16)\n"
+	"  -S, --socket PATH   a port (repeat for more ports, up to 16)\n"
 	"  -u, --uplink SPEC   tap=IFNAME, or user[,hostfwd=...]...\n"
-	"  -p, --poll          busy-poll the rings (lowest latency, one core at 100%)\n"
-	"  -m, --mtu N         the MTU offered to drivers, 68..65535 (default 1500)\n"
-	"  -q, --queue-pairs N receive/transmit queue pairs per port, 1..8 (default 1;\n"
+	"      --poll          busy-poll the rings (lowest latency, one core at 100%)\n"
+	"      --mtu N         the MTU offered to drivers, 68..65535 (default 1500)\n"
+	"      --queue-pairs N receive/transmit queue pairs per port, 1..8 (default 1;\n"
 	"                      above 1 offers MQ: QEMU -netdev vhost-user,queues=N)\n"
 	"  -Q, --queue-size N  maximum ring size, a power of two (default 256)\n"
 	"      --no-offloads   offer no checksum/TSO offloads (default: offered; the\n"
@@ -65,8 +65,8 @@ static const char serve_net_usage[] =
 /* One entry a line: clang-format would otherwise pack them in two columns. */
 static const struct option serve_net_options[] = {
 	// clang-format off
-	{"socket", required_argument, NULL, 's'},
-	{"socket-path", required_argument, NULL, 's'},
+	{"socket", required_argument, NULL, 'S'},
+	{"socket-path", required_argument, NULL, 'S'},
 	{"uplink", required_argument, NULL, 'u'},
 	{"poll", no_argument, NULL, 'p'},
 	{"mtu", required_argument, NULL, 'm'},
@@ -135,7 +135,7 @@ static int serve_net_one(void *ctx, int opt, char **argv)
 	int ret;
 
 	switch (opt) {
-	case 's':
+	case 'S':
 		if (c->num_sockets == SERVE_NET_MAX_PORTS)
 			return opt_usage_error(CMD, "at most %u sockets", SERVE_NET_MAX_PORTS);
 		c->sockets[c->num_sockets++] = optarg;
@@ -173,7 +173,7 @@ static int serve_net_one(void *ctx, int opt, char **argv)
 /* Return: 0 to run, -1 after --help (exit 0), or EXIT_USAGE. */
 static int serve_net_parse(struct serve_net_cmd *c, int argc, char **argv)
 {
-	int ret = opt_parse_args(argc, argv, "s:u:pm:q:Q:h", serve_net_options, serve_net_usage,
+	int ret = opt_parse_args(argc, argv, "S:u:Q:h", serve_net_options, serve_net_usage,
 				 serve_net_one, c);
 
 	if (ret)

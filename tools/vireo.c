@@ -5,7 +5,10 @@
  */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <vireo/log.h>
 
 #include "tools/commands.h"
 #include "tools/options.h"
@@ -113,6 +116,13 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	cmd = argv[1];
+	/* A typo in VIREO_LOG would silently hide the lines the user asked for. */
+	if (getenv("VIREO_LOG") && vireo_log_level_parse(getenv("VIREO_LOG")) < 0) {
+		fprintf(stderr,
+			"vireo: VIREO_LOG=%s: unknown level (valid: error, warn, info, debug)\n",
+			getenv("VIREO_LOG"));
+		return EXIT_USAGE;
+	}
 	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
 		vireo_usage(stdout);
 		return 0;

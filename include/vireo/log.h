@@ -17,6 +17,12 @@ enum vireo_log_level { VIREO_LOG_ERROR, VIREO_LOG_WARN, VIREO_LOG_INFO, VIREO_LO
 void vireo_log(enum vireo_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/**
+ * vireo_log_level_parse() - the level named @name (error, warn, info, debug)
+ * Return: the level, or -EINVAL for any other name.
+ */
+int vireo_log_level_parse(const char *name);
+
 /** vireo_log_enabled() - true if a message at @level would be printed */
 int vireo_log_enabled(enum vireo_log_level level);
 

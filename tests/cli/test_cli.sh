@@ -10,7 +10,7 @@ trap 'rm -rf "$tmp"' EXIT
 img=$tmp/disk.img
 n=0 failed=0
 
-echo "1..39"
+echo "1..44"
 
 report() { # report OK NAME [DETAIL]
 	n=$((n + 1))
@@ -59,6 +59,11 @@ fi
 usage_error "no command"
 usage_error "unknown command" frobnicate
 usage_error "blk: unknown option" blk --bogus
+usage_error "serve blk: unknown option" serve blk --bogus
+usage_error "serve net: unknown option" serve net --bogus
+VIREO_LOG=loud usage_error "VIREO_LOG with an unknown level" --version
+grep -q "error, warn, info, debug" "$tmp/err"
+report $? "... names the valid levels"
 usage_error "blk: missing --image" blk write --length 4k
 usage_error "blk: bad size" blk --image "$img" write --length 12Q
 usage_error "blk: unknown action" blk --image "$img" --length 4k scribble
@@ -67,6 +72,14 @@ usage_error "bench: unknown kind" bench frob
 usage_error "bench blk: bad --rw" bench blk --image "$img" --rw sideways --bs 4k --iodepth 1
 usage_error "bench blk: missing --iodepth" bench blk --image "$img" --rw read --bs 4k
 
+# The same short option means the same long option in every subcommand's --help.
+for c in "blk" "bench blk" "bench net" "bench ring" "serve" "serve net" "demo"; do
+	# shellcheck disable=SC2086
+	"$VIREO" $c --help | grep -oE '^ +-[a-zA-Z], --[a-z-]+' | sed 's/^ *//'
+done | sort -u >"$tmp/shorts"
+clash=$(cut -d, -f1 "$tmp/shorts" | uniq -d | tr '\n' ' ')
+[ -z "$clash" ]
+report $? "a short option means the same in every subcommand" "$clash: $(tr '\n' ' ' <"$tmp/shorts")"
 expect "--help" 0 --help
 grep -q '^usage: vireo' "$tmp/out"
 report $? "--help prints usage on stdout"
