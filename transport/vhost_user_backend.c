@@ -116,8 +116,6 @@ static void vub_disconnect(struct vhost_user_backend *b, const char *reason)
 	vub_mem_clear(b);
 	if (b->opt.on_disconnect)
 		b->opt.on_disconnect(b->opt.opaque, b->conn_count, reason);
-	if (b->listen_fd >= 0 && event_loop_add(b->loop, b->listen_fd, vub_accept_event, b) < 0)
-		log_error("vhost-user: cannot watch the listening socket again");
 }
 
 static const char *vub_recv_error(int err)
@@ -258,9 +256,6 @@ int vhost_user_backend_attach(struct vhost_user_backend *b, int fd)
 		goto out_remove_timer;
 	b->conn_fd = fd;
 	b->conn_count++;
-	/* One front-end at a time: the next ones wait in the backlog. */
-	if (b->listen_fd >= 0)
-		(void)event_loop_remove(b->loop, b->listen_fd);
 	if (b->opt.on_connect)
 		b->opt.on_connect(b->opt.opaque, b->conn_count);
 	return 0;
@@ -273,6 +268,20 @@ out_close_fd:
 	return ret;
 }
 
+/* The connection being served has only its close left to read (or reset). */
+static bool vub_conn_gone(const struct vhost_user_backend *b)
+{
+	char c;
+	ssize_t n = recv(b->conn_fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+
+	return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
+/*
+ * One front-end at a time: a second one is refused at once, with one log line,
+ * rather than left waiting in the backlog. A front-end that reconnects right
+ * after closing is not refused: its old connection's close is taken first.
+ */
 static void vub_accept_event(void *opaque, uint32_t events)
 {
 	struct vhost_user_backend *b = opaque;
@@ -282,6 +291,17 @@ static void vub_accept_event(void *opaque, uint32_t events)
 	fd = accept4(b->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 	if (fd < 0)
 		return; /* EAGAIN (nonblocking listener), or the peer gave up */
+	if (b->conn_fd >= 0 && vub_conn_gone(b)) {
+		/* device.h: no queue thread runs while this thread works on the device. */
+		vub_threads_stop(b);
+		vub_disconnect(b, NULL);
+	}
+	if (b->conn_fd >= 0) {
+		log_warn("vhost-user: a second front-end refused: connection %lu is being served",
+			 b->conn_count);
+		close(fd);
+		return;
+	}
 	if (vhost_user_backend_attach(b, fd) < 0)
 		log_warn("vhost-user: cannot serve a new connection");
 }

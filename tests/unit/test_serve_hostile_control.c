@@ -6,7 +6,7 @@
  * requests and never reads the replies must neither stall other tenants
  * (`serve net`: a probe flow between two other ports keeps its rate) nor the
  * next client (`serve blk|rng`: dropped at the whole-message deadline, the
- * client waiting in the backlog is served) nor its own queues (`serve blk
+ * next client is served; one that connects meanwhile is refused at once) nor its own queues (`serve blk
  * --queues 2`). Every case: the server stays up, exits 0 on SIGTERM, has no
  * sanitizer report and no fd left over. Rates are printed and compared with
  * a generous relative bound only.
@@ -440,7 +440,19 @@ static void test_net_other_tenants_keep_their_rate(void **state)
 	assert_non_null(strstr(out, "socket full"));
 }
 
-/* ---- serve blk / rng: one front-end at a time, the next one in the backlog ---- */
+/* ---- serve blk / rng: one front-end at a time, a second one refused at once ---- */
+
+/* A front-end connecting to a busy one-connection server is closed at once, not parked. */
+static void expect_refused(const char *path)
+{
+	struct pollfd p = {.fd = sock_connect(path), .events = POLLIN};
+	char c;
+
+	/* Bounded wait, not a timing assertion: far below the message deadline. */
+	assert_int_equal(poll(&p, 1, (int)DEADLINE_MS / 2), 1);
+	assert_int_equal(recv(p.fd, &c, 1, 0), 0);
+	close(p.fd);
+}
 
 static void backlog_served(const char *kind, const char *const *extra)
 {
@@ -452,19 +464,21 @@ static void backlog_served(const char *kind, const char *const *extra)
 
 	serve_proc_start(&s, kind, 1, extra, DEADLINE_MS);
 	base = serve_proc_fds(&s);
-	/* The trickler holds the only connection; the good client waits behind it. */
+	/* The trickler holds the only connection: a second front-end is refused at once. */
 	hostile_start(&h, s.sock[0], TRICKLE);
 	sleep_us(150000);
 	t = now_ms();
-	expect_served(s.sock[0]);
-	t = now_ms() - t;
-	/* The trickler sees its connection closed at its next byte. */
+	expect_refused(s.sock[0]);
+	/* The trickler sees its connection closed at its next byte after the deadline. */
 	for (int i = 0; i < 1000 && atomic_load(&h.rounds) < 1; i++)
 		sleep_us(10000);
 	rounds = hostile_stop(&h);
-	print_message("# serve %s: client behind a trickler served after %ld ms (deadline %u ms)\n",
-		      kind, t, DEADLINE_MS);
+	t = now_ms() - t;
 	assert_true(rounds > 0);
+	expect_served(s.sock[0]);
+	print_message("# serve %s: second front-end refused at once, trickler dropped after %ld ms "
+		      "(deadline %u ms), then the next one served\n",
+		      kind, t, DEADLINE_MS);
 	hostile_start(&h, s.sock[0], NO_READ);
 	for (int i = 0; i < 1000 && atomic_load(&h.rounds) < 2; i++)
 		sleep_us(10000);
@@ -478,6 +492,7 @@ static void backlog_served(const char *kind, const char *const *extra)
 	out = serve_proc_stop(&s);
 	assert_non_null(strstr(out, "no whole message within"));
 	assert_non_null(strstr(out, "socket full"));
+	assert_non_null(strstr(out, "a second front-end refused"));
 }
 
 static void test_blk_next_client_served(void **state)
