@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * `vireo serve blk|rng`: a vhost-user back-end for QEMU and any other
- * front-end (`vireo serve net`, a switch of many ports, is serve_net.c). One device, one socket, one front-end at a time, everything
- * in one thread and one event loop. SIGINT/SIGTERM arrive through a signalfd
+ * front-end (`vireo serve net`, a switch of many ports, is serve_net.c). One
+ * device, one socket, one front-end at a time, everything in one thread and
+ * one event loop. SIGINT/SIGTERM arrive through a signalfd
  * in that loop: the server stops accepting, lets in-flight I/O finish (the
  * device reset waits for it), removes the socket and exits 0.
  */

@@ -6,8 +6,8 @@
  * requests and never reads the replies must neither stall other tenants
  * (`serve net`: a probe flow between two other ports keeps its rate) nor the
  * next client (`serve blk|rng`: dropped at the whole-message deadline, the
- * next client is served; one that connects meanwhile is refused at once) nor its own queues (`serve blk
- * --queues 2`). Every case: the server stays up, exits 0 on SIGTERM, has no
+ * next client is served; one that connects meanwhile is refused at once) nor
+ * its own queues (`serve blk --queues 2`). Every case: the server stays up, exits 0 on SIGTERM, has no
  * sanitizer report and no fd left over. Rates are printed and compared with
  * a generous relative bound only.
  */
