@@ -21,6 +21,7 @@
 
 #include "tools/blk_stack.h"
 #include "tools/commands.h"
+#include "tools/image_format.h"
 #include "tools/options.h"
 
 #define CMD "bench blk"
@@ -42,8 +43,12 @@ struct bench_cfg {
 	unsigned int queues;
 	double seconds;
 	bool json;
+	bool format_raw;
 	bool have_rw, have_bs, have_iodepth;
 };
+
+/* Long-only option (no short letter). */
+#define BENCH_OPT_FORMAT 256
 
 struct bench_worker {
 	const struct bench_cfg *cfg;
@@ -85,14 +90,22 @@ static const char bench_usage[] =
 	"  -q, --queues N      request queues, one thread each, 1..16 (default 1)\n"
 	"  -t, --seconds S     run time (default 5)\n"
 	"  -j, --json          one JSON object instead of a table\n"
+	"      --format raw    use FILE even if it looks like qcow2, VMDK, ... (refused\n"
+	"                      otherwise: only raw images are served)\n"
 	"  -h, --help          this text\n";
 
 static const struct option bench_options[] = {
-	{"image", required_argument, NULL, 'i'},   {"socket", required_argument, NULL, 'S'},
-	{"rw", required_argument, NULL, 'w'},	   {"bs", required_argument, NULL, 'b'},
-	{"iodepth", required_argument, NULL, 'd'}, {"queues", required_argument, NULL, 'q'},
-	{"seconds", required_argument, NULL, 't'}, {"json", no_argument, NULL, 'j'},
-	{"help", no_argument, NULL, 'h'},	   {NULL, 0, NULL, 0},
+	{"image", required_argument, NULL, 'i'},
+	{"socket", required_argument, NULL, 'S'},
+	{"rw", required_argument, NULL, 'w'},
+	{"bs", required_argument, NULL, 'b'},
+	{"iodepth", required_argument, NULL, 'd'},
+	{"queues", required_argument, NULL, 'q'},
+	{"seconds", required_argument, NULL, 't'},
+	{"json", no_argument, NULL, 'j'},
+	{"format", required_argument, NULL, BENCH_OPT_FORMAT},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
 };
 
 static unsigned int hist_index(uint64_t ns)
@@ -350,6 +363,9 @@ static int bench_parse_option(void *ctx, int opt, char **argv)
 			return opt_usage_error(CMD, "--seconds wants a positive number, not '%s'",
 					       optarg);
 		return 0;
+	case BENCH_OPT_FORMAT:
+		c->format_raw = true;
+		return image_format_parse(CMD, optarg);
 	case 'j':
 		c->json = true;
 		return 0;
@@ -568,6 +584,8 @@ int bench_blk_main(int argc, char **argv)
 	/* Request buffers plus rings, indirect pools and bounce buffers. */
 	dma = (size_t)c.queues * c.iodepth * ((c.bs + 4095u) & ~4095u) +
 	      (size_t)c.queues * (2u << 20) + (8u << 20);
+	if (!c.socket && image_check_raw(CMD, c.image, c.format_raw))
+		return 1;
 	if (c.socket)
 		ret = blk_stack_connect(&s, c.socket, c.queues, dma);
 	else

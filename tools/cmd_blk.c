@@ -18,6 +18,7 @@
 
 #include "tools/blk_stack.h"
 #include "tools/commands.h"
+#include "tools/image_format.h"
 #include "tools/options.h"
 #include "tools/pattern.h"
 
@@ -27,12 +28,16 @@
 
 enum blk_action { BLK_WRITE, BLK_READ, BLK_VERIFY };
 
+/* Long-only option (no short letter). */
+#define BLK_OPT_FORMAT 256
+
 struct blk_cmd {
 	const char *image;
 	const char *socket;
 	unsigned int queues;
 	bool have_queues;
 	bool readonly;
+	bool format_raw;
 	enum blk_action action;
 	uint64_t offset;
 	uint64_t length;
@@ -80,6 +85,8 @@ static const char blk_usage[] =
 	"                      pseudo-random stream keyed by N and the offset\n"
 	"                      (default seed:1)\n"
 	"  -O, --output FILE   where read puts the raw bytes\n"
+	"      --format raw    use FILE even if it looks like qcow2, VMDK, ... (refused\n"
+	"                      otherwise: only raw images are served)\n"
 	"  -h, --help          this text\n"
 	"Sizes accept k, M, G, T suffixes (powers of 1024).\n"
 	"Exit status: 0 ok, 1 I/O error or mismatch, 2 bad arguments.\n";
@@ -94,6 +101,7 @@ static const struct option blk_options[] = {
 	{"pattern", required_argument, NULL, 'p'},
 	{"output", required_argument, NULL, 'O'},
 	{"socket", required_argument, NULL, 'S'},
+	{"format", required_argument, NULL, BLK_OPT_FORMAT},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -140,6 +148,9 @@ static int blk_parse_option(void *ctx, int opt, char **argv)
 	case 'O':
 		c->output = optarg;
 		return 0;
+	case BLK_OPT_FORMAT:
+		c->format_raw = true;
+		return image_format_parse(CMD, optarg);
 	default:
 		return opt_bad_getopt(CMD, argv);
 	}
@@ -365,10 +376,16 @@ static int blk_execute(struct blk_cmd *c)
 		fprintf(stderr, "vireo blk: cannot create %s: %s\n", c->image, strerror(-ret));
 		return 1;
 	}
+	if (!c->socket && image_check_raw(CMD, c->image, c->format_raw))
+		return 1;
 	if (c->socket)
 		ret = blk_stack_connect(&s, c->socket, c->have_queues ? c->queues : 0, 0);
 	else
 		ret = blk_stack_open(&s, c->image, c->readonly, c->queues, 0);
+	if (ret < 0 && !c->socket) {
+		image_open_error(CMD, c->image, -ret, c->readonly);
+		return 1;
+	}
 	if (ret < 0) {
 		fprintf(stderr, "vireo blk: cannot %s %s: %s\n", c->socket ? "connect to" : "serve",
 			c->socket ? c->socket : c->image, strerror(-ret));

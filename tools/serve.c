@@ -22,12 +22,14 @@
 #include <vireo/vhost_user_backend.h>
 
 #include "tools/commands.h"
+#include "tools/image_format.h"
 #include "tools/options.h"
 #include "tools/signals.h"
 
 #define CMD "serve"
 /* Long-only options: the short letters mean the same in every subcommand (-S is --socket). */
 #define SERVE_OPT_SERIAL 256
+#define SERVE_OPT_FORMAT 257
 
 struct serve_cmd {
 	const char *kind;
@@ -36,6 +38,7 @@ struct serve_cmd {
 	const char *image;
 	const char *serial;
 	bool readonly;
+	bool format_raw;
 	unsigned int queues;
 	uint16_t queue_size;
 	bool capabilities;
@@ -61,6 +64,8 @@ static const char serve_usage[] =
 	"  -r, --readonly        blk: offer VIRTIO_BLK_F_RO and refuse writes\n"
 	"  -q, --queues N        blk: request queues, 1..16 (default 1)\n"
 	"      --serial S        blk: serial number (GET_ID), at most 20 bytes\n"
+	"      --format raw      blk: serve FILE even if it looks like qcow2, VMDK, ... (refused\n"
+	"                        otherwise: only raw images are served)\n"
 	"  -Q, --queue-size N    maximum ring size, a power of two (default 256 blk, 64 rng)\n"
 	"      --print-capabilities  print the vhost-user.json capabilities and exit\n"
 	"  -h, --help            this text\n"
@@ -75,6 +80,7 @@ static const struct option serve_options[] = {
 	{"read-only", no_argument, NULL, 'r'},
 	{"queues", required_argument, NULL, 'q'},
 	{"serial", required_argument, NULL, SERVE_OPT_SERIAL},
+	{"format", required_argument, NULL, SERVE_OPT_FORMAT},
 	{"queue-size", required_argument, NULL, 'Q'},
 	{"print-capabilities", no_argument, NULL, 'C'},
 	{"fd", required_argument, NULL, 'F'},
@@ -97,6 +103,9 @@ static int serve_parse_opt(struct serve_cmd *c, int opt, char **argv)
 	case 'r':
 		c->readonly = true;
 		return 0;
+	case SERVE_OPT_FORMAT:
+		c->format_raw = true;
+		return image_format_parse(CMD, optarg);
 	case SERVE_OPT_SERIAL:
 		c->serial = optarg;
 		return strlen(optarg) > 20 ? opt_usage_error(CMD, "--serial: at most 20 bytes") : 0;
@@ -269,9 +278,11 @@ static int serve_blk(struct serve_state *s, const struct serve_cmd *c)
 	char what[160];
 	int ret;
 
+	if (image_check_raw(CMD, c->image, c->format_raw))
+		return 1;
 	ret = blk_device_new(&blk, &bo);
 	if (ret < 0) {
-		fprintf(stderr, "vireo serve: %s: %s\n", c->image, strerror(-ret));
+		image_open_error(CMD, c->image, -ret, c->readonly);
 		return 1;
 	}
 	snprintf(what, sizeof(what), "image %s, %" PRIu64 " sectors, %u queue%s%s", c->image,
