@@ -15,7 +15,9 @@ commands=(
 	# shell plumbing (essential on Debian, listed so the table is whole)
 	bash:bash sed:sed grep:grep awk:mawk find:findutils timeout:coreutils md5sum:coreutils
 	sha256sum:coreutils truncate:coreutils mkfifo:coreutils od:coreutils nproc:coreutils
-	setsid:util-linux setpriv:util-linux blkdiscard:util-linux dpkg:dpkg dpkg-deb:dpkg apt-get:apt gzip:gzip
+	stat:coreutils realpath:coreutils seq:coreutils getent:libc-bin
+	setsid:util-linux setpriv:util-linux blkdiscard:util-linux dpkg:dpkg dpkg-deb:dpkg apt-get:apt
+	gzip:gzip
 	# network tests: namespaces, taps, ping, free ports, a web client
 	ip:iproute2 ss:iproute2 ping:iputils-ping curl:curl
 	# interop peers: QEMU guests, qemu-storage-daemon, DPDK's testpmd

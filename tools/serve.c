@@ -24,6 +24,7 @@
 #include "tools/commands.h"
 #include "tools/image_format.h"
 #include "tools/options.h"
+#include "tools/service.h"
 #include "tools/signals.h"
 
 #define CMD "serve"
@@ -42,6 +43,7 @@ struct serve_cmd {
 	unsigned int queues;
 	uint16_t queue_size;
 	bool capabilities;
+	struct service_options service;
 };
 
 static const char serve_usage[] =
@@ -66,7 +68,8 @@ static const char serve_usage[] =
 	"      --serial S        blk: serial number (GET_ID), at most 20 bytes\n"
 	"      --format raw      blk: serve FILE even if it looks like qcow2, VMDK, ... (refused\n"
 	"                        otherwise: only raw images are served)\n"
-	"  -Q, --queue-size N    maximum ring size, a power of two (default 256 blk, 64 rng)\n"
+	"  -Q, --queue-size N    maximum ring size, a power of two (default 256 blk, 64 "
+	"rng)\n" SERVICE_USAGE
 	"      --print-capabilities  print the vhost-user.json capabilities and exit\n"
 	"  -h, --help            this text\n"
 	"Set VIREO_LOG=info to see each connection's problems in detail.\n"
@@ -84,6 +87,7 @@ static const struct option serve_options[] = {
 	{"queue-size", required_argument, NULL, 'Q'},
 	{"print-capabilities", no_argument, NULL, 'C'},
 	{"fd", required_argument, NULL, 'F'},
+	SERVICE_OPTIONS,
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -92,6 +96,7 @@ static const struct option serve_options[] = {
 static int serve_parse_opt(struct serve_cmd *c, int opt, char **argv)
 {
 	uint64_t v;
+	int ret;
 
 	switch (opt) {
 	case 'S':
@@ -129,7 +134,9 @@ static int serve_parse_opt(struct serve_cmd *c, int opt, char **argv)
 		c->fd = (int)v;
 		return 0;
 	default:
-		return opt_bad_getopt(CMD, argv);
+		/* 1: not a service option either */
+		ret = service_parse_option(&c->service, CMD, opt, optarg);
+		return ret == 1 ? opt_bad_getopt(CMD, argv) : ret;
 	}
 }
 
@@ -235,6 +242,7 @@ static int serve_run(struct serve_state *s, struct vdev *dev, const struct serve
 	struct vhost_user_backend *b;
 	int ret;
 
+	service_apply(&c->service, &opt);
 	ret = serve_signals(s);
 	if (ret == 0)
 		ret = vhost_user_backend_new(&b, dev, &s->loop, &opt);
@@ -256,8 +264,13 @@ static int serve_run(struct serve_state *s, struct vdev *dev, const struct serve
 		printf("vireo serve %s: listening on %s (%s)\n", s->kind, socket, what);
 	}
 	fflush(stdout);
+	if (service_pidfile_write(&c->service, CMD) < 0) {
+		vhost_user_backend_free(b);
+		return 1;
+	}
 	ret = vhost_user_backend_run(b);
 	vhost_user_backend_free(b);
+	service_pidfile_remove(&c->service);
 	if (ret < 0) {
 		fprintf(stderr, "vireo serve: event loop: %s\n", strerror(-ret));
 		return 1;

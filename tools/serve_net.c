@@ -54,7 +54,8 @@ static const char serve_net_usage[] =
 	"                      above 1 offers MQ: QEMU -netdev vhost-user,queues=N)\n"
 	"  -Q, --queue-size N  maximum ring size, a power of two (default 256)\n"
 	"      --no-offloads   offer no checksum/TSO offloads (default: offered; the\n"
-	"                      switch completes them in software where a port lacks them)\n"
+	"                      switch completes them in software where a port lacks "
+	"them)\n" SERVICE_USAGE
 	"      --print-capabilities  print the vhost-user.json capabilities and exit\n"
 	"  -h, --help          this text\n"
 	"Each port's device offers MAC 02:76:69:00:00:NN (NN = its number); QEMU gives\n"
@@ -74,6 +75,7 @@ static const struct option serve_net_options[] = {
 	{"queue-size", required_argument, NULL, 'Q'},
 	{"no-offloads", no_argument, NULL, 'O'},
 	{"print-capabilities", no_argument, NULL, 'C'},
+	SERVICE_OPTIONS,
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 	// clang-format on
@@ -166,7 +168,9 @@ static int serve_net_one(void *ctx, int opt, char **argv)
 		c->capabilities = true;
 		return 0;
 	default:
-		return opt_bad_getopt(CMD, argv);
+		/* 1: not a service option either */
+		ret = service_parse_option(&c->service, CMD, opt, optarg);
+		return ret == 1 ? opt_bad_getopt(CMD, argv) : ret;
 	}
 }
 

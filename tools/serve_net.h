@@ -12,6 +12,8 @@
 
 #include <vireo/net_uplink.h>
 
+#include "tools/service.h"
+
 #define SERVE_NET_MAX_PORTS 16u
 
 enum serve_net_uplink {
@@ -32,6 +34,7 @@ struct serve_net_cmd {
 	unsigned int queue_pairs;
 	bool no_offloads;
 	bool capabilities;
+	struct service_options service;
 };
 
 /**

@@ -121,6 +121,7 @@ static int serve_net_add_port(struct serve_net *s, const char *socket)
 	char name[32];
 	int ret;
 
+	service_apply(&c->service, &bo);
 	p->s = s;
 	p->number = s->num_ports + 1;
 	p->socket = socket;
@@ -328,7 +329,10 @@ int serve_net_run(const struct serve_net_cmd *c)
 		printf("vireo serve net: %u port%s%s, ready\n", s->num_ports,
 		       s->num_ports == 1 ? "" : "s", c->poll ? ", polling" : "");
 		fflush(stdout);
-		ret = serve_net_loop(s);
+		ret = service_pidfile_write(&c->service, "serve net");
+		if (ret == 0)
+			ret = serve_net_loop(s);
+		service_pidfile_remove(&c->service);
 		serve_net_print_counters(s);
 		if (ret < 0)
 			fprintf(stderr, "vireo serve net: event loop: %s\n", strerror(-ret));

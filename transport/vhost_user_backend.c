@@ -353,6 +353,15 @@ static int vub_listen(struct vhost_user_backend *b, const char *path)
 	}
 	strcpy(b->path, path);
 	b->listen_fd = fd;
+	/* Widened (or given a group) only now: never a window wider than asked. */
+	if ((b->opt.socket_mode && chmod(path, b->opt.socket_mode & 0777) < 0) ||
+	    (b->opt.set_socket_group && chown(path, (uid_t)-1, b->opt.socket_group) < 0)) {
+		ret = -errno;
+		close(fd);
+		unlink(path);
+		b->listen_fd = -1;
+		return ret;
+	}
 	return 0;
 }
 

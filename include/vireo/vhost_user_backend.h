@@ -37,6 +37,10 @@ struct vhost_user_backend;
  *	network device on a switch); otherwise each queue gets its own thread
  * @msg_timeout_ms: how long a front-end may take from the first byte of a
  *	message to its last before the connection is closed; 0: 5000
+ * @socket_mode: permissions of the socket file; 0: 0600. It is created 0600
+ *	and widened only after bind, so there is never a wider window.
+ * @socket_group: with @set_socket_group, the socket file's group (so a QEMU
+ *	running as another user in that group, e.g. libvirt's, can connect)
  */
 struct vhost_user_backend_options {
 	const char *socket_path;
@@ -45,6 +49,9 @@ struct vhost_user_backend_options {
 	void *opaque;
 	bool single_thread;
 	unsigned int msg_timeout_ms;
+	unsigned int socket_mode;
+	bool set_socket_group;
+	unsigned int socket_group;
 };
 
 /**

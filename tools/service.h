@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What `vireo serve` needs to run as a service, shared by serve blk|rng and
+ * serve net: the socket's mode and group (so a QEMU running as another user,
+ * e.g. libvirt's, can connect) and a pid file.
+ */
+#ifndef VIREO_TOOLS_SERVICE_H
+#define VIREO_TOOLS_SERVICE_H
+
+#include <stdbool.h>
+
+#include <vireo/vhost_user_backend.h>
+
+/* Long-only option values, shared by the serve commands (above any letter). */
+#define SERVICE_OPT_SOCKET_MODE 300
+#define SERVICE_OPT_SOCKET_GROUP 301
+#define SERVICE_OPT_PIDFILE 302
+
+#define SERVICE_USAGE                                                           \
+	"      --socket-mode MODE  socket permissions, octal (default 0600)\n"  \
+	"      --socket-group GROUP  the socket's group (a name or a number)\n" \
+	"      --pidfile PATH      write the process id there once listening; removed at exit\n"
+
+#define SERVICE_OPTIONS                                                              \
+	{"socket-mode", required_argument, NULL, SERVICE_OPT_SOCKET_MODE},           \
+		{"socket-group", required_argument, NULL, SERVICE_OPT_SOCKET_GROUP}, \
+	{                                                                            \
+		"pidfile", required_argument, NULL, SERVICE_OPT_PIDFILE              \
+	}
+
+struct service_options {
+	unsigned int socket_mode;
+	bool set_socket_group;
+	unsigned int socket_group;
+	const char *pidfile;
+};
+
+/**
+ * service_parse_option() - one of the SERVICE_OPT_* options
+ * Return: 0; 1 if @opt is not one of them; EXIT_USAGE after one error line.
+ */
+int service_parse_option(struct service_options *o, const char *cmd, int opt, const char *arg);
+
+/** service_apply() - the socket's mode and group into backend options */
+void service_apply(const struct service_options *o, struct vhost_user_backend_options *bo);
+
+/**
+ * service_pidfile_write() - "PID\n" into the pid file, if one was asked for
+ * Return: 0, or -errno (one error line printed).
+ */
+int service_pidfile_write(const struct service_options *o, const char *cmd);
+
+/** service_pidfile_remove() - remove it at exit (if it still holds our pid) */
+void service_pidfile_remove(const struct service_options *o);
+
+#endif /* VIREO_TOOLS_SERVICE_H */
