@@ -16,6 +16,7 @@ commands=(
 	bash:bash sed:sed grep:grep awk:mawk find:findutils timeout:coreutils md5sum:coreutils
 	sha256sum:coreutils truncate:coreutils mkfifo:coreutils od:coreutils nproc:coreutils
 	stat:coreutils realpath:coreutils seq:coreutils getent:libc-bin
+	systemd-socket-activate:systemd
 	setsid:util-linux setpriv:util-linux blkdiscard:util-linux dpkg:dpkg dpkg-deb:dpkg apt-get:apt
 	gzip:gzip
 	# network tests: namespaces, taps, ping, free ports, a web client

@@ -44,6 +44,7 @@ struct serve_cmd {
 	uint16_t queue_size;
 	bool capabilities;
 	struct service_options service;
+	unsigned int listen_fds; /* socket activation: listening sockets from fd 3 */
 };
 
 static const char serve_usage[] =
@@ -62,6 +63,8 @@ static const char serve_usage[] =
 	"\n"
 	"  -S, --socket PATH     unix socket to listen on (--socket-path also works)\n"
 	"      --fd N            serve the connected socket N instead, exit when it closes\n"
+	"                        Neither: a listening socket passed by systemd socket\n"
+	"                        activation (LISTEN_FDS, fd 3; Accept=no)\n"
 	"  -i, --image FILE      blk: raw image file\n"
 	"  -r, --readonly        blk: offer VIRTIO_BLK_F_RO and refuse writes\n"
 	"  -q, --queues N        blk: request queues, 1..16 (default 1)\n"
@@ -170,8 +173,15 @@ static int serve_parse(struct serve_cmd *c, int argc, char **argv)
 		return opt_usage_error(CMD, "unexpected argument '%s'", argv[optind + 1]);
 	if (c->capabilities)
 		return 0;
-	if (!c->socket == (c->fd < 0))
-		return opt_usage_error(CMD, "give one of --socket PATH and --fd N");
+	if (!c->socket && c->fd < 0)
+		c->listen_fds = service_listen_fds();
+	if (c->listen_fds > 1)
+		return opt_usage_error(CMD,
+				       "socket activation passed %u sockets; serve %s takes one",
+				       c->listen_fds, c->kind);
+	if (!c->socket + (c->fd < 0) + !c->listen_fds != 2)
+		return opt_usage_error(CMD, "give one of --socket PATH and --fd N (or a socket by "
+					    "systemd socket activation)");
 	if (strcmp(c->kind, "blk") == 0 && !c->image)
 		return opt_usage_error(CMD, "blk: --image FILE is required");
 	if (strcmp(c->kind, "rng") == 0 && (c->image || c->readonly || c->queues || c->serial))
@@ -250,7 +260,18 @@ static int serve_run(struct serve_state *s, struct vdev *dev, const struct serve
 		fprintf(stderr, "vireo serve: %s: %s\n", socket ? socket : "--fd", strerror(-ret));
 		return 1;
 	}
-	if (c->fd >= 0) {
+	if (c->listen_fds) {
+		ret = vhost_user_backend_adopt_listener(b, SERVICE_LISTEN_FDS_START);
+		if (ret < 0) {
+			fprintf(stderr, "vireo serve: socket activation: fd %d: %s\n",
+				SERVICE_LISTEN_FDS_START,
+				ret == -EINVAL ? "not a listening unix socket" : strerror(-ret));
+			vhost_user_backend_free(b);
+			return 1;
+		}
+		printf("vireo serve %s: listening on fd %d, socket activation (%s)\n", s->kind,
+		       SERVICE_LISTEN_FDS_START, what);
+	} else if (c->fd >= 0) {
 		s->exit_on_disconnect = true;
 		printf("vireo serve %s: serving fd %d (%s)\n", s->kind, c->fd, what);
 		fflush(stdout);

@@ -47,6 +47,9 @@ static const char serve_net_usage[] =
 	"Sockets are created mode 0600; each serves one front-end at a time.\n"
 	"\n"
 	"  -S, --socket PATH   a port (repeat for more ports, up to 16)\n"
+	"      --fd N          a port whose front-end is already connected on fd N\n"
+	"                      (repeatable); sockets passed by systemd socket activation\n"
+	"                      (LISTEN_FDS, from fd 3; Accept=no) are ports too\n"
 	"  -u, --uplink SPEC   tap=IFNAME, or user[,hostfwd=...]...\n"
 	"      --poll          busy-poll the rings (lowest latency, one core at 100%)\n"
 	"      --mtu N         the MTU offered to drivers, 68..65535 (default 1500)\n"
@@ -75,6 +78,7 @@ static const struct option serve_net_options[] = {
 	{"queue-size", required_argument, NULL, 'Q'},
 	{"no-offloads", no_argument, NULL, 'O'},
 	{"print-capabilities", no_argument, NULL, 'C'},
+	{"fd", required_argument, NULL, 'F'},
 	SERVICE_OPTIONS,
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
@@ -167,6 +171,12 @@ static int serve_net_one(void *ctx, int opt, char **argv)
 	case 'C':
 		c->capabilities = true;
 		return 0;
+	case 'F':
+		if (c->num_sockets + c->num_fds == SERVE_NET_MAX_PORTS)
+			return opt_usage_error(CMD, "at most %u ports", SERVE_NET_MAX_PORTS);
+		ret = opt_parse_count(CMD, "fd", optarg, 0, 65535, &v);
+		c->fds[c->num_fds++] = (int)v;
+		return ret;
 	default:
 		/* 1: not a service option either */
 		ret = service_parse_option(&c->service, CMD, opt, optarg);
@@ -184,8 +194,15 @@ static int serve_net_parse(struct serve_net_cmd *c, int argc, char **argv)
 		return ret;
 	if (optind < argc)
 		return opt_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
-	if (!c->capabilities && c->num_sockets == 0)
-		return opt_usage_error(CMD, "give at least one --socket PATH");
+	/* With --fd the fds are named (systemd's Accept=yes passes a connected fd 3 too). */
+	c->listen_fds = service_listen_fds();
+	if (c->capabilities || c->num_fds)
+		c->listen_fds = 0;
+	if (c->num_sockets + c->num_fds + c->listen_fds > SERVE_NET_MAX_PORTS)
+		return opt_usage_error(CMD, "at most %u ports", SERVE_NET_MAX_PORTS);
+	if (!c->capabilities && c->num_sockets + c->num_fds + c->listen_fds == 0)
+		return opt_usage_error(CMD, "give at least one --socket PATH or --fd N (or sockets "
+					    "by systemd socket activation)");
 	for (unsigned int i = 0; i < c->num_sockets; i++)
 		for (unsigned int j = 0; j < i; j++)
 			if (strcmp(c->sockets[i], c->sockets[j]) == 0)

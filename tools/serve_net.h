@@ -22,9 +22,16 @@ enum serve_net_uplink {
 	SERVE_NET_UPLINK_USER,
 };
 
+/*
+ * Ports come from --socket PATH (listen there), --fd N (a front-end already
+ * connected on N) and systemd socket activation (listening sockets from fd 3).
+ */
 struct serve_net_cmd {
 	const char *sockets[SERVE_NET_MAX_PORTS];
 	unsigned int num_sockets;
+	int fds[SERVE_NET_MAX_PORTS];
+	unsigned int num_fds;
+	unsigned int listen_fds;
 	enum serve_net_uplink uplink;
 	const char *tap_name;
 	struct net_slirp_options slirp;

@@ -31,11 +31,14 @@ struct serve_net;
 struct serve_net_port {
 	struct serve_net *s;
 	unsigned int number;
-	const char *socket;
+	const char *socket; /* the path, or @label */
+	char label[40];
 	struct net_device *nd;
 	struct vhost_user_backend *backend;
 	struct net_switch_port *sw_port;
 	bool connected;
+	bool fd_only; /* --fd: no listener, so its first front-end is its last */
+	bool done;
 };
 
 struct serve_net {
@@ -86,6 +89,16 @@ static void serve_net_on_connect(void *opaque, unsigned long conn)
 	fflush(stdout);
 }
 
+/* Every port was a --fd port and its front-end has gone: nothing can connect any more. */
+static void serve_net_stop_when_done(struct serve_net *s)
+{
+	for (unsigned int i = 0; i < s->num_ports; i++)
+		if (!s->ports[i].done)
+			return;
+	printf("vireo serve net: every --fd front-end has gone, exiting\n");
+	event_loop_stop(&s->loop);
+}
+
 static void serve_net_on_disconnect(void *opaque, unsigned long conn, const char *reason)
 {
 	struct serve_net_port *p = opaque;
@@ -96,12 +109,34 @@ static void serve_net_on_disconnect(void *opaque, unsigned long conn, const char
 	printf("vireo serve net: port %u (%s): connection %lu: closed%s%s\n", p->number, p->socket,
 	       conn, reason ? ": " : "", reason ? reason : "");
 	fflush(stdout);
+	p->done = p->fd_only;
+	serve_net_stop_when_done(p->s);
+}
+
+/* Where a port's front-ends come from: a path, or a listening fd, or a connected fd. */
+struct serve_net_source {
+	const char *path;
+	int listen_fd;
+	int conn_fd;
+};
+
+/* @src's listening or connected fd to @p's back-end. Return: 0 or -errno. */
+static int serve_net_port_fd(struct serve_net_port *p, const struct serve_net_source *src)
+{
+	if (src->listen_fd >= 0)
+		return vhost_user_backend_adopt_listener(p->backend, src->listen_fd);
+	if (src->conn_fd >= 0) {
+		p->fd_only = true;
+		return vhost_user_backend_attach(p->backend, src->conn_fd);
+	}
+	return 0;
 }
 
 /* Return: 0, or -errno with one line on stderr. */
-static int serve_net_add_port(struct serve_net *s, const char *socket)
+static int serve_net_add_port(struct serve_net *s, const struct serve_net_source *src)
 {
 	struct serve_net_port *p = &s->ports[s->num_ports];
+	const char *socket = src->path;
 	const struct serve_net_cmd *c = s->cmd;
 	struct net_device_options o = {
 		.mac = {0x02, 0x76, 0x69, 0, 0, (uint8_t)(s->num_ports + 1)},
@@ -124,7 +159,11 @@ static int serve_net_add_port(struct serve_net *s, const char *socket)
 	service_apply(&c->service, &bo);
 	p->s = s;
 	p->number = s->num_ports + 1;
-	p->socket = socket;
+	if (!socket)
+		snprintf(p->label, sizeof(p->label), "fd %d%s",
+			 src->listen_fd >= 0 ? src->listen_fd : src->conn_fd,
+			 src->listen_fd >= 0 ? ", socket activation" : "");
+	p->socket = socket ? socket : p->label;
 	ret = net_device_new(&p->nd, &o);
 	if (ret == 0) {
 		net_device_set_tx_handler(p->nd, serve_net_from_guest, p);
@@ -134,8 +173,15 @@ static int serve_net_add_port(struct serve_net *s, const char *socket)
 	}
 	if (ret == 0)
 		ret = vhost_user_backend_new(&p->backend, net_device_vdev(p->nd), &s->loop, &bo);
+	if (ret == 0) {
+		ret = serve_net_port_fd(p, src);
+		if (ret < 0) {
+			vhost_user_backend_free(p->backend);
+			p->backend = NULL;
+		}
+	}
 	if (ret < 0) {
-		fprintf(stderr, "vireo serve net: %s: %s\n", socket, strerror(-ret));
+		fprintf(stderr, "vireo serve net: %s: %s\n", p->socket, strerror(-ret));
 		if (p->sw_port)
 			net_switch_remove_port(s->sw, p->sw_port);
 		net_device_free(p->nd);
@@ -143,8 +189,8 @@ static int serve_net_add_port(struct serve_net *s, const char *socket)
 		return ret;
 	}
 	s->num_ports++;
-	printf("vireo serve net: port %u: listening on %s (mac 02:76:69:00:00:%02x)\n", p->number,
-	       socket, p->number);
+	printf("vireo serve net: port %u: %s %s (mac 02:76:69:00:00:%02x)\n", p->number,
+	       src->conn_fd >= 0 ? "serving" : "listening on", p->socket, p->number);
 	return 0;
 }
 
@@ -322,7 +368,12 @@ int serve_net_run(const struct serve_net_cmd *c)
 	if (ret == 0)
 		ret = net_switch_new(&s->sw);
 	for (unsigned int i = 0; ret == 0 && i < c->num_sockets; i++)
-		ret = serve_net_add_port(s, c->sockets[i]);
+		ret = serve_net_add_port(s, &(struct serve_net_source){c->sockets[i], -1, -1});
+	for (unsigned int i = 0; ret == 0 && i < c->listen_fds; i++)
+		ret = serve_net_add_port(
+			s, &(struct serve_net_source){NULL, SERVICE_LISTEN_FDS_START + (int)i, -1});
+	for (unsigned int i = 0; ret == 0 && i < c->num_fds; i++)
+		ret = serve_net_add_port(s, &(struct serve_net_source){NULL, -1, c->fds[i]});
 	if (ret == 0)
 		ret = serve_net_add_uplink(s);
 	if (ret == 0) {

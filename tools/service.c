@@ -69,6 +69,23 @@ void service_apply(const struct service_options *o, struct vhost_user_backend_op
 	bo->socket_group = o->socket_group;
 }
 
+unsigned int service_listen_fds(void)
+{
+	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+	unsigned long n = 0;
+	char *end;
+
+	if (pid && fds && strtol(pid, &end, 10) == (long)getpid() && !*end) {
+		n = strtoul(fds, &end, 10);
+		if (*end || n > 64)
+			n = 0;
+	}
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	return (unsigned int)n;
+}
+
 /* Return: 0, or -errno after one error line. */
 int service_pidfile_write(const struct service_options *o, const char *cmd)
 {

@@ -44,6 +44,16 @@ int service_parse_option(struct service_options *o, const char *cmd, int opt, co
 /** service_apply() - the socket's mode and group into backend options */
 void service_apply(const struct service_options *o, struct vhost_user_backend_options *bo);
 
+/* The first fd systemd passes (sd_listen_fds(3)). */
+#define SERVICE_LISTEN_FDS_START 3
+
+/**
+ * service_listen_fds() - systemd socket activation: how many listening sockets
+ * were passed from fd 3 on (LISTEN_FDS, for this process by LISTEN_PID), or 0.
+ * The variables are cleared so that no child takes them for its own.
+ */
+unsigned int service_listen_fds(void);
+
 /**
  * service_pidfile_write() - "PID\n" into the pid file, if one was asked for
  * Return: 0, or -errno (one error line printed).

@@ -8,6 +8,7 @@
  * goes back into the event loop.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -365,6 +366,43 @@ static int vub_listen(struct vhost_user_backend *b, const char *path)
 	return 0;
 }
 
+/* @fd is a listening unix stream socket. */
+static bool vub_is_listener(int fd)
+{
+	int listening = 0, domain = 0, type = 0;
+	socklen_t len = sizeof(int);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0 || !listening)
+		return false;
+	len = sizeof(int);
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0 || domain != AF_UNIX)
+		return false;
+	len = sizeof(int);
+	return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_STREAM;
+}
+
+/* Return: 0; -EBUSY; -EINVAL (not a listener, @fd still the caller's); -errno. */
+int vhost_user_backend_adopt_listener(struct vhost_user_backend *b, int fd)
+{
+	int flags, ret;
+
+	if (b->listen_fd >= 0)
+		return -EBUSY;
+	if (!vub_is_listener(fd))
+		return -EINVAL;
+	/* accept4() after epoll must not block if the client went away meanwhile. */
+	flags = fcntl(fd, F_GETFL);
+	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+		return -errno;
+	ret = event_loop_add(b->loop, fd, vub_accept_event, b);
+	if (ret < 0)
+		return ret;
+	b->listen_fd = fd;
+	b->path[0] = '\0'; /* not ours to unlink */
+	return 0;
+}
+
 /* Return: 0; -EINVAL; -EADDRINUSE; -EEXIST; -ENOMEM; -errno. */
 int vhost_user_backend_new(struct vhost_user_backend **out, struct vdev *dev,
 			   struct event_loop *loop, const struct vhost_user_backend_options *opt)
@@ -453,7 +491,8 @@ void vhost_user_backend_free(struct vhost_user_backend *b)
 	if (b->listen_fd >= 0) {
 		(void)event_loop_remove(b->loop, b->listen_fd);
 		close(b->listen_fd);
-		unlink(b->path);
+		if (b->path[0])
+			unlink(b->path);
 	}
 	free(b);
 }

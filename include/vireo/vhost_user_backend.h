@@ -75,6 +75,16 @@ int vhost_user_backend_new(struct vhost_user_backend **out, struct vdev *dev,
 int vhost_user_backend_attach(struct vhost_user_backend *b, int fd);
 
 /**
+ * vhost_user_backend_adopt_listener() - accept front-ends on @fd, a listening
+ * unix stream socket made by someone else (systemd socket activation, in the
+ * style of Accept=no). The back-end owns @fd from then on and closes it at
+ * free; the socket's path is left alone. Use it with no @socket_path.
+ * Return: 0; -EBUSY (already listening); -EINVAL (@fd is not a listening unix
+ * stream socket: still the caller's); -errno from fcntl or the event loop.
+ */
+int vhost_user_backend_adopt_listener(struct vhost_user_backend *b, int fd);
+
+/**
  * vhost_user_backend_run() - dispatch until event_loop_stop(@loop)
  * (safe from another thread or from a signalfd handler in the loop)
  * Return: 0, or -errno from the event loop.

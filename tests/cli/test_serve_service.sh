@@ -2,7 +2,10 @@
 # TAP: `vireo serve` as a service. --socket-mode and --socket-group make the
 # socket usable by a front-end running as another user in that group (as
 # libvirt's QEMU does), which the default 0600 refuses; --pidfile holds the pid
-# while serving and is removed at exit; bad values are one usage line.
+# while serving and is removed at exit; bad values are one usage line. systemd
+# socket activation: `systemd-socket-activate -l SOCK vireo serve blk ...`
+# (Accept=no) serves a client, serve net takes one port per passed socket, and
+# with Accept=yes `serve net --fd 3` serves the one connection and exits.
 #   VIREO=build/vireo bash tests/cli/test_serve_service.sh
 set -u
 vireo=$(realpath "${VIREO:-build/vireo}")
@@ -10,7 +13,7 @@ tmp=$(mktemp -d /tmp/vireo-svc.XXXXXX)
 pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$tmp"' EXIT
 n=0
-echo "1..15"
+echo "1..22"
 
 ok() { # ok STATUS NAME [DETAIL]
 	n=$((n + 1))
@@ -97,3 +100,59 @@ wait "$net_pid"
 ok $? "serve net exits 0 on SIGTERM"
 [ ! -e "$tmp/net.pid" ]
 ok $? "serve net removed its pid file"
+
+# --- systemd socket activation ---
+# start_activated LOG SOCKET ARGS...: systemd-socket-activate ARGS (it execs vireo: same pid)
+start_activated() {
+	local log=$1 sock=$2
+	shift 2
+	systemd-socket-activate "$@" >"$log" 2>&1 &
+	pid=$!
+	pids+=("$pid")
+	for _ in $(seq 200); do
+		[ -S "$sock" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+chmod 644 "$tmp/disk.raw" 2>/dev/null
+truncate -s 1M "$tmp/act.img"
+start_activated "$tmp/act.log" "$tmp/act.sock" -l "$tmp/act.sock" "$vireo" serve blk \
+	--image "$tmp/act.img"
+act_pid=$pid
+"$vireo" blk --socket "$tmp/act.sock" write --length 64k --pattern 9 >/dev/null 2>"$tmp/err" &&
+	"$vireo" blk --socket "$tmp/act.sock" verify --length 64k --pattern 9 >/dev/null 2>>"$tmp/err"
+ok $? "serve blk by socket activation: a client writes and verifies" "$(cat "$tmp/err")"
+grep -q "listening on fd 3, socket activation" "$tmp/act.log"
+ok $? "... it says it serves fd 3 by socket activation" "$(tr '\n' '|' <"$tmp/act.log")"
+kill -TERM "$act_pid"
+wait "$act_pid"
+ok $? "... and exits 0 on SIGTERM"
+[ -S "$tmp/act.sock" ]
+ok $? "... leaving the socket it did not make where it was"
+
+start_activated "$tmp/nact.log" "$tmp/na2.sock" -l "$tmp/na1.sock" -l "$tmp/na2.sock" \
+	"$vireo" serve net
+nact_pid=$pid
+"$vireo" bench net --socket "$tmp/na1.sock" --socket "$tmp/na2.sock" --seconds 1 --json \
+	>"$tmp/bench.json" 2>"$tmp/err"
+grep -qE '"rx_frames":[1-9]' "$tmp/bench.json"
+ok $? "serve net by socket activation: two passed sockets are two ports, frames go through" \
+	"$(cat "$tmp/bench.json" "$tmp/err")"
+kill -TERM "$nact_pid"
+wait "$nact_pid"
+ok $? "... and it exits 0 on SIGTERM"
+
+start_activated "$tmp/acc.log" "$tmp/acc.sock" --accept -l "$tmp/acc.sock" "$vireo" serve net \
+	--fd 3
+acc_pid=$pid
+"$vireo" bench net --socket "$tmp/acc.sock" --seconds 1 >/dev/null 2>&1
+for _ in $(seq 100); do
+	grep -q "every --fd front-end has gone, exiting" "$tmp/acc.log" && break
+	sleep 0.05
+done
+grep -q "every --fd front-end has gone, exiting" "$tmp/acc.log"
+ok $? "serve net --fd 3 (Accept=yes) serves its connection and exits when it closes" \
+	"$(tr '\n' '|' <"$tmp/acc.log")"
+kill "$acc_pid" 2>/dev/null
