@@ -21,6 +21,7 @@ void vdev_queue_defaults(struct vdev *dev, struct vdev_queue *q, uint16_t index)
 {
 	void *model_data = q->model_data;
 	struct event_loop *loop = q->loop;
+	uint64_t kicks = q->kicks, calls = q->calls;
 
 	memset(q, 0, sizeof(*q));
 	q->loop = loop; /* the transport's choice, kept across reset like model_data */
@@ -30,6 +31,9 @@ void vdev_queue_defaults(struct vdev *dev, struct vdev_queue *q, uint16_t index)
 	q->kick_fd = -1;
 	q->call_fd = -1;
 	q->model_data = model_data;
+	/* Counters span resets: they tell an operator what the queue did since start. */
+	q->kicks = kicks;
+	q->calls = calls;
 }
 
 static struct vdev_queue *vdev_queue_get(struct vdev *dev, unsigned int index)
@@ -46,6 +50,7 @@ static void vdev_queue_kick(void *opaque, uint32_t events)
 	struct vdev_queue *q = opaque;
 	struct vdev *dev = q->dev;
 
+	vdev_counter_add(&q->kicks, 1);
 	if ((events & EPOLLIN) && peer_eventfd_drain(q->kick_fd) == -EOPNOTSUPP) {
 		/* Level-triggered: an fd we cannot drain would wake us forever. */
 		vdev_queue_unwatch(q);
@@ -353,6 +358,7 @@ bool vdev_queue_flush(struct vdev_queue *q)
 	if (!vring_split_dev_need_notify(&q->ring) || !q->call_signal)
 		return false;
 	(void)peer_eventfd_signal(q->call_signal);
+	vdev_counter_add(&q->calls, 1);
 	return true;
 }
 

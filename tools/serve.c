@@ -24,6 +24,7 @@
 #include "tools/commands.h"
 #include "tools/image_format.h"
 #include "tools/options.h"
+#include "tools/serve_stats.h"
 #include "tools/service.h"
 #include "tools/signals.h"
 
@@ -31,6 +32,7 @@
 /* Long-only options: the short letters mean the same in every subcommand (-S is --socket). */
 #define SERVE_OPT_SERIAL 256
 #define SERVE_OPT_FORMAT 257
+#define SERVE_OPT_JSON 258
 
 struct serve_cmd {
 	const char *kind;
@@ -43,6 +45,7 @@ struct serve_cmd {
 	unsigned int queues;
 	uint16_t queue_size;
 	bool capabilities;
+	bool json;
 	struct service_options service;
 	unsigned int listen_fds; /* socket activation: listening sockets from fd 3 */
 };
@@ -59,7 +62,8 @@ static const char serve_usage[] =
 	"clients, Cloud Hypervisor, `vireo blk --socket`). The socket is created\n"
 	"mode 0600; one front-end is served at a time: a second one is refused at\n"
 	"once (one log line) until the first disconnects. SIGINT or SIGTERM: finish\n"
-	"in-flight I/O, remove the socket, exit 0.\n"
+	"in-flight I/O, remove the socket, print the counters, exit 0. SIGUSR1: print\n"
+	"every queue's counters (requests by type, bytes, errors, kicks, calls, in flight).\n"
 	"\n"
 	"  -S, --socket PATH     unix socket to listen on (--socket-path also works)\n"
 	"      --fd N            serve the connected socket N instead, exit when it closes\n"
@@ -73,6 +77,7 @@ static const char serve_usage[] =
 	"                        otherwise: only raw images are served)\n"
 	"  -Q, --queue-size N    maximum ring size, a power of two (default 256 blk, 64 "
 	"rng)\n" SERVICE_USAGE
+	"      --json            counters (SIGUSR1, exit) as one JSON object per print\n"
 	"      --print-capabilities  print the vhost-user.json capabilities and exit\n"
 	"  -h, --help            this text\n"
 	"Set VIREO_LOG=info to see each connection's problems in detail.\n"
@@ -87,6 +92,7 @@ static const struct option serve_options[] = {
 	{"queues", required_argument, NULL, 'q'},
 	{"serial", required_argument, NULL, SERVE_OPT_SERIAL},
 	{"format", required_argument, NULL, SERVE_OPT_FORMAT},
+	{"json", no_argument, NULL, SERVE_OPT_JSON},
 	{"queue-size", required_argument, NULL, 'Q'},
 	{"print-capabilities", no_argument, NULL, 'C'},
 	{"fd", required_argument, NULL, 'F'},
@@ -110,6 +116,9 @@ static int serve_parse_opt(struct serve_cmd *c, int opt, char **argv)
 		return 0;
 	case 'r':
 		c->readonly = true;
+		return 0;
+	case SERVE_OPT_JSON:
+		c->json = true;
 		return 0;
 	case SERVE_OPT_FORMAT:
 		c->format_raw = true;
@@ -189,11 +198,17 @@ static int serve_parse(struct serve_cmd *c, int argc, char **argv)
 	return 0;
 }
 
+/*
+ * @print_stats: the model's counters (serve_stats.h), on SIGUSR1 and at exit
+ */
 struct serve_state {
 	const char *kind;
 	bool exit_on_disconnect;
 	struct event_loop loop;
 	int signal_fd;
+	void (*print_stats)(const void *model, bool json, FILE *out);
+	const void *model;
+	bool json;
 };
 
 static void serve_on_signal(void *opaque, uint32_t events)
@@ -202,11 +217,16 @@ static void serve_on_signal(void *opaque, uint32_t events)
 	struct signalfd_siginfo si;
 
 	(void)events;
-	if (read(s->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+	while (read(s->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGUSR1) {
+			s->print_stats(s->model, s->json, stdout);
+			continue;
+		}
 		printf("vireo serve %s: %s, shutting down\n", s->kind,
 		       strsignal((int)si.ssi_signo));
-	fflush(stdout);
-	event_loop_stop(&s->loop);
+		fflush(stdout);
+		event_loop_stop(&s->loop);
+	}
 }
 
 static void serve_on_connect(void *opaque, unsigned long conn)
@@ -231,9 +251,9 @@ static void serve_on_disconnect(void *opaque, unsigned long conn, const char *re
 /* Return: 0 or -errno: SIGINT/SIGTERM blocked and readable on a signalfd in the loop. */
 static int serve_signals(struct serve_state *s)
 {
-	static const int sigs[] = {SIGINT, SIGTERM};
+	static const int sigs[] = {SIGINT, SIGTERM, SIGUSR1};
 
-	s->signal_fd = signals_watch(&s->loop, sigs, 2, serve_on_signal, s);
+	s->signal_fd = signals_watch(&s->loop, sigs, 3, serve_on_signal, s);
 	return s->signal_fd < 0 ? s->signal_fd : 0;
 }
 
@@ -292,11 +312,22 @@ static int serve_run(struct serve_state *s, struct vdev *dev, const struct serve
 	ret = vhost_user_backend_run(b);
 	vhost_user_backend_free(b);
 	service_pidfile_remove(&c->service);
+	s->print_stats(s->model, s->json, stdout);
 	if (ret < 0) {
 		fprintf(stderr, "vireo serve: event loop: %s\n", strerror(-ret));
 		return 1;
 	}
 	return 0;
+}
+
+static void serve_print_blk(const void *model, bool json, FILE *out)
+{
+	serve_stats_blk(model, json, out);
+}
+
+static void serve_print_rng(const void *model, bool json, FILE *out)
+{
+	serve_stats_rng(model, json, out);
 }
 
 static int serve_blk(struct serve_state *s, const struct serve_cmd *c)
@@ -319,6 +350,8 @@ static int serve_blk(struct serve_state *s, const struct serve_cmd *c)
 		image_open_error(CMD, c->image, -ret, c->readonly);
 		return 1;
 	}
+	s->print_stats = serve_print_blk;
+	s->model = blk;
 	snprintf(what, sizeof(what), "image %s, %" PRIu64 " sectors, %u queue%s%s", c->image,
 		 blk_device_capacity(blk), blk_device_vdev(blk)->num_queues,
 		 blk_device_vdev(blk)->num_queues == 1 ? "" : "s",
@@ -339,6 +372,8 @@ static int serve_rng(struct serve_state *s, const struct serve_cmd *c)
 		fprintf(stderr, "vireo serve: rng: %s\n", strerror(-ret));
 		return 1;
 	}
+	s->print_stats = serve_print_rng;
+	s->model = rng;
 	ret = serve_run(s, rng_device_vdev(rng), c, "getrandom(2)");
 	rng_device_free(rng);
 	return ret;
@@ -354,6 +389,7 @@ int serve_main(int argc, char **argv)
 	if (argc >= 2 && strcmp(argv[1], "net") == 0)
 		return serve_net_main(argc - 1, argv + 1);
 	ret = serve_parse(&c, argc, argv);
+	s.json = c.json;
 	if (ret)
 		return ret < 0 ? 0 : ret;
 	if (c.capabilities) {

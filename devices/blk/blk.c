@@ -237,3 +237,35 @@ void blk_device_free(struct blk_device *blk)
 	close(blk->fd);
 	free(blk);
 }
+
+/* Return: 0, or -EINVAL for an index beyond the device's queues. */
+int blk_device_queue_stats(const struct blk_device *blk, unsigned int index,
+			   struct blk_device_queue_stats *out)
+{
+	const struct blk_queue *bq;
+	const struct vdev_queue *q;
+	unsigned int i;
+
+	if (index >= blk->num_queues)
+		return -EINVAL;
+	bq = &blk->queues[index];
+	q = &blk->vdev.queues[index];
+	for (i = 0; i < BLK_DEVICE_REQ_KINDS; i++)
+		out->requests[i] = vdev_queue_counter(&bq->stats.requests[i]);
+	out->bytes_read = vdev_queue_counter(&bq->stats.bytes_read);
+	out->bytes_written = vdev_queue_counter(&bq->stats.bytes_written);
+	out->errors = vdev_queue_counter(&bq->stats.errors);
+	out->kicks = vdev_queue_counter(&q->kicks);
+	out->calls = vdev_queue_counter(&q->calls);
+	out->in_flight = __atomic_load_n(&bq->in_flight, __ATOMIC_RELAXED);
+	return 0;
+}
+
+const char *blk_device_request_kind_name(enum blk_device_request_kind kind)
+{
+	static const char *const names[BLK_DEVICE_REQ_KINDS] = {
+		"in", "out", "flush", "get-id", "discard", "write-zeroes", "other",
+	};
+
+	return (unsigned int)kind < BLK_DEVICE_REQ_KINDS ? names[kind] : "?";
+}

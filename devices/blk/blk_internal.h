@@ -109,6 +109,7 @@ struct blk_queue {
 	bool stopping;
 	bool pushed;
 	bool starved;
+	struct blk_device_queue_stats stats; /* kicks, calls and in_flight unused */
 };
 
 struct blk_device {

@@ -47,11 +47,47 @@ static void blk_req_free(struct blk_req *req)
 	bq->free_head = (unsigned int)(req - bq->reqs);
 }
 
+static enum blk_device_request_kind blk_req_kind(uint32_t type)
+{
+	switch (type) {
+	case VIRTIO_BLK_T_IN:
+		return BLK_DEVICE_REQ_IN;
+	case VIRTIO_BLK_T_OUT:
+		return BLK_DEVICE_REQ_OUT;
+	case VIRTIO_BLK_T_FLUSH:
+		return BLK_DEVICE_REQ_FLUSH;
+	case VIRTIO_BLK_T_GET_ID:
+		return BLK_DEVICE_REQ_GET_ID;
+	case VIRTIO_BLK_T_DISCARD:
+		return BLK_DEVICE_REQ_DISCARD;
+	case VIRTIO_BLK_T_WRITE_ZEROES:
+		return BLK_DEVICE_REQ_WRITE_ZEROES;
+	default:
+		return BLK_DEVICE_REQ_OTHER;
+	}
+}
+
+/* The counters of one answered request (blk_device_queue_stats()). */
+static void blk_req_count(struct blk_req *req, uint8_t status)
+{
+	struct blk_device_queue_stats *st = &req->bq->stats;
+
+	vdev_counter_add(&st->requests[blk_req_kind(req->type)], 1);
+	if (status != VIRTIO_BLK_S_OK)
+		vdev_counter_add(&st->errors, 1);
+	else if (req->type == VIRTIO_BLK_T_IN)
+		vdev_counter_add(&st->bytes_read, req->written);
+	else if (req->type == VIRTIO_BLK_T_OUT)
+		vdev_counter_add(&st->bytes_written, req->data_len);
+}
+
 /* Write the status byte, give the chain back; published at the round's flush. */
 static void blk_req_complete(struct blk_req *req, uint8_t status)
 {
 	struct blk_queue *bq = req->bq;
 	uint32_t len = req->written;
+
+	blk_req_count(req, status);
 
 	/* GUEST: status is the chain's last writable byte, translated by pop */
 	*req->status = status;
@@ -141,7 +177,8 @@ static bool blk_req_submit(struct blk_req *req)
 		break;
 	}
 	io_uring_sqe_set_data(sqe, req);
-	bq->in_flight++;
+	/* One writer; blk_device_queue_stats() reads it from another thread. */
+	__atomic_store_n(&bq->in_flight, bq->in_flight + 1, __ATOMIC_RELAXED);
 	return true;
 }
 
@@ -235,6 +272,7 @@ static void blk_req_start(struct blk_req *req)
 
 	if (status == BLK_REQ_UNANSWERABLE) {
 		log_debug("blk: chain %u has no status byte", req->chain.head);
+		vdev_counter_add(&req->bq->stats.errors, 1);
 		vdev_queue_push(req->bq->vq, req->chain.head, 0);
 		req->bq->pushed = true;
 		blk_req_free(req);
@@ -302,7 +340,7 @@ static unsigned int blk_queue_reap(struct blk_queue *bq)
 		int res = cqe->res;
 
 		io_uring_cqe_seen(&bq->ring, cqe);
-		bq->in_flight--;
+		__atomic_store_n(&bq->in_flight, bq->in_flight - 1, __ATOMIC_RELAXED);
 		n++;
 		if (bq->stopping)
 			blk_req_free(req);

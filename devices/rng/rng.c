@@ -19,6 +19,8 @@ struct rng_device {
 	struct vdev vdev;
 	unsigned int iov_cap;
 	struct vring_iov *iov;
+	uint64_t requests; /* rng_device_queue_stats() */
+	uint64_t bytes;
 };
 
 static struct rng_device *rng_from_vdev(struct vdev *dev)
@@ -72,6 +74,7 @@ static void rng_queue_notify(struct vdev *dev, struct vdev_queue *q)
 	struct rng_device *rng = rng_from_vdev(dev);
 	struct vring_chain chain;
 	bool pushed = false;
+	uint32_t len;
 
 	while (vdev_queue_pop(q, &chain, rng->iov, rng->iov_cap) == 0) {
 		/*
@@ -84,7 +87,10 @@ static void rng_queue_notify(struct vdev *dev, struct vdev_queue *q)
 			return;
 		}
 		/* dev:RNG/Device Operation: one or more random bytes; used len says how many */
-		vdev_queue_push(q, chain.head, rng_serve_chain(rng, &chain));
+		len = rng_serve_chain(rng, &chain);
+		vdev_queue_push(q, chain.head, len);
+		vdev_counter_add(&rng->requests, 1);
+		vdev_counter_add(&rng->bytes, len);
 		pushed = true;
 	}
 	if (pushed)
@@ -138,4 +144,12 @@ void rng_device_free(struct rng_device *rng)
 	vdev_destroy(&rng->vdev);
 	free(rng->iov);
 	free(rng);
+}
+
+void rng_device_queue_stats(const struct rng_device *rng, struct rng_device_queue_stats *out)
+{
+	out->requests = vdev_queue_counter(&rng->requests);
+	out->bytes = vdev_queue_counter(&rng->bytes);
+	out->kicks = vdev_queue_counter(&rng->vdev.queues[0].kicks);
+	out->calls = vdev_queue_counter(&rng->vdev.queues[0].calls);
 }

@@ -52,6 +52,47 @@ struct vdev *blk_device_vdev(struct blk_device *blk);
 /** blk_device_capacity() - image size in 512-byte sectors */
 uint64_t blk_device_capacity(const struct blk_device *blk);
 
+/* Request kinds counted per queue (virtio 1.2 §5.2.6 types; OTHER: anything else). */
+enum blk_device_request_kind {
+	BLK_DEVICE_REQ_IN,
+	BLK_DEVICE_REQ_OUT,
+	BLK_DEVICE_REQ_FLUSH,
+	BLK_DEVICE_REQ_GET_ID,
+	BLK_DEVICE_REQ_DISCARD,
+	BLK_DEVICE_REQ_WRITE_ZEROES,
+	BLK_DEVICE_REQ_OTHER,
+	BLK_DEVICE_REQ_KINDS
+};
+
+/**
+ * struct blk_device_queue_stats - what one queue did since the device was made
+ * @requests: answered requests by kind
+ * @bytes_read, @bytes_written: data moved by IN and OUT requests that succeeded
+ * @errors: requests answered IOERR or UNSUPP, or without a status byte
+ * @kicks, @calls: kicks handled, used-buffer notifications sent
+ * @in_flight: requests started and not answered yet
+ */
+struct blk_device_queue_stats {
+	uint64_t requests[BLK_DEVICE_REQ_KINDS];
+	uint64_t bytes_read;
+	uint64_t bytes_written;
+	uint64_t errors;
+	uint64_t kicks;
+	uint64_t calls;
+	unsigned int in_flight;
+};
+
+/**
+ * blk_device_queue_stats() - @blk's counters for queue @index; safe from any
+ * thread while the queues run (the numbers are each current, not a snapshot)
+ * Return: 0, or -EINVAL for an index beyond the device's queues.
+ */
+int blk_device_queue_stats(const struct blk_device *blk, unsigned int index,
+			   struct blk_device_queue_stats *out);
+
+/** blk_device_request_kind_name() - "in", "out", "flush", ... for @kind */
+const char *blk_device_request_kind_name(enum blk_device_request_kind kind);
+
 /**
  * blk_device_free() - reset the device (waits for in-flight I/O), close the
  * image, free. Call it from the device's thread, or once that thread has

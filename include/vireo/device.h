@@ -59,6 +59,9 @@ struct vdev;
  * @ring: the device side of the ring (valid while @enabled)
  * @ring_state: private memory of @ring
  * @model_data: for the device model (kept across reset: the model owns it)
+ * @kicks, @calls: kick events handled and used-buffer notifications sent,
+ *	since the device was created (written by the queue's thread only; read
+ *	them with vdev_queue_counter() from any thread)
  */
 struct vdev_queue {
 	struct vdev *dev;
@@ -80,7 +83,21 @@ struct vdev_queue {
 	struct vring_split_dev ring;
 	void *ring_state;
 	void *model_data;
+	uint64_t kicks;
+	uint64_t calls;
 };
+
+/* One writer (the queue's thread), readers anywhere: relaxed loads and stores suffice. */
+static inline void vdev_counter_add(uint64_t *counter, uint64_t n)
+{
+	__atomic_store_n(counter, __atomic_load_n(counter, __ATOMIC_RELAXED) + n, __ATOMIC_RELAXED);
+}
+
+/** vdev_queue_counter() - a counter of a queue another thread may be updating */
+static inline uint64_t vdev_queue_counter(const uint64_t *counter)
+{
+	return __atomic_load_n(counter, __ATOMIC_RELAXED);
+}
 
 /**
  * struct vdev_ops - what a device model implements (Firecracker's device trait)

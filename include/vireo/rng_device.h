@@ -33,6 +33,22 @@ int rng_device_new(struct rng_device **out, const struct rng_device_options *opt
 /** rng_device_vdev() - the core device inside @rng (for the transport) */
 struct vdev *rng_device_vdev(struct rng_device *rng);
 
+/**
+ * struct rng_device_queue_stats - what the request queue did since the device was made
+ * @requests: answered requests
+ * @bytes: random bytes given
+ * @kicks, @calls: kicks handled, used-buffer notifications sent
+ */
+struct rng_device_queue_stats {
+	uint64_t requests;
+	uint64_t bytes;
+	uint64_t kicks;
+	uint64_t calls;
+};
+
+/** rng_device_queue_stats() - @rng's counters; safe from any thread */
+void rng_device_queue_stats(const struct rng_device *rng, struct rng_device_queue_stats *out);
+
 /** rng_device_free() - reset the device and free it */
 void rng_device_free(struct rng_device *rng);
 

@@ -13,7 +13,7 @@ tmp=$(mktemp -d /tmp/vireo-svc.XXXXXX)
 pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$tmp"' EXIT
 n=0
-echo "1..22"
+echo "1..26"
 
 ok() { # ok STATUS NAME [DETAIL]
 	n=$((n + 1))
@@ -156,3 +156,25 @@ grep -q "every --fd front-end has gone, exiting" "$tmp/acc.log"
 ok $? "serve net --fd 3 (Accept=yes) serves its connection and exits when it closes" \
 	"$(tr '\n' '|' <"$tmp/acc.log")"
 kill "$acc_pid" 2>/dev/null
+
+# --- counters: SIGUSR1 prints them (the server goes on), exit prints them again ---
+truncate -s 1M "$tmp/cnt.img"
+start_serve "$tmp/cnt.log" "$tmp/cnt.sock" blk --socket "$tmp/cnt.sock" --image "$tmp/cnt.img" --json
+cnt_pid=$pid
+"$vireo" blk --socket "$tmp/cnt.sock" write --length 64k --pattern 5 >/dev/null 2>&1
+kill -USR1 "$cnt_pid"
+for _ in $(seq 100); do
+	grep -q '^{"device":"blk"' "$tmp/cnt.log" && break
+	sleep 0.05
+done
+grep '^{"device":"blk"' "$tmp/cnt.log" | head -n 1 >"$tmp/cnt1.json"
+grep -qE '"out":1,.*"bytes_written":65536,.*"errors":0,"kicks":[1-9][0-9]*,"calls":[1-9][0-9]*,"in_flight":0' \
+	"$tmp/cnt1.json"
+ok $? "serve blk --json: SIGUSR1 prints the queue's counters as JSON" "$(cat "$tmp/cnt1.json")"
+"$vireo" blk --socket "$tmp/cnt.sock" verify --length 64k --pattern 5 >/dev/null 2>&1
+ok $? "... and goes on serving"
+kill -TERM "$cnt_pid"
+wait "$cnt_pid"
+ok $? "... exits 0 on SIGTERM"
+grep '^{"device":"blk"' "$tmp/cnt.log" | tail -n 1 | grep -qE '"in":1,.*"bytes_read":65536'
+ok $? "... printing the counters again at exit" "$(tail -n 2 "$tmp/cnt.log")"

@@ -128,6 +128,7 @@ static void test_rng_churn(void **state)
 	unsigned int i, idle, round = 0;
 	unsigned long answered = 0;
 	struct serve_proc s;
+	const char *out;
 	struct port p;
 	uint32_t len;
 	time_t end;
@@ -166,7 +167,10 @@ static void test_rng_churn(void **state)
 	assert_int_equal(len, RNG_LEN);
 	port_close(&p, false);
 	expect_idle(&s, idle);
-	(void)serve_proc_stop(&s);
+	out = serve_proc_stop(&s);
+	/* Its counters at exit: every request the front-end saw answered, and the fresh one. */
+	assert_non_null(strstr(out, "vireo serve rng: queue 0: requests "));
+	assert_true(strtoull(strstr(out, "queue 0: requests ") + 18, NULL, 10) >= answered + 1);
 }
 
 /* Frame @seq: to an unknown MAC (flooded to port 2), payload from @seq. */
