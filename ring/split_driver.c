@@ -91,6 +91,11 @@ int virtqueue_split_init(struct virtqueue *vq, const struct vring_split_drv_conf
 	s->num_added = 0;
 	s->used_idx_shadow = 0;
 	s->event_idx = cfg->event_idx;
+	s->in_order = cfg->in_order;
+	s->used_head = 0;
+	s->batch_last = 0;
+	s->batch_len = 0;
+	s->in_batch = false;
 	for (uint32_t i = 0; i < cfg->num; i++) {
 		s->extra[i].token = NULL;
 		s->extra[i].writable_bytes = 0;
@@ -274,11 +279,21 @@ static bool drv_used_refill(struct virtqueue *vq)
 	return drv_used_reload(vq);
 }
 
-/* Give a finished chain's descriptors back to the free list. */
+/*
+ * Give a finished chain's descriptors back to the free list. With IN_ORDER
+ * the list stays the ring order (extra[i].next = i + 1, R-SR-04): chains
+ * come back in the order they went out, so only the count changes.
+ */
 static void drv_detach(struct vring_split_drv *s, uint16_t head)
 {
 	struct vring_desc_extra *x = &s->extra[head];
 	uint16_t tail = head;
+
+	if (s->in_order) {
+		s->num_free = (uint16_t)(s->num_free + x->chain_len);
+		x->token = NULL;
+		return;
+	}
 
 	for (uint16_t i = 1; i < x->chain_len; i++)
 		tail = s->extra[tail].next;
@@ -286,6 +301,80 @@ static void drv_detach(struct vring_split_drv *s, uint16_t head)
 	s->free_head = head;
 	s->num_free = (uint16_t)(s->num_free + x->chain_len);
 	x->token = NULL;
+}
+
+/*
+ * IN_ORDER (§2.7.9): the used entry names the head of the last buffer of a
+ * batch starting at the oldest buffer in flight, and used->idx moved by the
+ * batch's size. Walk the buffers the device can see, in ring order, to it.
+ * Return: the batch's size in buffers, or 0 if @id heads none of them.
+ */
+static uint16_t drv_in_order_batch(const struct vring_split_drv *s, uint32_t id)
+{
+	uint16_t exposed = (uint16_t)(drv_avail_published(s) - s->last_used_idx);
+	uint16_t head = s->used_head;
+
+	for (uint16_t k = 1; k <= exposed; k++) {
+		const struct vring_desc_extra *x = &s->extra[head];
+
+		if (!x->token)
+			return 0;
+		if (head == id)
+			return k;
+		head = (uint16_t)((head + x->chain_len) & (s->num - 1u));
+	}
+	return 0;
+}
+
+/* Read and check the used entry that opens a batch; false breaks the queue. */
+static bool drv_in_order_open(struct vring_split_drv *s)
+{
+	const struct virtq_used_elem *e = &s->used->ring[s->last_used_idx & (s->num - 1u)];
+	/* Read each field once: the device may rewrite the entry under us. */
+	uint32_t id = vring_read_once32(&e->id);
+	uint32_t used_len = vring_read_once32(&e->len);
+	uint16_t batch;
+
+	if (id >= s->num || !s->extra[id].token || used_len > s->extra[id].writable_bytes)
+		return false;
+	/* Out of order, or a batch larger than what used->idx says was used. */
+	batch = drv_in_order_batch(s, id);
+	if (!batch || batch > (uint16_t)(s->used_idx_shadow - s->last_used_idx))
+		return false;
+	s->batch_last = (uint16_t)id;
+	s->batch_len = used_len;
+	s->in_batch = true;
+	return true;
+}
+
+static void *split_get_buf_in_order(struct virtqueue *vq, uint32_t *len)
+{
+	struct vring_split_drv *s = &vq->split;
+	uint16_t head = s->used_head;
+	uint32_t used_len;
+	void *token;
+
+	if (!s->in_batch) {
+		if (s->last_used_idx == s->used_idx_shadow && !drv_used_refill(vq))
+			return NULL;
+		if (VRING_UNLIKELY(!drv_in_order_open(s))) {
+			drv_set_broken(vq);
+			return NULL;
+		}
+	}
+	token = s->extra[head].token;
+	/* §2.7.9: the skipped buffers count as used completely */
+	used_len = s->extra[head].writable_bytes;
+	if (head == s->batch_last) {
+		used_len = s->batch_len;
+		s->in_batch = false;
+	}
+	s->used_head = (uint16_t)((head + s->extra[head].chain_len) & (s->num - 1u));
+	drv_detach(s, head);
+	s->last_used_idx++;
+	if (len)
+		*len = used_len;
+	return token;
 }
 
 static void *split_get_buf(struct virtqueue *vq, uint32_t *len)
@@ -298,6 +387,8 @@ static void *split_get_buf(struct virtqueue *vq, uint32_t *len)
 
 	if (VRING_UNLIKELY(vq->broken))
 		return NULL;
+	if (s->in_order)
+		return split_get_buf_in_order(vq, len);
 	if (s->last_used_idx == s->used_idx_shadow && !drv_used_refill(vq))
 		return NULL;
 	e = &s->used->ring[s->last_used_idx & (s->num - 1u)];

@@ -62,6 +62,9 @@ struct vring_desc_extra {
  * @indirect_pool_addr: device-visible address of @indirect_pool
  * @indirect_max: descriptors per indirect table (0 disables indirect)
  * @event_idx: VIRTIO_F_RING_EVENT_IDX was negotiated
+ * @in_order: VIRTIO_F_IN_ORDER was negotiated: descriptors are used in ring
+ *	order (§2.7.5: next = x + 1) and the device may return a batch by its
+ *	last buffer's head (§2.7.9)
  */
 struct vring_split_drv_config {
 	uint16_t num;
@@ -73,6 +76,7 @@ struct vring_split_drv_config {
 	uint64_t indirect_pool_addr;
 	uint16_t indirect_max;
 	bool event_idx;
+	bool in_order;
 };
 
 /* Driver-side split ring state; read it only through the functions below. */
@@ -92,7 +96,12 @@ struct vring_split_drv {
 	uint16_t last_used_idx;	     /* next used entry to consume */
 	uint16_t num_added;	     /* added since the last kick_prepare */
 	uint16_t used_idx_shadow;    /* last used->idx read (validated) */
+	uint16_t used_head;	     /* IN_ORDER: head of the oldest buffer in flight */
+	uint16_t batch_last; /* IN_ORDER: head of the last buffer of the batch being taken */
+	uint32_t batch_len;  /* IN_ORDER: the used length of that last buffer */
+	bool in_batch;	     /* IN_ORDER: buffers of a batch are still to be taken */
 	bool event_idx;
+	bool in_order;
 };
 
 /**
