@@ -294,7 +294,7 @@ int vdev_queue_enable(struct vdev *dev, unsigned int index)
 		return -EIO;
 	if (!dev->mem || !q->addr_set)
 		return -EINVAL;
-	ops = &vring_split_dev_ops; /* packed: next commit */
+	ops = vdev_queue_is_packed(q) ? &vring_packed_dev_ops : &vring_split_dev_ops;
 	cfg = (struct vring_dev_config){
 		.num = q->num,
 		.max_num = dev->queue_max_size,
