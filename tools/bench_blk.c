@@ -43,6 +43,7 @@ struct bench_cfg {
 	double seconds;
 	bool json;
 	bool have_rw, have_bs, have_iodepth;
+	enum virtio_ring_format ring;
 };
 
 struct bench_worker {
@@ -72,6 +73,7 @@ struct bench_worker {
 static const char bench_usage[] =
 	"usage: vireo bench blk {--image FILE|--socket PATH} --rw read|write|randread|randwrite\n"
 	"                       --bs SIZE --iodepth N [--queues N] [--seconds S] [--json]\n"
+	"                       [--ring split|packed]\n"
 	"\n"
 	"Measures the virtio-blk driver's asynchronous API through the loopback\n"
 	"transport and the virtio-blk device model serving FILE (writes change it),\n"
@@ -85,14 +87,21 @@ static const char bench_usage[] =
 	"  -q, --queues N      request queues, one thread each, 1..16 (default 1)\n"
 	"  -t, --seconds S     run time (default 5)\n"
 	"  -j, --json          one JSON object instead of a table\n"
+	"      --ring FORMAT   virtqueue format to negotiate: split (default) or packed\n"
 	"  -h, --help          this text\n";
 
 static const struct option bench_options[] = {
-	{"image", required_argument, NULL, 'i'},   {"socket", required_argument, NULL, 'S'},
-	{"rw", required_argument, NULL, 'w'},	   {"bs", required_argument, NULL, 'b'},
-	{"iodepth", required_argument, NULL, 'd'}, {"queues", required_argument, NULL, 'q'},
-	{"seconds", required_argument, NULL, 't'}, {"json", no_argument, NULL, 'j'},
-	{"help", no_argument, NULL, 'h'},	   {NULL, 0, NULL, 0},
+	{"image", required_argument, NULL, 'i'},
+	{"socket", required_argument, NULL, 'S'},
+	{"rw", required_argument, NULL, 'w'},
+	{"bs", required_argument, NULL, 'b'},
+	{"iodepth", required_argument, NULL, 'd'},
+	{"queues", required_argument, NULL, 'q'},
+	{"seconds", required_argument, NULL, 't'},
+	{"json", no_argument, NULL, 'j'},
+	{"ring", required_argument, NULL, 'R'},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
 };
 
 static unsigned int hist_index(uint64_t ns)
@@ -321,6 +330,8 @@ static int bench_parse_option(void *ctx, int opt, char **argv)
 	case 'S':
 		c->socket = optarg;
 		return 0;
+	case 'R':
+		return opt_parse_ring(CMD, optarg, &c->ring);
 	case 'w':
 		for (i = 0; i < 4; i++) {
 			if (strcmp(optarg, bench_rw_names[i]) == 0) {
@@ -569,10 +580,10 @@ int bench_blk_main(int argc, char **argv)
 	dma = (size_t)c.queues * c.iodepth * ((c.bs + 4095u) & ~4095u) +
 	      (size_t)c.queues * (2u << 20) + (8u << 20);
 	if (c.socket)
-		ret = blk_stack_connect(&s, c.socket, c.queues, dma);
+		ret = blk_stack_connect(&s, c.socket, c.queues, dma, c.ring);
 	else
 		ret = blk_stack_open(&s, c.image, c.rw == RW_READ || c.rw == RW_RANDREAD, c.queues,
-				     dma);
+				     dma, c.ring);
 	if (ret < 0) {
 		fprintf(stderr, "vireo bench blk: cannot %s %s: %s\n",
 			c.socket ? "connect to" : "serve", c.socket ? c.socket : c.image,

@@ -44,6 +44,7 @@ struct bench_net_cfg {
 	double seconds;
 	bool json;
 	bool mrg;
+	enum virtio_ring_format ring;
 };
 
 /* One vhost-user-net device with our driver bound to it. */
@@ -70,7 +71,7 @@ struct bench_net_run {
 
 static const char bench_net_usage[] =
 	"usage: vireo bench net --socket PATH [--socket PATH2] [--size N] [--seconds S]\n"
-	"                       [--burst N] [--mrg] [--json]\n"
+	"                       [--burst N] [--mrg] [--json] [--ring split|packed]\n"
 	"\n"
 	"Sends Ethernet frames through our virtio-net driver and the vhost-user\n"
 	"front-end to the vhost-user-net back-end listening on PATH, as fast as the\n"
@@ -85,14 +86,20 @@ static const char bench_net_usage[] =
 	"  -t, --seconds S     sending time (default 5)\n"
 	"  -b, --burst N       frames per kick, 1..256 (default 32)\n"
 	"  -m, --mrg           negotiate VIRTIO_NET_F_MRG_RXBUF\n"
+	"      --ring FORMAT   virtqueue format to negotiate: split (default) or packed\n"
 	"  -j, --json          one JSON object instead of a table\n"
 	"  -h, --help          this text\n";
 
 static const struct option bench_net_options[] = {
-	{"socket", required_argument, NULL, 'S'},  {"size", required_argument, NULL, 's'},
-	{"seconds", required_argument, NULL, 't'}, {"burst", required_argument, NULL, 'b'},
-	{"mrg", no_argument, NULL, 'm'},	   {"json", no_argument, NULL, 'j'},
-	{"help", no_argument, NULL, 'h'},	   {NULL, 0, NULL, 0},
+	{"socket", required_argument, NULL, 'S'},
+	{"size", required_argument, NULL, 's'},
+	{"seconds", required_argument, NULL, 't'},
+	{"burst", required_argument, NULL, 'b'},
+	{"mrg", no_argument, NULL, 'm'},
+	{"json", no_argument, NULL, 'j'},
+	{"ring", required_argument, NULL, 'R'},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
 };
 
 /* Return: 0 or EXIT_USAGE after the error line */
@@ -118,6 +125,8 @@ static int bench_net_option(void *ctx, int opt, char **argv)
 	case 'm':
 		c->mrg = true;
 		return 0;
+	case 'R':
+		return opt_parse_ring(CMD, optarg, &c->ring);
 	case 'j':
 		c->json = true;
 		return 0;
@@ -147,7 +156,8 @@ static int bench_net_parse(struct bench_net_cfg *c, int argc, char **argv)
 }
 
 /* Connect to @path and bind our driver. Return: 0 or -errno */
-static int bench_net_open(struct bench_net_port *p, const char *path, bool mrg)
+static int bench_net_open(struct bench_net_port *p, const char *path, bool mrg,
+			  enum virtio_ring_format ring)
 {
 	struct vhost_user_frontend_options opt = {
 		.socket_path = path,
@@ -159,6 +169,7 @@ static int bench_net_open(struct bench_net_port *p, const char *path, bool mrg)
 
 	memset(p, 0, sizeof(*p));
 	virtio_bus_init(&p->bus);
+	p->bus.ring_format = ring;
 	/*
 	 * No control queue: a vhost-user-net back-end leaves it to the
 	 * front-end (QEMU answers it), so a command would go unanswered.
@@ -501,7 +512,7 @@ int bench_net_main(int argc, char **argv)
 	if (ret)
 		return ret < 0 ? 0 : ret;
 	for (; n < c.nsockets; n++) {
-		ret = bench_net_open(&ports[n], c.socket[n], c.mrg);
+		ret = bench_net_open(&ports[n], c.socket[n], c.mrg, c.ring);
 		if (ret < 0) {
 			fprintf(stderr, "vireo bench net: cannot connect to %s: %s\n", c.socket[n],
 				strerror(-ret));

@@ -41,6 +41,7 @@ struct blk_cmd {
 	struct pattern pattern;
 	const char *output;
 	uint64_t create_size;
+	enum virtio_ring_format ring;
 };
 
 /* What one chunk of the range is doing, for the action handlers. */
@@ -57,6 +58,7 @@ static const char blk_usage[] =
 	"                 {write|read|verify} --offset OFF --length LEN [--pattern P]\n"
 	"                 [--output FILE]\n"
 	"       vireo blk --socket PATH [--queues N] {write|read|verify} ...\n"
+	"       [--ring split|packed]\n"
 	"\n"
 	"I/O on FILE through the virtio-blk driver, the loopback transport and the\n"
 	"virtio-blk device model; or, with --socket, through the virtio-blk driver\n"
@@ -80,22 +82,20 @@ static const char blk_usage[] =
 	"                      pseudo-random stream keyed by N and the offset\n"
 	"                      (default seed:1)\n"
 	"  -O, --output FILE   where read puts the raw bytes\n"
+	"      --ring FORMAT   negotiate this virtqueue format: split or packed\n"
+	"                      (default split; packed fails if the device does\n"
+	"                      not offer VIRTIO_F_RING_PACKED)\n"
 	"  -h, --help          this text\n"
 	"Sizes accept k, M, G, T suffixes (powers of 1024).\n"
 	"Exit status: 0 ok, 1 I/O error or mismatch, 2 bad arguments.\n";
 
 static const struct option blk_options[] = {
-	{"image", required_argument, NULL, 'i'},
-	{"queues", required_argument, NULL, 'q'},
-	{"readonly", no_argument, NULL, 'r'},
-	{"size", required_argument, NULL, 's'},
-	{"offset", required_argument, NULL, 'o'},
-	{"length", required_argument, NULL, 'l'},
-	{"pattern", required_argument, NULL, 'p'},
-	{"output", required_argument, NULL, 'O'},
-	{"socket", required_argument, NULL, 'S'},
-	{"help", no_argument, NULL, 'h'},
-	{NULL, 0, NULL, 0},
+	{"image", required_argument, NULL, 'i'},   {"queues", required_argument, NULL, 'q'},
+	{"readonly", no_argument, NULL, 'r'},	   {"size", required_argument, NULL, 's'},
+	{"offset", required_argument, NULL, 'o'},  {"length", required_argument, NULL, 'l'},
+	{"pattern", required_argument, NULL, 'p'}, {"output", required_argument, NULL, 'O'},
+	{"socket", required_argument, NULL, 'S'},  {"ring", required_argument, NULL, 'R'},
+	{"help", no_argument, NULL, 'h'},	   {NULL, 0, NULL, 0},
 };
 
 /* blk_parse_option() - one getopt result. Return: 0, or EXIT_USAGE after the error line */
@@ -140,6 +140,8 @@ static int blk_parse_option(void *ctx, int opt, char **argv)
 	case 'O':
 		c->output = optarg;
 		return 0;
+	case 'R':
+		return opt_parse_ring(CMD, optarg, &c->ring);
 	default:
 		return opt_bad_getopt(CMD, argv);
 	}
@@ -366,9 +368,9 @@ static int blk_execute(struct blk_cmd *c)
 		return 1;
 	}
 	if (c->socket)
-		ret = blk_stack_connect(&s, c->socket, c->have_queues ? c->queues : 0, 0);
+		ret = blk_stack_connect(&s, c->socket, c->have_queues ? c->queues : 0, 0, c->ring);
 	else
-		ret = blk_stack_open(&s, c->image, c->readonly, c->queues, 0);
+		ret = blk_stack_open(&s, c->image, c->readonly, c->queues, 0, c->ring);
 	if (ret < 0) {
 		fprintf(stderr, "vireo blk: cannot %s %s: %s\n", c->socket ? "connect to" : "serve",
 			c->socket ? c->socket : c->image, strerror(-ret));
