@@ -10,7 +10,7 @@ trap 'rm -rf "$tmp"' EXIT
 img=$tmp/disk.img
 n=0 failed=0
 
-echo "1..43"
+echo "1..47"
 
 report() { # report OK NAME [DETAIL]
 	n=$((n + 1))
@@ -102,6 +102,14 @@ expect "blk --ring split write" 0 blk --image "$img" --ring split write --length
 run blk --image "$img" --ring packed verify --length 64k --pattern seed:7
 { [ "$rc" = 0 ]; } || { [ "$rc" = 1 ] && grep -q 'does not offer VIRTIO_F_RING_PACKED' "$tmp/err"; }
 report $? "blk --ring packed verifies or says the device lacks it" "exit $rc: $err"
+usage_error "bench ring: bad --format" bench ring --format hexagonal
+usage_error "bench ring: split size not a power of two" bench ring --size 100
+run bench ring --format packed --in-order on --size 100 --batch 8 --seconds 0.2 --json
+[ "$rc" = 0 ] && grep -q '"format":"packed","in_order":true' "$tmp/out" && ! grep -q '"ops":0,' "$tmp/out"
+report $? "bench ring --format packed --in-order on" "exit $rc: $out $err"
+run bench ring --format packed --notify --size 7 --batch 3 --indirect on --seconds 0.2 --json
+[ "$rc" = 0 ] && grep -q '"format":"packed"' "$tmp/out" && ! grep -q '"ops":0,' "$tmp/out"
+report $? "bench ring --format packed --notify at size 7" "exit $rc: $out $err"
 usage_error "bench blk: bad --ring" bench blk --image "$img" --rw read --bs 4k --iodepth 1 \
 	--ring ring
 
