@@ -1,14 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The driver side of a virtqueue: the seed's add_buf / kick / get_buf /
- * enable_cb / disable_cb, under their modern Linux names.
+ * enable_cb / disable_cb, under their modern Linux names, over either ring
+ * format: virtqueue_split_init() (§2.7) or virtqueue_packed_init() (§2.8)
+ * sets the queue's struct virtqueue_ops, and every virtqueue_*() call below
+ * goes through it, so drivers never see the format.
  *
  * A virtqueue lives in memory the caller provides (ring/ never allocates):
  * the ring itself in DMA memory the device can reach, and a private array
  * of struct vring_desc_extra that the device never sees. The driver never
  * trusts what the device writes back: a used id out of range or not in
- * flight, or a length above what was posted as writable, marks the queue
- * broken and every later call fails.
+ * flight, a length above what was posted as writable, packed flags that do
+ * not match the used wrap counter, or (IN_ORDER) a used id out of ring order
+ * marks the queue broken and every later call fails.
  *
  * Thread safety: none. One thread drives a virtqueue at a time; the device
  * on the other side may run concurrently (that is what the barriers are for).
