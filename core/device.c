@@ -304,9 +304,9 @@ static int vdev_status_driver_ok(struct vdev *dev)
 			continue;
 		ret = vdev_queue_enable(dev, i);
 		if (ret < 0) {
-			if (vring_split_dev_is_broken(&q->ring))
+			if (q->ring_ops && q->ring_ops->error(&q->ring) != VRING_ERR_NONE)
 				snprintf(reason, sizeof(reason), "queue %u: %s", i,
-					 vring_error_string(vring_split_dev_error(&q->ring)));
+					 vring_error_string(q->ring_ops->error(&q->ring)));
 			else
 				snprintf(reason, sizeof(reason), "queue %u cannot be enabled (%d)",
 					 i, ret);

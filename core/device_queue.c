@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
  * Device queues: configuration (checked once here for every transport),
- * enable through vring_split_dev_init() (which validates the geometry
- * against guest memory), the kick handler, and the pop/push/flush wrappers
- * that turn a ring protocol violation into DEVICE_NEEDS_RESET.
+ * enable through the ring format's init (split or packed, chosen by the
+ * negotiated VIRTIO_F_RING_PACKED; it validates the geometry against guest
+ * memory), the kick handler, and the pop/push/flush wrappers that turn a
+ * ring protocol violation into DEVICE_NEEDS_RESET. The core reaches a ring
+ * only through struct vring_dev_ops.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -30,6 +32,8 @@ void vdev_queue_defaults(struct vdev *dev, struct vdev_queue *q, uint16_t index)
 	q->num = dev->queue_max_size;
 	q->kick_fd = -1;
 	q->call_fd = -1;
+	/* §2.8.1: both ring wrap counters start at 1 */
+	q->position = (struct vring_dev_position){.avail_wrap = true, .used_wrap = true};
 	q->model_data = model_data;
 	/* Counters span resets: they tell an operator what the queue did since start. */
 	q->kicks = kicks;
@@ -118,7 +122,7 @@ static void vdev_queue_stop(struct vdev_queue *q)
 	if (!q->enabled)
 		return;
 	vdev_queue_unwatch(q);
-	q->last_avail_idx = vring_split_dev_get_last_avail(&q->ring);
+	q->ring_ops->get_position(&q->ring, &q->position);
 	free(q->ring_state);
 	q->ring_state = NULL;
 	memset(&q->ring, 0, sizeof(q->ring));
@@ -137,7 +141,7 @@ void vdev_queue_release(struct vdev_queue *q)
 	vdev_queue_defaults(q->dev, q, q->index);
 }
 
-/* Return: 0; -EINVAL (index, size not a power of two in 1..max); -EBUSY. */
+/* Return: 0; -EINVAL (index, size 0, above max, or not a power of two for split); -EBUSY. */
 int vdev_queue_set_num(struct vdev *dev, unsigned int index, unsigned int num)
 {
 	struct vdev_queue *q = vdev_queue_get(dev, index);
@@ -146,8 +150,9 @@ int vdev_queue_set_num(struct vdev *dev, unsigned int index, unsigned int num)
 		return -EINVAL;
 	if (q->enabled)
 		return -EBUSY;
-	/* §2.7: a split queue's size is a power of two, at most the device's maximum. */
-	if (!vdev_is_pow2(num) || num > dev->queue_max_size)
+	/* §2.7: a split queue's size is a power of two; §2.8: a packed one any; both within the maximum. */
+	if (num == 0 || num > dev->queue_max_size ||
+	    (!vdev_queue_is_packed(q) && !vdev_is_pow2(num)))
 		return -EINVAL;
 	q->num = (uint16_t)num;
 	return 0;
@@ -182,7 +187,37 @@ int vdev_queue_set_base(struct vdev *dev, unsigned int index, uint16_t last_avai
 		return -EINVAL;
 	if (q->enabled)
 		return -EBUSY;
-	q->last_avail_idx = last_avail_idx;
+	q->position.avail_idx = last_avail_idx;
+	return 0;
+}
+
+/* Return: 0; -EINVAL (index, an index above the packed maximum); -EBUSY. */
+int vdev_queue_set_position(struct vdev *dev, unsigned int index,
+			    const struct vring_dev_position *pos)
+{
+	struct vdev_queue *q = vdev_queue_get(dev, index);
+
+	if (!q || pos->avail_idx >= VIRTQ_PACKED_MAX_SIZE || pos->used_idx >= VIRTQ_PACKED_MAX_SIZE)
+		return -EINVAL;
+	if (q->enabled)
+		return -EBUSY;
+	q->position = *pos;
+	return 0;
+}
+
+/* Return: 0; -EINVAL for a bad queue index. */
+int vdev_queue_get_position(const struct vdev *dev, unsigned int index,
+			    struct vring_dev_position *pos)
+{
+	const struct vdev_queue *q;
+
+	if (index >= dev->num_queues)
+		return -EINVAL;
+	q = &dev->queues[index];
+	if (q->enabled)
+		q->ring_ops->get_position(&q->ring, pos);
+	else
+		*pos = q->position;
 	return 0;
 }
 
@@ -194,9 +229,13 @@ int vdev_queue_get_base(const struct vdev *dev, unsigned int index)
 	if (index >= dev->num_queues)
 		return -EINVAL;
 	q = &dev->queues[index];
-	if (q->enabled)
-		return vring_split_dev_get_last_avail(&q->ring);
-	return q->last_avail_idx;
+	if (q->enabled) {
+		struct vring_dev_position pos;
+
+		q->ring_ops->get_position(&q->ring, &pos);
+		return pos.avail_idx;
+	}
+	return q->position.avail_idx;
 }
 
 /* Return: 0; -EINVAL (index, fd below -1: caller keeps @fd); -errno from the loop. */
@@ -248,7 +287,8 @@ int vdev_queue_set_call_fd(struct vdev *dev, unsigned int index, int fd)
 int vdev_queue_enable(struct vdev *dev, unsigned int index)
 {
 	struct vdev_queue *q = vdev_queue_get(dev, index);
-	struct vring_split_dev_config cfg;
+	const struct vring_dev_ops *ops;
+	struct vring_dev_config cfg;
 	int ret;
 
 	if (!q)
@@ -259,25 +299,28 @@ int vdev_queue_enable(struct vdev *dev, unsigned int index)
 		return -EIO;
 	if (!dev->mem || !q->addr_set)
 		return -EINVAL;
-	cfg = (struct vring_split_dev_config){
+	ops = vdev_queue_is_packed(q) ? &vring_packed_dev_ops : &vring_split_dev_ops;
+	cfg = (struct vring_dev_config){
 		.num = q->num,
 		.max_num = dev->queue_max_size,
 		.desc_addr = q->desc_addr,
-		.avail_addr = q->avail_addr,
-		.used_addr = q->used_addr,
-		.last_avail_idx = q->last_avail_idx,
+		.driver_addr = q->avail_addr,
+		.device_addr = q->used_addr,
+		.position = q->position,
 		.event_idx = vdev_has_feature(dev, VIRTIO_F_RING_EVENT_IDX),
 		.indirect = vdev_has_feature(dev, VIRTIO_F_RING_INDIRECT_DESC),
+		.in_order = vdev_has_feature(dev, VIRTIO_F_IN_ORDER),
 		.mem = guest_mem_vring_mem(dev->mem),
 	};
 	/* calloc's alignment (16) covers the 8 the ring asks for. */
-	cfg.state = calloc(1, vring_split_dev_state_size(q->num));
+	cfg.state = calloc(1, ops->state_size(q->num));
 	if (!cfg.state)
 		return -ENOMEM;
-	/* Checklist item 1: size, alignment and placement of all three parts, once. */
-	if (vring_split_dev_init(&q->ring, &cfg) < 0) {
-		log_info("%s: queue %u: %s", vdev_name(dev), index,
-			 vring_error_string(vring_split_dev_error(&q->ring)));
+	/* Checklist item 1: size, alignment and placement of every part, once. */
+	q->ring_ops = ops;
+	if (ops->init(&q->ring, &cfg) < 0) {
+		log_info("%s: queue %u: %s ring: %s", vdev_name(dev), index, ops->name,
+			 vring_error_string(ops->error(&q->ring)));
 		free(cfg.state);
 		/* q->ring keeps its error for the caller's log line; it is not enabled. */
 		return -EINVAL;
@@ -318,7 +361,7 @@ static void vdev_queue_broken(struct vdev_queue *q)
 	char reason[128];
 
 	snprintf(reason, sizeof(reason), "queue %u: %s", q->index,
-		 vring_error_string(vring_split_dev_error(&q->ring)));
+		 vring_error_string(q->ring_ops->error(&q->ring)));
 	vdev_queue_set_needs_reset(q, reason);
 }
 
@@ -330,7 +373,7 @@ int vdev_queue_pop(struct vdev_queue *q, struct vring_chain *chain, struct vring
 
 	if (!q->enabled || vdev_needs_reset(q->dev))
 		return -EIO;
-	ret = vring_split_dev_pop(&q->ring, chain, iov, iov_cap);
+	ret = q->ring_ops->pop(&q->ring, chain, iov, iov_cap);
 	if (ret == -EPROTO || ret == -EIO)
 		vdev_queue_broken(q);
 	return ret;
@@ -343,7 +386,7 @@ int vdev_queue_push(struct vdev_queue *q, uint16_t head, uint32_t written)
 
 	if (!q->enabled || vdev_needs_reset(q->dev))
 		return -EIO;
-	ret = vring_split_dev_push(&q->ring, head, written);
+	ret = q->ring_ops->push(&q->ring, head, written);
 	if (ret == -EPROTO || ret == -EIO)
 		vdev_queue_broken(q);
 	return ret;
@@ -354,8 +397,8 @@ bool vdev_queue_flush(struct vdev_queue *q)
 	/* dev:BF/Device Reset: no notification from a queue that is not served. */
 	if (!q->enabled || vdev_needs_reset(q->dev))
 		return false;
-	vring_split_dev_flush(&q->ring);
-	if (!vring_split_dev_need_notify(&q->ring) || !q->call_signal)
+	q->ring_ops->flush(&q->ring);
+	if (!q->ring_ops->need_notify(&q->ring) || !q->call_signal)
 		return false;
 	(void)peer_eventfd_signal(q->call_signal);
 	vdev_counter_add(&q->calls, 1);
@@ -367,7 +410,7 @@ int vdev_queue_unpop(struct vdev_queue *q, uint16_t head)
 {
 	if (!q->enabled || vdev_needs_reset(q->dev))
 		return -EIO;
-	return vring_split_dev_unpop(&q->ring, head);
+	return q->ring_ops->unpop(&q->ring, head);
 }
 
 bool vdev_queue_set_notify(struct vdev_queue *q, bool enable)
@@ -375,7 +418,7 @@ bool vdev_queue_set_notify(struct vdev_queue *q, bool enable)
 	if (!q->enabled || vdev_needs_reset(q->dev))
 		return false;
 	if (enable)
-		return vring_split_dev_enable_notify(&q->ring);
-	vring_split_dev_disable_notify(&q->ring);
+		return q->ring_ops->enable_notify(&q->ring);
+	q->ring_ops->disable_notify(&q->ring);
 	return false;
 }

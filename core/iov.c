@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * iovec helpers. The arrays come from vring_split_dev_pop(), which translated
+ * iovec helpers. The arrays come from a ring pop (struct vring_dev_ops), which translated
  * every segment through guest memory with its full length, so each
  * [base, base + len) is mapped host memory. The guest may change those bytes
  * at any moment: callers copy out what they rely on and check the copy.

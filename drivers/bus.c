@@ -29,6 +29,8 @@ void virtio_bus_init(struct virtio_bus *bus)
 	bus->drivers = NULL;
 	bus->devices = NULL;
 	bus->next_index = 0;
+	bus->ring_format = VIRTIO_RING_DEFAULT;
+	bus->ring_in_order = false;
 }
 
 static const char *bus_name(struct virtio_device *vdev)
@@ -67,10 +69,22 @@ static bool bus_driver_matches(const struct virtio_driver *drv, const struct vir
 	return false;
 }
 
-/* What the bus lets @drv accept: its table's device bits plus the ring bits. */
-static uint64_t bus_driver_features(const struct virtio_driver *drv)
+/* The ring bits the bus's options add: the packed format, in-order use (§2.8, §2.7.9). */
+static uint64_t bus_ring_options(const struct virtio_bus *bus)
 {
-	uint64_t want = BUS_RING_FEATURES;
+	uint64_t want = 0;
+
+	if (bus->ring_format == VIRTIO_RING_PACKED)
+		want |= VIRTIO_BIT(VIRTIO_F_RING_PACKED);
+	if (bus->ring_in_order)
+		want |= VIRTIO_BIT(VIRTIO_F_IN_ORDER);
+	return want;
+}
+
+/* What the bus lets @drv accept: its table's device bits plus the ring bits. */
+static uint64_t bus_driver_features(const struct virtio_bus *bus, const struct virtio_driver *drv)
+{
+	uint64_t want = BUS_RING_FEATURES | bus_ring_options(bus);
 	unsigned int i;
 
 	for (i = 0; i < drv->feature_table_size; i++) {
@@ -100,8 +114,15 @@ static int bus_negotiate(struct virtio_device *vdev, const struct virtio_driver 
 			  bus_name(vdev), vdev->index);
 		return -ENODEV;
 	}
+	if (vdev->bus->ring_format == VIRTIO_RING_PACKED &&
+	    !(offered & VIRTIO_BIT(VIRTIO_F_RING_PACKED))) {
+		log_error("%s%u: a packed ring was asked for, the device does not offer "
+			  "VIRTIO_F_RING_PACKED",
+			  bus_name(vdev), vdev->index);
+		return -ENODEV;
+	}
 	/* R-BF-04/05/07: accept only offered bits we understand; unknown offers are fine. */
-	vdev->features = offered & bus_driver_features(drv);
+	vdev->features = offered & bus_driver_features(vdev->bus, drv);
 	err = vdev->config->finalize_features(vdev);
 	if (err)
 		return err;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * Memory for a driver-side split virtqueue (see <vireo/virtio_ring_alloc.h>):
- * ring/ never allocates, so every driver-role transport gets its rings here.
+ * Memory for a driver-side virtqueue, split or packed (see
+ * <vireo/virtio_ring_alloc.h>): ring/ never allocates, so every driver-role
+ * transport gets its rings here, in the format the features chose.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -30,55 +31,113 @@ static size_t vring_alloc_layout(uint16_t num, size_t *avail_off, size_t *used_o
 	return *used_off + virtq_used_size(num);
 }
 
-/* The pool only if INDIRECT_DESC was negotiated (R-SR-05: no INDIRECT without it). */
+/*
+ * §2.8.10.1: descriptor ring (16-aligned), then the driver event suppression
+ * area, then the device's on its own cache line (the device writes it).
+ */
+static size_t vring_alloc_packed_layout(uint16_t num, size_t *driver_off, size_t *device_off)
+{
+	*driver_off = sizeof(struct pvirtq_desc) * num;
+	*device_off = vring_alloc_align(*driver_off + sizeof(struct pvirtq_event_suppress),
+					VRING_ALLOC_USED_ALIGN);
+	return *device_off + sizeof(struct pvirtq_event_suppress);
+}
+
+/*
+ * The pool only if INDIRECT_DESC was negotiated (R-SR-05, R-PR-07: no
+ * INDIRECT without it). Both formats' descriptors are 16 bytes.
+ */
 static int vring_alloc_indirect(struct virtio_device *vdev, struct virtio_vring_alloc *a,
-				struct vring_split_drv_config *cfg)
+				uint64_t *pool_addr, uint16_t *indirect_max)
 {
 	size_t bytes = sizeof(struct virtq_desc) * a->num * VIRTIO_VRING_INDIRECT_MAX;
 
 	if (!virtio_has_feature(vdev, VIRTIO_F_RING_INDIRECT_DESC))
 		return 0;
-	a->indirect =
-		virtio_dma_alloc(vdev->dma, bytes, VIRTQ_DESC_ALIGN, &cfg->indirect_pool_addr);
+	a->indirect = virtio_dma_alloc(vdev->dma, bytes, VIRTQ_DESC_ALIGN, pool_addr);
 	if (!a->indirect)
 		return -ENOMEM;
-	cfg->indirect_pool = a->indirect;
-	cfg->indirect_max = VIRTIO_VRING_INDIRECT_MAX;
+	*indirect_max = VIRTIO_VRING_INDIRECT_MAX;
 	return 0;
+}
+
+/* Split: desc, avail, used; -EINVAL unless @a->num is a power of two (§2.7). */
+static int vring_alloc_split(struct virtio_device *vdev, struct virtqueue *vq,
+			     struct virtio_vring_alloc *a)
+{
+	struct vring_split_drv_config cfg = {.num = a->num};
+	size_t avail_off, used_off;
+	uint64_t ring_addr;
+	int err;
+
+	if (a->num & (a->num - 1))
+		return -EINVAL;
+	a->ring_size = vring_alloc_layout(a->num, &avail_off, &used_off);
+	a->ring = virtio_dma_alloc(vdev->dma, a->ring_size, VRING_ALLOC_RING_ALIGN, &ring_addr);
+	if (!a->ring)
+		return -ENOMEM;
+	err = vring_alloc_indirect(vdev, a, &cfg.indirect_pool_addr, &cfg.indirect_max);
+	if (err)
+		return err;
+	cfg.indirect_pool = a->indirect;
+	a->desc_addr = ring_addr;
+	a->avail_addr = ring_addr + avail_off;
+	a->used_addr = ring_addr + used_off;
+	cfg.desc = a->ring;
+	cfg.avail = (struct virtq_avail *)((char *)a->ring + avail_off);
+	cfg.used = (struct virtq_used *)((char *)a->ring + used_off);
+	cfg.extra = a->extra;
+	cfg.event_idx = virtio_has_feature(vdev, VIRTIO_F_RING_EVENT_IDX);
+	cfg.in_order = virtio_has_feature(vdev, VIRTIO_F_IN_ORDER);
+	return virtqueue_split_init(vq, &cfg);
+}
+
+/* Packed: descriptor ring, driver area, device area (any size up to 2^15, §2.8). */
+static int vring_alloc_packed(struct virtio_device *vdev, struct virtqueue *vq,
+			      struct virtio_vring_alloc *a)
+{
+	struct vring_packed_drv_config cfg = {.num = a->num};
+	size_t driver_off, device_off;
+	uint64_t ring_addr;
+	int err;
+
+	a->ring_size = vring_alloc_packed_layout(a->num, &driver_off, &device_off);
+	a->ring = virtio_dma_alloc(vdev->dma, a->ring_size, VRING_ALLOC_RING_ALIGN, &ring_addr);
+	if (!a->ring)
+		return -ENOMEM;
+	err = vring_alloc_indirect(vdev, a, &cfg.indirect_pool_addr, &cfg.indirect_max);
+	if (err)
+		return err;
+	cfg.indirect_pool = a->indirect;
+	a->packed = true;
+	a->desc_addr = ring_addr;
+	a->avail_addr = ring_addr + driver_off;
+	a->used_addr = ring_addr + device_off;
+	cfg.desc = a->ring;
+	cfg.driver_event = (struct pvirtq_event_suppress *)((char *)a->ring + driver_off);
+	cfg.device_event = (struct pvirtq_event_suppress *)((char *)a->ring + device_off);
+	cfg.extra = a->extra;
+	cfg.event_idx = virtio_has_feature(vdev, VIRTIO_F_RING_EVENT_IDX);
+	cfg.in_order = virtio_has_feature(vdev, VIRTIO_F_IN_ORDER);
+	return virtqueue_packed_init(vq, &cfg);
 }
 
 int virtio_vring_alloc(struct virtio_device *vdev, struct virtqueue *vq, uint16_t num,
 		       struct virtio_vring_alloc *out)
 {
-	struct vring_split_drv_config cfg = {.num = num};
-	size_t avail_off, used_off;
-	uint64_t ring_addr;
+	bool packed = virtio_has_feature(vdev, VIRTIO_F_RING_PACKED);
 	int err;
 
 	memset(out, 0, sizeof(*out));
-	if (!vdev->dma || num == 0 || num > VIRTQ_SPLIT_MAX_SIZE || (num & (num - 1)))
+	if (!vdev->dma || num == 0 || num > (packed ? VIRTQ_PACKED_MAX_SIZE : VIRTQ_SPLIT_MAX_SIZE))
 		return -EINVAL;
 	out->num = num;
-	out->ring_size = vring_alloc_layout(num, &avail_off, &used_off);
-	out->ring = virtio_dma_alloc(vdev->dma, out->ring_size, VRING_ALLOC_RING_ALIGN, &ring_addr);
-	if (!out->ring)
-		goto out_nomem;
 	out->extra = calloc(num, sizeof(*out->extra));
 	if (!out->extra)
 		goto out_nomem;
-	err = vring_alloc_indirect(vdev, out, &cfg);
-	if (err)
-		goto out_free;
-
-	out->desc_addr = ring_addr;
-	out->avail_addr = ring_addr + avail_off;
-	out->used_addr = ring_addr + used_off;
-	cfg.desc = out->ring;
-	cfg.avail = (struct virtq_avail *)((char *)out->ring + avail_off);
-	cfg.used = (struct virtq_used *)((char *)out->ring + used_off);
-	cfg.extra = out->extra;
-	cfg.event_idx = virtio_has_feature(vdev, VIRTIO_F_RING_EVENT_IDX);
-	err = virtqueue_split_init(vq, &cfg);
+	err = packed ? vring_alloc_packed(vdev, vq, out) : vring_alloc_split(vdev, vq, out);
+	if (err == -ENOMEM)
+		goto out_nomem;
 	if (err)
 		goto out_free;
 	return 0;

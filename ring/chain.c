@@ -19,24 +19,24 @@
 #include "ring/chain.h"
 #include "ring/platform.h"
 
-/* An indirect table longer than the largest queue is refused (bounds the walk). */
-#define CHAIN_INDIRECT_MAX_ENTRIES VIRTQ_SPLIT_MAX_SIZE
-
-struct chain_walk {
-	struct vring_iov *iov;
-	uint32_t iov_cap;
-	uint32_t n_iov;
-	uint64_t total;
-	uint32_t readable_bytes;
-	uint32_t writable_bytes;
-	uint16_t readable;
-	uint16_t writable;
-	bool seen_writable;
-};
+void vring_chain_acc_init(struct vring_chain_acc *w, const struct vring_mem *mem,
+			  struct vring_iov *iov, unsigned int iov_cap)
+{
+	w->mem = mem;
+	w->iov = iov;
+	w->iov_cap = iov_cap > UINT16_MAX ? UINT16_MAX : iov_cap;
+	w->n_iov = 0;
+	w->total = 0;
+	w->readable_bytes = 0;
+	w->writable_bytes = 0;
+	w->readable = 0;
+	w->writable = 0;
+	w->seen_writable = false;
+}
 
 /* Translate [addr, addr + len) into as many iov entries as regions it spans. */
-static enum vring_error chain_map(const struct vring_split_dev *q, struct chain_walk *w,
-				  uint64_t addr, uint32_t len, bool writable)
+static enum vring_error chain_map(struct vring_chain_acc *w, uint64_t addr, uint32_t len,
+				  bool writable)
 {
 	/* checklist 4: gpa + len must not wrap the 64-bit space */
 	if ((uint64_t)len - 1 > UINT64_MAX - addr)
@@ -47,7 +47,7 @@ static enum vring_error chain_map(const struct vring_split_dev *q, struct chain_
 
 		if (w->n_iov == w->iov_cap)
 			return VRING_ERR_IOV_CAPACITY;
-		p = q->mem.translate(q->mem.opaque, addr, len, &contig);
+		p = w->mem->translate(w->mem->opaque, addr, len, &contig);
 		if (!p || contig == 0 || contig > len)
 			return VRING_ERR_ADDRESS;
 		w->iov[w->n_iov].base = p;
@@ -63,28 +63,44 @@ static enum vring_error chain_map(const struct vring_split_dev *q, struct chain_
 	return VRING_ERR_NONE;
 }
 
-/* Account one (non-indirect) descriptor already copied out of guest memory. */
-static enum vring_error chain_add(const struct vring_split_dev *q, struct chain_walk *w,
-				  const struct virtq_desc *d)
+enum vring_error vring_chain_acc_add(struct vring_chain_acc *w, uint64_t addr, uint32_t len,
+				     bool writable)
 {
-	bool writable = d->flags & VIRTQ_DESC_F_WRITE;
-
-	/* §2.7.4.2 (R-SR-02): device-writable elements come after all readable ones */
+	/* §2.7.4.2 (R-SR-02), §2.8.6 (R-PR-05): device-writable elements come after readable ones */
 	if (!writable && w->seen_writable)
 		return VRING_ERR_WRITABLE_ORDER;
 	if (writable)
 		w->seen_writable = true;
 	/* §2.7.5.2 (R-SR-03): a chain's bytes add up to at most 2^32 - 1 */
-	w->total += d->len;
+	w->total += len;
 	if (w->total > UINT32_MAX)
 		return VRING_ERR_BYTES_OVERFLOW;
 	if (writable)
-		w->writable_bytes += d->len;
+		w->writable_bytes += len;
 	else
-		w->readable_bytes += d->len;
-	if (d->len == 0)
+		w->readable_bytes += len;
+	if (len == 0)
 		return VRING_ERR_NONE;
-	return chain_map(q, w, d->addr, d->len, writable);
+	return chain_map(w, addr, len, writable);
+}
+
+enum vring_error vring_chain_map_table(const struct vring_mem *mem, uint64_t addr, uint32_t len,
+				       uint32_t entry_size, const void **table, uint32_t *entries)
+{
+	uint64_t contig = 0;
+	const void *t;
+
+	if (len == 0 || len % entry_size || len / entry_size > VRING_INDIRECT_MAX_ENTRIES)
+		return VRING_ERR_INDIRECT_LEN;
+	if ((uint64_t)len - 1 > UINT64_MAX - addr)
+		return VRING_ERR_ADDRESS;
+	/* The table is read as an array: it must lie in one guest region. */
+	t = mem->translate(mem->opaque, addr, len, &contig);
+	if (!t || contig != len)
+		return VRING_ERR_ADDRESS;
+	*table = t;
+	*entries = len / entry_size;
+	return VRING_ERR_NONE;
 }
 
 /*
@@ -95,8 +111,8 @@ static enum vring_error chain_enter_indirect(const struct vring_split_dev *q,
 					     const struct virtq_desc *d, bool nested,
 					     const struct virtq_desc **table, uint32_t *table_len)
 {
-	uint64_t contig = 0;
-	const struct virtq_desc *t;
+	const void *t = NULL;
+	enum vring_error err;
 
 	/* §2.7.5.3.1 (R-SR-05): no INDIRECT unless INDIRECT_DESC was negotiated */
 	if (!q->indirect)
@@ -107,21 +123,15 @@ static enum vring_error chain_enter_indirect(const struct vring_split_dev *q,
 	/* §2.7.5.3.1: INDIRECT and NEXT are never set together */
 	if (d->flags & VIRTQ_DESC_F_NEXT)
 		return VRING_ERR_INDIRECT_NEXT;
-	if (d->len == 0 || d->len % sizeof(struct virtq_desc) ||
-	    d->len / sizeof(struct virtq_desc) > CHAIN_INDIRECT_MAX_ENTRIES)
-		return VRING_ERR_INDIRECT_LEN;
-	if ((uint64_t)d->len - 1 > UINT64_MAX - d->addr)
-		return VRING_ERR_ADDRESS;
-	/* The table is read as an array: it must lie in one guest region. */
-	t = q->mem.translate(q->mem.opaque, d->addr, d->len, &contig);
-	if (!t || contig != d->len)
-		return VRING_ERR_ADDRESS;
+	err = vring_chain_map_table(&q->mem, d->addr, d->len, (uint32_t)sizeof(struct virtq_desc),
+				    &t, table_len);
+	if (err)
+		return err;
 	*table = t;
-	*table_len = d->len / (uint32_t)sizeof(struct virtq_desc);
 	return VRING_ERR_NONE;
 }
 
-static void chain_fill(const struct chain_walk *w, uint16_t head, struct vring_chain *chain)
+void vring_chain_acc_fill(const struct vring_chain_acc *w, uint16_t head, struct vring_chain *chain)
 {
 	chain->head = head;
 	chain->readable = w->readable;
@@ -134,7 +144,7 @@ enum vring_error vring_split_chain_walk(const struct vring_split_dev *q, uint16_
 					struct vring_chain *chain, struct vring_iov *iov,
 					unsigned int iov_cap)
 {
-	struct chain_walk w = {.iov = iov, .iov_cap = iov_cap > UINT16_MAX ? UINT16_MAX : iov_cap};
+	struct vring_chain_acc w;
 	const struct virtq_desc *table = q->desc;
 	uint32_t table_len = q->num;
 	uint32_t i = head;
@@ -143,6 +153,7 @@ enum vring_error vring_split_chain_walk(const struct vring_split_dev *q, uint16_
 	enum vring_error err;
 	struct virtq_desc d;
 
+	vring_chain_acc_init(&w, &q->mem, iov, iov_cap);
 	for (;;) {
 		/* §2.7.5.2: a chain is no longer than its table, else it loops */
 		if (++steps > table_len)
@@ -162,7 +173,7 @@ enum vring_error vring_split_chain_walk(const struct vring_split_dev *q, uint16_
 			steps = 0;
 			continue;
 		}
-		err = chain_add(q, &w, &d);
+		err = vring_chain_acc_add(&w, d.addr, d.len, d.flags & VIRTQ_DESC_F_WRITE);
 		if (err)
 			return err;
 		if (!(d.flags & VIRTQ_DESC_F_NEXT))
@@ -171,6 +182,6 @@ enum vring_error vring_split_chain_walk(const struct vring_split_dev *q, uint16_
 			return VRING_ERR_NEXT_RANGE;
 		i = d.next;
 	}
-	chain_fill(&w, head, chain);
+	vring_chain_acc_fill(&w, head, chain);
 	return VRING_ERR_NONE;
 }

@@ -112,6 +112,33 @@ static inline void vring_desc_read(const struct virtq_desc *src, struct virtq_de
 	dst->next = (uint16_t)(raw[14] | raw[15] << 8);
 }
 
+/*
+ * Copy a packed descriptor, each field once. In the ring, its flags word
+ * publishes the rest and is read first with an acquire (@with_flags false);
+ * an indirect table has no such word and may be misaligned (byte by byte).
+ */
+static inline void vring_pdesc_read(const struct pvirtq_desc *src, struct pvirtq_desc *dst,
+				    bool with_flags)
+{
+	if (VRING_LIKELY(((uintptr_t)src & 7u) == 0)) {
+		dst->addr = vring_read_once64(&src->addr);
+		dst->len = vring_read_once32(&src->len);
+		dst->id = vring_read_once16(&src->id);
+		if (with_flags)
+			dst->flags = vring_read_once16(&src->flags);
+		return;
+	}
+	struct virtq_desc d;
+
+	/* Same 16-byte layout: split's flags/next words are packed's id/flags. */
+	vring_desc_read((const struct virtq_desc *)(const void *)src, &d);
+	dst->addr = d.addr;
+	dst->len = d.len;
+	dst->id = d.flags;
+	if (with_flags)
+		dst->flags = d.next;
+}
+
 /* Power-of-two test shared by both sides (§2.7: queue size is a power of 2). */
 static inline bool vring_is_pow2(uint32_t v)
 {

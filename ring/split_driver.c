@@ -16,6 +16,7 @@
 
 #include <vireo/virtqueue.h>
 
+#include "ring/driver.h"
 #include "ring/platform.h"
 
 /* §2.7.7: distance used_event is moved away to suppress used notifications. */
@@ -38,6 +39,8 @@ static inline uint16_t drv_avail_published(const struct vring_split_drv *s)
 {
 	return (uint16_t)(s->avail_idx_shadow - s->num_added);
 }
+
+static const struct virtqueue_ops split_ops;
 
 static void drv_set_broken(struct virtqueue *vq)
 {
@@ -88,6 +91,11 @@ int virtqueue_split_init(struct virtqueue *vq, const struct vring_split_drv_conf
 	s->num_added = 0;
 	s->used_idx_shadow = 0;
 	s->event_idx = cfg->event_idx;
+	s->in_order = cfg->in_order;
+	s->used_head = 0;
+	s->batch_last = 0;
+	s->batch_len = 0;
+	s->in_batch = false;
 	for (uint32_t i = 0; i < cfg->num; i++) {
 		s->extra[i].token = NULL;
 		s->extra[i].writable_bytes = 0;
@@ -95,23 +103,7 @@ int virtqueue_split_init(struct virtqueue *vq, const struct vring_split_drv_conf
 		s->extra[i].next = (uint16_t)((i + 1) & (cfg->num - 1u));
 	}
 	vq->broken = false;
-	return 0;
-}
-
-/* Sum the chain's bytes; -EINVAL if it exceeds 32 bits (§2.7.5, R-SR-03). */
-static int drv_count_bytes(const struct virtio_sg *sg, unsigned int out_num, unsigned int total,
-			   uint32_t *writable)
-{
-	uint64_t all = 0, in = 0;
-
-	for (unsigned int k = 0; k < total; k++) {
-		all += sg[k].len;
-		if (k >= out_num)
-			in += sg[k].len;
-	}
-	if (all > UINT32_MAX)
-		return -EINVAL;
-	*writable = (uint32_t)in;
+	vq->ops = &split_ops;
 	return 0;
 }
 
@@ -183,12 +175,12 @@ static uint16_t drv_add_direct(struct vring_split_drv *s, const struct virtio_sg
 }
 
 /*
- * virtqueue_add_sgs() - see <vireo/virtqueue.h>.
+ * split_add_sgs() - virtqueue_add_sgs() for the split format.
  * Fails with -EIO (broken), -EINVAL (empty list, NULL token, chain too long
  * or over 4 GiB) or -ENOSPC (not enough free descriptors).
  */
-int virtqueue_add_sgs(struct virtqueue *vq, const struct virtio_sg *sg, unsigned int out_num,
-		      unsigned int in_num, void *token)
+static int split_add_sgs(struct virtqueue *vq, const struct virtio_sg *sg, unsigned int out_num,
+			 unsigned int in_num, void *token)
 {
 	struct vring_split_drv *s = &vq->split;
 	unsigned int total = out_num + in_num;
@@ -199,7 +191,7 @@ int virtqueue_add_sgs(struct virtqueue *vq, const struct virtio_sg *sg, unsigned
 		return -EIO;
 	if (!token || !sg || total == 0 || out_num > UINT16_MAX || in_num > UINT16_MAX)
 		return -EINVAL;
-	if (drv_count_bytes(sg, out_num, total, &writable))
+	if (vring_drv_count_bytes(sg, out_num, total, &writable))
 		return -EINVAL;
 	if (s->indirect_max && total > 1 && total <= s->indirect_max) {
 		if (s->num_free == 0)
@@ -219,19 +211,7 @@ int virtqueue_add_sgs(struct virtqueue *vq, const struct virtio_sg *sg, unsigned
 	return 0;
 }
 
-int virtqueue_add_outbuf(struct virtqueue *vq, const struct virtio_sg *sg, unsigned int num,
-			 void *token)
-{
-	return virtqueue_add_sgs(vq, sg, num, 0, token);
-}
-
-int virtqueue_add_inbuf(struct virtqueue *vq, const struct virtio_sg *sg, unsigned int num,
-			void *token)
-{
-	return virtqueue_add_sgs(vq, sg, 0, num, token);
-}
-
-bool virtqueue_kick_prepare(struct virtqueue *vq)
+static bool split_kick_prepare(struct virtqueue *vq)
 {
 	struct vring_split_drv *s = &vq->split;
 	uint16_t new_idx = s->avail_idx_shadow;
@@ -254,24 +234,6 @@ bool virtqueue_kick_prepare(struct virtqueue *vq)
 	if (s->event_idx)
 		return vring_need_event(vring_read_once16(drv_avail_event(s)), new_idx, old_idx);
 	return !(vring_read_once16(&s->used->flags) & VIRTQ_USED_F_NO_NOTIFY);
-}
-
-bool virtqueue_notify(struct virtqueue *vq)
-{
-	if (vq->broken)
-		return false;
-	if (vq->notify && !vq->notify(vq)) {
-		drv_set_broken(vq);
-		return false;
-	}
-	return true;
-}
-
-bool virtqueue_kick(struct virtqueue *vq)
-{
-	if (virtqueue_kick_prepare(vq))
-		return virtqueue_notify(vq);
-	return !vq->broken;
 }
 
 /*
@@ -317,11 +279,21 @@ static bool drv_used_refill(struct virtqueue *vq)
 	return drv_used_reload(vq);
 }
 
-/* Give a finished chain's descriptors back to the free list. */
+/*
+ * Give a finished chain's descriptors back to the free list. With IN_ORDER
+ * the list stays the ring order (extra[i].next = i + 1, R-SR-04): chains
+ * come back in the order they went out, so only the count changes.
+ */
 static void drv_detach(struct vring_split_drv *s, uint16_t head)
 {
 	struct vring_desc_extra *x = &s->extra[head];
 	uint16_t tail = head;
+
+	if (s->in_order) {
+		s->num_free = (uint16_t)(s->num_free + x->chain_len);
+		x->token = NULL;
+		return;
+	}
 
 	for (uint16_t i = 1; i < x->chain_len; i++)
 		tail = s->extra[tail].next;
@@ -331,7 +303,81 @@ static void drv_detach(struct vring_split_drv *s, uint16_t head)
 	x->token = NULL;
 }
 
-void *virtqueue_get_buf(struct virtqueue *vq, uint32_t *len)
+/*
+ * IN_ORDER (§2.7.9): the used entry names the head of the last buffer of a
+ * batch starting at the oldest buffer in flight, and used->idx moved by the
+ * batch's size. Walk the buffers the device can see, in ring order, to it.
+ * Return: the batch's size in buffers, or 0 if @id heads none of them.
+ */
+static uint16_t drv_in_order_batch(const struct vring_split_drv *s, uint32_t id)
+{
+	uint16_t exposed = (uint16_t)(drv_avail_published(s) - s->last_used_idx);
+	uint16_t head = s->used_head;
+
+	for (uint16_t k = 1; k <= exposed; k++) {
+		const struct vring_desc_extra *x = &s->extra[head];
+
+		if (!x->token)
+			return 0;
+		if (head == id)
+			return k;
+		head = (uint16_t)((head + x->chain_len) & (s->num - 1u));
+	}
+	return 0;
+}
+
+/* Read and check the used entry that opens a batch; false breaks the queue. */
+static bool drv_in_order_open(struct vring_split_drv *s)
+{
+	const struct virtq_used_elem *e = &s->used->ring[s->last_used_idx & (s->num - 1u)];
+	/* Read each field once: the device may rewrite the entry under us. */
+	uint32_t id = vring_read_once32(&e->id);
+	uint32_t used_len = vring_read_once32(&e->len);
+	uint16_t batch;
+
+	if (id >= s->num || !s->extra[id].token || used_len > s->extra[id].writable_bytes)
+		return false;
+	/* Out of order, or a batch larger than what used->idx says was used. */
+	batch = drv_in_order_batch(s, id);
+	if (!batch || batch > (uint16_t)(s->used_idx_shadow - s->last_used_idx))
+		return false;
+	s->batch_last = (uint16_t)id;
+	s->batch_len = used_len;
+	s->in_batch = true;
+	return true;
+}
+
+static void *split_get_buf_in_order(struct virtqueue *vq, uint32_t *len)
+{
+	struct vring_split_drv *s = &vq->split;
+	uint16_t head = s->used_head;
+	uint32_t used_len;
+	void *token;
+
+	if (!s->in_batch) {
+		if (s->last_used_idx == s->used_idx_shadow && !drv_used_refill(vq))
+			return NULL;
+		if (VRING_UNLIKELY(!drv_in_order_open(s))) {
+			drv_set_broken(vq);
+			return NULL;
+		}
+	}
+	token = s->extra[head].token;
+	/* §2.7.9: the skipped buffers count as used completely */
+	used_len = s->extra[head].writable_bytes;
+	if (head == s->batch_last) {
+		used_len = s->batch_len;
+		s->in_batch = false;
+	}
+	s->used_head = (uint16_t)((head + s->extra[head].chain_len) & (s->num - 1u));
+	drv_detach(s, head);
+	s->last_used_idx++;
+	if (len)
+		*len = used_len;
+	return token;
+}
+
+static void *split_get_buf(struct virtqueue *vq, uint32_t *len)
 {
 	struct vring_split_drv *s = &vq->split;
 	const struct virtq_used_elem *e;
@@ -341,6 +387,8 @@ void *virtqueue_get_buf(struct virtqueue *vq, uint32_t *len)
 
 	if (VRING_UNLIKELY(vq->broken))
 		return NULL;
+	if (s->in_order)
+		return split_get_buf_in_order(vq, len);
 	if (s->last_used_idx == s->used_idx_shadow && !drv_used_refill(vq))
 		return NULL;
 	e = &s->used->ring[s->last_used_idx & (s->num - 1u)];
@@ -366,7 +414,7 @@ void *virtqueue_get_buf(struct virtqueue *vq, uint32_t *len)
 	return token;
 }
 
-bool virtqueue_more_used(const struct virtqueue *vq)
+static bool split_more_used(const struct virtqueue *vq)
 {
 	const struct vring_split_drv *s = &vq->split;
 
@@ -378,7 +426,7 @@ bool virtqueue_more_used(const struct virtqueue *vq)
 	return vring_load_acquire16(&s->used->idx) != s->last_used_idx;
 }
 
-void virtqueue_disable_cb(struct virtqueue *vq)
+static void split_disable_cb(struct virtqueue *vq)
 {
 	struct vring_split_drv *s = &vq->split;
 
@@ -419,23 +467,23 @@ static bool drv_arm_cb(struct virtqueue *vq, uint16_t event)
 	       (uint16_t)(event - s->last_used_idx);
 }
 
-bool virtqueue_enable_cb(struct virtqueue *vq)
+static bool split_enable_cb(struct virtqueue *vq)
 {
 	return drv_arm_cb(vq, vq->split.last_used_idx);
 }
 
-bool virtqueue_enable_cb_delayed(struct virtqueue *vq)
+static bool split_enable_cb_delayed(struct virtqueue *vq)
 {
 	struct vring_split_drv *s = &vq->split;
 	uint16_t in_flight = (uint16_t)(drv_avail_published(s) - s->last_used_idx);
 
 	if (!s->event_idx)
-		return virtqueue_enable_cb(vq);
+		return split_enable_cb(vq);
 	/* Ask for a signal once about 3/4 of what is in flight has been used. */
 	return drv_arm_cb(vq, (uint16_t)(s->last_used_idx + ((in_flight * 3u) >> 2)));
 }
 
-void *virtqueue_detach_unused_buf(struct virtqueue *vq)
+static void *split_detach_unused_buf(struct virtqueue *vq)
 {
 	struct vring_split_drv *s = &vq->split;
 
@@ -450,17 +498,27 @@ void *virtqueue_detach_unused_buf(struct virtqueue *vq)
 	return NULL;
 }
 
-bool virtqueue_is_broken(const struct virtqueue *vq)
-{
-	return vq->broken;
-}
-
-unsigned int virtqueue_get_vring_size(const struct virtqueue *vq)
+static unsigned int split_get_vring_size(const struct virtqueue *vq)
 {
 	return vq->split.num;
 }
 
-unsigned int virtqueue_get_num_free(const struct virtqueue *vq)
+static unsigned int split_get_num_free(const struct virtqueue *vq)
 {
 	return vq->split.num_free;
 }
+
+static const struct virtqueue_ops split_ops = {
+	.add_sgs = split_add_sgs,
+	.kick_prepare = split_kick_prepare,
+	.notify = vring_drv_notify,
+	.get_buf = split_get_buf,
+	.more_used = split_more_used,
+	.disable_cb = split_disable_cb,
+	.enable_cb = split_enable_cb,
+	.enable_cb_delayed = split_enable_cb_delayed,
+	.detach_unused_buf = split_detach_unused_buf,
+	.is_broken = vring_drv_is_broken,
+	.get_vring_size = split_get_vring_size,
+	.get_num_free = split_get_num_free,
+};

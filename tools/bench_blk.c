@@ -45,6 +45,7 @@ struct bench_cfg {
 	bool json;
 	bool format_raw;
 	bool have_rw, have_bs, have_iodepth;
+	enum virtio_ring_format ring;
 };
 
 /* Long-only option (no short letter). */
@@ -77,6 +78,7 @@ struct bench_worker {
 static const char bench_usage[] =
 	"usage: vireo bench blk {--image FILE|--socket PATH} --rw read|write|randread|randwrite\n"
 	"                       --bs SIZE --iodepth N [--queues N] [--seconds S] [--json]\n"
+	"                       [--ring split|packed]\n"
 	"\n"
 	"Measures the virtio-blk driver's asynchronous API through the loopback\n"
 	"transport and the virtio-blk device model serving FILE (writes change it),\n"
@@ -92,6 +94,7 @@ static const char bench_usage[] =
 	"  -j, --json          one JSON object instead of a table\n"
 	"      --format raw    use FILE even if it looks like qcow2, VMDK, ... (refused\n"
 	"                      otherwise: only raw images are served)\n"
+	"      --ring FORMAT   virtqueue format to negotiate: split (default) or packed\n"
 	"  -h, --help          this text\n";
 
 static const struct option bench_options[] = {
@@ -104,6 +107,7 @@ static const struct option bench_options[] = {
 	{"seconds", required_argument, NULL, 't'},
 	{"json", no_argument, NULL, 'j'},
 	{"format", required_argument, NULL, BENCH_OPT_FORMAT},
+	{"ring", required_argument, NULL, 'R'},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -334,6 +338,8 @@ static int bench_parse_option(void *ctx, int opt, char **argv)
 	case 'S':
 		c->socket = optarg;
 		return 0;
+	case 'R':
+		return opt_parse_ring(CMD, optarg, &c->ring);
 	case 'w':
 		for (i = 0; i < 4; i++) {
 			if (strcmp(optarg, bench_rw_names[i]) == 0) {
@@ -587,10 +593,10 @@ int bench_blk_main(int argc, char **argv)
 	if (!c.socket && image_check_raw(CMD, c.image, c.format_raw))
 		return 1;
 	if (c.socket)
-		ret = blk_stack_connect(&s, c.socket, c.queues, dma);
+		ret = blk_stack_connect(&s, c.socket, c.queues, dma, c.ring);
 	else
 		ret = blk_stack_open(&s, c.image, c.rw == RW_READ || c.rw == RW_RANDREAD, c.queues,
-				     dma);
+				     dma, c.ring);
 	if (ret < 0) {
 		fprintf(stderr, "vireo bench blk: cannot %s %s: %s\n",
 			c.socket ? "connect to" : "serve", c.socket ? c.socket : c.image,

@@ -44,6 +44,8 @@ struct bench_net_cfg {
 	double seconds;
 	bool json;
 	bool mrg;
+	enum virtio_ring_format ring;
+	bool in_order;
 };
 
 /* One vhost-user-net device with our driver bound to it. */
@@ -70,7 +72,7 @@ struct bench_net_run {
 
 static const char bench_net_usage[] =
 	"usage: vireo bench net --socket PATH [--socket PATH2] [--size N] [--seconds S]\n"
-	"                       [--burst N] [--mrg] [--json]\n"
+	"                       [--burst N] [--mrg] [--json] [--ring split|packed] [--in-order]\n"
 	"\n"
 	"Sends Ethernet frames through our virtio-net driver and the vhost-user\n"
 	"front-end to the vhost-user-net back-end listening on PATH, as fast as the\n"
@@ -85,6 +87,8 @@ static const char bench_net_usage[] =
 	"  -t, --seconds S     sending time (default 5)\n"
 	"      --burst N       frames per kick, 1..256 (default 32)\n"
 	"      --mrg           negotiate VIRTIO_NET_F_MRG_RXBUF\n"
+	"      --ring FORMAT   virtqueue format to negotiate: split (default) or packed\n"
+	"      --in-order      accept VIRTIO_F_IN_ORDER if the back-end offers it\n"
 	"  -j, --json          one JSON object instead of a table\n"
 	"  -h, --help          this text\n";
 
@@ -92,6 +96,7 @@ static const struct option bench_net_options[] = {
 	{"socket", required_argument, NULL, 'S'},  {"size", required_argument, NULL, 's'},
 	{"seconds", required_argument, NULL, 't'}, {"burst", required_argument, NULL, 'b'},
 	{"mrg", no_argument, NULL, 'm'},	   {"json", no_argument, NULL, 'j'},
+	{"ring", required_argument, NULL, 'R'},	   {"in-order", no_argument, NULL, 'I'},
 	{"help", no_argument, NULL, 'h'},	   {NULL, 0, NULL, 0},
 };
 
@@ -117,6 +122,11 @@ static int bench_net_option(void *ctx, int opt, char **argv)
 		return opt_parse_count(CMD, "burst", optarg, 1, BENCH_NET_BURST_MAX, &c->burst);
 	case 'm':
 		c->mrg = true;
+		return 0;
+	case 'R':
+		return opt_parse_ring(CMD, optarg, &c->ring);
+	case 'I':
+		c->in_order = true;
 		return 0;
 	case 'j':
 		c->json = true;
@@ -147,7 +157,8 @@ static int bench_net_parse(struct bench_net_cfg *c, int argc, char **argv)
 }
 
 /* Connect to @path and bind our driver. Return: 0 or -errno */
-static int bench_net_open(struct bench_net_port *p, const char *path, bool mrg)
+static int bench_net_open(struct bench_net_port *p, const char *path, bool mrg,
+			  const struct bench_net_cfg *c)
 {
 	struct vhost_user_frontend_options opt = {
 		.socket_path = path,
@@ -159,6 +170,8 @@ static int bench_net_open(struct bench_net_port *p, const char *path, bool mrg)
 
 	memset(p, 0, sizeof(*p));
 	virtio_bus_init(&p->bus);
+	p->bus.ring_format = c->ring;
+	p->bus.ring_in_order = c->in_order;
 	/*
 	 * No control queue: a vhost-user-net back-end leaves it to the
 	 * front-end (QEMU answers it), so a command would go unanswered.
@@ -414,8 +427,18 @@ static double per(uint64_t a, uint64_t b)
 	return b ? (double)a / (double)b : 0;
 }
 
+/* The first port's negotiated ring format and IN_ORDER, as the JSON fields say them. */
+static void bench_net_ring_json(const struct bench_net_port *p)
+{
+	struct virtio_device *vdev = vhost_user_frontend_virtio_device(p->fe);
+
+	printf("\"ring\":\"%s\",\"in_order\":%s,",
+	       virtio_has_feature(vdev, VIRTIO_F_RING_PACKED) ? "packed" : "split",
+	       virtio_has_feature(vdev, VIRTIO_F_IN_ORDER) ? "true" : "false");
+}
+
 static void bench_net_print(const struct bench_net_cfg *c, const struct bench_net_run *r,
-			    const struct bench_net_notify *nt)
+			    const struct bench_net_notify *nt, const struct bench_net_port *ports)
 {
 	double secs = (double)(r->send_end_ns - r->start_ns) / 1e9;
 	uint64_t rx_end = r->last_rx_ns > r->send_end_ns ? r->last_rx_ns : r->send_end_ns;
@@ -425,7 +448,9 @@ static void bench_net_print(const struct bench_net_cfg *c, const struct bench_ne
 	int64_t lost = (int64_t)r->tx - (int64_t)r->rx;
 
 	if (c->json) {
-		printf("{\"size\":%u,\"burst\":%u,\"ports\":%u,\"mrg\":%s,\"seconds\":%.3f,"
+		printf("{");
+		bench_net_ring_json(&ports[0]);
+		printf("\"size\":%u,\"burst\":%u,\"ports\":%u,\"mrg\":%s,\"seconds\":%.3f,"
 		       "\"tx_frames\":%" PRIu64 ",\"tx_mpps\":%.4f,\"rx_frames\":%" PRIu64
 		       ",\"rx_mpps\":%.4f,\"lost\":%" PRId64 ",\"rx_other\":%" PRIu64
 		       ",\"rx_dropped\":%" PRIu64 ",\"tx_kicks\":%" PRIu64 ",\"rx_kicks\":%" PRIu64
@@ -481,7 +506,7 @@ static int bench_net_run(const struct bench_net_cfg *c, struct bench_net_port *p
 		return 1;
 	}
 	bench_net_notify(ports, c->nsockets, &nt);
-	bench_net_print(c, &r, &nt);
+	bench_net_print(c, &r, &nt, ports);
 	fflush(stdout);
 	bench_net_free(&r);
 	if (r.tx > 0 && r.rx == 0) {
@@ -501,7 +526,7 @@ int bench_net_main(int argc, char **argv)
 	if (ret)
 		return ret < 0 ? 0 : ret;
 	for (; n < c.nsockets; n++) {
-		ret = bench_net_open(&ports[n], c.socket[n], c.mrg);
+		ret = bench_net_open(&ports[n], c.socket[n], c.mrg, &c);
 		if (ret < 0) {
 			fprintf(stderr, "vireo bench net: cannot connect to %s: %s\n", c.socket[n],
 				strerror(-ret));

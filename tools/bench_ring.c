@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * `vireo bench ring`: the split ring alone. A driver thread (CPU 0) and a
+ * `vireo bench ring`: a ring alone, split or packed (--format), each side
+ * through its format seam (struct virtqueue_ops, struct vring_dev_ops) as
+ * the library's users call it. A driver thread (CPU 0) and a
  * device thread (CPU 1) share one ring in plain malloc'd memory that the
  * device reaches through a one-region identity translate. Each op is one
  * buffer: add (one 4 KiB writable element, or a 2-element out+in chain with
@@ -44,6 +46,8 @@ struct bench_cfg {
 	unsigned int batch;
 	bool event_idx;
 	bool indirect;
+	bool packed;
+	bool in_order;
 	bool notify;
 	bool json;
 	double seconds;
@@ -68,7 +72,8 @@ struct bench {
 	uint64_t ops;
 	uint64_t kicks;
 	uint64_t ns;
-	_Alignas(BENCH_CACHELINE) struct vring_split_dev dev;
+	_Alignas(BENCH_CACHELINE) union vring_dev_ring dev;
+	const struct vring_dev_ops *dev_ops;
 	void *dev_state;
 	uint64_t interrupts;
 	int dev_err;
@@ -77,9 +82,12 @@ struct bench {
 };
 
 static const char bench_usage[] =
-	"usage: vireo bench ring [--size N] [--batch N] [--event-idx on|off] [--indirect on|off]\n"
+	"usage: vireo bench ring [--format split|packed] [--in-order on|off] [--size N]\n"
+	"                        [--batch N] [--event-idx on|off] [--indirect on|off]\n"
 	"                        [--poll|--notify] [--seconds S] [--json] [--help]\n"
-	"  --size N          queue size, a power of two 1..32768 (default 256)\n"
+	"  --format F        ring format, split or packed (default split)\n"
+	"  --in-order on|off VIRTIO_F_IN_ORDER (default off)\n"
+	"  --size N          queue size 1..32768, a power of two for split (default 256)\n"
 	"  --batch N         buffers added per kick and used per flush (default 32)\n"
 	"  --event-idx on|off  VIRTIO_F_RING_EVENT_IDX (default on)\n"
 	"  --indirect on|off   2-element out+in chains through indirect tables (default off)\n"
@@ -91,6 +99,8 @@ static const char bench_usage[] =
 	"Driver thread on CPU 0, device thread on CPU 1.\n";
 
 static const struct option bench_options[] = {
+	{"format", required_argument, NULL, 'f'},
+	{"in-order", required_argument, NULL, 'o'},
 	{"size", required_argument, NULL, 's'},
 	{"batch", required_argument, NULL, 'b'},
 	{"event-idx", required_argument, NULL, 'e'},
@@ -153,9 +163,16 @@ static int bench_parse(int argc, char **argv, struct bench_cfg *c)
 		switch (o) {
 		case 's':
 			r = bench_parse_num("size", optarg, 1, VIRTQ_SPLIT_MAX_SIZE, &c->size);
-			if (r == 0 && (c->size & (c->size - 1)))
-				r = opt_usage_error(CMD, "--size must be a power of two, not %u",
-						    c->size);
+			break;
+		case 'f':
+			if (strcmp(optarg, "split") == 0 || strcmp(optarg, "packed") == 0)
+				c->packed = optarg[0] == 'p';
+			else
+				r = opt_usage_error(CMD, "--format wants split or packed, not '%s'",
+						    optarg);
+			break;
+		case 'o':
+			r = bench_on_off("in-order", optarg, &c->in_order);
 			break;
 		case 'b':
 			r = bench_parse_num("batch", optarg, 1, VIRTQ_SPLIT_MAX_SIZE, &c->batch);
@@ -194,6 +211,10 @@ static int bench_parse(int argc, char **argv, struct bench_cfg *c)
 	}
 	if (r == 0 && optind < argc)
 		r = opt_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
+	/* §2.7: a split queue's size is a power of two; §2.8 lets a packed one be any. */
+	if (r == 0 && !c->packed && (c->size & (c->size - 1)))
+		r = opt_usage_error(CMD, "--size must be a power of two for split, not %u",
+				    c->size);
 	return r;
 }
 
@@ -248,7 +269,7 @@ static bool bench_drv_ready(struct bench *b)
 
 static bool bench_dev_ready(struct bench *b)
 {
-	return vring_split_dev_has_avail(&b->dev);
+	return b->dev_ops->has_avail(&b->dev);
 }
 
 /* Post buffer @slot: one writable 4 KiB element, or header + 4 KiB via indirect. */
@@ -286,7 +307,7 @@ static void *bench_driver(void *arg)
 		unsigned int added = 0, got = 0;
 
 		while (added < c->batch && bench_add(b, slot, bufs, hdrs)) {
-			slot = (slot + 1) & (c->size - 1);
+			slot = slot + 1 == c->size ? 0 : slot + 1;
 			added++;
 		}
 		if (added && virtqueue_kick_prepare(&b->vq)) {
@@ -324,23 +345,24 @@ static void *bench_device(void *arg)
 {
 	struct bench *b = arg;
 	const struct bench_cfg *c = b->cfg;
-	struct vring_split_dev *q = &b->dev;
+	const struct vring_dev_ops *ops = b->dev_ops;
+	union vring_dev_ring *q = &b->dev;
 	struct vring_iov iov[4];
 	struct vring_chain ch;
 	uint64_t irqs = 0;
 
 	bench_pin(1);
-	vring_split_dev_disable_notify(q);
+	ops->disable_notify(q);
 	atomic_store(&b->ready, 1);
 	while (!atomic_load_explicit(&b->stop, memory_order_relaxed)) {
 		unsigned int n = 0;
 		int r = 0;
 
-		while (n < c->batch && (r = vring_split_dev_pop(q, &ch, iov, 4)) == 0) {
-			r = vring_split_dev_push(q, ch.head, ch.writable_bytes);
+		while (n < c->batch && (r = ops->pop(q, &ch, iov, 4)) == 0) {
+			r = ops->push(q, ch.head, ch.writable_bytes);
 			n++;
 		}
-		if (vring_split_dev_is_broken(q)) {
+		if (ops->error(q) != VRING_ERR_NONE) {
 			/* Tell the driver, which may be asleep waiting for a call. */
 			b->dev_err = r;
 			atomic_store(&b->stop, true);
@@ -348,8 +370,8 @@ static void *bench_device(void *arg)
 			break;
 		}
 		if (n) {
-			vring_split_dev_flush(q);
-			if (vring_split_dev_need_notify(q)) {
+			ops->flush(q);
+			if (ops->need_notify(q)) {
 				irqs++;
 				if (c->notify)
 					bench_fd_signal(b->call_fd);
@@ -360,9 +382,9 @@ static void *bench_device(void *arg)
 		if (c->notify) {
 			if (bench_spin(b, bench_dev_ready))
 				continue;
-			if (!vring_split_dev_enable_notify(q))
+			if (!ops->enable_notify(q))
 				bench_fd_wait(b->kick_fd);
-			vring_split_dev_disable_notify(q);
+			ops->disable_notify(q);
 		}
 	}
 	b->interrupts = irqs;
@@ -374,50 +396,81 @@ static size_t bench_align(size_t v, size_t a)
 	return (v + a - 1) / a * a;
 }
 
+/* The driver side over the region's parts, in the chosen format. Return: 0 or -EINVAL */
+static int bench_driver_init(struct bench *b, size_t desc, size_t drv_area, size_t dev_area,
+			     size_t pool)
+{
+	const struct bench_cfg *c = b->cfg;
+	uint8_t *m = b->region.base;
+	uint64_t gpa = (uint64_t)(uintptr_t)m;
+
+	if (c->packed) {
+		struct vring_packed_drv_config pc = {
+			.num = (uint16_t)c->size,
+			.desc = (struct pvirtq_desc *)(void *)(m + desc),
+			.driver_event = (struct pvirtq_event_suppress *)(void *)(m + drv_area),
+			.device_event = (struct pvirtq_event_suppress *)(void *)(m + dev_area),
+			.extra = b->extra,
+			.indirect_pool = (struct pvirtq_desc *)(void *)(m + pool),
+			.indirect_pool_addr = gpa + pool,
+			.indirect_max = c->indirect ? BENCH_IMAX : 0,
+			.event_idx = c->event_idx,
+			.in_order = c->in_order,
+		};
+		return virtqueue_packed_init(&b->vq, &pc);
+	}
+	struct vring_split_drv_config dc = {
+		.num = (uint16_t)c->size,
+		.desc = (struct virtq_desc *)(void *)(m + desc),
+		.avail = (struct virtq_avail *)(void *)(m + drv_area),
+		.used = (struct virtq_used *)(void *)(m + dev_area),
+		.extra = b->extra,
+		.indirect_pool = (struct virtq_desc *)(void *)(m + pool),
+		.indirect_pool_addr = gpa + pool,
+		.indirect_max = c->indirect ? BENCH_IMAX : 0,
+		.event_idx = c->event_idx,
+		.in_order = c->in_order,
+	};
+	return virtqueue_split_init(&b->vq, &dc);
+}
+
 /* Ring, indirect pool, headers and buffers in one region. Return: 0 or -errno */
 static int bench_setup(struct bench *b)
 {
 	const struct bench_cfg *c = b->cfg;
-	size_t desc = 0, avail, used, pool, end;
+	size_t desc = 0, drv_area, dev_area, pool, end;
+	uint16_t num = (uint16_t)c->size;
 	uint64_t gpa;
 
-	avail = bench_align(desc + virtq_desc_table_size(c->size), 4096);
-	used = bench_align(avail + virtq_avail_size(c->size), 4096);
-	pool = bench_align(used + virtq_used_size(c->size), 4096);
+	b->dev_ops = c->packed ? &vring_packed_dev_ops : &vring_split_dev_ops;
+	/* Split: avail and used rings; packed: the two 4-byte event suppression areas. */
+	drv_area = bench_align(desc + virtq_desc_table_size(num), 4096);
+	dev_area = bench_align(drv_area + (c->packed ? 4 : virtq_avail_size(num)), 4096);
+	pool = bench_align(dev_area + (c->packed ? 4 : virtq_used_size(num)), 4096);
 	end = bench_align(pool + (size_t)c->size * BENCH_IMAX * sizeof(struct virtq_desc), 4096);
 	b->region.len = end + (size_t)c->size * (BENCH_HDR + BENCH_BUF);
 	b->region.base = aligned_alloc(4096, bench_align(b->region.len, 4096));
 	b->extra = calloc(c->size, sizeof(*b->extra));
-	b->dev_state = aligned_alloc(
-		BENCH_CACHELINE,
-		bench_align(vring_split_dev_state_size((uint16_t)c->size), BENCH_CACHELINE));
+	b->dev_state = aligned_alloc(BENCH_CACHELINE,
+				     bench_align(b->dev_ops->state_size(num), BENCH_CACHELINE));
 	if (!b->region.base || !b->extra || !b->dev_state)
 		return -ENOMEM;
 	memset(b->region.base, 0, b->region.len);
 	gpa = (uint64_t)(uintptr_t)b->region.base;
-	struct vring_split_drv_config dc = {
-		.num = (uint16_t)c->size,
-		.desc = (struct virtq_desc *)(void *)(b->region.base + desc),
-		.avail = (struct virtq_avail *)(void *)(b->region.base + avail),
-		.used = (struct virtq_used *)(void *)(b->region.base + used),
-		.extra = b->extra,
-		.indirect_pool = (struct virtq_desc *)(void *)(b->region.base + pool),
-		.indirect_pool_addr = gpa + pool,
-		.indirect_max = c->indirect ? BENCH_IMAX : 0,
-		.event_idx = c->event_idx,
-	};
-	struct vring_split_dev_config vc = {
-		.num = (uint16_t)c->size,
-		.max_num = VIRTQ_SPLIT_MAX_SIZE,
+	struct vring_dev_config vc = {
+		.num = num,
+		.max_num = c->packed ? VIRTQ_PACKED_MAX_SIZE : VIRTQ_SPLIT_MAX_SIZE,
 		.desc_addr = gpa + desc,
-		.avail_addr = gpa + avail,
-		.used_addr = gpa + used,
+		.driver_addr = gpa + drv_area,
+		.device_addr = gpa + dev_area,
+		.position = {.avail_wrap = true, .used_wrap = true},
 		.event_idx = c->event_idx,
 		.indirect = c->indirect,
+		.in_order = c->in_order,
 		.mem = {.translate = bench_translate, .opaque = &b->region},
 		.state = b->dev_state,
 	};
-	if (virtqueue_split_init(&b->vq, &dc) || vring_split_dev_init(&b->dev, &vc))
+	if (bench_driver_init(b, desc, drv_area, dev_area, pool) || b->dev_ops->init(&b->dev, &vc))
 		return -EINVAL;
 	b->vq.name = "bench";
 	return 0;
@@ -430,18 +483,21 @@ static void bench_report(const struct bench *b)
 	double ops = (double)(b->ops ? b->ops : 1);
 	char config[112];
 
-	snprintf(config, sizeof(config), "size=%u batch=%u %s event-idx=%s indirect=%s%s", c->size,
-		 c->batch, c->notify ? "notify" : "poll", c->event_idx ? "on" : "off",
+	snprintf(config, sizeof(config), "%s%s size=%u batch=%u %s event-idx=%s indirect=%s%s",
+		 c->packed ? "packed" : "split", c->in_order ? "+in-order" : "", c->size, c->batch,
+		 c->notify ? "notify" : "poll", c->event_idx ? "on" : "off",
 		 c->indirect ? "on" : "off", c->notify && c->spin_ns ? " spin" : "");
 	if (c->json) {
-		printf("{\"bench\":\"ring\",\"size\":%u,\"batch\":%u,\"mode\":\"%s\","
+		printf("{\"bench\":\"ring\",\"format\":\"%s\",\"in_order\":%s,\"size\":%u,"
+		       "\"batch\":%u,\"mode\":\"%s\","
 		       "\"event_idx\":%s,\"indirect\":%s,\"spin_us\":%llu,\"seconds\":%.3f,\"ops\":"
 		       "%llu,"
 		       "\"ops_per_sec\":%.0f,\"kicks_per_op\":%.6f,\"interrupts_per_op\":%.6f}\n",
-		       c->size, c->batch, c->notify ? "notify" : "poll",
-		       c->event_idx ? "true" : "false", c->indirect ? "true" : "false",
-		       (unsigned long long)(c->spin_ns / 1000u), secs, (unsigned long long)b->ops,
-		       (double)b->ops / secs, (double)b->kicks / ops, (double)b->interrupts / ops);
+		       c->packed ? "packed" : "split", c->in_order ? "true" : "false", c->size,
+		       c->batch, c->notify ? "notify" : "poll", c->event_idx ? "true" : "false",
+		       c->indirect ? "true" : "false", (unsigned long long)(c->spin_ns / 1000u),
+		       secs, (unsigned long long)b->ops, (double)b->ops / secs,
+		       (double)b->kicks / ops, (double)b->interrupts / ops);
 		return;
 	}
 	printf("%-52s %14s %10s %14s\n", "config", "ops/s", "kicks/op", "interrupts/op");
@@ -474,9 +530,9 @@ static int bench_run(struct bench *b)
 	pthread_join(dev, NULL);
 	close(b->kick_fd);
 	close(b->call_fd);
-	if (virtqueue_is_broken(&b->vq) || vring_split_dev_is_broken(&b->dev)) {
+	if (virtqueue_is_broken(&b->vq) || b->dev_ops->error(&b->dev) != VRING_ERR_NONE) {
 		fprintf(stderr, "vireo " CMD ": ring broken: %s\n",
-			vring_error_string(vring_split_dev_error(&b->dev)));
+			vring_error_string(b->dev_ops->error(&b->dev)));
 		return 1;
 	}
 	bench_report(b);

@@ -10,7 +10,7 @@
 
 /* blk_stack_open() - see blk_stack.h */
 int blk_stack_open(struct blk_stack *s, const char *path, bool readonly, unsigned int queues,
-		   size_t dma_bytes)
+		   size_t dma_bytes, enum virtio_ring_format ring)
 {
 	struct blk_device_options opt = {
 		.path = path,
@@ -23,6 +23,7 @@ int blk_stack_open(struct blk_stack *s, const char *path, bool readonly, unsigne
 
 	memset(s, 0, sizeof(*s));
 	virtio_bus_init(&s->bus);
+	s->bus.ring_format = ring;
 	ret = virtio_blk_register(&s->bus, &s->drv);
 	if (ret < 0)
 		return ret;
@@ -52,7 +53,7 @@ out_unregister:
 
 /* blk_stack_connect() - see blk_stack.h */
 int blk_stack_connect(struct blk_stack *s, const char *socket_path, unsigned int queues,
-		      size_t dma_bytes)
+		      size_t dma_bytes, enum virtio_ring_format ring)
 {
 	struct vhost_user_frontend_options opt = {
 		.socket_path = socket_path,
@@ -63,6 +64,7 @@ int blk_stack_connect(struct blk_stack *s, const char *socket_path, unsigned int
 
 	memset(s, 0, sizeof(*s));
 	virtio_bus_init(&s->bus);
+	s->bus.ring_format = ring;
 	s->drv.max_queues = queues;
 	ret = virtio_blk_register(&s->bus, &s->drv);
 	if (ret < 0)

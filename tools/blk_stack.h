@@ -29,23 +29,26 @@ struct blk_stack {
 /**
  * blk_stack_open() - serve @path and bind our driver to it
  * @dma_bytes: DMA arena for rings and request buffers (0: loopback default)
+ * @ring: the ring format the bus negotiates (VIRTIO_RING_DEFAULT: split)
  * Return: 0, or -errno from the device (open, size), the transport or the
- * driver's probe (-ENODEV if no blk driver bound).
+ * driver's probe (-ENODEV if no blk driver bound, e.g. @ring packed and the
+ * device does not offer it).
  */
 int blk_stack_open(struct blk_stack *s, const char *path, bool readonly, unsigned int queues,
-		   size_t dma_bytes);
+		   size_t dma_bytes, enum virtio_ring_format ring);
 
 /**
  * blk_stack_connect() - connect to the vhost-user-blk back-end listening on
  * @socket_path and bind our driver to it
  * @queues: use at most this many request queues (0: all the back-end has)
  * @dma_bytes: DMA arena shared with the back-end (0: front-end default)
+ * @ring: as for blk_stack_open()
  * Return: 0, or -errno from the connection (-ENOENT, -ECONNREFUSED), -EIO
  * (the back-end broke the protocol), or the driver's probe (-ENODEV if no
  * blk driver bound).
  */
 int blk_stack_connect(struct blk_stack *s, const char *socket_path, unsigned int queues,
-		      size_t dma_bytes);
+		      size_t dma_bytes, enum virtio_ring_format ring);
 
 /** blk_stack_close() - unbind, stop the device, close the image or the connection */
 void blk_stack_close(struct blk_stack *s);

@@ -46,6 +46,7 @@ struct blk_cmd {
 	struct pattern pattern;
 	const char *output;
 	uint64_t create_size;
+	enum virtio_ring_format ring;
 };
 
 /* What one chunk of the range is doing, for the action handlers. */
@@ -62,6 +63,7 @@ static const char blk_usage[] =
 	"                 {write|read|verify} --offset OFF --length LEN [--pattern P]\n"
 	"                 [--output FILE]\n"
 	"       vireo blk --socket PATH [--queues N] {write|read|verify} ...\n"
+	"       [--ring split|packed]\n"
 	"\n"
 	"I/O on FILE through the virtio-blk driver, the loopback transport and the\n"
 	"virtio-blk device model; or, with --socket, through the virtio-blk driver\n"
@@ -87,6 +89,9 @@ static const char blk_usage[] =
 	"  -O, --output FILE   where read puts the raw bytes\n"
 	"      --format raw    use FILE even if it looks like qcow2, VMDK, ... (refused\n"
 	"                      otherwise: only raw images are served)\n"
+	"      --ring FORMAT   negotiate this virtqueue format: split or packed\n"
+	"                      (default split; packed fails if the device does\n"
+	"                      not offer VIRTIO_F_RING_PACKED)\n"
 	"  -h, --help          this text\n"
 	"Sizes accept k, M, G, T suffixes (powers of 1024).\n"
 	"Exit status: 0 ok, 1 I/O error or mismatch, 2 bad arguments.\n";
@@ -102,6 +107,7 @@ static const struct option blk_options[] = {
 	{"output", required_argument, NULL, 'O'},
 	{"socket", required_argument, NULL, 'S'},
 	{"format", required_argument, NULL, BLK_OPT_FORMAT},
+	{"ring", required_argument, NULL, 'R'},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -151,6 +157,8 @@ static int blk_parse_option(void *ctx, int opt, char **argv)
 	case BLK_OPT_FORMAT:
 		c->format_raw = true;
 		return image_format_parse(CMD, optarg);
+	case 'R':
+		return opt_parse_ring(CMD, optarg, &c->ring);
 	default:
 		return opt_bad_getopt(CMD, argv);
 	}
@@ -379,9 +387,9 @@ static int blk_execute(struct blk_cmd *c)
 	if (!c->socket && image_check_raw(CMD, c->image, c->format_raw))
 		return 1;
 	if (c->socket)
-		ret = blk_stack_connect(&s, c->socket, c->have_queues ? c->queues : 0, 0);
+		ret = blk_stack_connect(&s, c->socket, c->have_queues ? c->queues : 0, 0, c->ring);
 	else
-		ret = blk_stack_open(&s, c->image, c->readonly, c->queues, 0);
+		ret = blk_stack_open(&s, c->image, c->readonly, c->queues, 0, c->ring);
 	if (ret < 0 && !c->socket) {
 		image_open_error(CMD, c->image, -ret, c->readonly);
 		return 1;

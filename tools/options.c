@@ -85,6 +85,18 @@ int opt_parse_count(const char *cmd, const char *name, const char *arg, unsigned
 	return 0;
 }
 
+/* opt_parse_ring() - see options.h */
+int opt_parse_ring(const char *cmd, const char *arg, enum virtio_ring_format *out)
+{
+	if (strcmp(arg, "split") == 0)
+		*out = VIRTIO_RING_SPLIT;
+	else if (strcmp(arg, "packed") == 0)
+		*out = VIRTIO_RING_PACKED;
+	else
+		return opt_usage_error(cmd, "--ring wants split or packed, not '%s'", arg);
+	return 0;
+}
+
 /* opt_msg_timeout_ms() - see options.h */
 unsigned int opt_msg_timeout_ms(void)
 {

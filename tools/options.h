@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <vireo/driver.h>
+
 /* Exit codes of every subcommand. */
 #define EXIT_USAGE 2
 
@@ -32,6 +34,12 @@ int opt_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
  */
 int opt_parse_count(const char *cmd, const char *name, const char *arg, unsigned int min,
 		    unsigned int max, unsigned int *out);
+
+/**
+ * opt_parse_ring() - the argument of --ring: "split" or "packed"
+ * Return: 0, or EXIT_USAGE after "--ring wants split or packed, not '@arg'".
+ */
+int opt_parse_ring(const char *cmd, const char *arg, enum virtio_ring_format *out);
 
 /**
  * opt_msg_timeout_ms() - the vhost-user whole-message deadline from the

@@ -86,6 +86,20 @@ static int vhu_fe_vring_fd(struct vhost_user_frontend *fe, uint32_t req, unsigne
 }
 
 /*
+ * SET_VRING_BASE for a fresh ring. Split: avail index 0. Packed: QEMU's
+ * encoding (hw/virtio/virtio.c, packed last_avail_idx): bits 0-14 the avail
+ * position, bit 15 its wrap counter, bits 16-30 the used position, bit 31
+ * its wrap counter; both counters start at 1 (§2.8.1). A back-end that
+ * reads only the low 16 bits (DPDK) gets position 0 with wrap counter 1.
+ */
+static uint32_t vhu_fe_ring_base(const struct vhu_fe_queue *q)
+{
+	const uint32_t wrap = 1u << PVIRTQ_EVENT_WRAP_SHIFT;
+
+	return q->ring.packed ? (wrap | wrap << 16) : 0;
+}
+
+/*
  * The messages for ring @i, in QEMU's order; the kick fd starts the ring
  * (vhost-user.rst "Ring states"), so it goes after everything the back-end
  * needs to serve it. With protocol features rings start disabled.
@@ -103,7 +117,7 @@ static int vhu_fe_start_ring(struct vhost_user_frontend *fe, struct vhu_fe_queue
 
 	ret = vhu_fe_vring_state(fe, VHOST_USER_SET_VRING_NUM, i, q->ring.num);
 	if (!ret)
-		ret = vhu_fe_vring_state(fe, VHOST_USER_SET_VRING_BASE, i, 0);
+		ret = vhu_fe_vring_state(fe, VHOST_USER_SET_VRING_BASE, i, vhu_fe_ring_base(q));
 	if (!ret)
 		ret = vhu_fe_request(fe, VHOST_USER_SET_VRING_ADDR, &a, sizeof(a), NULL, 0, NULL);
 	if (!ret)

@@ -42,7 +42,7 @@ struct vdev;
  * @index: queue index
  * @num: configured size (defaults to the device maximum)
  * @desc_addr, @avail_addr, @used_addr: guest addresses set by the driver
- * @last_avail_idx: where to start when enabled
+ * @position: where to start when enabled (vdev_queue_set_position)
  * @kick_fd: eventfd the driver writes to kick (or -1)
  * @call_fd: eventfd the device signals used buffers on (or -1)
  * @call_signal: signals @call_fd without ever blocking (peer_eventfd.h)
@@ -56,7 +56,9 @@ struct vdev;
  * @kick_watched: @kick_fd is registered in the queue's event loop
  * @loop: optional loop of the queue's own thread (NULL: the device's @loop);
  *	set by the transport, kept across reset
- * @ring: the device side of the ring (valid while @enabled)
+ * @ring_ops: the ring format, chosen at enable from the negotiated
+ *	VIRTIO_F_RING_PACKED (valid while @enabled, NULL before)
+ * @ring: the device side of the ring, in @ring_ops' format (valid while @enabled)
  * @ring_state: private memory of @ring
  * @model_data: for the device model (kept across reset: the model owns it)
  * @kicks, @calls: kick events handled and used-buffer notifications sent,
@@ -70,7 +72,7 @@ struct vdev_queue {
 	uint64_t desc_addr;
 	uint64_t avail_addr;
 	uint64_t used_addr;
-	uint16_t last_avail_idx;
+	struct vring_dev_position position;
 	int kick_fd;
 	int call_fd;
 	struct peer_eventfd *call_signal;
@@ -80,7 +82,8 @@ struct vdev_queue {
 	bool disabled;
 	bool kick_watched;
 	struct event_loop *loop;
-	struct vring_split_dev ring;
+	const struct vring_dev_ops *ring_ops;
+	union vring_dev_ring ring;
 	void *ring_state;
 	void *model_data;
 	uint64_t kicks;
@@ -253,6 +256,28 @@ int vdev_queue_set_num(struct vdev *dev, unsigned int index, unsigned int num);
 int vdev_queue_set_addr(struct vdev *dev, unsigned int index, uint64_t desc, uint64_t avail,
 			uint64_t used);
 int vdev_queue_set_base(struct vdev *dev, unsigned int index, uint16_t last_avail_idx);
+
+/**
+ * vdev_queue_set_position() - where @index resumes, both indices and wrap
+ * counters (packed; vdev_queue_set_base() sets only the avail index).
+ * Return: 0; -EINVAL (index; an index above 32767); -EBUSY (enabled).
+ * Whether it fits the ring is checked at enable.
+ */
+int vdev_queue_set_position(struct vdev *dev, unsigned int index,
+			    const struct vring_dev_position *pos);
+
+/**
+ * vdev_queue_get_position() - where @index would resume (GET_VRING_BASE)
+ * Return: 0 and *@pos; -EINVAL for a bad queue index.
+ */
+int vdev_queue_get_position(const struct vdev *dev, unsigned int index,
+			    struct vring_dev_position *pos);
+
+/** vdev_queue_is_packed() - @q runs (or will run) the packed format */
+static inline bool vdev_queue_is_packed(const struct vdev_queue *q)
+{
+	return (q->dev->acked_features >> VIRTIO_F_RING_PACKED) & 1u;
+}
 int vdev_queue_set_kick_fd(struct vdev *dev, unsigned int index, int fd);
 int vdev_queue_set_call_fd(struct vdev *dev, unsigned int index, int fd);
 

@@ -108,11 +108,31 @@ struct virtio_driver {
 	struct virtio_driver *next;
 };
 
-/** struct virtio_bus - drivers and devices of one program */
+/**
+ * enum virtio_ring_format - which virtqueue format the bus negotiates
+ * @VIRTIO_RING_DEFAULT: split (packed is accepted by default once it has
+ *	been proven against every peer; force it with VIRTIO_RING_PACKED)
+ * @VIRTIO_RING_SPLIT: never accept VIRTIO_F_RING_PACKED
+ * @VIRTIO_RING_PACKED: accept VIRTIO_F_RING_PACKED; a device that does not
+ *	offer it is not bound (-ENODEV)
+ */
+enum virtio_ring_format {
+	VIRTIO_RING_DEFAULT = 0,
+	VIRTIO_RING_SPLIT,
+	VIRTIO_RING_PACKED,
+};
+
+/**
+ * struct virtio_bus - drivers and devices of one program
+ * @ring_format: the virtqueue format to negotiate (set before registering devices)
+ * @ring_in_order: accept VIRTIO_F_IN_ORDER when the device offers it
+ */
 struct virtio_bus {
 	struct virtio_driver *drivers;
 	struct virtio_device *devices;
 	unsigned int next_index;
+	enum virtio_ring_format ring_format;
+	bool ring_in_order;
 };
 
 void virtio_bus_init(struct virtio_bus *bus);

@@ -1,14 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The driver side of a virtqueue: the seed's add_buf / kick / get_buf /
- * enable_cb / disable_cb, under their modern Linux names.
+ * enable_cb / disable_cb, under their modern Linux names, over either ring
+ * format: virtqueue_split_init() (§2.7) or virtqueue_packed_init() (§2.8)
+ * sets the queue's struct virtqueue_ops, and every virtqueue_*() call below
+ * goes through it, so drivers never see the format.
  *
  * A virtqueue lives in memory the caller provides (ring/ never allocates):
  * the ring itself in DMA memory the device can reach, and a private array
  * of struct vring_desc_extra that the device never sees. The driver never
  * trusts what the device writes back: a used id out of range or not in
- * flight, or a length above what was posted as writable, marks the queue
- * broken and every later call fails.
+ * flight, a length above what was posted as writable, packed flags that do
+ * not match the used wrap counter, or (IN_ORDER) a used id out of ring order
+ * marks the queue broken and every later call fails.
  *
  * Thread safety: none. One thread drives a virtqueue at a time; the device
  * on the other side may run concurrently (that is what the barriers are for).
@@ -62,6 +66,9 @@ struct vring_desc_extra {
  * @indirect_pool_addr: device-visible address of @indirect_pool
  * @indirect_max: descriptors per indirect table (0 disables indirect)
  * @event_idx: VIRTIO_F_RING_EVENT_IDX was negotiated
+ * @in_order: VIRTIO_F_IN_ORDER was negotiated: descriptors are used in ring
+ *	order (§2.7.5: next = x + 1) and the device may return a batch by its
+ *	last buffer's head (§2.7.9)
  */
 struct vring_split_drv_config {
 	uint16_t num;
@@ -73,6 +80,7 @@ struct vring_split_drv_config {
 	uint64_t indirect_pool_addr;
 	uint16_t indirect_max;
 	bool event_idx;
+	bool in_order;
 };
 
 /* Driver-side split ring state; read it only through the functions below. */
@@ -92,11 +100,77 @@ struct vring_split_drv {
 	uint16_t last_used_idx;	     /* next used entry to consume */
 	uint16_t num_added;	     /* added since the last kick_prepare */
 	uint16_t used_idx_shadow;    /* last used->idx read (validated) */
+	uint16_t used_head;	     /* IN_ORDER: head of the oldest buffer in flight */
+	uint16_t batch_last; /* IN_ORDER: head of the last buffer of the batch being taken */
+	uint32_t batch_len;  /* IN_ORDER: the used length of that last buffer */
+	bool in_batch;	     /* IN_ORDER: buffers of a batch are still to be taken */
 	bool event_idx;
+	bool in_order;
 };
 
 /**
+ * struct vring_packed_drv_config - where a packed virtqueue's pieces live (§2.8)
+ * @num: queue size, 1..32768 (any value: §2.8 does not ask for a power of two)
+ * @desc: the descriptor ring, zeroed by the caller, 16-aligned, device-visible
+ * @driver_event: driver event suppression area (Driver Area), 4-aligned
+ * @device_event: device event suppression area (Device Area), 4-aligned
+ * @extra: @num private entries, one per buffer ID (never shared)
+ * @indirect_pool: @num * @indirect_max descriptors in device-visible memory, or
+ *	NULL; slot i serves the buffer whose ID is i
+ * @indirect_pool_addr: device-visible address of @indirect_pool
+ * @indirect_max: descriptors per indirect table (0 disables indirect)
+ * @event_idx: VIRTIO_F_RING_EVENT_IDX was negotiated (RING_EVENT_FLAGS_DESC)
+ * @in_order: VIRTIO_F_IN_ORDER was negotiated
+ */
+struct vring_packed_drv_config {
+	uint16_t num;
+	struct pvirtq_desc *desc;
+	struct pvirtq_event_suppress *driver_event;
+	struct pvirtq_event_suppress *device_event;
+	struct vring_desc_extra *extra;
+	struct pvirtq_desc *indirect_pool;
+	uint64_t indirect_pool_addr;
+	uint16_t indirect_max;
+	bool event_idx;
+	bool in_order;
+};
+
+/*
+ * Driver-side packed ring state; read it only through the functions below.
+ * Ring positions are kept as a 15-bit offset and a wrap bit, as in §2.8.1.
+ */
+struct vring_packed_drv {
+	struct pvirtq_desc *desc;
+	struct pvirtq_event_suppress *driver_event;
+	struct pvirtq_event_suppress *device_event;
+	struct vring_desc_extra *extra;
+	struct pvirtq_desc *indirect_pool;
+	uint64_t indirect_pool_addr;
+	uint16_t indirect_max;
+	uint16_t num;
+	uint16_t num_free;	     /* free descriptors in the ring */
+	uint16_t free_id;	     /* head of the free buffer-ID list */
+	uint16_t next_avail;	     /* where the next descriptor goes */
+	uint16_t next_used;	     /* where the next used descriptor is expected */
+	uint16_t pending_head;	     /* first descriptor added since the last kick_prepare */
+	uint16_t pending_flags;	     /* its flags, stored last (they publish the batch) */
+	uint16_t num_added;	     /* descriptors added since the last kick_prepare */
+	uint16_t event_flags_shadow; /* our copy of driver_event->flags */
+	uint16_t batch_last;	     /* IN_ORDER: ID of the last buffer of the batch being taken */
+	uint32_t batch_len;	     /* IN_ORDER: the used length of that last buffer */
+	bool in_batch;		     /* IN_ORDER: buffers of a batch are still to be taken */
+	bool avail_wrap;	     /* Driver Ring Wrap Counter (§2.8.1) */
+	bool used_wrap;		     /* the wrap counter the next used descriptor carries */
+	bool event_idx;
+	bool in_order;
+};
+
+struct virtqueue_ops;
+
+/**
  * struct virtqueue - the seed's virtqueue, as a driver sees it
+ * @ops: the ring format's verbs (set by virtqueue_split_init() or
+ *	virtqueue_packed_init()); every virtqueue_*() call goes through it
  * @callback: called by the transport when the device signals used buffers
  * @notify: transport hook that tells the device there are new buffers;
  *	returns false if the notification could not be delivered
@@ -105,9 +179,10 @@ struct vring_split_drv {
  * @index: queue index within the device
  * @priv: the transport's per-queue data
  * @broken: sticky; set when the device broke the protocol or notify failed
- * @split: the ring
+ * @split, @packed: the ring, in the format @ops serves
  */
 struct virtqueue {
+	const struct virtqueue_ops *ops;
 	void (*callback)(struct virtqueue *vq);
 	bool (*notify)(struct virtqueue *vq);
 	const char *name;
@@ -115,7 +190,31 @@ struct virtqueue {
 	unsigned int index;
 	void *priv;
 	bool broken;
-	struct vring_split_drv split;
+	union {
+		struct vring_split_drv split;
+		struct vring_packed_drv packed;
+	};
+};
+
+/**
+ * struct virtqueue_ops - one ring format's implementation of the verbs below
+ * (the seed's virtqueue_ops). Each member has the contract of the public
+ * virtqueue_*() function of the same name.
+ */
+struct virtqueue_ops {
+	int (*add_sgs)(struct virtqueue *vq, const struct virtio_sg *sg, unsigned int out_num,
+		       unsigned int in_num, void *token);
+	bool (*kick_prepare)(struct virtqueue *vq);
+	bool (*notify)(struct virtqueue *vq);
+	void *(*get_buf)(struct virtqueue *vq, uint32_t *len);
+	bool (*more_used)(const struct virtqueue *vq);
+	void (*disable_cb)(struct virtqueue *vq);
+	bool (*enable_cb)(struct virtqueue *vq);
+	bool (*enable_cb_delayed)(struct virtqueue *vq);
+	void *(*detach_unused_buf)(struct virtqueue *vq);
+	bool (*is_broken)(const struct virtqueue *vq);
+	unsigned int (*get_vring_size)(const struct virtqueue *vq);
+	unsigned int (*get_num_free)(const struct virtqueue *vq);
 };
 
 /**
@@ -124,6 +223,15 @@ struct virtqueue {
  * pointer is missing or misaligned (§2.7: desc 16, avail 2, used 4 bytes).
  */
 int virtqueue_split_init(struct virtqueue *vq, const struct vring_split_drv_config *cfg);
+
+/**
+ * virtqueue_packed_init() - set up a packed virtqueue over caller memory
+ *
+ * Both wrap counters start at 1 (§2.8.1); the descriptor ring must be zeroed.
+ * Return: 0, or -EINVAL if @cfg->num is not in 1..32768 or a pointer is
+ * missing or misaligned (§2.8.10.1, R-PR-01: ring 16, event areas 4 bytes).
+ */
+int virtqueue_packed_init(struct virtqueue *vq, const struct vring_packed_drv_config *cfg);
 
 /**
  * virtqueue_add_sgs() - expose a buffer to the device (the seed's add_buf)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The device side of a split virtqueue. It trusts nothing the driver wrote:
+ * The device side of a virtqueue, split (virtio 1.2 §2.7) or packed (§2.8),
+ * and the seam between them (struct vring_dev_ops). It trusts nothing the driver wrote:
  * every index, descriptor, length and address is checked before use, each
  * descriptor is read from shared memory exactly once, and every guest
  * address goes through the translate hook with its length. A violation sets
@@ -35,25 +36,27 @@ struct vring_mem {
 	const void *opaque;
 };
 
-/* One named error per way a driver can break the split ring (§2.7). */
-#define VRING_ERRORS(X)                                                        \
-	X(NONE, "no error")                                                    \
-	X(GEOMETRY, "queue size or ring address invalid")                      \
-	X(AVAIL_IDX, "avail idx moved ahead by more than the queue size")      \
-	X(HEAD_RANGE, "head index out of range")                               \
-	X(HEAD_IN_FLIGHT, "head already in flight")                            \
-	X(NEXT_RANGE, "next index out of range")                               \
-	X(CHAIN_LOOP, "descriptor chain longer than its table (a loop)")       \
-	X(ADDRESS, "descriptor address outside guest memory")                  \
-	X(BYTES_OVERFLOW, "chain byte total does not fit 32 bits")             \
-	X(INDIRECT_NESTED, "indirect descriptor inside an indirect table")     \
-	X(INDIRECT_NEXT, "indirect descriptor with NEXT set")                  \
-	X(INDIRECT_LEN, "indirect table length zero or not a multiple of 16")  \
-	X(WRITABLE_ORDER, "readable descriptor after a writable one")          \
-	X(IOV_CAPACITY, "chain has more segments than the device accepts")     \
-	X(PUSH_NOT_IN_FLIGHT, "device pushed a head that is not in flight")    \
-	X(PUSH_LEN, "device pushed a length above the chain's writable bytes") \
-	X(INDIRECT_FEATURE, "indirect descriptor but INDIRECT_DESC not negotiated")
+/* One named error per way a driver can break a ring (§2.7, §2.8). */
+#define VRING_ERRORS(X)                                                             \
+	X(NONE, "no error")                                                         \
+	X(GEOMETRY, "queue size or ring address invalid")                           \
+	X(AVAIL_IDX, "avail idx moved ahead by more than the queue size")           \
+	X(HEAD_RANGE, "head index or buffer id out of range")                       \
+	X(HEAD_IN_FLIGHT, "head or buffer id already in flight")                    \
+	X(NEXT_RANGE, "next index out of range")                                    \
+	X(CHAIN_LOOP, "descriptor chain longer than its table (a loop)")            \
+	X(ADDRESS, "descriptor address outside guest memory")                       \
+	X(BYTES_OVERFLOW, "chain byte total does not fit 32 bits")                  \
+	X(INDIRECT_NESTED, "indirect descriptor inside an indirect table")          \
+	X(INDIRECT_NEXT, "indirect descriptor with NEXT set")                       \
+	X(INDIRECT_LEN, "indirect table length zero or not a multiple of 16")       \
+	X(WRITABLE_ORDER, "readable descriptor after a writable one")               \
+	X(IOV_CAPACITY, "chain has more segments than the device accepts")          \
+	X(PUSH_NOT_IN_FLIGHT, "device pushed a head that is not in flight")         \
+	X(PUSH_LEN, "device pushed a length above the chain's writable bytes")      \
+	X(INDIRECT_FEATURE, "indirect descriptor but INDIRECT_DESC not negotiated") \
+	X(DESC_FLAGS, "descriptor AVAIL/USED flags do not match the wrap counter")  \
+	X(CHAIN_LENGTH, "descriptor chain longer than the ring slots not in flight")
 
 #define VRING_ERROR_ENUM(name, text) VRING_ERR_##name,
 enum vring_error { VRING_ERRORS(VRING_ERROR_ENUM) VRING_ERR_COUNT };
@@ -212,5 +215,158 @@ static inline bool vring_split_dev_is_broken(const struct vring_split_dev *q)
 {
 	return q->error != VRING_ERR_NONE;
 }
+
+/**
+ * struct vring_dev_position - where a device-side ring resumes (vhost-user
+ * GET/SET_VRING_BASE, a stopped and restarted queue)
+ * @avail_idx: next descriptor to pop. Split: the free-running avail index;
+ *	packed: the ring slot (< num)
+ * @avail_wrap: packed: the Driver Ring Wrap Counter expected there (§2.8.1)
+ * @used_idx: packed: the ring slot of the next used descriptor (split reads
+ *	used->idx from the ring instead)
+ * @used_wrap: packed: the Device Ring Wrap Counter
+ * A fresh ring is {0, true, 0, true}: both wrap counters start at 1.
+ */
+struct vring_dev_position {
+	uint16_t avail_idx;
+	bool avail_wrap;
+	uint16_t used_idx;
+	bool used_wrap;
+};
+
+/**
+ * struct vring_dev_config - a queue as the driver configured it, either format
+ * @num: queue size (split: a power of two; packed: any); 1..@max_num
+ * @max_num: the device's maximum queue size (<= 32768)
+ * @desc_addr: descriptor table (split) or descriptor ring (packed)
+ * @driver_addr: avail ring (split) or driver event suppression (packed)
+ * @device_addr: used ring (split) or device event suppression (packed)
+ * @position: where to resume (see struct vring_dev_position)
+ * @event_idx, @indirect, @in_order: the negotiated ring features
+ * @mem: guest memory access
+ * @state: the format's state_size(@num) bytes, any content, 8-aligned
+ */
+struct vring_dev_config {
+	uint16_t num;
+	uint16_t max_num;
+	uint64_t desc_addr;
+	uint64_t driver_addr;
+	uint64_t device_addr;
+	struct vring_dev_position position;
+	bool event_idx;
+	bool indirect;
+	bool in_order;
+	struct vring_mem mem;
+	void *state;
+};
+
+/*
+ * Device-side packed ring state (§2.8); read it only through the
+ * vring_packed_dev_* functions. Per buffer id (< num): in flight or not,
+ * the writable bytes pop counted and the ring slots its chain took.
+ */
+struct vring_packed_dev {
+	struct vring_mem mem;
+	struct pvirtq_desc *desc;
+	const struct pvirtq_event_suppress *driver_event;
+	struct pvirtq_event_suppress *device_event;
+	uint64_t *in_flight;
+	uint32_t *writable_bytes;
+	uint16_t *slots;
+	uint16_t num;
+	uint16_t last_avail_idx; /* next slot to pop */
+	uint16_t used_idx;	 /* next slot to write a used descriptor to */
+	uint16_t slots_in_flight;
+	uint16_t num_in_flight;
+	uint16_t batch_idx;	/* first used descriptor not yet published */
+	uint16_t batch_flags;	/* ... and the flags it gets at flush */
+	uint16_t published_idx; /* used position at the last flush */
+	uint16_t signalled_idx; /* used position at the last notify decision */
+	uint16_t pending_id;	/* pushed, not yet written (IN_ORDER merges into it) */
+	uint16_t pending_slots;
+	uint32_t pending_len;
+	bool avail_wrap;
+	bool used_wrap;
+	bool batch_open;
+	bool published_wrap;
+	bool signalled_wrap;
+	bool signalled_valid;
+	bool pending;
+	bool pending_full; /* the pending buffer was written completely */
+	bool notify_enabled;
+	bool event_idx;
+	bool indirect;
+	bool in_order;
+	enum vring_error error;
+};
+
+/** vring_packed_dev_state_size() - bytes of private state a queue of @num needs */
+size_t vring_packed_dev_state_size(uint16_t num);
+
+/**
+ * vring_packed_dev_init() - validate the driver's packed queue and compute
+ * the ring pointers once (STYLE.md checklist item 1)
+ * Return: 0, or -EINVAL (error GEOMETRY): size 0 or above max_num, a part
+ * misaligned (16/4/4) or not inside one guest region, a position outside
+ * the ring or with more than @num slots between used and avail.
+ */
+int vring_packed_dev_init(struct vring_packed_dev *q, const struct vring_dev_config *cfg);
+
+/*
+ * The packed counterparts of vring_split_dev_*: same contracts, same
+ * errors. pop's chain->head is the buffer id; push(id) writes one used
+ * descriptor at the next used slot (in completion order, D-PR-02) and
+ * skips the slots of that chain; flush publishes a batch with one release
+ * store of its first descriptor's flags. With IN_ORDER, a buffer the device
+ * wrote completely is covered by the next one's used descriptor (§2.8.9).
+ */
+int vring_packed_dev_pop(struct vring_packed_dev *q, struct vring_chain *chain,
+			 struct vring_iov *iov, unsigned int iov_cap);
+int vring_packed_dev_unpop(struct vring_packed_dev *q, uint16_t id);
+int vring_packed_dev_push(struct vring_packed_dev *q, uint16_t id, uint32_t written);
+void vring_packed_dev_flush(struct vring_packed_dev *q);
+bool vring_packed_dev_need_notify(struct vring_packed_dev *q);
+void vring_packed_dev_disable_notify(struct vring_packed_dev *q);
+bool vring_packed_dev_enable_notify(struct vring_packed_dev *q);
+bool vring_packed_dev_has_avail(struct vring_packed_dev *q);
+void vring_packed_dev_get_position(const struct vring_packed_dev *q,
+				   struct vring_dev_position *pos);
+unsigned int vring_packed_dev_in_flight(const struct vring_packed_dev *q);
+enum vring_error vring_packed_dev_error(const struct vring_packed_dev *q);
+
+/* Either format's device-side state; struct vring_dev_ops says which. */
+union vring_dev_ring {
+	struct vring_split_dev split;
+	struct vring_packed_dev packed;
+};
+
+/**
+ * struct vring_dev_ops - the ring format seam of the device side: the core
+ * calls only these, never a format's functions. Each op has the contract of
+ * the vring_split_dev_* function of the same name; get/set_position carry
+ * both wrap counters for packed. set_position is only for a ring that holds
+ * nothing in flight.
+ */
+struct vring_dev_ops {
+	const char *name;
+	size_t (*state_size)(uint16_t num);
+	int (*init)(union vring_dev_ring *r, const struct vring_dev_config *cfg);
+	int (*pop)(union vring_dev_ring *r, struct vring_chain *chain, struct vring_iov *iov,
+		   unsigned int iov_cap);
+	int (*unpop)(union vring_dev_ring *r, uint16_t head);
+	int (*push)(union vring_dev_ring *r, uint16_t head, uint32_t written);
+	void (*flush)(union vring_dev_ring *r);
+	bool (*need_notify)(union vring_dev_ring *r);
+	void (*disable_notify)(union vring_dev_ring *r);
+	bool (*enable_notify)(union vring_dev_ring *r);
+	bool (*has_avail)(union vring_dev_ring *r);
+	void (*get_position)(const union vring_dev_ring *r, struct vring_dev_position *pos);
+	void (*set_position)(union vring_dev_ring *r, const struct vring_dev_position *pos);
+	unsigned int (*in_flight)(const union vring_dev_ring *r);
+	enum vring_error (*error)(const union vring_dev_ring *r);
+};
+
+extern const struct vring_dev_ops vring_split_dev_ops;
+extern const struct vring_dev_ops vring_packed_dev_ops;
 
 #endif /* VIREO_VRING_H */

@@ -10,7 +10,7 @@ trap 'rm -rf "$tmp"' EXIT
 img=$tmp/disk.img
 n=0 failed=0
 
-echo "1..44"
+echo "1..52"
 
 report() { # report OK NAME [DETAIL]
 	n=$((n + 1))
@@ -106,6 +106,25 @@ report $? "blk read returns the file's bytes"
 expect "blk --readonly write fails" 1 blk --image "$img" --readonly write --length 4k
 usage_error "blk: range past the end" blk --image "$img" read --offset 8M --length 1
 expect "blk --queues 4 write" 0 blk --image "$img" --queues 4 write --length 64k --pattern 0xa5
+
+# --ring: a bad format is a usage error; split round-trips; packed either
+# works (the same bytes come back) or, while the device model does not offer
+# VIRTIO_F_RING_PACKED, fails with exit 1 and says so.
+usage_error "blk: bad --ring" blk --image "$img" --ring hexagonal read --length 1
+expect "blk --ring split write" 0 blk --image "$img" --ring split write --length 64k --pattern seed:7
+run blk --image "$img" --ring packed verify --length 64k --pattern seed:7
+{ [ "$rc" = 0 ]; } || { [ "$rc" = 1 ] && grep -q 'does not offer VIRTIO_F_RING_PACKED' "$tmp/err"; }
+report $? "blk --ring packed verifies or says the device lacks it" "exit $rc: $err"
+usage_error "bench ring: bad --format" bench ring --format hexagonal
+usage_error "bench ring: split size not a power of two" bench ring --size 100
+run bench ring --format packed --in-order on --size 100 --batch 8 --seconds 0.2 --json
+[ "$rc" = 0 ] && grep -q '"format":"packed","in_order":true' "$tmp/out" && ! grep -q '"ops":0,' "$tmp/out"
+report $? "bench ring --format packed --in-order on" "exit $rc: $out $err"
+run bench ring --format packed --notify --size 7 --batch 3 --indirect on --seconds 0.2 --json
+[ "$rc" = 0 ] && grep -q '"format":"packed"' "$tmp/out" && ! grep -q '"ops":0,' "$tmp/out"
+report $? "bench ring --format packed --notify at size 7" "exit $rc: $out $err"
+usage_error "bench blk: bad --ring" bench blk --image "$img" --rw read --bs 4k --iodepth 1 \
+	--ring ring
 
 run bench blk --image "$img" --rw randread --bs 4k --iodepth 8 --queues 2 --seconds 0.3 --json
 [ "$rc" = 0 ] && grep -q '"iops":' "$tmp/out" && grep -q '"lat_p99_us":' "$tmp/out"

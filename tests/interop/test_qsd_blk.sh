@@ -89,6 +89,19 @@ else
 		run_tap "qsd: a wrong pattern fails verify" \
 			bash -c '! "$@"' _ "$VIREO" blk --socket "$s" verify --offset $MIB --length 4096 \
 			--pattern seed:8
+		run_tap "qsd: --ring split verifies" \
+			"$VIREO" blk --socket "$s" --ring split verify --offset $MIB --length 4096 \
+			--pattern seed:7
+		# libvhost-user (qsd's back-end) has no packed ring: --ring packed must say so
+		# and exit 1; should qsd ever offer it, the same bytes must come back.
+		"$VIREO" blk --socket "$s" --ring packed verify --offset $MIB --length 4096 \
+			--pattern seed:7 >"$tmp/cmd.out" 2>&1
+		rc=$?
+		res=FAIL
+		{ [ $rc -eq 0 ] || { [ $rc -eq 1 ] &&
+			grep -q "does not offer VIRTIO_F_RING_PACKED" "$tmp/cmd.out"; }; } && res=OK
+		tap $res "qsd: --ring packed verifies or says the back-end lacks it" \
+			"exit $rc: $(tr '\n' '|' <"$tmp/cmd.out")"
 		# shellcheck disable=SC2016 # expanded by the inner shell
 		run_tap "qsd: read --output gives the bytes written" \
 			bash -c '"$1" blk --socket "$2" read --offset "$3" --length "$4" --output "$5" &&

@@ -224,8 +224,8 @@ static void test_driver_ok_enables_and_serves_kicks(void **state)
 	assert_int_equal(f->notify_calls, 0);
 	fvdev_driver_ok(dev, F_V1 | VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX));
 	assert_true(dev->queues[0].enabled);
-	assert_true(dev->queues[0].ring.event_idx);
-	assert_false(dev->queues[0].ring.indirect);
+	assert_true(dev->queues[0].ring.split.event_idx);
+	assert_false(dev->queues[0].ring.split.indirect);
 	assert_false(dev->queues[1].enabled); /* never configured */
 	/* A ring that starts is looked at once (buffers may predate its kick fd). */
 	assert_int_equal(f->notify_calls, 1);
@@ -489,7 +489,7 @@ static void test_reset_frees_everything(void **state)
 		assert_null(q->ring_state);
 		assert_int_equal(q->num, FVDEV_QMAX);
 		assert_int_equal(q->desc_addr | q->avail_addr | q->used_addr, 0);
-		assert_int_equal(q->last_avail_idx, 0);
+		assert_int_equal(q->position.avail_idx, 0);
 		assert_int_equal(q->kick_fd, -1);
 		assert_int_equal(q->call_fd, -1);
 	}

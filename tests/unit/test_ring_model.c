@@ -54,6 +54,7 @@ struct model {
 	unsigned int pushed_head, pushed_tail, pushed_cap;
 	unsigned int unflushed; /* pushed but not flushed */
 	bool dev_sleeping, drv_sleeping;
+	bool in_order; /* VIRTIO_F_IN_ORDER: the device completes in pop order */
 	uint64_t added, returned, kicks, signals;
 };
 
@@ -162,9 +163,16 @@ static void model_push(struct model *m)
 
 	if (m->n_popped == 0)
 		return;
-	i = xorshift_below(&m->r, m->n_popped);
-	slot = m->popped[i];
-	m->popped[i] = m->popped[--m->n_popped];
+	if (m->in_order) {
+		/* D-BF-19: with IN_ORDER, used in the order made available */
+		slot = m->popped[0];
+		m->n_popped--;
+		memmove(&m->popped[0], &m->popped[1], m->n_popped * sizeof(*m->popped));
+	} else {
+		i = xorshift_below(&m->r, m->n_popped);
+		slot = m->popped[i];
+		m->popped[i] = m->popped[--m->n_popped];
+	}
 	t = &m->toks[slot];
 	t->pushed_len = t->wbytes ? xorshift_below(&m->r, t->wbytes + 1) : 0;
 	assert_int_equal(vring_split_dev_push(&f->dev, t->head, t->pushed_len), 0);
@@ -304,14 +312,39 @@ static void model_drain(struct model *m)
 	assert_false(vring_split_dev_is_broken(&f->dev));
 }
 
-static void model_run(uint16_t num, bool event_idx, bool indirect)
+/* The fixture's driver again, with IN_ORDER (descriptors in ring order, R-SR-04). */
+static void model_driver_in_order(struct ring_fixture *f, bool event_idx, bool indirect)
+{
+	struct vring_split_drv_config c = {
+		.num = f->num,
+		.desc = f->desc,
+		.avail = f->avail,
+		.used = f->used,
+		.extra = f->extra,
+		.indirect_pool = indirect ? f->pool : NULL,
+		.indirect_pool_addr = f->pool_gpa,
+		.indirect_max = indirect ? RING_FIXTURE_IMAX : 0,
+		.event_idx = event_idx,
+		.in_order = true,
+	};
+	bool (*notify)(struct virtqueue *) = f->vq.notify;
+	void *priv = f->vq.priv;
+
+	assert_int_equal(virtqueue_split_init(&f->vq, &c), 0);
+	f->vq.notify = notify;
+	f->vq.priv = priv;
+}
+
+static void model_run(uint16_t num, bool event_idx, bool indirect, bool in_order)
 {
 	uint64_t seed = model_seed();
-	struct model m = {.r = {seed | 1}};
+	struct model m = {.r = {seed | 1}, .in_order = in_order};
 
-	printf("# model num=%u event_idx=%d indirect=%d VIREO_SEED=0x%llx\n", num, event_idx,
-	       indirect, (unsigned long long)seed);
+	printf("# model num=%u event_idx=%d indirect=%d in_order=%d VIREO_SEED=0x%llx\n", num,
+	       event_idx, indirect, in_order, (unsigned long long)seed);
 	m.f = ring_fixture_new(num, event_idx, indirect, 0);
+	if (in_order)
+		model_driver_in_order(m.f, event_idx, indirect);
 	m.toks = calloc(num, sizeof(*m.toks));
 	m.popped = calloc(num, sizeof(*m.popped));
 	m.pushed_cap = num;
@@ -334,31 +367,43 @@ static void model_run(uint16_t num, bool event_idx, bool indirect)
 static void test_model_plain(void **state)
 {
 	(void)state;
-	model_run(16, false, false);
+	model_run(16, false, false, false);
 }
 
 static void test_model_event_idx(void **state)
 {
 	(void)state;
-	model_run(8, true, false);
+	model_run(8, true, false, false);
 }
 
 static void test_model_indirect(void **state)
 {
 	(void)state;
-	model_run(8, false, true);
+	model_run(8, false, true, false);
 }
 
 static void test_model_event_idx_indirect(void **state)
 {
 	(void)state;
-	model_run(4, true, true);
+	model_run(4, true, true, false);
 }
 
 static void test_model_large(void **state)
 {
 	(void)state;
-	model_run(64, true, true);
+	model_run(64, true, true, false);
+}
+
+static void test_model_in_order(void **state)
+{
+	(void)state;
+	model_run(16, true, false, true);
+}
+
+static void test_model_in_order_indirect(void **state)
+{
+	(void)state;
+	model_run(8, false, true, true);
 }
 
 int main(void)
@@ -369,6 +414,8 @@ int main(void)
 		cmocka_unit_test(test_model_indirect),
 		cmocka_unit_test(test_model_event_idx_indirect),
 		cmocka_unit_test(test_model_large),
+		cmocka_unit_test(test_model_in_order),
+		cmocka_unit_test(test_model_in_order_indirect),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

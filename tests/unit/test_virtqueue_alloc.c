@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit tests for drivers/virtqueue_alloc.c: split ring memory for
- * transports (virtio 1.2 §2.7, drv:BF/Virtqueues alignment, R-SR-01; no
- * indirect pool unless negotiated, R-SR-05).
+ * Unit tests for drivers/virtqueue_alloc.c: split and packed ring memory
+ * for transports (virtio 1.2 §2.7, drv:BF/Virtqueues alignment, R-SR-01;
+ * §2.8.10.1, R-PR-01; no indirect pool unless negotiated, R-SR-05, R-PR-07).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -117,6 +117,47 @@ static void test_invalid_sizes(void **state)
 	assert_int_equal(virtio_vring_alloc(&f->vdev, &f->vq, 8, &a), -EINVAL);
 }
 
+/* RING_PACKED negotiated: the packed layout, any size up to 2^15 (§2.8). */
+static void test_packed_layout(void **state)
+{
+	struct alloc_fixture *f = *state;
+	struct virtio_vring_alloc a;
+	uint16_t sizes[] = {1, 3, 100, 256, 1000};
+	struct virtio_sg sg = {.addr = BASE, .len = 8};
+	int token;
+
+	f->vdev.features |= VIRTIO_BIT(VIRTIO_F_RING_PACKED) | VIRTIO_BIT(VIRTIO_F_IN_ORDER);
+	for (unsigned int i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		uint16_t num = sizes[i];
+
+		assert_int_equal(virtio_vring_alloc(&f->vdev, &f->vq, num, &a), 0);
+		assert_true(a.packed);
+		/* R-PR-01: descriptor ring 16, event suppression areas 4. */
+		assert_int_equal(a.desc_addr % 16, 0);
+		assert_int_equal(a.avail_addr % 4, 0);
+		assert_int_equal(a.used_addr % 4, 0);
+		assert_true(a.avail_addr >= a.desc_addr + 16u * num);
+		assert_true(a.used_addr >= a.avail_addr + 4);
+		assert_true(a.used_addr + 4 <= a.desc_addr + a.ring_size);
+		assert_true(virtio_dma_contains(&f->dma, a.ring, a.ring_size));
+		assert_true(all_zero(a.ring, a.ring_size));
+		assert_ptr_equal(f->vq.packed.desc, a.ring);
+		assert_true(f->vq.packed.in_order);
+		assert_int_equal(virtqueue_get_vring_size(&f->vq), num);
+		/* One buffer lands in the first descriptor, AVAIL set (wrap counter 1). */
+		assert_int_equal(virtqueue_add_outbuf(&f->vq, &sg, 1, &token), 0);
+		virtqueue_kick_prepare(&f->vq);
+		assert_int_equal(f->vq.packed.desc[0].flags, VIRTQ_DESC_F_AVAIL);
+		virtio_vring_free(&f->vdev, &a);
+	}
+	assert_int_equal(virtio_vring_alloc(&f->vdev, &f->vq, 0, &a), -EINVAL);
+	f->vdev.features |= VIRTIO_BIT(VIRTIO_F_RING_INDIRECT_DESC);
+	assert_int_equal(virtio_vring_alloc(&f->vdev, &f->vq, 5, &a), 0);
+	assert_non_null(a.indirect);
+	assert_int_equal(f->vq.packed.indirect_max, VIRTIO_VRING_INDIRECT_MAX);
+	virtio_vring_free(&f->vdev, &a);
+}
+
 /* Exhaustion: -ENOMEM, and nothing stays allocated. */
 static void test_exhaustion_leaves_nothing(void **state)
 {
@@ -137,10 +178,9 @@ int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fixture_setup, fixture_teardown)
 	const struct CMUnitTest tests[] = {
-		T(test_layout),
-		T(test_indirect_only_when_negotiated),
-		T(test_invalid_sizes),
-		T(test_exhaustion_leaves_nothing),
+		T(test_layout),	       T(test_indirect_only_when_negotiated),
+		T(test_invalid_sizes), T(test_exhaustion_leaves_nothing),
+		T(test_packed_layout),
 	};
 #undef T
 

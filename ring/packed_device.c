@@ -1,0 +1,599 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The device side of a packed virtqueue (virtio 1.2 §2.8, packed-ring.tex).
+ * Nothing the driver wrote is trusted (STYLE.md guest-memory checklist):
+ * the geometry is validated once at init (item 1); each pop reads every
+ * descriptor once into a local, checks its AVAIL/USED flags against the
+ * wrap counter expected at its slot, bounds the chain by the ring slots not
+ * in flight, checks indirect tables (negotiated, not in a NEXT chain, not
+ * nested, length a multiple of 16, in one region), the buffer id (< num,
+ * not in flight) and translates every buffer with its length (items 3-4,
+ * chain.c); each push checks the id is in flight and the length within what
+ * was offered (item 5). A violation is sticky: every later call fails -EIO.
+ *
+ * Ring positions: a slot (0..num-1) and a wrap counter. For comparisons the
+ * pair is a "lap position" in [0, 2 * num): slot + (wrap ? 0 : num).
+ */
+#include <errno.h>
+
+#include <vireo/vring.h>
+
+#include "ring/chain.h"
+#include "ring/platform.h"
+
+#define PACKED_BITS 64u
+
+static inline bool packed_in_flight(const struct vring_packed_dev *q, uint16_t id)
+{
+	return (q->in_flight[id / PACKED_BITS] >> (id % PACKED_BITS)) & 1u;
+}
+
+static inline void packed_flip_in_flight(struct vring_packed_dev *q, uint16_t id)
+{
+	q->in_flight[id / PACKED_BITS] ^= 1ull << (id % PACKED_BITS);
+}
+
+static size_t packed_bitmap_bytes(uint16_t num)
+{
+	return ((size_t)num + PACKED_BITS - 1) / PACKED_BITS * sizeof(uint64_t);
+}
+
+size_t vring_packed_dev_state_size(uint16_t num)
+{
+	return packed_bitmap_bytes(num) + (size_t)num * sizeof(uint32_t) +
+	       ((size_t)num * sizeof(uint16_t) + 7u) / 8u * 8u;
+}
+
+static uint32_t packed_lap_pos(const struct vring_packed_dev *q, uint16_t idx, bool wrap)
+{
+	return (uint32_t)idx + (wrap ? 0u : q->num);
+}
+
+/* Advance a ring position by @n (<= num) slots, flipping the wrap counter at the end. */
+static void packed_advance(const struct vring_packed_dev *q, uint16_t *idx, bool *wrap, uint16_t n)
+{
+	uint32_t next = (uint32_t)*idx + n;
+
+	if (next >= q->num) {
+		next -= q->num;
+		*wrap = !*wrap;
+	}
+	*idx = (uint16_t)next;
+}
+
+static int packed_fail(struct vring_packed_dev *q, enum vring_error err)
+{
+	q->error = err;
+	return -EPROTO;
+}
+
+/* One ring part: wholly inside one guest region, host pointer aligned too. */
+static void *packed_map(const struct vring_mem *mem, uint64_t addr, size_t size, unsigned int align)
+{
+	uint64_t contig = 0;
+	void *p;
+
+	if (addr % align)
+		return NULL;
+	p = mem->translate(mem->opaque, addr, size, &contig);
+	if (!p || contig != size || (uintptr_t)p % align)
+		return NULL;
+	return p;
+}
+
+static void packed_reset_fields(struct vring_packed_dev *q)
+{
+	*q = (struct vring_packed_dev){.error = VRING_ERR_GEOMETRY, .notify_enabled = true};
+}
+
+static bool packed_config_ok(const struct vring_dev_config *cfg)
+{
+	const struct vring_dev_position *p = &cfg->position;
+
+	/* §2.8: any size up to 2^15; the positions must lie inside the ring */
+	return cfg->num != 0 && cfg->max_num <= VIRTQ_PACKED_MAX_SIZE && cfg->num <= cfg->max_num &&
+	       cfg->mem.translate && cfg->state && (uintptr_t)cfg->state % sizeof(uint64_t) == 0 &&
+	       p->avail_idx < cfg->num && p->used_idx < cfg->num;
+}
+
+/* Lay the private state out and clear the in-flight bitmap. */
+static void packed_state_init(struct vring_packed_dev *q, void *state, uint16_t num)
+{
+	char *base = state;
+
+	q->in_flight = state;
+	q->writable_bytes = (uint32_t *)(void *)(base + packed_bitmap_bytes(num));
+	q->slots = (uint16_t *)(void *)(base + packed_bitmap_bytes(num) +
+					(size_t)num * sizeof(uint32_t));
+	/* Atomic stores: a plain loop could become a memset call (free-standing). */
+	for (size_t w = 0; w < packed_bitmap_bytes(num) / sizeof(uint64_t); w++)
+		vring_write_once64(&q->in_flight[w], 0);
+}
+
+/*
+ * vring_packed_dev_init() - see <vireo/vring.h>.
+ * Fails with -EINVAL (error GEOMETRY).
+ */
+int vring_packed_dev_init(struct vring_packed_dev *q, const struct vring_dev_config *cfg)
+{
+	uint32_t avail, used, gap;
+
+	packed_reset_fields(q);
+	if (!cfg || !packed_config_ok(cfg))
+		return -EINVAL;
+	q->mem = cfg->mem;
+	/* §2.8.10.1 (R-PR-01): descriptor ring 16-aligned, 16 * num; each event structure 4/4 */
+	q->desc = packed_map(&q->mem, cfg->desc_addr, (size_t)cfg->num * sizeof(struct pvirtq_desc),
+			     PVIRTQ_DESC_ALIGN);
+	q->driver_event = packed_map(&q->mem, cfg->driver_addr,
+				     sizeof(struct pvirtq_event_suppress), PVIRTQ_EVENT_ALIGN);
+	q->device_event = packed_map(&q->mem, cfg->device_addr,
+				     sizeof(struct pvirtq_event_suppress), PVIRTQ_EVENT_ALIGN);
+	if (!q->desc || !q->driver_event || !q->device_event)
+		return -EINVAL;
+	q->num = cfg->num;
+	/* Slots between used and avail were popped before a restart: at most a ring of them. */
+	avail = packed_lap_pos(q, cfg->position.avail_idx, cfg->position.avail_wrap);
+	used = packed_lap_pos(q, cfg->position.used_idx, cfg->position.used_wrap);
+	gap = (avail + 2u * q->num - used) % (2u * q->num);
+	if (gap > q->num)
+		return -EINVAL;
+	packed_state_init(q, cfg->state, cfg->num);
+	q->last_avail_idx = cfg->position.avail_idx;
+	q->avail_wrap = cfg->position.avail_wrap;
+	q->used_idx = cfg->position.used_idx;
+	q->used_wrap = cfg->position.used_wrap;
+	q->published_idx = q->used_idx;
+	q->published_wrap = q->used_wrap;
+	/* Those slots' ids are unknown after a restart: they are never pushed, only skipped. */
+	q->slots_in_flight = (uint16_t)gap;
+	q->event_idx = cfg->event_idx;
+	q->indirect = cfg->indirect;
+	q->in_order = cfg->in_order;
+	q->error = VRING_ERR_NONE;
+	return 0;
+}
+
+/* §2.8.1: available when AVAIL matches the wrap counter and USED does not. */
+static inline bool packed_desc_avail(uint16_t flags, bool wrap)
+{
+	return !!(flags & VIRTQ_DESC_F_AVAIL) == wrap && !!(flags & VIRTQ_DESC_F_USED) != wrap;
+}
+
+/* Read a ring slot's flags; later reads of the slot see what the driver wrote before them. */
+static inline uint16_t packed_flags_acquire(const struct vring_packed_dev *q, uint16_t idx)
+{
+	/* GUEST: idx < num, the ring validated at init. Pairs with R-PR-08's barrier before flags. */
+	return vring_load_acquire16(&q->desc[idx].flags);
+}
+
+/*
+ * Walk the indirect table @d names into @w (§2.8.8). Only WRITE is valid in
+ * its entries; NEXT and the id are ignored (reserved), INDIRECT is nesting.
+ */
+static enum vring_error packed_walk_indirect(const struct vring_packed_dev *q,
+					     struct vring_chain_acc *w, const struct pvirtq_desc *d)
+{
+	const void *t = NULL;
+	uint32_t n = 0;
+	enum vring_error err;
+	struct pvirtq_desc e;
+
+	err = vring_chain_map_table(&q->mem, d->addr, d->len, (uint32_t)sizeof(e), &t, &n);
+	if (err)
+		return err;
+	for (uint32_t i = 0; i < n; i++) {
+		/* GUEST: i < n, the table translated whole just above. Copied once. */
+		vring_pdesc_read((const struct pvirtq_desc *)t + i, &e, true);
+		if (e.flags & VIRTQ_DESC_F_INDIRECT)
+			return VRING_ERR_INDIRECT_NESTED;
+		err = vring_chain_acc_add(w, e.addr, e.len, e.flags & VIRTQ_DESC_F_WRITE);
+		if (err)
+			return err;
+	}
+	return VRING_ERR_NONE;
+}
+
+/* A chain being popped: where it ends in the ring and what it says. */
+struct packed_walk {
+	uint16_t idx;
+	bool wrap;
+	uint16_t slots;
+	uint16_t id;
+};
+
+/*
+ * Read one ring descriptor of the chain at @pw->idx (flags already checked
+ * for the head) and account it. Return: VRING_ERR_NONE and *@more if NEXT.
+ */
+static enum vring_error packed_walk_one(const struct vring_packed_dev *q, struct packed_walk *pw,
+					struct vring_chain_acc *w, uint16_t flags, bool *more)
+{
+	struct pvirtq_desc d;
+	enum vring_error err;
+
+	/* R-PR-04: a chain never longer than the ring (the slots not in flight), so no loop */
+	if (++pw->slots > q->num - q->slots_in_flight)
+		return VRING_ERR_CHAIN_LENGTH;
+	/* GUEST: idx < num, the ring validated at init; read after the acquire of flags. */
+	vring_pdesc_read(&q->desc[pw->idx], &d, false);
+	pw->id = d.id;
+	*more = flags & VIRTQ_DESC_F_NEXT;
+	if (flags & VIRTQ_DESC_F_INDIRECT) {
+		/* §2.8.8 (R-PR-07): negotiated, never in or ending a NEXT list */
+		if (!q->indirect)
+			return VRING_ERR_INDIRECT_FEATURE;
+		if (*more || pw->slots > 1)
+			return VRING_ERR_INDIRECT_NEXT;
+		err = packed_walk_indirect(q, w, &d);
+	} else {
+		err = vring_chain_acc_add(w, d.addr, d.len, flags & VIRTQ_DESC_F_WRITE);
+	}
+	packed_advance(q, &pw->idx, &pw->wrap, 1);
+	return err;
+}
+
+/* Walk the chain whose head (available, flags @flags) is at last_avail_idx. */
+static enum vring_error packed_walk_chain(const struct vring_packed_dev *q, uint16_t flags,
+					  struct packed_walk *pw, struct vring_chain *chain,
+					  struct vring_iov *iov, unsigned int iov_cap)
+{
+	struct vring_chain_acc w;
+	enum vring_error err;
+	bool more = true;
+
+	*pw = (struct packed_walk){.idx = q->last_avail_idx, .wrap = q->avail_wrap};
+	vring_chain_acc_init(&w, &q->mem, iov, iov_cap);
+	for (;;) {
+		err = packed_walk_one(q, pw, &w, flags, &more);
+		if (err || !more)
+			break;
+		/* §2.8.6 (R-PR-06): the rest of a list is available before its head */
+		flags = packed_flags_acquire(q, pw->idx);
+		if (!packed_desc_avail(flags, pw->wrap))
+			return VRING_ERR_DESC_FLAGS;
+	}
+	if (err)
+		return err;
+	/* §2.8.6: the buffer id is in the last descriptor of the list */
+	if (pw->id >= q->num)
+		return VRING_ERR_HEAD_RANGE;
+	if (packed_in_flight(q, pw->id))
+		return VRING_ERR_HEAD_IN_FLIGHT;
+	vring_chain_acc_fill(&w, pw->id, chain);
+	return VRING_ERR_NONE;
+}
+
+/*
+ * vring_packed_dev_pop() - see <vireo/vring.h>.
+ * Fails with -EAGAIN (empty), -EPROTO (driver broke the ring) or -EIO.
+ */
+int vring_packed_dev_pop(struct vring_packed_dev *q, struct vring_chain *chain,
+			 struct vring_iov *iov, unsigned int iov_cap)
+{
+	struct packed_walk pw;
+	enum vring_error err;
+	uint16_t flags;
+
+	if (VRING_UNLIKELY(q->error))
+		return -EIO;
+	flags = packed_flags_acquire(q, q->last_avail_idx);
+	/* D-PR-04: nothing is used before its AVAIL bit has changed */
+	if (!packed_desc_avail(flags, q->avail_wrap)) {
+		/* Both bits at the wrap value: a used descriptor of this lap no device wrote. */
+		if (!!(flags & VIRTQ_DESC_F_AVAIL) == q->avail_wrap)
+			return packed_fail(q, VRING_ERR_DESC_FLAGS);
+		return -EAGAIN;
+	}
+	err = packed_walk_chain(q, flags, &pw, chain, iov, iov_cap);
+	if (VRING_UNLIKELY(err))
+		return packed_fail(q, err);
+	packed_flip_in_flight(q, pw.id);
+	q->writable_bytes[pw.id] = chain->writable_bytes;
+	q->slots[pw.id] = pw.slots;
+	q->slots_in_flight = (uint16_t)(q->slots_in_flight + pw.slots);
+	q->num_in_flight++;
+	q->last_avail_idx = pw.idx;
+	q->avail_wrap = pw.wrap;
+	return 0;
+}
+
+/*
+ * vring_packed_dev_unpop() - see <vireo/vring.h>.
+ * Fails with -EINVAL (@id not in flight, or no pop to undo) or -EIO.
+ */
+int vring_packed_dev_unpop(struct vring_packed_dev *q, uint16_t id)
+{
+	uint32_t pos;
+
+	if (VRING_UNLIKELY(q->error))
+		return -EIO;
+	if (id >= q->num || !packed_in_flight(q, id) || q->num_in_flight == 0)
+		return -EINVAL;
+	packed_flip_in_flight(q, id);
+	q->num_in_flight--;
+	q->slots_in_flight = (uint16_t)(q->slots_in_flight - q->slots[id]);
+	/* Step back by the chain's slots, un-flipping the wrap counter if we cross slot 0. */
+	pos = packed_lap_pos(q, q->last_avail_idx, q->avail_wrap);
+	pos = (pos + 2u * q->num - q->slots[id]) % (2u * q->num);
+	q->avail_wrap = pos < q->num;
+	q->last_avail_idx = (uint16_t)(pos < q->num ? pos : pos - q->num);
+	return 0;
+}
+
+/*
+ * Write the pending used descriptor at used_idx (§2.8.7). Its flags wait
+ * for flush if it opens the batch; later ones are stored now: the driver
+ * reads them only after it has seen the batch's first flags.
+ */
+static void packed_write_pending(struct vring_packed_dev *q)
+{
+	/* GUEST: used_idx < num, the ring validated at init. */
+	struct pvirtq_desc *d = &q->desc[q->used_idx];
+	/* §2.8.1: a used descriptor has AVAIL and USED both equal to the device wrap counter */
+	uint16_t flags = q->used_wrap ? (uint16_t)(VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED) : 0;
+
+	/* §2.8.3: WRITE in a used descriptor says data was written */
+	if (q->pending_len)
+		flags |= VIRTQ_DESC_F_WRITE;
+	vring_write_once16(&d->id, q->pending_id);
+	vring_write_once32(&d->len, q->pending_len);
+	if (!q->batch_open) {
+		q->batch_open = true;
+		q->batch_idx = q->used_idx;
+		q->batch_flags = flags;
+	} else {
+		vring_write_once16(&d->flags, flags);
+	}
+	packed_advance(q, &q->used_idx, &q->used_wrap, q->pending_slots);
+	q->pending = false;
+}
+
+/*
+ * vring_packed_dev_push() - see <vireo/vring.h>.
+ * Fails with -EPROTO (id not in flight, or @written above its writable
+ * bytes; the queue is then broken) or -EIO (already broken).
+ */
+int vring_packed_dev_push(struct vring_packed_dev *q, uint16_t id, uint32_t written)
+{
+	if (VRING_UNLIKELY(q->error))
+		return -EIO;
+	if (VRING_UNLIKELY(id >= q->num || !packed_in_flight(q, id)))
+		return packed_fail(q, VRING_ERR_PUSH_NOT_IN_FLIGHT);
+	/* D-SR-11 holds for packed too: len never overstates what the device could write */
+	if (VRING_UNLIKELY(written > q->writable_bytes[id]))
+		return packed_fail(q, VRING_ERR_PUSH_LEN);
+	packed_flip_in_flight(q, id);
+	q->num_in_flight--;
+	q->slots_in_flight = (uint16_t)(q->slots_in_flight - q->slots[id]);
+	/* §2.8.9: with IN_ORDER the next used descriptor covers a completely used buffer */
+	if (q->pending && q->in_order && q->pending_full) {
+		q->pending_slots = (uint16_t)(q->pending_slots + q->slots[id]);
+	} else {
+		if (q->pending)
+			packed_write_pending(q);
+		q->pending = true;
+		q->pending_slots = q->slots[id];
+	}
+	q->pending_id = id;
+	q->pending_len = written;
+	q->pending_full = written == q->writable_bytes[id];
+	return 0;
+}
+
+void vring_packed_dev_flush(struct vring_packed_dev *q)
+{
+	if (q->error)
+		return;
+	if (q->pending)
+		packed_write_pending(q);
+	if (!q->batch_open)
+		return;
+	/*
+	 * D-PR-05: the batch's first flags last, one release store: everything
+	 * written above is visible first. Pairs with the driver's acquire read of
+	 * the used flags (drv "read_memory_barrier" of §2.8.21).
+	 */
+	vring_store_release16(&q->desc[q->batch_idx].flags, q->batch_flags);
+	q->batch_open = false;
+	q->published_idx = q->used_idx;
+	q->published_wrap = q->used_wrap;
+}
+
+/* §2.8.10 with EVENT_IDX: was the descriptor at off_wrap used by the last flush? */
+static bool packed_event_crossed(const struct vring_packed_dev *q, uint16_t off_wrap,
+				 uint32_t old_pos, uint32_t new_pos)
+{
+	uint32_t span = 2u * q->num;
+	uint16_t off = off_wrap & 0x7fffu;
+	uint32_t event;
+
+	if (off >= q->num)
+		return true; /* nonsense from the driver: notifying is always safe */
+	event = packed_lap_pos(q, off, off_wrap >> PVIRTQ_EVENT_WRAP_SHIFT);
+	/* vring_need_event() in lap positions: event in [old, new) */
+	return (new_pos + span - event - 1u) % span < (new_pos + span - old_pos) % span;
+}
+
+bool vring_packed_dev_need_notify(struct vring_packed_dev *q)
+{
+	uint32_t old_pos = packed_lap_pos(q, q->signalled_idx, q->signalled_wrap);
+	uint32_t new_pos = packed_lap_pos(q, q->published_idx, q->published_wrap);
+	bool valid = q->signalled_valid;
+	uint16_t flags, off_wrap;
+
+	if (q->error || (valid && old_pos == new_pos))
+		return false;
+	/*
+	 * The used flags store must be visible before we read the driver's
+	 * suppression structure. Pairs with the driver's barrier between
+	 * writing its event flags and re-reading the used flags (§2.8.21 note).
+	 */
+	vring_mb();
+	q->signalled_idx = q->published_idx;
+	q->signalled_wrap = q->published_wrap;
+	q->signalled_valid = true;
+	/* GUEST: driver_event validated at init; each word read once. */
+	off_wrap = vring_read_once16(&q->driver_event->off_wrap);
+	flags = vring_read_once16(&q->driver_event->flags) & 0x3u;
+	if (flags == RING_EVENT_FLAGS_DISABLE)
+		return false;
+	/* DESC is valid only with EVENT_IDX; ENABLE and the reserved 3 notify */
+	if (flags != RING_EVENT_FLAGS_DESC || !q->event_idx || !valid)
+		return true;
+	return packed_event_crossed(q, off_wrap, old_pos, new_pos);
+}
+
+void vring_packed_dev_disable_notify(struct vring_packed_dev *q)
+{
+	if (q->error || !q->notify_enabled)
+		return;
+	q->notify_enabled = false;
+	/* GUEST: device_event validated at init. A hint: the driver may kick anyway. */
+	vring_write_once16(&q->device_event->flags, RING_EVENT_FLAGS_DISABLE);
+}
+
+bool vring_packed_dev_enable_notify(struct vring_packed_dev *q)
+{
+	if (q->error)
+		return false;
+	/* GUEST: device_event validated at init. ENABLE: a kick for every new buffer. */
+	if (!q->notify_enabled)
+		vring_write_once16(&q->device_event->flags, RING_EVENT_FLAGS_ENABLE);
+	q->notify_enabled = true;
+	/*
+	 * The flags must be visible before we look at the ring again, or a driver
+	 * adding meanwhile could skip the kick. Pairs with R-PR-09's barrier.
+	 */
+	vring_mb();
+	return vring_packed_dev_has_avail(q);
+}
+
+bool vring_packed_dev_has_avail(struct vring_packed_dev *q)
+{
+	uint16_t flags;
+
+	if (q->error)
+		return true;
+	flags = packed_flags_acquire(q, q->last_avail_idx);
+	/* Anything with AVAIL at the wrap value is either a buffer or an error for pop. */
+	return !!(flags & VIRTQ_DESC_F_AVAIL) == q->avail_wrap;
+}
+
+void vring_packed_dev_get_position(const struct vring_packed_dev *q, struct vring_dev_position *pos)
+{
+	pos->avail_idx = q->last_avail_idx;
+	pos->avail_wrap = q->avail_wrap;
+	pos->used_idx = q->used_idx;
+	pos->used_wrap = q->used_wrap;
+}
+
+unsigned int vring_packed_dev_in_flight(const struct vring_packed_dev *q)
+{
+	return q->num_in_flight;
+}
+
+enum vring_error vring_packed_dev_error(const struct vring_packed_dev *q)
+{
+	return q->error;
+}
+
+/* The packed ring behind the device-side format seam (struct vring_dev_ops). */
+
+static int packed_ops_init(union vring_dev_ring *r, const struct vring_dev_config *cfg)
+{
+	return vring_packed_dev_init(&r->packed, cfg);
+}
+
+static int packed_ops_pop(union vring_dev_ring *r, struct vring_chain *chain, struct vring_iov *iov,
+			  unsigned int iov_cap)
+{
+	return vring_packed_dev_pop(&r->packed, chain, iov, iov_cap);
+}
+
+static int packed_ops_unpop(union vring_dev_ring *r, uint16_t id)
+{
+	return vring_packed_dev_unpop(&r->packed, id);
+}
+
+static int packed_ops_push(union vring_dev_ring *r, uint16_t id, uint32_t written)
+{
+	return vring_packed_dev_push(&r->packed, id, written);
+}
+
+static void packed_ops_flush(union vring_dev_ring *r)
+{
+	vring_packed_dev_flush(&r->packed);
+}
+
+static bool packed_ops_need_notify(union vring_dev_ring *r)
+{
+	return vring_packed_dev_need_notify(&r->packed);
+}
+
+static void packed_ops_disable_notify(union vring_dev_ring *r)
+{
+	vring_packed_dev_disable_notify(&r->packed);
+}
+
+static bool packed_ops_enable_notify(union vring_dev_ring *r)
+{
+	return vring_packed_dev_enable_notify(&r->packed);
+}
+
+static bool packed_ops_has_avail(union vring_dev_ring *r)
+{
+	return vring_packed_dev_has_avail(&r->packed);
+}
+
+static void packed_ops_get_position(const union vring_dev_ring *r, struct vring_dev_position *pos)
+{
+	vring_packed_dev_get_position(&r->packed, pos);
+}
+
+/* Only for a ring with nothing in flight; a position outside the ring is ignored. */
+static void packed_ops_set_position(union vring_dev_ring *r, const struct vring_dev_position *pos)
+{
+	struct vring_packed_dev *q = &r->packed;
+
+	if (q->error || q->num_in_flight || pos->avail_idx >= q->num || pos->used_idx >= q->num)
+		return;
+	q->last_avail_idx = pos->avail_idx;
+	q->avail_wrap = pos->avail_wrap;
+	q->used_idx = pos->used_idx;
+	q->used_wrap = pos->used_wrap;
+	q->published_idx = pos->used_idx;
+	q->published_wrap = pos->used_wrap;
+	q->pending = false;
+	q->batch_open = false;
+	q->signalled_valid = false;
+	q->slots_in_flight = 0;
+}
+
+static unsigned int packed_ops_in_flight(const union vring_dev_ring *r)
+{
+	return vring_packed_dev_in_flight(&r->packed);
+}
+
+static enum vring_error packed_ops_error(const union vring_dev_ring *r)
+{
+	return vring_packed_dev_error(&r->packed);
+}
+
+const struct vring_dev_ops vring_packed_dev_ops = {
+	.name = "packed",
+	.state_size = vring_packed_dev_state_size,
+	.init = packed_ops_init,
+	.pop = packed_ops_pop,
+	.unpop = packed_ops_unpop,
+	.push = packed_ops_push,
+	.flush = packed_ops_flush,
+	.need_notify = packed_ops_need_notify,
+	.disable_notify = packed_ops_disable_notify,
+	.enable_notify = packed_ops_enable_notify,
+	.has_avail = packed_ops_has_avail,
+	.get_position = packed_ops_get_position,
+	.set_position = packed_ops_set_position,
+	.in_flight = packed_ops_in_flight,
+	.error = packed_ops_error,
+};
