@@ -251,8 +251,26 @@ int vdev_negotiate_features(struct vdev *dev, uint64_t features)
 }
 
 /* Return: 0 or -errno from the model; on error the device NEEDS_RESET. */
+void vdev_describe_rings(const struct vdev *dev, char *buf, size_t size)
+{
+	uint64_t f = __atomic_load_n(&dev->acked_features, __ATOMIC_RELAXED);
+
+	if (!size)
+		return;
+	if (!(f & VIRTIO_BIT(VIRTIO_F_VERSION_1))) {
+		snprintf(buf, size, "no features negotiated");
+		return;
+	}
+	snprintf(buf, size, "%s rings:%s%s%s",
+		 (f & VIRTIO_BIT(VIRTIO_F_RING_PACKED)) ? "packed" : "split",
+		 (f & VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX)) ? " event_idx" : "",
+		 (f & VIRTIO_BIT(VIRTIO_F_RING_INDIRECT_DESC)) ? " indirect" : "",
+		 (f & VIRTIO_BIT(VIRTIO_F_IN_ORDER)) ? " in_order" : "");
+}
+
 int vdev_activate(struct vdev *dev)
 {
+	char rings[96];
 	unsigned int i;
 	int ret;
 
@@ -268,6 +286,8 @@ int vdev_activate(struct vdev *dev)
 		}
 	}
 	dev->activated = true;
+	vdev_describe_rings(dev, rings, sizeof(rings));
+	log_info("%s: activated, %s", vdev_name(dev), rings);
 	/* Kicks that came before activation are still counted in the eventfds. */
 	for (i = 0; i < dev->num_queues; i++) {
 		ret = vdev_queue_watch(&dev->queues[i]);

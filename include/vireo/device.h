@@ -25,6 +25,7 @@
 #define VIREO_DEVICE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <vireo/event_loop.h>
@@ -187,6 +188,13 @@ static inline bool vdev_has_feature(const struct vdev *dev, unsigned int bit)
 {
 	return (dev->acked_features & VIRTIO_BIT(bit)) != 0;
 }
+
+/**
+ * vdev_describe_rings() - "packed rings: event_idx indirect in_order" (the
+ * format and the negotiated ring features) into @buf, always terminated;
+ * "no features negotiated" before SET_FEATURES/FEATURES_OK
+ */
+void vdev_describe_rings(const struct vdev *dev, char *buf, size_t size);
 
 /** vdev_get_status() - the device status byte */
 uint8_t vdev_get_status(const struct vdev *dev);
