@@ -281,12 +281,46 @@ static void test_packed_base_outside_ring(void **state)
 	vu_client_close(&q.c);
 }
 
+/*
+ * A hostile packed descriptor (its buffer outside the memory table; then a
+ * used-looking head): DEVICE_NEEDS_RESET through the core, said on the error
+ * eventfd; the connection still answers and nothing was consumed.
+ */
+static void test_packed_bad_descriptor(void **state)
+{
+	static const uint16_t heads[2][2] = {
+		{VIRTQ_DESC_F_AVAIL, 0},			  /* address outside */
+		{VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED, 0x1000}, /* D-PR-04: flags */
+	};
+	struct server *s = *state;
+
+	for (unsigned int i = 0; i < 2; i++) {
+		struct pollfd p;
+		struct pq q;
+
+		pq_connect(s, &q);
+		pq_start(&q, qemu_base(0, true, 0, true));
+		q.desc[0].addr = heads[i][1] ? q.req_ga : VU_GUEST_BASE + 2 * VU_ARENA_BYTES;
+		q.desc[0].len = 16;
+		q.desc[0].id = 0;
+		__atomic_store_n(&q.desc[0].flags, heads[i][0], __ATOMIC_RELEASE);
+		assert_int_equal(eventfd_write(q.c.kick, 1), 0);
+		p = (struct pollfd){.fd = q.c.err, .events = POLLIN};
+		assert_int_equal(poll(&p, 1, VU_WAIT_MS), 1);
+		assert_true(vu_client_get_u64(&q.c, VHOST_USER_GET_FEATURES) != 0);
+		assert_int_equal(vu_client_vring_base(&q.c), qemu_base(0, true, 0, true));
+		assert_int_equal(q.desc[0].flags, heads[i][0]);
+		vu_client_close(&q.c);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_packed_requests_and_base, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_packed_base_encodings, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_packed_base_outside_ring, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_packed_bad_descriptor, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
