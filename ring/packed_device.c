@@ -393,6 +393,7 @@ void vring_packed_dev_flush(struct vring_packed_dev *q)
 	 * D-PR-05: the batch's first flags last, one release store: everything
 	 * written above is visible first. Pairs with the driver's acquire read of
 	 * the used flags (drv "read_memory_barrier" of §2.8.21).
+	 * GUEST: batch_idx < num, the ring validated at init.
 	 */
 	vring_store_release16(&q->desc[q->batch_idx].flags, q->batch_flags);
 	q->batch_open = false;
