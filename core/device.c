@@ -23,6 +23,8 @@
 
 /* §2.2: bits 0..23 are device-type specific; the rest belong to the core. */
 #define VDEV_DEVICE_FEATURE_MASK (VIRTIO_BIT(24) - 1)
+/* Reserved bits a model may ask for: it alone knows it uses buffers in order (D-BF-19). */
+#define VDEV_MODEL_RING_FEATURES VIRTIO_BIT(VIRTIO_F_IN_ORDER)
 
 const char *vdev_name(const struct vdev *dev)
 {
@@ -43,7 +45,7 @@ int vdev_init(struct vdev *dev, const struct vdev_ops *ops, const char *name, ui
 	      uint64_t device_features, unsigned int num_queues, uint16_t queue_max_size,
 	      void *config, uint32_t config_size)
 {
-	uint64_t dropped = device_features & ~VDEV_DEVICE_FEATURE_MASK;
+	uint64_t dropped = device_features & ~(VDEV_DEVICE_FEATURE_MASK | VDEV_MODEL_RING_FEATURES);
 	unsigned int i;
 
 	if (!ops || num_queues == 0 || num_queues > VDEV_MAX_QUEUES)
@@ -65,7 +67,9 @@ int vdev_init(struct vdev *dev, const struct vdev_ops *ops, const char *name, ui
 	if (dropped)
 		log_warn("%s: reserved feature bits %#" PRIx64 " asked by the model dropped",
 			 vdev_name(dev), dropped);
-	dev->offered_features = (device_features & VDEV_DEVICE_FEATURE_MASK) | VDEV_CORE_FEATURES;
+	dev->offered_features =
+		(device_features & (VDEV_DEVICE_FEATURE_MASK | VDEV_MODEL_RING_FEATURES)) |
+		VDEV_CORE_FEATURES;
 	dev->config_call_fd = -1;
 	dev->queue_max_size = queue_max_size;
 	dev->num_queues = num_queues;
@@ -247,8 +251,26 @@ int vdev_negotiate_features(struct vdev *dev, uint64_t features)
 }
 
 /* Return: 0 or -errno from the model; on error the device NEEDS_RESET. */
+void vdev_describe_rings(const struct vdev *dev, char *buf, size_t size)
+{
+	uint64_t f = __atomic_load_n(&dev->acked_features, __ATOMIC_RELAXED);
+
+	if (!size)
+		return;
+	if (!(f & VIRTIO_BIT(VIRTIO_F_VERSION_1))) {
+		snprintf(buf, size, "no features negotiated");
+		return;
+	}
+	snprintf(buf, size, "%s rings:%s%s%s",
+		 (f & VIRTIO_BIT(VIRTIO_F_RING_PACKED)) ? "packed" : "split",
+		 (f & VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX)) ? " event_idx" : "",
+		 (f & VIRTIO_BIT(VIRTIO_F_RING_INDIRECT_DESC)) ? " indirect" : "",
+		 (f & VIRTIO_BIT(VIRTIO_F_IN_ORDER)) ? " in_order" : "");
+}
+
 int vdev_activate(struct vdev *dev)
 {
+	char rings[96];
 	unsigned int i;
 	int ret;
 
@@ -264,6 +286,8 @@ int vdev_activate(struct vdev *dev)
 		}
 	}
 	dev->activated = true;
+	vdev_describe_rings(dev, rings, sizeof(rings));
+	log_info("%s: activated, %s", vdev_name(dev), rings);
 	/* Kicks that came before activation are still counted in the eventfds. */
 	for (i = 0; i < dev->num_queues; i++) {
 		ret = vdev_queue_watch(&dev->queues[i]);

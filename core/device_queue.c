@@ -327,6 +327,7 @@ int vdev_queue_enable(struct vdev *dev, unsigned int index)
 	}
 	q->ring_state = cfg.state;
 	q->enabled = true;
+	log_info("%s: queue %u: %s ring of %u", vdev_name(dev), index, ops->name, q->num);
 	ret = vdev_queue_watch(q);
 	if (ret < 0)
 		vdev_queue_stop(q);

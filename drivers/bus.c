@@ -74,7 +74,8 @@ static uint64_t bus_ring_options(const struct virtio_bus *bus)
 {
 	uint64_t want = 0;
 
-	if (bus->ring_format == VIRTIO_RING_PACKED)
+	/* The packed layout whenever the device offers it, unless split is asked for. */
+	if (bus->ring_format != VIRTIO_RING_SPLIT)
 		want |= VIRTIO_BIT(VIRTIO_F_RING_PACKED);
 	if (bus->ring_in_order)
 		want |= VIRTIO_BIT(VIRTIO_F_IN_ORDER);

@@ -393,11 +393,13 @@ void vring_packed_dev_flush(struct vring_packed_dev *q)
 	 * D-PR-05: the batch's first flags last, one release store: everything
 	 * written above is visible first. Pairs with the driver's acquire read of
 	 * the used flags (drv "read_memory_barrier" of §2.8.21).
+	 * GUEST: batch_idx < num, the ring validated at init.
 	 */
 	vring_store_release16(&q->desc[q->batch_idx].flags, q->batch_flags);
 	q->batch_open = false;
 	q->published_idx = q->used_idx;
 	q->published_wrap = q->used_wrap;
+	q->signal_pending = true;
 }
 
 /* §2.8.10 with EVENT_IDX: was the descriptor at off_wrap used by the last flush? */
@@ -422,8 +424,10 @@ bool vring_packed_dev_need_notify(struct vring_packed_dev *q)
 	bool valid = q->signalled_valid;
 	uint16_t flags, off_wrap;
 
-	if (q->error || (valid && old_pos == new_pos))
+	/* A flag, not old != new: lap positions repeat every 2 * num slots. */
+	if (q->error || !q->signal_pending)
 		return false;
+	q->signal_pending = false;
 	/*
 	 * The used flags store must be visible before we read the driver's
 	 * suppression structure. Pairs with the driver's barrier between
@@ -567,6 +571,7 @@ static void packed_ops_set_position(union vring_dev_ring *r, const struct vring_
 	q->pending = false;
 	q->batch_open = false;
 	q->signalled_valid = false;
+	q->signal_pending = false;
 	q->slots_in_flight = 0;
 }
 

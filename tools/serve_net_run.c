@@ -244,8 +244,11 @@ static void serve_net_print_port(const struct serve_net_port *p)
 
 	net_device_get_stats(p->nd, &st);
 	net_switch_port_get_stats(p->sw_port, &sw);
-	printf("  port%u %s: %s\n", p->number, p->socket,
-	       p->connected ? "connected" : "no front-end");
+	char rings[96];
+
+	vdev_describe_rings(net_device_vdev(p->nd), rings, sizeof(rings));
+	printf("  port%u %s: %s; %s\n", p->number, p->socket,
+	       p->connected ? "connected" : "no front-end", rings);
 	printf("    from guest %" PRIu64 " frames %" PRIu64 " bytes, to guest %" PRIu64
 	       " frames %" PRIu64 " bytes in %" PRIu64 " buffers; kicks %" PRIu64
 	       ", signals rx %" PRIu64 " tx %" PRIu64 "\n",

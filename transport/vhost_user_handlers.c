@@ -178,6 +178,43 @@ static int vub_set_vring_fd(struct vhost_user_backend *b, struct vhost_user_msg 
 	VUB_ERR("cannot signal the call/err eventfd (io_uring refused it)");
 }
 
+/*
+ * "Ring states" / GET_VRING_BASE for packed rings, QEMU's encoding (its
+ * virtio_queue_packed_get_last_avail_idx): bits 0-14 the last avail index,
+ * bit 15 the avail wrap counter, bits 16-30 the used index, bit 31 the used
+ * wrap counter.
+ */
+static uint32_t vub_packed_base_encode(const struct vring_dev_position *pos)
+{
+	uint32_t avail = (uint32_t)(pos->avail_idx & 0x7fffu) | (uint32_t)pos->avail_wrap << 15;
+	uint32_t used = (uint32_t)(pos->used_idx & 0x7fffu) | (uint32_t)pos->used_wrap << 15;
+
+	return avail | used << 16;
+}
+
+/*
+ * SET_VRING_BASE for packed rings: QEMU's 32-bit encoding, or DPDK's 16-bit
+ * one (bits 0-15 only; its back-end sets used = avail, its virtio-user sends
+ * 1 << 15). Upper half zero means the 16-bit form: used = avail. That reads
+ * QEMU's encoding right too whenever nothing was in flight at the stop.
+ */
+static struct vring_dev_position vub_packed_base_decode(uint32_t num)
+{
+	struct vring_dev_position pos = {
+		.avail_idx = (uint16_t)(num & 0x7fffu),
+		.avail_wrap = (num >> 15) & 1u,
+	};
+
+	if (num >> 16) {
+		pos.used_idx = (uint16_t)((num >> 16) & 0x7fffu);
+		pos.used_wrap = num >> 31;
+	} else {
+		pos.used_idx = pos.avail_idx;
+		pos.used_wrap = pos.avail_wrap;
+	}
+	return pos;
+}
+
 /* Return: 0 or -EINVAL (*@why). Stops the ring and reports where to resume. */
 static int vub_get_vring_base(struct vhost_user_backend *b, const struct vhost_user_vring_state *s,
 			      struct vhost_user_msg *reply, const char **why)
@@ -196,6 +233,12 @@ static int vub_get_vring_base(struct vhost_user_backend *b, const struct vhost_u
 	reply->hdr.size = sizeof(reply->payload.state);
 	reply->payload.state.index = s->index;
 	reply->payload.state.num = (uint32_t)base;
+	if (vdev_has_feature(b->dev, VIRTIO_F_RING_PACKED)) {
+		struct vring_dev_position pos;
+
+		(void)vdev_queue_get_position(b->dev, s->index, &pos);
+		reply->payload.state.num = vub_packed_base_encode(&pos);
+	}
 	return 0;
 }
 
@@ -236,6 +279,14 @@ static int vub_set_vring_state(struct vhost_user_backend *b, const struct vhost_
 		ret = vdev_queue_set_num(b->dev, s->index, s->num);
 		if (ret < 0)
 			VUB_ERR("bad ring size, or ring running");
+		return 0;
+	}
+	if (vdev_has_feature(b->dev, VIRTIO_F_RING_PACKED)) {
+		struct vring_dev_position pos = vub_packed_base_decode(s->num);
+
+		/* Whether the indices fit the ring's size is checked when it starts. */
+		if (vdev_queue_set_position(b->dev, s->index, &pos) < 0)
+			VUB_ERR("SET_VRING_BASE on a running ring");
 		return 0;
 	}
 	if (s->num > UINT16_MAX)

@@ -104,8 +104,9 @@ static int net_check_options(struct net_device_options *o)
 /* §5.1.3, with the dependencies of "Feature bit requirements" (D-BF-03). */
 static uint64_t net_features(const struct net_device_options *o)
 {
+	/* IN_ORDER: every queue pops and pushes in ring order, rx merges included (D-BF-19). */
 	uint64_t f = VIRTIO_BIT(VIRTIO_NET_F_STATUS) | VIRTIO_BIT(VIRTIO_NET_F_MTU) |
-		     VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF);
+		     VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF) | VIRTIO_BIT(VIRTIO_F_IN_ORDER);
 
 	if (!net_mac_is_zero(o->mac))
 		f |= VIRTIO_BIT(VIRTIO_NET_F_MAC);

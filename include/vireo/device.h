@@ -25,6 +25,7 @@
 #define VIREO_DEVICE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <vireo/event_loop.h>
@@ -161,14 +162,20 @@ struct vdev {
 	struct vdev_queue queues[VDEV_MAX_QUEUES];
 };
 
-/* Ring features the core implements; a model's offer is masked to these plus its own bits. */
+/*
+ * Ring features the core implements; a model's offer is masked to these plus
+ * its own bits, plus VIRTIO_F_IN_ORDER if the model asks for it: only a model
+ * that uses every queue's buffers in the order they were made available may
+ * (D-BF-19; blk completes out of order and must not).
+ */
 #define VDEV_CORE_FEATURES                                                          \
 	(VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_RING_INDIRECT_DESC) | \
-	 VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX))
+	 VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX) | VIRTIO_BIT(VIRTIO_F_RING_PACKED))
 
 /**
  * vdev_init() - set up the core part of a device
- * @device_features: the model's device-specific bits (0..23); the core adds
+ * @device_features: the model's device-specific bits (0..23), and
+ *	VIRTIO_F_IN_ORDER if it uses buffers in order; the core adds
  *	VDEV_CORE_FEATURES and drops anything else in the reserved range
  * Return: 0 or -EINVAL (num_queues 0 or above VDEV_MAX_QUEUES, bad queue size).
  */
@@ -198,6 +205,13 @@ static inline bool vdev_has_feature(const struct vdev *dev, unsigned int bit)
 {
 	return (dev->acked_features & VIRTIO_BIT(bit)) != 0;
 }
+
+/**
+ * vdev_describe_rings() - "packed rings: event_idx indirect in_order" (the
+ * format and the negotiated ring features) into @buf, always terminated;
+ * "no features negotiated" before SET_FEATURES/FEATURES_OK
+ */
+void vdev_describe_rings(const struct vdev *dev, char *buf, size_t size);
 
 /** vdev_get_status() - the device status byte */
 uint8_t vdev_get_status(const struct vdev *dev);

@@ -110,8 +110,8 @@ struct virtio_driver {
 
 /**
  * enum virtio_ring_format - which virtqueue format the bus negotiates
- * @VIRTIO_RING_DEFAULT: split (packed is accepted by default once it has
- *	been proven against every peer; force it with VIRTIO_RING_PACKED)
+ * @VIRTIO_RING_DEFAULT: packed if the device offers VIRTIO_F_RING_PACKED,
+ *	split otherwise
  * @VIRTIO_RING_SPLIT: never accept VIRTIO_F_RING_PACKED
  * @VIRTIO_RING_PACKED: accept VIRTIO_F_RING_PACKED; a device that does not
  *	offer it is not bound (-ENODEV)

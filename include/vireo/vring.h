@@ -291,6 +291,7 @@ struct vring_packed_dev {
 	bool published_wrap;
 	bool signalled_wrap;
 	bool signalled_valid;
+	bool signal_pending; /* published since the last notify decision */
 	bool pending;
 	bool pending_full; /* the pending buffer was written completely */
 	bool notify_enabled;

@@ -6,8 +6,14 @@
 # then #2 is stopped, so the counts are exact: what #1 sent is what port 1 took from its guest,
 # what port 2 put into its guest's buffers is what #2 received, and port 2's frames plus its
 # drops (no buffer) are port 1's frames.
-#   VIREO=build/vireo bash tests/interop/test_dpdk_virtio_user_net.sh
+# With --packed both testpmds use packed virtqueues (packed_vq=1; virtio-user also asks for
+# IN_ORDER by default), and the counters (SIGUSR1 while they run) must show both ports so.
+#   VIREO=build/vireo bash tests/interop/test_dpdk_virtio_user_net.sh [--packed]
 set -u
+vq_opt='' plan=8
+if [ "${1:-}" = --packed ]; then
+	vq_opt=,packed_vq=1 plan=10
+fi
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=tap_lib.sh
 . "$repo/tests/interop/tap_lib.sh"
@@ -53,13 +59,13 @@ wait_for() {
 	return 1
 }
 
-echo "1..8"
+echo "1..$plan"
 if [ ! -x "$VIREO" ]; then
-	for i in $(seq 8); do echo "ok $i # SKIP no $VIREO"; done
+	for i in $(seq "$plan"); do echo "ok $i # SKIP no $VIREO"; done
 	exit 0
 fi
 if ! command -v dpdk-testpmd >/dev/null; then
-	for i in $(seq 8); do echo "ok $i # SKIP dpdk-testpmd not installed (Debian package dpdk-dev)"; done
+	for i in $(seq "$plan"); do echo "ok $i # SKIP dpdk-testpmd not installed (Debian package dpdk-dev)"; done
 	exit 0
 fi
 
@@ -74,7 +80,7 @@ start_pmd() {
 	local name=$1 fd=$2 mode=$3 sock=$4 main=$5
 	mkfifo "$tmp/$name.in"
 	dpdk-testpmd -l 0-1 --main-lcore "$main" --no-huge -m 256 --no-pci --no-shconf \
-		--file-prefix="vireo-$name-$$" --vdev "net_virtio_user0,path=$sock,queues=1" -- \
+		--file-prefix="vireo-$name-$$" --vdev "net_virtio_user0,path=$sock,queues=1$vq_opt" -- \
 		-i --forward-mode="$mode" --total-num-mbufs=8192 <"$tmp/$name.in" \
 		>"$tmp/$name.log" 2>&1 &
 	pids+=($!)
@@ -91,6 +97,8 @@ echo "start" >&4
 sleep 0.5
 echo "start" >&3
 sleep 3
+kill -USR1 "$serve_pid" # the counters while both run: each port's ring format
+sleep 0.5
 echo "stop" >&3 # the sender first; then the switch drains into port 2
 sleep 1
 echo "stop" >&4
@@ -114,3 +122,8 @@ check "testpmd #2 received exactly what port 2 delivered" test "${got:--1}" -eq 
 check "every frame from port 1 was delivered to port 2 or counted" \
 	test "$((${to:-0} + ${nobuf:-0}))" -eq "${from:--1}"
 check "vireo serve net exits 0 after SIGTERM" test "$serve_rc" -eq 0
+if [ -n "$vq_opt" ]; then
+	grep -E '^  port[12] ' "$tmp/serve.log" | sed 's/^/# /' | head -n 4
+	check "port 1 ran packed rings with testpmd #1" grep -qE '^  port1 .*: connected; packed rings' "$tmp/serve.log"
+	check "port 2 ran packed rings with testpmd #2" grep -qE '^  port2 .*: connected; packed rings' "$tmp/serve.log"
+fi

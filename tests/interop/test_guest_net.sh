@@ -11,8 +11,14 @@
 #      and TCP (HTTP) to an address in that namespace.
 # tests/interop/test_guest_net_qemu.sh runs the same guest checks against QEMU's own
 # networking: the control.
-#   VIREO=build/vireo tests/interop/test_guest_net.sh    (guest in ${VIREO_GUEST_DIR:-build/guest})
+# With --packed every NIC gets packed=on (packed virtqueues, VIRTIO_F_RING_PACKED), and the
+# switch's counters (SIGUSR1 while the guests of a. run) must show both ports so.
+#   VIREO=build/vireo tests/interop/test_guest_net.sh [--packed]   (guest in ${VIREO_GUEST_DIR:-build/guest})
 set -u
+pk='' plan=25
+if [ "${1:-}" = --packed ]; then
+	pk=,packed=on plan=26
+fi
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=tap_lib.sh
 . "$repo/tests/interop/tap_lib.sh"
@@ -34,14 +40,14 @@ cleanup() {
 trap cleanup EXIT
 
 
-echo "1..25"
+echo "1..$plan"
 if ! command -v qemu-system-x86_64 >/dev/null || ! command -v busybox >/dev/null ||
 	! command -v curl >/dev/null; then
-	skip_rest 25 "needs qemu-system-x86_64, busybox and curl (Debian packages qemu-system-x86, busybox-static, curl)"
+	skip_rest "$plan" "needs qemu-system-x86_64, busybox and curl (Debian packages qemu-system-x86, busybox-static, curl)"
 	exit 0
 fi
 if ! guest_ensure "$guest" >"$tmp/build.log" 2>&1; then
-	skip_rest 25 "cannot build the test guest: $(tail -n 1 "$tmp/build.log")"
+	skip_rest "$plan" "cannot build the test guest: $(tail -n 1 "$tmp/build.log")"
 	exit 0
 fi
 
@@ -54,9 +60,9 @@ if serve_start sw "$tmp/sw.log" net --socket "$tmp/a.sock" --socket "$tmp/b.sock
 else
 	tap FAIL "a: vireo serve net with two ports" "$(tr '\n' '|' <"$tmp/sw.log")"
 fi
-net_vhost_user_nic n0 "$tmp/a.sock" $mac_a ",mq=on" ",queues=2"
+net_vhost_user_nic n0 "$tmp/a.sock" $mac_a ",mq=on$pk" ",queues=2"
 nic_a=("${net_nic_args[@]}")
-net_vhost_user_nic n0 "$tmp/b.sock" $mac_b
+net_vhost_user_nic n0 "$tmp/b.sock" $mac_b "$pk"
 nic_b=("${net_nic_args[@]}")
 ga=(--checks net_link,net_addr,net_ping,net_tcp_recv --timeout 150 --watch "$serve_pid_sw"
 	--append "vireo.mac=$mac_a vireo.ip=10.0.0.1/24 vireo.peer=10.0.0.2 vireo.port=$port vireo.wait=60"
@@ -80,6 +86,14 @@ if grep -q "learned $mac_a on port1" "$tmp/sw.log" && grep -q "learned $mac_b on
 else
 	tap FAIL "a: the switch learned each guest's MAC on its port" "$(grep learned "$tmp/sw.log" | tr '\n' '|')"
 fi
+if [ -n "$pk" ]; then
+	if grep -qE '^  port1 .*: connected; packed rings' "$tmp/sw.log" &&
+		grep -qE '^  port2 .*: connected; packed rings' "$tmp/sw.log"; then
+		tap OK "a: both ports ran packed rings ($(grep -m1 -oE 'packed rings:.*' "$tmp/sw.log"))"
+	else
+		tap FAIL "a: both ports ran packed rings" "$(grep -E '^  port[12] ' "$tmp/sw.log" | tr '\n' '|')"
+	fi
+fi
 serve_stop "$serve_pid_sw"
 tap $([ "$serve_rc" = 0 ] && echo OK || echo FAIL) "a: vireo serve net exits 0" \
 	"status $serve_rc: $(tail -n 5 "$tmp/sw.log" | tr '\n' '|')"
@@ -89,7 +103,7 @@ read -r hport gport webport < <(net_free_ports 3 | tr '\n' ' ')
 net_httpd_start "$webport" 256
 if serve_start user "$tmp/user.log" net --socket "$tmp/u.sock" \
 	--uplink "user,hostfwd=tcp:127.0.0.1:$hport-:$gport"; then
-	net_vhost_user_nic n0 "$tmp/u.sock" 52:54:00:76:69:0c
+	net_vhost_user_nic n0 "$tmp/u.sock" 52:54:00:76:69:0c "$pk"
 	net_guest_start gu --checks net_link,net_dhcp,net_http,net_listen --timeout 150 \
 		--watch "$serve_pid_user" \
 		--append "vireo.http=10.0.2.2:$webport/page vireo.port=$gport vireo.kib=1024 vireo.wait=60" \
@@ -115,7 +129,7 @@ net_httpd_stop
 
 # --- c. a tap uplink in a network namespace ---
 if [ "$(id -u)" -ne 0 ] || ! ip netns add "$netns" 2>/dev/null; then
-	skip_rest 25 "needs root and ip netns (CAP_NET_ADMIN)"
+	skip_rest "$plan" "needs root and ip netns (CAP_NET_ADMIN)"
 	exit 0
 fi
 ip -n "$netns" link set lo up
@@ -135,7 +149,7 @@ mkdir -p "$tmp/nsweb"
 head -c 262144 /dev/urandom >"$tmp/nsweb/page"
 ip netns exec "$netns" busybox httpd -f -p 10.9.9.1:8080 -h "$tmp/nsweb" &
 ns_httpd=$!
-net_vhost_user_nic n0 "$tmp/t.sock" 52:54:00:76:69:0d
+net_vhost_user_nic n0 "$tmp/t.sock" 52:54:00:76:69:0d "$pk"
 net_guest_start gt --checks net_link,net_addr,net_ping,net_http --timeout 150 --watch "$tap_pid" \
 	--append "vireo.ip=10.9.9.2/24 vireo.peer=10.9.9.1 vireo.http=10.9.9.1:8080/page vireo.wait=60" \
 	-- "${net_nic_args[@]}"

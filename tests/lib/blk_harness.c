@@ -144,8 +144,10 @@ static void harness_bring_up(struct blk_harness *h, const struct blk_device_opti
 	assert_int_equal(vdev_set_status(h->dev, VIRTIO_STATUS_ACKNOWLEDGE), 0);
 	assert_int_equal(vdev_set_status(h->dev, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER),
 			 0);
+	/* The harness drives a split ring: RING_PACKED is never acked here. */
 	f = h->dev->offered_features &
-	    ~(VIRTIO_BIT(VIRTIO_F_RING_INDIRECT_DESC) | VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX));
+	    ~(VIRTIO_BIT(VIRTIO_F_RING_INDIRECT_DESC) | VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX) |
+	      VIRTIO_BIT(VIRTIO_F_RING_PACKED));
 	f |= ring & h->dev->offered_features;
 	f &= ~drop;
 	assert_int_equal(vdev_set_driver_features(h->dev, f), 0);

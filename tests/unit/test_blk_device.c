@@ -34,6 +34,9 @@ static void test_blk_config(void **state)
 	blk_harness_init(&h, NULL, 0);
 	f = h.dev->offered_features;
 	assert_true(f & VIRTIO_BIT(VIRTIO_BLK_F_SEG_MAX));
+	/* The core's ring formats; blk completes out of order: never IN_ORDER (D-BF-19). */
+	assert_true(f & VIRTIO_BIT(VIRTIO_F_RING_PACKED));
+	assert_false(f & VIRTIO_BIT(VIRTIO_F_IN_ORDER));
 	assert_true(f & VIRTIO_BIT(VIRTIO_BLK_F_BLK_SIZE));
 	assert_true(f & VIRTIO_BIT(VIRTIO_BLK_F_FLUSH));
 	assert_true(f & VIRTIO_BIT(VIRTIO_BLK_F_DISCARD));

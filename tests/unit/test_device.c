@@ -143,7 +143,7 @@ static void test_features_ok_refused_unoffered(void **state)
 	assert_int_equal(f->set_features_calls, 0);
 	assert_int_equal(dev->acked_features, 0);
 	/* A reserved bit the core does not offer is refused the same way. */
-	assert_int_equal(vdev_set_driver_features(dev, F_V1 | VIRTIO_BIT(VIRTIO_F_RING_PACKED)), 0);
+	assert_int_equal(vdev_set_driver_features(dev, F_V1 | VIRTIO_BIT(VIRTIO_F_IN_ORDER)), 0);
 	assert_int_equal(vdev_set_status(dev, S_ACK | S_DRV | S_FOK), -EPERM);
 	/* FEATURES_OK is still clear, so the driver may try again with a subset. */
 	assert_int_equal(vdev_set_driver_features(dev, F_V1 | VIRTIO_BIT(0)), 0);

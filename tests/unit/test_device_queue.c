@@ -540,16 +540,74 @@ static void test_base_round_trip(void **state)
 	close(call);
 }
 
+/*
+ * The core picks the packed format when VIRTIO_F_RING_PACKED is negotiated:
+ * any queue size, a resume position with both wrap counters, pop/push/flush
+ * through the seam, and a hostile descriptor (D-PR-04: USED and AVAIL both
+ * at the wrap value) turns into DEVICE_NEEDS_RESET.
+ */
+static void test_packed_queue(void **state)
+{
+	struct fvdev *f = *state;
+	struct vdev *dev = &f->vdev;
+	struct vdev_queue *q = &dev->queues[0];
+	struct pvirtq_desc *d = gpa(f, q_off(0, DESC_OFF));
+	struct vring_dev_position pos = {2, false, 2, false};
+	struct vring_iov iov[4];
+	struct vring_chain chain;
+
+	assert_int_equal(vdev_queue_set_num(dev, 0, 6), -EINVAL); /* split: a power of two */
+	assert_int_equal(fvdev_features_ok(dev, F_V1 | VIRTIO_BIT(VIRTIO_F_RING_PACKED)), 0);
+	assert_int_equal(vdev_queue_set_num(dev, 0, 6), 0);
+	assert_int_equal(
+		vdev_queue_set_position(dev, 0, &(struct vring_dev_position){.avail_idx = 0x8000}),
+		-EINVAL);
+	assert_int_equal(vdev_queue_set_position(dev, 0, &pos), 0);
+	assert_int_equal(vdev_queue_set_addr(dev, 0, FVDEV_GUEST_BASE + q_off(0, DESC_OFF),
+					     FVDEV_GUEST_BASE + q_off(0, AVAIL_OFF),
+					     FVDEV_GUEST_BASE + q_off(0, USED_OFF)),
+			 0);
+	/* Slot 2 in a wrap-0 lap: AVAIL clear, USED set; its id 4 */
+	d[2] = (struct pvirtq_desc){FVDEV_GUEST_BASE + DATA_OFF, 64, 4, 0};
+	d[2].flags = VIRTQ_DESC_F_USED | VIRTQ_DESC_F_WRITE;
+	assert_int_equal(vdev_set_status(dev, S_ACK | S_DRV | S_FOK | S_DOK), 0);
+	assert_ptr_equal(q->ring_ops, &vring_packed_dev_ops);
+	assert_int_equal(vdev_queue_pop(q, &chain, iov, 4), 0);
+	assert_int_equal(chain.head, 4);
+	assert_int_equal(chain.writable_bytes, 64);
+	assert_int_equal(vdev_queue_push(q, 4, 10), 0);
+	(void)vdev_queue_flush(q);
+	/* used with the device wrap counter 0: AVAIL and USED clear, WRITE: data written */
+	assert_int_equal(d[2].flags, VIRTQ_DESC_F_WRITE);
+	assert_int_equal(d[2].len, 10);
+	assert_int_equal(vdev_queue_get_position(dev, 0, &pos), 0);
+	assert_int_equal(pos.avail_idx, 3);
+	assert_false(pos.avail_wrap);
+	assert_int_equal(pos.used_idx, 3);
+	assert_false(pos.used_wrap);
+	d[3] = (struct pvirtq_desc){FVDEV_GUEST_BASE + DATA_OFF, 64, 1, 0};
+	assert_false(vdev_needs_reset(dev));
+	assert_int_equal(vdev_queue_pop(q, &chain, iov, 4), -EPROTO);
+	assert_true(vdev_needs_reset(dev));
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, fvdev_setup, fvdev_teardown)
 	const struct CMUnitTest tests[] = {
-		T(test_queue_config_errors),	  T(test_queue_fd_ownership),
-		T(test_queue_enable_bad_rings),	  T(test_bad_ring_at_driver_ok),
-		T(test_queue_busy_while_enabled), T(test_driver_ok_enables_and_serves_kicks),
-		T(test_activate_without_status),  T(test_pop_push_flush),
-		T(test_broken_ring_needs_reset),  T(test_reset_frees_everything),
-		T(test_base_round_trip),	  T(test_hostile_call_and_kick_fds),
+		T(test_packed_queue),
+		T(test_queue_config_errors),
+		T(test_queue_fd_ownership),
+		T(test_queue_enable_bad_rings),
+		T(test_bad_ring_at_driver_ok),
+		T(test_queue_busy_while_enabled),
+		T(test_driver_ok_enables_and_serves_kicks),
+		T(test_activate_without_status),
+		T(test_pop_push_flush),
+		T(test_broken_ring_needs_reset),
+		T(test_reset_frees_everything),
+		T(test_base_round_trip),
+		T(test_hostile_call_and_kick_fds),
 	};
 #undef T
 

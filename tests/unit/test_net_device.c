@@ -43,6 +43,8 @@ static void test_offer_and_options(void **state)
 	assert_int_equal(net_device_new(&nd, &o), 0);
 	f = net_device_vdev(nd)->offered_features;
 	assert_true(f & F(MAC) && f & F(STATUS) && f & F(MTU) && f & F(MRG_RXBUF));
+	/* net pops and pushes in ring order: IN_ORDER (D-BF-19); packed from the core */
+	assert_true(f & VIRTIO_BIT(VIRTIO_F_IN_ORDER) && f & VIRTIO_BIT(VIRTIO_F_RING_PACKED));
 	assert_true(f & F(HOST_TSO4) && f & F(CSUM) && f & F(GUEST_TSO4) && f & F(GUEST_CSUM));
 	assert_false(f & (F(HOST_TSO6) | F(GUEST_UFO) | F(HOST_UFO) | F(HOST_ECN) | F(GUEST_ECN)));
 	assert_true(f & F(CTRL_VQ) && f & F(CTRL_RX) && f & F(CTRL_MAC_ADDR));

@@ -395,6 +395,30 @@ static void test_need_notify(void **state)
 	pk_free(p);
 }
 
+/* Two flushes without a notify decision that move used a whole lap pair still notify. */
+static void test_need_notify_full_laps(void **state)
+{
+	struct pk *p = pk_new(1);
+	struct vring_iov iov[16];
+	struct vring_chain c;
+	struct pk_elem e = {pk_buf(0), 8, VIRTQ_DESC_F_WRITE};
+	uint16_t id;
+	uint32_t len;
+
+	(void)state;
+	assert_false(vring_packed_dev_need_notify(&p->dev)); /* nothing published yet */
+	for (unsigned int i = 0; i < 2; i++) {
+		pk_add(p, 0, &e, 1);
+		assert_int_equal(pk_pop(p, &c, iov), 0);
+		assert_int_equal(vring_packed_dev_push(&p->dev, 0, 8), 0);
+		vring_packed_dev_flush(&p->dev);
+		assert_true(pk_get_used(p, &id, &len));
+	}
+	assert_true(vring_packed_dev_need_notify(&p->dev));
+	assert_false(vring_packed_dev_need_notify(&p->dev));
+	pk_free(p);
+}
+
 /* Device event suppression: disable writes DISABLE, enable ENABLE and looks again. */
 static void test_enable_disable_notify(void **state)
 {
@@ -695,6 +719,7 @@ int main(void)
 		cmocka_unit_test(test_batch_and_out_of_order),
 		cmocka_unit_test(test_in_order_batch),
 		cmocka_unit_test(test_need_notify),
+		cmocka_unit_test(test_need_notify_full_laps),
 		cmocka_unit_test(test_enable_disable_notify),
 		cmocka_unit_test(test_unpop),
 		cmocka_unit_test(test_position_restart),

@@ -47,7 +47,9 @@ static void offer_ring_bits(struct vdev *dev, const struct fmt_case *c)
 
 static void check_negotiated(struct virtio_device *vdev, const struct fmt_case *c)
 {
-	bool packed = c->format == VIRTIO_RING_PACKED;
+	/* The bus's default takes the packed layout whenever it is offered. */
+	bool packed = c->format == VIRTIO_RING_PACKED ||
+		      (c->format == VIRTIO_RING_DEFAULT && c->offer_packed);
 
 	assert_int_equal(virtio_has_feature(vdev, VIRTIO_F_RING_PACKED), packed);
 	assert_int_equal(virtio_has_feature(vdev, VIRTIO_F_IN_ORDER), c->in_order);
@@ -155,8 +157,17 @@ static void test_blk_split_in_order(void **state)
 	blk_case(&c);
 }
 
-/* A device offering packed while the bus is left at its default: split. */
-static void test_blk_default_stays_split(void **state)
+/* --ring split: a device offering packed still gets split. */
+static void test_blk_split_forced(void **state)
+{
+	const struct fmt_case c = {.format = VIRTIO_RING_SPLIT, .offer_packed = true};
+
+	(void)state;
+	blk_case(&c);
+}
+
+/* A device offering packed while the bus is left at its default: packed. */
+static void test_blk_default_takes_packed(void **state)
 {
 	const struct fmt_case c = {.format = VIRTIO_RING_DEFAULT, .offer_packed = true};
 
@@ -195,6 +206,8 @@ static void test_packed_not_offered(void **state)
 	bus.ring_format = VIRTIO_RING_PACKED;
 	assert_int_equal(virtio_rng_register(&bus, &drv), 0);
 	assert_int_equal(rng_device_new(&dev, NULL), 0);
+	/* A device without the packed layout (the core offers it now: take it away). */
+	rng_device_vdev(dev)->offered_features &= ~VIRTIO_BIT(VIRTIO_F_RING_PACKED);
 	ret = loopback_new(&lb, &bus, rng_device_vdev(dev), 0);
 	if (ret == 0) {
 		assert_null(virtio_rng_from_device(loopback_virtio_device(lb)));
@@ -212,7 +225,8 @@ int main(void)
 		cmocka_unit_test(test_blk_packed),
 		cmocka_unit_test(test_blk_packed_in_order),
 		cmocka_unit_test(test_blk_split_in_order),
-		cmocka_unit_test(test_blk_default_stays_split),
+		cmocka_unit_test(test_blk_default_takes_packed),
+		cmocka_unit_test(test_blk_split_forced),
 		cmocka_unit_test(test_rng_packed),
 		cmocka_unit_test(test_rng_packed_in_order),
 		cmocka_unit_test(test_packed_not_offered),

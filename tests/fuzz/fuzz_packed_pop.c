@@ -1,0 +1,254 @@
+// SPDX-License-Identifier: MIT
+/*
+ * libFuzzer target for the device side of the packed ring: the input is a
+ * hostile driver. It supplies the queue size (any, 1..256), the resume
+ * positions with both wrap counters, the ring layout, the point where guest
+ * memory splits into two regions, and the whole guest memory image
+ * (descriptor ring, event suppression structures, indirect tables). We init,
+ * then pop/unpop/push/flush until error or -EAGAIN, and check: every iov
+ * entry lies inside one region, byte totals match the iov, counts fit the
+ * capacity, ids are below the size, a popped-then-unpopped chain pops again
+ * the same, a broken queue stays broken.
+ *
+ * Input layout (little-endian):
+ *   0      flags: bit0 EVENT_IDX, bit1 INDIRECT_DESC, bit2 fixed ring layout,
+ *          bit3 push one byte too many on the 3rd pop, bit4 IN_ORDER
+ *   1      bits 0-3: iov capacity - 1; bit4: keep chains in flight and push them
+ *          at the end in reverse order; bit5: disable notifications first
+ *   2..3   queue size - 1 (mod 256)
+ *   4..5   avail position: bits 0-14 slot, bit 15 wrap counter
+ *   6..7   used position, the same
+ *   8..9   split point: guest offset where region 1 starts (0: one region)
+ *   10..15 desc/driver/device area guest offsets (16 bits each; ignored with bit2)
+ *   16..   guest memory image, at guest address FUZZ_GPA
+ */
+#include <assert.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <vireo/vring.h>
+
+#define FUZZ_GPA 0x10000ull
+#define FUZZ_HDR 16u
+#define FUZZ_MAX_MEM 65536u
+#define FUZZ_IOV 16u
+#define FUZZ_MAXNUM 256u
+
+struct fuzz_mem {
+	uint8_t *host[2];
+	uint64_t start[2]; /* guest offsets */
+	uint64_t len[2];
+	unsigned int n;
+};
+
+static void *fuzz_translate(const void *opaque, uint64_t addr, uint64_t len, uint64_t *contig)
+{
+	const struct fuzz_mem *m = opaque;
+
+	if (len == 0 || addr < FUZZ_GPA || len - 1 > UINT64_MAX - addr)
+		return NULL;
+	for (unsigned int i = 0; i < m->n; i++) {
+		uint64_t off = addr - FUZZ_GPA;
+
+		if (off >= m->start[i] && off - m->start[i] < m->len[i]) {
+			uint64_t left = m->len[i] - (off - m->start[i]);
+
+			*contig = len < left ? len : left;
+			return m->host[i] + (off - m->start[i]);
+		}
+	}
+	return NULL;
+}
+
+/* Every iov entry inside one region, counts and totals consistent with @c. */
+static void fuzz_check_chain(const struct fuzz_mem *m, const struct vring_chain *c,
+			     const struct vring_iov *iov, unsigned int cap, uint16_t num)
+{
+	uint64_t bytes[2] = {0, 0};
+
+	assert(c->head < num);
+	assert((unsigned int)c->readable + c->writable <= cap);
+	for (unsigned int k = 0; k < (unsigned int)c->readable + c->writable; k++) {
+		const uint8_t *p = iov[k].base;
+		bool inside = false;
+
+		assert(iov[k].len > 0);
+		for (unsigned int i = 0; i < m->n; i++) {
+			if (p >= m->host[i] && p < m->host[i] + m->len[i] &&
+			    iov[k].len <= (size_t)(m->host[i] + m->len[i] - p))
+				inside = true;
+		}
+		assert(inside);
+		bytes[k >= c->readable] += iov[k].len;
+	}
+	assert(bytes[0] == c->readable_bytes);
+	assert(bytes[1] == c->writable_bytes);
+	assert((uint64_t)c->readable_bytes + c->writable_bytes <= UINT32_MAX);
+}
+
+static uint16_t fuzz_le16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static struct vring_dev_position fuzz_position(const uint8_t *a, const uint8_t *u)
+{
+	uint16_t av = fuzz_le16(a), us = fuzz_le16(u);
+
+	return (struct vring_dev_position){(uint16_t)(av & 0x7fffu), av >> 15,
+					   (uint16_t)(us & 0x7fffu), us >> 15};
+}
+
+static void fuzz_layout(struct vring_dev_config *cfg, const uint8_t *data, bool fixed)
+{
+	if (fixed) {
+		cfg->desc_addr = FUZZ_GPA;
+		cfg->driver_addr = FUZZ_GPA + 16u * cfg->num;
+		cfg->device_addr = cfg->driver_addr + 4;
+		return;
+	}
+	cfg->desc_addr = FUZZ_GPA + fuzz_le16(data + 10);
+	cfg->driver_addr = FUZZ_GPA + fuzz_le16(data + 12);
+	cfg->device_addr = FUZZ_GPA + fuzz_le16(data + 14);
+}
+
+struct fuzz_opts {
+	unsigned int cap;
+	bool overpush; /* push one byte too many on the third chain */
+	bool defer;    /* keep chains in flight, push them at the end in reverse */
+	bool quiet;    /* disable notifications first */
+};
+
+/* Push @id with its writable bytes (+1 when @over); checks the outcome. */
+static bool fuzz_push(struct vring_packed_dev *q, uint16_t id, uint32_t w, bool over)
+{
+	int r = vring_packed_dev_push(q, id, over && w < UINT32_MAX ? w + 1 : w);
+
+	if (r) {
+		assert(r == -EPROTO && over && vring_packed_dev_error(q) == VRING_ERR_PUSH_LEN);
+		return false;
+	}
+	return true;
+}
+
+/* Pop once; on every third, give it back and pop it again: the same chain must come. */
+static int fuzz_pop(struct vring_packed_dev *q, struct vring_chain *c, struct vring_iov *iov,
+		    const struct fuzz_opts *o, unsigned int round)
+{
+	struct vring_chain again;
+	int r = vring_packed_dev_pop(q, c, iov, o->cap);
+
+	if (r || round % 3 != 2)
+		return r;
+	assert(vring_packed_dev_unpop(q, c->head) == 0);
+	assert(vring_packed_dev_pop(q, &again, iov, o->cap) == 0);
+	assert(again.head == c->head && again.readable == c->readable &&
+	       again.writable == c->writable && again.readable_bytes == c->readable_bytes &&
+	       again.writable_bytes == c->writable_bytes);
+	return 0;
+}
+
+/* Pop (and push) until the ring is empty or broken. */
+static void fuzz_run(struct vring_packed_dev *q, const struct fuzz_mem *m,
+		     const struct fuzz_opts *o)
+{
+	struct vring_iov iov[FUZZ_IOV];
+	struct vring_chain c;
+	uint16_t held[FUZZ_MAXNUM];
+	uint32_t held_w[FUZZ_MAXNUM];
+	unsigned int pops = 0, n_held = 0;
+
+	if (o->quiet)
+		vring_packed_dev_disable_notify(q);
+	for (unsigned int round = 0; round < 4u * q->num + 4u; round++) {
+		int r = fuzz_pop(q, &c, iov, o, round);
+
+		if (r == -EAGAIN)
+			break;
+		if (r) {
+			assert(r == -EPROTO);
+			assert(vring_packed_dev_error(q) != VRING_ERR_NONE);
+			assert(vring_packed_dev_pop(q, &c, iov, o->cap) == -EIO);
+			break;
+		}
+		pops++;
+		fuzz_check_chain(m, &c, iov, o->cap, q->num);
+		assert(vring_packed_dev_in_flight(q) >= 1 &&
+		       vring_packed_dev_in_flight(q) <= q->num);
+		if (o->defer && n_held < FUZZ_MAXNUM) {
+			held[n_held] = c.head;
+			held_w[n_held++] = c.writable_bytes;
+			continue;
+		}
+		if (!fuzz_push(q, c.head, c.writable_bytes, o->overpush && pops == 3))
+			break;
+		if (round & 1) {
+			vring_packed_dev_flush(q);
+			(void)vring_packed_dev_need_notify(q);
+		}
+	}
+	while (n_held && vring_packed_dev_error(q) == VRING_ERR_NONE) {
+		n_held--;
+		fuzz_push(q, held[n_held], held_w[n_held], false);
+	}
+	vring_packed_dev_flush(q);
+	(void)vring_packed_dev_need_notify(q);
+	(void)vring_packed_dev_enable_notify(q);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct vring_dev_config cfg = {0};
+	struct vring_packed_dev q;
+	struct fuzz_mem m = {0};
+	struct fuzz_opts o;
+	/* vring_packed_dev_state_size(256): bitmap, 4 and 2 bytes per id */
+	uint64_t state[FUZZ_MAXNUM / 64 + FUZZ_MAXNUM * 6 / 8];
+	size_t mem_len, split;
+
+	if (size < FUZZ_HDR + 1)
+		return 0;
+	mem_len = size - FUZZ_HDR;
+	if (mem_len > FUZZ_MAX_MEM)
+		mem_len = FUZZ_MAX_MEM;
+	cfg.num = (uint16_t)(1u + fuzz_le16(data + 2) % FUZZ_MAXNUM);
+	cfg.max_num = FUZZ_MAXNUM;
+	cfg.event_idx = data[0] & 1;
+	cfg.indirect = data[0] & 2;
+	cfg.in_order = data[0] & 16;
+	o.cap = 1u + (data[1] & 15u);
+	o.overpush = data[0] & 8;
+	o.defer = data[1] & 16;
+	o.quiet = data[1] & 32;
+	cfg.position = fuzz_position(data + 4, data + 6);
+	fuzz_layout(&cfg, data, data[0] & 4);
+	split = fuzz_le16(data + 8);
+	assert(vring_packed_dev_state_size(FUZZ_MAXNUM) <= sizeof(state));
+	/* Each region gets its own exact-size allocation, so ASan sees any overrun. */
+	m.n = split && split < mem_len ? 2 : 1;
+	m.len[0] = m.n == 2 ? split : mem_len;
+	m.start[1] = split;
+	m.len[1] = mem_len - split;
+	for (unsigned int i = 0; i < m.n; i++) {
+		m.host[i] = malloc(m.len[i]);
+		if (!m.host[i])
+			goto out_free;
+		memcpy(m.host[i], data + FUZZ_HDR + m.start[i], m.len[i]);
+	}
+	cfg.mem.translate = fuzz_translate;
+	cfg.mem.opaque = &m;
+	cfg.state = state;
+	if (vring_packed_dev_init(&q, &cfg) == 0)
+		fuzz_run(&q, &m, &o);
+	else
+		assert(vring_packed_dev_error(&q) == VRING_ERR_GEOMETRY);
+out_free:
+	for (unsigned int i = 0; i < m.n; i++)
+		free(m.host[i]);
+	return 0;
+}
