@@ -59,6 +59,7 @@ static const char serve_net_usage[] =
 	"      --no-offloads   offer no checksum/TSO offloads (default: offered; the\n"
 	"                      switch completes them in software where a port lacks "
 	"them)\n" SERVICE_USAGE
+	"      --json          counters (SIGUSR1, exit) as one JSON object per print\n"
 	"      --print-capabilities  print the vhost-user.json capabilities and exit\n"
 	"  -h, --help          this text\n"
 	"Each port's device offers MAC 02:76:69:00:00:NN (NN = its number); QEMU gives\n"
@@ -79,6 +80,7 @@ static const struct option serve_net_options[] = {
 	{"no-offloads", no_argument, NULL, 'O'},
 	{"print-capabilities", no_argument, NULL, 'C'},
 	{"fd", required_argument, NULL, 'F'},
+	{"json", no_argument, NULL, 'J'},
 	SERVICE_OPTIONS,
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
@@ -170,6 +172,9 @@ static int serve_net_one(void *ctx, int opt, char **argv)
 		return 0;
 	case 'C':
 		c->capabilities = true;
+		return 0;
+	case 'J':
+		c->json = true;
 		return 0;
 	case 'F':
 		if (c->num_sockets + c->num_fds == SERVE_NET_MAX_PORTS)

@@ -41,6 +41,7 @@ struct serve_net_cmd {
 	unsigned int queue_pairs;
 	bool no_offloads;
 	bool capabilities;
+	bool json; /* counters (SIGUSR1, exit) as one JSON object */
 	struct service_options service;
 };
 

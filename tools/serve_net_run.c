@@ -268,10 +268,99 @@ static void serve_net_print_port(const struct serve_net_port *p)
 	printf("%s\n", any ? "" : " none");
 }
 
+/* @str as a JSON string: quotes, backslashes and control bytes escaped. */
+static void serve_net_json_string(const char *str)
+{
+	putchar('"');
+	for (; *str; str++) {
+		unsigned char c = (unsigned char)*str;
+
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+static void serve_net_json_port(const struct serve_net_port *p)
+{
+	struct net_switch_port_stats sw;
+	struct net_device_stats st;
+	char rings[96];
+	bool first = true;
+
+	net_device_get_stats(p->nd, &st);
+	net_switch_port_get_stats(p->sw_port, &sw);
+	vdev_describe_rings(net_device_vdev(p->nd), rings, sizeof(rings));
+	printf("{\"port\":%u,\"socket\":", p->number);
+	serve_net_json_string(p->socket);
+	printf(",\"connected\":%s,\"rings\":", p->connected ? "true" : "false");
+	serve_net_json_string(rings);
+	printf(",\"from_guest_frames\":%" PRIu64 ",\"from_guest_bytes\":%" PRIu64
+	       ",\"to_guest_frames\":%" PRIu64 ",\"to_guest_bytes\":%" PRIu64
+	       ",\"to_guest_buffers\":%" PRIu64 ",\"kicks\":%" PRIu64 ",\"signals_rx\":%" PRIu64
+	       ",\"signals_tx\":%" PRIu64,
+	       st.tx_frames, st.tx_bytes, st.rx_frames, st.rx_bytes, st.rx_buffers, st.kicks,
+	       st.rx_signals, st.tx_signals);
+	printf(",\"switch\":{\"in_frames\":%" PRIu64 ",\"out_frames\":%" PRIu64
+	       ",\"out_dropped\":%" PRIu64 ",\"offload_errors\":%" PRIu64 ",\"hairpin\":%" PRIu64
+	       "},\"drops\":{",
+	       sw.in_frames, sw.out_frames, sw.out_dropped, sw.offload_errors, sw.hairpin);
+	for (int r = 0; r < NET_DROP_COUNT; r++) {
+		if (!st.drops[r])
+			continue;
+		printf("%s\"%s\":%" PRIu64, first ? "" : ",",
+		       net_drop_reason_name((enum net_drop_reason)r), st.drops[r]);
+		first = false;
+	}
+	printf("}}");
+}
+
+static void serve_net_json_uplink(const char *what, const struct net_uplink_stats *u)
+{
+	printf("{\"uplink\":");
+	serve_net_json_string(what);
+	printf(",\"to_host_frames\":%" PRIu64 ",\"to_host_bytes\":%" PRIu64
+	       ",\"from_host_frames\":%" PRIu64 ",\"from_host_bytes\":%" PRIu64
+	       ",\"dropped\":%" PRIu64 ",\"refused\":%" PRIu64 "}",
+	       u->to_host_frames, u->to_host_bytes, u->from_host_frames, u->from_host_bytes,
+	       u->dropped, u->refused);
+}
+
+/* --json: the counters as one JSON object on one line. */
+static void serve_net_json_counters(struct serve_net *s)
+{
+	struct net_uplink_stats u;
+
+	printf("{\"device\":\"net\",\"ports\":[");
+	for (unsigned int i = 0; i < s->num_ports; i++) {
+		printf("%s", i ? "," : "");
+		serve_net_json_port(&s->ports[i]);
+	}
+	printf("],\"uplinks\":[");
+	if (s->tap) {
+		net_tap_get_stats(s->tap, &u);
+		serve_net_json_uplink(s->cmd->tap_name, &u);
+	}
+	if (s->slirp) {
+		net_slirp_get_stats(s->slirp, &u);
+		serve_net_json_uplink("user", &u);
+	}
+	printf("]}\n");
+	fflush(stdout);
+}
+
 static void serve_net_print_counters(struct serve_net *s)
 {
 	struct net_uplink_stats u;
 
+	if (s->cmd->json) {
+		serve_net_json_counters(s);
+		return;
+	}
 	printf("vireo serve net: counters\n");
 	for (unsigned int i = 0; i < s->num_ports; i++)
 		serve_net_print_port(&s->ports[i]);

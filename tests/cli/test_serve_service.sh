@@ -13,7 +13,7 @@ tmp=$(mktemp -d /tmp/vireo-svc.XXXXXX)
 pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$tmp"' EXIT
 n=0
-echo "1..26"
+echo "1..29"
 
 ok() { # ok STATUS NAME [DETAIL]
 	n=$((n + 1))
@@ -178,3 +178,22 @@ wait "$cnt_pid"
 ok $? "... exits 0 on SIGTERM"
 grep '^{"device":"blk"' "$tmp/cnt.log" | tail -n 1 | grep -qE '"in":1,.*"bytes_read":65536'
 ok $? "... printing the counters again at exit" "$(tail -n 2 "$tmp/cnt.log")"
+
+start_serve "$tmp/ncnt.log" "$tmp/nc2.sock" net --socket "$tmp/nc1.sock" --socket "$tmp/nc2.sock" --json
+ncnt_pid=$pid
+"$vireo" bench net --socket "$tmp/nc1.sock" --socket "$tmp/nc2.sock" --seconds 1 >/dev/null 2>&1
+kill -USR1 "$ncnt_pid"
+for _ in $(seq 100); do
+	grep -q '^{"device":"net"' "$tmp/ncnt.log" && break
+	sleep 0.05
+done
+grep '^{"device":"net"' "$tmp/ncnt.log" | head -n 1 >"$tmp/ncnt.json"
+grep -qE '^\{"device":"net","ports":\[\{"port":1,.*"from_guest_frames":[1-9][0-9]*,.*\},\{"port":2,.*"to_guest_frames":[1-9][0-9]*,.*\}\],"uplinks":\[\]\}$' \
+	"$tmp/ncnt.json"
+ok $? "serve net --json: SIGUSR1 prints every port's counters as one JSON object" \
+	"$(cut -c1-300 "$tmp/ncnt.json")"
+kill -TERM "$ncnt_pid"
+wait "$ncnt_pid"
+ok $? "... exits 0 on SIGTERM"
+[ "$(grep -c '^{"device":"net"' "$tmp/ncnt.log")" = 2 ]
+ok $? "... printing them again at exit"
