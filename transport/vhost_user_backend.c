@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -269,13 +270,16 @@ out_close_fd:
 	return ret;
 }
 
-/* The connection being served has only its close left to read (or reset). */
+/*
+ * The front-end being served has closed (or reset) its end, even if requests it
+ * sent before are still unread: a front-end never half-closes while it wants
+ * replies, so its next connection is not a second front-end.
+ */
 static bool vub_conn_gone(const struct vhost_user_backend *b)
 {
-	char c;
-	ssize_t n = recv(b->conn_fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+	struct pollfd p = {.fd = b->conn_fd, .events = POLLRDHUP};
 
-	return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
 }
 
 /*
