@@ -61,28 +61,44 @@ static int vring_alloc_indirect(struct virtio_device *vdev, struct virtio_vring_
 	return 0;
 }
 
+/*
+ * Either format: @size bytes of ring (the descriptors first, the second and
+ * third parts at @second_off and @third_off: avail/used, or the driver/device
+ * event areas), the indirect pool, and the addresses the device is given.
+ * Return: 0 or -ENOMEM.
+ */
+static int vring_alloc_area(struct virtio_device *vdev, struct virtio_vring_alloc *a, size_t size,
+			    size_t second_off, size_t third_off, uint64_t *pool_addr,
+			    uint16_t *indirect_max)
+{
+	uint64_t ring_addr;
+
+	a->ring_size = size;
+	a->ring = virtio_dma_alloc(vdev->dma, a->ring_size, VRING_ALLOC_RING_ALIGN, &ring_addr);
+	if (!a->ring)
+		return -ENOMEM;
+	a->desc_addr = ring_addr;
+	a->avail_addr = ring_addr + second_off;
+	a->used_addr = ring_addr + third_off;
+	return vring_alloc_indirect(vdev, a, pool_addr, indirect_max);
+}
+
 /* Split: desc, avail, used; -EINVAL unless @a->num is a power of two (§2.7). */
 static int vring_alloc_split(struct virtio_device *vdev, struct virtqueue *vq,
 			     struct virtio_vring_alloc *a)
 {
 	struct vring_split_drv_config cfg = {.num = a->num};
-	size_t avail_off, used_off;
-	uint64_t ring_addr;
+	size_t avail_off, used_off, size;
 	int err;
 
 	if (a->num & (a->num - 1))
 		return -EINVAL;
-	a->ring_size = vring_alloc_layout(a->num, &avail_off, &used_off);
-	a->ring = virtio_dma_alloc(vdev->dma, a->ring_size, VRING_ALLOC_RING_ALIGN, &ring_addr);
-	if (!a->ring)
-		return -ENOMEM;
-	err = vring_alloc_indirect(vdev, a, &cfg.indirect_pool_addr, &cfg.indirect_max);
+	size = vring_alloc_layout(a->num, &avail_off, &used_off);
+	err = vring_alloc_area(vdev, a, size, avail_off, used_off, &cfg.indirect_pool_addr,
+			       &cfg.indirect_max);
 	if (err)
 		return err;
 	cfg.indirect_pool = a->indirect;
-	a->desc_addr = ring_addr;
-	a->avail_addr = ring_addr + avail_off;
-	a->used_addr = ring_addr + used_off;
 	cfg.desc = a->ring;
 	cfg.avail = (struct virtq_avail *)((char *)a->ring + avail_off);
 	cfg.used = (struct virtq_used *)((char *)a->ring + used_off);
@@ -97,22 +113,16 @@ static int vring_alloc_packed(struct virtio_device *vdev, struct virtqueue *vq,
 			      struct virtio_vring_alloc *a)
 {
 	struct vring_packed_drv_config cfg = {.num = a->num};
-	size_t driver_off, device_off;
-	uint64_t ring_addr;
+	size_t driver_off, device_off, size;
 	int err;
 
-	a->ring_size = vring_alloc_packed_layout(a->num, &driver_off, &device_off);
-	a->ring = virtio_dma_alloc(vdev->dma, a->ring_size, VRING_ALLOC_RING_ALIGN, &ring_addr);
-	if (!a->ring)
-		return -ENOMEM;
-	err = vring_alloc_indirect(vdev, a, &cfg.indirect_pool_addr, &cfg.indirect_max);
+	size = vring_alloc_packed_layout(a->num, &driver_off, &device_off);
+	err = vring_alloc_area(vdev, a, size, driver_off, device_off, &cfg.indirect_pool_addr,
+			       &cfg.indirect_max);
 	if (err)
 		return err;
 	cfg.indirect_pool = a->indirect;
 	a->packed = true;
-	a->desc_addr = ring_addr;
-	a->avail_addr = ring_addr + driver_off;
-	a->used_addr = ring_addr + device_off;
 	cfg.desc = a->ring;
 	cfg.driver_event = (struct pvirtq_event_suppress *)((char *)a->ring + driver_off);
 	cfg.device_event = (struct pvirtq_event_suppress *)((char *)a->ring + device_off);
