@@ -7,9 +7,9 @@
 # packed virtqueues (VIRTIO_F_RING_PACKED), and each serve log must say so.
 #   VIREO=build/vireo tests/interop/test_guest_blk.sh [--packed]   (guest in ${VIREO_GUEST_DIR:-build/guest})
 set -u
-pk=''
+pk='' rp=''
 if [ "${1:-}" = --packed ]; then
-	pk=,packed=on
+	pk=,packed=on rp=,ring_packed # and the guest's sysfs must show RING_PACKED negotiated
 	export VIREO_LOG=info # for the "queue 0: packed ring" line checked below
 fi
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -71,7 +71,7 @@ if serve_start blk "$tmp/blk.log" blk --socket "$tmp/blk.sock" --image "$img" --
 	--serial vireo-interop1 &&
 	serve_start rng "$tmp/rng.log" rng --socket "$tmp/rng.sock"; then
 	tap OK "vireo serve blk and serve rng listen"
-	boot_tap blk_rw,blk_serial,blk_mq,blk_discard,blk_fio,blk_mark,rng --serial vireo-interop1 \
+	boot_tap blk_rw,blk_serial,blk_mq,blk_discard,blk_fio,blk_mark,rng$rp --serial vireo-interop1 \
 		--watch "$serve_pid_blk" --watch "$serve_pid_rng" -- \
 		-chardev socket,id=c0,path="$tmp/blk.sock" \
 		-device vhost-user-blk-pci,chardev=c0,num-queues=2$pk \
@@ -110,7 +110,7 @@ truncate -s 16M "$img"
 printf 'vireo read-only image' | dd of="$img" conv=notrunc status=none
 before=$(sha256sum <"$img")
 if serve_start ro "$tmp/ro.log" blk --socket "$tmp/ro.sock" --image "$img" --readonly; then
-	boot_tap blk_ro --watch "$serve_pid_ro" -- -chardev socket,id=c0,path="$tmp/ro.sock" \
+	boot_tap blk_ro$rp --watch "$serve_pid_ro" -- -chardev socket,id=c0,path="$tmp/ro.sock" \
 		-device vhost-user-blk-pci,chardev=c0,num-queues=1$pk
 	stop_tap ro
 	res=FAIL

@@ -15,9 +15,10 @@
 # switch's counters (SIGUSR1 while the guests of a. run) must show both ports so.
 #   VIREO=build/vireo tests/interop/test_guest_net.sh [--packed]   (guest in ${VIREO_GUEST_DIR:-build/guest})
 set -u
-pk='' plan=25
+pk='' plan=25 rp=()
 if [ "${1:-}" = --packed ]; then
-	pk=,packed=on plan=26
+	# ring_packed: each guest's sysfs shows VIRTIO_F_RING_PACKED negotiated.
+	pk=,packed=on plan=28 rp=(ring_packed)
 fi
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=tap_lib.sh
@@ -64,10 +65,10 @@ net_vhost_user_nic n0 "$tmp/a.sock" $mac_a ",mq=on$pk" ",queues=2"
 nic_a=("${net_nic_args[@]}")
 net_vhost_user_nic n0 "$tmp/b.sock" $mac_b "$pk"
 nic_b=("${net_nic_args[@]}")
-ga=(--checks net_link,net_addr,net_ping,net_tcp_recv --timeout 150 --watch "$serve_pid_sw"
+ga=(--checks net_link,net_addr,net_ping,net_tcp_recv${rp:+,ring_packed} --timeout 150 --watch "$serve_pid_sw"
 	--append "vireo.mac=$mac_a vireo.ip=10.0.0.1/24 vireo.peer=10.0.0.2 vireo.port=$port vireo.wait=60"
 	-- "${nic_a[@]}")
-gb=(--checks net_link,net_addr,net_ping,net_tcp_send --timeout 150 --watch "$serve_pid_sw"
+gb=(--checks net_link,net_addr,net_ping,net_tcp_send${rp:+,ring_packed} --timeout 150 --watch "$serve_pid_sw"
 	--append "vireo.mac=$mac_b vireo.ip=10.0.0.2/24 vireo.peer=10.0.0.1 vireo.port=$port vireo.wait=60"
 	-- "${nic_b[@]}")
 net_guest_start ga "${ga[@]}"
@@ -76,8 +77,8 @@ net_guest_start gb "${gb[@]}"
 # (while they run: a front-end's disconnect makes the switch forget its port's addresses).
 net_wait_console ga "net_tcp_recv listening" 150 && kill -USR1 "$serve_pid_sw"
 net_guest_wait ga gb
-net_check_taps ga "a: guest A" net_link net_addr net_ping net_tcp_recv
-net_check_taps gb "a: guest B" net_link net_addr net_ping net_tcp_send
+net_check_taps ga "a: guest A" net_link net_addr net_ping net_tcp_recv "${rp[@]}"
+net_check_taps gb "a: guest B" net_link net_addr net_ping net_tcp_send "${rp[@]}"
 same "a: guest A has the MAC QEMU was given" "$mac_a" "$(net_note ga net_link mac)"
 same "a: the TCP stream arrived intact (md5 at both ends)" "$(net_note gb net_tcp_send md5)" \
 	"$(net_note ga net_tcp_recv md5)"
