@@ -415,6 +415,8 @@ struct bench_result {
 	double secs;
 	bool have_notify;
 	uint64_t kicks, calls;
+	const char *ring; /* negotiated format: "split" or "packed" */
+	bool in_order;
 };
 
 static void bench_sum(struct bench_result *r, const struct bench_worker *w, unsigned int n)
@@ -446,17 +448,18 @@ static void bench_print(const struct bench_cfg *c, const struct bench_result *r,
 		printf("{\"rw\":\"%s\",\"bs\":%u,\"iodepth\":%u,\"queues\":%u,\"seconds\":%.3f,"
 		       "\"ios\":%" PRIu64 ",\"errors\":%" PRIu64 ",\"iops\":%.1f,"
 		       "\"mib_per_sec\":%.2f,\"lat_mean_us\":%.2f,\"lat_p50_us\":%.2f,"
-		       "\"lat_p99_us\":%.2f,\"lat_max_us\":%.2f",
+		       "\"lat_p99_us\":%.2f,\"lat_max_us\":%.2f,\"ring\":\"%s\",\"in_order\":%s",
 		       bench_rw_names[c->rw], c->bs, c->iodepth, c->queues, r->secs, r->ios,
-		       r->errors, iops, mib, mean, p50, p99, (double)r->lat_max_ns / 1000.0);
+		       r->errors, iops, mib, mean, p50, p99, (double)r->lat_max_ns / 1000.0,
+		       r->ring, r->in_order ? "true" : "false");
 		if (r->have_notify)
 			printf(",\"kicks\":%" PRIu64 ",\"calls\":%" PRIu64, r->kicks, r->calls);
 		printf("}\n");
 		return;
 	}
-	printf("vireo bench blk: %s, bs %u, iodepth %u per queue, %u queue%s, %.1f s\n",
+	printf("vireo bench blk: %s, bs %u, iodepth %u per queue, %u queue%s, %.1f s, %s ring%s\n",
 	       bench_rw_names[c->rw], c->bs, c->iodepth, c->queues, c->queues > 1 ? "s" : "",
-	       r->secs);
+	       r->secs, r->ring, r->in_order ? " in order" : "");
 	printf("%-6s %12s %12s %10s %10s %10s %10s\n", "queue", "ios", "IOPS", "MiB/s", "mean us",
 	       "p99 us", "max us");
 	for (i = 0; c->queues > 1 && i < c->queues; i++) {
@@ -524,6 +527,16 @@ static unsigned int bench_start(struct bench_cfg *c, struct blk_stack *s, struct
 	return i;
 }
 
+/* What the bus negotiated: the figures mean little without the ring format. */
+static void bench_note_ring(struct bench_result *r, struct blk_stack *s)
+{
+	struct virtio_device *vdev =
+		s->fe ? vhost_user_frontend_virtio_device(s->fe) : loopback_virtio_device(s->lb);
+
+	r->ring = virtio_has_feature(vdev, VIRTIO_F_RING_PACKED) ? "packed" : "split";
+	r->in_order = virtio_has_feature(vdev, VIRTIO_F_IN_ORDER);
+}
+
 /* bench_run() - Return: exit code */
 static int bench_run(struct bench_cfg *c, struct blk_stack *s)
 {
@@ -542,6 +555,7 @@ static int bench_run(struct bench_cfg *c, struct blk_stack *s)
 	}
 	if (s->fe)
 		vhost_user_frontend_stats(s->fe, &before);
+	bench_note_ring(r, s);
 	start = opt_now_ns();
 	started = bench_start(c, s, w, start);
 	if (started < c->queues) {

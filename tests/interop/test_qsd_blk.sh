@@ -112,6 +112,11 @@ else
 		queues_used "$tmp/bench.out" 4 && res=OK
 		tap $res "qsd: bench randread on 4 queues, every queue used" \
 			"$(tr '\n' '|' <"$tmp/bench.out")"
+		# Our driver prefers packed; qsd offers only split: negotiation falls back to it.
+		res=FAIL
+		grep -q '^vireo bench blk: .*, split ring' "$tmp/bench.out" && res=OK
+		tap $res "qsd: with no --ring the driver falls back to the split ring qsd offers" \
+			"$(head -n 1 "$tmp/bench.out")"
 		stop_pid "$qsd_pid"
 		# With qsd gone, plain tools read the image: it holds what went through the socket.
 		run_tap "qsd: the image file holds the 0xa5 MiB" \
