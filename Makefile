@@ -1,6 +1,7 @@
 # Vireo — one non-recursive Makefile (kvmtool-simple).
 #   make [O=build] [SAN=address,undefined] [V=1] [CC=clang] [STRICT=1] [FUZZ_SECONDS_TEST=5]
-#   targets: all test run fuzz install format format-check freestanding-check layering-check clean
+#   targets: all test run fuzz install format format-check freestanding-check layering-check
+#            conformance conformance-check clean
 O ?= build
 SAN ?=
 V ?= 0
@@ -43,7 +44,7 @@ FUZZ_REPLAYS := $(FUZZ_SRCS:tests/fuzz/%.c=$(O)/fuzz-replay/%)
 RING_SRCS := $(sort $(wildcard ring/*.c))
 
 .PHONY: all tests test run guest fuzz install format format-check freestanding-check \
-	layering-check deps clean
+	layering-check conformance conformance-check deps clean
 all: $(O)/libvireo.a $(O)/libvireo.so $(O)/vireo $(O)/vireo.pc
 
 $(O)/ring/%.o $(O)/core/%.o: CFLAGS += $(STRICT_WARNINGS)
@@ -95,7 +96,8 @@ deps:
 test: deps
 	$(Q)$(MAKE) --no-print-directory O=$(O) tests
 	$(Q)$(MAKE) --no-print-directory O=$(O)-asan SAN=address,undefined tests
-	$(Q)$(MAKE) --no-print-directory O=$(O) freestanding-check layering-check format-check
+	$(Q)$(MAKE) --no-print-directory O=$(O) freestanding-check layering-check format-check \
+		conformance-check
 	$(Q)guest_build=ok; tests/guest/build.sh $(O)/guest || guest_build=failed; \
 	VIREO_GUEST_BUILD=$$guest_build VIREO_GUEST_DIR=$(CURDIR)/$(O)/guest STRICT=$(STRICT) \
 		FUZZ_SECONDS_TEST=$(FUZZ_SECONDS_TEST) scripts/run-tests.sh $(O) $(O)-asan
@@ -139,6 +141,26 @@ freestanding-check:
 
 layering-check:
 	$(Q)scripts/layering-check.sh
+
+# docs/conformance.md: every spec-checklist rule with the tests citing it or a reason
+# (docs/conformance/README.md); README.md carries the totals line.
+conformance:
+	$(Q)scripts/conformance.pl matrix > docs/conformance.md.new || { rm -f docs/conformance.md.new; exit 1; }
+	$(Q)mv docs/conformance.md.new docs/conformance.md
+	$(Q)line=$$(scripts/conformance.pl summary) && CONFORMANCE_LINE="$$line" \
+		perl -i -pe 's/^Spec conformance \(.*/$$ENV{CONFORMANCE_LINE}/' README.md
+
+conformance-check:
+	$(Q)mkdir -p $(O)
+	$(Q)scripts/conformance.pl matrix > $(O)/conformance.md
+	$(Q)cmp -s $(O)/conformance.md docs/conformance.md || { \
+		diff -u docs/conformance.md $(O)/conformance.md | head -20; \
+		echo "conformance-check: docs/conformance.md is stale: run make conformance" >&2; \
+		exit 1; }
+	$(Q)grep -qxF "$$(scripts/conformance.pl summary)" README.md || { \
+		echo "conformance-check: README.md's totals line differs: run make conformance" >&2; \
+		exit 1; }
+	@echo "conformance-check: ok"
 
 clean:
 	rm -rf $(O) $(O)-asan

@@ -155,7 +155,7 @@ static void test_rx_mergeable_partial_never_exposed(void **state)
 	net_harness_destroy(&h);
 }
 
-/* D-NET-26..30, 04: offloads the driver did not ask for, and frames above its MTU. */
+/* D-NET-26..30, D-NET-04: offloads the driver did not ask for, and frames above its MTU. */
 static void test_rx_offload_and_mtu_rules(void **state)
 {
 	struct net_device_options o = {.queue_size = NET_HARNESS_QNUM,
@@ -279,7 +279,7 @@ static void post_many(struct net_harness *h, unsigned int n)
 		(void)net_harness_post_rx(h, 2048, 1);
 }
 
-/* D-NET-54, 56, 57: PROMISC, ALLMULTI and MAC_TABLE_SET decide what is received. */
+/* D-NET-54/56/57: PROMISC, ALLMULTI and MAC_TABLE_SET decide what is received. */
 static void test_ctrl_rx_filter(void **state)
 {
 	uint8_t table[4 + 6 + 4 + 6];
@@ -382,7 +382,7 @@ static void test_ctrl_errors(void **state)
 	net_harness_destroy(&h);
 }
 
-/* R-NET-15 / D-NET-62, 63: VQ_PAIRS_SET within 1..max_virtqueue_pairs. */
+/* R-NET-15 / D-NET-62/63: VQ_PAIRS_SET within 1..max_virtqueue_pairs. */
 static void test_ctrl_mq_pairs(void **state)
 {
 	struct net_device_options o = {

@@ -74,7 +74,7 @@ static void test_probe_reads_config(void **state)
 	assert_int_equal(f->fd.acked, VIRTIO_BIT(VIRTIO_F_VERSION_1) | F(MAC) | F(STATUS) | F(MTU));
 }
 
-/* D-NET-02 broken by the device (or a config space nobody fills): the default MTU. */
+/* A device mtu outside 68..65535 (or a config space nobody fills): the default MTU. */
 static void test_mtu_out_of_range(void **state)
 {
 	struct net_fake *f = *state;
@@ -270,7 +270,7 @@ static void test_rx_refill_keeps_ring_full(void **state)
 	assert_int_equal(net_fake_rx_posted(f), 64);
 }
 
-/* MRG_RXBUF: a 9000-byte frame over 2048-byte buffers (D-NET-23), assembled in order. */
+/* MRG_RXBUF: a 9000-byte frame over 2048-byte buffers (num_buffers of them), assembled in order. */
 static void test_mrg_rxbuf_assembly(void **state)
 {
 	struct net_fake *f = *state;
@@ -344,7 +344,7 @@ static uint16_t fold(uint32_t s)
 	return (uint16_t)s;
 }
 
-/* GUEST_CSUM with NEEDS_CSUM (D-NET-35..37): the driver completes the checksum. */
+/* GUEST_CSUM with NEEDS_CSUM (R-NET-11): the driver completes the checksum. */
 static void test_guest_csum_completed(void **state)
 {
 	struct net_fake *f = *state;

@@ -78,7 +78,7 @@ static void test_used_len_above_posted(void **state)
 }
 
 /*
- * Without MRG_RXBUF num_buffers is 1 (D-NET-22); above 1 is dropped. 0 is
+ * Without MRG_RXBUF num_buffers is 1 (the device rule); above 1 is dropped. 0 is
  * let through: DPDK's vhost library does not write the field then.
  */
 static void test_num_buffers_without_mrg(void **state)
@@ -121,7 +121,7 @@ static void test_num_buffers_with_mrg(void **state)
 	assert_int_equal(net_fake_rx_posted(f), 64);
 }
 
-/* D-NET-24: every buffer but the last is full; a short middle one drops the frame. */
+/* Every buffer but the last is full; a short middle one drops the frame. */
 static void test_mrg_buffer_not_full(void **state)
 {
 	struct net_fake *f = *state;
@@ -142,7 +142,7 @@ static void test_mrg_buffer_not_full(void **state)
 	assert_int_equal(net_fake_rx_posted(f), 64);
 }
 
-/* D-NET-26/27/41/44: offloads that were not negotiated; unknown flag bits are ignored. */
+/* R-NET-11: offloads that were not negotiated drop the frame; unknown flag bits are ignored. */
 static void test_offloads_not_negotiated(void **state)
 {
 	struct net_fake *f = *state;
@@ -197,7 +197,7 @@ static void test_gso_with_guest_csum(void **state)
 	expect_good_frame(f);
 }
 
-/* Runts (under 14 bytes) and giants (over mtu + 18, D-NET-04) are dropped. */
+/* Runts (under 14 bytes) and giants (over mtu + 18) are dropped. */
 static void test_runts_and_giants(void **state)
 {
 	struct net_fake *f = *state;
