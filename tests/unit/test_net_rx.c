@@ -191,6 +191,89 @@ static void test_rx_offload_and_mtu_rules(void **state)
 	net_harness_destroy(&h);
 }
 
+/* The UDP tunnel GSO bits and flag (virtio 1.4 §5.1.6), which Vireo never offers. */
+#define GSO_UDP_TUNNEL_IPV4 0x20u
+#define GSO_UDP_TUNNEL_IPV6 0x40u
+#define HDR_F_UDP_TUNNEL_CSUM 8u
+
+/*
+ * The receive header carries only what the driver negotiated. With GUEST_CSUM but no
+ * GUEST_TSO4/TSO6/UFO/USO (D-NET-27..30) and no tunnel GSO (D-NET-31/32, D-NET-38,
+ * D-NET-40, D-NET-46), a frame the back-end offers with such a gso_type is dropped, never
+ * delivered; RSC_INFO (D-NET-44) and UDP_TUNNEL_CSUM are cleared; a frame sent as it is
+ * says GSO_NONE (D-NET-41). A GSO frame without NEEDS_CSUM or an MSS is dropped (D-NET-42).
+ */
+static void test_rx_header_only_negotiated(void **state)
+{
+	struct net_device_options o = {.queue_size = NET_HARNESS_QNUM,
+				       .mac = {0x02, 0, 0, 0, 0, 0x01},
+				       .offloads = NET_OFFLOAD_ALL};
+	static const uint8_t refused[] = {
+		VIRTIO_NET_HDR_GSO_TCPV4,
+		VIRTIO_NET_HDR_GSO_UDP,
+		VIRTIO_NET_HDR_GSO_TCPV6,
+		VIRTIO_NET_HDR_GSO_UDP_L4,
+		VIRTIO_NET_HDR_GSO_TCPV4 | GSO_UDP_TUNNEL_IPV4,
+		VIRTIO_NET_HDR_GSO_UDP_L4 | GSO_UDP_TUNNEL_IPV6,
+		VIRTIO_NET_HDR_GSO_TCPV6 | GSO_UDP_TUNNEL_IPV4 | GSO_UDP_TUNNEL_IPV6,
+	};
+	uint8_t *f = net_harness_frame(mac_dev, mac_a, 3000, 4);
+	struct net_packet pkt = {.data = f, .len = 3000};
+	const struct virtio_net_hdr_v1 *hdr;
+	struct net_harness h;
+	unsigned int i;
+	uint64_t a;
+	uint32_t len;
+
+	(void)state;
+	net_harness_init(&h, &o, F(GUEST_CSUM) | F(MRG_RXBUF) | F(MAC));
+	a = net_harness_post_rx(&h, 4096, 1);
+	for (i = 0; i < sizeof(refused); i++) {
+		pkt.vnet = (struct virtio_net_hdr_v1){.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM |
+							       VIRTIO_NET_HDR_F_DATA_VALID,
+						      .gso_type = refused[i],
+						      .gso_size = cpu_to_le16(1400),
+						      .csum_start = cpu_to_le16(34),
+						      .csum_offset = cpu_to_le16(16)};
+		assert_int_equal(net_device_receive(h.nd, &pkt), -EOPNOTSUPP);
+	}
+	assert_int_equal(net_harness_take_rx(&h, &len), 0);
+	assert_int_equal(net_harness_drops(&h, NET_DROP_RX_OFFLOAD), sizeof(refused));
+
+	/* RSC_INFO and UDP_TUNNEL_CSUM cleared; ECN alone and a stray MSS become GSO_NONE. */
+	pkt.vnet = (struct virtio_net_hdr_v1){.flags = VIRTIO_NET_HDR_F_DATA_VALID |
+						       VIRTIO_NET_HDR_F_RSC_INFO |
+						       HDR_F_UDP_TUNNEL_CSUM,
+					      .gso_type = VIRTIO_NET_HDR_GSO_ECN,
+					      .gso_size = cpu_to_le16(1400),
+					      .csum_start = cpu_to_le16(7),
+					      .csum_offset = cpu_to_le16(3)};
+	pkt.len = 1000;
+	assert_int_equal(net_device_receive(h.nd, &pkt), 0);
+	assert_int_equal(net_harness_take_rx(&h, &len), a);
+	hdr = net_harness_g2h(&h, a);
+	assert_int_equal(hdr->flags, VIRTIO_NET_HDR_F_DATA_VALID);
+	assert_int_equal(hdr->gso_type, VIRTIO_NET_HDR_GSO_NONE);
+	assert_int_equal(hdr->gso_size, 0);
+	assert_int_equal(hdr->csum_start, 0);
+	assert_int_equal(hdr->csum_offset, 0);
+	net_harness_destroy(&h);
+
+	/* D-NET-42: with GUEST_TSO4, a TCPV4 frame lacking NEEDS_CSUM or gso_size is dropped. */
+	net_harness_init(&h, &o, F(GUEST_CSUM) | F(GUEST_TSO4) | F(MRG_RXBUF) | F(MAC));
+	net_harness_post_rx(&h, 4096, 1);
+	pkt.len = 3000;
+	pkt.vnet = (struct virtio_net_hdr_v1){.gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
+					      .gso_size = cpu_to_le16(1400)};
+	assert_int_equal(net_device_receive(h.nd, &pkt), -EOPNOTSUPP);
+	pkt.vnet.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+	pkt.vnet.gso_size = 0;
+	assert_int_equal(net_device_receive(h.nd, &pkt), -EOPNOTSUPP);
+	assert_int_equal(net_harness_take_rx(&h, &len), 0);
+	free(f);
+	net_harness_destroy(&h);
+}
+
 /* With GUEST_CSUM and GUEST_TSO4 negotiated, such frames go through with their header. */
 static void test_rx_offloads_negotiated(void **state)
 {
@@ -447,6 +530,7 @@ int main(void)
 		cmocka_unit_test(test_rx_mergeable),
 		cmocka_unit_test(test_rx_mergeable_partial_never_exposed),
 		cmocka_unit_test(test_rx_offload_and_mtu_rules),
+		cmocka_unit_test(test_rx_header_only_negotiated),
 		cmocka_unit_test(test_rx_offloads_negotiated),
 		cmocka_unit_test(test_rx_hostile_buffers),
 		cmocka_unit_test(test_rx_link_down),
