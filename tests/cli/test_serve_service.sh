@@ -144,6 +144,7 @@ kill -TERM "$nact_pid"
 wait "$nact_pid"
 ok $? "... and it exits 0 on SIGTERM"
 
+# D-VU-46: the mandatory --fd option (a connected socket).
 start_activated "$tmp/acc.log" "$tmp/acc.sock" --accept -l "$tmp/acc.sock" "$vireo" serve net \
 	--fd 3
 acc_pid=$pid

@@ -126,7 +126,7 @@ static void server_stop(struct server *s)
 	rmdir(s->dir);
 }
 
-/* A good front-end: handshake, config, write, read back, stop the ring, leave. */
+/* A good front-end: handshake, config, write, read back, stop the ring, leave (D-VU-05). */
 static void c_good(struct server *s)
 {
 	struct vhost_user_config cfg = {.offset = 0, .size = 8};
@@ -558,7 +558,7 @@ static void test_stop_and_resume(void **state)
 	c_good(&f->s);
 }
 
-/* A front-end that never accepts protocol features: rings run without SET_VRING_ENABLE. */
+/* D-VU-08: a front-end without protocol features: rings run without SET_VRING_ENABLE. */
 static void test_without_protocol_features(void **state)
 {
 	struct fixture *f = *state;
@@ -599,7 +599,7 @@ static void test_without_protocol_features(void **state)
 	c_good(&f->s);
 }
 
-/* A new memory table while the ring runs (memory hot-plug): the ring is restarted over it. */
+/* D-VU-09: a new memory table while the ring runs (memory hot-plug), restarted over it. */
 static void test_mem_table_while_running(void **state)
 {
 	struct fixture *f = *state;
@@ -648,6 +648,7 @@ static void test_reset_device_then_again(void **state)
 	c_good(&f->s);
 }
 
+/* D-VU-29: GET_CONFIG answers the size asked for, or an empty payload when out of range. */
 static void test_config_and_reply_ack(void **state)
 {
 	struct fixture *f = *state;
