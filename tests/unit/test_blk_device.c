@@ -44,6 +44,9 @@ static void test_blk_config(void **state)
 	assert_false(f & VIRTIO_BIT(VIRTIO_BLK_F_MQ));
 	assert_false(f & VIRTIO_BIT(VIRTIO_BLK_F_RO));
 	assert_false(f & VIRTIO_BIT(VIRTIO_BLK_F_CONFIG_WCE));
+	/* D-BLK-20: a file has no lifetime metrics; D-BF-20: no SR-IOV without PCI. */
+	assert_false(f & VIRTIO_BIT(VIRTIO_BLK_F_LIFETIME));
+	assert_false(f & VIRTIO_BIT(VIRTIO_F_SR_IOV));
 	assert_true(f & VIRTIO_BIT(VIRTIO_F_VERSION_1));
 	assert_int_equal(vdev_config_read(h.dev, 0, &c, sizeof(c)), 0);
 	assert_int_equal(c.capacity, BLK_HARNESS_IMG_SECTORS);
@@ -117,6 +120,97 @@ static void test_blk_write_read_indirect_event_idx(void **state)
 	(void)state;
 	write_read_back(VIRTIO_BIT(VIRTIO_F_RING_INDIRECT_DESC) |
 			VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX));
+}
+
+/*
+ * D-SR-01: a request split across descriptors at odd points (the header cut at every
+ * byte, data in 1 + 2 + 510 + 1023 bytes) is served the same; D-SR-02: the readable
+ * buffers are not written; D-SR-03: the descriptor table is not written (compared
+ * before the driver takes the used buffer back).
+ */
+static void test_blk_framing_and_readonly_buffers(void **state)
+{
+	static const uint32_t cut[] = {1, 2, 510, 1023};
+	uint8_t data[1536], table[BLK_HARNESS_QNUM * sizeof(struct virtq_desc)], *img;
+	uint8_t *out[4], *hdr;
+	struct virtio_blk_outhdr oh = {.type = VIRTIO_BLK_T_OUT};
+	struct blk_harness_req r;
+	struct blk_harness h;
+	unsigned int split, i, off;
+	uint64_t ga;
+	uint32_t len;
+
+	(void)state;
+	blk_harness_init(&h, NULL, 0);
+	for (split = 1; split < sizeof(oh); split++) {
+		oh.sector = split * 4;
+		for (i = 0; i < sizeof(data); i++)
+			data[i] = (uint8_t)(i * 13 + split);
+		blk_harness_req_init(&r);
+		ga = blk_harness_galloc(&h, sizeof(oh));
+		hdr = blk_harness_g2h(&h, ga);
+		memcpy(hdr, &oh, sizeof(oh));
+		blk_harness_req_sg(&r, ga, split, false);
+		blk_harness_req_sg(&r, ga + split, sizeof(oh) - split, false);
+		for (i = 0, off = 0; i < 4; off += cut[i], i++) {
+			ga = blk_harness_galloc(&h, cut[i]);
+			out[i] = blk_harness_g2h(&h, ga);
+			memcpy(out[i], data + off, cut[i]);
+			blk_harness_req_sg(&r, ga, cut[i], false);
+		}
+		blk_harness_req_status(&h, &r);
+		blk_harness_req_add(&h, 0, &r);
+		memcpy(table, h.q[0].vq.split.desc, sizeof(table));
+		blk_harness_kick(&h, 0);
+		for (i = 0; i < 400 && !virtqueue_more_used(&h.q[0].vq); i++)
+			(void)event_loop_run_once(&h.loop, 50);
+		assert_memory_equal(h.q[0].vq.split.desc, table, sizeof(table));
+		assert_ptr_equal(blk_harness_wait_used(&h, 0, &len), &r);
+		assert_int_equal(*r.status, VIRTIO_BLK_S_OK);
+		assert_int_equal(len, 1);
+		assert_memory_equal(hdr, &oh, sizeof(oh));
+		for (i = 0, off = 0; i < 4; off += cut[i], i++)
+			assert_memory_equal(out[i], data + off, cut[i]);
+		img = blk_harness_image_read(&h);
+		assert_memory_equal(img + oh.sector * 512, data, sizeof(data));
+		free(img);
+	}
+	blk_harness_destroy(&h);
+}
+
+/*
+ * D-SR-14: available-buffer notifications with nothing new are harmless: a kick storm
+ * before and after one request serves it exactly once, and the device stays usable.
+ */
+static void test_blk_spurious_kicks(void **state)
+{
+	struct blk_harness_req r;
+	struct blk_harness h;
+	unsigned int i;
+	uint32_t len;
+
+	(void)state;
+	blk_harness_init(&h, NULL, 0);
+	for (i = 0; i < 32; i++) {
+		blk_harness_kick(&h, 0);
+		(void)event_loop_run_once(&h.loop, 0);
+	}
+	assert_false(virtqueue_more_used(&h.q[0].vq));
+	blk_harness_req_init(&r);
+	blk_harness_req_hdr(&h, &r, VIRTIO_BLK_T_IN, 0, false);
+	blk_harness_req_in(&h, &r, 512, false);
+	blk_harness_req_status(&h, &r);
+	assert_int_equal(blk_harness_req_run(&h, 0, &r, &len), VIRTIO_BLK_S_OK);
+	for (i = 0; i < 32; i++) {
+		blk_harness_kick(&h, 0);
+		(void)event_loop_run_once(&h.loop, 0);
+	}
+	assert_false(virtqueue_more_used(&h.q[0].vq));
+	assert_null(virtqueue_get_buf(&h.q[0].vq, &len));
+	assert_false(vdev_get_status(h.dev) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+	assert_int_equal(blk_harness_simple(&h, VIRTIO_BLK_T_IN, 1, NULL, 0, 512, &len),
+			 VIRTIO_BLK_S_OK);
+	blk_harness_destroy(&h);
 }
 
 static void test_blk_flush(void **state)
@@ -364,6 +458,8 @@ int main(void)
 		cmocka_unit_test(test_blk_config),
 		cmocka_unit_test(test_blk_write_read),
 		cmocka_unit_test(test_blk_write_read_indirect_event_idx),
+		cmocka_unit_test(test_blk_framing_and_readonly_buffers),
+		cmocka_unit_test(test_blk_spurious_kicks),
 		cmocka_unit_test(test_blk_flush),
 		cmocka_unit_test(test_blk_get_id),
 		cmocka_unit_test(test_blk_discard),

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * FLUSH and write durability of devices/blk, observed from outside the
+ * FLUSH and write durability of devices/blk (D-BLK-19), observed from outside the
  * process: the image is a loop block device, and the block layer counts the
  * flushes it receives (/sys/block/loopN/stat, "flush I/Os", field 16). The
  * device submits through io_uring, so counting libc calls would see nothing.
