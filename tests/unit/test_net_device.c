@@ -272,6 +272,111 @@ static void test_tx_unknown_flags_ignored(void **state)
 	net_harness_destroy(&h);
 }
 
+/*
+ * D-NET-01: max_virtqueue_pairs is in 1..0x8000 for every queue-pair count offered;
+ * D-NET-03: mtu never changes once set, across link changes, control commands and a
+ * reset.
+ */
+static void test_config_ranges_and_stable_mtu(void **state)
+{
+	struct net_device_options o = opts(0);
+	const uint8_t new_mac[6] = {0x02, 0, 0, 0, 0, 0x42}, on = 1;
+	struct virtio_net_config c;
+	struct net_device *nd;
+	struct net_harness h;
+	unsigned int pairs;
+
+	(void)state;
+	assert_true(NET_DEVICE_MAX_QUEUE_PAIRS <= 0x8000);
+	for (pairs = 1; pairs <= NET_DEVICE_MAX_QUEUE_PAIRS; pairs++) {
+		o.queue_pairs = pairs;
+		assert_int_equal(net_device_new(&nd, &o), 0);
+		assert_int_equal(vdev_config_read(net_device_vdev(nd), 0, &c, sizeof(c)), 0);
+		assert_int_equal(le16_to_cpu(c.max_virtqueue_pairs), pairs);
+		net_device_free(nd);
+	}
+	o = opts(0);
+	o.mtu = 4000;
+	net_harness_init(&h, &o, ALL_NET);
+	net_device_set_link(h.nd, false);
+	net_device_set_link(h.nd, true);
+	assert_int_equal(
+		net_harness_ctrl(&h, VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_ADDR_SET, new_mac, 6),
+		VIRTIO_NET_OK);
+	assert_int_equal(
+		net_harness_ctrl(&h, VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC, &on, 1),
+		VIRTIO_NET_OK);
+	assert_int_equal(vdev_config_read(h.dev, 0, &c, sizeof(c)), 0);
+	assert_int_equal(le16_to_cpu(c.mtu), 4000);
+	assert_int_equal(vdev_set_status(h.dev, 0), 0);
+	assert_int_equal(vdev_config_read(h.dev, 0, &c, sizeof(c)), 0);
+	assert_int_equal(le16_to_cpu(c.mtu), 4000);
+	net_harness_destroy(&h);
+}
+
+/*
+ * D-NET-05: a non-GSO frame of mtu plus its L2 header (a VLAN tag included) is sent
+ * whole, as one frame, byte-exact; one byte more is the driver's fault and is dropped.
+ */
+static void test_tx_mtu_sized_frames(void **state)
+{
+	struct net_device_options o = opts(0);
+	struct virtio_net_hdr_v1 hdr = {0};
+	struct net_harness h;
+	uint8_t *f;
+
+	(void)state;
+	o.mtu = 1500;
+	net_harness_init(&h, &o, ALL_NET);
+	f = net_harness_frame(mac_b, mac_a, 1500 + 18 + 1, 6);
+	assert_int_equal(net_harness_tx(&h, &hdr, f, 1500 + 14, NULL, 0), 0);
+	expect_frame(&h, 0, f, 1500 + 14);
+	f[12] = 0x81; /* an 802.1Q tag: 4 more bytes of L2 header */
+	f[13] = 0x00;
+	assert_int_equal(net_harness_tx(&h, &hdr, f, 1500 + 18, NULL, 0), 0);
+	expect_frame(&h, 1, f, 1500 + 18);
+	assert_int_equal(h.ncaptured, 2);
+	assert_int_equal(net_harness_tx(&h, &hdr, f, 1500 + 18 + 1, NULL, 0), 0);
+	assert_int_equal(h.ncaptured, 2);
+	assert_int_equal(net_harness_drops(&h, NET_DROP_TX_OVERSIZE), 1);
+	free(f);
+	net_harness_destroy(&h);
+}
+
+/*
+ * D-NET-18 (and D-NET-11): without NEEDS_CSUM the device assumes nothing about the
+ * checksum: a UDP frame with a wrong checksum and garbage csum_start/offset goes out
+ * unchanged, and is not passed on as validated (no DATA_VALID).
+ */
+static void test_tx_bad_checksum_untouched(void **state)
+{
+	struct net_device_options o = opts(NET_OFFLOAD_ALL);
+	struct virtio_net_hdr_v1 hdr = {.csum_start = cpu_to_le16(3),
+					.csum_offset = cpu_to_le16(5)};
+	uint8_t f[14 + 20 + 8 + 32] = {0};
+	struct net_harness h;
+	unsigned int i;
+
+	(void)state;
+	memcpy(f, mac_b, 6);
+	memcpy(f + 6, mac_a, 6);
+	f[12] = 0x08; /* IPv4, UDP, 10.0.0.1 -> 10.0.0.2 */
+	f[14] = 0x45;
+	f[17] = sizeof(f) - 14;
+	f[22] = 64;
+	f[23] = 17;
+	f[26] = 10, f[29] = 1, f[30] = 10, f[33] = 2;
+	f[35] = 9, f[37] = 9, f[39] = sizeof(f) - 34;
+	f[40] = 0xde, f[41] = 0xad; /* not the UDP checksum of this datagram */
+	for (i = 42; i < sizeof(f); i++)
+		f[i] = (uint8_t)i;
+	net_harness_init(&h, &o, ALL_NET);
+	assert_int_equal(net_harness_tx(&h, &hdr, f, sizeof(f), NULL, 0), 0);
+	expect_frame(&h, 0, f, sizeof(f));
+	assert_int_equal(h.captured[0].vnet.flags, 0);
+	net_harness_destroy(&h);
+}
+
 /* Chains that are not transmit buffers: too short for a header, or with a writable part. */
 static void test_tx_hostile_chains(void **state)
 {
@@ -372,6 +477,9 @@ int main(void)
 		cmocka_unit_test(test_tx_hostile_headers),
 		cmocka_unit_test(test_tx_hostile_offloads_tso),
 		cmocka_unit_test(test_tx_unknown_flags_ignored),
+		cmocka_unit_test(test_config_ranges_and_stable_mtu),
+		cmocka_unit_test(test_tx_mtu_sized_frames),
+		cmocka_unit_test(test_tx_bad_checksum_untouched),
 		cmocka_unit_test(test_tx_hostile_chains),
 		cmocka_unit_test(test_tx_burst_above_budget),
 		cmocka_unit_test(test_disabled_rings),

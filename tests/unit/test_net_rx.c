@@ -404,6 +404,42 @@ static void test_ctrl_rx_filter(void **state)
 	net_harness_destroy(&h);
 }
 
+/*
+ * D-NET-59: without CTRL_VLAN (never offered) every VLAN-tagged frame is accepted,
+ * whatever its VID, also while a MAC filter is in force (CTRL_RX, not promiscuous).
+ */
+static void test_rx_vlan_tagged_accepted(void **state)
+{
+	static const uint16_t vids[] = {0, 1, 100, 4094};
+	struct net_harness h;
+	uint8_t *f = net_harness_frame(mac_dev, mac_a, 200, 2);
+	struct net_packet pkt = {.data = f, .len = 200};
+	const uint8_t off = 0;
+	unsigned int i;
+	uint64_t a;
+	uint32_t len;
+
+	(void)state;
+	net_harness_init(&h, NULL, ALL_NET);
+	assert_false(h.features & F(CTRL_VLAN));
+	assert_int_equal(
+		net_harness_ctrl(&h, VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC, &off, 1),
+		VIRTIO_NET_OK);
+	for (i = 0; i < sizeof(vids) / sizeof(vids[0]); i++) {
+		f[12] = 0x81;
+		f[13] = 0x00;
+		f[14] = (uint8_t)(vids[i] >> 8);
+		f[15] = (uint8_t)vids[i];
+		a = net_harness_post_rx(&h, 2048, 1);
+		assert_int_equal(net_device_receive(h.nd, &pkt), 0);
+		assert_int_equal(net_harness_take_rx(&h, &len), a);
+		assert_int_equal(len, HDR + 200);
+		assert_memory_equal((const uint8_t *)net_harness_g2h(&h, a) + HDR, f, 200);
+	}
+	free(f);
+	net_harness_destroy(&h);
+}
+
 /* D-NET-58: MAC_ADDR_SET changes config mac before the ack, and the filter follows. */
 static void test_ctrl_mac_addr(void **state)
 {
@@ -535,6 +571,7 @@ int main(void)
 		cmocka_unit_test(test_rx_hostile_buffers),
 		cmocka_unit_test(test_rx_link_down),
 		cmocka_unit_test(test_ctrl_rx_filter),
+		cmocka_unit_test(test_rx_vlan_tagged_accepted),
 		cmocka_unit_test(test_ctrl_mac_addr),
 		cmocka_unit_test(test_ctrl_errors),
 		cmocka_unit_test(test_ctrl_mq_pairs),
