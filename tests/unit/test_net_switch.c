@@ -492,6 +492,54 @@ static void test_offload_checksum_only(void **state)
 	assert_int_equal(net_frame_verify(fx->port[2].frame[0], pkt.len, NULL), 0);
 }
 
+/*
+ * D-NET-35..37: a partial checksum reaches a port that takes NEEDS_CSUM (its driver
+ * negotiated GUEST_CSUM) with the header checksums before csum_start valid, the
+ * pseudo-header sum in the checksum field, and csum_start/csum_offset such that
+ * completing the one's-complement sum from csum_start gives a correct packet. TCP and
+ * UDP, IPv4 and IPv6.
+ */
+static void test_partial_checksum_delivered(void **state)
+{
+	struct fixture *fx = *state;
+	uint8_t buf[FRAME_CAP], sent[FRAME_CAP], *got;
+	struct net_packet pkt = {.data = buf};
+	struct net_flow f;
+	unsigned int i, start, at;
+	uint16_t sum;
+
+	fx->port[1].offloads = NET_OFFLOAD_CSUM;
+	for (i = 0; i < 4; i++) {
+		net_flow_init(&f, i & 1);
+		net_flow_set_macs(&f, mac_a, mac_b);
+		pkt.len = (uint32_t)((i & 2) ? net_frame_udp(&f, (const uint8_t *)"abcdefghi", 9,
+							     buf, sizeof(buf))
+					     : net_frame_tcp(&f, (const uint8_t *)"0123456789", 10,
+							     buf, sizeof(buf)));
+		assert_int_equal(net_frame_make_partial(buf, pkt.len, &pkt.vnet), 0);
+		memcpy(sent, buf, pkt.len);
+		reset_all(fx);
+		net_switch_input(fx->sw, fx->port[0].port, &pkt);
+		assert_int_equal(fx->port[1].n, 1);
+		assert_int_equal(fx->port[1].len[0], pkt.len);
+		assert_int_equal(fx->port[1].vnet[0].flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+		start = le16_to_cpu(fx->port[1].vnet[0].csum_start);
+		at = start + le16_to_cpu(fx->port[1].vnet[0].csum_offset);
+		assert_true(at + 2 <= pkt.len);
+		got = fx->port[1].frame[0];
+		/* The checksum field holds the pseudo-header sum, as the sender left it. */
+		assert_memory_equal(got + at, sent + at, 2);
+		assert_int_equal(net_frame_verify(got, pkt.len, NULL), -EBADMSG);
+		/* Complete it as a driver does: fold from csum_start, store the complement. */
+		sum = (uint16_t)~net_frames_fold(net_frames_sum(0, got + start, pkt.len - start));
+		if ((i & 2) && sum == 0)
+			sum = 0xffff;
+		got[at] = (uint8_t)(sum >> 8);
+		got[at + 1] = (uint8_t)sum;
+		assert_int_equal(net_frame_verify(got, pkt.len, NULL), 0);
+	}
+}
+
 /* A port without the offloads op takes nothing; refusals and malformed frames are counted. */
 static void test_stats_drops_and_errors(void **state)
 {
@@ -602,6 +650,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_port_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_offload_adaptation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_offload_checksum_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_partial_checksum_delivered, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stats_drops_and_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reentrant_input, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remove_during_forwarding, setup, teardown),
