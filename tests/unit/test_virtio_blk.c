@@ -4,7 +4,8 @@
  * feature negotiation, sync and async I/O paths, against the in-memory block
  * device of tests/lib/blk_fake.c, which checks the requests' format (virtio 1.2
  * §5.2.6, drv:BLK/Device Operation; checklist R-BLK-xx) and records their
- * layout. Hostile devices and config limits: test_virtio_blk_limits.c.
+ * layout. Hostile devices and config limits: test_virtio_blk_limits.c. Every test
+ * ends in blk_fake_teardown(), which fails on a kick before DRIVER_OK (R-BF-17).
  */
 #include <stdarg.h>
 #include <stddef.h>

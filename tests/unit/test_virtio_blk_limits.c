@@ -155,6 +155,45 @@ static void test_size_max_below_sector(void **state)
 	}
 }
 
+/*
+ * R-BLK-06: a DISCARD or WRITE_ZEROES never carries more segments than the device's
+ * max_discard_seg / max_write_zeroes_seg: three segments against a limit of two are
+ * refused before the device sees them; two go through.
+ */
+static void test_segment_count_limits(void **state)
+{
+	struct blk_fake_fixture *f = *state;
+	static const uint32_t types[] = {VIRTIO_BLK_T_DISCARD, VIRTIO_BLK_T_WRITE_ZEROES};
+	const uint32_t two = 2, sectors = 64;
+	struct virtio_blk_discard_write_zeroes *seg;
+	struct virtio_blk_request req, *done[1];
+	unsigned int t, i, before;
+
+	blk_fake_set_config(&f->fd, BLK_FAKE_CFG(max_discard_seg), &two, 4);
+	blk_fake_set_config(&f->fd, BLK_FAKE_CFG(max_discard_sectors), &sectors, 4);
+	blk_fake_set_config(&f->fd, BLK_FAKE_CFG(max_write_zeroes_seg), &two, 4);
+	blk_fake_set_config(&f->fd, BLK_FAKE_CFG(max_write_zeroes_sectors), &sectors, 4);
+	blk_fake_start(f, VIRTIO_BIT(VIRTIO_BLK_F_DISCARD) | VIRTIO_BIT(VIRTIO_BLK_F_WRITE_ZEROES));
+	seg = virtio_blk_alloc_buffer(f->blk, 3 * sizeof(*seg));
+	assert_non_null(seg);
+	for (i = 0; i < 3; i++)
+		seg[i] = (struct virtio_blk_discard_write_zeroes){.sector = cpu_to_le64(i * 16),
+								  .num_sectors = cpu_to_le32(8)};
+	for (t = 0; t < 2; t++) {
+		before = f->dev.requests;
+		req = (struct virtio_blk_request){
+			.type = types[t], .data = seg, .len = 3 * sizeof(*seg)};
+		assert_int_equal(virtio_blk_submit(f->blk, 0, &req), -EINVAL);
+		assert_int_equal(f->dev.requests, before);
+		req.len = 2 * sizeof(*seg);
+		assert_int_equal(virtio_blk_submit(f->blk, 0, &req), 0);
+		assert_int_equal(virtio_blk_poll(f->blk, 0, done, 1, -1), 1);
+		assert_int_equal(req.result, 0);
+		assert_int_equal(f->dev.requests, before + 1);
+	}
+	virtio_blk_free_buffer(f->blk, seg);
+}
+
 /* seg_max 0 is taken as 1: one data segment per request, I/O still works. */
 static void test_seg_max_zero(void **state)
 {
@@ -263,6 +302,7 @@ int main(void)
 		T(test_status_not_covered_is_eio),
 		T(test_async_short_read),
 		T(test_size_max_below_sector),
+		T(test_segment_count_limits),
 		T(test_seg_max_zero),
 		T(test_seg_max_huge),
 		T(test_num_queues_bounds),

@@ -5,6 +5,9 @@
  * both ways byte for byte, receive refill, merged receive buffers, checksum
  * completion, control commands and waiting. A hostile device's replies:
  * test_virtio_net_hostile.c.
+ * Every test ends in net_fake_teardown(), which fails on a kick before DRIVER_OK
+ * (R-BF-17), a config write (R-NET-01) or a transmit header that is not all zero
+ * (R-NET-05..07, R-NET-09: no DATA_VALID, RSC_INFO or tunnel bits).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -51,6 +54,29 @@ static void test_probe_minimal(void **state)
 	assert_int_equal(virtio_net_set_rx_mode(f->net, true, false), -EOPNOTSUPP);
 	assert_int_equal(virtio_net_set_mac(f->net, mac), -EOPNOTSUPP);
 	assert_null(virtio_net_from_device(NULL));
+}
+
+/*
+ * R-BF-09: an optional config field is read only when its feature is offered: with
+ * none of MAC, STATUS, MTU offered the driver reads no config at all, and the values
+ * there (a MAC, link down, mtu 9000) are not used.
+ */
+static void test_config_fields_need_their_feature(void **state)
+{
+	struct net_fake *f = *state;
+	const uint8_t dev_mac[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
+	uint16_t status = 0, mtu = 9000;
+	uint8_t mac[6];
+
+	net_fake_set_config(f, NET_FAKE_CFG(mac), dev_mac, 6);
+	net_fake_set_config(f, NET_FAKE_CFG(status), &status, 2);
+	net_fake_set_config(f, NET_FAKE_CFG(mtu), &mtu, 2);
+	net_fake_start(f, 0, 0);
+	virtio_net_mac(f->net, mac);
+	assert_memory_not_equal(mac, dev_mac, 6);
+	assert_int_equal(virtio_net_mtu(f->net), 1500);
+	assert_true(virtio_net_link_up(f->net));
+	assert_int_equal(f->fd.config_reads, 0);
 }
 
 static void test_probe_reads_config(void **state)
@@ -124,7 +150,7 @@ static void test_probe_out_of_dma(void **state)
 	assert_int_equal(f->fd.nvqs, 0);
 }
 
-/* R-NET-05/06/07: a zero header, then the frame as it was given. */
+/* R-NET-05/06/07/09: a zero header, then the frame as it was given. */
 static void test_send_byte_exact(void **state)
 {
 	struct net_fake *f = *state;
@@ -151,6 +177,7 @@ static void test_send_byte_exact(void **state)
 	assert_int_equal(virtio_net_tx_reclaim(f->net), 1);
 }
 
+/* R-NET-03: nothing sent above mtu plus the Ethernet header and a VLAN tag. */
 static void test_send_refuses_bad_lengths(void **state)
 {
 	struct net_fake *f = *state;
@@ -169,6 +196,46 @@ static void test_send_refuses_bad_lengths(void **state)
 	assert_int_equal(f->tx_frames, 0);
 	assert_int_equal(virtio_net_send(f->net, frame, 9018), 1);
 	assert_int_equal(f->last_tx_len, 9018);
+}
+
+/*
+ * R-NET-03: with MTU negotiated (no MRG_RXBUF), each receive buffer holds an mtu-sized
+ * frame, with its header and a VLAN tag, on its own.
+ */
+static void test_rx_buffers_hold_mtu(void **state)
+{
+	struct net_fake *f = *state;
+	static uint8_t frame[9018], got[9100];
+	uint16_t mtu = 9000;
+
+	net_fake_set_config(f, NET_FAKE_CFG(mtu), &mtu, 2);
+	net_fake_start(f, F(MTU), 0);
+	assert_false(f->fd.acked & F(MRG_RXBUF));
+	fill_frame(frame, sizeof(frame), 8);
+	assert_int_equal(net_fake_rx(f, NULL, frame, sizeof(frame)), 1);
+	assert_int_equal(virtio_net_recv(f->net, got, sizeof(got)), sizeof(frame));
+	assert_memory_equal(got, frame, sizeof(frame));
+}
+
+/*
+ * R-NET-10: with MRG_RXBUF every receive buffer holds at least the header: a header
+ * and a minimal frame take one buffer, in every buffer posted.
+ */
+static void test_mrg_rx_buffers_hold_header(void **state)
+{
+	struct net_fake *f = *state;
+	uint8_t frame[14], got[64];
+	unsigned int i, posted;
+
+	net_fake_start(f, F(MRG_RXBUF), VIRTIO_NET_DRIVER_MRG_RXBUF);
+	assert_true(f->fd.acked & F(MRG_RXBUF));
+	fill_frame(frame, sizeof(frame), 9);
+	posted = net_fake_rx_posted(f);
+	assert_true(posted > 0);
+	for (i = 0; i < posted; i++)
+		assert_int_equal(net_fake_rx(f, NULL, frame, sizeof(frame)), 1);
+	for (i = 0; i < posted; i++)
+		assert_int_equal(virtio_net_recv(f->net, got, sizeof(got)), sizeof(frame));
 }
 
 /* One kick per burst; a full ring takes what fits; reclaim frees the slots. */
@@ -546,12 +613,15 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_probe_minimal),
 		T(test_probe_reads_config),
+		T(test_config_fields_need_their_feature),
 		T(test_mtu_out_of_range),
 		T(test_features_default),
 		T(test_features_options),
 		T(test_probe_out_of_dma),
 		T(test_send_byte_exact),
 		T(test_send_refuses_bad_lengths),
+		T(test_rx_buffers_hold_mtu),
+		T(test_mrg_rx_buffers_hold_header),
 		T(test_send_burst_and_reclaim),
 		T(test_receive_byte_exact),
 		T(test_receive_truncates),
