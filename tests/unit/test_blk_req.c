@@ -153,7 +153,7 @@ static uint8_t parse_in(struct blk_req *req, void *hdr, uint8_t *wr, uint32_t da
 	return blk_req_parse(req, lim);
 }
 
-/* R-BLK-05: IN data is whole sectors; anything else is IOERR, with the status byte found. */
+/* A driver breaking drv:BLK/Device Operation: IN data is whole sectors; anything else is IOERR, with the status byte found. */
 static void test_blk_parse_in_not_sector_multiple(void **state)
 {
 	struct virtio_blk_outhdr hdr = {.type = VIRTIO_BLK_T_IN, .sector = 0};

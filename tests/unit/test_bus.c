@@ -140,7 +140,10 @@ static void assert_event(const struct fake_dev *fd, unsigned int i, enum fake_ev
 	assert_int_equal(fd->events[i].val, val);
 }
 
-/* R-BF-01, R-BF-13: reset, ACK, DRIVER, features, FEATURES_OK, re-check, setup, DRIVER_OK. */
+/*
+ * R-BF-01, R-BF-13: reset, ACK, DRIVER, features, FEATURES_OK, re-check, setup, DRIVER_OK;
+ * R-BF-15: the features are written once, before FEATURES_OK, never after.
+ */
 static void test_init_sequence_order(void **state)
 {
 	struct bus_fixture *f = *state;

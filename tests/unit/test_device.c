@@ -95,7 +95,7 @@ static void test_status_legal_sequence(void **state)
 	assert_int_equal(vdev_get_status(dev), S_ACK | S_DRV);
 }
 
-/* drv:BF/Device Status Field (R-BF-02): no bit is cleared; drv:GI order (R-BF-13). */
+/* A driver breaking drv:BF/Device Status Field (a bit cleared) or the drv:GI order. */
 static void test_status_illegal_transitions(void **state)
 {
 	struct fvdev *f = *state;
@@ -120,7 +120,7 @@ static void test_status_illegal_transitions(void **state)
 	assert_int_equal(vdev_get_status(dev), S_ACK | S_DRV | S_FOK);
 	assert_int_equal(f->activate_calls, 0);
 
-	/* FAILED may come at any step; afterwards only a reset (drv: R-BF-03). */
+	/* FAILED may come at any step; afterwards only a reset (the drv:BF/Device Status Field rule). */
 	assert_int_equal(vdev_set_status(dev, S_ACK | S_DRV | S_FOK | S_FAILED), 0);
 	assert_int_equal(vdev_set_status(dev, S_ACK | S_DRV | S_FOK | S_FAILED | S_DOK), -EINVAL);
 	assert_int_equal(vdev_get_status(dev), S_ACK | S_DRV | S_FOK | S_FAILED);
@@ -182,7 +182,7 @@ static void test_features_ok_refused_by_model(void **state)
 	assert_int_equal(f->vdev.acked_features, 0);
 }
 
-/* drv:GI/Device Initialization (R-BF-15): features only between DRIVER and FEATURES_OK. */
+/* drv:GI/Device Initialization: features only between DRIVER and FEATURES_OK. */
 static void test_driver_features_window(void **state)
 {
 	struct fvdev *f = *state;

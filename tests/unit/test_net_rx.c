@@ -395,7 +395,7 @@ static void test_ctrl_rx_filter(void **state)
 			 VIRTIO_NET_OK);
 	assert_int_equal(rx(&h, mac_b, 60, 1), 0);
 	assert_int_equal(rx(&h, mac_a, 60, 1), -EPERM);
-	/* R-NET-13: a table whose counts do not match its length is refused. */
+	/* A driver breaking drv:CVQ/Setting MAC Address Filtering: a table whose counts do not match its length is refused. */
 	assert_int_equal(net_harness_ctrl(&h, VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_TABLE_SET,
 					  table, sizeof(table) - 1),
 			 VIRTIO_NET_ERR);
@@ -501,7 +501,7 @@ static void test_ctrl_errors(void **state)
 	net_harness_destroy(&h);
 }
 
-/* R-NET-15 / D-NET-62/63: VQ_PAIRS_SET within 1..max_virtqueue_pairs. */
+/* D-NET-62/63: VQ_PAIRS_SET within 1..max_virtqueue_pairs. */
 static void test_ctrl_mq_pairs(void **state)
 {
 	struct net_device_options o = {
