@@ -152,7 +152,7 @@ static void c_good(struct server *s)
 	memset(in, 0, sizeof(in));
 	assert_int_equal(vu_client_blk(&c, VIRTIO_BLK_T_IN, 8, in, sizeof(in)), VIRTIO_BLK_S_OK);
 	assert_memory_equal(in, out, sizeof(out));
-	/* GET_VRING_BASE stops the ring and says where to resume: after our two requests. */
+	/* D-VU-07: GET_VRING_BASE stops the ring and says where to resume: after our two. */
 	assert_int_equal(
 		vu_client_send(&c, VHOST_USER_GET_VRING_BASE, &st, sizeof(st), NULL, 0, false), 0);
 	vu_client_reply(&c, VHOST_USER_GET_VRING_BASE, &m);
@@ -657,7 +657,7 @@ static void test_config_and_reply_ack(void **state)
 	struct vu_client c;
 
 	hostile(&f->s, &c, true);
-	/* capacity is read-only: refused with a failure status, the connection stays. */
+	/* D-VU-31: capacity is read-only: refused with a failure status, the connection stays. */
 	assert_true(vu_client_ack(&c, VHOST_USER_SET_CONFIG, &cfg, 12 + 8, NULL, 0) != 0);
 	cfg.flags = 7;
 	assert_true(vu_client_ack(&c, VHOST_USER_SET_CONFIG, &cfg, 12 + 8, NULL, 0) != 0);
