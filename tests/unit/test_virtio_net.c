@@ -593,17 +593,80 @@ static void test_reflect_many(void **state)
 	assert_int_equal(net_fake_rx_posted(f), 64);
 }
 
-/* Unbinding with frames on both rings: the reset takes them back, nothing leaks. */
+/* The rings as the device saw them before unbinding, compared when the reset comes. */
+static struct {
+	const struct virtio_config_ops *ops;
+	struct fake_dev *fd;
+	uint8_t ring[2][8192];
+	size_t len[2];
+	unsigned int resets, changed;
+} unbind;
+
+static void ring_bytes(struct fake_dev *fd, unsigned int q, const void **desc, size_t *dlen,
+		       const void **avail, size_t *alen)
+{
+	const struct vring_split_drv *s = &fd->vqs[q]->vq.split;
+
+	*desc = s->desc;
+	*dlen = s->num * sizeof(struct virtq_desc);
+	*avail = s->avail;
+	*alen = sizeof(struct virtq_avail) + s->num * sizeof(le16);
+}
+
+static void unbind_snapshot(struct fake_dev *fd)
+{
+	const void *d, *a;
+	size_t dl, al;
+
+	for (unsigned int q = 0; q < 2; q++) {
+		ring_bytes(fd, q, &d, &dl, &a, &al);
+		assert_true(dl + al <= sizeof(unbind.ring[q]));
+		memcpy(unbind.ring[q], d, dl);
+		memcpy(unbind.ring[q] + dl, a, al);
+		unbind.len[q] = dl + al;
+	}
+}
+
+static void unbind_reset(struct virtio_device *vdev)
+{
+	const void *d, *a;
+	size_t dl, al;
+
+	for (unsigned int q = 0; q < 2 && !unbind.resets; q++) {
+		ring_bytes(unbind.fd, q, &d, &dl, &a, &al);
+		unbind.changed += memcmp(unbind.ring[q], d, dl) != 0 ||
+				  memcmp(unbind.ring[q] + dl, a, al) != 0;
+	}
+	unbind.resets++;
+	unbind.ops->reset(vdev);
+}
+
+/*
+ * Unbinding with frames on both rings: R-BF-18, the driver changes no descriptor or
+ * available-ring entry while the queues are live (compared when the reset comes);
+ * R-BF-19, the reset takes the buffers back; nothing leaks.
+ */
 static void test_unbind_in_flight(void **state)
 {
 	struct net_fake *f = *state;
+	struct virtio_config_ops ops;
 	uint8_t frame[64] = {0};
 
 	net_fake_start(f, CTRL_ALL, 0);
 	f->fd.defer = true;
 	assert_int_equal(virtio_net_send(f->net, frame, sizeof(frame)), 1);
 	assert_int_equal(net_fake_rx(f, NULL, frame, sizeof(frame)), 1);
+	memset(&unbind, 0, sizeof(unbind));
+	unbind.ops = f->fd.vdev.config;
+	unbind.fd = &f->fd;
+	ops = *unbind.ops;
+	ops.reset = unbind_reset;
+	f->fd.vdev.config = &ops;
+	unbind_snapshot(&f->fd);
 	unregister_virtio_device(&f->fd.vdev);
+	f->fd.vdev.config = unbind.ops;
+	assert_true(unbind.resets >= 1);
+	assert_int_equal(unbind.changed, 0);
 	assert_int_equal(f->fd.nvqs, 0);
 }
 
