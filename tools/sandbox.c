@@ -32,7 +32,9 @@ static const int sandbox_base[] = {
 	SCMP_SYS(pwrite64), SCMP_SYS(preadv), SCMP_SYS(pwritev), SCMP_SYS(preadv2),
 	SCMP_SYS(pwritev2), SCMP_SYS(lseek), SCMP_SYS(close), SCMP_SYS(fcntl), SCMP_SYS(fstat),
 	SCMP_SYS(newfstatat), SCMP_SYS(statx), SCMP_SYS(fsync), SCMP_SYS(fdatasync),
-	SCMP_SYS(fallocate),
+	SCMP_SYS(fallocate), SCMP_SYS(fstatfs),
+	/* what a received fd is: readlink of /proc/self/fd/N (vhost_user_fd_is_eventfd) */
+	SCMP_SYS(readlink), SCMP_SYS(readlinkat),
 	/* vhost-user: one front-end at a time, its messages with their fds (SCM_RIGHTS) */
 	SCMP_SYS(accept4), SCMP_SYS(recvmsg), SCMP_SYS(sendmsg), SCMP_SYS(recvfrom),
 	SCMP_SYS(sendto), SCMP_SYS(shutdown), SCMP_SYS(getsockopt), SCMP_SYS(setsockopt),
@@ -47,6 +49,8 @@ static const int sandbox_base[] = {
 	SCMP_SYS(futex), SCMP_SYS(set_robust_list), SCMP_SYS(rseq), SCMP_SYS(exit),
 	SCMP_SYS(exit_group), SCMP_SYS(getpid), SCMP_SYS(gettid), SCMP_SYS(sched_yield),
 	SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigreturn), SCMP_SYS(sigaltstack),
+	/* glibc's first pthread_create (SIGSETXID); mem_guard.c's SIGBUS at SET_MEM_TABLE */
+	SCMP_SYS(rt_sigaction),
 	/* time (the vDSO's fallbacks), and random bytes: virtio-rng, hash seeds */
 	SCMP_SYS(clock_gettime), SCMP_SYS(clock_nanosleep), SCMP_SYS(nanosleep),
 	SCMP_SYS(gettimeofday), SCMP_SYS(getrandom),
@@ -89,9 +93,6 @@ static int sandbox_allow_narrow(scmp_filter_ctx ctx)
 	ret |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
 				SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
 	ret |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
-	/* core/mem_guard.c installs its SIGBUS handler at the first SET_MEM_TABLE. */
-	ret |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(rt_sigaction), 1,
-				SCMP_A0(SCMP_CMP_EQ, SIGBUS));
 	/* abort() and raise() signal this process only. */
 	ret |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
 				SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
