@@ -58,6 +58,19 @@ static const int sandbox_base[] = {
 	SCMP_SYS(unlink), SCMP_SYS(unlinkat),
 };
 
+#ifdef VIREO_SANITIZED
+/*
+ * The ASan/UBSan build only (the Makefile's SAN=): LeakSanitizer at exit stops
+ * the world from a tracer process (clone, ptrace, /proc/self/task) and reads
+ * /proc/self/maps; reports symbolize from the binary. Never in a plain build.
+ */
+static const int sandbox_sanitizer[] = {
+	SCMP_SYS(prctl),    SCMP_SYS(ptrace),  SCMP_SYS(wait4),      SCMP_SYS(getppid),
+	SCMP_SYS(open),     SCMP_SYS(openat),  SCMP_SYS(getdents64), SCMP_SYS(getdents),
+	SCMP_SYS(sched_getaffinity),
+};
+#endif
+
 /* libslirp's host side: sockets, but only IPv4/IPv6 ones (SANDBOX_NEED_INET). */
 static const int sandbox_inet[] = {
 	SCMP_SYS(connect), SCMP_SYS(bind), SCMP_SYS(listen), SCMP_SYS(accept),
@@ -93,6 +106,12 @@ static int sandbox_allow_narrow(scmp_filter_ctx ctx)
 	ret |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
 				SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
 	ret |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+#ifdef VIREO_SANITIZED
+	/* LeakSanitizer's tracer: a process sharing our memory, CLONE_UNTRACED (see above). */
+	ret |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
+				SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_VM | CLONE_UNTRACED | CLONE_THREAD,
+					CLONE_VM | CLONE_UNTRACED));
+#endif
 	/* abort() and raise() signal this process only. */
 	ret |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
 				SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
@@ -129,6 +148,10 @@ int sandbox_apply(unsigned int needs, enum sandbox_action action)
 		ret = sandbox_allow_narrow(ctx);
 	if (ret == 0 && (needs & SANDBOX_NEED_INET))
 		ret = sandbox_allow_inet(ctx);
+#ifdef VIREO_SANITIZED
+	if (ret == 0)
+		ret = sandbox_allow_list(ctx, sandbox_sanitizer, SANDBOX_COUNT(sandbox_sanitizer));
+#endif
 	if (ret == 0)
 		ret = seccomp_load(ctx);
 	seccomp_release(ctx);
