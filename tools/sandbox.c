@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stddef.h>
 #include <sys/mman.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -89,6 +90,26 @@ static int sandbox_allow_list(scmp_filter_ctx ctx, const int *nr, size_t n)
 	return 0;
 }
 
+#ifdef VIREO_SANITIZED
+/* Return: 0 or -errno from libseccomp. */
+static int sandbox_allow_sanitizer(scmp_filter_ctx ctx)
+{
+	int ret = sandbox_allow_list(ctx, sandbox_sanitizer, SANDBOX_COUNT(sandbox_sanitizer));
+
+	/* LeakSanitizer's tracer: a process sharing our memory, CLONE_UNTRACED. */
+	ret |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
+				SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_VM | CLONE_UNTRACED | CLONE_THREAD,
+					CLONE_VM | CLONE_UNTRACED));
+	/* A report's external symbolizer (fork and exec) fails: frames stay as addresses. */
+	ret |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
+				SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_UNTRACED | CLONE_THREAD, 0));
+	/* Whether stderr is a terminal (colours). */
+	ret |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+				SCMP_A1(SCMP_CMP_EQ, TCGETS));
+	return ret < 0 ? -EINVAL : 0;
+}
+#endif
+
 /* Calls allowed only with some arguments. Return: 0 or -errno from libseccomp. */
 static int sandbox_allow_narrow(scmp_filter_ctx ctx)
 {
@@ -107,10 +128,7 @@ static int sandbox_allow_narrow(scmp_filter_ctx ctx)
 				SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
 	ret |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
 #ifdef VIREO_SANITIZED
-	/* LeakSanitizer's tracer: a process sharing our memory, CLONE_UNTRACED (see above). */
-	ret |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
-				SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_VM | CLONE_UNTRACED | CLONE_THREAD,
-					CLONE_VM | CLONE_UNTRACED));
+	ret |= sandbox_allow_sanitizer(ctx);
 #endif
 	/* abort() and raise() signal this process only. */
 	ret |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
@@ -148,10 +166,6 @@ int sandbox_apply(unsigned int needs, enum sandbox_action action)
 		ret = sandbox_allow_narrow(ctx);
 	if (ret == 0 && (needs & SANDBOX_NEED_INET))
 		ret = sandbox_allow_inet(ctx);
-#ifdef VIREO_SANITIZED
-	if (ret == 0)
-		ret = sandbox_allow_list(ctx, sandbox_sanitizer, SANDBOX_COUNT(sandbox_sanitizer));
-#endif
 	if (ret == 0)
 		ret = seccomp_load(ctx);
 	seccomp_release(ctx);
