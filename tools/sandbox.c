@@ -22,7 +22,8 @@
 
 #define SANDBOX_COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
-/* Allowed with any arguments. */
+/* Allowed with any arguments. One group a line or two: clang-format would make it 80 lines. */
+// clang-format off
 static const int sandbox_base[] = {
 	/* the event loops: epoll, signalfd reads, vhost-user message deadlines */
 	SCMP_SYS(epoll_wait), SCMP_SYS(epoll_pwait), SCMP_SYS(epoll_pwait2), SCMP_SYS(epoll_ctl),
@@ -55,9 +56,10 @@ static const int sandbox_base[] = {
 	/* time (the vDSO's fallbacks), and random bytes: virtio-rng, hash seeds */
 	SCMP_SYS(clock_gettime), SCMP_SYS(clock_nanosleep), SCMP_SYS(nanosleep),
 	SCMP_SYS(gettimeofday), SCMP_SYS(getrandom),
-	/* at exit: the socket and the pid file are removed */
+	/* at exit: the socket and the pid file are removed (the pid file after a stat: ours?) */
 	SCMP_SYS(unlink), SCMP_SYS(unlinkat),
 };
+// clang-format on
 
 #ifdef VIREO_SANITIZED
 /*
@@ -66,15 +68,18 @@ static const int sandbox_base[] = {
  * /proc/self/maps; reports symbolize from the binary. Never in a plain build.
  */
 static const int sandbox_sanitizer[] = {
-	SCMP_SYS(prctl),    SCMP_SYS(ptrace),  SCMP_SYS(wait4),      SCMP_SYS(getppid),
-	SCMP_SYS(open),     SCMP_SYS(openat),  SCMP_SYS(getdents64), SCMP_SYS(getdents),
-	SCMP_SYS(sched_getaffinity),
+	SCMP_SYS(prctl),      SCMP_SYS(ptrace),	  SCMP_SYS(wait4),
+	SCMP_SYS(getppid),    SCMP_SYS(open),	  SCMP_SYS(openat),
+	SCMP_SYS(getdents64), SCMP_SYS(getdents), SCMP_SYS(sched_getaffinity),
 };
 #endif
 
 /* libslirp's host side: sockets, but only IPv4/IPv6 ones (SANDBOX_NEED_INET). */
 static const int sandbox_inet[] = {
-	SCMP_SYS(connect), SCMP_SYS(bind), SCMP_SYS(listen), SCMP_SYS(accept),
+	SCMP_SYS(connect),
+	SCMP_SYS(bind),
+	SCMP_SYS(listen),
+	SCMP_SYS(accept),
 };
 
 /* Return: 0 or -errno from libseccomp. */
@@ -98,7 +103,8 @@ static int sandbox_allow_sanitizer(scmp_filter_ctx ctx)
 
 	/* LeakSanitizer's tracer: a process sharing our memory, CLONE_UNTRACED. */
 	ret |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
-				SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_VM | CLONE_UNTRACED | CLONE_THREAD,
+				SCMP_A0(SCMP_CMP_MASKED_EQ,
+					CLONE_VM | CLONE_UNTRACED | CLONE_THREAD,
 					CLONE_VM | CLONE_UNTRACED));
 	/* A report's external symbolizer (fork and exec) fails: frames stay as addresses. */
 	ret |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,

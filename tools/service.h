@@ -18,12 +18,12 @@
 #define SERVICE_OPT_NO_SANDBOX 303
 #define SERVICE_OPT_SANDBOX_LOG 304
 
-#define SERVICE_USAGE                                                           \
-	"      --socket-mode MODE  socket permissions, octal (default 0600)\n"  \
-	"      --socket-group GROUP  the socket's group (a name or a number)\n" \
+#define SERVICE_USAGE                                                                            \
+	"      --socket-mode MODE  socket permissions, octal (default 0600)\n"                   \
+	"      --socket-group GROUP  the socket's group (a name or a number)\n"                  \
 	"      --pidfile PATH      write the process id there once listening; removed at exit\n" \
-	"      --no-sandbox        no seccomp filter (default: once set up, only the system\n" \
-	"                          calls serving needs; any other kills the server)\n"      \
+	"      --no-sandbox        no seccomp filter (default: once set up, only the system\n"   \
+	"                          calls serving needs; any other kills the server)\n"           \
 	"      --sandbox-log       the filter logs forbidden calls (dmesg) instead of killing\n"
 
 #define SERVICE_OPTIONS                                                              \
