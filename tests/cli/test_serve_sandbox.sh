@@ -11,7 +11,14 @@ set -u
 vireo=$(realpath "${VIREO:-build/vireo}")
 tmp=$(mktemp -d /tmp/vireo-sandbox.XXXXXX)
 pids=()
-trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -rf "$tmp"' EXIT
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do
+		kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
+	done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
 n=0
 echo "1..17"
 
@@ -108,7 +115,7 @@ start_serve "$tmp/net.log" "$tmp/n2.sock" net --socket "$tmp/n1.sock" --socket "
 	--uplink user
 ok $? "serve net --uplink user starts" "$(cat "$tmp/net.log")"
 net=$pid
-[ "$(ls /proc/"$net"/task | wc -l)" -gt 1 ] && all_modes "$net" 2
+[ "$(find /proc/"$net"/task -mindepth 1 -maxdepth 1 | wc -l)" -gt 1 ] && all_modes "$net" 2
 ok $? "serve net: Seccomp: 2 in every thread, the slirp thread too" "$(seccomp_modes "$net")"
 "$vireo" bench net --socket "$tmp/n1.sock" --socket "$tmp/n2.sock" --seconds 1 \
 	>"$tmp/bench.out" 2>&1
