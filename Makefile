@@ -27,7 +27,11 @@ CPPFLAGS := -D_GNU_SOURCE -Iinclude -I.
 CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 $(WARNINGS) -fPIC -MMD -MP
 LDLIBS := -luring -lslirp -lpthread
+# Only the vireo command links libseccomp (tools/sandbox.c), and the test of its filter.
+TOOL_LDLIBS := -lseccomp
 ifneq ($(SAN),)
+# VIREO_SANITIZED: tools/sandbox.c allows what the sanitizers' runtime calls, in this build only.
+CPPFLAGS += -DVIREO_SANITIZED
 CFLAGS += -fsanitize=$(SAN) -fno-sanitize-recover=all -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=$(SAN)
 endif
@@ -63,7 +67,7 @@ $(O)/libvireo.so: $(LIB_OBJS)
 
 $(O)/vireo: $(TOOL_OBJS) $(O)/libvireo.a
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $(TOOL_OBJS) $(O)/libvireo.a $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(TOOL_OBJS) $(O)/libvireo.a $(LDLIBS) $(TOOL_LDLIBS)
 
 $(O)/vireo.pc: Makefile
 	@mkdir -p $(@D)
@@ -72,11 +76,15 @@ $(O)/vireo.pc: Makefile
 		'Version: $(VERSION)' 'Libs: -L$${libdir} -lvireo' 'Libs.private: $(LDLIBS)' \
 		'Cflags: -I$${includedir}' > $@
 
+# A test of a tools/ module links that module: TEST_TOOL_OBJS_<test> (and TOOL_LDLIBS).
+TEST_TOOL_OBJS_test_sandbox := $(O)/tools/sandbox.o
+$(O)/tests/test_sandbox: $(O)/tools/sandbox.o
 $(O)/tests/%: tests/unit/%.c $(TEST_LIB_OBJS) $(O)/libvireo.a
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  TEST    $@")
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes $(LDFLAGS) -o $@ $< \
-		$(TEST_LIB_OBJS) $(O)/libvireo.a -lcmocka $(LDLIBS)
+		$(TEST_LIB_OBJS) $(TEST_TOOL_OBJS_$*) $(O)/libvireo.a -lcmocka $(LDLIBS) \
+		$(if $(TEST_TOOL_OBJS_$*),$(TOOL_LDLIBS))
 
 # A fuzz target built without libFuzzer, to replay its regression inputs in `make test`.
 $(O)/fuzz-replay/%: tests/fuzz/%.c tests/fuzz/replay_main.c $(O)/libvireo.a

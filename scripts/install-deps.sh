@@ -3,6 +3,7 @@
 # Idempotent and quiet when everything is already there. Needs root to install.
 #   scripts/install-deps.sh              build + test dependencies
 #   scripts/install-deps.sh --commands   prints the command table below ("COMMAND PACKAGE")
+#   scripts/install-deps.sh --headers    prints the library table below ("HEADER PACKAGE")
 set -eu
 # Every command a test, script or Makefile rule runs, and the Debian package whose files hold
 # it (dpkg -S). tests/cli/test_deps.sh checks each line against dpkg, and that every
@@ -27,14 +28,23 @@ commands=(
 	# the test guest (tests/guest/build.sh): busybox, fio, modules unpacked and indexed
 	busybox:busybox-static fio:fio cpio:cpio depmod:kmod modprobe:kmod xz:xz-utils zstd:zstd
 )
+# Libraries the build links (no command of their own), by a header each: checked the same way.
+headers=(
+	/usr/include/liburing.h:liburing-dev /usr/include/cmocka.h:libcmocka-dev
+	/usr/include/slirp/libslirp.h:libslirp-dev
+	/usr/include/seccomp.h:libseccomp-dev # the sandbox of `vireo serve` (tools/sandbox.c)
+)
 if [ "${1:-}" = --commands ]; then
 	printf '%s\n' "${commands[@]}" | tr ':' ' '
 	exit 0
 fi
-# Libraries (no command of their own): io_uring, cmocka, libslirp (user-mode networking),
-# libFuzzer's runtime for clang.
-packages=(liburing-dev libcmocka-dev libslirp-dev libclang-rt-14-dev)
-for c in "${commands[@]}"; do
+if [ "${1:-}" = --headers ]; then
+	printf '%s\n' "${headers[@]}" | tr ':' ' '
+	exit 0
+fi
+# libFuzzer's runtime for clang (no header of its own).
+packages=(libclang-rt-14-dev)
+for c in "${commands[@]}" "${headers[@]}"; do
 	packages+=("${c#*:}")
 done
 mapfile -t packages < <(printf '%s\n' "${packages[@]}" | sort -u)

@@ -270,7 +270,7 @@ static int serve_run(struct serve_state *s, struct vdev *dev, const struct serve
 		.msg_timeout_ms = opt_msg_timeout_ms(),
 	};
 	struct vhost_user_backend *b;
-	int ret;
+	int ret, pidfile_fd;
 
 	service_apply(&c->service, &opt);
 	ret = serve_signals(s);
@@ -305,13 +305,16 @@ static int serve_run(struct serve_state *s, struct vdev *dev, const struct serve
 		printf("vireo serve %s: listening on %s (%s)\n", s->kind, socket, what);
 	}
 	fflush(stdout);
-	if (service_pidfile_write(&c->service, CMD) < 0) {
+	pidfile_fd = service_pidfile_write(&c->service, CMD);
+	/* Set up: from here on, only what serving needs (no front-end message read yet). */
+	if (pidfile_fd < -1 || service_sandbox(&c->service, 0, CMD) < 0) {
+		service_pidfile_remove(&c->service, pidfile_fd);
 		vhost_user_backend_free(b);
 		return 1;
 	}
 	ret = vhost_user_backend_run(b);
 	vhost_user_backend_free(b);
-	service_pidfile_remove(&c->service);
+	service_pidfile_remove(&c->service, pidfile_fd);
 	s->print_stats(s->model, s->json, stdout);
 	if (ret < 0) {
 		fprintf(stderr, "vireo serve: event loop: %s\n", strerror(-ret));

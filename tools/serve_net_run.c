@@ -23,6 +23,7 @@
 #include <vireo/vhost_user_backend.h>
 
 #include "tools/options.h"
+#include "tools/sandbox.h"
 #include "tools/serve_net.h"
 #include "tools/signals.h"
 
@@ -439,6 +440,31 @@ static void serve_net_teardown(struct serve_net *s)
 	event_loop_destroy(&s->loop);
 }
 
+/* Set up: serve until a signal. Return: 0, or -errno after one line on stderr. */
+static int serve_net_serve(struct serve_net *s)
+{
+	const struct serve_net_cmd *c = s->cmd;
+	unsigned int needs = c->uplink == SERVE_NET_UPLINK_USER ? SANDBOX_NEED_INET : 0;
+	int ret, pidfile_fd;
+
+	printf("vireo serve net: %u port%s%s, ready\n", s->num_ports, s->num_ports == 1 ? "" : "s",
+	       c->poll ? ", polling" : "");
+	fflush(stdout);
+	pidfile_fd = service_pidfile_write(&c->service, "serve net");
+	ret = pidfile_fd < -1 ? pidfile_fd : 0;
+	/* From here on, only what serving needs (sandbox.h); no front-end is read before. */
+	if (ret == 0)
+		ret = service_sandbox(&c->service, needs, "serve net");
+	if (ret == 0) {
+		ret = serve_net_loop(s);
+		if (ret < 0)
+			fprintf(stderr, "vireo serve net: event loop: %s\n", strerror(-ret));
+	}
+	service_pidfile_remove(&c->service, pidfile_fd);
+	serve_net_print_counters(s);
+	return ret;
+}
+
 int serve_net_run(const struct serve_net_cmd *c)
 {
 	struct serve_net *s = calloc(1, sizeof(*s));
@@ -468,18 +494,8 @@ int serve_net_run(const struct serve_net_cmd *c)
 		ret = serve_net_add_port(s, &(struct serve_net_source){NULL, -1, c->fds[i]});
 	if (ret == 0)
 		ret = serve_net_add_uplink(s);
-	if (ret == 0) {
-		printf("vireo serve net: %u port%s%s, ready\n", s->num_ports,
-		       s->num_ports == 1 ? "" : "s", c->poll ? ", polling" : "");
-		fflush(stdout);
-		ret = service_pidfile_write(&c->service, "serve net");
-		if (ret == 0)
-			ret = serve_net_loop(s);
-		service_pidfile_remove(&c->service);
-		serve_net_print_counters(s);
-		if (ret < 0)
-			fprintf(stderr, "vireo serve net: event loop: %s\n", strerror(-ret));
-	}
+	if (ret == 0)
+		ret = serve_net_serve(s);
 	serve_net_teardown(s);
 	free(s);
 	return ret < 0 ? 1 : 0;

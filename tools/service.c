@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: MIT
-/* `vireo serve` as a service: socket mode and group, pid file (service.h). */
+/* `vireo serve` as a service: socket mode and group, pid file, sandbox (service.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "tools/options.h"
+#include "tools/sandbox.h"
 #include "tools/service.h"
 
 /* Return: 0, or EXIT_USAGE after one error line. */
@@ -57,6 +59,12 @@ int service_parse_option(struct service_options *o, const char *cmd, int opt, co
 	case SERVICE_OPT_PIDFILE:
 		o->pidfile = arg;
 		return 0;
+	case SERVICE_OPT_NO_SANDBOX:
+		o->no_sandbox = true;
+		return 0;
+	case SERVICE_OPT_SANDBOX_LOG:
+		o->sandbox_log = true;
+		return 0;
 	default:
 		return 1;
 	}
@@ -86,34 +94,52 @@ unsigned int service_listen_fds(void)
 	return (unsigned int)n;
 }
 
-/* Return: 0, or -errno after one error line. */
+/* Return: the fd, -1 (no pid file), or -errno after one error line. */
 int service_pidfile_write(const struct service_options *o, const char *cmd)
 {
 	char line[32];
-	int fd, len, ret = 0;
+	int fd, len;
 
 	if (!o->pidfile)
-		return 0;
-	fd = open(o->pidfile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		return -1;
+	fd = open(o->pidfile, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	len = snprintf(line, sizeof(line), "%d\n", (int)getpid());
-	if (fd < 0 || write(fd, line, (size_t)len) != len)
-		ret = -errno;
-	if (fd >= 0 && close(fd) < 0 && ret == 0)
-		ret = -errno;
-	if (ret < 0)
-		fprintf(stderr, "vireo %s: --pidfile %s: %s\n", cmd, o->pidfile, strerror(-ret));
-	return ret;
+	if (fd >= 0 && write(fd, line, (size_t)len) == len)
+		return fd;
+	len = -errno;
+	if (fd >= 0)
+		close(fd);
+	fprintf(stderr, "vireo %s: --pidfile %s: %s\n", cmd, o->pidfile, strerror(-len));
+	return len;
 }
 
-void service_pidfile_remove(const struct service_options *o)
+void service_pidfile_remove(const struct service_options *o, int fd)
 {
+	struct stat ours, now;
 	char line[32] = "";
-	FILE *f;
 
-	if (!o->pidfile || !(f = fopen(o->pidfile, "r")))
+	if (fd < 0)
 		return;
-	/* Another instance may have taken the path over since: leave its file. */
-	if (fgets(line, sizeof(line), f) && atoi(line) == (int)getpid())
+	/*
+	 * Another instance may have taken the path over since (a new file, or
+	 * ours rewritten): leave its file. No open(2): the sandbox forbids it.
+	 */
+	if (fstat(fd, &ours) == 0 && stat(o->pidfile, &now) == 0 && ours.st_dev == now.st_dev &&
+	    ours.st_ino == now.st_ino && pread(fd, line, sizeof(line) - 1, 0) > 0 &&
+	    atoi(line) == (int)getpid())
 		unlink(o->pidfile);
-	fclose(f);
+	close(fd);
+}
+
+int service_sandbox(const struct service_options *o, unsigned int needs, const char *cmd)
+{
+	int ret;
+
+	if (o->no_sandbox)
+		return 0;
+	ret = sandbox_apply(needs, o->sandbox_log ? SANDBOX_LOG : SANDBOX_KILL);
+	if (ret < 0)
+		fprintf(stderr, "vireo %s: seccomp sandbox: %s (--no-sandbox runs without)\n", cmd,
+			strerror(-ret));
+	return ret;
 }

@@ -5,7 +5,9 @@
 # (kicks and calls), where both sides changed. One line per run, then medians: IOPS, back-end
 # CPU per I/O (utime+stime of the server from /proc/PID/stat) and calls per I/O.
 #   VIREO_A=/tmp/main/build/vireo VIREO_B=build/vireo tests/interop/bench_ab_blk.sh [ROUNDS] [SECONDS]
-# Environment: IMAGE_MB (default 256).
+# Environment: IMAGE_MB (default 256); SERVE_ARGS_A, SERVE_ARGS_B: more `serve blk` arguments
+# for one side, e.g. the same build with and without the sandbox:
+#   VIREO_A=build/vireo VIREO_B=build/vireo SERVE_ARGS_B=--no-sandbox tests/interop/bench_ab_blk.sh
 set -u
 ROUNDS=${1:-4}
 SECONDS_PER_RUN=${2:-3}
@@ -21,11 +23,12 @@ trap cleanup EXIT
 truncate -s "${IMAGE_MB}M" "$tmp/img"
 ticks=$(getconf CLK_TCK)
 
-# run SIDE VIREO DEPTH: one line "depth side iops cpu_us_per_io calls_per_io"
+# run SIDE VIREO DEPTH [SERVE_ARGS...]: one line "depth side iops cpu_us_per_io calls_per_io"
 run() {
 	local side=$1 vireo=$2 depth=$3 json cpu i
+	shift 3
 	rm -f "$tmp/s.sock"
-	"$vireo" serve blk --socket "$tmp/s.sock" --image "$tmp/img" >"$tmp/serve.log" 2>&1 &
+	"$vireo" serve blk --socket "$tmp/s.sock" --image "$tmp/img" "$@" >"$tmp/serve.log" 2>&1 &
 	pid=$!
 	for i in $(seq 100); do [ -S "$tmp/s.sock" ] && break; sleep 0.05; done
 	json=$("$vireo" bench blk --socket "$tmp/s.sock" --rw randread --bs 4k --iodepth "$depth" \
@@ -44,8 +47,10 @@ run() {
 echo "# depth side iops cpu_us_per_io calls_per_io"
 for round in $(seq "$ROUNDS"); do
 	for depth in 32 1; do
-		run A "$VIREO_A" "$depth" | tee -a "$tmp/runs"
-		run B "$VIREO_B" "$depth" | tee -a "$tmp/runs"
+		# shellcheck disable=SC2086 # word-split on purpose: a list of arguments
+		run A "$VIREO_A" "$depth" ${SERVE_ARGS_A:-} | tee -a "$tmp/runs"
+		# shellcheck disable=SC2086
+		run B "$VIREO_B" "$depth" ${SERVE_ARGS_B:-} | tee -a "$tmp/runs"
 	done
 done
 median() { sort -n | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
