@@ -17,7 +17,7 @@ commands=(
 	sha256sum:coreutils truncate:coreutils mkfifo:coreutils od:coreutils nproc:coreutils
 	stat:coreutils realpath:coreutils seq:coreutils getent:libc-bin
 	systemd-socket-activate:systemd
-	setsid:util-linux setpriv:util-linux blkdiscard:util-linux dpkg:dpkg dpkg-deb:dpkg apt-get:apt
+	setsid:util-linux setpriv:util-linux setarch:util-linux blkdiscard:util-linux dpkg:dpkg dpkg-deb:dpkg apt-get:apt
 	gzip:gzip
 	# network tests: namespaces, taps, ping, free ports, a web client
 	ip:iproute2 ss:iproute2 ping:iputils-ping curl:curl
@@ -32,7 +32,7 @@ if [ "${1:-}" = --commands ]; then
 	exit 0
 fi
 # Libraries (no command of their own): io_uring, cmocka, libslirp (user-mode networking),
-# libFuzzer's runtime for clang.
+# libFuzzer's and ThreadSanitizer's runtimes for clang.
 packages=(liburing-dev libcmocka-dev libslirp-dev libclang-rt-14-dev)
 for c in "${commands[@]}"; do
 	packages+=("${c#*:}")
