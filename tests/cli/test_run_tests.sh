@@ -3,9 +3,8 @@
 # a strict run (STRICT=1 or CI=true) and SKIP(hardware) does not, the last line stays
 # "N passed, N failed, N skipped"; a program killed by its timeout and one that exits leaving
 # a child behind both fail and leave no process; a TSAN_DIR program that reports a race (exit
-# 66) fails. Then this build's
-# test_net_hostile_frontend, SIGKILLed while its `vireo serve net` child runs: the child goes
-# too (PR_SET_PDEATHSIG).
+# 66) fails. Then this build's test_net_hostile_frontend, SIGKILLed while its `vireo serve net`
+# child runs: the child goes too (PR_SET_PDEATHSIG).
 #   VIREO=build/vireo bash tests/cli/test_run_tests.sh
 set -u
 repo=$(cd "$(dirname "$0")/../.." && pwd)
