@@ -352,6 +352,42 @@ static void test_driver_event_off_wrap_beyond_ring(void **state)
 	}
 }
 
+/* D-PR-05: once its USED bit flipped, a descriptor is the driver's: the device never rewrites it. */
+static void test_d_pr_05_used_descriptor_left_alone(void **state)
+{
+	struct ring_pair *p = adv_new(false, false, false);
+	struct pvirtq_desc first;
+	struct vring_chain a, b;
+	int tok[2];
+	uint32_t len;
+
+	(void)state;
+	for (unsigned int i = 0; i < 2; i++) {
+		struct virtio_sg sg = {ring_pair_buf(p, i), 8};
+
+		assert_int_equal(virtqueue_add_sgs(&p->vq, &sg, 0, 1, &tok[i]), 0);
+	}
+	virtqueue_kick_prepare(&p->vq);
+	assert_int_equal(adv_pop(p, &a), 0);
+	assert_int_equal(adv_pop(p, &b), 0);
+	assert_int_equal(p->ops->push(&p->dev, a.head, 4), 0);
+	p->ops->flush(&p->dev);
+	memcpy(&first, &adv_ring(p)[0], sizeof(first));
+	/* everything else the device may do next */
+	assert_int_equal(p->ops->push(&p->dev, b.head, 8), 0);
+	p->ops->flush(&p->dev);
+	p->ops->need_notify(&p->dev);
+	p->ops->enable_notify(&p->dev);
+	p->ops->disable_notify(&p->dev);
+	assert_int_equal(adv_pop(p, &a), -EAGAIN);
+	assert_memory_equal(&adv_ring(p)[0], &first, sizeof(first));
+	assert_ptr_equal(virtqueue_get_buf(&p->vq, &len), &tok[0]);
+	assert_int_equal(len, 4);
+	assert_ptr_equal(virtqueue_get_buf(&p->vq, &len), &tok[1]);
+	assert_int_equal(len, 8);
+	ring_pair_free(p);
+}
+
 /* --- the mirror set: our driver against a hostile device --- */
 
 /* The driver got nothing back and is broken; every later call fails. */
@@ -507,6 +543,7 @@ int main(void)
 		cmocka_unit_test(test_r_pr_07_indirect_table_outside),
 		cmocka_unit_test(test_push_not_in_flight_or_too_long),
 		cmocka_unit_test(test_driver_event_off_wrap_beyond_ring),
+		cmocka_unit_test(test_d_pr_05_used_descriptor_left_alone),
 		cmocka_unit_test(test_r_pr_device_bogus_ids),
 		cmocka_unit_test(test_r_pr_device_len_beyond_posted),
 		cmocka_unit_test(test_r_pr_02_device_bogus_flags),
