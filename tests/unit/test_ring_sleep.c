@@ -144,15 +144,22 @@ static bool sleep_poll_on(struct sleep_run *s, unsigned int spins)
  * Best effort: the two sides on two CPUs. On one CPU the waker runs only
  * while the sleeper sleeps, and no store can be reordered against the other.
  */
-static void sleep_pin(unsigned int cpu)
+static void sleep_pin(unsigned int nth)
 {
-	cpu_set_t set;
+	cpu_set_t allowed, set;
 
-	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+	if (pthread_getaffinity_np(pthread_self(), sizeof(allowed), &allowed) ||
+	    CPU_COUNT(&allowed) < 2)
 		return;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	(void)pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+	/* the @nth CPU we may run on */
+	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+		if (!CPU_ISSET(cpu, &allowed) || nth--)
+			continue;
+		CPU_ZERO(&set);
+		CPU_SET(cpu, &set);
+		(void)pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+		return;
+	}
 }
 
 static void sleep_signal(int fd)
