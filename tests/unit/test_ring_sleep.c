@@ -13,9 +13,12 @@
  * (or completes) after a random delay, so its store lands on the sleeper's
  * arm-then-re-check window round after round; stale eventfd counts are
  * drained before each round so a leftover wake-up cannot hide a lost one.
- * Without the fence in enable_notify (device) or enable_cb (driver) both
- * sides read the other's old word (store-buffer reordering, §2.7.10,
- * §2.8.21): the sleeper waits for a wake-up that never comes. Waiting
+ * Without the sleeper's fence (enable_notify, enable_cb) or the waker's
+ * (kick_prepare, need_notify) both sides can read the other's old word
+ * (store-buffer reordering, §2.7.10, §2.8.21): the sleeper waits for a
+ * wake-up that never comes. That needs the two threads on two CPUs at once
+ * (they are pinned to two): on a loaded machine a run catches it less often.
+ * Waiting
  * SLEEP_TIMEOUT_MS is that lost wake-up (not a timing assertion: a wake-up
  * takes microseconds; the timeout stands for "never").
  */
