@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
  * Hostile peers on the packed ring (virtio 1.2 §2.8), hand-made rings, one
- * case per broken rule, named after its label in
- * /work/shared/spec-checklist.md §2.3 (D-PR, what a device must do, so what
- * it must refuse from a driver) and §3.3 (R-PR, what a driver must do). The
- * device is driven only through struct vring_dev_ops and the driver only
- * through the virtqueue_* verbs, the seams the rest of Vireo uses.
+ * case per broken rule, named after the spec rule (its normative label in
+ * packed-ring.tex: drv:... for what a driver broke, dev:... for what a device
+ * broke). Our own side's rules are cited by their checklist labels where the
+ * test fails if we break them (docs/conformance/README.md). The device is
+ * driven only through struct vring_dev_ops and the driver only through the
+ * virtqueue_* verbs, the seams the rest of Vireo uses.
  * Device side: the queue ends broken with the named error, later calls fail
  * -EIO. Driver side (a hostile device: bogus ids, lengths, flags): get_buf
  * returns nothing and the queue is broken. Event-suppression words have no
@@ -164,8 +165,12 @@ static void test_d_pr_04_avail_with_used_flag(void **state)
 	}
 }
 
-/* D-PR-06 / R-PR-06: a list crossing the ring end whose tail still has last lap's flags. */
-static void test_d_pr_06_tail_across_ring_end_stale(void **state)
+/*
+ * A driver breaking drv:BF/Packed Virtqueues/Scatter-Gather Support (the
+ * rest of a list before its head): a list crossing the ring end whose tail
+ * still has last lap's flags.
+ */
+static void test_drv_sg_tail_stale_across_ring_end(void **state)
 {
 	struct ring_pair *p = adv_new(false, false, false);
 	struct vring_chain c;
@@ -188,8 +193,11 @@ static void test_d_pr_06_tail_across_ring_end_stale(void **state)
 	adv_expect_refused(p, VRING_ERR_DESC_FLAGS);
 }
 
-/* R-PR-04: a list that never ends (NEXT everywhere) meets itself, and never loops. */
-static void test_r_pr_04_chain_never_ends(void **state)
+/*
+ * A driver breaking drv:BF/Packed Virtqueues/Scatter-Gather Support (a list
+ * no longer than the ring): NEXT everywhere meets itself, and never loops.
+ */
+static void test_drv_sg_list_never_ends(void **state)
 {
 	struct ring_pair *p = adv_new(false, false, false);
 	struct vring_chain c;
@@ -213,8 +221,8 @@ static void test_r_pr_04_chain_never_ends(void **state)
 	adv_expect_refused(p, VRING_ERR_CHAIN_LENGTH);
 }
 
-/* D-PR-02 / §2.8.6: buffer ids below the queue size (in lap 2 too), never reused in flight. */
-static void test_d_pr_ids_out_of_range_or_reused(void **state)
+/* A driver breaking §2.8.6's buffer ids: below the queue size (in lap 2 too), never reused in flight. */
+static void test_drv_ids_out_of_range_or_reused(void **state)
 {
 	static const uint16_t bad_ids[] = {ADV_NUM, 0x7fff, 0xffff};
 	struct ring_pair *p;
@@ -253,8 +261,8 @@ static void adv_indirect_case(bool negotiated, uint16_t ring_flags, uint32_t len
 	adv_expect_refused(p, err);
 }
 
-/* R-PR-07 / §2.8.8: every way to abuse an indirect table. */
-static void test_r_pr_07_indirect_abuse(void **state)
+/* A driver breaking drv:BF/Packed Virtqueues/.../Indirect Descriptors (§2.8.8), every way. */
+static void test_drv_indirect_abuse(void **state)
 {
 	(void)state;
 	/* not negotiated */
@@ -266,7 +274,7 @@ static void test_r_pr_07_indirect_abuse(void **state)
 	/* a length that is no whole number of descriptors, or none at all */
 	adv_indirect_case(true, INDIRECT, 24, 0, WRITE, 0, VRING_ERR_INDIRECT_LEN);
 	adv_indirect_case(true, INDIRECT, 0, 0, WRITE, 0, VRING_ERR_INDIRECT_LEN);
-	/* readable after writable inside the table (R-PR-05) */
+	/* readable after writable inside the table (Scatter-Gather Support) */
 	adv_indirect_case(true, INDIRECT, 32, WRITE, 0, 0, VRING_ERR_WRITABLE_ORDER);
 	/* a table entry pointing outside guest memory */
 	adv_indirect_case(true, INDIRECT, 32, 0, WRITE, 8, VRING_ERR_ADDRESS);
@@ -274,8 +282,8 @@ static void test_r_pr_07_indirect_abuse(void **state)
 	adv_indirect_case(true, INDIRECT, 0x10000000u, 0, WRITE, 0, VRING_ERR_INDIRECT_LEN);
 }
 
-/* R-PR-07 / checklist item 4: a table that runs past the end of guest memory, never read. */
-static void test_r_pr_07_indirect_table_outside(void **state)
+/* Checklist item 4: an indirect table that runs past the end of guest memory, never read. */
+static void test_drv_indirect_table_outside(void **state)
 {
 	struct ring_pair *p = adv_new(false, true, false);
 	uint64_t end = (uint64_t)(uintptr_t)p->mem + p->mem_len;
@@ -285,8 +293,8 @@ static void test_r_pr_07_indirect_table_outside(void **state)
 	adv_expect_refused(p, VRING_ERR_ADDRESS);
 }
 
-/* R-PR-07: an indirect descriptor inside a NEXT list (not its head). */
-static void test_r_pr_07_indirect_in_list(void **state)
+/* A driver breaking §2.8.8: an indirect descriptor inside a NEXT list (not its head). */
+static void test_drv_indirect_in_list(void **state)
 {
 	struct ring_pair *p = adv_new(false, true, false);
 	struct pvirtq_desc *t;
@@ -388,6 +396,56 @@ static void test_d_pr_05_used_descriptor_left_alone(void **state)
 	ring_pair_free(p);
 }
 
+/* D-PR-01: buffers are processed in ring order, whatever their ids say. */
+static void test_d_pr_01_ring_order(void **state)
+{
+	static const uint16_t ids[ADV_NUM] = {3, 1, 0, 2};
+	struct ring_pair *p = adv_new(false, false, false);
+	struct vring_iov iov[4];
+	struct vring_chain c;
+
+	(void)state;
+	for (uint16_t i = ADV_NUM; i-- > 0;)
+		adv_write(p, i, ring_pair_buf(p, i), 8, ids[i], adv_avail(true));
+	for (uint16_t i = 0; i < ADV_NUM; i++) {
+		assert_int_equal(p->ops->pop(&p->dev, &c, iov, 4), 0);
+		assert_int_equal(c.head, ids[i]);
+		assert_ptr_equal(iov[0].base, ring_pair_host(ring_pair_buf(p, i)));
+	}
+	ring_pair_free(p);
+}
+
+/* D-PR-06: a list's descriptors are used in the order made available, across the ring end too. */
+static void test_d_pr_06_list_order_across_ring_end(void **state)
+{
+	struct ring_pair *p = adv_new(false, false, false);
+	struct virtio_sg sg[3] = {
+		{ring_pair_buf(p, 2), 8}, {ring_pair_buf(p, 0), 16}, {ring_pair_buf(p, 1), 24}};
+	struct vring_iov iov[4];
+	struct vring_chain c;
+	uint32_t len;
+
+	(void)state;
+	for (unsigned int i = 0; i < 2; i++) { /* to slot 2: the list takes 2, 3 and 0 */
+		assert_int_equal(virtqueue_add_sgs(&p->vq, &sg[2], 0, 1, p), 0);
+		virtqueue_kick_prepare(&p->vq);
+		assert_int_equal(adv_pop(p, &c), 0);
+		assert_int_equal(p->ops->push(&p->dev, c.head, 0), 0);
+		p->ops->flush(&p->dev);
+		assert_ptr_equal(virtqueue_get_buf(&p->vq, &len), p);
+	}
+	assert_int_equal(virtqueue_add_sgs(&p->vq, sg, 2, 1, p), 0);
+	virtqueue_kick_prepare(&p->vq);
+	assert_int_equal(p->ops->pop(&p->dev, &c, iov, 4), 0);
+	assert_int_equal(c.readable, 2);
+	assert_int_equal(c.writable, 1);
+	for (unsigned int i = 0; i < 3; i++) {
+		assert_ptr_equal(iov[i].base, ring_pair_host(sg[i].addr));
+		assert_int_equal(iov[i].len, sg[i].len);
+	}
+	ring_pair_free(p);
+}
+
 /* --- the mirror set: our driver against a hostile device --- */
 
 /* The driver got nothing back and is broken; every later call fails. */
@@ -424,8 +482,8 @@ static uint16_t adv_posted_id(struct ring_pair *p, uint16_t slot)
 	return adv_ring(p)[slot].id;
 }
 
-/* D-PR-02 / §2.8.6 from the driver's side: used ids out of range, never posted, or twice. */
-static void test_r_pr_device_bogus_ids(void **state)
+/* A device breaking §2.8.6/§2.8.7's used ids: out of range, never posted, or twice. */
+static void test_dev_bogus_used_ids(void **state)
 {
 	static const uint16_t bad_ids[] = {ADV_NUM, 0x7fff, 0xffff};
 	int tok[2];
@@ -455,8 +513,8 @@ static void test_r_pr_device_bogus_ids(void **state)
 	adv_expect_driver_broken(p);
 }
 
-/* STYLE.md checklist item 6 (D-SR-11's packed twin): a used length above the writable bytes. */
-static void test_r_pr_device_len_beyond_posted(void **state)
+/* STYLE.md checklist item 6: a device's used length above the writable bytes posted. */
+static void test_dev_used_len_beyond_posted(void **state)
 {
 	int tok[2];
 	struct ring_pair *p = adv_driver_two(tok, false);
@@ -468,12 +526,12 @@ static void test_r_pr_device_len_beyond_posted(void **state)
 }
 
 /*
- * R-PR-02 / §2.8.1 from the driver's side: while a buffer is exposed its
- * slot holds either our available flags or a used descriptor (AVAIL == USED
- * == the used wrap counter). USED alone, or the other lap's used polarity,
- * is a device that broke the ring.
+ * A device breaking §2.8.1's flags: while a buffer is exposed its slot
+ * holds either our available flags or a used descriptor (AVAIL == USED ==
+ * the used wrap counter). USED alone, or the other lap's used polarity, is a
+ * device that broke the ring.
  */
-static void test_r_pr_02_device_bogus_flags(void **state)
+static void test_dev_bogus_used_flags(void **state)
 {
 	static const uint16_t bad[] = {USED, USED | WRITE, 0, WRITE};
 	int tok[2];
@@ -487,8 +545,8 @@ static void test_r_pr_02_device_bogus_flags(void **state)
 	}
 }
 
-/* IN_ORDER (D-BF-19): a batch naming an id behind the ring order. */
-static void test_d_bf_19_device_in_order_behind(void **state)
+/* A device breaking dev:Reserved Feature Bits (IN_ORDER): a batch naming an id behind the ring order. */
+static void test_dev_in_order_behind(void **state)
 {
 	int tok[2];
 	struct ring_pair *p = adv_driver_two(tok, true);
@@ -499,6 +557,35 @@ static void test_d_bf_19_device_in_order_behind(void **state)
 	assert_ptr_equal(virtqueue_get_buf(&p->vq, &len), &tok[0]);
 	adv_write(p, 1, 0, 8, adv_posted_id(p, 0), adv_used(true));
 	adv_expect_driver_broken(p);
+}
+
+/* R-PR-02: our driver never changes a descriptor it exposed until the device used it. */
+static void test_r_pr_02_exposed_descriptors_left_alone(void **state)
+{
+	int tok[4];
+	struct ring_pair *p = adv_driver_two(tok, false);
+	struct virtio_sg sg = {ring_pair_buf(p, 2), 8};
+	struct pvirtq_desc exposed[2];
+	uint32_t len;
+
+	(void)state;
+	memcpy(exposed, adv_ring(p), sizeof(exposed));
+	/* everything else the driver may do meanwhile */
+	assert_int_equal(virtqueue_add_sgs(&p->vq, &sg, 0, 1, &tok[2]), 0);
+	assert_true(virtqueue_enable_cb(&p->vq)); /* nothing used yet */
+	virtqueue_disable_cb(&p->vq);
+	assert_null(virtqueue_get_buf(&p->vq, &len));
+	virtqueue_kick_prepare(&p->vq);
+	assert_memory_equal(adv_ring(p), exposed, sizeof(exposed));
+	/* the device uses the first: the second stays untouched through get_buf and an add */
+	adv_write(p, 0, 0, 8, adv_posted_id(p, 0), (uint16_t)(adv_used(true) | WRITE));
+	assert_ptr_equal(virtqueue_get_buf(&p->vq, &len), &tok[0]);
+	sg.addr = ring_pair_buf(p, 3);
+	assert_int_equal(virtqueue_add_sgs(&p->vq, &sg, 0, 1, &tok[3]), 0);
+	virtqueue_kick_prepare(&p->vq);
+	assert_memory_equal(&adv_ring(p)[1], &exposed[1], sizeof(exposed[1]));
+	assert_false(virtqueue_is_broken(&p->vq));
+	ring_pair_free(p);
 }
 
 /*
@@ -535,19 +622,22 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_d_pr_04_stale_lap_not_consumed),
 		cmocka_unit_test(test_d_pr_04_avail_with_used_flag),
-		cmocka_unit_test(test_d_pr_06_tail_across_ring_end_stale),
-		cmocka_unit_test(test_r_pr_04_chain_never_ends),
-		cmocka_unit_test(test_d_pr_ids_out_of_range_or_reused),
-		cmocka_unit_test(test_r_pr_07_indirect_abuse),
-		cmocka_unit_test(test_r_pr_07_indirect_in_list),
-		cmocka_unit_test(test_r_pr_07_indirect_table_outside),
+		cmocka_unit_test(test_drv_sg_tail_stale_across_ring_end),
+		cmocka_unit_test(test_drv_sg_list_never_ends),
+		cmocka_unit_test(test_drv_ids_out_of_range_or_reused),
+		cmocka_unit_test(test_drv_indirect_abuse),
+		cmocka_unit_test(test_drv_indirect_in_list),
+		cmocka_unit_test(test_drv_indirect_table_outside),
 		cmocka_unit_test(test_push_not_in_flight_or_too_long),
 		cmocka_unit_test(test_driver_event_off_wrap_beyond_ring),
 		cmocka_unit_test(test_d_pr_05_used_descriptor_left_alone),
-		cmocka_unit_test(test_r_pr_device_bogus_ids),
-		cmocka_unit_test(test_r_pr_device_len_beyond_posted),
-		cmocka_unit_test(test_r_pr_02_device_bogus_flags),
-		cmocka_unit_test(test_d_bf_19_device_in_order_behind),
+		cmocka_unit_test(test_d_pr_01_ring_order),
+		cmocka_unit_test(test_d_pr_06_list_order_across_ring_end),
+		cmocka_unit_test(test_r_pr_02_exposed_descriptors_left_alone),
+		cmocka_unit_test(test_dev_bogus_used_ids),
+		cmocka_unit_test(test_dev_used_len_beyond_posted),
+		cmocka_unit_test(test_dev_bogus_used_flags),
+		cmocka_unit_test(test_dev_in_order_behind),
 		cmocka_unit_test(test_device_event_off_wrap_beyond_ring),
 	};
 

@@ -18,6 +18,10 @@
  * (store-buffer reordering, §2.7.10, §2.8.21): the sleeper waits for a
  * wake-up that never comes. That needs the two threads on two CPUs at once
  * (they are pinned to two): on a loaded machine a run catches it less often.
+ * The waker's fences are R-SR-12 (split) and R-PR-09 (packed), and the
+ * device's need_notify fence pairs with them. In the ThreadSanitizer build
+ * ($(O)-tsan) a release weakened to relaxed is a race report: the avail idx
+ * (R-SR-11), used idx (D-SR-10) and both packed flags stores (R-PR-08).
  * Waiting
  * SLEEP_TIMEOUT_MS is that lost wake-up (not a timing assertion: a wake-up
  * takes microseconds; the timeout stands for "never").
