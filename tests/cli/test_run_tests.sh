@@ -45,7 +45,7 @@ none_marked() {
 run_tests() {
 	local dir=$1
 	shift
-	env -u CI -u STRICT "$@" RUN_TESTS_SCRIPTS='' FUZZ_SECONDS_TEST=0 \
+	env -u CI -u STRICT -u TSAN_DIR "$@" RUN_TESTS_SCRIPTS='' FUZZ_SECONDS_TEST=0 \
 		"$repo/scripts/run-tests.sh" "$tmp/$dir" >"$tmp/$dir.out" 2>&1
 	rt_rc=$?
 	rt_last=$(tail -n 1 "$tmp/$dir.out")
