@@ -18,7 +18,7 @@ commands=(
 	sha256sum:coreutils truncate:coreutils mkfifo:coreutils od:coreutils nproc:coreutils
 	stat:coreutils realpath:coreutils seq:coreutils getent:libc-bin
 	systemd-socket-activate:systemd
-	setsid:util-linux setpriv:util-linux blkdiscard:util-linux dpkg:dpkg dpkg-deb:dpkg apt-get:apt
+	setsid:util-linux setpriv:util-linux setarch:util-linux blkdiscard:util-linux dpkg:dpkg dpkg-deb:dpkg apt-get:apt
 	gzip:gzip
 	# network tests: namespaces, taps, ping, free ports, a web client
 	ip:iproute2 ss:iproute2 ping:iputils-ping curl:curl
@@ -42,7 +42,7 @@ if [ "${1:-}" = --headers ]; then
 	printf '%s\n' "${headers[@]}" | tr ':' ' '
 	exit 0
 fi
-# libFuzzer's runtime for clang (no header of its own).
+# libFuzzer's and ThreadSanitizer's runtimes for clang (no header of their own).
 packages=(libclang-rt-14-dev)
 for c in "${commands[@]}" "${headers[@]}"; do
 	packages+=("${c#*:}")

@@ -10,6 +10,7 @@
 # when strict. RUN_TESTS_TIMEOUT (600 s): per program. RUN_TESTS_SCRIPTS: the scripts
 # (default tests/cli/test_*.sh tests/interop/test_*.sh); a script with the header line
 # "# run-tests: once" does not use the build's vireo and runs for the first folder only.
+# TSAN_DIR: also run the ThreadSanitizer build's programs (TSAN_DIR/tsan/test_*).
 # Each program runs in a session of its own; whatever it leaves running is killed and the
 # program fails ("left N processes").
 set -u
@@ -18,6 +19,9 @@ passed=0 failed=0 skipped=0
 strict=0
 { [ "${CI:-}" = true ] || [ "${STRICT:-0}" = 1 ]; } && strict=1
 limit=${RUN_TESTS_TIMEOUT:-600}
+# Ours only: a script that runs run-tests.sh itself (cli/test_run_tests.sh) must not inherit it.
+tsan_dir=${TSAN_DIR:-}
+unset TSAN_DIR
 scripts=${RUN_TESTS_SCRIPTS-tests/cli/test_*.sh tests/interop/test_*.sh}
 logdir=$(mktemp -d /tmp/vireo-tests.XXXXXX)
 trap 'rm -rf "$logdir"' EXIT
@@ -136,6 +140,21 @@ for dir in "$@"; do
 	done
 	first=0
 done
+# TSAN_DIR: the ThreadSanitizer build of the threaded ring tests (Makefile: tsan-tests). A
+# race report fails the program (exit 66). ASLR off (setarch -R) where allowed: clang 14's
+# TSan cannot map its shadow on kernels with a high vm.mmap_rnd_bits.
+if [ -n "$tsan_dir" ]; then
+	echo "== $tsan_dir (ThreadSanitizer)"
+	norand=()
+	setarch "$(uname -m)" -R true 2>/dev/null && norand=(setarch "$(uname -m)" -R)
+	for t in "$tsan_dir"/tsan/test_*; do
+		[ -x "$t" ] || continue
+		log=$logdir/tsan-$(basename "$t").log
+		CMOCKA_MESSAGE_OUTPUT=TAP TSAN_OPTIONS="halt_on_error=1 exitcode=66" \
+			run_bounded "$log" "${norand[@]}" "$t"
+		count_tap "$t" "$log" $rc
+	done
+fi
 if [ "${FUZZ_SECONDS_TEST:-0}" -gt 0 ] && [ $# -gt 0 ]; then
 	echo "== fuzzing, ${FUZZ_SECONDS_TEST}s per target"
 	log=$logdir/fuzz.log

@@ -2,9 +2,9 @@
 # TAP: scripts/run-tests.sh itself, on a build folder of fake test programs: a plain SKIP fails
 # a strict run (STRICT=1 or CI=true) and SKIP(hardware) does not, the last line stays
 # "N passed, N failed, N skipped"; a program killed by its timeout and one that exits leaving
-# a child behind both fail and leave no process. Then this build's
-# test_net_hostile_frontend, SIGKILLed while its `vireo serve net` child runs: the child goes
-# too (PR_SET_PDEATHSIG).
+# a child behind both fail and leave no process; a TSAN_DIR program that reports a race (exit
+# 66) fails. Then this build's test_net_hostile_frontend, SIGKILLed while its `vireo serve net`
+# child runs: the child goes too (PR_SET_PDEATHSIG).
 #   VIREO=build/vireo bash tests/cli/test_run_tests.sh
 set -u
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -19,7 +19,7 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-echo "1..10"
+echo "1..12"
 
 # fake NAME BODY: an executable test program NAME in the fake build folder.
 fake() {
@@ -45,7 +45,7 @@ none_marked() {
 run_tests() {
 	local dir=$1
 	shift
-	env -u CI -u STRICT "$@" RUN_TESTS_SCRIPTS='' FUZZ_SECONDS_TEST=0 \
+	env -u CI -u STRICT -u TSAN_DIR "$@" RUN_TESTS_SCRIPTS='' FUZZ_SECONDS_TEST=0 \
 		"$repo/scripts/run-tests.sh" "$tmp/$dir" >"$tmp/$dir.out" 2>&1
 	rt_rc=$?
 	rt_last=$(tail -n 1 "$tmp/$dir.out")
@@ -75,6 +75,16 @@ same "a program that leaves a child running fails" "1 passed, 1 failed, 0 skippe
 	"$rt_last ($rt_rc)"
 check "... named in the output" grep -q 'left 1 processes running' "$tmp/leak.out"
 check "... and the child is gone" none_marked
+
+# TSAN_DIR: a ThreadSanitizer program whose checks pass but whose race report exits 66 fails.
+mkdir -p "$tmp/tsan/tsan" "$tmp/plain/tests"
+printf '#!/bin/bash\necho 1..1; echo "ok 1 - fine"; echo "WARNING: ThreadSanitizer: data race"; exit 66\n' \
+	>"$tmp/tsan/tsan/test_race"
+chmod +x "$tmp/tsan/tsan/test_race"
+run_tests plain TSAN_DIR="$tmp/tsan"
+same "TSAN_DIR: a race report (exit 66) fails" "1 passed, 1 failed, 0 skipped (1)" \
+	"$rt_last ($rt_rc)"
+check "... shown in the output" grep -q 'ThreadSanitizer: data race' "$tmp/plain.out"
 
 # The real thing: this build's hostile front-end test, SIGKILLed once its server runs.
 t=$(dirname "$VIREO")/tests/test_net_hostile_frontend

@@ -46,7 +46,10 @@ struct ring_fixture {
 	uint64_t desc_gpa, avail_gpa, used_gpa, pool_gpa, bufs_gpa;
 	struct vring_desc_extra *extra;
 	struct virtqueue vq;
-	struct vring_split_dev dev;
+	union { /* the device: by its format's functions, or through struct vring_dev_ops */
+		struct vring_split_dev dev;
+		union vring_dev_ring ring;
+	};
 	void *state;
 	unsigned int notifies; /* driver kicks seen by the notify hook */
 };

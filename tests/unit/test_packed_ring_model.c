@@ -36,6 +36,9 @@
 #define MODEL_BUF (MODEL_MAX_SG * MODEL_SG_STRIDE)
 #define MODEL_IMAX 8u
 
+/* The device is driven only through the format seam, as the core drives it. */
+static const struct vring_dev_ops *const dev_ops = &vring_packed_dev_ops;
+
 enum tok_state { T_FREE, T_POSTED, T_POPPED, T_PUSHED };
 
 struct tok {
@@ -62,7 +65,7 @@ struct model {
 	struct model_mem mem;
 	struct virtqueue vq;
 	struct vring_desc_extra *extra;
-	struct vring_packed_dev dev;
+	union vring_dev_ring dev; /* driven through dev_ops only */
 	void *dev_state;
 	struct xorshift r;
 	struct tok *toks; /* slot i <-> token &toks[i] <-> buffer bufs + i * MODEL_BUF */
@@ -73,6 +76,8 @@ struct model {
 	unsigned int unflushed;
 	bool dev_sleeping, drv_sleeping;
 	uint64_t added, returned, kicks, signals;
+	struct vring_dev_position pos; /* the device's, to count wrap-counter flips */
+	uint64_t avail_flips, used_flips;
 };
 
 static void *model_translate(const void *opaque, uint64_t addr, uint64_t len, uint64_t *contig)
@@ -123,7 +128,7 @@ static void model_setup(struct model *m, bool event_idx, bool indirect)
 	mm->bufs = model_carve(mm, &off, (size_t)m->num * MODEL_BUF);
 	assert_true(off <= mm->len);
 	m->extra = calloc(m->num, sizeof(*m->extra));
-	m->dev_state = aligned_alloc(64, (vring_packed_dev_state_size(m->num) + 63) & ~(size_t)63);
+	m->dev_state = aligned_alloc(64, (dev_ops->state_size(m->num) + 63) & ~(size_t)63);
 	assert_non_null(m->extra);
 	assert_non_null(m->dev_state);
 	dc = (struct vring_packed_drv_config){
@@ -152,7 +157,7 @@ static void model_setup(struct model *m, bool event_idx, bool indirect)
 		.mem = {.translate = model_translate, .opaque = mm},
 		.state = m->dev_state,
 	};
-	assert_int_equal(vring_packed_dev_init(&m->dev, &vc), 0);
+	assert_int_equal(dev_ops->init(&m->dev, &vc), 0);
 }
 
 static uint64_t model_buf(const struct model *m, unsigned int slot, unsigned int k)
@@ -222,7 +227,7 @@ static void model_pop(struct model *m)
 
 	if (m->dev_sleeping)
 		return;
-	r = vring_packed_dev_pop(&m->dev, &c, iov, MODEL_MAX_SG);
+	r = dev_ops->pop(&m->dev, &c, iov, MODEL_MAX_SG);
 	if (r == -EAGAIN)
 		return;
 	assert_int_equal(r, 0);
@@ -258,7 +263,7 @@ static void model_push(struct model *m)
 	/* Fully written buffers are the ones an IN_ORDER device folds into a batch. */
 	if (m->in_order && xorshift_below(&m->r, 2))
 		t->pushed_len = t->wbytes;
-	assert_int_equal(vring_packed_dev_push(&m->dev, t->id, t->pushed_len), 0);
+	assert_int_equal(dev_ops->push(&m->dev, t->id, t->pushed_len), 0);
 	t->st = T_PUSHED;
 	m->pushed_order[m->pushed_tail++ % m->pushed_cap] = (uint16_t)slot;
 	m->unflushed++;
@@ -269,9 +274,9 @@ static void model_flush(struct model *m)
 	bool fresh = m->unflushed != 0;
 	bool signal;
 
-	vring_packed_dev_flush(&m->dev);
+	dev_ops->flush(&m->dev);
 	m->unflushed = 0;
-	signal = vring_packed_dev_need_notify(&m->dev);
+	signal = dev_ops->need_notify(&m->dev);
 	/* A sleeping driver must be signalled for any new used descriptor. */
 	if (m->drv_sleeping && fresh)
 		assert_true(signal);
@@ -324,19 +329,31 @@ static void model_notify_ops(struct model *m)
 		break;
 	case 3:
 		if (!m->dev_sleeping)
-			vring_packed_dev_disable_notify(&m->dev);
+			dev_ops->disable_notify(&m->dev);
 		break;
 	default:
-		if (!m->dev_sleeping && !vring_packed_dev_enable_notify(&m->dev))
+		if (!m->dev_sleeping && !dev_ops->enable_notify(&m->dev))
 			m->dev_sleeping = true;
 		break;
 	}
+}
+
+/* Count flips of both wrap counters (each is one lap of the ring). */
+static void model_count_laps(struct model *m)
+{
+	struct vring_dev_position now;
+
+	dev_ops->get_position(&m->dev, &now);
+	m->avail_flips += now.avail_wrap != m->pos.avail_wrap;
+	m->used_flips += now.used_wrap != m->pos.used_wrap;
+	m->pos = now;
 }
 
 static void model_step(struct model *m)
 {
 	unsigned int op = xorshift_below(&m->r, 16);
 
+	model_count_laps(m);
 	if (op < 3)
 		model_add(m);
 	else if (op < 5)
@@ -376,9 +393,9 @@ static void model_drain(struct model *m)
 	for (unsigned int i = 0; i < m->num; i++)
 		assert_int_equal(m->toks[i].st, T_FREE);
 	assert_int_equal(virtqueue_get_num_free(&m->vq), m->num);
-	assert_int_equal(vring_packed_dev_in_flight(&m->dev), 0);
+	assert_int_equal(dev_ops->in_flight(&m->dev), 0);
 	assert_false(virtqueue_is_broken(&m->vq));
-	assert_int_equal(vring_packed_dev_error(&m->dev), VRING_ERR_NONE);
+	assert_int_equal(dev_ops->error(&m->dev), VRING_ERR_NONE);
 }
 
 static void model_run(uint16_t num, bool event_idx, bool indirect, bool in_order)
@@ -389,6 +406,7 @@ static void model_run(uint16_t num, bool event_idx, bool indirect, bool in_order
 	printf("# packed model num=%u event_idx=%d indirect=%d in_order=%d VIREO_SEED=0x%llx\n",
 	       num, event_idx, indirect, in_order, (unsigned long long)seed);
 	model_setup(&m, event_idx, indirect);
+	m.pos = (struct vring_dev_position){.avail_wrap = true, .used_wrap = true};
 	m.toks = calloc(num, sizeof(*m.toks));
 	m.popped = calloc(num, sizeof(*m.popped));
 	m.pushed_cap = num;
@@ -399,9 +417,14 @@ static void model_run(uint16_t num, bool event_idx, bool indirect, bool in_order
 	for (unsigned int i = 0; i < MODEL_OPS; i++)
 		model_step(&m);
 	model_drain(&m);
-	printf("# %llu buffers, %llu kicks, %llu signals\n", (unsigned long long)m.added,
-	       (unsigned long long)m.kicks, (unsigned long long)m.signals);
+	printf("# %llu buffers, %llu kicks, %llu signals, wrap counters flipped %llu (avail) and "
+	       "%llu (used) times\n",
+	       (unsigned long long)m.added, (unsigned long long)m.kicks,
+	       (unsigned long long)m.signals, (unsigned long long)m.avail_flips,
+	       (unsigned long long)m.used_flips);
 	assert_true(m.added > MODEL_OPS / 40);
+	/* both counters wrapped many times (each flip is a full lap of the ring) */
+	assert_true(m.avail_flips >= 20 && m.used_flips >= 20);
 	free(m.toks);
 	free(m.popped);
 	free(m.pushed_order);

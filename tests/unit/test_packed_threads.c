@@ -2,8 +2,9 @@
 /*
  * Threaded tests for the packed ring (virtio 1.2 §2.8): our packed driver and
  * our packed device on one ring, each on its own thread, both sleeping on
- * eventfds with the re-arm / re-check protocol (driver: enable_cb, then
- * get_buf until empty; device: enable_notify, then pop until -EAGAIN). The
+ * eventfds (driver: enable_cb's re-check, then sleep; device: notifications
+ * left on from init, pop until -EAGAIN, then sleep; the device's
+ * enable_notify protocol is test_ring_sleep.c's). The
  * driver writes a sequence number into each readable buffer, the device
  * answers 3 * seq in the writable one, and the driver checks it after
  * get_buf: what a side wrote before its release store (the batch's first
