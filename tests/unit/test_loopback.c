@@ -392,15 +392,18 @@ static void test_callback_runs_on_signal(void **state)
 	struct virtqueue *vq = f->state.vqs[1];
 	struct virtio_sg sg;
 	uint8_t *buf = virtio_dma_alloc(f->vdev->dma, 64, 16, &sg.addr);
+	void *got;
 	uint32_t len;
 
 	sg.len = 64;
 	assert_true(virtqueue_enable_cb(vq));
 	assert_int_equal(virtqueue_add_inbuf(vq, &sg, 1, buf), 0);
 	virtqueue_kick(vq);
-	while (f->state.callbacks[1] == 0)
+	/* The first callback may be the started queue's one signal (issue 9 §7c): a driver copes. */
+	while ((got = virtqueue_get_buf(vq, &len)) == NULL)
 		assert_int_equal(f->vdev->config->wait(f->vdev, WAIT_MS), 0);
-	assert_ptr_equal(virtqueue_get_buf(vq, &len), buf);
+	assert_ptr_equal(got, buf);
+	assert_true(f->state.callbacks[1] > 0);
 	virtio_dma_free(f->vdev->dma, buf);
 }
 
@@ -425,6 +428,9 @@ static void test_wait_times_out(void **state)
 {
 	struct fixture *f = *state;
 
+	/* Take the started queues' one signal each (issue 9 §7c) first. */
+	while (f->vdev->config->wait(f->vdev, 0) == 0)
+		;
 	assert_int_equal(f->vdev->config->wait(f->vdev, 10), -ETIMEDOUT);
 }
 
