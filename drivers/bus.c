@@ -12,14 +12,12 @@
 
 /*
  * Transport feature bits the bus negotiates on the drivers' behalf: what
- * ring/ implements. Everything else in the reserved range 24..49 (§6) is
- * never accepted, whatever a driver table says (R-BF-05).
+ * ring/ implements. A driver table names only device-type bits (§2.2: 0-23,
+ * 41, 42, 50 up); any other bit in it is never accepted (R-BF-05).
  */
 #define BUS_RING_FEATURES                                                           \
 	(VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_RING_INDIRECT_DESC) | \
 	 VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX))
-#define BUS_RESERVED_FIRST 24u
-#define BUS_RESERVED_LAST 49u
 
 /* A device that keeps changing its config generation gets this many tries (§2.5.1). */
 #define BUS_CREAD_MAX_TRIES 1000u
@@ -91,7 +89,7 @@ static uint64_t bus_driver_features(const struct virtio_bus *bus, const struct v
 	for (i = 0; i < drv->feature_table_size; i++) {
 		unsigned int bit = drv->feature_table[i];
 
-		if (bit >= 64 || (bit >= BUS_RESERVED_FIRST && bit <= BUS_RESERVED_LAST))
+		if (bit >= 64 || !(VIRTIO_DEVICE_TYPE_FEATURES & VIRTIO_BIT(bit)))
 			continue;
 		want |= VIRTIO_BIT(bit);
 	}
