@@ -228,6 +228,8 @@ int register_virtio_device(struct virtio_bus *bus, struct virtio_device *vdev)
 	vdev->driver = NULL;
 	vdev->priv = NULL;
 	vdev->features = 0;
+	atomic_store_explicit(&vdev->reset_claimed, false, memory_order_relaxed);
+	atomic_store_explicit(&vdev->needs_reset, false, memory_order_relaxed);
 	vdev->index = bus->next_index++;
 	vdev->next = NULL;
 	for (pp = &bus->devices; *pp; pp = &(*pp)->next)
@@ -275,8 +277,34 @@ struct virtio_device *virtio_bus_find(struct virtio_bus *bus, uint32_t device_id
 	return NULL;
 }
 
+/*
+ * virtio_check_needs_reset() - see <vireo/driver.h>. A thread that loses the
+ * claim gets false until the winner's reset is done; its next look says true.
+ */
+bool virtio_check_needs_reset(struct virtio_device *vdev)
+{
+	if (virtio_device_needs_reset(vdev))
+		return true;
+	if (!vdev->config->get_status ||
+	    !(vdev->config->get_status(vdev) & VIRTIO_STATUS_DEVICE_NEEDS_RESET))
+		return false;
+	if (atomic_exchange_explicit(&vdev->reset_claimed, true, memory_order_relaxed))
+		return false;
+	log_error("%s%u: the device set DEVICE_NEEDS_RESET: its outstanding requests fail "
+		  "(-EIO) and it is reset",
+		  bus_name(vdev), vdev->index);
+	/* drv:BF/Device Status Field: no completion may be relied on now; a reset stops the rings. */
+	vdev->config->reset(vdev);
+	/* Release: pairs with the acquire in virtio_device_needs_reset(): rings stopped first. */
+	atomic_store_explicit(&vdev->needs_reset, true, memory_order_release);
+	return true;
+}
+
 void virtio_config_changed(struct virtio_device *vdev)
 {
+	/* dev:BF/Device Status Field (D-BF-02): NEEDS_RESET comes with a config change. */
+	if (virtio_check_needs_reset(vdev))
+		return;
 	if (vdev->driver && vdev->driver->config_changed)
 		vdev->driver->config_changed(vdev);
 }
