@@ -642,6 +642,49 @@ static void test_packed_queue(void **state)
 	assert_true(vdev_needs_reset(dev));
 }
 
+/*
+ * Issue 9 §7b through the core, both formats: a ring served in poll mode
+ * (kicks off: split used->flags NO_NOTIFY, packed device event DISABLE) is
+ * stopped (vhost-user GET_VRING_BASE) and enabled again by a user that
+ * wants kicks (serve net --poll, then without): the suppression word in
+ * guest memory says "kick me" again (§2.7.10 D-SR-12, §2.8.10).
+ */
+static void restart_wants_kicks(struct fvdev *f, bool packed)
+{
+	struct vdev *dev = &f->vdev;
+	struct vdev_queue *q = &dev->queues[0];
+	struct virtq_used *used = gpa(f, q_off(0, USED_OFF));
+	struct pvirtq_event_suppress *dev_event = gpa(f, q_off(0, USED_OFF));
+	uint64_t feat = F_V1 | (packed ? VIRTIO_BIT(VIRTIO_F_RING_PACKED) : 0);
+	int kick, call;
+
+	setup_queue(f, 0, 8, &kick, &call);
+	fvdev_driver_ok(dev, feat);
+	assert_false(vdev_queue_set_notify(q, false));
+	if (packed)
+		assert_int_equal(dev_event->flags, RING_EVENT_FLAGS_DISABLE);
+	else
+		assert_int_equal(used->flags, VIRTQ_USED_F_NO_NOTIFY);
+	vdev_queue_disable(dev, 0);
+	assert_int_equal(vdev_queue_enable(dev, 0), 0);
+	if (packed)
+		assert_int_equal(dev_event->flags, RING_EVENT_FLAGS_ENABLE);
+	else
+		assert_int_equal(used->flags, 0);
+	close(kick);
+	close(call);
+}
+
+static void test_restart_wants_kicks_split(void **state)
+{
+	restart_wants_kicks(*state, false);
+}
+
+static void test_restart_wants_kicks_packed(void **state)
+{
+	restart_wants_kicks(*state, true);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, fvdev_setup, fvdev_teardown)
@@ -660,6 +703,8 @@ int main(void)
 		T(test_base_round_trip),
 		T(test_hostile_call_and_kick_fds),
 		T(test_call_fd_late_and_fresh),
+		T(test_restart_wants_kicks_split),
+		T(test_restart_wants_kicks_packed),
 	};
 #undef T
 
