@@ -21,8 +21,8 @@
 	(VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK | \
 	 VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_FAILED)
 
-/* §2.2: bits 0..23 are device-type specific; the rest belong to the core. */
-#define VDEV_DEVICE_FEATURE_MASK (VIRTIO_BIT(24) - 1)
+/* §2.2: the device type's bits (0-23, 41, 42, 50-63 of ours); the rest belong to the core. */
+#define VDEV_DEVICE_FEATURE_MASK VIRTIO_DEVICE_TYPE_FEATURES
 /* Reserved bits a model may ask for: it alone knows it uses buffers in order (D-BF-19). */
 #define VDEV_MODEL_RING_FEATURES VIRTIO_BIT(VIRTIO_F_IN_ORDER)
 
@@ -60,8 +60,8 @@ int vdev_init(struct vdev *dev, const struct vdev_ops *ops, const char *name, ui
 	dev->name = name;
 	dev->device_id = device_id;
 	/*
-	 * dev:BF/Feature Bits: offer nothing we cannot honour. Reserved bits
-	 * (24 and up) are the core's to offer, and it offers only what ring/
+	 * dev:BF/Feature Bits: offer nothing we cannot honour. Transport and
+	 * reserved bits (24-40, 43-49) are the core's to offer, and it offers only what ring/
 	 * implements; dev:Reserved Feature Bits: VERSION_1 is always offered.
 	 */
 	if (dropped)

@@ -68,6 +68,23 @@ static void vdev_queue_kick(void *opaque, uint32_t events)
 		dev->ops->queue_notify(dev, q);
 }
 
+/*
+ * Signal a newly installed call fd once the queue runs: used buffers the
+ * driver waits for may have been published, or signalled on the fd it
+ * replaced, before a reconnection (libvhost-user does the same "in case of
+ * I/O hang after reconnecting"). Not before DRIVER_OK (D-BF-01); a driver
+ * must cope with a spurious notification anyway.
+ */
+static void vdev_queue_signal_fresh_call(struct vdev_queue *q)
+{
+	if (!q->call_fresh || !q->call_signal || !q->enabled || !q->dev->activated ||
+	    vdev_needs_reset(q->dev))
+		return;
+	q->call_fresh = false;
+	(void)peer_eventfd_signal(q->call_signal);
+	vdev_counter_add(&q->calls, 1);
+}
+
 int vdev_queue_watch(struct vdev_queue *q)
 {
 	struct vdev *dev = q->dev;
@@ -88,6 +105,7 @@ int vdev_queue_watch(struct vdev_queue *q)
 	 */
 	if (dev->ops->queue_notify)
 		dev->ops->queue_notify(dev, q);
+	vdev_queue_signal_fresh_call(q);
 	return 0;
 }
 
@@ -280,6 +298,8 @@ int vdev_queue_set_call_fd(struct vdev *dev, unsigned int index, int fd)
 		close(q->call_fd);
 	q->call_fd = fd;
 	q->call_signal = signal;
+	q->call_fresh = fd >= 0;
+	vdev_queue_signal_fresh_call(q);
 	return 0;
 }
 
@@ -399,8 +419,10 @@ bool vdev_queue_flush(struct vdev_queue *q)
 	if (!q->enabled || vdev_needs_reset(q->dev))
 		return false;
 	q->ring_ops->flush(&q->ring);
-	if (!q->ring_ops->need_notify(&q->ring) || !q->call_signal)
+	/* need_notify() takes the decision: none without a fd to carry it (issue 9 §7c). */
+	if (!q->call_signal || !q->ring_ops->need_notify(&q->ring))
 		return false;
+	q->call_fresh = false;
 	(void)peer_eventfd_signal(q->call_signal);
 	vdev_counter_add(&q->calls, 1);
 	return true;

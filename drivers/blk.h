@@ -82,5 +82,8 @@ int blk_status_to_errno(uint8_t status);
 bool blk_harvest_one(struct blk_queue *q, struct virtio_blk_request **out);
 void blk_stash(struct blk_queue *q, struct virtio_blk_request *req);
 bool blk_check_range(const struct virtio_blk *blk, uint64_t sector, uint64_t nsectors);
+void blk_fail_outstanding(struct blk_queue *q);
+/* Take @req out of @q's completed list. Return: false if it was not there */
+bool blk_unstash_one(struct blk_queue *q, struct virtio_blk_request *req);
 
 #endif /* VIREO_DRIVERS_BLK_H */

@@ -229,6 +229,9 @@ int virtio_blk_submit_batch(struct virtio_blk *blk, unsigned int queue,
 
 	if (queue >= blk->nq)
 		return -EINVAL;
+	/* Reset after DEVICE_NEEDS_RESET: its rings are not live, nothing posted would complete. */
+	if (virtio_device_needs_reset(blk->vdev))
+		return -EIO;
 	q = &blk->queues[queue];
 	for (; done < n; done++) {
 		err = blk_post(blk, q, reqs[done]);
@@ -285,6 +288,44 @@ bool blk_harvest_one(struct blk_queue *q, struct virtio_blk_request **out)
 	return true;
 }
 
+/*
+ * blk_fail_outstanding() - the device needed a reset and got one
+ * (virtio_check_needs_reset()): its rings are not live, so every request
+ * still posted on @q comes back completed with -EIO, for the next poll.
+ */
+void blk_fail_outstanding(struct blk_queue *q)
+{
+	struct virtio_blk_slot *s;
+
+	while ((s = virtqueue_detach_unused_buf(q->vq)) != NULL) {
+		struct virtio_blk_request *req = s->req;
+
+		req->status = BLK_STATUS_UNSET;
+		req->result = -EIO;
+		req->written = 0;
+		req->slot = NULL;
+		blk_slot_put(q, s);
+		q->in_flight--;
+		blk_stash(q, req);
+	}
+}
+
+bool blk_unstash_one(struct blk_queue *q, struct virtio_blk_request *req)
+{
+	struct virtio_blk_request **pp, *prev = NULL;
+
+	for (pp = &q->done_head; *pp; prev = *pp, pp = &(*pp)->next) {
+		if (*pp != req)
+			continue;
+		*pp = req->next;
+		if (q->done_tail == req)
+			q->done_tail = prev;
+		req->next = NULL;
+		return true;
+	}
+	return false;
+}
+
 int virtio_blk_poll(struct virtio_blk *blk, unsigned int queue, struct virtio_blk_request **done,
 		    unsigned int max, int timeout_ms)
 {
@@ -303,6 +344,10 @@ int virtio_blk_poll(struct virtio_blk *blk, unsigned int queue, struct virtio_bl
 		if (n || max == 0)
 			return (int)n;
 		err = virtio_vq_wait_used(q->vq, timeout_ms, &q->broken_warned);
+		if (err == -EIO && q->in_flight && virtio_device_needs_reset(blk->vdev)) {
+			blk_fail_outstanding(q); /* returned by the next round, failed */
+			continue;
+		}
 		if (err <= 0)
 			return err;
 	}

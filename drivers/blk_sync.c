@@ -10,8 +10,24 @@
 #include "drivers/blk.h"
 #include "drivers/vq_poll.h"
 
+/*
+ * The wait for @q failed with @err. A device that needed a reset (and got it)
+ * gives every posted request back failed: async ones stay stashed for the
+ * next poll, @mine (the caller's, on its stack) is taken out. Return: @err
+ */
+static int blk_sync_failed(struct virtio_blk *blk, struct blk_queue *q,
+			   struct virtio_blk_request *mine, int err)
+{
+	if (virtio_device_needs_reset(blk->vdev)) {
+		blk_fail_outstanding(q);
+		if (mine)
+			(void)blk_unstash_one(q, mine);
+	}
+	return err;
+}
+
 /* Wait for any completion on @q, stashing it. Return: 0 or -errno */
-static int blk_sync_reap(struct blk_queue *q)
+static int blk_sync_reap(struct virtio_blk *blk, struct blk_queue *q)
 {
 	struct virtio_blk_request *req;
 	int err;
@@ -19,7 +35,7 @@ static int blk_sync_reap(struct blk_queue *q)
 	while (!blk_harvest_one(q, &req)) {
 		err = virtio_vq_wait_used(q->vq, -1, &q->broken_warned);
 		if (err < 0)
-			return err;
+			return blk_sync_failed(blk, q, NULL, err);
 		if (err == 0)
 			return -EIO; /* the transport cannot wait: nothing will ever come */
 	}
@@ -36,7 +52,7 @@ static int blk_sync_do(struct virtio_blk *blk, struct virtio_blk_request *req)
 
 	while ((err = virtio_blk_submit(blk, 0, req)) == -EAGAIN) {
 		/* The ring is full of async requests: wait for one to make room. */
-		err = blk_sync_reap(q);
+		err = blk_sync_reap(blk, q);
 		if (err)
 			return err;
 	}
@@ -50,7 +66,7 @@ static int blk_sync_do(struct virtio_blk *blk, struct virtio_blk_request *req)
 		}
 		err = virtio_vq_wait_used(q->vq, -1, &q->broken_warned);
 		if (err < 0)
-			return err;
+			return blk_sync_failed(blk, q, req, err);
 		if (err == 0)
 			return -EIO;
 	}

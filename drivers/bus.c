@@ -12,14 +12,12 @@
 
 /*
  * Transport feature bits the bus negotiates on the drivers' behalf: what
- * ring/ implements. Everything else in the reserved range 24..49 (§6) is
- * never accepted, whatever a driver table says (R-BF-05).
+ * ring/ implements. A driver table names only device-type bits (§2.2: 0-23,
+ * 41, 42, 50 up); any other bit in it is never accepted (R-BF-05).
  */
 #define BUS_RING_FEATURES                                                           \
 	(VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_RING_INDIRECT_DESC) | \
 	 VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX))
-#define BUS_RESERVED_FIRST 24u
-#define BUS_RESERVED_LAST 49u
 
 /* A device that keeps changing its config generation gets this many tries (§2.5.1). */
 #define BUS_CREAD_MAX_TRIES 1000u
@@ -91,7 +89,7 @@ static uint64_t bus_driver_features(const struct virtio_bus *bus, const struct v
 	for (i = 0; i < drv->feature_table_size; i++) {
 		unsigned int bit = drv->feature_table[i];
 
-		if (bit >= 64 || (bit >= BUS_RESERVED_FIRST && bit <= BUS_RESERVED_LAST))
+		if (bit >= 64 || !(VIRTIO_DEVICE_TYPE_FEATURES & VIRTIO_BIT(bit)))
 			continue;
 		want |= VIRTIO_BIT(bit);
 	}
@@ -230,6 +228,8 @@ int register_virtio_device(struct virtio_bus *bus, struct virtio_device *vdev)
 	vdev->driver = NULL;
 	vdev->priv = NULL;
 	vdev->features = 0;
+	atomic_store_explicit(&vdev->reset_claimed, false, memory_order_relaxed);
+	atomic_store_explicit(&vdev->needs_reset, false, memory_order_relaxed);
 	vdev->index = bus->next_index++;
 	vdev->next = NULL;
 	for (pp = &bus->devices; *pp; pp = &(*pp)->next)
@@ -277,8 +277,34 @@ struct virtio_device *virtio_bus_find(struct virtio_bus *bus, uint32_t device_id
 	return NULL;
 }
 
+/*
+ * virtio_check_needs_reset() - see <vireo/driver.h>. A thread that loses the
+ * claim gets false until the winner's reset is done; its next look says true.
+ */
+bool virtio_check_needs_reset(struct virtio_device *vdev)
+{
+	if (virtio_device_needs_reset(vdev))
+		return true;
+	if (!vdev->config->get_status ||
+	    !(vdev->config->get_status(vdev) & VIRTIO_STATUS_DEVICE_NEEDS_RESET))
+		return false;
+	if (atomic_exchange_explicit(&vdev->reset_claimed, true, memory_order_relaxed))
+		return false;
+	log_error("%s%u: the device set DEVICE_NEEDS_RESET: its outstanding requests fail "
+		  "(-EIO) and it is reset",
+		  bus_name(vdev), vdev->index);
+	/* drv:BF/Device Status Field: no completion may be relied on now; a reset stops the rings. */
+	vdev->config->reset(vdev);
+	/* Release: pairs with the acquire in virtio_device_needs_reset(): rings stopped first. */
+	atomic_store_explicit(&vdev->needs_reset, true, memory_order_release);
+	return true;
+}
+
 void virtio_config_changed(struct virtio_device *vdev)
 {
+	/* dev:BF/Device Status Field (D-BF-02): NEEDS_RESET comes with a config change. */
+	if (virtio_check_needs_reset(vdev))
+		return;
 	if (vdev->driver && vdev->driver->config_changed)
 		vdev->driver->config_changed(vdev);
 }

@@ -338,6 +338,9 @@ int virtio_net_wait(struct virtio_net *net, int timeout_ms)
 			return net_broken(net, net->rxq, &net->rx_warned);
 		if (virtqueue_is_broken(net->txq))
 			return net_broken(net, net->txq, &net->tx_warned);
+		/* Reset after DEVICE_NEEDS_RESET (virtio_check_needs_reset()): nothing more comes. */
+		if (virtio_device_needs_reset(vdev))
+			return -EIO;
 		if (timeout_ms > 0) {
 			int64_t rest = deadline - net_now_ms();
 
@@ -352,6 +355,8 @@ int virtio_net_wait(struct virtio_net *net, int timeout_ms)
 		virtqueue_disable_cb(net->txq);
 		if (err == 0)
 			net->stats.rx_interrupts++;
+		else if (err != -EINTR && virtio_check_needs_reset(vdev))
+			continue;
 		else if (err != -ETIMEDOUT && err != -EINTR)
 			return net_ready(net) ? 1 : err;
 	}

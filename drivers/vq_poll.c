@@ -10,6 +10,13 @@
 
 #include "drivers/vq_poll.h"
 
+/*
+ * A device may set DEVICE_NEEDS_RESET without the config notification
+ * (before DRIVER_OK, or a transport that carries none): a long wait reads
+ * the status this often.
+ */
+#define VQ_POLL_STATUS_MS 1000
+
 static int64_t vq_poll_now_ms(void)
 {
 	struct timespec ts;
@@ -35,13 +42,16 @@ int virtio_vq_wait_used(struct virtqueue *vq, int timeout_ms, bool *warned)
 {
 	struct virtio_device *vdev = vq->vdev;
 	int64_t deadline = timeout_ms > 0 ? vq_poll_now_ms() + timeout_ms : 0;
-	int left = timeout_ms, err;
+	int left = timeout_ms, slice, err;
 
 	for (;;) {
 		if (virtqueue_more_used(vq))
 			return 1;
 		if (virtqueue_is_broken(vq))
 			return vq_poll_broken(vq, warned);
+		/* Reset already: nothing more will be used (§2.1.1, drv:BF/Device Status Field). */
+		if (virtio_device_needs_reset(vdev))
+			return -EIO;
 		if (timeout_ms > 0) {
 			int64_t rest = deadline - vq_poll_now_ms();
 
@@ -49,6 +59,7 @@ int virtio_vq_wait_used(struct virtqueue *vq, int timeout_ms, bool *warned)
 		}
 		if (left == 0 || !vdev->config->wait)
 			return 0;
+		slice = left < 0 || left > VQ_POLL_STATUS_MS ? VQ_POLL_STATUS_MS : left;
 		/*
 		 * §2.7.10 (the note in "Receiving Used Buffers"): a buffer used
 		 * between the check above and enabling the callback raises no
@@ -58,8 +69,12 @@ int virtio_vq_wait_used(struct virtqueue *vq, int timeout_ms, bool *warned)
 			virtqueue_disable_cb(vq);
 			continue;
 		}
-		err = vdev->config->wait(vdev, left);
+		err = vdev->config->wait(vdev, slice);
 		virtqueue_disable_cb(vq);
+		/* A timeout or a transport error: is it the device giving up? (looked at above) */
+		if ((err == -ETIMEDOUT || (err < 0 && err != -EINTR)) &&
+		    virtio_check_needs_reset(vdev))
+			continue;
 		if (err < 0 && err != -ETIMEDOUT && err != -EINTR)
 			return virtqueue_more_used(vq) ? 1 : err;
 	}

@@ -151,6 +151,13 @@ int vring_packed_dev_init(struct vring_packed_dev *q, const struct vring_dev_con
 	q->indirect = cfg->indirect;
 	q->in_order = cfg->in_order;
 	q->error = VRING_ERR_NONE;
+	/*
+	 * notify_enabled starts true, and signalled_valid false (the first flush
+	 * notifies as the driver's event structure says): make the device event
+	 * structure agree, a previous user may have left it DISABLE (§2.8.10).
+	 * GUEST: device_event validated above.
+	 */
+	vring_write_once16(&q->device_event->flags, RING_EVENT_FLAGS_ENABLE);
 	return 0;
 }
 

@@ -102,6 +102,19 @@ static bool dev_config_ok(const struct vring_split_dev_config *cfg)
 }
 
 /*
+ * Make the ring's suppression words say what notify_enabled (true) says: a
+ * previous user of the ring (another back-end, or ours in poll mode) may
+ * have left kicks suppressed, and a driver would then never kick us
+ * (§2.7.10, D-SR-12/13). GUEST: used (flags, avail_event) validated by init.
+ */
+static void dev_publish_notify_state(struct vring_split_dev *q)
+{
+	vring_write_once16(&q->used->flags, 0);
+	if (q->event_idx)
+		vring_write_once16(dev_avail_event(q), q->last_avail_idx);
+}
+
+/*
  * vring_split_dev_init() - see <vireo/vring.h>.
  * Fails with -EINVAL (error GEOMETRY) on a bad size, misaligned part or a
  * part not inside one guest region.
@@ -130,11 +143,18 @@ int vring_split_dev_init(struct vring_split_dev *q, const struct vring_split_dev
 	/* GUEST: used validated just above. Resume where the ring says (0 when fresh). */
 	q->used_idx = vring_read_once16(&q->used->idx);
 	q->used_idx_published = q->used_idx;
+	/*
+	 * A (re)started ring knows nothing of what was signalled before: the
+	 * first flush notifies whatever used_event says (vhost, QEMU and DPDK
+	 * also invalidate it at enable), or a notification due before a
+	 * restart is lost for good.
+	 */
 	q->signalled_used = q->used_idx;
-	q->signalled_used_valid = true;
+	q->signalled_used_valid = false;
 	q->event_idx = cfg->event_idx;
 	q->indirect = cfg->indirect;
 	q->error = VRING_ERR_NONE;
+	dev_publish_notify_state(q);
 	return 0;
 }
 
@@ -280,7 +300,8 @@ bool vring_split_dev_need_notify(struct vring_split_dev *q)
 	uint16_t new_idx = q->used_idx_published;
 	bool valid = q->signalled_used_valid;
 
-	if (q->error || (valid && old_idx == new_idx))
+	/* Nothing published since the last decision (or since init): nothing to say. */
+	if (q->error || old_idx == new_idx)
 		return false;
 	/*
 	 * The used->idx store must be visible before we read the driver's

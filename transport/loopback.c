@@ -559,8 +559,8 @@ static int lb_wait(struct virtio_device *vdev, int timeout_ms)
 	}
 	if (pfd[n].revents & POLLIN) {
 		eventfd_drain_fd(lb->config_fd);
-		if (vdev->driver && vdev->driver->config_changed)
-			vdev->driver->config_changed(vdev);
+		/* The bus looks at the status first: NEEDS_RESET comes this way too. */
+		virtio_config_changed(vdev);
 	}
 	return 0;
 }

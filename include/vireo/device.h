@@ -55,6 +55,9 @@ struct vdev;
  *	network device discards what it transmits and puts nothing in it).
  *	Set only for models with @serves_disabled_rings.
  * @kick_watched: @kick_fd is registered in the queue's event loop
+ * @call_fresh: @call_fd was installed and not yet signalled: it is, once,
+ *	as soon as the queue runs (a driver that reconnected may wait for
+ *	used buffers signalled on the fd it replaced)
  * @loop: optional loop of the queue's own thread (NULL: the device's @loop);
  *	set by the transport, kept across reset
  * @ring_ops: the ring format, chosen at enable from the negotiated
@@ -82,6 +85,7 @@ struct vdev_queue {
 	bool addr_set;
 	bool disabled;
 	bool kick_watched;
+	bool call_fresh;
 	struct event_loop *loop;
 	const struct vring_dev_ops *ring_ops;
 	union vring_dev_ring ring;

@@ -11,6 +11,7 @@
 #ifndef VIREO_DRIVER_H
 #define VIREO_DRIVER_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -74,6 +75,9 @@ struct virtio_config_ops {
  * @transport: the transport's data
  * @dma: memory the device can reach; buffers and rings come from here
  * @index: number on its bus, for names
+ * @reset_claimed, @needs_reset: the device set DEVICE_NEEDS_RESET; one
+ *	thread claimed the reset, which is done once @needs_reset reads true
+ *	(both cleared when the device is registered again)
  */
 struct virtio_device {
 	struct virtio_device_id id;
@@ -84,6 +88,8 @@ struct virtio_device {
 	void *transport;
 	struct virtio_dma_arena *dma;
 	unsigned int index;
+	atomic_bool reset_claimed;
+	atomic_bool needs_reset;
 	struct virtio_bus *bus;
 	struct virtio_device *next;
 };
@@ -175,9 +181,28 @@ void virtio_cread(struct virtio_device *vdev, unsigned int offset, void *buf, un
 
 /**
  * virtio_config_changed() - called by a transport when the device signals a
- * configuration change: runs the bound driver's config_changed, if any
+ * configuration change: first virtio_check_needs_reset(), then (if the device
+ * goes on) the bound driver's config_changed, if any
  */
 void virtio_config_changed(struct virtio_device *vdev);
+
+/**
+ * virtio_check_needs_reset() - read the device status: has the device set
+ * DEVICE_NEEDS_RESET? The first caller to see it logs one error line and
+ * resets the device (virtio 1.4 §2.1.1: completions are not relied on any
+ * more; a reset recovers); its queues are then not live, so each queue's
+ * driver takes back and fails what it had posted (virtqueue_detach_unused_buf).
+ * Return: true once that reset is done (virtio_device_needs_reset() then says
+ * so without a status read); false otherwise.
+ */
+bool virtio_check_needs_reset(struct virtio_device *vdev);
+
+/** virtio_device_needs_reset() - the device needed a reset and got it: fail its I/O */
+static inline bool virtio_device_needs_reset(struct virtio_device *vdev)
+{
+	/* Acquire: pairs with the release store after the reset in virtio_check_needs_reset(). */
+	return atomic_load_explicit(&vdev->needs_reset, memory_order_acquire);
+}
 
 /** virtio_device_ready() - set DRIVER_OK (a probe may call it early to use its queues) */
 void virtio_device_ready(struct virtio_device *vdev);

@@ -76,11 +76,18 @@ static inline le64 cpu_to_le64(uint64_t v)
 #define VIRTIO_F_NOTIF_CONFIG_DATA 39
 #define VIRTIO_F_RING_RESET 40
 
-/* Feature bits 0-23 are device specific, 24-40 reserved (§6); above 40 reserved. */
-#define VIRTIO_TRANSPORT_F_START 28
-#define VIRTIO_TRANSPORT_F_END 41
-
 #define VIRTIO_BIT(b) (1ull << (b))
+
+/*
+ * virtio 1.4 §2.2 (dev:BF/Feature Bits): bits 0-23, 41, 42 and 50-127 are the
+ * device type's; 24-40 and 43 are for the queue and feature negotiation
+ * (ch. 6); 44-49 and 128 up are reserved. Our feature words are 64 bits (so
+ * is vhost-user's GET_FEATURES): device-type bits 64-127 cannot be carried.
+ */
+#define VIRTIO_TRANSPORT_F_START 24
+#define VIRTIO_TRANSPORT_F_END 41 /* exclusive; and bit 43 */
+#define VIRTIO_DEVICE_TYPE_FEATURES \
+	((VIRTIO_BIT(24) - 1) | VIRTIO_BIT(41) | VIRTIO_BIT(42) | (~0ull << 50))
 
 /* §2.7: split virtqueues. */
 #define VIRTQ_DESC_F_NEXT 1u

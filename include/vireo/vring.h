@@ -133,6 +133,10 @@ size_t vring_split_dev_state_size(uint16_t num);
 /**
  * vring_split_dev_init() - validate a driver's queue configuration and
  * compute the ring pointers once (STYLE.md checklist item 1)
+ *
+ * A (re)started ring wants kicks: used->flags is written 0 and, with
+ * EVENT_IDX, avail_event the resume index; the first used-buffer
+ * notification decision after init is not suppressed by an old used_event.
  * Return: 0, or -EINVAL (q->error = VRING_ERR_GEOMETRY) if the size is not a
  * power of two within max_num, a part is misaligned, or a part does not lie
  * inside one guest memory region.
@@ -306,7 +310,9 @@ size_t vring_packed_dev_state_size(uint16_t num);
 
 /**
  * vring_packed_dev_init() - validate the driver's packed queue and compute
- * the ring pointers once (STYLE.md checklist item 1)
+ * the ring pointers once (STYLE.md checklist item 1). Like the split ring,
+ * it writes the device event flags ENABLE and takes the first notification
+ * decision without an old event offset.
  * Return: 0, or -EINVAL (error GEOMETRY): size 0 or above max_num, a part
  * misaligned (16/4/4) or not inside one guest region, a position outside
  * the ring or with more than @num slots between used and avail.

@@ -184,20 +184,26 @@ static void test_feature_masking(void **state)
 	f->fd.offered = VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX) |
 			VIRTIO_BIT(VIRTIO_F_RING_INDIRECT_DESC) | VIRTIO_BIT(VIRTIO_F_RING_PACKED) |
 			VIRTIO_BIT(VIRTIO_F_ACCESS_PLATFORM) | VIRTIO_BIT(0) | VIRTIO_BIT(5) |
-			VIRTIO_BIT(23) | VIRTIO_BIT(63);
-	/* Table: 0 and 1 (1 not offered), a reserved ring bit, an out-of-range bit. */
+			VIRTIO_BIT(23) | VIRTIO_BIT(41) | VIRTIO_BIT(43) | VIRTIO_BIT(63);
+	/*
+	 * Table: 0 and 1 (1 not offered), a reserved ring bit, an out-of-range bit,
+	 * device-type bits 41 and 63 (§2.2, issue 9 §7d), transport bit 43.
+	 */
 	f->t.table[0] = 0;
 	f->t.table[1] = 1;
 	f->t.table[2] = VIRTIO_F_RING_PACKED;
 	f->t.table[3] = 64;
-	f->t.drv.feature_table_size = 4;
+	f->t.table[4] = 41;
+	f->t.table[5] = 43;
+	f->t.table[6] = 63;
+	f->t.drv.feature_table_size = 7;
 	assert_int_equal(virtio_register_driver(&f->bus, &f->t.drv), 0);
 	assert_int_equal(register_virtio_device(&f->bus, &f->fd.vdev), 0);
 
 	/* The packed layout is taken when offered (the bus's default), from the bus, not the table. */
 	expect = VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX) |
 		 VIRTIO_BIT(VIRTIO_F_RING_INDIRECT_DESC) | VIRTIO_BIT(VIRTIO_F_RING_PACKED) |
-		 VIRTIO_BIT(0);
+		 VIRTIO_BIT(0) | VIRTIO_BIT(41) | VIRTIO_BIT(63);
 	assert_int_equal(f->fd.acked, expect);
 	assert_int_equal(f->fd.vdev.features, expect);
 	assert_true(virtio_has_feature(&f->fd.vdev, 0));

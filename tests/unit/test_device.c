@@ -46,18 +46,22 @@ static void test_init_rejects_bad_args(void **state)
 }
 
 /*
- * D-BF-05 (dev:BF/Feature Bits): offer no reserved bit we cannot honour.
+ * D-BF-05 (dev:BF/Feature Bits): offer no reserved bit we cannot honour, but
+ * every device-type bit (virtio 1.4 §2.2: 0-23, 41, 42, 50-127; issue 9 §7d).
  * D-BF-18 (dev:Reserved Feature Bits): VERSION_1 is always offered.
  */
 static void test_feature_masking(void **state)
 {
-	uint64_t asked = VIRTIO_BIT(0) | VIRTIO_BIT(23) | VIRTIO_BIT(24) | VIRTIO_BIT(30) |
-			 VIRTIO_BIT(VIRTIO_F_RING_PACKED) | VIRTIO_BIT(63);
+	uint64_t type_bits = VIRTIO_BIT(0) | VIRTIO_BIT(23) | VIRTIO_BIT(41) | VIRTIO_BIT(42) |
+			     VIRTIO_BIT(50) | VIRTIO_BIT(63);
+	uint64_t asked = type_bits | VIRTIO_BIT(24) | VIRTIO_BIT(30) | VIRTIO_BIT(40) |
+			 VIRTIO_BIT(43) | VIRTIO_BIT(44) | VIRTIO_BIT(49) |
+			 VIRTIO_BIT(VIRTIO_F_RING_PACKED);
 	struct vdev dev;
 
 	(void)state;
 	assert_int_equal(vdev_init(&dev, &fvdev_bare_ops, "x", 1, asked, 1, 8, NULL, 0), 0);
-	assert_int_equal(dev.offered_features, VIRTIO_BIT(0) | VIRTIO_BIT(23) | VDEV_CORE_FEATURES);
+	assert_int_equal(dev.offered_features, type_bits | VDEV_CORE_FEATURES);
 	assert_true(dev.offered_features & F_V1);
 	vdev_destroy(&dev);
 }

@@ -280,6 +280,8 @@ static void test_pop_push_flush(void **state)
 
 	setup_queue(f, 0, 8, &kick, &call);
 	fvdev_driver_ok(dev, F_V1);
+	/* A fresh call fd is signalled once when its queue starts (issue 9 §7c). */
+	assert_int_equal(eventfd_drain_fd(call), 1);
 	assert_int_equal(vdev_queue_pop(&dev->queues[0], &chain, iov, 4), -EAGAIN);
 	drv_add_chain(f, 0, 8, 2, 16, 64);
 	assert_int_equal(vdev_queue_pop(&dev->queues[0], &chain, iov, 4), 0);
@@ -301,6 +303,53 @@ static void test_pop_push_flush(void **state)
 	/* A push of a head not in flight is the device's bug, but still stops the queue. */
 	assert_int_equal(vdev_queue_push(&dev->queues[0], 2, 0), -EPROTO);
 	assert_true(vdev_needs_reset(dev));
+	close(kick);
+	close(call);
+}
+
+/* Pop, push and flush one chain at @head of queue 0. Return: vdev_queue_flush()'s answer. */
+static bool serve_one(struct fvdev *f, uint16_t head)
+{
+	struct vdev_queue *q = &f->vdev.queues[0];
+	struct vring_iov iov[4];
+	struct vring_chain chain;
+
+	drv_add_chain(f, 0, 8, head, 16, 64);
+	assert_int_equal(vdev_queue_pop(q, &chain, iov, 4), 0);
+	assert_int_equal(vdev_queue_push(q, chain.head, 0), 0);
+	return vdev_queue_flush(q);
+}
+
+/*
+ * Issue 9 §7c: a flush with no call fd takes no notification decision (it
+ * would be lost: used_event 0 below is never signalled otherwise), and a
+ * call fd installed on a running queue is signalled once at once, as
+ * libvhost-user does after a reconnection. Not before DRIVER_OK (D-BF-01).
+ */
+static void test_call_fd_late_and_fresh(void **state)
+{
+	struct fvdev *f = *state;
+	struct vdev *dev = &f->vdev;
+	struct virtq_avail *avail = gpa(f, q_off(0, AVAIL_OFF));
+	int kick, call, c2 = eventfd(0, EFD_NONBLOCK);
+
+	setup_queue(f, 0, 8, &kick, &call);
+	assert_int_equal(eventfd_drain_fd(call), 0); /* before DRIVER_OK: nothing */
+	assert_int_equal(vdev_queue_set_call_fd(dev, 0, -1), 0);
+	fvdev_driver_ok(dev, F_V1 | VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX));
+	avail->ring[8] = 0; /* used_event: signal when entry 0 is used */
+	assert_false(serve_one(f, 0));
+	assert_int_equal(vdev_queue_set_call_fd(dev, 0, dup(call)), 0);
+	assert_int_equal(eventfd_drain_fd(call), 1);
+	/* Entry 0 was never signalled by the ring: the next flush still decides to. */
+	assert_true(serve_one(f, 2));
+	assert_int_equal(eventfd_drain_fd(call), 1);
+	assert_false(serve_one(f, 4)); /* used_event 0 is behind now */
+	/* A replacement fd on a running queue gets its one signal too. */
+	assert_int_equal(vdev_queue_set_call_fd(dev, 0, c2), 0);
+	assert_int_equal(eventfd_drain_fd(call), 0);
+	assert_int_equal(eventfd_drain_fd(c2), 1);
+	assert_int_equal(eventfd_drain_fd(c2), 0);
 	close(kick);
 	close(call);
 }
@@ -372,6 +421,7 @@ static void test_hostile_call_and_kick_fds(void **state)
 
 	setup_queue(f, 0, 8, &kick, &call);
 	fvdev_driver_ok(dev, F_V1);
+	assert_int_equal(eventfd_drain_fd(call), 1); /* the fresh fd's one signal */
 	peer_blocking_full(call);
 	assert_int_equal(fcntl(kick, F_SETFL, 0), 0);
 	for (uint16_t head = 0; head < 6; head += 2) {
@@ -421,7 +471,8 @@ static void test_broken_ring_needs_reset(void **state)
 
 	setup_queue(f, 0, 8, &kick, &call);
 	fvdev_driver_ok(dev, F_V1);
-	f->notify_calls = 0; /* the look at start */
+	f->notify_calls = 0;			     /* the look at start */
+	assert_int_equal(eventfd_drain_fd(call), 1); /* the fresh fd's one signal */
 	drv_add_chain(f, 0, 8, 0, 16, 64);
 	assert_int_equal(vdev_queue_pop(&dev->queues[0], &chain, iov, 4), 0);
 	__atomic_store_n(&avail->idx, (uint16_t)(1 + 8 + 1), __ATOMIC_RELEASE);
@@ -591,6 +642,49 @@ static void test_packed_queue(void **state)
 	assert_true(vdev_needs_reset(dev));
 }
 
+/*
+ * Issue 9 §7b through the core, both formats: a ring served in poll mode
+ * (kicks off: split used->flags NO_NOTIFY, packed device event DISABLE) is
+ * stopped (vhost-user GET_VRING_BASE) and enabled again by a user that
+ * wants kicks (serve net --poll, then without): the suppression word in
+ * guest memory says "kick me" again (§2.7.10 D-SR-12, §2.8.10).
+ */
+static void restart_wants_kicks(struct fvdev *f, bool packed)
+{
+	struct vdev *dev = &f->vdev;
+	struct vdev_queue *q = &dev->queues[0];
+	struct virtq_used *used = gpa(f, q_off(0, USED_OFF));
+	struct pvirtq_event_suppress *dev_event = gpa(f, q_off(0, USED_OFF));
+	uint64_t feat = F_V1 | (packed ? VIRTIO_BIT(VIRTIO_F_RING_PACKED) : 0);
+	int kick, call;
+
+	setup_queue(f, 0, 8, &kick, &call);
+	fvdev_driver_ok(dev, feat);
+	assert_false(vdev_queue_set_notify(q, false));
+	if (packed)
+		assert_int_equal(dev_event->flags, RING_EVENT_FLAGS_DISABLE);
+	else
+		assert_int_equal(used->flags, VIRTQ_USED_F_NO_NOTIFY);
+	vdev_queue_disable(dev, 0);
+	assert_int_equal(vdev_queue_enable(dev, 0), 0);
+	if (packed)
+		assert_int_equal(dev_event->flags, RING_EVENT_FLAGS_ENABLE);
+	else
+		assert_int_equal(used->flags, 0);
+	close(kick);
+	close(call);
+}
+
+static void test_restart_wants_kicks_split(void **state)
+{
+	restart_wants_kicks(*state, false);
+}
+
+static void test_restart_wants_kicks_packed(void **state)
+{
+	restart_wants_kicks(*state, true);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, fvdev_setup, fvdev_teardown)
@@ -608,6 +702,9 @@ int main(void)
 		T(test_reset_frees_everything),
 		T(test_base_round_trip),
 		T(test_hostile_call_and_kick_fds),
+		T(test_call_fd_late_and_fresh),
+		T(test_restart_wants_kicks_split),
+		T(test_restart_wants_kicks_packed),
 	};
 #undef T
 

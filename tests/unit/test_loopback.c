@@ -392,6 +392,7 @@ static void test_callback_runs_on_signal(void **state)
 	struct virtqueue *vq = f->state.vqs[1];
 	struct virtio_sg sg;
 	uint8_t *buf = virtio_dma_alloc(f->vdev->dma, 64, 16, &sg.addr);
+	void *got;
 	uint32_t len;
 
 	sg.len = 64;
@@ -400,7 +401,10 @@ static void test_callback_runs_on_signal(void **state)
 	virtqueue_kick(vq);
 	while (f->state.callbacks[1] == 0)
 		assert_int_equal(f->vdev->config->wait(f->vdev, WAIT_MS), 0);
-	assert_ptr_equal(virtqueue_get_buf(vq, &len), buf);
+	/* That callback may have been the started queue's one signal (issue 9 §7c): a driver copes. */
+	while ((got = virtqueue_get_buf(vq, &len)) == NULL)
+		assert_int_equal(f->vdev->config->wait(f->vdev, WAIT_MS), 0);
+	assert_ptr_equal(got, buf);
 	virtio_dma_free(f->vdev->dma, buf);
 }
 
@@ -425,6 +429,9 @@ static void test_wait_times_out(void **state)
 {
 	struct fixture *f = *state;
 
+	/* Take the started queues' one signal each (issue 9 §7c) first. */
+	while (f->vdev->config->wait(f->vdev, 0) == 0)
+		;
 	assert_int_equal(f->vdev->config->wait(f->vdev, 10), -ETIMEDOUT);
 }
 

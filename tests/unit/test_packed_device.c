@@ -515,6 +515,50 @@ static void test_position_restart(void **state)
 	pk_free(p);
 }
 
+/*
+ * Issue 9 §7a/b (§2.8.10): a restarted ring (vhost-user GET_VRING_BASE, then
+ * SET_VRING_BASE and a new kick, perhaps another back-end) wants kicks, so
+ * it writes the device event flags ENABLE over what a polling user left
+ * (DISABLE), and its first notification decision ignores the old driver
+ * event offset: a used descriptor published before the restart but never
+ * signalled must not leave the driver waiting.
+ */
+static void test_restart_notify_state(void **state)
+{
+	struct pk *p = pk_new_cfg(4, true, false, false);
+	struct vring_iov iov[16];
+	struct vring_chain c;
+	struct vring_dev_position pos;
+	struct vring_dev_config cfg;
+	uint16_t id;
+	uint32_t len;
+
+	(void)state;
+	vring_packed_dev_disable_notify(&p->dev); /* e.g. serve net --poll */
+	assert_int_equal(p->dev_event->flags, RING_EVENT_FLAGS_DISABLE);
+	/* The driver asks to hear of slot 0 of lap 1; the old device uses it but never says. */
+	p->drv_event->off_wrap = (uint16_t)(0u | 1u << 15);
+	p->drv_event->flags = RING_EVENT_FLAGS_DESC;
+	pk_add_rw(p, 0, 8);
+	assert_int_equal(pk_pop(p, &c, iov), 0);
+	assert_int_equal(vring_packed_dev_push(&p->dev, 0, 1), 0);
+	vring_packed_dev_flush(&p->dev);
+	vring_packed_dev_get_position(&p->dev, &pos);
+	cfg = pk_config(p);
+	cfg.event_idx = true;
+	cfg.position = pos;
+	assert_int_equal(vring_packed_dev_init(&p->dev, &cfg), 0);
+	assert_int_equal(p->dev_event->flags, RING_EVENT_FLAGS_ENABLE);
+	pk_add_rw(p, 1, 8);
+	assert_int_equal(pk_pop(p, &c, iov), 0);
+	assert_int_equal(vring_packed_dev_push(&p->dev, 1, 1), 0);
+	vring_packed_dev_flush(&p->dev);
+	assert_true(vring_packed_dev_need_notify(&p->dev));
+	assert_true(pk_get_used(p, &id, &len));
+	assert_true(pk_get_used(p, &id, &len));
+	pk_free(p);
+}
+
 /* STYLE.md checklist item 1 for packed: sizes, alignment, placement. */
 static void test_init_geometry(void **state)
 {
@@ -723,6 +767,7 @@ int main(void)
 		cmocka_unit_test(test_enable_disable_notify),
 		cmocka_unit_test(test_unpop),
 		cmocka_unit_test(test_position_restart),
+		cmocka_unit_test(test_restart_notify_state),
 		cmocka_unit_test(test_init_geometry),
 		cmocka_unit_test(test_hostile_head_flags),
 		cmocka_unit_test(test_hostile_chain_tail_not_avail),

@@ -159,8 +159,10 @@ static void expect_saturated(int fd, const char *what)
 /* The front-end's move: blocking, and the counter at its maximum. */
 static void make_blocking_and_full(int fd)
 {
-	uint64_t full = EVENTFD_FULL;
+	uint64_t full = EVENTFD_FULL, v;
 
+	/* Empty first: a started ring's call fd had its one signal (issue 9 §7c). */
+	(void)!read(fd, &v, sizeof(v));
 	assert_int_equal(write(fd, &full, sizeof(full)), (ssize_t)sizeof(full));
 	assert_int_equal(fcntl(fd, F_SETFL, 0), 0);
 }

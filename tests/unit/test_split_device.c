@@ -268,7 +268,8 @@ static void test_need_notify_event_idx(void **state)
 	(void)state;
 	f->avail->flags = VIRTQ_AVAIL_F_NO_INTERRUPT; /* ignored with EVENT_IDX */
 	*used_event = 2;
-	assert_false(complete_one(f)); /* used idx 1 */
+	/* The first decision after init notifies whatever used_event says (issue 9 §7a). */
+	assert_true(complete_one(f));  /* used idx 1 */
 	assert_false(complete_one(f)); /* 2 */
 	assert_true(complete_one(f));  /* 3: entry 2 written */
 	assert_false(complete_one(f));
@@ -302,6 +303,62 @@ static void test_need_notify_event_idx(void **state)
 	assert_true(vring_split_dev_need_notify(&f->dev));
 	assert_false(vring_split_dev_need_notify(&f->dev));
 	ring_fixture_free(f);
+}
+
+/*
+ * Issue 9 §7a (§2.7.7.2, D-SR-08): a used entry published by a ring that then
+ * stopped before deciding to notify (a back-end restarted between flush and
+ * signal) must still reach the driver: the restarted ring's first decision
+ * ignores the old used_event, as vhost, QEMU and DPDK do.
+ */
+static void test_restart_first_notify(void **state)
+{
+	struct ring_fixture *f = ring_fixture_new(8, true, false, 0);
+	struct vring_split_dev_config vc = ring_fixture_dev_config(f);
+	struct vring_iov iov[2];
+	struct vring_chain c;
+
+	(void)state;
+	f->avail->ring[8] = 0; /* used_event: wake me when entry 0 is used */
+	ring_fixture_set_desc(f, 0, ring_fixture_buf(f, 0), 8, VIRTQ_DESC_F_WRITE, 0);
+	ring_fixture_offer(f, 0);
+	assert_int_equal(vring_split_dev_pop(&f->dev, &c, iov, 2), 0);
+	assert_int_equal(vring_split_dev_push(&f->dev, c.head, 0), 0);
+	vring_split_dev_flush(&f->dev); /* ...and the back-end goes before the signal */
+	vc.last_avail_idx = 1;
+	assert_int_equal(vring_split_dev_init(&f->dev, &vc), 0);
+	assert_false(vring_split_dev_need_notify(&f->dev)); /* nothing new yet */
+	assert_true(complete_one(f));			    /* used idx 2: notify */
+	assert_false(complete_one(f));			    /* 3: used_event 0 is past */
+	ring_fixture_free(f);
+}
+
+/*
+ * Issue 9 §7b (§2.7.10, D-SR-12/13): a restarted ring wants kicks. used.flags
+ * left at NO_NOTIFY by a polling user, or an avail_event far behind, would
+ * keep the driver from ever kicking it: init writes both.
+ */
+static void test_restart_kick_state(void **state)
+{
+	struct ring_fixture *f = ring_fixture_new(8, false, false, 0);
+	struct ring_fixture *e = ring_fixture_new(8, true, false, 0);
+	struct vring_split_dev_config vc = ring_fixture_dev_config(f);
+	struct vring_split_dev_config vce = ring_fixture_dev_config(e);
+	le16 *avail_event = ring_fixture_avail_event(e);
+
+	(void)state;
+	vring_split_dev_disable_notify(&f->dev); /* e.g. serve net --poll */
+	assert_int_equal(f->used->flags, VIRTQ_USED_F_NO_NOTIFY);
+	assert_int_equal(vring_split_dev_init(&f->dev, &vc), 0);
+	assert_int_equal(f->used->flags, 0);
+	*avail_event = 1234;
+	e->used->flags = VIRTQ_USED_F_NO_NOTIFY; /* never set with EVENT_IDX: cleared too */
+	vce.last_avail_idx = 5;
+	assert_int_equal(vring_split_dev_init(&e->dev, &vce), 0);
+	assert_int_equal(*avail_event, 5);
+	assert_int_equal(e->used->flags, 0);
+	ring_fixture_free(f);
+	ring_fixture_free(e);
 }
 
 /* D-SR-12/13: used.flags 0/1 without EVENT_IDX, always 0 with it; avail_event after pops. */
@@ -444,6 +501,8 @@ int main(void)
 		cmocka_unit_test(test_pop_unaligned_indirect),
 		cmocka_unit_test(test_need_notify_flags),
 		cmocka_unit_test(test_need_notify_event_idx),
+		cmocka_unit_test(test_restart_first_notify),
+		cmocka_unit_test(test_restart_kick_state),
 		cmocka_unit_test(test_enable_disable_notify),
 		cmocka_unit_test(test_set_last_avail),
 		cmocka_unit_test(test_unpop),
