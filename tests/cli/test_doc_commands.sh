@@ -197,7 +197,7 @@ while IFS=$'\037' read -r k file line kind lang note; do
 		done
 		why=()
 		[ "$rc" = 0 ] || why+=("exit $rc$([ "$rc" = 124 ] && echo " (killed after ${limit}s)")")
-		grep -q '^VIREO-CHECK [^ ]* FAIL' "$log" && why+=("a guest check failed")
+		grep -qE "VIREO-CHECK [^ ]+ FAIL" "$log" && why+=("a guest check failed")
 		if [ -n "$left" ]; then
 			why+=("left running: $(for p in $left; do tr '\0' ' ' <"/proc/$p/cmdline"; echo ';'; done 2>/dev/null | tr '\n' ' ')")
 			kill_session "$sid"
