@@ -68,8 +68,8 @@ kill_session() {
 # reason), bad (NOTE: why), plain (an untagged fence; NOTE: its first word) or other.
 mkdir -p "$tmp/blocks"
 awk -v dir="$tmp/blocks" '
-	function flush_marker() { marker = ""; }
-	FNR == 1 { infence = 0; prev = ""; }
+	function unclosed() { printf "%d\037%s\037%d\037bad\037%s\037the fence is never closed\n", k, file, start, lang }
+	FNR == 1 { if (infence) unclosed(); infence = 0; prev = ""; file = FILENAME }
 	!infence && match($0, /^[ \t]*(```+|~~~+)[ \t]*/) {
 		indent = RSTART; fence = $0; sub(/^[ \t]*/, "", fence)
 		ch = substr(fence, 1, 1); flen = 0
@@ -102,7 +102,7 @@ awk -v dir="$tmp/blocks" '
 		next
 	}
 	$0 !~ /^[ \t]*$/ { prev = $0 }
-	END { if (infence) printf "%d\037%s\037%d\037bad\037%s\037the fence is never closed\n", k, FILENAME, start, lang }
+	END { if (infence) unclosed() }
 ' "${files[@]}" >"$tmp/manifest"
 
 # looks_like_command WORD: the first word of an untagged block is something one runs.
@@ -150,7 +150,26 @@ substitute() {
 
 mkdir -p "$tmp/bin"
 ln -s "$vireo" "$tmp/bin/vireo"
-echo "1..$(wc -l <"$tmp/manifest")"
+echo "1..$(($(wc -l <"$tmp/manifest") + 1))"
+
+# The checker itself: a page of bad blocks must fail, each for its reason (not run when this
+# script checks that page: DOC_TEST_SELF=1).
+if [ -z "${DOC_TEST_SELF:-}" ]; then
+	fixture=$tmp/self.md
+	printf '%s\n' '```sh' 'test -d build/guest -o ! -d build/guest && vireo --help >/dev/null' '```' \
+		'```sh' 'false' '```' '```sh' 'sleep 600 &' '```' '```' 'make all' '```' \
+		'<!-- doc-test: skip later -->' '```sh' 'true' '```' \
+		'```sh' 'echo "VIREO-CHECK x FAIL y"' '```' '```sh' 'echo >/tmp/t; test -f tmp/t' '```' \
+		'```sh' 'echo never closed' >"$fixture"
+	got=$(DOC_TEST_SELF=1 VIREO=$vireo bash "$0" "$fixture" 2>&1 | grep -E '^(not )?ok' |
+		sed -E 's/^(not ok|ok) [0-9]+ - [^:]*:([0-9]+).*/\1 \2/' | tr '\n' ',')
+	want='ok 1,not ok 4,not ok 7,not ok 10,not ok 14,not ok 17,ok 20,not ok 23,'
+	if [ "$got" = "$want" ]; then
+		tap OK "self-check: a page of bad examples fails where it should ($got)"
+	else
+		tap FAIL "self-check: a page of bad examples fails where it should" "want $want" "got  $got"
+	fi
+fi
 while IFS=$'\037' read -r k file line kind lang note; do
 	where="$file:$line"
 	case "$kind" in
