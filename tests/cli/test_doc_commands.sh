@@ -74,7 +74,10 @@ awk -v dir="$tmp/blocks" '
 		indent = RSTART; fence = $0; sub(/^[ \t]*/, "", fence)
 		ch = substr(fence, 1, 1); flen = 0
 		while (substr(fence, flen + 1, 1) == ch) flen++
-		lang = substr(fence, flen + 1); sub(/^[ \t]*/, "", lang); sub(/[ \t{].*$/, "", lang)
+		lang = substr(fence, flen + 1)
+		# CommonMark: the info string of a backtick fence has no backtick (else: inline code)
+		if (ch == "`" && index(lang, "`")) { prev = $0; next }
+		sub(/^[ \t]*/, "", lang); sub(/[ \t{].*$/, "", lang)
 		k++; infence = 1; start = FNR; first = ""; out = dir "/" k
 		printf "" > out
 		kind = "other"; note = ""
