@@ -173,7 +173,7 @@ echo "1..$(($(wc -l <"$tmp/manifest") + 1))"
 # script checks that page: DOC_TEST_SELF=1).
 if [ -z "${DOC_TEST_SELF:-}" ]; then
 	fixture=$tmp/self.md
-	printf '%s\n' '```sh' 'test -d build/guest -o ! -d build/guest && vireo --help >/dev/null' '```' \
+	printf '%s\n' '```sh' 'vireo --help >/dev/null' '```' \
 		'```sh' 'false' '```' '```sh' 'sleep 600 &' '```' '```' 'make all' '```' \
 		'<!-- doc-test: skip later -->' '```sh' 'true' '```' \
 		'```sh' 'echo "VIREO-CHECK x FAIL y"' '```' '```sh' 'echo >/tmp/t; test -f tmp/t' '```' \
@@ -211,7 +211,8 @@ while IFS=$'\037' read -r k file line kind lang note; do
 	run)
 		s=$(scratch "$file")
 		substitute "$s" <"$tmp/blocks/$k" >"$tmp/blocks/$k.run"
-		if grep -q 'build/guest\|make run' "$tmp/blocks/$k.run" && [ ! -e "$guest/vmlinuz" ]; then
+		if grep -qE 'build/guest|make run|tests/guest/|guest_fio_rank' "$tmp/blocks/$k.run" &&
+			[ ! -e "$guest/vmlinuz" ]; then
 			# make test builds the guest first (tests/guest/build.sh); a run by hand may not have
 			n=$((n + 1))
 			echo "ok $n # SKIP $where: no test guest in $guest (tests/guest/build.sh $guest)"
