@@ -18,9 +18,9 @@
 #   (run) or ```text (a synopsis or output, not run). Other languages are not run.
 # Substitutions, so that blocks stay short and private (each documented in tests/README.md):
 # - /tmp/X and /dev/shm/X → folders of this test (parallel runs never share a socket);
-# - `--seconds N` → `--seconds 1` (and `vireo bench` without it gets it), `--rounds N` →
-#   `--rounds 1`; the positional ROUNDS and
-#   SECONDS of tests/interop/bench_frontend_blk.sh, bench_ab_blk.sh, guest_fio_rank.sh → 1;
+# - `--seconds N` → `--seconds 1` (a `vireo bench` without it gets it), `--rounds N` →
+#   `--rounds 1`, and the positional ROUNDS and SECONDS of tests/interop/bench_frontend_blk.sh,
+#   bench_ab_blk.sh and guest_fio_rank.sh → 1;
 # - `apt-get install PKG...` → `apt-cache show PKG...` (the package exists; nothing installed);
 # - `git worktree add DIR REV && make -C DIR ...` (a second build to compare against) → DIR's
 #   build/vireo is the build under test: compiling another tree takes minutes.
@@ -225,7 +225,7 @@ while IFS=$'\037' read -r k file line kind lang note; do
 		fi
 		log=$tmp/blocks/$k.log
 		# A session of its own (its pid is the session id) in a network namespace of its own.
-		# shellcheck disable=SC2016 # $$ and $0 are the inner shells'
+		# shellcheck disable=SC2016 # $$ and $0 belong to the inner shell
 		(cd "$s" && PATH="$tmp/bin:$PATH" VIREO='' timeout --kill-after=5 "$limit" \
 			bash -c 'echo $$ >"$0.sid"; exec setsid unshare --net -- bash -c \
 				"ip link set lo up && exec bash -e \"\$0\"" "$0"' "$tmp/blocks/$k.run" \
