@@ -224,6 +224,7 @@ while IFS=$'\037' read -r k file line kind lang note; do
 			continue
 		fi
 		log=$tmp/blocks/$k.log
+		t0=$SECONDS
 		# A session of its own (its pid is the session id) in a network namespace of its own.
 		# shellcheck disable=SC2016 # $$ and $0 belong to the inner shell
 		(cd "$s" && PATH="$tmp/bin:$PATH" VIREO='' timeout --kill-after=5 "$limit" \
@@ -248,7 +249,7 @@ while IFS=$'\037' read -r k file line kind lang note; do
 			kill_session "$sid"
 		fi
 		if [ ${#why[@]} -eq 0 ]; then
-			tap OK "$where: ran ($(wc -l <"$tmp/blocks/$k") lines)"
+			tap OK "$where: ran ($(wc -l <"$tmp/blocks/$k") lines, $((SECONDS - t0)) s)"
 			[ -n "${DOC_TEST_VERBOSE:-}" ] && sed 's/^/#     /' "$log"
 		else
 			tap FAIL "$where: ran" "${why[@]}"
