@@ -28,6 +28,7 @@
 # DOC_TEST_VERBOSE=1 (print the output of the blocks that passed too).
 set -u
 repo=$(cd "$(dirname "$0")/../.." && pwd)
+me=$repo/tests/cli/$(basename "$0")
 vireo=$(realpath "${VIREO:-build/vireo}" 2>/dev/null)
 builddir=$(dirname "$vireo")
 guest=${VIREO_GUEST_DIR:-$builddir/guest}
@@ -60,10 +61,11 @@ tap() {
 # The blocks configure interfaces (a tap) and listen on fixed ports: never in the host's network.
 unshare --net true 2>/dev/null ||
 	{ echo "1..0 # SKIP needs root: each block runs in a network namespace (unshare --net)"; exit 0; }
-cd "$repo" || exit 1
 if [ $# -gt 0 ]; then
-	files=("$@")
+	mapfile -t files < <(realpath -m --relative-to="$repo" "$@")
+	cd "$repo" || exit 1
 else
+	cd "$repo" || exit 1
 	mapfile -t files < <({ git ls-files --cached --others --exclude-standard '*.md' 2>/dev/null ||
 		find . -name '*.md' -not -path './build*' -not -path './.git/*' | sed 's|^\./||'; } | sort -u)
 fi
@@ -121,7 +123,8 @@ awk -v dir="$tmp/blocks" '
 	}
 	$0 !~ /^[ \t]*$/ { prev = $0 }
 	END { if (infence) unclosed() }
-' "${files[@]}" >"$tmp/manifest"
+' "${files[@]}" >"$tmp/manifest" ||
+	{ echo "1..1"; tap FAIL "the Markdown files can be read: ${files[*]}"; exit 1; }
 
 # looks_like_command WORD: the first word of an untagged block is something one runs.
 looks_like_command() {
@@ -183,7 +186,7 @@ if [ $self_check = 1 ]; then
 		'<!-- doc-test: skip later -->' '```sh' 'true' '```' \
 		'```sh' 'echo "VIREO-CHECK x FAIL y"' '```' '```sh' 'echo >/tmp/t; test -f tmp/t' '```' \
 		'```sh' 'echo never closed' >"$fixture"
-	got=$(DOC_TEST_SELF=1 VIREO=$vireo bash "$0" "$fixture" 2>&1 | grep -E '^(not )?ok' |
+	got=$(DOC_TEST_SELF=1 VIREO=$vireo bash "$me" "$fixture" 2>&1 | grep -E '^(not )?ok' |
 		sed -E 's/^(not ok|ok) [0-9]+ - [^:]*:([0-9]+).*/\1 \2/' | tr '\n' ',')
 	want='ok 1,not ok 4,not ok 7,not ok 10,not ok 14,not ok 17,ok 20,not ok 23,'
 	if [ "$got" = "$want" ]; then
