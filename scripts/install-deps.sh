@@ -18,7 +18,8 @@ commands=(
 	sha256sum:coreutils truncate:coreutils mkfifo:coreutils od:coreutils nproc:coreutils
 	stat:coreutils realpath:coreutils seq:coreutils getent:libc-bin
 	systemd-socket-activate:systemd
-	setsid:util-linux setpriv:util-linux setarch:util-linux blkdiscard:util-linux dpkg:dpkg dpkg-deb:dpkg apt-get:apt
+	setsid:util-linux setpriv:util-linux setarch:util-linux blkdiscard:util-linux unshare:util-linux taskset:util-linux
+	dpkg:dpkg dpkg-deb:dpkg apt-get:apt apt-cache:apt
 	gzip:gzip
 	# network tests: namespaces, taps, ping, free ports, a web client
 	ip:iproute2 ss:iproute2 ping:iputils-ping curl:curl
