@@ -6,6 +6,9 @@ O ?= build
 SAN ?=
 V ?= 0
 PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
 FUZZ_SECONDS ?= 60
 # Seconds of real fuzzing per libFuzzer target inside `make test` (0: none).
 FUZZ_SECONDS_TEST ?= 5
@@ -26,6 +29,14 @@ STRICT_WARNINGS := -Wconversion
 CPPFLAGS := -D_GNU_SOURCE -Iinclude -I.
 CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 $(WARNINGS) -fPIC -MMD -MP
+# What libvireo links, also written into vireo.pc for `pkg-config --static` (a consumer of
+# libvireo.a links these itself). liburing by its pkg-config module; libslirp by its -l flag:
+# Debian's slirp.pc Requires glib-2.0, yet libslirp-dev does not pull libglib2.0-dev in, so a
+# Requires.private on slirp would make every `pkg-config vireo` fail there (pkg-config reads
+# Requires.private for --cflags too). tests/cli/test_install.sh checks that every library
+# libvireo.so needs is named by `pkg-config --static --libs vireo`.
+LIB_REQUIRES_PRIVATE := liburing
+LIB_LIBS_PRIVATE := -lslirp -lpthread
 LDLIBS := -luring -lslirp -lpthread
 ifneq ($(SAN),)
 CFLAGS += -fsanitize=$(SAN) -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -44,7 +55,7 @@ FUZZ_REPLAYS := $(FUZZ_SRCS:tests/fuzz/%.c=$(O)/fuzz-replay/%)
 RING_SRCS := $(sort $(wildcard ring/*.c))
 
 .PHONY: all tests test run guest fuzz install format format-check freestanding-check \
-	layering-check conformance conformance-check deps clean
+	layering-check conformance conformance-check deps clean FORCE
 all: $(O)/libvireo.a $(O)/libvireo.so $(O)/vireo $(O)/vireo.pc
 
 $(O)/ring/%.o $(O)/core/%.o: CFLAGS += $(STRICT_WARNINGS)
@@ -65,12 +76,18 @@ $(O)/vireo: $(TOOL_OBJS) $(O)/libvireo.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(TOOL_OBJS) $(O)/libvireo.a $(LDLIBS)
 
-$(O)/vireo.pc: Makefile
+# Rewritten (when its text changes) on every run, so that `make install PREFIX=x` after a plain
+# `make` installs a vireo.pc naming x, not the PREFIX of the first build.
+pc_path = $(patsubst $(PREFIX)/%,$${prefix}/%,$(1))
+$(O)/vireo.pc: FORCE
 	@mkdir -p $(@D)
-	$(Q)printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' \
+	$(Q)printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(call pc_path,$(LIBDIR))' \
+		'includedir=$(call pc_path,$(INCLUDEDIR))' \
 		'' 'Name: vireo' 'Description: virtio rings, device models and drivers' \
-		'Version: $(VERSION)' 'Libs: -L$${libdir} -lvireo' 'Libs.private: $(LDLIBS)' \
-		'Cflags: -I$${includedir}' > $@
+		'Version: $(VERSION)' 'Requires.private: $(LIB_REQUIRES_PRIVATE)' \
+		'Libs: -L$${libdir} -lvireo' 'Libs.private: $(LIB_LIBS_PRIVATE)' \
+		'Cflags: -I$${includedir}' > $@.tmp
+	$(Q)if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
 
 $(O)/tests/%: tests/unit/%.c $(TEST_LIB_OBJS) $(O)/libvireo.a
 	@mkdir -p $(@D)
@@ -115,16 +132,17 @@ guest: deps
 fuzz: deps
 	$(Q)scripts/fuzz.sh $(O)/fuzz $(FUZZ_SECONDS) $(FUZZ_SRCS)
 
+# DESTDIR (staging, as Debian's packaging uses it) prefixes every path written; vireo.pc names
+# the final paths, without DESTDIR.
 install: all
-	install -d $(DESTDIR)$(PREFIX)/include/vireo $(DESTDIR)$(PREFIX)/lib/pkgconfig \
-		$(DESTDIR)$(PREFIX)/bin
-	install -m 644 include/vireo/*.h $(DESTDIR)$(PREFIX)/include/vireo/
-	install -m 644 $(O)/libvireo.a $(DESTDIR)$(PREFIX)/lib/
-	install -m 755 $(O)/libvireo.so $(DESTDIR)$(PREFIX)/lib/libvireo.so.$(VERSION)
-	ln -sf libvireo.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libvireo.so.0
-	ln -sf libvireo.so.0 $(DESTDIR)$(PREFIX)/lib/libvireo.so
-	install -m 644 $(O)/vireo.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
-	install -m 755 $(O)/vireo $(DESTDIR)$(PREFIX)/bin/
+	install -d $(DESTDIR)$(INCLUDEDIR)/vireo $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(BINDIR)
+	install -m 644 include/vireo/*.h $(DESTDIR)$(INCLUDEDIR)/vireo/
+	install -m 644 $(O)/libvireo.a $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(O)/libvireo.so $(DESTDIR)$(LIBDIR)/libvireo.so.$(VERSION)
+	ln -sf libvireo.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libvireo.so.0
+	ln -sf libvireo.so.0 $(DESTDIR)$(LIBDIR)/libvireo.so
+	install -m 644 $(O)/vireo.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	install -m 755 $(O)/vireo $(DESTDIR)$(BINDIR)/
 
 FORMAT_FILES = $(sort $(wildcard include/vireo/*.h ring/*.[ch] core/*.[ch] devices/*/*.[ch] \
 	transport/*.[ch] drivers/*.[ch] tools/*.[ch] tests/*/*.[ch]))
