@@ -16,6 +16,10 @@
 
 #include <vireo/device.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct blk_device;
 
 /* Defaults used when an option is 0. */
@@ -99,5 +103,9 @@ const char *blk_device_request_kind_name(enum blk_device_request_kind kind);
  * exited: io_uring completes requests in the thread that submitted them.
  */
 void blk_device_free(struct blk_device *blk);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* VIREO_BLK_DEVICE_H */

@@ -33,6 +33,10 @@
 #include <vireo/peer_eventfd.h>
 #include <vireo/vring.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define VDEV_MAX_QUEUES 64
 
 struct vdev;
@@ -399,5 +403,9 @@ bool vdev_queue_set_notify(struct vdev_queue *q, bool enable);
  * Return: true if the driver was signalled.
  */
 bool vdev_queue_flush(struct vdev_queue *q);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* VIREO_DEVICE_H */

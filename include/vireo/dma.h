@@ -13,6 +13,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct virtio_dma_block;
 
 /**
@@ -67,5 +71,9 @@ static inline bool virtio_dma_contains(const struct virtio_dma_arena *arena, con
 	return p >= base && (size_t)(p - base) <= arena->size &&
 	       len <= arena->size - (size_t)(p - base);
 }
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* VIREO_DMA_H */

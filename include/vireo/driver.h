@@ -18,6 +18,10 @@
 #include <vireo/spec.h>
 #include <vireo/virtqueue.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define VIRTIO_DEV_ANY_ID 0xffffffffu
 
 struct virtio_device;
@@ -181,5 +185,9 @@ void virtio_config_changed(struct virtio_device *vdev);
 
 /** virtio_device_ready() - set DRIVER_OK (a probe may call it early to use its queues) */
 void virtio_device_ready(struct virtio_device *vdev);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* VIREO_DRIVER_H */

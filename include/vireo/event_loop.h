@@ -9,6 +9,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* 16 connected ports of `vireo serve net`: a socket, a deadline timer, 2 kicks each. */
 #define EVENT_LOOP_MAX_HANDLERS 128
 
@@ -69,5 +73,9 @@ int eventfd_signal_fd(int fd);
  * not block even on a blocking eventfd. Return: the count, 0 if none
  */
 uint64_t eventfd_drain_fd(int fd);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* VIREO_EVENT_LOOP_H */

@@ -11,6 +11,10 @@
 
 #include <vireo/vring.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define GUEST_MEM_MAX_REGIONS 32
 
 /**
@@ -67,5 +71,9 @@ void *guest_mem_translate_all(const struct guest_mem *mem, uint64_t addr, uint64
 
 /** guest_mem_vring_mem() - the translate hook ring/ uses, bound to @mem */
 struct vring_mem guest_mem_vring_mem(const struct guest_mem *mem);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* VIREO_GUEST_MEM_H */

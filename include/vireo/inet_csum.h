@@ -15,6 +15,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /**
  * inet_csum_add() - add @len bytes at @buf to the running sum @sum
  * An odd @len pads the last byte with a zero byte, so only the last piece
@@ -59,5 +63,9 @@ static inline bool inet_csum_partial_fits(uint16_t start, uint16_t offset, uint3
  * Return: 0, or -EINVAL if inet_csum_partial_fits() says no (nothing written).
  */
 int inet_csum_complete(uint8_t *frame, uint32_t len, uint16_t start, uint16_t offset);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* VIREO_INET_CSUM_H */

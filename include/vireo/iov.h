@@ -12,6 +12,10 @@
 
 #include <vireo/vring.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /** iov_size() - total bytes of @iov[0..@cnt) (saturates at SIZE_MAX) */
 size_t iov_size(const struct vring_iov *iov, unsigned int cnt);
 
@@ -44,5 +48,9 @@ size_t iov_memset(const struct vring_iov *iov, unsigned int cnt, size_t skip, in
  */
 unsigned int iov_slice(const struct vring_iov *src, unsigned int cnt, size_t skip, size_t len,
 		       struct vring_iov *dst, unsigned int dst_cap, size_t *covered);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* VIREO_IOV_H */

@@ -8,6 +8,10 @@
 #ifndef VIREO_LOG_H
 #define VIREO_LOG_H
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum vireo_log_level { VIREO_LOG_ERROR, VIREO_LOG_WARN, VIREO_LOG_INFO, VIREO_LOG_DEBUG };
 
 /**
@@ -30,5 +34,9 @@ int vireo_log_enabled(enum vireo_log_level level);
 #define log_warn(...) vireo_log(VIREO_LOG_WARN, __VA_ARGS__)
 #define log_info(...) vireo_log(VIREO_LOG_INFO, __VA_ARGS__)
 #define log_debug(...) vireo_log(VIREO_LOG_DEBUG, __VA_ARGS__)
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* VIREO_LOG_H */

@@ -18,6 +18,10 @@
 #include <vireo/device.h>
 #include <vireo/driver.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Device-visible address of the first byte of the DMA arena. */
 #define LOOPBACK_DMA_BASE 0x100000000ull
 
@@ -54,5 +58,9 @@ struct virtio_device *loopback_virtio_device(struct loopback *lb);
  * Return: 0, or -EIO if the device thread has stopped.
  */
 int loopback_run_in_device(struct loopback *lb, void (*fn)(struct vdev *dev, void *arg), void *arg);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* VIREO_LOOPBACK_H */

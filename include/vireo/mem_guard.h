@@ -24,6 +24,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Mappings guarded at once, process-wide: 32 regions for each of 32 front-ends. */
 #define MEM_GUARD_MAX 1024
 
@@ -42,5 +46,9 @@ void mem_guard_unregister(int slot);
 
 /** mem_guard_faulted() - a SIGBUS hit @slot's mapping since it was registered */
 bool mem_guard_faulted(int slot);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* VIREO_MEM_GUARD_H */

@@ -25,6 +25,10 @@
 #include <vireo/device.h>
 #include <vireo/net_packet.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define NET_DEVICE_DEFAULT_QUEUE_SIZE 256u
 #define NET_DEVICE_MAX_QUEUE_PAIRS 8u
 
@@ -156,5 +160,9 @@ unsigned int net_device_poll(struct net_device *nd);
 
 /** net_device_get_stats() - a copy of the counters */
 void net_device_get_stats(const struct net_device *nd, struct net_device_stats *st);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* VIREO_NET_DEVICE_H */

@@ -17,6 +17,10 @@
 
 #include <vireo/net_packet.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Scratch bytes net_offload_deliver() needs. */
 #define NET_OFFLOAD_SCRATCH NET_FRAME_MAX
 
@@ -46,5 +50,9 @@ int net_offload_checksum(struct net_packet *pkt);
  */
 int net_offload_deliver(const struct net_packet *pkt, uint32_t offloads, uint8_t *scratch,
 			int (*emit)(void *opaque, const struct net_packet *pkt), void *opaque);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* VIREO_NET_OFFLOAD_H */

@@ -17,6 +17,10 @@
 
 #include <vireo/net_packet.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define NET_SWITCH_MAX_PORTS 32u
 /* Learned addresses are forgotten after this long without a frame from them. */
 #define NET_SWITCH_AGEING_MS 300000u
@@ -107,5 +111,9 @@ void net_switch_for_each_mac(const struct net_switch *sw,
  * (CLOCK_MONOTONIC by default); for tests
  */
 void net_switch_set_clock(struct net_switch *sw, uint64_t (*now_ms)(void *opaque), void *opaque);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* VIREO_NET_SWITCH_H */

@@ -15,6 +15,10 @@
 #include <vireo/event_loop.h>
 #include <vireo/net_switch.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /**
  * struct net_uplink_stats
  * @to_host_frames, @to_host_bytes: frames the uplink took from the switch
@@ -96,5 +100,9 @@ void net_slirp_get_stats(const struct net_slirp *s, struct net_uplink_stats *st)
  * Return: 0, or -EINVAL.
  */
 int net_slirp_parse_forward(const char *spec, struct net_slirp_forward *fwd);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* VIREO_NET_UPLINK_H */

@@ -11,6 +11,10 @@
 
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct peer_eventfd;
 
 /**
@@ -39,5 +43,9 @@ int peer_eventfd_signal(struct peer_eventfd *pe);
  * or the fd's kind cannot read without blocking; -errno from preadv2.
  */
 int64_t peer_eventfd_drain(int fd);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* VIREO_PEER_EVENTFD_H */

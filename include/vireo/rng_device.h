@@ -11,6 +11,10 @@
 
 #include <vireo/device.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct rng_device;
 
 #define RNG_DEVICE_DEFAULT_QUEUE_SIZE 64u
@@ -51,5 +55,9 @@ void rng_device_queue_stats(const struct rng_device *rng, struct rng_device_queu
 
 /** rng_device_free() - reset the device and free it */
 void rng_device_free(struct rng_device *rng);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* VIREO_RNG_DEVICE_H */

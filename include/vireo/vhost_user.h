@@ -12,10 +12,15 @@
 #ifndef VIREO_VHOST_USER_H
 #define VIREO_VHOST_USER_H
 
-#include <assert.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <vireo/spec.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 /* Header flags. */
 #define VHOST_USER_VERSION 0x1u
@@ -141,14 +146,14 @@ struct vhost_user_config {
 	uint8_t region[VHOST_USER_CONFIG_MAX];
 };
 
-static_assert(sizeof(struct vhost_user_header) == 12, "vhost-user header");
-static_assert(sizeof(struct vhost_user_vring_state) == 8, "vring state");
-static_assert(sizeof(struct vhost_user_vring_addr) == 40, "vring addr");
-static_assert(sizeof(struct vhost_user_mem_region) == 32, "memory region");
-static_assert(offsetof(struct vhost_user_memory, regions) == 8, "memory table header");
-static_assert(sizeof(struct vhost_user_memory) == 8 + 8 * 32, "memory table");
-static_assert(sizeof(struct vhost_user_mem_single) == 40, "single region");
-static_assert(offsetof(struct vhost_user_config, region) == VHOST_USER_CONFIG_HDR_SIZE,
+VIREO_STATIC_ASSERT(sizeof(struct vhost_user_header) == 12, "vhost-user header");
+VIREO_STATIC_ASSERT(sizeof(struct vhost_user_vring_state) == 8, "vring state");
+VIREO_STATIC_ASSERT(sizeof(struct vhost_user_vring_addr) == 40, "vring addr");
+VIREO_STATIC_ASSERT(sizeof(struct vhost_user_mem_region) == 32, "memory region");
+VIREO_STATIC_ASSERT(offsetof(struct vhost_user_memory, regions) == 8, "memory table header");
+VIREO_STATIC_ASSERT(sizeof(struct vhost_user_memory) == 8 + 8 * 32, "memory table");
+VIREO_STATIC_ASSERT(sizeof(struct vhost_user_mem_single) == 40, "single region");
+VIREO_STATIC_ASSERT(offsetof(struct vhost_user_config, region) == VHOST_USER_CONFIG_HDR_SIZE,
 	      "config header");
 
 union vhost_user_payload_u {
@@ -263,5 +268,9 @@ int vhost_user_msg_take_fd(struct vhost_user_msg *msg, unsigned int i);
  * without /proc, at least an open fd that is not a file, directory or socket)
  */
 bool vhost_user_fd_is_eventfd(int fd);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* VIREO_VHOST_USER_H */

@@ -21,6 +21,10 @@
 #include <vireo/device.h>
 #include <vireo/event_loop.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct vhost_user_backend;
 
 /**
@@ -108,5 +112,9 @@ bool vhost_user_backend_connected(const struct vhost_user_backend *b);
  * file. Call it from the device's thread.
  */
 void vhost_user_backend_free(struct vhost_user_backend *b);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* VIREO_VHOST_USER_BACKEND_H */

@@ -22,6 +22,10 @@
 
 #include <vireo/driver.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Device-visible (guest) address of the first byte of the DMA arena. */
 #define VHOST_USER_FRONTEND_DMA_BASE 0x100000000ull
 
@@ -106,5 +110,9 @@ int vhost_user_frontend_set_vring_enable(struct vhost_user_frontend *fe, unsigne
 /** vhost_user_frontend_stats() - notification counters since vhost_user_frontend_new() */
 void vhost_user_frontend_stats(const struct vhost_user_frontend *fe,
 			       struct vhost_user_frontend_stats *st);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* VIREO_VHOST_USER_FRONTEND_H */

@@ -32,6 +32,10 @@
 
 #include <vireo/driver.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct virtio_blk;
 struct virtio_blk_slot;
 
@@ -202,5 +206,9 @@ int virtio_blk_poll(struct virtio_blk *blk, unsigned int queue, struct virtio_bl
 
 /** virtio_blk_in_flight() - requests submitted on @queue and not yet returned by poll */
 unsigned int virtio_blk_in_flight(const struct virtio_blk *blk, unsigned int queue);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* VIREO_VIRTIO_BLK_H */

@@ -26,6 +26,10 @@
 
 #include <vireo/driver.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct virtio_net;
 
 /* Largest frame the driver sends or takes without offloads: MTU 1500 plus Ethernet and VLAN. */
@@ -135,5 +139,9 @@ int virtio_net_set_mac(struct virtio_net *net, const uint8_t mac[6]);
 
 /** virtio_net_get_stats() - a copy of the counters */
 void virtio_net_get_stats(const struct virtio_net *net, struct virtio_net_stats *st);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* VIREO_VIRTIO_NET_H */

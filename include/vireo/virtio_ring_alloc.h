@@ -18,6 +18,10 @@
 #include <vireo/driver.h>
 #include <vireo/virtqueue.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Descriptors per indirect table: enough for a header, a few data segments and a status. */
 #define VIRTIO_VRING_INDIRECT_MAX 16u
 
@@ -66,5 +70,9 @@ int virtio_vring_alloc(struct virtio_device *vdev, struct virtqueue *vq, uint16_
 
 /** virtio_vring_free() - give back what virtio_vring_alloc() took; @a is zeroed */
 void virtio_vring_free(struct virtio_device *vdev, struct virtio_vring_alloc *a);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* VIREO_VIRTIO_RING_ALLOC_H */

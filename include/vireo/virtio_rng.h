@@ -18,6 +18,10 @@
 
 #include <vireo/driver.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct virtio_rng;
 
 /* Largest single device request of virtio_rng_read(); longer reads loop. */
@@ -85,5 +89,9 @@ int virtio_rng_submit(struct virtio_rng *rng, struct virtio_rng_request *req);
  */
 int virtio_rng_poll(struct virtio_rng *rng, struct virtio_rng_request **done, unsigned int max,
 		    int timeout_ms);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* VIREO_VIRTIO_RNG_H */

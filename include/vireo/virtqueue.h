@@ -26,6 +26,10 @@
 
 #include <vireo/spec.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct virtio_device;
 struct virtqueue;
 
@@ -190,7 +194,7 @@ struct virtqueue {
 	unsigned int index;
 	void *priv;
 	bool broken;
-	union {
+	__extension__ union { /* anonymous: a C11 feature, a GNU extension in C99 */
 		struct vring_split_drv split;
 		struct vring_packed_drv packed;
 	};
@@ -322,5 +326,9 @@ unsigned int virtqueue_get_vring_size(const struct virtqueue *vq);
 
 /** virtqueue_get_num_free() - free descriptors in the main table */
 unsigned int virtqueue_get_num_free(const struct virtqueue *vq);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* VIREO_VIRTQUEUE_H */

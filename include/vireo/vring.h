@@ -18,6 +18,10 @@
 
 #include <vireo/spec.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Same layout as struct iovec, so core/ can hand it to readv/io_uring. */
 struct vring_iov {
 	void *base;
@@ -369,5 +373,9 @@ struct vring_dev_ops {
 
 extern const struct vring_dev_ops vring_split_dev_ops;
 extern const struct vring_dev_ops vring_packed_dev_ops;
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* VIREO_VRING_H */
