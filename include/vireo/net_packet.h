@@ -59,7 +59,7 @@ extern "C" {
  * A packet handed to a callback is valid only during the call.
  */
 struct net_packet {
-	struct virtio_net_hdr_v1 vnet;
+	struct vireo_net_hdr_v1 vnet;
 	uint8_t *data;
 	uint32_t len;
 };

@@ -161,7 +161,7 @@ static inline size_t virtq_used_size(unsigned int num)
 }
 
 /* §2.7.7.2: the event index arithmetic shared by both sides. */
-static inline int vring_need_event(uint16_t event_idx, uint16_t new_idx, uint16_t old_idx)
+static inline int virtq_need_event(uint16_t event_idx, uint16_t new_idx, uint16_t old_idx)
 {
 	return (uint16_t)(new_idx - event_idx - 1) < (uint16_t)(new_idx - old_idx);
 }
@@ -221,7 +221,8 @@ VIREO_STATIC_ASSERT(offsetof(struct pvirtq_desc, len) == 8, "pvirtq_desc.len");
 VIREO_STATIC_ASSERT(offsetof(struct pvirtq_desc, id) == 12, "pvirtq_desc.id");
 VIREO_STATIC_ASSERT(offsetof(struct pvirtq_desc, flags) == 14, "pvirtq_desc.flags");
 VIREO_STATIC_ASSERT(sizeof(struct pvirtq_event_suppress) == 4, "pvirtq_event_suppress");
-VIREO_STATIC_ASSERT(offsetof(struct pvirtq_event_suppress, flags) == 2, "pvirtq_event_suppress.flags");
+VIREO_STATIC_ASSERT(offsetof(struct pvirtq_event_suppress, flags) == 2,
+		    "pvirtq_event_suppress.flags");
 
 /* §5.2.3: block device feature bits. */
 #define VIRTIO_BLK_F_SIZE_MAX 1
@@ -258,20 +259,20 @@ VIREO_STATIC_ASSERT(offsetof(struct pvirtq_event_suppress, flags) == 2, "pvirtq_
 #define VIRTIO_BLK_ID_BYTES 20
 #define VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP 0x00000001
 
-struct virtio_blk_geometry {
+struct vireo_blk_geometry {
 	le16 cylinders;
 	uint8_t heads;
 	uint8_t sectors;
 };
 
-struct virtio_blk_topology {
+struct vireo_blk_topology {
 	uint8_t physical_block_exp;
 	uint8_t alignment_offset;
 	le16 min_io_size;
 	le32 opt_io_size;
 };
 
-struct virtio_blk_zoned_characteristics {
+struct vireo_blk_zoned_characteristics {
 	le32 zone_sectors;
 	le32 max_open_zones;
 	le32 max_active_zones;
@@ -282,13 +283,13 @@ struct virtio_blk_zoned_characteristics {
 };
 
 /* §5.2.4: device configuration layout. */
-struct virtio_blk_config {
+struct vireo_blk_config {
 	le64 capacity;
 	le32 size_max;
 	le32 seg_max;
-	struct virtio_blk_geometry geometry;
+	struct vireo_blk_geometry geometry;
 	le32 blk_size;
-	struct virtio_blk_topology topology;
+	struct vireo_blk_topology topology;
 	uint8_t writeback;
 	uint8_t unused0;
 	le16 num_queues;
@@ -302,48 +303,48 @@ struct virtio_blk_config {
 	le32 max_secure_erase_sectors;
 	le32 max_secure_erase_seg;
 	le32 secure_erase_sector_alignment;
-	struct virtio_blk_zoned_characteristics zoned;
+	struct vireo_blk_zoned_characteristics zoned;
 };
 
 /* §5.2.6: the request header read from the first (readable) bytes of a chain. */
-struct virtio_blk_outhdr {
+struct vireo_blk_outhdr {
 	le32 type;
 	le32 reserved;
 	le64 sector;
 };
 
 /* §5.2.6: one segment of a DISCARD / WRITE_ZEROES / SECURE_ERASE payload. */
-struct virtio_blk_discard_write_zeroes {
+struct vireo_blk_discard_write_zeroes {
 	le64 sector;
 	le32 num_sectors;
 	le32 flags; /* bit 0: unmap; the rest reserved */
 };
 
-VIREO_STATIC_ASSERT(sizeof(struct virtio_blk_geometry) == 4, "virtio_blk_geometry");
-VIREO_STATIC_ASSERT(sizeof(struct virtio_blk_topology) == 8, "virtio_blk_topology");
-VIREO_STATIC_ASSERT(sizeof(struct virtio_blk_zoned_characteristics) == 24, "zoned");
-VIREO_STATIC_ASSERT(offsetof(struct virtio_blk_config, capacity) == 0, "capacity");
-VIREO_STATIC_ASSERT(offsetof(struct virtio_blk_config, size_max) == 8, "size_max");
-VIREO_STATIC_ASSERT(offsetof(struct virtio_blk_config, seg_max) == 12, "seg_max");
-VIREO_STATIC_ASSERT(offsetof(struct virtio_blk_config, geometry) == 16, "geometry");
-VIREO_STATIC_ASSERT(offsetof(struct virtio_blk_config, blk_size) == 20, "blk_size");
-VIREO_STATIC_ASSERT(offsetof(struct virtio_blk_config, topology) == 24, "topology");
-VIREO_STATIC_ASSERT(offsetof(struct virtio_blk_config, writeback) == 32, "writeback");
-VIREO_STATIC_ASSERT(offsetof(struct virtio_blk_config, num_queues) == 34, "num_queues");
-VIREO_STATIC_ASSERT(offsetof(struct virtio_blk_config, max_discard_sectors) == 36, "max_discard");
-VIREO_STATIC_ASSERT(offsetof(struct virtio_blk_config, max_discard_seg) == 40, "max_discard_seg");
-VIREO_STATIC_ASSERT(offsetof(struct virtio_blk_config, discard_sector_alignment) == 44, "dsa");
-VIREO_STATIC_ASSERT(offsetof(struct virtio_blk_config, max_write_zeroes_sectors) == 48, "mwzs");
-VIREO_STATIC_ASSERT(offsetof(struct virtio_blk_config, max_write_zeroes_seg) == 52, "mwzseg");
-VIREO_STATIC_ASSERT(offsetof(struct virtio_blk_config, write_zeroes_may_unmap) == 56, "wzmu");
-VIREO_STATIC_ASSERT(offsetof(struct virtio_blk_config, max_secure_erase_sectors) == 60, "mses");
-VIREO_STATIC_ASSERT(offsetof(struct virtio_blk_config, secure_erase_sector_alignment) == 68, "sesa");
-VIREO_STATIC_ASSERT(offsetof(struct virtio_blk_config, zoned) == 72, "zoned");
-VIREO_STATIC_ASSERT(sizeof(struct virtio_blk_config) == 96, "virtio_blk_config");
-VIREO_STATIC_ASSERT(sizeof(struct virtio_blk_outhdr) == 16, "virtio_blk_outhdr");
-VIREO_STATIC_ASSERT(offsetof(struct virtio_blk_outhdr, sector) == 8, "outhdr.sector");
-VIREO_STATIC_ASSERT(sizeof(struct virtio_blk_discard_write_zeroes) == 16, "discard segment");
-VIREO_STATIC_ASSERT(offsetof(struct virtio_blk_discard_write_zeroes, flags) == 12, "dwz.flags");
+VIREO_STATIC_ASSERT(sizeof(struct vireo_blk_geometry) == 4, "vireo_blk_geometry");
+VIREO_STATIC_ASSERT(sizeof(struct vireo_blk_topology) == 8, "vireo_blk_topology");
+VIREO_STATIC_ASSERT(sizeof(struct vireo_blk_zoned_characteristics) == 24, "zoned");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_blk_config, capacity) == 0, "capacity");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_blk_config, size_max) == 8, "size_max");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_blk_config, seg_max) == 12, "seg_max");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_blk_config, geometry) == 16, "geometry");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_blk_config, blk_size) == 20, "blk_size");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_blk_config, topology) == 24, "topology");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_blk_config, writeback) == 32, "writeback");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_blk_config, num_queues) == 34, "num_queues");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_blk_config, max_discard_sectors) == 36, "max_discard");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_blk_config, max_discard_seg) == 40, "max_discard_seg");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_blk_config, discard_sector_alignment) == 44, "dsa");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_blk_config, max_write_zeroes_sectors) == 48, "mwzs");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_blk_config, max_write_zeroes_seg) == 52, "mwzseg");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_blk_config, write_zeroes_may_unmap) == 56, "wzmu");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_blk_config, max_secure_erase_sectors) == 60, "mses");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_blk_config, secure_erase_sector_alignment) == 68, "sesa");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_blk_config, zoned) == 72, "zoned");
+VIREO_STATIC_ASSERT(sizeof(struct vireo_blk_config) == 96, "vireo_blk_config");
+VIREO_STATIC_ASSERT(sizeof(struct vireo_blk_outhdr) == 16, "vireo_blk_outhdr");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_blk_outhdr, sector) == 8, "outhdr.sector");
+VIREO_STATIC_ASSERT(sizeof(struct vireo_blk_discard_write_zeroes) == 16, "discard segment");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_blk_discard_write_zeroes, flags) == 12, "dwz.flags");
 
 /* §5.1.3: network device feature bits. */
 #define VIRTIO_NET_F_CSUM 0
@@ -381,7 +382,7 @@ VIREO_STATIC_ASSERT(offsetof(struct virtio_blk_discard_write_zeroes, flags) == 1
 #define VIRTIO_NET_MTU_MIN 68u
 #define VIRTIO_NET_MTU_MAX 65535u
 
-struct virtio_net_config {
+struct vireo_net_config {
 	uint8_t mac[VIRTIO_NET_MAC_LEN];
 	le16 status;
 	le16 max_virtqueue_pairs;
@@ -405,7 +406,7 @@ struct virtio_net_config {
 #define VIRTIO_NET_HDR_GSO_UDP_L4 5u
 #define VIRTIO_NET_HDR_GSO_ECN 0x80
 
-struct virtio_net_hdr_v1 {
+struct vireo_net_hdr_v1 {
 	uint8_t flags;
 	uint8_t gso_type;
 	le16 hdr_len;
@@ -416,8 +417,8 @@ struct virtio_net_hdr_v1 {
 };
 
 /* §5.1.6.5: the control virtqueue: class, command, data (readable), then ack (writable). */
-struct virtio_net_ctrl_hdr {
-	uint8_t class;
+struct vireo_net_ctrl_hdr {
+	uint8_t command_class; /* the spec's "class", a C++ keyword */
 	uint8_t cmd;
 };
 
@@ -445,20 +446,21 @@ struct virtio_net_ctrl_hdr {
 #define VIRTIO_NET_CTRL_GUEST_OFFLOADS 5
 #define VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET 0
 
-VIREO_STATIC_ASSERT(sizeof(struct virtio_net_config) == 24, "virtio_net_config");
-VIREO_STATIC_ASSERT(offsetof(struct virtio_net_config, status) == 6, "net_config.status");
-VIREO_STATIC_ASSERT(offsetof(struct virtio_net_config, max_virtqueue_pairs) == 8, "net_config.mvqp");
-VIREO_STATIC_ASSERT(offsetof(struct virtio_net_config, mtu) == 10, "net_config.mtu");
-VIREO_STATIC_ASSERT(offsetof(struct virtio_net_config, speed) == 12, "net_config.speed");
-VIREO_STATIC_ASSERT(offsetof(struct virtio_net_config, duplex) == 16, "net_config.duplex");
-VIREO_STATIC_ASSERT(offsetof(struct virtio_net_config, supported_hash_types) == 20, "net_config.sht");
-VIREO_STATIC_ASSERT(sizeof(struct virtio_net_hdr_v1) == 12, "virtio_net_hdr_v1");
-VIREO_STATIC_ASSERT(offsetof(struct virtio_net_hdr_v1, hdr_len) == 2, "net_hdr.hdr_len");
-VIREO_STATIC_ASSERT(offsetof(struct virtio_net_hdr_v1, gso_size) == 4, "net_hdr.gso_size");
-VIREO_STATIC_ASSERT(offsetof(struct virtio_net_hdr_v1, csum_start) == 6, "net_hdr.csum_start");
-VIREO_STATIC_ASSERT(offsetof(struct virtio_net_hdr_v1, csum_offset) == 8, "net_hdr.csum_offset");
-VIREO_STATIC_ASSERT(offsetof(struct virtio_net_hdr_v1, num_buffers) == 10, "net_hdr.num_buffers");
-VIREO_STATIC_ASSERT(sizeof(struct virtio_net_ctrl_hdr) == 2, "virtio_net_ctrl_hdr");
+VIREO_STATIC_ASSERT(sizeof(struct vireo_net_config) == 24, "vireo_net_config");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_net_config, status) == 6, "net_config.status");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_net_config, max_virtqueue_pairs) == 8, "net_config.mvqp");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_net_config, mtu) == 10, "net_config.mtu");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_net_config, speed) == 12, "net_config.speed");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_net_config, duplex) == 16, "net_config.duplex");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_net_config, supported_hash_types) == 20,
+		    "net_config.sht");
+VIREO_STATIC_ASSERT(sizeof(struct vireo_net_hdr_v1) == 12, "vireo_net_hdr_v1");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_net_hdr_v1, hdr_len) == 2, "net_hdr.hdr_len");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_net_hdr_v1, gso_size) == 4, "net_hdr.gso_size");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_net_hdr_v1, csum_start) == 6, "net_hdr.csum_start");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_net_hdr_v1, csum_offset) == 8, "net_hdr.csum_offset");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_net_hdr_v1, num_buffers) == 10, "net_hdr.num_buffers");
+VIREO_STATIC_ASSERT(sizeof(struct vireo_net_ctrl_hdr) == 2, "vireo_net_ctrl_hdr");
 
 #ifdef __cplusplus
 }

@@ -154,7 +154,7 @@ VIREO_STATIC_ASSERT(offsetof(struct vhost_user_memory, regions) == 8, "memory ta
 VIREO_STATIC_ASSERT(sizeof(struct vhost_user_memory) == 8 + 8 * 32, "memory table");
 VIREO_STATIC_ASSERT(sizeof(struct vhost_user_mem_single) == 40, "single region");
 VIREO_STATIC_ASSERT(offsetof(struct vhost_user_config, region) == VHOST_USER_CONFIG_HDR_SIZE,
-	      "config header");
+		    "config header");
 
 union vhost_user_payload_u {
 	uint64_t u64;

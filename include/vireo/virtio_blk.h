@@ -143,7 +143,7 @@ int virtio_blk_get_id(struct virtio_blk *blk, char id[VIRTIO_BLK_ID_BYTES + 1]);
  * @type: VIRTIO_BLK_T_IN, _OUT, _FLUSH, _GET_ID, _DISCARD, _WRITE_ZEROES
  * @sector: for IN and OUT (ignored otherwise; sent as 0)
  * @data: buffer from virtio_blk_alloc_buffer() (NULL for FLUSH); for
- *	DISCARD/WRITE_ZEROES it holds struct virtio_blk_discard_write_zeroes
+ *	DISCARD/WRITE_ZEROES it holds struct vireo_blk_discard_write_zeroes
  *	segments the caller filled
  * @len: bytes of @data; a multiple of 512 for IN and OUT, of 16 for
  *	DISCARD/WRITE_ZEROES, 20 for GET_ID
