@@ -11,7 +11,7 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 . "$repo/tests/interop/tap_lib.sh"
 VIREO=${VIREO:-build/vireo}
 build=$(cd "$(dirname "$VIREO")" && pwd)
-CC=${CC:-cc}
+CC=${CC:-gcc}
 tmp=$(mktemp -d /tmp/vireo-install.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 prefix=$tmp/prefix
