@@ -53,10 +53,12 @@ TEST_LIB_OBJS := $(patsubst %.c,$(O)/%.o,$(sort $(wildcard tests/lib/*.c)))
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_REPLAYS := $(FUZZ_SRCS:tests/fuzz/%.c=$(O)/fuzz-replay/%)
 RING_SRCS := $(sort $(wildcard ring/*.c))
+EXAMPLE_SRCS := $(sort $(wildcard examples/*.c))
+EXAMPLE_BINS := $(EXAMPLE_SRCS:examples/%.c=$(O)/examples/%)
 
 .PHONY: all tests test run guest fuzz install format format-check freestanding-check \
 	layering-check conformance conformance-check deps clean FORCE
-all: $(O)/libvireo.a $(O)/libvireo.so $(O)/vireo $(O)/vireo.pc
+all: $(O)/libvireo.a $(O)/libvireo.so $(O)/vireo $(O)/vireo.pc $(EXAMPLE_BINS)
 
 $(O)/ring/%.o $(O)/core/%.o: CFLAGS += $(STRICT_WARNINGS)
 $(O)/%.o: %.c
@@ -88,6 +90,12 @@ $(O)/vireo.pc: FORCE
 		'Libs: -L$${libdir} -lvireo' 'Libs.private: $(LIB_LIBS_PRIVATE)' \
 		'Cflags: -I$${includedir}' > $@.tmp
 	$(Q)if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+
+# Examples see what an installed libvireo offers: the public headers (no -I.) and the library.
+$(O)/examples/%: examples/%.c $(O)/libvireo.a
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  EXAMPLE $@")
+	$(Q)$(CC) -Iinclude $(CFLAGS) $(LDFLAGS) -o $@ $< $(O)/libvireo.a $(LDLIBS)
 
 $(O)/tests/%: tests/unit/%.c $(TEST_LIB_OBJS) $(O)/libvireo.a
 	@mkdir -p $(@D)
@@ -145,7 +153,7 @@ install: all
 	install -m 755 $(O)/vireo $(DESTDIR)$(BINDIR)/
 
 FORMAT_FILES = $(sort $(wildcard include/vireo/*.h ring/*.[ch] core/*.[ch] devices/*/*.[ch] \
-	transport/*.[ch] drivers/*.[ch] tools/*.[ch] tests/*/*.[ch]))
+	transport/*.[ch] drivers/*.[ch] tools/*.[ch] tests/*/*.[ch] examples/*.c))
 format:
 	$(Q)clang-format -i $(FORMAT_FILES)
 

@@ -15,7 +15,8 @@ CC=${CC:-gcc}
 tmp=$(mktemp -d /tmp/vireo-install.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 prefix=$tmp/prefix
-plan=16
+example_srcs=("$repo"/examples/*.c)
+plan=$((16 + ${#example_srcs[@]}))
 echo "1..$plan"
 
 # The consumer: a blk device model on a file (the io_uring back-end, so a static link needs
@@ -99,6 +100,18 @@ else
 		"$(head -n 5 "$tmp/cc.log")"
 	fail_rest 15 "static consumer" "it did not link"
 fi
+
+# The examples need nothing the installed prefix lacks: its headers, its library, vireo.pc.
+for src in "${example_srcs[@]}"; do
+	name=$(basename "$src" .c)
+	if "$CC" -std=c11 -Wall -Wextra -Werror $(pkg-config --cflags vireo) -o "$tmp/$name" \
+		"$src" $static_flags 2>"$tmp/cc.log"; then
+		tap OK "examples/$name.c builds against the installed prefix"
+	else
+		tap FAIL "examples/$name.c builds against the installed prefix" \
+			"$(head -n 5 "$tmp/cc.log")"
+	fi
+done
 
 # DESTDIR stages the files; vireo.pc still names the final PREFIX.
 if make -C "$repo" --no-print-directory -s O="$build" PREFIX=/opt/vireo DESTDIR="$tmp/stage" \
