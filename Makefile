@@ -9,6 +9,7 @@ PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
 FUZZ_SECONDS ?= 60
 # Seconds of real fuzzing per libFuzzer target inside `make test` (0: none).
 FUZZ_SECONDS_TEST ?= 5
@@ -143,7 +144,8 @@ fuzz: deps
 # DESTDIR (staging, as Debian's packaging uses it) prefixes every path written; vireo.pc names
 # the final paths, without DESTDIR.
 install: all
-	install -d $(DESTDIR)$(INCLUDEDIR)/vireo $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(BINDIR)
+	install -d $(DESTDIR)$(INCLUDEDIR)/vireo $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(BINDIR) \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3
 	install -m 644 include/vireo/*.h $(DESTDIR)$(INCLUDEDIR)/vireo/
 	install -m 644 $(O)/libvireo.a $(DESTDIR)$(LIBDIR)/
 	install -m 755 $(O)/libvireo.so $(DESTDIR)$(LIBDIR)/libvireo.so.$(VERSION)
@@ -151,6 +153,8 @@ install: all
 	ln -sf libvireo.so.0 $(DESTDIR)$(LIBDIR)/libvireo.so
 	install -m 644 $(O)/vireo.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
 	install -m 755 $(O)/vireo $(DESTDIR)$(BINDIR)/
+	install -m 644 man/vireo.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 man/libvireo.3 $(DESTDIR)$(MANDIR)/man3/
 
 FORMAT_FILES = $(sort $(wildcard include/vireo/*.h ring/*.[ch] core/*.[ch] devices/*/*.[ch] \
 	transport/*.[ch] drivers/*.[ch] tools/*.[ch] tests/*/*.[ch] examples/*.c))

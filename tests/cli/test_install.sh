@@ -16,7 +16,7 @@ tmp=$(mktemp -d /tmp/vireo-install.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 prefix=$tmp/prefix
 example_srcs=("$repo"/examples/*.c)
-plan=$((16 + ${#example_srcs[@]}))
+plan=$((18 + ${#example_srcs[@]}))
 echo "1..$plan"
 
 # The consumer: a blk device model on a file (the io_uring back-end, so a static link needs
@@ -51,8 +51,9 @@ if ! make -C "$repo" --no-print-directory -s O="$build" PREFIX="$prefix" install
 	exit 0
 fi
 tap OK "make install PREFIX=$prefix"
-for f in lib/libvireo.a lib/libvireo.so lib/libvireo.so.0 lib/pkgconfig/vireo.pc \
-	include/vireo/virtqueue.h bin/vireo; do
+installed=(lib/libvireo.a lib/libvireo.so lib/libvireo.so.0 lib/pkgconfig/vireo.pc
+	include/vireo/virtqueue.h bin/vireo share/man/man1/vireo.1 share/man/man3/libvireo.3)
+for f in "${installed[@]}"; do
 	check "installed $f" test -e "$prefix/$f"
 done
 export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
@@ -82,7 +83,7 @@ if "$CC" -std=c11 -Wall -Wextra -Werror $(pkg-config --cflags vireo) -o "$tmp/sh
 		"$(LD_LIBRARY_PATH=$prefix/lib "$tmp/shared" "$tmp/disk.img" 2>&1)"
 else
 	tap FAIL "a consumer builds with pkg-config --cflags --libs vireo" "$(head -n 5 "$tmp/cc.log")"
-	fail_rest 12 "shared consumer" "it did not build"
+	fail_rest $((n + 2)) "shared consumer" "it did not build"
 fi
 
 # static: -l:libvireo.a picks the archive although libvireo.so sits beside it; the private
@@ -98,7 +99,7 @@ if "$CC" -std=c11 -Wall -Wextra -Werror $(pkg-config --cflags vireo) -o "$tmp/st
 else
 	tap FAIL "a consumer links libvireo.a with pkg-config --static --libs vireo" \
 		"$(head -n 5 "$tmp/cc.log")"
-	fail_rest 15 "static consumer" "it did not link"
+	fail_rest $((n + 2)) "static consumer" "it did not link"
 fi
 
 # The examples need nothing the installed prefix lacks: its headers, its library, vireo.pc.
