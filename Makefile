@@ -62,6 +62,8 @@ EXAMPLE_BINS := $(EXAMPLE_SRCS:examples/%.c=$(O)/examples/%)
 all: $(O)/libvireo.a $(O)/libvireo.so $(O)/vireo $(O)/vireo.pc $(EXAMPLE_BINS)
 
 $(O)/ring/%.o $(O)/core/%.o: CFLAGS += $(STRICT_WARNINGS)
+# libvireo exports what its headers mark VIREO_API (include/vireo/api.h), nothing else.
+$(LIB_OBJS): CFLAGS += -fvisibility=hidden
 $(O)/%.o: %.c
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC      $<")
@@ -71,9 +73,10 @@ $(O)/libvireo.a: $(LIB_OBJS)
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(O)/libvireo.so: $(LIB_OBJS)
+$(O)/libvireo.so: $(LIB_OBJS) libvireo.map
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) -shared $(LDFLAGS) -Wl,-soname,libvireo.so.0 -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) -shared $(LDFLAGS) -Wl,-soname,libvireo.so.0 -Wl,--version-script=libvireo.map \
+		-o $@ $(LIB_OBJS) $(LDLIBS)
 
 $(O)/vireo: $(TOOL_OBJS) $(O)/libvireo.a
 	@$(if $(Q),echo "  LD      $@")

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <vireo/api.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -41,20 +43,20 @@ struct virtio_dma_arena {
  * virtio_dma_arena_init() - create a memfd of @size bytes and map it
  * Return: 0 or -errno.
  */
-int virtio_dma_arena_init(struct virtio_dma_arena *arena, size_t size, uint64_t dma_base);
+VIREO_API int virtio_dma_arena_init(struct virtio_dma_arena *arena, size_t size, uint64_t dma_base);
 
-void virtio_dma_arena_destroy(struct virtio_dma_arena *arena);
+VIREO_API void virtio_dma_arena_destroy(struct virtio_dma_arena *arena);
 
 /**
  * virtio_dma_alloc() - @size zeroed bytes aligned to @align (a power of two)
  * @dma_addr: set to the device-visible address
  * Return: the pointer, or NULL when the arena is exhausted.
  */
-void *virtio_dma_alloc(struct virtio_dma_arena *arena, size_t size, size_t align,
-		       uint64_t *dma_addr);
+VIREO_API void *virtio_dma_alloc(struct virtio_dma_arena *arena, size_t size, size_t align,
+				 uint64_t *dma_addr);
 
 /** virtio_dma_free() - give back what virtio_dma_alloc() returned */
-void virtio_dma_free(struct virtio_dma_arena *arena, void *ptr);
+VIREO_API void virtio_dma_free(struct virtio_dma_arena *arena, void *ptr);
 
 /** virtio_dma_addr() - device-visible address of @ptr inside the arena */
 static inline uint64_t virtio_dma_addr(const struct virtio_dma_arena *arena, const void *ptr)

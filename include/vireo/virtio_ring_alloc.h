@@ -17,6 +17,7 @@
 
 #include <vireo/driver.h>
 #include <vireo/virtqueue.h>
+#include <vireo/api.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -65,11 +66,11 @@ struct virtio_vring_alloc {
  * split ring, or @vdev has no DMA arena; -ENOMEM if the arena or the heap is
  * exhausted. On failure nothing stays allocated.
  */
-int virtio_vring_alloc(struct virtio_device *vdev, struct virtqueue *vq, uint16_t num,
-		       struct virtio_vring_alloc *out);
+VIREO_API int virtio_vring_alloc(struct virtio_device *vdev, struct virtqueue *vq, uint16_t num,
+				 struct virtio_vring_alloc *out);
 
 /** virtio_vring_free() - give back what virtio_vring_alloc() took; @a is zeroed */
-void virtio_vring_free(struct virtio_device *vdev, struct virtio_vring_alloc *a);
+VIREO_API void virtio_vring_free(struct virtio_device *vdev, struct virtio_vring_alloc *a);
 
 #ifdef __cplusplus
 }
