@@ -6,6 +6,10 @@ O ?= build
 SAN ?=
 V ?= 0
 PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
 FUZZ_SECONDS ?= 60
 # Seconds of real fuzzing per libFuzzer target inside `make test` (0: none).
 FUZZ_SECONDS_TEST ?= 5
@@ -26,6 +30,14 @@ STRICT_WARNINGS := -Wconversion
 CPPFLAGS := -D_GNU_SOURCE -Iinclude -I.
 CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 $(WARNINGS) -fPIC -MMD -MP
+# What libvireo links, also written into vireo.pc for `pkg-config --static` (a consumer of
+# libvireo.a links these itself). liburing by its pkg-config module; libslirp by its -l flag:
+# Debian's slirp.pc Requires glib-2.0, yet libslirp-dev does not pull libglib2.0-dev in, so a
+# Requires.private on slirp would make every `pkg-config vireo` fail there (pkg-config reads
+# Requires.private for --cflags too). tests/cli/test_install.sh checks that every library
+# libvireo.so needs is named by `pkg-config --static --libs vireo`.
+LIB_REQUIRES_PRIVATE := liburing
+LIB_LIBS_PRIVATE := -lslirp -lpthread
 LDLIBS := -luring -lslirp -lpthread
 # Only the vireo command links libseccomp (tools/sandbox.c), and the test of its filter.
 TOOL_LDLIBS := -lseccomp
@@ -46,12 +58,16 @@ TEST_LIB_OBJS := $(patsubst %.c,$(O)/%.o,$(sort $(wildcard tests/lib/*.c)))
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_REPLAYS := $(FUZZ_SRCS:tests/fuzz/%.c=$(O)/fuzz-replay/%)
 RING_SRCS := $(sort $(wildcard ring/*.c))
+EXAMPLE_SRCS := $(sort $(wildcard examples/*.c))
+EXAMPLE_BINS := $(EXAMPLE_SRCS:examples/%.c=$(O)/examples/%)
 
 .PHONY: all tests test run guest fuzz install format format-check freestanding-check \
-	layering-check conformance conformance-check deps clean
-all: $(O)/libvireo.a $(O)/libvireo.so $(O)/vireo $(O)/vireo.pc
+	layering-check conformance conformance-check deps clean FORCE
+all: $(O)/libvireo.a $(O)/libvireo.so $(O)/vireo $(O)/vireo.pc $(EXAMPLE_BINS)
 
 $(O)/ring/%.o $(O)/core/%.o: CFLAGS += $(STRICT_WARNINGS)
+# libvireo exports what its headers mark VIREO_API (include/vireo/api.h), nothing else.
+$(LIB_OBJS): CFLAGS += -fvisibility=hidden
 $(O)/%.o: %.c
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC      $<")
@@ -61,20 +77,33 @@ $(O)/libvireo.a: $(LIB_OBJS)
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(O)/libvireo.so: $(LIB_OBJS)
+$(O)/libvireo.so: $(LIB_OBJS) libvireo.map
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) -shared $(LDFLAGS) -Wl,-soname,libvireo.so.0 -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) -shared $(LDFLAGS) -Wl,-soname,libvireo.so.0 -Wl,--version-script=libvireo.map \
+		-o $@ $(LIB_OBJS) $(LDLIBS)
 
 $(O)/vireo: $(TOOL_OBJS) $(O)/libvireo.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(TOOL_OBJS) $(O)/libvireo.a $(LDLIBS) $(TOOL_LDLIBS)
 
-$(O)/vireo.pc: Makefile
+# Rewritten (when its text changes) on every run, so that `make install PREFIX=x` after a plain
+# `make` installs a vireo.pc naming x, not the PREFIX of the first build.
+pc_path = $(patsubst $(PREFIX)/%,$${prefix}/%,$(1))
+$(O)/vireo.pc: FORCE
 	@mkdir -p $(@D)
-	$(Q)printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' \
+	$(Q)printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(call pc_path,$(LIBDIR))' \
+		'includedir=$(call pc_path,$(INCLUDEDIR))' \
 		'' 'Name: vireo' 'Description: virtio rings, device models and drivers' \
-		'Version: $(VERSION)' 'Libs: -L$${libdir} -lvireo' 'Libs.private: $(LDLIBS)' \
-		'Cflags: -I$${includedir}' > $@
+		'Version: $(VERSION)' 'Requires.private: $(LIB_REQUIRES_PRIVATE)' \
+		'Libs: -L$${libdir} -lvireo' 'Libs.private: $(LIB_LIBS_PRIVATE)' \
+		'Cflags: -I$${includedir}' > $@.tmp
+	$(Q)if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+
+# Examples see what an installed libvireo offers: the public headers (no -I.) and the library.
+$(O)/examples/%: examples/%.c $(O)/libvireo.a
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  EXAMPLE $@")
+	$(Q)$(CC) -Iinclude $(CFLAGS) $(LDFLAGS) -o $@ $< $(O)/libvireo.a $(LDLIBS)
 
 # A test of a tools/ module links that module: TEST_TOOL_OBJS_<test> (and TOOL_LDLIBS).
 TEST_TOOL_OBJS_test_sandbox := $(O)/tools/sandbox.o
@@ -138,19 +167,23 @@ guest: deps
 fuzz: deps
 	$(Q)scripts/fuzz.sh $(O)/fuzz $(FUZZ_SECONDS) $(FUZZ_SRCS)
 
+# DESTDIR (staging, as Debian's packaging uses it) prefixes every path written; vireo.pc names
+# the final paths, without DESTDIR.
 install: all
-	install -d $(DESTDIR)$(PREFIX)/include/vireo $(DESTDIR)$(PREFIX)/lib/pkgconfig \
-		$(DESTDIR)$(PREFIX)/bin
-	install -m 644 include/vireo/*.h $(DESTDIR)$(PREFIX)/include/vireo/
-	install -m 644 $(O)/libvireo.a $(DESTDIR)$(PREFIX)/lib/
-	install -m 755 $(O)/libvireo.so $(DESTDIR)$(PREFIX)/lib/libvireo.so.$(VERSION)
-	ln -sf libvireo.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libvireo.so.0
-	ln -sf libvireo.so.0 $(DESTDIR)$(PREFIX)/lib/libvireo.so
-	install -m 644 $(O)/vireo.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
-	install -m 755 $(O)/vireo $(DESTDIR)$(PREFIX)/bin/
+	install -d $(DESTDIR)$(INCLUDEDIR)/vireo $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(BINDIR) \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3
+	install -m 644 include/vireo/*.h $(DESTDIR)$(INCLUDEDIR)/vireo/
+	install -m 644 $(O)/libvireo.a $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(O)/libvireo.so $(DESTDIR)$(LIBDIR)/libvireo.so.$(VERSION)
+	ln -sf libvireo.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libvireo.so.0
+	ln -sf libvireo.so.0 $(DESTDIR)$(LIBDIR)/libvireo.so
+	install -m 644 $(O)/vireo.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	install -m 755 $(O)/vireo $(DESTDIR)$(BINDIR)/
+	install -m 644 man/vireo.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 man/libvireo.3 $(DESTDIR)$(MANDIR)/man3/
 
 FORMAT_FILES = $(sort $(wildcard include/vireo/*.h ring/*.[ch] core/*.[ch] devices/*/*.[ch] \
-	transport/*.[ch] drivers/*.[ch] tools/*.[ch] tests/*/*.[ch]))
+	transport/*.[ch] drivers/*.[ch] tools/*.[ch] tests/*/*.[ch] examples/*.c))
 format:
 	$(Q)clang-format -i $(FORMAT_FILES)
 

@@ -34,7 +34,7 @@ static const struct virtio_device_id blk_ids[] = {
 static int blk_probe(struct virtio_device *vdev);
 static void blk_remove(struct virtio_device *vdev);
 
-#define BLK_CFG(field) offsetof(struct virtio_blk_config, field)
+#define BLK_CFG(field) offsetof(struct vireo_blk_config, field)
 
 static uint32_t blk_cread32(struct virtio_device *vdev, unsigned int offset)
 {

@@ -21,7 +21,7 @@
  * header the device reads and the status byte it writes (§5.2.6).
  */
 struct blk_wire {
-	struct virtio_blk_outhdr hdr;
+	struct vireo_blk_outhdr hdr;
 	uint8_t status;
 	uint8_t pad[15];
 };

@@ -47,7 +47,7 @@ static bool blk_is_write(uint32_t type)
  */
 static int blk_check_segments(const struct virtio_blk *blk, const struct virtio_blk_request *req)
 {
-	const struct virtio_blk_discard_write_zeroes *seg = req->data;
+	const struct vireo_blk_discard_write_zeroes *seg = req->data;
 	bool discard = req->type == VIRTIO_BLK_T_DISCARD;
 	uint32_t max_seg = discard ? blk->max_discard_seg : blk->max_wz_seg;
 	uint32_t max_sectors = discard ? blk->max_discard_sectors : blk->max_wz_sectors;
@@ -136,7 +136,7 @@ static int blk_build_sg(const struct virtio_blk *blk, const struct virtio_blk_re
 	uint32_t left = req->type == VIRTIO_BLK_T_FLUSH ? 0 : req->len;
 	unsigned int n = 1, segs = 0;
 
-	sg[0] = (struct virtio_sg){.addr = s->wire_addr, .len = sizeof(struct virtio_blk_outhdr)};
+	sg[0] = (struct virtio_sg){.addr = s->wire_addr, .len = sizeof(struct vireo_blk_outhdr)};
 	while (left) {
 		uint32_t len = blk->size_max && left > blk->size_max ? blk->size_max : left;
 

@@ -155,7 +155,7 @@ int virtio_blk_flush(struct virtio_blk *blk)
 static int blk_sync_range(struct virtio_blk *blk, uint32_t type, uint64_t sector, uint32_t nsectors,
 			  uint32_t flags)
 {
-	struct virtio_blk_discard_write_zeroes seg = {
+	struct vireo_blk_discard_write_zeroes seg = {
 		.sector = cpu_to_le64(sector),
 		.num_sectors = cpu_to_le32(nsectors),
 		.flags = cpu_to_le32(flags),

@@ -21,7 +21,7 @@ static const struct virtio_device_id net_ids[] = {
 	{0, 0},
 };
 
-#define NET_CFG(field) offsetof(struct virtio_net_config, field)
+#define NET_CFG(field) offsetof(struct vireo_net_config, field)
 
 static int net_probe(struct virtio_device *vdev);
 

@@ -11,7 +11,7 @@
 /* Ethernet header (14) plus one VLAN tag (4): a frame's bytes beyond the MTU (R-NET-03). */
 #define NET_L2_OVERHEAD 18u
 #define NET_ETH_HLEN 14u
-#define NET_HDR_LEN ((uint32_t)sizeof(struct virtio_net_hdr_v1))
+#define NET_HDR_LEN ((uint32_t)sizeof(struct vireo_net_hdr_v1))
 /* Receive buffer size with MRG_RXBUF: frames longer than this span several buffers. */
 #define NET_MRG_BUF_SIZE 2048u
 /* Buffers are laid out on this boundary in DMA memory. */
@@ -39,7 +39,7 @@ struct net_pool {
  * command, up to 8 bytes of data (readable), then the ack (writable).
  */
 struct net_ctrl_wire {
-	struct virtio_net_ctrl_hdr hdr;
+	struct vireo_net_ctrl_hdr hdr;
 	uint8_t data[8];
 	uint8_t ack;
 	uint8_t pad[5];

@@ -20,7 +20,7 @@ static int net_ctrl_post(struct virtio_net *net, size_t len)
 {
 	uint64_t a = net->ctrl_addr;
 	struct virtio_sg sg[3] = {
-		{a + offsetof(struct net_ctrl_wire, hdr), sizeof(struct virtio_net_ctrl_hdr)},
+		{a + offsetof(struct net_ctrl_wire, hdr), sizeof(struct vireo_net_ctrl_hdr)},
 		{a + offsetof(struct net_ctrl_wire, data), (uint32_t)len},
 		{a + offsetof(struct net_ctrl_wire, ack), 1},
 	};
@@ -46,7 +46,7 @@ static int net_ctrl_cmd(struct virtio_net *net, uint8_t class, uint8_t cmd, cons
 
 	if (net->ctrl_dead || virtqueue_is_broken(net->ctrlq))
 		return -EIO;
-	w->hdr.class = class;
+	w->hdr.command_class = class;
 	w->hdr.cmd = cmd;
 	memcpy(w->data, data, len);
 	w->ack = NET_ACK_UNSET;

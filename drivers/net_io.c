@@ -145,7 +145,7 @@ int net_rx_refill(struct virtio_net *net)
  * and RSC_INFO clear; NEEDS_CSUM and DATA_VALID only with GUEST_CSUM.
  * Unknown flag bits are ignored (R-NET-11).
  */
-static bool net_rx_hdr_ok(const struct virtio_net *net, const struct virtio_net_hdr_v1 *hdr)
+static bool net_rx_hdr_ok(const struct virtio_net *net, const struct vireo_net_hdr_v1 *hdr)
 {
 	uint8_t flags = hdr->flags & NET_HDR_KNOWN_FLAGS;
 
@@ -162,7 +162,7 @@ static bool net_rx_hdr_ok(const struct virtio_net *net, const struct virtio_net_
  * Return: the buffers the frame spans, or 0 to drop it
  */
 static unsigned int net_rx_num_buffers(const struct virtio_net *net,
-				       const struct virtio_net_hdr_v1 *hdr)
+				       const struct vireo_net_hdr_v1 *hdr)
 {
 	unsigned int nbuf = le16_to_cpu(hdr->num_buffers);
 
@@ -204,7 +204,7 @@ static uint32_t net_rx_merge(struct virtio_net *net, uint32_t got, uint32_t prev
 }
 
 /* The length checks and offloads of a whole frame. Return: true to deliver it */
-static bool net_rx_finish(struct virtio_net *net, const struct virtio_net_hdr_v1 *hdr, uint8_t *out,
+static bool net_rx_finish(struct virtio_net *net, const struct vireo_net_hdr_v1 *hdr, uint8_t *out,
 			  uint32_t len, size_t cap)
 {
 	/* Runts, and frames above mtu plus L2 headers (D-NET-04). */
@@ -226,7 +226,7 @@ static bool net_rx_finish(struct virtio_net *net, const struct virtio_net_hdr_v1
  */
 static int net_rx_take(struct virtio_net *net, uint8_t *out, size_t cap)
 {
-	struct virtio_net_hdr_v1 hdr;
+	struct vireo_net_hdr_v1 hdr;
 	unsigned int nbuf;
 	uint32_t len, flen;
 	uint8_t *buf = virtqueue_get_buf(net->rxq, &len);

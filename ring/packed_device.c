@@ -420,7 +420,7 @@ static bool packed_event_crossed(const struct vring_packed_dev *q, uint16_t off_
 	if (off >= q->num)
 		return true; /* nonsense from the driver: notifying is always safe */
 	event = packed_lap_pos(q, off, off_wrap >> PVIRTQ_EVENT_WRAP_SHIFT);
-	/* vring_need_event() in lap positions: event in [old, new) */
+	/* virtq_need_event() in lap positions: event in [old, new) */
 	return (new_pos + span - event - 1u) % span < (new_pos + span - old_pos) % span;
 }
 

@@ -259,7 +259,7 @@ static bool packed_device_wants(const struct vring_packed_drv *p, uint16_t off_w
 	/* An event in the previous lap sits one ring length below this lap's positions. */
 	if ((bool)(off_wrap >> PVIRTQ_EVENT_WRAP_SHIFT) != p->avail_wrap)
 		event = (uint16_t)(event - p->num);
-	return vring_need_event(event, new_pos, old_pos);
+	return virtq_need_event(event, new_pos, old_pos);
 }
 
 static bool packed_kick_prepare(struct virtqueue *vq)

@@ -317,7 +317,7 @@ bool vring_split_dev_need_notify(struct vring_split_dev *q)
 	 */
 	if (q->event_idx)
 		return !valid ||
-		       vring_need_event(vring_read_once16(dev_used_event(q)), new_idx, old_idx);
+		       virtq_need_event(vring_read_once16(dev_used_event(q)), new_idx, old_idx);
 	/* D-SR-06/07: without it, used_event is ignored and flags decide */
 	return !(vring_read_once16(&q->avail->flags) & VIRTQ_AVAIL_F_NO_INTERRUPT);
 }

@@ -232,7 +232,7 @@ static bool split_kick_prepare(struct virtqueue *vq)
 	 */
 	vring_mb();
 	if (s->event_idx)
-		return vring_need_event(vring_read_once16(drv_avail_event(s)), new_idx, old_idx);
+		return virtq_need_event(vring_read_once16(drv_avail_event(s)), new_idx, old_idx);
 	return !(vring_read_once16(&s->used->flags) & VIRTQ_USED_F_NO_NOTIFY);
 }
 

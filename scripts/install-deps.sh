@@ -11,7 +11,8 @@ set -eu
 # for want of a package.
 commands=(
 	# build
-	make:make gcc:gcc ar:binutils nm:binutils pkg-config:pkgconf
+	make:make gcc:gcc g++:g++ ar:binutils nm:binutils readelf:binutils pkg-config:pkgconf
+	groff:groff-base
 	clang:clang clang-format:clang-format llvm-symbolizer:llvm
 	# shell plumbing (essential on Debian, listed so the table is whole)
 	bash:bash sed:sed grep:grep awk:mawk find:findutils timeout:coreutils md5sum:coreutils

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 layer_of() {
 	case $1 in
-	spec.h) echo spec ;;
+	spec.h | api.h) echo spec ;;
 	virtqueue.h | vring.h) echo ring ;;
 	log.h | inet_csum.h) echo base ;;
 	guest_mem.h | event_loop.h | device.h | iov.h | mem_guard.h | peer_eventfd.h) echo core ;;

@@ -399,7 +399,7 @@ static void vhu_fe_quirks(struct vhost_user_frontend *fe)
 
 	if (fe->device_id != VIRTIO_ID_BLOCK || !(fe->offered & VIRTIO_BIT(VIRTIO_BLK_F_SIZE_MAX)))
 		return;
-	vhu_fe_get(&fe->vdev, offsetof(struct virtio_blk_config, size_max), &size_max,
+	vhu_fe_get(&fe->vdev, offsetof(struct vireo_blk_config, size_max), &size_max,
 		   sizeof(size_max));
 	if (vhost_user_frontend_broken(fe) || le32_to_cpu(size_max) != 0)
 		return;

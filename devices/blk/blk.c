@@ -113,7 +113,7 @@ static int blk_image_size(int fd, uint64_t *size)
  */
 static void blk_init_config(struct blk_device *blk)
 {
-	struct virtio_blk_config *c = &blk->config;
+	struct vireo_blk_config *c = &blk->config;
 	uint32_t seg_max = blk->queue_size > 2 ? blk->queue_size - 2u : 1u;
 
 	memset(c, 0, sizeof(*c));

@@ -114,7 +114,7 @@ struct blk_queue {
 
 struct blk_device {
 	struct vdev vdev;
-	struct virtio_blk_config config;
+	struct vireo_blk_config config;
 	int fd;
 	bool readonly;
 	uint64_t capacity;

@@ -40,7 +40,7 @@ static bool blk_req_take_status(struct blk_req *req)
 /* The readable part after the 16-byte header is the data of OUT / DISCARD / WRITE_ZEROES. */
 static void blk_req_readable_data(struct blk_req *req)
 {
-	size_t skip = sizeof(struct virtio_blk_outhdr);
+	size_t skip = sizeof(struct vireo_blk_outhdr);
 	unsigned int i = 0;
 
 	while (i < req->chain.readable && skip >= req->iov[i].len) {
@@ -53,7 +53,7 @@ static void blk_req_readable_data(struct blk_req *req)
 	}
 	req->data = &req->iov[i];
 	req->data_cnt = req->chain.readable - i;
-	req->data_len = req->chain.readable_bytes - (uint32_t)sizeof(struct virtio_blk_outhdr);
+	req->data_len = req->chain.readable_bytes - (uint32_t)sizeof(struct vireo_blk_outhdr);
 }
 
 /* §5.2.6.1: requests must stay inside capacity; a driver error is IOERR. */
@@ -84,7 +84,7 @@ static uint8_t blk_req_check_rw(struct blk_req *req, const struct blk_limits *li
  */
 static uint8_t blk_req_check_dwz(struct blk_req *req, const struct blk_limits *lim)
 {
-	struct virtio_blk_discard_write_zeroes seg[BLK_MAX_DWZ_SEG];
+	struct vireo_blk_discard_write_zeroes seg[BLK_MAX_DWZ_SEG];
 	size_t seg_size = sizeof(seg[0]);
 	unsigned int n, i;
 
@@ -121,7 +121,7 @@ static uint8_t blk_req_check_dwz(struct blk_req *req, const struct blk_limits *l
 
 uint8_t blk_req_parse(struct blk_req *req, const struct blk_limits *lim)
 {
-	struct virtio_blk_outhdr hdr;
+	struct vireo_blk_outhdr hdr;
 
 	req->status = NULL;
 	req->data = NULL;

@@ -151,7 +151,7 @@ static void net_free_scratch(struct net_device *nd)
 
 static void net_init_config(struct net_device *nd)
 {
-	struct virtio_net_config *c = &nd->config;
+	struct vireo_net_config *c = &nd->config;
 
 	memset(c, 0, sizeof(*c));
 	memcpy(c->mac, nd->opt.mac, NET_ETH_ALEN);

@@ -112,13 +112,13 @@ static uint8_t net_ctrl_mq(struct net_device *nd, uint8_t cmd, const uint8_t *da
 /* One command out of nd->ctrl (@len bytes). Return: VIRTIO_NET_OK or VIRTIO_NET_ERR. */
 static uint8_t net_ctrl_dispatch(struct net_device *nd, uint32_t len)
 {
-	const struct virtio_net_ctrl_hdr *h = (const struct virtio_net_ctrl_hdr *)nd->ctrl;
+	const struct vireo_net_ctrl_hdr *h = (const struct vireo_net_ctrl_hdr *)nd->ctrl;
 	const uint8_t *data = nd->ctrl + sizeof(*h);
 
 	if (len < sizeof(*h))
 		return VIRTIO_NET_ERR;
 	len -= (uint32_t)sizeof(*h);
-	switch (h->class) {
+	switch (h->command_class) {
 	case VIRTIO_NET_CTRL_RX:
 		return net_ctrl_rx(nd, h->cmd, data, len);
 	case VIRTIO_NET_CTRL_MAC:

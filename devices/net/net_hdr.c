@@ -22,7 +22,7 @@ static bool net_acked(uint64_t acked, unsigned int bit)
 }
 
 /* Return: -1, or TX_BAD_GSO for a GSO request the driver may not make. */
-static int net_check_tx_gso(const struct virtio_net_hdr_v1 *hdr, uint64_t acked)
+static int net_check_tx_gso(const struct vireo_net_hdr_v1 *hdr, uint64_t acked)
 {
 	unsigned int type = hdr->gso_type & ~VIRTIO_NET_HDR_GSO_ECN;
 
@@ -41,8 +41,7 @@ static int net_check_tx_gso(const struct virtio_net_hdr_v1 *hdr, uint64_t acked)
 	return -1;
 }
 
-int net_hdr_check_tx(struct virtio_net_hdr_v1 *hdr, uint32_t frame_len, uint64_t acked,
-		     uint16_t mtu)
+int net_hdr_check_tx(struct vireo_net_hdr_v1 *hdr, uint32_t frame_len, uint64_t acked, uint16_t mtu)
 {
 	bool gso;
 

@@ -43,7 +43,7 @@ struct net_rx_filter {
 
 struct net_device {
 	struct vdev vdev;
-	struct virtio_net_config config;
+	struct vireo_net_config config;
 	struct net_device_options opt;
 	unsigned int max_pairs;
 	unsigned int active_pairs; /* VQ_PAIRS_SET; 1 after reset (D-NET-62) */
@@ -80,7 +80,7 @@ void net_count_drop(struct net_device *nd, enum net_drop_reason r);
  * @acked: the negotiated features; @mtu: the device's MTU
  * Return: -1 if the frame may go, else the enum net_drop_reason to count.
  */
-int net_hdr_check_tx(struct virtio_net_hdr_v1 *hdr, uint32_t frame_len, uint64_t acked,
+int net_hdr_check_tx(struct vireo_net_hdr_v1 *hdr, uint32_t frame_len, uint64_t acked,
 		     uint16_t mtu);
 
 /**

@@ -95,7 +95,7 @@ static bool net_rx_chain_bad(struct net_device *nd, struct vdev_queue *q,
 	}
 	/* drv:NET/Setting Up Receive Buffers: with MRG_RXBUF every buffer holds a header. */
 	if (vdev_has_feature(&nd->vdev, VIRTIO_NET_F_MRG_RXBUF) &&
-	    c->writable_bytes < sizeof(struct virtio_net_hdr_v1)) {
+	    c->writable_bytes < sizeof(struct vireo_net_hdr_v1)) {
 		vdev_queue_set_needs_reset(q, "receive buffer smaller than the header");
 		return true;
 	}
@@ -104,7 +104,7 @@ static bool net_rx_chain_bad(struct net_device *nd, struct vdev_queue *q,
 
 /* Without MRG_RXBUF. Return: -1 placed; a drop reason; NET_RX_BROKEN. */
 static int net_rx_single(struct net_device *nd, struct vdev_queue *q, const struct net_packet *pkt,
-			 struct virtio_net_hdr_v1 *hdr)
+			 struct vireo_net_hdr_v1 *hdr)
 {
 	uint32_t total = (uint32_t)sizeof(*hdr) + pkt->len;
 	struct vring_chain c;
@@ -141,7 +141,7 @@ static int net_rx_unpop(struct net_device *nd, struct vdev_queue *q, unsigned in
 /* Fill one more chain with the next bytes of @pkt. Return: bytes of the frame placed. */
 static uint32_t net_rx_fill(struct vring_iov *iov, const struct vring_chain *c,
 			    const struct net_packet *pkt, uint32_t placed, bool first,
-			    const struct virtio_net_hdr_v1 *hdr)
+			    const struct vireo_net_hdr_v1 *hdr)
 {
 	uint32_t skip = first ? (uint32_t)sizeof(*hdr) : 0;
 	uint32_t room = c->writable_bytes - skip, left = pkt->len - placed;
@@ -156,7 +156,7 @@ static uint32_t net_rx_fill(struct vring_iov *iov, const struct vring_chain *c,
 
 /* With MRG_RXBUF. Return: -1 placed; a drop reason; NET_RX_BROKEN. */
 static int net_rx_merge(struct net_device *nd, struct vdev_queue *q, const struct net_packet *pkt,
-			struct virtio_net_hdr_v1 *hdr)
+			struct vireo_net_hdr_v1 *hdr)
 {
 	struct vring_iov hdr_iov[sizeof(*hdr)];
 	unsigned int n = 0, hdr_cnt = 0;
@@ -187,7 +187,7 @@ static int net_rx_merge(struct net_device *nd, struct vdev_queue *q, const struc
 		n++;
 	}
 	nbuf = cpu_to_le16((uint16_t)n); /* D-NET-20/23: buffers this frame spans */
-	(void)buf_to_iov(hdr_iov, hdr_cnt, offsetof(struct virtio_net_hdr_v1, num_buffers), &nbuf,
+	(void)buf_to_iov(hdr_iov, hdr_cnt, offsetof(struct vireo_net_hdr_v1, num_buffers), &nbuf,
 			 sizeof(nbuf));
 	for (unsigned int i = 0; i < n; i++)
 		if (vdev_queue_push(q, nd->rx_heads[i], nd->rx_lens[i]) < 0)
@@ -225,7 +225,7 @@ static int net_rx_errno(int why)
 }
 
 /* The header the driver sees: only what it negotiated and what the frame needs. */
-static void net_rx_header(const struct net_device *nd, struct virtio_net_hdr_v1 *hdr)
+static void net_rx_header(const struct net_device *nd, struct vireo_net_hdr_v1 *hdr)
 {
 	/* D-NET-26: flags are only ours to set with GUEST_CSUM; no RSC_INFO (D-NET-44). */
 	hdr->flags &= vdev_has_feature(&nd->vdev, VIRTIO_NET_F_GUEST_CSUM)
@@ -243,7 +243,7 @@ static void net_rx_header(const struct net_device *nd, struct virtio_net_hdr_v1 
 
 int net_device_receive(struct net_device *nd, const struct net_packet *pkt)
 {
-	struct virtio_net_hdr_v1 hdr = pkt->vnet;
+	struct vireo_net_hdr_v1 hdr = pkt->vnet;
 	struct vdev_queue *q = NULL;
 	int why = net_rx_admit(nd, pkt);
 

@@ -30,7 +30,7 @@
 #include <vireo/log.h>
 #include <vireo/net_uplink.h>
 
-#define NET_TAP_HDR_LEN sizeof(struct virtio_net_hdr_v1)
+#define NET_TAP_HDR_LEN sizeof(struct vireo_net_hdr_v1)
 /* Frames read per readable event, so one busy tap cannot starve the loop. */
 #define NET_TAP_BURST 64u
 /* One byte more than the largest frame: a read that fills it was truncated. */
@@ -58,7 +58,7 @@ static bool net_tap_gso_known(uint8_t gso_type)
  * field inside the frame, a known gso type, and for GSO an MSS and a
  * partial checksum (§5.1.6.4, D-NET-42: GSO frames always carry NEEDS_CSUM).
  */
-static bool net_tap_hdr_valid(const struct virtio_net_hdr_v1 *h, uint32_t len)
+static bool net_tap_hdr_valid(const struct vireo_net_hdr_v1 *h, uint32_t len)
 {
 	if ((h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) &&
 	    !inet_csum_partial_fits(le16_to_cpu(h->csum_start), le16_to_cpu(h->csum_offset), len))
@@ -123,7 +123,7 @@ static void net_tap_readable(void *opaque, uint32_t events)
 static int net_tap_transmit(void *opaque, const struct net_packet *pkt)
 {
 	struct net_tap *tap = opaque;
-	struct virtio_net_hdr_v1 hdr = pkt->vnet;
+	struct vireo_net_hdr_v1 hdr = pkt->vnet;
 	struct iovec iov[2];
 	ssize_t n;
 

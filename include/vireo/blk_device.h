@@ -15,6 +15,11 @@
 #include <stdint.h>
 
 #include <vireo/device.h>
+#include <vireo/api.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 struct blk_device;
 
@@ -44,13 +49,13 @@ struct blk_device_options {
  * Return: 0 and *@out set; -EINVAL (bad option, image smaller than one
  * sector), -ENOMEM, or -errno from open/fstat.
  */
-int blk_device_new(struct blk_device **out, const struct blk_device_options *opt);
+VIREO_API int blk_device_new(struct blk_device **out, const struct blk_device_options *opt);
 
 /** blk_device_vdev() - the core device inside @blk (for the transport) */
-struct vdev *blk_device_vdev(struct blk_device *blk);
+VIREO_API struct vdev *blk_device_vdev(struct blk_device *blk);
 
 /** blk_device_capacity() - image size in 512-byte sectors */
-uint64_t blk_device_capacity(const struct blk_device *blk);
+VIREO_API uint64_t blk_device_capacity(const struct blk_device *blk);
 
 /* Request kinds counted per queue (virtio 1.2 §5.2.6 types; OTHER: anything else). */
 enum blk_device_request_kind {
@@ -87,17 +92,21 @@ struct blk_device_queue_stats {
  * thread while the queues run (the numbers are each current, not a snapshot)
  * Return: 0, or -EINVAL for an index beyond the device's queues.
  */
-int blk_device_queue_stats(const struct blk_device *blk, unsigned int index,
-			   struct blk_device_queue_stats *out);
+VIREO_API int blk_device_queue_stats(const struct blk_device *blk, unsigned int index,
+				     struct blk_device_queue_stats *out);
 
 /** blk_device_request_kind_name() - "in", "out", "flush", ... for @kind */
-const char *blk_device_request_kind_name(enum blk_device_request_kind kind);
+VIREO_API const char *blk_device_request_kind_name(enum blk_device_request_kind kind);
 
 /**
  * blk_device_free() - reset the device (waits for in-flight I/O), close the
  * image, free. Call it from the device's thread, or once that thread has
  * exited: io_uring completes requests in the thread that submitted them.
  */
-void blk_device_free(struct blk_device *blk);
+VIREO_API void blk_device_free(struct blk_device *blk);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* VIREO_BLK_DEVICE_H */

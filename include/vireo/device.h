@@ -32,6 +32,11 @@
 #include <vireo/guest_mem.h>
 #include <vireo/peer_eventfd.h>
 #include <vireo/vring.h>
+#include <vireo/api.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 #define VDEV_MAX_QUEUES 64
 
@@ -183,18 +188,18 @@ struct vdev {
  *	VDEV_CORE_FEATURES and drops anything else in the reserved range
  * Return: 0 or -EINVAL (num_queues 0 or above VDEV_MAX_QUEUES, bad queue size).
  */
-int vdev_init(struct vdev *dev, const struct vdev_ops *ops, const char *name, uint32_t device_id,
-	      uint64_t device_features, unsigned int num_queues, uint16_t queue_max_size,
-	      void *config, uint32_t config_size);
+VIREO_API int vdev_init(struct vdev *dev, const struct vdev_ops *ops, const char *name,
+			uint32_t device_id, uint64_t device_features, unsigned int num_queues,
+			uint16_t queue_max_size, void *config, uint32_t config_size);
 
 /** vdev_destroy() - reset and close every fd the core holds */
-void vdev_destroy(struct vdev *dev);
+VIREO_API void vdev_destroy(struct vdev *dev);
 
 /** vdev_set_memory() - the guest memory map the queues translate through */
-void vdev_set_memory(struct vdev *dev, const struct guest_mem *mem);
+VIREO_API void vdev_set_memory(struct vdev *dev, const struct guest_mem *mem);
 
 /** vdev_set_event_loop() - the loop kick fds are watched in (the device's thread) */
-void vdev_set_event_loop(struct vdev *dev, struct event_loop *loop);
+VIREO_API void vdev_set_event_loop(struct vdev *dev, struct event_loop *loop);
 
 /**
  * vdev_set_config_call_fd() - eventfd for config-change notifications (owned
@@ -202,7 +207,7 @@ void vdev_set_event_loop(struct vdev *dev, struct event_loop *loop);
  * Return: 0; -EINVAL (not an eventfd) or -errno from io_uring
  * (peer_eventfd_new): the caller keeps @fd and the old one stays.
  */
-int vdev_set_config_call_fd(struct vdev *dev, int fd);
+VIREO_API int vdev_set_config_call_fd(struct vdev *dev, int fd);
 
 /** vdev_has_feature() - @bit was negotiated */
 static inline bool vdev_has_feature(const struct vdev *dev, unsigned int bit)
@@ -215,10 +220,10 @@ static inline bool vdev_has_feature(const struct vdev *dev, unsigned int bit)
  * format and the negotiated ring features) into @buf, always terminated;
  * "no features negotiated" before SET_FEATURES/FEATURES_OK
  */
-void vdev_describe_rings(const struct vdev *dev, char *buf, size_t size);
+VIREO_API void vdev_describe_rings(const struct vdev *dev, char *buf, size_t size);
 
 /** vdev_get_status() - the device status byte */
-uint8_t vdev_get_status(const struct vdev *dev);
+VIREO_API uint8_t vdev_get_status(const struct vdev *dev);
 
 /**
  * vdev_set_status() - the driver writes the status byte (§2.1, §3.1.1)
@@ -233,13 +238,13 @@ uint8_t vdev_get_status(const struct vdev *dev);
  * of queue enable or of the model's activate for DRIVER_OK (DRIVER_OK is then
  * set together with DEVICE_NEEDS_RESET).
  */
-int vdev_set_status(struct vdev *dev, uint8_t status);
+VIREO_API int vdev_set_status(struct vdev *dev, uint8_t status);
 
 /**
  * vdev_set_driver_features() - the driver writes its feature bits
  * Return: 0, or -EPERM outside DRIVER-set-and-FEATURES_OK-clear.
  */
-int vdev_set_driver_features(struct vdev *dev, uint64_t features);
+VIREO_API int vdev_set_driver_features(struct vdev *dev, uint64_t features);
 
 /**
  * vdev_negotiate_features() - make @features final (FEATURES_OK, vhost-user
@@ -248,7 +253,7 @@ int vdev_set_driver_features(struct vdev *dev, uint64_t features);
  * modern-only), -EBUSY (ring features changed while a queue is enabled), or
  * the model's error.
  */
-int vdev_negotiate_features(struct vdev *dev, uint64_t features);
+VIREO_API int vdev_negotiate_features(struct vdev *dev, uint64_t features);
 
 /**
  * vdev_config_read() / vdev_config_write() - bounds-checked config access
@@ -256,11 +261,11 @@ int vdev_negotiate_features(struct vdev *dev, uint64_t features);
  * -EPERM for a write to a model without config_write; the model's error for
  * a write it does not accept.
  */
-int vdev_config_read(const struct vdev *dev, uint32_t offset, void *buf, uint32_t len);
-int vdev_config_write(struct vdev *dev, uint32_t offset, const void *buf, uint32_t len);
+VIREO_API int vdev_config_read(const struct vdev *dev, uint32_t offset, void *buf, uint32_t len);
+VIREO_API int vdev_config_write(struct vdev *dev, uint32_t offset, const void *buf, uint32_t len);
 
 /** vdev_config_changed() - the model changed config: bump generation, signal */
-void vdev_config_changed(struct vdev *dev);
+VIREO_API void vdev_config_changed(struct vdev *dev);
 
 /*
  * Queue configuration. Each returns 0, or -EINVAL for an index out of range
@@ -270,10 +275,10 @@ void vdev_config_changed(struct vdev *dev);
  * A call fd must be an eventfd the core can signal through io_uring
  * (peer_eventfd_new); otherwise -EINVAL or its -errno, and the caller keeps it.
  */
-int vdev_queue_set_num(struct vdev *dev, unsigned int index, unsigned int num);
-int vdev_queue_set_addr(struct vdev *dev, unsigned int index, uint64_t desc, uint64_t avail,
-			uint64_t used);
-int vdev_queue_set_base(struct vdev *dev, unsigned int index, uint16_t last_avail_idx);
+VIREO_API int vdev_queue_set_num(struct vdev *dev, unsigned int index, unsigned int num);
+VIREO_API int vdev_queue_set_addr(struct vdev *dev, unsigned int index, uint64_t desc,
+				  uint64_t avail, uint64_t used);
+VIREO_API int vdev_queue_set_base(struct vdev *dev, unsigned int index, uint16_t last_avail_idx);
 
 /**
  * vdev_queue_set_position() - where @index resumes, both indices and wrap
@@ -281,23 +286,23 @@ int vdev_queue_set_base(struct vdev *dev, unsigned int index, uint16_t last_avai
  * Return: 0; -EINVAL (index; an index above 32767); -EBUSY (enabled).
  * Whether it fits the ring is checked at enable.
  */
-int vdev_queue_set_position(struct vdev *dev, unsigned int index,
-			    const struct vring_dev_position *pos);
+VIREO_API int vdev_queue_set_position(struct vdev *dev, unsigned int index,
+				      const struct vring_dev_position *pos);
 
 /**
  * vdev_queue_get_position() - where @index would resume (GET_VRING_BASE)
  * Return: 0 and *@pos; -EINVAL for a bad queue index.
  */
-int vdev_queue_get_position(const struct vdev *dev, unsigned int index,
-			    struct vring_dev_position *pos);
+VIREO_API int vdev_queue_get_position(const struct vdev *dev, unsigned int index,
+				      struct vring_dev_position *pos);
 
 /** vdev_queue_is_packed() - @q runs (or will run) the packed format */
 static inline bool vdev_queue_is_packed(const struct vdev_queue *q)
 {
 	return (q->dev->acked_features >> VIRTIO_F_RING_PACKED) & 1u;
 }
-int vdev_queue_set_kick_fd(struct vdev *dev, unsigned int index, int fd);
-int vdev_queue_set_call_fd(struct vdev *dev, unsigned int index, int fd);
+VIREO_API int vdev_queue_set_kick_fd(struct vdev *dev, unsigned int index, int fd);
+VIREO_API int vdev_queue_set_call_fd(struct vdev *dev, unsigned int index, int fd);
 
 /**
  * vdev_queue_kick_again() - make @q's kick fd readable again, so a model
@@ -305,13 +310,13 @@ int vdev_queue_set_call_fd(struct vdev *dev, unsigned int index, int fd);
  * The driver holds the kick fd too: this never blocks (peer_eventfd.h).
  * Return: 0; -EIO (no kick fd); -errno from io_uring.
  */
-int vdev_queue_kick_again(struct vdev_queue *q);
+VIREO_API int vdev_queue_kick_again(struct vdev_queue *q);
 
 /**
  * vdev_queue_get_base() - the avail index to resume from (GET_VRING_BASE)
  * Return: the index (0..65535), or -EINVAL for a bad queue index.
  */
-int vdev_queue_get_base(const struct vdev *dev, unsigned int index);
+VIREO_API int vdev_queue_get_base(const struct vdev *dev, unsigned int index);
 
 /**
  * vdev_queue_enable() - validate the ring through guest memory and serve it
@@ -320,26 +325,26 @@ int vdev_queue_get_base(const struct vdev *dev, unsigned int index);
  * addresses, geometry); -EIO while DEVICE_NEEDS_RESET; -ENOMEM; -errno from
  * the event loop.
  */
-int vdev_queue_enable(struct vdev *dev, unsigned int index);
+VIREO_API int vdev_queue_enable(struct vdev *dev, unsigned int index);
 
 /**
  * vdev_queue_disable() - stop serving; the last avail index is kept. The
  * model's queue_stop runs first, so what was in flight is answered first.
  */
-void vdev_queue_disable(struct vdev *dev, unsigned int index);
+VIREO_API void vdev_queue_disable(struct vdev *dev, unsigned int index);
 
 /**
  * vdev_quiesce() - the model's queue_stop for every queue, enabled or not:
  * call it before the memory map changes or goes (a transport's memory-table
  * messages). Rings stay as they are; afterwards no request holds guest memory.
  */
-void vdev_quiesce(struct vdev *dev);
+VIREO_API void vdev_quiesce(struct vdev *dev);
 
 /**
  * vdev_activate() - start the model (DRIVER_OK; vhost-user's first enabled
  * queue). Return: 0 or -errno; on error the device NEEDS_RESET.
  */
-int vdev_activate(struct vdev *dev);
+VIREO_API int vdev_activate(struct vdev *dev);
 
 /**
  * vdev_reset() - back to the state after vdev_init(): every resource returned
@@ -347,20 +352,20 @@ int vdev_activate(struct vdev *dev);
  * rings are freed and kick/call/config-call fds closed. The memory map and
  * event loop stay set: they belong to the transport.
  */
-void vdev_reset(struct vdev *dev);
+VIREO_API void vdev_reset(struct vdev *dev);
 
 /**
  * vdev_set_needs_reset() - the driver broke the protocol: stop every queue,
  * set DEVICE_NEEDS_RESET, signal a config change, log @reason once.
  */
-void vdev_set_needs_reset(struct vdev *dev, const char *reason);
+VIREO_API void vdev_set_needs_reset(struct vdev *dev, const char *reason);
 
 /**
  * vdev_queue_set_needs_reset() - vdev_set_needs_reset() for a model's queue
  * path (queue_notify, completions): safe on @q's own thread. With @q->loop
  * set it only sets the bit (atomically), stops @q and signals config.
  */
-void vdev_queue_set_needs_reset(struct vdev_queue *q, const char *reason);
+VIREO_API void vdev_queue_set_needs_reset(struct vdev_queue *q, const char *reason);
 
 /** vdev_needs_reset() - true while DEVICE_NEEDS_RESET is set */
 static inline bool vdev_needs_reset(const struct vdev *dev)
@@ -381,27 +386,31 @@ static inline struct event_loop *vdev_queue_loop(const struct vdev_queue *q)
  * violation marks the device NEEDS_RESET; the call then returns -EPROTO (or
  * -EIO once the queue has stopped).
  */
-int vdev_queue_pop(struct vdev_queue *q, struct vring_chain *chain, struct vring_iov *iov,
-		   unsigned int iov_cap);
-int vdev_queue_push(struct vdev_queue *q, uint16_t head, uint32_t written);
+VIREO_API int vdev_queue_pop(struct vdev_queue *q, struct vring_chain *chain, struct vring_iov *iov,
+			     unsigned int iov_cap);
+VIREO_API int vdev_queue_push(struct vdev_queue *q, uint16_t head, uint32_t written);
 
 /**
  * vdev_queue_unpop() - give back the chain popped last, unused (vring.h)
  * Return: 0; -EINVAL (not the caller's to give back); -EIO (stopped or broken).
  */
-int vdev_queue_unpop(struct vdev_queue *q, uint16_t head);
+VIREO_API int vdev_queue_unpop(struct vdev_queue *q, uint16_t head);
 
 /**
  * vdev_queue_set_notify() - ask the driver to kick @q (@enable) or not (a
  * busy-polling device). Return: true if chains became available meanwhile
  * (only when enabling: pop them, no kick will come for them).
  */
-bool vdev_queue_set_notify(struct vdev_queue *q, bool enable);
+VIREO_API bool vdev_queue_set_notify(struct vdev_queue *q, bool enable);
 
 /**
  * vdev_queue_flush() - publish pushed entries and signal the driver if it wants
  * Return: true if the driver was signalled.
  */
-bool vdev_queue_flush(struct vdev_queue *q);
+VIREO_API bool vdev_queue_flush(struct vdev_queue *q);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* VIREO_DEVICE_H */

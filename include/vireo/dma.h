@@ -13,6 +13,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <vireo/api.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct virtio_dma_block;
 
 /**
@@ -37,20 +43,20 @@ struct virtio_dma_arena {
  * virtio_dma_arena_init() - create a memfd of @size bytes and map it
  * Return: 0 or -errno.
  */
-int virtio_dma_arena_init(struct virtio_dma_arena *arena, size_t size, uint64_t dma_base);
+VIREO_API int virtio_dma_arena_init(struct virtio_dma_arena *arena, size_t size, uint64_t dma_base);
 
-void virtio_dma_arena_destroy(struct virtio_dma_arena *arena);
+VIREO_API void virtio_dma_arena_destroy(struct virtio_dma_arena *arena);
 
 /**
  * virtio_dma_alloc() - @size zeroed bytes aligned to @align (a power of two)
  * @dma_addr: set to the device-visible address
  * Return: the pointer, or NULL when the arena is exhausted.
  */
-void *virtio_dma_alloc(struct virtio_dma_arena *arena, size_t size, size_t align,
-		       uint64_t *dma_addr);
+VIREO_API void *virtio_dma_alloc(struct virtio_dma_arena *arena, size_t size, size_t align,
+				 uint64_t *dma_addr);
 
 /** virtio_dma_free() - give back what virtio_dma_alloc() returned */
-void virtio_dma_free(struct virtio_dma_arena *arena, void *ptr);
+VIREO_API void virtio_dma_free(struct virtio_dma_arena *arena, void *ptr);
 
 /** virtio_dma_addr() - device-visible address of @ptr inside the arena */
 static inline uint64_t virtio_dma_addr(const struct virtio_dma_arena *arena, const void *ptr)
@@ -67,5 +73,9 @@ static inline bool virtio_dma_contains(const struct virtio_dma_arena *arena, con
 	return p >= base && (size_t)(p - base) <= arena->size &&
 	       len <= arena->size - (size_t)(p - base);
 }
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* VIREO_DMA_H */

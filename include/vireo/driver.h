@@ -18,6 +18,11 @@
 #include <vireo/dma.h>
 #include <vireo/spec.h>
 #include <vireo/virtqueue.h>
+#include <vireo/api.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 #define VIRTIO_DEV_ANY_ID 0xffffffffu
 
@@ -141,16 +146,16 @@ struct virtio_bus {
 	bool ring_in_order;
 };
 
-void virtio_bus_init(struct virtio_bus *bus);
+VIREO_API void virtio_bus_init(struct virtio_bus *bus);
 
 /**
  * virtio_register_driver() - add @drv and probe it against unbound devices
  * Return: 0 or -EEXIST.
  */
-int virtio_register_driver(struct virtio_bus *bus, struct virtio_driver *drv);
+VIREO_API int virtio_register_driver(struct virtio_bus *bus, struct virtio_driver *drv);
 
 /** virtio_unregister_driver() - remove @drv from every device bound to it */
-void virtio_unregister_driver(struct virtio_bus *bus, struct virtio_driver *drv);
+VIREO_API void virtio_unregister_driver(struct virtio_bus *bus, struct virtio_driver *drv);
 
 /**
  * register_virtio_device() - called by a transport: reset the device, set
@@ -160,13 +165,14 @@ void virtio_unregister_driver(struct virtio_bus *bus, struct virtio_driver *drv)
  * matching driver failed to bind. Either way the device stays on @bus until
  * unregister_virtio_device().
  */
-int register_virtio_device(struct virtio_bus *bus, struct virtio_device *vdev);
+VIREO_API int register_virtio_device(struct virtio_bus *bus, struct virtio_device *vdev);
 
 /** unregister_virtio_device() - remove the driver, reset, take off the bus */
-void unregister_virtio_device(struct virtio_device *vdev);
+VIREO_API void unregister_virtio_device(struct virtio_device *vdev);
 
 /** virtio_bus_find() - the @nth device on @bus with @device_id bound to a driver, or NULL */
-struct virtio_device *virtio_bus_find(struct virtio_bus *bus, uint32_t device_id, unsigned int nth);
+VIREO_API struct virtio_device *virtio_bus_find(struct virtio_bus *bus, uint32_t device_id,
+						unsigned int nth);
 
 static inline bool virtio_has_feature(const struct virtio_device *vdev, unsigned int bit)
 {
@@ -177,14 +183,15 @@ static inline bool virtio_has_feature(const struct virtio_device *vdev, unsigned
  * virtio_cread() - read config consistently (§2.5.1: retry while the
  * generation changes)
  */
-void virtio_cread(struct virtio_device *vdev, unsigned int offset, void *buf, unsigned int len);
+VIREO_API void virtio_cread(struct virtio_device *vdev, unsigned int offset, void *buf,
+			    unsigned int len);
 
 /**
  * virtio_config_changed() - called by a transport when the device signals a
  * configuration change: first virtio_check_needs_reset(), then (if the device
  * goes on) the bound driver's config_changed, if any
  */
-void virtio_config_changed(struct virtio_device *vdev);
+VIREO_API void virtio_config_changed(struct virtio_device *vdev);
 
 /**
  * virtio_check_needs_reset() - read the device status: has the device set
@@ -205,6 +212,10 @@ static inline bool virtio_device_needs_reset(struct virtio_device *vdev)
 }
 
 /** virtio_device_ready() - set DRIVER_OK (a probe may call it early to use its queues) */
-void virtio_device_ready(struct virtio_device *vdev);
+VIREO_API void virtio_device_ready(struct virtio_device *vdev);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* VIREO_DRIVER_H */

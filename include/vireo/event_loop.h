@@ -9,6 +9,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <vireo/api.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* 16 connected ports of `vireo serve net`: a socket, a deadline timer, 2 kicks each. */
 #define EVENT_LOOP_MAX_HANDLERS 128
 
@@ -26,10 +32,10 @@ struct event_loop {
 };
 
 /** event_loop_init() - Return: 0, or -errno from epoll_create1/eventfd */
-int event_loop_init(struct event_loop *loop);
+VIREO_API int event_loop_init(struct event_loop *loop);
 
 /** event_loop_destroy() - close the loop's own fds (not the watched ones) */
-void event_loop_destroy(struct event_loop *loop);
+VIREO_API void event_loop_destroy(struct event_loop *loop);
 
 /**
  * event_loop_add() - call @handler(@opaque, epoll events) when @fd is readable
@@ -37,23 +43,23 @@ void event_loop_destroy(struct event_loop *loop);
  * already watched; -ENOSPC if the table is full; -errno from epoll_ctl.
  * A handler may add or remove fds (itself included) while it runs.
  */
-int event_loop_add(struct event_loop *loop, int fd, void (*handler)(void *opaque, uint32_t events),
-		   void *opaque);
+VIREO_API int event_loop_add(struct event_loop *loop, int fd,
+			     void (*handler)(void *opaque, uint32_t events), void *opaque);
 
 /** event_loop_remove() - stop watching @fd. Return: 0 or -ENOENT */
-int event_loop_remove(struct event_loop *loop, int fd);
+VIREO_API int event_loop_remove(struct event_loop *loop, int fd);
 
 /**
  * event_loop_run_once() - wait up to @timeout_ms (-1: forever) and dispatch
  * Return: number of handlers called, or -errno.
  */
-int event_loop_run_once(struct event_loop *loop, int timeout_ms);
+VIREO_API int event_loop_run_once(struct event_loop *loop, int timeout_ms);
 
 /** event_loop_run() - dispatch until event_loop_stop(). Return: 0 or -errno */
-int event_loop_run(struct event_loop *loop);
+VIREO_API int event_loop_run(struct event_loop *loop);
 
 /** event_loop_stop() - make event_loop_run() return; safe from any thread */
-void event_loop_stop(struct event_loop *loop);
+VIREO_API void event_loop_stop(struct event_loop *loop);
 
 /*
  * The two helpers below are for eventfds only this process holds (stop and
@@ -62,12 +68,16 @@ void event_loop_stop(struct event_loop *loop);
  */
 
 /** eventfd_signal_fd() - add 1 to our own eventfd @fd. Return: 0 or -errno */
-int eventfd_signal_fd(int fd);
+VIREO_API int eventfd_signal_fd(int fd);
 
 /**
  * eventfd_drain_fd() - read and clear our own eventfd @fd; a zero count does
  * not block even on a blocking eventfd. Return: the count, 0 if none
  */
-uint64_t eventfd_drain_fd(int fd);
+VIREO_API uint64_t eventfd_drain_fd(int fd);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* VIREO_EVENT_LOOP_H */

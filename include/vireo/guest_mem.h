@@ -10,6 +10,11 @@
 #include <stdint.h>
 
 #include <vireo/vring.h>
+#include <vireo/api.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 #define GUEST_MEM_MAX_REGIONS 32
 
@@ -31,7 +36,7 @@ struct guest_mem {
 };
 
 /** guest_mem_init() - an empty map */
-void guest_mem_init(struct guest_mem *mem);
+VIREO_API void guest_mem_init(struct guest_mem *mem);
 
 /**
  * guest_mem_add_region() - add [@guest_addr, @guest_addr + @size) at @host
@@ -40,13 +45,14 @@ void guest_mem_init(struct guest_mem *mem);
  * existing region; -ENOSPC if the table is full. A region may end at the
  * last byte of the 64-bit space.
  */
-int guest_mem_add_region(struct guest_mem *mem, uint64_t guest_addr, uint64_t size, void *host);
+VIREO_API int guest_mem_add_region(struct guest_mem *mem, uint64_t guest_addr, uint64_t size,
+				   void *host);
 
 /**
  * guest_mem_remove_region() - remove the region that starts at @guest_addr
  * Return: 0, or -ENOENT if there is none.
  */
-int guest_mem_remove_region(struct guest_mem *mem, uint64_t guest_addr);
+VIREO_API int guest_mem_remove_region(struct guest_mem *mem, uint64_t guest_addr);
 
 /**
  * guest_mem_translate() - host pointer for guest address @addr
@@ -56,16 +62,20 @@ int guest_mem_remove_region(struct guest_mem *mem, uint64_t guest_addr);
  * @addr + @len overflows. A range spanning regions returns the first piece;
  * the caller translates the rest.
  */
-void *guest_mem_translate(const struct guest_mem *mem, uint64_t addr, uint64_t len,
-			  uint64_t *contiguous);
+VIREO_API void *guest_mem_translate(const struct guest_mem *mem, uint64_t addr, uint64_t len,
+				    uint64_t *contiguous);
 
 /**
  * guest_mem_translate_all() - like guest_mem_translate() but only succeeds if
  * all @len bytes are contiguous in one region (for fixed-size structures)
  */
-void *guest_mem_translate_all(const struct guest_mem *mem, uint64_t addr, uint64_t len);
+VIREO_API void *guest_mem_translate_all(const struct guest_mem *mem, uint64_t addr, uint64_t len);
 
 /** guest_mem_vring_mem() - the translate hook ring/ uses, bound to @mem */
-struct vring_mem guest_mem_vring_mem(const struct guest_mem *mem);
+VIREO_API struct vring_mem guest_mem_vring_mem(const struct guest_mem *mem);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* VIREO_GUEST_MEM_H */

@@ -11,29 +11,35 @@
 #include <stddef.h>
 
 #include <vireo/vring.h>
+#include <vireo/api.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 /** iov_size() - total bytes of @iov[0..@cnt) (saturates at SIZE_MAX) */
-size_t iov_size(const struct vring_iov *iov, unsigned int cnt);
+VIREO_API size_t iov_size(const struct vring_iov *iov, unsigned int cnt);
 
 /**
  * iov_to_buf() - copy out of @iov, starting @skip bytes in, at most @len bytes
  * Return: the bytes copied (less than @len if @iov is shorter).
  */
-size_t iov_to_buf(const struct vring_iov *iov, unsigned int cnt, size_t skip, void *buf,
-		  size_t len);
+VIREO_API size_t iov_to_buf(const struct vring_iov *iov, unsigned int cnt, size_t skip, void *buf,
+			    size_t len);
 
 /**
  * buf_to_iov() - copy @len bytes of @buf into @iov, starting @skip bytes in
  * Return: the bytes copied (less than @len if @iov is shorter).
  */
-size_t buf_to_iov(const struct vring_iov *iov, unsigned int cnt, size_t skip, const void *buf,
-		  size_t len);
+VIREO_API size_t buf_to_iov(const struct vring_iov *iov, unsigned int cnt, size_t skip,
+			    const void *buf, size_t len);
 
 /**
  * iov_memset() - fill @len bytes of @iov with @c, starting @skip bytes in
  * Return: the bytes filled.
  */
-size_t iov_memset(const struct vring_iov *iov, unsigned int cnt, size_t skip, int c, size_t len);
+VIREO_API size_t iov_memset(const struct vring_iov *iov, unsigned int cnt, size_t skip, int c,
+			    size_t len);
 
 /**
  * iov_slice() - describe bytes [@skip, @skip + @len) of @src as a new array
@@ -42,7 +48,12 @@ size_t iov_memset(const struct vring_iov *iov, unsigned int cnt, size_t skip, in
  *	shorter or @dst_cap too small); may be NULL
  * Return: the number of entries written to @dst.
  */
-unsigned int iov_slice(const struct vring_iov *src, unsigned int cnt, size_t skip, size_t len,
-		       struct vring_iov *dst, unsigned int dst_cap, size_t *covered);
+VIREO_API unsigned int iov_slice(const struct vring_iov *src, unsigned int cnt, size_t skip,
+				 size_t len, struct vring_iov *dst, unsigned int dst_cap,
+				 size_t *covered);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* VIREO_IOV_H */

@@ -17,6 +17,11 @@
 
 #include <vireo/device.h>
 #include <vireo/driver.h>
+#include <vireo/api.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 /* Device-visible address of the first byte of the DMA arena. */
 #define LOOPBACK_DMA_BASE 0x100000000ull
@@ -37,22 +42,28 @@ struct loopback;
  * pthread_create; or the error of the matching driver's probe (nothing is
  * left registered then).
  */
-int loopback_new(struct loopback **out, struct virtio_bus *bus, struct vdev *dev, size_t dma_bytes);
+VIREO_API int loopback_new(struct loopback **out, struct virtio_bus *bus, struct vdev *dev,
+			   size_t dma_bytes);
 
 /**
  * loopback_free() - unregister (driver remove, device reset), stop the device
  * thread and free everything; the device model is detached and can be freed.
  */
-void loopback_free(struct loopback *lb);
+VIREO_API void loopback_free(struct loopback *lb);
 
 /** loopback_virtio_device() - the device as drivers see it */
-struct virtio_device *loopback_virtio_device(struct loopback *lb);
+VIREO_API struct virtio_device *loopback_virtio_device(struct loopback *lb);
 
 /**
  * loopback_run_in_device() - call @fn(@dev, @arg) in the device thread and
  * wait for it to return (tests use it to look at the model safely)
  * Return: 0, or -EIO if the device thread has stopped.
  */
-int loopback_run_in_device(struct loopback *lb, void (*fn)(struct vdev *dev, void *arg), void *arg);
+VIREO_API int loopback_run_in_device(struct loopback *lb, void (*fn)(struct vdev *dev, void *arg),
+				     void *arg);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* VIREO_LOOPBACK_H */

@@ -24,6 +24,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <vireo/api.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Mappings guarded at once, process-wide: 32 regions for each of 32 front-ends. */
 #define MEM_GUARD_MAX 1024
 
@@ -35,12 +41,16 @@
  * of two, or @start not aligned to it); -ENOSPC (table full); -errno from
  * sigaction.
  */
-int mem_guard_register(void *start, size_t len, size_t page_size);
+VIREO_API int mem_guard_register(void *start, size_t len, size_t page_size);
 
 /** mem_guard_unregister() - stop guarding @slot (before its munmap); -1 is ignored */
-void mem_guard_unregister(int slot);
+VIREO_API void mem_guard_unregister(int slot);
 
 /** mem_guard_faulted() - a SIGBUS hit @slot's mapping since it was registered */
-bool mem_guard_faulted(int slot);
+VIREO_API bool mem_guard_faulted(int slot);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* VIREO_MEM_GUARD_H */

@@ -24,6 +24,11 @@
 
 #include <vireo/device.h>
 #include <vireo/net_packet.h>
+#include <vireo/api.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 #define NET_DEVICE_DEFAULT_QUEUE_SIZE 256u
 #define NET_DEVICE_MAX_QUEUE_PAIRS 8u
@@ -50,10 +55,10 @@ enum net_drop_reason { NET_DROP_REASONS(NET_DROP_ENUM) NET_DROP_COUNT };
 #undef NET_DROP_ENUM
 
 /** net_drop_reason_name() - short name of @r ("tx-runt"), for counters */
-const char *net_drop_reason_name(enum net_drop_reason r);
+VIREO_API const char *net_drop_reason_name(enum net_drop_reason r);
 
 /** net_drop_reason_text() - one-line description of @r */
-const char *net_drop_reason_text(enum net_drop_reason r);
+VIREO_API const char *net_drop_reason_text(enum net_drop_reason r);
 
 /**
  * struct net_device_stats
@@ -104,21 +109,21 @@ struct net_device;
  * Return: 0 and *@out set; -EINVAL (bad MTU, queue pairs or queue size);
  * -ENOMEM.
  */
-int net_device_new(struct net_device **out, const struct net_device_options *opt);
+VIREO_API int net_device_new(struct net_device **out, const struct net_device_options *opt);
 
 /** net_device_vdev() - the core device inside @nd (for the transport) */
-struct vdev *net_device_vdev(struct net_device *nd);
+VIREO_API struct vdev *net_device_vdev(struct net_device *nd);
 
 /** net_device_free() - reset the device and free it */
-void net_device_free(struct net_device *nd);
+VIREO_API void net_device_free(struct net_device *nd);
 
 /**
  * net_device_set_tx_handler() - where transmitted frames go
  * @fn: called once per valid frame, in order; @pkt is valid during the call
  */
-void net_device_set_tx_handler(struct net_device *nd,
-			       void (*fn)(void *opaque, const struct net_packet *pkt),
-			       void *opaque);
+VIREO_API void net_device_set_tx_handler(struct net_device *nd,
+					 void (*fn)(void *opaque, const struct net_packet *pkt),
+					 void *opaque);
 
 /**
  * net_device_receive() - put @pkt into the driver's receive buffers and
@@ -130,31 +135,35 @@ void net_device_set_tx_handler(struct net_device *nd,
  * (RX_FILTERED), -EMSGSIZE (RX_OVERSIZE), -EOPNOTSUPP (RX_OFFLOAD), -EIO
  * (the driver broke the ring: the device now NEEDS_RESET).
  */
-int net_device_receive(struct net_device *nd, const struct net_packet *pkt);
+VIREO_API int net_device_receive(struct net_device *nd, const struct net_packet *pkt);
 
 /** net_device_rx_offloads() - NET_OFFLOAD_* the driver negotiated for receive */
-uint32_t net_device_rx_offloads(const struct net_device *nd);
+VIREO_API uint32_t net_device_rx_offloads(const struct net_device *nd);
 
 /** net_device_set_link() - link up or down (STATUS; signals a config change) */
-void net_device_set_link(struct net_device *nd, bool up);
+VIREO_API void net_device_set_link(struct net_device *nd, bool up);
 
 /** net_device_mac() - the MAC address in config now (CTRL_MAC_ADDR may change it) */
-void net_device_mac(const struct net_device *nd, uint8_t mac[NET_ETH_ALEN]);
+VIREO_API void net_device_mac(const struct net_device *nd, uint8_t mac[NET_ETH_ALEN]);
 
 /**
  * net_device_set_polling() - busy-polling mode: ask the driver not to kick
  * the transmit queues (the caller runs net_device_poll() instead)
  */
-void net_device_set_polling(struct net_device *nd, bool polling);
+VIREO_API void net_device_set_polling(struct net_device *nd, bool polling);
 
 /**
  * net_device_poll() - serve every running transmit queue and the control
  * queue once, without a kick
  * Return: the number of transmit frames handled.
  */
-unsigned int net_device_poll(struct net_device *nd);
+VIREO_API unsigned int net_device_poll(struct net_device *nd);
 
 /** net_device_get_stats() - a copy of the counters */
-void net_device_get_stats(const struct net_device *nd, struct net_device_stats *st);
+VIREO_API void net_device_get_stats(const struct net_device *nd, struct net_device_stats *st);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* VIREO_NET_DEVICE_H */

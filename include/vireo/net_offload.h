@@ -16,6 +16,11 @@
 #include <stdint.h>
 
 #include <vireo/net_packet.h>
+#include <vireo/api.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 /* Scratch bytes net_offload_deliver() needs. */
 #define NET_OFFLOAD_SCRATCH NET_FRAME_MAX
@@ -24,7 +29,7 @@
  * net_offload_needed() - the NET_OFFLOAD_* bits @pkt needs that @offloads lacks
  * Return: 0 if a port taking @offloads can take @pkt as it is.
  */
-uint32_t net_offload_needed(const struct net_packet *pkt, uint32_t offloads);
+VIREO_API uint32_t net_offload_needed(const struct net_packet *pkt, uint32_t offloads);
 
 /**
  * net_offload_checksum() - complete @pkt's partial checksum, in place:
@@ -33,7 +38,7 @@ uint32_t net_offload_needed(const struct net_packet *pkt, uint32_t offloads);
  * Return: 0 (also when NEEDS_CSUM was not set), or -EINVAL if the checksum
  * field does not lie inside the frame.
  */
-int net_offload_checksum(struct net_packet *pkt);
+VIREO_API int net_offload_checksum(struct net_packet *pkt);
 
 /**
  * net_offload_deliver() - hand @pkt to @emit in a form a port taking
@@ -44,7 +49,12 @@ int net_offload_checksum(struct net_packet *pkt);
  * returned (the remaining segments are still emitted); -EINVAL if @pkt is
  * malformed for what it asks (nothing emitted).
  */
-int net_offload_deliver(const struct net_packet *pkt, uint32_t offloads, uint8_t *scratch,
-			int (*emit)(void *opaque, const struct net_packet *pkt), void *opaque);
+VIREO_API int net_offload_deliver(const struct net_packet *pkt, uint32_t offloads, uint8_t *scratch,
+				  int (*emit)(void *opaque, const struct net_packet *pkt),
+				  void *opaque);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* VIREO_NET_OFFLOAD_H */

@@ -15,6 +15,10 @@
 
 #include <vireo/spec.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define NET_ETH_ALEN 6u
 #define NET_ETH_HLEN 14u
 #define NET_VLAN_HLEN 4u
@@ -55,7 +59,7 @@
  * A packet handed to a callback is valid only during the call.
  */
 struct net_packet {
-	struct virtio_net_hdr_v1 vnet;
+	struct vireo_net_hdr_v1 vnet;
 	uint8_t *data;
 	uint32_t len;
 };
@@ -74,5 +78,9 @@ static inline bool net_mac_is_zero(const uint8_t *mac)
 {
 	return (mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]) == 0;
 }
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* VIREO_NET_PACKET_H */

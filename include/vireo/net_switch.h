@@ -16,6 +16,11 @@
 #include <stdint.h>
 
 #include <vireo/net_packet.h>
+#include <vireo/api.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 #define NET_SWITCH_MAX_PORTS 32u
 /* Learned addresses are forgotten after this long without a frame from them. */
@@ -59,53 +64,59 @@ struct net_switch_port_stats {
  * net_switch_new() - an empty switch
  * Return: 0 and *@out set, or -ENOMEM.
  */
-int net_switch_new(struct net_switch **out);
+VIREO_API int net_switch_new(struct net_switch **out);
 
 /** net_switch_free() - free the switch (its ports' owners keep their objects) */
-void net_switch_free(struct net_switch *sw);
+VIREO_API void net_switch_free(struct net_switch *sw);
 
 /**
  * net_switch_add_port() - attach a port
  * @name: for counters and logs (copied)
  * Return: 0 and *@out set; -ENOSPC (NET_SWITCH_MAX_PORTS reached); -ENOMEM.
  */
-int net_switch_add_port(struct net_switch *sw, const char *name, const struct net_port_ops *ops,
-			void *opaque, struct net_switch_port **out);
+VIREO_API int net_switch_add_port(struct net_switch *sw, const char *name,
+				  const struct net_port_ops *ops, void *opaque,
+				  struct net_switch_port **out);
 
 /** net_switch_remove_port() - detach @port and forget the addresses learned on it */
-void net_switch_remove_port(struct net_switch *sw, struct net_switch_port *port);
+VIREO_API void net_switch_remove_port(struct net_switch *sw, struct net_switch_port *port);
 
 /** net_switch_port_flush() - forget the addresses learned on @port (it reconnected) */
-void net_switch_port_flush(struct net_switch *sw, struct net_switch_port *port);
+VIREO_API void net_switch_port_flush(struct net_switch *sw, struct net_switch_port *port);
 
 /**
  * net_switch_input() - a frame entered from @from: learn, then forward
  * Frames shorter than an Ethernet header, or whose source MAC is multicast
  * or zero, are dropped (counted in @from's in_frames only).
  */
-void net_switch_input(struct net_switch *sw, struct net_switch_port *from,
-		      const struct net_packet *pkt);
+VIREO_API void net_switch_input(struct net_switch *sw, struct net_switch_port *from,
+				const struct net_packet *pkt);
 
 /** net_switch_port_name() - the name given at add */
-const char *net_switch_port_name(const struct net_switch_port *port);
+VIREO_API const char *net_switch_port_name(const struct net_switch_port *port);
 
 /** net_switch_port_get_stats() - a copy of @port's counters */
-void net_switch_port_get_stats(const struct net_switch_port *port,
-			       struct net_switch_port_stats *st);
+VIREO_API void net_switch_port_get_stats(const struct net_switch_port *port,
+					 struct net_switch_port_stats *st);
 
 /**
  * net_switch_for_each_mac() - call @fn for every learned address
  * (@port is where it was learned), for status output and tests
  */
-void net_switch_for_each_mac(const struct net_switch *sw,
-			     void (*fn)(void *opaque, const uint8_t *mac,
-					const struct net_switch_port *port),
-			     void *opaque);
+VIREO_API void net_switch_for_each_mac(const struct net_switch *sw,
+				       void (*fn)(void *opaque, const uint8_t *mac,
+						  const struct net_switch_port *port),
+				       void *opaque);
 
 /**
  * net_switch_set_clock() - replace the millisecond clock used for ageing
  * (CLOCK_MONOTONIC by default); for tests
  */
-void net_switch_set_clock(struct net_switch *sw, uint64_t (*now_ms)(void *opaque), void *opaque);
+VIREO_API void net_switch_set_clock(struct net_switch *sw, uint64_t (*now_ms)(void *opaque),
+				    void *opaque);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* VIREO_NET_SWITCH_H */

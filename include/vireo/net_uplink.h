@@ -14,6 +14,11 @@
 
 #include <vireo/event_loop.h>
 #include <vireo/net_switch.h>
+#include <vireo/api.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 /**
  * struct net_uplink_stats
@@ -42,14 +47,14 @@ struct net_tap;
  * Return: 0 and *@out set; -EINVAL (name too long); -errno from open/ioctl
  * (-EPERM without CAP_NET_ADMIN); -ENOSPC (switch full).
  */
-int net_tap_open(struct net_tap **out, const char *ifname, struct event_loop *loop,
-		 struct net_switch *sw);
+VIREO_API int net_tap_open(struct net_tap **out, const char *ifname, struct event_loop *loop,
+			   struct net_switch *sw);
 
 /** net_tap_close() - detach from the switch, close the device */
-void net_tap_close(struct net_tap *tap);
+VIREO_API void net_tap_close(struct net_tap *tap);
 
 /** net_tap_get_stats() - a copy of the counters */
-void net_tap_get_stats(const struct net_tap *tap, struct net_uplink_stats *st);
+VIREO_API void net_tap_get_stats(const struct net_tap *tap, struct net_uplink_stats *st);
 
 #define NET_SLIRP_MAX_FORWARDS 8u
 
@@ -81,20 +86,24 @@ struct net_slirp;
  * port 0); -EADDRINUSE (a forward's host port is taken); -ENOMEM; -ENOSPC
  * (switch full); -errno.
  */
-int net_slirp_new(struct net_slirp **out, const struct net_slirp_options *opt,
-		  struct event_loop *loop, struct net_switch *sw);
+VIREO_API int net_slirp_new(struct net_slirp **out, const struct net_slirp_options *opt,
+			    struct event_loop *loop, struct net_switch *sw);
 
 /** net_slirp_free() - detach from the switch, close every connection */
-void net_slirp_free(struct net_slirp *s);
+VIREO_API void net_slirp_free(struct net_slirp *s);
 
 /** net_slirp_get_stats() - a copy of the counters */
-void net_slirp_get_stats(const struct net_slirp *s, struct net_uplink_stats *st);
+VIREO_API void net_slirp_get_stats(const struct net_slirp *s, struct net_uplink_stats *st);
 
 /**
  * net_slirp_parse_forward() - parse "tcp:127.0.0.1:HOSTPORT-:GUESTPORT"
  * (also "tcp::HOSTPORT-:GUESTPORT"; the host address must be 127.0.0.1)
  * Return: 0, or -EINVAL.
  */
-int net_slirp_parse_forward(const char *spec, struct net_slirp_forward *fwd);
+VIREO_API int net_slirp_parse_forward(const char *spec, struct net_slirp_forward *fwd);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* VIREO_NET_UPLINK_H */

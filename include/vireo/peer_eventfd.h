@@ -11,6 +11,12 @@
 
 #include <stdint.h>
 
+#include <vireo/api.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct peer_eventfd;
 
 /**
@@ -20,17 +26,17 @@ struct peer_eventfd;
  * Return: 0; -EINVAL (@fd is not an eventfd); -ENOMEM; -errno from io_uring
  * (-EPERM where io_uring is disabled).
  */
-int peer_eventfd_new(struct peer_eventfd **out, int fd);
+VIREO_API int peer_eventfd_new(struct peer_eventfd **out, int fd);
 
 /** peer_eventfd_free() - release the signaller (NULL is ignored); @fd stays open */
-void peer_eventfd_free(struct peer_eventfd *pe);
+VIREO_API void peer_eventfd_free(struct peer_eventfd *pe);
 
 /**
  * peer_eventfd_signal() - add 1 to the eventfd's counter (saturating at the
  * maximum, which already means "signalled"); never blocks.
  * Return: 0, or -errno from io_uring_enter.
  */
-int peer_eventfd_signal(struct peer_eventfd *pe);
+VIREO_API int peer_eventfd_signal(struct peer_eventfd *pe);
 
 /**
  * peer_eventfd_drain() - read and clear the counter of @fd in one
@@ -38,6 +44,10 @@ int peer_eventfd_signal(struct peer_eventfd *pe);
  * Return: the count, 0 if it was 0; -EOPNOTSUPP if the kernel (before 5.12)
  * or the fd's kind cannot read without blocking; -errno from preadv2.
  */
-int64_t peer_eventfd_drain(int fd);
+VIREO_API int64_t peer_eventfd_drain(int fd);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* VIREO_PEER_EVENTFD_H */

@@ -10,6 +10,11 @@
 #include <stdint.h>
 
 #include <vireo/device.h>
+#include <vireo/api.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 struct rng_device;
 
@@ -28,10 +33,10 @@ struct rng_device_options {
  * @opt: may be NULL for defaults
  * Return: 0 and *@out set; -EINVAL (bad queue size) or -ENOMEM.
  */
-int rng_device_new(struct rng_device **out, const struct rng_device_options *opt);
+VIREO_API int rng_device_new(struct rng_device **out, const struct rng_device_options *opt);
 
 /** rng_device_vdev() - the core device inside @rng (for the transport) */
-struct vdev *rng_device_vdev(struct rng_device *rng);
+VIREO_API struct vdev *rng_device_vdev(struct rng_device *rng);
 
 /**
  * struct rng_device_queue_stats - what the request queue did since the device was made
@@ -47,9 +52,14 @@ struct rng_device_queue_stats {
 };
 
 /** rng_device_queue_stats() - @rng's counters; safe from any thread */
-void rng_device_queue_stats(const struct rng_device *rng, struct rng_device_queue_stats *out);
+VIREO_API void rng_device_queue_stats(const struct rng_device *rng,
+				      struct rng_device_queue_stats *out);
 
 /** rng_device_free() - reset the device and free it */
-void rng_device_free(struct rng_device *rng);
+VIREO_API void rng_device_free(struct rng_device *rng);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* VIREO_RNG_DEVICE_H */

@@ -6,6 +6,11 @@
  * the spec (OASIS virtio 1.2, §2, §5.1 and §5.2). Every wire
  * structure carries static_asserts on its size and field offsets.
  *
+ * Coexistence with Linux's uapi headers (<linux/virtio_blk.h>, <linux/virtio_net.h>, …) in
+ * one translation unit: a macro both define is spelled here token for token as there (C11
+ * §6.10.3p2 allows an identical redefinition, in either order), so its value is an int
+ * where the spec's bit would read more naturally unsigned.
+ *
  * Only the host byte order x86_64/aarch64-le is supported; the le*_to_cpu
  * helpers still mark every conversion so a big-endian port has one seam.
  */
@@ -14,6 +19,23 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * Wire-layout checks in a form every language mode of a consumer accepts: C11's
+ * _Static_assert, C++'s static_assert, and for C99 an array declaration whose size is
+ * negative when the check fails (one name, redeclared compatibly by every check).
+ */
+#if defined(__cplusplus)
+#define VIREO_STATIC_ASSERT(cond, msg) static_assert(cond, msg)
+#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+#define VIREO_STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)
+#else
+#define VIREO_STATIC_ASSERT(cond, msg) extern char vireo_static_assert[(cond) ? 1 : -1]
+#endif
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "Vireo assumes a little-endian host"
@@ -146,24 +168,24 @@ static inline size_t virtq_used_size(unsigned int num)
 }
 
 /* §2.7.7.2: the event index arithmetic shared by both sides. */
-static inline int vring_need_event(uint16_t event_idx, uint16_t new_idx, uint16_t old_idx)
+static inline int virtq_need_event(uint16_t event_idx, uint16_t new_idx, uint16_t old_idx)
 {
 	return (uint16_t)(new_idx - event_idx - 1) < (uint16_t)(new_idx - old_idx);
 }
 
-_Static_assert(sizeof(struct virtq_desc) == 16, "virtq_desc");
-_Static_assert(offsetof(struct virtq_desc, addr) == 0, "virtq_desc.addr");
-_Static_assert(offsetof(struct virtq_desc, len) == 8, "virtq_desc.len");
-_Static_assert(offsetof(struct virtq_desc, flags) == 12, "virtq_desc.flags");
-_Static_assert(offsetof(struct virtq_desc, next) == 14, "virtq_desc.next");
-_Static_assert(sizeof(struct virtq_avail) == 4, "virtq_avail");
-_Static_assert(offsetof(struct virtq_avail, idx) == 2, "virtq_avail.idx");
-_Static_assert(offsetof(struct virtq_avail, ring) == 4, "virtq_avail.ring");
-_Static_assert(sizeof(struct virtq_used_elem) == 8, "virtq_used_elem");
-_Static_assert(offsetof(struct virtq_used_elem, len) == 4, "virtq_used_elem.len");
-_Static_assert(sizeof(struct virtq_used) == 4, "virtq_used");
-_Static_assert(offsetof(struct virtq_used, idx) == 2, "virtq_used.idx");
-_Static_assert(offsetof(struct virtq_used, ring) == 4, "virtq_used.ring");
+VIREO_STATIC_ASSERT(sizeof(struct virtq_desc) == 16, "virtq_desc");
+VIREO_STATIC_ASSERT(offsetof(struct virtq_desc, addr) == 0, "virtq_desc.addr");
+VIREO_STATIC_ASSERT(offsetof(struct virtq_desc, len) == 8, "virtq_desc.len");
+VIREO_STATIC_ASSERT(offsetof(struct virtq_desc, flags) == 12, "virtq_desc.flags");
+VIREO_STATIC_ASSERT(offsetof(struct virtq_desc, next) == 14, "virtq_desc.next");
+VIREO_STATIC_ASSERT(sizeof(struct virtq_avail) == 4, "virtq_avail");
+VIREO_STATIC_ASSERT(offsetof(struct virtq_avail, idx) == 2, "virtq_avail.idx");
+VIREO_STATIC_ASSERT(offsetof(struct virtq_avail, ring) == 4, "virtq_avail.ring");
+VIREO_STATIC_ASSERT(sizeof(struct virtq_used_elem) == 8, "virtq_used_elem");
+VIREO_STATIC_ASSERT(offsetof(struct virtq_used_elem, len) == 4, "virtq_used_elem.len");
+VIREO_STATIC_ASSERT(sizeof(struct virtq_used) == 4, "virtq_used");
+VIREO_STATIC_ASSERT(offsetof(struct virtq_used, idx) == 2, "virtq_used.idx");
+VIREO_STATIC_ASSERT(offsetof(struct virtq_used, ring) == 4, "virtq_used.ring");
 
 /*
  * §2.8 (packed-ring.tex): packed virtqueues. Descriptor flags are those of
@@ -200,13 +222,14 @@ struct pvirtq_event_suppress {
 	le16 flags; /* bits 0..1 RING_EVENT_FLAGS_*, the rest reserved */
 };
 
-_Static_assert(sizeof(struct pvirtq_desc) == 16, "pvirtq_desc");
-_Static_assert(offsetof(struct pvirtq_desc, addr) == 0, "pvirtq_desc.addr");
-_Static_assert(offsetof(struct pvirtq_desc, len) == 8, "pvirtq_desc.len");
-_Static_assert(offsetof(struct pvirtq_desc, id) == 12, "pvirtq_desc.id");
-_Static_assert(offsetof(struct pvirtq_desc, flags) == 14, "pvirtq_desc.flags");
-_Static_assert(sizeof(struct pvirtq_event_suppress) == 4, "pvirtq_event_suppress");
-_Static_assert(offsetof(struct pvirtq_event_suppress, flags) == 2, "pvirtq_event_suppress.flags");
+VIREO_STATIC_ASSERT(sizeof(struct pvirtq_desc) == 16, "pvirtq_desc");
+VIREO_STATIC_ASSERT(offsetof(struct pvirtq_desc, addr) == 0, "pvirtq_desc.addr");
+VIREO_STATIC_ASSERT(offsetof(struct pvirtq_desc, len) == 8, "pvirtq_desc.len");
+VIREO_STATIC_ASSERT(offsetof(struct pvirtq_desc, id) == 12, "pvirtq_desc.id");
+VIREO_STATIC_ASSERT(offsetof(struct pvirtq_desc, flags) == 14, "pvirtq_desc.flags");
+VIREO_STATIC_ASSERT(sizeof(struct pvirtq_event_suppress) == 4, "pvirtq_event_suppress");
+VIREO_STATIC_ASSERT(offsetof(struct pvirtq_event_suppress, flags) == 2,
+		    "pvirtq_event_suppress.flags");
 
 /* §5.2.3: block device feature bits. */
 #define VIRTIO_BLK_F_SIZE_MAX 1
@@ -225,38 +248,38 @@ _Static_assert(offsetof(struct pvirtq_event_suppress, flags) == 2, "pvirtq_event
 #define VIRTIO_BLK_F_ZONED 17
 
 /* §5.2.6: request types and status values. */
-#define VIRTIO_BLK_T_IN 0u
-#define VIRTIO_BLK_T_OUT 1u
-#define VIRTIO_BLK_T_FLUSH 4u
-#define VIRTIO_BLK_T_GET_ID 8u
+#define VIRTIO_BLK_T_IN 0
+#define VIRTIO_BLK_T_OUT 1
+#define VIRTIO_BLK_T_FLUSH 4
+#define VIRTIO_BLK_T_GET_ID 8
 #define VIRTIO_BLK_T_GET_LIFETIME 10u
-#define VIRTIO_BLK_T_DISCARD 11u
-#define VIRTIO_BLK_T_WRITE_ZEROES 13u
-#define VIRTIO_BLK_T_SECURE_ERASE 14u
+#define VIRTIO_BLK_T_DISCARD 11
+#define VIRTIO_BLK_T_WRITE_ZEROES 13
+#define VIRTIO_BLK_T_SECURE_ERASE 14
 
-#define VIRTIO_BLK_S_OK 0u
-#define VIRTIO_BLK_S_IOERR 1u
-#define VIRTIO_BLK_S_UNSUPP 2u
+#define VIRTIO_BLK_S_OK 0
+#define VIRTIO_BLK_S_IOERR 1
+#define VIRTIO_BLK_S_UNSUPP 2
 
 #define VIRTIO_BLK_SECTOR_SIZE 512u
 #define VIRTIO_BLK_SECTOR_SHIFT 9
-#define VIRTIO_BLK_ID_BYTES 20u
-#define VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP 1u
+#define VIRTIO_BLK_ID_BYTES 20
+#define VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP 0x00000001
 
-struct virtio_blk_geometry {
+struct vireo_blk_geometry {
 	le16 cylinders;
 	uint8_t heads;
 	uint8_t sectors;
 };
 
-struct virtio_blk_topology {
+struct vireo_blk_topology {
 	uint8_t physical_block_exp;
 	uint8_t alignment_offset;
 	le16 min_io_size;
 	le32 opt_io_size;
 };
 
-struct virtio_blk_zoned_characteristics {
+struct vireo_blk_zoned_characteristics {
 	le32 zone_sectors;
 	le32 max_open_zones;
 	le32 max_active_zones;
@@ -267,13 +290,13 @@ struct virtio_blk_zoned_characteristics {
 };
 
 /* §5.2.4: device configuration layout. */
-struct virtio_blk_config {
+struct vireo_blk_config {
 	le64 capacity;
 	le32 size_max;
 	le32 seg_max;
-	struct virtio_blk_geometry geometry;
+	struct vireo_blk_geometry geometry;
 	le32 blk_size;
-	struct virtio_blk_topology topology;
+	struct vireo_blk_topology topology;
 	uint8_t writeback;
 	uint8_t unused0;
 	le16 num_queues;
@@ -287,48 +310,48 @@ struct virtio_blk_config {
 	le32 max_secure_erase_sectors;
 	le32 max_secure_erase_seg;
 	le32 secure_erase_sector_alignment;
-	struct virtio_blk_zoned_characteristics zoned;
+	struct vireo_blk_zoned_characteristics zoned;
 };
 
 /* §5.2.6: the request header read from the first (readable) bytes of a chain. */
-struct virtio_blk_outhdr {
+struct vireo_blk_outhdr {
 	le32 type;
 	le32 reserved;
 	le64 sector;
 };
 
 /* §5.2.6: one segment of a DISCARD / WRITE_ZEROES / SECURE_ERASE payload. */
-struct virtio_blk_discard_write_zeroes {
+struct vireo_blk_discard_write_zeroes {
 	le64 sector;
 	le32 num_sectors;
 	le32 flags; /* bit 0: unmap; the rest reserved */
 };
 
-_Static_assert(sizeof(struct virtio_blk_geometry) == 4, "virtio_blk_geometry");
-_Static_assert(sizeof(struct virtio_blk_topology) == 8, "virtio_blk_topology");
-_Static_assert(sizeof(struct virtio_blk_zoned_characteristics) == 24, "zoned");
-_Static_assert(offsetof(struct virtio_blk_config, capacity) == 0, "capacity");
-_Static_assert(offsetof(struct virtio_blk_config, size_max) == 8, "size_max");
-_Static_assert(offsetof(struct virtio_blk_config, seg_max) == 12, "seg_max");
-_Static_assert(offsetof(struct virtio_blk_config, geometry) == 16, "geometry");
-_Static_assert(offsetof(struct virtio_blk_config, blk_size) == 20, "blk_size");
-_Static_assert(offsetof(struct virtio_blk_config, topology) == 24, "topology");
-_Static_assert(offsetof(struct virtio_blk_config, writeback) == 32, "writeback");
-_Static_assert(offsetof(struct virtio_blk_config, num_queues) == 34, "num_queues");
-_Static_assert(offsetof(struct virtio_blk_config, max_discard_sectors) == 36, "max_discard");
-_Static_assert(offsetof(struct virtio_blk_config, max_discard_seg) == 40, "max_discard_seg");
-_Static_assert(offsetof(struct virtio_blk_config, discard_sector_alignment) == 44, "dsa");
-_Static_assert(offsetof(struct virtio_blk_config, max_write_zeroes_sectors) == 48, "mwzs");
-_Static_assert(offsetof(struct virtio_blk_config, max_write_zeroes_seg) == 52, "mwzseg");
-_Static_assert(offsetof(struct virtio_blk_config, write_zeroes_may_unmap) == 56, "wzmu");
-_Static_assert(offsetof(struct virtio_blk_config, max_secure_erase_sectors) == 60, "mses");
-_Static_assert(offsetof(struct virtio_blk_config, secure_erase_sector_alignment) == 68, "sesa");
-_Static_assert(offsetof(struct virtio_blk_config, zoned) == 72, "zoned");
-_Static_assert(sizeof(struct virtio_blk_config) == 96, "virtio_blk_config");
-_Static_assert(sizeof(struct virtio_blk_outhdr) == 16, "virtio_blk_outhdr");
-_Static_assert(offsetof(struct virtio_blk_outhdr, sector) == 8, "outhdr.sector");
-_Static_assert(sizeof(struct virtio_blk_discard_write_zeroes) == 16, "discard segment");
-_Static_assert(offsetof(struct virtio_blk_discard_write_zeroes, flags) == 12, "dwz.flags");
+VIREO_STATIC_ASSERT(sizeof(struct vireo_blk_geometry) == 4, "vireo_blk_geometry");
+VIREO_STATIC_ASSERT(sizeof(struct vireo_blk_topology) == 8, "vireo_blk_topology");
+VIREO_STATIC_ASSERT(sizeof(struct vireo_blk_zoned_characteristics) == 24, "zoned");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_blk_config, capacity) == 0, "capacity");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_blk_config, size_max) == 8, "size_max");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_blk_config, seg_max) == 12, "seg_max");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_blk_config, geometry) == 16, "geometry");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_blk_config, blk_size) == 20, "blk_size");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_blk_config, topology) == 24, "topology");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_blk_config, writeback) == 32, "writeback");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_blk_config, num_queues) == 34, "num_queues");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_blk_config, max_discard_sectors) == 36, "max_discard");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_blk_config, max_discard_seg) == 40, "max_discard_seg");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_blk_config, discard_sector_alignment) == 44, "dsa");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_blk_config, max_write_zeroes_sectors) == 48, "mwzs");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_blk_config, max_write_zeroes_seg) == 52, "mwzseg");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_blk_config, write_zeroes_may_unmap) == 56, "wzmu");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_blk_config, max_secure_erase_sectors) == 60, "mses");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_blk_config, secure_erase_sector_alignment) == 68, "sesa");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_blk_config, zoned) == 72, "zoned");
+VIREO_STATIC_ASSERT(sizeof(struct vireo_blk_config) == 96, "vireo_blk_config");
+VIREO_STATIC_ASSERT(sizeof(struct vireo_blk_outhdr) == 16, "vireo_blk_outhdr");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_blk_outhdr, sector) == 8, "outhdr.sector");
+VIREO_STATIC_ASSERT(sizeof(struct vireo_blk_discard_write_zeroes) == 16, "discard segment");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_blk_discard_write_zeroes, flags) == 12, "dwz.flags");
 
 /* §5.1.3: network device feature bits. */
 #define VIRTIO_NET_F_CSUM 0
@@ -355,18 +378,18 @@ _Static_assert(offsetof(struct virtio_blk_discard_write_zeroes, flags) == 12, "d
 #define VIRTIO_NET_F_CTRL_MAC_ADDR 23
 
 /* §5.1.4: status bits and the device configuration layout (up to supported_hash_types). */
-#define VIRTIO_NET_S_LINK_UP 1u
-#define VIRTIO_NET_S_ANNOUNCE 2u
+#define VIRTIO_NET_S_LINK_UP 1
+#define VIRTIO_NET_S_ANNOUNCE 2
 
 #define VIRTIO_NET_MAC_LEN 6u
 /* §5.1.4 (D-NET-01): max_virtqueue_pairs is 1..0x8000. */
-#define VIRTIO_NET_CTRL_MQ_VQ_PAIRS_MIN 1u
-#define VIRTIO_NET_CTRL_MQ_VQ_PAIRS_MAX 0x8000u
+#define VIRTIO_NET_CTRL_MQ_VQ_PAIRS_MIN 1
+#define VIRTIO_NET_CTRL_MQ_VQ_PAIRS_MAX 0x8000
 /* §5.1.4 (D-NET-02): mtu is 68..65535. */
 #define VIRTIO_NET_MTU_MIN 68u
 #define VIRTIO_NET_MTU_MAX 65535u
 
-struct virtio_net_config {
+struct vireo_net_config {
 	uint8_t mac[VIRTIO_NET_MAC_LEN];
 	le16 status;
 	le16 max_virtqueue_pairs;
@@ -379,18 +402,18 @@ struct virtio_net_config {
 };
 
 /* §5.1.6: the header before every frame (VERSION_1: num_buffers always present, 12 bytes). */
-#define VIRTIO_NET_HDR_F_NEEDS_CSUM 1u
-#define VIRTIO_NET_HDR_F_DATA_VALID 2u
-#define VIRTIO_NET_HDR_F_RSC_INFO 4u
+#define VIRTIO_NET_HDR_F_NEEDS_CSUM 1
+#define VIRTIO_NET_HDR_F_DATA_VALID 2
+#define VIRTIO_NET_HDR_F_RSC_INFO 4
 
-#define VIRTIO_NET_HDR_GSO_NONE 0u
-#define VIRTIO_NET_HDR_GSO_TCPV4 1u
-#define VIRTIO_NET_HDR_GSO_UDP 3u
-#define VIRTIO_NET_HDR_GSO_TCPV6 4u
+#define VIRTIO_NET_HDR_GSO_NONE 0
+#define VIRTIO_NET_HDR_GSO_TCPV4 1
+#define VIRTIO_NET_HDR_GSO_UDP 3
+#define VIRTIO_NET_HDR_GSO_TCPV6 4
 #define VIRTIO_NET_HDR_GSO_UDP_L4 5u
-#define VIRTIO_NET_HDR_GSO_ECN 0x80u
+#define VIRTIO_NET_HDR_GSO_ECN 0x80
 
-struct virtio_net_hdr_v1 {
+struct vireo_net_hdr_v1 {
 	uint8_t flags;
 	uint8_t gso_type;
 	le16 hdr_len;
@@ -401,48 +424,53 @@ struct virtio_net_hdr_v1 {
 };
 
 /* §5.1.6.5: the control virtqueue: class, command, data (readable), then ack (writable). */
-struct virtio_net_ctrl_hdr {
-	uint8_t class;
+struct vireo_net_ctrl_hdr {
+	uint8_t command_class; /* the spec's "class", a C++ keyword */
 	uint8_t cmd;
 };
 
-#define VIRTIO_NET_OK 0u
-#define VIRTIO_NET_ERR 1u
+#define VIRTIO_NET_OK 0
+#define VIRTIO_NET_ERR 1
 
-#define VIRTIO_NET_CTRL_RX 0u
-#define VIRTIO_NET_CTRL_RX_PROMISC 0u
-#define VIRTIO_NET_CTRL_RX_ALLMULTI 1u
-#define VIRTIO_NET_CTRL_RX_ALLUNI 2u
-#define VIRTIO_NET_CTRL_RX_NOMULTI 3u
-#define VIRTIO_NET_CTRL_RX_NOUNI 4u
-#define VIRTIO_NET_CTRL_RX_NOBCAST 5u
+#define VIRTIO_NET_CTRL_RX 0
+#define VIRTIO_NET_CTRL_RX_PROMISC 0
+#define VIRTIO_NET_CTRL_RX_ALLMULTI 1
+#define VIRTIO_NET_CTRL_RX_ALLUNI 2
+#define VIRTIO_NET_CTRL_RX_NOMULTI 3
+#define VIRTIO_NET_CTRL_RX_NOUNI 4
+#define VIRTIO_NET_CTRL_RX_NOBCAST 5
 
-#define VIRTIO_NET_CTRL_MAC 1u
-#define VIRTIO_NET_CTRL_MAC_TABLE_SET 0u
-#define VIRTIO_NET_CTRL_MAC_ADDR_SET 1u
+#define VIRTIO_NET_CTRL_MAC 1
+#define VIRTIO_NET_CTRL_MAC_TABLE_SET 0
+#define VIRTIO_NET_CTRL_MAC_ADDR_SET 1
 
-#define VIRTIO_NET_CTRL_VLAN 2u
-#define VIRTIO_NET_CTRL_ANNOUNCE 3u
+#define VIRTIO_NET_CTRL_VLAN 2
+#define VIRTIO_NET_CTRL_ANNOUNCE 3
 
-#define VIRTIO_NET_CTRL_MQ 4u
-#define VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET 0u
+#define VIRTIO_NET_CTRL_MQ 4
+#define VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET 0
 
-#define VIRTIO_NET_CTRL_GUEST_OFFLOADS 5u
-#define VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET 0u
+#define VIRTIO_NET_CTRL_GUEST_OFFLOADS 5
+#define VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET 0
 
-_Static_assert(sizeof(struct virtio_net_config) == 24, "virtio_net_config");
-_Static_assert(offsetof(struct virtio_net_config, status) == 6, "net_config.status");
-_Static_assert(offsetof(struct virtio_net_config, max_virtqueue_pairs) == 8, "net_config.mvqp");
-_Static_assert(offsetof(struct virtio_net_config, mtu) == 10, "net_config.mtu");
-_Static_assert(offsetof(struct virtio_net_config, speed) == 12, "net_config.speed");
-_Static_assert(offsetof(struct virtio_net_config, duplex) == 16, "net_config.duplex");
-_Static_assert(offsetof(struct virtio_net_config, supported_hash_types) == 20, "net_config.sht");
-_Static_assert(sizeof(struct virtio_net_hdr_v1) == 12, "virtio_net_hdr_v1");
-_Static_assert(offsetof(struct virtio_net_hdr_v1, hdr_len) == 2, "net_hdr.hdr_len");
-_Static_assert(offsetof(struct virtio_net_hdr_v1, gso_size) == 4, "net_hdr.gso_size");
-_Static_assert(offsetof(struct virtio_net_hdr_v1, csum_start) == 6, "net_hdr.csum_start");
-_Static_assert(offsetof(struct virtio_net_hdr_v1, csum_offset) == 8, "net_hdr.csum_offset");
-_Static_assert(offsetof(struct virtio_net_hdr_v1, num_buffers) == 10, "net_hdr.num_buffers");
-_Static_assert(sizeof(struct virtio_net_ctrl_hdr) == 2, "virtio_net_ctrl_hdr");
+VIREO_STATIC_ASSERT(sizeof(struct vireo_net_config) == 24, "vireo_net_config");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_net_config, status) == 6, "net_config.status");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_net_config, max_virtqueue_pairs) == 8, "net_config.mvqp");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_net_config, mtu) == 10, "net_config.mtu");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_net_config, speed) == 12, "net_config.speed");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_net_config, duplex) == 16, "net_config.duplex");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_net_config, supported_hash_types) == 20,
+		    "net_config.sht");
+VIREO_STATIC_ASSERT(sizeof(struct vireo_net_hdr_v1) == 12, "vireo_net_hdr_v1");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_net_hdr_v1, hdr_len) == 2, "net_hdr.hdr_len");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_net_hdr_v1, gso_size) == 4, "net_hdr.gso_size");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_net_hdr_v1, csum_start) == 6, "net_hdr.csum_start");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_net_hdr_v1, csum_offset) == 8, "net_hdr.csum_offset");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_net_hdr_v1, num_buffers) == 10, "net_hdr.num_buffers");
+VIREO_STATIC_ASSERT(sizeof(struct vireo_net_ctrl_hdr) == 2, "vireo_net_ctrl_hdr");
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* VIREO_SPEC_H */

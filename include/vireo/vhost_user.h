@@ -12,10 +12,16 @@
 #ifndef VIREO_VHOST_USER_H
 #define VIREO_VHOST_USER_H
 
-#include <assert.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <vireo/spec.h>
+#include <vireo/api.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 /* Header flags. */
 #define VHOST_USER_VERSION 0x1u
@@ -141,15 +147,15 @@ struct vhost_user_config {
 	uint8_t region[VHOST_USER_CONFIG_MAX];
 };
 
-static_assert(sizeof(struct vhost_user_header) == 12, "vhost-user header");
-static_assert(sizeof(struct vhost_user_vring_state) == 8, "vring state");
-static_assert(sizeof(struct vhost_user_vring_addr) == 40, "vring addr");
-static_assert(sizeof(struct vhost_user_mem_region) == 32, "memory region");
-static_assert(offsetof(struct vhost_user_memory, regions) == 8, "memory table header");
-static_assert(sizeof(struct vhost_user_memory) == 8 + 8 * 32, "memory table");
-static_assert(sizeof(struct vhost_user_mem_single) == 40, "single region");
-static_assert(offsetof(struct vhost_user_config, region) == VHOST_USER_CONFIG_HDR_SIZE,
-	      "config header");
+VIREO_STATIC_ASSERT(sizeof(struct vhost_user_header) == 12, "vhost-user header");
+VIREO_STATIC_ASSERT(sizeof(struct vhost_user_vring_state) == 8, "vring state");
+VIREO_STATIC_ASSERT(sizeof(struct vhost_user_vring_addr) == 40, "vring addr");
+VIREO_STATIC_ASSERT(sizeof(struct vhost_user_mem_region) == 32, "memory region");
+VIREO_STATIC_ASSERT(offsetof(struct vhost_user_memory, regions) == 8, "memory table header");
+VIREO_STATIC_ASSERT(sizeof(struct vhost_user_memory) == 8 + 8 * 32, "memory table");
+VIREO_STATIC_ASSERT(sizeof(struct vhost_user_mem_single) == 40, "single region");
+VIREO_STATIC_ASSERT(offsetof(struct vhost_user_config, region) == VHOST_USER_CONFIG_HDR_SIZE,
+		    "config header");
 
 union vhost_user_payload_u {
 	uint64_t u64;
@@ -178,13 +184,13 @@ struct vhost_user_msg {
 };
 
 /** vhost_user_request_name() - "SET_MEM_TABLE", or NULL for a request not in the table */
-const char *vhost_user_request_name(uint32_t request);
+VIREO_API const char *vhost_user_request_name(uint32_t request);
 
 /** vhost_user_request_has_reply() - the request always gets a reply (GET_*) */
-bool vhost_user_request_has_reply(uint32_t request);
+VIREO_API bool vhost_user_request_has_reply(uint32_t request);
 
 /** vhost_user_msg_init() - an empty message for @request (version set, no fds) */
-void vhost_user_msg_init(struct vhost_user_msg *msg, uint32_t request, uint32_t size);
+VIREO_API void vhost_user_msg_init(struct vhost_user_msg *msg, uint32_t request, uint32_t size);
 
 /**
  * vhost_user_msg_check() - the table's rules for a received message
@@ -196,7 +202,7 @@ void vhost_user_msg_init(struct vhost_user_msg *msg, uint32_t request, uint32_t 
  * Return: 0; -EPROTO (bad version or flags); -ENOTSUP (unknown request);
  * -EMSGSIZE (payload size); -EBADF (fd count).
  */
-int vhost_user_msg_check(const struct vhost_user_msg *msg, bool reply);
+VIREO_API int vhost_user_msg_check(const struct vhost_user_msg *msg, bool reply);
 
 /**
  * vhost_user_msg_parse() - fill @msg from @len bytes (header then payload)
@@ -205,8 +211,8 @@ int vhost_user_msg_check(const struct vhost_user_msg *msg, bool reply);
  * Return: 0; -EMSGSIZE if @len is not exactly 12 + the header's size (or
  * the size exceeds the largest payload); vhost_user_msg_check()'s errors.
  */
-int vhost_user_msg_parse(struct vhost_user_msg *msg, const void *buf, size_t len,
-			 unsigned int num_fds, bool reply);
+VIREO_API int vhost_user_msg_parse(struct vhost_user_msg *msg, const void *buf, size_t len,
+				   unsigned int num_fds, bool reply);
 
 /**
  * vhost_user_recv() - read one message from stream socket @sock
@@ -218,7 +224,7 @@ int vhost_user_msg_parse(struct vhost_user_msg *msg, const void *buf, size_t len
  * fds with a later part of the message); vhost_user_msg_check()'s errors;
  * -errno from recvmsg (-EAGAIN on timeout).
  */
-int vhost_user_recv(int sock, struct vhost_user_msg *msg, bool reply);
+VIREO_API int vhost_user_recv(int sock, struct vhost_user_msg *msg, bool reply);
 
 /**
  * vhost_user_recv_step() - read without blocking what has arrived of the
@@ -230,7 +236,7 @@ int vhost_user_recv(int sock, struct vhost_user_msg *msg, bool reply);
  * (nothing more to read now); vhost_user_recv()'s errors (@*got back to 0,
  * every fd closed).
  */
-int vhost_user_recv_step(int sock, struct vhost_user_msg *msg, size_t *got, bool reply);
+VIREO_API int vhost_user_recv_step(int sock, struct vhost_user_msg *msg, size_t *got, bool reply);
 
 /**
  * vhost_user_send() - send @msg (header, @msg->hdr.size payload bytes and
@@ -238,8 +244,8 @@ int vhost_user_recv_step(int sock, struct vhost_user_msg *msg, size_t *got, bool
  * Return: 0, -EINVAL (too many fds, size above the largest payload), or
  * -errno from sendmsg (-EPIPE when the peer is gone; never SIGPIPE).
  */
-int vhost_user_send(int sock, const struct vhost_user_msg *msg, const int *fds,
-		    unsigned int num_fds);
+VIREO_API int vhost_user_send(int sock, const struct vhost_user_msg *msg, const int *fds,
+			      unsigned int num_fds);
 
 /**
  * vhost_user_send_nowait() - vhost_user_send() without fds that never waits
@@ -247,21 +253,25 @@ int vhost_user_send(int sock, const struct vhost_user_msg *msg, const int *fds,
  * Return: 0; -EAGAIN if the socket could not take all of @msg now (part of
  * it may be sent: the stream is out of step, close it); -EINVAL; -errno.
  */
-int vhost_user_send_nowait(int sock, const struct vhost_user_msg *msg);
+VIREO_API int vhost_user_send_nowait(int sock, const struct vhost_user_msg *msg);
 
 /** vhost_user_msg_close_fds() - close every fd @msg still owns */
-void vhost_user_msg_close_fds(struct vhost_user_msg *msg);
+VIREO_API void vhost_user_msg_close_fds(struct vhost_user_msg *msg);
 
 /**
  * vhost_user_msg_take_fd() - take fd @i out of @msg (the caller owns it)
  * Return: the fd, or -1 if there is none at @i.
  */
-int vhost_user_msg_take_fd(struct vhost_user_msg *msg, unsigned int i);
+VIREO_API int vhost_user_msg_take_fd(struct vhost_user_msg *msg, unsigned int i);
 
 /**
  * vhost_user_fd_is_eventfd() - @fd is an open eventfd (or, on a system
  * without /proc, at least an open fd that is not a file, directory or socket)
  */
-bool vhost_user_fd_is_eventfd(int fd);
+VIREO_API bool vhost_user_fd_is_eventfd(int fd);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* VIREO_VHOST_USER_H */

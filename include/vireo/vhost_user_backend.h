@@ -20,6 +20,11 @@
 
 #include <vireo/device.h>
 #include <vireo/event_loop.h>
+#include <vireo/api.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 struct vhost_user_backend;
 
@@ -63,8 +68,9 @@ struct vhost_user_backend_options {
  * server owns the path); -EEXIST (the path is not a socket); -ENOMEM;
  * -errno from socket/bind/listen/event_loop_add.
  */
-int vhost_user_backend_new(struct vhost_user_backend **out, struct vdev *dev,
-			   struct event_loop *loop, const struct vhost_user_backend_options *opt);
+VIREO_API int vhost_user_backend_new(struct vhost_user_backend **out, struct vdev *dev,
+				     struct event_loop *loop,
+				     const struct vhost_user_backend_options *opt);
 
 /**
  * vhost_user_backend_attach() - serve the connected stream socket @fd (the
@@ -72,7 +78,7 @@ int vhost_user_backend_new(struct vhost_user_backend **out, struct vdev *dev,
  * Return: 0; -EBUSY if a front-end is connected; -errno from the event
  * loop or timerfd_create (@fd is closed on every error).
  */
-int vhost_user_backend_attach(struct vhost_user_backend *b, int fd);
+VIREO_API int vhost_user_backend_attach(struct vhost_user_backend *b, int fd);
 
 /**
  * vhost_user_backend_adopt_listener() - accept front-ends on @fd, a listening
@@ -82,14 +88,14 @@ int vhost_user_backend_attach(struct vhost_user_backend *b, int fd);
  * Return: 0; -EBUSY (already listening); -EINVAL (@fd is not a listening unix
  * stream socket: still the caller's); -errno from fcntl or the event loop.
  */
-int vhost_user_backend_adopt_listener(struct vhost_user_backend *b, int fd);
+VIREO_API int vhost_user_backend_adopt_listener(struct vhost_user_backend *b, int fd);
 
 /**
  * vhost_user_backend_run() - dispatch until event_loop_stop(@loop)
  * (safe from another thread or from a signalfd handler in the loop)
  * Return: 0, or -errno from the event loop.
  */
-int vhost_user_backend_run(struct vhost_user_backend *b);
+VIREO_API int vhost_user_backend_run(struct vhost_user_backend *b);
 
 /**
  * vhost_user_backend_after_dispatch() - for a caller that runs the event
@@ -97,16 +103,20 @@ int vhost_user_backend_run(struct vhost_user_backend *b);
  * each event_loop_run_once(), so a device that NEEDS_RESET signals each
  * queue's SET_VRING_ERR eventfd (vhost_user_backend_run() does it itself)
  */
-void vhost_user_backend_after_dispatch(struct vhost_user_backend *b);
+VIREO_API void vhost_user_backend_after_dispatch(struct vhost_user_backend *b);
 
 /** vhost_user_backend_connected() - a front-end is connected now */
-bool vhost_user_backend_connected(const struct vhost_user_backend *b);
+VIREO_API bool vhost_user_backend_connected(const struct vhost_user_backend *b);
 
 /**
  * vhost_user_backend_free() - close the connection, reset the device (in-flight
  * I/O completes first), unmap memory, stop listening and remove the socket
  * file. Call it from the device's thread.
  */
-void vhost_user_backend_free(struct vhost_user_backend *b);
+VIREO_API void vhost_user_backend_free(struct vhost_user_backend *b);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* VIREO_VHOST_USER_BACKEND_H */

@@ -21,6 +21,11 @@
 #include <stdint.h>
 
 #include <vireo/driver.h>
+#include <vireo/api.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 /* Device-visible (guest) address of the first byte of the DMA arena. */
 #define VHOST_USER_FRONTEND_DMA_BASE 0x100000000ull
@@ -77,20 +82,20 @@ struct vhost_user_frontend_stats {
  * protocol or closed the connection); -ENOMEM; or the matching driver's probe
  * error (nothing is left connected then).
  */
-int vhost_user_frontend_new(struct vhost_user_frontend **out, struct virtio_bus *bus,
-			    const struct vhost_user_frontend_options *opt);
+VIREO_API int vhost_user_frontend_new(struct vhost_user_frontend **out, struct virtio_bus *bus,
+				      const struct vhost_user_frontend_options *opt);
 
 /**
  * vhost_user_frontend_free() - unregister (driver remove, rings stopped with
  * GET_VRING_BASE, device reset), close the connection, free everything
  */
-void vhost_user_frontend_free(struct vhost_user_frontend *fe);
+VIREO_API void vhost_user_frontend_free(struct vhost_user_frontend *fe);
 
 /** vhost_user_frontend_virtio_device() - the device as drivers see it */
-struct virtio_device *vhost_user_frontend_virtio_device(struct vhost_user_frontend *fe);
+VIREO_API struct virtio_device *vhost_user_frontend_virtio_device(struct vhost_user_frontend *fe);
 
 /** vhost_user_frontend_broken() - the back-end broke the protocol or went away */
-bool vhost_user_frontend_broken(const struct vhost_user_frontend *fe);
+VIREO_API bool vhost_user_frontend_broken(const struct vhost_user_frontend *fe);
 
 /**
  * vhost_user_frontend_set_vring_enable() - enable or disable ring @index of
@@ -100,11 +105,15 @@ bool vhost_user_frontend_broken(const struct vhost_user_frontend *fe);
  * Return: 0; -EINVAL (no such ring set up); -EOPNOTSUPP (protocol features
  * not negotiated: rings cannot be disabled); -EIO (refused, or broken).
  */
-int vhost_user_frontend_set_vring_enable(struct vhost_user_frontend *fe, unsigned int index,
-					 bool enable);
+VIREO_API int vhost_user_frontend_set_vring_enable(struct vhost_user_frontend *fe,
+						   unsigned int index, bool enable);
 
 /** vhost_user_frontend_stats() - notification counters since vhost_user_frontend_new() */
-void vhost_user_frontend_stats(const struct vhost_user_frontend *fe,
-			       struct vhost_user_frontend_stats *st);
+VIREO_API void vhost_user_frontend_stats(const struct vhost_user_frontend *fe,
+					 struct vhost_user_frontend_stats *st);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* VIREO_VHOST_USER_FRONTEND_H */

@@ -31,6 +31,11 @@
 #include <stdint.h>
 
 #include <vireo/driver.h>
+#include <vireo/api.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 struct virtio_blk;
 struct virtio_blk_slot;
@@ -63,47 +68,48 @@ struct virtio_blk_driver {
  * @bd: zeroed except for the options max_queues and refuse_features
  * Return: 0 or -EEXIST if @bd is already registered.
  */
-int virtio_blk_register(struct virtio_bus *bus, struct virtio_blk_driver *bd);
+VIREO_API int virtio_blk_register(struct virtio_bus *bus, struct virtio_blk_driver *bd);
 
 /** virtio_blk_unregister() - unbind from every device and remove the driver */
-void virtio_blk_unregister(struct virtio_bus *bus, struct virtio_blk_driver *bd);
+VIREO_API void virtio_blk_unregister(struct virtio_bus *bus, struct virtio_blk_driver *bd);
 
 /** virtio_blk_from_device() - the blk instance bound to @vdev, or NULL if none */
-struct virtio_blk *virtio_blk_from_device(struct virtio_device *vdev);
+VIREO_API struct virtio_blk *virtio_blk_from_device(struct virtio_device *vdev);
 
 /** virtio_blk_capacity() - device size in 512-byte sectors (§5.2.4) */
-uint64_t virtio_blk_capacity(const struct virtio_blk *blk);
+VIREO_API uint64_t virtio_blk_capacity(const struct virtio_blk *blk);
 
 /** virtio_blk_blk_size() - the optimal block size (VIRTIO_BLK_F_BLK_SIZE), else 512 */
-uint32_t virtio_blk_blk_size(const struct virtio_blk *blk);
+VIREO_API uint32_t virtio_blk_blk_size(const struct virtio_blk *blk);
 
 /** virtio_blk_read_only() - VIRTIO_BLK_F_RO was negotiated */
-bool virtio_blk_read_only(const struct virtio_blk *blk);
+VIREO_API bool virtio_blk_read_only(const struct virtio_blk *blk);
 
 /** virtio_blk_num_queues() - request queues in use (>= 1) */
-unsigned int virtio_blk_num_queues(const struct virtio_blk *blk);
+VIREO_API unsigned int virtio_blk_num_queues(const struct virtio_blk *blk);
 
 /** virtio_blk_queue_size() - descriptors in request queue @queue (0 if out of range) */
-unsigned int virtio_blk_queue_size(const struct virtio_blk *blk, unsigned int queue);
+VIREO_API unsigned int virtio_blk_queue_size(const struct virtio_blk *blk, unsigned int queue);
 
 /** virtio_blk_seg_max() - data segments per request (VIRTIO_BLK_F_SEG_MAX, else our limit) */
-uint32_t virtio_blk_seg_max(const struct virtio_blk *blk);
+VIREO_API uint32_t virtio_blk_seg_max(const struct virtio_blk *blk);
 
 /** virtio_blk_size_max() - bytes per data segment (VIRTIO_BLK_F_SIZE_MAX, else 0: no limit) */
-uint32_t virtio_blk_size_max(const struct virtio_blk *blk);
+VIREO_API uint32_t virtio_blk_size_max(const struct virtio_blk *blk);
 
 /** virtio_blk_has_feature() - device feature @bit (VIRTIO_BLK_F_*) was negotiated */
-bool virtio_blk_has_feature(const struct virtio_blk *blk, unsigned int bit);
+VIREO_API bool virtio_blk_has_feature(const struct virtio_blk *blk, unsigned int bit);
 
 /**
  * virtio_blk_read() - read @len bytes at @sector into @buf (any memory)
  * Return: 0; -EINVAL if @len is not a multiple of 512 or the range passes
  * the capacity; -EIO; -ENOMEM if no bounce buffer could be allocated.
  */
-int virtio_blk_read(struct virtio_blk *blk, uint64_t sector, void *buf, size_t len);
+VIREO_API int virtio_blk_read(struct virtio_blk *blk, uint64_t sector, void *buf, size_t len);
 
 /** virtio_blk_write() - write @len bytes from @buf at @sector. Return: as read, or -EROFS */
-int virtio_blk_write(struct virtio_blk *blk, uint64_t sector, const void *buf, size_t len);
+VIREO_API int virtio_blk_write(struct virtio_blk *blk, uint64_t sector, const void *buf,
+			       size_t len);
 
 /**
  * virtio_blk_flush() - VIRTIO_BLK_T_FLUSH
@@ -111,35 +117,36 @@ int virtio_blk_write(struct virtio_blk *blk, uint64_t sector, const void *buf, s
  * negotiated: §5.2.6 makes completed writes stable if the device offered it,
  * and gives no way to flush if it did not), -EIO, -EOPNOTSUPP.
  */
-int virtio_blk_flush(struct virtio_blk *blk);
+VIREO_API int virtio_blk_flush(struct virtio_blk *blk);
 
 /**
  * virtio_blk_discard() - discard @nsectors at @sector (one segment)
  * Return: 0; -EOPNOTSUPP without VIRTIO_BLK_F_DISCARD or on S_UNSUPP;
  * -EINVAL out of range or above max_discard_sectors; -EROFS; -EIO.
  */
-int virtio_blk_discard(struct virtio_blk *blk, uint64_t sector, uint32_t nsectors);
+VIREO_API int virtio_blk_discard(struct virtio_blk *blk, uint64_t sector, uint32_t nsectors);
 
 /**
  * virtio_blk_write_zeroes() - zero @nsectors at @sector; @unmap lets the
  * device deallocate them
  * Return: as virtio_blk_discard(), with VIRTIO_BLK_F_WRITE_ZEROES.
  */
-int virtio_blk_write_zeroes(struct virtio_blk *blk, uint64_t sector, uint32_t nsectors, bool unmap);
+VIREO_API int virtio_blk_write_zeroes(struct virtio_blk *blk, uint64_t sector, uint32_t nsectors,
+				      bool unmap);
 
 /**
  * virtio_blk_get_id() - the device id string (VIRTIO_BLK_T_GET_ID),
  * NUL-terminated in @id (at most 20 characters)
  * Return: 0, -EIO, -EOPNOTSUPP.
  */
-int virtio_blk_get_id(struct virtio_blk *blk, char id[VIRTIO_BLK_ID_BYTES + 1]);
+VIREO_API int virtio_blk_get_id(struct virtio_blk *blk, char id[VIRTIO_BLK_ID_BYTES + 1]);
 
 /**
  * struct virtio_blk_request - one asynchronous request, owned by the caller
  * @type: VIRTIO_BLK_T_IN, _OUT, _FLUSH, _GET_ID, _DISCARD, _WRITE_ZEROES
  * @sector: for IN and OUT (ignored otherwise; sent as 0)
  * @data: buffer from virtio_blk_alloc_buffer() (NULL for FLUSH); for
- *	DISCARD/WRITE_ZEROES it holds struct virtio_blk_discard_write_zeroes
+ *	DISCARD/WRITE_ZEROES it holds struct vireo_blk_discard_write_zeroes
  *	segments the caller filled
  * @len: bytes of @data; a multiple of 512 for IN and OUT, of 16 for
  *	DISCARD/WRITE_ZEROES, 20 for GET_ID
@@ -168,10 +175,10 @@ struct virtio_blk_request {
  * virtio_blk_alloc_buffer() - @len zeroed bytes of DMA memory, 4096-aligned
  * Return: the buffer or NULL if the device's DMA arena is exhausted.
  */
-void *virtio_blk_alloc_buffer(struct virtio_blk *blk, size_t len);
+VIREO_API void *virtio_blk_alloc_buffer(struct virtio_blk *blk, size_t len);
 
 /** virtio_blk_free_buffer() - give back a buffer from virtio_blk_alloc_buffer() */
-void virtio_blk_free_buffer(struct virtio_blk *blk, void *buf);
+VIREO_API void virtio_blk_free_buffer(struct virtio_blk *blk, void *buf);
 
 /**
  * virtio_blk_submit_batch() - post up to @n requests on @queue, one kick
@@ -183,11 +190,12 @@ void virtio_blk_free_buffer(struct virtio_blk *blk, void *buf);
  * request or @queue), -EROFS, -EOPNOTSUPP (type not negotiated), -EIO
  * (queue broken).
  */
-int virtio_blk_submit_batch(struct virtio_blk *blk, unsigned int queue,
-			    struct virtio_blk_request *const reqs[], unsigned int n);
+VIREO_API int virtio_blk_submit_batch(struct virtio_blk *blk, unsigned int queue,
+				      struct virtio_blk_request *const reqs[], unsigned int n);
 
 /** virtio_blk_submit() - one request. Return: 0 or as virtio_blk_submit_batch() */
-int virtio_blk_submit(struct virtio_blk *blk, unsigned int queue, struct virtio_blk_request *req);
+VIREO_API int virtio_blk_submit(struct virtio_blk *blk, unsigned int queue,
+				struct virtio_blk_request *req);
 
 /**
  * virtio_blk_poll() - collect completed requests of @queue
@@ -197,10 +205,14 @@ int virtio_blk_submit(struct virtio_blk *blk, unsigned int queue, struct virtio_
  * Return: the number in @done (0 on timeout), or -EIO if the queue is broken
  * (-EINVAL for a bad @queue).
  */
-int virtio_blk_poll(struct virtio_blk *blk, unsigned int queue, struct virtio_blk_request **done,
-		    unsigned int max, int timeout_ms);
+VIREO_API int virtio_blk_poll(struct virtio_blk *blk, unsigned int queue,
+			      struct virtio_blk_request **done, unsigned int max, int timeout_ms);
 
 /** virtio_blk_in_flight() - requests submitted on @queue and not yet returned by poll */
-unsigned int virtio_blk_in_flight(const struct virtio_blk *blk, unsigned int queue);
+VIREO_API unsigned int virtio_blk_in_flight(const struct virtio_blk *blk, unsigned int queue);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* VIREO_VIRTIO_BLK_H */

@@ -25,6 +25,11 @@
 #include <stdint.h>
 
 #include <vireo/driver.h>
+#include <vireo/api.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 struct virtio_net;
 
@@ -71,22 +76,22 @@ struct virtio_net_stats {
 };
 
 /** virtio_net_register() - register on @bus. Return: 0 or -EEXIST */
-int virtio_net_register(struct virtio_bus *bus, struct virtio_net_driver *nd);
+VIREO_API int virtio_net_register(struct virtio_bus *bus, struct virtio_net_driver *nd);
 
 /** virtio_net_unregister() - unbind from every device and remove the driver */
-void virtio_net_unregister(struct virtio_bus *bus, struct virtio_net_driver *nd);
+VIREO_API void virtio_net_unregister(struct virtio_bus *bus, struct virtio_net_driver *nd);
 
 /** virtio_net_from_device() - the net instance bound to @vdev, or NULL */
-struct virtio_net *virtio_net_from_device(struct virtio_device *vdev);
+VIREO_API struct virtio_net *virtio_net_from_device(struct virtio_device *vdev);
 
 /** virtio_net_mac() - the device's MAC (VIRTIO_NET_F_MAC), or the random local one we chose */
-void virtio_net_mac(const struct virtio_net *net, uint8_t mac[6]);
+VIREO_API void virtio_net_mac(const struct virtio_net *net, uint8_t mac[6]);
 
 /** virtio_net_link_up() - the link status (VIRTIO_NET_F_STATUS), true without it */
-bool virtio_net_link_up(struct virtio_net *net);
+VIREO_API bool virtio_net_link_up(struct virtio_net *net);
 
 /** virtio_net_mtu() - the device's MTU (VIRTIO_NET_F_MTU), else 1500 */
-unsigned int virtio_net_mtu(const struct virtio_net *net);
+VIREO_API unsigned int virtio_net_mtu(const struct virtio_net *net);
 
 /**
  * virtio_net_send_burst() - queue up to @count frames for transmission and
@@ -95,14 +100,14 @@ unsigned int virtio_net_mtu(const struct virtio_net *net);
  * virtio_net_tx_reclaim() or try again), or -EINVAL (a frame shorter than
  * 14 bytes or above the MTU plus headers), -EIO (the device broke the ring).
  */
-int virtio_net_send_burst(struct virtio_net *net, const void *const frames[], const size_t lens[],
-			  unsigned int count);
+VIREO_API int virtio_net_send_burst(struct virtio_net *net, const void *const frames[],
+				    const size_t lens[], unsigned int count);
 
 /** virtio_net_send() - virtio_net_send_burst() of one frame. Return: 1, 0 (full) or -errno */
-int virtio_net_send(struct virtio_net *net, const void *frame, size_t len);
+VIREO_API int virtio_net_send(struct virtio_net *net, const void *frame, size_t len);
 
 /** virtio_net_tx_reclaim() - take back transmit buffers the device used. Return: how many */
-unsigned int virtio_net_tx_reclaim(struct virtio_net *net);
+VIREO_API unsigned int virtio_net_tx_reclaim(struct virtio_net *net);
 
 /**
  * virtio_net_recv() - take one received frame
@@ -110,7 +115,7 @@ unsigned int virtio_net_tx_reclaim(struct virtio_net *net);
  * Return: the frame's length (0 < n), 0 if none is ready, -EIO if the
  * device broke the ring. Used buffers are refilled (one kick per burst).
  */
-int virtio_net_recv(struct virtio_net *net, void *buf, size_t cap);
+VIREO_API int virtio_net_recv(struct virtio_net *net, void *buf, size_t cap);
 
 /**
  * virtio_net_wait() - block until the device signals the receive or
@@ -118,22 +123,26 @@ int virtio_net_recv(struct virtio_net *net, void *buf, size_t cap);
  * Return: 1 if frames or used transmit buffers are ready, 0 on timeout,
  * -EIO (broken), or the transport's -errno.
  */
-int virtio_net_wait(struct virtio_net *net, int timeout_ms);
+VIREO_API int virtio_net_wait(struct virtio_net *net, int timeout_ms);
 
 /**
  * virtio_net_set_rx_mode() - CTRL_RX: promiscuous and all-multicast
  * Return: 0; -EOPNOTSUPP without CTRL_RX; -EIO if the device answered ERR
  * or broke the ring.
  */
-int virtio_net_set_rx_mode(struct virtio_net *net, bool promisc, bool allmulti);
+VIREO_API int virtio_net_set_rx_mode(struct virtio_net *net, bool promisc, bool allmulti);
 
 /**
  * virtio_net_set_mac() - CTRL_MAC_ADDR: change the device's address
  * Return: 0; -EOPNOTSUPP without CTRL_MAC_ADDR; -EIO (ERR or broken).
  */
-int virtio_net_set_mac(struct virtio_net *net, const uint8_t mac[6]);
+VIREO_API int virtio_net_set_mac(struct virtio_net *net, const uint8_t mac[6]);
 
 /** virtio_net_get_stats() - a copy of the counters */
-void virtio_net_get_stats(const struct virtio_net *net, struct virtio_net_stats *st);
+VIREO_API void virtio_net_get_stats(const struct virtio_net *net, struct virtio_net_stats *st);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* VIREO_VIRTIO_NET_H */

@@ -17,6 +17,11 @@
 
 #include <vireo/driver.h>
 #include <vireo/virtqueue.h>
+#include <vireo/api.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 /* Descriptors per indirect table: enough for a header, a few data segments and a status. */
 #define VIRTIO_VRING_INDIRECT_MAX 16u
@@ -61,10 +66,14 @@ struct virtio_vring_alloc {
  * split ring, or @vdev has no DMA arena; -ENOMEM if the arena or the heap is
  * exhausted. On failure nothing stays allocated.
  */
-int virtio_vring_alloc(struct virtio_device *vdev, struct virtqueue *vq, uint16_t num,
-		       struct virtio_vring_alloc *out);
+VIREO_API int virtio_vring_alloc(struct virtio_device *vdev, struct virtqueue *vq, uint16_t num,
+				 struct virtio_vring_alloc *out);
 
 /** virtio_vring_free() - give back what virtio_vring_alloc() took; @a is zeroed */
-void virtio_vring_free(struct virtio_device *vdev, struct virtio_vring_alloc *a);
+VIREO_API void virtio_vring_free(struct virtio_device *vdev, struct virtio_vring_alloc *a);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* VIREO_VIRTIO_RING_ALLOC_H */

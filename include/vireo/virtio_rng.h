@@ -17,6 +17,11 @@
 #include <sys/types.h>
 
 #include <vireo/driver.h>
+#include <vireo/api.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 struct virtio_rng;
 
@@ -32,20 +37,20 @@ struct virtio_rng_driver {
 };
 
 /** virtio_rng_register() - register on @bus. Return: 0 or -EEXIST */
-int virtio_rng_register(struct virtio_bus *bus, struct virtio_rng_driver *rd);
+VIREO_API int virtio_rng_register(struct virtio_bus *bus, struct virtio_rng_driver *rd);
 
 /** virtio_rng_unregister() - unbind from every device and remove the driver */
-void virtio_rng_unregister(struct virtio_bus *bus, struct virtio_rng_driver *rd);
+VIREO_API void virtio_rng_unregister(struct virtio_bus *bus, struct virtio_rng_driver *rd);
 
 /** virtio_rng_from_device() - the rng instance bound to @vdev, or NULL */
-struct virtio_rng *virtio_rng_from_device(struct virtio_device *vdev);
+VIREO_API struct virtio_rng *virtio_rng_from_device(struct virtio_device *vdev);
 
 /**
  * virtio_rng_read() - fill @buf (any memory) with @len random bytes
  * Loops until @len bytes arrived (the device may return fewer per request).
  * Return: @len, or -EIO (queue broken), -ENOMEM (no bounce buffer).
  */
-ssize_t virtio_rng_read(struct virtio_rng *rng, void *buf, size_t len);
+VIREO_API ssize_t virtio_rng_read(struct virtio_rng *rng, void *buf, size_t len);
 
 /**
  * struct virtio_rng_request - one asynchronous request, owned by the caller
@@ -66,24 +71,28 @@ struct virtio_rng_request {
 };
 
 /** virtio_rng_alloc_buffer() - @len zeroed bytes of DMA memory, or NULL */
-void *virtio_rng_alloc_buffer(struct virtio_rng *rng, size_t len);
+VIREO_API void *virtio_rng_alloc_buffer(struct virtio_rng *rng, size_t len);
 
 /** virtio_rng_free_buffer() - give back a buffer from virtio_rng_alloc_buffer() */
-void virtio_rng_free_buffer(struct virtio_rng *rng, void *buf);
+VIREO_API void virtio_rng_free_buffer(struct virtio_rng *rng, void *buf);
 
 /**
  * virtio_rng_submit() - post @req, kick the device
  * Return: 0, -EAGAIN (queue full), -EINVAL (len 0 or data outside DMA
  * memory), -EIO (queue broken).
  */
-int virtio_rng_submit(struct virtio_rng *rng, struct virtio_rng_request *req);
+VIREO_API int virtio_rng_submit(struct virtio_rng *rng, struct virtio_rng_request *req);
 
 /**
  * virtio_rng_poll() - collect up to @max completed requests into @done
  * @timeout_ms: 0 returns at once; else wait (-1: forever) for at least one
  * Return: the number collected (0 on timeout) or -EIO.
  */
-int virtio_rng_poll(struct virtio_rng *rng, struct virtio_rng_request **done, unsigned int max,
-		    int timeout_ms);
+VIREO_API int virtio_rng_poll(struct virtio_rng *rng, struct virtio_rng_request **done,
+			      unsigned int max, int timeout_ms);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* VIREO_VIRTIO_RNG_H */

@@ -25,6 +25,11 @@
 #include <stdint.h>
 
 #include <vireo/spec.h>
+#include <vireo/api.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 struct virtio_device;
 struct virtqueue;
@@ -190,7 +195,7 @@ struct virtqueue {
 	unsigned int index;
 	void *priv;
 	bool broken;
-	union {
+	__extension__ union { /* anonymous: a C11 feature, a GNU extension in C99 */
 		struct vring_split_drv split;
 		struct vring_packed_drv packed;
 	};
@@ -222,7 +227,7 @@ struct virtqueue_ops {
  * Return: 0, or -EINVAL if @cfg->num is not a power of two in 1..32768 or a
  * pointer is missing or misaligned (§2.7: desc 16, avail 2, used 4 bytes).
  */
-int virtqueue_split_init(struct virtqueue *vq, const struct vring_split_drv_config *cfg);
+VIREO_API int virtqueue_split_init(struct virtqueue *vq, const struct vring_split_drv_config *cfg);
 
 /**
  * virtqueue_packed_init() - set up a packed virtqueue over caller memory
@@ -231,7 +236,8 @@ int virtqueue_split_init(struct virtqueue *vq, const struct vring_split_drv_conf
  * Return: 0, or -EINVAL if @cfg->num is not in 1..32768 or a pointer is
  * missing or misaligned (§2.8.10.1, R-PR-01: ring 16, event areas 4 bytes).
  */
-int virtqueue_packed_init(struct virtqueue *vq, const struct vring_packed_drv_config *cfg);
+VIREO_API int virtqueue_packed_init(struct virtqueue *vq,
+				    const struct vring_packed_drv_config *cfg);
 
 /**
  * virtqueue_add_sgs() - expose a buffer to the device (the seed's add_buf)
@@ -246,16 +252,16 @@ int virtqueue_packed_init(struct virtqueue *vq, const struct vring_packed_drv_co
  * Return: 0; -ENOSPC if the ring is full; -EINVAL for an empty list, a NULL
  * token or a chain longer than the queue; -EIO if the queue is broken.
  */
-int virtqueue_add_sgs(struct virtqueue *vq, const struct virtio_sg *sg, unsigned int out_num,
-		      unsigned int in_num, void *token);
+VIREO_API int virtqueue_add_sgs(struct virtqueue *vq, const struct virtio_sg *sg,
+				unsigned int out_num, unsigned int in_num, void *token);
 
 /** virtqueue_add_outbuf() - virtqueue_add_sgs() with only device-readable elements */
-int virtqueue_add_outbuf(struct virtqueue *vq, const struct virtio_sg *sg, unsigned int num,
-			 void *token);
+VIREO_API int virtqueue_add_outbuf(struct virtqueue *vq, const struct virtio_sg *sg,
+				   unsigned int num, void *token);
 
 /** virtqueue_add_inbuf() - virtqueue_add_sgs() with only device-writable elements */
-int virtqueue_add_inbuf(struct virtqueue *vq, const struct virtio_sg *sg, unsigned int num,
-			void *token);
+VIREO_API int virtqueue_add_inbuf(struct virtqueue *vq, const struct virtio_sg *sg,
+				  unsigned int num, void *token);
 
 /**
  * virtqueue_kick_prepare() - publish added buffers; does the device want a kick?
@@ -263,17 +269,17 @@ int virtqueue_add_inbuf(struct virtqueue *vq, const struct virtio_sg *sg, unsign
  * Honours VIRTQ_USED_F_NO_NOTIFY, or avail_event with EVENT_IDX (§2.7.10).
  * Return: true if virtqueue_notify() should be called.
  */
-bool virtqueue_kick_prepare(struct virtqueue *vq);
+VIREO_API bool virtqueue_kick_prepare(struct virtqueue *vq);
 
 /**
  * virtqueue_notify() - tell the device (through the transport's notify hook)
  * Return: false if the queue is broken or the notification failed (the
  * queue is then broken).
  */
-bool virtqueue_notify(struct virtqueue *vq);
+VIREO_API bool virtqueue_notify(struct virtqueue *vq);
 
 /** virtqueue_kick() - virtqueue_kick_prepare() then, if needed, virtqueue_notify() */
-bool virtqueue_kick(struct virtqueue *vq);
+VIREO_API bool virtqueue_kick(struct virtqueue *vq);
 
 /**
  * virtqueue_get_buf() - take one buffer the device has used
@@ -282,45 +288,49 @@ bool virtqueue_kick(struct virtqueue *vq);
  * broken. A used id out of range or not in flight, or a @len above the
  * writable bytes posted, breaks the queue.
  */
-void *virtqueue_get_buf(struct virtqueue *vq, uint32_t *len);
+VIREO_API void *virtqueue_get_buf(struct virtqueue *vq, uint32_t *len);
 
 /** virtqueue_more_used() - true if virtqueue_get_buf() would return a buffer */
-bool virtqueue_more_used(const struct virtqueue *vq);
+VIREO_API bool virtqueue_more_used(const struct virtqueue *vq);
 
 /**
  * virtqueue_disable_cb() - ask the device not to signal used buffers
  * A hint only (§2.7.10): a callback may still arrive.
  */
-void virtqueue_disable_cb(struct virtqueue *vq);
+VIREO_API void virtqueue_disable_cb(struct virtqueue *vq);
 
 /**
  * virtqueue_enable_cb() - ask for a signal at the next used buffer
  * Return: false if buffers are already pending (the caller must process them,
  * since no signal may come for them), true otherwise.
  */
-bool virtqueue_enable_cb(struct virtqueue *vq);
+VIREO_API bool virtqueue_enable_cb(struct virtqueue *vq);
 
 /**
  * virtqueue_enable_cb_delayed() - like enable_cb, but with EVENT_IDX ask to
  * be signalled only after about 3/4 of the buffers in flight are used.
  * Return: as virtqueue_enable_cb().
  */
-bool virtqueue_enable_cb_delayed(struct virtqueue *vq);
+VIREO_API bool virtqueue_enable_cb_delayed(struct virtqueue *vq);
 
 /**
  * virtqueue_detach_unused_buf() - after a device reset, take back one buffer
  * the device never used
  * Return: its token, or NULL when none is left.
  */
-void *virtqueue_detach_unused_buf(struct virtqueue *vq);
+VIREO_API void *virtqueue_detach_unused_buf(struct virtqueue *vq);
 
 /** virtqueue_is_broken() - true once the device broke the protocol */
-bool virtqueue_is_broken(const struct virtqueue *vq);
+VIREO_API bool virtqueue_is_broken(const struct virtqueue *vq);
 
 /** virtqueue_get_vring_size() - the queue size */
-unsigned int virtqueue_get_vring_size(const struct virtqueue *vq);
+VIREO_API unsigned int virtqueue_get_vring_size(const struct virtqueue *vq);
 
 /** virtqueue_get_num_free() - free descriptors in the main table */
-unsigned int virtqueue_get_num_free(const struct virtqueue *vq);
+VIREO_API unsigned int virtqueue_get_num_free(const struct virtqueue *vq);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* VIREO_VIRTQUEUE_H */

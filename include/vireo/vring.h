@@ -17,6 +17,11 @@
 #include <stdint.h>
 
 #include <vireo/spec.h>
+#include <vireo/api.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 /* Same layout as struct iovec, so core/ can hand it to readv/io_uring. */
 struct vring_iov {
@@ -63,7 +68,7 @@ enum vring_error { VRING_ERRORS(VRING_ERROR_ENUM) VRING_ERR_COUNT };
 #undef VRING_ERROR_ENUM
 
 /** vring_error_string() - a one-line description of @err */
-const char *vring_error_string(enum vring_error err);
+VIREO_API const char *vring_error_string(enum vring_error err);
 
 /**
  * struct vring_chain - one popped buffer
@@ -128,7 +133,7 @@ struct vring_split_dev {
 };
 
 /** vring_split_dev_state_size() - bytes of private state a queue of @num needs */
-size_t vring_split_dev_state_size(uint16_t num);
+VIREO_API size_t vring_split_dev_state_size(uint16_t num);
 
 /**
  * vring_split_dev_init() - validate a driver's queue configuration and
@@ -141,7 +146,8 @@ size_t vring_split_dev_state_size(uint16_t num);
  * power of two within max_num, a part is misaligned, or a part does not lie
  * inside one guest memory region.
  */
-int vring_split_dev_init(struct vring_split_dev *q, const struct vring_split_dev_config *cfg);
+VIREO_API int vring_split_dev_init(struct vring_split_dev *q,
+				   const struct vring_split_dev_config *cfg);
 
 /**
  * vring_split_dev_pop() - take the next available chain
@@ -156,8 +162,8 @@ int vring_split_dev_init(struct vring_split_dev *q, const struct vring_split_dev
  * the driver broke the protocol (the queue is now broken, see
  * vring_split_dev_error()); -EIO if it already was.
  */
-int vring_split_dev_pop(struct vring_split_dev *q, struct vring_chain *chain, struct vring_iov *iov,
-			unsigned int iov_cap);
+VIREO_API int vring_split_dev_pop(struct vring_split_dev *q, struct vring_chain *chain,
+				  struct vring_iov *iov, unsigned int iov_cap);
 
 /**
  * vring_split_dev_unpop() - give back the chain popped last, unused: the
@@ -167,7 +173,7 @@ int vring_split_dev_pop(struct vring_split_dev *q, struct vring_chain *chain, st
  * Return: 0; -EINVAL if @head is not in flight or nothing was popped;
  * -EIO if the queue is broken.
  */
-int vring_split_dev_unpop(struct vring_split_dev *q, uint16_t head);
+VIREO_API int vring_split_dev_unpop(struct vring_split_dev *q, uint16_t head);
 
 /**
  * vring_split_dev_push() - return a chain to the driver with @written bytes
@@ -175,44 +181,44 @@ int vring_split_dev_unpop(struct vring_split_dev *q, uint16_t head);
  * Return: 0; -EPROTO if @head is not in flight or @written exceeds its
  * writable bytes (the queue is then broken); -EIO if already broken.
  */
-int vring_split_dev_push(struct vring_split_dev *q, uint16_t head, uint32_t written);
+VIREO_API int vring_split_dev_push(struct vring_split_dev *q, uint16_t head, uint32_t written);
 
 /**
  * vring_split_dev_flush() - publish every pushed used entry (one store of
  * used->idx); does nothing once the queue is broken
  */
-void vring_split_dev_flush(struct vring_split_dev *q);
+VIREO_API void vring_split_dev_flush(struct vring_split_dev *q);
 
 /**
  * vring_split_dev_need_notify() - after a flush, must the driver be signalled?
  * With EVENT_IDX, per used_event (§2.7.10); else unless VIRTQ_AVAIL_F_NO_INTERRUPT.
  */
-bool vring_split_dev_need_notify(struct vring_split_dev *q);
+VIREO_API bool vring_split_dev_need_notify(struct vring_split_dev *q);
 
 /** vring_split_dev_disable_notify() - ask the driver not to kick (a hint) */
-void vring_split_dev_disable_notify(struct vring_split_dev *q);
+VIREO_API void vring_split_dev_disable_notify(struct vring_split_dev *q);
 
 /**
  * vring_split_dev_enable_notify() - ask the driver to kick for new buffers
  * Return: true if buffers became available meanwhile (pop them: no kick will
  * come for those).
  */
-bool vring_split_dev_enable_notify(struct vring_split_dev *q);
+VIREO_API bool vring_split_dev_enable_notify(struct vring_split_dev *q);
 
 /** vring_split_dev_has_avail() - true if a pop would find a chain (or an error) */
-bool vring_split_dev_has_avail(struct vring_split_dev *q);
+VIREO_API bool vring_split_dev_has_avail(struct vring_split_dev *q);
 
 /** vring_split_dev_get_last_avail() - the avail index to resume from (GET_VRING_BASE) */
-uint16_t vring_split_dev_get_last_avail(const struct vring_split_dev *q);
+VIREO_API uint16_t vring_split_dev_get_last_avail(const struct vring_split_dev *q);
 
 /** vring_split_dev_set_last_avail() - resume from @idx (SET_VRING_BASE, reconnect) */
-void vring_split_dev_set_last_avail(struct vring_split_dev *q, uint16_t idx);
+VIREO_API void vring_split_dev_set_last_avail(struct vring_split_dev *q, uint16_t idx);
 
 /** vring_split_dev_in_flight() - number of heads popped and not yet pushed */
-unsigned int vring_split_dev_in_flight(const struct vring_split_dev *q);
+VIREO_API unsigned int vring_split_dev_in_flight(const struct vring_split_dev *q);
 
 /** vring_split_dev_error() - why the queue is broken (VRING_ERR_NONE if it is not) */
-enum vring_error vring_split_dev_error(const struct vring_split_dev *q);
+VIREO_API enum vring_error vring_split_dev_error(const struct vring_split_dev *q);
 
 /** vring_split_dev_is_broken() - true once the driver broke the protocol */
 static inline bool vring_split_dev_is_broken(const struct vring_split_dev *q)
@@ -306,7 +312,7 @@ struct vring_packed_dev {
 };
 
 /** vring_packed_dev_state_size() - bytes of private state a queue of @num needs */
-size_t vring_packed_dev_state_size(uint16_t num);
+VIREO_API size_t vring_packed_dev_state_size(uint16_t num);
 
 /**
  * vring_packed_dev_init() - validate the driver's packed queue and compute
@@ -317,7 +323,7 @@ size_t vring_packed_dev_state_size(uint16_t num);
  * misaligned (16/4/4) or not inside one guest region, a position outside
  * the ring or with more than @num slots between used and avail.
  */
-int vring_packed_dev_init(struct vring_packed_dev *q, const struct vring_dev_config *cfg);
+VIREO_API int vring_packed_dev_init(struct vring_packed_dev *q, const struct vring_dev_config *cfg);
 
 /*
  * The packed counterparts of vring_split_dev_*: same contracts, same
@@ -327,19 +333,19 @@ int vring_packed_dev_init(struct vring_packed_dev *q, const struct vring_dev_con
  * store of its first descriptor's flags. With IN_ORDER, a buffer the device
  * wrote completely is covered by the next one's used descriptor (§2.8.9).
  */
-int vring_packed_dev_pop(struct vring_packed_dev *q, struct vring_chain *chain,
-			 struct vring_iov *iov, unsigned int iov_cap);
-int vring_packed_dev_unpop(struct vring_packed_dev *q, uint16_t id);
-int vring_packed_dev_push(struct vring_packed_dev *q, uint16_t id, uint32_t written);
-void vring_packed_dev_flush(struct vring_packed_dev *q);
-bool vring_packed_dev_need_notify(struct vring_packed_dev *q);
-void vring_packed_dev_disable_notify(struct vring_packed_dev *q);
-bool vring_packed_dev_enable_notify(struct vring_packed_dev *q);
-bool vring_packed_dev_has_avail(struct vring_packed_dev *q);
-void vring_packed_dev_get_position(const struct vring_packed_dev *q,
-				   struct vring_dev_position *pos);
-unsigned int vring_packed_dev_in_flight(const struct vring_packed_dev *q);
-enum vring_error vring_packed_dev_error(const struct vring_packed_dev *q);
+VIREO_API int vring_packed_dev_pop(struct vring_packed_dev *q, struct vring_chain *chain,
+				   struct vring_iov *iov, unsigned int iov_cap);
+VIREO_API int vring_packed_dev_unpop(struct vring_packed_dev *q, uint16_t id);
+VIREO_API int vring_packed_dev_push(struct vring_packed_dev *q, uint16_t id, uint32_t written);
+VIREO_API void vring_packed_dev_flush(struct vring_packed_dev *q);
+VIREO_API bool vring_packed_dev_need_notify(struct vring_packed_dev *q);
+VIREO_API void vring_packed_dev_disable_notify(struct vring_packed_dev *q);
+VIREO_API bool vring_packed_dev_enable_notify(struct vring_packed_dev *q);
+VIREO_API bool vring_packed_dev_has_avail(struct vring_packed_dev *q);
+VIREO_API void vring_packed_dev_get_position(const struct vring_packed_dev *q,
+					     struct vring_dev_position *pos);
+VIREO_API unsigned int vring_packed_dev_in_flight(const struct vring_packed_dev *q);
+VIREO_API enum vring_error vring_packed_dev_error(const struct vring_packed_dev *q);
 
 /* Either format's device-side state; struct vring_dev_ops says which. */
 union vring_dev_ring {
@@ -373,7 +379,11 @@ struct vring_dev_ops {
 	enum vring_error (*error)(const union vring_dev_ring *r);
 };
 
-extern const struct vring_dev_ops vring_split_dev_ops;
-extern const struct vring_dev_ops vring_packed_dev_ops;
+VIREO_API extern const struct vring_dev_ops vring_split_dev_ops;
+VIREO_API extern const struct vring_dev_ops vring_packed_dev_ops;
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* VIREO_VRING_H */

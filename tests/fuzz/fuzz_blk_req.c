@@ -222,7 +222,7 @@ static void fuzz_check_accepted(const struct fuzz_case *fc)
 		FUZZ_CHECK(req->data_cnt <= BLK_SEG_MAX_CAP);
 		FUZZ_CHECK(fuzz_in_capacity(&fc->lim, req->offset, req->data_len));
 		fuzz_check_data(fc, req->type == VIRTIO_BLK_T_IN,
-				req->type == VIRTIO_BLK_T_OUT ? sizeof(struct virtio_blk_outhdr)
+				req->type == VIRTIO_BLK_T_OUT ? sizeof(struct vireo_blk_outhdr)
 							      : 0);
 		break;
 	case VIRTIO_BLK_T_GET_ID:
@@ -255,8 +255,8 @@ static void fuzz_check_accepted(const struct fuzz_case *fc)
 static uint8_t fuzz_expect_dwz(const struct fuzz_case *fc, uint32_t type)
 {
 	const struct fuzz_part *rd = &fc->part[0];
-	uint32_t dlen = rd->bytes - (uint32_t)sizeof(struct virtio_blk_outhdr);
-	struct virtio_blk_discard_write_zeroes seg;
+	uint32_t dlen = rd->bytes - (uint32_t)sizeof(struct vireo_blk_outhdr);
+	struct vireo_blk_discard_write_zeroes seg;
 	unsigned int n = dlen / (unsigned int)sizeof(seg), i;
 	uint8_t st = VIRTIO_BLK_S_OK;
 	uint64_t off, len;
@@ -265,7 +265,7 @@ static uint8_t fuzz_expect_dwz(const struct fuzz_case *fc, uint32_t type)
 	if (fc->lim.readonly || dlen == 0 || dlen % sizeof(seg) || n > BLK_MAX_DWZ_SEG)
 		return VIRTIO_BLK_S_IOERR;
 	for (i = 0; i < n; i++) {
-		memcpy(&seg, rd->flat + sizeof(struct virtio_blk_outhdr) + i * sizeof(seg),
+		memcpy(&seg, rd->flat + sizeof(struct vireo_blk_outhdr) + i * sizeof(seg),
 		       sizeof(seg));
 		flags = le32_to_cpu(seg.flags);
 		if ((flags & ~VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP) ||
@@ -289,7 +289,7 @@ static uint8_t fuzz_expect_rw(const struct fuzz_case *fc, uint32_t type, uint64_
 {
 	uint32_t len = type == VIRTIO_BLK_T_IN
 			       ? fc->part[1].bytes - 1
-			       : fc->part[0].bytes - (uint32_t)sizeof(struct virtio_blk_outhdr);
+			       : fc->part[0].bytes - (uint32_t)sizeof(struct vireo_blk_outhdr);
 	uint64_t nsec = len / VIRTIO_BLK_SECTOR_SIZE;
 
 	if (type == VIRTIO_BLK_T_OUT && fc->lim.readonly)
@@ -308,7 +308,7 @@ static uint8_t fuzz_expect_rw(const struct fuzz_case *fc, uint32_t type, uint64_
 static void fuzz_check_status(const struct fuzz_case *fc, uint8_t st)
 {
 	const struct fuzz_part *rd = &fc->part[0], *wr = &fc->part[1];
-	struct virtio_blk_outhdr hdr;
+	struct vireo_blk_outhdr hdr;
 	uint8_t want;
 
 	/* no writable byte: no status can be written */

@@ -16,7 +16,7 @@
  * one fails.
  *
  * Input layout:
- *   0..11  struct virtio_net_hdr_v1 (little-endian)
+ *   0..11  struct vireo_net_hdr_v1 (little-endian)
  *   12     bit 3: emit number (bits 4..7) fails with -ENOBUFS
  *   13..   the frame (at most NET_FRAME_MAX + 8 bytes are used)
  */
@@ -161,7 +161,7 @@ static void fz_check_ip(const struct fz_ctx *c, const uint8_t *o, uint32_t i, ui
 /* Segment @i: headers, payload slice, sequence number, flags, TCP checksum. */
 static void fz_check_segment(const struct fz_ctx *c, const struct net_packet *out, uint32_t i)
 {
-	static const struct virtio_net_hdr_v1 zero;
+	static const struct vireo_net_hdr_v1 zero;
 	const struct fz_tso *t = &c->t;
 	const uint8_t *in = c->in->data, *th = out->data + t->l4, *ith = in + t->l4;
 	uint32_t off = i * t->mss, seg = t->payload - off < t->mss ? t->payload - off : t->mss;
@@ -234,7 +234,7 @@ static void fz_run(const struct net_packet *pkt, uint32_t offloads, uint32_t fai
 		   uint8_t *scratch, const uint8_t *orig)
 {
 	struct fz_ctx c = {.in = pkt, .scratch = scratch, .fail_at = fail_at};
-	struct virtio_net_hdr_v1 vnet = pkt->vnet;
+	struct vireo_net_hdr_v1 vnet = pkt->vnet;
 	int want = fz_expect(&c, offloads), ret;
 
 	FUZZ_CHECK((net_offload_needed(pkt, offloads) == 0) == (c.mode == FZ_AS_IS));

@@ -241,7 +241,7 @@ static void fz_rx_check(struct fz *f, uint32_t frame_len)
 
 	while ((token = virtqueue_get_buf(&f->q[0].vq, &len)) != NULL) {
 		uint64_t gpa = (uint64_t)(uintptr_t)token;
-		const struct virtio_net_hdr_v1 *h = fz_host(f, gpa);
+		const struct vireo_net_hdr_v1 *h = fz_host(f, gpa);
 
 		if (count == 0) {
 			first_nbuf = h->num_buffers;
@@ -254,7 +254,7 @@ static void fz_rx_check(struct fz *f, uint32_t frame_len)
 	if (count == 0)
 		return;
 	FUZZ_CHECK(first_nbuf == count);
-	FUZZ_CHECK(total == frame_len + sizeof(struct virtio_net_hdr_v1));
+	FUZZ_CHECK(total == frame_len + sizeof(struct vireo_net_hdr_v1));
 	if (!(f->acked & VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF)))
 		FUZZ_CHECK(count == 1);
 }

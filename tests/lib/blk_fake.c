@@ -50,7 +50,7 @@ static uint8_t blk_fake_ranges(struct blk_fake *d, uint32_t type, const uint8_t 
 	if (len == 0 || len % 16)
 		d->violations++;
 	for (i = 0; i + 16 <= len; i += 16) {
-		struct virtio_blk_discard_write_zeroes seg;
+		struct vireo_blk_discard_write_zeroes seg;
 
 		memcpy(&seg, p + i, sizeof(seg));
 		if (seg.sector + seg.num_sectors > DISK_SECTORS)
@@ -63,7 +63,7 @@ static uint8_t blk_fake_ranges(struct blk_fake *d, uint32_t type, const uint8_t 
 }
 
 /* IN / OUT against d->disk. Return: the status; *@written: data bytes written */
-static uint8_t blk_fake_rw(struct blk_fake *d, const struct virtio_blk_outhdr *h,
+static uint8_t blk_fake_rw(struct blk_fake *d, const struct vireo_blk_outhdr *h,
 			   struct vring_iov *w, unsigned int nw, uint32_t len, uint32_t *written)
 {
 	if (len == 0 || len % 512) /* R-BLK-05 */
@@ -82,7 +82,7 @@ static uint8_t blk_fake_rw(struct blk_fake *d, const struct virtio_blk_outhdr *h
 
 /* Check and record the request's shape; copy its readable part to d->scratch. */
 static bool blk_fake_parse(struct blk_fake *d, const struct vring_chain *c,
-			   const struct vring_iov *iov, struct virtio_blk_outhdr *h)
+			   const struct vring_iov *iov, struct vireo_blk_outhdr *h)
 {
 	uint32_t data_out;
 
@@ -116,7 +116,7 @@ static uint32_t blk_fake_handler(struct fake_dev *fd, unsigned int q, const stru
 	struct vring_iov *w = iov + c->readable, *last;
 	uint32_t data_in = c->writable_bytes ? c->writable_bytes - 1 : 0;
 	uint32_t data_out = c->readable_bytes - 16, written = 0;
-	struct virtio_blk_outhdr h;
+	struct vireo_blk_outhdr h;
 	uint8_t status = VIRTIO_BLK_S_OK;
 
 	(void)q;

@@ -27,12 +27,12 @@
 #define BLK_FAKE_DISK_BYTES (BLK_FAKE_DISK_SECTORS * VIRTIO_BLK_SECTOR_SIZE)
 #define BLK_FAKE_SCRATCH_BYTES (BLK_FAKE_DISK_BYTES + 4096u)
 #define BLK_FAKE_NO_FORCE (-1)
-#define BLK_FAKE_CFG(field) offsetof(struct virtio_blk_config, field)
+#define BLK_FAKE_CFG(field) offsetof(struct vireo_blk_config, field)
 
 struct blk_fake {
 	uint8_t *disk;
 	uint8_t *scratch;
-	struct virtio_blk_outhdr last_hdr;
+	struct vireo_blk_outhdr last_hdr;
 	unsigned int last_readable, last_writable;
 	uint32_t last_readable_bytes, last_writable_bytes;
 	uint8_t last_payload[64];

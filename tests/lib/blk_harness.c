@@ -220,7 +220,7 @@ void blk_harness_req_sg(struct blk_harness_req *r, uint64_t gpa, uint32_t len, b
 void blk_harness_req_hdr(struct blk_harness *h, struct blk_harness_req *r, uint32_t type,
 			 uint64_t sector, bool split)
 {
-	struct virtio_blk_outhdr hdr = {.type = type, .sector = sector};
+	struct vireo_blk_outhdr hdr = {.type = type, .sector = sector};
 	uint64_t a = blk_harness_galloc(h, 16);
 
 	if (!split) {
@@ -324,7 +324,7 @@ uint8_t blk_harness_simple(struct blk_harness *h, uint32_t type, uint64_t sector
 }
 
 uint8_t blk_harness_dwz(struct blk_harness *h, uint32_t type,
-			const struct virtio_blk_discard_write_zeroes *seg, unsigned int n)
+			const struct vireo_blk_discard_write_zeroes *seg, unsigned int n)
 {
 	return blk_harness_simple(h, type, 0, seg, n * (uint32_t)sizeof(*seg), 0, NULL);
 }

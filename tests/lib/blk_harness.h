@@ -116,6 +116,6 @@ uint8_t blk_harness_simple(struct blk_harness *h, uint32_t type, uint64_t sector
 			   uint32_t out_len, uint32_t in_len, uint32_t *len);
 /* A DISCARD / WRITE_ZEROES of @n segments. */
 uint8_t blk_harness_dwz(struct blk_harness *h, uint32_t type,
-			const struct virtio_blk_discard_write_zeroes *seg, unsigned int n);
+			const struct vireo_blk_discard_write_zeroes *seg, unsigned int n);
 
 #endif /* VIREO_TESTS_BLK_HARNESS_H */

@@ -12,7 +12,7 @@
 
 #include "tests/lib/net_fake.h"
 
-#define HDR_LEN sizeof(struct virtio_net_hdr_v1)
+#define HDR_LEN sizeof(struct vireo_net_hdr_v1)
 
 static struct vring_split_dev *rx_dev(struct net_fake *f)
 {
@@ -186,10 +186,10 @@ static int net_fake_fill(struct net_fake *f, const uint8_t *src, size_t len, uin
 	return 0;
 }
 
-int net_fake_rx(struct net_fake *f, const struct virtio_net_hdr_v1 *hdr, const void *frame,
+int net_fake_rx(struct net_fake *f, const struct vireo_net_hdr_v1 *hdr, const void *frame,
 		size_t len)
 {
-	struct virtio_net_hdr_v1 h = {0};
+	struct vireo_net_hdr_v1 h = {0};
 	size_t total = HDR_LEN + len, done = 0;
 	uint32_t size, room, need;
 	uint16_t head;

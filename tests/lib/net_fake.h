@@ -23,7 +23,7 @@
 #include "tests/lib/fake_transport.h"
 
 #define NET_FAKE_FRAME_MAX 65536u
-#define NET_FAKE_CFG(field) offsetof(struct virtio_net_config, field)
+#define NET_FAKE_CFG(field) offsetof(struct vireo_net_config, field)
 #define NET_FAKE_RXQ 0u
 #define NET_FAKE_TXQ 1u
 #define NET_FAKE_CTRLQ 2u
@@ -46,7 +46,7 @@ struct net_fake {
 	unsigned int tx_frames;
 	uint32_t last_tx_len;
 	unsigned int last_tx_descs;
-	struct virtio_net_hdr_v1 last_tx_hdr;
+	struct vireo_net_hdr_v1 last_tx_hdr;
 	unsigned int ctrl_cmds;
 	uint8_t last_ctrl_class;
 	uint8_t last_ctrl_cmd;
@@ -77,7 +77,7 @@ unsigned int net_fake_rx_posted(struct net_fake *f);
  * Return: the buffers used, or -ENOSPC if the driver posted too few (then
  * nothing is used).
  */
-int net_fake_rx(struct net_fake *f, const struct virtio_net_hdr_v1 *hdr, const void *frame,
+int net_fake_rx(struct net_fake *f, const struct vireo_net_hdr_v1 *hdr, const void *frame,
 		size_t len);
 
 /*

@@ -261,7 +261,7 @@ size_t net_frame_arp_request(const struct net_flow *f, uint8_t *buf, size_t cap)
 	return off + NF_ARP_LEN;
 }
 
-int net_frame_make_partial(uint8_t *buf, size_t len, struct virtio_net_hdr_v1 *vnet)
+int net_frame_make_partial(uint8_t *buf, size_t len, struct vireo_net_hdr_v1 *vnet)
 {
 	struct net_frame_info in;
 	uint32_t csum_off;
@@ -285,7 +285,7 @@ int net_frame_make_partial(uint8_t *buf, size_t len, struct virtio_net_hdr_v1 *v
 }
 
 size_t net_frame_tso(const struct net_flow *f, const uint8_t *payload, size_t plen, uint16_t mss,
-		     uint8_t *buf, size_t cap, struct virtio_net_hdr_v1 *vnet)
+		     uint8_t *buf, size_t cap, struct vireo_net_hdr_v1 *vnet)
 {
 	size_t len = net_frame_tcp(f, payload, plen, buf, cap);
 

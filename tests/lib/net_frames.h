@@ -100,7 +100,7 @@ size_t net_frame_arp_request(const struct net_flow *f, uint8_t *buf, size_t cap)
  * with csum_start/csum_offset; the other @vnet fields are zeroed
  * Return: 0, or -EINVAL if @buf is not a TCP/UDP frame net_frame_verify() accepts.
  */
-int net_frame_make_partial(uint8_t *buf, size_t len, struct virtio_net_hdr_v1 *vnet);
+int net_frame_make_partial(uint8_t *buf, size_t len, struct vireo_net_hdr_v1 *vnet);
 
 /**
  * net_frame_tso() - a TSO super-frame as a Linux guest sends it: one TCP
@@ -111,7 +111,7 @@ int net_frame_make_partial(uint8_t *buf, size_t len, struct virtio_net_hdr_v1 *v
  * Return: the frame length, or 0 (does not fit @cap or an IP packet).
  */
 size_t net_frame_tso(const struct net_flow *f, const uint8_t *payload, size_t plen, uint16_t mss,
-		     uint8_t *buf, size_t cap, struct virtio_net_hdr_v1 *vnet);
+		     uint8_t *buf, size_t cap, struct vireo_net_hdr_v1 *vnet);
 
 /**
  * struct net_frame_info - what net_frame_verify() found

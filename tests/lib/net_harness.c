@@ -154,7 +154,7 @@ uint32_t net_harness_run(struct net_harness *h, unsigned int qi, const struct vi
 	return 0;
 }
 
-uint32_t net_harness_tx(struct net_harness *h, const struct virtio_net_hdr_v1 *hdr,
+uint32_t net_harness_tx(struct net_harness *h, const struct vireo_net_hdr_v1 *hdr,
 			const void *frame, uint32_t len, const uint32_t *cuts, unsigned int ncuts)
 {
 	uint32_t total = (uint32_t)sizeof(*hdr) + len, prev = 0;

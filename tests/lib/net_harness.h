@@ -40,7 +40,7 @@ struct net_harness_queue {
 
 /* A frame the device transmitted, copied. */
 struct net_harness_frame {
-	struct virtio_net_hdr_v1 vnet;
+	struct vireo_net_hdr_v1 vnet;
 	uint8_t *data;
 	uint32_t len;
 };
@@ -80,7 +80,7 @@ uint32_t net_harness_run(struct net_harness *h, unsigned int qi, const struct vi
  * offsets in @cuts (ascending, within 12 + @len; NULL/0: one descriptor).
  * Return: the used len (0 expected).
  */
-uint32_t net_harness_tx(struct net_harness *h, const struct virtio_net_hdr_v1 *hdr,
+uint32_t net_harness_tx(struct net_harness *h, const struct vireo_net_hdr_v1 *hdr,
 			const void *frame, uint32_t len, const uint32_t *cuts, unsigned int ncuts);
 
 /* Post one receive buffer of @len bytes (in @nseg equal descriptors); Return: its guest address. */

@@ -33,7 +33,7 @@ struct vu_client {
 };
 
 struct vu_blk_req {
-	struct virtio_blk_outhdr hdr;
+	struct vireo_blk_outhdr hdr;
 	uint8_t data[4096];
 	uint8_t status;
 };

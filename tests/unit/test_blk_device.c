@@ -27,7 +27,7 @@
 static void test_blk_config(void **state)
 {
 	struct blk_harness h;
-	struct virtio_blk_config c;
+	struct vireo_blk_config c;
 	uint64_t f;
 
 	(void)state;
@@ -133,7 +133,7 @@ static void test_blk_framing_and_readonly_buffers(void **state)
 	static const uint32_t cut[] = {1, 2, 510, 1023};
 	uint8_t data[1536], table[BLK_HARNESS_QNUM * sizeof(struct virtq_desc)], *img;
 	uint8_t *out[4], *hdr;
-	struct virtio_blk_outhdr oh = {.type = VIRTIO_BLK_T_OUT};
+	struct vireo_blk_outhdr oh = {.type = VIRTIO_BLK_T_OUT};
 	struct blk_harness_req r;
 	struct blk_harness h;
 	unsigned int split, i, off;
@@ -280,7 +280,7 @@ static void assert_zero(const uint8_t *p, size_t len)
 
 static void test_blk_discard(void **state)
 {
-	struct virtio_blk_discard_write_zeroes seg = {.sector = 128, .num_sectors = 128};
+	struct vireo_blk_discard_write_zeroes seg = {.sector = 128, .num_sectors = 128};
 	struct blk_harness h;
 	uint8_t *img;
 	off_t hole;
@@ -302,7 +302,7 @@ static void test_blk_discard(void **state)
 
 static void write_zeroes_check(bool unmap, const char *dir)
 {
-	struct virtio_blk_discard_write_zeroes seg[2] = {
+	struct vireo_blk_discard_write_zeroes seg[2] = {
 		{.sector = 20, .num_sectors = 3, .flags = unmap},
 		{.sector = 256, .num_sectors = 256, .flags = unmap},
 	};
@@ -355,7 +355,7 @@ static void test_blk_write_zeroes_unmap(void **state)
 /* FLUSH offered, not negotiated: writes must be stable at completion (RWF_DSYNC, fdatasync) */
 static void test_blk_no_flush_negotiated(void **state)
 {
-	struct virtio_blk_discard_write_zeroes seg = {.sector = 8, .num_sectors = 8};
+	struct vireo_blk_discard_write_zeroes seg = {.sector = 8, .num_sectors = 8};
 	struct blk_harness h;
 	uint8_t data[1024], *img;
 
@@ -379,7 +379,7 @@ static void test_blk_two_queues(void **state)
 	struct blk_device_options o = {.num_queues = 2};
 	struct blk_harness_req w[2][16], rd[16];
 	uint8_t data[2][16][512], *in[16], *img;
-	struct virtio_blk_config c;
+	struct vireo_blk_config c;
 	struct blk_harness h;
 	uint32_t len;
 

@@ -45,7 +45,7 @@ static void test_blk_short_transfer(void **state)
 static void test_blk_readonly(void **state)
 {
 	struct blk_device_options o = {.readonly = true};
-	struct virtio_blk_discard_write_zeroes seg = {.sector = 0, .num_sectors = 8};
+	struct vireo_blk_discard_write_zeroes seg = {.sector = 0, .num_sectors = 8};
 	struct blk_harness h;
 	uint8_t data[512], *before, *after;
 	uint32_t len;
@@ -84,8 +84,8 @@ static void test_blk_readonly(void **state)
 
 static void test_blk_beyond_capacity(void **state)
 {
-	struct virtio_blk_discard_write_zeroes seg = {.sector = BLK_HARNESS_IMG_SECTORS - 1,
-						      .num_sectors = 2};
+	struct vireo_blk_discard_write_zeroes seg = {.sector = BLK_HARNESS_IMG_SECTORS - 1,
+						     .num_sectors = 2};
 	struct blk_harness h;
 	uint8_t data[1024], *before, *after, *in;
 	struct blk_harness_req r;
@@ -136,7 +136,7 @@ static void test_blk_beyond_capacity(void **state)
 
 static void test_blk_unsupported(void **state)
 {
-	struct virtio_blk_discard_write_zeroes seg[17];
+	struct vireo_blk_discard_write_zeroes seg[17];
 	struct blk_harness h;
 	uint8_t *before, *after;
 	uint32_t len;

@@ -399,7 +399,7 @@ static const struct virtio_device_id raw_ids[] = {{VIRTIO_ID_BLOCK, VIRTIO_DEV_A
 static int raw_request(struct virtio_device *vdev, struct virtqueue *vq, uint32_t type,
 		       uint64_t sector, uint32_t len, uint8_t fill)
 {
-	struct virtio_blk_outhdr *hdr;
+	struct vireo_blk_outhdr *hdr;
 	struct virtio_sg sg[3];
 	uint8_t *data, *status;
 	uint32_t used;

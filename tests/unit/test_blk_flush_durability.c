@@ -154,7 +154,7 @@ static void test_flush_reaches_the_disk(void **state)
 /* §5.2.6.2: FLUSH offered, refused by the driver: every write carries a flush. */
 static void test_writes_durable_without_flush(void **state)
 {
-	struct virtio_blk_discard_write_zeroes seg = {.sector = 64, .num_sectors = 16};
+	struct vireo_blk_discard_write_zeroes seg = {.sector = 64, .num_sectors = 16};
 	struct blk_harness h;
 	struct loopdev l;
 	long long before, after;

@@ -17,7 +17,7 @@
 /* blk_req_parse() alone: odd but legal layouts (zero-length pieces, data sharing descriptors). */
 static void test_blk_parse_layouts(void **state)
 {
-	struct virtio_blk_outhdr hdr = {.type = VIRTIO_BLK_T_OUT, .sector = 4};
+	struct vireo_blk_outhdr hdr = {.type = VIRTIO_BLK_T_OUT, .sector = 4};
 	struct blk_limits lim = {.capacity = 16};
 	uint8_t rd[16 + 1024], wr[4];
 	struct vring_iov iov[8];
@@ -87,8 +87,8 @@ static uint8_t parse_flat(struct blk_req *req, void *rd, size_t len, uint8_t *st
 static void test_blk_parse_dwz(void **state)
 {
 	struct {
-		struct virtio_blk_outhdr hdr;
-		struct virtio_blk_discard_write_zeroes seg[BLK_MAX_DWZ_SEG + 1];
+		struct vireo_blk_outhdr hdr;
+		struct vireo_blk_discard_write_zeroes seg[BLK_MAX_DWZ_SEG + 1];
 	} rd;
 	struct blk_limits lim = {.capacity = 1000};
 	struct vring_iov iov[2];
@@ -101,9 +101,9 @@ static void test_blk_parse_dwz(void **state)
 	memset(&req, 0, sizeof(req));
 	req.iov = iov;
 	rd.hdr.type = VIRTIO_BLK_T_WRITE_ZEROES;
-	rd.seg[0] = (struct virtio_blk_discard_write_zeroes){
-		.sector = 10, .num_sectors = 5, .flags = 1};
-	rd.seg[1] = (struct virtio_blk_discard_write_zeroes){.sector = 995, .num_sectors = 5};
+	rd.seg[0] =
+		(struct vireo_blk_discard_write_zeroes){.sector = 10, .num_sectors = 5, .flags = 1};
+	rd.seg[1] = (struct vireo_blk_discard_write_zeroes){.sector = 995, .num_sectors = 5};
 	len = sizeof(rd.hdr) + 2 * sizeof(rd.seg[0]);
 	assert_int_equal(parse_flat(&req, &rd, len, &st, &lim), VIRTIO_BLK_S_OK);
 	assert_int_equal(req.nranges, 2);
@@ -143,12 +143,12 @@ static void test_blk_parse_dwz(void **state)
 static uint8_t parse_in(struct blk_req *req, void *hdr, uint8_t *wr, uint32_t data_len,
 			const struct blk_limits *lim)
 {
-	req->iov[0] = (struct vring_iov){hdr, sizeof(struct virtio_blk_outhdr)};
+	req->iov[0] = (struct vring_iov){hdr, sizeof(struct vireo_blk_outhdr)};
 	req->iov[1] = (struct vring_iov){wr, data_len};
 	req->iov[2] = (struct vring_iov){wr + data_len, 1};
 	req->chain = (struct vring_chain){.readable = 1,
 					  .writable = 2,
-					  .readable_bytes = sizeof(struct virtio_blk_outhdr),
+					  .readable_bytes = sizeof(struct vireo_blk_outhdr),
 					  .writable_bytes = data_len + 1};
 	return blk_req_parse(req, lim);
 }
@@ -156,7 +156,7 @@ static uint8_t parse_in(struct blk_req *req, void *hdr, uint8_t *wr, uint32_t da
 /* A driver breaking drv:BLK/Device Operation: IN data is whole sectors; anything else is IOERR, with the status byte found. */
 static void test_blk_parse_in_not_sector_multiple(void **state)
 {
-	struct virtio_blk_outhdr hdr = {.type = VIRTIO_BLK_T_IN, .sector = 0};
+	struct vireo_blk_outhdr hdr = {.type = VIRTIO_BLK_T_IN, .sector = 0};
 	struct blk_limits lim = {.capacity = 16};
 	const uint32_t bad[] = {1, 511, 513, 1000, 1535};
 	static uint8_t wr[2048 + 1];
@@ -197,7 +197,7 @@ static void test_blk_parse_in_not_sector_multiple(void **state)
 static uint8_t parse_many(struct blk_req *req, uint32_t type, unsigned int nseg, uint8_t *mem,
 			  uint8_t *st, const struct blk_limits *lim)
 {
-	struct virtio_blk_outhdr hdr = {.type = type, .sector = 2};
+	struct vireo_blk_outhdr hdr = {.type = type, .sector = 2};
 	uint32_t data = ((nseg + 511u) / 512u + 1u) * 512u; /* > nseg - 1, whole sectors */
 	unsigned int i, n = 0;
 	bool in = type == VIRTIO_BLK_T_IN;

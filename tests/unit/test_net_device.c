@@ -86,7 +86,7 @@ static void test_offer_and_options(void **state)
 static void test_config(void **state)
 {
 	struct net_device_options o = opts(0);
-	struct virtio_net_config c;
+	struct vireo_net_config c;
 	struct net_device *nd;
 	struct vdev *dev;
 
@@ -127,7 +127,7 @@ static void expect_frame(struct net_harness *h, unsigned int i, const uint8_t *f
 /* §5.1.6.2: one frame out, byte-exact, used length 0. */
 static void test_tx_basic(void **state)
 {
-	struct virtio_net_hdr_v1 hdr = {0};
+	struct vireo_net_hdr_v1 hdr = {0};
 	struct net_device_stats st;
 	struct net_harness h;
 	uint8_t *f = net_harness_frame(mac_b, mac_a, 60, 1);
@@ -154,7 +154,7 @@ static void test_tx_split_anywhere(void **state)
 		{12, 13, 14, 15},
 		{6, 30, 31, 71},
 	};
-	struct virtio_net_hdr_v1 hdr = {0};
+	struct vireo_net_hdr_v1 hdr = {0};
 	struct net_harness h;
 	uint8_t *f = net_harness_frame(mac_b, mac_a, 72, 2);
 
@@ -169,7 +169,7 @@ static void test_tx_split_anywhere(void **state)
 }
 
 /* Run one hostile transmit: used with length 0, nothing forwarded, counted under @why. */
-static void expect_tx_drop(struct net_harness *h, const struct virtio_net_hdr_v1 *hdr,
+static void expect_tx_drop(struct net_harness *h, const struct vireo_net_hdr_v1 *hdr,
 			   const uint8_t *frame, uint32_t len, enum net_drop_reason why)
 {
 	unsigned int before = h->ncaptured;
@@ -184,7 +184,7 @@ static void expect_tx_drop(struct net_harness *h, const struct virtio_net_hdr_v1
 /* Hostile transmit headers: dropped, counted, the device keeps going. */
 static void test_tx_hostile_headers(void **state)
 {
-	struct virtio_net_hdr_v1 hdr = {0};
+	struct vireo_net_hdr_v1 hdr = {0};
 	struct net_harness h;
 	uint8_t *f = net_harness_frame(mac_b, mac_a, 1600, 3);
 
@@ -196,12 +196,12 @@ static void test_tx_hostile_headers(void **state)
 	hdr.csum_start = cpu_to_le16(34);
 	hdr.csum_offset = cpu_to_le16(16);
 	expect_tx_drop(&h, &hdr, f, 100, NET_DROP_TX_BAD_CSUM);
-	hdr = (struct virtio_net_hdr_v1){.gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
-					 .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
-					 .gso_size = cpu_to_le16(1400)};
+	hdr = (struct vireo_net_hdr_v1){.gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
+					.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+					.gso_size = cpu_to_le16(1400)};
 	expect_tx_drop(&h, &hdr, f, 1600, NET_DROP_TX_BAD_GSO); /* HOST_TSO4 not negotiated */
 	/* the next good frame is not affected */
-	hdr = (struct virtio_net_hdr_v1){0};
+	hdr = (struct vireo_net_hdr_v1){0};
 	assert_int_equal(net_harness_tx(&h, &hdr, f, 1518, NULL, 0), 0);
 	expect_frame(&h, 0, f, 1518);
 	free(f);
@@ -212,14 +212,14 @@ static void test_tx_hostile_headers(void **state)
 static void test_tx_hostile_offloads_tso(void **state)
 {
 	struct net_device_options o = opts(NET_OFFLOAD_ALL);
-	struct virtio_net_hdr_v1 hdr;
+	struct vireo_net_hdr_v1 hdr;
 	struct net_harness h;
 	uint8_t *f = net_harness_frame(mac_b, mac_a, 3000, 4);
 
 	(void)state;
 	net_harness_init(&h, &o, ALL_NET);
-	hdr = (struct virtio_net_hdr_v1){.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
-					 .csum_start = cpu_to_le16(100)};
+	hdr = (struct vireo_net_hdr_v1){.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+					.csum_start = cpu_to_le16(100)};
 	expect_tx_drop(&h, &hdr, f, 100, NET_DROP_TX_BAD_CSUM); /* csum_start == len */
 	hdr.csum_start = cpu_to_le16(90);
 	hdr.csum_offset = cpu_to_le16(9); /* field at 99..100: one byte past */
@@ -230,8 +230,8 @@ static void test_tx_hostile_offloads_tso(void **state)
 	assert_int_equal(net_harness_tx(&h, &hdr, f, 100, NULL, 0), 0);
 	assert_int_equal(h.ncaptured, 1);
 	assert_int_equal(h.captured[0].vnet.flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
-	hdr = (struct virtio_net_hdr_v1){.gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
-					 .gso_size = cpu_to_le16(1448)};
+	hdr = (struct vireo_net_hdr_v1){.gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
+					.gso_size = cpu_to_le16(1448)};
 	expect_tx_drop(&h, &hdr, f, 3000, NET_DROP_TX_BAD_GSO); /* GSO without NEEDS_CSUM */
 	hdr.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
 	hdr.csum_start = cpu_to_le16(34);
@@ -256,9 +256,9 @@ static void test_tx_hostile_offloads_tso(void **state)
 /* D-NET-10: unknown flag bits (and DATA_VALID, RSC_INFO, which a driver must not send) ignored. */
 static void test_tx_unknown_flags_ignored(void **state)
 {
-	struct virtio_net_hdr_v1 hdr = {.flags = 0xf0 | VIRTIO_NET_HDR_F_DATA_VALID |
-						 VIRTIO_NET_HDR_F_RSC_INFO,
-					.num_buffers = cpu_to_le16(7)};
+	struct vireo_net_hdr_v1 hdr = {.flags = 0xf0 | VIRTIO_NET_HDR_F_DATA_VALID |
+						VIRTIO_NET_HDR_F_RSC_INFO,
+				       .num_buffers = cpu_to_le16(7)};
 	struct net_harness h;
 	uint8_t *f = net_harness_frame(mac_b, mac_a, 64, 5);
 
@@ -281,7 +281,7 @@ static void test_config_ranges_and_stable_mtu(void **state)
 {
 	struct net_device_options o = opts(0);
 	const uint8_t new_mac[6] = {0x02, 0, 0, 0, 0, 0x42}, on = 1;
-	struct virtio_net_config c;
+	struct vireo_net_config c;
 	struct net_device *nd;
 	struct net_harness h;
 	unsigned int pairs;
@@ -321,7 +321,7 @@ static void test_config_ranges_and_stable_mtu(void **state)
 static void test_tx_mtu_sized_frames(void **state)
 {
 	struct net_device_options o = opts(0);
-	struct virtio_net_hdr_v1 hdr = {0};
+	struct vireo_net_hdr_v1 hdr = {0};
 	struct net_harness h;
 	uint8_t *f;
 
@@ -351,8 +351,7 @@ static void test_tx_mtu_sized_frames(void **state)
 static void test_tx_bad_checksum_untouched(void **state)
 {
 	struct net_device_options o = opts(NET_OFFLOAD_ALL);
-	struct virtio_net_hdr_v1 hdr = {.csum_start = cpu_to_le16(3),
-					.csum_offset = cpu_to_le16(5)};
+	struct vireo_net_hdr_v1 hdr = {.csum_start = cpu_to_le16(3), .csum_offset = cpu_to_le16(5)};
 	uint8_t f[14 + 20 + 8 + 32] = {0};
 	struct net_harness h;
 	unsigned int i;
@@ -402,7 +401,7 @@ static void test_tx_hostile_chains(void **state)
 /* A burst above the per-call budget is served completely (the device re-kicks itself). */
 static void test_tx_burst_above_budget(void **state)
 {
-	struct virtio_net_hdr_v1 hdr = {0};
+	struct vireo_net_hdr_v1 hdr = {0};
 	struct net_harness h;
 	uint8_t *f = net_harness_frame(mac_b, mac_a, 60, 6);
 	uint64_t a = 0;
@@ -443,7 +442,7 @@ static void test_tx_burst_above_budget(void **state)
  */
 static void test_disabled_rings(void **state)
 {
-	struct virtio_net_hdr_v1 hdr = {0};
+	struct vireo_net_hdr_v1 hdr = {0};
 	uint8_t *f = net_harness_frame(mac_b, mac_a, 60, 7);
 	struct net_packet pkt = {.data = f, .len = 60};
 	struct net_harness h;

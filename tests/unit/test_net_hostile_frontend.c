@@ -191,7 +191,7 @@ static void make_frame(uint8_t *f, uint32_t len, uint8_t seed)
 }
 
 /* Header + frame in one DMA buffer, split into descriptors at @cuts. */
-static void raw_tx(struct raw *r, const struct virtio_net_hdr_v1 *hdr, uint32_t len, uint8_t seed,
+static void raw_tx(struct raw *r, const struct vireo_net_hdr_v1 *hdr, uint32_t len, uint8_t seed,
 		   const uint32_t *cuts, unsigned int ncuts)
 {
 	uint64_t a;
@@ -228,7 +228,7 @@ static void expect_arrived(struct raw *rx, uint8_t seed)
 /* A good 100-byte frame from @tx must reach @rx, byte-exact; nothing else before it. */
 static void expect_good(struct raw *tx, struct raw *rx, uint8_t seed)
 {
-	static const struct virtio_net_hdr_v1 zero;
+	static const struct vireo_net_hdr_v1 zero;
 
 	raw_tx(tx, &zero, 100, seed, NULL, 0);
 	expect_arrived(rx, seed);
@@ -273,7 +273,7 @@ static void expect_count(const char *out, const char *reason, unsigned int n)
 
 static void send_hostile(struct raw *tx, struct raw *rx)
 {
-	struct virtio_net_hdr_v1 h = {0};
+	struct vireo_net_hdr_v1 h = {0};
 	static const uint32_t split[] = {3, 7, 12, 40};
 	uint64_t a;
 	uint8_t *p = raw_dma(tx, 256, &a);
@@ -290,8 +290,8 @@ static void send_hostile(struct raw *tx, struct raw *rx)
 	h.csum_offset = cpu_to_le16(1); /* field at 99..100: past a 100-byte frame */
 	raw_tx(tx, &h, 100, 6, NULL, 0);
 	expect_good(tx, rx, 7);
-	h = (struct virtio_net_hdr_v1){.gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
-				       .gso_size = cpu_to_le16(1000)}; /* no NEEDS_CSUM */
+	h = (struct vireo_net_hdr_v1){.gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
+				      .gso_size = cpu_to_le16(1000)}; /* no NEEDS_CSUM */
 	raw_tx(tx, &h, 1200, 8, NULL, 0);
 	expect_good(tx, rx, 9);
 	h.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
@@ -304,7 +304,7 @@ static void send_hostile(struct raw *tx, struct raw *rx)
 	raw_tx_sg(tx, sg, 1, 1);
 	expect_good(tx, rx, 12);
 	/* A legal frame whose header is split mid-field arrives intact. */
-	h = (struct virtio_net_hdr_v1){0};
+	h = (struct vireo_net_hdr_v1){0};
 	raw_tx(tx, &h, 100, 13, split, 4);
 	expect_arrived(rx, 13);
 	virtio_dma_free(tx->vdev->dma, p);
@@ -383,7 +383,7 @@ static void test_ring_violation_isolated(void **state)
  */
 static void test_disabled_rings_discard(void **state)
 {
-	static const struct virtio_net_hdr_v1 zero;
+	static const struct vireo_net_hdr_v1 zero;
 	struct server s;
 	struct raw tx, rx;
 	uint32_t len;

@@ -30,14 +30,14 @@ struct sink {
 	const uint8_t *data[SINK_MAX];
 	uint8_t *frame[SINK_MAX];
 	uint32_t len[SINK_MAX];
-	struct virtio_net_hdr_v1 vnet[SINK_MAX];
+	struct vireo_net_hdr_v1 vnet[SINK_MAX];
 };
 
 /* A frame under test, with a pristine copy to prove the input is never written. */
 struct tframe {
 	struct net_packet pkt;
 	uint8_t *orig;
-	struct virtio_net_hdr_v1 orig_vnet;
+	struct vireo_net_hdr_v1 orig_vnet;
 };
 
 static int sink_emit(void *opaque, const struct net_packet *pkt)
@@ -291,7 +291,7 @@ static void check_segments(const struct tframe *t, const struct net_flow *f, siz
 {
 	uint32_t hdr = t->pkt.len - (uint32_t)plen;
 	unsigned int nseg = plen ? (unsigned int)((plen + mss - 1) / mss) : 1u;
-	const struct virtio_net_hdr_v1 zero = {0};
+	const struct vireo_net_hdr_v1 zero = {0};
 	size_t off = 0;
 
 	assert_int_equal(s->n, nseg);

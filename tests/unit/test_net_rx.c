@@ -21,7 +21,7 @@
 
 #define F(b) VIRTIO_BIT(VIRTIO_NET_F_##b)
 #define ALL_NET 0xffffffull
-#define HDR sizeof(struct virtio_net_hdr_v1)
+#define HDR sizeof(struct vireo_net_hdr_v1)
 
 static const uint8_t mac_dev[6] = {0x02, 0, 0, 0, 0, 0x01};
 static const uint8_t mac_a[6] = {0x02, 0, 0, 0, 0, 0x0a};
@@ -47,7 +47,7 @@ static int rx(struct net_harness *h, const uint8_t *dst, uint32_t len, uint8_t s
 static void expect_rx(struct net_harness *h, uint64_t gpa, const uint8_t *dst, uint32_t len,
 		      uint8_t seed, uint16_t nbuf)
 {
-	const struct virtio_net_hdr_v1 *hdr = net_harness_g2h(h, gpa);
+	const struct vireo_net_hdr_v1 *hdr = net_harness_g2h(h, gpa);
 	uint8_t *f = net_harness_frame(dst, mac_a, len, seed);
 
 	assert_int_equal(hdr->flags, 0);
@@ -112,7 +112,7 @@ static void test_rx_mergeable(void **state)
 		buf[i] = net_harness_post_rx(&h, 1024, 2);
 	assert_int_equal(rx(&h, mac_dev, 4000, 5), 0);
 	assert_int_equal(
-		le16_to_cpu(((struct virtio_net_hdr_v1 *)net_harness_g2h(&h, buf[0]))->num_buffers),
+		le16_to_cpu(((struct vireo_net_hdr_v1 *)net_harness_g2h(&h, buf[0]))->num_buffers),
 		4); /* 12 + 4000 bytes over 1024-byte buffers */
 	for (int i = 0; i < 4; i++) {
 		uint32_t skip = i == 0 ? HDR : 0;
@@ -151,7 +151,7 @@ static void test_rx_mergeable_partial_never_exposed(void **state)
 	assert_int_equal(net_harness_take_rx(&h, &len), b1);
 	assert_int_equal(len, 1500 + HDR - 1024);
 	assert_int_equal(
-		le16_to_cpu(((struct virtio_net_hdr_v1 *)net_harness_g2h(&h, b0))->num_buffers), 2);
+		le16_to_cpu(((struct vireo_net_hdr_v1 *)net_harness_g2h(&h, b0))->num_buffers), 2);
 	net_harness_destroy(&h);
 }
 
@@ -174,19 +174,19 @@ static void test_rx_offload_and_mtu_rules(void **state)
 	pkt.vnet.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
 	pkt.len = 100;
 	assert_int_equal(net_device_receive(h.nd, &pkt), -EOPNOTSUPP);
-	pkt.vnet = (struct virtio_net_hdr_v1){.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
-					      .gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
-					      .gso_size = cpu_to_le16(1448)};
+	pkt.vnet = (struct vireo_net_hdr_v1){.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+					     .gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
+					     .gso_size = cpu_to_le16(1448)};
 	pkt.len = 3000;
 	assert_int_equal(net_device_receive(h.nd, &pkt), -EOPNOTSUPP);
 	assert_int_equal(net_harness_drops(&h, NET_DROP_RX_OFFLOAD), 2);
 	assert_int_equal(net_harness_drops(&h, NET_DROP_RX_OVERSIZE), 1);
 	/* DATA_VALID is stripped without GUEST_CSUM (flags must be 0). */
-	pkt.vnet = (struct virtio_net_hdr_v1){.flags = VIRTIO_NET_HDR_F_DATA_VALID};
+	pkt.vnet = (struct vireo_net_hdr_v1){.flags = VIRTIO_NET_HDR_F_DATA_VALID};
 	pkt.len = 200;
 	assert_int_equal(net_device_receive(h.nd, &pkt), 0);
 	assert_int_equal(net_harness_take_rx(&h, &len), a);
-	assert_int_equal(((struct virtio_net_hdr_v1 *)net_harness_g2h(&h, a))->flags, 0);
+	assert_int_equal(((struct vireo_net_hdr_v1 *)net_harness_g2h(&h, a))->flags, 0);
 	free(f);
 	net_harness_destroy(&h);
 }
@@ -219,7 +219,7 @@ static void test_rx_header_only_negotiated(void **state)
 	};
 	uint8_t *f = net_harness_frame(mac_dev, mac_a, 3000, 4);
 	struct net_packet pkt = {.data = f, .len = 3000};
-	const struct virtio_net_hdr_v1 *hdr;
+	const struct vireo_net_hdr_v1 *hdr;
 	struct net_harness h;
 	unsigned int i;
 	uint64_t a;
@@ -229,25 +229,25 @@ static void test_rx_header_only_negotiated(void **state)
 	net_harness_init(&h, &o, F(GUEST_CSUM) | F(MRG_RXBUF) | F(MAC));
 	a = net_harness_post_rx(&h, 4096, 1);
 	for (i = 0; i < sizeof(refused); i++) {
-		pkt.vnet = (struct virtio_net_hdr_v1){.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM |
-							       VIRTIO_NET_HDR_F_DATA_VALID,
-						      .gso_type = refused[i],
-						      .gso_size = cpu_to_le16(1400),
-						      .csum_start = cpu_to_le16(34),
-						      .csum_offset = cpu_to_le16(16)};
+		pkt.vnet = (struct vireo_net_hdr_v1){.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM |
+							      VIRTIO_NET_HDR_F_DATA_VALID,
+						     .gso_type = refused[i],
+						     .gso_size = cpu_to_le16(1400),
+						     .csum_start = cpu_to_le16(34),
+						     .csum_offset = cpu_to_le16(16)};
 		assert_int_equal(net_device_receive(h.nd, &pkt), -EOPNOTSUPP);
 	}
 	assert_int_equal(net_harness_take_rx(&h, &len), 0);
 	assert_int_equal(net_harness_drops(&h, NET_DROP_RX_OFFLOAD), sizeof(refused));
 
 	/* RSC_INFO and UDP_TUNNEL_CSUM cleared; ECN alone and a stray MSS become GSO_NONE. */
-	pkt.vnet = (struct virtio_net_hdr_v1){.flags = VIRTIO_NET_HDR_F_DATA_VALID |
-						       VIRTIO_NET_HDR_F_RSC_INFO |
-						       HDR_F_UDP_TUNNEL_CSUM,
-					      .gso_type = VIRTIO_NET_HDR_GSO_ECN,
-					      .gso_size = cpu_to_le16(1400),
-					      .csum_start = cpu_to_le16(7),
-					      .csum_offset = cpu_to_le16(3)};
+	pkt.vnet = (struct vireo_net_hdr_v1){.flags = VIRTIO_NET_HDR_F_DATA_VALID |
+						      VIRTIO_NET_HDR_F_RSC_INFO |
+						      HDR_F_UDP_TUNNEL_CSUM,
+					     .gso_type = VIRTIO_NET_HDR_GSO_ECN,
+					     .gso_size = cpu_to_le16(1400),
+					     .csum_start = cpu_to_le16(7),
+					     .csum_offset = cpu_to_le16(3)};
 	pkt.len = 1000;
 	assert_int_equal(net_device_receive(h.nd, &pkt), 0);
 	assert_int_equal(net_harness_take_rx(&h, &len), a);
@@ -263,8 +263,8 @@ static void test_rx_header_only_negotiated(void **state)
 	net_harness_init(&h, &o, F(GUEST_CSUM) | F(GUEST_TSO4) | F(MRG_RXBUF) | F(MAC));
 	net_harness_post_rx(&h, 4096, 1);
 	pkt.len = 3000;
-	pkt.vnet = (struct virtio_net_hdr_v1){.gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
-					      .gso_size = cpu_to_le16(1400)};
+	pkt.vnet = (struct vireo_net_hdr_v1){.gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
+					     .gso_size = cpu_to_le16(1400)};
 	assert_int_equal(net_device_receive(h.nd, &pkt), -EOPNOTSUPP);
 	pkt.vnet.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
 	pkt.vnet.gso_size = 0;
@@ -282,7 +282,7 @@ static void test_rx_offloads_negotiated(void **state)
 				       .offloads = NET_OFFLOAD_ALL};
 	uint8_t *f = net_harness_frame(mac_dev, mac_a, 5000, 9);
 	struct net_packet pkt = {.data = f, .len = 5000};
-	const struct virtio_net_hdr_v1 *hdr;
+	const struct vireo_net_hdr_v1 *hdr;
 	struct net_harness h;
 	uint64_t a;
 	uint32_t len;
@@ -291,11 +291,11 @@ static void test_rx_offloads_negotiated(void **state)
 	net_harness_init(&h, &o, ALL_NET);
 	assert_int_equal(net_device_rx_offloads(h.nd), NET_OFFLOAD_ALL);
 	a = net_harness_post_rx(&h, 8192, 1);
-	pkt.vnet = (struct virtio_net_hdr_v1){.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
-					      .gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
-					      .gso_size = cpu_to_le16(1448),
-					      .csum_start = cpu_to_le16(34),
-					      .csum_offset = cpu_to_le16(16)};
+	pkt.vnet = (struct vireo_net_hdr_v1){.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+					     .gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
+					     .gso_size = cpu_to_le16(1448),
+					     .csum_start = cpu_to_le16(34),
+					     .csum_offset = cpu_to_le16(16)};
 	assert_int_equal(net_device_receive(h.nd, &pkt), 0);
 	assert_int_equal(net_harness_take_rx(&h, &len), a);
 	assert_int_equal(len, 5000 + HDR);
@@ -443,7 +443,7 @@ static void test_rx_vlan_tagged_accepted(void **state)
 /* D-NET-58: MAC_ADDR_SET changes config mac before the ack, and the filter follows. */
 static void test_ctrl_mac_addr(void **state)
 {
-	struct virtio_net_config c;
+	struct vireo_net_config c;
 	struct net_harness h;
 	uint8_t off = 0;
 
@@ -533,7 +533,7 @@ static void test_ctrl_mq_pairs(void **state)
 /* Polling mode: the transmit queue asks for no kicks and is served by net_device_poll(). */
 static void test_poll_mode(void **state)
 {
-	struct virtio_net_hdr_v1 hdr = {0};
+	struct vireo_net_hdr_v1 hdr = {0};
 	uint8_t *f = net_harness_frame(mac_b, mac_a, 60, 12);
 	struct net_harness h;
 	struct virtio_sg sg;

@@ -31,7 +31,7 @@ struct fport {
 	unsigned int n; /* transmit calls */
 	uint8_t *frame[FPORT_KEEP];
 	uint32_t len[FPORT_KEEP];
-	struct virtio_net_hdr_v1 vnet[FPORT_KEEP];
+	struct vireo_net_hdr_v1 vnet[FPORT_KEEP];
 	/* optional: run during transmit (re-entrancy tests) */
 	void (*hook)(struct fport *fp, const struct net_packet *pkt);
 	void *hook_arg;

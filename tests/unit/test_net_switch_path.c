@@ -23,7 +23,7 @@
 
 #define F(b) VIRTIO_BIT(VIRTIO_NET_F_##b)
 #define ALL_NET 0xffffffull
-#define HDR sizeof(struct virtio_net_hdr_v1)
+#define HDR sizeof(struct vireo_net_hdr_v1)
 
 struct guest {
 	struct net_harness h;
@@ -92,8 +92,8 @@ static uint32_t bad_udp(uint8_t *buf, size_t cap)
  */
 static void test_data_valid_only_when_validated(void **state)
 {
-	struct virtio_net_hdr_v1 hdr = {.flags = VIRTIO_NET_HDR_F_DATA_VALID};
-	const struct virtio_net_hdr_v1 *got;
+	struct vireo_net_hdr_v1 hdr = {.flags = VIRTIO_NET_HDR_F_DATA_VALID};
+	const struct vireo_net_hdr_v1 *got;
 	struct guest a, b;
 	struct net_switch *sw;
 	uint8_t frame[256];

@@ -47,7 +47,7 @@
 static const uint8_t peer_mac[6] = {0x02, 0x00, 0x00, 0x09, 0x00, 0x02};
 
 struct frame {
-	struct virtio_net_hdr_v1 vnet;
+	struct vireo_net_hdr_v1 vnet;
 	uint8_t *data;
 	uint32_t len;
 };
@@ -106,7 +106,7 @@ static const struct net_port_ops peer_ops = {
 };
 
 static void peer_send_hdr(struct tfx *fx, const uint8_t *frame, size_t len,
-			  const struct virtio_net_hdr_v1 *vnet)
+			  const struct vireo_net_hdr_v1 *vnet)
 {
 	struct net_packet pkt = {.data = (uint8_t *)frame, .len = (uint32_t)len};
 
@@ -333,7 +333,7 @@ static void test_udp_into_namespace(void **state)
 {
 	struct tfx fx;
 	struct uplink_l4 l4 = {.smac = peer_mac, .src = PEER_IP, .dst = TAP_IP, .sport = 7000};
-	struct virtio_net_hdr_v1 vnet = {
+	struct vireo_net_hdr_v1 vnet = {
 		.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .csum_start = ETH_IP_HLEN, .csum_offset = 6};
 	uint8_t f[256], buf[16];
 	uint8_t *udp = f + ETH_IP_HLEN;
@@ -370,12 +370,12 @@ static void test_refused_header_dropped(void **state)
 	struct tfx fx;
 	struct uplink_l4 l4 = {
 		.smac = peer_mac, .src = PEER_IP, .dst = TAP_IP, .sport = 7000, .dport = 9};
-	struct virtio_net_hdr_v1 vnet = {.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
-					 .gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
-					 .hdr_len = 1000,
-					 .gso_size = 1460,
-					 .csum_start = ETH_IP_HLEN,
-					 .csum_offset = 16};
+	struct vireo_net_hdr_v1 vnet = {.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+					.gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
+					.hdr_len = 1000,
+					.gso_size = 1460,
+					.csum_start = ETH_IP_HLEN,
+					.csum_offset = 16};
 	struct net_uplink_stats before, after;
 	uint8_t f[256];
 
@@ -506,12 +506,12 @@ static void peer_send_gso(struct tfx *fx, uint16_t kport, uint32_t kernel_isn)
 			       .ack = kernel_isn + 1,
 			       .flags = UPLINK_TCP_ACK | UPLINK_TCP_PSH,
 			       .win = 65535};
-	struct virtio_net_hdr_v1 vnet = {.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
-					 .gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
-					 .hdr_len = ETH_IP_HLEN + 20,
-					 .gso_size = 1460,
-					 .csum_start = ETH_IP_HLEN,
-					 .csum_offset = 16};
+	struct vireo_net_hdr_v1 vnet = {.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+					.gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
+					.hdr_len = ETH_IP_HLEN + 20,
+					.gso_size = 1460,
+					.csum_start = ETH_IP_HLEN,
+					.csum_offset = 16};
 	static uint8_t f[ETH_IP_HLEN + 20 + GSO_IN_LEN], data[GSO_IN_LEN];
 	unsigned int i;
 	size_t len;

@@ -514,7 +514,7 @@ static void test_rng_next_client_served(void **state)
 #define IO_DEPTH 8u
 
 struct blk_req {
-	struct virtio_blk_outhdr hdr;
+	struct vireo_blk_outhdr hdr;
 	uint8_t data[4096];
 	uint8_t status;
 };

@@ -232,14 +232,14 @@ static void test_truncated_memfd(void **state)
 {
 	struct server *s = *state;
 	size_t off = VU_ARENA_BYTES - 8192;
-	struct virtio_blk_outhdr *hdr;
+	struct vireo_blk_outhdr *hdr;
 	struct virtio_sg sg[3];
 	struct vu_client c;
 
 	good_client(s);
 	vu_client_connect(&c, s->sock);
 	vu_client_handshake(&c);
-	hdr = (struct virtio_blk_outhdr *)((uint8_t *)c.arena.base + off);
+	hdr = (struct vireo_blk_outhdr *)((uint8_t *)c.arena.base + off);
 	hdr->type = VIRTIO_BLK_T_IN;
 	hdr->sector = 0;
 	sg[0] = (struct virtio_sg){VU_GUEST_BASE + off, sizeof(*hdr)};

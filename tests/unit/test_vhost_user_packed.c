@@ -162,7 +162,7 @@ static uint8_t pq_blk(struct pq *q, uint32_t type, uint64_t sector, uint16_t id)
 	struct pvirtq_desc *u;
 	uint16_t fl;
 
-	q->req->hdr = (struct virtio_blk_outhdr){.type = type, .sector = sector};
+	q->req->hdr = (struct vireo_blk_outhdr){.type = type, .sector = sector};
 	q->req->status = 0xff;
 	/* The list's head is made available last (§2.8.6, as a driver must): fill 2 and 3 first. */
 	bool head_wrap = q->avail_wrap;

@@ -144,7 +144,7 @@ static void test_flush_without_feature(void **state)
 static void test_discard_write_zeroes_format(void **state)
 {
 	struct blk_fake_fixture *f = *state;
-	struct virtio_blk_discard_write_zeroes seg;
+	struct vireo_blk_discard_write_zeroes seg;
 	uint32_t max = 64, one = 1;
 
 	blk_fake_set_config(&f->fd, BLK_FAKE_CFG(max_discard_sectors), &max, 4);

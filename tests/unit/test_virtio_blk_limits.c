@@ -165,7 +165,7 @@ static void test_segment_count_limits(void **state)
 	struct blk_fake_fixture *f = *state;
 	static const uint32_t types[] = {VIRTIO_BLK_T_DISCARD, VIRTIO_BLK_T_WRITE_ZEROES};
 	const uint32_t two = 2, sectors = 64;
-	struct virtio_blk_discard_write_zeroes *seg;
+	struct vireo_blk_discard_write_zeroes *seg;
 	struct virtio_blk_request req, *done[1];
 	unsigned int t, i, before;
 
@@ -177,8 +177,8 @@ static void test_segment_count_limits(void **state)
 	seg = virtio_blk_alloc_buffer(f->blk, 3 * sizeof(*seg));
 	assert_non_null(seg);
 	for (i = 0; i < 3; i++)
-		seg[i] = (struct virtio_blk_discard_write_zeroes){.sector = cpu_to_le64(i * 16),
-								  .num_sectors = cpu_to_le32(8)};
+		seg[i] = (struct vireo_blk_discard_write_zeroes){.sector = cpu_to_le64(i * 16),
+								 .num_sectors = cpu_to_le32(8)};
 	for (t = 0; t < 2; t++) {
 		before = f->dev.requests;
 		req = (struct virtio_blk_request){

@@ -415,7 +415,7 @@ static uint16_t fold(uint32_t s)
 static void test_guest_csum_completed(void **state)
 {
 	struct net_fake *f = *state;
-	struct virtio_net_hdr_v1 hdr = {.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .num_buffers = 1};
+	struct vireo_net_hdr_v1 hdr = {.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .num_buffers = 1};
 	uint8_t want[200], partial[200], got[256];
 	size_t len = build_udp(want, 101);
 	uint16_t udp_len = (uint16_t)(len - 34), full, pseudo;
@@ -446,7 +446,7 @@ static void test_guest_csum_completed(void **state)
 static void test_guest_csum_malformed(void **state)
 {
 	struct net_fake *f = *state;
-	struct virtio_net_hdr_v1 hdr = {.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .num_buffers = 1};
+	struct vireo_net_hdr_v1 hdr = {.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .num_buffers = 1};
 	const uint16_t bad[][2] = {{100, 0}, {34, 66}, {99, 0}, {0xffff, 0xffff}, {0, 99}};
 	uint8_t frame[100], got[256];
 	struct virtio_net_stats st;

@@ -20,7 +20,7 @@
 #include "tests/lib/net_fake.h"
 
 #define F(bit) VIRTIO_BIT(VIRTIO_NET_F_##bit)
-#define HDR_LEN sizeof(struct virtio_net_hdr_v1)
+#define HDR_LEN sizeof(struct vireo_net_hdr_v1)
 
 static uint64_t dropped(struct net_fake *f)
 {
@@ -84,7 +84,7 @@ static void test_used_len_above_posted(void **state)
 static void test_num_buffers_without_mrg(void **state)
 {
 	struct net_fake *f = *state;
-	struct virtio_net_hdr_v1 hdr = {0};
+	struct vireo_net_hdr_v1 hdr = {0};
 	uint8_t frame[60] = {0}, got[2048];
 	const uint16_t bad[] = {2, 64, 0xffff};
 
@@ -106,7 +106,7 @@ static void test_num_buffers_without_mrg(void **state)
 static void test_num_buffers_with_mrg(void **state)
 {
 	struct net_fake *f = *state;
-	struct virtio_net_hdr_v1 hdr = {0};
+	struct vireo_net_hdr_v1 hdr = {0};
 	uint8_t frame[60] = {0}, got[2048];
 	const uint16_t bad[] = {0, 65, 0xffff, 3};
 
@@ -146,7 +146,7 @@ static void test_mrg_buffer_not_full(void **state)
 static void test_offloads_not_negotiated(void **state)
 {
 	struct net_fake *f = *state;
-	struct virtio_net_hdr_v1 hdr = {.num_buffers = 1};
+	struct vireo_net_hdr_v1 hdr = {.num_buffers = 1};
 	uint8_t frame[60] = {0}, got[2048];
 	const uint8_t flags[] = {VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_F_DATA_VALID,
 				 VIRTIO_NET_HDR_F_RSC_INFO};
@@ -180,7 +180,7 @@ static void test_offloads_not_negotiated(void **state)
 static void test_gso_with_guest_csum(void **state)
 {
 	struct net_fake *f = *state;
-	struct virtio_net_hdr_v1 hdr = {.num_buffers = 1};
+	struct vireo_net_hdr_v1 hdr = {.num_buffers = 1};
 	uint8_t frame[60] = {0}, got[2048];
 
 	net_fake_start(f, F(CSUM) | F(GUEST_CSUM), VIRTIO_NET_DRIVER_CSUM);
