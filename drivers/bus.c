@@ -228,8 +228,8 @@ int register_virtio_device(struct virtio_bus *bus, struct virtio_device *vdev)
 	vdev->driver = NULL;
 	vdev->priv = NULL;
 	vdev->features = 0;
-	atomic_store_explicit(&vdev->reset_claimed, false, memory_order_relaxed);
-	atomic_store_explicit(&vdev->needs_reset, false, memory_order_relaxed);
+	__atomic_store_n(&vdev->reset_claimed, false, __ATOMIC_RELAXED);
+	__atomic_store_n(&vdev->needs_reset, false, __ATOMIC_RELAXED);
 	vdev->index = bus->next_index++;
 	vdev->next = NULL;
 	for (pp = &bus->devices; *pp; pp = &(*pp)->next)
@@ -288,7 +288,7 @@ bool virtio_check_needs_reset(struct virtio_device *vdev)
 	if (!vdev->config->get_status ||
 	    !(vdev->config->get_status(vdev) & VIRTIO_STATUS_DEVICE_NEEDS_RESET))
 		return false;
-	if (atomic_exchange_explicit(&vdev->reset_claimed, true, memory_order_relaxed))
+	if (__atomic_exchange_n(&vdev->reset_claimed, true, __ATOMIC_RELAXED))
 		return false;
 	log_error("%s%u: the device set DEVICE_NEEDS_RESET: its outstanding requests fail "
 		  "(-EIO) and it is reset",
@@ -296,7 +296,7 @@ bool virtio_check_needs_reset(struct virtio_device *vdev)
 	/* drv:BF/Device Status Field: no completion may be relied on now; a reset stops the rings. */
 	vdev->config->reset(vdev);
 	/* Release: pairs with the acquire in virtio_device_needs_reset(): rings stopped first. */
-	atomic_store_explicit(&vdev->needs_reset, true, memory_order_release);
+	__atomic_store_n(&vdev->needs_reset, true, __ATOMIC_RELEASE);
 	return true;
 }
 

@@ -11,7 +11,6 @@
 #ifndef VIREO_DRIVER_H
 #define VIREO_DRIVER_H
 
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -93,8 +92,9 @@ struct virtio_device {
 	void *transport;
 	struct virtio_dma_arena *dma;
 	unsigned int index;
-	atomic_bool reset_claimed;
-	atomic_bool needs_reset;
+	/* GCC __atomic builtins, not _Atomic: the header must compile as C++ too. */
+	bool reset_claimed;
+	bool needs_reset;
 	struct virtio_bus *bus;
 	struct virtio_device *next;
 };
@@ -202,13 +202,13 @@ VIREO_API void virtio_config_changed(struct virtio_device *vdev);
  * Return: true once that reset is done (virtio_device_needs_reset() then says
  * so without a status read); false otherwise.
  */
-bool virtio_check_needs_reset(struct virtio_device *vdev);
+VIREO_API bool virtio_check_needs_reset(struct virtio_device *vdev);
 
 /** virtio_device_needs_reset() - the device needed a reset and got it: fail its I/O */
 static inline bool virtio_device_needs_reset(struct virtio_device *vdev)
 {
 	/* Acquire: pairs with the release store after the reset in virtio_check_needs_reset(). */
-	return atomic_load_explicit(&vdev->needs_reset, memory_order_acquire);
+	return __atomic_load_n(&vdev->needs_reset, __ATOMIC_ACQUIRE);
 }
 
 /** virtio_device_ready() - set DRIVER_OK (a probe may call it early to use its queues) */

@@ -105,9 +105,10 @@ static inline le64 cpu_to_le64(uint64_t v)
  * device type's; 24-40 and 43 are for the queue and feature negotiation
  * (ch. 6); 44-49 and 128 up are reserved. Our feature words are 64 bits (so
  * is vhost-user's GET_FEATURES): device-type bits 64-127 cannot be carried.
+ * VIREO_, not VIRTIO_: <linux/virtio_config.h> keeps the pre-1.0 values 28/42.
  */
-#define VIRTIO_TRANSPORT_F_START 24
-#define VIRTIO_TRANSPORT_F_END 41 /* exclusive; and bit 43 */
+#define VIREO_TRANSPORT_F_START 24
+#define VIREO_TRANSPORT_F_END 41 /* exclusive; and bit 43 */
 #define VIRTIO_DEVICE_TYPE_FEATURES \
 	((VIRTIO_BIT(24) - 1) | VIRTIO_BIT(41) | VIRTIO_BIT(42) | (~0ull << 50))
 

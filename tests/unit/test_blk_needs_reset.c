@@ -47,7 +47,7 @@
 
 struct giveup {
 	struct vdev vdev; /* first: the ops get it */
-	struct virtio_blk_config config;
+	struct vireo_blk_config config;
 	atomic_uint popped;
 };
 
