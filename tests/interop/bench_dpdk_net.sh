@@ -2,11 +2,12 @@
 # Benchmark (not a test): packets per second from a DPDK virtio-user front-end (testpmd txonly,
 # one queue pair, SIZE-byte frames) into a vhost-user back-end, split and packed rings. The
 # reference back-end is DPDK's net_vhost (testpmd rxonly, restarted each round); --vireo PROG
-# adds `PROG serve net --poll` (started fresh each round, so it polls only in its own rounds)
-# and --target SOCK a back-end already listening on SOCK; rounds interleaved (reference,
-# vireo, target, reference, ...), so all figures come from one script in one run.
+# adds `PROG serve net --poll` (started fresh each round, so it polls only in its own rounds;
+# repeat --vireo to compare builds, e.g. before/after) and --target SOCK a back-end already
+# listening on SOCK; rounds interleaved (reference, vireo, target, reference, ...), so all
+# figures come from one script in one run.
 #   tests/interop/bench_dpdk_net.sh [--seconds 5] [--rounds 3] [--size 64]
-#                                   [--ring split|packed|both] [--vireo PROG]
+#                                   [--ring split|packed|both] [--vireo PROG]...
 #                                   [--target SOCK [--name NAME]] [--no-reference]
 # DPDK runs as its users run it: hugepages (--single-file-segments; mounted and reserved here
 # when root, else a loud warning, --no-huge, and "NO-HUGE" in every row), the sender's
@@ -18,24 +19,24 @@
 # the frame instead, counted as dropped).
 set -u
 repo=$(cd "$(dirname "$0")/../.." && pwd)
-secs=5 rounds=3 size=64 target='' name='' reference=1 vireo='' rings='split packed'
+secs=5 rounds=3 size=64 target='' name='' reference=1 vireos=() rings='split packed'
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--seconds) secs=$2; shift 2 ;;
 	--rounds) rounds=$2; shift 2 ;;
 	--size) size=$2; shift 2 ;;
 	--ring) rings=$2; shift 2 ;;
-	--vireo) vireo=$2; shift 2 ;;
+	--vireo) vireos+=("$2"); shift 2 ;;
 	--target) target=$2; shift 2 ;;
 	--name) name=$2; shift 2 ;;
 	--no-reference) reference=0; shift ;;
-	-h | --help) sed -n '2,18s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,19s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) echo "bench_dpdk_net: unknown option $1" >&2; exit 2 ;;
 	esac
 done
 [ "$rings" = both ] && rings='split packed'
 [ -n "$name" ] || name="target $target"
-if [ -z "$target$vireo" ] && [ $reference -eq 0 ]; then
+if [ -z "$target" ] && [ ${#vireos[@]} -eq 0 ] && [ $reference -eq 0 ]; then
 	echo "bench_dpdk_net: --no-reference needs --target or --vireo" >&2
 	exit 2
 fi
@@ -58,10 +59,12 @@ if [ -n "$target" ] && [ ! -S "$target" ]; then
 	echo "bench_dpdk_net: no socket $target (start the back-end first)" >&2
 	exit 1
 fi
-if [ -n "$vireo" ] && [ ! -x "$vireo" ]; then
-	echo "bench_dpdk_net: $vireo is not a program" >&2
-	exit 1
-fi
+for v in "${vireos[@]}"; do
+	if [ ! -x "$v" ]; then
+		echo "bench_dpdk_net: $v is not a program" >&2
+		exit 1
+	fi
+done
 
 # field LINE KEY: the value of KEY=value in LINE.
 field() {
@@ -113,9 +116,19 @@ vireo_stop() {
 	vireo_pid=''
 }
 
-# round_vireo RING N: one round against a fresh `vireo serve net --poll` on DPDK_VHOST_CPU.
+# vireo_label K: the row label of the K-th --vireo (its path when there are several).
+vireo_label() {
+	if [ ${#vireos[@]} -eq 1 ]; then
+		echo "vireo serve net --poll"
+	else
+		echo "vireo#$1 ${vireos[$1]}"
+	fi
+}
+
+# round_vireo RING N K: one round against a fresh `vireo serve net --poll` (the K-th --vireo)
+# on DPDK_VHOST_CPU.
 round_vireo() {
-	local sock=$tmp/vireo.sock r i
+	local sock=$tmp/vireo.sock r i vireo=${vireos[$3]}
 	rm -f "$sock"
 	taskset -c "$DPDK_VHOST_CPU" "$vireo" serve net --socket "$sock" --poll \
 		>"$tmp/vireo.log" 2>&1 &
@@ -130,9 +143,9 @@ round_vireo() {
 		return 1
 	}
 	vireo_stop
-	row "vireo serve net --poll" "$1" "$2" "$(field "$r" tx_packets)" "$(drop_pct "$r")" - \
+	row "$(vireo_label "$3")" "$1" "$2" "$(field "$r" tx_packets)" "$(drop_pct "$r")" - \
 		"$(field "$r" tx_mpps)" "$dpdk_mem"
-	field "$r" tx_mpps >>"$tmp/mpps.vireo.$1"
+	field "$r" tx_mpps >>"$tmp/mpps.vireo$3.$1"
 }
 
 # round_target RING N: one round against the back-end on --target.
@@ -164,10 +177,10 @@ for i in $(seq "$rounds"); do
 			round_reference "$ring" "$i" ||
 				{ echo "bench_dpdk_net: reference $ring round $i failed" >&2; status=1; }
 		fi
-		if [ -n "$vireo" ]; then
-			round_vireo "$ring" "$i" ||
-				{ echo "bench_dpdk_net: vireo $ring round $i failed" >&2; status=1; }
-		fi
+		for k in "${!vireos[@]}"; do
+			round_vireo "$ring" "$i" "$k" ||
+				{ echo "bench_dpdk_net: vireo#$k $ring round $i failed" >&2; status=1; }
+		done
 		if [ -n "$target" ]; then
 			round_target "$ring" "$i" ||
 				{ echo "bench_dpdk_net: $name $ring round $i failed" >&2; status=1; }
@@ -176,12 +189,14 @@ for i in $(seq "$rounds"); do
 done
 for ring in $rings; do
 	ref=$(median "$tmp/mpps.reference.$ring" 2>/dev/null)
-	for who in reference vireo target; do
+	whos=(reference)
+	for k in "${!vireos[@]}"; do whos+=("vireo$k"); done
+	for who in "${whos[@]}" target; do
 		[ -s "$tmp/mpps.$who.$ring" ] || continue
 		m=$(median "$tmp/mpps.$who.$ring")
 		case $who in
 		reference) label="dpdk net_vhost rxonly" ;;
-		vireo) label="vireo serve net --poll" ;;
+		vireo*) label=$(vireo_label "${who#vireo}") ;;
 		*) label=$name ;;
 		esac
 		ratio=-
