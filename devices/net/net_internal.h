@@ -17,6 +17,11 @@
 #define NET_MAC_TABLE_MAX 64u
 /* Chains served per transmit queue per call before yielding to other queues. */
 #define NET_TX_BUDGET 256u
+/*
+ * Chains returned to the driver at a time within a call: publishing the used index only at
+ * the end of a 256-chain call left a driver waiting on a full ring while we worked through it.
+ */
+#define NET_TX_FLUSH_EVERY 32u
 /* iov entries a chain may need beyond the queue size: splits at guest region borders. */
 #define NET_IOV_SLACK 32u
 /* Largest control command we read (MAC_TABLE_SET with full tables fits). */

@@ -6,6 +6,8 @@
  * with nothing written. The frame is copied out of guest memory before any
  * check looks at it: what was checked cannot change under us.
  */
+#include <string.h>
+
 #include <vireo/event_loop.h>
 #include <vireo/iov.h>
 #include <vireo/log.h>
@@ -28,12 +30,22 @@ static int net_tx_chain(struct net_device *nd, const struct vring_chain *c)
 	if (frame_len > NET_FRAME_MAX)
 		return NET_DROP_TX_OVERSIZE;
 	/* GUEST: iov entries the ring translated with their lengths; copies are bounded by them. */
-	(void)iov_to_buf(nd->iov, c->readable, 0, &pkt.vnet, sizeof(pkt.vnet));
-	why = net_hdr_check_tx(&pkt.vnet, frame_len, nd->vdev.acked_features, nd->opt.mtu);
-	if (why >= 0)
-		return why;
-	if (iov_to_buf(nd->iov, c->readable, sizeof(pkt.vnet), nd->frame, frame_len) != frame_len)
-		return NET_DROP_TX_SHORT_HEADER; /* cannot happen: readable_bytes counted them */
+	if (nd->iov[0].len >= c->readable_bytes) {
+		/* The usual layout, header and frame in one buffer: two plain copies. */
+		memcpy(&pkt.vnet, nd->iov[0].base, sizeof(pkt.vnet));
+		why = net_hdr_check_tx(&pkt.vnet, frame_len, nd->vdev.acked_features, nd->opt.mtu);
+		if (why >= 0)
+			return why;
+		memcpy(nd->frame, (const uint8_t *)nd->iov[0].base + sizeof(pkt.vnet), frame_len);
+	} else {
+		(void)iov_to_buf(nd->iov, c->readable, 0, &pkt.vnet, sizeof(pkt.vnet));
+		why = net_hdr_check_tx(&pkt.vnet, frame_len, nd->vdev.acked_features, nd->opt.mtu);
+		if (why >= 0)
+			return why;
+		if (iov_to_buf(nd->iov, c->readable, sizeof(pkt.vnet), nd->frame, frame_len) !=
+		    frame_len)
+			return NET_DROP_TX_SHORT_HEADER; /* cannot happen: readable_bytes counted them */
+	}
 	pkt.data = nd->frame;
 	pkt.len = frame_len;
 	nd->stats.tx_frames++;
@@ -58,9 +70,11 @@ unsigned int net_tx_process(struct net_device *nd, struct vdev_queue *q)
 		if (vdev_queue_push(q, c.head, 0) < 0)
 			return done;
 		done++;
+		if (done % NET_TX_FLUSH_EVERY == 0 && vdev_queue_flush(q))
+			nd->stats.tx_signals++;
 	}
 	if (done) {
-		if (vdev_queue_flush(q))
+		if (done % NET_TX_FLUSH_EVERY && vdev_queue_flush(q))
 			nd->stats.tx_signals++;
 		/* Budget spent with chains left: come back after the other queues had a turn. */
 		if (done == NET_TX_BUDGET && !nd->polling && q->kick_fd >= 0 &&

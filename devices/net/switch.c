@@ -67,7 +67,7 @@ static uint64_t net_switch_monotonic_ms(void *opaque)
 	struct timespec ts;
 
 	(void)opaque;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
