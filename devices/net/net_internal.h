@@ -58,10 +58,15 @@ struct net_device {
 	void (*tx_fn)(void *opaque, const struct net_packet *pkt);
 	void *tx_opaque;
 	struct net_device_stats stats;
-	/* Scratch: one chain's iov (tx, ctrl, the first rx buffer), the next rx buffers. */
+	/* Scratch: one chain's iov (ctrl, the first rx buffer), the next rx buffers. */
 	unsigned int iov_cap;
 	struct vring_iov *iov;
 	struct vring_iov *iov_more;
+	/*
+	 * Transmit: the chain being sent and the one popped ahead of it (its frame prefetched);
+	 * their own arrays, as a frame sent may reach a receive path before we are done.
+	 */
+	struct vring_iov *tx_iov[2];
 	uint16_t *rx_heads; /* heads popped for one frame (MRG_RXBUF), to push or unpop */
 	uint32_t *rx_lens;
 	uint8_t *frame; /* a transmitted frame, copied out of guest memory */

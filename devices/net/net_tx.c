@@ -15,7 +15,8 @@
 #include "devices/net/net_internal.h"
 
 /* One chain. Return: -1 if the frame was passed on, else the drop reason. */
-static int net_tx_chain(struct net_device *nd, const struct vring_chain *c)
+static int net_tx_chain(struct net_device *nd, const struct vring_chain *c,
+			const struct vring_iov *iov)
 {
 	struct net_packet pkt;
 	uint32_t frame_len;
@@ -30,19 +31,19 @@ static int net_tx_chain(struct net_device *nd, const struct vring_chain *c)
 	if (frame_len > NET_FRAME_MAX)
 		return NET_DROP_TX_OVERSIZE;
 	/* GUEST: iov entries the ring translated with their lengths; copies are bounded by them. */
-	if (nd->iov[0].len >= c->readable_bytes) {
+	if (iov[0].len >= c->readable_bytes) {
 		/* The usual layout, header and frame in one buffer: two plain copies. */
-		memcpy(&pkt.vnet, nd->iov[0].base, sizeof(pkt.vnet));
+		memcpy(&pkt.vnet, iov[0].base, sizeof(pkt.vnet));
 		why = net_hdr_check_tx(&pkt.vnet, frame_len, nd->vdev.acked_features, nd->opt.mtu);
 		if (why >= 0)
 			return why;
-		memcpy(nd->frame, (const uint8_t *)nd->iov[0].base + sizeof(pkt.vnet), frame_len);
+		memcpy(nd->frame, (const uint8_t *)iov[0].base + sizeof(pkt.vnet), frame_len);
 	} else {
-		(void)iov_to_buf(nd->iov, c->readable, 0, &pkt.vnet, sizeof(pkt.vnet));
+		(void)iov_to_buf(iov, c->readable, 0, &pkt.vnet, sizeof(pkt.vnet));
 		why = net_hdr_check_tx(&pkt.vnet, frame_len, nd->vdev.acked_features, nd->opt.mtu);
 		if (why >= 0)
 			return why;
-		if (iov_to_buf(nd->iov, c->readable, sizeof(pkt.vnet), nd->frame, frame_len) !=
+		if (iov_to_buf(iov, c->readable, sizeof(pkt.vnet), nd->frame, frame_len) !=
 		    frame_len)
 			return NET_DROP_TX_SHORT_HEADER; /* cannot happen: readable_bytes counted them */
 	}
@@ -55,23 +56,49 @@ static int net_tx_chain(struct net_device *nd, const struct vring_chain *c)
 	return -1;
 }
 
+/* Pop the next transmit chain into @iov and prefetch its first bytes. Return: true if popped. */
+static bool net_tx_pop(struct net_device *nd, struct vdev_queue *q, struct vring_chain *c,
+		       struct vring_iov *iov)
+{
+	if (vdev_queue_pop(q, c, iov, nd->iov_cap) != 0)
+		return false;
+	/* The driver just wrote the frame on its CPU: start the transfer early (header + 64 bytes). */
+	if (c->readable) {
+		__builtin_prefetch(iov[0].base);
+		if (iov[0].len > 64)
+			__builtin_prefetch((const uint8_t *)iov[0].base + 64);
+	}
+	return true;
+}
+
+/*
+ * Chains are popped one ahead of the one being sent, so the next chain's
+ * descriptor reads and its frame's cache miss overlap this chain's work.
+ */
 unsigned int net_tx_process(struct net_device *nd, struct vdev_queue *q)
 {
-	struct vring_chain c;
-	unsigned int done = 0;
+	struct vring_chain chains[2];
+	unsigned int done = 0, cur = 0;
+	bool have;
 	int why;
 
-	while (done < NET_TX_BUDGET && vdev_queue_pop(q, &c, nd->iov, nd->iov_cap) == 0) {
+	have = net_tx_pop(nd, q, &chains[0], nd->tx_iov[0]);
+	while (have) {
+		const struct vring_chain *c = &chains[cur];
+
+		have = done + 1 < NET_TX_BUDGET &&
+		       net_tx_pop(nd, q, &chains[cur ^ 1u], nd->tx_iov[cur ^ 1u]);
 		/* D-VU-04: a disabled ring's frames are taken and discarded, never sent. */
-		why = q->disabled ? NET_DROP_TX_DISABLED : net_tx_chain(nd, &c);
+		why = q->disabled ? NET_DROP_TX_DISABLED : net_tx_chain(nd, c, nd->tx_iov[cur]);
 		if (why >= 0)
 			net_count_drop(nd, (enum net_drop_reason)why);
 		/* The device writes nothing into a transmit buffer: used length 0. */
-		if (vdev_queue_push(q, c.head, 0) < 0)
+		if (vdev_queue_push(q, c->head, 0) < 0)
 			return done;
 		done++;
 		if (done % NET_TX_FLUSH_EVERY == 0 && vdev_queue_flush(q))
 			nd->stats.tx_signals++;
+		cur ^= 1u;
 	}
 	if (done) {
 		if (done % NET_TX_FLUSH_EVERY && vdev_queue_flush(q))

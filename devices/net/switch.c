@@ -48,11 +48,21 @@ struct net_switch_port {
 	struct net_switch_port *next_zombie;
 };
 
+/* A remembered net_mac_find() answer, good while the table's generation is unchanged. */
+struct net_mac_memo {
+	uint8_t mac[NET_ETH_ALEN];
+	bool valid;
+	unsigned int slot;
+	unsigned int gen;
+};
+
 struct net_switch {
 	struct net_switch_port *ports[NET_SWITCH_MAX_PORTS];
 	unsigned int nports;
 	struct net_mac_entry *macs;
 	unsigned int nmacs;
+	unsigned int gen; /* bumped whenever a slot is filled or emptied (entries move) */
+	struct net_mac_memo learn_memo, lookup_memo;
 	uint64_t seed;
 	uint64_t (*now_ms)(void *opaque);
 	void *clock_opaque;
@@ -110,6 +120,22 @@ static unsigned int net_mac_find(const struct net_switch *sw, const uint8_t *mac
 	return i;
 }
 
+/*
+ * net_mac_find() for a frame's source or destination: one port sends from one address to
+ * one peer frame after frame, so the last answer usually holds (two hashes per frame saved).
+ */
+static unsigned int net_mac_find_memo(struct net_switch *sw, struct net_mac_memo *m,
+				      const uint8_t *mac)
+{
+	if (m->valid && m->gen == sw->gen && memcmp(m->mac, mac, NET_ETH_ALEN) == 0)
+		return m->slot;
+	m->slot = net_mac_find(sw, mac);
+	memcpy(m->mac, mac, NET_ETH_ALEN);
+	m->gen = sw->gen;
+	m->valid = true;
+	return m->slot;
+}
+
 /* Free slot @hole, moving later entries of its cluster back toward their home slots. */
 static void net_mac_remove_slot(struct net_switch *sw, unsigned int hole)
 {
@@ -118,6 +144,7 @@ static void net_mac_remove_slot(struct net_switch *sw, unsigned int hole)
 
 	sw->macs[hole].port = NULL;
 	sw->nmacs--;
+	sw->gen++;
 	for (;;) {
 		unsigned int home;
 
@@ -167,7 +194,7 @@ static bool net_mac_aged(const struct net_mac_entry *e, const void *arg)
 static void net_switch_learn(struct net_switch *sw, const uint8_t *mac,
 			     struct net_switch_port *port, uint64_t now)
 {
-	unsigned int i = net_mac_find(sw, mac);
+	unsigned int i = net_mac_find_memo(sw, &sw->learn_memo, mac);
 	struct net_mac_entry *e = &sw->macs[i];
 
 	if (e->port) {
@@ -195,13 +222,14 @@ static void net_switch_learn(struct net_switch *sw, const uint8_t *mac,
 	e->port = port;
 	e->seen_ms = now;
 	sw->nmacs++;
+	sw->gen++;
 }
 
 /* The port @mac was learned on, or NULL (unknown or aged out: then forgotten). */
 static struct net_switch_port *net_switch_lookup(struct net_switch *sw, const uint8_t *mac,
 						 uint64_t now)
 {
-	unsigned int i = net_mac_find(sw, mac);
+	unsigned int i = net_mac_find_memo(sw, &sw->lookup_memo, mac);
 
 	if (!sw->macs[i].port)
 		return NULL;
