@@ -426,8 +426,11 @@ static int serve_net_loop(struct serve_net *s)
 		}
 		if (!s->cmd->poll)
 			continue;
+		/* One clock read for the round's frames (the switch ages in milliseconds). */
+		net_switch_batch_begin(s->sw);
 		for (unsigned int i = 0; i < s->num_ports; i++)
 			(void)net_device_poll(s->ports[i].nd);
+		net_switch_batch_end(s->sw);
 	}
 	return 0;
 }

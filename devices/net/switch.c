@@ -66,6 +66,8 @@ struct net_switch {
 	uint64_t seed;
 	uint64_t (*now_ms)(void *opaque);
 	void *clock_opaque;
+	bool in_batch;				/* between net_switch_batch_begin() and _end(): */
+	uint64_t batch_ms;			/* the clock read at the batch's start */
 	uint8_t *scratch[NET_SWITCH_MAX_DEPTH]; /* [0] at new, deeper ones on first use */
 	unsigned int depth;			/* nested net_switch_input() calls */
 	struct net_switch_port *zombies;	/* removed during forwarding */
@@ -391,7 +393,7 @@ static void net_switch_forward(struct net_switch *sw, struct net_switch_port *fr
 			       const struct net_packet *pkt, uint8_t *scratch)
 {
 	const uint8_t *dst = pkt->data, *src = pkt->data + NET_ETH_ALEN;
-	uint64_t now = sw->now_ms(sw->clock_opaque);
+	uint64_t now = sw->in_batch ? sw->batch_ms : sw->now_ms(sw->clock_opaque);
 	struct net_switch_port *to;
 
 	net_switch_learn(sw, src, from, now);
@@ -468,4 +470,15 @@ void net_switch_set_clock(struct net_switch *sw, uint64_t (*now_ms)(void *opaque
 {
 	sw->now_ms = now_ms ? now_ms : net_switch_monotonic_ms;
 	sw->clock_opaque = now_ms ? opaque : NULL;
+}
+
+void net_switch_batch_begin(struct net_switch *sw)
+{
+	sw->batch_ms = sw->now_ms(sw->clock_opaque);
+	sw->in_batch = true;
+}
+
+void net_switch_batch_end(struct net_switch *sw)
+{
+	sw->in_batch = false;
 }

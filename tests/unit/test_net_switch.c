@@ -383,6 +383,22 @@ static void test_lookup_memo_after_shift(void **state)
 	}
 }
 
+/* Inside a batch the clock is read once, at its start; after it, per frame again. */
+static void test_batch_clock(void **state)
+{
+	struct fixture *fx = *state;
+
+	send_udp(fx, 0, mac_a, mac_bcast);
+	reset_all(fx);
+	net_switch_batch_begin(fx->sw);
+	fx->now += NET_SWITCH_AGEING_MS; /* the batch still sees its start: a is known */
+	send_udp(fx, 1, mac_b, mac_a);
+	assert_delivered(fx, 0x1);
+	net_switch_batch_end(fx->sw);
+	send_udp(fx, 1, mac_b, mac_a); /* now the clock says a aged out: flooded */
+	assert_delivered(fx, 0xd);
+}
+
 /* A full table learns nothing more until entries age out; frames still flood. */
 static void test_table_full(void **state)
 {
@@ -628,6 +644,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_flush_and_remove, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_macs_flush, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lookup_memo_after_shift, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch_clock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_table_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_port_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_offload_adaptation, setup, teardown),
