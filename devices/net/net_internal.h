@@ -22,6 +22,8 @@
  * the end of a 256-chain call left a driver waiting on a full ring while we worked through it.
  */
 #define NET_TX_FLUSH_EVERY 32u
+/* Transmit chains in hand at once: the one being sent and the ones popped ahead of it. */
+#define NET_TX_AHEAD 4u
 /* iov entries a chain may need beyond the queue size: splits at guest region borders. */
 #define NET_IOV_SLACK 32u
 /* Largest control command we read (MAC_TABLE_SET with full tables fits). */
@@ -63,10 +65,10 @@ struct net_device {
 	struct vring_iov *iov;
 	struct vring_iov *iov_more;
 	/*
-	 * Transmit: the chain being sent and the one popped ahead of it (its frame prefetched);
+	 * Transmit: the chain being sent and those popped ahead of it (their frames prefetched);
 	 * their own arrays, as a frame sent may reach a receive path before we are done.
 	 */
-	struct vring_iov *tx_iov[2];
+	struct vring_iov *tx_iov[NET_TX_AHEAD];
 	uint16_t *rx_heads; /* heads popped for one frame (MRG_RXBUF), to push or unpop */
 	uint32_t *rx_lens;
 	uint8_t *frame; /* a transmitted frame, copied out of guest memory */

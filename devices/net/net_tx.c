@@ -72,33 +72,37 @@ static bool net_tx_pop(struct net_device *nd, struct vdev_queue *q, struct vring
 }
 
 /*
- * Chains are popped one ahead of the one being sent, so the next chain's
- * descriptor reads and its frame's cache miss overlap this chain's work.
+ * Chains are popped up to NET_TX_AHEAD - 1 ahead of the one being sent, so
+ * the next chains' descriptor reads and their frames' cache misses overlap
+ * this chain's work. Chain k (in pop order) sits in slot k % NET_TX_AHEAD.
  */
 unsigned int net_tx_process(struct net_device *nd, struct vdev_queue *q)
 {
-	struct vring_chain chains[2];
-	unsigned int done = 0, cur = 0;
-	bool have;
+	struct vring_chain chains[NET_TX_AHEAD];
+	unsigned int done = 0, popped = 0, slot;
+	bool more = true;
 	int why;
 
-	have = net_tx_pop(nd, q, &chains[0], nd->tx_iov[0]);
-	while (have) {
-		const struct vring_chain *c = &chains[cur];
-
-		have = done + 1 < NET_TX_BUDGET &&
-		       net_tx_pop(nd, q, &chains[cur ^ 1u], nd->tx_iov[cur ^ 1u]);
+	for (;;) {
+		while (more && popped < NET_TX_BUDGET && popped - done < NET_TX_AHEAD) {
+			slot = popped % NET_TX_AHEAD;
+			more = net_tx_pop(nd, q, &chains[slot], nd->tx_iov[slot]);
+			popped += more;
+		}
+		if (done == popped)
+			break;
+		slot = done % NET_TX_AHEAD;
 		/* D-VU-04: a disabled ring's frames are taken and discarded, never sent. */
-		why = q->disabled ? NET_DROP_TX_DISABLED : net_tx_chain(nd, c, nd->tx_iov[cur]);
+		why = q->disabled ? NET_DROP_TX_DISABLED
+				  : net_tx_chain(nd, &chains[slot], nd->tx_iov[slot]);
 		if (why >= 0)
 			net_count_drop(nd, (enum net_drop_reason)why);
 		/* The device writes nothing into a transmit buffer: used length 0. */
-		if (vdev_queue_push(q, c->head, 0) < 0)
+		if (vdev_queue_push(q, chains[slot].head, 0) < 0)
 			return done;
 		done++;
 		if (done % NET_TX_FLUSH_EVERY == 0 && vdev_queue_flush(q))
 			nd->stats.tx_signals++;
-		cur ^= 1u;
 	}
 	if (done) {
 		if (done % NET_TX_FLUSH_EVERY && vdev_queue_flush(q))
