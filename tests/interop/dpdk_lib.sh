@@ -65,10 +65,13 @@ dpdk_hugepages_prepare() {
 	fi
 	need=$(($1 * ${DPDK_MEM_MB:-256} / 2 + 16))
 	free=$(awk '/^HugePages_Free:/ { print $2 }' /proc/meminfo)
-	if [ "${free:-0}" -lt "$need" ] && [ "$(id -u)" -eq 0 ]; then
+	# Raise the pool by what is missing (at most 1024 pages, 2 GiB: the machine is shared).
+	if [ "${free:-0}" -lt "$need" ] && [ "$need" -le 1024 ] && [ "$(id -u)" -eq 0 ]; then
 		total=$(awk '/^HugePages_Total:/ { print $2 }' /proc/meminfo)
 		echo $((total + need - free)) >/proc/sys/vm/nr_hugepages 2>/dev/null
 		free=$(awk '/^HugePages_Free:/ { print $2 }' /proc/meminfo)
+		echo "dpdk_lib: vm.nr_hugepages raised from $total to" \
+			"$(cat /proc/sys/vm/nr_hugepages) ($free free)" >&2
 	fi
 	[ -n "$dpdk_huge_dir" ] || why="no hugetlbfs mounted (mount -t hugetlbfs nodev /dev/hugepages)"
 	[ "${free:-0}" -ge "$need" ] ||
