@@ -6,14 +6,17 @@
 # --sleep against `vireo bench ring --notify`. ringtest is built once under RINGTEST_DIR from
 # Debian's linux-source-6.1 (apt-get install linux-source-6.1).
 #   VIREO=build/vireo tests/interop/bench_ringtest.sh [--rounds 3] [--batch 32]
-#        [--mode poll|notify] [--cycles 10000000] [--seconds 2]
+#        [--mode poll|notify] [--cycles 10000000] [--seconds 2] [--rt]
+# --rt runs every program under `chrt -f 1` (SCHED_FIFO, root): on a machine busy with other
+# work a polling pair otherwise measures the scheduler; it takes both CPUs from everything
+# else for the run (the kernel's RT throttling still leaves 5 %), so keep such runs short.
 # Prints Mops/s per round (ringtest: --cycles ops over its wall time; vireo: ops_per_sec), the
 # medians and each vireo format's median over each ringtest variant's median, and the load
 # average before and after (the figures mean little on a loaded machine).
 set -u
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 VIREO=${VIREO:-$repo/build/vireo}
-rounds=3 batch=32 mode=poll cycles=10000000 secs=2
+rounds=3 batch=32 mode=poll cycles=10000000 secs=2 rt=()
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--rounds) rounds=$2; shift 2 ;;
@@ -21,7 +24,8 @@ while [ $# -gt 0 ]; do
 	--mode) mode=$2; shift 2 ;;
 	--cycles) cycles=$2; shift 2 ;;
 	--seconds) secs=$2; shift 2 ;;
-	-h | --help) sed -n '2,12s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	--rt) rt=(chrt -f 1); shift ;;
+	-h | --help) sed -n '2,15s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) echo "bench_ringtest: unknown option $1" >&2; exit 2 ;;
 	esac
 done
@@ -31,8 +35,8 @@ notify) rt_mode=(--sleep) vireo_mode=--notify ;;
 *) echo "bench_ringtest: --mode poll or notify" >&2; exit 2 ;;
 esac
 dir=${RINGTEST_DIR:-/tmp/vireo-peers/ringtest}
-rt=$dir/linux-source-6.1/tools/virtio/ringtest
-if [ ! -x "$rt/ring" ] || [ ! -x "$rt/virtio_ring_0_9" ]; then
+rt_dir=$dir/linux-source-6.1/tools/virtio/ringtest
+if [ ! -x "$rt_dir/ring" ] || [ ! -x "$rt_dir/virtio_ring_0_9" ]; then
 	src=/usr/src/linux-source-6.1.tar.xz
 	if [ ! -f "$src" ]; then
 		echo "bench_ringtest: no $src (apt-get install linux-source-6.1)" >&2
@@ -41,7 +45,7 @@ if [ ! -x "$rt/ring" ] || [ ! -x "$rt/virtio_ring_0_9" ]; then
 	mkdir -p "$dir"
 	tar -C "$dir" -xJf "$src" linux-source-6.1/tools/virtio/ringtest \
 		linux-source-6.1/include/linux/ptr_ring.h || exit 1
-	make -s -C "$rt" >/dev/null || exit 1
+	make -s -C "$rt_dir" >/dev/null || exit 1
 fi
 if [ ! -x "$VIREO" ]; then
 	echo "bench_ringtest: no $VIREO" >&2
@@ -54,7 +58,7 @@ trap 'rm -rf "$tmp"' EXIT
 ringtest() {
 	local t0 t1
 	t0=$(date +%s%N)
-	"$rt/$1" --host-affinity 1 --guest-affinity 0 --batch "$batch" --ring-size 256 \
+	"${rt[@]}" "$rt_dir/$1" --host-affinity 1 --guest-affinity 0 --batch "$batch" --ring-size 256 \
 		--run-cycles "$cycles" "${rt_mode[@]}" >/dev/null || return 1
 	t1=$(date +%s%N)
 	awk -v c="$cycles" -v ns=$((t1 - t0)) 'BEGIN { printf "%.2f\n", c / (ns / 1e9) / 1e6 }'
@@ -62,7 +66,7 @@ ringtest() {
 
 # vireo FORMAT [ARGS...]: one run of `vireo bench ring`, Mops/s on stdout.
 vireo() {
-	"$VIREO" bench ring "$vireo_mode" --size 256 --batch "$batch" --seconds "$secs" --json \
+	"${rt[@]}" "$VIREO" bench ring "$vireo_mode" --size 256 --batch "$batch" --seconds "$secs" --json \
 		--format "$@" | sed -n 's/.*"ops_per_sec":\([0-9.]*\).*/\1/p' |
 		awk '{ printf "%.2f\n", $1 / 1e6 }'
 }
@@ -76,7 +80,7 @@ median() {
 names=("ringtest ring" "ringtest virtio_ring_0_9" "vireo split" "vireo packed"
 	"vireo packed+in_order")
 echo "# ring 256, batch $batch, mode $mode ($vireo_mode vs ringtest ${rt_mode[*]:-poll})," \
-	"$rounds rounds; $(uptime | sed 's/.*load/load/')"
+	"$rounds rounds${rt:+, under chrt -f 1}; $(uptime | sed 's/.*load/load/')"
 printf '%-26s %6s %8s\n' who round Mops/s
 for i in $(seq "$rounds"); do
 	for k in 0 1 2 3 4; do
