@@ -485,9 +485,9 @@ bool vring_packed_dev_enable_notify(struct vring_packed_dev *q)
 	 * a driver adding while we woke up kick for each).
 	 */
 	if (q->event_idx) {
+		/* Written every time: whatever set the flags before (init: ENABLE), DESC now. */
 		packed_ask_kick_at_next(q);
-		if (!q->notify_enabled)
-			vring_write_once16(&q->device_event->flags, RING_EVENT_FLAGS_DESC);
+		vring_write_once16(&q->device_event->flags, RING_EVENT_FLAGS_DESC);
 	} else if (!q->notify_enabled) {
 		vring_write_once16(&q->device_event->flags, RING_EVENT_FLAGS_ENABLE);
 	}
