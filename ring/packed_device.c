@@ -272,6 +272,18 @@ static enum vring_error packed_walk_chain(const struct vring_packed_dev *q, uint
 }
 
 /*
+ * §2.8.10 with EVENT_IDX: a kick only once the driver makes the descriptor at
+ * our next position available. GUEST: device_event validated at init.
+ */
+static void packed_ask_kick_at_next(struct vring_packed_dev *q)
+{
+	uint16_t off_wrap = (uint16_t)(q->last_avail_idx |
+				       (q->avail_wrap ? 1u << PVIRTQ_EVENT_WRAP_SHIFT : 0u));
+
+	vring_write_once16(&q->device_event->off_wrap, off_wrap);
+}
+
+/*
  * vring_packed_dev_pop() - see <vireo/vring.h>.
  * Fails with -EAGAIN (empty), -EPROTO (driver broke the ring) or -EIO.
  */
@@ -302,6 +314,9 @@ int vring_packed_dev_pop(struct vring_packed_dev *q, struct vring_chain *chain,
 	q->num_in_flight++;
 	q->last_avail_idx = pw.idx;
 	q->avail_wrap = pw.wrap;
+	/* With kicks wanted under EVENT_IDX, ask for one once the driver adds past this. */
+	if (q->event_idx && q->notify_enabled)
+		packed_ask_kick_at_next(q);
 	return 0;
 }
 
@@ -325,6 +340,9 @@ int vring_packed_dev_unpop(struct vring_packed_dev *q, uint16_t id)
 	pos = (pos + 2u * q->num - q->slots[id]) % (2u * q->num);
 	q->avail_wrap = pos < q->num;
 	q->last_avail_idx = (uint16_t)(pos < q->num ? pos : pos - q->num);
+	/* Ask again for this one (EVENT_IDX, kicks wanted). */
+	if (q->event_idx && q->notify_enabled)
+		packed_ask_kick_at_next(q);
 	return 0;
 }
 
@@ -468,9 +486,18 @@ bool vring_packed_dev_enable_notify(struct vring_packed_dev *q)
 {
 	if (q->error)
 		return false;
-	/* GUEST: device_event validated at init. ENABLE: a kick for every new buffer. */
-	if (!q->notify_enabled)
+	/*
+	 * GUEST: device_event validated at init. With EVENT_IDX, DESC: one kick
+	 * when the driver reaches our position, not one per buffer (ENABLE made
+	 * a driver adding while we woke up kick for each).
+	 */
+	if (q->event_idx) {
+		/* Written every time: whatever set the flags before (init: ENABLE), DESC now. */
+		packed_ask_kick_at_next(q);
+		vring_write_once16(&q->device_event->flags, RING_EVENT_FLAGS_DESC);
+	} else if (!q->notify_enabled) {
 		vring_write_once16(&q->device_event->flags, RING_EVENT_FLAGS_ENABLE);
+	}
 	q->notify_enabled = true;
 	/*
 	 * The flags must be visible before we look at the ring again, or a driver

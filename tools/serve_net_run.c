@@ -403,21 +403,35 @@ static int serve_net_signals(struct serve_net *s)
 	return s->signal_fd < 0 ? s->signal_fd : 0;
 }
 
+/*
+ * --poll: the rings are read every round, the event loop (vhost-user messages, signals, an
+ * uplink) only every SERVE_NET_POLL_LOOP_EVERY rounds: an epoll_wait() per round was half of
+ * the time per frame (docs/performance.md); 64 rounds are microseconds to a message.
+ */
+#define SERVE_NET_POLL_LOOP_EVERY 64u
+
 /* Dispatch until a signal stops the loop. Return: 0 or -errno from the loop. */
 static int serve_net_loop(struct serve_net *s)
 {
+	unsigned int round = 0;
 	int ret;
 
 	while (!s->loop.stopping) {
-		/* --poll: never sleep; the rings are read on every round below. */
-		ret = event_loop_run_once(&s->loop, s->cmd->poll ? 0 : -1);
-		if (ret < 0 && ret != -EINTR)
-			return ret;
-		for (unsigned int i = 0; i < s->num_ports; i++) {
-			if (s->cmd->poll)
-				(void)net_device_poll(s->ports[i].nd);
-			vhost_user_backend_after_dispatch(s->ports[i].backend);
+		if (!s->cmd->poll || round++ % SERVE_NET_POLL_LOOP_EVERY == 0) {
+			/* --poll: never sleep; the rings are read on every round below. */
+			ret = event_loop_run_once(&s->loop, s->cmd->poll ? 0 : -1);
+			if (ret < 0 && ret != -EINTR)
+				return ret;
+			for (unsigned int i = 0; i < s->num_ports; i++)
+				vhost_user_backend_after_dispatch(s->ports[i].backend);
 		}
+		if (!s->cmd->poll)
+			continue;
+		/* One clock read for the round's frames (the switch ages in milliseconds). */
+		net_switch_batch_begin(s->sw);
+		for (unsigned int i = 0; i < s->num_ports; i++)
+			(void)net_device_poll(s->ports[i].nd);
+		net_switch_batch_end(s->sw);
 	}
 	return 0;
 }

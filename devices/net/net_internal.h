@@ -17,6 +17,13 @@
 #define NET_MAC_TABLE_MAX 64u
 /* Chains served per transmit queue per call before yielding to other queues. */
 #define NET_TX_BUDGET 256u
+/*
+ * Chains returned to the driver at a time within a call: publishing the used index only at
+ * the end of a 256-chain call left a driver waiting on a full ring while we worked through it.
+ */
+#define NET_TX_FLUSH_EVERY 32u
+/* Transmit chains in hand at once: the one being sent and the ones popped ahead of it. */
+#define NET_TX_AHEAD 4u
 /* iov entries a chain may need beyond the queue size: splits at guest region borders. */
 #define NET_IOV_SLACK 32u
 /* Largest control command we read (MAC_TABLE_SET with full tables fits). */
@@ -53,10 +60,15 @@ struct net_device {
 	void (*tx_fn)(void *opaque, const struct net_packet *pkt);
 	void *tx_opaque;
 	struct net_device_stats stats;
-	/* Scratch: one chain's iov (tx, ctrl, the first rx buffer), the next rx buffers. */
+	/* Scratch: one chain's iov (ctrl, the first rx buffer), the next rx buffers. */
 	unsigned int iov_cap;
 	struct vring_iov *iov;
 	struct vring_iov *iov_more;
+	/*
+	 * Transmit: the chain being sent and those popped ahead of it (their frames prefetched);
+	 * their own arrays, as a frame sent may reach a receive path before we are done.
+	 */
+	struct vring_iov *tx_iov[NET_TX_AHEAD];
 	uint16_t *rx_heads; /* heads popped for one frame (MRG_RXBUF), to push or unpop */
 	uint32_t *rx_lens;
 	uint8_t *frame; /* a transmitted frame, copied out of guest memory */

@@ -48,14 +48,26 @@ struct net_switch_port {
 	struct net_switch_port *next_zombie;
 };
 
+/* A remembered net_mac_find() answer, good while the table's generation is unchanged. */
+struct net_mac_memo {
+	uint8_t mac[NET_ETH_ALEN];
+	bool valid;
+	unsigned int slot;
+	unsigned int gen;
+};
+
 struct net_switch {
 	struct net_switch_port *ports[NET_SWITCH_MAX_PORTS];
 	unsigned int nports;
 	struct net_mac_entry *macs;
 	unsigned int nmacs;
+	unsigned int gen; /* bumped whenever a slot is filled or emptied (entries move) */
+	struct net_mac_memo learn_memo, lookup_memo;
 	uint64_t seed;
 	uint64_t (*now_ms)(void *opaque);
 	void *clock_opaque;
+	bool in_batch;				/* between net_switch_batch_begin() and _end(): */
+	uint64_t batch_ms;			/* the clock read at the batch's start */
 	uint8_t *scratch[NET_SWITCH_MAX_DEPTH]; /* [0] at new, deeper ones on first use */
 	unsigned int depth;			/* nested net_switch_input() calls */
 	struct net_switch_port *zombies;	/* removed during forwarding */
@@ -67,7 +79,7 @@ static uint64_t net_switch_monotonic_ms(void *opaque)
 	struct timespec ts;
 
 	(void)opaque;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
@@ -110,6 +122,22 @@ static unsigned int net_mac_find(const struct net_switch *sw, const uint8_t *mac
 	return i;
 }
 
+/*
+ * net_mac_find() for a frame's source or destination: one port sends from one address to
+ * one peer frame after frame, so the last answer usually holds (two hashes per frame saved).
+ */
+static unsigned int net_mac_find_memo(struct net_switch *sw, struct net_mac_memo *m,
+				      const uint8_t *mac)
+{
+	if (m->valid && m->gen == sw->gen && memcmp(m->mac, mac, NET_ETH_ALEN) == 0)
+		return m->slot;
+	m->slot = net_mac_find(sw, mac);
+	memcpy(m->mac, mac, NET_ETH_ALEN);
+	m->gen = sw->gen;
+	m->valid = true;
+	return m->slot;
+}
+
 /* Free slot @hole, moving later entries of its cluster back toward their home slots. */
 static void net_mac_remove_slot(struct net_switch *sw, unsigned int hole)
 {
@@ -118,6 +146,7 @@ static void net_mac_remove_slot(struct net_switch *sw, unsigned int hole)
 
 	sw->macs[hole].port = NULL;
 	sw->nmacs--;
+	sw->gen++;
 	for (;;) {
 		unsigned int home;
 
@@ -167,7 +196,7 @@ static bool net_mac_aged(const struct net_mac_entry *e, const void *arg)
 static void net_switch_learn(struct net_switch *sw, const uint8_t *mac,
 			     struct net_switch_port *port, uint64_t now)
 {
-	unsigned int i = net_mac_find(sw, mac);
+	unsigned int i = net_mac_find_memo(sw, &sw->learn_memo, mac);
 	struct net_mac_entry *e = &sw->macs[i];
 
 	if (e->port) {
@@ -195,13 +224,14 @@ static void net_switch_learn(struct net_switch *sw, const uint8_t *mac,
 	e->port = port;
 	e->seen_ms = now;
 	sw->nmacs++;
+	sw->gen++;
 }
 
 /* The port @mac was learned on, or NULL (unknown or aged out: then forgotten). */
 static struct net_switch_port *net_switch_lookup(struct net_switch *sw, const uint8_t *mac,
 						 uint64_t now)
 {
-	unsigned int i = net_mac_find(sw, mac);
+	unsigned int i = net_mac_find_memo(sw, &sw->lookup_memo, mac);
 
 	if (!sw->macs[i].port)
 		return NULL;
@@ -363,7 +393,7 @@ static void net_switch_forward(struct net_switch *sw, struct net_switch_port *fr
 			       const struct net_packet *pkt, uint8_t *scratch)
 {
 	const uint8_t *dst = pkt->data, *src = pkt->data + NET_ETH_ALEN;
-	uint64_t now = sw->now_ms(sw->clock_opaque);
+	uint64_t now = sw->in_batch ? sw->batch_ms : sw->now_ms(sw->clock_opaque);
 	struct net_switch_port *to;
 
 	net_switch_learn(sw, src, from, now);
@@ -440,4 +470,15 @@ void net_switch_set_clock(struct net_switch *sw, uint64_t (*now_ms)(void *opaque
 {
 	sw->now_ms = now_ms ? now_ms : net_switch_monotonic_ms;
 	sw->clock_opaque = now_ms ? opaque : NULL;
+}
+
+void net_switch_batch_begin(struct net_switch *sw)
+{
+	sw->batch_ms = sw->now_ms(sw->clock_opaque);
+	sw->in_batch = true;
+}
+
+void net_switch_batch_end(struct net_switch *sw)
+{
+	sw->in_batch = false;
 }

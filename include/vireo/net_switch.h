@@ -110,7 +110,7 @@ VIREO_API void net_switch_for_each_mac(const struct net_switch *sw,
 
 /**
  * net_switch_set_clock() - replace the millisecond clock used for ageing
- * (CLOCK_MONOTONIC by default); for tests
+ * (CLOCK_MONOTONIC_COARSE by default); for tests
  */
 VIREO_API void net_switch_set_clock(struct net_switch *sw, uint64_t (*now_ms)(void *opaque),
 				    void *opaque);
@@ -118,5 +118,15 @@ VIREO_API void net_switch_set_clock(struct net_switch *sw, uint64_t (*now_ms)(vo
 #ifdef __cplusplus
 }
 #endif
+
+/**
+ * net_switch_batch_begin() - read the ageing clock once for the frames that follow, until
+ * net_switch_batch_end(): for a caller that feeds a burst of frames (a polling round), so
+ * the clock is not read per frame. Keep a batch short (the ageing is in milliseconds).
+ */
+void net_switch_batch_begin(struct net_switch *sw);
+
+/** net_switch_batch_end() - read the clock per frame again */
+void net_switch_batch_end(struct net_switch *sw);
 
 #endif /* VIREO_NET_SWITCH_H */

@@ -3,22 +3,34 @@
 # back-end (vhost-user server) and a net_virtio_user front-end, each one testpmd process.
 # Needs: $tmp (a private temporary folder for logs). Call dpdk_stop from the EXIT trap.
 #
-# Works without hugepages: --no-huge makes EAL back its memory with a memfd (DPDK >= 19.02),
-# which virtio-user can pass to a vhost-user back-end. --no-huge implies --legacy-mem, which
-# --in-memory refuses, so each process gets a unique --file-prefix plus --no-shconf, and
-# dpdk_stop removes the prefix's runtime folder. testpmd needs a forwarding lcore besides its
-# main lcore: each process maps both lcores onto one CPU (--lcores 0@C,1@C); the main lcore
-# only wakes once a second to print statistics (--stats-period 1, which also makes testpmd
-# start forwarding at once and run until SIGINT, then print its final counters).
-# Environment: DPDK_TESTPMD (program), DPDK_MEM_MB (256), DPDK_MBUFS (8192),
-# DPDK_VHOST_CPU (0), DPDK_USER_CPU (1), DPDK_VHOST_DEVARGS / DPDK_USER_DEVARGS (extra vdev
-# arguments, e.g. "queue_size=1024,mrg_rxbuf=0" for virtio-user).
+# Memory, DPDK_HUGE:
+#   1  hugepages, as DPDK's users run it (the benchmarks): 2 MiB pages from a mounted
+#      hugetlbfs, --single-file-segments (one fd per memory segment list, so virtio-user can
+#      pass its memory to a vhost-user back-end in a few regions). dpdk_hugepages_prepare
+#      mounts hugetlbfs and raises vm.nr_hugepages when root; when the pages still are not
+#      there it says so loudly and falls back to --no-huge (dpdk_mem says which one ran).
+#   0  (default) --no-huge: EAL backs its memory with a memfd (DPDK >= 19.02). The tests use
+#      this: they check frames and counts, not speed, and hugepages are a machine-wide
+#      resource (a sysctl, other test runs on the same machine draw on the same pool, and a
+#      non-root run cannot raise it), so memfd memory never fails a test for want of pages.
+# Either way each process gets a unique --file-prefix plus --no-shconf (--no-huge implies
+# --legacy-mem, which --in-memory refuses), and dpdk_stop removes the prefix's runtime folder
+# and hugepage files. testpmd needs a forwarding lcore besides its main lcore: each process
+# maps both lcores onto one CPU (--lcores 0@C,1@C); the main lcore only wakes once a second to
+# print statistics (--stats-period 1, which also makes testpmd start forwarding at once and
+# run until SIGINT, then print its final counters).
+# Environment: DPDK_TESTPMD (program), DPDK_HUGE (0), DPDK_MEM_MB (256), DPDK_MBUFS (8192),
+# DPDK_USER_CPU (0: the front-end, the sender), DPDK_VHOST_CPU (1: each back-end polls there),
+# DPDK_VHOST_DEVARGS / DPDK_USER_DEVARGS (extra vdev arguments, e.g. "packed_vq=1" or
+# "queue_size=1024,mrg_rxbuf=0" for virtio-user).
 
 dpdk_testpmd=${DPDK_TESTPMD:-dpdk-testpmd}
 dpdk_pids=()
 dpdk_prefixes=()
 dpdk_seq=0
 dpdk_reason=''
+dpdk_huge_dir=''
+dpdk_mem=NO-HUGE
 
 # dpdk_runtime_dir PREFIX: where EAL keeps PREFIX's runtime files.
 dpdk_runtime_dir() {
@@ -31,8 +43,59 @@ dpdk_runtime_dir() {
 
 # dpdk_eal_args CPU PREFIX: the EAL arguments of one instance on CPU.
 dpdk_eal_args() {
-	echo "--lcores 0@$1,1@$1 --main-lcore 0 --no-huge -m ${DPDK_MEM_MB:-256} --no-pci" \
+	local mem="--no-huge"
+	[ "${DPDK_HUGE:-0}" = 1 ] && mem="--single-file-segments --huge-dir $dpdk_huge_dir"
+	echo "--lcores 0@$1,1@$1 --main-lcore 0 $mem -m ${DPDK_MEM_MB:-256} --no-pci" \
 		"--no-shconf --file-prefix $2"
+}
+
+# dpdk_hugepages_prepare INSTANCES: with DPDK_HUGE=1, make sure a hugetlbfs is mounted and
+# INSTANCES x DPDK_MEM_MB of 2 MiB pages are free, mounting /dev/hugepages and raising
+# vm.nr_hugepages if root. Sets dpdk_huge_dir and dpdk_mem ("hugepages" or "NO-HUGE"). When
+# the pages are missing: a loud warning on stderr, DPDK_HUGE=0 (--no-huge, which handicaps
+# DPDK: a figure taken so must say so). Always 0.
+dpdk_hugepages_prepare() {
+	local need free total why=''
+	dpdk_mem=NO-HUGE
+	[ "${DPDK_HUGE:-0}" = 1 ] || return 0
+	dpdk_huge_dir=$(awk '$3 == "hugetlbfs" && $4 !~ /pagesize=1G/ { print $2; exit }' /proc/mounts)
+	if [ -z "$dpdk_huge_dir" ] && [ "$(id -u)" -eq 0 ]; then
+		mkdir -p /dev/hugepages && mount -t hugetlbfs nodev /dev/hugepages &&
+			dpdk_huge_dir=/dev/hugepages
+	fi
+	need=$(($1 * ${DPDK_MEM_MB:-256} / 2 + 16))
+	free=$(awk '/^HugePages_Free:/ { print $2 }' /proc/meminfo)
+	# Raise the pool by what is missing (at most 1024 pages, 2 GiB: the machine is shared).
+	if [ "${free:-0}" -lt "$need" ] && [ "$need" -le 1024 ] && [ "$(id -u)" -eq 0 ]; then
+		total=$(awk '/^HugePages_Total:/ { print $2 }' /proc/meminfo)
+		echo $((total + need - free)) >/proc/sys/vm/nr_hugepages 2>/dev/null
+		free=$(awk '/^HugePages_Free:/ { print $2 }' /proc/meminfo)
+		echo "dpdk_lib: vm.nr_hugepages raised from $total to" \
+			"$(cat /proc/sys/vm/nr_hugepages) ($free free)" >&2
+	fi
+	[ -n "$dpdk_huge_dir" ] || why="no hugetlbfs mounted (mount -t hugetlbfs nodev /dev/hugepages)"
+	[ "${free:-0}" -ge "$need" ] ||
+		why="${why:+$why; }${free:-0} free 2 MiB hugepages, $need needed (echo 1024 > /proc/sys/vm/nr_hugepages)"
+	if [ -n "$why" ]; then
+		{
+			echo "##########################################################################"
+			echo "# WARNING: DPDK runs WITHOUT HUGEPAGES (--no-huge): $why."
+			echo "# --no-huge handicaps DPDK; figures from this run are not a fair comparison."
+			echo "##########################################################################"
+		} >&2
+		DPDK_HUGE=0
+		return 0
+	fi
+	dpdk_mem=hugepages
+	return 0
+}
+
+# dpdk_remove_prefix PREFIX: remove PREFIX's runtime folder and its hugepage files (EAL
+# leaves both behind; hugepage files would keep their pages).
+dpdk_remove_prefix() {
+	rm -rf "$(dpdk_runtime_dir "$1")"
+	[ -n "${dpdk_huge_dir:-}" ] && rm -f "$dpdk_huge_dir/$1"map_*
+	return 0
 }
 
 # dpdk_new_prefix: a --file-prefix unique to this (sub)shell and call (sets dpdk_prefix).
@@ -42,8 +105,8 @@ dpdk_new_prefix() {
 	dpdk_prefixes+=("$dpdk_prefix")
 }
 
-# dpdk_available: 0 if testpmd is installed and its EAL starts here without hugepages and
-# without PCI; else 1 with the reason in dpdk_reason (for a SKIP line).
+# dpdk_available: 0 if testpmd is installed and its EAL starts here (with the memory
+# DPDK_HUGE asks for, without PCI); else 1 with the reason in dpdk_reason (for a SKIP line).
 dpdk_available() {
 	if ! command -v "$dpdk_testpmd" >/dev/null; then
 		dpdk_reason="no $dpdk_testpmd (Debian package dpdk-dev)"
@@ -55,10 +118,10 @@ dpdk_available() {
 		</dev/null >"$tmp/dpdk-probe.log" 2>&1; then
 		dpdk_reason="testpmd's EAL does not start: $(grep -m1 -E 'Cause|Error|FATAL' \
 			"$tmp/dpdk-probe.log")"
-		rm -rf "$(dpdk_runtime_dir "$dpdk_prefix")"
+		dpdk_remove_prefix "$dpdk_prefix"
 		return 1
 	fi
-	rm -rf "$(dpdk_runtime_dir "$dpdk_prefix")"
+	dpdk_remove_prefix "$dpdk_prefix"
 	return 0
 }
 
@@ -106,7 +169,7 @@ dpdk_vhost_start() {
 		return 1
 	fi
 	devargs="net_vhost0,iface=$sock,queues=1${DPDK_VHOST_DEVARGS:+,$DPDK_VHOST_DEVARGS}"
-	dpdk_launch vhost "${DPDK_VHOST_CPU:-0}" "$devargs" "$mode" "$@"
+	dpdk_launch vhost "${DPDK_VHOST_CPU:-1}" "$devargs" "$mode" "$@"
 	dpdk_vhost_pid=$dpdk_pid
 	dpdk_vhost_log=$dpdk_log
 	# The socket appears at probe time; "Port statistics" once forwarding runs.
@@ -132,7 +195,7 @@ dpdk_switch_start() {
 			return 1
 		fi
 	done
-	dpdk_launch switch "${DPDK_VHOST_CPU:-0}" \
+	dpdk_launch switch "${DPDK_VHOST_CPU:-1}" \
 		"net_vhost0,iface=$1,queues=1 net_vhost1,iface=$2,queues=1" io
 	dpdk_switch_pid=$dpdk_pid
 	dpdk_switch_log=$dpdk_log
@@ -184,7 +247,7 @@ dpdk_virtio_user_run() {
 		return 1
 	fi
 	devargs="net_virtio_user0,path=$sock,queues=1${DPDK_USER_DEVARGS:+,$DPDK_USER_DEVARGS}"
-	dpdk_launch user "${DPDK_USER_CPU:-1}" "$devargs" "$mode" "$@"
+	dpdk_launch user "${DPDK_USER_CPU:-0}" "$devargs" "$mode" "$@"
 	if ! dpdk_wait_log "$dpdk_pid" "$dpdk_log" 'Port statistics' 30; then
 		echo "dpdk_virtio_user_run: virtio-user on $sock did not start within 30 s" \
 			"(a back-end that accepts but never answers hangs testpmd's probe):" >&2
@@ -198,7 +261,7 @@ dpdk_virtio_user_run() {
 		echo "dpdk_virtio_user_run: testpmd did not stop on SIGINT" >&2
 		rc=1
 	fi
-	rm -rf "$(dpdk_runtime_dir "$dpdk_prefix")"
+	dpdk_remove_prefix "$dpdk_prefix"
 	[ $rc -eq 0 ] || return 1
 	dpdk_counts=$(dpdk_counts "$dpdk_log")
 	if [ -z "$dpdk_counts" ]; then
@@ -239,7 +302,7 @@ dpdk_stop() {
 		kill -0 "$pid" 2>/dev/null && dpdk_stop_pid "$pid"
 	done
 	for p in "${dpdk_prefixes[@]}"; do
-		rm -rf "$(dpdk_runtime_dir "$p")"
+		dpdk_remove_prefix "$p"
 	done
 	return 0
 }

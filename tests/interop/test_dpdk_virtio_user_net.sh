@@ -8,12 +8,18 @@
 # drops (no buffer) are port 1's frames.
 # With --packed both testpmds use packed virtqueues (packed_vq=1; virtio-user also asks for
 # IN_ORDER by default), and the counters (SIGUSR1 while they run) must show both ports so.
-#   VIREO=build/vireo bash tests/interop/test_dpdk_virtio_user_net.sh [--packed]
+# With --poll the switch busy-polls its transmit rings (`serve net --poll`), where the event
+# loop runs only every few polling rounds: the same exact counts, and a clean SIGTERM exit.
+#   VIREO=build/vireo bash tests/interop/test_dpdk_virtio_user_net.sh [--packed] [--poll]
 set -u
-vq_opt='' plan=8
-if [ "${1:-}" = --packed ]; then
-	vq_opt=,packed_vq=1 plan=10
-fi
+vq_opt='' plan=8 serve_opt=()
+for a in "$@"; do
+	case $a in
+	--packed) vq_opt=,packed_vq=1 plan=10 ;;
+	--poll) serve_opt=(--poll) ;;
+	*) echo "test_dpdk_virtio_user_net: unknown option $a" >&2; exit 2 ;;
+	esac
+done
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=tap_lib.sh
 . "$repo/tests/interop/tap_lib.sh"
@@ -69,7 +75,8 @@ if ! command -v dpdk-testpmd >/dev/null; then
 	exit 0
 fi
 
-"$VIREO" serve net --socket "$tmp/p1.sock" --socket "$tmp/p2.sock" >"$tmp/serve.log" 2>&1 &
+"$VIREO" serve net --socket "$tmp/p1.sock" --socket "$tmp/p2.sock" "${serve_opt[@]}" \
+	>"$tmp/serve.log" 2>&1 &
 serve_pid=$!
 pids+=("$serve_pid")
 wait_for "$tmp/serve.log" "ready" 10

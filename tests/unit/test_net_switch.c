@@ -354,6 +354,51 @@ static void test_many_macs_flush(void **state)
 	}
 }
 
+/*
+ * The switch remembers its last lookup per direction (switch.c net_mac_find_memo): when
+ * removals shift the remembered entry to another slot, the next frame must still find it.
+ */
+static void test_lookup_memo_after_shift(void **state)
+{
+	struct fixture *fx = *state;
+	uint8_t mac[6], target[6];
+
+	for (unsigned int t = 0; t < 100; t++) {
+		for (unsigned int i = 0; i < 600; i++) {
+			make_mac(mac, i * 2654435761u);
+			send_udp(fx, i % 2 ? 2 : 0, mac, mac_bcast);
+		}
+		make_mac(target, (2 * t) * 2654435761u); /* learned on p0 */
+		reset_all(fx);
+		send_udp(fx, 1, mac_b, target);
+		assert_delivered(fx, 0x1);
+		net_switch_port_flush(fx->sw, fx->port[2].port); /* entries move back */
+		send_udp(fx, 1, mac_b, target);
+		assert_delivered(fx, 0x1);
+		send_udp(fx, 1, mac_b, mac); /* the last p2 address: forgotten, flooded */
+		assert_delivered(fx, 0xd);
+		/* Relearn both ports in mixed order next time, so p0's entries sit behind p2's. */
+		net_switch_port_flush(fx->sw, fx->port[0].port);
+		net_switch_port_flush(fx->sw, fx->port[1].port);
+	}
+}
+
+/* Inside a batch the clock is read once, at its start; after it, per frame again. */
+static void test_batch_clock(void **state)
+{
+	struct fixture *fx = *state;
+
+	send_udp(fx, 0, mac_a, mac_bcast);
+	reset_all(fx);
+	net_switch_batch_begin(fx->sw);
+	fx->now += NET_SWITCH_AGEING_MS; /* the batch still sees its start: a is known */
+	send_udp(fx, 1, mac_b, mac_a);
+	assert_delivered(fx, 0x1);
+	net_switch_batch_end(fx->sw);
+	send_udp(fx, 1, mac_b, mac_a); /* now the clock says a aged out: flooded */
+	assert_delivered(fx, 0xd);
+}
+
 /* A full table learns nothing more until entries age out; frames still flood. */
 static void test_table_full(void **state)
 {
@@ -646,6 +691,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ageing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flush_and_remove, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_macs_flush, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lookup_memo_after_shift, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch_clock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_table_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_port_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_offload_adaptation, setup, teardown),

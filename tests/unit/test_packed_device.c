@@ -435,6 +435,34 @@ static void test_enable_disable_notify(void **state)
 	pk_free(p);
 }
 
+/*
+ * With EVENT_IDX, enable asks for one kick at the device's next position
+ * (§2.8.10 DESC), and each pop while kicks are wanted moves that position on.
+ */
+static void test_enable_notify_event_idx(void **state)
+{
+	struct pk *p = pk_new_cfg(4, true, true, false);
+	struct vring_chain c;
+	struct vring_iov iov[16];
+
+	(void)state;
+	vring_packed_dev_disable_notify(&p->dev);
+	assert_int_equal(p->dev_event->flags, RING_EVENT_FLAGS_DISABLE);
+	assert_false(vring_packed_dev_enable_notify(&p->dev));
+	assert_int_equal(p->dev_event->flags, RING_EVENT_FLAGS_DESC);
+	assert_int_equal(p->dev_event->off_wrap, 0u | 1u << PVIRTQ_EVENT_WRAP_SHIFT);
+	pk_add_rw(p, 1, 8); /* two descriptors */
+	assert_int_equal(pk_pop(p, &c, iov), 0);
+	assert_int_equal(p->dev_event->off_wrap, 2u | 1u << PVIRTQ_EVENT_WRAP_SHIFT);
+	assert_int_equal(vring_packed_dev_unpop(&p->dev, c.head), 0);
+	assert_int_equal(p->dev_event->off_wrap, 0u | 1u << PVIRTQ_EVENT_WRAP_SHIFT);
+	/* Kicks not wanted: popping leaves the position where it was. */
+	vring_packed_dev_disable_notify(&p->dev);
+	assert_int_equal(pk_pop(p, &c, iov), 0);
+	assert_int_equal(p->dev_event->off_wrap, 0u | 1u << PVIRTQ_EVENT_WRAP_SHIFT);
+	pk_free(p);
+}
+
 /* unpop gives chains back in reverse order, across the ring's end (wrap counter restored). */
 static void test_unpop(void **state)
 {
@@ -765,6 +793,7 @@ int main(void)
 		cmocka_unit_test(test_need_notify),
 		cmocka_unit_test(test_need_notify_full_laps),
 		cmocka_unit_test(test_enable_disable_notify),
+		cmocka_unit_test(test_enable_notify_event_idx),
 		cmocka_unit_test(test_unpop),
 		cmocka_unit_test(test_position_restart),
 		cmocka_unit_test(test_restart_notify_state),
