@@ -124,9 +124,9 @@ VIREO_API void net_switch_set_clock(struct net_switch *sw, uint64_t (*now_ms)(vo
  * net_switch_batch_end(): for a caller that feeds a burst of frames (a polling round), so
  * the clock is not read per frame. Keep a batch short (the ageing is in milliseconds).
  */
-void net_switch_batch_begin(struct net_switch *sw);
+VIREO_API void net_switch_batch_begin(struct net_switch *sw);
 
 /** net_switch_batch_end() - read the clock per frame again */
-void net_switch_batch_end(struct net_switch *sw);
+VIREO_API void net_switch_batch_end(struct net_switch *sw);
 
 #endif /* VIREO_NET_SWITCH_H */
