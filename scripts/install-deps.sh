@@ -37,6 +37,7 @@ headers=(
 	/usr/include/liburing.h:liburing-dev /usr/include/cmocka.h:libcmocka-dev
 	/usr/include/slirp/libslirp.h:libslirp-dev
 	/usr/include/seccomp.h:libseccomp-dev # the sandbox of `vireo serve` (tools/sandbox.c)
+	/usr/src/linux-source-6.1.tar.xz:linux-source-6.1 # Linux's ringtest: tests/interop/bench_ringtest.sh
 )
 if [ "${1:-}" = --commands ]; then
 	printf '%s\n' "${commands[@]}" | tr ':' ' '
