@@ -23,10 +23,12 @@ void vdev_queue_defaults(struct vdev *dev, struct vdev_queue *q, uint16_t index)
 {
 	void *model_data = q->model_data;
 	struct event_loop *loop = q->loop;
+	struct vinflight *inflight = q->inflight;
 	uint64_t kicks = q->kicks, calls = q->calls;
 
 	memset(q, 0, sizeof(*q));
-	q->loop = loop; /* the transport's choice, kept across reset like model_data */
+	q->loop = loop;		/* the transport's choice, kept across reset like model_data */
+	q->inflight = inflight; /* the transport's too: it drops it with the region */
 	q->dev = dev;
 	q->index = index;
 	q->num = dev->queue_max_size;
@@ -325,6 +327,13 @@ int vdev_queue_enable(struct vdev *dev, unsigned int index)
 		/* q->ring keeps its error for the caller's log line; it is not enabled. */
 		return -EINVAL;
 	}
+	ret = q->inflight ? vdev_queue_inflight_start(q) : 0;
+	if (ret < 0) {
+		log_warn("%s: queue %u: inflight region refused (%d)", vdev_name(dev), index, ret);
+		free(cfg.state);
+		memset(&q->ring, 0, sizeof(q->ring));
+		return ret == -ENOMEM ? ret : -EINVAL;
+	}
 	q->ring_state = cfg.state;
 	q->enabled = true;
 	log_info("%s: queue %u: %s ring of %u", vdev_name(dev), index, ops->name, q->num);
@@ -374,10 +383,16 @@ int vdev_queue_pop(struct vdev_queue *q, struct vring_chain *chain, struct vring
 
 	if (!q->enabled || vdev_needs_reset(q->dev))
 		return -EIO;
-	ret = q->ring_ops->pop(&q->ring, chain, iov, iov_cap);
+	ret = q->inflight ? vdev_queue_inflight_pop(q, chain, iov, iov_cap) : 0;
+	if (ret == 0) {
+		ret = q->ring_ops->pop(&q->ring, chain, iov, iov_cap);
+		/* Recorded before the model starts the request (D-VU-INFL-07). */
+		if (ret == 0 && q->inflight)
+			vdev_queue_inflight_popped(q, chain->head);
+	}
 	if (ret == -EPROTO || ret == -EIO)
 		vdev_queue_broken(q);
-	return ret;
+	return ret < 0 ? ret : 0;
 }
 
 /* Return: 0; -EPROTO (now NEEDS_RESET); -EIO (stopped or already broken). */
@@ -390,6 +405,8 @@ int vdev_queue_push(struct vdev_queue *q, uint16_t head, uint32_t written)
 	ret = q->ring_ops->push(&q->ring, head, written);
 	if (ret == -EPROTO || ret == -EIO)
 		vdev_queue_broken(q);
+	else if (ret == 0 && q->inflight)
+		vdev_queue_inflight_pushed(q, head);
 	return ret;
 }
 
@@ -399,6 +416,8 @@ bool vdev_queue_flush(struct vdev_queue *q)
 	if (!q->enabled || vdev_needs_reset(q->dev))
 		return false;
 	q->ring_ops->flush(&q->ring);
+	if (q->inflight && q->ring_ops->error(&q->ring) == VRING_ERR_NONE)
+		vdev_queue_inflight_published(q);
 	if (!q->ring_ops->need_notify(&q->ring) || !q->call_signal)
 		return false;
 	(void)peer_eventfd_signal(q->call_signal);
@@ -409,9 +428,14 @@ bool vdev_queue_flush(struct vdev_queue *q)
 /* Return: 0; -EINVAL; -EIO (stopped or broken). */
 int vdev_queue_unpop(struct vdev_queue *q, uint16_t head)
 {
+	int ret;
+
 	if (!q->enabled || vdev_needs_reset(q->dev))
 		return -EIO;
-	return q->ring_ops->unpop(&q->ring, head);
+	ret = q->ring_ops->unpop(&q->ring, head);
+	if (ret == 0 && q->inflight)
+		vdev_queue_inflight_unpopped(q, head);
+	return ret;
 }
 
 bool vdev_queue_set_notify(struct vdev_queue *q, bool enable)

@@ -37,6 +37,8 @@
 
 struct vdev;
 
+struct vinflight;
+
 /**
  * struct vdev_queue - one device-side virtqueue
  * @dev: owner
@@ -86,6 +88,7 @@ struct vdev_queue {
 	const struct vring_dev_ops *ring_ops;
 	union vring_dev_ring ring;
 	void *ring_state;
+	struct vinflight *inflight; /* vhost-user inflight tracking (the transport's), or NULL */
 	void *model_data;
 	uint64_t kicks;
 	uint64_t calls;
@@ -286,6 +289,15 @@ int vdev_queue_set_position(struct vdev *dev, unsigned int index,
  */
 int vdev_queue_get_position(const struct vdev *dev, unsigned int index,
 			    struct vring_dev_position *pos);
+
+/**
+ * vdev_queue_set_inflight() - track @index's requests in @inf (vhost-user
+ * inflight I/O tracking), or stop with NULL. @inf stays the caller's and must
+ * outlive the tracking. At each enable the core checks the region against the
+ * ring and resubmits what it says was in flight (core/device_queue_inflight.c).
+ * Return: 0; -EINVAL (index); -EBUSY (the queue is enabled).
+ */
+int vdev_queue_set_inflight(struct vdev *dev, unsigned int index, struct vinflight *inf);
 
 /** vdev_queue_is_packed() - @q runs (or will run) the packed format */
 static inline bool vdev_queue_is_packed(const struct vdev_queue *q)

@@ -156,6 +156,15 @@ int vring_split_dev_pop(struct vring_split_dev *q, struct vring_chain *chain, st
 			unsigned int iov_cap);
 
 /**
+ * vring_split_dev_pop_head() - take chain @head as popped without reading the
+ * avail ring: a request that was in flight when a previous back-end died
+ * (vhost-user inflight tracking). last_avail_idx does not move.
+ * Return: 0; -EPROTO (head out of range or in flight, bad chain); -EIO.
+ */
+int vring_split_dev_pop_head(struct vring_split_dev *q, uint16_t head, struct vring_chain *chain,
+			     struct vring_iov *iov, unsigned int iov_cap);
+
+/**
  * vring_split_dev_unpop() - give back the chain popped last, unused: the
  * next pop returns it again (a network device that finds a frame does not
  * fit the buffers it popped). Give several back in the reverse order of
@@ -354,6 +363,8 @@ struct vring_dev_ops {
 	int (*init)(union vring_dev_ring *r, const struct vring_dev_config *cfg);
 	int (*pop)(union vring_dev_ring *r, struct vring_chain *chain, struct vring_iov *iov,
 		   unsigned int iov_cap);
+	int (*pop_head)(union vring_dev_ring *r, uint16_t head, struct vring_chain *chain,
+			struct vring_iov *iov, unsigned int iov_cap);
 	int (*unpop)(union vring_dev_ring *r, uint16_t head);
 	int (*push)(union vring_dev_ring *r, uint16_t head, uint32_t written);
 	void (*flush)(union vring_dev_ring *r);

@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vhost-user inflight I/O tracking (vhost-user.rst, "Inflight I/O tracking";
+ * protocol feature INFLIGHT_SHMFD): the per-queue region a back-end keeps in
+ * memory the front-end holds on to, so that a restarted back-end resubmits
+ * exactly the requests that were in flight when its predecessor died.
+ *
+ * The front-end hands the region back (SET_INFLIGHT_FD) and may have changed
+ * any byte of it: every field is checked before it is used (D-VU-INFL-*).
+ */
+#ifndef VIREO_INFLIGHT_H
+#define VIREO_INFLIGHT_H
+
+#include <assert.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The region format this code writes and accepts (0 = not yet initialized). */
+#define VINFLIGHT_VERSION 1u
+/* Each queue's region starts on this boundary (our choice; only we interpret it). */
+#define VINFLIGHT_QUEUE_ALIGN 64u
+
+/* D-VU-INFL-04: one entry per descriptor head, 16 bytes. */
+struct vinflight_split_desc {
+	uint8_t inflight;
+	uint8_t padding[5];
+	uint16_t next;
+	uint64_t counter;
+};
+
+/* D-VU-INFL-04: a 16-byte header, then desc_num entries. */
+struct vinflight_split_region {
+	uint64_t features;
+	uint16_t version;
+	uint16_t desc_num;
+	uint16_t last_batch_head;
+	uint16_t used_idx;
+	struct vinflight_split_desc desc[];
+};
+
+/* D-VU-INFL-05: one entry per ring slot, 32 bytes. */
+struct vinflight_packed_desc {
+	uint8_t inflight;
+	uint8_t padding;
+	uint16_t next;
+	uint16_t last;
+	uint16_t num;
+	uint64_t counter;
+	uint16_t id;
+	uint16_t flags;
+	uint32_t len;
+	uint64_t addr;
+};
+
+/* D-VU-INFL-05: natural alignment puts desc[] at 32, not 29 (never declare it packed). */
+struct vinflight_packed_region {
+	uint64_t features;
+	uint16_t version;
+	uint16_t desc_num;
+	uint16_t free_head;
+	uint16_t old_free_head;
+	uint16_t used_idx;
+	uint16_t old_used_idx;
+	uint8_t used_wrap_counter;
+	uint8_t old_used_wrap_counter;
+	uint8_t padding[7];
+	struct vinflight_packed_desc desc[];
+};
+
+static_assert(sizeof(struct vinflight_split_desc) == 16, "DescStateSplit");
+static_assert(offsetof(struct vinflight_split_desc, next) == 6, "DescStateSplit.next");
+static_assert(offsetof(struct vinflight_split_region, desc) == 16, "QueueRegionSplit.desc");
+static_assert(sizeof(struct vinflight_packed_desc) == 32, "DescStatePacked");
+static_assert(offsetof(struct vinflight_packed_desc, counter) == 8, "DescStatePacked.counter");
+static_assert(offsetof(struct vinflight_packed_region, used_wrap_counter) == 20,
+	      "QueueRegionPacked wrap counters");
+static_assert(offsetof(struct vinflight_packed_region, desc) == 32, "QueueRegionPacked.desc");
+
+/**
+ * struct vinflight - the back-end's view of one queue's region
+ * @region: the queue's region in the shared mapping (not owned)
+ * @size: bytes of it we may touch
+ * @packed: which layout (the negotiated ring format)
+ * @num: the ring size the region was checked against (vinflight_recover)
+ * @counter: the next submission counter (D-VU-INFL-15)
+ * @batch: heads pushed and not yet published (split: linked from last_batch_head)
+ * @resubmit: heads to hand out again, in submission order, @resubmit_pos next
+ */
+struct vinflight {
+	void *region;
+	size_t size;
+	bool packed;
+	uint16_t num;
+	uint64_t counter;
+	uint16_t batch;
+	uint16_t *resubmit;
+	uint16_t resubmit_len;
+	uint16_t resubmit_pos;
+};
+
+/**
+ * vinflight_queue_size() - bytes of one queue's region for a ring of @num
+ * (a multiple of VINFLIGHT_QUEUE_ALIGN; 0 for @num 0)
+ */
+size_t vinflight_queue_size(bool packed, uint16_t num);
+
+/**
+ * vinflight_init() - track a ring through @region (@size bytes)
+ * Return: 0, or -EINVAL (NULL or misaligned region).
+ */
+int vinflight_init(struct vinflight *inf, void *region, size_t size, bool packed);
+
+/** vinflight_destroy() - free the resubmission list (the region stays) */
+void vinflight_destroy(struct vinflight *inf);
+
+/**
+ * vinflight_split_recover() - at ring start: initialize a fresh region, or
+ * repair the last batch (D-VU-INFL-09) and list the in-flight heads in
+ * counter order for resubmission
+ * @num: the ring's size
+ * @ring_used_idx: used->idx as the ring holds it now
+ * @last_avail: set to where the avail ring resumes (used idx + heads in flight)
+ * Return: 0; -EPROTO (a field the front-end could have forged is out of
+ * range: version, desc_num, features, a batch or head index, an inflight
+ * flag, a repeated counter); -ENOMEM.
+ */
+int vinflight_split_recover(struct vinflight *inf, uint16_t num, uint16_t ring_used_idx,
+			    uint16_t *last_avail);
+
+/** vinflight_split_popped() - D-VU-INFL-07: head @head fetched (before it starts) */
+void vinflight_split_popped(struct vinflight *inf, uint16_t head);
+
+/** vinflight_split_unpopped() - @head was given back unused: no longer in flight */
+void vinflight_split_unpopped(struct vinflight *inf, uint16_t head);
+
+/** vinflight_split_pushed() - D-VU-INFL-08 first half: @head joins the batch */
+void vinflight_split_pushed(struct vinflight *inf, uint16_t head);
+
+/**
+ * vinflight_split_published() - D-VU-INFL-08 second half: used->idx now is
+ * @used_idx (stored before this call): clear the batch, record @used_idx
+ */
+void vinflight_split_published(struct vinflight *inf, uint16_t used_idx);
+
+/** vinflight_next_resubmit() - Return: true and *@head set while heads remain to resubmit */
+bool vinflight_next_resubmit(struct vinflight *inf, uint16_t *head);
+
+#endif /* VIREO_INFLIGHT_H */
