@@ -37,8 +37,9 @@ int vdev_queue_inflight_start(struct vdev_queue *q);
 int vdev_queue_inflight_pop(struct vdev_queue *q, struct vring_chain *chain, struct vring_iov *iov,
 			    unsigned int iov_cap);
 void vdev_queue_inflight_popped(struct vdev_queue *q, uint16_t head);
-void vdev_queue_inflight_unpopped(struct vdev_queue *q, uint16_t head);
+int vdev_queue_inflight_unpopped(struct vdev_queue *q, uint16_t head);
 void vdev_queue_inflight_pushed(struct vdev_queue *q, uint16_t head);
+void vdev_queue_inflight_publishing(struct vdev_queue *q);
 void vdev_queue_inflight_published(struct vdev_queue *q);
 
 #endif /* VIREO_CORE_DEVICE_INTERNAL_H */

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <vireo/device.h>
+#include <vireo/inflight.h>
 #include <vireo/log.h>
 
 #include "core/device_internal.h"
@@ -415,6 +416,8 @@ bool vdev_queue_flush(struct vdev_queue *q)
 	/* dev:BF/Device Reset: no notification from a queue that is not served. */
 	if (!q->enabled || vdev_needs_reset(q->dev))
 		return false;
+	if (q->inflight)
+		vdev_queue_inflight_publishing(q);
 	q->ring_ops->flush(&q->ring);
 	if (q->inflight && q->ring_ops->error(&q->ring) == VRING_ERR_NONE)
 		vdev_queue_inflight_published(q);
@@ -432,9 +435,11 @@ int vdev_queue_unpop(struct vdev_queue *q, uint16_t head)
 
 	if (!q->enabled || vdev_needs_reset(q->dev))
 		return -EIO;
+	if (q->inflight && q->inflight->packed)
+		return -EOPNOTSUPP;
 	ret = q->ring_ops->unpop(&q->ring, head);
 	if (ret == 0 && q->inflight)
-		vdev_queue_inflight_unpopped(q, head);
+		(void)vdev_queue_inflight_unpopped(q, head);
 	return ret;
 }
 

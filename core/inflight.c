@@ -47,6 +47,12 @@ int vinflight_init(struct vinflight *inf, void *region, size_t size, bool packed
 
 void vinflight_destroy(struct vinflight *inf)
 {
+	free(inf->entry_of);
+	free(inf->batch_ids);
+	free(inf->descs);
+	inf->entry_of = NULL;
+	inf->batch_ids = NULL;
+	inf->descs = NULL;
 	free(inf->resubmit);
 	inf->resubmit = NULL;
 	inf->resubmit_len = 0;
@@ -77,7 +83,10 @@ int vinflight_order(struct vinflight *inf, struct vinflight_pair *pairs, uint16_
 {
 	uint16_t i;
 
-	vinflight_destroy(inf);
+	free(inf->resubmit);
+	inf->resubmit = NULL;
+	inf->resubmit_len = 0;
+	inf->resubmit_pos = 0;
 	if (n == 0)
 		return 0;
 	qsort(pairs, n, sizeof(*pairs), vinflight_pair_cmp);

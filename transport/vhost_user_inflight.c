@@ -150,11 +150,6 @@ static int vub_inflight_map(struct vhost_user_backend *b, int fd,
 	}
 	inf->map = map;
 	inf->map_len = (size_t)in->mmap_size;
-	if (packed) {
-		/* TODO(packed inflight): until then a packed ring restarts as before. */
-		log_warn("vhost-user: inflight tracking of packed rings is not implemented");
-		return 0;
-	}
 	for (unsigned int i = 0; i < in->num_queues; i++) {
 		(void)vinflight_init(&inf->queues[i], (char *)map + i * stride, stride, packed);
 		(void)vdev_queue_set_inflight(b->dev, i, &inf->queues[i]);

@@ -395,7 +395,8 @@ int vdev_queue_push(struct vdev_queue *q, uint16_t head, uint32_t written);
 
 /**
  * vdev_queue_unpop() - give back the chain popped last, unused (vring.h)
- * Return: 0; -EINVAL (not the caller's to give back); -EIO (stopped or broken).
+ * Return: 0; -EINVAL (not the caller's to give back); -EIO (stopped or broken);
+ * -EOPNOTSUPP (a packed ring with inflight tracking: its entries are not given back).
  */
 int vdev_queue_unpop(struct vdev_queue *q, uint16_t head);
 

@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <vireo/vring.h>
+
 /* The region format this code writes and accepts (0 = not yet initialized). */
 #define VINFLIGHT_VERSION 1u
 /* Each queue's region starts on this boundary (our choice; only we interpret it). */
@@ -85,7 +87,12 @@ static_assert(offsetof(struct vinflight_packed_region, desc) == 32, "QueueRegion
  * @num: the ring size the region was checked against (vinflight_recover)
  * @counter: the next submission counter (D-VU-INFL-15)
  * @batch: heads pushed and not yet published (split: linked from last_batch_head)
- * @resubmit: heads to hand out again, in submission order, @resubmit_pos next
+ * @resubmit: heads (split) or head entries (packed) to hand out again, in
+ *	submission order, @resubmit_pos next
+ * @entry_of: packed: buffer id -> its head entry in the region
+ * @batch_ids: packed: buffer ids pushed and not yet published
+ * @descs: packed: room for one chain's descriptors (copy in, resubmit out)
+ * @used_idx, @used_wrap: packed: our own copy of the used position we record
  */
 struct vinflight {
 	void *region;
@@ -97,6 +104,11 @@ struct vinflight {
 	uint16_t *resubmit;
 	uint16_t resubmit_len;
 	uint16_t resubmit_pos;
+	uint16_t *entry_of;
+	uint16_t *batch_ids;
+	struct pvirtq_desc *descs;
+	uint16_t used_idx;
+	bool used_wrap;
 };
 
 /**
@@ -142,6 +154,40 @@ void vinflight_split_pushed(struct vinflight *inf, uint16_t head);
  * @used_idx (stored before this call): clear the batch, record @used_idx
  */
 void vinflight_split_published(struct vinflight *inf, uint16_t used_idx);
+
+/**
+ * vinflight_packed_recover() - the packed counterpart of split_recover
+ * (D-VU-INFL-06, -12, -13): format a fresh region at *@pos's used position,
+ * or commit or roll back the last batch, clear the free list, list the
+ * in-flight chains in counter order and set *@pos (used from the region,
+ * avail after every in-flight chain's slots).
+ * @slot_flags: reads a ring slot's flags (the batch's first used descriptor)
+ * Return: 0; -EPROTO (a forged field: header, position, index, flag, chain
+ * length, counter); -ENOMEM.
+ */
+int vinflight_packed_recover(struct vinflight *inf, uint16_t num,
+			     uint16_t (*slot_flags)(const void *ring, uint16_t idx),
+			     const void *ring, struct vring_dev_position *pos);
+
+/** vinflight_packed_popped() - D-VU-INFL-10: buffer @id's @n descriptors @d fetched */
+void vinflight_packed_popped(struct vinflight *inf, uint16_t id, const struct pvirtq_desc *d,
+			     uint16_t n);
+
+/** vinflight_packed_pushed() - buffer @id completed (recorded at the next publish) */
+void vinflight_packed_pushed(struct vinflight *inf, uint16_t id);
+
+/** vinflight_packed_publishing() - D-VU-INFL-11 before the used flags are stored */
+void vinflight_packed_publishing(struct vinflight *inf);
+
+/** vinflight_packed_published() - D-VU-INFL-11 after the used flags were stored */
+void vinflight_packed_published(struct vinflight *inf);
+
+/**
+ * vinflight_packed_next_resubmit() - the next chain to resubmit, its
+ * descriptors in @inf->descs. Return: their count, 0 when none remain, or
+ * -EPROTO (the chain's entries in the region are out of range).
+ */
+int vinflight_packed_next_resubmit(struct vinflight *inf);
 
 /** vinflight_next_resubmit() - Return: true and *@head set while heads remain to resubmit */
 bool vinflight_next_resubmit(struct vinflight *inf, uint16_t *head);
