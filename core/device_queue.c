@@ -286,7 +286,10 @@ int vdev_queue_set_call_fd(struct vdev *dev, unsigned int index, int fd)
 	return 0;
 }
 
-/* Return: 0; -EINVAL; -EIO (NEEDS_RESET); -ENOMEM; -errno from the loop. */
+/*
+ * Return: 0; -EINVAL; -EIO (NEEDS_RESET); -ENOMEM; -EPROTO (the inflight
+ * region does not fit this ring or was forged); -errno from the loop.
+ */
 int vdev_queue_enable(struct vdev *dev, unsigned int index)
 {
 	struct vdev_queue *q = vdev_queue_get(dev, index);
@@ -333,7 +336,7 @@ int vdev_queue_enable(struct vdev *dev, unsigned int index)
 		log_warn("%s: queue %u: inflight region refused (%d)", vdev_name(dev), index, ret);
 		free(cfg.state);
 		memset(&q->ring, 0, sizeof(q->ring));
-		return ret == -ENOMEM ? ret : -EINVAL;
+		return ret == -ENOMEM ? ret : -EPROTO;
 	}
 	q->ring_state = cfg.state;
 	q->enabled = true;

@@ -325,7 +325,8 @@ int vdev_queue_get_base(const struct vdev *dev, unsigned int index);
  * vdev_queue_enable() - validate the ring through guest memory and serve it
  * (watch its kick fd once the device is activated). Enabling an enabled
  * queue does nothing. Return: 0; -EINVAL (bad index, no memory map, no
- * addresses, geometry); -EIO while DEVICE_NEEDS_RESET; -ENOMEM; -errno from
+ * addresses, geometry); -EIO while DEVICE_NEEDS_RESET; -ENOMEM; -EPROTO (the
+ * inflight region, vdev_queue_set_inflight(), is invalid for it); -errno from
  * the event loop.
  */
 int vdev_queue_enable(struct vdev *dev, unsigned int index);

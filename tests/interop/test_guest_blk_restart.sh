@@ -114,10 +114,17 @@ lat=$(echo "$line" | sed -n 's/.*max_lat_ms=\([0-9]*\).*/\1/p')
 # The new back-ends took over the old ones' requests from the region.
 resub=$(cat "$tmp"/blk[2-9].log 2>/dev/null | grep -c 'requests to resubmit')
 nonzero=$(cat "$tmp"/blk[2-9].log 2>/dev/null | grep -c 'inflight region: [1-9][0-9]* requests to resubmit')
-res=FAIL
-[ "$nonzero" -ge 1 ] && res=OK
-tap $res "a restarted back-end resubmitted in-flight requests ($nonzero of $resub recoveries)" \
-	"$(grep -h 'inflight\|NEEDS_RESET\|needs reset' "$tmp"/blk*.log | tail -n 8 | tr '\n' '|')"
+if [ -z "$mnt" ]; then
+	# On a page-cache file a kill rarely finds a request in the back-end: not this check's
+	# product question, so without the sync mount it cannot be asked.
+	n=$((n + 1))
+	echo "ok $n # SKIP cannot loop-mount a sync filesystem: resubmission not provoked"
+else
+	res=FAIL
+	[ "$nonzero" -ge 1 ] && res=OK
+	tap $res "a restarted back-end resubmitted in-flight requests ($nonzero of $resub recoveries)" \
+		"$(grep -h 'inflight\|NEEDS_RESET\|needs reset' "$tmp"/blk*.log | tail -n 8 | tr '\n' '|')"
+fi
 
 res=FAIL
 grep -qi 'needs reset\|NEEDS_RESET' "$tmp"/blk*.log || res=OK
