@@ -31,7 +31,7 @@ if mkfs.ext4 -q -F "$tmp/fs.img" 2>/dev/null &&
 else
 	skip_all "cannot loop-mount a sync filesystem (root and the loop driver needed)"
 fi
-echo "1..9"
+echo "1..8"
 export VIREO_LOG=info
 img=$mnt/img sock=$tmp/s k=0
 
@@ -82,12 +82,10 @@ for ring in split packed; do
 	"$vireo" blk --socket "$sock" verify --length 96M --pattern "seed:$seed" \
 		>"$tmp/verify.log" 2>&1 && res=OK
 	tap $res "$ring: the data verifies through a new connection" "$(tail -n 2 "$tmp/verify.log")"
+	# One request at a time: a kill may or may not find it in the back-end (bench below must).
 	resub=$(for i in $(seq "$first" "$k"); do cat "$tmp/serve$i.log"; done |
 		grep -c 'inflight region: [1-9][0-9]* requests to resubmit')
-	res=FAIL
-	[ "$resub" -ge 1 ] && res=OK
-	tap $res "$ring: a restarted back-end resubmitted in-flight requests ($resub queue recoveries)" \
-		"$(grep -h 'inflight' "$tmp"/serve*.log | tail -n 4 | tr '\n' '|')"
+	echo "# $ring: $resub queue recoveries resubmitted requests"
 	res=FAIL
 	grep -qi 'needs.reset' "$tmp"/serve*.log || res=OK
 	tap $res "$ring: no back-end set NEEDS_RESET since back-end $first"
@@ -96,7 +94,7 @@ for ring in split packed; do
 done
 
 serve
-"$vireo" bench blk --socket "$sock" --queues 2 --rw randwrite --bs 4k --iodepth 16 \
+"$vireo" bench blk --socket "$sock" --queues 2 --rw randwrite --bs 4k --iodepth 32 \
 	--seconds 5 --reconnect 10000 --json >"$tmp/bench.out" 2>"$tmp/bench.err" &
 bpid=$!
 pids+=("$bpid")
@@ -109,5 +107,10 @@ res=FAIL
 	res=OK
 tap $res "vireo bench blk --reconnect (2 queues) runs across a KILL restart without an I/O error" \
 	"exit $rc" "$(tail -n 3 "$tmp/bench.err" | tr '\n' '|')" "$(head -c 300 "$tmp/bench.out")"
+resub=$(cat "$tmp/serve$k.log" | grep -c 'inflight region: [1-9][0-9]* requests to resubmit')
+res=FAIL
+[ "$resub" -ge 1 ] && res=OK
+tap $res "the restarted back-end resubmitted the bench's in-flight requests ($resub queues)" \
+	"$(grep -h 'inflight' "$tmp/serve$k.log" | tr '\n' '|')"
 kill -TERM "$spid"
 wait "$spid" 2>/dev/null
