@@ -47,6 +47,12 @@ static struct vhost_user_frontend *to_fe(struct virtio_device *vdev)
 void vhu_fe_break(struct vhost_user_frontend *fe, const char *why)
 {
 	/* Relaxed: the flag carries no data; whoever sees it just fails. */
+	if (atomic_load_explicit(&fe->reconnecting, memory_order_relaxed)) {
+		/* An attempt of vhu_fe_reconnect() failed: it tries again or says so. */
+		atomic_store_explicit(&fe->broken, true, memory_order_relaxed);
+		log_debug("vhost-user: reconnection attempt: %s", why);
+		return;
+	}
 	if (!atomic_exchange_explicit(&fe->broken, true, memory_order_relaxed))
 		log_warn("vhost-user: back-end: %s; the device is broken", why);
 }
@@ -529,7 +535,9 @@ struct virtio_device *vhost_user_frontend_virtio_device(struct vhost_user_fronte
 
 bool vhost_user_frontend_broken(const struct vhost_user_frontend *fe)
 {
-	return atomic_load_explicit(&fe->broken, memory_order_relaxed);
+	/* Relaxed, both: flags without data. A reconnection's failed attempts break nothing yet. */
+	return atomic_load_explicit(&fe->broken, memory_order_relaxed) &&
+	       !atomic_load_explicit(&fe->reconnecting, memory_order_relaxed);
 }
 
 void vhost_user_frontend_stats(const struct vhost_user_frontend *fe,

@@ -74,6 +74,7 @@ struct vhost_user_frontend {
 	bool dirty;
 	bool registered;
 	atomic_bool broken;
+	atomic_bool reconnecting; /* vhu_fe_reconnect() runs: broken is not final yet */
 	atomic_uint_fast64_t kicks;
 	atomic_uint_fast64_t calls;
 	atomic_uint_fast64_t signals;

@@ -46,21 +46,21 @@ int vhu_fe_inflight_setup(struct vhost_user_frontend *fe, unsigned int nvqs)
 			      &fe->inflight_fd, 1, NULL);
 }
 
-/* Connect within the window. Return: 0 or -EIO. */
+static int64_t vhu_fe_clock_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A new socket to the path (the old one closed). Return: 0 or -errno from connect. */
 static int vhu_fe_redial(struct vhost_user_frontend *fe)
 {
-	struct timespec step = {.tv_nsec = VHU_FE_RECONNECT_STEP_MS * 1000000L};
-	int tries = fe->reconnect_ms / VHU_FE_RECONNECT_STEP_MS + 1;
-
-	for (int i = 0; i < tries; i++) {
-		if (fe->sock >= 0)
-			close(fe->sock);
-		fe->sock = -1;
-		if (vhu_fe_connect(fe, fe->path) == 0)
-			return 0;
-		nanosleep(&step, NULL);
-	}
-	return -EIO;
+	if (fe->sock >= 0)
+		close(fe->sock);
+	fe->sock = -1;
+	return vhu_fe_connect(fe, fe->path);
 }
 
 /* The set-up after the handshake: features, memory, region, rings. Return: 0 or -EIO. */
@@ -84,10 +84,33 @@ static int vhu_fe_replay(struct vhost_user_frontend *fe, uint64_t offered, uint6
 	return ret;
 }
 
+/*
+ * One attempt: connect, handshake, replay. A connect can land in the dying
+ * back-end's listen queue (its connection closes before its listener), so a
+ * failure is retried until the deadline. Return: 0 or -EIO.
+ */
+static int vhu_fe_reconnect_once(struct vhost_user_frontend *fe, uint64_t offered,
+				 uint64_t protocol)
+{
+	int ret = vhu_fe_redial(fe);
+
+	if (ret < 0)
+		return -EIO;
+	/* Relaxed: requests check it; the new socket is ours alone until the replay ends. */
+	atomic_store_explicit(&fe->broken, false, memory_order_relaxed);
+	fe->protocol = 0;
+	ret = vhu_fe_handshake(fe);
+	if (ret == 0)
+		ret = vhu_fe_replay(fe, offered, protocol);
+	return ret < 0 ? -EIO : 0;
+}
+
 /* Return: 0 or -EIO (see the internal header). */
 int vhu_fe_reconnect(struct vhost_user_frontend *fe, unsigned long gen)
 {
+	struct timespec step = {.tv_nsec = VHU_FE_RECONNECT_STEP_MS * 1000000L};
 	uint64_t offered = fe->offered, protocol = fe->protocol;
+	int64_t deadline = vhu_fe_clock_ms() + fe->reconnect_ms;
 	int ret = 0;
 
 	pthread_mutex_lock(&fe->reconnect_lock);
@@ -95,15 +118,18 @@ int vhu_fe_reconnect(struct vhost_user_frontend *fe, unsigned long gen)
 		goto out_unlock; /* another thread reconnected already */
 	log_warn("vhost-user: back-end %s went away: reconnecting (up to %d ms)", fe->path,
 		 fe->reconnect_ms);
-	ret = vhu_fe_redial(fe);
-	if (ret == 0) {
-		/* Relaxed: requests check it; the new socket is ours alone until the replay ends. */
-		atomic_store_explicit(&fe->broken, false, memory_order_relaxed);
-		fe->protocol = 0;
-		ret = vhu_fe_handshake(fe);
+	/* Relaxed: other threads' kicks only need to not fail meanwhile (they reach our eventfd). */
+	atomic_store_explicit(&fe->reconnecting, true, memory_order_relaxed);
+	while ((ret = vhu_fe_reconnect_once(fe, offered, protocol)) < 0 &&
+	       vhu_fe_clock_ms() < deadline)
+		nanosleep(&step, NULL);
+	if (ret < 0) {
+		atomic_store_explicit(&fe->broken, true, memory_order_relaxed);
+		log_warn("vhost-user: back-end %s: no reconnection within %d ms; the device is "
+			 "broken",
+			 fe->path, fe->reconnect_ms);
 	}
-	if (ret == 0)
-		ret = vhu_fe_replay(fe, offered, protocol);
+	atomic_store_explicit(&fe->reconnecting, false, memory_order_relaxed);
 	if (ret == 0) {
 		fe->generation++;
 		log_warn("vhost-user: back-end %s: reconnected, %u rings resumed", fe->path,
@@ -111,5 +137,5 @@ int vhu_fe_reconnect(struct vhost_user_frontend *fe, unsigned long gen)
 	}
 out_unlock:
 	pthread_mutex_unlock(&fe->reconnect_lock);
-	return ret < 0 ? -EIO : 0;
+	return ret;
 }

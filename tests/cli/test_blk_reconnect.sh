@@ -1,6 +1,6 @@
 #!/bin/bash
 # TAP: our own front-end survives a back-end restart (issue 10 part 2). `vireo blk --socket
-# --reconnect` writes 96 MiB while `vireo serve blk` is killed (SIGKILL, then SIGTERM) and
+# --reconnect` writes 200 MiB while `vireo serve blk` is killed (SIGKILL, then SIGTERM) and
 # restarted: the write completes, the data verifies through a fresh connection, and the
 # new back-end resubmitted requests from the inflight region; split and packed. Then
 # `vireo bench blk --socket --reconnect` with 2 queues runs across a SIGKILL and restart
@@ -23,7 +23,7 @@ cleanup() {
 trap cleanup EXIT
 
 [ -x "$vireo" ] || skip_all "no $vireo (build it first)"
-truncate -s 300M "$tmp/fs.img"
+truncate -s 600M "$tmp/fs.img"
 mkdir "$tmp/mnt"
 if mkfs.ext4 -q -F "$tmp/fs.img" 2>/dev/null &&
 	mount -o loop,sync "$tmp/fs.img" "$tmp/mnt" 2>/dev/null; then
@@ -61,14 +61,14 @@ for ring in split packed; do
 	first=$((k + 1))
 	# A new file each time: writes that allocate blocks are the slow ones on -o sync.
 	rm -f "$img"
-	truncate -s 128M "$img"
+	truncate -s 256M "$img"
 	serve || fail_rest 9 "no back-end" "$(cat "$tmp/serve$k.log")"
-	"$vireo" blk --socket "$sock" --ring "$ring" --reconnect 10000 write --length 96M \
+	"$vireo" blk --socket "$sock" --ring "$ring" --reconnect 10000 write --length 200M \
 		--pattern "seed:$k" >"$tmp/write.log" 2>&1 &
 	wpid=$!
 	pids+=("$wpid")
 	seed=$k
-	sleep 1.5
+	sleep 1
 	restart KILL
 	sleep 1.5
 	restart TERM
@@ -79,7 +79,7 @@ for ring in split packed; do
 	tap $res "$ring: vireo blk --reconnect finishes a write across a KILL and a TERM restart" \
 		"exit $rc" "$(tail -n 4 "$tmp/write.log" | tr '\n' '|')"
 	res=FAIL
-	"$vireo" blk --socket "$sock" verify --length 96M --pattern "seed:$seed" \
+	"$vireo" blk --socket "$sock" verify --length 200M --pattern "seed:$seed" \
 		>"$tmp/verify.log" 2>&1 && res=OK
 	tap $res "$ring: the data verifies through a new connection" "$(tail -n 2 "$tmp/verify.log")"
 	# One request at a time: a kill may or may not find it in the back-end (bench below must).
