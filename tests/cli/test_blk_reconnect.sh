@@ -1,11 +1,11 @@
 #!/bin/bash
 # TAP: our own front-end survives a back-end restart (issue 10 part 2). `vireo blk --socket
 # --reconnect` writes 200 MiB while `vireo serve blk` is killed (SIGKILL, then SIGTERM) and
-# restarted: the write completes, the data verifies through a fresh connection, and the
-# new back-end resubmitted requests from the inflight region; split and packed. Then
-# `vireo bench blk --socket --reconnect` with 2 queues runs across a SIGKILL and restart
-# and exits 0 with no I/O error. The image is on an ext4 loop mount with -o sync, so the
-# back-end holds requests long enough for a kill to find some in flight.
+# restarted: the write completes and the data verifies through a new connection; split and
+# packed. Then `vireo bench blk --socket --reconnect` (2 queues, iodepth 32) runs across a
+# SIGKILL and restart, exits 0 with no I/O error, and the new back-end resubmitted requests
+# from the inflight region. The image is on an ext4 loop mount with -o sync, so the back-end
+# holds requests long enough for a kill to find some in flight.
 #   VIREO=build/vireo bash tests/cli/test_blk_reconnect.sh
 set -u
 repo=$(cd "$(dirname "$0")/../.." && pwd)
