@@ -1,12 +1,12 @@
 #!/bin/bash
 # TAP: a back-end restart loses no I/O (issue 10 part 2, vhost-user inflight I/O tracking,
-# D-VU-INFL-01). A QEMU guest runs rounds of fio randwrite + crc32c verify on a
+# D-VU-INFL-01). A QEMU guest runs rounds of fio randwrite (iodepth 16) + crc32c verify on a
 # vhost-user-blk disk (`-chardev socket,...,reconnect=1`) while `vireo serve blk` is killed
 # with SIGKILL, SIGTERM and SIGKILL, and restarted 2 s after each, during one run. fio must
 # pass every round (no write lost, none hung), and the new back-ends must have found and
-# resubmitted requests in the inflight region at least once. The guest's longest I/O
-# stall (fio's largest I/O latency) is printed as a NOTE (docs/performance.md). The guest
-# flushes after each write, so the back-end is often mid-fdatasync when it dies.
+# resubmitted requests in the inflight region at least once (each SIGKILL is sent right
+# after the back-end's SIGUSR1 counters showed a request in flight). The guest's longest I/O
+# stall (fio's largest I/O latency) is printed as a NOTE (docs/performance.md).
 #   VIREO=build/vireo tests/interop/test_guest_blk_restart.sh [--packed]
 set -u
 pk=''
@@ -85,11 +85,25 @@ else
 	tap FAIL "the guest runs fio verify on the vhost-user disk" "$(diag)"
 fi
 
+# busy_moment PID LOG: wait (at most ~5 s) until the back-end's counters (SIGUSR1) show a
+# request in flight, so that a kill right after finds some to resubmit; a kill at a random
+# moment often finds the back-end idle waiting for the guest (TCG is the bottleneck).
+busy_moment() {
+	local i
+	for i in $(seq 50); do
+		kill -USR1 "$1" 2>/dev/null
+		sleep 0.1
+		tail -n 3 "$2" | grep -q 'in flight [1-9]' && return 0
+	done
+	return 0
+}
+
 # KILL, TERM, KILL: each while fio runs, the next back-end 2 s later.
 restarted=0
 for sig in KILL TERM KILL; do
-	sleep 6
+	sleep 5
 	pid_var=serve_pid_blk$k
+	[ "$sig" = KILL ] && busy_moment "${!pid_var}" "$tmp/blk$k.log"
 	echo "host: SIG$sig to back-end $k at $(cut -d' ' -f1 /proc/uptime)" >>"$tmp/host.log"
 	kill "-$sig" "${!pid_var}" 2>/dev/null
 	wait "${!pid_var}" 2>/dev/null
