@@ -32,4 +32,14 @@ void vdev_queue_unwatch(struct vdev_queue *q);
 /* Disable @q, close its fds and restore the defaults (reset); model_data is kept. */
 void vdev_queue_release(struct vdev_queue *q);
 
+/* core/device_queue_inflight.c: the hooks of vhost-user inflight tracking (q->inflight set). */
+int vdev_queue_inflight_start(struct vdev_queue *q);
+int vdev_queue_inflight_pop(struct vdev_queue *q, struct vring_chain *chain, struct vring_iov *iov,
+			    unsigned int iov_cap);
+void vdev_queue_inflight_popped(struct vdev_queue *q, uint16_t head);
+int vdev_queue_inflight_unpopped(struct vdev_queue *q, uint16_t head);
+void vdev_queue_inflight_pushed(struct vdev_queue *q, uint16_t head);
+void vdev_queue_inflight_publishing(struct vdev_queue *q);
+void vdev_queue_inflight_published(struct vdev_queue *q);
+
 #endif /* VIREO_CORE_DEVICE_INTERNAL_H */

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <vireo/device.h>
+#include <vireo/inflight.h>
 #include <vireo/log.h>
 
 #include "core/device_internal.h"
@@ -23,10 +24,12 @@ void vdev_queue_defaults(struct vdev *dev, struct vdev_queue *q, uint16_t index)
 {
 	void *model_data = q->model_data;
 	struct event_loop *loop = q->loop;
+	struct vinflight *inflight = q->inflight;
 	uint64_t kicks = q->kicks, calls = q->calls;
 
 	memset(q, 0, sizeof(*q));
-	q->loop = loop; /* the transport's choice, kept across reset like model_data */
+	q->loop = loop;		/* the transport's choice, kept across reset like model_data */
+	q->inflight = inflight; /* the transport's too: it drops it with the region */
 	q->dev = dev;
 	q->index = index;
 	q->num = dev->queue_max_size;
@@ -303,7 +306,10 @@ int vdev_queue_set_call_fd(struct vdev *dev, unsigned int index, int fd)
 	return 0;
 }
 
-/* Return: 0; -EINVAL; -EIO (NEEDS_RESET); -ENOMEM; -errno from the loop. */
+/*
+ * Return: 0; -EINVAL; -EIO (NEEDS_RESET); -ENOMEM; -EPROTO (the inflight
+ * region does not fit this ring or was forged); -errno from the loop.
+ */
 int vdev_queue_enable(struct vdev *dev, unsigned int index)
 {
 	struct vdev_queue *q = vdev_queue_get(dev, index);
@@ -344,6 +350,13 @@ int vdev_queue_enable(struct vdev *dev, unsigned int index)
 		free(cfg.state);
 		/* q->ring keeps its error for the caller's log line; it is not enabled. */
 		return -EINVAL;
+	}
+	ret = q->inflight ? vdev_queue_inflight_start(q) : 0;
+	if (ret < 0) {
+		log_warn("%s: queue %u: inflight region refused (%d)", vdev_name(dev), index, ret);
+		free(cfg.state);
+		memset(&q->ring, 0, sizeof(q->ring));
+		return ret == -ENOMEM ? ret : -EPROTO;
 	}
 	q->ring_state = cfg.state;
 	q->enabled = true;
@@ -394,10 +407,16 @@ int vdev_queue_pop(struct vdev_queue *q, struct vring_chain *chain, struct vring
 
 	if (!q->enabled || vdev_needs_reset(q->dev))
 		return -EIO;
-	ret = q->ring_ops->pop(&q->ring, chain, iov, iov_cap);
+	ret = q->inflight ? vdev_queue_inflight_pop(q, chain, iov, iov_cap) : 0;
+	if (ret == 0) {
+		ret = q->ring_ops->pop(&q->ring, chain, iov, iov_cap);
+		/* Recorded before the model starts the request (D-VU-INFL-07). */
+		if (ret == 0 && q->inflight)
+			vdev_queue_inflight_popped(q, chain->head);
+	}
 	if (ret == -EPROTO || ret == -EIO)
 		vdev_queue_broken(q);
-	return ret;
+	return ret < 0 ? ret : 0;
 }
 
 /* Return: 0; -EPROTO (now NEEDS_RESET); -EIO (stopped or already broken). */
@@ -410,6 +429,8 @@ int vdev_queue_push(struct vdev_queue *q, uint16_t head, uint32_t written)
 	ret = q->ring_ops->push(&q->ring, head, written);
 	if (ret == -EPROTO || ret == -EIO)
 		vdev_queue_broken(q);
+	else if (ret == 0 && q->inflight)
+		vdev_queue_inflight_pushed(q, head);
 	return ret;
 }
 
@@ -418,7 +439,11 @@ bool vdev_queue_flush(struct vdev_queue *q)
 	/* dev:BF/Device Reset: no notification from a queue that is not served. */
 	if (!q->enabled || vdev_needs_reset(q->dev))
 		return false;
+	if (q->inflight)
+		vdev_queue_inflight_publishing(q);
 	q->ring_ops->flush(&q->ring);
+	if (q->inflight && q->ring_ops->error(&q->ring) == VRING_ERR_NONE)
+		vdev_queue_inflight_published(q);
 	/* need_notify() takes the decision: none without a fd to carry it (issue 9 §7c). */
 	if (!q->call_signal || !q->ring_ops->need_notify(&q->ring))
 		return false;
@@ -431,9 +456,16 @@ bool vdev_queue_flush(struct vdev_queue *q)
 /* Return: 0; -EINVAL; -EIO (stopped or broken). */
 int vdev_queue_unpop(struct vdev_queue *q, uint16_t head)
 {
+	int ret;
+
 	if (!q->enabled || vdev_needs_reset(q->dev))
 		return -EIO;
-	return q->ring_ops->unpop(&q->ring, head);
+	if (q->inflight && q->inflight->packed)
+		return -EOPNOTSUPP;
+	ret = q->ring_ops->unpop(&q->ring, head);
+	if (ret == 0 && q->inflight)
+		(void)vdev_queue_inflight_unpopped(q, head);
+	return ret;
 }
 
 bool vdev_queue_set_notify(struct vdev_queue *q, bool enable)

@@ -538,6 +538,108 @@ enum vring_error vring_packed_dev_error(const struct vring_packed_dev *q)
 
 /* The packed ring behind the device-side format seam (struct vring_dev_ops). */
 
+/*
+ * vring_packed_dev_copy_popped() - see <vireo/vring.h>. The slots are read
+ * again: a driver that rewrote them since the pop only changes the copy,
+ * which is checked like ring descriptors if it is ever resubmitted.
+ */
+uint16_t vring_packed_dev_copy_popped(const struct vring_packed_dev *q, uint16_t id,
+				      struct pvirtq_desc *out, uint16_t cap)
+{
+	uint32_t pos;
+	uint16_t n, idx;
+
+	if (q->error || id >= q->num || !packed_in_flight(q, id))
+		return 0;
+	n = q->slots[id];
+	if (n == 0 || n > cap)
+		return 0;
+	pos = (packed_lap_pos(q, q->last_avail_idx, q->avail_wrap) + 2u * q->num - n) %
+	      (2u * q->num);
+	idx = (uint16_t)(pos < q->num ? pos : pos - q->num);
+	for (uint16_t i = 0; i < n; i++) {
+		/* GUEST: idx < num, the ring validated at init. */
+		vring_pdesc_read(&q->desc[idx], &out[i], true);
+		idx = (uint16_t)(idx + 1u == q->num ? 0u : idx + 1u);
+	}
+	return n;
+}
+
+/*
+ * vring_packed_dev_pop_descs() - see <vireo/vring.h>. The descriptors are
+ * copies from the inflight region, checked as if read from the ring: NEXT
+ * on all but the last, the indirect rules, the id, the chain's length.
+ */
+int vring_packed_dev_pop_descs(struct vring_packed_dev *q, const struct pvirtq_desc *d, uint16_t n,
+			       struct vring_chain *chain, struct vring_iov *iov,
+			       unsigned int iov_cap)
+{
+	struct vring_chain_acc w;
+	enum vring_error err = VRING_ERR_NONE;
+	uint16_t id;
+
+	if (VRING_UNLIKELY(q->error))
+		return -EIO;
+	if (n == 0 || n > q->num - q->slots_in_flight)
+		return packed_fail(q, VRING_ERR_CHAIN_LENGTH);
+	vring_chain_acc_init(&w, &q->mem, iov, iov_cap);
+	for (uint16_t i = 0; i < n && !err; i++) {
+		bool more = d[i].flags & VIRTQ_DESC_F_NEXT;
+
+		if (more != (i + 1u < n))
+			return packed_fail(q, VRING_ERR_DESC_FLAGS);
+		if (d[i].flags & VIRTQ_DESC_F_INDIRECT) {
+			if (!q->indirect)
+				return packed_fail(q, VRING_ERR_INDIRECT_FEATURE);
+			err = n > 1 ? VRING_ERR_INDIRECT_NEXT : packed_walk_indirect(q, &w, &d[i]);
+		} else {
+			err = vring_chain_acc_add(&w, d[i].addr, d[i].len,
+						  d[i].flags & VIRTQ_DESC_F_WRITE);
+		}
+	}
+	if (err)
+		return packed_fail(q, err);
+	/* §2.8.6: the buffer id is in the last descriptor of the list */
+	id = d[n - 1].id;
+	if (id >= q->num)
+		return packed_fail(q, VRING_ERR_HEAD_RANGE);
+	if (packed_in_flight(q, id))
+		return packed_fail(q, VRING_ERR_HEAD_IN_FLIGHT);
+	vring_chain_acc_fill(&w, id, chain);
+	packed_flip_in_flight(q, id);
+	q->writable_bytes[id] = chain->writable_bytes;
+	q->slots[id] = n;
+	q->slots_in_flight = (uint16_t)(q->slots_in_flight + n);
+	q->num_in_flight++;
+	return 0;
+}
+
+/* vring_packed_dev_slot_flags() - see <vireo/vring.h>. */
+uint16_t vring_packed_dev_slot_flags(const struct vring_packed_dev *q, uint16_t idx)
+{
+	if (q->error || idx >= q->num)
+		return 0;
+	return packed_flags_acquire(q, idx);
+}
+
+static int packed_ops_pop_descs(union vring_dev_ring *r, const struct pvirtq_desc *d, uint16_t n,
+				struct vring_chain *chain, struct vring_iov *iov,
+				unsigned int iov_cap)
+{
+	return vring_packed_dev_pop_descs(&r->packed, d, n, chain, iov, iov_cap);
+}
+
+static uint16_t packed_ops_copy_popped(const union vring_dev_ring *r, uint16_t id,
+				       struct pvirtq_desc *out, uint16_t cap)
+{
+	return vring_packed_dev_copy_popped(&r->packed, id, out, cap);
+}
+
+static uint16_t packed_ops_slot_flags(const union vring_dev_ring *r, uint16_t idx)
+{
+	return vring_packed_dev_slot_flags(&r->packed, idx);
+}
+
 static int packed_ops_init(union vring_dev_ring *r, const struct vring_dev_config *cfg)
 {
 	return vring_packed_dev_init(&r->packed, cfg);
@@ -624,6 +726,9 @@ const struct vring_dev_ops vring_packed_dev_ops = {
 	.state_size = vring_packed_dev_state_size,
 	.init = packed_ops_init,
 	.pop = packed_ops_pop,
+	.pop_descs = packed_ops_pop_descs,
+	.copy_popped = packed_ops_copy_popped,
+	.slot_flags = packed_ops_slot_flags,
 	.unpop = packed_ops_unpop,
 	.push = packed_ops_push,
 	.flush = packed_ops_flush,

@@ -236,6 +236,32 @@ int vring_split_dev_pop(struct vring_split_dev *q, struct vring_chain *chain, st
 }
 
 /*
+ * vring_split_dev_pop_head() - see <vireo/vring.h>.
+ * Fails like pop: -EPROTO (head out of range or in flight, chain invalid)
+ * or -EIO. The head comes from the inflight region, which the front-end
+ * could forge: it is checked like one read from the avail ring.
+ */
+int vring_split_dev_pop_head(struct vring_split_dev *q, uint16_t head, struct vring_chain *chain,
+			     struct vring_iov *iov, unsigned int iov_cap)
+{
+	enum vring_error err;
+
+	if (VRING_UNLIKELY(q->error))
+		return -EIO;
+	if (VRING_UNLIKELY(head >= q->num))
+		return dev_fail(q, VRING_ERR_HEAD_RANGE);
+	if (VRING_UNLIKELY(dev_in_flight(q, head)))
+		return dev_fail(q, VRING_ERR_HEAD_IN_FLIGHT);
+	err = vring_split_chain_walk(q, head, chain, iov, iov_cap);
+	if (VRING_UNLIKELY(err))
+		return dev_fail(q, err);
+	dev_flip_in_flight(q, head);
+	q->writable_bytes[head] = chain->writable_bytes;
+	q->num_in_flight++;
+	return 0;
+}
+
+/*
  * vring_split_dev_unpop() - see <vireo/vring.h>.
  * Fails with -EINVAL (@head not in flight, or no pop to undo) or -EIO.
  * The caller, not the driver, names @head, so a mistake is not a protocol

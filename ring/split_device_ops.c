@@ -29,6 +29,12 @@ static int split_ops_pop(union vring_dev_ring *r, struct vring_chain *chain, str
 	return vring_split_dev_pop(&r->split, chain, iov, iov_cap);
 }
 
+static int split_ops_pop_head(union vring_dev_ring *r, uint16_t head, struct vring_chain *chain,
+			      struct vring_iov *iov, unsigned int iov_cap)
+{
+	return vring_split_dev_pop_head(&r->split, head, chain, iov, iov_cap);
+}
+
 static int split_ops_unpop(union vring_dev_ring *r, uint16_t head)
 {
 	return vring_split_dev_unpop(&r->split, head);
@@ -92,6 +98,7 @@ const struct vring_dev_ops vring_split_dev_ops = {
 	.state_size = vring_split_dev_state_size,
 	.init = split_ops_init,
 	.pop = split_ops_pop,
+	.pop_head = split_ops_pop_head,
 	.unpop = split_ops_unpop,
 	.push = split_ops_push,
 	.flush = split_ops_flush,

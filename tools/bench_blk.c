@@ -46,10 +46,12 @@ struct bench_cfg {
 	bool format_raw;
 	bool have_rw, have_bs, have_iodepth;
 	enum virtio_ring_format ring;
+	unsigned int reconnect_ms;
 };
 
-/* Long-only option (no short letter). */
+/* Long-only options (no short letter). */
 #define BENCH_OPT_FORMAT 256
+#define BENCH_OPT_RECONNECT 257
 
 struct bench_worker {
 	const struct bench_cfg *cfg;
@@ -78,7 +80,7 @@ struct bench_worker {
 static const char bench_usage[] =
 	"usage: vireo bench blk {--image FILE|--socket PATH} --rw read|write|randread|randwrite\n"
 	"                       --bs SIZE --iodepth N [--queues N] [--seconds S] [--json]\n"
-	"                       [--ring split|packed]\n"
+	"                       [--ring split|packed] [--reconnect MS]\n"
 	"\n"
 	"Measures the virtio-blk driver's asynchronous API through the loopback\n"
 	"transport and the virtio-blk device model serving FILE (writes change it),\n"
@@ -94,7 +96,11 @@ static const char bench_usage[] =
 	"  -j, --json          one JSON object instead of a table\n"
 	"      --format raw    use FILE even if it looks like qcow2, VMDK, ... (refused\n"
 	"                      otherwise: only raw images are served)\n"
-	"      --ring FORMAT   virtqueue format to negotiate: split (default) or packed\n"
+	"      --ring FORMAT   virtqueue format to negotiate: split or packed (default:\n"
+	"                      packed if the device offers it, else split)\n"
+	"      --reconnect MS  with --socket: if the back-end goes away, connect again for\n"
+	"                      up to MS milliseconds and go on (a back-end with inflight\n"
+	"                      tracking, INFLIGHT_SHMFD: vireo serve blk)\n"
 	"  -h, --help          this text\n";
 
 static const struct option bench_options[] = {
@@ -108,6 +114,7 @@ static const struct option bench_options[] = {
 	{"json", no_argument, NULL, 'j'},
 	{"format", required_argument, NULL, BENCH_OPT_FORMAT},
 	{"ring", required_argument, NULL, 'R'},
+	{"reconnect", required_argument, NULL, BENCH_OPT_RECONNECT},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -340,6 +347,8 @@ static int bench_parse_option(void *ctx, int opt, char **argv)
 		return 0;
 	case 'R':
 		return opt_parse_ring(CMD, optarg, &c->ring);
+	case BENCH_OPT_RECONNECT:
+		return opt_parse_count(CMD, "reconnect", optarg, 1, 3600000, &c->reconnect_ms);
 	case 'w':
 		for (i = 0; i < 4; i++) {
 			if (strcmp(optarg, bench_rw_names[i]) == 0) {
@@ -607,7 +616,7 @@ int bench_blk_main(int argc, char **argv)
 	if (!c.socket && image_check_raw(CMD, c.image, c.format_raw))
 		return 1;
 	if (c.socket)
-		ret = blk_stack_connect(&s, c.socket, c.queues, dma, c.ring);
+		ret = blk_stack_connect(&s, c.socket, c.queues, dma, c.ring, c.reconnect_ms);
 	else
 		ret = blk_stack_open(&s, c.image, c.rw == RW_READ || c.rw == RW_RANDREAD, c.queues,
 				     dma, c.ring);

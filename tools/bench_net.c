@@ -87,7 +87,8 @@ static const char bench_net_usage[] =
 	"  -t, --seconds S     sending time (default 5)\n"
 	"      --burst N       frames per kick, 1..256 (default 32)\n"
 	"      --mrg           negotiate VIRTIO_NET_F_MRG_RXBUF\n"
-	"      --ring FORMAT   virtqueue format to negotiate: split (default) or packed\n"
+	"      --ring FORMAT   virtqueue format to negotiate: split or packed (default:\n"
+	"                      packed if the back-end offers it, else split)\n"
 	"      --in-order      accept VIRTIO_F_IN_ORDER if the back-end offers it\n"
 	"  -j, --json          one JSON object instead of a table\n"
 	"  -h, --help          this text\n";

@@ -53,12 +53,13 @@ out_unregister:
 
 /* blk_stack_connect() - see blk_stack.h */
 int blk_stack_connect(struct blk_stack *s, const char *socket_path, unsigned int queues,
-		      size_t dma_bytes, enum virtio_ring_format ring)
+		      size_t dma_bytes, enum virtio_ring_format ring, unsigned int reconnect_ms)
 {
 	struct vhost_user_frontend_options opt = {
 		.socket_path = socket_path,
 		.device_id = VIRTIO_ID_BLOCK,
 		.dma_bytes = dma_bytes,
+		.reconnect_ms = (int)reconnect_ms,
 	};
 	int ret;
 

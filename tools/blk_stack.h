@@ -43,12 +43,14 @@ int blk_stack_open(struct blk_stack *s, const char *path, bool readonly, unsigne
  * @queues: use at most this many request queues (0: all the back-end has)
  * @dma_bytes: DMA arena shared with the back-end (0: front-end default)
  * @ring: as for blk_stack_open()
+ * @reconnect_ms: if the back-end goes away, connect again for this long and go
+ *	on (0: the device breaks); only with a back-end offering INFLIGHT_SHMFD
  * Return: 0, or -errno from the connection (-ENOENT, -ECONNREFUSED), -EIO
  * (the back-end broke the protocol), or the driver's probe (-ENODEV if no
  * blk driver bound).
  */
 int blk_stack_connect(struct blk_stack *s, const char *socket_path, unsigned int queues,
-		      size_t dma_bytes, enum virtio_ring_format ring);
+		      size_t dma_bytes, enum virtio_ring_format ring, unsigned int reconnect_ms);
 
 /** blk_stack_close() - unbind, stop the device, close the image or the connection */
 void blk_stack_close(struct blk_stack *s);

@@ -30,6 +30,7 @@ enum blk_action { BLK_WRITE, BLK_READ, BLK_VERIFY };
 
 /* Long-only option (no short letter). */
 #define BLK_OPT_FORMAT 256
+#define BLK_OPT_RECONNECT 257
 
 struct blk_cmd {
 	const char *image;
@@ -47,6 +48,7 @@ struct blk_cmd {
 	const char *output;
 	uint64_t create_size;
 	enum virtio_ring_format ring;
+	unsigned int reconnect_ms;
 };
 
 /* What one chunk of the range is doing, for the action handlers. */
@@ -62,7 +64,7 @@ static const char blk_usage[] =
 	"usage: vireo blk --image FILE [--queues N] [--readonly] [--size SIZE]\n"
 	"                 {write|read|verify} --offset OFF --length LEN [--pattern P]\n"
 	"                 [--output FILE]\n"
-	"       vireo blk --socket PATH [--queues N] {write|read|verify} ...\n"
+	"       vireo blk --socket PATH [--queues N] [--reconnect MS] {write|read|verify} ...\n"
 	"       [--ring split|packed]\n"
 	"\n"
 	"I/O on FILE through the virtio-blk driver, the loopback transport and the\n"
@@ -87,11 +89,15 @@ static const char blk_usage[] =
 	"                      pseudo-random stream keyed by N and the offset\n"
 	"                      (default seed:1)\n"
 	"  -O, --output FILE   where read puts the raw bytes\n"
+	"      --reconnect MS  with --socket: if the back-end goes away, connect again for\n"
+	"                      up to MS milliseconds and go on (needs a back-end with\n"
+	"                      inflight tracking, INFLIGHT_SHMFD: vireo serve blk)\n"
 	"      --format raw    use FILE even if it looks like qcow2, VMDK, ... (refused\n"
 	"                      otherwise: only raw images are served)\n"
 	"      --ring FORMAT   negotiate this virtqueue format: split or packed\n"
-	"                      (default split; packed fails if the device does\n"
-	"                      not offer VIRTIO_F_RING_PACKED)\n"
+	"                      (default: packed if the device offers\n"
+	"                      VIRTIO_F_RING_PACKED, else split; packed fails\n"
+	"                      if the device does not offer it)\n"
 	"  -h, --help          this text\n"
 	"Sizes accept k, M, G, T suffixes (powers of 1024).\n"
 	"Exit status: 0 ok, 1 I/O error or mismatch, 2 bad arguments.\n";
@@ -107,6 +113,7 @@ static const struct option blk_options[] = {
 	{"output", required_argument, NULL, 'O'},
 	{"socket", required_argument, NULL, 'S'},
 	{"format", required_argument, NULL, BLK_OPT_FORMAT},
+	{"reconnect", required_argument, NULL, BLK_OPT_RECONNECT},
 	{"ring", required_argument, NULL, 'R'},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
@@ -157,6 +164,8 @@ static int blk_parse_option(void *ctx, int opt, char **argv)
 	case BLK_OPT_FORMAT:
 		c->format_raw = true;
 		return image_format_parse(CMD, optarg);
+	case BLK_OPT_RECONNECT:
+		return opt_parse_count(CMD, "reconnect", optarg, 1, 3600000, &c->reconnect_ms);
 	case 'R':
 		return opt_parse_ring(CMD, optarg, &c->ring);
 	default:
@@ -387,7 +396,8 @@ static int blk_execute(struct blk_cmd *c)
 	if (!c->socket && image_check_raw(CMD, c->image, c->format_raw))
 		return 1;
 	if (c->socket)
-		ret = blk_stack_connect(&s, c->socket, c->have_queues ? c->queues : 0, 0, c->ring);
+		ret = blk_stack_connect(&s, c->socket, c->have_queues ? c->queues : 0, 0, c->ring,
+					c->reconnect_ms);
 	else
 		ret = blk_stack_open(&s, c->image, c->readonly, c->queues, 0, c->ring);
 	if (ret < 0 && !c->socket) {

@@ -268,6 +268,8 @@ static int serve_run(struct serve_state *s, struct vdev *dev, const struct serve
 		.on_disconnect = serve_on_disconnect,
 		.opaque = s,
 		.msg_timeout_ms = opt_msg_timeout_ms(),
+		/* A blk request can run twice safely: it may be resubmitted after a restart. */
+		.inflight = strcmp(c->kind, "blk") == 0,
 	};
 	struct vhost_user_backend *b;
 	int ret, pidfile_fd;

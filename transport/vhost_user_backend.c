@@ -61,7 +61,8 @@ int vub_try_start(struct vhost_user_backend *b, unsigned int i, const char **why
 	if (ret == 0)
 		ret = vdev_queue_enable(b->dev, i);
 	if (ret < 0) {
-		*why = "ring does not fit in guest memory, or bad ring geometry";
+		*why = ret == -EPROTO ? "inflight region invalid for this ring"
+				      : "ring does not fit in guest memory, or bad ring geometry";
 		return ret;
 	}
 	/* device.h: vhost-user activates the model at its first running queue. */
@@ -81,7 +82,7 @@ static void vub_check_needs_reset(struct vhost_user_backend *b)
 {
 	unsigned int i;
 
-	if (b->conn_fd >= 0 && vub_mem_faulted(b)) {
+	if (b->conn_fd >= 0 && (vub_mem_faulted(b) || vub_inflight_faulted(b))) {
 		log_warn("vhost-user: connection %lu: a memory region's file shrank under its "
 			 "mapping: closing",
 			 b->conn_count);
@@ -115,6 +116,7 @@ static void vub_disconnect(struct vhost_user_backend *b, const char *reason)
 	/* The model finishes in-flight I/O before the memory it targets goes. */
 	vdev_reset(b->dev);
 	vub_reset_connection_state(b);
+	vub_inflight_clear(b);
 	vub_mem_clear(b);
 	if (b->opt.on_disconnect)
 		b->opt.on_disconnect(b->opt.opaque, b->conn_count, reason);
@@ -193,6 +195,8 @@ static void vub_serve_one(struct vhost_user_backend *b, struct vhost_user_msg *m
 		return;
 	}
 	ret = vub_reply(b, msg, &reply, ret);
+	/* GET_INFLIGHT_FD's fd went with the reply; the front-end holds the file now. */
+	vhost_user_msg_close_fds(&reply);
 	if (ret < 0) {
 		why = ret == -EAGAIN ? "front-end does not read its replies" : "reply failed";
 		log_warn("vhost-user: connection %lu: cannot send the %s reply (%s): closing",
@@ -424,6 +428,7 @@ int vhost_user_backend_new(struct vhost_user_backend **out, struct vdev *dev,
 	b->listen_fd = -1;
 	b->conn_fd = -1;
 	b->conn.timer_fd = -1;
+	b->inflight.guard = -1;
 	for (i = 0; i < VDEV_MAX_QUEUES; i++)
 		b->queues[i].err_fd = -1;
 	guest_mem_init(&b->mem);
@@ -489,6 +494,7 @@ void vhost_user_backend_free(struct vhost_user_backend *b)
 	vub_disconnect(b, NULL);
 	vdev_reset(b->dev);
 	vub_reset_connection_state(b);
+	vub_inflight_clear(b);
 	vub_mem_clear(b);
 	vdev_set_memory(b->dev, NULL);
 	vub_threads_fini(b);

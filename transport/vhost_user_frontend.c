@@ -32,6 +32,13 @@
 
 #define VHU_FE_F_PROTOCOL (1ull << VHOST_USER_F_PROTOCOL_FEATURES)
 
+/* INFLIGHT_SHMFD only when we would reconnect: the region is for the next back-end. */
+static uint64_t vhu_fe_protocol_wanted(const struct vhost_user_frontend *fe)
+{
+	return VHU_FE_PROTOCOL_WANTED |
+	       (fe->reconnect_ms > 0 ? 1ull << VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD : 0);
+}
+
 static struct vhost_user_frontend *to_fe(struct virtio_device *vdev)
 {
 	return vdev->transport;
@@ -40,6 +47,12 @@ static struct vhost_user_frontend *to_fe(struct virtio_device *vdev)
 void vhu_fe_break(struct vhost_user_frontend *fe, const char *why)
 {
 	/* Relaxed: the flag carries no data; whoever sees it just fails. */
+	if (atomic_load_explicit(&fe->reconnecting, memory_order_relaxed)) {
+		/* An attempt of vhu_fe_reconnect() failed: it tries again or says so. */
+		atomic_store_explicit(&fe->broken, true, memory_order_relaxed);
+		log_debug("vhost-user: reconnection attempt: %s", why);
+		return;
+	}
 	if (!atomic_exchange_explicit(&fe->broken, true, memory_order_relaxed))
 		log_warn("vhost-user: back-end: %s; the device is broken", why);
 }
@@ -170,7 +183,7 @@ static int vhu_fe_get_u64(struct vhost_user_frontend *fe, uint32_t req, uint64_t
 	return ret;
 }
 
-static int vhu_fe_set_u64(struct vhost_user_frontend *fe, uint32_t req, uint64_t val)
+int vhu_fe_set_u64(struct vhost_user_frontend *fe, uint32_t req, uint64_t val)
 {
 	return vhu_fe_request(fe, req, &val, sizeof(val), NULL, 0, NULL);
 }
@@ -323,7 +336,7 @@ static const struct virtio_config_ops vhu_fe_config_ops = {
 /* ---- life cycle ---- */
 
 /* Return: 0, -EINVAL (path), or -errno from socket/connect. */
-static int vhu_fe_connect(struct vhost_user_frontend *fe, const char *path)
+int vhu_fe_connect(struct vhost_user_frontend *fe, const char *path)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int ret;
@@ -355,7 +368,7 @@ static int vhu_fe_connect(struct vhost_user_frontend *fe, const char *path)
  * SET_OWNER, GET_FEATURES, GET/SET_PROTOCOL_FEATURES, GET_QUEUE_NUM.
  * Return: 0 or -EIO.
  */
-static int vhu_fe_handshake(struct vhost_user_frontend *fe)
+int vhu_fe_handshake(struct vhost_user_frontend *fe)
 {
 	uint64_t pf = 0, qn = 1;
 	int ret;
@@ -368,11 +381,11 @@ static int vhu_fe_handshake(struct vhost_user_frontend *fe)
 	ret = vhu_fe_get_u64(fe, VHOST_USER_GET_PROTOCOL_FEATURES, &pf);
 	if (!ret)
 		ret = vhu_fe_set_u64(fe, VHOST_USER_SET_PROTOCOL_FEATURES,
-				     pf & VHU_FE_PROTOCOL_WANTED);
+				     pf & vhu_fe_protocol_wanted(fe));
 	if (ret)
 		return ret;
 	/* From now on REPLY_ACK (if set) applies to every request without a reply. */
-	fe->protocol = pf & VHU_FE_PROTOCOL_WANTED;
+	fe->protocol = pf & vhu_fe_protocol_wanted(fe);
 	if (vhu_fe_has_protocol(fe, VHOST_USER_PROTOCOL_F_MQ)) {
 		ret = vhu_fe_get_u64(fe, VHOST_USER_GET_QUEUE_NUM, &qn);
 		if (ret)
@@ -412,6 +425,9 @@ static void vhu_fe_destroy(struct vhost_user_frontend *fe)
 {
 	if (fe->sock >= 0)
 		close(fe->sock);
+	if (fe->inflight_fd >= 0)
+		close(fe->inflight_fd);
+	pthread_mutex_destroy(&fe->reconnect_lock);
 	if (fe->arena_ready)
 		virtio_dma_arena_destroy(&fe->arena);
 	pthread_mutex_destroy(&fe->lock);
@@ -426,6 +442,10 @@ static struct vhost_user_frontend *vhu_fe_alloc(const struct vhost_user_frontend
 	if (!fe)
 		return NULL;
 	fe->sock = -1;
+	fe->inflight_fd = -1;
+	fe->reconnect_ms = opt->reconnect_ms > 0 ? opt->reconnect_ms : 0;
+	if (opt->socket_path && strlen(opt->socket_path) < sizeof(fe->path))
+		strcpy(fe->path, opt->socket_path);
 	fe->device_id = opt->device_id;
 	fe->timeout_ms = opt->timeout_ms > 0 ? opt->timeout_ms : VHU_FE_DEFAULT_TIMEOUT_MS;
 	fe->queue_size = opt->queue_size;
@@ -439,6 +459,7 @@ static struct vhost_user_frontend *vhu_fe_alloc(const struct vhost_user_frontend
 		fe->queues[i].err_fd = -1;
 	}
 	pthread_mutex_init(&fe->lock, NULL);
+	pthread_mutex_init(&fe->reconnect_lock, NULL);
 	return fe;
 }
 
@@ -514,7 +535,9 @@ struct virtio_device *vhost_user_frontend_virtio_device(struct vhost_user_fronte
 
 bool vhost_user_frontend_broken(const struct vhost_user_frontend *fe)
 {
-	return atomic_load_explicit(&fe->broken, memory_order_relaxed);
+	/* Relaxed, both: flags without data. A reconnection's failed attempts break nothing yet. */
+	return atomic_load_explicit(&fe->broken, memory_order_relaxed) &&
+	       !atomic_load_explicit(&fe->reconnecting, memory_order_relaxed);
 }
 
 void vhost_user_frontend_stats(const struct vhost_user_frontend *fe,

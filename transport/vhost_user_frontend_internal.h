@@ -49,6 +49,12 @@ struct vhu_fe_queue {
  * @features_set: SET_FEATURES succeeded since the last reset (FEATURES_OK sticks)
  * @dirty: something was set up since the last reset (a reset must be sent)
  * @broken: sticky: the back-end broke the protocol or went away
+ * @path: the back-end's socket, for a reconnection
+ * @reconnect_ms: how long to try reconnecting to a back-end that went away
+ *	(0: never); only with INFLIGHT_SHMFD negotiated, so nothing is lost
+ * @inflight_fd, @inflight: the back-end's inflight region (GET_INFLIGHT_FD),
+ *	kept for the next back-end (-1: none)
+ * @reconnect_lock, @generation: one reconnection per disconnection
  */
 struct vhost_user_frontend {
 	struct virtio_device vdev;
@@ -68,11 +74,18 @@ struct vhost_user_frontend {
 	bool dirty;
 	bool registered;
 	atomic_bool broken;
+	atomic_bool reconnecting; /* vhu_fe_reconnect() runs: broken is not final yet */
 	atomic_uint_fast64_t kicks;
 	atomic_uint_fast64_t calls;
 	atomic_uint_fast64_t signals;
 	unsigned int nvqs;
 	struct vhu_fe_queue queues[VHOST_USER_FRONTEND_MAX_QUEUES];
+	char path[108];
+	int reconnect_ms;
+	int inflight_fd;
+	struct vhost_user_inflight inflight;
+	pthread_mutex_t reconnect_lock;
+	unsigned long generation;
 };
 
 static inline bool vhu_fe_has_protocol(const struct vhost_user_frontend *fe, unsigned int bit)
@@ -103,5 +116,28 @@ void vhu_fe_del_vqs(struct virtio_device *vdev);
 int vhu_fe_wait(struct virtio_device *vdev, int timeout_ms);
 /** vhu_fe_stop_queues() - GET_VRING_BASE on every started ring (before a reset) */
 void vhu_fe_stop_queues(struct vhost_user_frontend *fe);
+
+/* Shared with the reconnection (see their definitions). */
+int vhu_fe_connect(struct vhost_user_frontend *fe, const char *path);
+int vhu_fe_handshake(struct vhost_user_frontend *fe);
+int vhu_fe_set_u64(struct vhost_user_frontend *fe, uint32_t req, uint64_t val);
+int vhu_fe_send_mem_table(struct vhost_user_frontend *fe);
+int vhu_fe_start_ring(struct vhost_user_frontend *fe, struct vhu_fe_queue *q, unsigned int i);
+
+/* vhost_user_frontend_reconnect.c */
+/**
+ * vhu_fe_inflight_setup() - with INFLIGHT_SHMFD negotiated: GET_INFLIGHT_FD
+ * for @nvqs rings, kept, and SET_INFLIGHT_FD. Return: 0 (also without it) or -EIO.
+ */
+int vhu_fe_inflight_setup(struct vhost_user_frontend *fe, unsigned int nvqs);
+/**
+ * vhu_fe_reconnect() - the back-end hung up (generation @gen): connect again
+ * within reconnect_ms and replay the set-up (features, memory, the kept
+ * inflight region, every ring). Return: 0 (running again, or another thread
+ * did it), -EIO (not possible or failed: the device is broken).
+ */
+int vhu_fe_reconnect(struct vhost_user_frontend *fe, unsigned long gen);
+/** vhu_fe_can_reconnect() - reconnection asked for and the region to resume with exists */
+bool vhu_fe_can_reconnect(const struct vhost_user_frontend *fe);
 
 #endif /* VIREO_TRANSPORT_VHOST_USER_FRONTEND_INTERNAL_H */

@@ -105,7 +105,7 @@ static uint32_t vhu_fe_ring_base(const struct vhu_fe_queue *q)
  * needs to serve it. With protocol features rings start disabled.
  * Return: 0 or -EIO.
  */
-static int vhu_fe_start_ring(struct vhost_user_frontend *fe, struct vhu_fe_queue *q, unsigned int i)
+int vhu_fe_start_ring(struct vhost_user_frontend *fe, struct vhu_fe_queue *q, unsigned int i)
 {
 	struct vhost_user_vring_addr a = {
 		.index = i,
@@ -168,7 +168,7 @@ static int vhu_fe_setup_queue(struct vhost_user_frontend *fe, unsigned int i,
 }
 
 /* SET_MEM_TABLE: the whole DMA arena as one region. Return: 0 or -EIO. */
-static int vhu_fe_send_mem_table(struct vhost_user_frontend *fe)
+int vhu_fe_send_mem_table(struct vhost_user_frontend *fe)
 {
 	struct vhost_user_memory m = {.nregions = 1};
 
@@ -233,6 +233,8 @@ int vhu_fe_find_vqs(struct virtio_device *vdev, unsigned int nvqs, struct virtqu
 		return -EINVAL;
 	fe->dirty = true;
 	ret = vhu_fe_send_mem_table(fe);
+	if (ret == 0)
+		ret = vhu_fe_inflight_setup(fe, nvqs);
 	if (ret < 0)
 		return ret;
 	for (i = 0; i < nvqs; i++) {
@@ -304,10 +306,14 @@ int vhu_fe_wait(struct virtio_device *vdev, int timeout_ms)
 	struct pollfd pfd[2 * VHOST_USER_FRONTEND_MAX_QUEUES + 1];
 	unsigned int idx[VHOST_USER_FRONTEND_MAX_QUEUES];
 	unsigned int i, n, m;
+	unsigned long gen;
 	int ret;
 
 	if (vhost_user_frontend_broken(fe))
 		return -EIO;
+	pthread_mutex_lock(&fe->reconnect_lock);
+	gen = fe->generation;
+	pthread_mutex_unlock(&fe->reconnect_lock);
 	n = vhu_fe_wait_select(fe, pfd, idx);
 	m = n;
 	for (i = 0; i < fe->nvqs; i++)
@@ -325,7 +331,8 @@ int vhu_fe_wait(struct virtio_device *vdev, int timeout_ms)
 	for (i = n; i < m - 1; i++)
 		if (pfd[i].revents & POLLIN)
 			vhu_fe_break(fe, "device error (SET_VRING_ERR signalled)");
-	if (pfd[m - 1].revents & (POLLRDHUP | POLLHUP | POLLERR))
+	if ((pfd[m - 1].revents & (POLLRDHUP | POLLHUP | POLLERR)) &&
+	    (!vhu_fe_can_reconnect(fe) || vhu_fe_reconnect(fe, gen) < 0))
 		vhu_fe_break(fe, "connection closed");
 	return vhost_user_frontend_broken(fe) ? -EIO : 0;
 }

@@ -332,7 +332,7 @@ static int vub_set_config(struct vhost_user_backend *b, const struct vhost_user_
 /* Return: 0 or -EINVAL (*@why): protocol features not offered. */
 static int vub_set_protocol_features(struct vhost_user_backend *b, uint64_t f, const char **why)
 {
-	if (f & ~(uint64_t)VUB_PROTOCOL_FEATURES)
+	if (f & ~vub_protocol_offered(&b->opt))
 		VUB_ERR("SET_PROTOCOL_FEATURES with features not offered");
 	b->protocol_features = f;
 	return 0;
@@ -386,7 +386,7 @@ int vub_handle(struct vhost_user_backend *b, struct vhost_user_msg *msg,
 	case VHOST_USER_SET_VRING_ERR:
 		return vub_set_vring_fd(b, msg, msg->hdr.request == VHOST_USER_SET_VRING_ERR, why);
 	case VHOST_USER_GET_PROTOCOL_FEATURES:
-		vub_reply_u64(reply, VUB_PROTOCOL_FEATURES);
+		vub_reply_u64(reply, vub_protocol_offered(&b->opt));
 		return 0;
 	case VHOST_USER_SET_PROTOCOL_FEATURES:
 		return vub_set_protocol_features(b, msg->payload.u64, why);
@@ -400,6 +400,10 @@ int vub_handle(struct vhost_user_backend *b, struct vhost_user_msg *msg,
 		return 0;
 	case VHOST_USER_SET_CONFIG:
 		return vub_set_config(b, &msg->payload.config);
+	case VHOST_USER_GET_INFLIGHT_FD:
+		return vub_inflight_get(b, msg, reply, why);
+	case VHOST_USER_SET_INFLIGHT_FD:
+		return vub_inflight_set(b, msg, why);
 	case VHOST_USER_GET_MAX_MEM_SLOTS:
 		vub_reply_u64(reply, GUEST_MEM_MAX_REGIONS);
 		return 0;

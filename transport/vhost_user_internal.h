@@ -15,6 +15,7 @@
 
 #include <vireo/device.h>
 #include <vireo/guest_mem.h>
+#include <vireo/inflight.h>
 #include <vireo/vhost_user.h>
 #include <vireo/vhost_user_backend.h>
 
@@ -24,6 +25,13 @@
 	 VIRTIO_BIT(VHOST_USER_PROTOCOL_F_CONFIG) |                                           \
 	 VIRTIO_BIT(VHOST_USER_PROTOCOL_F_RESET_DEVICE) |                                     \
 	 VIRTIO_BIT(VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS))
+
+/* The protocol features offered: INFLIGHT_SHMFD only with opt.inflight (serve blk). */
+static inline uint64_t vub_protocol_offered(const struct vhost_user_backend_options *opt)
+{
+	return VUB_PROTOCOL_FEATURES |
+	       (opt->inflight ? VIRTIO_BIT(VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD) : 0);
+}
 
 /* A handler's verdict that is not an error: the request was refused, the connection stays. */
 #define VUB_REFUSED 1
@@ -73,6 +81,19 @@ struct vub_qthread {
 	pthread_t thread;
 };
 
+/**
+ * struct vub_inflight - the inflight region the front-end handed us (SET_INFLIGHT_FD)
+ * @map, @map_len: our mapping of its fd
+ * @guard: the mapping's mem_guard slot (-1 with no mapping)
+ * @queues: each queue's view of its part, lent to the core
+ */
+struct vub_inflight {
+	void *map;
+	size_t map_len;
+	int guard;
+	struct vinflight queues[VDEV_MAX_QUEUES];
+};
+
 /* A front-end has this long from a message's first byte to its last (option msg_timeout_ms). */
 #define VUB_MSG_TIMEOUT_MS 5000u
 
@@ -112,6 +133,7 @@ struct vhost_user_backend {
 	unsigned int num_regions;
 	struct vub_queue queues[VDEV_MAX_QUEUES];
 	struct vub_qthread qthreads[VDEV_MAX_QUEUES];
+	struct vub_inflight inflight; /* per connection */
 };
 
 /* vhost_user_handlers.c */
@@ -147,6 +169,23 @@ void vub_mem_clear(struct vhost_user_backend *b);
  * regions' user addresses. Return: 0 and *@ga set, or -EFAULT.
  */
 int vub_mem_user_to_guest(const struct vhost_user_backend *b, uint64_t ua, uint64_t *ga);
+
+/* vhost_user_inflight.c */
+/**
+ * vub_inflight_get() - GET_INFLIGHT_FD: a new zeroed region; its fd goes in
+ * @reply. Return: 0; -EINVAL (*@why: not negotiated, bad counts); -errno.
+ */
+int vub_inflight_get(struct vhost_user_backend *b, const struct vhost_user_msg *msg,
+		     struct vhost_user_msg *reply, const char **why);
+/**
+ * vub_inflight_set() - SET_INFLIGHT_FD: check, map and lend each queue its
+ * region (takes the fd). Return: 0; -EINVAL (*@why); -errno from mmap.
+ */
+int vub_inflight_set(struct vhost_user_backend *b, struct vhost_user_msg *msg, const char **why);
+/** vub_inflight_clear() - queues stop tracking; the region is unmapped */
+void vub_inflight_clear(struct vhost_user_backend *b);
+/** vub_inflight_faulted() - the region's file shrank under our mapping */
+bool vub_inflight_faulted(const struct vhost_user_backend *b);
 
 /* vhost_user_backend.c */
 /** vub_quiesce() - finish in-flight requests of running queue @i, then stop serving it */

@@ -84,6 +84,8 @@ static int vhost_user_check_size(const struct vhost_user_msg *msg, enum vhost_us
 		return size == sizeof(struct vhost_user_vring_addr) ? 0 : -EMSGSIZE;
 	case VHOST_USER_P_MEMREG:
 		return size == sizeof(struct vhost_user_mem_single) ? 0 : -EMSGSIZE;
+	case VHOST_USER_P_INFLIGHT:
+		return size == sizeof(struct vhost_user_inflight) ? 0 : -EMSGSIZE;
 	case VHOST_USER_P_MEMTABLE:
 		/* The count is read only once 8 bytes are known to be there. */
 		if (size < offsetof(struct vhost_user_memory, regions) ||
@@ -153,6 +155,9 @@ int vhost_user_msg_check(const struct vhost_user_msg *msg, bool reply)
 			ret = 0;
 		if (ret < 0)
 			return ret;
+		/* GET_INFLIGHT_FD's reply is the one that carries a fd (the region). */
+		if (rule->reply == VHOST_USER_P_INFLIGHT)
+			return msg->num_fds == 1 ? 0 : -EBADF;
 		return msg->num_fds == 0 ? 0 : -EBADF;
 	}
 	ret = vhost_user_check_size(msg, rule->payload);
@@ -402,7 +407,7 @@ int vhost_user_send(int sock, const struct vhost_user_msg *msg, const int *fds,
 /* Return: 0, -EAGAIN, -EINVAL or -errno from sendmsg; see vhost_user.h. */
 int vhost_user_send_nowait(int sock, const struct vhost_user_msg *msg)
 {
-	int ret = vhost_user_sendmsg(sock, msg, NULL, 0, MSG_DONTWAIT);
+	int ret = vhost_user_sendmsg(sock, msg, msg->fds, msg->num_fds, MSG_DONTWAIT);
 
 	return ret == -EWOULDBLOCK ? -EAGAIN : ret;
 }

@@ -42,6 +42,8 @@ extern "C" {
 
 struct vdev;
 
+struct vinflight;
+
 /**
  * struct vdev_queue - one device-side virtqueue
  * @dev: owner
@@ -95,6 +97,7 @@ struct vdev_queue {
 	const struct vring_dev_ops *ring_ops;
 	union vring_dev_ring ring;
 	void *ring_state;
+	struct vinflight *inflight; /* vhost-user inflight tracking (the transport's), or NULL */
 	void *model_data;
 	uint64_t kicks;
 	uint64_t calls;
@@ -296,6 +299,15 @@ VIREO_API int vdev_queue_set_position(struct vdev *dev, unsigned int index,
 VIREO_API int vdev_queue_get_position(const struct vdev *dev, unsigned int index,
 				      struct vring_dev_position *pos);
 
+/**
+ * vdev_queue_set_inflight() - track @index's requests in @inf (vhost-user
+ * inflight I/O tracking), or stop with NULL. @inf stays the caller's and must
+ * outlive the tracking. At each enable the core checks the region against the
+ * ring and resubmits what it says was in flight (core/device_queue_inflight.c).
+ * Return: 0; -EINVAL (index); -EBUSY (the queue is enabled).
+ */
+VIREO_API int vdev_queue_set_inflight(struct vdev *dev, unsigned int index, struct vinflight *inf);
+
 /** vdev_queue_is_packed() - @q runs (or will run) the packed format */
 static inline bool vdev_queue_is_packed(const struct vdev_queue *q)
 {
@@ -322,7 +334,8 @@ VIREO_API int vdev_queue_get_base(const struct vdev *dev, unsigned int index);
  * vdev_queue_enable() - validate the ring through guest memory and serve it
  * (watch its kick fd once the device is activated). Enabling an enabled
  * queue does nothing. Return: 0; -EINVAL (bad index, no memory map, no
- * addresses, geometry); -EIO while DEVICE_NEEDS_RESET; -ENOMEM; -errno from
+ * addresses, geometry); -EIO while DEVICE_NEEDS_RESET; -ENOMEM; -EPROTO (the
+ * inflight region, vdev_queue_set_inflight(), is invalid for it); -errno from
  * the event loop.
  */
 VIREO_API int vdev_queue_enable(struct vdev *dev, unsigned int index);
@@ -392,7 +405,8 @@ VIREO_API int vdev_queue_push(struct vdev_queue *q, uint16_t head, uint32_t writ
 
 /**
  * vdev_queue_unpop() - give back the chain popped last, unused (vring.h)
- * Return: 0; -EINVAL (not the caller's to give back); -EIO (stopped or broken).
+ * Return: 0; -EINVAL (not the caller's to give back); -EIO (stopped or broken);
+ * -EOPNOTSUPP (a packed ring with inflight tracking: its entries are not given back).
  */
 VIREO_API int vdev_queue_unpop(struct vdev_queue *q, uint16_t head);
 

@@ -39,6 +39,7 @@ extern "C" {
 #define VHOST_USER_PROTOCOL_F_MQ 0
 #define VHOST_USER_PROTOCOL_F_REPLY_ACK 3
 #define VHOST_USER_PROTOCOL_F_CONFIG 9
+#define VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD 12
 #define VHOST_USER_PROTOCOL_F_RESET_DEVICE 13
 #define VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS 15
 
@@ -56,6 +57,7 @@ enum vhost_user_payload {
 	VHOST_USER_P_MEMTABLE, /* struct vhost_user_memory with nregions regions */
 	VHOST_USER_P_MEMREG,   /* struct vhost_user_mem_single */
 	VHOST_USER_P_CONFIG,   /* struct vhost_user_config, 12 + size bytes */
+	VHOST_USER_P_INFLIGHT, /* struct vhost_user_inflight */
 };
 
 /* How many fds a request carries. */
@@ -72,28 +74,30 @@ enum vhost_user_fds {
  * than NONE means the request always gets a reply; the others get one
  * (a u64 status) only with REPLY_ACK negotiated and NEED_REPLY set.
  */
-#define VHOST_USER_REQUESTS(X)                        \
-	X(GET_FEATURES, 1, NONE, NONE, U64)           \
-	X(SET_FEATURES, 2, U64, NONE, NONE)           \
-	X(SET_OWNER, 3, NONE, NONE, NONE)             \
-	X(RESET_OWNER, 4, NONE, NONE, NONE)           \
-	X(SET_MEM_TABLE, 5, MEMTABLE, REGIONS, NONE)  \
-	X(SET_VRING_NUM, 8, STATE, NONE, NONE)        \
-	X(SET_VRING_ADDR, 9, ADDR, NONE, NONE)        \
-	X(SET_VRING_BASE, 10, STATE, NONE, NONE)      \
-	X(GET_VRING_BASE, 11, STATE, NONE, STATE)     \
-	X(SET_VRING_KICK, 12, U64, NOFD, NONE)        \
-	X(SET_VRING_CALL, 13, U64, NOFD, NONE)        \
-	X(SET_VRING_ERR, 14, U64, NOFD, NONE)         \
-	X(GET_PROTOCOL_FEATURES, 15, NONE, NONE, U64) \
-	X(SET_PROTOCOL_FEATURES, 16, U64, NONE, NONE) \
-	X(GET_QUEUE_NUM, 17, NONE, NONE, U64)         \
-	X(SET_VRING_ENABLE, 18, STATE, NONE, NONE)    \
-	X(GET_CONFIG, 24, CONFIG, NONE, CONFIG)       \
-	X(SET_CONFIG, 25, CONFIG, NONE, NONE)         \
-	X(RESET_DEVICE, 34, NONE, NONE, NONE)         \
-	X(GET_MAX_MEM_SLOTS, 36, NONE, NONE, U64)     \
-	X(ADD_MEM_REG, 37, MEMREG, ONE, NONE)         \
+#define VHOST_USER_REQUESTS(X)                           \
+	X(GET_FEATURES, 1, NONE, NONE, U64)              \
+	X(SET_FEATURES, 2, U64, NONE, NONE)              \
+	X(SET_OWNER, 3, NONE, NONE, NONE)                \
+	X(RESET_OWNER, 4, NONE, NONE, NONE)              \
+	X(SET_MEM_TABLE, 5, MEMTABLE, REGIONS, NONE)     \
+	X(SET_VRING_NUM, 8, STATE, NONE, NONE)           \
+	X(SET_VRING_ADDR, 9, ADDR, NONE, NONE)           \
+	X(SET_VRING_BASE, 10, STATE, NONE, NONE)         \
+	X(GET_VRING_BASE, 11, STATE, NONE, STATE)        \
+	X(SET_VRING_KICK, 12, U64, NOFD, NONE)           \
+	X(SET_VRING_CALL, 13, U64, NOFD, NONE)           \
+	X(SET_VRING_ERR, 14, U64, NOFD, NONE)            \
+	X(GET_PROTOCOL_FEATURES, 15, NONE, NONE, U64)    \
+	X(SET_PROTOCOL_FEATURES, 16, U64, NONE, NONE)    \
+	X(GET_QUEUE_NUM, 17, NONE, NONE, U64)            \
+	X(SET_VRING_ENABLE, 18, STATE, NONE, NONE)       \
+	X(GET_CONFIG, 24, CONFIG, NONE, CONFIG)          \
+	X(SET_CONFIG, 25, CONFIG, NONE, NONE)            \
+	X(GET_INFLIGHT_FD, 31, INFLIGHT, NONE, INFLIGHT) \
+	X(SET_INFLIGHT_FD, 32, INFLIGHT, ONE, NONE)      \
+	X(RESET_DEVICE, 34, NONE, NONE, NONE)            \
+	X(GET_MAX_MEM_SLOTS, 36, NONE, NONE, U64)        \
+	X(ADD_MEM_REG, 37, MEMREG, ONE, NONE)            \
 	X(REM_MEM_REG, 38, MEMREG, STRAY, NONE)
 
 #define VHOST_USER_REQ_ENUM(name, id, p, f, r) VHOST_USER_##name = id,
@@ -147,6 +151,15 @@ struct vhost_user_config {
 	uint8_t region[VHOST_USER_CONFIG_MAX];
 };
 
+/* "Inflight description" (GET/SET_INFLIGHT_FD); QEMU sends it with its 4 bytes of tail padding. */
+struct vhost_user_inflight {
+	uint64_t mmap_size;
+	uint64_t mmap_offset;
+	uint16_t num_queues;
+	uint16_t queue_size;
+	uint32_t padding;
+};
+
 VIREO_STATIC_ASSERT(sizeof(struct vhost_user_header) == 12, "vhost-user header");
 VIREO_STATIC_ASSERT(sizeof(struct vhost_user_vring_state) == 8, "vring state");
 VIREO_STATIC_ASSERT(sizeof(struct vhost_user_vring_addr) == 40, "vring addr");
@@ -154,6 +167,7 @@ VIREO_STATIC_ASSERT(sizeof(struct vhost_user_mem_region) == 32, "memory region")
 VIREO_STATIC_ASSERT(offsetof(struct vhost_user_memory, regions) == 8, "memory table header");
 VIREO_STATIC_ASSERT(sizeof(struct vhost_user_memory) == 8 + 8 * 32, "memory table");
 VIREO_STATIC_ASSERT(sizeof(struct vhost_user_mem_single) == 40, "single region");
+VIREO_STATIC_ASSERT(sizeof(struct vhost_user_inflight) == 24, "inflight description");
 VIREO_STATIC_ASSERT(offsetof(struct vhost_user_config, region) == VHOST_USER_CONFIG_HDR_SIZE,
 		    "config header");
 
@@ -164,6 +178,7 @@ union vhost_user_payload_u {
 	struct vhost_user_memory memory;
 	struct vhost_user_mem_single mem_reg;
 	struct vhost_user_config config;
+	struct vhost_user_inflight inflight;
 	uint8_t bytes[sizeof(struct vhost_user_config)];
 };
 
@@ -248,7 +263,8 @@ VIREO_API int vhost_user_send(int sock, const struct vhost_user_msg *msg, const 
 			      unsigned int num_fds);
 
 /**
- * vhost_user_send_nowait() - vhost_user_send() without fds that never waits
+ * vhost_user_send_nowait() - vhost_user_send() of @msg with its own @msg->fds
+ * (@msg->num_fds of them, usually none) that never waits
  * for the peer to make room (MSG_DONTWAIT, whatever the socket's mode)
  * Return: 0; -EAGAIN if the socket could not take all of @msg now (part of
  * it may be sent: the stream is out of step, close it); -EINVAL; -errno.

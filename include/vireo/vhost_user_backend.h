@@ -46,6 +46,9 @@ struct vhost_user_backend;
  *	and widened only after bind, so there is never a wider window.
  * @socket_group: with @set_socket_group, the socket file's group (so a QEMU
  *	running as another user in that group, e.g. libvirt's, can connect)
+ * @inflight: offer INFLIGHT_SHMFD (inflight I/O tracking, so a restarted
+ *	back-end resubmits what was in flight); for a model whose requests
+ *	survive being started twice (blk), split rings
  */
 struct vhost_user_backend_options {
 	const char *socket_path;
@@ -57,6 +60,7 @@ struct vhost_user_backend_options {
 	unsigned int socket_mode;
 	bool set_socket_group;
 	unsigned int socket_group;
+	bool inflight;
 };
 
 /**

@@ -54,6 +54,7 @@ struct vhost_user_frontend_options {
 	size_t dma_bytes;
 	unsigned int queue_size;
 	int timeout_ms;
+	int reconnect_ms;
 };
 
 /**

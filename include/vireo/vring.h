@@ -166,6 +166,16 @@ VIREO_API int vring_split_dev_pop(struct vring_split_dev *q, struct vring_chain 
 				  struct vring_iov *iov, unsigned int iov_cap);
 
 /**
+ * vring_split_dev_pop_head() - take chain @head as popped without reading the
+ * avail ring: a request that was in flight when a previous back-end died
+ * (vhost-user inflight tracking). last_avail_idx does not move.
+ * Return: 0; -EPROTO (head out of range or in flight, bad chain); -EIO.
+ */
+VIREO_API int vring_split_dev_pop_head(struct vring_split_dev *q, uint16_t head,
+				       struct vring_chain *chain, struct vring_iov *iov,
+				       unsigned int iov_cap);
+
+/**
  * vring_split_dev_unpop() - give back the chain popped last, unused: the
  * next pop returns it again (a network device that finds a frame does not
  * fit the buffers it popped). Give several back in the reverse order of
@@ -345,6 +355,22 @@ VIREO_API bool vring_packed_dev_has_avail(struct vring_packed_dev *q);
 VIREO_API void vring_packed_dev_get_position(const struct vring_packed_dev *q,
 					     struct vring_dev_position *pos);
 VIREO_API unsigned int vring_packed_dev_in_flight(const struct vring_packed_dev *q);
+
+/*
+ * For vhost-user inflight tracking of packed rings. copy_popped: the @n ring
+ * descriptors (flags included) of buffer @id, which must be the chain popped
+ * last; Return: n, or 0 (not the last pop, @cap too small). pop_descs: take
+ * the chain of @n descriptors @d (copies kept by a previous back-end) as
+ * popped without reading the ring or moving the avail position; Return: 0,
+ * -EPROTO (checked like a pop), -EIO. slot_flags: the flags word of ring
+ * slot @idx (0 if out of range).
+ */
+VIREO_API uint16_t vring_packed_dev_copy_popped(const struct vring_packed_dev *q, uint16_t id,
+						struct pvirtq_desc *out, uint16_t cap);
+VIREO_API int vring_packed_dev_pop_descs(struct vring_packed_dev *q, const struct pvirtq_desc *d,
+					 uint16_t n, struct vring_chain *chain,
+					 struct vring_iov *iov, unsigned int iov_cap);
+VIREO_API uint16_t vring_packed_dev_slot_flags(const struct vring_packed_dev *q, uint16_t idx);
 VIREO_API enum vring_error vring_packed_dev_error(const struct vring_packed_dev *q);
 
 /* Either format's device-side state; struct vring_dev_ops says which. */
@@ -358,7 +384,8 @@ union vring_dev_ring {
  * calls only these, never a format's functions. Each op has the contract of
  * the vring_split_dev_* function of the same name; get/set_position carry
  * both wrap counters for packed. set_position is only for a ring that holds
- * nothing in flight.
+ * nothing in flight. pop_head (split) and pop_descs, copy_popped, slot_flags
+ * (packed) serve vhost-user inflight tracking; NULL in the other format.
  */
 struct vring_dev_ops {
 	const char *name;
@@ -366,6 +393,13 @@ struct vring_dev_ops {
 	int (*init)(union vring_dev_ring *r, const struct vring_dev_config *cfg);
 	int (*pop)(union vring_dev_ring *r, struct vring_chain *chain, struct vring_iov *iov,
 		   unsigned int iov_cap);
+	int (*pop_head)(union vring_dev_ring *r, uint16_t head, struct vring_chain *chain,
+			struct vring_iov *iov, unsigned int iov_cap);
+	int (*pop_descs)(union vring_dev_ring *r, const struct pvirtq_desc *d, uint16_t n,
+			 struct vring_chain *chain, struct vring_iov *iov, unsigned int iov_cap);
+	uint16_t (*copy_popped)(const union vring_dev_ring *r, uint16_t id, struct pvirtq_desc *out,
+				uint16_t cap);
+	uint16_t (*slot_flags)(const union vring_dev_ring *r, uint16_t idx);
 	int (*unpop)(union vring_dev_ring *r, uint16_t head);
 	int (*push)(union vring_dev_ring *r, uint16_t head, uint32_t written);
 	void (*flush)(union vring_dev_ring *r);

@@ -55,6 +55,12 @@ static void check_request(const struct vhost_user_msg *m)
 	case VHOST_USER_SET_VRING_ADDR:
 		FUZZ_CHECK(size == 40 && m->num_fds == 0);
 		break;
+	case VHOST_USER_GET_INFLIGHT_FD:
+		FUZZ_CHECK(size == sizeof(struct vhost_user_inflight) && m->num_fds == 0);
+		break;
+	case VHOST_USER_SET_INFLIGHT_FD:
+		FUZZ_CHECK(size == sizeof(struct vhost_user_inflight) && m->num_fds == 1);
+		break;
 	default:
 		FUZZ_CHECK(size <= 8 && m->num_fds == 0);
 		break;
@@ -84,7 +90,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK((m.hdr.flags & VHOST_USER_VERSION_MASK) == VHOST_USER_VERSION);
 	FUZZ_CHECK(m.num_fds <= VHOST_USER_MAX_FDS);
 	if (reply) {
-		FUZZ_CHECK(m.num_fds == 0);
+		/* GET_INFLIGHT_FD's reply is the one that carries a fd (the region). */
+		FUZZ_CHECK(m.num_fds == (m.hdr.request == VHOST_USER_GET_INFLIGHT_FD ? 1u : 0u));
 		FUZZ_CHECK(m.hdr.flags & VHOST_USER_REPLY_MASK);
 	} else {
 		FUZZ_CHECK(!(m.hdr.flags & VHOST_USER_REPLY_MASK));

@@ -33,7 +33,7 @@ done
 [ -n "$checks" ] || { echo "run.sh: --checks is required" >&2; exit 2; }
 # fio's libraries slow the boot: only load them when a check needs fio.
 initrd=initrd.img
-case ",$checks," in *,blk_fio,* | *,blk_perf,*) initrd=initrd-fio.img ;; esac
+case ",$checks," in *,blk_fio,* | *,blk_perf,* | *,blk_restart,*) initrd=initrd-fio.img ;; esac
 for f in vmlinuz $initrd; do
 	[ -f "$guest/$f" ] || { echo "run.sh: no $guest/$f (run tests/guest/build.sh)" >&2; exit 2; }
 done

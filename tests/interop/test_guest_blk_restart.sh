@@ -1,0 +1,151 @@
+#!/bin/bash
+# TAP: a back-end restart loses no I/O (issue 10 part 2, vhost-user inflight I/O tracking,
+# D-VU-INFL-01). A QEMU guest runs rounds of fio randwrite (iodepth 16) + crc32c verify on a
+# vhost-user-blk disk (`-chardev socket,...,reconnect=1`) while `vireo serve blk` is killed
+# with SIGKILL, SIGTERM and SIGKILL, and restarted 2 s after each, during one run. fio must
+# pass every round (no write lost, none hung), and the new back-ends must have found and
+# resubmitted requests in the inflight region at least once (each SIGKILL is sent right
+# after the back-end's SIGUSR1 counters showed a request in flight). The guest's longest I/O
+# stall (fio's largest I/O latency) is printed as a NOTE (docs/performance.md).
+#   VIREO=build/vireo tests/interop/test_guest_blk_restart.sh [--packed]
+set -u
+pk=''
+[ "${1:-}" = --packed ] && pk=,packed=on
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+VIREO=${VIREO:-$repo/build/vireo}
+guest=${VIREO_GUEST_DIR:-$repo/build/guest}
+tmp=$(mktemp -d /tmp/vireo-guest-restart.XXXXXX)
+# shellcheck source=../guest/lib.sh
+. "$repo/tests/guest/lib.sh"
+# shellcheck source=tap_lib.sh
+. "$repo/tests/interop/tap_lib.sh"
+guest_pid='' mnt=''
+cleanup() {
+	[ -n "$guest_pid" ] && kill "$guest_pid" 2>/dev/null && wait "$guest_pid" 2>/dev/null
+	serve_stop_all
+	[ -n "$mnt" ] && umount "$mnt"
+	[ -n "${KEEP_TMP:-}" ] || rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+[ -x "$VIREO" ] || skip_all "no $VIREO (build it first)"
+command -v qemu-system-x86_64 >/dev/null || skip_all "qemu-system-x86_64 is not installed (Debian package qemu-system-x86)"
+guest_ensure "$guest" >"$tmp/build.log" 2>&1 ||
+	skip_all "cannot build the test guest: $(tail -n 1 "$tmp/build.log")"
+echo "1..6"
+
+export VIREO_LOG=info # the "requests to resubmit" lines counted below
+sock=$tmp/blk.sock
+# The image lives on a filesystem mounted -o sync: each write reaches the disk before it
+# completes, so the back-end holds requests long enough for a kill to catch some in flight
+# (on a page-cache file it finishes them in microseconds and a kill rarely finds one).
+truncate -s 160M "$tmp/fs.img"
+if mkfs.ext4 -q -F "$tmp/fs.img" 2>/dev/null && mkdir "$tmp/mnt" &&
+	mount -o loop,sync "$tmp/fs.img" "$tmp/mnt" 2>/dev/null; then
+	mnt=$tmp/mnt
+	img=$mnt/disk.img
+	echo "# image on an ext4 loop mount with -o sync"
+else
+	img=$tmp/disk.img
+	echo "# NOTE: cannot loop-mount a sync filesystem here: the image is a plain file"
+fi
+truncate -s 64M "$img"
+k=0
+# start_blk: a new back-end on the same socket and image (the dead one's socket file is replaced).
+start_blk() {
+	k=$((k + 1))
+	serve_start "blk$k" "$tmp/blk$k.log" blk --socket "$sock" --image "$img" --queues 2
+}
+# wait_console PATTERN SECS: the guest's console shows PATTERN within SECS seconds.
+wait_console() {
+	local i
+	for i in $(seq $(($2 * 10))); do
+		grep -q "$1" "$tmp/console.log" 2>/dev/null && return 0
+		kill -0 "$guest_pid" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+diag() { tail -n 6 "$tmp/console.log" "$tmp"/blk*.log 2>/dev/null | tr '\n' '|'; }
+
+if ! start_blk; then
+	tap FAIL "vireo serve blk listens" "$(diag)"
+	fail_rest 6 "not run: no back-end"
+	exit 1
+fi
+rm -f "$tmp/console.log"
+VIREO_GUEST_DIR=$guest "$repo/tests/guest/run.sh" --checks blk_restart --append vireo.secs=45 \
+	--timeout 400 --log "$tmp/console.log" -- \
+	-chardev socket,id=c0,path="$sock",reconnect=1 \
+	-device vhost-user-blk-pci,chardev=c0,num-queues=2$pk >"$tmp/run.out" 2>"$tmp/run.err" &
+guest_pid=$!
+if wait_console 'VIREO-PROGRESS blk_restart running' 240; then
+	tap OK "the guest runs fio verify on the vhost-user disk"
+else
+	tap FAIL "the guest runs fio verify on the vhost-user disk" "$(diag)"
+fi
+
+# busy_moment PID LOG: wait (at most ~5 s) until the back-end's counters (SIGUSR1) show a
+# request in flight, so that a kill right after finds some to resubmit; a kill at a random
+# moment often finds the back-end idle waiting for the guest (TCG is the bottleneck).
+busy_moment() {
+	local i
+	for i in $(seq 50); do
+		kill -USR1 "$1" 2>/dev/null
+		sleep 0.1
+		tail -n 3 "$2" | grep -q 'in flight [1-9]' && return 0
+	done
+	return 0
+}
+
+# KILL, TERM, KILL: each while fio runs, the next back-end 2 s later.
+restarted=0
+for sig in KILL TERM KILL; do
+	sleep 5
+	pid_var=serve_pid_blk$k
+	[ "$sig" = KILL ] && busy_moment "${!pid_var}" "$tmp/blk$k.log"
+	echo "host: SIG$sig to back-end $k at $(cut -d' ' -f1 /proc/uptime)" >>"$tmp/host.log"
+	kill "-$sig" "${!pid_var}" 2>/dev/null
+	wait "${!pid_var}" 2>/dev/null
+	sleep 2
+	start_blk && restarted=$((restarted + 1))
+done
+res=FAIL
+[ "$restarted" = 3 ] && res=OK
+tap $res "three back-ends killed (KILL, TERM, KILL) and restarted during the run" "$(diag)"
+
+wait "$guest_pid"
+rc=$?
+guest_pid=''
+line=$(grep -m1 '^VIREO-CHECK blk_restart ' "$tmp/run.out")
+res=FAIL
+case "$line" in "VIREO-CHECK blk_restart PASS"*) [ "$rc" = 0 ] && res=OK ;; esac
+tap $res "fio verify passed every round across the restarts: ${line#VIREO-CHECK blk_restart }" \
+	"run.sh status $rc" "$(tail -n 4 "$tmp/run.err" | tr '\n' '|')" "$(diag)"
+lat=$(echo "$line" | sed -n 's/.*max_lat_ms=\([0-9]*\).*/\1/p')
+[ -n "$lat" ] && echo "# NOTE: guest I/O stall across a back-end restart (2 s down, reconnect=1): slowest I/O ${lat} ms"
+
+# The new back-ends took over the old ones' requests from the region.
+resub=$(cat "$tmp"/blk[2-9].log 2>/dev/null | grep -c 'requests to resubmit')
+nonzero=$(cat "$tmp"/blk[2-9].log 2>/dev/null | grep -c 'inflight region: [1-9][0-9]* requests to resubmit')
+if [ -z "$mnt" ]; then
+	# On a page-cache file a kill rarely finds a request in the back-end: not this check's
+	# product question, so without the sync mount it cannot be asked.
+	n=$((n + 1))
+	echo "ok $n # SKIP cannot loop-mount a sync filesystem: resubmission not provoked"
+else
+	res=FAIL
+	[ "$nonzero" -ge 1 ] && res=OK
+	tap $res "a restarted back-end resubmitted in-flight requests ($nonzero of $resub recoveries)" \
+		"$(grep -h 'inflight\|NEEDS_RESET\|needs reset' "$tmp"/blk*.log | tail -n 8 | tr '\n' '|')"
+fi
+
+res=FAIL
+grep -qi 'needs reset\|NEEDS_RESET' "$tmp"/blk*.log || res=OK
+tap $res "no back-end set NEEDS_RESET" \
+	"$(grep -hi 'needs reset' "$tmp"/blk*.log | head -n 3 | tr '\n' '|')"
+
+pid_var=serve_pid_blk$k
+res=FAIL
+serve_stop "${!pid_var}" && res=OK
+tap $res "the last back-end exits 0 on SIGTERM (status $serve_rc)" "$(tail -n 3 "$tmp/blk$k.log" | tr '\n' '|')"
