@@ -1,6 +1,6 @@
 #!/bin/bash
 # TAP: our own front-end survives a back-end restart (issue 10 part 2). `vireo blk --socket
-# --reconnect` writes 200 MiB while `vireo serve blk` is killed (SIGKILL, then SIGTERM) and
+# --reconnect` writes 1 GiB while `vireo serve blk` is killed (SIGKILL, then SIGTERM) and
 # restarted: the write completes and the data verifies through a new connection; split and
 # packed. Then `vireo bench blk --socket --reconnect` (2 queues, iodepth 32) runs across a
 # SIGKILL and restart, exits 0 with no I/O error, and the new back-end resubmitted requests
@@ -23,7 +23,7 @@ cleanup() {
 trap cleanup EXIT
 
 [ -x "$vireo" ] || skip_all "no $vireo (build it first)"
-truncate -s 600M "$tmp/fs.img"
+truncate -s 1400M "$tmp/fs.img"
 mkdir "$tmp/mnt"
 if mkfs.ext4 -q -F "$tmp/fs.img" 2>/dev/null &&
 	mount -o loop,sync "$tmp/fs.img" "$tmp/mnt" 2>/dev/null; then
@@ -61,16 +61,21 @@ for ring in split packed; do
 	first=$((k + 1))
 	# A new file each time: writes that allocate blocks are the slow ones on -o sync.
 	rm -f "$img"
-	truncate -s 256M "$img"
+	truncate -s 1G "$img"
 	serve || fail_rest 9 "no back-end" "$(cat "$tmp/serve$k.log")"
-	"$vireo" blk --socket "$sock" --ring "$ring" --reconnect 10000 write --length 200M \
+	"$vireo" blk --socket "$sock" --ring "$ring" --reconnect 10000 write --length 1G \
 		--pattern "seed:$k" >"$tmp/write.log" 2>&1 &
 	wpid=$!
 	pids+=("$wpid")
 	seed=$k
-	sleep 1
+	# The kills follow the write's progress, not the clock: 1 GiB takes seconds even on a
+	# quiet machine (-o sync), the first kill comes 0.5 s in, the second once it reconnected.
+	sleep 0.5
 	restart KILL
-	sleep 1.5
+	for i in $(seq 300); do
+		grep -q reconnected "$tmp/write.log" && break
+		sleep 0.1
+	done
 	restart TERM
 	wait "$wpid"
 	rc=$?
@@ -79,7 +84,7 @@ for ring in split packed; do
 	tap $res "$ring: vireo blk --reconnect finishes a write across a KILL and a TERM restart" \
 		"exit $rc" "$(tail -n 4 "$tmp/write.log" | tr '\n' '|')"
 	res=FAIL
-	"$vireo" blk --socket "$sock" verify --length 200M --pattern "seed:$seed" \
+	"$vireo" blk --socket "$sock" verify --length 1G --pattern "seed:$seed" \
 		>"$tmp/verify.log" 2>&1 && res=OK
 	tap $res "$ring: the data verifies through a new connection" "$(tail -n 2 "$tmp/verify.log")"
 	# One request at a time: a kill may or may not find it in the back-end (bench below must).
