@@ -6,7 +6,10 @@
 # pass every round (no write lost, none hung), and the new back-ends must have found and
 # resubmitted requests in the inflight region at least once (each SIGKILL is sent right
 # after the back-end's SIGUSR1 counters showed a request in flight). The guest's longest I/O
-# stall (fio's largest I/O latency) is printed as a NOTE (docs/performance.md).
+# stall (fio's largest I/O latency) is printed as a NOTE (docs/performance.md). Then the
+# guest's QEMU itself restarts: a second guest is killed (SIGKILL) with requests in flight,
+# and a third one, a new front-end with a fresh inflight region (D-VU-INFL-14), must pass fio
+# verify on the same back-end.
 #   VIREO=build/vireo tests/interop/test_guest_blk_restart.sh [--packed]
 set -u
 pk=''
@@ -32,7 +35,7 @@ trap cleanup EXIT
 command -v qemu-system-x86_64 >/dev/null || skip_all "qemu-system-x86_64 is not installed (Debian package qemu-system-x86)"
 guest_ensure "$guest" >"$tmp/build.log" 2>&1 ||
 	skip_all "cannot build the test guest: $(tail -n 1 "$tmp/build.log")"
-echo "1..6"
+echo "1..8"
 
 export VIREO_LOG=info # the "requests to resubmit" lines counted below
 sock=$tmp/blk.sock
@@ -145,7 +148,39 @@ grep -qi 'needs reset\|NEEDS_RESET' "$tmp"/blk*.log || res=OK
 tap $res "no back-end set NEEDS_RESET" \
 	"$(grep -hi 'needs reset' "$tmp"/blk*.log | head -n 3 | tr '\n' '|')"
 
+# QEMU restarts: guest 2 is killed mid-fio, guest 3 must find a working disk.
 pid_var=serve_pid_blk$k
+rm -f "$tmp/console.log"
+VIREO_GUEST_DIR=$guest "$repo/tests/guest/run.sh" --checks blk_restart --append vireo.secs=60 \
+	--timeout 400 --log "$tmp/console.log" -- \
+	-chardev socket,id=c0,path="$sock",reconnect=1 \
+	-device vhost-user-blk-pci,chardev=c0,num-queues=2$pk >"$tmp/run2.out" 2>"$tmp/run2.err" &
+guest_pid=$!
+res=FAIL
+if wait_console 'VIREO-PROGRESS blk_restart running' 240; then
+	sleep 2
+	busy_moment "${!pid_var}" "$tmp/blk$k.log"
+	# QEMU runs under run.sh's timeout: found by its chardev path, as a crash would end it.
+	for d in /proc/[0-9]*; do
+		tr '\0' ' ' <"$d/cmdline" 2>/dev/null | grep -q "^qemu-system-x86_64 .*path=$sock," &&
+			kill -KILL "${d#/proc/}"
+	done
+	wait "$guest_pid" 2>/dev/null
+	guest_pid=''
+	sleep 1
+	kill -0 "${!pid_var}" 2>/dev/null && res=OK
+fi
+tap $res "the back-end survives its guest's QEMU killed (SIGKILL) with I/O in flight" "$(diag)"
+VIREO_GUEST_DIR=$guest "$repo/tests/guest/run.sh" --checks blk_fio --timeout 300 \
+	--log "$tmp/console3.log" -- -chardev socket,id=c0,path="$sock",reconnect=1 \
+	-device vhost-user-blk-pci,chardev=c0,num-queues=2$pk >"$tmp/run3.out" 2>"$tmp/run3.err"
+grep -h '^# NOTE: ' "$tmp/run3.out"
+boot_line=$(grep -m1 '^VIREO-CHECK blk_fio ' "$tmp/run3.out")
+res=FAIL
+case "$boot_line" in "VIREO-CHECK blk_fio PASS"*) res=OK ;; esac
+tap $res "a new QEMU on the same back-end passes fio verify: ${boot_line#VIREO-CHECK blk_fio }" \
+	"$(tail -n 4 "$tmp/run3.err" | tr '\n' '|')" "$(diag)"
+
 res=FAIL
 serve_stop "${!pid_var}" && res=OK
 tap $res "the last back-end exits 0 on SIGTERM (status $serve_rc)" "$(tail -n 3 "$tmp/blk$k.log" | tr '\n' '|')"
