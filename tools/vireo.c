@@ -102,6 +102,12 @@ static int vireo_help(int argc, char **argv)
 	if (!c)
 		return opt_usage_error("help", "unknown command '%s'", argv[1]);
 	args[0] = argv[1];
+	/* `vireo help serve net`: the kind's own help, as `vireo serve net --help` prints it. */
+	if (argc > 2) {
+		args[1] = argv[2];
+		args[2] = help;
+		return c->main(3, args);
+	}
 	args[1] = help;
 	return c->main(2, args);
 }

@@ -10,7 +10,7 @@ trap 'rm -rf "$tmp"' EXIT
 img=$tmp/disk.img
 n=0 failed=0
 
-echo "1..52"
+echo "1..54"
 
 report() { # report OK NAME [DETAIL]
 	n=$((n + 1))
@@ -86,6 +86,9 @@ report $? "--help prints usage on stdout"
 expect "--version" 0 --version
 expect "help blk" 0 help blk
 expect "help bench blk" 0 help bench blk
+expect "help serve net" 0 help serve net
+grep -q '^usage: vireo serve net' "$tmp/out"
+report $? "help serve net prints serve net's own help"
 
 expect "blk write (creates the image)" 0 blk --image "$img" --size 8M write \
 	--offset 1000 --length 300k --pattern seed:5
