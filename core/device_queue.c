@@ -24,11 +24,13 @@ void vdev_queue_defaults(struct vdev *dev, struct vdev_queue *q, uint16_t index)
 {
 	void *model_data = q->model_data;
 	struct event_loop *loop = q->loop;
+	struct vring_mem iova_mem = q->iova_mem;
 	struct vinflight *inflight = q->inflight;
 	uint64_t kicks = q->kicks, calls = q->calls;
 
 	memset(q, 0, sizeof(*q));
 	q->loop = loop;		/* the transport's choice, kept across reset like model_data */
+	q->iova_mem = iova_mem; /* the transport's too */
 	q->inflight = inflight; /* the transport's too: it drops it with the region */
 	q->dev = dev;
 	q->index = index;
@@ -338,6 +340,9 @@ int vdev_queue_enable(struct vdev *dev, unsigned int index)
 		.in_order = vdev_has_feature(dev, VIRTIO_F_IN_ORDER),
 		.mem = guest_mem_vring_mem(dev->mem),
 	};
+	/* D-VU-IOTLB-01: with ACCESS_PLATFORM the ring holds IOVAs, translated by the transport. */
+	if (q->iova_mem.translate)
+		cfg.mem = q->iova_mem;
 	/* calloc's alignment (16) covers the 8 the ring asks for. */
 	cfg.state = calloc(1, ops->state_size(q->num));
 	if (!cfg.state)

@@ -12,6 +12,7 @@
  * Zero-length descriptors obey the ordering rule but add no iov entry and
  * are never translated.
  */
+#include <errno.h>
 #include <stdint.h>
 
 #include <vireo/vring.h>
@@ -34,6 +35,28 @@ void vring_chain_acc_init(struct vring_chain_acc *w, const struct vring_mem *mem
 	w->seen_writable = false;
 }
 
+/*
+ * One translation through @mem, with the access when the owner checks it
+ * (vring_mem.translate_access: IOVAs behind an IOMMU). Return: the host
+ * pointer, or NULL with *@err set.
+ */
+static void *chain_translate(const struct vring_mem *mem, uint64_t addr, uint64_t len,
+			     bool writable, uint64_t *contig, enum vring_error *err)
+{
+	void *p = 0;
+	int r;
+
+	*err = VRING_ERR_ADDRESS;
+	if (!mem->translate_access)
+		return mem->translate(mem->opaque, addr, len, contig);
+	r = mem->translate_access(mem->opaque, addr, len, writable, &p, contig);
+	if (r == -EAGAIN)
+		*err = VRING_ERR_MAP_PENDING;
+	else if (r == -EACCES)
+		*err = VRING_ERR_ACCESS;
+	return r == 0 ? p : 0;
+}
+
 /* Translate [addr, addr + len) into as many iov entries as regions it spans. */
 static enum vring_error chain_map(struct vring_chain_acc *w, uint64_t addr, uint32_t len,
 				  bool writable)
@@ -42,13 +65,16 @@ static enum vring_error chain_map(struct vring_chain_acc *w, uint64_t addr, uint
 	if ((uint64_t)len - 1 > UINT64_MAX - addr)
 		return VRING_ERR_ADDRESS;
 	while (len) {
+		enum vring_error err;
 		uint64_t contig = 0;
 		void *p;
 
 		if (w->n_iov == w->iov_cap)
 			return VRING_ERR_IOV_CAPACITY;
-		p = w->mem->translate(w->mem->opaque, addr, len, &contig);
-		if (!p || contig == 0 || contig > len)
+		p = chain_translate(w->mem, addr, len, writable, &contig, &err);
+		if (!p)
+			return err;
+		if (contig == 0 || contig > len)
 			return VRING_ERR_ADDRESS;
 		w->iov[w->n_iov].base = p;
 		w->iov[w->n_iov].len = (size_t)contig;
@@ -87,6 +113,7 @@ enum vring_error vring_chain_acc_add(struct vring_chain_acc *w, uint64_t addr, u
 enum vring_error vring_chain_map_table(const struct vring_mem *mem, uint64_t addr, uint32_t len,
 				       uint32_t entry_size, const void **table, uint32_t *entries)
 {
+	enum vring_error err;
 	uint64_t contig = 0;
 	const void *t;
 
@@ -95,8 +122,10 @@ enum vring_error vring_chain_map_table(const struct vring_mem *mem, uint64_t add
 	if ((uint64_t)len - 1 > UINT64_MAX - addr)
 		return VRING_ERR_ADDRESS;
 	/* The table is read as an array: it must lie in one guest region. */
-	t = mem->translate(mem->opaque, addr, len, &contig);
-	if (!t || contig != len)
+	t = chain_translate(mem, addr, len, false, &contig, &err);
+	if (!t)
+		return err;
+	if (contig != len)
 		return VRING_ERR_ADDRESS;
 	*table = t;
 	*entries = len / entry_size;

@@ -63,6 +63,9 @@ static void packed_advance(const struct vring_packed_dev *q, uint16_t *idx, bool
 
 static int packed_fail(struct vring_packed_dev *q, enum vring_error err)
 {
+	/* vhost-user IOTLB miss: every pop fails before it consumes anything, so it can be retried. */
+	if (err == VRING_ERR_MAP_PENDING)
+		return -EAGAIN;
 	q->error = err;
 	return -EPROTO;
 }

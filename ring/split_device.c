@@ -54,6 +54,9 @@ size_t vring_split_dev_state_size(uint16_t num)
 /* Record the first protocol violation; it is sticky. */
 static int dev_fail(struct vring_split_dev *q, enum vring_error err)
 {
+	/* vhost-user IOTLB miss: every pop fails before it consumes anything, so it can be retried. */
+	if (err == VRING_ERR_MAP_PENDING)
+		return -EAGAIN;
 	q->error = err;
 	return -EPROTO;
 }

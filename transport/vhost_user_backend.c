@@ -34,6 +34,47 @@ void vub_quiesce(struct vhost_user_backend *b, unsigned int i)
 	vdev_queue_disable(b->dev, i);
 }
 
+/*
+ * Queue @i's ring addresses for the core: guest addresses from user ones, or
+ * with ACCESS_PLATFORM the IOVAs as they are, translated by the IOTLB
+ * (D-VU-IOTLB-01/02). Return: 0; 1 (an IOVA missed: asked for, start later);
+ * -EINVAL (*@why).
+ */
+static int vub_ring_addresses(struct vhost_user_backend *b, unsigned int i, uint64_t *desc,
+			      uint64_t *avail, uint64_t *used, const char **why)
+{
+	struct vub_queue *q = &b->queues[i];
+	uint64_t need = VIRTIO_BIT(VHOST_USER_PROTOCOL_F_IOTLB) |
+			VIRTIO_BIT(VHOST_USER_PROTOCOL_F_BACKEND_REQ);
+	int ret;
+
+	if (!vdev_has_feature(b->dev, VIRTIO_F_ACCESS_PLATFORM)) {
+		b->dev->queues[i].iova_mem = (struct vring_mem){0};
+		if (vub_mem_user_to_guest(b, q->desc_ua, desc) < 0 ||
+		    vub_mem_user_to_guest(b, q->avail_ua, avail) < 0 ||
+		    vub_mem_user_to_guest(b, q->used_ua, used) < 0) {
+			*why = "ring address outside the memory table";
+			return -EINVAL;
+		}
+		return 0;
+	}
+	/* Without both, IOVAs could never be translated: vhost-user.rst "IOMMU support". */
+	if ((b->protocol_features & need) != need) {
+		*why = "ACCESS_PLATFORM without PROTOCOL_F_IOTLB and PROTOCOL_F_BACKEND_REQ";
+		return -EINVAL;
+	}
+	ret = vub_iotlb_ring_check(b, i, why);
+	if (ret < 0)
+		return -EINVAL;
+	if (ret > 0)
+		return 1;
+	b->dev->queues[i].iova_mem = vub_iotlb_vring_mem(b, i);
+	*desc = q->desc_ua;
+	*avail = q->avail_ua;
+	*used = q->used_ua;
+	return 0;
+}
+
 /* Return: 0 (started, or not ready yet), or -errno with *@why set. */
 int vub_try_start(struct vhost_user_backend *b, unsigned int i, const char **why)
 {
@@ -51,12 +92,9 @@ int vub_try_start(struct vhost_user_backend *b, unsigned int i, const char **why
 		return -EINVAL;
 	}
 	b->dev->queues[i].disabled = !q->enabled;
-	if (vub_mem_user_to_guest(b, q->desc_ua, &desc) < 0 ||
-	    vub_mem_user_to_guest(b, q->avail_ua, &avail) < 0 ||
-	    vub_mem_user_to_guest(b, q->used_ua, &used) < 0) {
-		*why = "ring address outside the memory table";
-		return -EINVAL;
-	}
+	ret = vub_ring_addresses(b, i, &desc, &avail, &used, why);
+	if (ret != 0)
+		return ret < 0 ? ret : 0;
 	ret = vdev_queue_set_addr(b->dev, i, desc, avail, used);
 	if (ret == 0)
 		ret = vdev_queue_enable(b->dev, i);
@@ -117,6 +155,7 @@ static void vub_disconnect(struct vhost_user_backend *b, const char *reason)
 	vdev_reset(b->dev);
 	vub_reset_connection_state(b);
 	vub_inflight_clear(b);
+	vub_iotlb_disconnect(b);
 	vub_mem_clear(b);
 	if (b->opt.on_disconnect)
 		b->opt.on_disconnect(b->opt.opaque, b->conn_count, reason);
@@ -429,8 +468,16 @@ int vhost_user_backend_new(struct vhost_user_backend **out, struct vdev *dev,
 	b->conn_fd = -1;
 	b->conn.timer_fd = -1;
 	b->inflight.guard = -1;
-	for (i = 0; i < VDEV_MAX_QUEUES; i++)
+	b->backend_fd = -1;
+	b->iotlb.evict_state = 0x9e3779b9u;
+	pthread_mutex_init(&b->backend_lock, NULL);
+	for (i = 0; i < VDEV_MAX_QUEUES; i++) {
 		b->queues[i].err_fd = -1;
+		b->iova[i].b = b;
+		b->iova[i].index = i;
+	}
+	/* The back-end translates IOVAs (vhost_user_iotlb.c): bit 33 is the transport's to offer. */
+	dev->offered_features |= VIRTIO_BIT(VIRTIO_F_ACCESS_PLATFORM);
 	guest_mem_init(&b->mem);
 	ret = vub_threads_init(b);
 	if (ret < 0) {
@@ -495,9 +542,12 @@ void vhost_user_backend_free(struct vhost_user_backend *b)
 	vdev_reset(b->dev);
 	vub_reset_connection_state(b);
 	vub_inflight_clear(b);
+	vub_iotlb_disconnect(b);
+	vub_iotlb_destroy(&b->iotlb);
 	vub_mem_clear(b);
 	vdev_set_memory(b->dev, NULL);
 	vub_threads_fini(b);
+	pthread_mutex_destroy(&b->backend_lock);
 	if (b->listen_fd >= 0) {
 		(void)event_loop_remove(b->loop, b->listen_fd);
 		close(b->listen_fd);

@@ -73,6 +73,9 @@ static int vub_set_features(struct vhost_user_backend *b, uint64_t features, con
 	if (ret < 0)
 		VUB_ERR("SET_FEATURES refused by the device");
 	b->protocol_negotiated = (features & pbit) != 0;
+	if (features & VIRTIO_BIT(VIRTIO_F_ACCESS_PLATFORM))
+		log_info("vhost-user: ACCESS_PLATFORM negotiated: ring and buffer addresses are "
+			 "IOVAs, translated through the IOTLB");
 	if (b->protocol_negotiated)
 		return 0;
 	/* "Ring states": without protocol features every ring starts enabled. */
@@ -99,10 +102,14 @@ static int vub_set_vring_addr(struct vhost_user_backend *b, const struct vhost_u
 	/* VHOST_VRING_F_LOG asks for dirty logging, which needs LOG_ALL: never offered. */
 	if (a->flags != 0)
 		VUB_ERR("SET_VRING_ADDR with flags (dirty logging is not offered)");
-	/* Ring addresses are the front-end's user addresses (no IOMMU_PLATFORM offered). */
-	if (vub_mem_user_to_guest(b, a->desc_user_addr, &ga) < 0 ||
-	    vub_mem_user_to_guest(b, a->avail_user_addr, &ga) < 0 ||
-	    vub_mem_user_to_guest(b, a->used_user_addr, &ga) < 0)
+	/*
+	 * Ring addresses are the front-end's user addresses, or IOVAs with
+	 * ACCESS_PLATFORM (D-VU-IOTLB-02: translated when the ring starts).
+	 */
+	if (!vdev_has_feature(b->dev, VIRTIO_F_ACCESS_PLATFORM) &&
+	    (vub_mem_user_to_guest(b, a->desc_user_addr, &ga) < 0 ||
+	     vub_mem_user_to_guest(b, a->avail_user_addr, &ga) < 0 ||
+	     vub_mem_user_to_guest(b, a->used_user_addr, &ga) < 0))
 		VUB_ERR("ring address outside the memory table");
 	q = &b->queues[a->index];
 	q->desc_ua = a->desc_user_addr;
@@ -404,6 +411,11 @@ int vub_handle(struct vhost_user_backend *b, struct vhost_user_msg *msg,
 		return vub_inflight_get(b, msg, reply, why);
 	case VHOST_USER_SET_INFLIGHT_FD:
 		return vub_inflight_set(b, msg, why);
+	case VHOST_USER_IOTLB_MSG:
+		vub_iotlb_msg(b, &msg->payload.iotlb, reply);
+		return 0;
+	case VHOST_USER_SET_BACKEND_REQ_FD:
+		return vub_backend_req_set(b, msg);
 	case VHOST_USER_GET_MAX_MEM_SLOTS:
 		vub_reply_u64(reply, GUEST_MEM_MAX_REGIONS);
 		return 0;

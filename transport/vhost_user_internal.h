@@ -24,7 +24,8 @@
 	(VIRTIO_BIT(VHOST_USER_PROTOCOL_F_MQ) | VIRTIO_BIT(VHOST_USER_PROTOCOL_F_REPLY_ACK) | \
 	 VIRTIO_BIT(VHOST_USER_PROTOCOL_F_CONFIG) |                                           \
 	 VIRTIO_BIT(VHOST_USER_PROTOCOL_F_RESET_DEVICE) |                                     \
-	 VIRTIO_BIT(VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS))
+	 VIRTIO_BIT(VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS) |                              \
+	 VIRTIO_BIT(VHOST_USER_PROTOCOL_F_IOTLB) | VIRTIO_BIT(VHOST_USER_PROTOCOL_F_BACKEND_REQ))
 
 /* The protocol features offered: INFLIGHT_SHMFD only with opt.inflight (serve blk). */
 static inline uint64_t vub_protocol_offered(const struct vhost_user_backend_options *opt)
@@ -94,6 +95,50 @@ struct vub_inflight {
 	struct vinflight queues[VDEV_MAX_QUEUES];
 };
 
+/* The IOTLB's bound: a flood of updates evicts older entries (asked for again when used). */
+#define VUB_IOTLB_MAX_ENTRIES 2048u
+
+/* One translation: [iova, last] is at uaddr with perm (VHOST_ACCESS_RO/WO/RW). */
+struct vub_iotlb_entry {
+	uint64_t iova;
+	uint64_t last;
+	uint64_t uaddr;
+	uint8_t perm;
+};
+
+/**
+ * struct vub_iotlb - the IOTLB (vhost_user_iotlb.c): sorted, non-overlapping
+ * @entries: VUB_IOTLB_MAX_ENTRIES slots, allocated at the first update
+ * @num: in use
+ * @evict_state: xorshift state picking the entry a full table evicts
+ * @evictions: entries evicted so far
+ */
+struct vub_iotlb {
+	struct vub_iotlb_entry *entries;
+	unsigned int num;
+	uint32_t evict_state;
+	uint64_t evictions;
+};
+
+/**
+ * struct vub_iova_ctx - a queue's IOVA translation state (the hook's opaque)
+ * @b, @index: whose
+ * @miss_pending: a MISS for @miss_iova/@miss_perm was sent, no update since
+ *	(written by the queue's thread while it runs, by the control thread
+ *	while it is stopped)
+ * @ring_waiting: the ring could not start: a part of it missed
+ * @misses: MISS messages asked for
+ */
+struct vub_iova_ctx {
+	struct vhost_user_backend *b;
+	unsigned int index;
+	bool miss_pending;
+	bool ring_waiting;
+	uint8_t miss_perm;
+	uint64_t miss_iova;
+	uint64_t misses;
+};
+
 /* A front-end has this long from a message's first byte to its last (option msg_timeout_ms). */
 #define VUB_MSG_TIMEOUT_MS 5000u
 
@@ -134,6 +179,10 @@ struct vhost_user_backend {
 	struct vub_queue queues[VDEV_MAX_QUEUES];
 	struct vub_qthread qthreads[VDEV_MAX_QUEUES];
 	struct vub_inflight inflight; /* per connection */
+	int backend_fd;		      /* SET_BACKEND_REQ_FD's channel, or -1 (per connection) */
+	pthread_mutex_t backend_lock; /* queue threads send misses on it */
+	struct vub_iotlb iotlb;	      /* per connection */
+	struct vub_iova_ctx iova[VDEV_MAX_QUEUES];
 };
 
 /* vhost_user_handlers.c */
@@ -186,6 +235,39 @@ int vub_inflight_set(struct vhost_user_backend *b, struct vhost_user_msg *msg, c
 void vub_inflight_clear(struct vhost_user_backend *b);
 /** vub_inflight_faulted() - the region's file shrank under our mapping */
 bool vub_inflight_faulted(const struct vhost_user_backend *b);
+
+/* vhost_user_iotlb.c */
+/**
+ * vub_iotlb_update() - map [@iova, @iova + @size) to @uaddr with @perm,
+ * replacing what overlaps it; a full table evicts one entry first.
+ * Return: entries it overlapped (0 or more); -EINVAL (size 0, a range that wraps, perm not RO/WO/RW); -ENOMEM.
+ */
+int vub_iotlb_update(struct vub_iotlb *t, uint64_t iova, uint64_t size, uint64_t uaddr,
+		     uint8_t perm);
+/** vub_iotlb_invalidate() - Return: entries overlapped (trimmed or removed); -EINVAL (size 0, wraps) */
+int vub_iotlb_invalidate(struct vub_iotlb *t, uint64_t iova, uint64_t size);
+/**
+ * vub_iotlb_lookup() - @iova for @len bytes with access @need (0: any)
+ * Return: 0, *@uaddr and *@contig (1..@len); -EAGAIN (a miss); -EACCES.
+ */
+int vub_iotlb_lookup(const struct vub_iotlb *t, uint64_t iova, uint64_t len, uint8_t need,
+		     uint64_t *uaddr, uint64_t *contig);
+void vub_iotlb_clear(struct vub_iotlb *t);
+void vub_iotlb_destroy(struct vub_iotlb *t);
+/** vub_iotlb_msg() - IOTLB_MSG; fills the u64 @reply (0 applied, 1 refused with a log line) */
+void vub_iotlb_msg(struct vhost_user_backend *b, const struct vhost_user_iotlb *m,
+		   struct vhost_user_msg *reply);
+/** vub_backend_req_set() - SET_BACKEND_REQ_FD. Return: 0 or VUB_REFUSED (fd closed). */
+int vub_backend_req_set(struct vhost_user_backend *b, struct vhost_user_msg *msg);
+/** vub_iotlb_disconnect() - close the back-end channel, empty the IOTLB */
+void vub_iotlb_disconnect(struct vhost_user_backend *b);
+/** vub_iotlb_vring_mem() - queue @i's translation of IOVAs (the core's vdev_queue.iova_mem) */
+struct vring_mem vub_iotlb_vring_mem(struct vhost_user_backend *b, unsigned int i);
+/**
+ * vub_iotlb_ring_check() - queue @i's ring parts are mapped with their access
+ * Return: 0; 1 (a miss was asked for: start again after the update); -EACCES (*@why).
+ */
+int vub_iotlb_ring_check(struct vhost_user_backend *b, unsigned int i, const char **why);
 
 /* vhost_user_backend.c */
 /** vub_quiesce() - finish in-flight requests of running queue @i, then stop serving it */

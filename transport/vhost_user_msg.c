@@ -86,6 +86,8 @@ static int vhost_user_check_size(const struct vhost_user_msg *msg, enum vhost_us
 		return size == sizeof(struct vhost_user_mem_single) ? 0 : -EMSGSIZE;
 	case VHOST_USER_P_INFLIGHT:
 		return size == sizeof(struct vhost_user_inflight) ? 0 : -EMSGSIZE;
+	case VHOST_USER_P_IOTLB:
+		return size == sizeof(struct vhost_user_iotlb) ? 0 : -EMSGSIZE;
 	case VHOST_USER_P_MEMTABLE:
 		/* The count is read only once 8 bytes are known to be there. */
 		if (size < offsetof(struct vhost_user_memory, regions) ||

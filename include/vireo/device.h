@@ -67,6 +67,10 @@ struct vinflight;
  *	used buffers signalled on the fd it replaced)
  * @loop: optional loop of the queue's own thread (NULL: the device's @loop);
  *	set by the transport, kept across reset
+ * @iova_mem: optional; how the ring's addresses are translated when they are
+ *	I/O virtual addresses (VIRTIO_F_ACCESS_PLATFORM behind an IOMMU:
+ *	vhost-user's IOTLB). .translate NULL: through the device's memory map.
+ *	Set by the transport while the queue is not enabled, kept across reset.
  * @ring_ops: the ring format, chosen at enable from the negotiated
  *	VIRTIO_F_RING_PACKED (valid while @enabled, NULL before)
  * @ring: the device side of the ring, in @ring_ops' format (valid while @enabled)
@@ -94,6 +98,7 @@ struct vdev_queue {
 	bool kick_watched;
 	bool call_fresh;
 	struct event_loop *loop;
+	struct vring_mem iova_mem;
 	const struct vring_dev_ops *ring_ops;
 	union vring_dev_ring ring;
 	void *ring_state;

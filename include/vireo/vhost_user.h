@@ -37,7 +37,9 @@ extern "C" {
 #define VHOST_USER_F_PROTOCOL_FEATURES 30
 
 #define VHOST_USER_PROTOCOL_F_MQ 0
+#define VHOST_USER_PROTOCOL_F_IOTLB 1
 #define VHOST_USER_PROTOCOL_F_REPLY_ACK 3
+#define VHOST_USER_PROTOCOL_F_BACKEND_REQ 5
 #define VHOST_USER_PROTOCOL_F_CONFIG 9
 #define VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD 12
 #define VHOST_USER_PROTOCOL_F_RESET_DEVICE 13
@@ -58,6 +60,7 @@ enum vhost_user_payload {
 	VHOST_USER_P_MEMREG,   /* struct vhost_user_mem_single */
 	VHOST_USER_P_CONFIG,   /* struct vhost_user_config, 12 + size bytes */
 	VHOST_USER_P_INFLIGHT, /* struct vhost_user_inflight */
+	VHOST_USER_P_IOTLB,    /* struct vhost_user_iotlb */
 };
 
 /* How many fds a request carries. */
@@ -91,8 +94,10 @@ enum vhost_user_fds {
 	X(SET_PROTOCOL_FEATURES, 16, U64, NONE, NONE)    \
 	X(GET_QUEUE_NUM, 17, NONE, NONE, U64)            \
 	X(SET_VRING_ENABLE, 18, STATE, NONE, NONE)       \
+	X(IOTLB_MSG, 22, IOTLB, NONE, U64)               \
 	X(GET_CONFIG, 24, CONFIG, NONE, CONFIG)          \
 	X(SET_CONFIG, 25, CONFIG, NONE, NONE)            \
+	X(SET_BACKEND_REQ_FD, 27, NONE, ONE, NONE)       \
 	X(GET_INFLIGHT_FD, 31, INFLIGHT, NONE, INFLIGHT) \
 	X(SET_INFLIGHT_FD, 32, INFLIGHT, ONE, NONE)      \
 	X(RESET_DEVICE, 34, NONE, NONE, NONE)            \
@@ -104,7 +109,29 @@ enum vhost_user_fds {
 enum vhost_user_request { VHOST_USER_REQUESTS(VHOST_USER_REQ_ENUM) };
 #undef VHOST_USER_REQ_ENUM
 
+/* Requests on the back-end channel (SET_BACKEND_REQ_FD), back-end to front-end. */
+#define VHOST_USER_BACKEND_IOTLB_MSG 1
+
+/* "An IOTLB message": types and permissions, spelled as <linux/vhost_types.h> spells them. */
+#define VHOST_IOTLB_MISS 1
+#define VHOST_IOTLB_UPDATE 2
+#define VHOST_IOTLB_INVALIDATE 3
+#define VHOST_IOTLB_ACCESS_FAIL 4
+#define VHOST_ACCESS_RO 0x1
+#define VHOST_ACCESS_WO 0x2
+#define VHOST_ACCESS_RW 0x3
+
 /* ---- wire structures (packed by construction; checked below) ---- */
+
+/* "An IOTLB message" (Linux's struct vhost_iotlb_msg): 32 bytes with its tail padding. */
+struct vhost_user_iotlb {
+	uint64_t iova;
+	uint64_t size;
+	uint64_t uaddr;
+	uint8_t perm;
+	uint8_t type;
+	uint8_t padding[6];
+};
 
 struct vhost_user_header {
 	uint32_t request;
@@ -168,6 +195,7 @@ VIREO_STATIC_ASSERT(offsetof(struct vhost_user_memory, regions) == 8, "memory ta
 VIREO_STATIC_ASSERT(sizeof(struct vhost_user_memory) == 8 + 8 * 32, "memory table");
 VIREO_STATIC_ASSERT(sizeof(struct vhost_user_mem_single) == 40, "single region");
 VIREO_STATIC_ASSERT(sizeof(struct vhost_user_inflight) == 24, "inflight description");
+VIREO_STATIC_ASSERT(sizeof(struct vhost_user_iotlb) == 32, "IOTLB message");
 VIREO_STATIC_ASSERT(offsetof(struct vhost_user_config, region) == VHOST_USER_CONFIG_HDR_SIZE,
 		    "config header");
 
@@ -179,6 +207,7 @@ union vhost_user_payload_u {
 	struct vhost_user_mem_single mem_reg;
 	struct vhost_user_config config;
 	struct vhost_user_inflight inflight;
+	struct vhost_user_iotlb iotlb;
 	uint8_t bytes[sizeof(struct vhost_user_config)];
 };
 

@@ -34,34 +34,46 @@ struct vring_iov {
  * @translate: map [@addr, @addr + @len) to a host pointer; on success set
  *	*@contiguous to the bytes mapped contiguously from there (1..@len);
  *	return NULL if @addr is not in guest memory or @addr + @len overflows
- * @opaque: passed back to @translate
+ * @opaque: passed back to @translate and @translate_access
+ * @translate_access: optional; when set, buffers and indirect tables go
+ *	through it instead of @translate, with the device's access
+ *	(@device_writes: a device-writable buffer). For addresses behind an
+ *	IOMMU (VIRTIO_F_ACCESS_PLATFORM): return 0 with *@host and
+ *	*@contiguous set as @translate does; -EAGAIN if the translation is not
+ *	known yet (its owner asked for it: the pop fails with -EAGAIN, nothing
+ *	consumed, and is retried after a kick); -EACCES if the mapping forbids
+ *	that access; -EFAULT otherwise. The last two break the ring.
  */
 struct vring_mem {
 	void *(*translate)(const void *opaque, uint64_t addr, uint64_t len, uint64_t *contiguous);
 	const void *opaque;
+	int (*translate_access)(const void *opaque, uint64_t addr, uint64_t len, bool device_writes,
+				void **host, uint64_t *contiguous);
 };
 
 /* One named error per way a driver can break a ring (§2.7, §2.8). */
-#define VRING_ERRORS(X)                                                             \
-	X(NONE, "no error")                                                         \
-	X(GEOMETRY, "queue size or ring address invalid")                           \
-	X(AVAIL_IDX, "avail idx moved ahead by more than the queue size")           \
-	X(HEAD_RANGE, "head index or buffer id out of range")                       \
-	X(HEAD_IN_FLIGHT, "head or buffer id already in flight")                    \
-	X(NEXT_RANGE, "next index out of range")                                    \
-	X(CHAIN_LOOP, "descriptor chain longer than its table (a loop)")            \
-	X(ADDRESS, "descriptor address outside guest memory")                       \
-	X(BYTES_OVERFLOW, "chain byte total does not fit 32 bits")                  \
-	X(INDIRECT_NESTED, "indirect descriptor inside an indirect table")          \
-	X(INDIRECT_NEXT, "indirect descriptor with NEXT set")                       \
-	X(INDIRECT_LEN, "indirect table length zero or not a multiple of 16")       \
-	X(WRITABLE_ORDER, "readable descriptor after a writable one")               \
-	X(IOV_CAPACITY, "chain has more segments than the device accepts")          \
-	X(PUSH_NOT_IN_FLIGHT, "device pushed a head that is not in flight")         \
-	X(PUSH_LEN, "device pushed a length above the chain's writable bytes")      \
-	X(INDIRECT_FEATURE, "indirect descriptor but INDIRECT_DESC not negotiated") \
-	X(DESC_FLAGS, "descriptor AVAIL/USED flags do not match the wrap counter")  \
-	X(CHAIN_LENGTH, "descriptor chain longer than the ring slots not in flight")
+#define VRING_ERRORS(X)                                                              \
+	X(NONE, "no error")                                                          \
+	X(GEOMETRY, "queue size or ring address invalid")                            \
+	X(AVAIL_IDX, "avail idx moved ahead by more than the queue size")            \
+	X(HEAD_RANGE, "head index or buffer id out of range")                        \
+	X(HEAD_IN_FLIGHT, "head or buffer id already in flight")                     \
+	X(NEXT_RANGE, "next index out of range")                                     \
+	X(CHAIN_LOOP, "descriptor chain longer than its table (a loop)")             \
+	X(ADDRESS, "descriptor address outside guest memory")                        \
+	X(BYTES_OVERFLOW, "chain byte total does not fit 32 bits")                   \
+	X(INDIRECT_NESTED, "indirect descriptor inside an indirect table")           \
+	X(INDIRECT_NEXT, "indirect descriptor with NEXT set")                        \
+	X(INDIRECT_LEN, "indirect table length zero or not a multiple of 16")        \
+	X(WRITABLE_ORDER, "readable descriptor after a writable one")                \
+	X(IOV_CAPACITY, "chain has more segments than the device accepts")           \
+	X(PUSH_NOT_IN_FLIGHT, "device pushed a head that is not in flight")          \
+	X(PUSH_LEN, "device pushed a length above the chain's writable bytes")       \
+	X(INDIRECT_FEATURE, "indirect descriptor but INDIRECT_DESC not negotiated")  \
+	X(DESC_FLAGS, "descriptor AVAIL/USED flags do not match the wrap counter")   \
+	X(CHAIN_LENGTH, "descriptor chain longer than the ring slots not in flight") \
+	X(ACCESS, "buffer access not permitted by its IOMMU mapping")                \
+	X(MAP_PENDING, "buffer translation pending (not an error: pop again later)")
 
 #define VRING_ERROR_ENUM(name, text) VRING_ERR_##name,
 enum vring_error { VRING_ERRORS(VRING_ERROR_ENUM) VRING_ERR_COUNT };
