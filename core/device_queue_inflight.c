@@ -88,11 +88,14 @@ int vdev_queue_inflight_pop(struct vdev_queue *q, struct vring_chain *chain, str
 			return ret;
 		ret = q->ring_ops->pop_descs(&q->ring, q->inflight->descs, (uint16_t)ret, chain,
 					     iov, iov_cap);
-		return ret < 0 ? ret : 1;
+	} else {
+		if (!vinflight_next_resubmit(q->inflight, &head))
+			return 0;
+		ret = q->ring_ops->pop_head(&q->ring, head, chain, iov, iov_cap);
 	}
-	if (!vinflight_next_resubmit(q->inflight, &head))
-		return 0;
-	ret = q->ring_ops->pop_head(&q->ring, head, chain, iov, iov_cap);
+	/* A translation still to come (vhost-user IOTLB miss): the same request is tried again. */
+	if (ret == -EAGAIN)
+		q->inflight->resubmit_pos--;
 	return ret < 0 ? ret : 1;
 }
 

@@ -23,11 +23,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <vireo/blk_device.h>
 #include <vireo/event_loop.h>
+#include <vireo/inflight.h>
 #include <vireo/spec.h>
 #include <vireo/vhost_user.h>
 #include <vireo/vhost_user_backend.h>
@@ -60,7 +62,7 @@ static int setup(void **state)
 {
 	struct server *s = calloc(1, sizeof(*s));
 	struct blk_device_options bo = {.serial = "vu-iotlb"};
-	struct vhost_user_backend_options vo = {0};
+	struct vhost_user_backend_options vo = {.inflight = true}; /* as serve blk */
 	int fd;
 
 	assert_non_null(s);
@@ -177,21 +179,19 @@ static void fe_serve_miss(struct fe *f, const struct vhost_user_iotlb *m)
 }
 
 /*
- * Connect and negotiate ACCESS_PLATFORM, REPLY_ACK, IOTLB and BACKEND_REQ;
- * the back-end channel; the arena at BOGUS_GPA in the memory table; queue
- * 0's ring at IOVAs (its dma addresses), started and enabled. Misses for the
- * ring are NOT served here.
+ * Connect and negotiate ACCESS_PLATFORM, REPLY_ACK, IOTLB and BACKEND_REQ
+ * (and @extra_pf); the back-end channel; the arena at BOGUS_GPA in the
+ * memory table; queue 0's ring in the arena (not started).
  */
-static void fe_connect(struct server *s, struct fe *f)
+static void fe_negotiate(struct server *s, struct fe *f, uint64_t extra_pf)
 {
 	uint64_t pf = VIRTIO_BIT(VHOST_USER_PROTOCOL_F_REPLY_ACK) |
 		      VIRTIO_BIT(VHOST_USER_PROTOCOL_F_IOTLB) |
-		      VIRTIO_BIT(VHOST_USER_PROTOCOL_F_BACKEND_REQ);
+		      VIRTIO_BIT(VHOST_USER_PROTOCOL_F_BACKEND_REQ) | extra_pf;
 	uint64_t feat = VIRTIO_BIT(VIRTIO_F_VERSION_1) |
 			VIRTIO_BIT(VHOST_USER_F_PROTOCOL_FEATURES) |
 			VIRTIO_BIT(VIRTIO_F_ACCESS_PLATFORM);
 	struct vhost_user_memory mt = {.nregions = 1};
-	struct vhost_user_vring_addr a = {.index = 0};
 	int sv[2];
 
 	memset(f, 0, sizeof(*f));
@@ -214,6 +214,13 @@ static void fe_connect(struct server *s, struct fe *f)
 				       &f->c.arena.memfd, 1),
 			 0);
 	vu_client_ring(&f->c);
+}
+
+/* Queue 0's ring at IOVAs (its dma addresses), started and enabled. Its misses are not served. */
+static void fe_start_ring(struct fe *f)
+{
+	struct vhost_user_vring_addr a = {.index = 0};
+
 	vu_client_state(&f->c, VHOST_USER_SET_VRING_NUM, 0, VU_QSZ);
 	vu_client_state(&f->c, VHOST_USER_SET_VRING_BASE, 0, 0);
 	/* D-VU-IOTLB-02: IOVAs, not user addresses (they are outside the memory table's). */
@@ -226,6 +233,12 @@ static void fe_connect(struct server *s, struct fe *f)
 	vu_client_vring_fd(&f->c, VHOST_USER_SET_VRING_CALL, &f->c.call);
 	vu_client_vring_fd(&f->c, VHOST_USER_SET_VRING_ERR, &f->c.err);
 	vu_client_state(&f->c, VHOST_USER_SET_VRING_ENABLE, 0, 1);
+}
+
+static void fe_connect(struct server *s, struct fe *f)
+{
+	fe_negotiate(s, f, 0);
+	fe_start_ring(f);
 }
 
 static void fe_close(struct fe *f)
@@ -250,8 +263,8 @@ static void fe_post(struct fe *f, struct vu_blk_req *r, uint64_t ga, uint32_t ty
 	virtqueue_kick(&f->c.vq);
 }
 
-/* Wait for @r to be used, answering every miss meanwhile as QEMU would. Return: its status. */
-static uint8_t fe_complete(struct fe *f, struct vu_blk_req *r)
+/* The next used buffer, answering every miss meanwhile as QEMU would. Return: its token. */
+static void *fe_next_used(struct fe *f)
 {
 	struct pollfd p[2] = {{.fd = f->c.call, .events = POLLIN},
 			      {.fd = f->bsock, .events = POLLIN}};
@@ -269,7 +282,13 @@ static uint8_t fe_complete(struct fe *f, struct vu_blk_req *r)
 		if (p[0].revents & POLLIN)
 			eventfd_drain_fd(f->c.call);
 	}
-	assert_ptr_equal(got, r);
+	return got;
+}
+
+/* Wait for @r to be used, answering misses. Return: its status. */
+static uint8_t fe_complete(struct fe *f, struct vu_blk_req *r)
+{
+	assert_ptr_equal(fe_next_used(f), r);
 	return r->status;
 }
 
@@ -469,6 +488,81 @@ static void test_iotlb_hostile_messages(void **state)
 	fe_close(&f);
 }
 
+/*
+ * A restarted back-end resubmits what the inflight region says was in flight
+ * (D-VU-INFL-01) through IOVAs it has no translation for yet: each resubmission
+ * misses, waits for the update and runs, none is skipped (D-VU-IOTLB-05).
+ */
+static void test_iotlb_inflight_resubmit(void **state)
+{
+	struct server *s = *state;
+	struct vinflight_split_region *reg;
+	struct vhost_user_inflight d, in = {.num_queues = 1, .queue_size = VU_QSZ};
+	struct vhost_user_msg m;
+	struct vu_blk_req *w[2], *r;
+	uint64_t ga[2], rga;
+	struct fe f;
+	int fd;
+
+	fe_negotiate(s, &f, VIRTIO_BIT(VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD));
+	/* Only the rings' page is mapped: the requests' pages miss. */
+	assert_true(f.c.used + 6 + 8 * VU_QSZ <= VU_GUEST_BASE + PAGE);
+	assert_int_equal(fe_iotlb(&f, VHOST_IOTLB_UPDATE, VU_GUEST_BASE, PAGE, VU_USER_BASE,
+				  VHOST_ACCESS_RW),
+			 0);
+	for (unsigned int i = 0; i < 2; i++) {
+		w[i] = fe_req(&f, &ga[i]);
+		memset(w[i]->data, 0x71 + i, sizeof(w[i]->data));
+		w[i]->hdr =
+			(struct vireo_blk_outhdr){.type = VIRTIO_BLK_T_OUT, .sector = 16 + 8 * i};
+		w[i]->status = 0xff;
+		struct virtio_sg sg[3] = {
+			{ga[i] + offsetof(struct vu_blk_req, hdr), sizeof(w[i]->hdr)},
+			{ga[i] + offsetof(struct vu_blk_req, data), sizeof(w[i]->data)},
+			{ga[i] + offsetof(struct vu_blk_req, status), 1},
+		};
+		assert_int_equal(virtqueue_add_sgs(&f.c.vq, sg, 2, 1, w[i]), 0);
+	}
+	(void)virtqueue_kick_prepare(&f.c.vq);
+	/* A previous back-end fetched both and died: the region says so. */
+	assert_int_equal(
+		vu_client_send(&f.c, VHOST_USER_GET_INFLIGHT_FD, &in, sizeof(in), NULL, 0, false),
+		0);
+	vu_client_reply(&f.c, VHOST_USER_GET_INFLIGHT_FD, &m);
+	assert_int_equal(m.num_fds, 1);
+	fd = m.fds[0];
+	d = m.payload.inflight;
+	reg = mmap(NULL, d.mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	assert_true(reg != MAP_FAILED);
+	reg->version = VINFLIGHT_VERSION;
+	reg->desc_num = VU_QSZ;
+	reg->desc[f.c.vq.split.avail->ring[0]] =
+		(struct vinflight_split_desc){.inflight = 1, .counter = 1};
+	reg->desc[f.c.vq.split.avail->ring[1]] =
+		(struct vinflight_split_desc){.inflight = 1, .counter = 2};
+	in.mmap_size = d.mmap_size;
+	assert_int_equal(vu_client_ack(&f.c, VHOST_USER_SET_INFLIGHT_FD, &in, sizeof(in), &fd, 1),
+			 0);
+	fe_start_ring(&f);
+	for (unsigned int n = 0; n < 2; n++) {
+		void *got = fe_next_used(&f);
+
+		assert_true(got == w[0] || got == w[1]);
+		assert_int_equal(((struct vu_blk_req *)got)->status, VIRTIO_BLK_S_OK);
+	}
+	assert_true(f.misses >= 2);
+	r = fe_req(&f, &rga);
+	for (unsigned int i = 0; i < 2; i++) {
+		memset(r->data, 0, sizeof(r->data));
+		fe_post(&f, r, rga, VIRTIO_BLK_T_IN, 16 + 8 * i);
+		assert_int_equal(fe_complete(&f, r), VIRTIO_BLK_S_OK);
+		assert_memory_equal(r->data, w[i]->data, sizeof(r->data));
+	}
+	munmap(reg, d.mmap_size);
+	close(fd);
+	fe_close(&f);
+}
+
 /* Without PROTOCOL_F_IOTLB an IOTLB_MSG is refused (its reply non-zero); the connection stays. */
 static void test_iotlb_not_negotiated(void **state)
 {
@@ -495,6 +589,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_iotlb_invalidate_then_miss, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_iotlb_permission_denied, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_iotlb_hostile_messages, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_iotlb_inflight_resubmit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_iotlb_not_negotiated, setup, teardown),
 	};
 
