@@ -58,10 +58,10 @@ static void *server_thread(void *arg)
 	return NULL;
 }
 
-static int setup(void **state)
+static int setup_queues(void **state, unsigned int queues)
 {
 	struct server *s = calloc(1, sizeof(*s));
-	struct blk_device_options bo = {.serial = "vu-iotlb"};
+	struct blk_device_options bo = {.serial = "vu-iotlb", .num_queues = queues};
 	struct vhost_user_backend_options vo = {.inflight = true}; /* as serve blk */
 	int fd;
 
@@ -82,6 +82,17 @@ static int setup(void **state)
 	assert_int_equal(pthread_create(&s->thread, NULL, server_thread, s), 0);
 	*state = s;
 	return 0;
+}
+
+static int setup(void **state)
+{
+	return setup_queues(state, 1);
+}
+
+/* Two queues: each runs in its own thread, so translations and misses happen off the control thread. */
+static int setup_mq(void **state)
+{
+	return setup_queues(state, 2);
 }
 
 static int teardown(void **state)
@@ -591,6 +602,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_iotlb_hostile_messages, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_iotlb_inflight_resubmit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_iotlb_not_negotiated, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_iotlb_misses_then_io, setup_mq, teardown),
+		cmocka_unit_test_setup_teardown(test_iotlb_invalidate_then_miss, setup_mq,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
