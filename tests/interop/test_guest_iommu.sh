@@ -7,7 +7,9 @@
 # D-VU-IOTLB-01, -02, -05). In the guest: the devices negotiated ACCESS_PLATFORM and sit in a
 # translating IOMMU domain (check iommu: they cannot have fallen back to guest physical
 # addresses), blk write/read-back and fio crc32c verify, /dev/hwrng. On the host: each serve
-# logged the negotiation, and the guest's data is in the image file.
+# logged the negotiation, and the guest's data is in the image file. Boot 2: the same blk
+# device with packed=on (VIRTIO_F_RING_PACKED: the packed descriptor ring is read and written
+# through IOVAs too).
 # Not `serve net`: QEMU 7.2 (Debian 12) itself crashes (SIGSEGV in vhost_net_start ->
 # msix_set_vector_notifiers) when a vhost-user virtio-net-pci device sits behind intel-iommu
 # under TCG, whether iommu_platform is on or not; the back-end code is the same for every
@@ -49,6 +51,20 @@ qemu-system-x86_64 -device help 2>/dev/null | grep -q '"intel-iommu"' ||
 guest_ensure "$guest" >"$tmp/build.log" 2>&1 ||
 	skip_all "cannot build the test guest: $(tail -n 1 "$tmp/build.log")"
 
+# guest_taps CHECKS: one TAP line per check of the boot whose output is in $tmp/run.out.
+guest_taps() {
+	local c line
+	for c in $(echo "$1" | tr ',' ' '); do
+		line=$(grep -m1 "^VIREO-CHECK $c " "$tmp/run.out")
+		case "$line" in
+		"VIREO-CHECK $c PASS"*) tap OK "guest $c${line#VIREO-CHECK "$c" PASS}" ;;
+		"VIREO-CHECK $c FAIL"*) tap FAIL "guest $c: ${line#VIREO-CHECK "$c" FAIL }" ;;
+		*) tap FAIL "guest $c: no result" "$(tail -n 12 "$tmp/run.err" | tr '\n' '|')" ;;
+		esac
+	done
+}
+
+iommu=iommu_platform=on,disable-legacy=on
 checks=iommu,blk_rw,blk_fio,blk_mark,rng
 img=$tmp/disk.img
 truncate -s 64M "$img"
@@ -58,7 +74,6 @@ if serve_start blk "$tmp/blk.log" blk --socket "$tmp/blk.sock" --image "$img" \
 	tap OK "vireo serve blk and rng listen"
 	# intremap=off: interrupt remapping needs a split irqchip, which TCG does not have.
 	# (vhost-user-rng-pci is modern-only: it has no disable-legacy property.)
-	iommu=iommu_platform=on,disable-legacy=on
 	VIREO_GUEST_DIR=$guest "$repo/tests/guest/run.sh" --checks $checks --timeout 200 \
 		--serial vireo-iommu --append "intel_iommu=on iommu.strict=1" \
 		--log "$tmp/console.log" --watch "$serve_pid_blk" --watch "$serve_pid_rng" -- \
@@ -67,14 +82,7 @@ if serve_start blk "$tmp/blk.log" blk --socket "$tmp/blk.sock" --image "$img" \
 		-device vhost-user-blk-pci,chardev=c0,num-queues=1,$iommu \
 		-chardev socket,id=c1,path="$tmp/rng.sock" \
 		-device vhost-user-rng-pci,chardev=c1,iommu_platform=on >"$tmp/run.out" 2>"$tmp/run.err"
-	for c in $(echo "$checks" | tr ',' ' '); do
-		line=$(grep -m1 "^VIREO-CHECK $c " "$tmp/run.out")
-		case "$line" in
-		"VIREO-CHECK $c PASS"*) tap OK "guest $c${line#VIREO-CHECK "$c" PASS}" ;;
-		"VIREO-CHECK $c FAIL"*) tap FAIL "guest $c: ${line#VIREO-CHECK "$c" FAIL }" ;;
-		*) tap FAIL "guest $c: no result" "$(tail -n 12 "$tmp/run.err" | tr '\n' '|')" ;;
-		esac
-	done
+	guest_taps $checks
 	for s in blk rng; do
 		res=FAIL
 		grep -q 'ACCESS_PLATFORM negotiated' "$tmp/$s.log" && res=OK
@@ -94,5 +102,29 @@ if serve_start blk "$tmp/blk.log" blk --socket "$tmp/blk.sock" --image "$img" \
 else
 	tap FAIL "vireo serve blk and rng listen" \
 		"$(cat "$tmp/blk.log" "$tmp/rng.log" 2>/dev/null | tail -n 5 | tr '\n' '|')"
+fi
+
+# Boot 2: packed rings behind the IOMMU.
+checks=iommu,blk_rw,blk_fio,ring_packed
+img=$tmp/packed.img
+truncate -s 64M "$img"
+if serve_start pk "$tmp/pk.log" blk --socket "$tmp/pk.sock" --image "$img"; then
+	VIREO_GUEST_DIR=$guest "$repo/tests/guest/run.sh" --checks $checks --timeout 200 \
+		--append "intel_iommu=on iommu.strict=1" --log "$tmp/console2.log" \
+		--watch "$serve_pid_pk" -- -device intel-iommu,intremap=off \
+		-chardev socket,id=c0,path="$tmp/pk.sock" \
+		-device vhost-user-blk-pci,chardev=c0,num-queues=1,$iommu,packed=on \
+		>"$tmp/run.out" 2>"$tmp/run.err"
+	guest_taps $checks
+	res=FAIL
+	grep -q 'ACCESS_PLATFORM negotiated' "$tmp/pk.log" && grep -q 'queue 0: packed ring' "$tmp/pk.log" &&
+		res=OK
+	tap $res "serve blk ran a packed ring with ACCESS_PLATFORM" \
+		"$(tail -n 5 "$tmp/pk.log" | tr '\n' '|')"
+	res=FAIL
+	serve_stop "$serve_pid_pk" && res=OK
+	tap $res "serve blk (packed) exits 0 on SIGTERM (status $serve_rc)"
+else
+	tap FAIL "vireo serve blk listens (boot 2)" "$(tail -n 5 "$tmp/pk.log" | tr '\n' '|')"
 fi
 echo "1..$n"
