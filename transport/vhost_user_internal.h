@@ -123,9 +123,10 @@ struct vub_iotlb {
 /**
  * struct vub_iova_ctx - a queue's IOVA translation state (the hook's opaque)
  * @b, @index: whose
- * @miss_pending: a MISS for @miss_iova/@miss_perm was sent, no update since
+ * @miss_pending: a MISS for @miss_iova/@miss_perm was asked, no update since
  *	(written by the queue's thread while it runs, by the control thread
  *	while it is stopped)
+ * @miss_sent: and it went out (not asked again until an update)
  * @ring_waiting: the ring could not start: a part of it missed
  * @misses: MISS messages asked for
  */
@@ -133,6 +134,7 @@ struct vub_iova_ctx {
 	struct vhost_user_backend *b;
 	unsigned int index;
 	bool miss_pending;
+	bool miss_sent;
 	bool ring_waiting;
 	uint8_t miss_perm;
 	uint64_t miss_iova;

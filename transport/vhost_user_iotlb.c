@@ -280,13 +280,14 @@ static void *vub_user_to_host(const struct vhost_user_backend *b, uint64_t ua, u
 /* A miss on queue @ctx: ask once per IOVA until an update or invalidation comes (D-VU-IOTLB-05). */
 static void vub_iova_miss(struct vub_iova_ctx *ctx, uint64_t iova, uint8_t perm)
 {
-	if (ctx->miss_pending && ctx->miss_iova == iova && ctx->miss_perm == perm)
+	if (ctx->miss_pending && ctx->miss_sent && ctx->miss_iova == iova && ctx->miss_perm == perm)
 		return;
+	/* Pending even if the channel was full: the next update retries the queue and re-asks. */
 	ctx->miss_pending = true;
 	ctx->miss_iova = iova;
 	ctx->miss_perm = perm;
 	ctx->misses++;
-	(void)vub_backend_send_iotlb(ctx->b, VHOST_IOTLB_MISS, iova, perm);
+	ctx->miss_sent = vub_backend_send_iotlb(ctx->b, VHOST_IOTLB_MISS, iova, perm) == 0;
 }
 
 /* vring_mem.translate_access for queue @opaque: see <vireo/vring.h>. */
