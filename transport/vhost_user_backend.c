@@ -468,9 +468,9 @@ int vhost_user_backend_new(struct vhost_user_backend **out, struct vdev *dev,
 	b->conn_fd = -1;
 	b->conn.timer_fd = -1;
 	b->inflight.guard = -1;
-	b->backend_fd = -1;
+	b->chan.fd = -1;
 	b->iotlb.evict_state = 0x9e3779b9u;
-	pthread_mutex_init(&b->backend_lock, NULL);
+	pthread_mutex_init(&b->chan.lock, NULL);
 	for (i = 0; i < VDEV_MAX_QUEUES; i++) {
 		b->queues[i].err_fd = -1;
 		b->iova[i].b = b;
@@ -547,7 +547,7 @@ void vhost_user_backend_free(struct vhost_user_backend *b)
 	vub_mem_clear(b);
 	vdev_set_memory(b->dev, NULL);
 	vub_threads_fini(b);
-	pthread_mutex_destroy(&b->backend_lock);
+	pthread_mutex_destroy(&b->chan.lock);
 	if (b->listen_fd >= 0) {
 		(void)event_loop_remove(b->loop, b->listen_fd);
 		close(b->listen_fd);

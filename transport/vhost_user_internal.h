@@ -141,6 +141,30 @@ struct vub_iova_ctx {
 	uint64_t misses;
 };
 
+/* Misses asked with NEED_REPLY whose reply has not come, oldest first (a ring). */
+#define VUB_MISS_REPLIES 64u
+
+/**
+ * struct vub_backend_chan - the back-end channel (SET_BACKEND_REQ_FD)
+ * @fd: the socket, or -1; watched in the back-end's loop for replies
+ * @lock: queue threads send misses on it
+ * @waiting: each miss sent with NEED_REPLY (queue, IOVA, access), in send order
+ * @first, @count: the ring of @waiting
+ * @in, @got: the reply being assembled (nonblocking reads)
+ */
+struct vub_backend_chan {
+	int fd;
+	pthread_mutex_t lock;
+	struct {
+		unsigned int queue;
+		uint8_t perm;
+		uint64_t iova;
+	} waiting[VUB_MISS_REPLIES];
+	unsigned int first, count;
+	uint8_t in[sizeof(struct vhost_user_header) + sizeof(uint64_t)];
+	size_t got;
+};
+
 /* A front-end has this long from a message's first byte to its last (option msg_timeout_ms). */
 #define VUB_MSG_TIMEOUT_MS 5000u
 
@@ -181,8 +205,7 @@ struct vhost_user_backend {
 	struct vub_queue queues[VDEV_MAX_QUEUES];
 	struct vub_qthread qthreads[VDEV_MAX_QUEUES];
 	struct vub_inflight inflight; /* per connection */
-	int backend_fd;		      /* SET_BACKEND_REQ_FD's channel, or -1 (per connection) */
-	pthread_mutex_t backend_lock; /* queue threads send misses on it */
+	struct vub_backend_chan chan; /* per connection */
 	struct vub_iotlb iotlb;	      /* per connection */
 	struct vub_iova_ctx iova[VDEV_MAX_QUEUES];
 };
@@ -259,8 +282,22 @@ void vub_iotlb_destroy(struct vub_iotlb *t);
 /** vub_iotlb_msg() - IOTLB_MSG; fills the u64 @reply (0 applied, 1 refused with a log line) */
 void vub_iotlb_msg(struct vhost_user_backend *b, const struct vhost_user_iotlb *m,
 		   struct vhost_user_msg *reply);
-/** vub_backend_req_set() - SET_BACKEND_REQ_FD. Return: 0 or VUB_REFUSED (fd closed). */
+
+/* vhost_user_chan.c */
+/**
+ * vub_backend_req_set() - SET_BACKEND_REQ_FD: the channel, watched for replies
+ * Return: 0; VUB_REFUSED (not negotiated, not a stream socket: fd closed); -errno (loop).
+ */
 int vub_backend_req_set(struct vhost_user_backend *b, struct vhost_user_msg *msg);
+/**
+ * vub_chan_send_iotlb() - a BACKEND_IOTLB_MSG of @type for @iova and access
+ * @perm, on behalf of queue @queue (a miss asks for a reply with REPLY_ACK)
+ * Return: 0; -ENOTCONN (no channel); -errno (never waits: -EAGAIN when full).
+ */
+int vub_chan_send_iotlb(struct vhost_user_backend *b, uint8_t type, uint64_t iova, uint8_t perm,
+			unsigned int queue);
+/** vub_chan_close() - no channel (control thread, queue threads stopped) */
+void vub_chan_close(struct vhost_user_backend *b);
 /** vub_iotlb_disconnect() - close the back-end channel, empty the IOTLB */
 void vub_iotlb_disconnect(struct vhost_user_backend *b);
 /** vub_iotlb_vring_mem() - queue @i's translation of IOVAs (the core's vdev_queue.iova_mem) */

@@ -16,16 +16,13 @@
  * thread, and only while every queue thread is stopped and joined
  * (vub_threads_stop(): pthread_join orders those writes before the queue
  * threads' next reads, after vub_threads_start()). Queue threads read both
- * without a lock. The back-end channel is written by queue threads (misses)
- * and the control thread, under b->backend_lock.
+ * without a lock. The back-end channel (vhost_user_chan.c) is written by queue
+ * threads (misses) and the control thread, under its lock.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <vireo/log.h>
 
@@ -185,67 +182,12 @@ int vub_iotlb_lookup(const struct vub_iotlb *t, uint64_t iova, uint64_t len, uin
 	return 0;
 }
 
-/* ---- the back-end channel ---- */
-
-/* Return: 0; -ENOTCONN (no channel); -errno from the send (never waits). */
-static int vub_backend_send_iotlb(struct vhost_user_backend *b, uint8_t type, uint64_t iova,
-				  uint8_t perm)
-{
-	struct vhost_user_msg m;
-	int ret = -ENOTCONN;
-
-	/* D-VU-23: a miss or access failure carries its type, IOVA and permission. */
-	vhost_user_msg_init(&m, VHOST_USER_BACKEND_IOTLB_MSG, sizeof(struct vhost_user_iotlb));
-	m.payload.iotlb.iova = iova;
-	m.payload.iotlb.perm = perm;
-	m.payload.iotlb.type = type;
-	pthread_mutex_lock(&b->backend_lock);
-	if (b->backend_fd >= 0)
-		ret = vhost_user_send_nowait(b->backend_fd, &m);
-	pthread_mutex_unlock(&b->backend_lock);
-	if (ret < 0)
-		log_warn("vhost-user: cannot send IOTLB %s for iova 0x%" PRIx64 ": %s",
-			 type == VHOST_IOTLB_MISS ? "miss" : "access failure", iova,
-			 strerror(-ret));
-	return ret;
-}
-
-/* Return: 0, VUB_REFUSED (not negotiated, not a stream socket: the fd is closed). */
-int vub_backend_req_set(struct vhost_user_backend *b, struct vhost_user_msg *msg)
-{
-	int fd, type = 0;
-	socklen_t len = sizeof(type);
-	struct stat st;
-
-	if (!(b->protocol_features & VIRTIO_BIT(VHOST_USER_PROTOCOL_F_BACKEND_REQ))) {
-		log_warn("vhost-user: SET_BACKEND_REQ_FD without PROTOCOL_F_BACKEND_REQ: refused");
-		return VUB_REFUSED;
-	}
-	fd = vhost_user_msg_take_fd(msg, 0);
-	if (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode) ||
-	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_STREAM) {
-		log_warn("vhost-user: SET_BACKEND_REQ_FD: not a stream socket: refused");
-		close(fd);
-		return VUB_REFUSED;
-	}
-	pthread_mutex_lock(&b->backend_lock);
-	if (b->backend_fd >= 0)
-		close(b->backend_fd);
-	b->backend_fd = fd;
-	pthread_mutex_unlock(&b->backend_lock);
-	return 0;
-}
-
 /* At disconnect: no channel, no translations, no pending misses. */
 void vub_iotlb_disconnect(struct vhost_user_backend *b)
 {
 	unsigned int i;
 
-	pthread_mutex_lock(&b->backend_lock);
-	if (b->backend_fd >= 0)
-		close(b->backend_fd);
-	b->backend_fd = -1;
-	pthread_mutex_unlock(&b->backend_lock);
+	vub_chan_close(b);
 	vub_iotlb_clear(&b->iotlb);
 	for (i = 0; i < VDEV_MAX_QUEUES; i++) {
 		b->iova[i].miss_pending = false;
@@ -287,7 +229,7 @@ static void vub_iova_miss(struct vub_iova_ctx *ctx, uint64_t iova, uint8_t perm)
 	ctx->miss_iova = iova;
 	ctx->miss_perm = perm;
 	ctx->misses++;
-	ctx->miss_sent = vub_backend_send_iotlb(ctx->b, VHOST_IOTLB_MISS, iova, perm) == 0;
+	ctx->miss_sent = vub_chan_send_iotlb(ctx->b, VHOST_IOTLB_MISS, iova, perm, ctx->index) == 0;
 }
 
 /* vring_mem.translate_access for queue @opaque: see <vireo/vring.h>. */
@@ -309,7 +251,7 @@ static int vub_iova_translate_access(const void *opaque, uint64_t addr, uint64_t
 	if (ret == -EACCES) {
 		log_warn("vhost-user: queue %u: iova 0x%" PRIx64 " mapped without %s access",
 			 ctx->index, addr, device_writes ? "write" : "read");
-		(void)vub_backend_send_iotlb(ctx->b, VHOST_IOTLB_ACCESS_FAIL, addr, need);
+		(void)vub_chan_send_iotlb(ctx->b, VHOST_IOTLB_ACCESS_FAIL, addr, need, ctx->index);
 		return -EACCES;
 	}
 	*host = vub_user_to_host(b, ua, &contig);

@@ -114,6 +114,7 @@ static int teardown(void **state)
 struct fe {
 	struct vu_client c;
 	int bsock;
+	bool need_reply; /* the last back-end message asked for a reply */
 	unsigned int misses;
 	uint64_t last_miss_iova;
 	uint8_t last_miss_perm;
@@ -142,7 +143,8 @@ static uint64_t fe_iotlb(struct fe *f, uint8_t type, uint64_t iova, uint64_t siz
 
 /*
  * Read one back-end request within @ms. Return: 1 and *@m (checked: a
- * BACKEND_IOTLB_MSG of 32 bytes, D-VU-23), or 0 if none came.
+ * BACKEND_IOTLB_MSG of 32 bytes, D-VU-23; a miss asks for a reply since
+ * REPLY_ACK is negotiated, D-VU-IOTLB-07), or 0 if none came.
  */
 static int fe_backend_msg(struct fe *f, struct vhost_user_iotlb *m, int ms)
 {
@@ -153,10 +155,25 @@ static int fe_backend_msg(struct fe *f, struct vhost_user_iotlb *m, int ms)
 		return 0;
 	assert_int_equal(recv(f->bsock, &h, sizeof(h), MSG_WAITALL), sizeof(h));
 	assert_int_equal(h.request, VHOST_USER_BACKEND_IOTLB_MSG);
-	assert_int_equal(h.flags, VHOST_USER_VERSION);
 	assert_int_equal(h.size, sizeof(*m));
 	assert_int_equal(recv(f->bsock, m, sizeof(*m), MSG_WAITALL), sizeof(*m));
+	f->need_reply = h.flags & VHOST_USER_NEED_REPLY_MASK;
+	assert_int_equal(h.flags & ~VHOST_USER_NEED_REPLY_MASK, VHOST_USER_VERSION);
+	assert_true(f->need_reply == (m->type == VHOST_IOTLB_MISS));
 	return 1;
+}
+
+/* The reply to the last back-end message, as QEMU sends it: a u64 status. */
+static void fe_backend_reply(struct fe *f, uint64_t status)
+{
+	struct {
+		struct vhost_user_header h;
+		uint64_t status;
+	} __attribute__((packed))
+	r = {{VHOST_USER_BACKEND_IOTLB_MSG, VHOST_USER_VERSION | VHOST_USER_REPLY_MASK, 8}, status};
+
+	assert_true(f->need_reply);
+	assert_int_equal(send(f->bsock, &r, sizeof(r), MSG_NOSIGNAL), sizeof(r));
 }
 
 /*
@@ -170,8 +187,10 @@ static void fe_map_all(struct fe *f)
 	assert_int_equal(fe_iotlb(f, VHOST_IOTLB_UPDATE, VU_GUEST_BASE, f->c.arena.size,
 				  VU_USER_BASE, VHOST_ACCESS_RW),
 			 0);
-	while (fe_backend_msg(f, &m, 0))
+	while (fe_backend_msg(f, &m, 0)) {
 		assert_int_equal(m.type, VHOST_IOTLB_MISS);
+		fe_backend_reply(f, 0);
+	}
 }
 
 /* A miss answered as QEMU does: an update of the 4 KiB page holding it, RW. */
@@ -187,6 +206,7 @@ static void fe_serve_miss(struct fe *f, const struct vhost_user_iotlb *m)
 	f->last_miss_perm = m->perm;
 	assert_int_equal(
 		fe_iotlb(f, VHOST_IOTLB_UPDATE, page, PAGE, fe_uaddr(page), VHOST_ACCESS_RW), 0);
+	fe_backend_reply(f, 0); /* after the update, as QEMU's vhost_backend_handle_iotlb_msg */
 }
 
 /*
@@ -430,6 +450,61 @@ static void test_iotlb_permission_denied(void **state)
 }
 
 /*
+ * D-VU-IOTLB-07: the front-end answers a buffer's miss with a failure and no
+ * update (an IOVA the guest never mapped), or with a success but no update:
+ * the device NEEDS_RESET instead of missing forever; nothing of the request
+ * was written; the connection stays.
+ */
+static void test_iotlb_miss_refused(void **state)
+{
+	struct server *s = *state;
+	struct vhost_user_iotlb m;
+	struct vu_blk_req *r;
+	struct pollfd p;
+	uint64_t rga;
+	uint32_t len;
+	struct fe f;
+
+	fe_connect(s, &f);
+	fe_map_all(&f);
+	r = fe_req(&f, &rga);
+	assert_int_equal(fe_iotlb(&f, VHOST_IOTLB_INVALIDATE, rga, 2 * PAGE, 0, 0), 0);
+	memset(r->data, 0xaa, sizeof(r->data));
+	fe_post(&f, r, rga, VIRTIO_BLK_T_IN, 0);
+	assert_int_equal(fe_backend_msg(&f, &m, VU_WAIT_MS), 1);
+	assert_int_equal(m.type, VHOST_IOTLB_MISS);
+	assert_int_equal(m.iova, rga);
+	fe_backend_reply(&f, 1);
+	p = (struct pollfd){.fd = f.c.err, .events = POLLIN};
+	assert_int_equal(poll(&p, 1, VU_WAIT_MS), 1);
+	fe_close(&f);
+	/* The same with a success reply that brought no update. */
+	fe_connect(s, &f);
+	fe_map_all(&f);
+	r = fe_req(&f, &rga);
+	assert_int_equal(fe_iotlb(&f, VHOST_IOTLB_INVALIDATE, rga, 2 * PAGE, 0, 0), 0);
+	memset(r->data, 0xaa, sizeof(r->data));
+	fe_post(&f, r, rga, VIRTIO_BLK_T_IN, 0);
+	assert_int_equal(fe_backend_msg(&f, &m, VU_WAIT_MS), 1);
+	assert_int_equal(m.iova, rga);
+	fe_backend_reply(&f, 0);
+	p = (struct pollfd){.fd = f.c.err, .events = POLLIN};
+	assert_int_equal(poll(&p, 1, VU_WAIT_MS), 1);
+	assert_null(virtqueue_get_buf(&f.c.vq, &len));
+	assert_int_equal(r->data[0], 0xaa);
+	assert_int_equal(r->status, 0xff);
+	assert_true(vu_client_get_u64(&f.c, VHOST_USER_GET_FEATURES) != 0);
+	/* A reply nobody asked for closes the channel, not the connection. */
+	f.need_reply = true;
+	fe_backend_reply(&f, 0);
+	p = (struct pollfd){.fd = f.bsock, .events = POLLIN};
+	assert_int_equal(poll(&p, 1, VU_WAIT_MS), 1);
+	assert_int_equal(recv(f.bsock, &m, sizeof(m), 0), 0);
+	assert_true(vu_client_get_u64(&f.c, VHOST_USER_GET_FEATURES) != 0);
+	fe_close(&f);
+}
+
+/*
  * D-VU-22, D-VU-IOTLB-04: hostile IOTLB messages are refused with a non-zero
  * reply, each on its own (the connection stays); overlapping updates and a
  * flood beyond the table's bound are taken, and I/O still works after them.
@@ -601,6 +676,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_iotlb_permission_denied, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_iotlb_hostile_messages, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_iotlb_inflight_resubmit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_iotlb_miss_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_iotlb_not_negotiated, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_iotlb_misses_then_io, setup_mq, teardown),
 		cmocka_unit_test_setup_teardown(test_iotlb_invalidate_then_miss, setup_mq,
