@@ -649,6 +649,35 @@ static void test_iotlb_inflight_resubmit(void **state)
 	fe_close(&f);
 }
 
+/*
+ * IOTLB entries whose user addresses a new memory table no longer holds
+ * ("IOTLB ranges must lie inside memory-table regions"): the ring, restarted
+ * on the new table, cannot be reached: the connection ends, nothing is read
+ * through a stale host pointer (ASan would see one).
+ */
+static void test_iotlb_entries_outside_new_table(void **state)
+{
+	struct server *s = *state;
+	struct vhost_user_memory mt = {.nregions = 1};
+	struct vu_blk_req *r;
+	uint64_t rga;
+	struct fe f;
+
+	fe_connect(s, &f);
+	fe_map_all(&f);
+	r = fe_req(&f, &rga);
+	fe_post(&f, r, rga, VIRTIO_BLK_T_IN, 0);
+	assert_int_equal(fe_complete(&f, r), VIRTIO_BLK_S_OK);
+	mt.regions[0] = vu_client_region(&f.c);
+	mt.regions[0].guest_addr = BOGUS_GPA;
+	mt.regions[0].user_addr = VU_USER_BASE + 0x100000000ull;
+	assert_int_equal(vu_client_send(&f.c, VHOST_USER_SET_MEM_TABLE, &mt, vu_memtable_size(1),
+					&f.c.arena.memfd, 1, true),
+			 0);
+	vu_client_expect_closed(&f.c);
+	fe_close(&f);
+}
+
 /* Without PROTOCOL_F_IOTLB an IOTLB_MSG is refused (its reply non-zero); the connection stays. */
 static void test_iotlb_not_negotiated(void **state)
 {
@@ -677,6 +706,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_iotlb_hostile_messages, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_iotlb_inflight_resubmit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_iotlb_miss_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_iotlb_entries_outside_new_table, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_iotlb_not_negotiated, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_iotlb_misses_then_io, setup_mq, teardown),
 		cmocka_unit_test_setup_teardown(test_iotlb_invalidate_then_miss, setup_mq,
