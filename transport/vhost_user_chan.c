@@ -35,7 +35,7 @@ int vub_chan_send_iotlb(struct vhost_user_backend *b, uint8_t type, uint64_t iov
 	int ret = -ENOTCONN;
 
 	/* D-VU-23: a miss or access failure carries its type, IOVA and permission. */
-	vhost_user_msg_init(&m, VHOST_USER_BACKEND_IOTLB_MSG, sizeof(struct vhost_user_iotlb));
+	vireo_vhost_user_msg_init(&m, VHOST_USER_BACKEND_IOTLB_MSG, sizeof(struct vhost_user_iotlb));
 	m.payload.iotlb.iova = iova;
 	m.payload.iotlb.perm = perm;
 	m.payload.iotlb.type = type;
@@ -45,7 +45,7 @@ int vub_chan_send_iotlb(struct vhost_user_backend *b, uint8_t type, uint64_t iov
 	if (ack)
 		m.hdr.flags |= VHOST_USER_NEED_REPLY_MASK;
 	if (ch->fd >= 0)
-		ret = vhost_user_send_nowait(ch->fd, &m);
+		ret = vireo_vhost_user_send_nowait(ch->fd, &m);
 	if (ret == 0 && ack) {
 		unsigned int w = (ch->first + ch->count++) % VUB_MISS_REPLIES;
 
@@ -68,7 +68,7 @@ void vub_chan_close(struct vhost_user_backend *b)
 
 	pthread_mutex_lock(&ch->lock);
 	if (ch->fd >= 0) {
-		(void)event_loop_remove(b->loop, ch->fd);
+		(void)vireo_event_loop_remove(b->loop, ch->fd);
 		close(ch->fd);
 	}
 	ch->fd = -1;
@@ -112,7 +112,7 @@ static int vub_chan_reply(struct vhost_user_backend *b, const struct vhost_user_
 		 " for the access it missed (reply %" PRIu64 ")",
 		 queue, iova, status);
 	vub_threads_stop(b);
-	vdev_set_needs_reset(b->dev, "an IOVA the front-end cannot translate");
+	vireo_vdev_set_needs_reset(b->dev, "an IOVA the front-end cannot translate");
 	vub_threads_start(b);
 	return 0;
 }
@@ -167,7 +167,7 @@ int vub_backend_req_set(struct vhost_user_backend *b, struct vhost_user_msg *msg
 		log_warn("vhost-user: SET_BACKEND_REQ_FD without PROTOCOL_F_BACKEND_REQ: refused");
 		return VUB_REFUSED;
 	}
-	fd = vhost_user_msg_take_fd(msg, 0);
+	fd = vireo_vhost_user_msg_take_fd(msg, 0);
 	if (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode) ||
 	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_STREAM) {
 		log_warn("vhost-user: SET_BACKEND_REQ_FD: not a stream socket: refused");
@@ -175,7 +175,7 @@ int vub_backend_req_set(struct vhost_user_backend *b, struct vhost_user_msg *msg
 		return VUB_REFUSED;
 	}
 	vub_chan_close(b);
-	ret = event_loop_add(b->loop, fd, vub_chan_event, b);
+	ret = vireo_event_loop_add(b->loop, fd, vub_chan_event, b);
 	if (ret < 0) {
 		close(fd);
 		return ret;

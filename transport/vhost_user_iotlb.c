@@ -379,10 +379,10 @@ static void vub_iotlb_retry(struct vhost_user_backend *b)
 		ctx->miss_pending = false;
 		if (waiting) {
 			if (vub_try_start(b, i, &why) < 0)
-				vdev_set_needs_reset(b->dev, why);
+				vireo_vdev_set_needs_reset(b->dev, why);
 		} else if (b->dev->queues[i].enabled) {
 			/* The pop that missed consumed nothing: a kick makes the model pop again. */
-			(void)vdev_queue_kick_again(&b->dev->queues[i]);
+			(void)vireo_vdev_queue_kick_again(&b->dev->queues[i]);
 		}
 	}
 }
@@ -393,7 +393,7 @@ static void vub_iotlb_invalidated(struct vhost_user_backend *b, uint64_t iova, u
 	const char *why = NULL;
 
 	/* Requests hold host pointers from the old mappings: they finish before the ack. */
-	vdev_quiesce(b->dev);
+	vireo_vdev_quiesce(b->dev);
 	for (unsigned int i = 0; i < b->dev->num_queues; i++) {
 		if (!b->dev->queues[i].enabled || !vub_ring_overlaps(b, i, iova, last))
 			continue;
@@ -401,7 +401,7 @@ static void vub_iotlb_invalidated(struct vhost_user_backend *b, uint64_t iova, u
 			 i);
 		vub_quiesce(b, i);
 		if (vub_try_start(b, i, &why) < 0)
-			vdev_set_needs_reset(b->dev, why);
+			vireo_vdev_set_needs_reset(b->dev, why);
 	}
 }
 
