@@ -37,6 +37,7 @@ static const char *const bench_rw_names[] = {"read", "write", "randread", "randw
 struct bench_cfg {
 	const char *image;
 	const char *socket;
+	const char *pci;
 	enum bench_rw rw;
 	uint32_t bs;
 	unsigned int iodepth;
@@ -52,6 +53,7 @@ struct bench_cfg {
 /* Long-only options (no short letter). */
 #define BENCH_OPT_FORMAT 256
 #define BENCH_OPT_RECONNECT 257
+#define BENCH_OPT_PCI 258
 
 struct bench_worker {
 	const struct bench_cfg *cfg;
@@ -78,16 +80,19 @@ struct bench_worker {
 };
 
 static const char bench_usage[] =
-	"usage: vireo bench blk {--image FILE|--socket PATH} --rw read|write|randread|randwrite\n"
+	"usage: vireo bench blk {--image FILE|--socket PATH|--pci BDF}\n"
+	"                       --rw read|write|randread|randwrite\n"
 	"                       --bs SIZE --iodepth N [--queues N] [--seconds S] [--json]\n"
 	"                       [--ring split|packed] [--reconnect MS]\n"
 	"\n"
 	"Measures the virtio-blk driver's asynchronous API through the loopback\n"
 	"transport and the virtio-blk device model serving FILE (writes change it),\n"
 	"or through the vhost-user front-end against the vhost-user-blk back-end\n"
-	"listening on PATH (then also kicks and calls per I/O).\n"
+	"listening on PATH (then also kicks and calls per I/O), or through the\n"
+	"virtio-pci transport on a virtio-blk PCI function bound to vfio-pci.\n"
 	"  -i, --image FILE    raw image file\n"
 	"  -S, --socket PATH   a vhost-user-blk back-end's socket instead of --image\n"
+	"      --pci BDF       a virtio-blk PCI function (DDDD:BB:DD.F) bound to vfio-pci\n"
 	"  -w, --rw MODE       read, write (sequential), randread, randwrite\n"
 	"  -b, --bs SIZE       request size, a multiple of 512 up to 4M (k/M suffixes)\n"
 	"  -d, --iodepth N     requests in flight per queue, 1..1024\n"
@@ -106,6 +111,7 @@ static const char bench_usage[] =
 static const struct option bench_options[] = {
 	{"image", required_argument, NULL, 'i'},
 	{"socket", required_argument, NULL, 'S'},
+	{"pci", required_argument, NULL, BENCH_OPT_PCI},
 	{"rw", required_argument, NULL, 'w'},
 	{"bs", required_argument, NULL, 'b'},
 	{"iodepth", required_argument, NULL, 'd'},
@@ -345,6 +351,9 @@ static int bench_parse_option(void *ctx, int opt, char **argv)
 	case 'S':
 		c->socket = optarg;
 		return 0;
+	case BENCH_OPT_PCI:
+		c->pci = optarg;
+		return 0;
 	case 'R':
 		return opt_parse_ring(CMD, optarg, &c->ring);
 	case BENCH_OPT_RECONNECT:
@@ -403,10 +412,10 @@ static int bench_parse(struct bench_cfg *c, int argc, char **argv)
 		return ret;
 	if (optind < argc)
 		return opt_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
-	if (c->image && c->socket)
-		return opt_usage_error(CMD, "--image and --socket exclude each other");
-	if (!c->image && !c->socket)
-		return opt_usage_error(CMD, "missing --image FILE or --socket PATH");
+	if (!!c->image + !!c->socket + !!c->pci > 1)
+		return opt_usage_error(CMD, "--image, --socket and --pci exclude each other");
+	if (!c->image && !c->socket && !c->pci)
+		return opt_usage_error(CMD, "missing --image FILE, --socket PATH or --pci BDF");
 	if (!c->have_rw)
 		return opt_usage_error(CMD, "missing --rw MODE");
 	if (!c->have_bs)
@@ -600,6 +609,12 @@ static int bench_run(struct bench_cfg *c, struct blk_stack *s)
 	return ret;
 }
 
+/* What the benchmark works on, for messages. */
+static const char *bench_target(const struct bench_cfg *c)
+{
+	return c->socket ? c->socket : c->pci ? c->pci : c->image;
+}
+
 int bench_blk_main(int argc, char **argv)
 {
 	struct bench_cfg c;
@@ -613,17 +628,21 @@ int bench_blk_main(int argc, char **argv)
 	/* Request buffers plus rings, indirect pools and bounce buffers. */
 	dma = (size_t)c.queues * c.iodepth * ((c.bs + 4095u) & ~4095u) +
 	      (size_t)c.queues * (2u << 20) + (8u << 20);
-	if (!c.socket && image_check_raw(CMD, c.image, c.format_raw))
+	if (c.image && image_check_raw(CMD, c.image, c.format_raw))
 		return 1;
 	if (c.socket)
 		ret = blk_stack_connect(&s, c.socket, c.queues, dma, c.ring, c.reconnect_ms);
+	else if (c.pci)
+		ret = blk_stack_pci(&s, c.pci, c.queues, dma, c.ring);
 	else
 		ret = blk_stack_open(&s, c.image, c.rw == RW_READ || c.rw == RW_RANDREAD, c.queues,
 				     dma, c.ring);
 	if (ret < 0) {
 		fprintf(stderr, "vireo bench blk: cannot %s %s: %s\n",
-			c.socket ? "connect to" : "serve", c.socket ? c.socket : c.image,
-			strerror(-ret));
+			c.socket ? "connect to"
+			: c.pci	 ? "open"
+				 : "serve",
+			bench_target(&c), strerror(-ret));
 		return 1;
 	}
 	if (virtio_blk_num_queues(s.blk) < c.queues) {
@@ -639,8 +658,7 @@ int bench_blk_main(int argc, char **argv)
 	}
 	if ((virtio_blk_capacity(s.blk) << 9) < c.bs) {
 		blk_stack_close(&s);
-		return opt_usage_error(CMD, "--bs is larger than %s",
-				       c.socket ? c.socket : c.image);
+		return opt_usage_error(CMD, "--bs is larger than %s", bench_target(&c));
 	}
 	ret = bench_run(&c, &s);
 	blk_stack_close(&s);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * The tools' block stack: blk model -> loopback -> bus -> blk driver, or
- * vhost-user back-end -> vhost-user front-end -> bus -> blk driver.
+ * vhost-user back-end -> vhost-user front-end -> bus -> blk driver, or
+ * PCI function -> VFIO -> virtio-pci transport -> bus -> blk driver.
  */
 #include <errno.h>
 #include <string.h>
@@ -88,8 +89,49 @@ out_unregister:
 	return ret;
 }
 
+/* blk_stack_pci() - see blk_stack.h */
+int blk_stack_pci(struct blk_stack *s, const char *bdf, unsigned int queues, size_t dma_bytes,
+		  enum virtio_ring_format ring)
+{
+	struct vireo_pci_device_options opt = {.dma_bytes = dma_bytes};
+	int ret;
+
+	memset(s, 0, sizeof(*s));
+	virtio_bus_init(&s->bus);
+	s->bus.ring_format = ring;
+	s->drv.max_queues = queues;
+	ret = virtio_blk_register(&s->bus, &s->drv);
+	if (ret < 0)
+		return ret;
+	ret = vireo_vfio_pci_open(bdf, &s->vfio);
+	if (ret < 0)
+		goto out_unregister;
+	ret = vireo_pci_device_new(&s->bus, vireo_vfio_pci_access(s->vfio), s->vfio, &opt, &s->pci);
+	if (ret < 0)
+		goto out_close_vfio;
+	s->blk = virtio_blk_from_device(vireo_pci_device_virtio_device(s->pci));
+	if (!s->blk) {
+		ret = -ENODEV;
+		goto out_free_pci;
+	}
+	return 0;
+
+out_free_pci:
+	vireo_pci_device_free(s->pci);
+out_close_vfio:
+	vireo_vfio_pci_close(s->vfio);
+out_unregister:
+	virtio_blk_unregister(&s->bus, &s->drv);
+	memset(s, 0, sizeof(*s));
+	return ret;
+}
+
 void blk_stack_close(struct blk_stack *s)
 {
+	if (s->pci)
+		vireo_pci_device_free(s->pci);
+	if (s->vfio)
+		vireo_vfio_pci_close(s->vfio);
 	if (s->fe)
 		vhost_user_frontend_free(s->fe);
 	if (s->lb)

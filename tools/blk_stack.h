@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * A block device behind the whole driver-side stack, for the tools: either
- * our blk device model on an image through the loopback transport, or any
- * vhost-user-blk back-end through the vhost-user front-end; a bus with our
- * blk driver bound to it.
+ * our blk device model on an image through the loopback transport, any
+ * vhost-user-blk back-end through the vhost-user front-end, or a virtio-blk
+ * PCI function through VFIO; a bus with our blk driver bound to it.
  */
 #ifndef VIREO_TOOLS_BLK_STACK_H
 #define VIREO_TOOLS_BLK_STACK_H
@@ -14,7 +14,9 @@
 #include <vireo/blk_device.h>
 #include <vireo/driver.h>
 #include <vireo/loopback.h>
+#include <vireo/vfio_pci.h>
 #include <vireo/vhost_user_frontend.h>
+#include <vireo/virtio_pci_driver.h>
 #include <vireo/virtio_blk.h>
 
 struct blk_stack {
@@ -23,6 +25,8 @@ struct blk_stack {
 	struct blk_device *dev;
 	struct loopback *lb;
 	struct vhost_user_frontend *fe;
+	struct vireo_vfio_pci *vfio;
+	struct vireo_pci_device *pci;
 	struct virtio_blk *blk;
 };
 
@@ -51,6 +55,16 @@ int blk_stack_open(struct blk_stack *s, const char *path, bool readonly, unsigne
  */
 int blk_stack_connect(struct blk_stack *s, const char *socket_path, unsigned int queues,
 		      size_t dma_bytes, enum virtio_ring_format ring, unsigned int reconnect_ms);
+
+/**
+ * blk_stack_pci() - open the virtio-blk PCI function @bdf through VFIO (bound to vfio-pci)
+ * and bind our driver to it over the virtio-pci transport
+ * @queues, @dma_bytes, @ring: as for blk_stack_connect()
+ * Return: 0, or -errno from VFIO (logged with what to do), the transport (-ENODEV: not a
+ * virtio-pci function we accept) or the driver's probe (-ENODEV if no blk driver bound).
+ */
+int blk_stack_pci(struct blk_stack *s, const char *bdf, unsigned int queues, size_t dma_bytes,
+		  enum virtio_ring_format ring);
 
 /** blk_stack_close() - unbind, stop the device, close the image or the connection */
 void blk_stack_close(struct blk_stack *s);
