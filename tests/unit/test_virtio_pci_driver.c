@@ -102,7 +102,7 @@ static int t_new(struct t_ctx *t)
 	return vireo_pci_device_new(&t->bus, &fake_pci_fn_ops, &t->f, &t->opt, &t->dev);
 }
 
-/* R-PCI-01, R-PCI-07, R-PCI-08, R-PCI-10, R-PCI-11: the whole init sequence. */
+/* R-PCI-01, R-PCI-07, R-PCI-08, R-PCI-10, R-PCI-11, R-PCI-12: the whole init sequence. */
 static void test_init_sequence(void **state)
 {
 	struct t_ctx *t = *state;
@@ -234,6 +234,31 @@ static void test_msix_fallback(void **state)
 	assert_int_equal(vdev->config->wait(vdev, 100), 0);
 	assert_int_equal(t->config_changes, 1);
 	assert_int_equal(vdev->config->wait(vdev, 5), -ETIMEDOUT);
+	assert_int_equal(t->f.violations, 0);
+}
+
+/* R-PCI-18, R-PCI-19: a table of 2 vectors for 3 queues: shared; of 1: everything on 0. */
+static void test_msix_small_table(void **state)
+{
+	struct t_ctx *t = *state;
+	unsigned int i;
+
+	t->nvqs = 3;
+	t->f.cfg[FPCI_CAP_MSIX + PCI_MSIX_FLAGS] = 1; /* Table Size 2 */
+	assert_int_equal(t_new(t), 0);
+	assert_int_equal(vireo_pci_device_interrupts(t->dev), 2);
+	assert_int_equal(t->f.config_msix, 0);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(t->f.q[i].msix, 1);
+	assert_int_equal(t->f.vector_fd[2], -1);
+	vireo_pci_device_free(t->dev);
+	t->dev = NULL;
+	t->f.cfg[FPCI_CAP_MSIX + PCI_MSIX_FLAGS] = 0; /* Table Size 1 */
+	assert_int_equal(t_new(t), 0);
+	assert_int_equal(vireo_pci_device_interrupts(t->dev), 1);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(t->f.q[i].msix, 0);
+	assert_int_equal(t->f.vector_fd[1], -1);
 	assert_int_equal(t->f.violations, 0);
 }
 
@@ -477,6 +502,7 @@ int main(void)
 		T(test_notify_data),
 		T(test_msix_per_queue),
 		T(test_msix_fallback),
+		T(test_msix_small_table),
 		T(test_caps_tolerated),
 		T(test_transitional_id),
 		T(test_refuse_outside_bar),
