@@ -548,8 +548,9 @@ static unsigned int bench_start(struct bench_cfg *c, struct blk_stack *s, struct
 /* What the bus negotiated: the figures mean little without the ring format. */
 static void bench_note_ring(struct bench_result *r, struct blk_stack *s)
 {
-	struct virtio_device *vdev =
-		s->fe ? vhost_user_frontend_virtio_device(s->fe) : loopback_virtio_device(s->lb);
+	struct virtio_device *vdev = s->pci  ? vireo_pci_device_virtio_device(s->pci)
+				     : s->fe ? vhost_user_frontend_virtio_device(s->fe)
+					     : loopback_virtio_device(s->lb);
 
 	r->ring = virtio_has_feature(vdev, VIRTIO_F_RING_PACKED) ? "packed" : "split";
 	r->in_order = virtio_has_feature(vdev, VIRTIO_F_IN_ORDER);
