@@ -5,6 +5,7 @@
  * PCI function -> VFIO -> virtio-pci transport -> bus -> blk driver.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "tools/blk_stack.h"
@@ -111,6 +112,8 @@ int blk_stack_pci(struct blk_stack *s, const char *bdf, unsigned int queues, siz
 		goto out_close_vfio;
 	s->blk = virtio_blk_from_device(vireo_pci_device_virtio_device(s->pci));
 	if (!s->blk) {
+		fprintf(stderr, "vireo: %s is virtio device type %u, not virtio-blk (2)\n", bdf,
+			vireo_pci_device_virtio_device(s->pci)->id.device);
 		ret = -ENODEV;
 		goto out_free_pci;
 	}

@@ -133,8 +133,11 @@ static int rng_stack_open(struct rng_stack *s, const struct rng_cmd *c)
 		if (!ret)
 			vdev = loopback_virtio_device(s->lb);
 	}
-	if (!ret && !(s->rng = virtio_rng_from_device(vdev)))
-		ret = -ENODEV; /* not a virtio-rng device */
+	if (!ret && !(s->rng = virtio_rng_from_device(vdev))) {
+		fprintf(stderr, "vireo rng: virtio device type %u, not virtio-rng (4)\n",
+			vdev->id.device);
+		ret = -ENODEV;
+	}
 	if (ret < 0)
 		rng_stack_close(s);
 	return ret;
