@@ -5,7 +5,8 @@
 # vIOMMU, so VIRTIO_F_ACCESS_PLATFORM is offered), one with packed=on. In the guest the
 # vfio_blk check binds both to vfio-pci and runs `vireo blk --pci BDF write/verify` (and
 # `vireo bench blk --pci` for a second); the host then verifies each image file with the same
-# pattern. A virtio-rng-pci function is read with `vireo rng --pci` (vfio_rng). This is a device nobody here wrote,
+# pattern. A virtio-rng-pci function is read with `vireo rng --pci` (vfio_rng), and two
+# virtio-net-pci functions on one QEMU hub carry `vireo bench net --pci A --pci B` (vfio_net). This is a device nobody here wrote,
 # driven by our driver: capability discovery, the init sequence (R-PCI-01, R-PCI-10,
 # R-PCI-11), queue set-up for split and packed rings (R-PCI-09), 16-bit notifications
 # (R-PCI-21, R-PCI-22), MSI-X vectors read back (R-PCI-20), device config read as aligned
@@ -96,7 +97,7 @@ ln -s "$guest/vmlinuz" "$tmp/guest/vmlinuz"
 
 img0=$tmp/split.img img1=$tmp/packed.img
 truncate -s 16M "$img0" "$img1"
-VIREO_GUEST_DIR=$tmp/guest "$repo/tests/guest/run.sh" --checks vfio_blk,vfio_rng --timeout 300 \
+VIREO_GUEST_DIR=$tmp/guest "$repo/tests/guest/run.sh" --checks vfio_blk,vfio_rng,vfio_net --timeout 300 \
 	--log "$tmp/console.log" --append "intel_iommu=on" -- \
 	-device intel-iommu \
 	-drive file="$img0",if=none,id=d0,format=raw,cache=none,aio=threads \
@@ -104,6 +105,9 @@ VIREO_GUEST_DIR=$tmp/guest "$repo/tests/guest/run.sh" --checks vfio_blk,vfio_rng
 	-drive file="$img1",if=none,id=d1,format=raw,cache=none,aio=threads \
 	-device virtio-blk-pci,drive=d1,disable-legacy=on,iommu_platform=on,packed=on,addr=0x5 \
 	-device virtio-rng-pci,disable-legacy=on,iommu_platform=on,addr=0x6 \
+	-netdev hubport,id=n0,hubid=0 -netdev hubport,id=n1,hubid=0 \
+	-device virtio-net-pci,netdev=n0,disable-legacy=on,iommu_platform=on,addr=0x7 \
+	-device virtio-net-pci,netdev=n1,disable-legacy=on,iommu_platform=on,addr=0x8 \
 	>"$tmp/run.out" 2>"$tmp/run.err"
 grep -h '^# NOTE: ' "$tmp/run.out"
 line=$(grep -m1 '^VIREO-CHECK vfio_blk ' "$tmp/run.out")
@@ -116,6 +120,11 @@ rline=$(grep -m1 '^VIREO-CHECK vfio_rng ' "$tmp/run.out")
 case "$rline" in
 "VIREO-CHECK vfio_rng PASS"*) tap OK "guest: vireo rng --pci on QEMU's virtio-rng-pci through VFIO:${rline#VIREO-CHECK vfio_rng PASS}" ;;
 *) tap FAIL "guest: vireo rng --pci through VFIO" "${rline:-no result}" ;;
+esac
+nline=$(grep -m1 '^VIREO-CHECK vfio_net ' "$tmp/run.out")
+case "$nline" in
+"VIREO-CHECK vfio_net PASS"*) tap OK "guest: vireo bench net --pci A --pci B on two QEMU virtio-net-pci joined by a hub:${nline#VIREO-CHECK vfio_net PASS}" ;;
+*) tap FAIL "guest: vireo bench net --pci through VFIO" "${nline:-no result}" ;;
 esac
 
 # feature_of BDF BIT: 1 if the guest's note says our driver negotiated feature BIT on BDF.
