@@ -84,11 +84,15 @@ static int vpci_ids(struct vpci_walk *w, struct vpci_layout *l)
 /* One vendor-specific capability at @pos (R-PCI-05/06: reserved types and BARs ignored). */
 static void vpci_vendor_cap(struct vpci_walk *w, uint32_t pos, struct vpci_layout *l)
 {
-	uint32_t cap_len = vpci_cfg(w, pos + 2, 1);
-	uint32_t type = vpci_cfg(w, pos + offsetof(struct vireo_pci_cap, cfg_type), 1);
-	uint32_t bar = vpci_cfg(w, pos + offsetof(struct vireo_pci_cap, bar), 1);
+	uint32_t cap_len, type, bar;
 	struct vpci_region *r = NULL;
 
+	/* A capability too close to the end to hold the fields: no reads past 0xff. */
+	if (pos > VPCI_CFG_SPACE - sizeof(struct vireo_pci_cap))
+		return;
+	cap_len = vpci_cfg(w, pos + 2, 1);
+	type = vpci_cfg(w, pos + offsetof(struct vireo_pci_cap, cfg_type), 1);
+	bar = vpci_cfg(w, pos + offsetof(struct vireo_pci_cap, bar), 1);
 	if (cap_len < sizeof(struct vireo_pci_cap) || pos + cap_len > VPCI_CFG_SPACE ||
 	    bar > VPCI_BAR_MAX)
 		return;
@@ -190,6 +194,14 @@ static int vpci_check_sizes(const struct vpci_layout *l)
 	if (l->common.length < VPCI_COMMON_MIN_LEN) {
 		log_error("virtio-pci: common configuration is %llu bytes, at least %u are needed",
 			  (unsigned long long)l->common.length, VPCI_COMMON_MIN_LEN);
+		return -ENODEV;
+	}
+	/* dev:PCI/Common configuration and Device-specific configuration: 4-byte aligned. */
+	if ((l->common.offset & 3) || (l->device.present && (l->device.offset & 3))) {
+		log_error("virtio-pci: common (0x%llx) or device (0x%llx) configuration offset is "
+			  "not 4-byte aligned",
+			  (unsigned long long)l->common.offset,
+			  (unsigned long long)l->device.offset);
 		return -ENODEV;
 	}
 	if (l->isr.length < 1 || l->notify.length < 2) {

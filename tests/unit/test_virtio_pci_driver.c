@@ -350,6 +350,14 @@ static void test_refuse_short_common(void **state)
 	t_refused(t);
 }
 
+static void test_refuse_misaligned(void **state)
+{
+	struct t_ctx *t = *state;
+
+	t->f.cfg[FPCI_CAP_DEVICE + 8] = 2; /* device configuration at 0x2002 */
+	t_refused(t);
+}
+
 static void test_refuse_bad_multiplier(void **state)
 {
 	struct t_ctx *t = *state;
@@ -511,6 +519,7 @@ int main(void)
 		T(test_refuse_loop),
 		T(test_refuse_bad_pointer),
 		T(test_refuse_short_common),
+		T(test_refuse_misaligned),
 		T(test_refuse_bad_multiplier),
 		T(test_refuse_missing),
 		T(test_refuse_ids),
