@@ -32,7 +32,11 @@ static unsigned long vpci_self(void)
 	return (unsigned long)pthread_self();
 }
 
-/* §2.9: the next available position: split avail idx; packed offset with its wrap counter. */
+/*
+ * §2.9: the next available position: split avail idx; packed offset with its wrap counter.
+ * The ring has no accessor for these; they are the driver's own shadows, and the thread that
+ * kicks is the one that added (virtqueue.h: one thread per queue).
+ */
 static uint32_t vpci_next_avail(const struct virtqueue *vq, bool packed)
 {
 	if (packed)
