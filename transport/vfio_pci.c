@@ -5,9 +5,11 @@
  * BARs mmap'd where the region allows it; MSI-X vectors as eventfds; DMA mapped into the
  * container's IOMMU domain. The access operations of <vireo/virtio_pci_driver.h>.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <linux/pci_regs.h>
 #include <linux/vfio.h>
 #include <stdio.h>
@@ -40,20 +42,27 @@ struct vireo_vfio_pci {
 	int *vector_fd;		 /* msix_count entries */
 };
 
+/* @in has the shape of @form: 'h' a hex digit, anything else itself. */
+static bool vfio_bdf_shape(const char *in, const char *form)
+{
+	for (; *form; in++, form++) {
+		if (*form == 'h' ? !isxdigit((unsigned char)*in) : *in != *form)
+			return false;
+	}
+	return *in == '\0';
+}
+
 /* "DDDD:BB:DD.F" or "BB:DD.F"; written back in the long form. Return: 0 or -EINVAL. */
 static int vfio_parse_bdf(const char *in, char out[16])
 {
 	unsigned int dom = 0, bus, dev, fn;
-	char tail;
 
-	if (strlen(in) == 12 &&
-	    sscanf(in, "%4x:%2x:%2x.%1x%c", &dom, &bus, &dev, &fn, &tail) == 4 && in[4] == ':')
-		goto ok;
-	dom = 0;
-	if (strlen(in) == 7 && sscanf(in, "%2x:%2x.%1x%c", &bus, &dev, &fn, &tail) == 3)
-		goto ok;
-	return -EINVAL;
-ok:
+	if (vfio_bdf_shape(in, "hhhh:hh:hh.h"))
+		(void)sscanf(in, "%4x:%2x:%2x.%1x", &dom, &bus, &dev, &fn);
+	else if (vfio_bdf_shape(in, "hh:hh.h"))
+		(void)sscanf(in, "%2x:%2x.%1x", &bus, &dev, &fn);
+	else
+		return -EINVAL;
 	if (dev > 0x1f || fn > 7)
 		return -EINVAL;
 	snprintf(out, 16, "%04x:%02x:%02x.%x", dom, bus, dev, fn);
@@ -83,13 +92,18 @@ static int vfio_link_name(const char *bdf, const char *name, char *buf, size_t l
 /* The function exists, is bound to vfio-pci, and has an IOMMU group. Return: group or -errno. */
 static int vfio_find_group(const char *bdf)
 {
-	char path[PATH_MAX], name[64];
+	char path[PATH_MAX], name[64], group[64];
 	int ret;
 
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s", bdf);
 	if (access(path, F_OK) < 0) {
 		log_error("vfio: no PCI function %s (%s)", bdf, path);
 		return -ENOENT;
+	}
+	/* The group first: without an IOMMU vfio-pci cannot bind, and that is the cause. */
+	if (vfio_link_name(bdf, "iommu_group", group, sizeof(group)) < 0) {
+		log_error("vfio: %s has no IOMMU group: is the IOMMU on (intel_iommu=on)?", bdf);
+		return -ENODEV;
 	}
 	ret = vfio_link_name(bdf, "driver", name, sizeof(name));
 	if (ret < 0 || strcmp(name, "vfio-pci") != 0) {
@@ -99,11 +113,7 @@ static int vfio_find_group(const char *bdf)
 			  path);
 		return -ENODEV;
 	}
-	if (vfio_link_name(bdf, "iommu_group", name, sizeof(name)) < 0) {
-		log_error("vfio: %s has no IOMMU group: is the IOMMU on (intel_iommu=on)?", bdf);
-		return -ENODEV;
-	}
-	return atoi(name);
+	return atoi(group);
 }
 
 /* Container with a type-1 v2 IOMMU, holding the viable group @n. Return: 0 or -errno. */
