@@ -91,6 +91,9 @@ if ! vfio_modules "$root" >"$tmp/modules.log" 2>&1; then
 	skip_all "cannot take the vfio modules out of $deb: $(tail -n 1 "$tmp/modules.log")"
 fi
 copy_prog "$root" "$VIREO"
+# The queue reset example, beside the vireo under test (R-PCI-13 against QEMU's device).
+ex=$(dirname "$VIREO")/examples/pci_rng_queue_reset
+[ -x "$ex" ] && copy_prog "$root" "$ex"
 (cd "$root" && find . | sort | cpio -o -H newc --quiet) | gzip -1 >"$tmp/extra.cpio.gz"
 cat "$guest/initrd.img" "$tmp/extra.cpio.gz" >"$tmp/guest/initrd.img"
 ln -s "$guest/vmlinuz" "$tmp/guest/vmlinuz"
@@ -121,6 +124,9 @@ case "$rline" in
 "VIREO-CHECK vfio_rng PASS"*) tap OK "guest: vireo rng --pci on QEMU's virtio-rng-pci through VFIO:${rline#VIREO-CHECK vfio_rng PASS}" ;;
 *) tap FAIL "guest: vireo rng --pci through VFIO" "${rline:-no result}" ;;
 esac
+res=FAIL
+echo "$rline" | grep -q 'queue 0 reset and re-enabled' && res=OK
+tap $res "guest: RING_RESET: virtio-rng-pci's queue 0 reset alone and re-enabled (R-PCI-13)" "$rline"
 nline=$(grep -m1 '^VIREO-CHECK vfio_net ' "$tmp/run.out")
 case "$nline" in
 "VIREO-CHECK vfio_net PASS"*) tap OK "guest: vireo bench net --pci A --pci B on two QEMU virtio-net-pci joined by a hub:${nline#VIREO-CHECK vfio_net PASS}" ;;
