@@ -16,7 +16,7 @@
 #include <vireo/log.h>
 #include <vireo/spec.h>
 
-#include "transport/virtio_pci_internal.h"
+#include "transport/virtio_pci_driver_internal.h"
 
 /* Standard configuration space: capabilities live in [0x40, 0x100), 4-byte aligned. */
 #define VPCI_CFG_SPACE 256u

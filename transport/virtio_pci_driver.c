@@ -14,7 +14,7 @@
 #include <vireo/log.h>
 #include <vireo/spec.h>
 
-#include "transport/virtio_pci_internal.h"
+#include "transport/virtio_pci_driver_internal.h"
 
 #define CC(field) offsetof(struct vireo_pci_common_cfg, field)
 #define VPCI_DEFAULT_RESET_MS 1000

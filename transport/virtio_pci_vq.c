@@ -15,7 +15,7 @@
 #include <vireo/log.h>
 #include <vireo/spec.h>
 
-#include "transport/virtio_pci_internal.h"
+#include "transport/virtio_pci_driver_internal.h"
 
 #define CC(field) offsetof(struct vireo_pci_common_cfg, field)
 /* Polling without interrupts: sleep this long at most between looks at the rings. */

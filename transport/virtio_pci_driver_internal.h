@@ -3,8 +3,8 @@
  * Shared by the virtio-pci driver's files: the checked capability layout (virtio_pci_caps.c),
  * the device (virtio_pci_driver.c) and its queues and interrupts (virtio_pci_vq.c).
  */
-#ifndef VIREO_TRANSPORT_VIRTIO_PCI_INTERNAL_H
-#define VIREO_TRANSPORT_VIRTIO_PCI_INTERNAL_H
+#ifndef VIREO_TRANSPORT_VIRTIO_PCI_DRIVER_INTERNAL_H
+#define VIREO_TRANSPORT_VIRTIO_PCI_DRIVER_INTERNAL_H
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -95,4 +95,4 @@ void vpci_del_vqs(struct virtio_device *vdev);
 int vpci_wait(struct virtio_device *vdev, int timeout_ms);
 void vpci_vectors_release(struct vireo_pci_device *d);
 
-#endif /* VIREO_TRANSPORT_VIRTIO_PCI_INTERNAL_H */
+#endif /* VIREO_TRANSPORT_VIRTIO_PCI_DRIVER_INTERNAL_H */
