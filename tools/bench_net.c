@@ -181,7 +181,7 @@ static void bench_net_close(struct bench_net_port *p)
 	if (p->vfio)
 		vireo_vfio_pci_close(p->vfio);
 	if (p->fe)
-		vhost_user_frontend_free(p->fe);
+		vireo_vhost_user_frontend_free(p->fe);
 	virtio_net_unregister(&p->bus, &p->drv);
 	memset(p, 0, sizeof(*p));
 }
@@ -189,7 +189,7 @@ static void bench_net_close(struct bench_net_port *p)
 static struct virtio_device *bench_net_vdev(const struct bench_net_port *p)
 {
 	return p->pci ? vireo_pci_device_virtio_device(p->pci)
-		      : vhost_user_frontend_virtio_device(p->fe);
+		      : vireo_vhost_user_frontend_virtio_device(p->fe);
 }
 
 /* The PCI function @bdf through VFIO, on @p's bus. Return: 0 or -errno */
@@ -239,7 +239,7 @@ static int bench_net_open(struct bench_net_port *p, unsigned int i, const struct
 	if (c->pci[i])
 		ret = bench_net_open_pci(p, c->socket[i]);
 	else
-		ret = vhost_user_frontend_new(&p->fe, &p->bus, &opt);
+		ret = vireo_vhost_user_frontend_new(&p->fe, &p->bus, &opt);
 	if (ret < 0) {
 		virtio_net_unregister(&p->bus, &p->drv);
 		return ret;
@@ -465,7 +465,7 @@ static void bench_net_notify(struct bench_net_port *ports, unsigned int n,
 		virtio_net_get_stats(ports[i].net, &st);
 		memset(&fs, 0, sizeof(fs));
 		if (ports[i].fe)
-			vhost_user_frontend_stats(ports[i].fe, &fs);
+			vireo_vhost_user_frontend_stats(ports[i].fe, &fs);
 		sum->tx_kicks += st.tx_kicks;
 		sum->rx_kicks += st.rx_kicks;
 		sum->interrupts += st.rx_interrupts;

@@ -94,11 +94,11 @@ static void rng_stack_close(struct rng_stack *s)
 	if (s->vfio)
 		vireo_vfio_pci_close(s->vfio);
 	if (s->fe)
-		vhost_user_frontend_free(s->fe);
+		vireo_vhost_user_frontend_free(s->fe);
 	if (s->lb)
-		loopback_free(s->lb);
+		vireo_loopback_free(s->lb);
 	if (s->dev)
-		rng_device_free(s->dev);
+		vireo_rng_device_free(s->dev);
 	virtio_rng_unregister(&s->bus, &s->drv);
 }
 
@@ -123,15 +123,15 @@ static int rng_stack_open(struct rng_stack *s, const struct rng_cmd *c)
 		if (!ret)
 			vdev = vireo_pci_device_virtio_device(s->pci);
 	} else if (c->socket) {
-		ret = vhost_user_frontend_new(&s->fe, &s->bus, &fo);
+		ret = vireo_vhost_user_frontend_new(&s->fe, &s->bus, &fo);
 		if (!ret)
-			vdev = vhost_user_frontend_virtio_device(s->fe);
+			vdev = vireo_vhost_user_frontend_virtio_device(s->fe);
 	} else {
-		ret = rng_device_new(&s->dev, NULL);
+		ret = vireo_rng_device_new(&s->dev, NULL);
 		if (!ret)
-			ret = loopback_new(&s->lb, &s->bus, rng_device_vdev(s->dev), 0);
+			ret = vireo_loopback_new(&s->lb, &s->bus, vireo_rng_device_vdev(s->dev), 0);
 		if (!ret)
-			vdev = loopback_virtio_device(s->lb);
+			vdev = vireo_loopback_virtio_device(s->lb);
 	}
 	if (!ret && !(s->rng = virtio_rng_from_device(vdev))) {
 		fprintf(stderr, "vireo rng: virtio device type %u, not virtio-rng (4)\n",

@@ -368,7 +368,7 @@ int vireo_pci_device_new(struct virtio_bus *bus, const struct vireo_pci_access_o
 	d->vdev.config = &vpci_config_ops;
 	d->vdev.transport = d;
 	d->vdev.dma = &d->arena;
-	ret = register_virtio_device(bus, &d->vdev);
+	ret = vireo_register_virtio_device(bus, &d->vdev);
 	d->registered = true;
 	/* An access that failed, or a reset that never completed, says more than the bus's no. */
 	if (vireo_pci_device_broken(d))
@@ -383,7 +383,7 @@ int vireo_pci_device_new(struct virtio_bus *bus, const struct vireo_pci_access_o
 
 out_destroy:
 	if (d->registered)
-		unregister_virtio_device(&d->vdev);
+		vireo_unregister_virtio_device(&d->vdev);
 	vpci_destroy(d);
 	return ret;
 }
@@ -393,7 +393,7 @@ void vireo_pci_device_free(struct vireo_pci_device *d)
 	if (!d)
 		return;
 	if (d->registered)
-		unregister_virtio_device(&d->vdev);
+		vireo_unregister_virtio_device(&d->vdev);
 	d->registered = false;
 	vpci_destroy(d);
 }

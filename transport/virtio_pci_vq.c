@@ -430,7 +430,7 @@ static void vpci_vector_fired(struct vireo_pci_device *d, unsigned int v, const 
 {
 	unsigned int i;
 
-	eventfd_drain_fd(d->vector_fd[v]);
+	vireo_eventfd_drain_fd(d->vector_fd[v]);
 	for (i = 0; i < n; i++)
 		if (d->queues[idx[i]].vector == v)
 			vpci_run_callback(&d->queues[idx[i]]);

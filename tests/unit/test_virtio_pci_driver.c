@@ -203,10 +203,10 @@ static void test_msix_per_queue(void **state)
 	assert_int_equal(vireo_pci_device_interrupts(t->dev), 4);
 	assert_int_equal(t->f.q[2].msix, 3);
 	assert_int_equal(vdev->config->wait(vdev, 0), -ETIMEDOUT);
-	assert_int_equal(eventfd_signal_fd(t->f.vector_fd[3]), 0);
+	assert_int_equal(vireo_eventfd_signal_fd(t->f.vector_fd[3]), 0);
 	assert_int_equal(vdev->config->wait(vdev, 1000), 0);
 	assert_int_equal(t->callbacks, 1);
-	assert_int_equal(eventfd_signal_fd(t->f.vector_fd[0]), 0);
+	assert_int_equal(vireo_eventfd_signal_fd(t->f.vector_fd[0]), 0);
 	assert_int_equal(vdev->config->wait(vdev, 1000), 0);
 	assert_int_equal(t->config_changes, 1);
 	assert_int_equal(t->callbacks, 1);
