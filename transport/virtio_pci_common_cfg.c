@@ -184,8 +184,9 @@ int pci_fn_common_read(struct vireo_pci_function *fn, uint32_t offset, unsigned 
 	unsigned int part;
 
 	if (!pci_fn_cc_field(offset, size, &field, &part)) {
-		log_warn("%s: pci: %u-byte common config read at %#x is not a field; ignored",
-			 fn->dev->name, size, offset);
+		pci_fn_warn(fn,
+			    "%s: pci: %u-byte common config read at %#x is not a field; ignored",
+			    fn->dev->name, size, offset);
 		return -EINVAL;
 	}
 	*value = pci_fn_cc_value(fn, field) >> (8 * part);
@@ -242,8 +243,8 @@ static void pci_fn_queue_enable(struct vireo_pci_function *fn, struct pci_fn_que
 
 	/* §3.1.1: queues are set up after FEATURES_OK (the ring format is known then). */
 	if (!(vdev_get_status(fn->dev) & VIRTIO_STATUS_FEATURES_OK)) {
-		log_warn("%s: pci: queue %u enabled before FEATURES_OK; ignored", fn->dev->name,
-			 index);
+		pci_fn_warn(fn, "%s: pci: queue %u enabled before FEATURES_OK; ignored",
+			    fn->dev->name, index);
 		return;
 	}
 	ret = vdev_queue_set_num(fn->dev, index, q->size);
@@ -273,8 +274,8 @@ static void pci_fn_queue_reset(struct vireo_pci_function *fn, struct pci_fn_queu
 	unsigned int index = fn->queue_select;
 
 	if (!vdev_has_feature(fn->dev, VIRTIO_F_RING_RESET)) {
-		log_warn("%s: pci: queue_reset written without VIRTIO_F_RING_RESET; ignored",
-			 fn->dev->name);
+		pci_fn_warn(fn, "%s: pci: queue_reset written without VIRTIO_F_RING_RESET; ignored",
+			    fn->dev->name);
 		return;
 	}
 	vdev_queue_disable(fn->dev, index);
@@ -301,8 +302,10 @@ static uint16_t pci_fn_vector(struct vireo_pci_function *fn, uint64_t value, con
 {
 	/* D-PCI-42: a vector the table does not have is a failed mapping: NO_VECTOR. */
 	if (value != VIREO_PCI_MSI_NO_VECTOR && value >= fn->msix_vectors) {
-		log_warn("%s: pci: %s vector %" PRIu64 " beyond the %u-entry MSI-X table; unmapped",
-			 fn->dev->name, what, value, fn->msix_vectors);
+		pci_fn_warn(fn,
+			    "%s: pci: %s vector %" PRIu64
+			    " beyond the %u-entry MSI-X table; unmapped",
+			    fn->dev->name, what, value, fn->msix_vectors);
 		return VIREO_PCI_MSI_NO_VECTOR;
 	}
 	return (uint16_t)value;
@@ -324,8 +327,8 @@ static int pci_fn_queue_write(struct vireo_pci_function *fn, uint32_t field, uns
 	struct pci_fn_queue *q = pci_fn_selected(fn);
 
 	if (!q) {
-		log_warn("%s: pci: write to queue %u's registers: no such queue; ignored",
-			 fn->dev->name, fn->queue_select);
+		pci_fn_warn(fn, "%s: pci: write to queue %u's registers: no such queue; ignored",
+			    fn->dev->name, fn->queue_select);
 		return -EINVAL;
 	}
 	if (field == CC(queue_reset))
@@ -336,16 +339,18 @@ static int pci_fn_queue_write(struct vireo_pci_function *fn, uint32_t field, uns
 	}
 	if (q->enabled) {
 		/* §4.1.4.3.2: the driver sets a queue up before enabling it, not after. */
-		log_warn("%s: pci: queue %u register %#x written while enabled; ignored",
-			 fn->dev->name, fn->queue_select, field);
+		pci_fn_warn(fn, "%s: pci: queue %u register %#x written while enabled; ignored",
+			    fn->dev->name, fn->queue_select, field);
 		return -EBUSY;
 	}
 	switch (field) {
 	case CC(queue_size):
 		if (!pci_fn_queue_size_ok(fn, value)) {
-			log_warn("%s: pci: queue %u size %" PRIu64
-				 " (max %u; a power of 2 for a split ring); ignored",
-				 fn->dev->name, fn->queue_select, value, fn->dev->queue_max_size);
+			pci_fn_warn(fn,
+				    "%s: pci: queue %u size %" PRIu64
+				    " (max %u; a power of 2 for a split ring); ignored",
+				    fn->dev->name, fn->queue_select, value,
+				    fn->dev->queue_max_size);
 			return -EINVAL;
 		}
 		q->size = (uint16_t)value;
@@ -353,8 +358,10 @@ static int pci_fn_queue_write(struct vireo_pci_function *fn, uint32_t field, uns
 	case CC(queue_enable):
 		if (value != 1) {
 			/* R-PCI-12: a driver never writes 0; a queue stops by queue_reset. */
-			log_warn("%s: pci: queue_enable %" PRIu64 " written (only 1 is); ignored",
-				 fn->dev->name, value);
+			pci_fn_warn(fn,
+				    "%s: pci: queue_enable %" PRIu64
+				    " written (only 1 is); ignored",
+				    fn->dev->name, value);
 			return -EINVAL;
 		}
 		pci_fn_queue_enable(fn, q);
@@ -382,14 +389,16 @@ static void pci_fn_status_write(struct vireo_pci_function *fn, uint8_t status)
 		pci_fn_common_defaults(fn);
 		pci_fn_isr_reset(fn);
 		if (pci_fn_install_core_fds(fn) < 0)
-			log_warn("%s: pci: config-change signals lost after reset", fn->dev->name);
+			pci_fn_warn(fn, "%s: pci: config-change signals lost after reset",
+				    fn->dev->name);
 		return;
 	}
 	if (ret == -EPERM)
 		log_info("%s: pci: FEATURES_OK refused for features %#" PRIx64, fn->dev->name,
 			 fn->driver_features);
 	else if (ret < 0)
-		log_warn("%s: pci: device_status %#x refused (%d)", fn->dev->name, status, ret);
+		pci_fn_warn(fn, "%s: pci: device_status %#x refused (%d)", fn->dev->name, status,
+			    ret);
 }
 
 static void pci_fn_driver_feature_write(struct vireo_pci_function *fn, uint64_t value)
@@ -399,15 +408,17 @@ static void pci_fn_driver_feature_write(struct vireo_pci_function *fn, uint64_t 
 
 	if (sel > 1) {
 		if (value)
-			log_warn("%s: pci: driver_feature bits %#" PRIx64
-				 " written at select %u (no such bits); ignored",
-				 fn->dev->name, value, sel);
+			pci_fn_warn(fn,
+				    "%s: pci: driver_feature bits %#" PRIx64
+				    " written at select %u (no such bits); ignored",
+				    fn->dev->name, value, sel);
 		return;
 	}
 	features = pci_fn_merge(fn->driver_features, sel ? 4 : 0, 4, value);
 	if (vdev_set_driver_features(fn->dev, features) < 0) {
-		log_warn("%s: pci: driver_feature written outside feature negotiation; ignored",
-			 fn->dev->name);
+		pci_fn_warn(fn,
+			    "%s: pci: driver_feature written outside feature negotiation; ignored",
+			    fn->dev->name);
 		return;
 	}
 	if (features & ~fn->dev->offered_features)
@@ -423,8 +434,9 @@ int pci_fn_common_write(struct vireo_pci_function *fn, uint32_t offset, unsigned
 	unsigned int part;
 
 	if (!pci_fn_cc_field(offset, size, &field, &part)) {
-		log_warn("%s: pci: %u-byte common config write at %#x is not a field; ignored",
-			 fn->dev->name, size, offset);
+		pci_fn_warn(fn,
+			    "%s: pci: %u-byte common config write at %#x is not a field; ignored",
+			    fn->dev->name, size, offset);
 		return -EINVAL;
 	}
 	switch (field) {
@@ -454,8 +466,8 @@ int pci_fn_common_write(struct vireo_pci_function *fn, uint32_t offset, unsigned
 	case CC(admin_queue_index):
 	case CC(admin_queue_num):
 		/* R-PCI-08 is the driver's rule; the device keeps the field as it was. */
-		log_warn("%s: pci: driver wrote read-only common config field %#x; ignored",
-			 fn->dev->name, field);
+		pci_fn_warn(fn, "%s: pci: driver wrote read-only common config field %#x; ignored",
+			    fn->dev->name, field);
 		return -EPERM;
 	default:
 		return pci_fn_queue_write(fn, field, part, size, value);
@@ -477,10 +489,11 @@ int pci_fn_notify_write(struct vireo_pci_function *fn, uint32_t offset, unsigned
 
 	if (offset % PCI_FN_NOTIFY_MULTIPLIER || size != width ||
 	    VIREO_NOTIFY_DATA_QUEUE(value) != queue) {
-		log_warn("%s: pci: %u-byte notify write of %#" PRIx64
-			 " at slot offset %#x (queue %u expects %u bytes carrying its index); "
-			 "ignored",
-			 fn->dev->name, size, value, offset, queue, width);
+		pci_fn_warn(fn,
+			    "%s: pci: %u-byte notify write of %#" PRIx64
+			    " at slot offset %#x (queue %u expects %u bytes carrying its index); "
+			    "ignored",
+			    fn->dev->name, size, value, offset, queue, width);
 		return -EINVAL;
 	}
 	return eventfd_signal_fd(fn->queues[queue].notify_fd);
@@ -493,8 +506,8 @@ int pci_fn_device_cfg_read(struct vireo_pci_function *fn, uint32_t offset, unsig
 	uint8_t buf[4];
 
 	if (size > 4 || (offset & (size - 1)) || vdev_config_read(fn->dev, offset, buf, size) < 0) {
-		log_warn("%s: pci: %u-byte device config read at %#x refused", fn->dev->name, size,
-			 offset);
+		pci_fn_warn(fn, "%s: pci: %u-byte device config read at %#x refused", fn->dev->name,
+			    size, offset);
 		return -EINVAL;
 	}
 	*value = pci_fn_get_le(buf, size);
@@ -508,14 +521,14 @@ int pci_fn_device_cfg_write(struct vireo_pci_function *fn, uint32_t offset, unsi
 	int ret;
 
 	if (size > 4 || (offset & (size - 1))) {
-		log_warn("%s: pci: %u-byte device config write at %#x: bad width; ignored",
-			 fn->dev->name, size, offset);
+		pci_fn_warn(fn, "%s: pci: %u-byte device config write at %#x: bad width; ignored",
+			    fn->dev->name, size, offset);
 		return -EINVAL;
 	}
 	pci_fn_put_le(buf, size, value);
 	ret = vdev_config_write(fn->dev, offset, buf, size);
 	if (ret < 0)
-		log_warn("%s: pci: %u-byte device config write at %#x refused (%d)", fn->dev->name,
-			 size, offset, ret);
+		pci_fn_warn(fn, "%s: pci: %u-byte device config write at %#x refused (%d)",
+			    fn->dev->name, size, offset, ret);
 	return ret;
 }

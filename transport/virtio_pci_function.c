@@ -48,6 +48,18 @@ static uint16_t pci_fn_class_code(uint32_t device_id)
 	}
 }
 
+bool pci_fn_warn_ok(struct vireo_pci_function *fn)
+{
+	if (fn->warnings < PCI_FN_WARN_LIMIT) {
+		fn->warnings++;
+		return true;
+	}
+	if (fn->warnings++ == PCI_FN_WARN_LIMIT)
+		log_warn("%s: pci: %u refusals logged; further ones are not", fn->dev->name,
+			 PCI_FN_WARN_LIMIT);
+	return false;
+}
+
 uint16_t pci_fn_command(const struct vireo_pci_function *fn)
 {
 	return (uint16_t)pci_fn_get_le(&fn->config[PCI_COMMAND], 2);
@@ -288,12 +300,13 @@ static int pci_fn_isr_access(struct vireo_pci_function *fn, bool write, unsigned
 			     uint64_t *value)
 {
 	if (write) {
-		log_warn("%s: pci: driver wrote the read-only ISR status; ignored", fn->dev->name);
+		pci_fn_warn(fn, "%s: pci: driver wrote the read-only ISR status; ignored",
+			    fn->dev->name);
 		return -EPERM;
 	}
 	if (size != 1) {
-		log_warn("%s: pci: %u-byte ISR read (the ISR is one byte); ignored", fn->dev->name,
-			 size);
+		pci_fn_warn(fn, "%s: pci: %u-byte ISR read (the ISR is one byte); ignored",
+			    fn->dev->name, size);
 		return -EINVAL;
 	}
 	*value = pci_fn_isr_read_clear(fn);
@@ -325,13 +338,15 @@ static int pci_fn_virtio_bar_access(struct vireo_pci_function *fn, uint64_t offs
 	if (pci_fn_overlaps(off, size, PCI_FN_ISR_OFFSET, PCI_FN_ISR_LEN) ||
 	    pci_fn_overlaps(off, size, PCI_FN_DEVICE_OFFSET, fn->dev->config_size) ||
 	    pci_fn_overlaps(off, size, PCI_FN_NOTIFY_OFFSET, notify_len)) {
-		log_warn("%s: pci: %u-byte access at BAR 0 offset %#x straddles a structure; "
-			 "ignored",
-			 fn->dev->name, size, off);
+		pci_fn_warn(fn,
+			    "%s: pci: %u-byte access at BAR 0 offset %#x straddles a structure; "
+			    "ignored",
+			    fn->dev->name, size, off);
 		return -EINVAL;
 	}
 	if (write) {
-		log_warn("%s: pci: write to unused BAR 0 offset %#x; ignored", fn->dev->name, off);
+		pci_fn_warn(fn, "%s: pci: write to unused BAR 0 offset %#x; ignored", fn->dev->name,
+			    off);
 		return -EINVAL;
 	}
 	*value = 0;
@@ -343,14 +358,16 @@ static int pci_fn_bar_access(struct vireo_pci_function *fn, unsigned int bar, ui
 			     unsigned int size, bool write, uint64_t *value)
 {
 	if (bar >= 6 || !fn->bar_size[bar]) {
-		log_warn("%s: pci: access to unimplemented BAR %u; ignored", fn->dev->name, bar);
+		pci_fn_warn(fn, "%s: pci: access to unimplemented BAR %u; ignored", fn->dev->name,
+			    bar);
 		return -EINVAL;
 	}
 	if ((size != 1 && size != 2 && size != 4 && size != 8) || offset >= fn->bar_size[bar] ||
 	    size > fn->bar_size[bar] - offset) {
-		log_warn("%s: pci: %u-byte access at BAR %u offset %#" PRIx64
-			 " is outside it or of a bad size; ignored",
-			 fn->dev->name, size, bar, offset);
+		pci_fn_warn(fn,
+			    "%s: pci: %u-byte access at BAR %u offset %#" PRIx64
+			    " is outside it or of a bad size; ignored",
+			    fn->dev->name, size, bar, offset);
 		return -EINVAL;
 	}
 	if (bar == VIREO_PCI_FUNCTION_MSIX_BAR)
@@ -364,8 +381,10 @@ static bool pci_fn_decoding(struct vireo_pci_function *fn, unsigned int bar, uin
 {
 	if (pci_fn_command(fn) & PCI_COMMAND_MEMORY)
 		return true;
-	log_warn("%s: pci: BAR %u offset %#" PRIx64 " accessed with memory decoding off; ignored",
-		 fn->dev->name, bar, offset);
+	pci_fn_warn(fn,
+		    "%s: pci: BAR %u offset %#" PRIx64
+		    " accessed with memory decoding off; ignored",
+		    fn->dev->name, bar, offset);
 	return false;
 }
 
@@ -450,8 +469,8 @@ static bool pci_fn_config_access_ok(struct vireo_pci_function *fn, uint32_t offs
 	if ((size == 1 || size == 2 || size == 4) && (offset & (size - 1)) == 0 &&
 	    offset < VIREO_PCI_CONFIG_SPACE_SIZE)
 		return true;
-	log_warn("%s: pci: %u-byte config %s at %#x is not an aligned access; ignored",
-		 fn->dev->name, size, what, offset);
+	pci_fn_warn(fn, "%s: pci: %u-byte config %s at %#x is not an aligned access; ignored",
+		    fn->dev->name, size, what, offset);
 	return false;
 }
 
@@ -469,8 +488,9 @@ static void pci_fn_cfg_window(struct vireo_pci_function *fn, bool write)
 	uint64_t value;
 
 	if ((len != 1 && len != 2 && len != 4) || (off & (len - 1))) {
-		log_warn("%s: pci: PCI_CFG window of %u bytes at %#x is not aligned; ignored",
-			 fn->dev->name, len, off);
+		pci_fn_warn(fn,
+			    "%s: pci: PCI_CFG window of %u bytes at %#x is not aligned; ignored",
+			    fn->dev->name, len, off);
 		return;
 	}
 	if (write) {

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include <vireo/device.h>
+#include <vireo/log.h>
 #include <vireo/spec.h>
 #include <vireo/virtio_pci_function.h>
 
@@ -57,7 +58,8 @@ struct vireo_pci_function {
 	struct vireo_msix_entry *msix_table;
 	uint64_t *msix_pba;
 	uint32_t msix_pba_offset;
-	uint64_t msix_sent; /* messages delivered, for logs */
+	uint64_t msix_sent;    /* messages delivered, for logs */
+	unsigned int warnings; /* refusals logged (pci_fn_warn) */
 	uint8_t isr;
 	bool intx_asserted;
 	int config_fd;
@@ -73,7 +75,16 @@ struct vireo_pci_function {
 	struct pci_fn_queue queues[VDEV_MAX_QUEUES];
 };
 
+/* Refusals logged per function before it goes quiet: a driver must not flood the log. */
+#define PCI_FN_WARN_LIMIT 64u
+
 /* virtio_pci_function.c */
+bool pci_fn_warn_ok(struct vireo_pci_function *fn);
+#define pci_fn_warn(fn, ...)                   \
+	do {                                   \
+		if (pci_fn_warn_ok(fn))        \
+			log_warn(__VA_ARGS__); \
+	} while (0)
 uint16_t pci_fn_command(const struct vireo_pci_function *fn);
 void pci_fn_update_interrupt_status(struct vireo_pci_function *fn);
 

@@ -90,7 +90,8 @@ static void pci_fn_msix_send(struct vireo_pci_function *fn, uint16_t v)
 	else if (fn->host.vector_signal)
 		ret = fn->host.vector_signal(fn->opaque, v);
 	if (ret < 0)
-		log_warn("%s: pci: MSI-X vector %u not delivered: %d", fn->dev->name, v, ret);
+		pci_fn_warn(fn, "%s: pci: MSI-X vector %u not delivered: %d", fn->dev->name, v,
+			    ret);
 	else
 		fn->msix_sent++;
 }
@@ -175,8 +176,8 @@ int pci_fn_msix_read(struct vireo_pci_function *fn, uint64_t offset, unsigned in
 
 	/* PCI 3.0 §6.8.2: table and PBA take aligned DWORD or QWORD accesses. */
 	if ((size != 4 && size != 8) || (offset & (size - 1))) {
-		log_warn("%s: pci: %u-byte MSI-X read at %#" PRIx64 ": bad width; ignored",
-			 fn->dev->name, size, offset);
+		pci_fn_warn(fn, "%s: pci: %u-byte MSI-X read at %#" PRIx64 ": bad width; ignored",
+			    fn->dev->name, size, offset);
 		return -EINVAL;
 	}
 	if (offset + size <= table_len) {
@@ -214,14 +215,15 @@ int pci_fn_msix_write(struct vireo_pci_function *fn, uint64_t offset, unsigned i
 	uint64_t table_len = (uint64_t)fn->msix_vectors * sizeof(struct vireo_msix_entry);
 
 	if ((size != 4 && size != 8) || (offset & (size - 1))) {
-		log_warn("%s: pci: %u-byte MSI-X write at %#" PRIx64 ": bad width; ignored",
-			 fn->dev->name, size, offset);
+		pci_fn_warn(fn, "%s: pci: %u-byte MSI-X write at %#" PRIx64 ": bad width; ignored",
+			    fn->dev->name, size, offset);
 		return -EINVAL;
 	}
 	if (offset + size > table_len) {
-		log_warn("%s: pci: MSI-X write at %#" PRIx64 " outside the table (PBA is "
-			 "read-only); ignored",
-			 fn->dev->name, offset);
+		pci_fn_warn(fn,
+			    "%s: pci: MSI-X write at %#" PRIx64 " outside the table (PBA is "
+			    "read-only); ignored",
+			    fn->dev->name, offset);
 		return -EPERM;
 	}
 	pci_fn_msix_entry_write(fn, offset, size, value);
