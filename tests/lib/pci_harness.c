@@ -335,19 +335,19 @@ static bool harness_notify(struct virtqueue *vq)
 				   hq->index) == 0;
 }
 
-static void harness_ring_init(struct pci_harness *h, struct pci_harness_queue *hq)
+static void harness_ring_init(struct pci_harness *h, struct pci_harness_queue *hq, uint64_t base,
+			      uint16_t num)
 {
 	bool packed = h->features & VIRTIO_BIT(VIRTIO_F_RING_PACKED);
 	bool event_idx = h->features & VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX);
-	uint64_t base = GPA_BASE + (uint64_t)hq->index * QUEUE_STRIDE;
 
-	memset(pci_harness_g2h(h, base), 0, QUEUE_STRIDE);
+	memset(pci_harness_g2h(h, base), 0, 0x3000);
 	hq->desc = base;
 	hq->driver = base + 0x1000;
 	hq->device = base + 0x2000;
 	if (packed) {
 		struct vring_packed_drv_config cfg = {
-			.num = PCI_HARNESS_QNUM,
+			.num = num,
 			.desc = pci_harness_g2h(h, hq->desc),
 			.driver_event = pci_harness_g2h(h, hq->driver),
 			.device_event = pci_harness_g2h(h, hq->device),
@@ -357,7 +357,7 @@ static void harness_ring_init(struct pci_harness *h, struct pci_harness_queue *h
 		assert_int_equal(virtqueue_packed_init(&hq->vq, &cfg), 0);
 	} else {
 		struct vring_split_drv_config cfg = {
-			.num = PCI_HARNESS_QNUM,
+			.num = num,
 			.desc = pci_harness_g2h(h, hq->desc),
 			.avail = pci_harness_g2h(h, hq->driver),
 			.used = pci_harness_g2h(h, hq->device),
@@ -371,16 +371,18 @@ static void harness_ring_init(struct pci_harness *h, struct pci_harness_queue *h
 	hq->vq.index = hq->index;
 }
 
-void pci_harness_queue_setup(struct pci_harness *h, unsigned int i, uint16_t vector)
+void pci_harness_queue_setup_at(struct pci_harness *h, unsigned int i, uint16_t vector,
+				uint64_t base, uint16_t num)
 {
 	struct pci_harness_queue *hq = &h->q[i];
 
+	assert_true(num <= PCI_HARNESS_QNUM);
 	hq->h = h;
 	hq->index = i;
-	harness_ring_init(h, hq);
+	harness_ring_init(h, hq, base, num);
 	pci_harness_cc_write(h, PCI_CC(queue_select), 2, i);
 	assert_int_equal(pci_harness_cc_read(h, PCI_CC(queue_size), 2), PCI_HARNESS_QNUM);
-	pci_harness_cc_write(h, PCI_CC(queue_size), 2, PCI_HARNESS_QNUM);
+	pci_harness_cc_write(h, PCI_CC(queue_size), 2, num);
 	pci_harness_cc_write(h, PCI_CC(queue_msix_vector), 2, vector);
 	/* D-PCI-40: the mapping reads back */
 	assert_int_equal(pci_harness_cc_read(h, PCI_CC(queue_msix_vector), 2), vector);
@@ -396,6 +398,12 @@ void pci_harness_queue_setup(struct pci_harness *h, unsigned int i, uint16_t vec
 	assert_int_equal(pci_harness_cc_read(h, PCI_CC(queue_notify_off), 2), i);
 	pci_harness_cc_write(h, PCI_CC(queue_enable), 2, 1);
 	assert_int_equal(pci_harness_cc_read(h, PCI_CC(queue_enable), 2), 1);
+}
+
+void pci_harness_queue_setup(struct pci_harness *h, unsigned int i, uint16_t vector)
+{
+	pci_harness_queue_setup_at(h, i, vector, GPA_BASE + (uint64_t)i * QUEUE_STRIDE,
+				   PCI_HARNESS_QNUM);
 }
 
 void pci_harness_driver_ok(struct pci_harness *h)

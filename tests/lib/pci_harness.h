@@ -91,6 +91,9 @@ void pci_harness_msix_setup(struct pci_harness *h, unsigned int n);
 void pci_harness_negotiate(struct pci_harness *h, uint64_t want);
 /* Set queue @i's size, vector (@vector), ring addresses and enable it. */
 void pci_harness_queue_setup(struct pci_harness *h, unsigned int i, uint16_t vector);
+/* The same with the ring at @base (0x3000 bytes: desc, driver, device pages) and size @num. */
+void pci_harness_queue_setup_at(struct pci_harness *h, unsigned int i, uint16_t vector,
+				uint64_t base, uint16_t num);
 void pci_harness_driver_ok(struct pci_harness *h);
 /* All of the above for @nq queues, queue i on vector i + 1, config on vector 0. */
 void pci_harness_up(struct pci_harness *h, uint64_t want, unsigned int nq);

@@ -46,7 +46,13 @@ static void test_pci_identity(void **state)
 	assert_int_equal(flags, VIREO_PCI_BAR_MEM_64);
 	assert_int_equal(vireo_pci_bar_info(h.fn, 1, &size, &flags), -ENOENT);
 	assert_int_equal(pci_harness_cfg_read(&h, PCI_BASE_ADDRESS_4, 4), 0);
-	pci_harness_bus_setup(&h); /* sizing + walk: rng has no DEVICE_CFG (D-PCI-29) */
+	/*
+	 * BAR sizing and the capability walk, each checked by the harness: the list ends
+	 * and caps do not overlap (D-PCI-01), cap_len (D-PCI-05), COMMON 4-aligned
+	 * (D-PCI-06/07), NOTIFY offset, multiplier and length (D-PCI-19/20/21/22/23),
+	 * ISR (D-PCI-24), PCI_CFG (D-PCI-35), no DEVICE_CFG for rng (D-PCI-29)
+	 */
+	pci_harness_bus_setup(&h);
 	/* D-PCI-38: one vector per queue plus config by default */
 	assert_int_equal(pci_harness_cfg_read(&h, h.cap_msix + PCI_MSIX_FLAGS, 2) &
 				 PCI_MSIX_FLAGS_QSIZE,
@@ -58,7 +64,7 @@ static void test_pci_identity(void **state)
 	assert_int_equal(pci_harness_cfg_read(&h, PCI_CLASS_DEVICE, 2), 0x0100);
 	assert_int_equal(pci_harness_cfg_read(&h, PCI_SUBSYSTEM_VENDOR_ID, 2), 0x1234);
 	assert_int_equal(pci_harness_cfg_read(&h, PCI_SUBSYSTEM_ID, 2), 0x77);
-	pci_harness_bus_setup(&h);
+	pci_harness_bus_setup(&h); /* blk has DEVICE_CFG, 4-aligned (D-PCI-29/30) */
 	assert_int_equal(h.device_len, h.dev->config_size);
 	/* device config through the BAR equals the model's (capacity, little-endian) */
 	assert_int_equal(pci_harness_bar0_read(&h, h.device, 4),
@@ -114,6 +120,8 @@ static void rng_round(struct pci_harness *h, uint8_t *buf_host, uint64_t gpa)
 		assert_true(i < 63); /* 64 zero bytes from the entropy source: no */
 }
 
+/* Queue set-up by the harness: 64-bit halves in both orders (D-PCI-04), vector read back
+ * (D-PCI-40); data through the ring, interrupts on the queue's vector. */
 static void run_rng(uint64_t features)
 {
 	struct pci_harness h;
@@ -351,30 +359,56 @@ static void test_pci_reset(void **state)
 	pci_harness_destroy(&h);
 }
 
-/* D-PCI-14/15: queue_reset with VIRTIO_F_RING_RESET, then the queue set up again */
+/*
+ * D-PCI-14/15: queue_reset with VIRTIO_F_RING_RESET. D-BF-09: a buffer on the reset queue
+ * is not served and signals nothing; D-BF-10: the ring restarts at index 0 (a kept
+ * position would break the fresh ring); D-BF-11: re-enabled at a new place and size.
+ */
 static void test_pci_queue_reset(void **state)
 {
 	struct pci_harness h;
-	uint64_t gpa;
+	struct virtio_sg sg;
+	uint64_t gpa, base2;
+	uint8_t *buf;
+	unsigned int before;
+	uint32_t len;
 
 	(void)state;
 	pci_harness_init_rng(&h, NULL);
 	pci_harness_up(&h, RING_F | VIRTIO_BIT(VIRTIO_F_RING_RESET), 1);
 	gpa = pci_harness_galloc(&h, 64);
-	rng_round(&h, pci_harness_g2h(&h, gpa), gpa);
+	buf = pci_harness_g2h(&h, gpa);
+	rng_round(&h, buf, gpa);
 	pci_harness_cc_write(&h, PCI_CC(queue_select), 2, 0);
 	assert_int_equal(pci_harness_cc_read(&h, PCI_CC(queue_reset), 2), 0);
 	pci_harness_cc_write(&h, PCI_CC(queue_reset), 2, 1);
 	assert_int_equal(pci_harness_cc_read(&h, PCI_CC(queue_reset), 2), 0);
 	assert_int_equal(pci_harness_cc_read(&h, PCI_CC(queue_enable), 2), 0);
+	assert_int_equal(pci_harness_cc_read(&h, PCI_CC(queue_size), 2), PCI_HARNESS_QNUM);
 	assert_int_equal(pci_harness_cc_read(&h, PCI_CC(queue_msix_vector), 2),
 			 VIREO_PCI_MSI_NO_VECTOR);
-	assert_false(h.dev->queues[0].enabled);
-	/* a fresh ring from index 0 on the same queue, DRIVER_OK still set */
-	pci_harness_queue_setup(&h, 0, 1);
+	assert_int_equal(pci_harness_cc_read(&h, PCI_CC(queue_desc), 8), 0);
+	/* a buffer on the old ring, kicked: nothing is served, nothing signalled */
+	before = h.msix[1];
+	sg = (struct virtio_sg){.addr = gpa, .len = 64};
+	memset(buf, 0, 64);
+	virtqueue_enable_cb(&h.q[0].vq);
+	assert_int_equal(virtqueue_add_inbuf(&h.q[0].vq, &sg, 1, buf), 0);
+	virtqueue_kick(&h.q[0].vq);
+	pci_harness_run(&h, 50);
+	assert_null(virtqueue_get_buf(&h.q[0].vq, &len));
+	assert_int_equal(h.msix[1], before);
+	assert_int_equal(h.msix[0] + h.msix_bad, 0);
+	/* a fresh ring of 8 elsewhere, DRIVER_OK still set */
+	base2 = pci_harness_galloc(&h, 0x3000 + 0x1000);
+	base2 = (base2 + 0xfff) & ~0xfffull;
+	pci_harness_queue_setup_at(&h, 0, 1, base2, 8);
+	assert_int_equal(h.dev->queues[0].num, 8);
+	assert_int_equal(h.dev->queues[0].desc_addr, base2);
 	assert_int_equal(pci_harness_cc_read(&h, PCI_CC(queue_reset), 2), 0);
-	for (int i = 0; i < 3; i++)
-		rng_round(&h, pci_harness_g2h(&h, gpa), gpa);
+	for (int i = 0; i < 10; i++)
+		rng_round(&h, buf, gpa);
+	assert_true(h.msix[1] > before);
 	assert_false(pci_harness_status(&h) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
 	pci_harness_destroy(&h);
 }

@@ -62,7 +62,7 @@ static void test_pci_hostile_config_space(void **state)
 	assert_int_equal(pci_harness_cfg_read(&h, PCI_ROM_ADDRESS, 4), 0);
 	pci_harness_cfg_write(&h, PCI_COMMAND, 2, 0);
 	pci_harness_bus_setup(&h);
-	/* capability bytes other than the PCI_CFG window's are read-only (R-PCI-07) */
+	/* capability bytes other than the PCI_CFG window's are read-only (a driver breaking §4.1.4) */
 	pci_harness_cfg_write(&h, PCI_CAPABILITY_LIST, 1, 0x80);
 	pci_harness_cfg_write(&h, h.cap_msix + PCI_MSIX_TABLE, 4, 0x1235);
 	assert_int_equal(pci_harness_cfg_read(&h, h.cap_msix + PCI_MSIX_TABLE, 4), 2);
@@ -70,7 +70,7 @@ static void test_pci_hostile_config_space(void **state)
 	assert_int_equal(pci_harness_cfg_read(&h, h.cap_msix + PCI_MSIX_FLAGS, 2),
 			 h.dev->num_queues);
 	pci_harness_bus_setup(&h); /* the walk still finds the same list */
-	/* the window with a bad length or a misaligned offset does nothing (R-PCI-15) */
+	/* the window with a bad length or a misaligned offset does nothing (§4.1.4.9) */
 	pci_harness_cfg_write(&h, h.cap_pci_cfg + 8, 4, h.common + PCI_CC(queue_select) + 1);
 	pci_harness_cfg_write(&h, h.cap_pci_cfg + 12, 4, 2);
 	pci_harness_cfg_write(&h, h.cap_pci_cfg + 16, 4, 0x0505);
@@ -116,7 +116,7 @@ static void test_pci_hostile_bar_access(void **state)
 	assert_int_equal(bar_read_rc(&h, 0, 0, 0, &v), -EINVAL);
 	assert_int_equal(bar_read_rc(&h, 0, 0, 16, &v), -EINVAL);
 	assert_int_equal(vireo_pci_bar_write(h.fn, 2, 1u << 20, 4, 0), -EINVAL);
-	/* common config: wrong width, misaligned, straddling two fields (R-PCI-04) */
+	/* common config: wrong width, misaligned, straddling two fields (§4.1.3.1) */
 	assert_int_equal(bar_read_rc(&h, 0, h.common + PCI_CC(device_feature), 2, &v), -EINVAL);
 	assert_int_equal(bar_read_rc(&h, 0, h.common + PCI_CC(device_feature) + 1, 1, &v), -EINVAL);
 	assert_int_equal(bar_read_rc(&h, 0, h.common + PCI_CC(num_queues), 4, &v), -EINVAL);
@@ -166,7 +166,7 @@ static void test_pci_hostile_registers(void **state)
 	pci_harness_init_blk(&h, NULL);
 	pci_harness_bus_setup(&h);
 	offered = h.dev->offered_features;
-	/* R-PCI-08 is the driver's rule; the device keeps the fields */
+	/* a driver writing read-only fields (§4.1.4.3): the device keeps them */
 	assert_int_equal(vireo_pci_bar_write(h.fn, 0, h.common + PCI_CC(device_feature), 4, 0),
 			 -EPERM);
 	assert_int_equal(vireo_pci_bar_write(h.fn, 0, h.common + PCI_CC(num_queues), 2, 60),
@@ -245,7 +245,7 @@ static void test_pci_hostile_features_ok(void **state)
 	pci_harness_destroy(&h);
 }
 
-/* Queue sizes the ring format does not allow (§2.7, §2.8; R-PCI-09 is the driver's side) */
+/* Queue sizes the ring format does not allow (§2.7, §2.8; the driver must not write them) */
 static void test_pci_hostile_queue_size(void **state)
 {
 	struct pci_harness h;
@@ -310,7 +310,7 @@ static void test_pci_hostile_queue_enable(void **state)
 	assert_true(enable_with(&h, PACKED_F, g, g + 0x1002, g + 0x2000));
 	/* after NEEDS_RESET the driver may only reset: further queue writes do nothing */
 	pci_harness_cc_write(&h, PCI_CC(queue_enable), 2, 1);
-	/* R-PCI-12: a driver never writes 0; ignored */
+	/* §4.1.4.3: a driver never writes 0 to queue_enable; ignored */
 	assert_int_equal(vireo_pci_bar_write(h.fn, 0, h.common + PCI_CC(queue_enable), 2, 0),
 			 -EINVAL);
 	/* a correct ring after a reset works */
