@@ -288,14 +288,18 @@ static void pci_fn_queue_reset(struct vireo_pci_function *fn, struct pci_fn_queu
 	log_info("%s: pci: queue %u reset", fn->dev->name, index);
 }
 
-/* Sizes the core accepts for this ring format (§2.7, §2.8; R-PCI-09 is the driver's side). */
+/*
+ * Sizes the core accepts for the negotiated ring format (§2.7, §2.8; R-PCI-09 is the
+ * driver's side). Only after FEATURES_OK: the format is not known before (§3.1.1), and a
+ * split queue must keep reading a power of 2 (D-PCI-17).
+ */
 static bool pci_fn_queue_size_ok(struct vireo_pci_function *fn, uint64_t size)
 {
-	bool packed = (fn->dev->driver_features >> VIRTIO_F_RING_PACKED) & 1u;
-
+	if (!(vdev_get_status(fn->dev) & VIRTIO_STATUS_FEATURES_OK))
+		return false;
 	if (size == 0 || size > fn->dev->queue_max_size)
 		return false;
-	return packed || (size & (size - 1)) == 0;
+	return vdev_has_feature(fn->dev, VIRTIO_F_RING_PACKED) || (size & (size - 1)) == 0;
 }
 
 static uint16_t pci_fn_vector(struct vireo_pci_function *fn, uint64_t value, const char *what)

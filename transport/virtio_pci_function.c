@@ -257,10 +257,13 @@ int vireo_pci_function_new(struct vdev *dev, const struct vireo_pci_function_opt
 	fn->bar_size[VIREO_PCI_FUNCTION_MSIX_BAR] = pci_fn_msix_bar_size(fn);
 	pci_fn_build_header(fn, opts);
 	pci_fn_build_caps(fn);
-	/* Transport features the function implements itself (§6: RING_RESET, NOTIFICATION_DATA). */
-	dev->offered_features |=
-		VIRTIO_BIT(VIRTIO_F_RING_RESET) | VIRTIO_BIT(VIRTIO_F_NOTIFICATION_DATA);
+	/*
+	 * Transport features the function implements itself (§6: RING_RESET through
+	 * queue_reset, NOTIFICATION_DATA in the notify area); taken back at free.
+	 */
 	vdev_reset(dev);
+	fn->added_features = PCI_FN_TRANSPORT_FEATURES & ~dev->offered_features;
+	dev->offered_features |= fn->added_features;
 	pci_fn_common_defaults(fn);
 	ret = pci_fn_watch_signals(fn);
 	if (ret < 0)
@@ -273,6 +276,7 @@ int vireo_pci_function_new(struct vdev *dev, const struct vireo_pci_function_opt
 out_unwatch:
 	pci_fn_unwatch_signals(fn);
 out_msix:
+	dev->offered_features &= ~fn->added_features;
 	pci_fn_msix_destroy(fn);
 out_free:
 	free(fn);
@@ -284,6 +288,7 @@ void vireo_pci_function_free(struct vireo_pci_function *fn)
 	if (!fn)
 		return;
 	vdev_reset(fn->dev);
+	fn->dev->offered_features &= ~fn->added_features;
 	pci_fn_unwatch_signals(fn);
 	pci_fn_msix_destroy(fn);
 	free(fn);

@@ -42,8 +42,13 @@ struct pci_fn_queue {
 	int call_fd;   /* used-buffer signals of the core, watched by the function */
 };
 
+/* Transport features the function offers on top of the model's. */
+#define PCI_FN_TRANSPORT_FEATURES \
+	(VIRTIO_BIT(VIRTIO_F_RING_RESET) | VIRTIO_BIT(VIRTIO_F_NOTIFICATION_DATA))
+
 struct vireo_pci_function {
 	struct vdev *dev;
+	uint64_t added_features; /* PCI_FN_TRANSPORT_FEATURES the model did not offer */
 	struct vireo_pci_host_ops host;
 	void *opaque;
 

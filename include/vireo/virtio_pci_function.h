@@ -88,9 +88,11 @@ struct vireo_pci_function;
 /**
  * vireo_pci_function_new() - a PCI function serving @dev
  * @dev: an initialised model with its guest memory (vdev_set_memory()) and event loop
- *	(vdev_set_event_loop()) set; both must stay while the function exists. The
- *	function adds VIRTIO_F_RING_RESET and VIRTIO_F_NOTIFICATION_DATA (transport
- *	features) to @dev's offer and owns @dev's kick, call and config fds from now on.
+ *	(vdev_set_event_loop()) set; both must stay while the function exists. @dev
+ *	is reset; the function adds VIRTIO_F_RING_RESET and VIRTIO_F_NOTIFICATION_DATA
+ *	(transport features) to its offer until freed, and owns its kick, call and
+ *	config fds from now on (call no vdev_* function on it meanwhile, except the
+ *	model's own use of the core and vdev_config_changed()).
  * @opts: may be NULL (defaults)
  * @host: may be NULL (no interrupts go out); copied
  * @opaque: passed to @host's ops
@@ -103,7 +105,10 @@ VIREO_API int vireo_pci_function_new(struct vdev *dev,
 				     const struct vireo_pci_host_ops *host, void *opaque,
 				     struct vireo_pci_function **out);
 
-/** vireo_pci_function_free() - reset @dev, close the function's fds and free it (NULL: no-op) */
+/**
+ * vireo_pci_function_free() - reset the device, take back the transport features, close
+ * the function's fds and free it (NULL: no-op); the model can then go to another transport
+ */
 VIREO_API void vireo_pci_function_free(struct vireo_pci_function *fn);
 
 /**

@@ -101,6 +101,13 @@ static void test_pci_features(void **state)
 		assert_int_equal(pci_harness_cc_read(&h, PCI_CC(driver_feature), 4),
 				 sel < 2 ? (uint32_t)(offered >> (32 * sel)) : 0);
 	}
+	/* freed, the function takes its transport features back: the model is as before */
+	vireo_pci_function_free(h.fn);
+	h.fn = NULL;
+	assert_int_equal(h.dev->offered_features,
+			 offered & ~(VIRTIO_BIT(VIRTIO_F_RING_RESET) |
+				     VIRTIO_BIT(VIRTIO_F_NOTIFICATION_DATA)));
+	assert_int_equal(h.dev->status, 0);
 	pci_harness_destroy(&h);
 }
 

@@ -238,6 +238,9 @@ static void test_pci_hostile_features_ok(void **state)
 	assert_int_equal(pci_harness_status(&h), s);
 	/* queue set-up before FEATURES_OK is ignored */
 	pci_harness_cc_write(&h, PCI_CC(queue_select), 2, 0);
+	assert_int_equal(vireo_pci_bar_write(h.fn, 0, h.common + PCI_CC(queue_size), 2, 4),
+			 -EINVAL);
+	assert_int_equal(pci_harness_cc_read(&h, PCI_CC(queue_size), 2), PCI_HARNESS_QNUM);
 	pci_harness_cc_write(&h, PCI_CC(queue_desc), 4, 0x1000);
 	pci_harness_cc_write(&h, PCI_CC(queue_enable), 2, 1);
 	assert_int_equal(pci_harness_cc_read(&h, PCI_CC(queue_enable), 2), 0);
