@@ -335,8 +335,11 @@ static int pci_fn_queue_write(struct vireo_pci_function *fn, uint32_t field, uns
 			    fn->dev->name, fn->queue_select);
 		return -EINVAL;
 	}
-	if (field == CC(queue_reset))
-		return value == 1 ? pci_fn_queue_reset(fn, q), 0 : 0;
+	if (field == CC(queue_reset)) {
+		if (value == 1) /* 0 means nothing: a reset completes within the write */
+			pci_fn_queue_reset(fn, q);
+		return 0;
+	}
 	if (field == CC(queue_msix_vector)) {
 		q->msix_vector = pci_fn_vector(fn, value, "queue");
 		return 0;
