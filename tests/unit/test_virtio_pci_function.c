@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tests/lib/fd_count.h"
 #include "tests/lib/pci_harness.h"
 
 #define RING_F (VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX))
@@ -341,6 +342,7 @@ static void test_pci_config_change(void **state)
 /* D-PCI-11/12/13/41: reset through device_status, then a second life */
 static void test_pci_reset(void **state)
 {
+	unsigned int fds = fd_count_open();
 	struct pci_harness h;
 	uint64_t gpa;
 
@@ -364,6 +366,8 @@ static void test_pci_reset(void **state)
 	gpa = pci_harness_galloc(&h, 64);
 	rng_round(&h, pci_harness_g2h(&h, gpa), gpa);
 	pci_harness_destroy(&h);
+	/* the function's eventfds and the duplicates it gave the core are all closed */
+	assert_int_equal(fd_count_open(), fds);
 }
 
 /*
