@@ -164,7 +164,7 @@ static uint64_t pci_fn_cc_value(struct vireo_pci_function *fn, uint32_t field)
 	case CC(num_queues):
 		return fn->dev->num_queues;
 	case CC(device_status):
-		return vdev_get_status(fn->dev);
+		return vireo_vdev_get_status(fn->dev);
 	case CC(config_generation):
 		return pci_fn_generation(fn);
 	case CC(queue_select):
@@ -205,7 +205,7 @@ static int pci_fn_install_queue_fds(struct vireo_pci_function *fn, unsigned int 
 		fd = dup(q->notify_fd);
 		if (fd < 0)
 			return -errno;
-		ret = vdev_queue_set_kick_fd(fn->dev, index, fd);
+		ret = vireo_vdev_queue_set_kick_fd(fn->dev, index, fd);
 		if (ret < 0)
 			return ret; /* the core owns @fd even on error */
 	}
@@ -213,7 +213,7 @@ static int pci_fn_install_queue_fds(struct vireo_pci_function *fn, unsigned int 
 		fd = dup(q->call_fd);
 		if (fd < 0)
 			return -errno;
-		ret = vdev_queue_set_call_fd(fn->dev, index, fd);
+		ret = vireo_vdev_queue_set_call_fd(fn->dev, index, fd);
 		if (ret < 0) {
 			close(fd);
 			return ret;
@@ -228,7 +228,7 @@ int pci_fn_install_core_fds(struct vireo_pci_function *fn)
 
 	if (fd < 0)
 		return -errno;
-	ret = vdev_set_config_call_fd(fn->dev, fd);
+	ret = vireo_vdev_set_config_call_fd(fn->dev, fd);
 	if (ret < 0)
 		close(fd);
 	return ret;
@@ -242,18 +242,18 @@ static void pci_fn_queue_enable(struct vireo_pci_function *fn, struct pci_fn_que
 	int ret;
 
 	/* §3.1.1: queues are set up after FEATURES_OK (the ring format is known then). */
-	if (!(vdev_get_status(fn->dev) & VIRTIO_STATUS_FEATURES_OK)) {
+	if (!(vireo_vdev_get_status(fn->dev) & VIRTIO_STATUS_FEATURES_OK)) {
 		pci_fn_warn(fn, "%s: pci: queue %u enabled before FEATURES_OK; ignored",
 			    fn->dev->name, index);
 		return;
 	}
-	ret = vdev_queue_set_num(fn->dev, index, q->size);
+	ret = vireo_vdev_queue_set_num(fn->dev, index, q->size);
 	if (ret == 0)
-		ret = vdev_queue_set_addr(fn->dev, index, q->desc, q->driver, q->device);
+		ret = vireo_vdev_queue_set_addr(fn->dev, index, q->desc, q->driver, q->device);
 	if (ret == 0)
 		ret = pci_fn_install_queue_fds(fn, index);
 	if (ret == 0)
-		ret = vdev_queue_enable(fn->dev, index);
+		ret = vireo_vdev_queue_enable(fn->dev, index);
 	if (ret == 0) {
 		q->enabled = true;
 		return;
@@ -264,7 +264,7 @@ static void pci_fn_queue_enable(struct vireo_pci_function *fn, struct pci_fn_que
 	else
 		snprintf(reason, sizeof(reason), "queue %u cannot be enabled (size %u): %d", index,
 			 q->size, ret);
-	vdev_set_needs_reset(fn->dev, reason);
+	vireo_vdev_set_needs_reset(fn->dev, reason);
 }
 
 /* §4.1.4.3.2 with VIRTIO_F_RING_RESET: the queue goes back to its state after reset. */
@@ -278,9 +278,9 @@ static void pci_fn_queue_reset(struct vireo_pci_function *fn, struct pci_fn_queu
 			    fn->dev->name);
 		return;
 	}
-	vdev_queue_disable(fn->dev, index);
-	(void)vdev_queue_set_position(fn->dev, index, &start);
-	(void)eventfd_drain_fd(q->call_fd);
+	vireo_vdev_queue_disable(fn->dev, index);
+	(void)vireo_vdev_queue_set_position(fn->dev, index, &start);
+	(void)vireo_eventfd_drain_fd(q->call_fd);
 	q->size = fn->dev->queue_max_size;
 	q->msix_vector = VIREO_PCI_MSI_NO_VECTOR;
 	q->enabled = false;
@@ -295,7 +295,7 @@ static void pci_fn_queue_reset(struct vireo_pci_function *fn, struct pci_fn_queu
  */
 static bool pci_fn_queue_size_ok(struct vireo_pci_function *fn, uint64_t size)
 {
-	if (!(vdev_get_status(fn->dev) & VIRTIO_STATUS_FEATURES_OK))
+	if (!(vireo_vdev_get_status(fn->dev) & VIRTIO_STATUS_FEATURES_OK))
 		return false;
 	if (size == 0 || size > fn->dev->queue_max_size)
 		return false;
@@ -389,7 +389,7 @@ static int pci_fn_queue_write(struct vireo_pci_function *fn, uint32_t field, uns
 
 static void pci_fn_status_write(struct vireo_pci_function *fn, uint8_t status)
 {
-	int ret = vdev_set_status(fn->dev, status);
+	int ret = vireo_vdev_set_status(fn->dev, status);
 
 	if (status == 0) {
 		/* D-PCI-11: the reset is done when the write returns; status reads 0. */
@@ -422,7 +422,7 @@ static void pci_fn_driver_feature_write(struct vireo_pci_function *fn, uint64_t 
 		return;
 	}
 	features = pci_fn_merge(fn->driver_features, sel ? 4 : 0, 4, value);
-	if (vdev_set_driver_features(fn->dev, features) < 0) {
+	if (vireo_vdev_set_driver_features(fn->dev, features) < 0) {
 		pci_fn_warn(fn,
 			    "%s: pci: driver_feature written outside feature negotiation; ignored",
 			    fn->dev->name);
@@ -503,7 +503,7 @@ int pci_fn_notify_write(struct vireo_pci_function *fn, uint32_t offset, unsigned
 			    fn->dev->name, size, value, offset, queue, width);
 		return -EINVAL;
 	}
-	return eventfd_signal_fd(fn->queues[queue].notify_fd);
+	return vireo_eventfd_signal_fd(fn->queues[queue].notify_fd);
 }
 
 /* §4.1.4.6: device config through the core's bounds; fields take aligned 1/2/4-byte accesses. */
@@ -512,7 +512,8 @@ int pci_fn_device_cfg_read(struct vireo_pci_function *fn, uint32_t offset, unsig
 {
 	uint8_t buf[4];
 
-	if (size > 4 || (offset & (size - 1)) || vdev_config_read(fn->dev, offset, buf, size) < 0) {
+	if (size > 4 || (offset & (size - 1)) ||
+	    vireo_vdev_config_read(fn->dev, offset, buf, size) < 0) {
 		pci_fn_warn(fn, "%s: pci: %u-byte device config read at %#x refused", fn->dev->name,
 			    size, offset);
 		return -EINVAL;
@@ -533,7 +534,7 @@ int pci_fn_device_cfg_write(struct vireo_pci_function *fn, uint32_t offset, unsi
 		return -EINVAL;
 	}
 	pci_fn_put_le(buf, size, value);
-	ret = vdev_config_write(fn->dev, offset, buf, size);
+	ret = vireo_vdev_config_write(fn->dev, offset, buf, size);
 	if (ret < 0)
 		pci_fn_warn(fn, "%s: pci: %u-byte device config write at %#x refused (%d)",
 			    fn->dev->name, size, offset, ret);

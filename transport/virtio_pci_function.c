@@ -261,7 +261,7 @@ int vireo_pci_function_new(struct vdev *dev, const struct vireo_pci_function_opt
 	 * Transport features the function implements itself (§6: RING_RESET through
 	 * queue_reset, NOTIFICATION_DATA in the notify area); taken back at free.
 	 */
-	vdev_reset(dev);
+	vireo_vdev_reset(dev);
 	fn->added_features = PCI_FN_TRANSPORT_FEATURES & ~dev->offered_features;
 	dev->offered_features |= fn->added_features;
 	pci_fn_common_defaults(fn);
@@ -287,7 +287,7 @@ void vireo_pci_function_free(struct vireo_pci_function *fn)
 {
 	if (!fn)
 		return;
-	vdev_reset(fn->dev);
+	vireo_vdev_reset(fn->dev);
 	fn->dev->offered_features &= ~fn->added_features;
 	pci_fn_unwatch_signals(fn);
 	pci_fn_msix_destroy(fn);

@@ -237,7 +237,7 @@ static void pci_fn_call_handler(void *opaque, uint32_t events)
 	struct pci_fn_queue *q = opaque;
 
 	(void)events;
-	if (eventfd_drain_fd(q->call_fd))
+	if (vireo_eventfd_drain_fd(q->call_fd))
 		pci_fn_interrupt(q->fn, VIREO_PCI_ISR_QUEUE, q->msix_vector);
 }
 
@@ -246,7 +246,7 @@ static void pci_fn_config_handler(void *opaque, uint32_t events)
 	struct vireo_pci_function *fn = opaque;
 
 	(void)events;
-	if (eventfd_drain_fd(fn->config_fd))
+	if (vireo_eventfd_drain_fd(fn->config_fd))
 		pci_fn_interrupt(fn, VIREO_PCI_ISR_CONFIG, fn->config_msix_vector);
 }
 
@@ -264,7 +264,7 @@ int pci_fn_watch_signals(struct vireo_pci_function *fn)
 
 	ret = fn->config_fd = pci_fn_new_eventfd();
 	if (ret >= 0)
-		ret = event_loop_add(loop, fn->config_fd, pci_fn_config_handler, fn);
+		ret = vireo_event_loop_add(loop, fn->config_fd, pci_fn_config_handler, fn);
 	for (unsigned int i = 0; ret >= 0 && i < fn->dev->num_queues; i++) {
 		struct pci_fn_queue *q = &fn->queues[i];
 
@@ -274,7 +274,7 @@ int pci_fn_watch_signals(struct vireo_pci_function *fn)
 		if (ret >= 0)
 			ret = q->call_fd = pci_fn_new_eventfd();
 		if (ret >= 0)
-			ret = event_loop_add(loop, q->call_fd, pci_fn_call_handler, q);
+			ret = vireo_event_loop_add(loop, q->call_fd, pci_fn_call_handler, q);
 	}
 	if (ret < 0) {
 		pci_fn_unwatch_signals(fn);
@@ -287,7 +287,7 @@ static void pci_fn_close_watched(struct event_loop *loop, int *fd)
 {
 	if (*fd < 0)
 		return;
-	(void)event_loop_remove(loop, *fd);
+	(void)vireo_event_loop_remove(loop, *fd);
 	close(*fd);
 	*fd = -1;
 }

@@ -15,9 +15,9 @@
  * Capabilities: MSI-X, then the vendor capabilities COMMON, NOTIFY, ISR, DEVICE (only if
  * the model has config space) and PCI_CFG. INTx pin A when MSI-X is disabled.
  *
- * Threading: like every vdev_* call, every function below runs on the device's thread (the
+ * Threading: like every vireo_vdev_* call, every function below runs on the device's thread (the
  * thread running the vdev's event loop). A VMM whose vCPU threads take the exits posts
- * them there (loopback_run_in_device() shows the pattern) and waits for read results. The
+ * them there (vireo_loopback_run_in_device() shows the pattern) and waits for read results. The
  * host ops are called on that thread too, from the event loop: the core signals per-queue
  * and config eventfds the function owns, and its handlers set ISR and send the vector.
  * Only the notify eventfds (vireo_pci_function_notify_fd()) may be written from anywhere,
@@ -87,12 +87,12 @@ struct vireo_pci_function;
 
 /**
  * vireo_pci_function_new() - a PCI function serving @dev
- * @dev: an initialised model with its guest memory (vdev_set_memory()) and event loop
- *	(vdev_set_event_loop()) set; both must stay while the function exists. @dev
+ * @dev: an initialised model with its guest memory (vireo_vdev_set_memory()) and event loop
+ *	(vireo_vdev_set_event_loop()) set; both must stay while the function exists. @dev
  *	is reset; the function adds VIRTIO_F_RING_RESET and VIRTIO_F_NOTIFICATION_DATA
  *	(transport features) to its offer until freed, and owns its kick, call and
- *	config fds from now on (call no vdev_* function on it meanwhile, except the
- *	model's own use of the core and vdev_config_changed()).
+ *	config fds from now on (call no vireo_vdev_* function on it meanwhile, except the
+ *	model's own use of the core and vireo_vdev_config_changed()).
  * @opts: may be NULL (defaults)
  * @host: may be NULL (no interrupts go out); copied
  * @opaque: passed to @host's ops

@@ -203,7 +203,7 @@ static void fuzz_op(struct fuzz_ctx *c, struct event_loop *loop, const uint8_t *
 			(void)vireo_pci_bar_read(c->fn, 2, off % 0x2100, size, &r);
 		break;
 	default:
-		(void)event_loop_run_once(loop, 0);
+		(void)vireo_event_loop_run_once(loop, 0);
 		break;
 	}
 	fuzz_check_registers(c);
@@ -222,23 +222,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	host = calloc(1, FUZZ_MEM);
 	FUZZ_CHECK(host);
-	guest_mem_init(&mem);
-	FUZZ_CHECK(guest_mem_add_region(&mem, FUZZ_GPA, FUZZ_MEM, host) == 0);
-	FUZZ_CHECK(event_loop_init(&loop) == 0);
-	FUZZ_CHECK(rng_device_new(&rng, &opt) == 0);
-	c.dev = rng_device_vdev(rng);
-	vdev_set_memory(c.dev, &mem);
-	vdev_set_event_loop(c.dev, &loop);
+	vireo_guest_mem_init(&mem);
+	FUZZ_CHECK(vireo_guest_mem_add_region(&mem, FUZZ_GPA, FUZZ_MEM, host) == 0);
+	FUZZ_CHECK(vireo_event_loop_init(&loop) == 0);
+	FUZZ_CHECK(vireo_rng_device_new(&rng, &opt) == 0);
+	c.dev = vireo_rng_device_vdev(rng);
+	vireo_vdev_set_memory(c.dev, &mem);
+	vireo_vdev_set_event_loop(c.dev, &loop);
 	FUZZ_CHECK(vireo_pci_function_new(c.dev, NULL, &fuzz_host, &c, &c.fn) == 0);
 	FUZZ_CHECK((fuzz_cfg(&c, FUZZ_MSIX_CAP, 1)) == PCI_CAP_ID_MSIX);
 	if (data[0] & 1)
 		fuzz_bring_up(&c, data[0]);
 	for (size_t at = 1, n = 0; at + FUZZ_OP <= size && n < FUZZ_MAX_OPS; at += FUZZ_OP, n++)
 		fuzz_op(&c, &loop, data + at);
-	(void)event_loop_run_once(&loop, 0);
+	(void)vireo_event_loop_run_once(&loop, 0);
 	vireo_pci_function_free(c.fn);
-	rng_device_free(rng);
-	event_loop_destroy(&loop);
+	vireo_rng_device_free(rng);
+	vireo_event_loop_destroy(&loop);
 	free(host);
 	return 0;
 }

@@ -71,15 +71,16 @@ static void harness_begin(struct pci_harness *h)
 	h->host = mmap(NULL, PCI_HARNESS_MEM_SIZE, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	assert_true(h->host != MAP_FAILED);
-	guest_mem_init(&h->mem);
-	assert_int_equal(guest_mem_add_region(&h->mem, GPA_BASE, PCI_HARNESS_MEM_SIZE, h->host), 0);
-	assert_int_equal(event_loop_init(&h->loop), 0);
+	vireo_guest_mem_init(&h->mem);
+	assert_int_equal(
+		vireo_guest_mem_add_region(&h->mem, GPA_BASE, PCI_HARNESS_MEM_SIZE, h->host), 0);
+	assert_int_equal(vireo_event_loop_init(&h->loop), 0);
 }
 
 static void harness_attach(struct pci_harness *h, const struct vireo_pci_function_options *o)
 {
-	vdev_set_memory(h->dev, &h->mem);
-	vdev_set_event_loop(h->dev, &h->loop);
+	vireo_vdev_set_memory(h->dev, &h->mem);
+	vireo_vdev_set_event_loop(h->dev, &h->loop);
 	assert_int_equal(vireo_pci_function_new(h->dev, o, &host_ops, h, &h->fn), 0);
 }
 
@@ -88,8 +89,8 @@ void pci_harness_init_rng(struct pci_harness *h, const struct vireo_pci_function
 	struct rng_device_options opt = {.queue_size = PCI_HARNESS_QNUM};
 
 	harness_begin(h);
-	assert_int_equal(rng_device_new(&h->rng, &opt), 0);
-	h->dev = rng_device_vdev(h->rng);
+	assert_int_equal(vireo_rng_device_new(&h->rng, &opt), 0);
+	h->dev = vireo_rng_device_vdev(h->rng);
 	harness_attach(h, o);
 }
 
@@ -108,9 +109,9 @@ void pci_harness_init_blk(struct pci_harness *h, const struct vireo_pci_function
 	assert_int_equal(pwrite(h->img_fd, buf, PCI_HARNESS_IMG_SIZE, 0), PCI_HARNESS_IMG_SIZE);
 	free(buf);
 	opt.path = h->path;
-	assert_int_equal(blk_device_new(&h->blk, &opt), 0);
+	assert_int_equal(vireo_blk_device_new(&h->blk, &opt), 0);
 	unlink(h->path);
-	h->dev = blk_device_vdev(h->blk);
+	h->dev = vireo_blk_device_vdev(h->blk);
 	harness_attach(h, o);
 }
 
@@ -118,12 +119,12 @@ void pci_harness_destroy(struct pci_harness *h)
 {
 	vireo_pci_function_free(h->fn);
 	if (h->blk)
-		blk_device_free(h->blk);
+		vireo_blk_device_free(h->blk);
 	if (h->rng)
-		rng_device_free(h->rng);
+		vireo_rng_device_free(h->rng);
 	if (h->img_fd >= 0)
 		close(h->img_fd);
-	event_loop_destroy(&h->loop);
+	vireo_event_loop_destroy(&h->loop);
 	munmap(h->host, PCI_HARNESS_MEM_SIZE);
 }
 
@@ -434,9 +435,9 @@ void *pci_harness_wait_used(struct pci_harness *h, unsigned int i, uint32_t *len
 
 		if (t)
 			return t;
-		rc = event_loop_run_once(&h->loop, 20);
+		rc = vireo_event_loop_run_once(&h->loop, 20);
 		if (rc < 0 && rc != -EINTR)
-			fail_msg("event_loop_run_once: %d", rc);
+			fail_msg("vireo_event_loop_run_once: %d", rc);
 	}
 	return NULL;
 }
@@ -444,9 +445,9 @@ void *pci_harness_wait_used(struct pci_harness *h, unsigned int i, uint32_t *len
 void pci_harness_run(struct pci_harness *h, int ms)
 {
 	for (int n = 0; n < ms / 10; n++) {
-		int rc = event_loop_run_once(&h->loop, 10);
+		int rc = vireo_event_loop_run_once(&h->loop, 10);
 
 		if (rc < 0 && rc != -EINTR)
-			fail_msg("event_loop_run_once: %d", rc);
+			fail_msg("vireo_event_loop_run_once: %d", rc);
 	}
 }

@@ -69,7 +69,7 @@ static void test_pci_identity(void **state)
 	assert_int_equal(h.device_len, h.dev->config_size);
 	/* device config through the BAR equals the model's (capacity, little-endian) */
 	assert_int_equal(pci_harness_bar0_read(&h, h.device, 4),
-			 (uint32_t)blk_device_capacity(h.blk));
+			 (uint32_t)vireo_blk_device_capacity(h.blk));
 	pci_harness_destroy(&h);
 }
 
@@ -320,7 +320,7 @@ static void test_pci_config_change(void **state)
 	pci_harness_up(&h, RING_F, 2);
 	gen = (uint8_t)pci_harness_cc_read(&h, PCI_CC(config_generation), 1);
 	assert_int_equal(pci_harness_cc_read(&h, PCI_CC(config_generation), 1), gen);
-	vdev_config_changed(h.dev);
+	vireo_vdev_config_changed(h.dev);
 	pci_harness_run(&h, 30);
 	assert_int_equal(h.msix[0], 1);
 	assert_int_equal(pci_harness_bar0_read(&h, h.isr, 1), VIREO_PCI_ISR_CONFIG);
@@ -332,7 +332,7 @@ static void test_pci_config_change(void **state)
 	assert_int_not_equal(pci_harness_cc_read(&h, PCI_CC(config_generation), 1), gen);
 	/* unmapped config vector: no message */
 	pci_harness_cc_write(&h, PCI_CC(config_msix_vector), 2, VIREO_PCI_MSI_NO_VECTOR);
-	vdev_config_changed(h.dev);
+	vireo_vdev_config_changed(h.dev);
 	pci_harness_run(&h, 30);
 	assert_int_equal(h.msix[0], 1);
 	assert_int_equal(pci_harness_bar0_read(&h, h.isr, 1), VIREO_PCI_ISR_CONFIG);
@@ -447,7 +447,7 @@ static void test_pci_cfg_window(void **state)
 			 pci_harness_cc_read(&h, PCI_CC(device_feature), 4));
 	/* an ISR read through the window clears it */
 	pci_harness_up(&h, RING_F, 2);
-	vdev_config_changed(h.dev);
+	vireo_vdev_config_changed(h.dev);
 	pci_harness_run(&h, 30);
 	pci_harness_cfg_write(&h, c + 8, 4, h.isr);
 	pci_harness_cfg_write(&h, c + 12, 4, 1);

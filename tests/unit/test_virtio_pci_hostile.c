@@ -138,7 +138,7 @@ static void test_pci_hostile_bar_access(void **state)
 	assert_int_equal(bar_read_rc(&h, 0, h.device, 8, &v), -EINVAL);
 	assert_true(vireo_pci_bar_write(h.fn, 0, h.device, 4, 0) < 0); /* capacity */
 	assert_int_equal(pci_harness_bar0_read(&h, h.device, 4),
-			 (uint32_t)blk_device_capacity(h.blk));
+			 (uint32_t)vireo_blk_device_capacity(h.blk));
 	/* a write into a hole, an access straddling a hole and a structure */
 	assert_int_equal(vireo_pci_bar_write(h.fn, 0, 0x800, 4, 1), -EINVAL);
 	assert_int_equal(bar_read_rc(&h, 0, h.isr - 2, 4, &v), -EINVAL);
@@ -387,7 +387,7 @@ static void test_pci_hostile_storm(void **state)
 			break;
 		}
 		if (i % 1000 == 0)
-			(void)event_loop_run_once(&h.loop, 0);
+			(void)vireo_event_loop_run_once(&h.loop, 0);
 	}
 	pci_harness_destroy(&h);
 }
