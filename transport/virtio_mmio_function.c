@@ -200,8 +200,15 @@ static int mmio_queue_give_fds(struct vireo_mmio_function *fn, unsigned int i)
 		kick = -1;
 	if (!ret) {
 		ret = vdev_queue_set_call_fd(fn->dev, i, call);
-		if (!ret)
+		if (!ret) {
 			call = -1;
+			/*
+			 * The core signals a fresh call fd once, for a driver that
+			 * reconnected; ours comes with the queue, nothing can have
+			 * been missed, and D-MMIO-03 forbids a bit for no event.
+			 */
+			fn->dev->queues[i].call_fresh = false;
+		}
 	}
 out_close:
 	if (kick >= 0)
