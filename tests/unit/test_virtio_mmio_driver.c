@@ -224,7 +224,7 @@ static void test_rng_packed_no_data(void **state)
 	rng_case(&m);
 }
 
-/* RING_RESET through QueueReset: the queue works again with a fresh ring (R-MMIO-11). */
+/* RING_RESET through QueueReset: the queue works again with a fresh ring. */
 static void test_rng_queue_reset(void **state)
 {
 	const struct mix m = {.format = VIRTIO_RING_SPLIT};

@@ -455,7 +455,7 @@ static int rd_ret(struct fx *f, uint64_t off, unsigned int size, uint32_t *v)
 	return vireo_mmio_read(f->fn, off, size, v);
 }
 
-/* Width, alignment, direction, unknown offsets (R-MMIO-01/02 broken by the driver). */
+/* Width, alignment, direction, unknown offsets: a driver breaking the register rules. */
 static void test_hostile_accesses(void **state)
 {
 	struct fx *f = *state;
@@ -515,7 +515,7 @@ static void test_hostile_selectors(void **state)
 	fx_queue(f, 0);
 	assert_int_equal(vireo_mmio_write(f->fn, VIREO_MMIO_QUEUE_READY, 4, 2), -EINVAL);
 	assert_int_equal(rd(f, VIREO_MMIO_QUEUE_READY), 1);
-	/* R-MMIO-07 broken by the driver: ignored while ready. */
+	/* Size and addresses written while ready (a driver rule broken): ignored. */
 	assert_int_equal(vireo_mmio_write(f->fn, VIREO_MMIO_QUEUE_SIZE, 4, 4), -EINVAL);
 	assert_int_equal(vireo_mmio_write(f->fn, VIREO_MMIO_QUEUE_DESC_LOW, 4, 0), -EINVAL);
 	assert_int_equal(vireo_mmio_write(f->fn, VIREO_MMIO_INTERRUPT_ACK, 4, 0x80), -EINVAL);

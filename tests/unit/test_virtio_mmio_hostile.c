@@ -2,7 +2,7 @@
 /*
  * Our virtio-mmio driver (transport/virtio_mmio_driver.c) under watch:
  * - a checking shim between it and our function model traps every
- *   driver-side register rule (R-MMIO-01/02/05/06/07/08/10/12/13) while the
+ *   driver-side register rule (R-MMIO-01/02/05/06/07/08/10/12/13/14) while the
  *   rng and blk drivers run, reset and reset a queue;
  * - a fake register file that lies plays the hostile device: wrong magic,
  *   version 1, a placeholder (R-MMIO-03/04/12), QueueSizeMax 0, features
@@ -48,6 +48,8 @@ struct shim {
 	bool ready[VDEV_MAX_QUEUES];
 	uint32_t max[VDEV_MAX_QUEUES];
 	bool readback_due;
+	unsigned int ready_zero_writes;
+	uint32_t status; /* as last written */
 };
 
 static void shim_violation(struct shim *s, const char *rule, uint64_t off, uint32_t v)
@@ -144,9 +146,30 @@ static void shim_queue_write(struct shim *s, uint64_t off, uint32_t v)
 	if (off == VIREO_MMIO_QUEUE_READY) {
 		*ready = v != 0;
 		s->readback_due = v == 0;
+		s->ready_zero_writes += v == 0;
 	}
 	if (off == VIREO_MMIO_QUEUE_RESET && v == 1)
 		*ready = false;
+}
+
+/* R-MMIO-14 (R-BF-13): from reset, ACKNOWLEDGE, DRIVER, FEATURES_OK, DRIVER_OK, in order. */
+static void shim_status_write(struct shim *s, uint32_t v)
+{
+	static const uint32_t order[] = {VIRTIO_STATUS_ACKNOWLEDGE, VIRTIO_STATUS_DRIVER,
+					 VIRTIO_STATUS_FEATURES_OK, VIRTIO_STATUS_DRIVER_OK};
+	uint32_t added = v & ~s->status;
+
+	if (v == 0) {
+		memset(s->ready, 0, sizeof(s->ready));
+		s->status = 0;
+		return;
+	}
+	if ((s->status & ~v) && !(v & VIRTIO_STATUS_FAILED))
+		shim_violation(s, "R-MMIO-14 status bit cleared", VIREO_MMIO_STATUS, v);
+	for (unsigned int i = 1; i < 4; i++)
+		if ((added & order[i]) && !(v & order[i - 1]))
+			shim_violation(s, "R-MMIO-14 status step skipped", VIREO_MMIO_STATUS, v);
+	s->status = v;
 }
 
 static int shim_write(void *opaque, uint64_t off, unsigned int size, uint32_t v)
@@ -168,8 +191,8 @@ static int shim_write(void *opaque, uint64_t off, unsigned int size, uint32_t v)
 		shim_violation(s, "R-MMIO-10 undefined ACK bits", off, v);
 	if (off == VIREO_MMIO_QUEUE_SEL)
 		s->sel = v;
-	if (off == VIREO_MMIO_STATUS && v == 0)
-		memset(s->ready, 0, sizeof(s->ready));
+	if (off == VIREO_MMIO_STATUS)
+		shim_status_write(s, v);
 	shim_queue_write(s, off, v);
 	return vireo_mmio_write(s->fn, off, size, v);
 }
@@ -241,7 +264,7 @@ static void shim_assert_clean(const struct shim *s)
 		fail_msg("%u driver rule violations, first: %s", s->violations, s->first);
 }
 
-/* rng through the shim: bind, read, queue reset, unbind; no rule broken. */
+/* rng through the shim: bind, read, queue reset, unbind; no rule broken (R-MMIO-01/02/05..08/10/12..14). */
 static void test_rules_rng(void **state)
 {
 	struct virtio_rng_driver drv = {0};
@@ -267,12 +290,14 @@ static void test_rules_rng(void **state)
 	assert_int_equal(virtio_rng_read(rng, b, sizeof(b)), sizeof(b));
 	vireo_mmio_device_free(d);
 	shim_assert_clean(&s);
+	/* R-MMIO-08: the queue was stopped by writing 0 (and read back: shim_common). */
+	assert_true(s.ready_zero_writes >= 1);
 	vireo_mmio_function_free(s.fn);
 	rng_device_free(dev);
 	virtio_rng_unregister(&bus, &drv);
 }
 
-/* blk (config reads of every width, two queues) through the shim. */
+/* blk (config reads of every width, two queues) through the shim (R-MMIO-01/02/05..08/12..14). */
 static void test_rules_blk(void **state)
 {
 	char path[] = "/tmp/vireo-mmio-rules-XXXXXX";
@@ -304,6 +329,7 @@ static void test_rules_blk(void **state)
 	assert_memory_equal(buf, back, sizeof(buf));
 	vireo_mmio_device_free(d);
 	shim_assert_clean(&s);
+	assert_true(s.ready_zero_writes >= 2); /* R-MMIO-08: both queues */
 	vireo_mmio_function_free(s.fn);
 	blk_device_free(dev);
 	virtio_blk_unregister(&bus, &drv);
