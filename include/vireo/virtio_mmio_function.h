@@ -37,6 +37,8 @@ struct vireo_mmio_function;
  *	writes InterruptACK or Status (deassert), under the function's lock.
  * @irq_signal: edge/irqfd style, used when @irq_set is NULL: called once per
  *	event (a used buffer or a config change), from the device thread.
+ * Both are called under the function's interrupt lock: they must not access
+ * the function's registers (post such work elsewhere).
  */
 struct vireo_mmio_host_ops {
 	void (*irq_set)(void *opaque, bool asserted);
@@ -75,7 +77,8 @@ VIREO_API int vireo_mmio_function_new(struct vdev *dev, const struct guest_mem *
 
 /**
  * vireo_mmio_function_free() - reset the device, stop the thread, free; the
- * model is detached (no memory, no loop) and can be freed or attached again
+ * model is detached (no memory, no loop) and can be freed or attached again.
+ * No register access may be in progress or come later (stop the vCPUs first).
  */
 VIREO_API void vireo_mmio_function_free(struct vireo_mmio_function *fn);
 
