@@ -577,7 +577,7 @@ static int bench_run(struct bench_cfg *c, struct blk_stack *s)
 		return 1;
 	}
 	if (s->fe)
-		vhost_user_frontend_stats(s->fe, &before);
+		vireo_vhost_user_frontend_stats(s->fe, &before);
 	bench_note_ring(r, s);
 	start = opt_now_ns();
 	started = bench_start(c, s, w, start);
@@ -590,7 +590,7 @@ static int bench_run(struct bench_cfg *c, struct blk_stack *s)
 	r->secs = (double)(opt_now_ns() - start) / 1e9;
 	bench_sum(r, w, c->queues);
 	if (s->fe) {
-		vhost_user_frontend_stats(s->fe, &after);
+		vireo_vhost_user_frontend_stats(s->fe, &after);
 		r->have_notify = true;
 		r->kicks = after.kicks - before.kicks;
 		r->calls = after.calls - before.calls;

@@ -96,9 +96,9 @@ static int demo_attach(struct demo *d, struct vdev *dev, struct loopback **lb,
 			*vdev = vireo_mmio_bus_virtio_device(*mmio);
 		return ret;
 	}
-	ret = loopback_new(lb, &d->bus, dev, 0);
+	ret = vireo_loopback_new(lb, &d->bus, dev, 0);
 	if (!ret)
-		*vdev = loopback_virtio_device(*lb);
+		*vdev = vireo_loopback_virtio_device(*lb);
 	return ret;
 }
 
@@ -114,10 +114,10 @@ static int demo_blk_bind(struct demo *d)
 	struct virtio_device *vdev;
 	int ret;
 
-	ret = blk_device_new(&d->blk_dev, &opt);
+	ret = vireo_blk_device_new(&d->blk_dev, &opt);
 	if (ret < 0)
 		return ret;
-	ret = demo_attach(d, blk_device_vdev(d->blk_dev), &d->blk_lb, &d->blk_mmio, &vdev);
+	ret = demo_attach(d, vireo_blk_device_vdev(d->blk_dev), &d->blk_lb, &d->blk_mmio, &vdev);
 	if (ret < 0)
 		return ret;
 	d->blk = virtio_blk_from_device(vdev);
@@ -174,10 +174,10 @@ static int demo_rng(struct demo *d)
 	int ret;
 	size_t i;
 
-	ret = rng_device_new(&d->rng_dev, NULL);
+	ret = vireo_rng_device_new(&d->rng_dev, NULL);
 	if (ret < 0)
 		return ret;
-	ret = demo_attach(d, rng_device_vdev(d->rng_dev), &d->rng_lb, &d->rng_mmio, &vdev);
+	ret = demo_attach(d, vireo_rng_device_vdev(d->rng_dev), &d->rng_lb, &d->rng_mmio, &vdev);
 	if (ret < 0)
 		return ret;
 	d->rng = virtio_rng_from_device(vdev);
@@ -196,15 +196,15 @@ static int demo_rng(struct demo *d)
 static void demo_cleanup(struct demo *d)
 {
 	if (d->rng_lb)
-		loopback_free(d->rng_lb);
+		vireo_loopback_free(d->rng_lb);
 	vireo_mmio_bus_free(d->rng_mmio);
 	if (d->rng_dev)
-		rng_device_free(d->rng_dev);
+		vireo_rng_device_free(d->rng_dev);
 	if (d->blk_lb)
-		loopback_free(d->blk_lb);
+		vireo_loopback_free(d->blk_lb);
 	vireo_mmio_bus_free(d->blk_mmio);
 	if (d->blk_dev)
-		blk_device_free(d->blk_dev);
+		vireo_blk_device_free(d->blk_dev);
 	virtio_rng_unregister(&d->bus, &d->rng_drv);
 	virtio_blk_unregister(&d->bus, &d->blk_drv);
 	free(d->buf);

@@ -20,7 +20,7 @@ static void vdev_thread_mailbox(void *opaque, uint32_t events)
 	void *arg;
 
 	(void)events;
-	eventfd_drain_fd(t->mailbox_fd);
+	vireo_eventfd_drain_fd(t->mailbox_fd);
 	pthread_mutex_lock(&t->lock);
 	fn = t->req_fn;
 	arg = t->req_arg;
@@ -38,7 +38,7 @@ static void vdev_thread_mailbox(void *opaque, uint32_t events)
 static void *vdev_thread_main(void *opaque)
 {
 	struct vdev_thread *t = opaque;
-	int ret = event_loop_run(&t->loop);
+	int ret = vireo_event_loop_run(&t->loop);
 
 	if (ret < 0)
 		log_error("%s: device event loop failed: %s",
@@ -67,7 +67,7 @@ int vdev_thread_call(struct vdev_thread *t, void (*fn)(struct vdev *dev, void *a
 	t->req_arg = arg;
 	t->req_done = false;
 	pthread_mutex_unlock(&t->lock);
-	ret = eventfd_signal_fd(t->mailbox_fd);
+	ret = vireo_eventfd_signal_fd(t->mailbox_fd);
 	pthread_mutex_lock(&t->lock);
 	while (ret == 0 && !t->req_done && !t->exited)
 		pthread_cond_wait(&t->cond, &t->lock);
@@ -87,7 +87,7 @@ int vdev_thread_start(struct vdev_thread *t, struct vdev *dev)
 	memset(t, 0, sizeof(*t));
 	t->dev = dev;
 	t->mailbox_fd = -1;
-	ret = event_loop_init(&t->loop);
+	ret = vireo_event_loop_init(&t->loop);
 	if (ret < 0)
 		return ret;
 	t->mailbox_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -95,7 +95,7 @@ int vdev_thread_start(struct vdev_thread *t, struct vdev *dev)
 		ret = -errno;
 		goto out_destroy_loop;
 	}
-	ret = event_loop_add(&t->loop, t->mailbox_fd, vdev_thread_mailbox, t);
+	ret = vireo_event_loop_add(&t->loop, t->mailbox_fd, vdev_thread_mailbox, t);
 	if (ret < 0)
 		goto out_close;
 	pthread_mutex_init(&t->call_lock, NULL);
@@ -115,7 +115,7 @@ out_close:
 	close(t->mailbox_fd);
 	t->mailbox_fd = -1;
 out_destroy_loop:
-	event_loop_destroy(&t->loop);
+	vireo_event_loop_destroy(&t->loop);
 	return ret;
 }
 
@@ -123,10 +123,10 @@ void vdev_thread_stop(struct vdev_thread *t)
 {
 	if (!t->running)
 		return;
-	event_loop_stop(&t->loop);
+	vireo_event_loop_stop(&t->loop);
 	pthread_join(t->thread, NULL);
 	t->running = false;
-	event_loop_destroy(&t->loop);
+	vireo_event_loop_destroy(&t->loop);
 	close(t->mailbox_fd);
 	t->mailbox_fd = -1;
 	pthread_cond_destroy(&t->cond);

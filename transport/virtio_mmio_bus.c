@@ -38,7 +38,7 @@ static void mbus_irq_signal(void *opaque)
 	int fd = __atomic_load_n(&mb->irq_fd, __ATOMIC_ACQUIRE);
 
 	if (fd >= 0)
-		(void)eventfd_signal_fd(fd);
+		(void)vireo_eventfd_signal_fd(fd);
 }
 
 /* The fd stays the driver's; it unsets it before closing it. */
@@ -61,7 +61,7 @@ static void mbus_do_map(struct vdev *dev, void *arg)
 	struct mbus_map *m = arg;
 
 	(void)dev;
-	m->ret = guest_mem_add_region(&m->mb->mem, m->iova, m->len, m->vaddr);
+	m->ret = vireo_guest_mem_add_region(&m->mb->mem, m->iova, m->len, m->vaddr);
 }
 
 static void mbus_do_unmap(struct vdev *dev, void *arg)
@@ -69,8 +69,8 @@ static void mbus_do_unmap(struct vdev *dev, void *arg)
 	struct mbus_map *m = arg;
 
 	/* Nothing the model started may still point into the region. */
-	vdev_quiesce(dev);
-	m->ret = guest_mem_remove_region(&m->mb->mem, m->iova);
+	vireo_vdev_quiesce(dev);
+	m->ret = vireo_guest_mem_remove_region(&m->mb->mem, m->iova);
 }
 
 static int mbus_dma_map(void *opaque, void *vaddr, uint64_t iova, uint64_t len)
@@ -116,7 +116,7 @@ int vireo_mmio_bus_new(struct vireo_mmio_bus **out, struct virtio_bus *bus, stru
 	if (!mb)
 		return -ENOMEM;
 	mb->irq_fd = -1;
-	guest_mem_init(&mb->mem);
+	vireo_guest_mem_init(&mb->mem);
 	ret = vireo_mmio_function_new(dev, &mb->mem, &opts->function, &mbus_host_ops, mb, &mb->fn);
 	if (ret < 0)
 		goto out_free;

@@ -410,7 +410,7 @@ static void mmio_handle_irq(struct vireo_mmio_device *d)
 	unsigned int i;
 
 	pthread_mutex_lock(&d->irq_lock);
-	eventfd_drain_fd(d->irq_fd);
+	vireo_eventfd_drain_fd(d->irq_fd);
 	status = mmio_rd(d, VIREO_MMIO_INTERRUPT_STATUS);
 	/* R-MMIO-09/10: undefined bits are ignored and never acknowledged. */
 	handled = status & (VIREO_MMIO_INT_VRING | VIREO_MMIO_INT_CONFIG);
@@ -420,7 +420,7 @@ static void mmio_handle_irq(struct vireo_mmio_device *d)
 	/* One bit for every queue: each learns it through its own eventfd. */
 	if (handled & VIREO_MMIO_INT_VRING)
 		for (i = 0; i < d->nvqs; i++)
-			(void)eventfd_signal_fd(d->queues[i].event_fd);
+			(void)vireo_eventfd_signal_fd(d->queues[i].event_fd);
 	if (handled & VIREO_MMIO_INT_CONFIG)
 		virtio_config_changed(&d->vdev);
 }
@@ -463,7 +463,7 @@ static int mmio_wait(struct virtio_device *vdev, int timeout_ms)
 	for (i = 0; i < n; i++) {
 		struct virtqueue *vq = &d->queues[idx[i]].vq;
 
-		if (eventfd_drain_fd(d->queues[idx[i]].event_fd) && vq->callback)
+		if (vireo_eventfd_drain_fd(d->queues[idx[i]].event_fd) && vq->callback)
 			vq->callback(vq);
 	}
 	return 0;
@@ -496,7 +496,7 @@ static int mmio_queue_renew(struct vireo_mmio_device *d, unsigned int i, unsigne
 
 	virtio_vring_free(&d->vdev, &q->ring);
 	q->allocated = false;
-	eventfd_drain_fd(q->event_fd);
+	vireo_eventfd_drain_fd(q->event_fd);
 	ret = mmio_queue_alloc(d, i, num, callback, name);
 	return ret < 0 ? ret : mmio_queue_program(d, i);
 }
@@ -560,7 +560,7 @@ static void mmio_device_destroy(struct vireo_mmio_device *d)
 	unsigned int i;
 
 	if (d->registered)
-		unregister_virtio_device(&d->vdev);
+		vireo_unregister_virtio_device(&d->vdev);
 	mmio_del_vqs(&d->vdev);
 	/* The device stops using our memory before it is unmapped. */
 	(void)mmio_wr(d, VIREO_MMIO_STATUS, 0);
@@ -651,7 +651,7 @@ int vireo_mmio_device_new(const struct vireo_mmio_access_ops *ops, void *opaque,
 	ret = mmio_device_setup(d);
 	if (ret < 0)
 		goto out_destroy;
-	ret = register_virtio_device(bus, &d->vdev);
+	ret = vireo_register_virtio_device(bus, &d->vdev);
 	d->registered = true;
 	if (ret < 0) {
 		log_warn("virtio-mmio: device %u: driver failed to bind: %s", id, strerror(-ret));

@@ -126,7 +126,7 @@ static void mmio_vring_event(void *opaque, uint32_t events)
 	struct vireo_mmio_function *fn = opaque;
 
 	(void)events;
-	if (eventfd_drain_fd(fn->vring_irq_fd))
+	if (vireo_eventfd_drain_fd(fn->vring_irq_fd))
 		mmio_irq_raise(fn, VIREO_MMIO_INT_VRING);
 }
 
@@ -136,7 +136,7 @@ static void mmio_config_event(void *opaque, uint32_t events)
 	struct vireo_mmio_function *fn = opaque;
 
 	(void)events;
-	if (eventfd_drain_fd(fn->config_irq_fd))
+	if (vireo_eventfd_drain_fd(fn->config_irq_fd))
 		mmio_irq_raise(fn, VIREO_MMIO_INT_CONFIG);
 }
 
@@ -147,7 +147,7 @@ static void mmio_queue_defaults(struct vireo_mmio_function *fn, struct mmio_queu
 	q->num = fn->dev->queue_max_size;
 	q->desc = q->driver = q->device = 0;
 	q->ready = false;
-	eventfd_drain_fd(q->kick_fd);
+	vireo_eventfd_drain_fd(q->kick_fd);
 }
 
 /*
@@ -161,18 +161,18 @@ static void mmio_reset(struct vireo_mmio_function *fn)
 	unsigned int i;
 	int fd;
 
-	vdev_reset(dev);
+	vireo_vdev_reset(dev);
 	for (i = 0; i < dev->num_queues; i++)
 		mmio_queue_defaults(fn, &fn->queues[i]);
 	fn->device_features_sel = fn->driver_features_sel = fn->queue_sel = fn->shm_sel = 0;
 	fn->driver_features = 0;
 	__atomic_store_n(&fn->transport_acked, 0, __ATOMIC_RELAXED);
-	eventfd_drain_fd(fn->vring_irq_fd);
-	eventfd_drain_fd(fn->config_irq_fd);
+	vireo_eventfd_drain_fd(fn->vring_irq_fd);
+	vireo_eventfd_drain_fd(fn->config_irq_fd);
 	mmio_irq_clear(fn, ~0u);
-	/* vdev_reset() closed the config fd it held: hand it a fresh one. */
+	/* vireo_vdev_reset() closed the config fd it held: hand it a fresh one. */
 	fd = dup(fn->config_irq_fd);
-	if (fd < 0 || vdev_set_config_call_fd(dev, fd) < 0) {
+	if (fd < 0 || vireo_vdev_set_config_call_fd(dev, fd) < 0) {
 		log_warn("%s: virtio-mmio: no config-change fd: config interrupts lost",
 			 dev->name ? dev->name : "device");
 		if (fd >= 0)
@@ -195,11 +195,11 @@ static int mmio_queue_give_fds(struct vireo_mmio_function *fn, unsigned int i)
 		goto out_close;
 	}
 	/* The core takes a kick fd unless it says -EINVAL, a call fd only on 0. */
-	ret = vdev_queue_set_kick_fd(fn->dev, i, kick);
+	ret = vireo_vdev_queue_set_kick_fd(fn->dev, i, kick);
 	if (ret != -EINVAL)
 		kick = -1;
 	if (!ret) {
-		ret = vdev_queue_set_call_fd(fn->dev, i, call);
+		ret = vireo_vdev_queue_set_call_fd(fn->dev, i, call);
 		if (!ret) {
 			call = -1;
 			/*
@@ -231,10 +231,10 @@ static void mmio_queue_enable(struct vireo_mmio_function *fn, unsigned int i)
 	const char *what = "size";
 	int ret;
 
-	ret = vdev_queue_set_num(dev, i, q->num);
+	ret = vireo_vdev_queue_set_num(dev, i, q->num);
 	if (!ret) {
 		what = "addresses";
-		ret = vdev_queue_set_addr(dev, i, q->desc, q->driver, q->device);
+		ret = vireo_vdev_queue_set_addr(dev, i, q->desc, q->driver, q->device);
 	}
 	if (!ret) {
 		what = "eventfds";
@@ -242,12 +242,12 @@ static void mmio_queue_enable(struct vireo_mmio_function *fn, unsigned int i)
 	}
 	if (!ret) {
 		what = "ring (outside guest memory or misaligned)";
-		ret = vdev_queue_enable(dev, i);
+		ret = vireo_vdev_queue_enable(dev, i);
 	}
 	if (ret < 0) {
 		snprintf(reason, sizeof(reason), "virtio-mmio queue %u (size %u): %s refused (%d)",
 			 i, q->num, what, ret);
-		vdev_set_needs_reset(dev, reason);
+		vireo_vdev_set_needs_reset(dev, reason);
 		return;
 	}
 	q->ready = true;
@@ -258,8 +258,8 @@ static void mmio_queue_reset(struct vireo_mmio_function *fn, unsigned int i)
 {
 	const struct vring_dev_position start = {.avail_wrap = true, .used_wrap = true};
 
-	vdev_queue_disable(fn->dev, i);
-	(void)vdev_queue_set_position(fn->dev, i, &start);
+	vireo_vdev_queue_disable(fn->dev, i);
+	(void)vireo_vdev_queue_set_position(fn->dev, i, &start);
 	mmio_queue_defaults(fn, &fn->queues[i]);
 }
 
@@ -298,7 +298,7 @@ static int mmio_read_control(struct vireo_mmio_function *fn, uint64_t off, uint3
 		*v = q && q->ready;
 		return 0;
 	case VIREO_MMIO_STATUS:
-		*v = vdev_get_status(fn->dev);
+		*v = vireo_vdev_get_status(fn->dev);
 		return 0;
 	case VIREO_MMIO_SHM_LEN_LOW:
 	case VIREO_MMIO_SHM_LEN_HIGH:
@@ -347,7 +347,7 @@ static int mmio_write_driver_features(struct vireo_mmio_function *fn, uint32_t v
 	shift = 32u * fn->driver_features_sel;
 	set = (set & ~(0xffffffffull << shift)) | ((uint64_t)v << shift);
 	/* The core sees only its own bits; the transport's are ours to check. */
-	ret = vdev_set_driver_features(fn->dev, set & ~fn->transport_offered);
+	ret = vireo_vdev_set_driver_features(fn->dev, set & ~fn->transport_offered);
 	if (ret < 0)
 		/* §3.1.1: features are written between DRIVER and FEATURES_OK only. */
 		return mmio_refuse(fn, MMIO_FEATURES,
@@ -358,7 +358,7 @@ static int mmio_write_driver_features(struct vireo_mmio_function *fn, uint32_t v
 
 static int mmio_write_status(struct vireo_mmio_function *fn, uint32_t v)
 {
-	uint8_t before = vdev_get_status(fn->dev);
+	uint8_t before = vireo_vdev_get_status(fn->dev);
 	int ret;
 
 	if (v > 0xff)
@@ -367,13 +367,13 @@ static int mmio_write_status(struct vireo_mmio_function *fn, uint32_t v)
 		mmio_reset(fn);
 		return 0;
 	}
-	ret = vdev_set_status(fn->dev, (uint8_t)v);
+	ret = vireo_vdev_set_status(fn->dev, (uint8_t)v);
 	if (ret < 0)
 		/* The driver reads the status back (§3.1.1 step 6); nothing to add. */
 		log_debug("%s: virtio-mmio: status %#x refused: %d",
 			  fn->dev->name ? fn->dev->name : "device", v, ret);
 	if (!(before & VIRTIO_STATUS_FEATURES_OK) &&
-	    (vdev_get_status(fn->dev) & VIRTIO_STATUS_FEATURES_OK))
+	    (vireo_vdev_get_status(fn->dev) & VIRTIO_STATUS_FEATURES_OK))
 		__atomic_store_n(&fn->transport_acked, fn->driver_features & fn->transport_offered,
 				 __ATOMIC_RELAXED);
 	return 0;
@@ -394,7 +394,7 @@ static int mmio_write_queue(struct vireo_mmio_function *fn, uint64_t off, uint32
 		if (v && !q->ready)
 			mmio_queue_enable(fn, i);
 		if (!v && q->ready) {
-			vdev_queue_disable(fn->dev, i);
+			vireo_vdev_queue_disable(fn->dev, i);
 			q->ready = false;
 		}
 		return 0;
@@ -494,9 +494,9 @@ static void mmio_do_config(struct vdev *dev, void *arg)
 	if (r->ret) { /* a write: r->ret was 1 */
 		for (i = 0; i < r->size; i++)
 			b[i] = (uint8_t)(r->value >> (8 * i));
-		r->ret = vdev_config_write(r->fn->dev, off, b, r->size);
+		r->ret = vireo_vdev_config_write(r->fn->dev, off, b, r->size);
 	} else {
-		r->ret = vdev_config_read(r->fn->dev, off, b, r->size);
+		r->ret = vireo_vdev_config_read(r->fn->dev, off, b, r->size);
 		r->value = 0;
 		for (i = 0; i < r->size; i++)
 			r->value |= (uint32_t)b[i] << (8 * i);
@@ -590,7 +590,7 @@ static int mmio_notify(struct vireo_mmio_function *fn, uint32_t v)
 		return mmio_refuse(fn, MMIO_BAD_QUEUE, "QueueNotify of no queue",
 				   VIREO_MMIO_QUEUE_NOTIFY, v);
 	/* D-MMIO-06: the core does not watch the fd of a queue that is not ready. */
-	return eventfd_signal_fd(fn->queues[index].kick_fd);
+	return vireo_eventfd_signal_fd(fn->queues[index].kick_fd);
 }
 
 int vireo_mmio_write(struct vireo_mmio_function *fn, uint64_t offset, unsigned int size,
@@ -623,11 +623,12 @@ static void mmio_do_attach(struct vdev *dev, void *arg)
 	struct vireo_mmio_function *fn = arg;
 	int ret;
 
-	vdev_set_memory(dev, fn->mem);
-	vdev_set_event_loop(dev, &fn->thread.loop);
-	ret = event_loop_add(&fn->thread.loop, fn->vring_irq_fd, mmio_vring_event, fn);
+	vireo_vdev_set_memory(dev, fn->mem);
+	vireo_vdev_set_event_loop(dev, &fn->thread.loop);
+	ret = vireo_event_loop_add(&fn->thread.loop, fn->vring_irq_fd, mmio_vring_event, fn);
 	if (!ret)
-		ret = event_loop_add(&fn->thread.loop, fn->config_irq_fd, mmio_config_event, fn);
+		ret = vireo_event_loop_add(&fn->thread.loop, fn->config_irq_fd, mmio_config_event,
+					   fn);
 	if (ret < 0)
 		log_warn("%s: virtio-mmio: cannot watch the interrupt fds: %d",
 			 dev->name ? dev->name : "device", ret);
@@ -639,12 +640,12 @@ static void mmio_do_detach(struct vdev *dev, void *arg)
 {
 	struct vireo_mmio_function *fn = arg;
 
-	vdev_reset(dev);
-	(void)vdev_set_config_call_fd(dev, -1);
-	(void)event_loop_remove(&fn->thread.loop, fn->vring_irq_fd);
-	(void)event_loop_remove(&fn->thread.loop, fn->config_irq_fd);
-	vdev_set_event_loop(dev, NULL);
-	vdev_set_memory(dev, NULL);
+	vireo_vdev_reset(dev);
+	(void)vireo_vdev_set_config_call_fd(dev, -1);
+	(void)vireo_event_loop_remove(&fn->thread.loop, fn->vring_irq_fd);
+	(void)vireo_event_loop_remove(&fn->thread.loop, fn->config_irq_fd);
+	vireo_vdev_set_event_loop(dev, NULL);
+	vireo_vdev_set_memory(dev, NULL);
 }
 
 static void mmio_close_fds(struct vireo_mmio_function *fn)

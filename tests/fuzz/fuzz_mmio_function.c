@@ -121,10 +121,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t i, n = size / FUZZ_RECORD;
 
 	FUZZ_CHECK(ram != NULL);
-	FUZZ_CHECK(rng_device_new(&rng, NULL) == 0);
-	guest_mem_init(&mem);
-	FUZZ_CHECK(guest_mem_add_region(&mem, FUZZ_GPA, FUZZ_RAM, ram) == 0);
-	FUZZ_CHECK(vireo_mmio_function_new(rng_device_vdev(rng), &mem, NULL, &fuzz_host, NULL,
+	FUZZ_CHECK(vireo_rng_device_new(&rng, NULL) == 0);
+	vireo_guest_mem_init(&mem);
+	FUZZ_CHECK(vireo_guest_mem_add_region(&mem, FUZZ_GPA, FUZZ_RAM, ram) == 0);
+	FUZZ_CHECK(vireo_mmio_function_new(vireo_rng_device_vdev(rng), &mem, NULL, &fuzz_host, NULL,
 					   &fn) == 0);
 	if (n > FUZZ_MAX_RECORDS)
 		n = FUZZ_MAX_RECORDS;
@@ -135,7 +135,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	fuzz_check_device_works(fn, ram);
 	vireo_mmio_function_free(fn);
-	rng_device_free(rng);
+	vireo_rng_device_free(rng);
 	free(ram);
 	return 0;
 }

@@ -101,9 +101,9 @@ static void blk_case(const struct mix *m)
 	assert_int_equal(ftruncate(fd, IMAGE_BYTES), 0);
 	mix_bus(&bus, m);
 	assert_int_equal(virtio_blk_register(&bus, &drv), 0);
-	assert_int_equal(blk_device_new(&dev, &opt), 0);
-	mix_offer(blk_device_vdev(dev), m);
-	assert_int_equal(vireo_mmio_bus_new(&mb, &bus, blk_device_vdev(dev), &o), 0);
+	assert_int_equal(vireo_blk_device_new(&dev, &opt), 0);
+	mix_offer(vireo_blk_device_vdev(dev), m);
+	assert_int_equal(vireo_mmio_bus_new(&mb, &bus, vireo_blk_device_vdev(dev), &o), 0);
 	blk = virtio_blk_from_device(vireo_mmio_bus_virtio_device(mb));
 	assert_non_null(blk);
 	mix_check(vireo_mmio_bus_virtio_device(mb), m);
@@ -124,7 +124,7 @@ static void blk_case(const struct mix *m)
 	/* The image holds what the driver wrote, through the register path. */
 	assert_int_equal(pread(fd, buf, 64u << 10, 0), 64u << 10);
 	assert_memory_equal(buf, mirror, 64u << 10);
-	blk_device_free(dev);
+	vireo_blk_device_free(dev);
 	virtio_blk_unregister(&bus, &drv);
 	close(fd);
 	unlink(path);
@@ -184,9 +184,9 @@ static void rng_case(const struct mix *m)
 
 	mix_bus(&bus, m);
 	assert_int_equal(virtio_rng_register(&bus, &drv), 0);
-	assert_int_equal(rng_device_new(&dev, NULL), 0);
-	mix_offer(rng_device_vdev(dev), m);
-	assert_int_equal(vireo_mmio_bus_new(&mb, &bus, rng_device_vdev(dev), &o), 0);
+	assert_int_equal(vireo_rng_device_new(&dev, NULL), 0);
+	mix_offer(vireo_rng_device_vdev(dev), m);
+	assert_int_equal(vireo_mmio_bus_new(&mb, &bus, vireo_rng_device_vdev(dev), &o), 0);
 	rng = virtio_rng_from_device(vireo_mmio_bus_virtio_device(mb));
 	assert_non_null(rng);
 	mix_check(vireo_mmio_bus_virtio_device(mb), m);
@@ -196,7 +196,7 @@ static void rng_case(const struct mix *m)
 	for (unsigned int i = 0; i < 1000; i++)
 		assert_int_equal(virtio_rng_read(rng, b, 1 + i % sizeof(b)), 1 + i % sizeof(b));
 	vireo_mmio_bus_free(mb);
-	rng_device_free(dev);
+	vireo_rng_device_free(dev);
 	virtio_rng_unregister(&bus, &drv);
 }
 
@@ -240,8 +240,8 @@ static void test_rng_queue_reset(void **state)
 	(void)state;
 	mix_bus(&bus, &m);
 	assert_int_equal(virtio_rng_register(&bus, &drv), 0);
-	assert_int_equal(rng_device_new(&dev, NULL), 0);
-	assert_int_equal(vireo_mmio_bus_new(&mb, &bus, rng_device_vdev(dev), &o), 0);
+	assert_int_equal(vireo_rng_device_new(&dev, NULL), 0);
+	assert_int_equal(vireo_mmio_bus_new(&mb, &bus, vireo_rng_device_vdev(dev), &o), 0);
 	vdev = vireo_mmio_bus_virtio_device(mb);
 	rng = virtio_rng_from_device(vdev);
 	assert_non_null(rng);
@@ -254,7 +254,7 @@ static void test_rng_queue_reset(void **state)
 	assert_int_equal(virtio_rng_read(rng, b, sizeof(b)), sizeof(b));
 	assert_int_equal(vireo_mmio_queue_reset(vdev, 5, NULL, NULL), -EINVAL);
 	vireo_mmio_bus_free(mb);
-	rng_device_free(dev);
+	vireo_rng_device_free(dev);
 	virtio_rng_unregister(&bus, &drv);
 }
 
@@ -265,7 +265,7 @@ static void net_echo(void *opaque, const struct net_packet *pkt)
 	struct net_packet copy = *pkt;
 
 	memset(&copy.vnet, 0, sizeof(copy.vnet));
-	(void)net_device_receive(opaque, &copy);
+	(void)vireo_net_device_receive(opaque, &copy);
 }
 
 static void net_case(const struct mix *m)
@@ -281,10 +281,10 @@ static void net_case(const struct mix *m)
 
 	mix_bus(&bus, m);
 	assert_int_equal(virtio_net_register(&bus, &drv), 0);
-	assert_int_equal(net_device_new(&dev, &opt), 0);
-	net_device_set_tx_handler(dev, net_echo, dev);
-	mix_offer(net_device_vdev(dev), m);
-	assert_int_equal(vireo_mmio_bus_new(&mb, &bus, net_device_vdev(dev), &o), 0);
+	assert_int_equal(vireo_net_device_new(&dev, &opt), 0);
+	vireo_net_device_set_tx_handler(dev, net_echo, dev);
+	mix_offer(vireo_net_device_vdev(dev), m);
+	assert_int_equal(vireo_mmio_bus_new(&mb, &bus, vireo_net_device_vdev(dev), &o), 0);
 	net = virtio_net_from_device(vireo_mmio_bus_virtio_device(mb));
 	assert_non_null(net);
 	mix_check(vireo_mmio_bus_virtio_device(mb), m);
@@ -307,7 +307,7 @@ static void net_case(const struct mix *m)
 		(void)virtio_net_tx_reclaim(net);
 	}
 	vireo_mmio_bus_free(mb);
-	net_device_free(dev);
+	vireo_net_device_free(dev);
 	virtio_net_unregister(&bus, &drv);
 }
 

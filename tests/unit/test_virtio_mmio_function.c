@@ -66,8 +66,8 @@ static void fx_start(struct fx *f, struct vdev *dev, const struct vireo_mmio_fun
 {
 	f->ram = mmap(NULL, RAM, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	assert_true(f->ram != MAP_FAILED);
-	guest_mem_init(&f->mem);
-	assert_int_equal(guest_mem_add_region(&f->mem, GPA, RAM, f->ram), 0);
+	vireo_guest_mem_init(&f->mem);
+	assert_int_equal(vireo_guest_mem_add_region(&f->mem, GPA, RAM, f->ram), 0);
 	f->dev = dev;
 	assert_int_equal(vireo_mmio_function_new(dev, &f->mem, o, &fx_host, f, &f->fn), 0);
 }
@@ -76,8 +76,8 @@ static int setup_rng(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 
-	assert_int_equal(rng_device_new(&f->rng, NULL), 0);
-	fx_start(f, rng_device_vdev(f->rng), NULL);
+	assert_int_equal(vireo_rng_device_new(&f->rng, NULL), 0);
+	fx_start(f, vireo_rng_device_vdev(f->rng), NULL);
 	*state = f;
 	return 0;
 }
@@ -94,8 +94,8 @@ static int setup_blk(void **state)
 	assert_int_equal(ftruncate(fd, 1u << 20), 0);
 	close(fd);
 	o.path = f->path;
-	assert_int_equal(blk_device_new(&f->blk, &o), 0);
-	fx_start(f, blk_device_vdev(f->blk), NULL);
+	assert_int_equal(vireo_blk_device_new(&f->blk, &o), 0);
+	fx_start(f, vireo_blk_device_vdev(f->blk), NULL);
 	*state = f;
 	return 0;
 }
@@ -106,9 +106,9 @@ static int teardown(void **state)
 
 	vireo_mmio_function_free(f->fn);
 	if (f->rng)
-		rng_device_free(f->rng);
+		vireo_rng_device_free(f->rng);
 	if (f->blk) {
-		blk_device_free(f->blk);
+		vireo_blk_device_free(f->blk);
 		unlink(f->path);
 	}
 	munmap(f->ram, RAM);
@@ -373,7 +373,7 @@ static void test_queue_reset_not_negotiated(void **state)
 static void fx_config_changed(struct vdev *dev, void *arg)
 {
 	(void)arg;
-	vdev_config_changed(dev);
+	vireo_vdev_config_changed(dev);
 }
 
 /* blk: config through 8/16/32-bit reads; ConfigGeneration moves (D-MMIO-05) with bit 1. */

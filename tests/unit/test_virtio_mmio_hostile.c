@@ -215,8 +215,8 @@ static void shim_do_map(struct vdev *dev, void *arg)
 	struct shim_map *m = arg;
 
 	(void)dev;
-	m->ret = m->vaddr ? guest_mem_add_region(&m->s->mem, m->iova, m->len, m->vaddr)
-			  : guest_mem_remove_region(&m->s->mem, m->iova);
+	m->ret = m->vaddr ? vireo_guest_mem_add_region(&m->s->mem, m->iova, m->len, m->vaddr)
+			  : vireo_guest_mem_remove_region(&m->s->mem, m->iova);
 }
 
 static int shim_dma_map(void *opaque, void *vaddr, uint64_t iova, uint64_t len)
@@ -245,7 +245,7 @@ static void shim_irq(void *opaque)
 	int fd = __atomic_load_n(&((struct shim *)opaque)->irq_fd, __ATOMIC_ACQUIRE);
 
 	if (fd >= 0)
-		(void)eventfd_signal_fd(fd);
+		(void)vireo_eventfd_signal_fd(fd);
 }
 
 static const struct vireo_mmio_host_ops shim_host = {.irq_signal = shim_irq};
@@ -254,7 +254,7 @@ static void shim_start(struct shim *s, struct vdev *dev)
 {
 	memset(s, 0, sizeof(*s));
 	s->irq_fd = -1;
-	guest_mem_init(&s->mem);
+	vireo_guest_mem_init(&s->mem);
 	assert_int_equal(vireo_mmio_function_new(dev, &s->mem, NULL, &shim_host, s, &s->fn), 0);
 }
 
@@ -278,8 +278,8 @@ static void test_rules_rng(void **state)
 	(void)state;
 	virtio_bus_init(&bus);
 	assert_int_equal(virtio_rng_register(&bus, &drv), 0);
-	assert_int_equal(rng_device_new(&dev, NULL), 0);
-	shim_start(&s, rng_device_vdev(dev));
+	assert_int_equal(vireo_rng_device_new(&dev, NULL), 0);
+	shim_start(&s, vireo_rng_device_vdev(dev));
 	assert_int_equal(vireo_mmio_device_new(&shim_ops, &s, NULL, &bus, &d), 0);
 	rng = virtio_rng_from_device(vireo_mmio_device_virtio_device(d));
 	assert_non_null(rng);
@@ -293,7 +293,7 @@ static void test_rules_rng(void **state)
 	/* R-MMIO-08: the queue was stopped by writing 0 (and read back: shim_common). */
 	assert_true(s.ready_zero_writes >= 1);
 	vireo_mmio_function_free(s.fn);
-	rng_device_free(dev);
+	vireo_rng_device_free(dev);
 	virtio_rng_unregister(&bus, &drv);
 }
 
@@ -317,8 +317,8 @@ static void test_rules_blk(void **state)
 	virtio_bus_init(&bus);
 	bus.ring_format = VIRTIO_RING_PACKED;
 	assert_int_equal(virtio_blk_register(&bus, &drv), 0);
-	assert_int_equal(blk_device_new(&dev, &opt), 0);
-	shim_start(&s, blk_device_vdev(dev));
+	assert_int_equal(vireo_blk_device_new(&dev, &opt), 0);
+	shim_start(&s, vireo_blk_device_vdev(dev));
 	assert_int_equal(vireo_mmio_device_new(&shim_ops, &s, NULL, &bus, &d), 0);
 	blk = virtio_blk_from_device(vireo_mmio_device_virtio_device(d));
 	assert_non_null(blk);
@@ -331,7 +331,7 @@ static void test_rules_blk(void **state)
 	shim_assert_clean(&s);
 	assert_true(s.ready_zero_writes >= 2); /* R-MMIO-08: both queues */
 	vireo_mmio_function_free(s.fn);
-	blk_device_free(dev);
+	vireo_blk_device_free(dev);
 	virtio_blk_unregister(&bus, &drv);
 	close(fd);
 	unlink(path);
@@ -345,8 +345,8 @@ static void test_rules_shim_catches(void **state)
 	uint32_t v;
 
 	(void)state;
-	assert_int_equal(rng_device_new(&dev, NULL), 0);
-	shim_start(&s, rng_device_vdev(dev));
+	assert_int_equal(vireo_rng_device_new(&dev, NULL), 0);
+	shim_start(&s, vireo_rng_device_vdev(dev));
 	s.phase = 3;
 	(void)shim_write(&s, VIREO_MMIO_MAGIC_VALUE, 4, 1);
 	(void)shim_read(&s, VIREO_MMIO_QUEUE_NOTIFY, 4, &v);
@@ -355,7 +355,7 @@ static void test_rules_shim_catches(void **state)
 	(void)shim_write(&s, VIREO_MMIO_INTERRUPT_ACK, 4, 4);
 	assert_int_equal(s.violations, 5);
 	vireo_mmio_function_free(s.fn);
-	rng_device_free(dev);
+	vireo_rng_device_free(dev);
 }
 
 /* ---- a fake register file that lies ---- */
@@ -585,7 +585,7 @@ static void test_fake_generation_churn_and_irq(void **state)
 	assert_true(f.gen_reads >= 4 && f.gen_reads <= 2 * 1000 + 2);
 	f.int_status = 0x20 | VIREO_MMIO_INT_CONFIG | VIREO_MMIO_INT_VRING;
 	assert_true(f.irq_fd >= 0);
-	assert_int_equal(eventfd_signal_fd(f.irq_fd), 0);
+	assert_int_equal(vireo_eventfd_signal_fd(f.irq_fd), 0);
 	assert_int_equal(vdev->config->wait(vdev, 1000), 0);
 	assert_int_equal(f.last_ack, VIREO_MMIO_INT_CONFIG | VIREO_MMIO_INT_VRING);
 	vireo_mmio_device_free(d);
