@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * `vireo bench blk`: IOPS, bandwidth and latency of the whole front-end
- * stack (our blk driver's asynchronous API, the loopback transport, our blk
+ * stack (our blk driver's asynchronous API, the loopback or virtio-mmio transport, our blk
  * device on an image), or of our driver and the vhost-user front-end against
  * any vhost-user-blk back-end (--socket), with notifications per I/O. One
  * thread per queue keeps --iodepth requests in flight on its queue; latency
@@ -48,12 +48,15 @@ struct bench_cfg {
 	bool have_rw, have_bs, have_iodepth;
 	enum virtio_ring_format ring;
 	unsigned int reconnect_ms;
+	enum tool_transport transport;
+	bool have_transport;
 };
 
 /* Long-only options (no short letter). */
 #define BENCH_OPT_FORMAT 256
 #define BENCH_OPT_RECONNECT 257
-#define BENCH_OPT_PCI 258
+#define BENCH_OPT_TRANSPORT 258
+#define BENCH_OPT_PCI 259
 
 struct bench_worker {
 	const struct bench_cfg *cfg;
@@ -84,10 +87,11 @@ static const char bench_usage[] =
 	"                       --rw read|write|randread|randwrite\n"
 	"                       --bs SIZE --iodepth N [--queues N] [--seconds S] [--json]\n"
 	"                       [--ring split|packed] [--reconnect MS]\n"
+	"                       [--transport loopback|mmio]\n"
 	"\n"
-	"Measures the virtio-blk driver's asynchronous API through the loopback\n"
-	"transport and the virtio-blk device model serving FILE (writes change it),\n"
-	"or through the vhost-user front-end against the vhost-user-blk back-end\n"
+	"Measures the virtio-blk driver's asynchronous API through the loopback (or\n"
+	"virtio-mmio) transport and the virtio-blk device model serving FILE (writes\n"
+	"change it), or through the vhost-user front-end against the vhost-user-blk back-end\n"
 	"listening on PATH (then also kicks and calls per I/O), or through the\n"
 	"virtio-pci transport on a virtio-blk PCI function bound to vfio-pci.\n"
 	"  -i, --image FILE    raw image file\n"
@@ -106,6 +110,9 @@ static const char bench_usage[] =
 	"      --reconnect MS  with --socket: if the back-end goes away, connect again for\n"
 	"                      up to MS milliseconds and go on (a back-end with inflight\n"
 	"                      tracking, INFLIGHT_SHMFD: vireo serve blk)\n"
+	"      --transport T   with --image: loopback (default) or mmio (our virtio-mmio\n"
+	"                      driver on our virtio-mmio device: what the register\n"
+	"                      path costs per I/O)\n"
 	"  -h, --help          this text\n";
 
 static const struct option bench_options[] = {
@@ -121,6 +128,7 @@ static const struct option bench_options[] = {
 	{"format", required_argument, NULL, BENCH_OPT_FORMAT},
 	{"ring", required_argument, NULL, 'R'},
 	{"reconnect", required_argument, NULL, BENCH_OPT_RECONNECT},
+	{"transport", required_argument, NULL, BENCH_OPT_TRANSPORT},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -356,6 +364,9 @@ static int bench_parse_option(void *ctx, int opt, char **argv)
 		return 0;
 	case 'R':
 		return opt_parse_ring(CMD, optarg, &c->ring);
+	case BENCH_OPT_TRANSPORT:
+		c->have_transport = true;
+		return opt_parse_transport(CMD, optarg, &c->transport);
 	case BENCH_OPT_RECONNECT:
 		return opt_parse_count(CMD, "reconnect", optarg, 1, 3600000, &c->reconnect_ms);
 	case 'w':
@@ -416,6 +427,8 @@ static int bench_parse(struct bench_cfg *c, int argc, char **argv)
 		return opt_usage_error(CMD, "--image, --socket and --pci exclude each other");
 	if (!c->image && !c->socket && !c->pci)
 		return opt_usage_error(CMD, "missing --image FILE, --socket PATH or --pci BDF");
+	if (!c->image && c->have_transport)
+		return opt_usage_error(CMD, "--transport goes with --image only");
 	if (!c->have_rw)
 		return opt_usage_error(CMD, "missing --rw MODE");
 	if (!c->have_bs)
@@ -466,10 +479,12 @@ static void bench_print(const struct bench_cfg *c, const struct bench_result *r,
 		printf("{\"rw\":\"%s\",\"bs\":%u,\"iodepth\":%u,\"queues\":%u,\"seconds\":%.3f,"
 		       "\"ios\":%" PRIu64 ",\"errors\":%" PRIu64 ",\"iops\":%.1f,"
 		       "\"mib_per_sec\":%.2f,\"lat_mean_us\":%.2f,\"lat_p50_us\":%.2f,"
-		       "\"lat_p99_us\":%.2f,\"lat_max_us\":%.2f,\"ring\":\"%s\",\"in_order\":%s",
+		       "\"lat_p99_us\":%.2f,\"lat_max_us\":%.2f,\"ring\":\"%s\",\"in_order\":%s,"
+		       "\"transport\":\"%s\"",
 		       bench_rw_names[c->rw], c->bs, c->iodepth, c->queues, r->secs, r->ios,
 		       r->errors, iops, mib, mean, p50, p99, (double)r->lat_max_ns / 1000.0,
-		       r->ring, r->in_order ? "true" : "false");
+		       r->ring, r->in_order ? "true" : "false",
+		       c->socket ? "vhost-user" : opt_transport_name(c->transport));
 		if (r->have_notify)
 			printf(",\"kicks\":%" PRIu64 ",\"calls\":%" PRIu64, r->kicks, r->calls);
 		printf("}\n");
@@ -548,9 +563,7 @@ static unsigned int bench_start(struct bench_cfg *c, struct blk_stack *s, struct
 /* What the bus negotiated: the figures mean little without the ring format. */
 static void bench_note_ring(struct bench_result *r, struct blk_stack *s)
 {
-	struct virtio_device *vdev = s->pci  ? vireo_pci_device_virtio_device(s->pci)
-				     : s->fe ? vireo_vhost_user_frontend_virtio_device(s->fe)
-					     : vireo_loopback_virtio_device(s->lb);
+	struct virtio_device *vdev = blk_stack_virtio_device(s);
 
 	r->ring = virtio_has_feature(vdev, VIRTIO_F_RING_PACKED) ? "packed" : "split";
 	r->in_order = virtio_has_feature(vdev, VIRTIO_F_IN_ORDER);
@@ -637,7 +650,7 @@ int bench_blk_main(int argc, char **argv)
 		ret = blk_stack_pci(&s, c.pci, c.queues, dma, c.ring);
 	else
 		ret = blk_stack_open(&s, c.image, c.rw == RW_READ || c.rw == RW_RANDREAD, c.queues,
-				     dma, c.ring);
+				     dma, c.ring, c.transport);
 	if (ret < 0) {
 		fprintf(stderr, "vireo bench blk: cannot %s %s: %s\n",
 			c.socket ? "connect to"

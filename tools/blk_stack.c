@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The tools' block stack: blk model -> loopback -> bus -> blk driver, or
+ * The tools' block stack: blk model -> loopback or virtio-mmio -> bus -> blk driver,
  * vhost-user back-end -> vhost-user front-end -> bus -> blk driver, or
  * PCI function -> VFIO -> virtio-pci transport -> bus -> blk driver.
  */
@@ -12,8 +12,9 @@
 
 /* blk_stack_open() - see blk_stack.h */
 int blk_stack_open(struct blk_stack *s, const char *path, bool readonly, unsigned int queues,
-		   size_t dma_bytes, enum virtio_ring_format ring)
+		   size_t dma_bytes, enum virtio_ring_format ring, enum tool_transport transport)
 {
+	struct vireo_mmio_bus_options mopt = {.driver.dma_bytes = dma_bytes};
 	struct blk_device_options opt = {
 		.path = path,
 		.readonly = readonly,
@@ -32,10 +33,13 @@ int blk_stack_open(struct blk_stack *s, const char *path, bool readonly, unsigne
 	ret = vireo_blk_device_new(&s->dev, &opt);
 	if (ret < 0)
 		goto out_unregister;
-	ret = vireo_loopback_new(&s->lb, &s->bus, vireo_blk_device_vdev(s->dev), dma_bytes);
+	if (transport == TOOL_TRANSPORT_MMIO)
+		ret = vireo_mmio_bus_new(&s->mmio, &s->bus, vireo_blk_device_vdev(s->dev), &mopt);
+	else
+		ret = vireo_loopback_new(&s->lb, &s->bus, vireo_blk_device_vdev(s->dev), dma_bytes);
 	if (ret < 0)
 		goto out_free_dev;
-	vdev = vireo_loopback_virtio_device(s->lb);
+	vdev = blk_stack_virtio_device(s);
 	s->blk = virtio_blk_from_device(vdev);
 	if (!s->blk) {
 		ret = -ENODEV;
@@ -45,6 +49,7 @@ int blk_stack_open(struct blk_stack *s, const char *path, bool readonly, unsigne
 
 out_free_lb:
 	vireo_loopback_free(s->lb);
+	vireo_mmio_bus_free(s->mmio);
 out_free_dev:
 	vireo_blk_device_free(s->dev);
 out_unregister:
@@ -139,8 +144,19 @@ void blk_stack_close(struct blk_stack *s)
 		vireo_vhost_user_frontend_free(s->fe);
 	if (s->lb)
 		vireo_loopback_free(s->lb);
+	vireo_mmio_bus_free(s->mmio);
 	if (s->dev)
 		vireo_blk_device_free(s->dev);
 	virtio_blk_unregister(&s->bus, &s->drv);
 	memset(s, 0, sizeof(*s));
+}
+
+struct virtio_device *blk_stack_virtio_device(struct blk_stack *s)
+{
+	if (s->pci)
+		return vireo_pci_device_virtio_device(s->pci);
+	if (s->fe)
+		return vireo_vhost_user_frontend_virtio_device(s->fe);
+	return s->mmio ? vireo_mmio_bus_virtio_device(s->mmio)
+		       : vireo_loopback_virtio_device(s->lb);
 }

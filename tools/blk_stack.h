@@ -17,13 +17,17 @@
 #include <vireo/vfio_pci.h>
 #include <vireo/vhost_user_frontend.h>
 #include <vireo/virtio_pci_driver.h>
+#include <vireo/virtio_mmio_bus.h>
 #include <vireo/virtio_blk.h>
+
+#include "tools/options.h"
 
 struct blk_stack {
 	struct virtio_bus bus;
 	struct virtio_blk_driver drv;
 	struct blk_device *dev;
 	struct loopback *lb;
+	struct vireo_mmio_bus *mmio;
 	struct vhost_user_frontend *fe;
 	struct vireo_vfio_pci *vfio;
 	struct vireo_pci_device *pci;
@@ -34,12 +38,13 @@ struct blk_stack {
  * blk_stack_open() - serve @path and bind our driver to it
  * @dma_bytes: DMA arena for rings and request buffers (0: loopback default)
  * @ring: the ring format the bus negotiates (VIRTIO_RING_DEFAULT: split)
+ * @transport: loopback, or our virtio-mmio driver on our virtio-mmio function
  * Return: 0, or -errno from the device (open, size), the transport or the
  * driver's probe (-ENODEV if no blk driver bound, e.g. @ring packed and the
  * device does not offer it).
  */
 int blk_stack_open(struct blk_stack *s, const char *path, bool readonly, unsigned int queues,
-		   size_t dma_bytes, enum virtio_ring_format ring);
+		   size_t dma_bytes, enum virtio_ring_format ring, enum tool_transport transport);
 
 /**
  * blk_stack_connect() - connect to the vhost-user-blk back-end listening on
@@ -65,6 +70,9 @@ int blk_stack_connect(struct blk_stack *s, const char *socket_path, unsigned int
  */
 int blk_stack_pci(struct blk_stack *s, const char *bdf, unsigned int queues, size_t dma_bytes,
 		  enum virtio_ring_format ring);
+
+/** blk_stack_virtio_device() - the device our driver is bound to */
+struct virtio_device *blk_stack_virtio_device(struct blk_stack *s);
 
 /** blk_stack_close() - unbind, stop the device, close the image or the connection */
 void blk_stack_close(struct blk_stack *s);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * `vireo blk`: write, read or verify a range of an image file through the
- * whole stack (our virtio-blk driver, the loopback transport, our virtio-blk
+ * whole stack (our virtio-blk driver, the loopback or virtio-mmio transport, our virtio-blk
  * device model), or of any vhost-user-blk back-end's disk (--socket: our
  * driver through the vhost-user front-end). Unaligned ranges are handled by
  * read-modify-write of the partial sectors at either end.
@@ -31,7 +31,8 @@ enum blk_action { BLK_WRITE, BLK_READ, BLK_VERIFY };
 /* Long-only option (no short letter). */
 #define BLK_OPT_FORMAT 256
 #define BLK_OPT_RECONNECT 257
-#define BLK_OPT_PCI 258
+#define BLK_OPT_TRANSPORT 258
+#define BLK_OPT_PCI 259
 
 struct blk_cmd {
 	const char *image;
@@ -51,6 +52,8 @@ struct blk_cmd {
 	uint64_t create_size;
 	enum virtio_ring_format ring;
 	unsigned int reconnect_ms;
+	enum tool_transport transport;
+	bool have_transport;
 };
 
 /* What one chunk of the range is doing, for the action handlers. */
@@ -68,14 +71,15 @@ static const char blk_usage[] =
 	"                 [--output FILE]\n"
 	"       vireo blk --socket PATH [--queues N] [--reconnect MS] {write|read|verify} ...\n"
 	"       vireo blk --pci DDDD:BB:DD.F [--queues N] {write|read|verify} ...\n"
-	"       [--ring split|packed]\n"
+	"       [--ring split|packed] [--transport loopback|mmio]\n"
 	"\n"
-	"I/O on FILE through the virtio-blk driver, the loopback transport and the\n"
-	"virtio-blk device model; or, with --socket, through the virtio-blk driver\n"
-	"and the vhost-user front-end on the disk of the vhost-user-blk back-end\n"
-	"listening on PATH (vireo serve blk, qemu-storage-daemon, ...); or, with\n"
-	"--pci, through the virtio-blk driver and the virtio-pci transport on the\n"
-	"virtio-blk PCI function at that address, bound to vfio-pci.\n"
+	"I/O on FILE through the virtio-blk driver, the loopback (or virtio-mmio)\n"
+	"transport and the virtio-blk device model; or, with --socket, through the\n"
+	"virtio-blk driver and the vhost-user front-end on the disk of the\n"
+	"vhost-user-blk back-end listening on PATH (vireo serve blk,\n"
+	"qemu-storage-daemon, ...); or, with --pci, through the virtio-blk driver\n"
+	"and the virtio-pci transport on the virtio-blk PCI function at that\n"
+	"address, bound to vfio-pci.\n"
 	"  write    fill the range with the pattern\n"
 	"  read     print a hexdump of the first 64 bytes and a checksum, or with\n"
 	"           --output write the raw bytes to FILE ('-' for stdout)\n"
@@ -105,6 +109,9 @@ static const char blk_usage[] =
 	"                      (default: packed if the device offers\n"
 	"                      VIRTIO_F_RING_PACKED, else split; packed fails\n"
 	"                      if the device does not offer it)\n"
+	"      --transport T   with --image: how the driver reaches the device model:\n"
+	"                      loopback (default) or mmio (our virtio-mmio driver on\n"
+	"                      our virtio-mmio device, register accesses in-process)\n"
 	"  -h, --help          this text\n"
 	"Sizes accept k, M, G, T suffixes (powers of 1024).\n"
 	"Exit status: 0 ok, 1 I/O error or mismatch, 2 bad arguments.\n";
@@ -123,6 +130,7 @@ static const struct option blk_options[] = {
 	{"format", required_argument, NULL, BLK_OPT_FORMAT},
 	{"reconnect", required_argument, NULL, BLK_OPT_RECONNECT},
 	{"ring", required_argument, NULL, 'R'},
+	{"transport", required_argument, NULL, BLK_OPT_TRANSPORT},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -179,6 +187,9 @@ static int blk_parse_option(void *ctx, int opt, char **argv)
 		return opt_parse_count(CMD, "reconnect", optarg, 1, 3600000, &c->reconnect_ms);
 	case 'R':
 		return opt_parse_ring(CMD, optarg, &c->ring);
+	case BLK_OPT_TRANSPORT:
+		c->have_transport = true;
+		return opt_parse_transport(CMD, optarg, &c->transport);
 	default:
 		return opt_bad_getopt(CMD, argv);
 	}
@@ -228,6 +239,8 @@ static int blk_parse(struct blk_cmd *c, int argc, char **argv)
 		return opt_usage_error(CMD, "--readonly and --size go with --image only");
 	if (c->reconnect_ms && !c->socket)
 		return opt_usage_error(CMD, "--reconnect goes with --socket only");
+	if (!c->image && c->have_transport)
+		return opt_usage_error(CMD, "--transport goes with --image only");
 	if (!c->have_length)
 		return opt_usage_error(CMD, "missing --length LEN");
 	if (c->offset + c->length < c->offset)
@@ -411,7 +424,7 @@ static int blk_open_stack(struct blk_cmd *c, struct blk_stack *s)
 	else if (c->pci)
 		ret = blk_stack_pci(s, c->pci, queues, 0, c->ring);
 	else
-		ret = blk_stack_open(s, c->image, c->readonly, c->queues, 0, c->ring);
+		ret = blk_stack_open(s, c->image, c->readonly, c->queues, 0, c->ring, c->transport);
 	if (ret < 0 && c->image) {
 		image_open_error(CMD, c->image, -ret, c->readonly);
 		return 1;

@@ -111,7 +111,10 @@ VIREO_API bool vireo_vhost_user_frontend_broken(const struct vhost_user_frontend
 VIREO_API int vireo_vhost_user_frontend_set_vring_enable(struct vhost_user_frontend *fe,
 							 unsigned int index, bool enable);
 
-/** vireo_vhost_user_frontend_stats() - notification counters since vireo_vhost_user_frontend_new() */
+/**
+ * vireo_vhost_user_frontend_stats() - notification counters since
+ * vireo_vhost_user_frontend_new()
+ */
 VIREO_API void vireo_vhost_user_frontend_stats(const struct vhost_user_frontend *fe,
 					       struct vhost_user_frontend_stats *st);
 

@@ -75,10 +75,10 @@ uint8_t *blk_harness_image_read(struct blk_harness *h)
 	return buf;
 }
 
-static void queue_setup(struct blk_harness *h, unsigned int i, uint64_t features)
+/* The driver's split ring at @base: descriptors, then avail +4K, used +8K, indirect +16K. */
+static void queue_init_split(struct blk_harness *h, struct blk_harness_queue *hq, uint64_t base,
+			     uint64_t features)
 {
-	struct blk_harness_queue *hq = &h->q[i];
-	uint64_t base = GPA_BASE + (uint64_t)i * QUEUE_STRIDE;
 	bool indirect = features & VIRTIO_BIT(VIRTIO_F_RING_INDIRECT_DESC);
 	struct vring_split_drv_config cfg = {
 		.num = BLK_HARNESS_QNUM,
@@ -93,6 +93,37 @@ static void queue_setup(struct blk_harness *h, unsigned int i, uint64_t features
 	};
 
 	assert_int_equal(virtqueue_split_init(&hq->vq, &cfg), 0);
+}
+
+/* The packed ring (§2.8) at @base: descriptors, driver area +4K, device area +8K. */
+static void queue_init_packed(struct blk_harness *h, struct blk_harness_queue *hq, uint64_t base,
+			      uint64_t features)
+{
+	bool indirect = features & VIRTIO_BIT(VIRTIO_F_RING_INDIRECT_DESC);
+	struct vring_packed_drv_config cfg = {
+		.num = BLK_HARNESS_QNUM,
+		.desc = blk_harness_g2h(h, base),
+		.driver_event = blk_harness_g2h(h, base + 0x1000),
+		.device_event = blk_harness_g2h(h, base + 0x2000),
+		.extra = hq->extra,
+		.indirect_pool = indirect ? blk_harness_g2h(h, base + 0x4000) : NULL,
+		.indirect_pool_addr = indirect ? base + 0x4000 : 0,
+		.indirect_max = indirect ? INDIRECT_MAX : 0,
+		.event_idx = features & VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX),
+	};
+
+	assert_int_equal(virtqueue_packed_init(&hq->vq, &cfg), 0);
+}
+
+static void queue_setup(struct blk_harness *h, unsigned int i, uint64_t features)
+{
+	struct blk_harness_queue *hq = &h->q[i];
+	uint64_t base = GPA_BASE + (uint64_t)i * QUEUE_STRIDE;
+
+	if (features & VIRTIO_BIT(VIRTIO_F_RING_PACKED))
+		queue_init_packed(h, hq, base, features);
+	else
+		queue_init_split(h, hq, base, features);
 	hq->vq.notify = hq_notify;
 	hq->vq.priv = hq;
 	hq->vq.index = i;
@@ -145,7 +176,7 @@ static void harness_bring_up(struct blk_harness *h, const struct blk_device_opti
 	assert_int_equal(vireo_vdev_set_status(h->dev, VIRTIO_STATUS_ACKNOWLEDGE), 0);
 	assert_int_equal(
 		vireo_vdev_set_status(h->dev, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER), 0);
-	/* The harness drives a split ring: RING_PACKED is never acked here. */
+	/* The ring features are the caller's: split unless @ring asks for RING_PACKED. */
 	f = h->dev->offered_features &
 	    ~(VIRTIO_BIT(VIRTIO_F_RING_INDIRECT_DESC) | VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX) |
 	      VIRTIO_BIT(VIRTIO_F_RING_PACKED));
