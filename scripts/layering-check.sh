@@ -16,7 +16,7 @@ layer_of() {
 		net_uplink.h) echo devices ;;
 	driver.h | dma.h | virtio_blk.h | virtio_rng.h | virtio_net.h | virtio_ring_alloc.h) echo drivers ;;
 	loopback.h | vhost_user.h | vhost_user_backend.h | vhost_user_frontend.h | \
-	virtio_pci_function.h | virtio_pci_driver.h | vfio_pci.h | virtio_mmio_*.h) echo transport ;;
+	virtio_pci_function.h | virtio_pci_driver.h | virtio_pci_bus.h | vfio_pci.h | virtio_mmio_*.h) echo transport ;;
 	*) echo unknown ;;
 	esac
 }
