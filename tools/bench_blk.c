@@ -87,7 +87,7 @@ static const char bench_usage[] =
 	"                       --rw read|write|randread|randwrite\n"
 	"                       --bs SIZE --iodepth N [--queues N] [--seconds S] [--json]\n"
 	"                       [--ring split|packed] [--reconnect MS]\n"
-	"                       [--transport loopback|mmio]\n"
+	"                       [--transport loopback|mmio|pci]\n"
 	"\n"
 	"Measures the virtio-blk driver's asynchronous API through the loopback (or\n"
 	"virtio-mmio) transport and the virtio-blk device model serving FILE (writes\n"
@@ -110,9 +110,9 @@ static const char bench_usage[] =
 	"      --reconnect MS  with --socket: if the back-end goes away, connect again for\n"
 	"                      up to MS milliseconds and go on (a back-end with inflight\n"
 	"                      tracking, INFLIGHT_SHMFD: vireo serve blk)\n"
-	"      --transport T   with --image: loopback (default) or mmio (our virtio-mmio\n"
-	"                      driver on our virtio-mmio device: what the register\n"
-	"                      path costs per I/O)\n"
+	"      --transport T   with --image: loopback (default), mmio or pci (our\n"
+	"                      virtio-mmio or virtio-pci driver on our device of that\n"
+	"                      transport: what the register path costs per I/O)\n"
 	"  -h, --help          this text\n";
 
 static const struct option bench_options[] = {

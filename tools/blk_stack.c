@@ -15,6 +15,7 @@ int blk_stack_open(struct blk_stack *s, const char *path, bool readonly, unsigne
 		   size_t dma_bytes, enum virtio_ring_format ring, enum tool_transport transport)
 {
 	struct vireo_mmio_bus_options mopt = {.driver.dma_bytes = dma_bytes};
+	struct vireo_pci_bus_options popt = {.driver.dma_bytes = dma_bytes};
 	struct blk_device_options opt = {
 		.path = path,
 		.readonly = readonly,
@@ -35,6 +36,8 @@ int blk_stack_open(struct blk_stack *s, const char *path, bool readonly, unsigne
 		goto out_unregister;
 	if (transport == TOOL_TRANSPORT_MMIO)
 		ret = vireo_mmio_bus_new(&s->mmio, &s->bus, vireo_blk_device_vdev(s->dev), &mopt);
+	else if (transport == TOOL_TRANSPORT_PCI)
+		ret = vireo_pci_bus_new(&s->pcibus, &s->bus, vireo_blk_device_vdev(s->dev), &popt);
 	else
 		ret = vireo_loopback_new(&s->lb, &s->bus, vireo_blk_device_vdev(s->dev), dma_bytes);
 	if (ret < 0)
@@ -50,6 +53,7 @@ int blk_stack_open(struct blk_stack *s, const char *path, bool readonly, unsigne
 out_free_lb:
 	vireo_loopback_free(s->lb);
 	vireo_mmio_bus_free(s->mmio);
+	vireo_pci_bus_free(s->pcibus);
 out_free_dev:
 	vireo_blk_device_free(s->dev);
 out_unregister:
@@ -145,6 +149,7 @@ void blk_stack_close(struct blk_stack *s)
 	if (s->lb)
 		vireo_loopback_free(s->lb);
 	vireo_mmio_bus_free(s->mmio);
+	vireo_pci_bus_free(s->pcibus);
 	if (s->dev)
 		vireo_blk_device_free(s->dev);
 	virtio_blk_unregister(&s->bus, &s->drv);
@@ -155,6 +160,8 @@ struct virtio_device *blk_stack_virtio_device(struct blk_stack *s)
 {
 	if (s->pci)
 		return vireo_pci_device_virtio_device(s->pci);
+	if (s->pcibus)
+		return vireo_pci_bus_virtio_device(s->pcibus);
 	if (s->fe)
 		return vireo_vhost_user_frontend_virtio_device(s->fe);
 	return s->mmio ? vireo_mmio_bus_virtio_device(s->mmio)

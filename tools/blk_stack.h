@@ -18,6 +18,7 @@
 #include <vireo/vhost_user_frontend.h>
 #include <vireo/virtio_pci_driver.h>
 #include <vireo/virtio_mmio_bus.h>
+#include <vireo/virtio_pci_bus.h>
 #include <vireo/virtio_blk.h>
 
 #include "tools/options.h"
@@ -28,6 +29,7 @@ struct blk_stack {
 	struct blk_device *dev;
 	struct loopback *lb;
 	struct vireo_mmio_bus *mmio;
+	struct vireo_pci_bus *pcibus;
 	struct vhost_user_frontend *fe;
 	struct vireo_vfio_pci *vfio;
 	struct vireo_pci_device *pci;

@@ -2,7 +2,7 @@
 /*
  * `vireo demo` (what `make run` shows until virtual machines boot): our
  * virtio-blk and virtio-rng drivers bound over the loopback transport (or
- * virtio-mmio, --transport mmio) to our device models, one line per step.
+ * virtio-mmio or virtio-pci, --transport mmio|pci) to our device models, one line per step.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +19,7 @@
 #include <vireo/rng_device.h>
 #include <vireo/virtio_blk.h>
 #include <vireo/virtio_mmio_bus.h>
+#include <vireo/virtio_pci_bus.h>
 #include <vireo/virtio_rng.h>
 
 #include "tools/commands.h"
@@ -42,20 +43,23 @@ struct demo {
 	struct loopback *rng_lb;
 	struct vireo_mmio_bus *blk_mmio;
 	struct vireo_mmio_bus *rng_mmio;
+	struct vireo_pci_bus *blk_pci;
+	struct vireo_pci_bus *rng_pci;
 	struct virtio_blk *blk;
 	struct virtio_rng *rng;
 	uint8_t *buf;
 };
 
 static const char demo_usage[] =
-	"usage: vireo demo [--transport loopback|mmio]\n"
+	"usage: vireo demo [--transport loopback|mmio|pci]\n"
 	"\n"
 	"Creates a 64 MiB image on /dev/shm (or /tmp), serves it with the virtio-blk\n"
 	"device model, and through the loopback transport our virtio-blk driver\n"
 	"writes, reads back and verifies a pattern and flushes; then our virtio-rng\n"
 	"driver reads 32 bytes from the virtio-rng device model. Cleans up after.\n"
-	"      --transport T   loopback (default) or mmio: our virtio-mmio driver on\n"
-	"                      our virtio-mmio device model, register accesses in-process\n"
+	"      --transport T   loopback (default), mmio or pci: our virtio-mmio or\n"
+	"                      virtio-pci driver on our device model of that transport,\n"
+	"                      register accesses in-process\n"
 	"  -h, --help          this text\n";
 
 static int demo_fail(const char *step, int err)
@@ -86,9 +90,17 @@ static int demo_image(struct demo *d)
 
 /* demo_attach() - @dev behind the chosen transport; *@vdev as our drivers see it. Return: 0 or -errno */
 static int demo_attach(struct demo *d, struct vdev *dev, struct loopback **lb,
-		       struct vireo_mmio_bus **mmio, struct virtio_device **vdev)
+		       struct vireo_mmio_bus **mmio, struct vireo_pci_bus **pci,
+		       struct virtio_device **vdev)
 {
 	int ret;
+
+	if (d->transport == TOOL_TRANSPORT_PCI) {
+		ret = vireo_pci_bus_new(pci, &d->bus, dev, NULL);
+		if (!ret)
+			*vdev = vireo_pci_bus_virtio_device(*pci);
+		return ret;
+	}
 
 	if (d->transport == TOOL_TRANSPORT_MMIO) {
 		ret = vireo_mmio_bus_new(mmio, &d->bus, dev, NULL);
@@ -104,7 +116,9 @@ static int demo_attach(struct demo *d, struct vdev *dev, struct loopback **lb,
 
 static const char *demo_transport_name(const struct demo *d)
 {
-	return d->transport == TOOL_TRANSPORT_MMIO ? "virtio-mmio" : "loopback";
+	return d->transport == TOOL_TRANSPORT_MMIO  ? "virtio-mmio"
+	       : d->transport == TOOL_TRANSPORT_PCI ? "virtio-pci"
+						    : "loopback";
 }
 
 /* demo_blk_bind() - blk model on the image, the transport, our driver. Return: 0 or -errno */
@@ -117,7 +131,8 @@ static int demo_blk_bind(struct demo *d)
 	ret = vireo_blk_device_new(&d->blk_dev, &opt);
 	if (ret < 0)
 		return ret;
-	ret = demo_attach(d, vireo_blk_device_vdev(d->blk_dev), &d->blk_lb, &d->blk_mmio, &vdev);
+	ret = demo_attach(d, vireo_blk_device_vdev(d->blk_dev), &d->blk_lb, &d->blk_mmio,
+			  &d->blk_pci, &vdev);
 	if (ret < 0)
 		return ret;
 	d->blk = virtio_blk_from_device(vdev);
@@ -177,7 +192,8 @@ static int demo_rng(struct demo *d)
 	ret = vireo_rng_device_new(&d->rng_dev, NULL);
 	if (ret < 0)
 		return ret;
-	ret = demo_attach(d, vireo_rng_device_vdev(d->rng_dev), &d->rng_lb, &d->rng_mmio, &vdev);
+	ret = demo_attach(d, vireo_rng_device_vdev(d->rng_dev), &d->rng_lb, &d->rng_mmio,
+			  &d->rng_pci, &vdev);
 	if (ret < 0)
 		return ret;
 	d->rng = virtio_rng_from_device(vdev);
@@ -198,11 +214,13 @@ static void demo_cleanup(struct demo *d)
 	if (d->rng_lb)
 		vireo_loopback_free(d->rng_lb);
 	vireo_mmio_bus_free(d->rng_mmio);
+	vireo_pci_bus_free(d->rng_pci);
 	if (d->rng_dev)
 		vireo_rng_device_free(d->rng_dev);
 	if (d->blk_lb)
 		vireo_loopback_free(d->blk_lb);
 	vireo_mmio_bus_free(d->blk_mmio);
+	vireo_pci_bus_free(d->blk_pci);
 	if (d->blk_dev)
 		vireo_blk_device_free(d->blk_dev);
 	virtio_rng_unregister(&d->bus, &d->rng_drv);

@@ -103,6 +103,7 @@ static const struct {
 } opt_transports[] = {
 	{"loopback", TOOL_TRANSPORT_LOOPBACK},
 	{"mmio", TOOL_TRANSPORT_MMIO},
+	{"pci", TOOL_TRANSPORT_PCI},
 };
 
 /* opt_parse_transport() - see options.h */

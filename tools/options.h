@@ -48,6 +48,7 @@ int opt_parse_ring(const char *cmd, const char *arg, enum virtio_ring_format *ou
 enum tool_transport {
 	TOOL_TRANSPORT_LOOPBACK = 0, /* the default */
 	TOOL_TRANSPORT_MMIO,
+	TOOL_TRANSPORT_PCI,
 };
 
 /**

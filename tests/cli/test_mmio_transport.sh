@@ -71,5 +71,5 @@ else
 fi
 check "demo --transport mmio" "$vireo" demo --transport mmio
 grep -q "virtio-blk bound over virtio-mmio" "$tmp/out" || echo "# demo did not say virtio-mmio"
-usage "a transport that does not exist" "--transport wants loopback or mmio, not 'token-ring'" \
+usage "a transport that does not exist" "--transport wants loopback, mmio or pci, not 'token-ring'" \
 	"$vireo" blk --image "$tmp/mmio.img" --transport token-ring read --length 4k

@@ -1,7 +1,9 @@
 #!/bin/bash
 # TAP: the --pci options on the host, where no function is bound to vfio-pci: a malformed or
 # absent PCI address fails with exit status 1 and a line saying what is wrong, before any
-# device access; conflicting options are usage errors (2); `vireo rng` reads over loopback.
+# device access; conflicting options are usage errors (2); `--transport pci` (our driver on
+# our virtio-pci function model, in process) on blk, bench blk and demo; `vireo rng` reads
+# over loopback.
 # (The driver itself runs on QEMU's devices in tests/interop/test_guest_vfio_pci.sh.)
 #   VIREO=build/vireo bash tests/cli/test_pci_cli.sh
 set -u
@@ -29,7 +31,7 @@ if [ ! -x "$vireo" ]; then
 	echo "# $vireo is not built"
 	exit 1
 fi
-echo "1..13"
+echo "1..16"
 expect 1 "is not a PCI address" "blk --pci: a malformed address" -- \
 	blk --pci 0000:00:1g.0 read --length 512
 expect 1 "is not a PCI address" "blk --pci: a device number above 0x1f" -- \
@@ -53,6 +55,37 @@ expect 2 "at most two ports" "bench net: three ports" -- \
 expect 1 "no PCI function" "rng --pci: an absent function" -- rng --pci 0000:ff:1f.7
 expect 2 "exclude each other" "rng: --pci and --socket together" -- \
 	rng --pci 0000:00:04.0 --socket "$tmp/s"
+
+# In process: our virtio-pci driver on our virtio-pci function model (--transport pci).
+img=$tmp/pci.img
+truncate -s 16M "$img"
+n=$((n + 1))
+if "$vireo" blk --image "$img" --transport pci write --offset 1M --length 4M --pattern seed:5 \
+	>"$tmp/out" 2>"$tmp/err" &&
+	"$vireo" blk --image "$img" verify --offset 1M --length 4M --pattern seed:5 >>"$tmp/out" 2>&1; then
+	echo "ok $n - blk --transport pci writes what loopback then reads back"
+else
+	echo "not ok $n - blk --transport pci write, loopback verify"
+	sed 's/^/# /' "$tmp/err" "$tmp/out" | tail -n 5
+fi
+n=$((n + 1))
+if "$vireo" bench blk --image "$img" --transport pci --rw randread --bs 4k --iodepth 8 \
+	--seconds 0.5 --json >"$tmp/out" 2>"$tmp/err" && grep -q '"transport":"pci"' "$tmp/out" &&
+	grep -q '"errors":0' "$tmp/out"; then
+	echo "ok $n - bench blk --transport pci: no errors, the JSON names the transport"
+else
+	echo "not ok $n - bench blk --transport pci"
+	sed 's/^/# /' "$tmp/err" "$tmp/out" | tail -n 5
+fi
+n=$((n + 1))
+if "$vireo" demo --transport pci >"$tmp/out" 2>"$tmp/err" &&
+	grep -q 'virtio-blk bound over virtio-pci' "$tmp/out" &&
+	grep -q 'virtio-rng bound over virtio-pci' "$tmp/out"; then
+	echo "ok $n - demo --transport pci: blk and rng over virtio-pci"
+else
+	echo "not ok $n - demo --transport pci"
+	sed 's/^/# /' "$tmp/err" "$tmp/out" | tail -n 5
+fi
 
 # Over loopback (our rng device model): N bytes, raw with --output.
 n=$((n + 1))
