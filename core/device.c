@@ -41,9 +41,9 @@ bool vdev_is_pow2(unsigned int v)
  * a maximum queue size that is not a power of two up to 32768 (§2.6), or a
  * config size without config memory.
  */
-int vireo_vdev_init(struct vdev *dev, const struct vdev_ops *ops, const char *name, uint32_t device_id,
-	      uint64_t device_features, unsigned int num_queues, uint16_t queue_max_size,
-	      void *config, uint32_t config_size)
+int vireo_vdev_init(struct vdev *dev, const struct vdev_ops *ops, const char *name,
+		    uint32_t device_id, uint64_t device_features, unsigned int num_queues,
+		    uint16_t queue_max_size, void *config, uint32_t config_size)
 {
 	uint64_t dropped = device_features & ~(VDEV_DEVICE_FEATURE_MASK | VDEV_MODEL_RING_FEATURES);
 	unsigned int i;

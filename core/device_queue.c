@@ -186,7 +186,7 @@ int vireo_vdev_queue_set_num(struct vdev *dev, unsigned int index, unsigned int 
  * at enable, against the memory map in force then.
  */
 int vireo_vdev_queue_set_addr(struct vdev *dev, unsigned int index, uint64_t desc, uint64_t avail,
-			uint64_t used)
+			      uint64_t used)
 {
 	struct vdev_queue *q = vdev_queue_get(dev, index);
 
@@ -216,7 +216,7 @@ int vireo_vdev_queue_set_base(struct vdev *dev, unsigned int index, uint16_t las
 
 /* Return: 0; -EINVAL (index, an index above the packed maximum); -EBUSY. */
 int vireo_vdev_queue_set_position(struct vdev *dev, unsigned int index,
-			    const struct vring_dev_position *pos)
+				  const struct vring_dev_position *pos)
 {
 	struct vdev_queue *q = vdev_queue_get(dev, index);
 
@@ -230,7 +230,7 @@ int vireo_vdev_queue_set_position(struct vdev *dev, unsigned int index,
 
 /* Return: 0; -EINVAL for a bad queue index. */
 int vireo_vdev_queue_get_position(const struct vdev *dev, unsigned int index,
-			    struct vring_dev_position *pos)
+				  struct vring_dev_position *pos)
 {
 	const struct vdev_queue *q;
 
@@ -406,7 +406,7 @@ static void vdev_queue_broken(struct vdev_queue *q)
 
 /* Return: 0; -EAGAIN; -EPROTO (now NEEDS_RESET); -EIO (stopped or already broken). */
 int vireo_vdev_queue_pop(struct vdev_queue *q, struct vring_chain *chain, struct vring_iov *iov,
-		   unsigned int iov_cap)
+			 unsigned int iov_cap)
 {
 	int ret;
 

@@ -62,7 +62,8 @@ int vdev_queue_inflight_start(struct vdev_queue *q)
 	} else if (!q->ring_ops->pop_head) {
 		ret = -ENOTSUP;
 	} else {
-		ret = vireo_vinflight_split_recover(q->inflight, q->num, pos.used_idx, &pos.avail_idx);
+		ret = vireo_vinflight_split_recover(q->inflight, q->num, pos.used_idx,
+						    &pos.avail_idx);
 	}
 	if (ret < 0)
 		return ret;

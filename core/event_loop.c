@@ -77,8 +77,8 @@ static int event_loop_find(const struct event_loop *loop, int fd)
 }
 
 /* Return: 0; -EINVAL for a negative fd or no handler; -EEXIST; -ENOSPC; -errno. */
-int vireo_event_loop_add(struct event_loop *loop, int fd, void (*handler)(void *opaque, uint32_t events),
-		   void *opaque)
+int vireo_event_loop_add(struct event_loop *loop, int fd,
+			 void (*handler)(void *opaque, uint32_t events), void *opaque)
 {
 	struct epoll_event ev = {.events = EPOLLIN};
 	int slot;

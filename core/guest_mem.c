@@ -26,7 +26,8 @@ static uint64_t region_last(const struct guest_mem_region *r)
  * Return: 0; -EINVAL for an empty, unmapped or wrapping range (guest or host
  * side) or one that overlaps a region already in the table; -ENOSPC when full.
  */
-int vireo_guest_mem_add_region(struct guest_mem *mem, uint64_t guest_addr, uint64_t size, void *host)
+int vireo_guest_mem_add_region(struct guest_mem *mem, uint64_t guest_addr, uint64_t size,
+			       void *host)
 {
 	unsigned int pos;
 	uint64_t last;
@@ -100,7 +101,7 @@ static const struct guest_mem_region *guest_mem_find(const struct guest_mem *mem
 
 /* Return: the host pointer, or NULL (outside memory, @len 0, @addr + @len wraps). */
 void *vireo_guest_mem_translate(const struct guest_mem *mem, uint64_t addr, uint64_t len,
-			  uint64_t *contiguous)
+				uint64_t *contiguous)
 {
 	const struct guest_mem_region *r;
 	uint64_t offset, avail;

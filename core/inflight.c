@@ -161,7 +161,7 @@ static int vinflight_split_repair(struct vinflight *inf, uint16_t num, uint16_t 
 
 /* Return: 0; -EPROTO; -ENOMEM (see the header). */
 int vireo_vinflight_split_recover(struct vinflight *inf, uint16_t num, uint16_t ring_used_idx,
-			    uint16_t *last_avail)
+				  uint16_t *last_avail)
 {
 	struct vinflight_split_region *r = vinflight_split(inf);
 	struct vinflight_pair *pairs;

@@ -140,8 +140,8 @@ static int vinflight_packed_collect(struct vinflight *inf, uint16_t num,
 
 /* Return: 0; -EPROTO; -ENOMEM (see the header). */
 int vireo_vinflight_packed_recover(struct vinflight *inf, uint16_t num,
-			     uint16_t (*slot_flags)(const void *ring, uint16_t idx),
-			     const void *ring, struct vring_dev_position *pos)
+				   uint16_t (*slot_flags)(const void *ring, uint16_t idx),
+				   const void *ring, struct vring_dev_position *pos)
 {
 	struct vinflight_packed_region *r = vinflight_packed(inf);
 	struct vinflight_pair *pairs;
@@ -184,7 +184,7 @@ int vireo_vinflight_packed_recover(struct vinflight *inf, uint16_t num,
 
 /* D-VU-INFL-10, per descriptor, in the document's order. */
 void vireo_vinflight_packed_popped(struct vinflight *inf, uint16_t id, const struct pvirtq_desc *d,
-			     uint16_t n)
+				   uint16_t n)
 {
 	struct vinflight_packed_region *r = vinflight_packed(inf);
 	uint16_t head = VINF_LOAD(&r->old_free_head);

@@ -369,11 +369,17 @@ static int packed_read_used(struct vring_packed_drv *p, uint16_t *id, uint32_t *
 	/* §2.8.3: used ID must be one we posted and that is still in flight */
 	if (*id >= p->num || !p->extra[*id].token)
 		return -EPROTO;
-	/* §2.8.5: len counts only with WRITE set; never above the writable bytes posted */
-	if (!(flags & VIRTQ_DESC_F_WRITE))
+	/*
+	 * §2.8.5: len is reserved without WRITE. QEMU's devices (hw/virtio/virtio.c, packed
+	 * fill) never set WRITE in a used descriptor yet put the written length there, as Linux
+	 * reads it: without WRITE a len within the writable bytes posted is taken, a larger
+	 * one ignored (0). With WRITE it must never exceed them.
+	 */
+	if (*len > p->extra[*id].writable_bytes) {
+		if (flags & VIRTQ_DESC_F_WRITE)
+			return -EPROTO;
 		*len = 0;
-	else if (*len > p->extra[*id].writable_bytes)
-		return -EPROTO;
+	}
 	return 1;
 }
 

@@ -15,7 +15,8 @@ layer_of() {
 	blk_device.h | rng_device.h | net_device.h | net_packet.h | net_offload.h | net_switch.h | \
 		net_uplink.h) echo devices ;;
 	driver.h | dma.h | virtio_blk.h | virtio_rng.h | virtio_net.h | virtio_ring_alloc.h) echo drivers ;;
-	loopback.h | vhost_user.h | vhost_user_backend.h | vhost_user_frontend.h) echo transport ;;
+	loopback.h | vhost_user.h | vhost_user_backend.h | vhost_user_frontend.h | \
+	virtio_pci_function.h | virtio_pci_driver.h | virtio_pci_bus.h | vfio_pci.h | virtio_mmio_*.h) echo transport ;;
 	*) echo unknown ;;
 	esac
 }

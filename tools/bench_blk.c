@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * `vireo bench blk`: IOPS, bandwidth and latency of the whole front-end
- * stack (our blk driver's asynchronous API, the loopback transport, our blk
+ * stack (our blk driver's asynchronous API, the loopback or virtio-mmio transport, our blk
  * device on an image), or of our driver and the vhost-user front-end against
  * any vhost-user-blk back-end (--socket), with notifications per I/O. One
  * thread per queue keeps --iodepth requests in flight on its queue; latency
@@ -37,6 +37,7 @@ static const char *const bench_rw_names[] = {"read", "write", "randread", "randw
 struct bench_cfg {
 	const char *image;
 	const char *socket;
+	const char *pci;
 	enum bench_rw rw;
 	uint32_t bs;
 	unsigned int iodepth;
@@ -47,11 +48,15 @@ struct bench_cfg {
 	bool have_rw, have_bs, have_iodepth;
 	enum virtio_ring_format ring;
 	unsigned int reconnect_ms;
+	enum tool_transport transport;
+	bool have_transport;
 };
 
 /* Long-only options (no short letter). */
 #define BENCH_OPT_FORMAT 256
 #define BENCH_OPT_RECONNECT 257
+#define BENCH_OPT_TRANSPORT 258
+#define BENCH_OPT_PCI 259
 
 struct bench_worker {
 	const struct bench_cfg *cfg;
@@ -78,16 +83,20 @@ struct bench_worker {
 };
 
 static const char bench_usage[] =
-	"usage: vireo bench blk {--image FILE|--socket PATH} --rw read|write|randread|randwrite\n"
+	"usage: vireo bench blk {--image FILE|--socket PATH|--pci BDF}\n"
+	"                       --rw read|write|randread|randwrite\n"
 	"                       --bs SIZE --iodepth N [--queues N] [--seconds S] [--json]\n"
 	"                       [--ring split|packed] [--reconnect MS]\n"
+	"                       [--transport loopback|mmio|pci]\n"
 	"\n"
-	"Measures the virtio-blk driver's asynchronous API through the loopback\n"
-	"transport and the virtio-blk device model serving FILE (writes change it),\n"
-	"or through the vhost-user front-end against the vhost-user-blk back-end\n"
-	"listening on PATH (then also kicks and calls per I/O).\n"
+	"Measures the virtio-blk driver's asynchronous API through the loopback (or\n"
+	"virtio-mmio) transport and the virtio-blk device model serving FILE (writes\n"
+	"change it), or through the vhost-user front-end against the vhost-user-blk back-end\n"
+	"listening on PATH (then also kicks and calls per I/O), or through the\n"
+	"virtio-pci transport on a virtio-blk PCI function bound to vfio-pci.\n"
 	"  -i, --image FILE    raw image file\n"
 	"  -S, --socket PATH   a vhost-user-blk back-end's socket instead of --image\n"
+	"      --pci BDF       a virtio-blk PCI function (DDDD:BB:DD.F) bound to vfio-pci\n"
 	"  -w, --rw MODE       read, write (sequential), randread, randwrite\n"
 	"  -b, --bs SIZE       request size, a multiple of 512 up to 4M (k/M suffixes)\n"
 	"  -d, --iodepth N     requests in flight per queue, 1..1024\n"
@@ -101,11 +110,15 @@ static const char bench_usage[] =
 	"      --reconnect MS  with --socket: if the back-end goes away, connect again for\n"
 	"                      up to MS milliseconds and go on (a back-end with inflight\n"
 	"                      tracking, INFLIGHT_SHMFD: vireo serve blk)\n"
+	"      --transport T   with --image: loopback (default), mmio or pci (our\n"
+	"                      virtio-mmio or virtio-pci driver on our device of that\n"
+	"                      transport: what the register path costs per I/O)\n"
 	"  -h, --help          this text\n";
 
 static const struct option bench_options[] = {
 	{"image", required_argument, NULL, 'i'},
 	{"socket", required_argument, NULL, 'S'},
+	{"pci", required_argument, NULL, BENCH_OPT_PCI},
 	{"rw", required_argument, NULL, 'w'},
 	{"bs", required_argument, NULL, 'b'},
 	{"iodepth", required_argument, NULL, 'd'},
@@ -115,6 +128,7 @@ static const struct option bench_options[] = {
 	{"format", required_argument, NULL, BENCH_OPT_FORMAT},
 	{"ring", required_argument, NULL, 'R'},
 	{"reconnect", required_argument, NULL, BENCH_OPT_RECONNECT},
+	{"transport", required_argument, NULL, BENCH_OPT_TRANSPORT},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -345,8 +359,14 @@ static int bench_parse_option(void *ctx, int opt, char **argv)
 	case 'S':
 		c->socket = optarg;
 		return 0;
+	case BENCH_OPT_PCI:
+		c->pci = optarg;
+		return 0;
 	case 'R':
 		return opt_parse_ring(CMD, optarg, &c->ring);
+	case BENCH_OPT_TRANSPORT:
+		c->have_transport = true;
+		return opt_parse_transport(CMD, optarg, &c->transport);
 	case BENCH_OPT_RECONNECT:
 		return opt_parse_count(CMD, "reconnect", optarg, 1, 3600000, &c->reconnect_ms);
 	case 'w':
@@ -403,10 +423,12 @@ static int bench_parse(struct bench_cfg *c, int argc, char **argv)
 		return ret;
 	if (optind < argc)
 		return opt_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
-	if (c->image && c->socket)
-		return opt_usage_error(CMD, "--image and --socket exclude each other");
-	if (!c->image && !c->socket)
-		return opt_usage_error(CMD, "missing --image FILE or --socket PATH");
+	if (!!c->image + !!c->socket + !!c->pci > 1)
+		return opt_usage_error(CMD, "--image, --socket and --pci exclude each other");
+	if (!c->image && !c->socket && !c->pci)
+		return opt_usage_error(CMD, "missing --image FILE, --socket PATH or --pci BDF");
+	if (!c->image && c->have_transport)
+		return opt_usage_error(CMD, "--transport goes with --image only");
 	if (!c->have_rw)
 		return opt_usage_error(CMD, "missing --rw MODE");
 	if (!c->have_bs)
@@ -457,10 +479,12 @@ static void bench_print(const struct bench_cfg *c, const struct bench_result *r,
 		printf("{\"rw\":\"%s\",\"bs\":%u,\"iodepth\":%u,\"queues\":%u,\"seconds\":%.3f,"
 		       "\"ios\":%" PRIu64 ",\"errors\":%" PRIu64 ",\"iops\":%.1f,"
 		       "\"mib_per_sec\":%.2f,\"lat_mean_us\":%.2f,\"lat_p50_us\":%.2f,"
-		       "\"lat_p99_us\":%.2f,\"lat_max_us\":%.2f,\"ring\":\"%s\",\"in_order\":%s",
+		       "\"lat_p99_us\":%.2f,\"lat_max_us\":%.2f,\"ring\":\"%s\",\"in_order\":%s,"
+		       "\"transport\":\"%s\"",
 		       bench_rw_names[c->rw], c->bs, c->iodepth, c->queues, r->secs, r->ios,
 		       r->errors, iops, mib, mean, p50, p99, (double)r->lat_max_ns / 1000.0,
-		       r->ring, r->in_order ? "true" : "false");
+		       r->ring, r->in_order ? "true" : "false",
+		       c->socket ? "vhost-user" : opt_transport_name(c->transport));
 		if (r->have_notify)
 			printf(",\"kicks\":%" PRIu64 ",\"calls\":%" PRIu64, r->kicks, r->calls);
 		printf("}\n");
@@ -539,8 +563,7 @@ static unsigned int bench_start(struct bench_cfg *c, struct blk_stack *s, struct
 /* What the bus negotiated: the figures mean little without the ring format. */
 static void bench_note_ring(struct bench_result *r, struct blk_stack *s)
 {
-	struct virtio_device *vdev =
-		s->fe ? vireo_vhost_user_frontend_virtio_device(s->fe) : vireo_loopback_virtio_device(s->lb);
+	struct virtio_device *vdev = blk_stack_virtio_device(s);
 
 	r->ring = virtio_has_feature(vdev, VIRTIO_F_RING_PACKED) ? "packed" : "split";
 	r->in_order = virtio_has_feature(vdev, VIRTIO_F_IN_ORDER);
@@ -600,6 +623,12 @@ static int bench_run(struct bench_cfg *c, struct blk_stack *s)
 	return ret;
 }
 
+/* What the benchmark works on, for messages. */
+static const char *bench_target(const struct bench_cfg *c)
+{
+	return c->socket ? c->socket : c->pci ? c->pci : c->image;
+}
+
 int bench_blk_main(int argc, char **argv)
 {
 	struct bench_cfg c;
@@ -613,17 +642,21 @@ int bench_blk_main(int argc, char **argv)
 	/* Request buffers plus rings, indirect pools and bounce buffers. */
 	dma = (size_t)c.queues * c.iodepth * ((c.bs + 4095u) & ~4095u) +
 	      (size_t)c.queues * (2u << 20) + (8u << 20);
-	if (!c.socket && image_check_raw(CMD, c.image, c.format_raw))
+	if (c.image && image_check_raw(CMD, c.image, c.format_raw))
 		return 1;
 	if (c.socket)
 		ret = blk_stack_connect(&s, c.socket, c.queues, dma, c.ring, c.reconnect_ms);
+	else if (c.pci)
+		ret = blk_stack_pci(&s, c.pci, c.queues, dma, c.ring);
 	else
 		ret = blk_stack_open(&s, c.image, c.rw == RW_READ || c.rw == RW_RANDREAD, c.queues,
-				     dma, c.ring);
+				     dma, c.ring, c.transport);
 	if (ret < 0) {
 		fprintf(stderr, "vireo bench blk: cannot %s %s: %s\n",
-			c.socket ? "connect to" : "serve", c.socket ? c.socket : c.image,
-			strerror(-ret));
+			c.socket ? "connect to"
+			: c.pci	 ? "open"
+				 : "serve",
+			bench_target(&c), strerror(-ret));
 		return 1;
 	}
 	if (virtio_blk_num_queues(s.blk) < c.queues) {
@@ -639,8 +672,7 @@ int bench_blk_main(int argc, char **argv)
 	}
 	if ((virtio_blk_capacity(s.blk) << 9) < c.bs) {
 		blk_stack_close(&s);
-		return opt_usage_error(CMD, "--bs is larger than %s",
-				       c.socket ? c.socket : c.image);
+		return opt_usage_error(CMD, "--bs is larger than %s", bench_target(&c));
 	}
 	ret = bench_run(&c, &s);
 	blk_stack_close(&s);

@@ -17,7 +17,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <vireo/vfio_pci.h>
 #include <vireo/vhost_user_frontend.h>
+#include <vireo/virtio_pci_driver.h>
 #include <vireo/virtio_net.h>
 
 #include "tools/commands.h"
@@ -33,11 +35,13 @@
 #define BENCH_NET_DMA_BYTES (32u << 20)
 #define BENCH_NET_QUIET_MS 300 /* the drain ends after this long without a frame */
 #define BENCH_NET_DRAIN_MS 3000
+#define BENCH_NET_OPT_PCI 256 /* long only */
 
 static const uint8_t bench_net_dst[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x02};
 
 struct bench_net_cfg {
-	const char *socket[2];
+	const char *socket[2]; /* a socket path, or a PCI address if pci[i] */
+	bool pci[2];
 	unsigned int nsockets;
 	unsigned int size;
 	unsigned int burst;
@@ -48,11 +52,13 @@ struct bench_net_cfg {
 	bool in_order;
 };
 
-/* One vhost-user-net device with our driver bound to it. */
+/* One vhost-user-net device or virtio-net PCI function with our driver bound to it. */
 struct bench_net_port {
 	struct virtio_bus bus;
 	struct virtio_net_driver drv;
 	struct vhost_user_frontend *fe;
+	struct vireo_vfio_pci *vfio;
+	struct vireo_pci_device *pci;
 	struct virtio_net *net;
 	uint8_t mac[6];
 };
@@ -71,7 +77,8 @@ struct bench_net_run {
 };
 
 static const char bench_net_usage[] =
-	"usage: vireo bench net --socket PATH [--socket PATH2] [--size N] [--seconds S]\n"
+	"usage: vireo bench net {--socket PATH|--pci BDF} [--socket PATH2|--pci BDF2]\n"
+	"                       [--size N] [--seconds S]\n"
 	"                       [--burst N] [--mrg] [--json] [--ring split|packed] [--in-order]\n"
 	"\n"
 	"Sends Ethernet frames through our virtio-net driver and the vhost-user\n"
@@ -83,6 +90,8 @@ static const char bench_net_usage[] =
 	"learnt). Then waits for stragglers and reports frames, Mpps, lost frames\n"
 	"and notifications per frame. Exit 1 if nothing came back.\n"
 	"  -S, --socket PATH   a vhost-user-net back-end's socket (once or twice)\n"
+	"      --pci BDF       a virtio-net PCI function bound to vfio-pci instead of a\n"
+	"                      socket (through the virtio-pci transport and VFIO)\n"
 	"  -s, --size N        frame size in bytes without FCS, 60..9014 (default 64)\n"
 	"  -t, --seconds S     sending time (default 5)\n"
 	"      --burst N       frames per kick, 1..256 (default 32)\n"
@@ -94,11 +103,17 @@ static const char bench_net_usage[] =
 	"  -h, --help          this text\n";
 
 static const struct option bench_net_options[] = {
-	{"socket", required_argument, NULL, 'S'},  {"size", required_argument, NULL, 's'},
-	{"seconds", required_argument, NULL, 't'}, {"burst", required_argument, NULL, 'b'},
-	{"mrg", no_argument, NULL, 'm'},	   {"json", no_argument, NULL, 'j'},
-	{"ring", required_argument, NULL, 'R'},	   {"in-order", no_argument, NULL, 'I'},
-	{"help", no_argument, NULL, 'h'},	   {NULL, 0, NULL, 0},
+	{"socket", required_argument, NULL, 'S'},
+	{"size", required_argument, NULL, 's'},
+	{"seconds", required_argument, NULL, 't'},
+	{"burst", required_argument, NULL, 'b'},
+	{"mrg", no_argument, NULL, 'm'},
+	{"json", no_argument, NULL, 'j'},
+	{"ring", required_argument, NULL, 'R'},
+	{"in-order", no_argument, NULL, 'I'},
+	{"pci", required_argument, NULL, BENCH_NET_OPT_PCI},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
 };
 
 /* Return: 0 or EXIT_USAGE after the error line */
@@ -108,8 +123,10 @@ static int bench_net_option(void *ctx, int opt, char **argv)
 
 	switch (opt) {
 	case 'S':
+	case BENCH_NET_OPT_PCI:
 		if (c->nsockets == 2)
-			return opt_usage_error(CMD, "at most two --socket");
+			return opt_usage_error(CMD, "at most two ports (--socket or --pci)");
+		c->pci[c->nsockets] = opt == BENCH_NET_OPT_PCI;
 		c->socket[c->nsockets++] = optarg;
 		return 0;
 	case 's':
@@ -153,20 +170,57 @@ static int bench_net_parse(struct bench_net_cfg *c, int argc, char **argv)
 	if (optind < argc)
 		return opt_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
 	if (c->nsockets == 0)
-		return opt_usage_error(CMD, "missing --socket PATH");
+		return opt_usage_error(CMD, "missing --socket PATH or --pci BDF");
 	return 0;
 }
 
-/* Connect to @path and bind our driver. Return: 0 or -errno */
-static int bench_net_open(struct bench_net_port *p, const char *path, bool mrg,
-			  const struct bench_net_cfg *c)
+static void bench_net_close(struct bench_net_port *p)
+{
+	if (p->pci)
+		vireo_pci_device_free(p->pci);
+	if (p->vfio)
+		vireo_vfio_pci_close(p->vfio);
+	if (p->fe)
+		vireo_vhost_user_frontend_free(p->fe);
+	virtio_net_unregister(&p->bus, &p->drv);
+	memset(p, 0, sizeof(*p));
+}
+
+static struct virtio_device *bench_net_vdev(const struct bench_net_port *p)
+{
+	return p->pci ? vireo_pci_device_virtio_device(p->pci)
+		      : vireo_vhost_user_frontend_virtio_device(p->fe);
+}
+
+/* The PCI function @bdf through VFIO, on @p's bus. Return: 0 or -errno */
+static int bench_net_open_pci(struct bench_net_port *p, const char *bdf)
+{
+	struct vireo_pci_device_options opt = {
+		.dma_bytes = BENCH_NET_DMA_BYTES,
+		.queue_size = BENCH_NET_QUEUE_SIZE,
+	};
+	int ret = vireo_vfio_pci_open(bdf, &p->vfio);
+
+	if (!ret)
+		ret = vireo_pci_device_new(&p->bus, vireo_vfio_pci_access(p->vfio), p->vfio, &opt,
+					   &p->pci);
+	if (ret < 0 && p->vfio) {
+		vireo_vfio_pci_close(p->vfio);
+		p->vfio = NULL;
+	}
+	return ret;
+}
+
+/* Connect to port @i of @c and bind our driver. Return: 0 or -errno */
+static int bench_net_open(struct bench_net_port *p, unsigned int i, const struct bench_net_cfg *c)
 {
 	struct vhost_user_frontend_options opt = {
-		.socket_path = path,
+		.socket_path = c->socket[i],
 		.device_id = VIRTIO_ID_NET,
 		.dma_bytes = BENCH_NET_DMA_BYTES,
 		.queue_size = BENCH_NET_QUEUE_SIZE,
 	};
+	bool mrg = c->mrg;
 	int ret;
 
 	memset(p, 0, sizeof(*p));
@@ -174,34 +228,29 @@ static int bench_net_open(struct bench_net_port *p, const char *path, bool mrg,
 	p->bus.ring_format = c->ring;
 	p->bus.ring_in_order = c->in_order;
 	/*
-	 * No control queue: a vhost-user-net back-end leaves it to the
-	 * front-end (QEMU answers it), so a command would go unanswered.
+	 * No control queue over vhost-user: a vhost-user-net back-end leaves it to the
+	 * front-end (QEMU answers it), so a command would go unanswered. A PCI device has one.
 	 */
-	p->drv.options = VIRTIO_NET_DRIVER_NO_CTRL | (mrg ? VIRTIO_NET_DRIVER_MRG_RXBUF : 0);
+	p->drv.options = (c->pci[i] ? 0 : VIRTIO_NET_DRIVER_NO_CTRL) |
+			 (mrg ? VIRTIO_NET_DRIVER_MRG_RXBUF : 0);
 	ret = virtio_net_register(&p->bus, &p->drv);
 	if (ret < 0)
 		return ret;
-	ret = vireo_vhost_user_frontend_new(&p->fe, &p->bus, &opt);
+	if (c->pci[i])
+		ret = bench_net_open_pci(p, c->socket[i]);
+	else
+		ret = vireo_vhost_user_frontend_new(&p->fe, &p->bus, &opt);
 	if (ret < 0) {
 		virtio_net_unregister(&p->bus, &p->drv);
 		return ret;
 	}
-	p->net = virtio_net_from_device(vireo_vhost_user_frontend_virtio_device(p->fe));
+	p->net = virtio_net_from_device(bench_net_vdev(p));
 	if (!p->net) {
-		vireo_vhost_user_frontend_free(p->fe);
-		virtio_net_unregister(&p->bus, &p->drv);
+		bench_net_close(p);
 		return -ENODEV;
 	}
 	virtio_net_mac(p->net, p->mac);
 	return 0;
-}
-
-static void bench_net_close(struct bench_net_port *p)
-{
-	if (p->fe)
-		vireo_vhost_user_frontend_free(p->fe);
-	virtio_net_unregister(&p->bus, &p->drv);
-	memset(p, 0, sizeof(*p));
 }
 
 static void put_be64(uint8_t *p, uint64_t v)
@@ -407,14 +456,16 @@ struct bench_net_notify {
 static void bench_net_notify(struct bench_net_port *ports, unsigned int n,
 			     struct bench_net_notify *sum)
 {
-	struct vhost_user_frontend_stats fs;
+	struct vhost_user_frontend_stats fs = {0};
 	struct virtio_net_stats st;
 	unsigned int i;
 
 	memset(sum, 0, sizeof(*sum));
 	for (i = 0; i < n; i++) {
 		virtio_net_get_stats(ports[i].net, &st);
-		vireo_vhost_user_frontend_stats(ports[i].fe, &fs);
+		memset(&fs, 0, sizeof(fs));
+		if (ports[i].fe)
+			vireo_vhost_user_frontend_stats(ports[i].fe, &fs);
 		sum->tx_kicks += st.tx_kicks;
 		sum->rx_kicks += st.rx_kicks;
 		sum->interrupts += st.rx_interrupts;
@@ -431,7 +482,7 @@ static double per(uint64_t a, uint64_t b)
 /* The first port's negotiated ring format and IN_ORDER, as the JSON fields say them. */
 static void bench_net_ring_json(const struct bench_net_port *p)
 {
-	struct virtio_device *vdev = vireo_vhost_user_frontend_virtio_device(p->fe);
+	struct virtio_device *vdev = bench_net_vdev(p);
 
 	printf("\"ring\":\"%s\",\"in_order\":%s,",
 	       virtio_has_feature(vdev, VIRTIO_F_RING_PACKED) ? "packed" : "split",
@@ -527,10 +578,10 @@ int bench_net_main(int argc, char **argv)
 	if (ret)
 		return ret < 0 ? 0 : ret;
 	for (; n < c.nsockets; n++) {
-		ret = bench_net_open(&ports[n], c.socket[n], c.mrg, &c);
+		ret = bench_net_open(&ports[n], n, &c);
 		if (ret < 0) {
-			fprintf(stderr, "vireo bench net: cannot connect to %s: %s\n", c.socket[n],
-				strerror(-ret));
+			fprintf(stderr, "vireo bench net: cannot %s %s: %s\n",
+				c.pci[n] ? "open" : "connect to", c.socket[n], strerror(-ret));
 			ret = 1;
 			goto out;
 		}

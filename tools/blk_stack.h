@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * A block device behind the whole driver-side stack, for the tools: either
- * our blk device model on an image through the loopback transport, or any
- * vhost-user-blk back-end through the vhost-user front-end; a bus with our
- * blk driver bound to it.
+ * our blk device model on an image through the loopback transport, any
+ * vhost-user-blk back-end through the vhost-user front-end, or a virtio-blk
+ * PCI function through VFIO; a bus with our blk driver bound to it.
  */
 #ifndef VIREO_TOOLS_BLK_STACK_H
 #define VIREO_TOOLS_BLK_STACK_H
@@ -14,15 +14,25 @@
 #include <vireo/blk_device.h>
 #include <vireo/driver.h>
 #include <vireo/loopback.h>
+#include <vireo/vfio_pci.h>
 #include <vireo/vhost_user_frontend.h>
+#include <vireo/virtio_pci_driver.h>
+#include <vireo/virtio_mmio_bus.h>
+#include <vireo/virtio_pci_bus.h>
 #include <vireo/virtio_blk.h>
+
+#include "tools/options.h"
 
 struct blk_stack {
 	struct virtio_bus bus;
 	struct virtio_blk_driver drv;
 	struct blk_device *dev;
 	struct loopback *lb;
+	struct vireo_mmio_bus *mmio;
+	struct vireo_pci_bus *pcibus;
 	struct vhost_user_frontend *fe;
+	struct vireo_vfio_pci *vfio;
+	struct vireo_pci_device *pci;
 	struct virtio_blk *blk;
 };
 
@@ -30,12 +40,13 @@ struct blk_stack {
  * blk_stack_open() - serve @path and bind our driver to it
  * @dma_bytes: DMA arena for rings and request buffers (0: loopback default)
  * @ring: the ring format the bus negotiates (VIRTIO_RING_DEFAULT: split)
+ * @transport: loopback, or our virtio-mmio driver on our virtio-mmio function
  * Return: 0, or -errno from the device (open, size), the transport or the
  * driver's probe (-ENODEV if no blk driver bound, e.g. @ring packed and the
  * device does not offer it).
  */
 int blk_stack_open(struct blk_stack *s, const char *path, bool readonly, unsigned int queues,
-		   size_t dma_bytes, enum virtio_ring_format ring);
+		   size_t dma_bytes, enum virtio_ring_format ring, enum tool_transport transport);
 
 /**
  * blk_stack_connect() - connect to the vhost-user-blk back-end listening on
@@ -51,6 +62,19 @@ int blk_stack_open(struct blk_stack *s, const char *path, bool readonly, unsigne
  */
 int blk_stack_connect(struct blk_stack *s, const char *socket_path, unsigned int queues,
 		      size_t dma_bytes, enum virtio_ring_format ring, unsigned int reconnect_ms);
+
+/**
+ * blk_stack_pci() - open the virtio-blk PCI function @bdf through VFIO (bound to vfio-pci)
+ * and bind our driver to it over the virtio-pci transport
+ * @queues, @dma_bytes, @ring: as for blk_stack_connect()
+ * Return: 0, or -errno from VFIO (logged with what to do), the transport (-ENODEV: not a
+ * virtio-pci function we accept) or the driver's probe (-ENODEV if no blk driver bound).
+ */
+int blk_stack_pci(struct blk_stack *s, const char *bdf, unsigned int queues, size_t dma_bytes,
+		  enum virtio_ring_format ring);
+
+/** blk_stack_virtio_device() - the device our driver is bound to */
+struct virtio_device *blk_stack_virtio_device(struct blk_stack *s);
 
 /** blk_stack_close() - unbind, stop the device, close the image or the connection */
 void blk_stack_close(struct blk_stack *s);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * `vireo blk`: write, read or verify a range of an image file through the
- * whole stack (our virtio-blk driver, the loopback transport, our virtio-blk
+ * whole stack (our virtio-blk driver, the loopback or virtio-mmio transport, our virtio-blk
  * device model), or of any vhost-user-blk back-end's disk (--socket: our
  * driver through the vhost-user front-end). Unaligned ranges are handled by
  * read-modify-write of the partial sectors at either end.
@@ -31,10 +31,13 @@ enum blk_action { BLK_WRITE, BLK_READ, BLK_VERIFY };
 /* Long-only option (no short letter). */
 #define BLK_OPT_FORMAT 256
 #define BLK_OPT_RECONNECT 257
+#define BLK_OPT_TRANSPORT 258
+#define BLK_OPT_PCI 259
 
 struct blk_cmd {
 	const char *image;
 	const char *socket;
+	const char *pci;
 	unsigned int queues;
 	bool have_queues;
 	bool readonly;
@@ -49,6 +52,8 @@ struct blk_cmd {
 	uint64_t create_size;
 	enum virtio_ring_format ring;
 	unsigned int reconnect_ms;
+	enum tool_transport transport;
+	bool have_transport;
 };
 
 /* What one chunk of the range is doing, for the action handlers. */
@@ -65,12 +70,16 @@ static const char blk_usage[] =
 	"                 {write|read|verify} --offset OFF --length LEN [--pattern P]\n"
 	"                 [--output FILE]\n"
 	"       vireo blk --socket PATH [--queues N] [--reconnect MS] {write|read|verify} ...\n"
-	"       [--ring split|packed]\n"
+	"       vireo blk --pci DDDD:BB:DD.F [--queues N] {write|read|verify} ...\n"
+	"       [--ring split|packed] [--transport loopback|mmio|pci]\n"
 	"\n"
-	"I/O on FILE through the virtio-blk driver, the loopback transport and the\n"
-	"virtio-blk device model; or, with --socket, through the virtio-blk driver\n"
-	"and the vhost-user front-end on the disk of the vhost-user-blk back-end\n"
-	"listening on PATH (vireo serve blk, qemu-storage-daemon, ...).\n"
+	"I/O on FILE through the virtio-blk driver, the loopback (or virtio-mmio, pci)\n"
+	"transport and the virtio-blk device model; or, with --socket, through the\n"
+	"virtio-blk driver and the vhost-user front-end on the disk of the\n"
+	"vhost-user-blk back-end listening on PATH (vireo serve blk,\n"
+	"qemu-storage-daemon, ...); or, with --pci, through the virtio-blk driver\n"
+	"and the virtio-pci transport on the virtio-blk PCI function at that\n"
+	"address, bound to vfio-pci.\n"
 	"  write    fill the range with the pattern\n"
 	"  read     print a hexdump of the first 64 bytes and a checksum, or with\n"
 	"           --output write the raw bytes to FILE ('-' for stdout)\n"
@@ -78,9 +87,11 @@ static const char blk_usage[] =
 	"\n"
 	"  -i, --image FILE    raw image file (must exist unless --size is given)\n"
 	"  -S, --socket PATH   a vhost-user-blk back-end's socket instead of --image\n"
+	"      --pci BDF       a virtio-blk PCI function bound to vfio-pci (needs an\n"
+	"                      IOMMU and /dev/vfio) instead of --image\n"
 	"  -q, --queues N      request queues the device offers, 1..16 (default 1);\n"
 	"                      this command's I/O goes through the first;\n"
-	"                      with --socket: use at most N of the back-end's\n"
+	"                      with --socket or --pci: use at most N of the device's\n"
 	"  -r, --readonly      serve the image read-only (writes then fail)\n"
 	"  -s, --size SIZE     create FILE or grow it to SIZE first\n"
 	"  -o, --offset OFF    byte offset (default 0)\n"
@@ -98,6 +109,10 @@ static const char blk_usage[] =
 	"                      (default: packed if the device offers\n"
 	"                      VIRTIO_F_RING_PACKED, else split; packed fails\n"
 	"                      if the device does not offer it)\n"
+	"      --transport T   with --image: how the driver reaches the device model:\n"
+	"                      loopback (default), mmio or pci (our virtio-mmio or\n"
+	"                      virtio-pci driver on our virtio-mmio or virtio-pci\n"
+	"                      device, register accesses in-process)\n"
 	"  -h, --help          this text\n"
 	"Sizes accept k, M, G, T suffixes (powers of 1024).\n"
 	"Exit status: 0 ok, 1 I/O error or mismatch, 2 bad arguments.\n";
@@ -112,9 +127,11 @@ static const struct option blk_options[] = {
 	{"pattern", required_argument, NULL, 'p'},
 	{"output", required_argument, NULL, 'O'},
 	{"socket", required_argument, NULL, 'S'},
+	{"pci", required_argument, NULL, BLK_OPT_PCI},
 	{"format", required_argument, NULL, BLK_OPT_FORMAT},
 	{"reconnect", required_argument, NULL, BLK_OPT_RECONNECT},
 	{"ring", required_argument, NULL, 'R'},
+	{"transport", required_argument, NULL, BLK_OPT_TRANSPORT},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -130,6 +147,9 @@ static int blk_parse_option(void *ctx, int opt, char **argv)
 		return 0;
 	case 'S':
 		c->socket = optarg;
+		return 0;
+	case BLK_OPT_PCI:
+		c->pci = optarg;
 		return 0;
 	case 'q':
 		c->have_queues = true;
@@ -168,6 +188,9 @@ static int blk_parse_option(void *ctx, int opt, char **argv)
 		return opt_parse_count(CMD, "reconnect", optarg, 1, 3600000, &c->reconnect_ms);
 	case 'R':
 		return opt_parse_ring(CMD, optarg, &c->ring);
+	case BLK_OPT_TRANSPORT:
+		c->have_transport = true;
+		return opt_parse_transport(CMD, optarg, &c->transport);
 	default:
 		return opt_bad_getopt(CMD, argv);
 	}
@@ -209,12 +232,16 @@ static int blk_parse(struct blk_cmd *c, int argc, char **argv)
 	ret = blk_parse_action(c, argc, argv);
 	if (ret)
 		return ret;
-	if (c->image && c->socket)
-		return opt_usage_error(CMD, "--image and --socket exclude each other");
-	if (!c->image && !c->socket)
-		return opt_usage_error(CMD, "missing --image FILE or --socket PATH");
-	if (c->socket && (c->readonly || c->create_size))
-		return opt_usage_error(CMD, "--readonly and --size go with --image, not --socket");
+	if (!!c->image + !!c->socket + !!c->pci > 1)
+		return opt_usage_error(CMD, "--image, --socket and --pci exclude each other");
+	if (!c->image && !c->socket && !c->pci)
+		return opt_usage_error(CMD, "missing --image FILE, --socket PATH or --pci BDF");
+	if (!c->image && (c->readonly || c->create_size))
+		return opt_usage_error(CMD, "--readonly and --size go with --image only");
+	if (c->reconnect_ms && !c->socket)
+		return opt_usage_error(CMD, "--reconnect goes with --socket only");
+	if (!c->image && c->have_transport)
+		return opt_usage_error(CMD, "--transport goes with --image only");
 	if (!c->have_length)
 		return opt_usage_error(CMD, "missing --length LEN");
 	if (c->offset + c->length < c->offset)
@@ -381,6 +408,37 @@ static int blk_open_output(struct blk_run *r)
 	return 0;
 }
 
+/* What the command works on, for messages. */
+static const char *blk_target(const struct blk_cmd *c)
+{
+	return c->socket ? c->socket : c->pci ? c->pci : c->image;
+}
+
+/* blk_open_stack() - the image, the back-end or the PCI function. Return: 0 or exit code */
+static int blk_open_stack(struct blk_cmd *c, struct blk_stack *s)
+{
+	unsigned int queues = c->have_queues ? c->queues : 0;
+	int ret;
+
+	if (c->socket)
+		ret = blk_stack_connect(s, c->socket, queues, 0, c->ring, c->reconnect_ms);
+	else if (c->pci)
+		ret = blk_stack_pci(s, c->pci, queues, 0, c->ring);
+	else
+		ret = blk_stack_open(s, c->image, c->readonly, c->queues, 0, c->ring, c->transport);
+	if (ret < 0 && c->image) {
+		image_open_error(CMD, c->image, -ret, c->readonly);
+		return 1;
+	}
+	if (ret < 0) {
+		fprintf(stderr, "vireo blk: cannot %s %s: %s\n",
+			c->socket ? "connect to" : "open the PCI function", blk_target(c),
+			strerror(-ret));
+		return 1;
+	}
+	return 0;
+}
+
 /* blk_execute() - open the stack and run. Return: exit code */
 static int blk_execute(struct blk_cmd *c)
 {
@@ -393,29 +451,18 @@ static int blk_execute(struct blk_cmd *c)
 		fprintf(stderr, "vireo blk: cannot create %s: %s\n", c->image, strerror(-ret));
 		return 1;
 	}
-	if (!c->socket && image_check_raw(CMD, c->image, c->format_raw))
+	if (c->image && image_check_raw(CMD, c->image, c->format_raw))
 		return 1;
-	if (c->socket)
-		ret = blk_stack_connect(&s, c->socket, c->have_queues ? c->queues : 0, 0, c->ring,
-					c->reconnect_ms);
-	else
-		ret = blk_stack_open(&s, c->image, c->readonly, c->queues, 0, c->ring);
-	if (ret < 0 && !c->socket) {
-		image_open_error(CMD, c->image, -ret, c->readonly);
-		return 1;
-	}
-	if (ret < 0) {
-		fprintf(stderr, "vireo blk: cannot %s %s: %s\n", c->socket ? "connect to" : "serve",
-			c->socket ? c->socket : c->image, strerror(-ret));
-		return 1;
-	}
+	ret = blk_open_stack(c, &s);
+	if (ret)
+		return ret;
 	bytes = virtio_blk_capacity(s.blk) << 9;
 	if (c->offset + c->length > bytes) {
 		blk_stack_close(&s);
-		return opt_usage_error(
-			CMD,
-			"range %" PRIu64 "+%" PRIu64 " passes the end of %s (%" PRIu64 " bytes)",
-			c->offset, c->length, c->socket ? c->socket : c->image, bytes);
+		return opt_usage_error(CMD,
+				       "range %" PRIu64 "+%" PRIu64
+				       " passes the end of %s (%" PRIu64 " bytes)",
+				       c->offset, c->length, blk_target(c), bytes);
 	}
 	r.blk = s.blk;
 	ret = blk_open_output(&r);

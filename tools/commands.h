@@ -11,6 +11,9 @@
 /* `vireo blk`: I/O through our driver, the loopback transport and our blk device */
 int cmd_blk_main(int argc, char **argv);
 
+/* `vireo rng`: random bytes through our virtio-rng driver (loopback, vhost-user or PCI) */
+int cmd_rng_main(int argc, char **argv);
+
 /* `vireo bench blk`: IOPS, bandwidth and latency through the loopback stack */
 int bench_blk_main(int argc, char **argv);
 

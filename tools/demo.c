@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * `vireo demo` (what `make run` shows until virtual machines boot): our
- * virtio-blk and virtio-rng drivers bound over the loopback transport to our
- * device models, one line per step.
+ * virtio-blk and virtio-rng drivers bound over the loopback transport (or
+ * virtio-mmio or virtio-pci, --transport mmio|pci) to our device models, one line per step.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +18,8 @@
 #include <vireo/loopback.h>
 #include <vireo/rng_device.h>
 #include <vireo/virtio_blk.h>
+#include <vireo/virtio_mmio_bus.h>
+#include <vireo/virtio_pci_bus.h>
 #include <vireo/virtio_rng.h>
 
 #include "tools/commands.h"
@@ -36,20 +38,29 @@ struct demo {
 	struct virtio_rng_driver rng_drv;
 	struct blk_device *blk_dev;
 	struct rng_device *rng_dev;
+	enum tool_transport transport;
 	struct loopback *blk_lb;
 	struct loopback *rng_lb;
+	struct vireo_mmio_bus *blk_mmio;
+	struct vireo_mmio_bus *rng_mmio;
+	struct vireo_pci_bus *blk_pci;
+	struct vireo_pci_bus *rng_pci;
 	struct virtio_blk *blk;
 	struct virtio_rng *rng;
 	uint8_t *buf;
 };
 
 static const char demo_usage[] =
-	"usage: vireo demo\n"
+	"usage: vireo demo [--transport loopback|mmio|pci]\n"
 	"\n"
 	"Creates a 64 MiB image on /dev/shm (or /tmp), serves it with the virtio-blk\n"
 	"device model, and through the loopback transport our virtio-blk driver\n"
 	"writes, reads back and verifies a pattern and flushes; then our virtio-rng\n"
-	"driver reads 32 bytes from the virtio-rng device model. Cleans up after.\n";
+	"driver reads 32 bytes from the virtio-rng device model. Cleans up after.\n"
+	"      --transport T   loopback (default), mmio or pci: our virtio-mmio or\n"
+	"                      virtio-pci driver on our device model of that transport,\n"
+	"                      register accesses in-process\n"
+	"  -h, --help          this text\n";
 
 static int demo_fail(const char *step, int err)
 {
@@ -77,23 +88,58 @@ static int demo_image(struct demo *d)
 	return ret;
 }
 
-/* demo_blk_bind() - blk model on the image, loopback, our driver. Return: 0 or -errno */
+/* demo_attach() - @dev behind the chosen transport; *@vdev as our drivers see it. Return: 0 or -errno */
+static int demo_attach(struct demo *d, struct vdev *dev, struct loopback **lb,
+		       struct vireo_mmio_bus **mmio, struct vireo_pci_bus **pci,
+		       struct virtio_device **vdev)
+{
+	int ret;
+
+	if (d->transport == TOOL_TRANSPORT_PCI) {
+		ret = vireo_pci_bus_new(pci, &d->bus, dev, NULL);
+		if (!ret)
+			*vdev = vireo_pci_bus_virtio_device(*pci);
+		return ret;
+	}
+
+	if (d->transport == TOOL_TRANSPORT_MMIO) {
+		ret = vireo_mmio_bus_new(mmio, &d->bus, dev, NULL);
+		if (!ret)
+			*vdev = vireo_mmio_bus_virtio_device(*mmio);
+		return ret;
+	}
+	ret = vireo_loopback_new(lb, &d->bus, dev, 0);
+	if (!ret)
+		*vdev = vireo_loopback_virtio_device(*lb);
+	return ret;
+}
+
+static const char *demo_transport_name(const struct demo *d)
+{
+	return d->transport == TOOL_TRANSPORT_MMIO  ? "virtio-mmio"
+	       : d->transport == TOOL_TRANSPORT_PCI ? "virtio-pci"
+						    : "loopback";
+}
+
+/* demo_blk_bind() - blk model on the image, the transport, our driver. Return: 0 or -errno */
 static int demo_blk_bind(struct demo *d)
 {
 	struct blk_device_options opt = {.path = d->path, .num_queues = 2, .serial = DEMO_SERIAL};
+	struct virtio_device *vdev;
 	int ret;
 
 	ret = vireo_blk_device_new(&d->blk_dev, &opt);
 	if (ret < 0)
 		return ret;
-	ret = vireo_loopback_new(&d->blk_lb, &d->bus, vireo_blk_device_vdev(d->blk_dev), 0);
+	ret = demo_attach(d, vireo_blk_device_vdev(d->blk_dev), &d->blk_lb, &d->blk_mmio,
+			  &d->blk_pci, &vdev);
 	if (ret < 0)
 		return ret;
-	d->blk = virtio_blk_from_device(vireo_loopback_virtio_device(d->blk_lb));
+	d->blk = virtio_blk_from_device(vdev);
 	if (!d->blk)
 		return -ENODEV;
-	printf("virtio-blk bound over loopback: %" PRIu64 " sectors, %u queues of %u, %s\n",
-	       virtio_blk_capacity(d->blk), virtio_blk_num_queues(d->blk),
+	printf("virtio-blk bound over %s: %" PRIu64 " sectors, %u queues of %u, %s\n",
+	       demo_transport_name(d), virtio_blk_capacity(d->blk), virtio_blk_num_queues(d->blk),
 	       virtio_blk_queue_size(d->blk, 0),
 	       virtio_blk_has_feature(d->blk, VIRTIO_BLK_F_FLUSH) ? "flush" : "no flush");
 	return 0;
@@ -137,6 +183,7 @@ static int demo_blk_io(struct demo *d)
 /* demo_rng() - bind virtio-rng and read 32 bytes. Return: 0 or -errno */
 static int demo_rng(struct demo *d)
 {
+	struct virtio_device *vdev;
 	uint8_t bytes[32];
 	ssize_t n;
 	int ret;
@@ -145,16 +192,17 @@ static int demo_rng(struct demo *d)
 	ret = vireo_rng_device_new(&d->rng_dev, NULL);
 	if (ret < 0)
 		return ret;
-	ret = vireo_loopback_new(&d->rng_lb, &d->bus, vireo_rng_device_vdev(d->rng_dev), 0);
+	ret = demo_attach(d, vireo_rng_device_vdev(d->rng_dev), &d->rng_lb, &d->rng_mmio,
+			  &d->rng_pci, &vdev);
 	if (ret < 0)
 		return ret;
-	d->rng = virtio_rng_from_device(vireo_loopback_virtio_device(d->rng_lb));
+	d->rng = virtio_rng_from_device(vdev);
 	if (!d->rng)
 		return -ENODEV;
 	n = virtio_rng_read(d->rng, bytes, sizeof(bytes));
 	if (n < 0)
 		return (int)n;
-	printf("virtio-rng bound over loopback; 32 bytes: ");
+	printf("virtio-rng bound over %s; 32 bytes: ", demo_transport_name(d));
 	for (i = 0; i < sizeof(bytes); i++)
 		printf("%02x", bytes[i]);
 	printf("\n");
@@ -165,10 +213,14 @@ static void demo_cleanup(struct demo *d)
 {
 	if (d->rng_lb)
 		vireo_loopback_free(d->rng_lb);
+	vireo_mmio_bus_free(d->rng_mmio);
+	vireo_pci_bus_free(d->rng_pci);
 	if (d->rng_dev)
 		vireo_rng_device_free(d->rng_dev);
 	if (d->blk_lb)
 		vireo_loopback_free(d->blk_lb);
+	vireo_mmio_bus_free(d->blk_mmio);
+	vireo_pci_bus_free(d->blk_pci);
 	if (d->blk_dev)
 		vireo_blk_device_free(d->blk_dev);
 	virtio_rng_unregister(&d->bus, &d->rng_drv);
@@ -201,15 +253,28 @@ static int demo_steps(struct demo *d)
 	return 0;
 }
 
+#define DEMO_OPT_TRANSPORT 256
+
 int demo_main(int argc, char **argv)
 {
-	static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {
+		{"help", no_argument, NULL, 'h'},
+		{"transport", required_argument, NULL, DEMO_OPT_TRANSPORT},
+		{NULL, 0, NULL, 0},
+	};
+	enum tool_transport transport = TOOL_TRANSPORT_LOOPBACK;
 	struct demo *d;
 	int opt, ret;
 
 	optind = 0;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (opt == DEMO_OPT_TRANSPORT) {
+			ret = opt_parse_transport("demo", optarg, &transport);
+			if (ret)
+				return ret;
+			continue;
+		}
 		if (opt != 'h')
 			return opt_bad_getopt("demo", argv);
 		fputs(demo_usage, stdout);
@@ -220,6 +285,7 @@ int demo_main(int argc, char **argv)
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return demo_fail("allocation", -ENOMEM);
+	d->transport = transport;
 	ret = demo_steps(d);
 	demo_cleanup(d);
 	free(d);

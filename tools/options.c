@@ -97,6 +97,49 @@ int opt_parse_ring(const char *cmd, const char *arg, enum virtio_ring_format *ou
 	return 0;
 }
 
+static const struct {
+	const char *name;
+	enum tool_transport value;
+} opt_transports[] = {
+	{"loopback", TOOL_TRANSPORT_LOOPBACK},
+	{"mmio", TOOL_TRANSPORT_MMIO},
+	{"pci", TOOL_TRANSPORT_PCI},
+};
+
+/* opt_parse_transport() - see options.h */
+int opt_parse_transport(const char *cmd, const char *arg, enum tool_transport *out)
+{
+	char names[64] = "";
+	size_t i, n = sizeof(opt_transports) / sizeof(opt_transports[0]);
+
+	for (i = 0; i < n; i++) {
+		if (strcmp(arg, opt_transports[i].name) == 0) {
+			*out = opt_transports[i].value;
+			return 0;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		strncat(names, opt_transports[i].name, sizeof(names) - strlen(names) - 1);
+		strncat(names,
+			i + 2 < n    ? ", "
+			: i + 2 == n ? " or "
+				     : "",
+			sizeof(names) - strlen(names) - 1);
+	}
+	return opt_usage_error(cmd, "--transport wants %s, not '%s'", names, arg);
+}
+
+/* opt_transport_name() - see options.h */
+const char *opt_transport_name(enum tool_transport t)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(opt_transports) / sizeof(opt_transports[0]); i++)
+		if (opt_transports[i].value == t)
+			return opt_transports[i].name;
+	return "?";
+}
+
 /* opt_msg_timeout_ms() - see options.h */
 unsigned int opt_msg_timeout_ms(void)
 {

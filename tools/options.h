@@ -41,6 +41,25 @@ int opt_parse_count(const char *cmd, const char *name, const char *arg, unsigned
  */
 int opt_parse_ring(const char *cmd, const char *arg, enum virtio_ring_format *out);
 
+/*
+ * In-process transports between our drivers and our device models (--transport);
+ * add a value here and a row in options.c's table.
+ */
+enum tool_transport {
+	TOOL_TRANSPORT_LOOPBACK = 0, /* the default */
+	TOOL_TRANSPORT_MMIO,
+	TOOL_TRANSPORT_PCI,
+};
+
+/**
+ * opt_parse_transport() - the argument of --transport: "loopback" or "mmio"
+ * Return: 0, or EXIT_USAGE after "--transport wants loopback or mmio, not '@arg'".
+ */
+int opt_parse_transport(const char *cmd, const char *arg, enum tool_transport *out);
+
+/** opt_transport_name() - "loopback", "mmio" */
+const char *opt_transport_name(enum tool_transport t);
+
 /**
  * opt_msg_timeout_ms() - the vhost-user whole-message deadline from the
  * environment, VIREO_VHOST_USER_MSG_TIMEOUT_MS (1..600000; tests shorten

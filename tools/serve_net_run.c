@@ -173,7 +173,8 @@ static int serve_net_add_port(struct serve_net *s, const struct serve_net_source
 		ret = vireo_net_switch_add_port(s->sw, name, &serve_net_port_ops, p, &p->sw_port);
 	}
 	if (ret == 0)
-		ret = vireo_vhost_user_backend_new(&p->backend, vireo_net_device_vdev(p->nd), &s->loop, &bo);
+		ret = vireo_vhost_user_backend_new(&p->backend, vireo_net_device_vdev(p->nd),
+						   &s->loop, &bo);
 	if (ret == 0) {
 		ret = serve_net_port_fd(p, src);
 		if (ret < 0) {
@@ -263,7 +264,8 @@ static void serve_net_print_port(const struct serve_net_port *p)
 	for (int r = 0; r < NET_DROP_COUNT; r++) {
 		if (!st.drops[r])
 			continue;
-		printf(" %s %" PRIu64, vireo_net_drop_reason_name((enum net_drop_reason)r), st.drops[r]);
+		printf(" %s %" PRIu64, vireo_net_drop_reason_name((enum net_drop_reason)r),
+		       st.drops[r]);
 		any = true;
 	}
 	printf("%s\n", any ? "" : " none");

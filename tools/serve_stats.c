@@ -10,7 +10,8 @@ static void serve_stats_blk_text(unsigned int q, const struct blk_device_queue_s
 
 	fprintf(out, "vireo serve blk: queue %u: requests", q);
 	for (k = 0; k < BLK_DEVICE_REQ_KINDS; k++)
-		fprintf(out, " %s %" PRIu64, vireo_blk_device_request_kind_name(k), st->requests[k]);
+		fprintf(out, " %s %" PRIu64, vireo_blk_device_request_kind_name(k),
+			st->requests[k]);
 	fprintf(out,
 		", bytes read %" PRIu64 " written %" PRIu64 ", errors %" PRIu64 ", kicks %" PRIu64
 		", calls %" PRIu64 ", in flight %u\n",
@@ -23,8 +24,8 @@ static void serve_stats_blk_json(unsigned int q, const struct blk_device_queue_s
 
 	fprintf(out, "%s{\"queue\":%u,\"requests\":{", q ? "," : "", q);
 	for (k = 0; k < BLK_DEVICE_REQ_KINDS; k++)
-		fprintf(out, "%s\"%s\":%" PRIu64, k ? "," : "", vireo_blk_device_request_kind_name(k),
-			st->requests[k]);
+		fprintf(out, "%s\"%s\":%" PRIu64, k ? "," : "",
+			vireo_blk_device_request_kind_name(k), st->requests[k]);
 	fprintf(out,
 		"},\"bytes_read\":%" PRIu64 ",\"bytes_written\":%" PRIu64 ",\"errors\":%" PRIu64
 		",\"kicks\":%" PRIu64 ",\"calls\":%" PRIu64 ",\"in_flight\":%u}",

@@ -26,6 +26,7 @@ struct vireo_cmd {
 static const struct vireo_cmd vireo_cmds[] = {
 	{"blk", cmd_blk_main, "write, read or verify an image through virtio-blk over loopback"},
 	{"demo", demo_main, "virtio-blk and virtio-rng over loopback, step by step"},
+	{"rng", cmd_rng_main, "read random bytes through virtio-rng (loopback, vhost-user, PCI)"},
 	{"serve", serve_main, "serve blk, rng or net (a switch) to vhost-user front-ends (QEMU)"},
 	{NULL, NULL, NULL},
 };

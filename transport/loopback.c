@@ -119,7 +119,8 @@ static void *lb_device_thread(void *opaque)
  * vireo_loopback_run_in_device() - see the header. Called from the device thread
  * itself (a model's callback into the driver), it runs @fn directly.
  */
-int vireo_loopback_run_in_device(struct loopback *lb, void (*fn)(struct vdev *dev, void *arg), void *arg)
+int vireo_loopback_run_in_device(struct loopback *lb, void (*fn)(struct vdev *dev, void *arg),
+				 void *arg)
 {
 	int ret;
 
@@ -679,7 +680,8 @@ static struct loopback *lb_alloc(struct vdev *dev)
 	return lb;
 }
 
-int vireo_loopback_new(struct loopback **out, struct virtio_bus *bus, struct vdev *dev, size_t dma_bytes)
+int vireo_loopback_new(struct loopback **out, struct virtio_bus *bus, struct vdev *dev,
+		       size_t dma_bytes)
 {
 	struct loopback *lb = lb_alloc(dev);
 	int ret;
@@ -696,7 +698,8 @@ int vireo_loopback_new(struct loopback **out, struct virtio_bus *bus, struct vde
 		return ret;
 	}
 	vireo_guest_mem_init(&lb->mem);
-	ret = vireo_guest_mem_add_region(&lb->mem, lb->arena.dma_base, lb->arena.size, lb->arena.base);
+	ret = vireo_guest_mem_add_region(&lb->mem, lb->arena.dma_base, lb->arena.size,
+					 lb->arena.base);
 	if (!ret)
 		ret = lb_start_device(lb);
 	if (!ret)

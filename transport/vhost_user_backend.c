@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -374,11 +375,48 @@ static int vub_remove_stale(const struct sockaddr_un *sa)
 	return unlink(sa->sun_path) < 0 ? -errno : 0;
 }
 
+/*
+ * Bind and listen on @tmp (mode 0600 from the start: no window in which others may connect),
+ * widen the mode or group if asked, then rename it to @path: the socket appears only once it
+ * accepts, so a client that waits for the file never meets ECONNREFUSED.
+ * Return: the listening fd, or -errno.
+ */
+static int vub_bind_listen(const struct vhost_user_backend *b, const char *tmp, const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	mode_t old;
+	int fd, ret;
+
+	strcpy(sa.sun_path, tmp);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	old = umask(0177);
+	ret = bind(fd, (const struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (ret < 0) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	if (listen(fd, 4) < 0 ||
+	    (b->opt.socket_mode && chmod(tmp, b->opt.socket_mode & 0777) < 0) ||
+	    (b->opt.set_socket_group && chown(tmp, (uid_t)-1, b->opt.socket_group) < 0) ||
+	    (strcmp(tmp, path) != 0 && rename(tmp, path) < 0)) {
+		ret = -errno;
+		close(fd);
+		unlink(tmp);
+		return ret;
+	}
+	return fd;
+}
+
 /* Return: 0 with b->listen_fd set, or -errno (see vireo_vhost_user_backend_new()). */
 static int vub_listen(struct vhost_user_backend *b, const char *path)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	mode_t old;
+	char tmp[sizeof(sa.sun_path)];
+	struct stat st;
 	int fd, ret;
 
 	if (strlen(path) >= sizeof(sa.sun_path))
@@ -387,29 +425,17 @@ static int vub_listen(struct vhost_user_backend *b, const char *path)
 	ret = vub_remove_stale(&sa);
 	if (ret < 0)
 		return ret;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	/* Bound in place (the racy way) when the suffix does not fit or names a non-socket. */
+	if (snprintf(tmp, sizeof(tmp), "%s.new", path) >= (int)sizeof(tmp) ||
+	    (lstat(tmp, &st) == 0 && !S_ISSOCK(st.st_mode)))
+		strcpy(tmp, path);
+	else
+		(void)unlink(tmp); /* a crashed server's leftover, if any */
+	fd = vub_bind_listen(b, tmp, path);
 	if (fd < 0)
-		return -errno;
-	/* Mode 0600 from the start: no window in which others may connect. */
-	old = umask(0177);
-	ret = bind(fd, (const struct sockaddr *)&sa, sizeof(sa));
-	umask(old);
-	if (ret < 0 || listen(fd, 4) < 0) {
-		ret = -errno;
-		close(fd);
-		return ret;
-	}
+		return fd;
 	strcpy(b->path, path);
 	b->listen_fd = fd;
-	/* Widened (or given a group) only now: never a window wider than asked. */
-	if ((b->opt.socket_mode && chmod(path, b->opt.socket_mode & 0777) < 0) ||
-	    (b->opt.set_socket_group && chown(path, (uid_t)-1, b->opt.socket_group) < 0)) {
-		ret = -errno;
-		close(fd);
-		unlink(path);
-		b->listen_fd = -1;
-		return ret;
-	}
 	return 0;
 }
 
@@ -452,7 +478,8 @@ int vireo_vhost_user_backend_adopt_listener(struct vhost_user_backend *b, int fd
 
 /* Return: 0; -EINVAL; -EADDRINUSE; -EEXIST; -ENOMEM; -errno. */
 int vireo_vhost_user_backend_new(struct vhost_user_backend **out, struct vdev *dev,
-			   struct event_loop *loop, const struct vhost_user_backend_options *opt)
+				 struct event_loop *loop,
+				 const struct vhost_user_backend_options *opt)
 {
 	struct vhost_user_backend *b = calloc(1, sizeof(*b));
 	unsigned int i;

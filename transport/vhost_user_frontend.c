@@ -465,7 +465,7 @@ static struct vhost_user_frontend *vhu_fe_alloc(const struct vhost_user_frontend
 
 /* Return: 0 or -errno; see the header. */
 int vireo_vhost_user_frontend_new(struct vhost_user_frontend **out, struct virtio_bus *bus,
-			    const struct vhost_user_frontend_options *opt)
+				  const struct vhost_user_frontend_options *opt)
 {
 	struct vhost_user_frontend *fe;
 	int ret;
@@ -541,7 +541,7 @@ bool vireo_vhost_user_frontend_broken(const struct vhost_user_frontend *fe)
 }
 
 void vireo_vhost_user_frontend_stats(const struct vhost_user_frontend *fe,
-			       struct vhost_user_frontend_stats *st)
+				     struct vhost_user_frontend_stats *st)
 {
 	st->kicks = atomic_load_explicit(&fe->kicks, memory_order_relaxed);
 	st->calls = atomic_load_explicit(&fe->calls, memory_order_relaxed);

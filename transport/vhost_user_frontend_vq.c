@@ -339,7 +339,7 @@ int vhu_fe_wait(struct virtio_device *vdev, int timeout_ms)
 
 /* Return: 0; -EINVAL; -EOPNOTSUPP; -EIO (see the header). */
 int vireo_vhost_user_frontend_set_vring_enable(struct vhost_user_frontend *fe, unsigned int index,
-					 bool enable)
+					       bool enable)
 {
 	if (index >= fe->nvqs || !fe->queues[index].started)
 		return -EINVAL;

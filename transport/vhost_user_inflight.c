@@ -45,7 +45,7 @@ static int vub_inflight_check(const struct vhost_user_backend *b,
 	}
 	*bytes = (uint64_t)in->num_queues *
 		 vireo_vinflight_queue_size(vdev_has_feature(b->dev, VIRTIO_F_RING_PACKED),
-				      in->queue_size);
+					    in->queue_size);
 	return 0;
 }
 
@@ -151,7 +151,8 @@ static int vub_inflight_map(struct vhost_user_backend *b, int fd,
 	inf->map = map;
 	inf->map_len = (size_t)in->mmap_size;
 	for (unsigned int i = 0; i < in->num_queues; i++) {
-		(void)vireo_vinflight_init(&inf->queues[i], (char *)map + i * stride, stride, packed);
+		(void)vireo_vinflight_init(&inf->queues[i], (char *)map + i * stride, stride,
+					   packed);
 		(void)vireo_vdev_queue_set_inflight(b->dev, i, &inf->queues[i]);
 	}
 	return 0;

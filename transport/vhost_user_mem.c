@@ -133,8 +133,8 @@ static int vub_mem_build(struct guest_mem *gm, const struct vub_region *regs, un
 				return -EINVAL;
 			}
 		}
-		if (vireo_guest_mem_add_region(gm, regs[i].r.guest_addr, regs[i].r.size, regs[i].host) <
-		    0) {
+		if (vireo_guest_mem_add_region(gm, regs[i].r.guest_addr, regs[i].r.size,
+					       regs[i].host) < 0) {
 			*why = "memory regions overlap in guest address space";
 			return -EINVAL;
 		}

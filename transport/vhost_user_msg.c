@@ -170,7 +170,7 @@ int vireo_vhost_user_msg_check(const struct vhost_user_msg *msg, bool reply)
 
 /* Return: 0; -EMSGSIZE; vireo_vhost_user_msg_check()'s errors. */
 int vireo_vhost_user_msg_parse(struct vhost_user_msg *msg, const void *buf, size_t len,
-			 unsigned int num_fds, bool reply)
+			       unsigned int num_fds, bool reply)
 {
 	const uint8_t *p = buf;
 	unsigned int i;
@@ -401,7 +401,7 @@ static int vhost_user_sendmsg(int sock, const struct vhost_user_msg *msg, const 
 
 /* Return: 0, -EINVAL or -errno from sendmsg; see vhost_user.h. */
 int vireo_vhost_user_send(int sock, const struct vhost_user_msg *msg, const int *fds,
-		    unsigned int num_fds)
+			  unsigned int num_fds)
 {
 	return vhost_user_sendmsg(sock, msg, fds, num_fds, 0);
 }

@@ -198,8 +198,8 @@ int vireo_blk_device_new(struct blk_device **out, const struct blk_device_option
 	if (rc)
 		goto out_free;
 	blk_init_config(blk);
-	rc = vireo_vdev_init(&blk->vdev, &blk_ops, "virtio-blk", VIRTIO_ID_BLOCK, blk_features(blk), nq,
-		       qs, &blk->config, sizeof(blk->config));
+	rc = vireo_vdev_init(&blk->vdev, &blk_ops, "virtio-blk", VIRTIO_ID_BLOCK, blk_features(blk),
+			     nq, qs, &blk->config, sizeof(blk->config));
 	if (rc)
 		goto out_close;
 	for (unsigned int i = 0; i < nq; i++) {
@@ -240,7 +240,7 @@ void vireo_blk_device_free(struct blk_device *blk)
 
 /* Return: 0, or -EINVAL for an index beyond the device's queues. */
 int vireo_blk_device_queue_stats(const struct blk_device *blk, unsigned int index,
-			   struct blk_device_queue_stats *out)
+				 struct blk_device_queue_stats *out)
 {
 	const struct blk_queue *bq;
 	const struct vdev_queue *q;

@@ -241,7 +241,8 @@ static uint8_t blk_get_id(struct blk_req *req)
 	size_t n = req->data_len < VIRTIO_BLK_ID_BYTES ? req->data_len : VIRTIO_BLK_ID_BYTES;
 
 	/* GUEST: data is the writable part minus the status byte, translated by pop */
-	req->written = (uint32_t)vireo_buf_to_iov(req->data, req->data_cnt, 0, req->bq->blk->serial, n);
+	req->written =
+		(uint32_t)vireo_buf_to_iov(req->data, req->data_cnt, 0, req->bq->blk->serial, n);
 	return VIRTIO_BLK_S_OK;
 }
 
@@ -414,7 +415,8 @@ int blk_queue_setup(struct blk_queue *bq)
 	rc = io_uring_register_eventfd(&bq->ring, bq->event_fd);
 	if (rc)
 		goto out_close_eventfd;
-	rc = vireo_event_loop_add(vdev_queue_loop(bq->vq), bq->event_fd, blk_queue_on_completion, bq);
+	rc = vireo_event_loop_add(vdev_queue_loop(bq->vq), bq->event_fd, blk_queue_on_completion,
+				  bq);
 	if (rc)
 		goto out_close_eventfd;
 	bq->dsync = !vdev_has_feature(dev, VIRTIO_BLK_F_FLUSH);

@@ -192,7 +192,7 @@ int vireo_net_device_new(struct net_device **out, const struct net_device_option
 	net_init_config(nd);
 	nq = 2u * nd->max_pairs + (o.no_ctrl_vq ? 0u : 1u);
 	rc = vireo_vdev_init(&nd->vdev, &net_ops, "virtio-net", VIRTIO_ID_NET, net_features(&o), nq,
-		       o.queue_size, &nd->config, sizeof(nd->config));
+			     o.queue_size, &nd->config, sizeof(nd->config));
 	if (rc)
 		goto out_free;
 	/* vhost-user "Ring states": a disabled ring is served, transmit discarded (net_tx.c). */
@@ -221,7 +221,8 @@ void vireo_net_device_free(struct net_device *nd)
 }
 
 void vireo_net_device_set_tx_handler(struct net_device *nd,
-			       void (*fn)(void *opaque, const struct net_packet *pkt), void *opaque)
+				     void (*fn)(void *opaque, const struct net_packet *pkt),
+				     void *opaque)
 {
 	nd->tx_fn = fn;
 	nd->tx_opaque = opaque;

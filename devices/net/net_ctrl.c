@@ -148,8 +148,8 @@ void net_ctrl_process(struct net_device *nd, struct vdev_queue *q)
 			net_count_drop(nd, NET_DROP_CTRL_BAD);
 		/* GUEST: the ack goes into the first writable byte, if there is one. */
 		if (c.writable_bytes >= 1)
-			written =
-				(uint32_t)vireo_buf_to_iov(nd->iov + c.readable, c.writable, 0, &ack, 1);
+			written = (uint32_t)vireo_buf_to_iov(nd->iov + c.readable, c.writable, 0,
+							     &ack, 1);
 		if (vireo_vdev_queue_push(q, c.head, written) < 0)
 			return;
 	}

@@ -117,7 +117,8 @@ static int net_rx_single(struct net_device *nd, struct vdev_queue *q, const stru
 		return NET_RX_BROKEN;
 	if (c.writable_bytes < total) {
 		/* The buffer may suit a smaller frame: give it back (D-NET-21: never split). */
-		return vireo_vdev_queue_unpop(q, c.head) < 0 ? NET_RX_BROKEN : NET_DROP_RX_SMALL_BUFFER;
+		return vireo_vdev_queue_unpop(q, c.head) < 0 ? NET_RX_BROKEN
+							     : NET_DROP_RX_SMALL_BUFFER;
 	}
 	hdr->num_buffers = cpu_to_le16(1); /* D-NET-22 */
 	/* GUEST: writable iov entries translated with their lengths; writes stay inside them. */
@@ -177,9 +178,9 @@ static int net_rx_merge(struct net_device *nd, struct vdev_queue *q, const struc
 		if (r < 0 || net_rx_chain_bad(nd, q, &c))
 			return NET_RX_BROKEN;
 		if (n == 0)
-			hdr_cnt = vireo_iov_slice(iov, c.writable, 0, sizeof(*hdr), hdr_iov,
-					    (unsigned int)(sizeof(hdr_iov) / sizeof(hdr_iov[0])),
-					    NULL);
+			hdr_cnt = vireo_iov_slice(
+				iov, c.writable, 0, sizeof(*hdr), hdr_iov,
+				(unsigned int)(sizeof(hdr_iov) / sizeof(hdr_iov[0])), NULL);
 		r = (int)net_rx_fill(iov, &c, pkt, placed, n == 0, hdr);
 		placed += (uint32_t)r;
 		nd->rx_heads[n] = c.head;
@@ -187,8 +188,8 @@ static int net_rx_merge(struct net_device *nd, struct vdev_queue *q, const struc
 		n++;
 	}
 	nbuf = cpu_to_le16((uint16_t)n); /* D-NET-20/23: buffers this frame spans */
-	(void)vireo_buf_to_iov(hdr_iov, hdr_cnt, offsetof(struct vireo_net_hdr_v1, num_buffers), &nbuf,
-			 sizeof(nbuf));
+	(void)vireo_buf_to_iov(hdr_iov, hdr_cnt, offsetof(struct vireo_net_hdr_v1, num_buffers),
+			       &nbuf, sizeof(nbuf));
 	for (unsigned int i = 0; i < n; i++)
 		if (vireo_vdev_queue_push(q, nd->rx_heads[i], nd->rx_lens[i]) < 0)
 			return NET_RX_BROKEN;

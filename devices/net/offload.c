@@ -112,7 +112,7 @@ int vireo_net_offload_checksum(struct net_packet *pkt)
 		return 0;
 	/* §5.1.6.2: the field holds the pseudo-header sum; vireo_inet_csum_complete() finishes it. */
 	if (vireo_inet_csum_complete(pkt->data, pkt->len, le16_to_cpu(pkt->vnet.csum_start),
-			       le16_to_cpu(pkt->vnet.csum_offset)) < 0)
+				     le16_to_cpu(pkt->vnet.csum_offset)) < 0)
 		return -EINVAL;
 	pkt->vnet.flags &= (uint8_t)~VIRTIO_NET_HDR_F_NEEDS_CSUM;
 	return 0;
@@ -303,7 +303,7 @@ static int net_offload_deliver_tso(const struct net_packet *pkt, uint8_t *scratc
 }
 
 int vireo_net_offload_deliver(const struct net_packet *pkt, uint32_t offloads, uint8_t *scratch,
-			int (*emit)(void *opaque, const struct net_packet *pkt), void *opaque)
+			      int (*emit)(void *opaque, const struct net_packet *pkt), void *opaque)
 {
 	uint32_t need = vireo_net_offload_needed(pkt, offloads);
 

@@ -115,7 +115,7 @@ static int net_slirp_queues_init(struct net_slirp *s)
 
 /* Return: 0; -EINVAL (bad options); -EADDRINUSE; -ENOMEM; -ENOSPC; -errno. */
 int vireo_net_slirp_new(struct net_slirp **out, const struct net_slirp_options *opt,
-		  struct event_loop *loop, struct net_switch *sw)
+			struct event_loop *loop, struct net_switch *sw)
 {
 	struct net_slirp *s;
 	int ret;

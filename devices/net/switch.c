@@ -66,8 +66,8 @@ struct net_switch {
 	uint64_t seed;
 	uint64_t (*now_ms)(void *opaque);
 	void *clock_opaque;
-	bool in_batch;				/* between vireo_net_switch_batch_begin() and _end(): */
-	uint64_t batch_ms;			/* the clock read at the batch's start */
+	bool in_batch;	   /* between vireo_net_switch_batch_begin() and _end(): */
+	uint64_t batch_ms; /* the clock read at the batch's start */
 	uint8_t *scratch[NET_SWITCH_MAX_DEPTH]; /* [0] at new, deeper ones on first use */
 	unsigned int depth;			/* nested vireo_net_switch_input() calls */
 	struct net_switch_port *zombies;	/* removed during forwarding */
@@ -286,8 +286,9 @@ void vireo_net_switch_free(struct net_switch *sw)
 	free(sw);
 }
 
-int vireo_net_switch_add_port(struct net_switch *sw, const char *name, const struct net_port_ops *ops,
-			void *opaque, struct net_switch_port **out)
+int vireo_net_switch_add_port(struct net_switch *sw, const char *name,
+			      const struct net_port_ops *ops, void *opaque,
+			      struct net_switch_port **out)
 {
 	struct net_switch_port *port;
 
@@ -359,7 +360,8 @@ static void net_switch_output(struct net_switch_port *port, const struct net_pac
 
 	if (port->removed)
 		return;
-	if (vireo_net_offload_deliver(pkt, offloads, scratch, net_switch_port_emit, port) == -EINVAL) {
+	if (vireo_net_offload_deliver(pkt, offloads, scratch, net_switch_port_emit, port) ==
+	    -EINVAL) {
 		port->st.offload_errors++;
 		log_debug("switch: malformed offload request, not sent to %s", port->name);
 	}
@@ -411,7 +413,7 @@ static void net_switch_forward(struct net_switch *sw, struct net_switch_port *fr
 }
 
 void vireo_net_switch_input(struct net_switch *sw, struct net_switch_port *from,
-		      const struct net_packet *pkt)
+			    const struct net_packet *pkt)
 {
 	uint8_t *scratch;
 
@@ -446,15 +448,16 @@ const char *vireo_net_switch_port_name(const struct net_switch_port *port)
 	return port->name;
 }
 
-void vireo_net_switch_port_get_stats(const struct net_switch_port *port, struct net_switch_port_stats *st)
+void vireo_net_switch_port_get_stats(const struct net_switch_port *port,
+				     struct net_switch_port_stats *st)
 {
 	*st = port->st;
 }
 
 void vireo_net_switch_for_each_mac(const struct net_switch *sw,
-			     void (*fn)(void *opaque, const uint8_t *mac,
-					const struct net_switch_port *port),
-			     void *opaque)
+				   void (*fn)(void *opaque, const uint8_t *mac,
+					      const struct net_switch_port *port),
+				   void *opaque)
 {
 	uint64_t now = sw->now_ms(sw->clock_opaque);
 
@@ -466,7 +469,8 @@ void vireo_net_switch_for_each_mac(const struct net_switch *sw,
 	}
 }
 
-void vireo_net_switch_set_clock(struct net_switch *sw, uint64_t (*now_ms)(void *opaque), void *opaque)
+void vireo_net_switch_set_clock(struct net_switch *sw, uint64_t (*now_ms)(void *opaque),
+				void *opaque)
 {
 	sw->now_ms = now_ms ? now_ms : net_switch_monotonic_ms;
 	sw->clock_opaque = now_ms ? opaque : NULL;

@@ -194,7 +194,7 @@ static void net_tap_set_offload(struct net_tap *tap)
 
 /* Return: 0; -EINVAL; -errno from open/ioctl (-EPERM); -ENOMEM; -ENOSPC. */
 int vireo_net_tap_open(struct net_tap **out, const char *ifname, struct event_loop *loop,
-		 struct net_switch *sw)
+		       struct net_switch *sw)
 {
 	char name[IFNAMSIZ + 8];
 	struct net_tap *tap;

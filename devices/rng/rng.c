@@ -121,7 +121,7 @@ int vireo_rng_device_new(struct rng_device **out, const struct rng_device_option
 	}
 	/* IN_ORDER: each chain is filled and pushed as it is popped (D-BF-19). */
 	rc = vireo_vdev_init(&rng->vdev, &rng_ops, "virtio-rng", VIRTIO_ID_ENTROPY,
-		       VIRTIO_BIT(VIRTIO_F_IN_ORDER), 1, qs, NULL, 0);
+			     VIRTIO_BIT(VIRTIO_F_IN_ORDER), 1, qs, NULL, 0);
 	if (rc)
 		goto out_free_iov;
 	*out = rng;

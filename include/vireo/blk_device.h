@@ -93,7 +93,7 @@ struct blk_device_queue_stats {
  * Return: 0, or -EINVAL for an index beyond the device's queues.
  */
 VIREO_API int vireo_blk_device_queue_stats(const struct blk_device *blk, unsigned int index,
-				     struct blk_device_queue_stats *out);
+					   struct blk_device_queue_stats *out);
 
 /** vireo_blk_device_request_kind_name() - "in", "out", "flush", ... for @kind */
 VIREO_API const char *vireo_blk_device_request_kind_name(enum blk_device_request_kind kind);

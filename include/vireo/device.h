@@ -197,8 +197,8 @@ struct vdev {
  * Return: 0 or -EINVAL (num_queues 0 or above VDEV_MAX_QUEUES, bad queue size).
  */
 VIREO_API int vireo_vdev_init(struct vdev *dev, const struct vdev_ops *ops, const char *name,
-			uint32_t device_id, uint64_t device_features, unsigned int num_queues,
-			uint16_t queue_max_size, void *config, uint32_t config_size);
+			      uint32_t device_id, uint64_t device_features, unsigned int num_queues,
+			      uint16_t queue_max_size, void *config, uint32_t config_size);
 
 /** vireo_vdev_destroy() - reset and close every fd the core holds */
 VIREO_API void vireo_vdev_destroy(struct vdev *dev);
@@ -269,8 +269,10 @@ VIREO_API int vireo_vdev_negotiate_features(struct vdev *dev, uint64_t features)
  * -EPERM for a write to a model without config_write; the model's error for
  * a write it does not accept.
  */
-VIREO_API int vireo_vdev_config_read(const struct vdev *dev, uint32_t offset, void *buf, uint32_t len);
-VIREO_API int vireo_vdev_config_write(struct vdev *dev, uint32_t offset, const void *buf, uint32_t len);
+VIREO_API int vireo_vdev_config_read(const struct vdev *dev, uint32_t offset, void *buf,
+				     uint32_t len);
+VIREO_API int vireo_vdev_config_write(struct vdev *dev, uint32_t offset, const void *buf,
+				      uint32_t len);
 
 /** vireo_vdev_config_changed() - the model changed config: bump generation, signal */
 VIREO_API void vireo_vdev_config_changed(struct vdev *dev);
@@ -285,8 +287,9 @@ VIREO_API void vireo_vdev_config_changed(struct vdev *dev);
  */
 VIREO_API int vireo_vdev_queue_set_num(struct vdev *dev, unsigned int index, unsigned int num);
 VIREO_API int vireo_vdev_queue_set_addr(struct vdev *dev, unsigned int index, uint64_t desc,
-				  uint64_t avail, uint64_t used);
-VIREO_API int vireo_vdev_queue_set_base(struct vdev *dev, unsigned int index, uint16_t last_avail_idx);
+					uint64_t avail, uint64_t used);
+VIREO_API int vireo_vdev_queue_set_base(struct vdev *dev, unsigned int index,
+					uint16_t last_avail_idx);
 
 /**
  * vireo_vdev_queue_set_position() - where @index resumes, both indices and wrap
@@ -295,14 +298,14 @@ VIREO_API int vireo_vdev_queue_set_base(struct vdev *dev, unsigned int index, ui
  * Whether it fits the ring is checked at enable.
  */
 VIREO_API int vireo_vdev_queue_set_position(struct vdev *dev, unsigned int index,
-				      const struct vring_dev_position *pos);
+					    const struct vring_dev_position *pos);
 
 /**
  * vireo_vdev_queue_get_position() - where @index would resume (GET_VRING_BASE)
  * Return: 0 and *@pos; -EINVAL for a bad queue index.
  */
 VIREO_API int vireo_vdev_queue_get_position(const struct vdev *dev, unsigned int index,
-				      struct vring_dev_position *pos);
+					    struct vring_dev_position *pos);
 
 /**
  * vireo_vdev_queue_set_inflight() - track @index's requests in @inf (vhost-user
@@ -311,7 +314,8 @@ VIREO_API int vireo_vdev_queue_get_position(const struct vdev *dev, unsigned int
  * ring and resubmits what it says was in flight (core/device_queue_inflight.c).
  * Return: 0; -EINVAL (index); -EBUSY (the queue is enabled).
  */
-VIREO_API int vireo_vdev_queue_set_inflight(struct vdev *dev, unsigned int index, struct vinflight *inf);
+VIREO_API int vireo_vdev_queue_set_inflight(struct vdev *dev, unsigned int index,
+					    struct vinflight *inf);
 
 /** vdev_queue_is_packed() - @q runs (or will run) the packed format */
 static inline bool vdev_queue_is_packed(const struct vdev_queue *q)
@@ -404,8 +408,8 @@ static inline struct event_loop *vdev_queue_loop(const struct vdev_queue *q)
  * violation marks the device NEEDS_RESET; the call then returns -EPROTO (or
  * -EIO once the queue has stopped).
  */
-VIREO_API int vireo_vdev_queue_pop(struct vdev_queue *q, struct vring_chain *chain, struct vring_iov *iov,
-			     unsigned int iov_cap);
+VIREO_API int vireo_vdev_queue_pop(struct vdev_queue *q, struct vring_chain *chain,
+				   struct vring_iov *iov, unsigned int iov_cap);
 VIREO_API int vireo_vdev_queue_push(struct vdev_queue *q, uint16_t head, uint32_t written);
 
 /**

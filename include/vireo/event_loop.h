@@ -44,7 +44,7 @@ VIREO_API void vireo_event_loop_destroy(struct event_loop *loop);
  * A handler may add or remove fds (itself included) while it runs.
  */
 VIREO_API int vireo_event_loop_add(struct event_loop *loop, int fd,
-			     void (*handler)(void *opaque, uint32_t events), void *opaque);
+				   void (*handler)(void *opaque, uint32_t events), void *opaque);
 
 /** vireo_event_loop_remove() - stop watching @fd. Return: 0 or -ENOENT */
 VIREO_API int vireo_event_loop_remove(struct event_loop *loop, int fd);

@@ -46,7 +46,7 @@ VIREO_API void vireo_guest_mem_init(struct guest_mem *mem);
  * last byte of the 64-bit space.
  */
 VIREO_API int vireo_guest_mem_add_region(struct guest_mem *mem, uint64_t guest_addr, uint64_t size,
-				   void *host);
+					 void *host);
 
 /**
  * vireo_guest_mem_remove_region() - remove the region that starts at @guest_addr
@@ -63,13 +63,14 @@ VIREO_API int vireo_guest_mem_remove_region(struct guest_mem *mem, uint64_t gues
  * the caller translates the rest.
  */
 VIREO_API void *vireo_guest_mem_translate(const struct guest_mem *mem, uint64_t addr, uint64_t len,
-				    uint64_t *contiguous);
+					  uint64_t *contiguous);
 
 /**
  * vireo_guest_mem_translate_all() - like vireo_guest_mem_translate() but only succeeds if
  * all @len bytes are contiguous in one region (for fixed-size structures)
  */
-VIREO_API void *vireo_guest_mem_translate_all(const struct guest_mem *mem, uint64_t addr, uint64_t len);
+VIREO_API void *vireo_guest_mem_translate_all(const struct guest_mem *mem, uint64_t addr,
+					      uint64_t len);
 
 /** vireo_guest_mem_vring_mem() - the translate hook ring/ uses, bound to @mem */
 VIREO_API struct vring_mem vireo_guest_mem_vring_mem(const struct guest_mem *mem);

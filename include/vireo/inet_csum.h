@@ -64,7 +64,8 @@ static inline bool inet_csum_partial_fits(uint16_t start, uint16_t offset, uint3
  * to TCP, required by UDP: RFC 768 reads 0 as "no checksum").
  * Return: 0, or -EINVAL if inet_csum_partial_fits() says no (nothing written).
  */
-VIREO_API int vireo_inet_csum_complete(uint8_t *frame, uint32_t len, uint16_t start, uint16_t offset);
+VIREO_API int vireo_inet_csum_complete(uint8_t *frame, uint32_t len, uint16_t start,
+				       uint16_t offset);
 
 #ifdef __cplusplus
 }

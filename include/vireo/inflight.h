@@ -142,8 +142,8 @@ VIREO_API void vireo_vinflight_destroy(struct vinflight *inf);
  * range: version, desc_num, features, a batch or head index, an inflight
  * flag, a repeated counter); -ENOMEM.
  */
-VIREO_API int vireo_vinflight_split_recover(struct vinflight *inf, uint16_t num, uint16_t ring_used_idx,
-				      uint16_t *last_avail);
+VIREO_API int vireo_vinflight_split_recover(struct vinflight *inf, uint16_t num,
+					    uint16_t ring_used_idx, uint16_t *last_avail);
 
 /** vireo_vinflight_split_popped() - D-VU-INFL-07: head @head fetched (before it starts) */
 VIREO_API void vireo_vinflight_split_popped(struct vinflight *inf, uint16_t head);
@@ -171,12 +171,12 @@ VIREO_API void vireo_vinflight_split_published(struct vinflight *inf, uint16_t u
  * length, counter); -ENOMEM.
  */
 VIREO_API int vireo_vinflight_packed_recover(struct vinflight *inf, uint16_t num,
-				       uint16_t (*slot_flags)(const void *ring, uint16_t idx),
-				       const void *ring, struct vring_dev_position *pos);
+					     uint16_t (*slot_flags)(const void *ring, uint16_t idx),
+					     const void *ring, struct vring_dev_position *pos);
 
 /** vireo_vinflight_packed_popped() - D-VU-INFL-10: buffer @id's @n descriptors @d fetched */
 VIREO_API void vireo_vinflight_packed_popped(struct vinflight *inf, uint16_t id,
-				       const struct pvirtq_desc *d, uint16_t n);
+					     const struct pvirtq_desc *d, uint16_t n);
 
 /** vireo_vinflight_packed_pushed() - buffer @id completed (recorded at the next publish) */
 VIREO_API void vireo_vinflight_packed_pushed(struct vinflight *inf, uint16_t id);

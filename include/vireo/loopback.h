@@ -43,7 +43,7 @@ struct loopback;
  * left registered then).
  */
 VIREO_API int vireo_loopback_new(struct loopback **out, struct virtio_bus *bus, struct vdev *dev,
-			   size_t dma_bytes);
+				 size_t dma_bytes);
 
 /**
  * vireo_loopback_free() - unregister (driver remove, device reset), stop the device
@@ -59,8 +59,8 @@ VIREO_API struct virtio_device *vireo_loopback_virtio_device(struct loopback *lb
  * wait for it to return (tests use it to look at the model safely)
  * Return: 0, or -EIO if the device thread has stopped.
  */
-VIREO_API int vireo_loopback_run_in_device(struct loopback *lb, void (*fn)(struct vdev *dev, void *arg),
-				     void *arg);
+VIREO_API int vireo_loopback_run_in_device(struct loopback *lb,
+					   void (*fn)(struct vdev *dev, void *arg), void *arg);
 
 #ifdef __cplusplus
 }

@@ -122,8 +122,9 @@ VIREO_API void vireo_net_device_free(struct net_device *nd);
  * @fn: called once per valid frame, in order; @pkt is valid during the call
  */
 VIREO_API void vireo_net_device_set_tx_handler(struct net_device *nd,
-					 void (*fn)(void *opaque, const struct net_packet *pkt),
-					 void *opaque);
+					       void (*fn)(void *opaque,
+							  const struct net_packet *pkt),
+					       void *opaque);
 
 /**
  * vireo_net_device_receive() - put @pkt into the driver's receive buffers and

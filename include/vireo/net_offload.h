@@ -49,9 +49,10 @@ VIREO_API int vireo_net_offload_checksum(struct net_packet *pkt);
  * returned (the remaining segments are still emitted); -EINVAL if @pkt is
  * malformed for what it asks (nothing emitted).
  */
-VIREO_API int vireo_net_offload_deliver(const struct net_packet *pkt, uint32_t offloads, uint8_t *scratch,
-				  int (*emit)(void *opaque, const struct net_packet *pkt),
-				  void *opaque);
+VIREO_API int vireo_net_offload_deliver(const struct net_packet *pkt, uint32_t offloads,
+					uint8_t *scratch,
+					int (*emit)(void *opaque, const struct net_packet *pkt),
+					void *opaque);
 
 #ifdef __cplusplus
 }

@@ -75,8 +75,8 @@ VIREO_API void vireo_net_switch_free(struct net_switch *sw);
  * Return: 0 and *@out set; -ENOSPC (NET_SWITCH_MAX_PORTS reached); -ENOMEM.
  */
 VIREO_API int vireo_net_switch_add_port(struct net_switch *sw, const char *name,
-				  const struct net_port_ops *ops, void *opaque,
-				  struct net_switch_port **out);
+					const struct net_port_ops *ops, void *opaque,
+					struct net_switch_port **out);
 
 /** vireo_net_switch_remove_port() - detach @port and forget the addresses learned on it */
 VIREO_API void vireo_net_switch_remove_port(struct net_switch *sw, struct net_switch_port *port);
@@ -90,30 +90,30 @@ VIREO_API void vireo_net_switch_port_flush(struct net_switch *sw, struct net_swi
  * or zero, are dropped (counted in @from's in_frames only).
  */
 VIREO_API void vireo_net_switch_input(struct net_switch *sw, struct net_switch_port *from,
-				const struct net_packet *pkt);
+				      const struct net_packet *pkt);
 
 /** vireo_net_switch_port_name() - the name given at add */
 VIREO_API const char *vireo_net_switch_port_name(const struct net_switch_port *port);
 
 /** vireo_net_switch_port_get_stats() - a copy of @port's counters */
 VIREO_API void vireo_net_switch_port_get_stats(const struct net_switch_port *port,
-					 struct net_switch_port_stats *st);
+					       struct net_switch_port_stats *st);
 
 /**
  * vireo_net_switch_for_each_mac() - call @fn for every learned address
  * (@port is where it was learned), for status output and tests
  */
 VIREO_API void vireo_net_switch_for_each_mac(const struct net_switch *sw,
-				       void (*fn)(void *opaque, const uint8_t *mac,
-						  const struct net_switch_port *port),
-				       void *opaque);
+					     void (*fn)(void *opaque, const uint8_t *mac,
+							const struct net_switch_port *port),
+					     void *opaque);
 
 /**
  * vireo_net_switch_set_clock() - replace the millisecond clock used for ageing
  * (CLOCK_MONOTONIC_COARSE by default); for tests
  */
 VIREO_API void vireo_net_switch_set_clock(struct net_switch *sw, uint64_t (*now_ms)(void *opaque),
-				    void *opaque);
+					  void *opaque);
 
 #ifdef __cplusplus
 }

@@ -48,7 +48,7 @@ struct net_tap;
  * (-EPERM without CAP_NET_ADMIN); -ENOSPC (switch full).
  */
 VIREO_API int vireo_net_tap_open(struct net_tap **out, const char *ifname, struct event_loop *loop,
-			   struct net_switch *sw);
+				 struct net_switch *sw);
 
 /** vireo_net_tap_close() - detach from the switch, close the device */
 VIREO_API void vireo_net_tap_close(struct net_tap *tap);
@@ -87,7 +87,7 @@ struct net_slirp;
  * (switch full); -errno.
  */
 VIREO_API int vireo_net_slirp_new(struct net_slirp **out, const struct net_slirp_options *opt,
-			    struct event_loop *loop, struct net_switch *sw);
+				  struct event_loop *loop, struct net_switch *sw);
 
 /** vireo_net_slirp_free() - detach from the switch, close every connection */
 VIREO_API void vireo_net_slirp_free(struct net_slirp *s);

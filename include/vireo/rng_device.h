@@ -53,7 +53,7 @@ struct rng_device_queue_stats {
 
 /** vireo_rng_device_queue_stats() - @rng's counters; safe from any thread */
 VIREO_API void vireo_rng_device_queue_stats(const struct rng_device *rng,
-				      struct rng_device_queue_stats *out);
+					    struct rng_device_queue_stats *out);
 
 /** vireo_rng_device_free() - reset the device and free it */
 VIREO_API void vireo_rng_device_free(struct rng_device *rng);

@@ -470,6 +470,181 @@ VIREO_STATIC_ASSERT(offsetof(struct vireo_net_hdr_v1, csum_offset) == 8, "net_hd
 VIREO_STATIC_ASSERT(offsetof(struct vireo_net_hdr_v1, num_buffers) == 10, "net_hdr.num_buffers");
 VIREO_STATIC_ASSERT(sizeof(struct vireo_net_ctrl_hdr) == 2, "vireo_net_ctrl_hdr");
 
+/*
+ * Virtio over PCI (virtio 1.2 §4.1, transport-pci.tex): the vendor-specific capabilities
+ * that locate each structure in a BAR, the common configuration structure, the notify
+ * capability and the PCI configuration access capability. Prefixed vireo_/VIREO_ so the
+ * header coexists with <linux/virtio_pci.h>. Generic PCI header and MSI-X capability
+ * offsets come from <linux/pci_regs.h>.
+ */
+#define VIREO_PCI_VENDOR_ID 0x1af4
+#define VIREO_PCI_DEVICE_ID_BASE 0x1040 /* + virtio device id: a non-transitional device */
+#define VIREO_PCI_DEVICE_ID_LAST 0x107f
+#define VIREO_PCI_REVISION_ID 1		/* §4.1.2.1: non-transitional devices SHOULD be >= 1 */
+#define VIREO_PCI_SUBSYSTEM_ID_MIN 0x40 /* §4.1.2.1: non-transitional SHOULD be >= 0x40 */
+
+/* cfg_type of struct vireo_pci_cap (§4.1.4) */
+#define VIREO_PCI_CAP_COMMON_CFG 1
+#define VIREO_PCI_CAP_NOTIFY_CFG 2
+#define VIREO_PCI_CAP_ISR_CFG 3
+#define VIREO_PCI_CAP_DEVICE_CFG 4
+#define VIREO_PCI_CAP_PCI_CFG 5
+#define VIREO_PCI_CAP_SHARED_MEMORY_CFG 8
+#define VIREO_PCI_CAP_VENDOR_CFG 9
+
+/* ISR status bits (§4.1.4.5): reading the byte returns them and clears it */
+#define VIREO_PCI_ISR_QUEUE 0x1
+#define VIREO_PCI_ISR_CONFIG 0x2
+
+/* config_msix_vector / queue_msix_vector: no vector mapped (§4.1.5.1.2) */
+#define VIREO_PCI_MSI_NO_VECTOR 0xffff
+
+/* One virtio structure in a BAR (§4.1.4), little-endian, in PCI configuration space. */
+struct vireo_pci_cap {
+	uint8_t cap_vndr; /* PCI_CAP_ID_VNDR */
+	uint8_t cap_next;
+	uint8_t cap_len; /* including any data after this struct */
+	uint8_t cfg_type;
+	uint8_t bar;
+	uint8_t id;
+	uint8_t padding[2];
+	le32 offset; /* within the BAR */
+	le32 length; /* of the structure */
+};
+
+/* For structures above 4 GiB in a BAR: shared memory regions (§4.1.4.1). */
+struct vireo_pci_cap64 {
+	struct vireo_pci_cap cap;
+	le32 offset_hi;
+	le32 length_hi;
+};
+
+/* Queue i's notify address: cap.offset + queue_notify_off(i) * notify_off_multiplier. */
+struct vireo_pci_notify_cap {
+	struct vireo_pci_cap cap;
+	le32 notify_off_multiplier;
+};
+
+/* Window into the BARs through configuration space (§4.1.4.9). */
+struct vireo_pci_cfg_cap {
+	struct vireo_pci_cap cap;
+	uint8_t pci_cfg_data[4];
+};
+
+/* The common configuration structure (§4.1.4.3); 64-bit fields are two 32-bit halves. */
+struct vireo_pci_common_cfg {
+	le32 device_feature_select;
+	le32 device_feature; /* read-only */
+	le32 driver_feature_select;
+	le32 driver_feature;
+	le16 config_msix_vector;
+	le16 num_queues; /* read-only */
+	uint8_t device_status;
+	uint8_t config_generation; /* read-only */
+	le16 queue_select;
+	le16 queue_size;
+	le16 queue_msix_vector;
+	le16 queue_enable;
+	le16 queue_notify_off; /* read-only */
+	le64 queue_desc;
+	le64 queue_driver;
+	le64 queue_device;
+	le16 queue_notif_config_data; /* read-only */
+	le16 queue_reset;
+	le16 admin_queue_index; /* read-only */
+	le16 admin_queue_num;	/* read-only */
+};
+
+/* One MSI-X table entry (PCI Local Bus 3.0 §6.8.2); a BAR holds the table and the PBA. */
+struct vireo_msix_entry {
+	le32 address_lo;
+	le32 address_hi;
+	le32 data;
+	le32 vector_control; /* bit 0: masked */
+};
+#define VIREO_MSIX_ENTRY_MASKED 0x1
+
+VIREO_STATIC_ASSERT(sizeof(struct vireo_pci_cap) == 16, "vireo_pci_cap");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_pci_cap, cfg_type) == 3, "pci_cap.cfg_type");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_pci_cap, bar) == 4, "pci_cap.bar");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_pci_cap, offset) == 8, "pci_cap.offset");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_pci_cap, length) == 12, "pci_cap.length");
+VIREO_STATIC_ASSERT(sizeof(struct vireo_pci_cap64) == 24, "vireo_pci_cap64");
+VIREO_STATIC_ASSERT(sizeof(struct vireo_pci_notify_cap) == 20, "vireo_pci_notify_cap");
+VIREO_STATIC_ASSERT(sizeof(struct vireo_pci_cfg_cap) == 20, "vireo_pci_cfg_cap");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_pci_common_cfg, device_feature) == 4, "cc.dfeat");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_pci_common_cfg, driver_feature) == 12, "cc.gfeat");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_pci_common_cfg, config_msix_vector) == 16, "cc.msix");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_pci_common_cfg, num_queues) == 18, "cc.num_queues");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_pci_common_cfg, device_status) == 20, "cc.status");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_pci_common_cfg, config_generation) == 21, "cc.gen");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_pci_common_cfg, queue_select) == 22, "cc.q_select");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_pci_common_cfg, queue_size) == 24, "cc.q_size");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_pci_common_cfg, queue_msix_vector) == 26, "cc.q_msix");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_pci_common_cfg, queue_enable) == 28, "cc.q_enable");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_pci_common_cfg, queue_notify_off) == 30, "cc.q_noff");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_pci_common_cfg, queue_desc) == 32, "cc.q_desc");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_pci_common_cfg, queue_driver) == 40, "cc.q_driver");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_pci_common_cfg, queue_device) == 48, "cc.q_device");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_pci_common_cfg, queue_notif_config_data) == 56,
+		    "cc.q_ncd");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_pci_common_cfg, queue_reset) == 58, "cc.q_reset");
+VIREO_STATIC_ASSERT(offsetof(struct vireo_pci_common_cfg, admin_queue_index) == 60, "cc.aq_idx");
+VIREO_STATIC_ASSERT(sizeof(struct vireo_pci_common_cfg) == 64, "vireo_pci_common_cfg");
+VIREO_STATIC_ASSERT(sizeof(struct vireo_msix_entry) == 16, "vireo_msix_entry");
+
+/*
+ * Virtio over MMIO, version 2 (virtio 1.2 §4.2.2, transport-mmio.tex): register offsets
+ * in the device's region; all registers are 32 bits wide and little-endian, device
+ * configuration starts at VIREO_MMIO_CONFIG.
+ */
+#define VIREO_MMIO_MAGIC 0x74726976 /* "virt" */
+#define VIREO_MMIO_VERSION 2	    /* 1 is the legacy interface */
+
+#define VIREO_MMIO_MAGIC_VALUE 0x000
+#define VIREO_MMIO_VERSION_REG 0x004
+#define VIREO_MMIO_DEVICE_ID 0x008
+#define VIREO_MMIO_VENDOR_ID 0x00c
+#define VIREO_MMIO_DEVICE_FEATURES 0x010
+#define VIREO_MMIO_DEVICE_FEATURES_SEL 0x014
+#define VIREO_MMIO_DRIVER_FEATURES 0x020
+#define VIREO_MMIO_DRIVER_FEATURES_SEL 0x024
+#define VIREO_MMIO_QUEUE_SEL 0x030
+#define VIREO_MMIO_QUEUE_SIZE_MAX 0x034
+#define VIREO_MMIO_QUEUE_SIZE 0x038
+#define VIREO_MMIO_QUEUE_READY 0x044
+#define VIREO_MMIO_QUEUE_NOTIFY 0x050
+#define VIREO_MMIO_INTERRUPT_STATUS 0x060
+#define VIREO_MMIO_INTERRUPT_ACK 0x064
+#define VIREO_MMIO_STATUS 0x070
+#define VIREO_MMIO_QUEUE_DESC_LOW 0x080
+#define VIREO_MMIO_QUEUE_DESC_HIGH 0x084
+#define VIREO_MMIO_QUEUE_DRIVER_LOW 0x090
+#define VIREO_MMIO_QUEUE_DRIVER_HIGH 0x094
+#define VIREO_MMIO_QUEUE_DEVICE_LOW 0x0a0
+#define VIREO_MMIO_QUEUE_DEVICE_HIGH 0x0a4
+#define VIREO_MMIO_SHM_SEL 0x0ac
+#define VIREO_MMIO_SHM_LEN_LOW 0x0b0
+#define VIREO_MMIO_SHM_LEN_HIGH 0x0b4
+#define VIREO_MMIO_SHM_BASE_LOW 0x0b8
+#define VIREO_MMIO_SHM_BASE_HIGH 0x0bc
+#define VIREO_MMIO_QUEUE_RESET 0x0c0
+#define VIREO_MMIO_CONFIG_GENERATION 0x0fc
+#define VIREO_MMIO_CONFIG 0x100
+
+/* InterruptStatus / InterruptACK bits (§4.2.2) */
+#define VIREO_MMIO_INT_VRING 0x1
+#define VIREO_MMIO_INT_CONFIG 0x2
+
+/*
+ * Driver notification data when VIRTIO_F_NOTIFICATION_DATA is negotiated (§2.9): bits 0-15
+ * the queue index; bits 16-30 next_off, bit 31 next_wrap: for a split ring together the
+ * 16-bit avail index, for a packed ring the next descriptor's offset and avail wrap counter.
+ */
+#define VIREO_NOTIFY_DATA_QUEUE(v) ((uint16_t)((v)&0xffff))
+#define VIREO_NOTIFY_DATA_NEXT(v) ((uint16_t)(((v) >> 16) & 0x7fff))
+#define VIREO_NOTIFY_DATA_WRAP(v) ((unsigned int)(((v) >> 31) & 1))
+
 #ifdef __cplusplus
 }
 #endif

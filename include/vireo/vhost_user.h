@@ -234,7 +234,8 @@ VIREO_API const char *vireo_vhost_user_request_name(uint32_t request);
 VIREO_API bool vireo_vhost_user_request_has_reply(uint32_t request);
 
 /** vireo_vhost_user_msg_init() - an empty message for @request (version set, no fds) */
-VIREO_API void vireo_vhost_user_msg_init(struct vhost_user_msg *msg, uint32_t request, uint32_t size);
+VIREO_API void vireo_vhost_user_msg_init(struct vhost_user_msg *msg, uint32_t request,
+					 uint32_t size);
 
 /**
  * vireo_vhost_user_msg_check() - the table's rules for a received message
@@ -256,7 +257,7 @@ VIREO_API int vireo_vhost_user_msg_check(const struct vhost_user_msg *msg, bool 
  * the size exceeds the largest payload); vireo_vhost_user_msg_check()'s errors.
  */
 VIREO_API int vireo_vhost_user_msg_parse(struct vhost_user_msg *msg, const void *buf, size_t len,
-				   unsigned int num_fds, bool reply);
+					 unsigned int num_fds, bool reply);
 
 /**
  * vireo_vhost_user_recv() - read one message from stream socket @sock
@@ -280,7 +281,8 @@ VIREO_API int vireo_vhost_user_recv(int sock, struct vhost_user_msg *msg, bool r
  * (nothing more to read now); vireo_vhost_user_recv()'s errors (@*got back to 0,
  * every fd closed).
  */
-VIREO_API int vireo_vhost_user_recv_step(int sock, struct vhost_user_msg *msg, size_t *got, bool reply);
+VIREO_API int vireo_vhost_user_recv_step(int sock, struct vhost_user_msg *msg, size_t *got,
+					 bool reply);
 
 /**
  * vireo_vhost_user_send() - send @msg (header, @msg->hdr.size payload bytes and
@@ -289,7 +291,7 @@ VIREO_API int vireo_vhost_user_recv_step(int sock, struct vhost_user_msg *msg, s
  * -errno from sendmsg (-EPIPE when the peer is gone; never SIGPIPE).
  */
 VIREO_API int vireo_vhost_user_send(int sock, const struct vhost_user_msg *msg, const int *fds,
-			      unsigned int num_fds);
+				    unsigned int num_fds);
 
 /**
  * vireo_vhost_user_send_nowait() - vireo_vhost_user_send() of @msg with its own @msg->fds

@@ -73,8 +73,8 @@ struct vhost_user_backend_options {
  * -errno from socket/bind/listen/vireo_event_loop_add.
  */
 VIREO_API int vireo_vhost_user_backend_new(struct vhost_user_backend **out, struct vdev *dev,
-				     struct event_loop *loop,
-				     const struct vhost_user_backend_options *opt);
+					   struct event_loop *loop,
+					   const struct vhost_user_backend_options *opt);
 
 /**
  * vireo_vhost_user_backend_attach() - serve the connected stream socket @fd (the

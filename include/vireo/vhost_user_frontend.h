@@ -83,8 +83,9 @@ struct vhost_user_frontend_stats {
  * protocol or closed the connection); -ENOMEM; or the matching driver's probe
  * error (nothing is left connected then).
  */
-VIREO_API int vireo_vhost_user_frontend_new(struct vhost_user_frontend **out, struct virtio_bus *bus,
-				      const struct vhost_user_frontend_options *opt);
+VIREO_API int vireo_vhost_user_frontend_new(struct vhost_user_frontend **out,
+					    struct virtio_bus *bus,
+					    const struct vhost_user_frontend_options *opt);
 
 /**
  * vireo_vhost_user_frontend_free() - unregister (driver remove, rings stopped with
@@ -93,7 +94,8 @@ VIREO_API int vireo_vhost_user_frontend_new(struct vhost_user_frontend **out, st
 VIREO_API void vireo_vhost_user_frontend_free(struct vhost_user_frontend *fe);
 
 /** vireo_vhost_user_frontend_virtio_device() - the device as drivers see it */
-VIREO_API struct virtio_device *vireo_vhost_user_frontend_virtio_device(struct vhost_user_frontend *fe);
+VIREO_API struct virtio_device *
+vireo_vhost_user_frontend_virtio_device(struct vhost_user_frontend *fe);
 
 /** vireo_vhost_user_frontend_broken() - the back-end broke the protocol or went away */
 VIREO_API bool vireo_vhost_user_frontend_broken(const struct vhost_user_frontend *fe);
@@ -107,11 +109,14 @@ VIREO_API bool vireo_vhost_user_frontend_broken(const struct vhost_user_frontend
  * not negotiated: rings cannot be disabled); -EIO (refused, or broken).
  */
 VIREO_API int vireo_vhost_user_frontend_set_vring_enable(struct vhost_user_frontend *fe,
-						   unsigned int index, bool enable);
+							 unsigned int index, bool enable);
 
-/** vireo_vhost_user_frontend_stats() - notification counters since vireo_vhost_user_frontend_new() */
+/**
+ * vireo_vhost_user_frontend_stats() - notification counters since
+ * vireo_vhost_user_frontend_new()
+ */
 VIREO_API void vireo_vhost_user_frontend_stats(const struct vhost_user_frontend *fe,
-					 struct vhost_user_frontend_stats *st);
+					       struct vhost_user_frontend_stats *st);
 
 #ifdef __cplusplus
 }

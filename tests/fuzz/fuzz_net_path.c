@@ -197,14 +197,15 @@ static bool fz_setup(struct fz *f, uint8_t choice)
 	f->ctrl = f->acked & VIRTIO_BIT(VIRTIO_NET_F_CTRL_VQ);
 	f->heap = FZ_HEAP;
 	if (vireo_vdev_set_status(f->dev, VIRTIO_STATUS_ACKNOWLEDGE) < 0 ||
-	    vireo_vdev_set_status(f->dev, s) < 0 || vireo_vdev_set_driver_features(f->dev, f->acked) < 0 ||
+	    vireo_vdev_set_status(f->dev, s) < 0 ||
+	    vireo_vdev_set_driver_features(f->dev, f->acked) < 0 ||
 	    vireo_vdev_set_status(f->dev, s | VIRTIO_STATUS_FEATURES_OK) < 0)
 		return false;
 	for (unsigned int i = 0; i < (f->ctrl ? 3u : 2u); i++)
 		if (!fz_queue_setup(f, i))
 			return false;
-	return vireo_vdev_set_status(f->dev, s | VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK) ==
-	       0;
+	return vireo_vdev_set_status(f->dev,
+				     s | VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK) == 0;
 }
 
 /* Transmit: up to 2 KiB + header from the input, cut at input-chosen offsets. */

@@ -57,7 +57,13 @@ static uint8_t blk_fake_ranges(struct blk_fake *d, uint32_t type, const uint8_t 
 			return VIRTIO_BLK_S_IOERR;
 		if (type == VIRTIO_BLK_T_DISCARD && seg.flags != 0)
 			d->violations++;
-		memset(d->disk + seg.sector * 512, 0, (size_t)seg.num_sectors * 512);
+		if (d->fail_after_segments && i / 16 == d->fail_after_segments)
+			return VIRTIO_BLK_S_IOERR;
+		if (type == VIRTIO_BLK_T_DISCARD && d->discard_fill < 0)
+			continue;
+		memset(d->disk + seg.sector * 512,
+		       type == VIRTIO_BLK_T_DISCARD ? d->discard_fill : 0,
+		       (size_t)seg.num_sectors * 512);
 	}
 	return VIRTIO_BLK_S_OK;
 }

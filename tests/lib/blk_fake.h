@@ -43,6 +43,11 @@ struct blk_fake {
 	int64_t force_used_len;
 	/* IN: status written, data left as it was (stale) */
 	bool skip_data;
+	/* DISCARD: each sector filled with this byte (0, as WRITE_ZEROES, by default), or
+	 * left as it was (-1): a discard need not zero (R-BLK-09) */
+	int discard_fill;
+	/* DISCARD / WRITE_ZEROES: IOERR after this many segments were applied (0: never) */
+	unsigned int fail_after_segments;
 	char id[VIRTIO_BLK_ID_BYTES];
 };
 

@@ -75,10 +75,10 @@ uint8_t *blk_harness_image_read(struct blk_harness *h)
 	return buf;
 }
 
-static void queue_setup(struct blk_harness *h, unsigned int i, uint64_t features)
+/* The driver's split ring at @base: descriptors, then avail +4K, used +8K, indirect +16K. */
+static void queue_init_split(struct blk_harness *h, struct blk_harness_queue *hq, uint64_t base,
+			     uint64_t features)
 {
-	struct blk_harness_queue *hq = &h->q[i];
-	uint64_t base = GPA_BASE + (uint64_t)i * QUEUE_STRIDE;
 	bool indirect = features & VIRTIO_BIT(VIRTIO_F_RING_INDIRECT_DESC);
 	struct vring_split_drv_config cfg = {
 		.num = BLK_HARNESS_QNUM,
@@ -93,13 +93,45 @@ static void queue_setup(struct blk_harness *h, unsigned int i, uint64_t features
 	};
 
 	assert_int_equal(virtqueue_split_init(&hq->vq, &cfg), 0);
+}
+
+/* The packed ring (§2.8) at @base: descriptors, driver area +4K, device area +8K. */
+static void queue_init_packed(struct blk_harness *h, struct blk_harness_queue *hq, uint64_t base,
+			      uint64_t features)
+{
+	bool indirect = features & VIRTIO_BIT(VIRTIO_F_RING_INDIRECT_DESC);
+	struct vring_packed_drv_config cfg = {
+		.num = BLK_HARNESS_QNUM,
+		.desc = blk_harness_g2h(h, base),
+		.driver_event = blk_harness_g2h(h, base + 0x1000),
+		.device_event = blk_harness_g2h(h, base + 0x2000),
+		.extra = hq->extra,
+		.indirect_pool = indirect ? blk_harness_g2h(h, base + 0x4000) : NULL,
+		.indirect_pool_addr = indirect ? base + 0x4000 : 0,
+		.indirect_max = indirect ? INDIRECT_MAX : 0,
+		.event_idx = features & VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX),
+	};
+
+	assert_int_equal(virtqueue_packed_init(&hq->vq, &cfg), 0);
+}
+
+static void queue_setup(struct blk_harness *h, unsigned int i, uint64_t features)
+{
+	struct blk_harness_queue *hq = &h->q[i];
+	uint64_t base = GPA_BASE + (uint64_t)i * QUEUE_STRIDE;
+
+	if (features & VIRTIO_BIT(VIRTIO_F_RING_PACKED))
+		queue_init_packed(h, hq, base, features);
+	else
+		queue_init_split(h, hq, base, features);
 	hq->vq.notify = hq_notify;
 	hq->vq.priv = hq;
 	hq->vq.index = i;
 	hq->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	assert_true(hq->kick_fd >= 0);
 	assert_int_equal(vireo_vdev_queue_set_num(h->dev, i, BLK_HARNESS_QNUM), 0);
-	assert_int_equal(vireo_vdev_queue_set_addr(h->dev, i, base, base + 0x1000, base + 0x2000), 0);
+	assert_int_equal(vireo_vdev_queue_set_addr(h->dev, i, base, base + 0x1000, base + 0x2000),
+			 0);
 	/* the core owns both fds from here; we keep writing to the kick fd */
 	assert_int_equal(vireo_vdev_queue_set_kick_fd(h->dev, i, hq->kick_fd), 0);
 	assert_int_equal(vireo_vdev_queue_set_call_fd(h->dev, i, eventfd(0, EFD_NONBLOCK)), 0);
@@ -142,23 +174,25 @@ static void harness_bring_up(struct blk_harness *h, const struct blk_device_opti
 	vireo_vdev_set_memory(h->dev, &h->mem);
 	vireo_vdev_set_event_loop(h->dev, &h->loop);
 	assert_int_equal(vireo_vdev_set_status(h->dev, VIRTIO_STATUS_ACKNOWLEDGE), 0);
-	assert_int_equal(vireo_vdev_set_status(h->dev, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER),
-			 0);
-	/* The harness drives a split ring: RING_PACKED is never acked here. */
+	assert_int_equal(
+		vireo_vdev_set_status(h->dev, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER), 0);
+	/* The ring features are the caller's: split unless @ring asks for RING_PACKED. */
 	f = h->dev->offered_features &
 	    ~(VIRTIO_BIT(VIRTIO_F_RING_INDIRECT_DESC) | VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX) |
 	      VIRTIO_BIT(VIRTIO_F_RING_PACKED));
 	f |= ring & h->dev->offered_features;
 	f &= ~drop;
 	assert_int_equal(vireo_vdev_set_driver_features(h->dev, f), 0);
-	assert_int_equal(vireo_vdev_set_status(h->dev, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
-							 VIRTIO_STATUS_FEATURES_OK),
+	assert_int_equal(vireo_vdev_set_status(h->dev, VIRTIO_STATUS_ACKNOWLEDGE |
+							       VIRTIO_STATUS_DRIVER |
+							       VIRTIO_STATUS_FEATURES_OK),
 			 0);
 	for (unsigned int i = 0; i < h->nq; i++)
 		queue_setup(h, i, f);
-	assert_int_equal(vireo_vdev_set_status(h->dev, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
-							 VIRTIO_STATUS_FEATURES_OK |
-							 VIRTIO_STATUS_DRIVER_OK),
+	assert_int_equal(vireo_vdev_set_status(h->dev, VIRTIO_STATUS_ACKNOWLEDGE |
+							       VIRTIO_STATUS_DRIVER |
+							       VIRTIO_STATUS_FEATURES_OK |
+							       VIRTIO_STATUS_DRIVER_OK),
 			 0);
 	assert_false(vdev_needs_reset(h->dev));
 }

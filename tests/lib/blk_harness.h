@@ -3,7 +3,8 @@
  * Shared harness for the devices/blk unit tests (test_blk_device,
  * test_blk_device_refusals): a virtio-blk model (vireo_blk_device_new()) driven
  * through the core (vireo_vdev_set_status, queue config, kicks) by the driver-side
- * split ring over one mmap'd "guest memory" block, without a transport. The
+ * split ring (packed when the ring features ask for VIRTIO_F_RING_PACKED) over one
+ * mmap'd "guest memory" block, without a transport. The
  * image is a temp file (unlinked at once, so a failing test leaves nothing
  * behind) filled with blk_harness_pattern(); tests read it back directly.
  *
@@ -66,7 +67,8 @@ struct blk_harness_req {
 /*
  * Bring a device up on a fresh image in @dir (§3.1.1 sequence), options from
  * @extra (readonly, num_queues, serial; NULL: defaults), ring features @ring
- * accepted where offered, features @drop refused. Fails the test on error.
+ * (INDIRECT_DESC, EVENT_IDX, RING_PACKED) accepted where offered, features @drop
+ * refused. Fails the test on error.
  */
 void blk_harness_init_in(struct blk_harness *h, const struct blk_device_options *extra,
 			 uint64_t ring, const char *dir, uint64_t drop);

@@ -97,8 +97,8 @@ int fvdev_setup(void **state)
 	memset(f->guest, 0, FVDEV_GUEST_SIZE);
 	for (i = 0; i < sizeof(f->config); i++)
 		f->config[i] = (uint8_t)i;
-	if (vireo_vdev_init(&f->vdev, &fvdev_ops, "fake", 99, FVDEV_FEATURES, FVDEV_QUEUES, FVDEV_QMAX,
-		      f->config, sizeof(f->config)) < 0)
+	if (vireo_vdev_init(&f->vdev, &fvdev_ops, "fake", 99, FVDEV_FEATURES, FVDEV_QUEUES,
+			    FVDEV_QMAX, f->config, sizeof(f->config)) < 0)
 		return -1;
 	vireo_guest_mem_init(&f->mem);
 	if (vireo_guest_mem_add_region(&f->mem, FVDEV_GUEST_BASE, FVDEV_GUEST_SIZE, f->guest) < 0)

@@ -75,7 +75,8 @@ static void queue_setup(struct net_harness *h, unsigned int i)
 	hq->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	assert_true(hq->kick_fd >= 0);
 	assert_int_equal(vireo_vdev_queue_set_num(h->dev, i, NET_HARNESS_QNUM), 0);
-	assert_int_equal(vireo_vdev_queue_set_addr(h->dev, i, base, base + 0x1000, base + 0x2000), 0);
+	assert_int_equal(vireo_vdev_queue_set_addr(h->dev, i, base, base + 0x1000, base + 0x2000),
+			 0);
 	assert_int_equal(vireo_vdev_queue_set_kick_fd(h->dev, i, hq->kick_fd), 0);
 	assert_int_equal(vireo_vdev_queue_set_call_fd(h->dev, i, eventfd(0, EFD_NONBLOCK)), 0);
 	hq->ready = true;
@@ -114,9 +115,9 @@ void net_harness_init(struct net_harness *h, const struct net_device_options *op
 			h->features & VIRTIO_BIT(VIRTIO_NET_F_MQ) ? 2 * (int)o.queue_pairs : 2;
 		queue_setup(h, (unsigned int)h->ctrl_index);
 	}
-	assert_int_equal(
-		vireo_vdev_set_status(h->dev, s | VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK),
-		0);
+	assert_int_equal(vireo_vdev_set_status(h->dev, s | VIRTIO_STATUS_FEATURES_OK |
+							       VIRTIO_STATUS_DRIVER_OK),
+			 0);
 	assert_false(vdev_needs_reset(h->dev));
 }
 

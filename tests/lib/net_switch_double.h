@@ -41,8 +41,8 @@ __attribute__((weak)) void vireo_net_switch_free(struct net_switch *sw)
 }
 
 __attribute__((weak)) int vireo_net_switch_add_port(struct net_switch *sw, const char *name,
-					      const struct net_port_ops *ops, void *opaque,
-					      struct net_switch_port **out)
+						    const struct net_port_ops *ops, void *opaque,
+						    struct net_switch_port **out)
 {
 	unsigned int i;
 
@@ -59,15 +59,16 @@ __attribute__((weak)) int vireo_net_switch_add_port(struct net_switch *sw, const
 }
 
 __attribute__((weak)) void vireo_net_switch_remove_port(struct net_switch *sw,
-						  struct net_switch_port *port)
+							struct net_switch_port *port)
 {
 	(void)sw;
 	port->used = false;
 }
 
 /* Every frame floods to every other port (a switch that never learns). */
-__attribute__((weak)) void vireo_net_switch_input(struct net_switch *sw, struct net_switch_port *from,
-					    const struct net_packet *pkt)
+__attribute__((weak)) void vireo_net_switch_input(struct net_switch *sw,
+						  struct net_switch_port *from,
+						  const struct net_packet *pkt)
 {
 	unsigned int i;
 

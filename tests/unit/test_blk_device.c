@@ -122,16 +122,27 @@ static void test_blk_write_read_indirect_event_idx(void **state)
 			VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX));
 }
 
+/* The same over a packed ring (§2.8), with and without indirect descriptors and EVENT_IDX. */
+static void test_blk_write_read_packed(void **state)
+{
+	(void)state;
+	write_read_back(VIRTIO_BIT(VIRTIO_F_RING_PACKED));
+	write_read_back(VIRTIO_BIT(VIRTIO_F_RING_PACKED) | VIRTIO_BIT(VIRTIO_F_RING_INDIRECT_DESC) |
+			VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX));
+}
+
 /*
- * D-SR-01: a request split across descriptors at odd points (the header cut at every
- * byte, data in 1 + 2 + 510 + 1023 bytes) is served the same; D-SR-02: the readable
- * buffers are not written; D-SR-03: the descriptor table is not written (compared
- * before the driver takes the used buffer back).
+ * A write request split across descriptors at odd points (the header cut at every byte,
+ * data in 1 + 2 + 510 + 1023 bytes), on a split or a packed ring: served the same, and
+ * no device-readable byte written (header and data compared after the used buffer came
+ * back). On a split ring the descriptor table is compared too (on a packed one the device
+ * writes the used descriptors into it).
  */
-static void test_blk_framing_and_readonly_buffers(void **state)
+static void framing_and_readonly_buffers(uint64_t ring)
 {
 	static const uint32_t cut[] = {1, 2, 510, 1023};
 	uint8_t data[1536], table[BLK_HARNESS_QNUM * sizeof(struct virtq_desc)], *img;
+	bool packed = ring & VIRTIO_BIT(VIRTIO_F_RING_PACKED);
 	uint8_t *out[4], *hdr;
 	struct vireo_blk_outhdr oh = {.type = VIRTIO_BLK_T_OUT};
 	struct blk_harness_req r;
@@ -140,8 +151,8 @@ static void test_blk_framing_and_readonly_buffers(void **state)
 	uint64_t ga;
 	uint32_t len;
 
-	(void)state;
-	blk_harness_init(&h, NULL, 0);
+	blk_harness_init(&h, NULL, ring);
+	assert_int_equal(vdev_has_feature(h.dev, VIRTIO_F_RING_PACKED), packed);
 	for (split = 1; split < sizeof(oh); split++) {
 		oh.sector = split * 4;
 		for (i = 0; i < sizeof(data); i++)
@@ -160,11 +171,13 @@ static void test_blk_framing_and_readonly_buffers(void **state)
 		}
 		blk_harness_req_status(&h, &r);
 		blk_harness_req_add(&h, 0, &r);
-		memcpy(table, h.q[0].vq.split.desc, sizeof(table));
+		if (!packed)
+			memcpy(table, h.q[0].vq.split.desc, sizeof(table));
 		blk_harness_kick(&h, 0);
 		for (i = 0; i < 400 && !virtqueue_more_used(&h.q[0].vq); i++)
 			(void)vireo_event_loop_run_once(&h.loop, 50);
-		assert_memory_equal(h.q[0].vq.split.desc, table, sizeof(table));
+		if (!packed)
+			assert_memory_equal(h.q[0].vq.split.desc, table, sizeof(table));
 		assert_ptr_equal(blk_harness_wait_used(&h, 0, &len), &r);
 		assert_int_equal(*r.status, VIRTIO_BLK_S_OK);
 		assert_int_equal(len, 1);
@@ -176,6 +189,23 @@ static void test_blk_framing_and_readonly_buffers(void **state)
 		free(img);
 	}
 	blk_harness_destroy(&h);
+}
+
+/*
+ * D-SR-01: odd descriptor boundaries are served the same; D-SR-02: the readable buffers
+ * are not written; D-SR-03: the descriptor table is not written.
+ */
+static void test_blk_framing_and_readonly_buffers(void **state)
+{
+	(void)state;
+	framing_and_readonly_buffers(0);
+}
+
+/* D-PR-03: on a packed ring too, no device-readable buffer is written. */
+static void test_blk_packed_readonly_buffers(void **state)
+{
+	(void)state;
+	framing_and_readonly_buffers(VIRTIO_BIT(VIRTIO_F_RING_PACKED));
 }
 
 /*
@@ -458,7 +488,9 @@ int main(void)
 		cmocka_unit_test(test_blk_config),
 		cmocka_unit_test(test_blk_write_read),
 		cmocka_unit_test(test_blk_write_read_indirect_event_idx),
+		cmocka_unit_test(test_blk_write_read_packed),
 		cmocka_unit_test(test_blk_framing_and_readonly_buffers),
+		cmocka_unit_test(test_blk_packed_readonly_buffers),
 		cmocka_unit_test(test_blk_spurious_kicks),
 		cmocka_unit_test(test_blk_flush),
 		cmocka_unit_test(test_blk_get_id),

@@ -95,7 +95,8 @@ static void stack_open(struct e2e *e, bool readonly, unsigned int queues, uint64
 	e->drv.refuse_features = refuse;
 	assert_int_equal(virtio_blk_register(&e->bus, &e->drv), 0);
 	assert_int_equal(vireo_blk_device_new(&e->dev, &opt), 0);
-	assert_int_equal(vireo_loopback_new(&e->lb, &e->bus, vireo_blk_device_vdev(e->dev), 8u << 20), 0);
+	assert_int_equal(
+		vireo_loopback_new(&e->lb, &e->bus, vireo_blk_device_vdev(e->dev), 8u << 20), 0);
 	e->blk = virtio_blk_from_device(vireo_loopback_virtio_device(e->lb));
 	assert_non_null(e->blk);
 	assert_int_equal(virtio_blk_capacity(e->blk), SECTORS);
@@ -445,7 +446,8 @@ static void raw_open(struct e2e *e, struct raw_driver *rd, bool readonly)
 	virtio_bus_init(&e->bus);
 	assert_int_equal(virtio_register_driver(&e->bus, &rd->drv), 0);
 	assert_int_equal(vireo_blk_device_new(&e->dev, &opt), 0);
-	assert_int_equal(vireo_loopback_new(&e->lb, &e->bus, vireo_blk_device_vdev(e->dev), 1u << 20), 0);
+	assert_int_equal(
+		vireo_loopback_new(&e->lb, &e->bus, vireo_blk_device_vdev(e->dev), 1u << 20), 0);
 	assert_non_null(rd->vq);
 }
 

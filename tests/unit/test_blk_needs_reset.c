@@ -70,8 +70,8 @@ static void giveup_init(struct giveup *g)
 {
 	memset(g, 0, sizeof(*g));
 	g->config.capacity = cpu_to_le64(GIVEUP_SECTORS);
-	assert_int_equal(vireo_vdev_init(&g->vdev, &giveup_ops, "giveup", VIRTIO_ID_BLOCK, 0, 1, 256,
-				   &g->config, sizeof(g->config)),
+	assert_int_equal(vireo_vdev_init(&g->vdev, &giveup_ops, "giveup", VIRTIO_ID_BLOCK, 0, 1,
+					 256, &g->config, sizeof(g->config)),
 			 0);
 }
 

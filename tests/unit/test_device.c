@@ -35,11 +35,14 @@ static void test_init_rejects_bad_args(void **state)
 		vireo_vdev_init(&dev, &fvdev_bare_ops, "x", 1, 0, VDEV_MAX_QUEUES + 1, 8, NULL, 0),
 		-EINVAL);
 	assert_int_equal(vireo_vdev_init(&dev, &fvdev_bare_ops, "x", 1, 0, 1, 0, NULL, 0), -EINVAL);
-	assert_int_equal(vireo_vdev_init(&dev, &fvdev_bare_ops, "x", 1, 0, 1, 24, NULL, 0), -EINVAL);
-	assert_int_equal(vireo_vdev_init(&dev, &fvdev_bare_ops, "x", 1, 0, 1, 65535, NULL, 0), -EINVAL);
+	assert_int_equal(vireo_vdev_init(&dev, &fvdev_bare_ops, "x", 1, 0, 1, 24, NULL, 0),
+			 -EINVAL);
+	assert_int_equal(vireo_vdev_init(&dev, &fvdev_bare_ops, "x", 1, 0, 1, 65535, NULL, 0),
+			 -EINVAL);
 	assert_int_equal(vireo_vdev_init(&dev, &fvdev_bare_ops, "x", 1, 0, 1, 8, NULL, 4), -EINVAL);
 	assert_int_equal(
-		vireo_vdev_init(&dev, &fvdev_bare_ops, NULL, 1, 0, VDEV_MAX_QUEUES, 32768, cfg, 4), 0);
+		vireo_vdev_init(&dev, &fvdev_bare_ops, NULL, 1, 0, VDEV_MAX_QUEUES, 32768, cfg, 4),
+		0);
 	assert_int_equal(dev.queues[VDEV_MAX_QUEUES - 1].num, 32768);
 	assert_int_equal(dev.queues[0].kick_fd, -1);
 	vireo_vdev_destroy(&dev);
@@ -126,7 +129,8 @@ static void test_status_illegal_transitions(void **state)
 
 	/* FAILED may come at any step; afterwards only a reset (the drv:BF/Device Status Field rule). */
 	assert_int_equal(vireo_vdev_set_status(dev, S_ACK | S_DRV | S_FOK | S_FAILED), 0);
-	assert_int_equal(vireo_vdev_set_status(dev, S_ACK | S_DRV | S_FOK | S_FAILED | S_DOK), -EINVAL);
+	assert_int_equal(vireo_vdev_set_status(dev, S_ACK | S_DRV | S_FOK | S_FAILED | S_DOK),
+			 -EINVAL);
 	assert_int_equal(vireo_vdev_get_status(dev), S_ACK | S_DRV | S_FOK | S_FAILED);
 	assert_int_equal(f->activate_calls, 0);
 	assert_int_equal(vireo_vdev_set_status(dev, 0), 0);
@@ -147,7 +151,8 @@ static void test_features_ok_refused_unoffered(void **state)
 	assert_int_equal(f->set_features_calls, 0);
 	assert_int_equal(dev->acked_features, 0);
 	/* A reserved bit the core does not offer is refused the same way. */
-	assert_int_equal(vireo_vdev_set_driver_features(dev, F_V1 | VIRTIO_BIT(VIRTIO_F_IN_ORDER)), 0);
+	assert_int_equal(vireo_vdev_set_driver_features(dev, F_V1 | VIRTIO_BIT(VIRTIO_F_IN_ORDER)),
+			 0);
 	assert_int_equal(vireo_vdev_set_status(dev, S_ACK | S_DRV | S_FOK), -EPERM);
 	/* FEATURES_OK is still clear, so the driver may try again with a subset. */
 	assert_int_equal(vireo_vdev_set_driver_features(dev, F_V1 | VIRTIO_BIT(0)), 0);

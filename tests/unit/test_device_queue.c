@@ -108,8 +108,8 @@ static void setup_queue(struct fvdev *f, unsigned int qi, uint16_t num, int *kic
 	assert_true(k >= 0 && c >= 0);
 	assert_int_equal(vireo_vdev_queue_set_num(dev, qi, num), 0);
 	assert_int_equal(vireo_vdev_queue_set_addr(dev, qi, FVDEV_GUEST_BASE + q_off(qi, DESC_OFF),
-					     FVDEV_GUEST_BASE + q_off(qi, AVAIL_OFF),
-					     FVDEV_GUEST_BASE + q_off(qi, USED_OFF)),
+						   FVDEV_GUEST_BASE + q_off(qi, AVAIL_OFF),
+						   FVDEV_GUEST_BASE + q_off(qi, USED_OFF)),
 			 0);
 	*kick = dup(k);
 	*call = dup(c);
@@ -157,7 +157,8 @@ static void test_queue_enable_bad_rings(void **state)
 
 	assert_int_equal(fvdev_features_ok(dev, F_V1), 0);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		assert_int_equal(vireo_vdev_queue_set_addr(dev, 0, bad[i][0], bad[i][1], bad[i][2]), 0);
+		assert_int_equal(vireo_vdev_queue_set_addr(dev, 0, bad[i][0], bad[i][1], bad[i][2]),
+				 0);
 		assert_int_equal(vireo_vdev_queue_enable(dev, 0), -EINVAL);
 		assert_false(dev->queues[0].enabled);
 		assert_null(dev->queues[0].ring_state);
@@ -180,7 +181,7 @@ static void test_bad_ring_at_driver_ok(void **state)
 
 	assert_int_equal(fvdev_features_ok(dev, F_V1), 0);
 	assert_int_equal(vireo_vdev_queue_set_addr(dev, 1, FVDEV_GUEST_BASE + FVDEV_GUEST_SIZE,
-					     FVDEV_GUEST_BASE, FVDEV_GUEST_BASE + 0x100),
+						   FVDEV_GUEST_BASE, FVDEV_GUEST_BASE + 0x100),
 			 0);
 	assert_int_equal(vireo_vdev_set_status(dev, S_ACK | S_DRV | S_FOK | S_DOK), -EINVAL);
 	assert_int_equal(vireo_vdev_get_status(dev), S_ACK | S_DRV | S_FOK | S_DOK | S_NR);
@@ -260,8 +261,9 @@ static void test_activate_without_status(void **state)
 	assert_int_equal(vireo_event_loop_run_once(&f->loop, 0), 1);
 	assert_ptr_equal(f->notified, &dev->queues[1]);
 	/* Ring features cannot change under an enabled ring. */
-	assert_int_equal(vireo_vdev_negotiate_features(dev, F_V1 | VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX)),
-			 -EBUSY);
+	assert_int_equal(
+		vireo_vdev_negotiate_features(dev, F_V1 | VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX)),
+		-EBUSY);
 	/* Activated stands in for DRIVER_OK: config changes are signalled. */
 	vireo_vdev_config_changed(dev);
 	assert_int_equal(fvdev_config_signals(f), 1);
@@ -441,7 +443,8 @@ static void test_hostile_call_and_kick_fds(void **state)
 	 */
 	thief.kick = kick;
 	thief.trigger = eventfd(0, EFD_NONBLOCK);
-	assert_int_equal(vireo_event_loop_add(&f->loop, thief.trigger, kick_thief_event, &thief), 0);
+	assert_int_equal(vireo_event_loop_add(&f->loop, thief.trigger, kick_thief_event, &thief),
+			 0);
 	f->notify_calls = 0;
 	assert_int_equal(vireo_eventfd_signal_fd(thief.trigger), 0);
 	assert_int_equal(vireo_eventfd_signal_fd(kick), 0);
@@ -471,7 +474,7 @@ static void test_broken_ring_needs_reset(void **state)
 
 	setup_queue(f, 0, 8, &kick, &call);
 	fvdev_driver_ok(dev, F_V1);
-	f->notify_calls = 0;			     /* the look at start */
+	f->notify_calls = 0;				   /* the look at start */
 	assert_int_equal(vireo_eventfd_drain_fd(call), 1); /* the fresh fd's one signal */
 	drv_add_chain(f, 0, 8, 0, 16, 64);
 	assert_int_equal(vireo_vdev_queue_pop(&dev->queues[0], &chain, iov, 4), 0);
@@ -610,13 +613,13 @@ static void test_packed_queue(void **state)
 	assert_int_equal(vireo_vdev_queue_set_num(dev, 0, 6), -EINVAL); /* split: a power of two */
 	assert_int_equal(fvdev_features_ok(dev, F_V1 | VIRTIO_BIT(VIRTIO_F_RING_PACKED)), 0);
 	assert_int_equal(vireo_vdev_queue_set_num(dev, 0, 6), 0);
-	assert_int_equal(
-		vireo_vdev_queue_set_position(dev, 0, &(struct vring_dev_position){.avail_idx = 0x8000}),
-		-EINVAL);
+	assert_int_equal(vireo_vdev_queue_set_position(
+				 dev, 0, &(struct vring_dev_position){.avail_idx = 0x8000}),
+			 -EINVAL);
 	assert_int_equal(vireo_vdev_queue_set_position(dev, 0, &pos), 0);
 	assert_int_equal(vireo_vdev_queue_set_addr(dev, 0, FVDEV_GUEST_BASE + q_off(0, DESC_OFF),
-					     FVDEV_GUEST_BASE + q_off(0, AVAIL_OFF),
-					     FVDEV_GUEST_BASE + q_off(0, USED_OFF)),
+						   FVDEV_GUEST_BASE + q_off(0, AVAIL_OFF),
+						   FVDEV_GUEST_BASE + q_off(0, USED_OFF)),
 			 0);
 	/* Slot 2 in a wrap-0 lap: AVAIL clear, USED set; its id 4 */
 	d[2] = (struct pvirtq_desc){FVDEV_GUEST_BASE + DATA_OFF, 64, 4, 0};

@@ -131,8 +131,9 @@ static void test_remove_during_dispatch(void **state)
 	assert_int_equal(a.calls + b.calls, 1);
 	assert_int_equal(vireo_event_loop_run_once(loop, 0), 0);
 	/* Exactly one of them is left in the table. */
-	assert_int_equal(
-		(vireo_event_loop_remove(loop, a.fd) == 0) + (vireo_event_loop_remove(loop, b.fd) == 0), 1);
+	assert_int_equal((vireo_event_loop_remove(loop, a.fd) == 0) +
+				 (vireo_event_loop_remove(loop, b.fd) == 0),
+			 1);
 	close(a.fd);
 	close(b.fd);
 }

@@ -26,7 +26,8 @@ static void test_add_rejects_bad_ranges(void **state)
 	assert_int_equal(vireo_guest_mem_add_region(&mem, UINT64_MAX - 10, 12, buf_a), -EINVAL);
 	assert_int_equal(vireo_guest_mem_add_region(&mem, 1, UINT64_MAX, buf_a), -EINVAL);
 	/* The host side must not wrap either. */
-	assert_int_equal(vireo_guest_mem_add_region(&mem, 0, 16, (void *)(UINTPTR_MAX - 7)), -EINVAL);
+	assert_int_equal(vireo_guest_mem_add_region(&mem, 0, 16, (void *)(UINTPTR_MAX - 7)),
+			 -EINVAL);
 	assert_int_equal(mem.num_regions, 0);
 	/* A region ending exactly at the top of the address space is fine. */
 	assert_int_equal(vireo_guest_mem_add_region(&mem, UINT64_MAX - 15, 16, buf_a), 0);
@@ -61,9 +62,9 @@ static void test_table_full(void **state)
 	vireo_guest_mem_init(&mem);
 	/* Added in descending order: the table keeps itself sorted. */
 	for (i = 0; i < GUEST_MEM_MAX_REGIONS; i++)
-		assert_int_equal(vireo_guest_mem_add_region(&mem,
-						      (uint64_t)(GUEST_MEM_MAX_REGIONS - i) * 0x100,
-						      0x10, buf_a + i * 0x10),
+		assert_int_equal(vireo_guest_mem_add_region(
+					 &mem, (uint64_t)(GUEST_MEM_MAX_REGIONS - i) * 0x100, 0x10,
+					 buf_a + i * 0x10),
 				 0);
 	assert_int_equal(vireo_guest_mem_add_region(&mem, 0x100000, 0x10, buf_b), -ENOSPC);
 	/* Overlap is still reported as such on a full table. */

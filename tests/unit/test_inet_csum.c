@@ -19,7 +19,9 @@ static void test_rfc1071_example(void **state)
 	(void)state;
 	assert_int_equal(vireo_inet_csum_fold(vireo_inet_csum_add(0, b, sizeof(b))), 0xddf2);
 	/* Split in two even pieces: the same sum. */
-	assert_int_equal(vireo_inet_csum_fold(vireo_inet_csum_add(vireo_inet_csum_add(0, b, 4), b + 4, 4)), 0xddf2);
+	assert_int_equal(
+		vireo_inet_csum_fold(vireo_inet_csum_add(vireo_inet_csum_add(0, b, 4), b + 4, 4)),
+		0xddf2);
 	/* An odd length pads with a zero byte. */
 	assert_int_equal(vireo_inet_csum_fold(vireo_inet_csum_add(0, b, 7)), 0xddf2 - 0x00f7);
 }
@@ -52,7 +54,8 @@ static void test_complete(void **state)
 	f[20] = 0x12; /* the "pseudo-header sum" */
 	f[21] = 0x34;
 	assert_int_equal(vireo_inet_csum_complete(f, sizeof(f), 10, 10), 0);
-	assert_int_equal(vireo_inet_csum_fold(vireo_inet_csum_add(0x1234, f + 10, sizeof(f) - 10)), 0xffff);
+	assert_int_equal(vireo_inet_csum_fold(vireo_inet_csum_add(0x1234, f + 10, sizeof(f) - 10)),
+			 0xffff);
 	assert_int_equal(vireo_inet_csum_complete(f, sizeof(f), 10, 29), -EINVAL);
 	memset(f, 0, sizeof(f));
 	assert_int_equal(vireo_inet_csum_complete(f, 4, 0, 2), 0); /* ~0 over zeroes: 0xffff */

@@ -48,7 +48,8 @@ static int setup(void **state)
 	for (unsigned int i = 0; i < NUM; i++)
 		f->flags[i] = VIRTQ_DESC_F_AVAIL;
 	f->pos = (struct vring_dev_position){.avail_wrap = true, .used_wrap = true};
-	assert_int_equal(vireo_vinflight_packed_recover(&f->inf, NUM, fake_slot_flags, f, &f->pos), 0);
+	assert_int_equal(vireo_vinflight_packed_recover(&f->inf, NUM, fake_slot_flags, f, &f->pos),
+			 0);
 	*state = f;
 	return 0;
 }

@@ -72,7 +72,8 @@ static void test_sizes(void **state)
 	(void)state;
 	assert_int_equal(vireo_vinflight_queue_size(false, 256), 4160);
 	assert_int_equal(vireo_vinflight_queue_size(false, 1), 64);
-	assert_int_equal(vireo_vinflight_queue_size(true, 256), 8256); /* 32 + 256 * 32, 64-aligned */
+	assert_int_equal(vireo_vinflight_queue_size(true, 256),
+			 8256); /* 32 + 256 * 32, 64-aligned */
 	assert_int_equal(vireo_vinflight_queue_size(false, 0), 0);
 }
 

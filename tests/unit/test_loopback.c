@@ -106,7 +106,8 @@ static struct echo_dev *echo_new(void)
 	assert_non_null(e);
 	memcpy(e->config, "ECHO\0\0\0\0", 8);
 	assert_int_equal(vireo_vdev_init(&e->vdev, &echo_ops, "echo", ECHO_DEVICE_ID, features,
-				   ECHO_QUEUES, ECHO_QUEUE_SIZE, e->config, sizeof(e->config)),
+					 ECHO_QUEUES, ECHO_QUEUE_SIZE, e->config,
+					 sizeof(e->config)),
 			 0);
 	return e;
 }
@@ -520,7 +521,8 @@ static void test_no_matching_driver(void **state)
 	other->vdev.device_id = ECHO_DEVICE_ID + 1;
 	assert_int_equal(vireo_loopback_new(&lb, &f->bus, &other->vdev, 0), 0);
 	assert_null(vireo_loopback_virtio_device(lb)->driver);
-	assert_int_equal(vireo_loopback_virtio_device(lb)->config->get_status(vireo_loopback_virtio_device(lb)),
+	assert_int_equal(vireo_loopback_virtio_device(lb)->config->get_status(
+				 vireo_loopback_virtio_device(lb)),
 			 VIRTIO_STATUS_ACKNOWLEDGE);
 	vireo_loopback_free(lb);
 	assert_int_equal(count_fds(), fds);

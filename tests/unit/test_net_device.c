@@ -291,7 +291,8 @@ static void test_config_ranges_and_stable_mtu(void **state)
 	for (pairs = 1; pairs <= NET_DEVICE_MAX_QUEUE_PAIRS; pairs++) {
 		o.queue_pairs = pairs;
 		assert_int_equal(vireo_net_device_new(&nd, &o), 0);
-		assert_int_equal(vireo_vdev_config_read(vireo_net_device_vdev(nd), 0, &c, sizeof(c)), 0);
+		assert_int_equal(
+			vireo_vdev_config_read(vireo_net_device_vdev(nd), 0, &c, sizeof(c)), 0);
 		assert_int_equal(le16_to_cpu(c.max_virtqueue_pairs), pairs);
 		vireo_net_device_free(nd);
 	}

@@ -96,7 +96,7 @@ static int setup(void **state)
 		snprintf(name, sizeof(name), "p%u", i);
 		fx->port[i].offloads = NET_OFFLOAD_ALL;
 		assert_int_equal(vireo_net_switch_add_port(fx->sw, name, &fport_ops, &fx->port[i],
-						     &fx->port[i].port),
+							   &fx->port[i].port),
 				 0);
 	}
 	fx->nports = 4;
@@ -435,10 +435,13 @@ static void test_port_limit(void **state)
 
 	for (unsigned int i = 4; i < NET_SWITCH_MAX_PORTS; i++)
 		assert_int_equal(
-			vireo_net_switch_add_port(fx->sw, name, &fport_ops_plain, &fx->port[4], &p), 0);
+			vireo_net_switch_add_port(fx->sw, name, &fport_ops_plain, &fx->port[4], &p),
+			0);
 	name[0] = 'X';
-	assert_string_equal(vireo_net_switch_port_name(p), "a-rather-long-port-name-that-is-copied");
-	assert_int_equal(vireo_net_switch_add_port(fx->sw, "x", &fport_ops, &fx->port[5], &p), -ENOSPC);
+	assert_string_equal(vireo_net_switch_port_name(p),
+			    "a-rather-long-port-name-that-is-copied");
+	assert_int_equal(vireo_net_switch_add_port(fx->sw, "x", &fport_ops, &fx->port[5], &p),
+			 -ENOSPC);
 	vireo_net_switch_remove_port(fx->sw, fx->port[3].port);
 	fx->nports = 3;
 	assert_int_equal(vireo_net_switch_add_port(fx->sw, "x", &fport_ops, &fx->port[5], &p), 0);
@@ -596,7 +599,8 @@ static void test_stats_drops_and_errors(void **state)
 	struct net_packet pkt = {.data = buf};
 
 	assert_int_equal(
-		vireo_net_switch_add_port(fx->sw, "plain", &fport_ops_plain, &fx->port[4], &plain), 0);
+		vireo_net_switch_add_port(fx->sw, "plain", &fport_ops_plain, &fx->port[4], &plain),
+		0);
 	fx->port[2].ret = -ENOBUFS;
 	send_tso(fx, 2500);
 	assert_int_equal(fx->port[4].n, 3);

@@ -140,7 +140,7 @@ static void test_signal_blocking_full(void **state)
 struct racer {
 	int fd;
 	atomic_bool stop;
-	unsigned long moves, fills;
+	atomic_ulong moves, fills;
 };
 
 /* The peer flips O_NONBLOCK and refills the counter as fast as it can. */
@@ -170,12 +170,15 @@ static void test_signal_races_peer(void **state)
 	(void)state;
 	assert_int_equal(vireo_peer_eventfd_new(&c.pe, fd), 0);
 	assert_int_equal(pthread_create(&t, NULL, racer_flip_and_fill, &r), 0);
+	/* The race needs the peer running: on a busy machine its thread may start late. */
+	for (int i = 0; i < 5000 && atomic_load(&r.fills) == 0; i++)
+		usleep(1000);
 	assert_true(bounded_call(call_signal, &c));
 	atomic_store(&r.stop, true);
 	assert_int_equal(pthread_join(t, NULL), 0);
 	assert_int_equal(c.ret, 0);
 	print_message("%d signals against %lu peer flip-and-fill rounds (%lu fills)\n", ROUNDS,
-		      r.moves, r.fills);
+		      atomic_load(&r.moves), atomic_load(&r.fills));
 	assert_true(r.fills > 0);
 	vireo_peer_eventfd_free(c.pe);
 	close(fd);

@@ -94,13 +94,14 @@ static void harness_up(struct harness *h)
 	h->vq.priv = h;
 	h->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	assert_int_equal(vireo_vdev_queue_set_num(h->dev, 0, QNUM), 0);
-	assert_int_equal(
-		vireo_vdev_queue_set_addr(h->dev, 0, GPA_BASE, GPA_BASE + 0x1000, GPA_BASE + 0x2000), 0);
+	assert_int_equal(vireo_vdev_queue_set_addr(h->dev, 0, GPA_BASE, GPA_BASE + 0x1000,
+						   GPA_BASE + 0x2000),
+			 0);
 	assert_int_equal(vireo_vdev_queue_set_kick_fd(h->dev, 0, h->kick_fd), 0);
 	assert_int_equal(vireo_vdev_queue_set_call_fd(h->dev, 0, eventfd(0, EFD_NONBLOCK)), 0);
-	assert_int_equal(
-		vireo_vdev_set_status(h->dev, s | VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK),
-		0);
+	assert_int_equal(vireo_vdev_set_status(h->dev, s | VIRTIO_STATUS_FEATURES_OK |
+							       VIRTIO_STATUS_DRIVER_OK),
+			 0);
 }
 
 static void harness_down(struct harness *h)

@@ -419,16 +419,24 @@ static void test_net_other_tenants_keep_their_rate(void **state)
 	probe_open(&p, &s);
 	base = serve_proc_fds(&s);
 	for (int kind = TRICKLE; kind <= NO_READ; kind++) {
-		quiet = probe_rate(&p, WINDOW_MS);
-		hostile_start(&h, s.sock[2], (enum misbehaviour)kind);
-		loud = probe_rate(&p, WINDOW_MS);
-		rounds = hostile_stop(&h);
-		print_message("# serve net, port 3 %s: probe %lu frames/s undisturbed, %lu "
-			      "disturbed; the server ended %u of its connections\n",
-			      hostile_names[kind], quiet, loud, rounds);
-		assert_true(quiet > 0);
+		/*
+		 * A frozen switch forwards nothing while the tenant misbehaves, every time; a
+		 * machine busy with other work can starve one window. So up to 3 tries.
+		 */
+		for (int attempt = 0; attempt < 3; attempt++) {
+			quiet = probe_rate(&p, WINDOW_MS);
+			hostile_start(&h, s.sock[2], (enum misbehaviour)kind);
+			loud = probe_rate(&p, WINDOW_MS);
+			rounds = hostile_stop(&h);
+			print_message("# serve net, port 3 %s: probe %lu frames/s undisturbed, %lu "
+				      "disturbed; the server ended %u of its connections\n",
+				      hostile_names[kind], quiet, loud, rounds);
+			assert_true(quiet > 0);
+			assert_true(rounds > 0);
+			if (loud * 4 >= quiet)
+				break;
+		}
 		assert_true(loud * 4 >= quiet);
-		assert_true(rounds > 0);
 		assert_true(serve_proc_alive(&s));
 		expect_served(s.sock[2]);
 		expect_fds(&s, base);

@@ -109,7 +109,9 @@ static void server_start(struct server *s, bool readonly)
 	close(fd);
 	assert_int_equal(vireo_blk_device_new(&s->blk, &bo), 0);
 	assert_int_equal(vireo_event_loop_init(&s->loop), 0);
-	assert_int_equal(vireo_vhost_user_backend_new(&s->b, vireo_blk_device_vdev(s->blk), &s->loop, &vo), 0);
+	assert_int_equal(
+		vireo_vhost_user_backend_new(&s->b, vireo_blk_device_vdev(s->blk), &s->loop, &vo),
+		0);
 	assert_int_equal(pthread_create(&s->thread, NULL, server_thread, s), 0);
 }
 
@@ -742,8 +744,9 @@ static void test_stale_and_live_socket(void **state)
 
 	/* The path belongs to a live server. */
 	assert_int_equal(vireo_event_loop_init(&loop), 0);
-	assert_int_equal(vireo_vhost_user_backend_new(&b2, vireo_blk_device_vdev(f->s.blk), &loop, &vo),
-			 -EADDRINUSE);
+	assert_int_equal(
+		vireo_vhost_user_backend_new(&b2, vireo_blk_device_vdev(f->s.blk), &loop, &vo),
+		-EADDRINUSE);
 	/* A stale socket file is replaced; a regular file is not. */
 	snprintf(path, sizeof(path), "%s/stale", f->s.dir);
 	strcpy(sa.sun_path, path);
@@ -757,13 +760,16 @@ static void test_stale_and_live_socket(void **state)
 		struct blk_device_options bo = {.path = f->s.image};
 
 		assert_int_equal(vireo_blk_device_new(&blk, &bo), 0);
-		assert_int_equal(vireo_vhost_user_backend_new(&b2, vireo_blk_device_vdev(blk), &loop, &vo), 0);
+		assert_int_equal(
+			vireo_vhost_user_backend_new(&b2, vireo_blk_device_vdev(blk), &loop, &vo),
+			0);
 		vireo_vhost_user_backend_free(b2);
 		assert_int_equal(access(path, F_OK), -1);
 		fd = open(path, O_CREAT | O_WRONLY, 0600);
 		close(fd);
-		assert_int_equal(vireo_vhost_user_backend_new(&b2, vireo_blk_device_vdev(blk), &loop, &vo),
-				 -EEXIST);
+		assert_int_equal(
+			vireo_vhost_user_backend_new(&b2, vireo_blk_device_vdev(blk), &loop, &vo),
+			-EEXIST);
 		unlink(path);
 		vireo_blk_device_free(blk);
 	}

@@ -46,7 +46,8 @@ static int parse(uint32_t req, const void *payload, uint32_t size, unsigned int 
 static void test_table(void **state)
 {
 	(void)state;
-	assert_string_equal(vireo_vhost_user_request_name(VHOST_USER_SET_MEM_TABLE), "SET_MEM_TABLE");
+	assert_string_equal(vireo_vhost_user_request_name(VHOST_USER_SET_MEM_TABLE),
+			    "SET_MEM_TABLE");
 	assert_string_equal(vireo_vhost_user_request_name(38), "REM_MEM_REG");
 	assert_null(vireo_vhost_user_request_name(6)); /* SET_LOG_BASE: not spoken */
 	assert_null(vireo_vhost_user_request_name(0));

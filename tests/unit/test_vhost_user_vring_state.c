@@ -128,7 +128,9 @@ static int setup(void **state)
 	vo.opaque = s;
 	assert_int_equal(vireo_blk_device_new(&s->blk, &bo), 0);
 	assert_int_equal(vireo_event_loop_init(&s->loop), 0);
-	assert_int_equal(vireo_vhost_user_backend_new(&s->b, vireo_blk_device_vdev(s->blk), &s->loop, &vo), 0);
+	assert_int_equal(
+		vireo_vhost_user_backend_new(&s->b, vireo_blk_device_vdev(s->blk), &s->loop, &vo),
+		0);
 	assert_int_equal(pthread_create(&s->thread, NULL, server_thread, s), 0);
 	*state = s;
 	return 0;
@@ -332,8 +334,8 @@ static void hostile_state(struct server *s, uint32_t request, uint32_t ok_num, u
 	s->client_fd = -1;
 	assert_string_equal(wait_disconnect(s, before + 1), why);
 	log_restore(s);
-	printf("# %s, %u bytes, num %u: \"%s\"\n", vireo_vhost_user_request_name(request), size, bad_num,
-	       why);
+	printf("# %s, %u bytes, num %u: \"%s\"\n", vireo_vhost_user_request_name(request), size,
+	       bad_num, why);
 	assert_int_equal(count_lines(s->log_path, "vhost-user"), 1);
 	assert_int_equal(count_lines(s->log_path, "closing"), 1);
 	unlink(s->log_path);

@@ -182,6 +182,84 @@ static void test_discard_write_zeroes_format(void **state)
 	assert_int_equal(f->dev.requests, 3);
 }
 
+/* A multi-segment DISCARD of @n segments of 8 sectors at @sectors, waited for. */
+static void discard_segments(struct blk_fake_fixture *f, const uint64_t *sectors, unsigned int n,
+			     struct virtio_blk_request *req)
+{
+	struct vireo_blk_discard_write_zeroes *seg;
+	struct virtio_blk_request *done[1];
+	unsigned int i;
+
+	seg = virtio_blk_alloc_buffer(f->blk, n * sizeof(*seg));
+	assert_non_null(seg);
+	for (i = 0; i < n; i++)
+		seg[i] = (struct vireo_blk_discard_write_zeroes){.sector = sectors[i],
+								 .num_sectors = 8};
+	*req = (struct virtio_blk_request){
+		.type = VIRTIO_BLK_T_DISCARD, .data = seg, .len = n * sizeof(*seg)};
+	assert_int_equal(virtio_blk_submit(f->blk, 0, req), 0);
+	assert_int_equal(virtio_blk_poll(f->blk, 0, done, 1, -1), 1);
+	assert_ptr_equal(done[0], req);
+	virtio_blk_free_buffer(f->blk, seg);
+}
+
+/* virtio_blk_read() of 8 sectors at @sector equals @want, or 8 * 512 bytes of @fill. */
+static void expect_sectors(struct blk_fake_fixture *f, uint64_t sector, const uint8_t *want,
+			   int fill)
+{
+	uint8_t got[4096], all[4096];
+
+	memset(got, 0x99, sizeof(got));
+	assert_int_equal(virtio_blk_read(f->blk, sector, got, sizeof(got)), 0);
+	if (!want) {
+		memset(all, fill, sizeof(all));
+		want = all;
+	}
+	assert_memory_equal(got, want, sizeof(got));
+}
+
+/*
+ * R-BLK-09: after a discard the driver reads what the device holds: the old data (a
+ * discard need not change it), then another device's fill byte, never zeros or the old
+ * data it could assume. A 3-segment DISCARD that the device fails with IOERR after
+ * applying the first segment only fails whole (-EIO, status IOERR), and each segment's
+ * sectors read back as the device left them: nothing assumed about any one segment.
+ */
+static void test_discard_read_back_assumes_nothing(void **state)
+{
+	struct blk_fake_fixture *f = *state;
+	const uint64_t sectors[3] = {200, 300, 400};
+	uint8_t a[4096], b[3][4096];
+	struct virtio_blk_request req;
+	uint32_t max = 64, three = 3;
+	unsigned int i;
+
+	blk_fake_set_config(&f->fd, BLK_FAKE_CFG(max_discard_sectors), &max, 4);
+	blk_fake_set_config(&f->fd, BLK_FAKE_CFG(max_discard_seg), &three, 4);
+	blk_fake_start(f, VIRTIO_BIT(VIRTIO_BLK_F_DISCARD));
+	blk_fake_fill_pattern(a, sizeof(a), 0x41);
+	assert_int_equal(virtio_blk_write(f->blk, 100, a, sizeof(a)), 0);
+	f->dev.discard_fill = -1;
+	assert_int_equal(virtio_blk_discard(f->blk, 100, 8), 0);
+	expect_sectors(f, 100, a, 0);
+	f->dev.discard_fill = 0xd5;
+	assert_int_equal(virtio_blk_discard(f->blk, 100, 8), 0);
+	expect_sectors(f, 100, NULL, 0xd5);
+
+	for (i = 0; i < 3; i++) {
+		blk_fake_fill_pattern(b[i], sizeof(b[i]), (uint8_t)(0x50 + i));
+		assert_int_equal(virtio_blk_write(f->blk, sectors[i], b[i], sizeof(b[i])), 0);
+	}
+	f->dev.discard_fill = 0x6c;
+	f->dev.fail_after_segments = 1;
+	discard_segments(f, sectors, 3, &req);
+	assert_int_equal(req.result, -EIO);
+	assert_int_equal(req.status, VIRTIO_BLK_S_IOERR);
+	expect_sectors(f, sectors[0], NULL, 0x6c);
+	expect_sectors(f, sectors[1], b[1], 0);
+	expect_sectors(f, sectors[2], b[2], 0);
+}
+
 static void test_discard_not_negotiated(void **state)
 {
 	struct blk_fake_fixture *f = *state;
@@ -454,6 +532,7 @@ int main(void)
 		T(test_flush),
 		T(test_flush_without_feature),
 		T(test_discard_write_zeroes_format),
+		T(test_discard_read_back_assumes_nothing),
 		T(test_discard_not_negotiated),
 		T(test_get_id),
 		T(test_status_mapping),

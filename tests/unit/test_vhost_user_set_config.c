@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: MIT
+/*
+ * SET_CONFIG's flags field (vhost-user.rst, SET_CONFIG: the back-end "must check the
+ * flags field"; 0 is VHOST_SET_CONFIG_TYPE_FRONTEND, 1 VHOST_SET_CONFIG_TYPE_MIGRATION).
+ * Our device models' config spaces are read-only, so a refusal there cannot be told from
+ * a bad flags value: here the back-end serves the fake model of tests/lib/fake_vdev,
+ * whose config bytes 8..15 are writable, to a scripted front-end (tests/lib/vu_client).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <vireo/event_loop.h>
+#include <vireo/spec.h>
+#include <vireo/vhost_user.h>
+#include <vireo/vhost_user_backend.h>
+
+#include "tests/lib/fake_vdev.h"
+#include "tests/lib/vu_client.h"
+
+struct server {
+	struct fvdev *f;
+	char dir[64];
+	char sock[128];
+	struct vhost_user_backend *b;
+	pthread_t thread;
+};
+
+static void *server_thread(void *arg)
+{
+	struct server *s = arg;
+
+	assert_int_equal(vireo_vhost_user_backend_run(s->b), 0);
+	return NULL;
+}
+
+static int setup(void **state)
+{
+	struct vhost_user_backend_options vo = {.socket_path = NULL};
+	struct server *s = calloc(1, sizeof(*s));
+	void *fstate;
+
+	assert_non_null(s);
+	assert_int_equal(fvdev_setup(&fstate), 0);
+	s->f = fstate;
+	/* vu_client_negotiate() asks for a modern device */
+	s->f->vdev.offered_features |= F_V1;
+	strcpy(s->dir, "/tmp/vireo-vusc-XXXXXX");
+	assert_non_null(mkdtemp(s->dir));
+	snprintf(s->sock, sizeof(s->sock), "%s/sock", s->dir);
+	vo.socket_path = s->sock;
+	assert_int_equal(vireo_vhost_user_backend_new(&s->b, &s->f->vdev, &s->f->loop, &vo), 0);
+	assert_int_equal(pthread_create(&s->thread, NULL, server_thread, s), 0);
+	*state = s;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct server *s = *state;
+	void *fstate = s->f;
+
+	vireo_event_loop_stop(&s->f->loop);
+	assert_int_equal(pthread_join(s->thread, NULL), 0);
+	vireo_vhost_user_backend_free(s->b);
+	rmdir(s->dir);
+	fvdev_teardown(&fstate);
+	free(s);
+	return 0;
+}
+
+/* SET_CONFIG of @len bytes of @bytes at @offset with @flags. Return: the REPLY_ACK status. */
+static uint64_t set_config(struct vu_client *c, uint32_t offset, uint32_t flags,
+			   const uint8_t *bytes, uint32_t len)
+{
+	struct vhost_user_config cfg = {.offset = offset, .size = len, .flags = flags};
+
+	memcpy(cfg.region, bytes, len);
+	return vu_client_ack(c, VHOST_USER_SET_CONFIG, &cfg, VHOST_USER_CONFIG_HDR_SIZE + len, NULL,
+			     0);
+}
+
+/* The device's config bytes [@offset, @offset + @len), read back with GET_CONFIG. */
+static void get_config(struct vu_client *c, uint32_t offset, uint8_t *out, uint32_t len)
+{
+	struct vhost_user_config cfg = {.offset = offset, .size = len};
+	struct vhost_user_msg m;
+
+	assert_int_equal(vu_client_send(c, VHOST_USER_GET_CONFIG, &cfg,
+					VHOST_USER_CONFIG_HDR_SIZE + len, NULL, 0, false),
+			 0);
+	vu_client_reply(c, VHOST_USER_GET_CONFIG, &m);
+	assert_int_equal(m.hdr.size, VHOST_USER_CONFIG_HDR_SIZE + len);
+	memcpy(out, m.payload.config.region, len);
+}
+
+/*
+ * D-VU-30: flags 0 and 1 write the writable field; any other flags value is refused
+ * (failure status, nothing written), the connection kept. The model would take each
+ * of those writes: only the back-end's flags check stands between them and the field.
+ */
+static void test_set_config_checks_flags(void **state)
+{
+	static const uint32_t bad_flags[] = {2, 3, 7, 0x100, 0x80000000u, 0xffffffffu};
+	const uint8_t front[4] = {0xa1, 0xa2, 0xa3, 0xa4}, migr[4] = {0xb1, 0xb2, 0xb3, 0xb4};
+	const uint8_t bad[4] = {0xee, 0xee, 0xee, 0xee};
+	struct server *s = *state;
+	struct vu_client c;
+	uint8_t got[4];
+	unsigned int i;
+
+	vu_client_connect(&c, s->sock);
+	vu_client_negotiate_queues(&c, F_V1 | VIRTIO_BIT(VHOST_USER_F_PROTOCOL_FEATURES),
+				   FVDEV_QUEUES);
+	assert_int_equal(set_config(&c, 8, 0, front, sizeof(front)), 0);
+	get_config(&c, 8, got, sizeof(got));
+	assert_memory_equal(got, front, sizeof(front));
+	assert_int_equal(set_config(&c, 12, 1, migr, sizeof(migr)), 0);
+	get_config(&c, 12, got, sizeof(got));
+	assert_memory_equal(got, migr, sizeof(migr));
+	for (i = 0; i < sizeof(bad_flags) / sizeof(bad_flags[0]); i++) {
+		assert_true(set_config(&c, 8, bad_flags[i], bad, sizeof(bad)) != 0);
+		get_config(&c, 8, got, sizeof(got));
+		assert_memory_equal(got, front, sizeof(front));
+	}
+	/* still served after the refusals */
+	assert_int_equal(set_config(&c, 8, 0, migr, sizeof(migr)), 0);
+	get_config(&c, 8, got, sizeof(got));
+	assert_memory_equal(got, migr, sizeof(migr));
+	vu_client_close(&c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_set_config_checks_flags, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
