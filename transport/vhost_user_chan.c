@@ -35,7 +35,8 @@ int vub_chan_send_iotlb(struct vhost_user_backend *b, uint8_t type, uint64_t iov
 	int ret = -ENOTCONN;
 
 	/* D-VU-23: a miss or access failure carries its type, IOVA and permission. */
-	vireo_vhost_user_msg_init(&m, VHOST_USER_BACKEND_IOTLB_MSG, sizeof(struct vhost_user_iotlb));
+	vireo_vhost_user_msg_init(&m, VHOST_USER_BACKEND_IOTLB_MSG,
+				  sizeof(struct vhost_user_iotlb));
 	m.payload.iotlb.iova = iova;
 	m.payload.iotlb.perm = perm;
 	m.payload.iotlb.type = type;

@@ -78,7 +78,9 @@ static int setup_queues(void **state, unsigned int queues)
 	vo.socket_path = s->sock;
 	assert_int_equal(vireo_blk_device_new(&s->blk, &bo), 0);
 	assert_int_equal(vireo_event_loop_init(&s->loop), 0);
-	assert_int_equal(vireo_vhost_user_backend_new(&s->b, vireo_blk_device_vdev(s->blk), &s->loop, &vo), 0);
+	assert_int_equal(
+		vireo_vhost_user_backend_new(&s->b, vireo_blk_device_vdev(s->blk), &s->loop, &vo),
+		0);
 	assert_int_equal(pthread_create(&s->thread, NULL, server_thread, s), 0);
 	*state = s;
 	return 0;
