@@ -18,6 +18,7 @@ ok() {
 start_serve() {
 	local log=$1 sock=$2
 	shift 2
+	# shellcheck disable=SC2154 # $vireo is set by the script that sources this
 	"$vireo" serve "$@" >"$log" 2>&1 &
 	pid=$!
 	pids+=("$pid")
