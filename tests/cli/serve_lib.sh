@@ -13,13 +13,12 @@ ok() {
 	if [ "$1" = 0 ]; then tap OK "$2"; else tap FAIL "$2" "${3:-}"; fi
 }
 
-# start_serve LOG SOCKET ARGS...: `vireo serve ARGS...` in the background, output to LOG
-# (pid in $pid, appended to $pids); waits (bounded, 10 s) for SOCKET. Fails if it never shows.
-start_serve() {
+# start_bg LOG SOCKET COMMAND...: COMMAND in the background, output to LOG (pid in $pid,
+# appended to $pids); waits (bounded, 10 s) for SOCKET. Fails if it never shows.
+start_bg() {
 	local log=$1 sock=$2
 	shift 2
-	# shellcheck disable=SC2154 # $vireo is set by the script that sources this
-	"$vireo" serve "$@" >"$log" 2>&1 &
+	"$@" >"$log" 2>&1 &
 	pid=$!
 	pids+=("$pid")
 	for _ in $(seq 200); do
@@ -27,4 +26,12 @@ start_serve() {
 		sleep 0.05
 	done
 	return 1
+}
+
+# start_serve LOG SOCKET ARGS...: start_bg of `vireo serve ARGS...`.
+start_serve() {
+	local log=$1 sock=$2
+	shift 2
+	# shellcheck disable=SC2154 # $vireo is set by the script that sources this
+	start_bg "$log" "$sock" "$vireo" serve "$@"
 }

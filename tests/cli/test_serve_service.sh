@@ -82,14 +82,7 @@ ok $? "serve net removed its pid file"
 start_activated() {
 	local log=$1 sock=$2
 	shift 2
-	systemd-socket-activate "$@" >"$log" 2>&1 &
-	pid=$!
-	pids+=("$pid")
-	for _ in $(seq 200); do
-		[ -S "$sock" ] && return 0
-		sleep 0.05
-	done
-	return 1
+	start_bg "$log" "$sock" systemd-socket-activate "$@"
 }
 
 chmod 644 "$tmp/disk.raw" 2>/dev/null
