@@ -4,7 +4,8 @@
  * memfd arena as guest memory, rings built with our driver-side ring API, and
  * blk requests on them. Every helper asserts (cmocka) instead of returning
  * errors. Shared by the test_vhost_user_* programs (in-process server,
- * tests/lib/vu_blk_fixture) and test_peer_fds_hostile (the real `vireo serve`).
+ * tests/lib/vu_blk_fixture), test_peer_fds_hostile and test_serve_hostile_control
+ * (the real `vireo serve`).
  */
 #ifndef VIREO_TESTS_VU_CLIENT_H
 #define VIREO_TESTS_VU_CLIENT_H
