@@ -45,7 +45,6 @@ struct bench_cfg {
 	double seconds;
 	bool json;
 	bool format_raw;
-	bool have_rw, have_bs, have_iodepth;
 	enum virtio_ring_format ring;
 	unsigned int reconnect_ms;
 	enum tool_transport transport;
@@ -84,8 +83,8 @@ struct bench_worker {
 
 static const char bench_usage[] =
 	"usage: vireo bench blk {--image FILE|--socket PATH|--pci BDF}\n"
-	"                       --rw read|write|randread|randwrite\n"
-	"                       --bs SIZE --iodepth N [--queues N] [--seconds S] [--json]\n"
+	"                       [--rw read|write|randread|randwrite]\n"
+	"                       [--bs SIZE] [--iodepth N] [--queues N] [--seconds S] [--json]\n"
 	"                       [--ring split|packed] [--reconnect MS]\n"
 	"                       [--transport loopback|mmio|pci]\n"
 	"\n"
@@ -97,9 +96,11 @@ static const char bench_usage[] =
 	"  -i, --image FILE    raw image file\n"
 	"  -S, --socket PATH   a vhost-user-blk back-end's socket instead of --image\n"
 	"      --pci BDF       a virtio-blk PCI function (DDDD:BB:DD.F) bound to vfio-pci\n"
-	"  -w, --rw MODE       read, write (sequential), randread, randwrite\n"
-	"  -b, --bs SIZE       request size, a multiple of 512 up to 4M (k/M suffixes)\n"
-	"  -d, --iodepth N     requests in flight per queue, 1..1024\n"
+	"  -w, --rw MODE       read, write (sequential), randread, randwrite (default\n"
+	"                      read, as fio)\n"
+	"  -b, --bs SIZE       request size, a multiple of 512 up to 4M (k/M suffixes;\n"
+	"                      default 4k, as fio)\n"
+	"  -d, --iodepth N     requests in flight per queue, 1..1024 (default 1, as fio)\n"
 	"  -q, --queues N      request queues, one thread each, 1..16 (default 1)\n"
 	"  -t, --seconds S     run time (default 5)\n"
 	"  -j, --json          one JSON object instead of a table\n"
@@ -373,7 +374,6 @@ static int bench_parse_option(void *ctx, int opt, char **argv)
 		for (i = 0; i < 4; i++) {
 			if (strcmp(optarg, bench_rw_names[i]) == 0) {
 				c->rw = (enum bench_rw)i;
-				c->have_rw = true;
 				return 0;
 			}
 		}
@@ -384,12 +384,10 @@ static int bench_parse_option(void *ctx, int opt, char **argv)
 			return opt_usage_error(
 				CMD, "--bs wants a multiple of 512 up to 4M, not '%s'", optarg);
 		c->bs = (uint32_t)v;
-		c->have_bs = true;
 		return 0;
 	case 'd':
 		if (opt_parse_count(CMD, "iodepth", optarg, 1, BENCH_MAX_IODEPTH, &c->iodepth))
 			return EXIT_USAGE;
-		c->have_iodepth = true;
 		return 0;
 	case 'q':
 		return opt_parse_count(CMD, "queues", optarg, 1, BLK_DEVICE_MAX_QUEUES, &c->queues);
@@ -415,6 +413,10 @@ static int bench_parse(struct bench_cfg *c, int argc, char **argv)
 	int ret;
 
 	memset(c, 0, sizeof(*c));
+	/* fio's defaults: rw=read, bs=4k, iodepth=1 */
+	c->rw = RW_READ;
+	c->bs = 4096;
+	c->iodepth = 1;
 	c->queues = 1;
 	c->seconds = 5;
 	ret = opt_parse_args(argc, argv, "i:S:w:b:d:q:t:jh", bench_options, bench_usage,
@@ -429,12 +431,6 @@ static int bench_parse(struct bench_cfg *c, int argc, char **argv)
 		return opt_usage_error(CMD, "missing --image FILE, --socket PATH or --pci BDF");
 	if (!c->image && c->have_transport)
 		return opt_usage_error(CMD, "--transport goes with --image only");
-	if (!c->have_rw)
-		return opt_usage_error(CMD, "missing --rw MODE");
-	if (!c->have_bs)
-		return opt_usage_error(CMD, "missing --bs SIZE");
-	if (!c->have_iodepth)
-		return opt_usage_error(CMD, "missing --iodepth N");
 	return 0;
 }
 
