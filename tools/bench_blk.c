@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -452,6 +453,8 @@ struct bench_result {
 	bool have_notify;
 	const char *notify_side; /* "front-end" or "device" */
 	uint64_t kicks, calls;
+	/* This process over the run (every thread: in process, the device's too) */
+	uint64_t cpu_ns, vcsw;
 	const char *ring; /* negotiated format: "split" or "packed" */
 	bool in_order;
 };
@@ -495,7 +498,9 @@ static void bench_print(const struct bench_cfg *c, const struct bench_result *r,
 			printf(",\"kicks\":%" PRIu64 ",\"calls\":%" PRIu64
 			       ",\"notify_side\":\"%s\"",
 			       r->kicks, r->calls, r->notify_side);
-		printf("}\n");
+		printf(",\"cpu_us_per_io\":%.3f,\"vcsw_per_io\":%.3f}\n",
+		       r->ios ? (double)r->cpu_ns / 1000.0 / (double)r->ios : 0,
+		       r->ios ? (double)r->vcsw / (double)r->ios : 0);
 		return;
 	}
 	printf("vireo bench blk: %s, bs %u, iodepth %u per queue, %u queue%s, %.1f s, %s ring%s\n",
@@ -518,6 +523,10 @@ static void bench_print(const struct bench_cfg *c, const struct bench_result *r,
 	if (r->have_notify && r->ios)
 		printf("notifications (%s): %.3f kicks and %.3f calls per I/O\n", r->notify_side,
 		       (double)r->kicks / (double)r->ios, (double)r->calls / (double)r->ios);
+	if (r->ios)
+		printf("this process: %.2f us CPU and %.3f voluntary context switches per I/O\n",
+		       (double)r->cpu_ns / 1000.0 / (double)r->ios,
+		       (double)r->vcsw / (double)r->ios);
 	if (r->errors)
 		printf("errors: %" PRIu64 "\n", r->errors);
 }
@@ -631,12 +640,29 @@ static void bench_notify_end(struct blk_stack *s, struct bench_result *r)
 	r->calls = calls - r->calls;
 }
 
+/*
+ * CPU time (user + system) and voluntary context switches of every thread of this process
+ * so far: a thread that sleeps for a peer (a register access posted to the model's thread,
+ * an eventfd wait) switches once per sleep, however loaded the machine is.
+ */
+static void bench_rusage(uint64_t *cpu_ns, uint64_t *vcsw)
+{
+	struct rusage ru;
+
+	*cpu_ns = *vcsw = 0;
+	if (getrusage(RUSAGE_SELF, &ru) < 0)
+		return;
+	*cpu_ns = ((uint64_t)ru.ru_utime.tv_sec + (uint64_t)ru.ru_stime.tv_sec) * 1000000000ull +
+		  ((uint64_t)ru.ru_utime.tv_usec + (uint64_t)ru.ru_stime.tv_usec) * 1000ull;
+	*vcsw = (uint64_t)ru.ru_nvcsw;
+}
+
 /* bench_run() - Return: exit code */
 static int bench_run(struct bench_cfg *c, struct blk_stack *s)
 {
 	struct bench_worker *w = calloc(c->queues, sizeof(*w));
 	struct bench_result *r = calloc(1, sizeof(*r));
-	uint64_t start;
+	uint64_t start, cpu_ns, vcsw;
 	unsigned int i, started;
 	int ret = 0;
 
@@ -648,6 +674,7 @@ static int bench_run(struct bench_cfg *c, struct blk_stack *s)
 	}
 	bench_notify_start(s, r);
 	bench_note_ring(r, s);
+	bench_rusage(&cpu_ns, &vcsw);
 	start = opt_now_ns();
 	started = bench_start(c, s, w, start);
 	if (started < c->queues) {
@@ -659,6 +686,9 @@ static int bench_run(struct bench_cfg *c, struct blk_stack *s)
 	r->secs = (double)(opt_now_ns() - start) / 1e9;
 	bench_sum(r, w, c->queues);
 	bench_notify_end(s, r);
+	bench_rusage(&r->cpu_ns, &r->vcsw);
+	r->cpu_ns -= cpu_ns;
+	r->vcsw -= vcsw;
 	/*
 	 * The partial results first, complete lines flushed, so an error line
 	 * never lands inside the JSON or the table when both streams share a
