@@ -104,3 +104,26 @@ for depth in $DEPTHS; do
 		}'
 	done
 done
+# Same-round comparisons: how often each transport had fewer IOPS, and more voluntary context
+# switches per I/O, than loopback in the run just before it (the medians hide the spread).
+awk -v rounds="$ROUNDS" '{
+	k = $1 " " $2
+	n[k]++
+	iops[k, n[k]] = $3
+	vcsw[k, n[k]] = $9
+} END {
+	split("'"$DEPTHS"'", d, " ")
+	split("'"${TRANSPORTS#loopback }"'", t, " ")
+	for (i = 1; i in d; i++)
+		for (j = 1; j in t; j++) {
+			a = d[i] " " t[j]
+			b = d[i] " loopback"
+			fewer = more = 0
+			for (r = 1; r <= n[a]; r++) {
+				fewer += iops[a, r] < iops[b, r]
+				more += vcsw[a, r] > vcsw[b, r]
+			}
+			printf "depth %s %s: fewer IOPS than loopback in %d of %d rounds, more vcsw/IO in %d\n",
+				d[i], t[j], fewer, rounds, more
+		}
+}' "$tmp/runs"
