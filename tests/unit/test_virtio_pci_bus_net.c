@@ -4,9 +4,11 @@
  * driver and function model through the in-process bus (virtio_pci_bus.c). The model echoes
  * every frame it is sent back into the driver's receive queue, so each frame goes both ways
  * through the register path. Split and packed rings, with and without EVENT_IDX, INDIRECT,
- * IN_ORDER and MRG_RXBUF; the control queue (CTRL_MAC_ADDR, CTRL_RX) checked by the model's
- * receive filter; MSI-X per queue, shared, or polling; a model offering MQ (our driver uses
- * one queue pair and must not take it). Every frame's bytes are verified.
+ * IN_ORDER and MRG_RXBUF (NOTIFICATION_DATA always); MTUs above one mergeable buffer; the
+ * control queue (CTRL_MAC_ADDR, CTRL_RX) checked by the model's receive filter; MSI-X per
+ * queue, shared, or polling; a model offering MQ (our driver uses one queue pair and must not
+ * take it). Every frame's bytes are verified. Not here: VLAN filtering (neither our driver nor
+ * the model has CTRL_VLAN) and more than one queue pair (our driver runs one).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -116,6 +118,8 @@ static void rig_check(struct net_rig *r, const struct net_mix *m)
 	assert_int_equal(virtio_has_feature(v, VIRTIO_F_IN_ORDER), m->in_order);
 	assert_int_equal(virtio_has_feature(v, VIRTIO_NET_F_MRG_RXBUF), m->mrg);
 	assert_int_equal(virtio_has_feature(v, VIRTIO_NET_F_CTRL_VQ), !m->no_ctrl);
+	/* The function offers NOTIFICATION_DATA: every notify write carries the queue's index. */
+	assert_true(virtio_has_feature(v, VIRTIO_F_NOTIFICATION_DATA));
 	/* Our driver runs one queue pair: it must leave MQ alone even when offered. */
 	assert_false(virtio_has_feature(v, VIRTIO_NET_F_MQ));
 	assert_int_equal(vireo_pci_device_interrupts(vireo_pci_bus_driver(r->pb)), m->want_vectors);
