@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * `vireo bench blk`: IOPS, bandwidth and latency of the whole front-end
- * stack (our blk driver's asynchronous API, the loopback or virtio-mmio transport, our blk
- * device on an image), or of our driver and the vhost-user front-end against
- * any vhost-user-blk back-end (--socket), with notifications per I/O (the
- * front-end's with --socket, the device model's in process). One
+ * `vireo bench blk`: IOPS, bandwidth and latency of the whole front-end stack (our blk
+ * driver's asynchronous API, the loopback, virtio-mmio or virtio-pci transport, our blk
+ * device on an image), or of our driver and the vhost-user front-end against any
+ * vhost-user-blk back-end (--socket), with notifications per I/O (the front-end's with
+ * --socket, the device model's in process) and the process's CPU and context switches. One
  * thread per queue keeps --iodepth requests in flight on its queue; latency
  * runs from submit to the poll that returns the request, kept in a
  * log-linear histogram (32 buckets per power of two, about 3% resolution).
