@@ -7,7 +7,9 @@
  * IN_ORDER and MRG_RXBUF (NOTIFICATION_DATA always); MTUs above one mergeable buffer; the
  * control queue (CTRL_MAC_ADDR, CTRL_RX) checked by the model's receive filter; MSI-X per
  * queue, shared, or polling; a model offering MQ (our driver uses one queue pair and must not
- * take it). Every frame's bytes are verified. Not here: VLAN filtering (neither our driver nor
+ * take it). Every frame's bytes are verified. The same net cases run over the in-process
+ * virtio-mmio bus too (virtio_mmio_bus.c; its blk, rng and two net mixes are in
+ * test_virtio_mmio_driver.c), without the MSI-X checks. Not here: VLAN filtering (neither our driver nor
  * the model has CTRL_VLAN) and more than one queue pair (our driver runs one).
  */
 #include <stdarg.h>
@@ -22,6 +24,7 @@
 
 #include <vireo/net_device.h>
 #include <vireo/spec.h>
+#include <vireo/virtio_mmio_bus.h>
 #include <vireo/virtio_net.h>
 #include <vireo/virtio_pci_bus.h>
 
@@ -40,6 +43,7 @@ struct net_mix {
 	unsigned int msix_vectors;
 	bool poll;
 	unsigned int want_vectors;
+	bool mmio; /* over the virtio-mmio bus instead (no MSI-X: the vector fields unused) */
 };
 
 struct net_rig {
@@ -47,6 +51,7 @@ struct net_rig {
 	struct virtio_bus bus;
 	struct net_device *dev;
 	struct vireo_pci_bus *pb;
+	struct vireo_mmio_bus *mb;
 	struct virtio_net *net;
 	struct virtio_device *vdev;
 	uint8_t mac[6];
@@ -89,8 +94,13 @@ static void rig_up(struct net_rig *r, const struct net_mix *m)
 		vd->offered_features &= ~VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX);
 	if (m->no_indirect)
 		vd->offered_features &= ~VIRTIO_BIT(VIRTIO_F_RING_INDIRECT_DESC);
-	assert_int_equal(vireo_pci_bus_new(&r->pb, &r->bus, vd, &o), 0);
-	r->vdev = vireo_pci_bus_virtio_device(r->pb);
+	if (m->mmio) {
+		assert_int_equal(vireo_mmio_bus_new(&r->mb, &r->bus, vd, NULL), 0);
+		r->vdev = vireo_mmio_bus_virtio_device(r->mb);
+	} else {
+		assert_int_equal(vireo_pci_bus_new(&r->pb, &r->bus, vd, &o), 0);
+		r->vdev = vireo_pci_bus_virtio_device(r->pb);
+	}
 	r->net = virtio_net_from_device(r->vdev);
 	assert_non_null(r->net);
 	r->max_len = virtio_net_mtu(r->net) + 14u;
@@ -100,6 +110,7 @@ static void rig_up(struct net_rig *r, const struct net_mix *m)
 static void rig_down(struct net_rig *r)
 {
 	vireo_pci_bus_free(r->pb);
+	vireo_mmio_bus_free(r->mb);
 	vireo_net_device_free(r->dev);
 	virtio_net_unregister(&r->bus, &r->drv);
 }
@@ -110,7 +121,7 @@ static void rig_check(struct net_rig *r, const struct net_mix *m)
 	struct virtio_device *v = r->vdev;
 	uint8_t mac[6];
 
-	assert_string_equal(v->config->bus_name(v), "virtio-pci");
+	assert_string_equal(v->config->bus_name(v), m->mmio ? "virtio-mmio" : "virtio-pci");
 	assert_int_equal(virtio_has_feature(v, VIRTIO_F_RING_PACKED),
 			 m->format == VIRTIO_RING_PACKED);
 	assert_int_equal(virtio_has_feature(v, VIRTIO_F_RING_EVENT_IDX), !m->no_event_idx);
@@ -122,8 +133,10 @@ static void rig_check(struct net_rig *r, const struct net_mix *m)
 	assert_true(virtio_has_feature(v, VIRTIO_F_NOTIFICATION_DATA));
 	/* Our driver runs one queue pair: it must leave MQ alone even when offered. */
 	assert_false(virtio_has_feature(v, VIRTIO_NET_F_MQ));
-	assert_int_equal(vireo_pci_device_interrupts(vireo_pci_bus_driver(r->pb)), m->want_vectors);
-	/* The MAC came through the device-specific configuration window of the BAR. */
+	if (!m->mmio)
+		assert_int_equal(vireo_pci_device_interrupts(vireo_pci_bus_driver(r->pb)),
+				 m->want_vectors);
+	/* The MAC came through the device-specific configuration (BAR window, or registers). */
 	virtio_net_mac(r->net, mac);
 	assert_memory_equal(mac, rig_mac, 6);
 }
@@ -337,9 +350,9 @@ static uint64_t filtered(struct net_rig *r)
  * that off, CTRL_MAC_ADDR moves its address (its filter then drops frames to the old one),
  * CTRL_RX promiscuous lets them in again, and back.
  */
-static void ctrl_case(enum virtio_ring_format format)
+static void ctrl_case(enum virtio_ring_format format, bool mmio)
 {
-	const struct net_mix m = {.format = format, .want_vectors = 4};
+	const struct net_mix m = {.format = format, .want_vectors = 4, .mmio = mmio};
 	const uint8_t new_mac[6] = {0x02, 0x76, 0x69, 0xaa, 0xbb, 0xcc};
 	const uint8_t stranger[6] = {0x02, 0, 0, 0, 0, 9};
 	uint8_t mac[6];
@@ -371,13 +384,61 @@ static void ctrl_case(enum virtio_ring_format format)
 static void test_ctrl_split(void **state)
 {
 	(void)state;
-	ctrl_case(VIRTIO_RING_SPLIT);
+	ctrl_case(VIRTIO_RING_SPLIT, false);
 }
 
 static void test_ctrl_packed(void **state)
 {
 	(void)state;
-	ctrl_case(VIRTIO_RING_PACKED);
+	ctrl_case(VIRTIO_RING_PACKED, false);
+}
+
+/* ---- the same over the in-process virtio-mmio bus ---- */
+
+static void test_mmio_packed_mrg_mq_offered(void **state)
+{
+	const struct net_mix m = {.format = VIRTIO_RING_PACKED,
+				  .mrg = true,
+				  .mtu = 4000,
+				  .queue_pairs = 2,
+				  .mmio = true};
+
+	(void)state;
+	net_case(&m);
+}
+
+/* R-NET-03 over MMIO: MTU 4000 without MRG_RXBUF, split, IN_ORDER, no EVENT_IDX. */
+static void test_mmio_split_in_order_bare(void **state)
+{
+	const struct net_mix m = {.format = VIRTIO_RING_SPLIT,
+				  .in_order = true,
+				  .no_event_idx = true,
+				  .no_indirect = true,
+				  .mtu = 4000,
+				  .mmio = true};
+
+	(void)state;
+	net_case(&m);
+}
+
+static void test_mmio_no_ctrl(void **state)
+{
+	const struct net_mix m = {.format = VIRTIO_RING_SPLIT, .no_ctrl = true, .mmio = true};
+
+	(void)state;
+	net_case(&m);
+}
+
+static void test_mmio_ctrl_split(void **state)
+{
+	(void)state;
+	ctrl_case(VIRTIO_RING_SPLIT, true);
+}
+
+static void test_mmio_ctrl_packed(void **state)
+{
+	(void)state;
+	ctrl_case(VIRTIO_RING_PACKED, true);
 }
 
 /* Without CTRL_VQ the commands are refused by the driver, and nothing is filtered. */
@@ -410,6 +471,11 @@ int main(void)
 		cmocka_unit_test(test_ctrl_split),
 		cmocka_unit_test(test_ctrl_packed),
 		cmocka_unit_test(test_no_ctrl_refused),
+		cmocka_unit_test(test_mmio_packed_mrg_mq_offered),
+		cmocka_unit_test(test_mmio_split_in_order_bare),
+		cmocka_unit_test(test_mmio_no_ctrl),
+		cmocka_unit_test(test_mmio_ctrl_split),
+		cmocka_unit_test(test_mmio_ctrl_packed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
