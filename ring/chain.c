@@ -19,10 +19,52 @@
 #include "ring/chain.h"
 #include "ring/platform.h"
 
+/*
+ * A hit re-reads the cached table slot: it holds the region the table has
+ * there now (size 0 once empty), and regions never overlap, so a region
+ * holding @addr is the one translate would find. Nothing stale survives a
+ * table change: it is seen at the next use.
+ */
+static inline void *vring_mem_hit(const struct vring_mem_region *r, uint64_t addr, uint64_t len,
+				  uint64_t *contig)
+{
+	uint64_t start = r->guest_addr, size = r->size, off = addr - start, avail;
+
+	if (addr < start || off >= size)
+		return NULL;
+	avail = size - off;
+	*contig = avail < len ? avail : len;
+	return (char *)r->host + off;
+}
+
+void *vring_mem_find(const struct vring_mem *mem, const struct vring_mem_region **last,
+		     uint64_t addr, uint64_t len, uint64_t *contig)
+{
+	const struct vring_mem_region *r;
+	void *p;
+
+	if (!mem->region)
+		return mem->translate(mem->opaque, addr, len, contig);
+	if (*last) {
+		p = vring_mem_hit(*last, addr, len, contig);
+		if (p)
+			return p;
+	}
+	r = mem->region(mem->opaque, addr);
+	if (!r)
+		return NULL;
+	p = vring_mem_hit(r, addr, len, contig);
+	if (p)
+		*last = r;
+	return p;
+}
+
 void vring_chain_acc_init(struct vring_chain_acc *w, const struct vring_mem *mem,
-			  struct vring_iov *iov, unsigned int iov_cap)
+			  const struct vring_mem_region **last, struct vring_iov *iov,
+			  unsigned int iov_cap)
 {
 	w->mem = mem;
+	w->last = last;
 	w->iov = iov;
 	w->iov_cap = iov_cap > UINT16_MAX ? UINT16_MAX : iov_cap;
 	w->n_iov = 0;
@@ -47,7 +89,7 @@ static enum vring_error chain_map(struct vring_chain_acc *w, uint64_t addr, uint
 
 		if (w->n_iov == w->iov_cap)
 			return VRING_ERR_IOV_CAPACITY;
-		p = w->mem->translate(w->mem->opaque, addr, len, &contig);
+		p = vring_mem_find(w->mem, w->last, addr, len, &contig);
 		if (!p || contig == 0 || contig > len)
 			return VRING_ERR_ADDRESS;
 		w->iov[w->n_iov].base = p;
@@ -84,8 +126,10 @@ enum vring_error vring_chain_acc_add(struct vring_chain_acc *w, uint64_t addr, u
 	return chain_map(w, addr, len, writable);
 }
 
-enum vring_error vring_chain_map_table(const struct vring_mem *mem, uint64_t addr, uint32_t len,
-				       uint32_t entry_size, const void **table, uint32_t *entries)
+enum vring_error vring_chain_map_table(const struct vring_mem *mem,
+				       const struct vring_mem_region **last, uint64_t addr,
+				       uint32_t len, uint32_t entry_size, const void **table,
+				       uint32_t *entries)
 {
 	uint64_t contig = 0;
 	const void *t;
@@ -95,7 +139,7 @@ enum vring_error vring_chain_map_table(const struct vring_mem *mem, uint64_t add
 	if ((uint64_t)len - 1 > UINT64_MAX - addr)
 		return VRING_ERR_ADDRESS;
 	/* The table is read as an array: it must lie in one guest region. */
-	t = mem->translate(mem->opaque, addr, len, &contig);
+	t = vring_mem_find(mem, last, addr, len, &contig);
 	if (!t || contig != len)
 		return VRING_ERR_ADDRESS;
 	*table = t;
@@ -107,9 +151,9 @@ enum vring_error vring_chain_map_table(const struct vring_mem *mem, uint64_t add
  * Switch the walk to the indirect table @d points at (§2.7.5.3). The WRITE
  * flag of @d itself is ignored (D-SR-04).
  */
-static enum vring_error chain_enter_indirect(const struct vring_split_dev *q,
-					     const struct virtq_desc *d, bool nested,
-					     const struct virtq_desc **table, uint32_t *table_len)
+static enum vring_error chain_enter_indirect(struct vring_split_dev *q, const struct virtq_desc *d,
+					     bool nested, const struct virtq_desc **table,
+					     uint32_t *table_len)
 {
 	const void *t = NULL;
 	enum vring_error err;
@@ -123,8 +167,8 @@ static enum vring_error chain_enter_indirect(const struct vring_split_dev *q,
 	/* §2.7.5.3.1: INDIRECT and NEXT are never set together */
 	if (d->flags & VIRTQ_DESC_F_NEXT)
 		return VRING_ERR_INDIRECT_NEXT;
-	err = vring_chain_map_table(&q->mem, d->addr, d->len, (uint32_t)sizeof(struct virtq_desc),
-				    &t, table_len);
+	err = vring_chain_map_table(&q->mem, &q->mem_last, d->addr, d->len,
+				    (uint32_t)sizeof(struct virtq_desc), &t, table_len);
 	if (err)
 		return err;
 	*table = t;
@@ -140,7 +184,7 @@ void vring_chain_acc_fill(const struct vring_chain_acc *w, uint16_t head, struct
 	chain->writable_bytes = w->writable_bytes;
 }
 
-enum vring_error vring_split_chain_walk(const struct vring_split_dev *q, uint16_t head,
+enum vring_error vring_split_chain_walk(struct vring_split_dev *q, uint16_t head,
 					struct vring_chain *chain, struct vring_iov *iov,
 					unsigned int iov_cap)
 {
@@ -153,7 +197,7 @@ enum vring_error vring_split_chain_walk(const struct vring_split_dev *q, uint16_
 	enum vring_error err;
 	struct virtq_desc d;
 
-	vring_chain_acc_init(&w, &q->mem, iov, iov_cap);
+	vring_chain_acc_init(&w, &q->mem, &q->mem_last, iov, iov_cap);
 	for (;;) {
 		/* §2.7.5.2: a chain is no longer than its table, else it loops */
 		if (++steps > table_len)

@@ -15,6 +15,7 @@
 
 struct vring_chain_acc {
 	const struct vring_mem *mem;
+	const struct vring_mem_region **last; /* the queue's region cache (see vring_mem_find) */
 	struct vring_iov *iov;
 	uint32_t iov_cap;
 	uint32_t n_iov;
@@ -26,9 +27,19 @@ struct vring_chain_acc {
 	bool seen_writable;
 };
 
+/*
+ * vring_mem_find() - translate [@addr, @addr + @len) (@len > 0, no wrap:
+ * the caller checked) like mem->translate, through the queue's cache *@last
+ * of the region last hit when mem->region is set.
+ * Return: the host pointer and *@contig (1..@len), or NULL.
+ */
+void *vring_mem_find(const struct vring_mem *mem, const struct vring_mem_region **last,
+		     uint64_t addr, uint64_t len, uint64_t *contig);
+
 /* vring_chain_acc_init() - start accumulating a chain into @iov[0, @iov_cap) */
 void vring_chain_acc_init(struct vring_chain_acc *w, const struct vring_mem *mem,
-			  struct vring_iov *iov, unsigned int iov_cap);
+			  const struct vring_mem_region **last, struct vring_iov *iov,
+			  unsigned int iov_cap);
 
 /*
  * vring_chain_acc_add() - account one buffer element already copied out of
@@ -47,8 +58,10 @@ void vring_chain_acc_fill(const struct vring_chain_acc *w, uint16_t head,
  * VRING_INDIRECT_MAX_ENTRIES entries, in one guest region.
  * Return: VRING_ERR_NONE and *@table, *@entries set; else the rule broken.
  */
-enum vring_error vring_chain_map_table(const struct vring_mem *mem, uint64_t addr, uint32_t len,
-				       uint32_t entry_size, const void **table, uint32_t *entries);
+enum vring_error vring_chain_map_table(const struct vring_mem *mem,
+				       const struct vring_mem_region **last, uint64_t addr,
+				       uint32_t len, uint32_t entry_size, const void **table,
+				       uint32_t *entries);
 
 /*
  * vring_split_chain_walk() - read the chain starting at @head (< q->num)
@@ -56,7 +69,7 @@ enum vring_error vring_chain_map_table(const struct vring_mem *mem, uint64_t add
  * Return: VRING_ERR_NONE, or the rule the driver broke; @iov and @chain are
  * then partly written and must be ignored.
  */
-enum vring_error vring_split_chain_walk(const struct vring_split_dev *q, uint16_t head,
+enum vring_error vring_split_chain_walk(struct vring_split_dev *q, uint16_t head,
 					struct vring_chain *chain, struct vring_iov *iov,
 					unsigned int iov_cap);
 
