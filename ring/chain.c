@@ -19,111 +19,19 @@
 #include "ring/chain.h"
 #include "ring/platform.h"
 
-/*
- * A hit re-reads the cached table slot: it holds the region the table has
- * there now (size 0 once empty), and regions never overlap, so a region
- * holding @addr is the one translate would find. Nothing stale survives a
- * table change: it is seen at the next use.
- */
-static inline void *vring_mem_hit(const struct vring_mem_region *r, uint64_t addr, uint64_t len,
-				  uint64_t *contig)
+/* The miss path of vring_mem_find() (chain.h): ask the table, remember the slot. */
+void *vring_mem_find_miss(const struct vring_mem *mem, const struct vring_mem_region **last,
+			  uint64_t addr, uint64_t len, uint64_t *contig)
 {
-	uint64_t start = r->guest_addr, size = r->size, off = addr - start, avail;
-
-	if (addr < start || off >= size)
-		return NULL;
-	avail = size - off;
-	*contig = avail < len ? avail : len;
-	return (char *)r->host + off;
-}
-
-void *vring_mem_find(const struct vring_mem *mem, const struct vring_mem_region **last,
-		     uint64_t addr, uint64_t len, uint64_t *contig)
-{
-	const struct vring_mem_region *r;
+	const struct vring_mem_region *r = mem->region(mem->opaque, addr);
 	void *p;
 
-	if (!mem->region)
-		return mem->translate(mem->opaque, addr, len, contig);
-	if (*last) {
-		p = vring_mem_hit(*last, addr, len, contig);
-		if (p)
-			return p;
-	}
-	r = mem->region(mem->opaque, addr);
 	if (!r)
 		return NULL;
 	p = vring_mem_hit(r, addr, len, contig);
 	if (p)
 		*last = r;
 	return p;
-}
-
-void vring_chain_acc_init(struct vring_chain_acc *w, const struct vring_mem *mem,
-			  const struct vring_mem_region **last, struct vring_iov *iov,
-			  unsigned int iov_cap)
-{
-	w->mem = mem;
-	w->last = last;
-	w->iov = iov;
-	w->iov_cap = iov_cap > UINT16_MAX ? UINT16_MAX : iov_cap;
-	w->n_iov = 0;
-	w->total = 0;
-	w->readable_bytes = 0;
-	w->writable_bytes = 0;
-	w->readable = 0;
-	w->writable = 0;
-	w->seen_writable = false;
-}
-
-/* Translate [addr, addr + len) into as many iov entries as regions it spans. */
-static enum vring_error chain_map(struct vring_chain_acc *w, uint64_t addr, uint32_t len,
-				  bool writable)
-{
-	/* checklist 4: gpa + len must not wrap the 64-bit space */
-	if ((uint64_t)len - 1 > UINT64_MAX - addr)
-		return VRING_ERR_ADDRESS;
-	while (len) {
-		uint64_t contig = 0;
-		void *p;
-
-		if (w->n_iov == w->iov_cap)
-			return VRING_ERR_IOV_CAPACITY;
-		p = vring_mem_find(w->mem, w->last, addr, len, &contig);
-		if (!p || contig == 0 || contig > len)
-			return VRING_ERR_ADDRESS;
-		w->iov[w->n_iov].base = p;
-		w->iov[w->n_iov].len = (size_t)contig;
-		w->n_iov++;
-		if (writable)
-			w->writable++;
-		else
-			w->readable++;
-		addr += contig;
-		len -= (uint32_t)contig;
-	}
-	return VRING_ERR_NONE;
-}
-
-enum vring_error vring_chain_acc_add(struct vring_chain_acc *w, uint64_t addr, uint32_t len,
-				     bool writable)
-{
-	/* §2.7.4.2 (R-SR-02), §2.8.6 (R-PR-05): device-writable elements come after readable ones */
-	if (!writable && w->seen_writable)
-		return VRING_ERR_WRITABLE_ORDER;
-	if (writable)
-		w->seen_writable = true;
-	/* §2.7.5.2 (R-SR-03): a chain's bytes add up to at most 2^32 - 1 */
-	w->total += len;
-	if (w->total > UINT32_MAX)
-		return VRING_ERR_BYTES_OVERFLOW;
-	if (writable)
-		w->writable_bytes += len;
-	else
-		w->readable_bytes += len;
-	if (len == 0)
-		return VRING_ERR_NONE;
-	return chain_map(w, addr, len, writable);
 }
 
 enum vring_error vring_chain_map_table(const struct vring_mem *mem,
@@ -173,15 +81,6 @@ static enum vring_error chain_enter_indirect(struct vring_split_dev *q, const st
 		return err;
 	*table = t;
 	return VRING_ERR_NONE;
-}
-
-void vring_chain_acc_fill(const struct vring_chain_acc *w, uint16_t head, struct vring_chain *chain)
-{
-	chain->head = head;
-	chain->readable = w->readable;
-	chain->writable = w->writable;
-	chain->readable_bytes = w->readable_bytes;
-	chain->writable_bytes = w->writable_bytes;
 }
 
 enum vring_error vring_split_chain_walk(struct vring_split_dev *q, uint16_t head,
