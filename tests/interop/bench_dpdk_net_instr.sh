@@ -119,10 +119,12 @@ window() {
 	ins=$(sed -n 's/^summary: *//p' "$dump" 2>/dev/null)
 	[ -n "${INSTR_KEEP:-}" ] && [ -n "$dump" ] &&
 		cp "$dump" "$INSTR_KEEP/callgrind.$(basename "${vireos[$2]}").$1.$3.$2.$n"
-	# net_tx_process's calls: the caller line just above its own in the caller tree.
-	calls=$(callgrind_annotate --tree=caller "$dump" 2>/dev/null | awk '
-		/^ *[0-9,]+ .*< / { c = $0 } / \* .*:net_tx_process / { print c; exit }' |
-		sed -n 's/.*(\([0-9,]*\)x).*/\1/p' | tr -d ,)
+	# net_tx_process's calls, from the dump itself: "cfn=(id) name" names a callee once
+	# (later only "cfn=(id)"); each "calls=N ..." line after it counts N calls to it.
+	calls=$(awk '/^c?fn=\([0-9]+\) / { id = $1; sub(/^c?fn=/, "", id); name[id] = $2 }
+		/^cfn=/ { id = $1; sub(/^cfn=/, "", id); cur = name[id] }
+		/^calls=/ { split($1, a, "="); if (cur == "net_tx_process") n += a[2] }
+		END { print n + 0 }' "$dump" 2>/dev/null)
 	echo "$((f1 - f0)) ${ins:-0} ${calls:-0}"
 }
 
@@ -134,7 +136,7 @@ round() {
 	idle=$(window "$1" "$3" rxonly 2)
 	awk -v b="${vireos[$3]}" -v r="$1" -v n="$2" -v busy="$busy" -v idle="$idle" 'BEGIN {
 		split(busy, a, " "); split(idle, z, " "); f = a[1]; i = a[2]; c = a[3]
-		if (f <= 0 || i <= 0 || z[3] <= 0) { printf "%-28s %-6s %5s no count\n", b, r, n; exit }
+		if (f <= 0 || i <= 0 || z[3] <= 0) { printf "%-28s %-6s %5s no count (busy: %s; idle: %s)\n", b, r, n, busy, idle; exit }
 		e = z[2] / z[3]
 		printf "%-28s %-6s %5s %10d %10.1f %8.4f %8.1f %10.1f\n", b, r, n, f, i / f, c / f,
 			e, (i - c * e) / f }' | tee -a "$tmp/rows"
