@@ -83,30 +83,23 @@ static enum vring_error chain_enter_indirect(struct vring_split_dev *q, const st
 	return VRING_ERR_NONE;
 }
 
-enum vring_error vring_split_chain_walk(struct vring_split_dev *q, uint16_t head,
-					struct vring_chain *chain, struct vring_iov *iov,
-					unsigned int iov_cap)
+/* The general walk, from the chain's first descriptor @first (already copied out). */
+static enum vring_error chain_walk_general(struct vring_split_dev *q, uint16_t head,
+					   const struct virtq_desc *first,
+					   struct vring_chain *chain, struct vring_iov *iov,
+					   unsigned int iov_cap)
 {
 	struct vring_chain_acc w;
 	const struct virtq_desc *table = q->desc;
 	uint32_t table_len = q->num;
 	uint32_t i = head;
-	uint32_t steps = 0;
+	uint32_t steps = 1;
 	bool in_indirect = false;
 	enum vring_error err;
-	struct virtq_desc d;
+	struct virtq_desc d = *first;
 
 	vring_chain_acc_init(&w, &q->mem, &q->mem_last, iov, iov_cap);
 	for (;;) {
-		/* §2.7.5.2: a chain is no longer than its table, else it loops */
-		if (++steps > table_len)
-			return VRING_ERR_CHAIN_LOOP;
-		/*
-		 * GUEST: i < table_len (head checked by the caller, next below);
-		 * the table was translated whole (init, or chain_enter_indirect).
-		 * Copied once; only the copy is used from here on.
-		 */
-		vring_desc_read(&table[i], &d);
 		if (d.flags & VIRTQ_DESC_F_INDIRECT) {
 			err = chain_enter_indirect(q, &d, in_indirect, &table, &table_len);
 			if (err)
@@ -114,17 +107,42 @@ enum vring_error vring_split_chain_walk(struct vring_split_dev *q, uint16_t head
 			in_indirect = true;
 			i = 0;
 			steps = 0;
-			continue;
+		} else {
+			err = vring_chain_acc_add(&w, d.addr, d.len, d.flags & VIRTQ_DESC_F_WRITE);
+			if (err)
+				return err;
+			if (!(d.flags & VIRTQ_DESC_F_NEXT))
+				break;
+			if (d.next >= table_len)
+				return VRING_ERR_NEXT_RANGE;
+			i = d.next;
 		}
-		err = vring_chain_acc_add(&w, d.addr, d.len, d.flags & VIRTQ_DESC_F_WRITE);
-		if (err)
-			return err;
-		if (!(d.flags & VIRTQ_DESC_F_NEXT))
-			break;
-		if (d.next >= table_len)
-			return VRING_ERR_NEXT_RANGE;
-		i = d.next;
+		/* §2.7.5.2: a chain is no longer than its table, else it loops */
+		if (++steps > table_len)
+			return VRING_ERR_CHAIN_LOOP;
+		/*
+		 * GUEST: i < table_len (head checked by the caller, next above);
+		 * the table was translated whole (init, or chain_enter_indirect).
+		 * Copied once; only the copy is used from here on.
+		 */
+		vring_desc_read(&table[i], &d);
 	}
 	vring_chain_acc_fill(&w, head, chain);
 	return VRING_ERR_NONE;
+}
+
+enum vring_error vring_split_chain_walk(struct vring_split_dev *q, uint16_t head,
+					struct vring_chain *chain, struct vring_iov *iov,
+					unsigned int iov_cap)
+{
+	struct virtq_desc d;
+
+	/* GUEST: head < num (checked by the caller); the table translated whole at init. */
+	vring_desc_read(&q->desc[head], &d);
+	/* The common chain, one direct buffer in one region (a one-step walk never loops). */
+	if (!(d.flags & (VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_INDIRECT)) &&
+	    vring_chain_one(&q->mem, &q->mem_last, d.addr, d.len, d.flags & VIRTQ_DESC_F_WRITE,
+			    head, chain, iov, iov_cap))
+		return VRING_ERR_NONE;
+	return chain_walk_general(q, head, &d, chain, iov, iov_cap);
 }

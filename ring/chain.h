@@ -140,6 +140,39 @@ static inline enum vring_error vring_chain_acc_add(struct vring_chain_acc *w, ui
 	return vring_chain_map(w, addr, len, writable);
 }
 
+/*
+ * vring_chain_one() - the common chain, one direct buffer in one region,
+ * without the accumulator: when it returns true, the result is what
+ * vring_chain_acc_add() on a fresh accumulator, then vring_chain_acc_fill(),
+ * give. False (nothing taken; a zero length, a buffer that wraps, leaves
+ * guest memory or spans regions, no iov room): the caller walks the general
+ * way, which finds the error or splits the buffer.
+ */
+static inline bool vring_chain_one(const struct vring_mem *mem,
+				   const struct vring_mem_region **last, uint64_t addr,
+				   uint32_t len, bool writable, uint16_t head,
+				   struct vring_chain *chain, struct vring_iov *iov,
+				   unsigned int iov_cap)
+{
+	uint64_t contig = 0;
+	void *p;
+
+	/* checklist 4: the same wrap and length checks as vring_chain_map() */
+	if (len == 0 || iov_cap == 0 || (uint64_t)len - 1 > UINT64_MAX - addr)
+		return false;
+	p = vring_mem_find(mem, last, addr, len, &contig);
+	if (!p || contig != len)
+		return false;
+	iov[0].base = p;
+	iov[0].len = len;
+	chain->head = head;
+	chain->readable = writable ? 0 : 1;
+	chain->writable = writable ? 1 : 0;
+	chain->readable_bytes = writable ? 0 : len;
+	chain->writable_bytes = writable ? len : 0;
+	return true;
+}
+
 /* vring_chain_acc_fill() - the finished chain, named by @head (split) or buffer id (packed) */
 static inline void vring_chain_acc_fill(const struct vring_chain_acc *w, uint16_t head,
 					struct vring_chain *chain)

@@ -241,6 +241,43 @@ static enum vring_error packed_walk_one(struct vring_packed_dev *q, struct packe
 	return err;
 }
 
+/*
+ * A chain of one direct descriptor (flags @flags, no NEXT, no INDIRECT): the
+ * steps of packed_walk_one() and packed_walk_chain(), in the same order, with
+ * the accumulator only when the buffer is not the common one (chain.h).
+ */
+static enum vring_error packed_walk_single(struct vring_packed_dev *q, uint16_t flags,
+					   struct packed_walk *pw, struct vring_chain *chain,
+					   struct vring_iov *iov, unsigned int iov_cap)
+{
+	bool writable = flags & VIRTQ_DESC_F_WRITE;
+	enum vring_error err = VRING_ERR_NONE;
+	struct vring_chain_acc w;
+	struct pvirtq_desc d;
+
+	/* R-PR-04: a chain never longer than the ring (the slots not in flight) */
+	if (++pw->slots > q->num - q->slots_in_flight)
+		return VRING_ERR_CHAIN_LENGTH;
+	/* GUEST: idx < num, the ring validated at init; read after the acquire of flags. */
+	vring_pdesc_read(&q->desc[pw->idx], &d, false);
+	pw->id = d.id;
+	if (!vring_chain_one(&q->mem, &q->mem_last, d.addr, d.len, writable, d.id, chain, iov,
+			     iov_cap)) {
+		vring_chain_acc_init(&w, &q->mem, &q->mem_last, iov, iov_cap);
+		err = vring_chain_acc_add(&w, d.addr, d.len, writable);
+		vring_chain_acc_fill(&w, d.id, chain);
+	}
+	packed_advance(q, &pw->idx, &pw->wrap, 1);
+	if (err)
+		return err;
+	/* §2.8.6: the buffer id is in the last descriptor of the list */
+	if (pw->id >= q->num)
+		return VRING_ERR_HEAD_RANGE;
+	if (packed_in_flight(q, pw->id))
+		return VRING_ERR_HEAD_IN_FLIGHT;
+	return VRING_ERR_NONE;
+}
+
 /* Walk the chain whose head (available, flags @flags) is at last_avail_idx. */
 static enum vring_error packed_walk_chain(struct vring_packed_dev *q, uint16_t flags,
 					  struct packed_walk *pw, struct vring_chain *chain,
@@ -251,6 +288,8 @@ static enum vring_error packed_walk_chain(struct vring_packed_dev *q, uint16_t f
 	bool more = true;
 
 	*pw = (struct packed_walk){.idx = q->last_avail_idx, .wrap = q->avail_wrap};
+	if (!(flags & (VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_INDIRECT)))
+		return packed_walk_single(q, flags, pw, chain, iov, iov_cap);
 	vring_chain_acc_init(&w, &q->mem, &q->mem_last, iov, iov_cap);
 	for (;;) {
 		err = packed_walk_one(q, pw, &w, flags, &more);
