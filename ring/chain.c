@@ -84,10 +84,9 @@ static enum vring_error chain_enter_indirect(struct vring_split_dev *q, const st
 }
 
 /* The general walk, from the chain's first descriptor @first (already copied out). */
-static enum vring_error chain_walk_general(struct vring_split_dev *q, uint16_t head,
-					   const struct virtq_desc *first,
-					   struct vring_chain *chain, struct vring_iov *iov,
-					   unsigned int iov_cap)
+static VRING_NOINLINE enum vring_error
+chain_walk_general(struct vring_split_dev *q, uint16_t head, const struct virtq_desc *first,
+		   struct vring_chain *chain, struct vring_iov *iov, unsigned int iov_cap)
 {
 	struct vring_chain_acc w;
 	const struct virtq_desc *table = q->desc;

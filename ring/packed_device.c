@@ -278,18 +278,16 @@ static enum vring_error packed_walk_single(struct vring_packed_dev *q, uint16_t 
 	return VRING_ERR_NONE;
 }
 
-/* Walk the chain whose head (available, flags @flags) is at last_avail_idx. */
-static enum vring_error packed_walk_chain(struct vring_packed_dev *q, uint16_t flags,
-					  struct packed_walk *pw, struct vring_chain *chain,
-					  struct vring_iov *iov, unsigned int iov_cap)
+/* A chain of several descriptors, or an indirect one, from last_avail_idx. */
+static VRING_NOINLINE enum vring_error packed_walk_list(struct vring_packed_dev *q, uint16_t flags,
+							struct packed_walk *pw,
+							struct vring_chain *chain,
+							struct vring_iov *iov, unsigned int iov_cap)
 {
 	struct vring_chain_acc w;
 	enum vring_error err;
 	bool more = true;
 
-	*pw = (struct packed_walk){.idx = q->last_avail_idx, .wrap = q->avail_wrap};
-	if (!(flags & (VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_INDIRECT)))
-		return packed_walk_single(q, flags, pw, chain, iov, iov_cap);
 	vring_chain_acc_init(&w, &q->mem, &q->mem_last, iov, iov_cap);
 	for (;;) {
 		err = packed_walk_one(q, pw, &w, flags, &more);
@@ -309,6 +307,17 @@ static enum vring_error packed_walk_chain(struct vring_packed_dev *q, uint16_t f
 		return VRING_ERR_HEAD_IN_FLIGHT;
 	vring_chain_acc_fill(&w, pw->id, chain);
 	return VRING_ERR_NONE;
+}
+
+/* Walk the chain whose head (available, flags @flags) is at last_avail_idx. */
+static enum vring_error packed_walk_chain(struct vring_packed_dev *q, uint16_t flags,
+					  struct packed_walk *pw, struct vring_chain *chain,
+					  struct vring_iov *iov, unsigned int iov_cap)
+{
+	*pw = (struct packed_walk){.idx = q->last_avail_idx, .wrap = q->avail_wrap};
+	if (!(flags & (VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_INDIRECT)))
+		return packed_walk_single(q, flags, pw, chain, iov, iov_cap);
+	return packed_walk_list(q, flags, pw, chain, iov, iov_cap);
 }
 
 /*
