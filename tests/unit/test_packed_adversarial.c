@@ -626,7 +626,7 @@ static void test_device_event_off_wrap_beyond_ring(void **state)
 }
 
 /*
- * A burst checks each chain as a single pop does (D-PR-04, R-PR-06 and the id
+ * A burst checks each chain as a single pop does (D-PR-04 and the buffer id
  * rules): good buffers, then a hostile one; the burst returns the good ones,
  * stops at the bad one with the error a single pop gives, the queue broken.
  * A push burst naming an id not in flight breaks it too.
