@@ -74,10 +74,10 @@ tx_frames() {
 
 # counts LOG: the frames serve took so far, after asking it to print them (SIGUSR1).
 counts() {
-	local before n i
+	local before n
 	before=$(grep -c 'from guest' "$1")
 	kill -USR1 "$vireo_pid"
-	for i in $(seq 50); do
+	for _ in $(seq 50); do
 		n=$(grep -c 'from guest' "$1")
 		[ "$n" -gt "$before" ] && break
 		sleep 0.02
@@ -89,7 +89,7 @@ counts() {
 # testpmd MODE (txonly: sends; rxonly: connected, sends nothing) on virtio-user; prints the
 # window's "frames instructions net_tx_process-calls".
 window() {
-	local sock=$tmp/vireo.sock log=$tmp/vireo.log out=$tmp/callgrind.out i f0 f1 ins dump calls
+	local sock=$tmp/vireo.sock log=$tmp/vireo.log out=$tmp/callgrind.out f0 f1 ins dump calls
 	local devargs=queue_size=$qsize
 	rm -f "$sock" "$out"*
 	[ "$1" = packed ] && devargs=$devargs,packed_vq=1
@@ -97,7 +97,7 @@ window() {
 		--callgrind-out-file="$out" "${vireos[$2]}" serve net --socket "$sock" --poll \
 		--no-sandbox --queue-size "$qsize" >"$log" 2>&1 &
 	vireo_pid=$!
-	for i in $(seq 300); do
+	for _ in $(seq 300); do
 		[ -S "$sock" ] && break
 		sleep 0.1
 	done
