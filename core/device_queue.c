@@ -437,8 +437,8 @@ static int vdev_queue_pop_each(struct vdev_queue *q, struct vring_chain *chains,
 }
 
 /* Return: chains taken; -EAGAIN; -EPROTO (now NEEDS_RESET); -EIO (stopped or already broken). */
-int vdev_queue_pop_burst(struct vdev_queue *q, struct vring_chain *chains, unsigned int max,
-			 struct vring_iov *iov, unsigned int iov_len, unsigned int iov_cap)
+int vireo_vdev_queue_pop_burst(struct vdev_queue *q, struct vring_chain *chains, unsigned int max,
+			       struct vring_iov *iov, unsigned int iov_len, unsigned int iov_cap)
 {
 	int ret;
 
@@ -455,8 +455,8 @@ int vdev_queue_pop_burst(struct vdev_queue *q, struct vring_chain *chains, unsig
 }
 
 /* Return: 0; -EPROTO (now NEEDS_RESET); -EIO (stopped or already broken). */
-int vdev_queue_push_burst(struct vdev_queue *q, const uint16_t *heads, const uint32_t *written,
-			  unsigned int n)
+int vireo_vdev_queue_push_burst(struct vdev_queue *q, const uint16_t *heads,
+				const uint32_t *written, unsigned int n)
 {
 	int ret = 0;
 

@@ -65,7 +65,7 @@ struct net_device {
 	struct vring_iov *iov_more;
 	/*
 	 * Transmit: one burst's chains (iov_cap + NET_TX_BURST - 1 entries, shared as
-	 * vdev_queue_pop_burst() says); its own, as a frame sent may reach a receive path
+	 * vireo_vdev_queue_pop_burst() says); its own, as a frame sent may reach a receive path
 	 * before we are done.
 	 */
 	struct vring_iov *tx_iov;

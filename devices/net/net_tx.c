@@ -65,7 +65,7 @@ static unsigned int net_tx_pop_burst(struct net_device *nd, struct vdev_queue *q
 				     struct vring_chain *chains, unsigned int max)
 {
 	unsigned int off = 0;
-	int n = vdev_queue_pop_burst(q, chains, max, nd->tx_iov, nd->tx_iov_len, nd->iov_cap);
+	int n = vireo_vdev_queue_pop_burst(q, chains, max, nd->tx_iov, nd->tx_iov_len, nd->iov_cap);
 
 	/* The driver broke the ring after these: the device is NEEDS_RESET, nothing more is sent. */
 	if (n <= 0 || vdev_needs_reset(q->dev))
@@ -110,7 +110,7 @@ unsigned int net_tx_process(struct net_device *nd, struct vdev_queue *q)
 			off += (unsigned int)chains[k].readable + chains[k].writable;
 		}
 		/* The device writes nothing into a transmit buffer: used length 0. */
-		if (vdev_queue_push_burst(q, heads, NULL, n) < 0)
+		if (vireo_vdev_queue_push_burst(q, heads, NULL, n) < 0)
 			return done;
 		done += n;
 		if (vdev_queue_flush(q))

@@ -404,7 +404,7 @@ VIREO_API int vdev_queue_pop(struct vdev_queue *q, struct vring_chain *chain, st
 VIREO_API int vdev_queue_push(struct vdev_queue *q, uint16_t head, uint32_t written);
 
 /**
- * vdev_queue_pop_burst() - vdev_queue_pop() for up to @max chains in one
+ * vireo_vdev_queue_pop_burst() - vdev_queue_pop() for up to @max chains in one
  * call, each checked as one pop is (vring_split_dev_pop_burst() in vring.h
  * says how they share @iov: chain k's entries follow chain k-1's; the burst
  * ends while fewer than @iov_cap of @iov_len entries are left). With
@@ -413,17 +413,17 @@ VIREO_API int vdev_queue_push(struct vdev_queue *q, uint16_t head, uint32_t writ
  * protocol (the device is then NEEDS_RESET: they cannot be pushed);
  * -EAGAIN (none); -EPROTO (the first one broke it: now NEEDS_RESET); -EIO.
  */
-VIREO_API int vdev_queue_pop_burst(struct vdev_queue *q, struct vring_chain *chains,
-				   unsigned int max, struct vring_iov *iov, unsigned int iov_len,
-				   unsigned int iov_cap);
+VIREO_API int vireo_vdev_queue_pop_burst(struct vdev_queue *q, struct vring_chain *chains,
+					 unsigned int max, struct vring_iov *iov,
+					 unsigned int iov_len, unsigned int iov_cap);
 
 /**
- * vdev_queue_push_burst() - vdev_queue_push() for @heads[0..@n), @written[k]
+ * vireo_vdev_queue_push_burst() - vdev_queue_push() for @heads[0..@n), @written[k]
  * bytes each (@written NULL: 0 for all), in order, until one is refused.
  * Return: 0; -EPROTO (now NEEDS_RESET); -EIO (stopped or already broken).
  */
-VIREO_API int vdev_queue_push_burst(struct vdev_queue *q, const uint16_t *heads,
-				    const uint32_t *written, unsigned int n);
+VIREO_API int vireo_vdev_queue_push_burst(struct vdev_queue *q, const uint16_t *heads,
+					  const uint32_t *written, unsigned int n);
 
 /**
  * vdev_queue_unpop() - give back the chain popped last, unused (vring.h)
