@@ -41,9 +41,9 @@ bool vdev_is_pow2(unsigned int v)
  * a maximum queue size that is not a power of two up to 32768 (§2.6), or a
  * config size without config memory.
  */
-int vdev_init(struct vdev *dev, const struct vdev_ops *ops, const char *name, uint32_t device_id,
-	      uint64_t device_features, unsigned int num_queues, uint16_t queue_max_size,
-	      void *config, uint32_t config_size)
+int vireo_vdev_init(struct vdev *dev, const struct vdev_ops *ops, const char *name,
+		    uint32_t device_id, uint64_t device_features, unsigned int num_queues,
+		    uint16_t queue_max_size, void *config, uint32_t config_size)
 {
 	uint64_t dropped = device_features & ~(VDEV_DEVICE_FEATURE_MASK | VDEV_MODEL_RING_FEATURES);
 	unsigned int i;
@@ -80,19 +80,19 @@ int vdev_init(struct vdev *dev, const struct vdev_ops *ops, const char *name, ui
 	return 0;
 }
 
-void vdev_destroy(struct vdev *dev)
+void vireo_vdev_destroy(struct vdev *dev)
 {
-	vdev_reset(dev);
+	vireo_vdev_reset(dev);
 	dev->mem = NULL;
 	dev->loop = NULL;
 }
 
-void vdev_set_memory(struct vdev *dev, const struct guest_mem *mem)
+void vireo_vdev_set_memory(struct vdev *dev, const struct guest_mem *mem)
 {
 	dev->mem = mem;
 }
 
-void vdev_set_event_loop(struct vdev *dev, struct event_loop *loop)
+void vireo_vdev_set_event_loop(struct vdev *dev, struct event_loop *loop)
 {
 	unsigned int i;
 
@@ -104,8 +104,8 @@ void vdev_set_event_loop(struct vdev *dev, struct event_loop *loop)
 		(void)vdev_queue_watch(&dev->queues[i]);
 }
 
-/* Return: 0; -EINVAL or -errno from peer_eventfd_new (the caller keeps @fd). */
-int vdev_set_config_call_fd(struct vdev *dev, int fd)
+/* Return: 0; -EINVAL or -errno from vireo_peer_eventfd_new (the caller keeps @fd). */
+int vireo_vdev_set_config_call_fd(struct vdev *dev, int fd)
 {
 	struct peer_eventfd *signal = NULL;
 	int ret;
@@ -113,11 +113,11 @@ int vdev_set_config_call_fd(struct vdev *dev, int fd)
 	if (fd == dev->config_call_fd || (fd < 0 && dev->config_call_fd < 0))
 		return 0;
 	if (fd >= 0) {
-		ret = peer_eventfd_new(&signal, fd);
+		ret = vireo_peer_eventfd_new(&signal, fd);
 		if (ret < 0)
 			return ret;
 	}
-	peer_eventfd_free(dev->config_call_signal);
+	vireo_peer_eventfd_free(dev->config_call_signal);
 	if (dev->config_call_fd >= 0)
 		close(dev->config_call_fd);
 	dev->config_call_fd = fd < 0 ? -1 : fd;
@@ -125,9 +125,9 @@ int vdev_set_config_call_fd(struct vdev *dev, int fd)
 	return 0;
 }
 
-uint8_t vdev_get_status(const struct vdev *dev)
+uint8_t vireo_vdev_get_status(const struct vdev *dev)
 {
-	/* Acquire: pairs with the release fetch_or of vdev_queue_set_needs_reset(). */
+	/* Acquire: pairs with the release fetch_or of vireo_vdev_queue_set_needs_reset(). */
 	return __atomic_load_n(&dev->status, __ATOMIC_ACQUIRE);
 }
 
@@ -140,12 +140,12 @@ static void vdev_signal_config(struct vdev *dev)
 {
 	if (!dev->config_call_signal)
 		return;
-	if (!(vdev_get_status(dev) & VIRTIO_STATUS_DRIVER_OK) && !dev->activated)
+	if (!(vireo_vdev_get_status(dev) & VIRTIO_STATUS_DRIVER_OK) && !dev->activated)
 		return;
-	(void)peer_eventfd_signal(dev->config_call_signal);
+	(void)vireo_peer_eventfd_signal(dev->config_call_signal);
 }
 
-void vdev_set_needs_reset(struct vdev *dev, const char *reason)
+void vireo_vdev_set_needs_reset(struct vdev *dev, const char *reason)
 {
 	unsigned int i;
 
@@ -170,13 +170,13 @@ void vdev_set_needs_reset(struct vdev *dev, const char *reason)
  * and the config notification. Other queues see the bit in vdev_needs_reset()
  * and stop serving; the transport stops their threads before touching them.
  */
-void vdev_queue_set_needs_reset(struct vdev_queue *q, const char *reason)
+void vireo_vdev_queue_set_needs_reset(struct vdev_queue *q, const char *reason)
 {
 	struct vdev *dev = q->dev;
 	uint8_t old;
 
 	if (!q->loop) {
-		vdev_set_needs_reset(dev, reason);
+		vireo_vdev_set_needs_reset(dev, reason);
 		return;
 	}
 	/* Release: pairs with the acquire load in vdev_needs_reset(). */
@@ -191,7 +191,7 @@ void vdev_queue_set_needs_reset(struct vdev_queue *q, const char *reason)
 }
 
 /* Return: 0, or -EPERM outside DRIVER-set-and-FEATURES_OK-clear (§3.1.1 step 4). */
-int vdev_set_driver_features(struct vdev *dev, uint64_t features)
+int vireo_vdev_set_driver_features(struct vdev *dev, uint64_t features)
 {
 	if (!(dev->status & VIRTIO_STATUS_DRIVER) || (dev->status & VIRTIO_STATUS_FEATURES_OK))
 		return -EPERM;
@@ -210,7 +210,7 @@ static bool vdev_any_queue_enabled(const struct vdev *dev)
 }
 
 /* Return: 0; -EINVAL (unoffered bit, no VERSION_1); -EBUSY; the model's error. */
-int vdev_negotiate_features(struct vdev *dev, uint64_t features)
+int vireo_vdev_negotiate_features(struct vdev *dev, uint64_t features)
 {
 	uint64_t unoffered = features & ~dev->offered_features;
 	int ret;
@@ -251,7 +251,7 @@ int vdev_negotiate_features(struct vdev *dev, uint64_t features)
 }
 
 /* Return: 0 or -errno from the model; on error the device NEEDS_RESET. */
-void vdev_describe_rings(const struct vdev *dev, char *buf, size_t size)
+void vireo_vdev_describe_rings(const struct vdev *dev, char *buf, size_t size)
 {
 	uint64_t f = __atomic_load_n(&dev->acked_features, __ATOMIC_RELAXED);
 
@@ -268,7 +268,7 @@ void vdev_describe_rings(const struct vdev *dev, char *buf, size_t size)
 		 (f & VIRTIO_BIT(VIRTIO_F_IN_ORDER)) ? " in_order" : "");
 }
 
-int vdev_activate(struct vdev *dev)
+int vireo_vdev_activate(struct vdev *dev)
 {
 	char rings[96];
 	unsigned int i;
@@ -281,18 +281,18 @@ int vdev_activate(struct vdev *dev)
 	if (dev->ops->activate) {
 		ret = dev->ops->activate(dev);
 		if (ret < 0) {
-			vdev_set_needs_reset(dev, "the device model failed to activate");
+			vireo_vdev_set_needs_reset(dev, "the device model failed to activate");
 			return ret;
 		}
 	}
 	dev->activated = true;
-	vdev_describe_rings(dev, rings, sizeof(rings));
+	vireo_vdev_describe_rings(dev, rings, sizeof(rings));
 	log_info("%s: activated, %s", vdev_name(dev), rings);
 	/* Kicks that came before activation are still counted in the eventfds. */
 	for (i = 0; i < dev->num_queues; i++) {
 		ret = vdev_queue_watch(&dev->queues[i]);
 		if (ret < 0) {
-			vdev_set_needs_reset(dev, "cannot watch a kick fd");
+			vireo_vdev_set_needs_reset(dev, "cannot watch a kick fd");
 			return ret;
 		}
 	}
@@ -303,7 +303,7 @@ int vdev_activate(struct vdev *dev)
 static int vdev_status_features_ok(struct vdev *dev)
 {
 	/* dev:BF/Feature Bits: refusing = failing to set FEATURES_OK. */
-	if (vdev_negotiate_features(dev, dev->driver_features) < 0)
+	if (vireo_vdev_negotiate_features(dev, dev->driver_features) < 0)
 		return -EPERM;
 	dev->status |= VIRTIO_STATUS_FEATURES_OK;
 	return 0;
@@ -326,7 +326,7 @@ static int vdev_status_driver_ok(struct vdev *dev)
 
 		if (q->enabled || !q->addr_set || q->num == 0)
 			continue;
-		ret = vdev_queue_enable(dev, i);
+		ret = vireo_vdev_queue_enable(dev, i);
 		if (ret < 0) {
 			if (q->ring_ops && q->ring_ops->error(&q->ring) != VRING_ERR_NONE)
 				snprintf(reason, sizeof(reason), "queue %u: %s", i,
@@ -334,11 +334,11 @@ static int vdev_status_driver_ok(struct vdev *dev)
 			else
 				snprintf(reason, sizeof(reason), "queue %u cannot be enabled (%d)",
 					 i, ret);
-			vdev_set_needs_reset(dev, reason);
+			vireo_vdev_set_needs_reset(dev, reason);
 			return ret;
 		}
 	}
-	return vdev_activate(dev);
+	return vireo_vdev_activate(dev);
 }
 
 /* Return: -EINVAL unless every added step has the step before it (§3.1.1 order). */
@@ -355,7 +355,7 @@ static int vdev_status_check_order(uint8_t next, uint8_t added)
 }
 
 /* Return: see device.h; the checks leave the status unchanged on -EINVAL/-EIO. */
-int vdev_set_status(struct vdev *dev, uint8_t status)
+int vireo_vdev_set_status(struct vdev *dev, uint8_t status)
 {
 	uint8_t cur = dev->status & VDEV_DRIVER_STATUS_BITS;
 	/* The driver may echo NEEDS_RESET back; it cannot set or clear it. */
@@ -365,7 +365,7 @@ int vdev_set_status(struct vdev *dev, uint8_t status)
 
 	/* dev:BF/Device Reset: writing 0 resets; status reads 0 afterwards. */
 	if (status == 0) {
-		vdev_reset(dev);
+		vireo_vdev_reset(dev);
 		return 0;
 	}
 	if (next & (uint8_t)~VDEV_DRIVER_STATUS_BITS)
@@ -409,7 +409,7 @@ static bool vdev_config_range_ok(const struct vdev *dev, uint32_t offset, uint32
  * dev:BF/Device Configuration Space: readable at any time, before
  * FEATURES_OK too. Return: 0 or -EINVAL (out of bounds).
  */
-int vdev_config_read(const struct vdev *dev, uint32_t offset, void *buf, uint32_t len)
+int vireo_vdev_config_read(const struct vdev *dev, uint32_t offset, void *buf, uint32_t len)
 {
 	if (!vdev_config_range_ok(dev, offset, len))
 		return -EINVAL;
@@ -419,7 +419,7 @@ int vdev_config_read(const struct vdev *dev, uint32_t offset, void *buf, uint32_
 }
 
 /* Return: 0; -EINVAL (out of bounds); -EPERM (read-only config); the model's error. */
-int vdev_config_write(struct vdev *dev, uint32_t offset, const void *buf, uint32_t len)
+int vireo_vdev_config_write(struct vdev *dev, uint32_t offset, const void *buf, uint32_t len)
 {
 	int ret;
 
@@ -433,7 +433,7 @@ int vdev_config_write(struct vdev *dev, uint32_t offset, const void *buf, uint32
 	return ret < 0 ? ret : 0;
 }
 
-void vdev_config_changed(struct vdev *dev)
+void vireo_vdev_config_changed(struct vdev *dev)
 {
 	dev->config_generation++;
 	vdev_signal_config(dev);
@@ -444,7 +444,7 @@ void vdev_config_changed(struct vdev *dev)
  * rings it pushes to still exist; then every ring and fd; status last, so
  * "0" is shown only once nothing runs (dev:BF/Device Reset).
  */
-void vdev_reset(struct vdev *dev)
+void vireo_vdev_reset(struct vdev *dev)
 {
 	unsigned int i;
 
@@ -452,7 +452,7 @@ void vdev_reset(struct vdev *dev)
 		dev->ops->reset(dev);
 	for (i = 0; i < VDEV_MAX_QUEUES; i++)
 		vdev_queue_release(&dev->queues[i]);
-	(void)vdev_set_config_call_fd(dev, -1);
+	(void)vireo_vdev_set_config_call_fd(dev, -1);
 	dev->driver_features = 0;
 	dev->acked_features = 0;
 	dev->activated = false;

@@ -16,7 +16,7 @@ const char *vdev_name(const struct vdev *dev);
 
 bool vdev_is_pow2(unsigned int v);
 
-/* Queue @q of @dev as after vdev_init(): size = maximum, no addresses, no fds. */
+/* Queue @q of @dev as after vireo_vdev_init(): size = maximum, no addresses, no fds. */
 void vdev_queue_defaults(struct vdev *dev, struct vdev_queue *q, uint16_t index);
 
 /*

@@ -50,7 +50,7 @@ static struct vdev_queue *vdev_queue_get(struct vdev *dev, unsigned int index)
 
 /*
  * The kick fd became readable. The front-end holds it too and may have read
- * it since, or made it blocking: peer_eventfd_drain() cannot block anyway.
+ * it since, or made it blocking: vireo_peer_eventfd_drain() cannot block anyway.
  */
 static void vdev_queue_kick(void *opaque, uint32_t events)
 {
@@ -58,10 +58,10 @@ static void vdev_queue_kick(void *opaque, uint32_t events)
 	struct vdev *dev = q->dev;
 
 	vdev_counter_add(&q->kicks, 1);
-	if ((events & EPOLLIN) && peer_eventfd_drain(q->kick_fd) == -EOPNOTSUPP) {
+	if ((events & EPOLLIN) && vireo_peer_eventfd_drain(q->kick_fd) == -EOPNOTSUPP) {
 		/* Level-triggered: an fd we cannot drain would wake us forever. */
 		vdev_queue_unwatch(q);
-		vdev_queue_set_needs_reset(q, "kick fd cannot be read without blocking");
+		vireo_vdev_queue_set_needs_reset(q, "kick fd cannot be read without blocking");
 		return;
 	}
 	/* dev:BF/Device Status Field: nothing is consumed before DRIVER_OK. */
@@ -84,7 +84,7 @@ static void vdev_queue_signal_fresh_call(struct vdev_queue *q)
 	    vdev_needs_reset(q->dev))
 		return;
 	q->call_fresh = false;
-	(void)peer_eventfd_signal(q->call_signal);
+	(void)vireo_peer_eventfd_signal(q->call_signal);
 	vdev_counter_add(&q->calls, 1);
 }
 
@@ -96,7 +96,7 @@ int vdev_queue_watch(struct vdev_queue *q)
 	if (q->kick_watched || !q->enabled || !dev->activated || vdev_needs_reset(dev) ||
 	    !vdev_queue_loop(q) || q->kick_fd < 0)
 		return 0;
-	ret = event_loop_add(vdev_queue_loop(q), q->kick_fd, vdev_queue_kick, q);
+	ret = vireo_event_loop_add(vdev_queue_loop(q), q->kick_fd, vdev_queue_kick, q);
 	if (ret < 0) {
 		log_warn("%s: queue %u: cannot watch kick fd: %d", vdev_name(dev), q->index, ret);
 		return ret;
@@ -112,8 +112,8 @@ int vdev_queue_watch(struct vdev_queue *q)
 	return 0;
 }
 
-/* Return: 0; -EIO (no kick fd); -errno from peer_eventfd_new/_signal. */
-int vdev_queue_kick_again(struct vdev_queue *q)
+/* Return: 0; -EIO (no kick fd); -errno from vireo_peer_eventfd_new/_signal. */
+int vireo_vdev_queue_kick_again(struct vdev_queue *q)
 {
 	int ret;
 
@@ -121,11 +121,11 @@ int vdev_queue_kick_again(struct vdev_queue *q)
 		return -EIO;
 	/* Made on first use: only a model that defers work pays for it. */
 	if (!q->kick_signal) {
-		ret = peer_eventfd_new(&q->kick_signal, q->kick_fd);
+		ret = vireo_peer_eventfd_new(&q->kick_signal, q->kick_fd);
 		if (ret < 0)
 			return ret;
 	}
-	return peer_eventfd_signal(q->kick_signal);
+	return vireo_peer_eventfd_signal(q->kick_signal);
 }
 
 void vdev_queue_unwatch(struct vdev_queue *q)
@@ -133,7 +133,7 @@ void vdev_queue_unwatch(struct vdev_queue *q)
 	if (!q->kick_watched)
 		return;
 	if (vdev_queue_loop(q))
-		(void)event_loop_remove(vdev_queue_loop(q), q->kick_fd);
+		(void)vireo_event_loop_remove(vdev_queue_loop(q), q->kick_fd);
 	q->kick_watched = false;
 }
 
@@ -153,17 +153,17 @@ static void vdev_queue_stop(struct vdev_queue *q)
 void vdev_queue_release(struct vdev_queue *q)
 {
 	vdev_queue_stop(q);
-	peer_eventfd_free(q->kick_signal);
+	vireo_peer_eventfd_free(q->kick_signal);
 	if (q->kick_fd >= 0)
 		close(q->kick_fd);
-	peer_eventfd_free(q->call_signal);
+	vireo_peer_eventfd_free(q->call_signal);
 	if (q->call_fd >= 0)
 		close(q->call_fd);
 	vdev_queue_defaults(q->dev, q, q->index);
 }
 
 /* Return: 0; -EINVAL (index, size 0, above max, or not a power of two for split); -EBUSY. */
-int vdev_queue_set_num(struct vdev *dev, unsigned int index, unsigned int num)
+int vireo_vdev_queue_set_num(struct vdev *dev, unsigned int index, unsigned int num)
 {
 	struct vdev_queue *q = vdev_queue_get(dev, index);
 
@@ -183,8 +183,8 @@ int vdev_queue_set_num(struct vdev *dev, unsigned int index, unsigned int num)
  * Return: 0; -EINVAL (index); -EBUSY. Alignment and placement are checked
  * at enable, against the memory map in force then.
  */
-int vdev_queue_set_addr(struct vdev *dev, unsigned int index, uint64_t desc, uint64_t avail,
-			uint64_t used)
+int vireo_vdev_queue_set_addr(struct vdev *dev, unsigned int index, uint64_t desc, uint64_t avail,
+			      uint64_t used)
 {
 	struct vdev_queue *q = vdev_queue_get(dev, index);
 
@@ -200,7 +200,7 @@ int vdev_queue_set_addr(struct vdev *dev, unsigned int index, uint64_t desc, uin
 }
 
 /* Return: 0; -EINVAL (index); -EBUSY. */
-int vdev_queue_set_base(struct vdev *dev, unsigned int index, uint16_t last_avail_idx)
+int vireo_vdev_queue_set_base(struct vdev *dev, unsigned int index, uint16_t last_avail_idx)
 {
 	struct vdev_queue *q = vdev_queue_get(dev, index);
 
@@ -213,8 +213,8 @@ int vdev_queue_set_base(struct vdev *dev, unsigned int index, uint16_t last_avai
 }
 
 /* Return: 0; -EINVAL (index, an index above the packed maximum); -EBUSY. */
-int vdev_queue_set_position(struct vdev *dev, unsigned int index,
-			    const struct vring_dev_position *pos)
+int vireo_vdev_queue_set_position(struct vdev *dev, unsigned int index,
+				  const struct vring_dev_position *pos)
 {
 	struct vdev_queue *q = vdev_queue_get(dev, index);
 
@@ -227,8 +227,8 @@ int vdev_queue_set_position(struct vdev *dev, unsigned int index,
 }
 
 /* Return: 0; -EINVAL for a bad queue index. */
-int vdev_queue_get_position(const struct vdev *dev, unsigned int index,
-			    struct vring_dev_position *pos)
+int vireo_vdev_queue_get_position(const struct vdev *dev, unsigned int index,
+				  struct vring_dev_position *pos)
 {
 	const struct vdev_queue *q;
 
@@ -243,7 +243,7 @@ int vdev_queue_get_position(const struct vdev *dev, unsigned int index,
 }
 
 /* Return: the resume index, or -EINVAL for a bad queue index. */
-int vdev_queue_get_base(const struct vdev *dev, unsigned int index)
+int vireo_vdev_queue_get_base(const struct vdev *dev, unsigned int index)
 {
 	const struct vdev_queue *q;
 
@@ -260,7 +260,7 @@ int vdev_queue_get_base(const struct vdev *dev, unsigned int index)
 }
 
 /* Return: 0; -EINVAL (index, fd below -1: caller keeps @fd); -errno from the loop. */
-int vdev_queue_set_kick_fd(struct vdev *dev, unsigned int index, int fd)
+int vireo_vdev_queue_set_kick_fd(struct vdev *dev, unsigned int index, int fd)
 {
 	struct vdev_queue *q = vdev_queue_get(dev, index);
 
@@ -269,7 +269,7 @@ int vdev_queue_set_kick_fd(struct vdev *dev, unsigned int index, int fd)
 	if (fd == q->kick_fd)
 		return 0;
 	vdev_queue_unwatch(q);
-	peer_eventfd_free(q->kick_signal);
+	vireo_peer_eventfd_free(q->kick_signal);
 	q->kick_signal = NULL;
 	if (q->kick_fd >= 0)
 		close(q->kick_fd);
@@ -281,7 +281,7 @@ int vdev_queue_set_kick_fd(struct vdev *dev, unsigned int index, int fd)
  * Return: 0; -EINVAL (index, fd below -1, not an eventfd); -errno from
  * io_uring. On error the caller keeps @fd and the old call fd stays.
  */
-int vdev_queue_set_call_fd(struct vdev *dev, unsigned int index, int fd)
+int vireo_vdev_queue_set_call_fd(struct vdev *dev, unsigned int index, int fd)
 {
 	struct vdev_queue *q = vdev_queue_get(dev, index);
 	struct peer_eventfd *signal = NULL;
@@ -292,11 +292,11 @@ int vdev_queue_set_call_fd(struct vdev *dev, unsigned int index, int fd)
 	if (fd == q->call_fd)
 		return 0;
 	if (fd >= 0) {
-		ret = peer_eventfd_new(&signal, fd);
+		ret = vireo_peer_eventfd_new(&signal, fd);
 		if (ret < 0)
 			return ret;
 	}
-	peer_eventfd_free(q->call_signal);
+	vireo_peer_eventfd_free(q->call_signal);
 	if (q->call_fd >= 0)
 		close(q->call_fd);
 	q->call_fd = fd;
@@ -310,7 +310,7 @@ int vdev_queue_set_call_fd(struct vdev *dev, unsigned int index, int fd)
  * Return: 0; -EINVAL; -EIO (NEEDS_RESET); -ENOMEM; -EPROTO (the inflight
  * region does not fit this ring or was forged); -errno from the loop.
  */
-int vdev_queue_enable(struct vdev *dev, unsigned int index)
+int vireo_vdev_queue_enable(struct vdev *dev, unsigned int index)
 {
 	struct vdev_queue *q = vdev_queue_get(dev, index);
 	const struct vring_dev_ops *ops;
@@ -336,7 +336,7 @@ int vdev_queue_enable(struct vdev *dev, unsigned int index)
 		.event_idx = vdev_has_feature(dev, VIRTIO_F_RING_EVENT_IDX),
 		.indirect = vdev_has_feature(dev, VIRTIO_F_RING_INDIRECT_DESC),
 		.in_order = vdev_has_feature(dev, VIRTIO_F_IN_ORDER),
-		.mem = guest_mem_vring_mem(dev->mem),
+		.mem = vireo_guest_mem_vring_mem(dev->mem),
 	};
 	/* calloc's alignment (16) covers the 8 the ring asks for. */
 	cfg.state = calloc(1, ops->state_size(q->num));
@@ -367,7 +367,7 @@ int vdev_queue_enable(struct vdev *dev, unsigned int index)
 	return ret;
 }
 
-void vdev_queue_disable(struct vdev *dev, unsigned int index)
+void vireo_vdev_queue_disable(struct vdev *dev, unsigned int index)
 {
 	struct vdev_queue *q = vdev_queue_get(dev, index);
 
@@ -379,7 +379,7 @@ void vdev_queue_disable(struct vdev *dev, unsigned int index)
 	vdev_queue_stop(q);
 }
 
-void vdev_quiesce(struct vdev *dev)
+void vireo_vdev_quiesce(struct vdev *dev)
 {
 	unsigned int i;
 
@@ -396,12 +396,12 @@ static void vdev_queue_broken(struct vdev_queue *q)
 
 	snprintf(reason, sizeof(reason), "queue %u: %s", q->index,
 		 vring_error_string(q->ring_ops->error(&q->ring)));
-	vdev_queue_set_needs_reset(q, reason);
+	vireo_vdev_queue_set_needs_reset(q, reason);
 }
 
 /* Return: 0; -EAGAIN; -EPROTO (now NEEDS_RESET); -EIO (stopped or already broken). */
-int vdev_queue_pop(struct vdev_queue *q, struct vring_chain *chain, struct vring_iov *iov,
-		   unsigned int iov_cap)
+int vireo_vdev_queue_pop(struct vdev_queue *q, struct vring_chain *chain, struct vring_iov *iov,
+			 unsigned int iov_cap)
 {
 	int ret;
 
@@ -427,7 +427,7 @@ static int vdev_queue_pop_each(struct vdev_queue *q, struct vring_chain *chains,
 	int ret = 0;
 
 	while (n < max && iov_len - used >= iov_cap) {
-		ret = vdev_queue_pop(q, &chains[n], iov + used, iov_cap);
+		ret = vireo_vdev_queue_pop(q, &chains[n], iov + used, iov_cap);
 		if (ret < 0)
 			break;
 		used += (unsigned int)chains[n].readable + chains[n].writable;
@@ -464,7 +464,7 @@ int vireo_vdev_queue_push_burst(struct vdev_queue *q, const uint16_t *heads,
 		return -EIO;
 	if (q->inflight || !q->ring_ops->push_burst) {
 		for (unsigned int k = 0; k < n && ret == 0; k++)
-			ret = vdev_queue_push(q, heads[k], written ? written[k] : 0);
+			ret = vireo_vdev_queue_push(q, heads[k], written ? written[k] : 0);
 		return ret;
 	}
 	ret = q->ring_ops->push_burst(&q->ring, heads, written, n);
@@ -474,7 +474,7 @@ int vireo_vdev_queue_push_burst(struct vdev_queue *q, const uint16_t *heads,
 }
 
 /* Return: 0; -EPROTO (now NEEDS_RESET); -EIO (stopped or already broken). */
-int vdev_queue_push(struct vdev_queue *q, uint16_t head, uint32_t written)
+int vireo_vdev_queue_push(struct vdev_queue *q, uint16_t head, uint32_t written)
 {
 	int ret;
 
@@ -488,7 +488,7 @@ int vdev_queue_push(struct vdev_queue *q, uint16_t head, uint32_t written)
 	return ret;
 }
 
-bool vdev_queue_flush(struct vdev_queue *q)
+bool vireo_vdev_queue_flush(struct vdev_queue *q)
 {
 	/* dev:BF/Device Reset: no notification from a queue that is not served. */
 	if (!q->enabled || vdev_needs_reset(q->dev))
@@ -502,13 +502,13 @@ bool vdev_queue_flush(struct vdev_queue *q)
 	if (!q->call_signal || !q->ring_ops->need_notify(&q->ring))
 		return false;
 	q->call_fresh = false;
-	(void)peer_eventfd_signal(q->call_signal);
+	(void)vireo_peer_eventfd_signal(q->call_signal);
 	vdev_counter_add(&q->calls, 1);
 	return true;
 }
 
 /* Return: 0; -EINVAL; -EIO (stopped or broken). */
-int vdev_queue_unpop(struct vdev_queue *q, uint16_t head)
+int vireo_vdev_queue_unpop(struct vdev_queue *q, uint16_t head)
 {
 	int ret;
 
@@ -522,7 +522,7 @@ int vdev_queue_unpop(struct vdev_queue *q, uint16_t head)
 	return ret;
 }
 
-bool vdev_queue_set_notify(struct vdev_queue *q, bool enable)
+bool vireo_vdev_queue_set_notify(struct vdev_queue *q, bool enable)
 {
 	if (!q->enabled || vdev_needs_reset(q->dev))
 		return false;

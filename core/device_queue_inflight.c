@@ -15,7 +15,7 @@
 #include "core/device_internal.h"
 
 /* Return: 0; -EINVAL (index); -EBUSY (enabled). */
-int vdev_queue_set_inflight(struct vdev *dev, unsigned int index, struct vinflight *inf)
+int vireo_vdev_queue_set_inflight(struct vdev *dev, unsigned int index, struct vinflight *inf)
 {
 	struct vdev_queue *q;
 
@@ -40,7 +40,7 @@ static int vdev_queue_inflight_start_packed(struct vdev_queue *q, struct vring_d
 {
 	if (!q->ring_ops->pop_descs || !q->ring_ops->copy_popped || !q->ring_ops->slot_flags)
 		return -ENOTSUP;
-	return vinflight_packed_recover(q->inflight, q->num, vdev_queue_slot_flags, q, pos);
+	return vireo_vinflight_packed_recover(q->inflight, q->num, vdev_queue_slot_flags, q, pos);
 }
 
 /*
@@ -62,7 +62,8 @@ int vdev_queue_inflight_start(struct vdev_queue *q)
 	} else if (!q->ring_ops->pop_head) {
 		ret = -ENOTSUP;
 	} else {
-		ret = vinflight_split_recover(q->inflight, q->num, pos.used_idx, &pos.avail_idx);
+		ret = vireo_vinflight_split_recover(q->inflight, q->num, pos.used_idx,
+						    &pos.avail_idx);
 	}
 	if (ret < 0)
 		return ret;
@@ -83,14 +84,14 @@ int vdev_queue_inflight_pop(struct vdev_queue *q, struct vring_chain *chain, str
 	int ret;
 
 	if (q->inflight->packed) {
-		ret = vinflight_packed_next_resubmit(q->inflight);
+		ret = vireo_vinflight_packed_next_resubmit(q->inflight);
 		if (ret <= 0)
 			return ret;
 		ret = q->ring_ops->pop_descs(&q->ring, q->inflight->descs, (uint16_t)ret, chain,
 					     iov, iov_cap);
 		return ret < 0 ? ret : 1;
 	}
-	if (!vinflight_next_resubmit(q->inflight, &head))
+	if (!vireo_vinflight_next_resubmit(q->inflight, &head))
 		return 0;
 	ret = q->ring_ops->pop_head(&q->ring, head, chain, iov, iov_cap);
 	return ret < 0 ? ret : 1;
@@ -103,12 +104,12 @@ void vdev_queue_inflight_popped(struct vdev_queue *q, uint16_t head)
 	uint16_t n;
 
 	if (!inf->packed) {
-		vinflight_split_popped(inf, head);
+		vireo_vinflight_split_popped(inf, head);
 		return;
 	}
 	n = q->ring_ops->copy_popped(&q->ring, head, inf->descs, inf->num);
 	if (n)
-		vinflight_packed_popped(inf, head, inf->descs, n);
+		vireo_vinflight_packed_popped(inf, head, inf->descs, n);
 }
 
 /* Return: 0, or -EOPNOTSUP: a packed chain's entries cannot be given back (no model needs it). */
@@ -116,22 +117,22 @@ int vdev_queue_inflight_unpopped(struct vdev_queue *q, uint16_t head)
 {
 	if (q->inflight->packed)
 		return -EOPNOTSUPP;
-	vinflight_split_unpopped(q->inflight, head);
+	vireo_vinflight_split_unpopped(q->inflight, head);
 	return 0;
 }
 
 void vdev_queue_inflight_pushed(struct vdev_queue *q, uint16_t head)
 {
 	if (q->inflight->packed)
-		vinflight_packed_pushed(q->inflight, head);
+		vireo_vinflight_packed_pushed(q->inflight, head);
 	else
-		vinflight_split_pushed(q->inflight, head);
+		vireo_vinflight_split_pushed(q->inflight, head);
 }
 
 void vdev_queue_inflight_publishing(struct vdev_queue *q)
 {
 	if (q->inflight->packed)
-		vinflight_packed_publishing(q->inflight);
+		vireo_vinflight_packed_publishing(q->inflight);
 }
 
 void vdev_queue_inflight_published(struct vdev_queue *q)
@@ -139,9 +140,9 @@ void vdev_queue_inflight_published(struct vdev_queue *q)
 	struct vring_dev_position pos;
 
 	if (q->inflight->packed) {
-		vinflight_packed_published(q->inflight);
+		vireo_vinflight_packed_published(q->inflight);
 		return;
 	}
 	q->ring_ops->get_position(&q->ring, &pos);
-	vinflight_split_published(q->inflight, pos.used_idx);
+	vireo_vinflight_split_published(q->inflight, pos.used_idx);
 }

@@ -23,7 +23,7 @@ static uint64_t event_key(uint32_t slot, int fd)
 }
 
 /* Return: 0, or -errno from epoll_create1/eventfd/epoll_ctl. */
-int event_loop_init(struct event_loop *loop)
+int vireo_event_loop_init(struct event_loop *loop)
 {
 	struct epoll_event ev = {.events = EPOLLIN};
 	unsigned int i;
@@ -56,7 +56,7 @@ out_close_epoll:
 	return ret;
 }
 
-void event_loop_destroy(struct event_loop *loop)
+void vireo_event_loop_destroy(struct event_loop *loop)
 {
 	if (loop->stop_fd >= 0)
 		close(loop->stop_fd);
@@ -77,8 +77,8 @@ static int event_loop_find(const struct event_loop *loop, int fd)
 }
 
 /* Return: 0; -EINVAL for a negative fd or no handler; -EEXIST; -ENOSPC; -errno. */
-int event_loop_add(struct event_loop *loop, int fd, void (*handler)(void *opaque, uint32_t events),
-		   void *opaque)
+int vireo_event_loop_add(struct event_loop *loop, int fd,
+			 void (*handler)(void *opaque, uint32_t events), void *opaque)
 {
 	struct epoll_event ev = {.events = EPOLLIN};
 	int slot;
@@ -100,7 +100,7 @@ int event_loop_add(struct event_loop *loop, int fd, void (*handler)(void *opaque
 }
 
 /* Return: 0, or -ENOENT if @fd is not watched. */
-int event_loop_remove(struct event_loop *loop, int fd)
+int vireo_event_loop_remove(struct event_loop *loop, int fd)
 {
 	int slot;
 
@@ -118,7 +118,7 @@ int event_loop_remove(struct event_loop *loop, int fd)
 }
 
 /* Return: the number of handlers called (the stop event is not counted), or -errno. */
-int event_loop_run_once(struct event_loop *loop, int timeout_ms)
+int vireo_event_loop_run_once(struct event_loop *loop, int timeout_ms)
 {
 	struct epoll_event events[EVENT_LOOP_BATCH];
 	int n, i, called = 0;
@@ -132,7 +132,7 @@ int event_loop_run_once(struct event_loop *loop, int timeout_ms)
 		struct event_loop_handler *h;
 
 		if (slot == EVENT_LOOP_STOP_SLOT) {
-			eventfd_drain_fd(loop->stop_fd);
+			vireo_eventfd_drain_fd(loop->stop_fd);
 			loop->stopping = true;
 			continue;
 		}
@@ -148,13 +148,13 @@ int event_loop_run_once(struct event_loop *loop, int timeout_ms)
 	return called;
 }
 
-/* Return: 0 after event_loop_stop(), or -errno from epoll_wait. */
-int event_loop_run(struct event_loop *loop)
+/* Return: 0 after vireo_event_loop_stop(), or -errno from epoll_wait. */
+int vireo_event_loop_run(struct event_loop *loop)
 {
 	int ret;
 
 	while (!loop->stopping) {
-		ret = event_loop_run_once(loop, -1);
+		ret = vireo_event_loop_run_once(loop, -1);
 		if (ret < 0 && ret != -EINTR)
 			return ret;
 	}
@@ -166,13 +166,13 @@ int event_loop_run(struct event_loop *loop)
  * Only the eventfd is touched here, never @loop->stopping: the loop thread
  * sets that itself when it reads the stop event, so no data is shared.
  */
-void event_loop_stop(struct event_loop *loop)
+void vireo_event_loop_stop(struct event_loop *loop)
 {
-	(void)eventfd_signal_fd(loop->stop_fd);
+	(void)vireo_eventfd_signal_fd(loop->stop_fd);
 }
 
 /* Return: 0, or -errno from write(). A full counter (-EAGAIN) is already signalled: 0. */
-int eventfd_signal_fd(int fd)
+int vireo_eventfd_signal_fd(int fd)
 {
 	uint64_t one = 1;
 	ssize_t n;
@@ -188,9 +188,9 @@ int eventfd_signal_fd(int fd)
 /*
  * poll() first so a blocking eventfd with a zero count cannot block us. Only
  * for fds no one else reads: a peer could empty it between poll and read
- * (peer_eventfd_drain() is the safe read for those).
+ * (vireo_peer_eventfd_drain() is the safe read for those).
  */
-uint64_t eventfd_drain_fd(int fd)
+uint64_t vireo_eventfd_drain_fd(int fd)
 {
 	struct pollfd pfd = {.fd = fd, .events = POLLIN};
 	uint64_t count = 0;

@@ -12,7 +12,7 @@
 
 #include <vireo/guest_mem.h>
 
-void guest_mem_init(struct guest_mem *mem)
+void vireo_guest_mem_init(struct guest_mem *mem)
 {
 	memset(mem, 0, sizeof(*mem));
 }
@@ -26,7 +26,8 @@ static uint64_t region_last(const struct vring_mem_region *r)
  * Return: 0; -EINVAL for an empty, unmapped or wrapping range (guest or host
  * side) or one that overlaps a region already in the table; -ENOSPC when full.
  */
-int guest_mem_add_region(struct guest_mem *mem, uint64_t guest_addr, uint64_t size, void *host)
+int vireo_guest_mem_add_region(struct guest_mem *mem, uint64_t guest_addr, uint64_t size,
+			       void *host)
 {
 	unsigned int pos;
 	uint64_t last;
@@ -61,7 +62,7 @@ int guest_mem_add_region(struct guest_mem *mem, uint64_t guest_addr, uint64_t si
 }
 
 /* Return: 0, or -ENOENT if no region starts at @guest_addr. */
-int guest_mem_remove_region(struct guest_mem *mem, uint64_t guest_addr)
+int vireo_guest_mem_remove_region(struct guest_mem *mem, uint64_t guest_addr)
 {
 	unsigned int i;
 
@@ -99,8 +100,8 @@ static const struct vring_mem_region *guest_mem_find(const struct guest_mem *mem
 }
 
 /* Return: the host pointer, or NULL (outside memory, @len 0, @addr + @len wraps). */
-void *guest_mem_translate(const struct guest_mem *mem, uint64_t addr, uint64_t len,
-			  uint64_t *contiguous)
+void *vireo_guest_mem_translate(const struct guest_mem *mem, uint64_t addr, uint64_t len,
+				uint64_t *contiguous)
 {
 	const struct vring_mem_region *r;
 	uint64_t offset, avail;
@@ -118,10 +119,10 @@ void *guest_mem_translate(const struct guest_mem *mem, uint64_t addr, uint64_t l
 }
 
 /* Return: the host pointer, or NULL unless all @len bytes lie in one region. */
-void *guest_mem_translate_all(const struct guest_mem *mem, uint64_t addr, uint64_t len)
+void *vireo_guest_mem_translate_all(const struct guest_mem *mem, uint64_t addr, uint64_t len)
 {
 	uint64_t contiguous;
-	void *host = guest_mem_translate(mem, addr, len, &contiguous);
+	void *host = vireo_guest_mem_translate(mem, addr, len, &contiguous);
 
 	if (!host || contiguous != len)
 		return NULL;
@@ -131,7 +132,7 @@ void *guest_mem_translate_all(const struct guest_mem *mem, uint64_t addr, uint64
 static void *guest_mem_vring_translate(const void *opaque, uint64_t addr, uint64_t len,
 				       uint64_t *contiguous)
 {
-	return guest_mem_translate(opaque, addr, len, contiguous);
+	return vireo_guest_mem_translate(opaque, addr, len, contiguous);
 }
 
 /*
@@ -144,7 +145,7 @@ static const struct vring_mem_region *guest_mem_vring_region(const void *opaque,
 	return guest_mem_find(opaque, addr);
 }
 
-struct vring_mem guest_mem_vring_mem(const struct guest_mem *mem)
+struct vring_mem vireo_guest_mem_vring_mem(const struct guest_mem *mem)
 {
 	struct vring_mem vm = {
 		.translate = guest_mem_vring_translate,

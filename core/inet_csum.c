@@ -15,7 +15,7 @@ static uint32_t inet_csum_fold32(uint64_t acc)
 	return (uint32_t)acc;
 }
 
-uint32_t inet_csum_add(uint32_t sum, const uint8_t *buf, size_t len)
+uint32_t vireo_inet_csum_add(uint32_t sum, const uint8_t *buf, size_t len)
 {
 	uint64_t acc = sum;
 	size_t i;
@@ -27,16 +27,16 @@ uint32_t inet_csum_add(uint32_t sum, const uint8_t *buf, size_t len)
 	return inet_csum_fold32(acc);
 }
 
-uint16_t inet_csum_fold(uint32_t sum)
+uint16_t vireo_inet_csum_fold(uint32_t sum)
 {
 	sum = (sum & 0xffffu) + (sum >> 16);
 	sum = (sum & 0xffffu) + (sum >> 16);
 	return (uint16_t)sum;
 }
 
-uint32_t inet_csum_pseudo4(const uint8_t *addrs, uint8_t proto, uint32_t len)
+uint32_t vireo_inet_csum_pseudo4(const uint8_t *addrs, uint8_t proto, uint32_t len)
 {
-	uint64_t acc = inet_csum_add(0, addrs, 8);
+	uint64_t acc = vireo_inet_csum_add(0, addrs, 8);
 
 	acc += proto;
 	acc += len >> 16;
@@ -44,9 +44,9 @@ uint32_t inet_csum_pseudo4(const uint8_t *addrs, uint8_t proto, uint32_t len)
 	return inet_csum_fold32(acc);
 }
 
-uint32_t inet_csum_pseudo6(const uint8_t *addrs, uint8_t proto, uint32_t len)
+uint32_t vireo_inet_csum_pseudo6(const uint8_t *addrs, uint8_t proto, uint32_t len)
 {
-	uint64_t acc = inet_csum_add(0, addrs, 32);
+	uint64_t acc = vireo_inet_csum_add(0, addrs, 32);
 
 	/* RFC 8200 §8.1: a 32-bit length, three zero bytes, the next header */
 	acc += len >> 16;
@@ -56,14 +56,14 @@ uint32_t inet_csum_pseudo6(const uint8_t *addrs, uint8_t proto, uint32_t len)
 }
 
 /* Return: 0, or -EINVAL (the field is not inside the frame). */
-int inet_csum_complete(uint8_t *frame, uint32_t len, uint16_t start, uint16_t offset)
+int vireo_inet_csum_complete(uint8_t *frame, uint32_t len, uint16_t start, uint16_t offset)
 {
 	uint32_t field = (uint32_t)start + offset;
 	uint16_t csum;
 
 	if (!inet_csum_partial_fits(start, offset, len))
 		return -EINVAL;
-	csum = (uint16_t)~inet_csum_fold(inet_csum_add(0, frame + start, len - start));
+	csum = (uint16_t)~vireo_inet_csum_fold(vireo_inet_csum_add(0, frame + start, len - start));
 	if (csum == 0)
 		csum = 0xffff;
 	frame[field] = (uint8_t)(csum >> 8);

@@ -17,7 +17,7 @@
 
 #include "core/inflight_internal.h"
 
-size_t vinflight_queue_size(bool packed, uint16_t num)
+size_t vireo_vinflight_queue_size(bool packed, uint16_t num)
 {
 	size_t bytes;
 
@@ -33,7 +33,7 @@ size_t vinflight_queue_size(bool packed, uint16_t num)
 }
 
 /* Return: 0, or -EINVAL (NULL or misaligned region). */
-int vinflight_init(struct vinflight *inf, void *region, size_t size, bool packed)
+int vireo_vinflight_init(struct vinflight *inf, void *region, size_t size, bool packed)
 {
 	memset(inf, 0, sizeof(*inf));
 	if (!region || (uintptr_t)region % sizeof(uint64_t) != 0)
@@ -45,7 +45,7 @@ int vinflight_init(struct vinflight *inf, void *region, size_t size, bool packed
 	return 0;
 }
 
-void vinflight_destroy(struct vinflight *inf)
+void vireo_vinflight_destroy(struct vinflight *inf)
 {
 	free(inf->entry_of);
 	free(inf->batch_ids);
@@ -59,7 +59,7 @@ void vinflight_destroy(struct vinflight *inf)
 	inf->resubmit_pos = 0;
 }
 
-bool vinflight_next_resubmit(struct vinflight *inf, uint16_t *head)
+bool vireo_vinflight_next_resubmit(struct vinflight *inf, uint16_t *head)
 {
 	if (inf->resubmit_pos >= inf->resubmit_len)
 		return false;
@@ -128,7 +128,7 @@ static int vinflight_split_check_header(const struct vinflight *inf, uint16_t nu
 {
 	struct vinflight_split_region *r = vinflight_split(inf);
 
-	if (inf->size < vinflight_queue_size(false, num))
+	if (inf->size < vireo_vinflight_queue_size(false, num))
 		return -EPROTO;
 	if (VINF_LOAD(&r->version) != VINFLIGHT_VERSION || VINF_LOAD(&r->features) != 0 ||
 	    VINF_LOAD(&r->desc_num) != num)
@@ -160,8 +160,8 @@ static int vinflight_split_repair(struct vinflight *inf, uint16_t num, uint16_t 
 }
 
 /* Return: 0; -EPROTO; -ENOMEM (see the header). */
-int vinflight_split_recover(struct vinflight *inf, uint16_t num, uint16_t ring_used_idx,
-			    uint16_t *last_avail)
+int vireo_vinflight_split_recover(struct vinflight *inf, uint16_t num, uint16_t ring_used_idx,
+				  uint16_t *last_avail)
 {
 	struct vinflight_split_region *r = vinflight_split(inf);
 	struct vinflight_pair *pairs;
@@ -170,8 +170,8 @@ int vinflight_split_recover(struct vinflight *inf, uint16_t num, uint16_t ring_u
 
 	inf->num = num;
 	inf->batch = 0;
-	vinflight_destroy(inf);
-	if (inf->packed || num == 0 || inf->size < vinflight_queue_size(false, num))
+	vireo_vinflight_destroy(inf);
+	if (inf->packed || num == 0 || inf->size < vireo_vinflight_queue_size(false, num))
 		return -EPROTO;
 	if (VINF_LOAD(&r->version) == 0) {
 		vinflight_split_format(inf, num, ring_used_idx);
@@ -205,7 +205,7 @@ int vinflight_split_recover(struct vinflight *inf, uint16_t num, uint16_t ring_u
 }
 
 /* D-VU-INFL-07: counter first, then the flag that makes the entry count. */
-void vinflight_split_popped(struct vinflight *inf, uint16_t head)
+void vireo_vinflight_split_popped(struct vinflight *inf, uint16_t head)
 {
 	struct vinflight_split_region *r = vinflight_split(inf);
 
@@ -215,7 +215,7 @@ void vinflight_split_popped(struct vinflight *inf, uint16_t head)
 	VINF_STORE(&r->desc[head].inflight, 1);
 }
 
-void vinflight_split_unpopped(struct vinflight *inf, uint16_t head)
+void vireo_vinflight_split_unpopped(struct vinflight *inf, uint16_t head)
 {
 	struct vinflight_split_region *r = vinflight_split(inf);
 
@@ -224,7 +224,7 @@ void vinflight_split_unpopped(struct vinflight *inf, uint16_t head)
 }
 
 /* D-VU-INFL-08: link @head into the batch before used->idx covers it. */
-void vinflight_split_pushed(struct vinflight *inf, uint16_t head)
+void vireo_vinflight_split_pushed(struct vinflight *inf, uint16_t head)
 {
 	struct vinflight_split_region *r = vinflight_split(inf);
 
@@ -240,7 +240,7 @@ void vinflight_split_pushed(struct vinflight *inf, uint16_t head)
  * record the new used idx. The fence keeps the clears after that store (it
  * pairs with the repair reading used->idx in the next process).
  */
-void vinflight_split_published(struct vinflight *inf, uint16_t used_idx)
+void vireo_vinflight_split_published(struct vinflight *inf, uint16_t used_idx)
 {
 	struct vinflight_split_region *r = vinflight_split(inf);
 	uint16_t head = VINF_LOAD(&r->last_batch_head);

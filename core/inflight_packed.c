@@ -139,9 +139,9 @@ static int vinflight_packed_collect(struct vinflight *inf, uint16_t num,
 }
 
 /* Return: 0; -EPROTO; -ENOMEM (see the header). */
-int vinflight_packed_recover(struct vinflight *inf, uint16_t num,
-			     uint16_t (*slot_flags)(const void *ring, uint16_t idx),
-			     const void *ring, struct vring_dev_position *pos)
+int vireo_vinflight_packed_recover(struct vinflight *inf, uint16_t num,
+				   uint16_t (*slot_flags)(const void *ring, uint16_t idx),
+				   const void *ring, struct vring_dev_position *pos)
 {
 	struct vinflight_packed_region *r = vinflight_packed(inf);
 	struct vinflight_pair *pairs;
@@ -150,8 +150,8 @@ int vinflight_packed_recover(struct vinflight *inf, uint16_t num,
 
 	inf->num = num;
 	inf->batch = 0;
-	vinflight_destroy(inf);
-	if (!inf->packed || num == 0 || inf->size < vinflight_queue_size(true, num))
+	vireo_vinflight_destroy(inf);
+	if (!inf->packed || num == 0 || inf->size < vireo_vinflight_queue_size(true, num))
 		return -EPROTO;
 	ret = vinflight_packed_alloc(inf, num);
 	if (ret < 0)
@@ -183,8 +183,8 @@ int vinflight_packed_recover(struct vinflight *inf, uint16_t num,
 }
 
 /* D-VU-INFL-10, per descriptor, in the document's order. */
-void vinflight_packed_popped(struct vinflight *inf, uint16_t id, const struct pvirtq_desc *d,
-			     uint16_t n)
+void vireo_vinflight_packed_popped(struct vinflight *inf, uint16_t id, const struct pvirtq_desc *d,
+				   uint16_t n)
 {
 	struct vinflight_packed_region *r = vinflight_packed(inf);
 	uint16_t head = VINF_LOAD(&r->old_free_head);
@@ -215,14 +215,14 @@ void vinflight_packed_popped(struct vinflight *inf, uint16_t id, const struct pv
 	}
 }
 
-void vinflight_packed_pushed(struct vinflight *inf, uint16_t id)
+void vireo_vinflight_packed_pushed(struct vinflight *inf, uint16_t id)
 {
 	if (id < inf->num && inf->batch < inf->num)
 		inf->batch_ids[inf->batch++] = id;
 }
 
 /* D-VU-INFL-11 steps 3-4 for the batch, then used_idx: all before the flags store. */
-void vinflight_packed_publishing(struct vinflight *inf)
+void vireo_vinflight_packed_publishing(struct vinflight *inf)
 {
 	struct vinflight_packed_region *r = vinflight_packed(inf);
 
@@ -247,7 +247,7 @@ void vinflight_packed_publishing(struct vinflight *inf)
  * D-VU-INFL-11 last steps, after the flags store (the fence keeps these
  * after it; recovery reads those flags in the next process).
  */
-void vinflight_packed_published(struct vinflight *inf)
+void vireo_vinflight_packed_published(struct vinflight *inf)
 {
 	struct vinflight_packed_region *r = vinflight_packed(inf);
 
@@ -263,7 +263,7 @@ void vinflight_packed_published(struct vinflight *inf)
 }
 
 /* Return: descriptors in inf->descs, 0 when done, -EPROTO (see the header). */
-int vinflight_packed_next_resubmit(struct vinflight *inf)
+int vireo_vinflight_packed_next_resubmit(struct vinflight *inf)
 {
 	struct vinflight_packed_region *r = vinflight_packed(inf);
 	uint16_t e, n;

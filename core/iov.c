@@ -10,7 +10,7 @@
 
 #include <vireo/iov.h>
 
-size_t iov_size(const struct vring_iov *iov, unsigned int cnt)
+size_t vireo_iov_size(const struct vring_iov *iov, unsigned int cnt)
 {
 	size_t total = 0;
 	unsigned int i;
@@ -75,27 +75,29 @@ static void fill(void *seg, size_t done, size_t n, void *arg)
 	memset(seg, f->c, n);
 }
 
-size_t iov_to_buf(const struct vring_iov *iov, unsigned int cnt, size_t skip, void *buf, size_t len)
+size_t vireo_iov_to_buf(const struct vring_iov *iov, unsigned int cnt, size_t skip, void *buf,
+			size_t len)
 {
 	return iov_walk(iov, cnt, skip, len, copy_out, buf);
 }
 
-size_t buf_to_iov(const struct vring_iov *iov, unsigned int cnt, size_t skip, const void *buf,
-		  size_t len)
+size_t vireo_buf_to_iov(const struct vring_iov *iov, unsigned int cnt, size_t skip, const void *buf,
+			size_t len)
 {
 	/* copy_in only reads through arg; the cast drops const for the shared walker. */
 	return iov_walk(iov, cnt, skip, len, copy_in, (void *)(uintptr_t)buf);
 }
 
-size_t iov_memset(const struct vring_iov *iov, unsigned int cnt, size_t skip, int c, size_t len)
+size_t vireo_iov_memset(const struct vring_iov *iov, unsigned int cnt, size_t skip, int c,
+			size_t len)
 {
 	struct fill_arg f = {.c = c};
 
 	return iov_walk(iov, cnt, skip, len, fill, &f);
 }
 
-unsigned int iov_slice(const struct vring_iov *src, unsigned int cnt, size_t skip, size_t len,
-		       struct vring_iov *dst, unsigned int dst_cap, size_t *covered)
+unsigned int vireo_iov_slice(const struct vring_iov *src, unsigned int cnt, size_t skip, size_t len,
+			     struct vring_iov *dst, unsigned int dst_cap, size_t *covered)
 {
 	unsigned int i, out = 0;
 	size_t done = 0;

@@ -51,7 +51,7 @@ static void mem_guard_on_sigbus(int sig, siginfo_t *info, void *context)
 
 	for (i = 0; i < MEM_GUARD_MAX; i++) {
 		struct mem_guard_slot *s = &mem_guard_slots[i];
-		/* Acquire: pairs with the release store of @len in mem_guard_register(). */
+		/* Acquire: pairs with the release store of @len in vireo_mem_guard_register(). */
 		size_t len = atomic_load_explicit(&s->len, memory_order_acquire);
 		uintptr_t start = atomic_load_explicit(&s->start, memory_order_relaxed);
 		size_t page = atomic_load_explicit(&s->page_size, memory_order_relaxed);
@@ -88,7 +88,7 @@ static bool mem_guard_is_pow2(size_t v)
 }
 
 /* Return: a slot; -EINVAL; -ENOSPC; -errno from sigaction (see the header). */
-int mem_guard_register(void *start, size_t len, size_t page_size)
+int vireo_mem_guard_register(void *start, size_t len, size_t page_size)
 {
 	unsigned int i;
 
@@ -113,7 +113,7 @@ int mem_guard_register(void *start, size_t len, size_t page_size)
 	return -ENOSPC;
 }
 
-void mem_guard_unregister(int slot)
+void vireo_mem_guard_unregister(int slot)
 {
 	struct mem_guard_slot *s;
 
@@ -125,7 +125,7 @@ void mem_guard_unregister(int slot)
 	atomic_store_explicit(&s->used, false, memory_order_release);
 }
 
-bool mem_guard_faulted(int slot)
+bool vireo_mem_guard_faulted(int slot)
 {
 	if (slot < 0 || slot >= MEM_GUARD_MAX)
 		return false;

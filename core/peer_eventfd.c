@@ -23,7 +23,7 @@ struct peer_eventfd {
 };
 
 /* Return: 0; -EINVAL (not an eventfd); -ENOMEM; -errno from io_uring. */
-int peer_eventfd_new(struct peer_eventfd **out, int fd)
+int vireo_peer_eventfd_new(struct peer_eventfd **out, int fd)
 {
 	struct peer_eventfd *pe;
 	int ret;
@@ -52,7 +52,7 @@ out_free:
 	return ret;
 }
 
-void peer_eventfd_free(struct peer_eventfd *pe)
+void vireo_peer_eventfd_free(struct peer_eventfd *pe)
 {
 	if (!pe)
 		return;
@@ -61,7 +61,7 @@ void peer_eventfd_free(struct peer_eventfd *pe)
 }
 
 /* Return: 0, or -errno from io_uring_enter. */
-int peer_eventfd_signal(struct peer_eventfd *pe)
+int vireo_peer_eventfd_signal(struct peer_eventfd *pe)
 {
 	struct io_uring_sqe *sqe;
 	struct io_uring_cqe *cqe;
@@ -79,7 +79,7 @@ int peer_eventfd_signal(struct peer_eventfd *pe)
 }
 
 /* Return: the count; 0 if none; -EOPNOTSUPP (no RWF_NOWAIT for this fd); -errno. */
-int64_t peer_eventfd_drain(int fd)
+int64_t vireo_peer_eventfd_drain(int fd)
 {
 	uint64_t count = 0;
 	struct iovec iov = {.iov_base = &count, .iov_len = sizeof(count)};

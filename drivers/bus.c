@@ -219,7 +219,7 @@ void virtio_unregister_driver(struct virtio_bus *bus, struct virtio_driver *drv)
 	}
 }
 
-int register_virtio_device(struct virtio_bus *bus, struct virtio_device *vdev)
+int vireo_register_virtio_device(struct virtio_bus *bus, struct virtio_device *vdev)
 {
 	struct virtio_device **pp;
 	struct virtio_driver *drv;
@@ -246,7 +246,7 @@ int register_virtio_device(struct virtio_bus *bus, struct virtio_device *vdev)
 	return 0;
 }
 
-void unregister_virtio_device(struct virtio_device *vdev)
+void vireo_unregister_virtio_device(struct virtio_device *vdev)
 {
 	struct virtio_bus *bus = vdev->bus;
 	struct virtio_device **pp;

@@ -216,8 +216,8 @@ static bool net_rx_finish(struct virtio_net *net, const struct vireo_net_hdr_v1 
 	if (len > cap)
 		return true;
 	/* D-NET-36/37: the field holds the pseudo-header sum; finish it, offsets checked. */
-	return inet_csum_complete(out, len, le16_to_cpu(hdr->csum_start),
-				  le16_to_cpu(hdr->csum_offset)) == 0;
+	return vireo_inet_csum_complete(out, len, le16_to_cpu(hdr->csum_start),
+					le16_to_cpu(hdr->csum_offset)) == 0;
 }
 
 /*

@@ -25,7 +25,7 @@
 static void stop_loop(void *opaque, uint32_t events)
 {
 	(void)events;
-	event_loop_stop(opaque);
+	vireo_event_loop_stop(opaque);
 }
 
 /*
@@ -46,7 +46,7 @@ static int watch_stop_signals(struct event_loop *loop)
 	fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (fd < 0)
 		return -errno;
-	ret = event_loop_add(loop, fd, stop_loop, loop);
+	ret = vireo_event_loop_add(loop, fd, stop_loop, loop);
 	if (ret < 0) {
 		close(fd);
 		return ret;
@@ -62,7 +62,7 @@ static int serve(struct blk_device *blk, const char *socket_path)
 	struct event_loop loop;
 	int signal_fd, ret;
 
-	ret = event_loop_init(&loop);
+	ret = vireo_event_loop_init(&loop);
 	if (ret < 0)
 		return ret;
 	signal_fd = watch_stop_signals(&loop);
@@ -70,18 +70,18 @@ static int serve(struct blk_device *blk, const char *socket_path)
 		ret = signal_fd;
 		goto out_destroy_loop;
 	}
-	ret = vhost_user_backend_new(&backend, blk_device_vdev(blk), &loop, &opt);
+	ret = vireo_vhost_user_backend_new(&backend, vireo_blk_device_vdev(blk), &loop, &opt);
 	if (ret < 0)
 		goto out_close_signal_fd;
 	printf("blk_backend: serving %llu sectors on %s\n",
-	       (unsigned long long)blk_device_capacity(blk), socket_path);
+	       (unsigned long long)vireo_blk_device_capacity(blk), socket_path);
 	fflush(stdout);
-	ret = vhost_user_backend_run(backend);
-	vhost_user_backend_free(backend);
+	ret = vireo_vhost_user_backend_run(backend);
+	vireo_vhost_user_backend_free(backend);
 out_close_signal_fd:
 	close(signal_fd);
 out_destroy_loop:
-	event_loop_destroy(&loop);
+	vireo_event_loop_destroy(&loop);
 	return ret;
 }
 
@@ -98,7 +98,7 @@ int main(int argc, char **argv)
 	opt.path = argv[2];
 	/* A front-end that hangs up mid-reply must cost an error code, not the process. */
 	signal(SIGPIPE, SIG_IGN);
-	ret = blk_device_new(&blk, &opt);
+	ret = vireo_blk_device_new(&blk, &opt);
 	if (ret < 0) {
 		fprintf(stderr, "blk_backend: %s: %s\n", argv[2], strerror(-ret));
 		return 1;
@@ -106,6 +106,6 @@ int main(int argc, char **argv)
 	ret = serve(blk, argv[1]);
 	if (ret < 0)
 		fprintf(stderr, "blk_backend: %s: %s\n", argv[1], strerror(-ret));
-	blk_device_free(blk);
+	vireo_blk_device_free(blk);
 	return ret < 0 ? 1 : 0;
 }

@@ -65,10 +65,10 @@ int main(int argc, char **argv)
 	ret = virtio_blk_register(&bus, &driver);
 	if (ret < 0)
 		goto out_report;
-	ret = vhost_user_frontend_new(&frontend, &bus, &opt);
+	ret = vireo_vhost_user_frontend_new(&frontend, &bus, &opt);
 	if (ret < 0)
 		goto out_unregister;
-	blk = virtio_blk_from_device(vhost_user_frontend_virtio_device(frontend));
+	blk = virtio_blk_from_device(vireo_vhost_user_frontend_virtio_device(frontend));
 	ret = blk ? write_and_read(blk, sector) : -ENODEV;
 	if (ret == 0)
 		printf("blk_frontend: sector %llu of %llu written and read back\n",
@@ -76,7 +76,7 @@ int main(int argc, char **argv)
 	else if (ret == 1)
 		fprintf(stderr, "blk_frontend: sector %llu read back differs\n",
 			(unsigned long long)sector);
-	vhost_user_frontend_free(frontend);
+	vireo_vhost_user_frontend_free(frontend);
 out_unregister:
 	virtio_blk_unregister(&bus, &driver);
 out_report:

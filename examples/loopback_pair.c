@@ -52,21 +52,21 @@ static int run(const char *image, uint64_t sector)
 	ret = virtio_blk_register(&bus, &driver);
 	if (ret < 0)
 		return ret;
-	ret = blk_device_new(&device, &device_opt);
+	ret = vireo_blk_device_new(&device, &device_opt);
 	if (ret < 0)
 		goto out_unregister;
 	/* Registers the device on the bus, which binds the driver registered above. */
-	ret = loopback_new(&loopback, &bus, blk_device_vdev(device), 0);
+	ret = vireo_loopback_new(&loopback, &bus, vireo_blk_device_vdev(device), 0);
 	if (ret < 0)
 		goto out_free_device;
-	blk = virtio_blk_from_device(loopback_virtio_device(loopback));
+	blk = virtio_blk_from_device(vireo_loopback_virtio_device(loopback));
 	ret = blk ? write_and_read(blk, sector) : -ENODEV;
 	if (ret == 0)
 		printf("loopback_pair: sector %llu of %llu written and read back\n",
 		       (unsigned long long)sector, (unsigned long long)virtio_blk_capacity(blk));
-	loopback_free(loopback);
+	vireo_loopback_free(loopback);
 out_free_device:
-	blk_device_free(device);
+	vireo_blk_device_free(device);
 out_unregister:
 	virtio_blk_unregister(&bus, &driver);
 	return ret;

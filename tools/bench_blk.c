@@ -539,8 +539,8 @@ static unsigned int bench_start(struct bench_cfg *c, struct blk_stack *s, struct
 /* What the bus negotiated: the figures mean little without the ring format. */
 static void bench_note_ring(struct bench_result *r, struct blk_stack *s)
 {
-	struct virtio_device *vdev =
-		s->fe ? vhost_user_frontend_virtio_device(s->fe) : loopback_virtio_device(s->lb);
+	struct virtio_device *vdev = s->fe ? vireo_vhost_user_frontend_virtio_device(s->fe)
+					   : vireo_loopback_virtio_device(s->lb);
 
 	r->ring = virtio_has_feature(vdev, VIRTIO_F_RING_PACKED) ? "packed" : "split";
 	r->in_order = virtio_has_feature(vdev, VIRTIO_F_IN_ORDER);
@@ -563,7 +563,7 @@ static int bench_run(struct bench_cfg *c, struct blk_stack *s)
 		return 1;
 	}
 	if (s->fe)
-		vhost_user_frontend_stats(s->fe, &before);
+		vireo_vhost_user_frontend_stats(s->fe, &before);
 	bench_note_ring(r, s);
 	start = opt_now_ns();
 	started = bench_start(c, s, w, start);
@@ -576,7 +576,7 @@ static int bench_run(struct bench_cfg *c, struct blk_stack *s)
 	r->secs = (double)(opt_now_ns() - start) / 1e9;
 	bench_sum(r, w, c->queues);
 	if (s->fe) {
-		vhost_user_frontend_stats(s->fe, &after);
+		vireo_vhost_user_frontend_stats(s->fe, &after);
 		r->have_notify = true;
 		r->kicks = after.kicks - before.kicks;
 		r->calls = after.calls - before.calls;

@@ -181,14 +181,14 @@ static int bench_net_open(struct bench_net_port *p, const char *path, bool mrg,
 	ret = virtio_net_register(&p->bus, &p->drv);
 	if (ret < 0)
 		return ret;
-	ret = vhost_user_frontend_new(&p->fe, &p->bus, &opt);
+	ret = vireo_vhost_user_frontend_new(&p->fe, &p->bus, &opt);
 	if (ret < 0) {
 		virtio_net_unregister(&p->bus, &p->drv);
 		return ret;
 	}
-	p->net = virtio_net_from_device(vhost_user_frontend_virtio_device(p->fe));
+	p->net = virtio_net_from_device(vireo_vhost_user_frontend_virtio_device(p->fe));
 	if (!p->net) {
-		vhost_user_frontend_free(p->fe);
+		vireo_vhost_user_frontend_free(p->fe);
 		virtio_net_unregister(&p->bus, &p->drv);
 		return -ENODEV;
 	}
@@ -199,7 +199,7 @@ static int bench_net_open(struct bench_net_port *p, const char *path, bool mrg,
 static void bench_net_close(struct bench_net_port *p)
 {
 	if (p->fe)
-		vhost_user_frontend_free(p->fe);
+		vireo_vhost_user_frontend_free(p->fe);
 	virtio_net_unregister(&p->bus, &p->drv);
 	memset(p, 0, sizeof(*p));
 }
@@ -414,7 +414,7 @@ static void bench_net_notify(struct bench_net_port *ports, unsigned int n,
 	memset(sum, 0, sizeof(*sum));
 	for (i = 0; i < n; i++) {
 		virtio_net_get_stats(ports[i].net, &st);
-		vhost_user_frontend_stats(ports[i].fe, &fs);
+		vireo_vhost_user_frontend_stats(ports[i].fe, &fs);
 		sum->tx_kicks += st.tx_kicks;
 		sum->rx_kicks += st.rx_kicks;
 		sum->interrupts += st.rx_interrupts;
@@ -431,7 +431,7 @@ static double per(uint64_t a, uint64_t b)
 /* The first port's negotiated ring format and IN_ORDER, as the JSON fields say them. */
 static void bench_net_ring_json(const struct bench_net_port *p)
 {
-	struct virtio_device *vdev = vhost_user_frontend_virtio_device(p->fe);
+	struct virtio_device *vdev = vireo_vhost_user_frontend_virtio_device(p->fe);
 
 	printf("\"ring\":\"%s\",\"in_order\":%s,",
 	       virtio_has_feature(vdev, VIRTIO_F_RING_PACKED) ? "packed" : "split",

@@ -27,13 +27,13 @@ int blk_stack_open(struct blk_stack *s, const char *path, bool readonly, unsigne
 	ret = virtio_blk_register(&s->bus, &s->drv);
 	if (ret < 0)
 		return ret;
-	ret = blk_device_new(&s->dev, &opt);
+	ret = vireo_blk_device_new(&s->dev, &opt);
 	if (ret < 0)
 		goto out_unregister;
-	ret = loopback_new(&s->lb, &s->bus, blk_device_vdev(s->dev), dma_bytes);
+	ret = vireo_loopback_new(&s->lb, &s->bus, vireo_blk_device_vdev(s->dev), dma_bytes);
 	if (ret < 0)
 		goto out_free_dev;
-	vdev = loopback_virtio_device(s->lb);
+	vdev = vireo_loopback_virtio_device(s->lb);
 	s->blk = virtio_blk_from_device(vdev);
 	if (!s->blk) {
 		ret = -ENODEV;
@@ -42,9 +42,9 @@ int blk_stack_open(struct blk_stack *s, const char *path, bool readonly, unsigne
 	return 0;
 
 out_free_lb:
-	loopback_free(s->lb);
+	vireo_loopback_free(s->lb);
 out_free_dev:
-	blk_device_free(s->dev);
+	vireo_blk_device_free(s->dev);
 out_unregister:
 	virtio_blk_unregister(&s->bus, &s->drv);
 	memset(s, 0, sizeof(*s));
@@ -70,10 +70,10 @@ int blk_stack_connect(struct blk_stack *s, const char *socket_path, unsigned int
 	ret = virtio_blk_register(&s->bus, &s->drv);
 	if (ret < 0)
 		return ret;
-	ret = vhost_user_frontend_new(&s->fe, &s->bus, &opt);
+	ret = vireo_vhost_user_frontend_new(&s->fe, &s->bus, &opt);
 	if (ret < 0)
 		goto out_unregister;
-	s->blk = virtio_blk_from_device(vhost_user_frontend_virtio_device(s->fe));
+	s->blk = virtio_blk_from_device(vireo_vhost_user_frontend_virtio_device(s->fe));
 	if (!s->blk) {
 		ret = -ENODEV;
 		goto out_free_fe;
@@ -81,7 +81,7 @@ int blk_stack_connect(struct blk_stack *s, const char *socket_path, unsigned int
 	return 0;
 
 out_free_fe:
-	vhost_user_frontend_free(s->fe);
+	vireo_vhost_user_frontend_free(s->fe);
 out_unregister:
 	virtio_blk_unregister(&s->bus, &s->drv);
 	memset(s, 0, sizeof(*s));
@@ -91,11 +91,11 @@ out_unregister:
 void blk_stack_close(struct blk_stack *s)
 {
 	if (s->fe)
-		vhost_user_frontend_free(s->fe);
+		vireo_vhost_user_frontend_free(s->fe);
 	if (s->lb)
-		loopback_free(s->lb);
+		vireo_loopback_free(s->lb);
 	if (s->dev)
-		blk_device_free(s->dev);
+		vireo_blk_device_free(s->dev);
 	virtio_blk_unregister(&s->bus, &s->drv);
 	memset(s, 0, sizeof(*s));
 }

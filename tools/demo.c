@@ -83,13 +83,13 @@ static int demo_blk_bind(struct demo *d)
 	struct blk_device_options opt = {.path = d->path, .num_queues = 2, .serial = DEMO_SERIAL};
 	int ret;
 
-	ret = blk_device_new(&d->blk_dev, &opt);
+	ret = vireo_blk_device_new(&d->blk_dev, &opt);
 	if (ret < 0)
 		return ret;
-	ret = loopback_new(&d->blk_lb, &d->bus, blk_device_vdev(d->blk_dev), 0);
+	ret = vireo_loopback_new(&d->blk_lb, &d->bus, vireo_blk_device_vdev(d->blk_dev), 0);
 	if (ret < 0)
 		return ret;
-	d->blk = virtio_blk_from_device(loopback_virtio_device(d->blk_lb));
+	d->blk = virtio_blk_from_device(vireo_loopback_virtio_device(d->blk_lb));
 	if (!d->blk)
 		return -ENODEV;
 	printf("virtio-blk bound over loopback: %" PRIu64 " sectors, %u queues of %u, %s\n",
@@ -142,13 +142,13 @@ static int demo_rng(struct demo *d)
 	int ret;
 	size_t i;
 
-	ret = rng_device_new(&d->rng_dev, NULL);
+	ret = vireo_rng_device_new(&d->rng_dev, NULL);
 	if (ret < 0)
 		return ret;
-	ret = loopback_new(&d->rng_lb, &d->bus, rng_device_vdev(d->rng_dev), 0);
+	ret = vireo_loopback_new(&d->rng_lb, &d->bus, vireo_rng_device_vdev(d->rng_dev), 0);
 	if (ret < 0)
 		return ret;
-	d->rng = virtio_rng_from_device(loopback_virtio_device(d->rng_lb));
+	d->rng = virtio_rng_from_device(vireo_loopback_virtio_device(d->rng_lb));
 	if (!d->rng)
 		return -ENODEV;
 	n = virtio_rng_read(d->rng, bytes, sizeof(bytes));
@@ -164,13 +164,13 @@ static int demo_rng(struct demo *d)
 static void demo_cleanup(struct demo *d)
 {
 	if (d->rng_lb)
-		loopback_free(d->rng_lb);
+		vireo_loopback_free(d->rng_lb);
 	if (d->rng_dev)
-		rng_device_free(d->rng_dev);
+		vireo_rng_device_free(d->rng_dev);
 	if (d->blk_lb)
-		loopback_free(d->blk_lb);
+		vireo_loopback_free(d->blk_lb);
 	if (d->blk_dev)
-		blk_device_free(d->blk_dev);
+		vireo_blk_device_free(d->blk_dev);
 	virtio_rng_unregister(&d->bus, &d->rng_drv);
 	virtio_blk_unregister(&d->bus, &d->blk_drv);
 	free(d->buf);

@@ -35,7 +35,7 @@ static const int sandbox_base[] = {
 	SCMP_SYS(pwritev2), SCMP_SYS(lseek), SCMP_SYS(close), SCMP_SYS(fcntl), SCMP_SYS(fstat),
 	SCMP_SYS(newfstatat), SCMP_SYS(statx), SCMP_SYS(fsync), SCMP_SYS(fdatasync),
 	SCMP_SYS(fallocate), SCMP_SYS(fstatfs),
-	/* what a received fd is: readlink of /proc/self/fd/N (vhost_user_fd_is_eventfd) */
+	/* what a received fd is: readlink of /proc/self/fd/N (vireo_vhost_user_fd_is_eventfd) */
 	SCMP_SYS(readlink), SCMP_SYS(readlinkat),
 	/* vhost-user: one front-end at a time, its messages with their fds (SCM_RIGHTS) */
 	SCMP_SYS(accept4), SCMP_SYS(recvmsg), SCMP_SYS(sendmsg), SCMP_SYS(recvfrom),

@@ -225,7 +225,7 @@ static void serve_on_signal(void *opaque, uint32_t events)
 		printf("vireo serve %s: %s, shutting down\n", s->kind,
 		       strsignal((int)si.ssi_signo));
 		fflush(stdout);
-		event_loop_stop(&s->loop);
+		vireo_event_loop_stop(&s->loop);
 	}
 }
 
@@ -245,7 +245,7 @@ static void serve_on_disconnect(void *opaque, unsigned long conn, const char *re
 	       reason ? reason : "");
 	fflush(stdout);
 	if (s->exit_on_disconnect)
-		event_loop_stop(&s->loop);
+		vireo_event_loop_stop(&s->loop);
 }
 
 /* Return: 0 or -errno: SIGINT/SIGTERM blocked and readable on a signalfd in the loop. */
@@ -277,18 +277,18 @@ static int serve_run(struct serve_state *s, struct vdev *dev, const struct serve
 	service_apply(&c->service, &opt);
 	ret = serve_signals(s);
 	if (ret == 0)
-		ret = vhost_user_backend_new(&b, dev, &s->loop, &opt);
+		ret = vireo_vhost_user_backend_new(&b, dev, &s->loop, &opt);
 	if (ret < 0) {
 		fprintf(stderr, "vireo serve: %s: %s\n", socket ? socket : "--fd", strerror(-ret));
 		return 1;
 	}
 	if (c->listen_fds) {
-		ret = vhost_user_backend_adopt_listener(b, SERVICE_LISTEN_FDS_START);
+		ret = vireo_vhost_user_backend_adopt_listener(b, SERVICE_LISTEN_FDS_START);
 		if (ret < 0) {
 			fprintf(stderr, "vireo serve: socket activation: fd %d: %s\n",
 				SERVICE_LISTEN_FDS_START,
 				ret == -EINVAL ? "not a listening unix socket" : strerror(-ret));
-			vhost_user_backend_free(b);
+			vireo_vhost_user_backend_free(b);
 			return 1;
 		}
 		printf("vireo serve %s: listening on fd %d, socket activation (%s)\n", s->kind,
@@ -297,10 +297,10 @@ static int serve_run(struct serve_state *s, struct vdev *dev, const struct serve
 		s->exit_on_disconnect = true;
 		printf("vireo serve %s: serving fd %d (%s)\n", s->kind, c->fd, what);
 		fflush(stdout);
-		ret = vhost_user_backend_attach(b, c->fd);
+		ret = vireo_vhost_user_backend_attach(b, c->fd);
 		if (ret < 0) {
 			fprintf(stderr, "vireo serve: --fd %d: %s\n", c->fd, strerror(-ret));
-			vhost_user_backend_free(b);
+			vireo_vhost_user_backend_free(b);
 			return 1;
 		}
 	} else {
@@ -311,11 +311,11 @@ static int serve_run(struct serve_state *s, struct vdev *dev, const struct serve
 	/* Set up: from here on, only what serving needs (no front-end message read yet). */
 	if (pidfile_fd < -1 || service_sandbox(&c->service, 0, CMD) < 0) {
 		service_pidfile_remove(&c->service, pidfile_fd);
-		vhost_user_backend_free(b);
+		vireo_vhost_user_backend_free(b);
 		return 1;
 	}
-	ret = vhost_user_backend_run(b);
-	vhost_user_backend_free(b);
+	ret = vireo_vhost_user_backend_run(b);
+	vireo_vhost_user_backend_free(b);
 	service_pidfile_remove(&c->service, pidfile_fd);
 	s->print_stats(s->model, s->json, stdout);
 	if (ret < 0) {
@@ -350,7 +350,7 @@ static int serve_blk(struct serve_state *s, const struct serve_cmd *c)
 
 	if (image_check_raw(CMD, c->image, c->format_raw))
 		return 1;
-	ret = blk_device_new(&blk, &bo);
+	ret = vireo_blk_device_new(&blk, &bo);
 	if (ret < 0) {
 		image_open_error(CMD, c->image, -ret, c->readonly);
 		return 1;
@@ -358,11 +358,11 @@ static int serve_blk(struct serve_state *s, const struct serve_cmd *c)
 	s->print_stats = serve_print_blk;
 	s->model = blk;
 	snprintf(what, sizeof(what), "image %s, %" PRIu64 " sectors, %u queue%s%s", c->image,
-		 blk_device_capacity(blk), blk_device_vdev(blk)->num_queues,
-		 blk_device_vdev(blk)->num_queues == 1 ? "" : "s",
+		 vireo_blk_device_capacity(blk), vireo_blk_device_vdev(blk)->num_queues,
+		 vireo_blk_device_vdev(blk)->num_queues == 1 ? "" : "s",
 		 c->readonly ? ", read-only" : "");
-	ret = serve_run(s, blk_device_vdev(blk), c, what);
-	blk_device_free(blk);
+	ret = serve_run(s, vireo_blk_device_vdev(blk), c, what);
+	vireo_blk_device_free(blk);
 	return ret;
 }
 
@@ -372,15 +372,15 @@ static int serve_rng(struct serve_state *s, const struct serve_cmd *c)
 	struct rng_device *rng;
 	int ret;
 
-	ret = rng_device_new(&rng, &ro);
+	ret = vireo_rng_device_new(&rng, &ro);
 	if (ret < 0) {
 		fprintf(stderr, "vireo serve: rng: %s\n", strerror(-ret));
 		return 1;
 	}
 	s->print_stats = serve_print_rng;
 	s->model = rng;
-	ret = serve_run(s, rng_device_vdev(rng), c, "getrandom(2)");
-	rng_device_free(rng);
+	ret = serve_run(s, vireo_rng_device_vdev(rng), c, "getrandom(2)");
+	vireo_rng_device_free(rng);
 	return ret;
 }
 
@@ -403,7 +403,7 @@ int serve_main(int argc, char **argv)
 		       strcmp(c.kind, "blk") == 0 ? "\"read-only\"" : "");
 		return 0;
 	}
-	ret = event_loop_init(&s.loop);
+	ret = vireo_event_loop_init(&s.loop);
 	if (ret < 0) {
 		fprintf(stderr, "vireo serve: event loop: %s\n", strerror(-ret));
 		return 1;
@@ -412,6 +412,6 @@ int serve_main(int argc, char **argv)
 	ret = strcmp(c.kind, "blk") == 0 ? serve_blk(&s, &c) : serve_rng(&s, &c);
 	if (s.signal_fd >= 0)
 		close(s.signal_fd);
-	event_loop_destroy(&s.loop);
+	vireo_event_loop_destroy(&s.loop);
 	return ret;
 }

@@ -104,7 +104,7 @@ static int serve_net_parse_user(struct serve_net_cmd *c, const char *spec)
 		else if (o->num_forwards == NET_SLIRP_MAX_FORWARDS)
 			ret = opt_usage_error(CMD, "--uplink user: at most %u hostfwd",
 					      NET_SLIRP_MAX_FORWARDS);
-		else if (net_slirp_parse_forward(tok + 8, &o->forwards[o->num_forwards]) < 0)
+		else if (vireo_net_slirp_parse_forward(tok + 8, &o->forwards[o->num_forwards]) < 0)
 			ret = opt_usage_error(CMD,
 					      "--uplink user: hostfwd wants "
 					      "tcp:127.0.0.1:HOSTPORT-:GUESTPORT, not '%s'",

@@ -3,7 +3,7 @@
  * The running `vireo serve net`: one virtio-net device and one vhost-user
  * back-end per port, all on one event loop with the switch and the uplink.
  * A device's transmitted frames enter the switch; the switch hands frames
- * to a device through net_device_receive(). The per-port counters are
+ * to a device through vireo_net_device_receive(). The per-port counters are
  * printed on SIGUSR1 and at exit.
  */
 #include <errno.h>
@@ -58,21 +58,21 @@ static void serve_net_from_guest(void *opaque, const struct net_packet *pkt)
 {
 	struct serve_net_port *p = opaque;
 
-	net_switch_input(p->s->sw, p->sw_port, pkt);
+	vireo_net_switch_input(p->s->sw, p->sw_port, pkt);
 }
 
 static int serve_net_to_guest(void *opaque, const struct net_packet *pkt)
 {
 	struct serve_net_port *p = opaque;
 
-	return net_device_receive(p->nd, pkt);
+	return vireo_net_device_receive(p->nd, pkt);
 }
 
 static uint32_t serve_net_guest_offloads(void *opaque)
 {
 	struct serve_net_port *p = opaque;
 
-	return net_device_rx_offloads(p->nd);
+	return vireo_net_device_rx_offloads(p->nd);
 }
 
 static const struct net_port_ops serve_net_port_ops = {
@@ -97,7 +97,7 @@ static void serve_net_stop_when_done(struct serve_net *s)
 		if (!s->ports[i].done)
 			return;
 	printf("vireo serve net: every --fd front-end has gone, exiting\n");
-	event_loop_stop(&s->loop);
+	vireo_event_loop_stop(&s->loop);
 }
 
 static void serve_net_on_disconnect(void *opaque, unsigned long conn, const char *reason)
@@ -106,7 +106,7 @@ static void serve_net_on_disconnect(void *opaque, unsigned long conn, const char
 
 	p->connected = false;
 	/* Another guest may come on this socket: what we learned here is stale. */
-	net_switch_port_flush(p->s->sw, p->sw_port);
+	vireo_net_switch_port_flush(p->s->sw, p->sw_port);
 	printf("vireo serve net: port %u (%s): connection %lu: closed%s%s\n", p->number, p->socket,
 	       conn, reason ? ": " : "", reason ? reason : "");
 	fflush(stdout);
@@ -125,10 +125,10 @@ struct serve_net_source {
 static int serve_net_port_fd(struct serve_net_port *p, const struct serve_net_source *src)
 {
 	if (src->listen_fd >= 0)
-		return vhost_user_backend_adopt_listener(p->backend, src->listen_fd);
+		return vireo_vhost_user_backend_adopt_listener(p->backend, src->listen_fd);
 	if (src->conn_fd >= 0) {
 		p->fd_only = true;
-		return vhost_user_backend_attach(p->backend, src->conn_fd);
+		return vireo_vhost_user_backend_attach(p->backend, src->conn_fd);
 	}
 	return 0;
 }
@@ -165,27 +165,28 @@ static int serve_net_add_port(struct serve_net *s, const struct serve_net_source
 			 src->listen_fd >= 0 ? src->listen_fd : src->conn_fd,
 			 src->listen_fd >= 0 ? ", socket activation" : "");
 	p->socket = socket ? socket : p->label;
-	ret = net_device_new(&p->nd, &o);
+	ret = vireo_net_device_new(&p->nd, &o);
 	if (ret == 0) {
-		net_device_set_tx_handler(p->nd, serve_net_from_guest, p);
-		net_device_set_polling(p->nd, c->poll);
+		vireo_net_device_set_tx_handler(p->nd, serve_net_from_guest, p);
+		vireo_net_device_set_polling(p->nd, c->poll);
 		snprintf(name, sizeof(name), "port%u", p->number);
-		ret = net_switch_add_port(s->sw, name, &serve_net_port_ops, p, &p->sw_port);
+		ret = vireo_net_switch_add_port(s->sw, name, &serve_net_port_ops, p, &p->sw_port);
 	}
 	if (ret == 0)
-		ret = vhost_user_backend_new(&p->backend, net_device_vdev(p->nd), &s->loop, &bo);
+		ret = vireo_vhost_user_backend_new(&p->backend, vireo_net_device_vdev(p->nd),
+						   &s->loop, &bo);
 	if (ret == 0) {
 		ret = serve_net_port_fd(p, src);
 		if (ret < 0) {
-			vhost_user_backend_free(p->backend);
+			vireo_vhost_user_backend_free(p->backend);
 			p->backend = NULL;
 		}
 	}
 	if (ret < 0) {
 		fprintf(stderr, "vireo serve net: %s: %s\n", p->socket, strerror(-ret));
 		if (p->sw_port)
-			net_switch_remove_port(s->sw, p->sw_port);
-		net_device_free(p->nd);
+			vireo_net_switch_remove_port(s->sw, p->sw_port);
+		vireo_net_device_free(p->nd);
 		memset(p, 0, sizeof(*p));
 		return ret;
 	}
@@ -202,14 +203,14 @@ static int serve_net_add_uplink(struct serve_net *s)
 	int ret = 0;
 
 	if (c->uplink == SERVE_NET_UPLINK_TAP) {
-		ret = net_tap_open(&s->tap, c->tap_name, &s->loop, s->sw);
+		ret = vireo_net_tap_open(&s->tap, c->tap_name, &s->loop, s->sw);
 		if (ret < 0)
 			fprintf(stderr, "vireo serve net: tap %s: %s%s\n", c->tap_name,
 				strerror(-ret), ret == -EPERM ? " (needs CAP_NET_ADMIN)" : "");
 		else
 			printf("vireo serve net: uplink: tap %s\n", c->tap_name);
 	} else if (c->uplink == SERVE_NET_UPLINK_USER) {
-		ret = net_slirp_new(&s->slirp, &c->slirp, &s->loop, s->sw);
+		ret = vireo_net_slirp_new(&s->slirp, &c->slirp, &s->loop, s->sw);
 		if (ret < 0) {
 			fprintf(stderr, "vireo serve net: user-mode uplink: %s\n", strerror(-ret));
 			return ret;
@@ -235,7 +236,7 @@ static void serve_net_print_mac(void *opaque, const uint8_t *mac,
 {
 	(void)opaque;
 	printf("  learned %02x:%02x:%02x:%02x:%02x:%02x on %s\n", mac[0], mac[1], mac[2], mac[3],
-	       mac[4], mac[5], net_switch_port_name(port));
+	       mac[4], mac[5], vireo_net_switch_port_name(port));
 }
 
 static void serve_net_print_port(const struct serve_net_port *p)
@@ -243,11 +244,11 @@ static void serve_net_print_port(const struct serve_net_port *p)
 	struct net_switch_port_stats sw;
 	struct net_device_stats st;
 
-	net_device_get_stats(p->nd, &st);
-	net_switch_port_get_stats(p->sw_port, &sw);
+	vireo_net_device_get_stats(p->nd, &st);
+	vireo_net_switch_port_get_stats(p->sw_port, &sw);
 	char rings[96];
 
-	vdev_describe_rings(net_device_vdev(p->nd), rings, sizeof(rings));
+	vireo_vdev_describe_rings(vireo_net_device_vdev(p->nd), rings, sizeof(rings));
 	printf("  port%u %s: %s; %s\n", p->number, p->socket,
 	       p->connected ? "connected" : "no front-end", rings);
 	printf("    from guest %" PRIu64 " frames %" PRIu64 " bytes, to guest %" PRIu64
@@ -263,7 +264,8 @@ static void serve_net_print_port(const struct serve_net_port *p)
 	for (int r = 0; r < NET_DROP_COUNT; r++) {
 		if (!st.drops[r])
 			continue;
-		printf(" %s %" PRIu64, net_drop_reason_name((enum net_drop_reason)r), st.drops[r]);
+		printf(" %s %" PRIu64, vireo_net_drop_reason_name((enum net_drop_reason)r),
+		       st.drops[r]);
 		any = true;
 	}
 	printf("%s\n", any ? "" : " none");
@@ -293,9 +295,9 @@ static void serve_net_json_port(const struct serve_net_port *p)
 	char rings[96];
 	bool first = true;
 
-	net_device_get_stats(p->nd, &st);
-	net_switch_port_get_stats(p->sw_port, &sw);
-	vdev_describe_rings(net_device_vdev(p->nd), rings, sizeof(rings));
+	vireo_net_device_get_stats(p->nd, &st);
+	vireo_net_switch_port_get_stats(p->sw_port, &sw);
+	vireo_vdev_describe_rings(vireo_net_device_vdev(p->nd), rings, sizeof(rings));
 	printf("{\"port\":%u,\"socket\":", p->number);
 	serve_net_json_string(p->socket);
 	printf(",\"connected\":%s,\"rings\":", p->connected ? "true" : "false");
@@ -314,7 +316,7 @@ static void serve_net_json_port(const struct serve_net_port *p)
 		if (!st.drops[r])
 			continue;
 		printf("%s\"%s\":%" PRIu64, first ? "" : ",",
-		       net_drop_reason_name((enum net_drop_reason)r), st.drops[r]);
+		       vireo_net_drop_reason_name((enum net_drop_reason)r), st.drops[r]);
 		first = false;
 	}
 	printf("}}");
@@ -343,11 +345,11 @@ static void serve_net_json_counters(struct serve_net *s)
 	}
 	printf("],\"uplinks\":[");
 	if (s->tap) {
-		net_tap_get_stats(s->tap, &u);
+		vireo_net_tap_get_stats(s->tap, &u);
 		serve_net_json_uplink(s->cmd->tap_name, &u);
 	}
 	if (s->slirp) {
-		net_slirp_get_stats(s->slirp, &u);
+		vireo_net_slirp_get_stats(s->slirp, &u);
 		serve_net_json_uplink("user", &u);
 	}
 	printf("]}\n");
@@ -366,14 +368,14 @@ static void serve_net_print_counters(struct serve_net *s)
 	for (unsigned int i = 0; i < s->num_ports; i++)
 		serve_net_print_port(&s->ports[i]);
 	if (s->tap) {
-		net_tap_get_stats(s->tap, &u);
+		vireo_net_tap_get_stats(s->tap, &u);
 		serve_net_print_uplink(s->cmd->tap_name, &u);
 	}
 	if (s->slirp) {
-		net_slirp_get_stats(s->slirp, &u);
+		vireo_net_slirp_get_stats(s->slirp, &u);
 		serve_net_print_uplink("user", &u);
 	}
-	net_switch_for_each_mac(s->sw, serve_net_print_mac, NULL);
+	vireo_net_switch_for_each_mac(s->sw, serve_net_print_mac, NULL);
 	fflush(stdout);
 }
 
@@ -390,7 +392,7 @@ static void serve_net_on_signal(void *opaque, uint32_t events)
 		}
 		printf("vireo serve net: %s, shutting down\n", strsignal((int)si.ssi_signo));
 		fflush(stdout);
-		event_loop_stop(&s->loop);
+		vireo_event_loop_stop(&s->loop);
 	}
 }
 
@@ -419,19 +421,19 @@ static int serve_net_loop(struct serve_net *s)
 	while (!s->loop.stopping) {
 		if (!s->cmd->poll || round++ % SERVE_NET_POLL_LOOP_EVERY == 0) {
 			/* --poll: never sleep; the rings are read on every round below. */
-			ret = event_loop_run_once(&s->loop, s->cmd->poll ? 0 : -1);
+			ret = vireo_event_loop_run_once(&s->loop, s->cmd->poll ? 0 : -1);
 			if (ret < 0 && ret != -EINTR)
 				return ret;
 			for (unsigned int i = 0; i < s->num_ports; i++)
-				vhost_user_backend_after_dispatch(s->ports[i].backend);
+				vireo_vhost_user_backend_after_dispatch(s->ports[i].backend);
 		}
 		if (!s->cmd->poll)
 			continue;
 		/* One clock read for the round's frames (the switch ages in milliseconds). */
-		net_switch_batch_begin(s->sw);
+		vireo_net_switch_batch_begin(s->sw);
 		for (unsigned int i = 0; i < s->num_ports; i++)
-			(void)net_device_poll(s->ports[i].nd);
-		net_switch_batch_end(s->sw);
+			(void)vireo_net_device_poll(s->ports[i].nd);
+		vireo_net_switch_batch_end(s->sw);
 	}
 	return 0;
 }
@@ -439,19 +441,19 @@ static int serve_net_loop(struct serve_net *s)
 static void serve_net_teardown(struct serve_net *s)
 {
 	/* Uplinks first: they may still hand frames to ports. */
-	net_tap_close(s->tap);
-	net_slirp_free(s->slirp);
+	vireo_net_tap_close(s->tap);
+	vireo_net_slirp_free(s->slirp);
 	for (unsigned int i = 0; i < s->num_ports; i++) {
 		struct serve_net_port *p = &s->ports[i];
 
-		vhost_user_backend_free(p->backend);
-		net_switch_remove_port(s->sw, p->sw_port);
-		net_device_free(p->nd);
+		vireo_vhost_user_backend_free(p->backend);
+		vireo_net_switch_remove_port(s->sw, p->sw_port);
+		vireo_net_device_free(p->nd);
 	}
-	net_switch_free(s->sw);
+	vireo_net_switch_free(s->sw);
 	if (s->signal_fd >= 0)
 		close(s->signal_fd);
-	event_loop_destroy(&s->loop);
+	vireo_event_loop_destroy(&s->loop);
 }
 
 /* Set up: serve until a signal. Return: 0, or -errno after one line on stderr. */
@@ -490,7 +492,7 @@ int serve_net_run(const struct serve_net_cmd *c)
 	}
 	s->cmd = c;
 	s->signal_fd = -1;
-	ret = event_loop_init(&s->loop);
+	ret = vireo_event_loop_init(&s->loop);
 	if (ret < 0) {
 		fprintf(stderr, "vireo serve net: event loop: %s\n", strerror(-ret));
 		free(s);
@@ -498,7 +500,7 @@ int serve_net_run(const struct serve_net_cmd *c)
 	}
 	ret = serve_net_signals(s);
 	if (ret == 0)
-		ret = net_switch_new(&s->sw);
+		ret = vireo_net_switch_new(&s->sw);
 	for (unsigned int i = 0; ret == 0 && i < c->num_sockets; i++)
 		ret = serve_net_add_port(s, &(struct serve_net_source){c->sockets[i], -1, -1});
 	for (unsigned int i = 0; ret == 0 && i < c->listen_fds; i++)

@@ -10,7 +10,8 @@ static void serve_stats_blk_text(unsigned int q, const struct blk_device_queue_s
 
 	fprintf(out, "vireo serve blk: queue %u: requests", q);
 	for (k = 0; k < BLK_DEVICE_REQ_KINDS; k++)
-		fprintf(out, " %s %" PRIu64, blk_device_request_kind_name(k), st->requests[k]);
+		fprintf(out, " %s %" PRIu64, vireo_blk_device_request_kind_name(k),
+			st->requests[k]);
 	fprintf(out,
 		", bytes read %" PRIu64 " written %" PRIu64 ", errors %" PRIu64 ", kicks %" PRIu64
 		", calls %" PRIu64 ", in flight %u\n",
@@ -23,8 +24,8 @@ static void serve_stats_blk_json(unsigned int q, const struct blk_device_queue_s
 
 	fprintf(out, "%s{\"queue\":%u,\"requests\":{", q ? "," : "", q);
 	for (k = 0; k < BLK_DEVICE_REQ_KINDS; k++)
-		fprintf(out, "%s\"%s\":%" PRIu64, k ? "," : "", blk_device_request_kind_name(k),
-			st->requests[k]);
+		fprintf(out, "%s\"%s\":%" PRIu64, k ? "," : "",
+			vireo_blk_device_request_kind_name(k), st->requests[k]);
 	fprintf(out,
 		"},\"bytes_read\":%" PRIu64 ",\"bytes_written\":%" PRIu64 ",\"errors\":%" PRIu64
 		",\"kicks\":%" PRIu64 ",\"calls\":%" PRIu64 ",\"in_flight\":%u}",
@@ -40,7 +41,7 @@ void serve_stats_blk(const struct blk_device *blk, bool json, FILE *out)
 		fprintf(out, "{\"device\":\"blk\",\"queues\":[");
 	else
 		fprintf(out, "vireo serve blk: counters\n");
-	for (q = 0; blk_device_queue_stats(blk, q, &st) == 0; q++) {
+	for (q = 0; vireo_blk_device_queue_stats(blk, q, &st) == 0; q++) {
 		if (json)
 			serve_stats_blk_json(q, &st, out);
 		else
@@ -55,7 +56,7 @@ void serve_stats_rng(const struct rng_device *rng, bool json, FILE *out)
 {
 	struct rng_device_queue_stats st;
 
-	rng_device_queue_stats(rng, &st);
+	vireo_rng_device_queue_stats(rng, &st);
 	if (json)
 		fprintf(out,
 			"{\"device\":\"rng\",\"queues\":[{\"queue\":0,\"requests\":%" PRIu64

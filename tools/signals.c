@@ -22,7 +22,7 @@ int signals_watch(struct event_loop *loop, const int *signals, unsigned int n,
 	fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (fd < 0)
 		return -errno;
-	ret = event_loop_add(loop, fd, fn, opaque);
+	ret = vireo_event_loop_add(loop, fd, fn, opaque);
 	if (ret < 0) {
 		close(fd);
 		return ret;

@@ -85,7 +85,7 @@ static void lb_mailbox_handler(void *opaque, uint32_t events)
 	void *arg;
 
 	(void)events;
-	eventfd_drain_fd(lb->mailbox_fd);
+	vireo_eventfd_drain_fd(lb->mailbox_fd);
 	pthread_mutex_lock(&lb->lock);
 	fn = lb->req_fn;
 	arg = lb->req_arg;
@@ -103,7 +103,7 @@ static void lb_mailbox_handler(void *opaque, uint32_t events)
 static void *lb_device_thread(void *opaque)
 {
 	struct loopback *lb = opaque;
-	int ret = event_loop_run(&lb->loop);
+	int ret = vireo_event_loop_run(&lb->loop);
 
 	if (ret < 0)
 		log_error("loopback: device event loop failed: %s", strerror(-ret));
@@ -116,10 +116,11 @@ static void *lb_device_thread(void *opaque)
 }
 
 /*
- * loopback_run_in_device() - see the header. Called from the device thread
+ * vireo_loopback_run_in_device() - see the header. Called from the device thread
  * itself (a model's callback into the driver), it runs @fn directly.
  */
-int loopback_run_in_device(struct loopback *lb, void (*fn)(struct vdev *dev, void *arg), void *arg)
+int vireo_loopback_run_in_device(struct loopback *lb, void (*fn)(struct vdev *dev, void *arg),
+				 void *arg)
 {
 	int ret;
 
@@ -135,7 +136,7 @@ int loopback_run_in_device(struct loopback *lb, void (*fn)(struct vdev *dev, voi
 	lb->req_arg = arg;
 	lb->req_done = false;
 	pthread_mutex_unlock(&lb->lock);
-	ret = eventfd_signal_fd(lb->mailbox_fd);
+	ret = vireo_eventfd_signal_fd(lb->mailbox_fd);
 	pthread_mutex_lock(&lb->lock);
 	while (ret == 0 && !lb->req_done && !lb->thread_exited)
 		pthread_cond_wait(&lb->cond, &lb->lock);
@@ -162,14 +163,14 @@ static void lb_do_get(struct vdev *dev, void *arg)
 {
 	struct lb_cfg_req *r = arg;
 
-	r->ret = vdev_config_read(dev, r->offset, r->buf, r->len);
+	r->ret = vireo_vdev_config_read(dev, r->offset, r->buf, r->len);
 }
 
 static void lb_get(struct virtio_device *vdev, unsigned int offset, void *buf, unsigned int len)
 {
 	struct lb_cfg_req r = {.offset = offset, .buf = buf, .len = len};
 
-	if (loopback_run_in_device(to_lb(vdev), lb_do_get, &r) < 0 || r.ret < 0) {
+	if (vireo_loopback_run_in_device(to_lb(vdev), lb_do_get, &r) < 0 || r.ret < 0) {
 		/* Like a read beyond a PCI BAR's config window: all ones would
 		 * be closer to hardware, zeroes are kinder to a driver's sizing. */
 		memset(buf, 0, len);
@@ -181,7 +182,7 @@ static void lb_do_set(struct vdev *dev, void *arg)
 {
 	struct lb_cfg_req *r = arg;
 
-	r->ret = vdev_config_write(dev, r->offset, r->cbuf, r->len);
+	r->ret = vireo_vdev_config_write(dev, r->offset, r->cbuf, r->len);
 }
 
 static void lb_set(struct virtio_device *vdev, unsigned int offset, const void *buf,
@@ -189,7 +190,7 @@ static void lb_set(struct virtio_device *vdev, unsigned int offset, const void *
 {
 	struct lb_cfg_req r = {.offset = offset, .cbuf = buf, .len = len};
 
-	if (loopback_run_in_device(to_lb(vdev), lb_do_set, &r) < 0 || r.ret < 0)
+	if (vireo_loopback_run_in_device(to_lb(vdev), lb_do_set, &r) < 0 || r.ret < 0)
 		log_warn("loopback: config write [%u, +%u) dropped", offset, len);
 }
 
@@ -207,20 +208,20 @@ static uint32_t lb_generation(struct virtio_device *vdev)
 {
 	struct lb_val_req r = {0};
 
-	loopback_run_in_device(to_lb(vdev), lb_do_generation, &r);
+	vireo_loopback_run_in_device(to_lb(vdev), lb_do_generation, &r);
 	return (uint32_t)r.val;
 }
 
 static void lb_do_get_status(struct vdev *dev, void *arg)
 {
-	((struct lb_val_req *)arg)->val = vdev_get_status(dev);
+	((struct lb_val_req *)arg)->val = vireo_vdev_get_status(dev);
 }
 
 static uint8_t lb_get_status(struct virtio_device *vdev)
 {
 	struct lb_val_req r = {0};
 
-	if (loopback_run_in_device(to_lb(vdev), lb_do_get_status, &r) < 0)
+	if (vireo_loopback_run_in_device(to_lb(vdev), lb_do_get_status, &r) < 0)
 		return 0;
 	return (uint8_t)r.val;
 }
@@ -229,7 +230,7 @@ static void lb_do_set_status(struct vdev *dev, void *arg)
 {
 	struct lb_val_req *r = arg;
 
-	r->ret = vdev_set_status(dev, (uint8_t)r->val);
+	r->ret = vireo_vdev_set_status(dev, (uint8_t)r->val);
 }
 
 static void lb_set_status(struct virtio_device *vdev, uint8_t status)
@@ -237,7 +238,7 @@ static void lb_set_status(struct virtio_device *vdev, uint8_t status)
 	struct lb_val_req r = {.val = status};
 
 	/* A refused write leaves the status as it was; the bus reads it back. */
-	if (loopback_run_in_device(to_lb(vdev), lb_do_set_status, &r) == 0 && r.ret < 0)
+	if (vireo_loopback_run_in_device(to_lb(vdev), lb_do_set_status, &r) == 0 && r.ret < 0)
 		log_debug("loopback: status %#x refused: %s", status, strerror(-r.ret));
 }
 
@@ -250,13 +251,13 @@ static void lb_do_reset(struct vdev *dev, void *arg)
 	struct loopback *lb = arg;
 	int fd, ret;
 
-	vdev_reset(dev);
+	vireo_vdev_reset(dev);
 	fd = dup(lb->config_fd);
 	if (fd < 0) {
 		log_warn("loopback: dup config fd: %s", strerror(errno));
 		return;
 	}
-	ret = vdev_set_config_call_fd(dev, fd);
+	ret = vireo_vdev_set_config_call_fd(dev, fd);
 	if (ret < 0) {
 		log_warn("loopback: config fd refused: %d", ret);
 		close(fd);
@@ -267,7 +268,7 @@ static void lb_reset(struct virtio_device *vdev)
 {
 	struct loopback *lb = to_lb(vdev);
 
-	loopback_run_in_device(lb, lb_do_reset, lb);
+	vireo_loopback_run_in_device(lb, lb_do_reset, lb);
 }
 
 static void lb_do_get_features(struct vdev *dev, void *arg)
@@ -279,7 +280,7 @@ static uint64_t lb_get_features(struct virtio_device *vdev)
 {
 	struct lb_val_req r = {0};
 
-	loopback_run_in_device(to_lb(vdev), lb_do_get_features, &r);
+	vireo_loopback_run_in_device(to_lb(vdev), lb_do_get_features, &r);
 	return r.val;
 }
 
@@ -287,14 +288,14 @@ static void lb_do_finalize_features(struct vdev *dev, void *arg)
 {
 	struct lb_val_req *r = arg;
 
-	r->ret = vdev_set_driver_features(dev, r->val);
+	r->ret = vireo_vdev_set_driver_features(dev, r->val);
 }
 
 /* finalize_features: Return 0, -EPERM (wrong status) or -EIO (thread gone). */
 static int lb_finalize_features(struct virtio_device *vdev)
 {
 	struct lb_val_req r = {.val = vdev->features};
-	int ret = loopback_run_in_device(to_lb(vdev), lb_do_finalize_features, &r);
+	int ret = vireo_loopback_run_in_device(to_lb(vdev), lb_do_finalize_features, &r);
 
 	return ret < 0 ? ret : r.ret;
 }
@@ -324,22 +325,22 @@ static void lb_do_setup_queue(struct vdev *dev, void *arg)
 	struct lb_queue_req *r = arg;
 	int ret;
 
-	ret = vdev_queue_set_num(dev, r->index, r->num);
+	ret = vireo_vdev_queue_set_num(dev, r->index, r->num);
 	if (!ret)
-		ret = vdev_queue_set_addr(dev, r->index, r->desc, r->avail, r->used);
+		ret = vireo_vdev_queue_set_addr(dev, r->index, r->desc, r->avail, r->used);
 	/* The core takes a kick fd unless it refuses it with -EINVAL, a call fd only on 0. */
 	if (!ret) {
-		ret = vdev_queue_set_kick_fd(dev, r->index, r->kick_fd);
+		ret = vireo_vdev_queue_set_kick_fd(dev, r->index, r->kick_fd);
 		if (ret != -EINVAL)
 			r->kick_fd = -1;
 	}
 	if (!ret) {
-		ret = vdev_queue_set_call_fd(dev, r->index, r->call_fd);
+		ret = vireo_vdev_queue_set_call_fd(dev, r->index, r->call_fd);
 		if (ret == 0)
 			r->call_fd = -1;
 	}
 	if (!ret)
-		ret = vdev_queue_enable(dev, r->index);
+		ret = vireo_vdev_queue_enable(dev, r->index);
 	r->ret = ret;
 }
 
@@ -367,7 +368,7 @@ static bool lb_notify(struct virtqueue *vq)
 	 */
 	if (atomic_load_explicit(&q->owner, memory_order_relaxed) != self)
 		atomic_store_explicit(&q->owner, self, memory_order_relaxed);
-	return eventfd_signal_fd(q->kick_fd) == 0;
+	return vireo_eventfd_signal_fd(q->kick_fd) == 0;
 }
 
 static void lb_close_fd(int *fd)
@@ -425,7 +426,7 @@ static int lb_setup_queue(struct loopback *lb, unsigned int i, unsigned int num,
 		ret = -errno;
 		goto out_close_dups;
 	}
-	ret = loopback_run_in_device(lb, lb_do_setup_queue, &r);
+	ret = vireo_loopback_run_in_device(lb, lb_do_setup_queue, &r);
 	if (!ret)
 		ret = r.ret;
 out_close_dups:
@@ -445,7 +446,7 @@ static void lb_do_disable_queues(struct vdev *dev, void *arg)
 	unsigned int i, n = *(unsigned int *)arg;
 
 	for (i = 0; i < n; i++)
-		vdev_queue_disable(dev, i);
+		vireo_vdev_queue_disable(dev, i);
 }
 
 /*
@@ -459,7 +460,7 @@ static void lb_del_vqs(struct virtio_device *vdev)
 	unsigned int i, n = lb->nvqs;
 
 	if (n)
-		loopback_run_in_device(lb, lb_do_disable_queues, &n);
+		vireo_loopback_run_in_device(lb, lb_do_disable_queues, &n);
 	for (i = 0; i < lb->nvqs; i++)
 		lb_queue_release(lb, &lb->queues[i]);
 	lb->nvqs = 0;
@@ -483,7 +484,7 @@ static int lb_find_vqs(struct virtio_device *vdev, unsigned int nvqs, struct vir
 		return -EBUSY;
 	if (nvqs == 0 || nvqs > VDEV_MAX_QUEUES)
 		return -EINVAL;
-	ret = loopback_run_in_device(lb, lb_do_queue_max, &max);
+	ret = vireo_loopback_run_in_device(lb, lb_do_queue_max, &max);
 	if (ret < 0)
 		return ret;
 	num = max.val < LB_QUEUE_SIZE_CAP ? (unsigned int)max.val : LB_QUEUE_SIZE_CAP;
@@ -553,12 +554,12 @@ static int lb_wait(struct virtio_device *vdev, int timeout_ms)
 
 		if (!(pfd[i].revents & POLLIN))
 			continue;
-		eventfd_drain_fd(pfd[i].fd);
+		vireo_eventfd_drain_fd(pfd[i].fd);
 		if (vq->callback)
 			vq->callback(vq);
 	}
 	if (pfd[n].revents & POLLIN) {
-		eventfd_drain_fd(lb->config_fd);
+		vireo_eventfd_drain_fd(lb->config_fd);
 		/* The bus looks at the status first: NEEDS_RESET comes this way too. */
 		virtio_config_changed(vdev);
 	}
@@ -587,8 +588,8 @@ static void lb_do_attach(struct vdev *dev, void *arg)
 {
 	struct loopback *lb = arg;
 
-	vdev_set_memory(dev, &lb->mem);
-	vdev_set_event_loop(dev, &lb->loop);
+	vireo_vdev_set_memory(dev, &lb->mem);
+	vireo_vdev_set_event_loop(dev, &lb->loop);
 	lb_do_reset(dev, lb);
 }
 
@@ -596,17 +597,17 @@ static void lb_do_attach(struct vdev *dev, void *arg)
 static void lb_do_detach(struct vdev *dev, void *arg)
 {
 	(void)arg;
-	vdev_reset(dev);
-	(void)vdev_set_config_call_fd(dev, -1);
-	vdev_set_event_loop(dev, NULL);
-	vdev_set_memory(dev, NULL);
+	vireo_vdev_reset(dev);
+	(void)vireo_vdev_set_config_call_fd(dev, -1);
+	vireo_vdev_set_event_loop(dev, NULL);
+	vireo_vdev_set_memory(dev, NULL);
 }
 
 static void lb_stop_thread(struct loopback *lb)
 {
 	if (!lb->thread_running)
 		return;
-	event_loop_stop(&lb->loop);
+	vireo_event_loop_stop(&lb->loop);
 	pthread_join(lb->thread, NULL);
 	lb->thread_running = false;
 }
@@ -619,7 +620,7 @@ static int lb_start_device(struct loopback *lb)
 {
 	int ret;
 
-	ret = event_loop_init(&lb->loop);
+	ret = vireo_event_loop_init(&lb->loop);
 	if (ret < 0)
 		return ret;
 	lb->mailbox_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -628,7 +629,7 @@ static int lb_start_device(struct loopback *lb)
 		ret = -errno;
 		goto out_destroy_loop;
 	}
-	ret = event_loop_add(&lb->loop, lb->mailbox_fd, lb_mailbox_handler, lb);
+	ret = vireo_event_loop_add(&lb->loop, lb->mailbox_fd, lb_mailbox_handler, lb);
 	if (ret < 0)
 		goto out_destroy_loop;
 	ret = -pthread_create(&lb->thread, NULL, lb_device_thread, lb);
@@ -640,16 +641,16 @@ static int lb_start_device(struct loopback *lb)
 out_destroy_loop:
 	lb_close_fd(&lb->mailbox_fd);
 	lb_close_fd(&lb->config_fd);
-	event_loop_destroy(&lb->loop);
+	vireo_event_loop_destroy(&lb->loop);
 	return ret;
 }
 
 static void lb_destroy(struct loopback *lb)
 {
 	if (lb->thread_running)
-		loopback_run_in_device(lb, lb_do_detach, NULL);
+		vireo_loopback_run_in_device(lb, lb_do_detach, NULL);
 	lb_stop_thread(lb);
-	event_loop_destroy(&lb->loop);
+	vireo_event_loop_destroy(&lb->loop);
 	lb_close_fd(&lb->mailbox_fd);
 	lb_close_fd(&lb->config_fd);
 	virtio_dma_arena_destroy(&lb->arena);
@@ -679,7 +680,8 @@ static struct loopback *lb_alloc(struct vdev *dev)
 	return lb;
 }
 
-int loopback_new(struct loopback **out, struct virtio_bus *bus, struct vdev *dev, size_t dma_bytes)
+int vireo_loopback_new(struct loopback **out, struct virtio_bus *bus, struct vdev *dev,
+		       size_t dma_bytes)
 {
 	struct loopback *lb = lb_alloc(dev);
 	int ret;
@@ -695,12 +697,13 @@ int loopback_new(struct loopback **out, struct virtio_bus *bus, struct vdev *dev
 		free(lb);
 		return ret;
 	}
-	guest_mem_init(&lb->mem);
-	ret = guest_mem_add_region(&lb->mem, lb->arena.dma_base, lb->arena.size, lb->arena.base);
+	vireo_guest_mem_init(&lb->mem);
+	ret = vireo_guest_mem_add_region(&lb->mem, lb->arena.dma_base, lb->arena.size,
+					 lb->arena.base);
 	if (!ret)
 		ret = lb_start_device(lb);
 	if (!ret)
-		ret = loopback_run_in_device(lb, lb_do_attach, lb);
+		ret = vireo_loopback_run_in_device(lb, lb_do_attach, lb);
 	if (ret < 0)
 		goto out_destroy;
 
@@ -709,7 +712,7 @@ int loopback_new(struct loopback **out, struct virtio_bus *bus, struct vdev *dev
 	lb->vdev.config = &lb_config_ops;
 	lb->vdev.transport = lb;
 	lb->vdev.dma = &lb->arena;
-	ret = register_virtio_device(bus, &lb->vdev);
+	ret = vireo_register_virtio_device(bus, &lb->vdev);
 	lb->registered = true;
 	if (ret < 0) {
 		log_warn("loopback: %s: driver failed to bind: %s", dev->name, strerror(-ret));
@@ -720,25 +723,25 @@ int loopback_new(struct loopback **out, struct virtio_bus *bus, struct vdev *dev
 
 out_destroy:
 	if (lb->registered)
-		unregister_virtio_device(&lb->vdev);
+		vireo_unregister_virtio_device(&lb->vdev);
 	lb_del_vqs(&lb->vdev);
 	lb_destroy(lb);
 	return ret;
 }
 
-void loopback_free(struct loopback *lb)
+void vireo_loopback_free(struct loopback *lb)
 {
 	if (!lb)
 		return;
 	if (lb->registered)
-		unregister_virtio_device(&lb->vdev);
+		vireo_unregister_virtio_device(&lb->vdev);
 	lb->registered = false;
 	/* A driver that forgot del_vqs must not leak rings or fds. */
 	lb_del_vqs(&lb->vdev);
 	lb_destroy(lb);
 }
 
-struct virtio_device *loopback_virtio_device(struct loopback *lb)
+struct virtio_device *vireo_loopback_virtio_device(struct loopback *lb)
 {
 	return &lb->vdev;
 }

@@ -31,7 +31,7 @@ static void vub_accept_event(void *opaque, uint32_t events);
  */
 void vub_quiesce(struct vhost_user_backend *b, unsigned int i)
 {
-	vdev_queue_disable(b->dev, i);
+	vireo_vdev_queue_disable(b->dev, i);
 }
 
 /* Return: 0 (started, or not ready yet), or -errno with *@why set. */
@@ -57,16 +57,16 @@ int vub_try_start(struct vhost_user_backend *b, unsigned int i, const char **why
 		*why = "ring address outside the memory table";
 		return -EINVAL;
 	}
-	ret = vdev_queue_set_addr(b->dev, i, desc, avail, used);
+	ret = vireo_vdev_queue_set_addr(b->dev, i, desc, avail, used);
 	if (ret == 0)
-		ret = vdev_queue_enable(b->dev, i);
+		ret = vireo_vdev_queue_enable(b->dev, i);
 	if (ret < 0) {
 		*why = ret == -EPROTO ? "inflight region invalid for this ring"
 				      : "ring does not fit in guest memory, or bad ring geometry";
 		return ret;
 	}
 	/* device.h: vhost-user activates the model at its first running queue. */
-	ret = vdev_activate(b->dev);
+	ret = vireo_vdev_activate(b->dev);
 	if (ret < 0)
 		*why = "the device failed to activate";
 	return ret;
@@ -101,20 +101,20 @@ static void vub_check_needs_reset(struct vhost_user_backend *b)
 	b->err_signalled = true;
 	for (i = 0; i < b->dev->num_queues; i++)
 		if (b->queues[i].err_signal)
-			(void)peer_eventfd_signal(b->queues[i].err_signal);
+			(void)vireo_peer_eventfd_signal(b->queues[i].err_signal);
 }
 
 static void vub_disconnect(struct vhost_user_backend *b, const char *reason)
 {
 	if (b->conn_fd < 0)
 		return;
-	(void)event_loop_remove(b->loop, b->conn_fd);
-	(void)event_loop_remove(b->loop, b->conn.timer_fd);
+	(void)vireo_event_loop_remove(b->loop, b->conn_fd);
+	(void)vireo_event_loop_remove(b->loop, b->conn.timer_fd);
 	close(b->conn_fd);
 	b->conn_fd = -1;
 	vub_conn_close(&b->conn);
 	/* The model finishes in-flight I/O before the memory it targets goes. */
-	vdev_reset(b->dev);
+	vireo_vdev_reset(b->dev);
 	vub_reset_connection_state(b);
 	vub_inflight_clear(b);
 	vub_mem_clear(b);
@@ -152,15 +152,15 @@ static int vub_reply(struct vhost_user_backend *b, const struct vhost_user_msg *
 {
 	reply->hdr.request = msg->hdr.request;
 	reply->hdr.flags = VHOST_USER_VERSION | VHOST_USER_REPLY_MASK;
-	if (vhost_user_request_has_reply(msg->hdr.request))
-		return ret < 0 ? 0 : vhost_user_send_nowait(b->conn_fd, reply);
+	if (vireo_vhost_user_request_has_reply(msg->hdr.request))
+		return ret < 0 ? 0 : vireo_vhost_user_send_nowait(b->conn_fd, reply);
 	/* REPLY_ACK: with need_reply set, always a status (0 success). */
 	if (!(b->protocol_features & VIRTIO_BIT(VHOST_USER_PROTOCOL_F_REPLY_ACK)) ||
 	    !(msg->hdr.flags & VHOST_USER_NEED_REPLY_MASK))
 		return 0;
 	reply->hdr.size = sizeof(uint64_t);
 	reply->payload.u64 = ret != 0;
-	return vhost_user_send_nowait(b->conn_fd, reply);
+	return vireo_vhost_user_send_nowait(b->conn_fd, reply);
 }
 
 /* A message that failed to arrive whole or to pass the table's checks ends the connection. */
@@ -178,16 +178,16 @@ static void vub_recv_failed(struct vhost_user_backend *b, int err, uint32_t requ
 /* One checked message: handle, reply; any failure ends the connection. */
 static void vub_serve_one(struct vhost_user_backend *b, struct vhost_user_msg *msg)
 {
-	const char *name = vhost_user_request_name(msg->hdr.request);
+	const char *name = vireo_vhost_user_request_name(msg->hdr.request);
 	struct vhost_user_msg reply;
 	const char *why = "failed";
 	int ret;
 
 	log_debug("vhost-user: %s", name);
-	vhost_user_msg_init(&reply, msg->hdr.request, 0);
+	vireo_vhost_user_msg_init(&reply, msg->hdr.request, 0);
 	ret = vub_handle(b, msg, &reply, &why);
 	/* Fds a handler did not take (a stray REM_MEM_REG fd included) are closed unused. */
-	vhost_user_msg_close_fds(msg);
+	vireo_vhost_user_msg_close_fds(msg);
 	if (ret < 0) {
 		log_warn("vhost-user: connection %lu: %s: %s: closing", b->conn_count, name, why);
 		(void)vub_reply(b, msg, &reply, ret);
@@ -196,7 +196,7 @@ static void vub_serve_one(struct vhost_user_backend *b, struct vhost_user_msg *m
 	}
 	ret = vub_reply(b, msg, &reply, ret);
 	/* GET_INFLIGHT_FD's fd went with the reply; the front-end holds the file now. */
-	vhost_user_msg_close_fds(&reply);
+	vireo_vhost_user_msg_close_fds(&reply);
 	if (ret < 0) {
 		why = ret == -EAGAIN ? "front-end does not read its replies" : "reply failed";
 		log_warn("vhost-user: connection %lu: cannot send the %s reply (%s): closing",
@@ -242,7 +242,7 @@ static void vub_deadline_event(void *opaque, uint32_t events)
 }
 
 /* Return: 0; -EBUSY (@fd closed); -errno from the event loop (@fd closed). */
-int vhost_user_backend_attach(struct vhost_user_backend *b, int fd)
+int vireo_vhost_user_backend_attach(struct vhost_user_backend *b, int fd)
 {
 	int ret;
 
@@ -254,10 +254,10 @@ int vhost_user_backend_attach(struct vhost_user_backend *b, int fd)
 	ret = vub_conn_open(&b->conn, b->opt.msg_timeout_ms);
 	if (ret < 0)
 		goto out_close_fd;
-	ret = event_loop_add(b->loop, b->conn.timer_fd, vub_deadline_event, b);
+	ret = vireo_event_loop_add(b->loop, b->conn.timer_fd, vub_deadline_event, b);
 	if (ret < 0)
 		goto out_close_conn;
-	ret = event_loop_add(b->loop, fd, vub_conn_event, b);
+	ret = vireo_event_loop_add(b->loop, fd, vub_conn_event, b);
 	if (ret < 0)
 		goto out_remove_timer;
 	b->conn_fd = fd;
@@ -266,7 +266,7 @@ int vhost_user_backend_attach(struct vhost_user_backend *b, int fd)
 		b->opt.on_connect(b->opt.opaque, b->conn_count);
 	return 0;
 out_remove_timer:
-	(void)event_loop_remove(b->loop, b->conn.timer_fd);
+	(void)vireo_event_loop_remove(b->loop, b->conn.timer_fd);
 out_close_conn:
 	vub_conn_close(&b->conn);
 out_close_fd:
@@ -311,7 +311,7 @@ static void vub_accept_event(void *opaque, uint32_t events)
 		close(fd);
 		return;
 	}
-	if (vhost_user_backend_attach(b, fd) < 0)
+	if (vireo_vhost_user_backend_attach(b, fd) < 0)
 		log_warn("vhost-user: cannot serve a new connection");
 }
 
@@ -335,7 +335,7 @@ static int vub_remove_stale(const struct sockaddr_un *sa)
 	return unlink(sa->sun_path) < 0 ? -errno : 0;
 }
 
-/* Return: 0 with b->listen_fd set, or -errno (see vhost_user_backend_new()). */
+/* Return: 0 with b->listen_fd set, or -errno (see vireo_vhost_user_backend_new()). */
 static int vub_listen(struct vhost_user_backend *b, const char *path)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -390,7 +390,7 @@ static bool vub_is_listener(int fd)
 }
 
 /* Return: 0; -EBUSY; -EINVAL (not a listener, @fd still the caller's); -errno. */
-int vhost_user_backend_adopt_listener(struct vhost_user_backend *b, int fd)
+int vireo_vhost_user_backend_adopt_listener(struct vhost_user_backend *b, int fd)
 {
 	int flags, ret;
 
@@ -403,7 +403,7 @@ int vhost_user_backend_adopt_listener(struct vhost_user_backend *b, int fd)
 	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0 ||
 	    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
 		return -errno;
-	ret = event_loop_add(b->loop, fd, vub_accept_event, b);
+	ret = vireo_event_loop_add(b->loop, fd, vub_accept_event, b);
 	if (ret < 0)
 		return ret;
 	b->listen_fd = fd;
@@ -412,8 +412,9 @@ int vhost_user_backend_adopt_listener(struct vhost_user_backend *b, int fd)
 }
 
 /* Return: 0; -EINVAL; -EADDRINUSE; -EEXIST; -ENOMEM; -errno. */
-int vhost_user_backend_new(struct vhost_user_backend **out, struct vdev *dev,
-			   struct event_loop *loop, const struct vhost_user_backend_options *opt)
+int vireo_vhost_user_backend_new(struct vhost_user_backend **out, struct vdev *dev,
+				 struct event_loop *loop,
+				 const struct vhost_user_backend_options *opt)
 {
 	struct vhost_user_backend *b = calloc(1, sizeof(*b));
 	unsigned int i;
@@ -431,7 +432,7 @@ int vhost_user_backend_new(struct vhost_user_backend **out, struct vdev *dev,
 	b->inflight.guard = -1;
 	for (i = 0; i < VDEV_MAX_QUEUES; i++)
 		b->queues[i].err_fd = -1;
-	guest_mem_init(&b->mem);
+	vireo_guest_mem_init(&b->mem);
 	ret = vub_threads_init(b);
 	if (ret < 0) {
 		free(b);
@@ -440,7 +441,7 @@ int vhost_user_backend_new(struct vhost_user_backend **out, struct vdev *dev,
 	if (b->opt.socket_path) {
 		ret = vub_listen(b, b->opt.socket_path);
 		if (ret == 0) {
-			ret = event_loop_add(loop, b->listen_fd, vub_accept_event, b);
+			ret = vireo_event_loop_add(loop, b->listen_fd, vub_accept_event, b);
 			if (ret < 0) {
 				close(b->listen_fd);
 				unlink(b->path);
@@ -453,20 +454,20 @@ int vhost_user_backend_new(struct vhost_user_backend **out, struct vdev *dev,
 		}
 	}
 	/* Only now: a failed attempt must not touch a device someone else serves. */
-	vdev_set_event_loop(dev, loop);
-	vdev_set_memory(dev, &b->mem);
+	vireo_vdev_set_event_loop(dev, loop);
+	vireo_vdev_set_memory(dev, &b->mem);
 	vub_threads_attach(b);
 	*out = b;
 	return 0;
 }
 
 /* Return: 0, or -errno from the event loop. */
-int vhost_user_backend_run(struct vhost_user_backend *b)
+int vireo_vhost_user_backend_run(struct vhost_user_backend *b)
 {
 	int ret;
 
 	while (!b->loop->stopping) {
-		ret = event_loop_run_once(b->loop, -1);
+		ret = vireo_event_loop_run_once(b->loop, -1);
 		if (ret < 0 && ret != -EINTR)
 			return ret;
 		vub_check_needs_reset(b);
@@ -475,31 +476,31 @@ int vhost_user_backend_run(struct vhost_user_backend *b)
 	return 0;
 }
 
-void vhost_user_backend_after_dispatch(struct vhost_user_backend *b)
+void vireo_vhost_user_backend_after_dispatch(struct vhost_user_backend *b)
 {
 	vub_check_needs_reset(b);
 }
 
-bool vhost_user_backend_connected(const struct vhost_user_backend *b)
+bool vireo_vhost_user_backend_connected(const struct vhost_user_backend *b)
 {
 	return b->conn_fd >= 0;
 }
 
-void vhost_user_backend_free(struct vhost_user_backend *b)
+void vireo_vhost_user_backend_free(struct vhost_user_backend *b)
 {
 	if (!b)
 		return;
 	b->opt.on_disconnect = NULL;
 	vub_threads_stop(b);
 	vub_disconnect(b, NULL);
-	vdev_reset(b->dev);
+	vireo_vdev_reset(b->dev);
 	vub_reset_connection_state(b);
 	vub_inflight_clear(b);
 	vub_mem_clear(b);
-	vdev_set_memory(b->dev, NULL);
+	vireo_vdev_set_memory(b->dev, NULL);
 	vub_threads_fini(b);
 	if (b->listen_fd >= 0) {
-		(void)event_loop_remove(b->loop, b->listen_fd);
+		(void)vireo_event_loop_remove(b->loop, b->listen_fd);
 		close(b->listen_fd);
 		if (b->path[0])
 			unlink(b->path);

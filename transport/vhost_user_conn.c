@@ -23,14 +23,14 @@ int vub_conn_open(struct vub_conn *c, unsigned int timeout_ms)
 	c->timeout_ms = timeout_ms ? timeout_ms : VUB_MSG_TIMEOUT_MS;
 	c->got = 0;
 	c->armed = false;
-	vhost_user_msg_init(&c->msg, 0, 0);
+	vireo_vhost_user_msg_init(&c->msg, 0, 0);
 	return 0;
 }
 
 void vub_conn_close(struct vub_conn *c)
 {
 	/* A message cut short by the close owns fds that nobody will take. */
-	vhost_user_msg_close_fds(&c->msg);
+	vireo_vhost_user_msg_close_fds(&c->msg);
 	c->got = 0;
 	c->armed = false;
 	if (c->timer_fd >= 0)
@@ -55,7 +55,7 @@ static void vub_conn_arm(struct vub_conn *c, bool on)
 /* Return: 1 and *@out set, 0 (incomplete), or -errno; see vhost_user_internal.h. */
 int vub_conn_recv(struct vub_conn *c, int fd, struct vhost_user_msg **out)
 {
-	int ret = vhost_user_recv_step(fd, &c->msg, &c->got, false);
+	int ret = vireo_vhost_user_recv_step(fd, &c->msg, &c->got, false);
 
 	*out = &c->msg;
 	/* The deadline runs from a message's first byte to its last. */

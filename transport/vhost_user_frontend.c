@@ -68,7 +68,7 @@ static int64_t vhu_fe_now_ms(void)
 /*
  * The whole reply within the timeout, however the back-end spreads its bytes
  * (a per-recvmsg timeout would let it trickle one byte per period forever).
- * Return: 0; -ETIMEDOUT; vhost_user_recv()'s errors; -errno from poll.
+ * Return: 0; -ETIMEDOUT; vireo_vhost_user_recv()'s errors; -errno from poll.
  */
 static int vhu_fe_recv_within(struct vhost_user_frontend *fe, struct vhost_user_msg *reply)
 {
@@ -79,7 +79,7 @@ static int vhu_fe_recv_within(struct vhost_user_frontend *fe, struct vhost_user_
 	int n;
 
 	for (;;) {
-		n = vhost_user_recv_step(fe->sock, reply, &got, true);
+		n = vireo_vhost_user_recv_step(fe->sock, reply, &got, true);
 		if (n != 0)
 			return n < 0 ? n : 0;
 		left = deadline - vhu_fe_now_ms();
@@ -92,7 +92,7 @@ static int vhu_fe_recv_within(struct vhost_user_frontend *fe, struct vhost_user_
 		}
 	}
 	/* A partial message's fds are the reply's; it is dropped with them. */
-	vhost_user_msg_close_fds(reply);
+	vireo_vhost_user_msg_close_fds(reply);
 	return left <= 0 ? -ETIMEDOUT : n;
 }
 
@@ -132,21 +132,21 @@ static int vhu_fe_recv_reply(struct vhost_user_frontend *fe, uint32_t req,
 int vhu_fe_request(struct vhost_user_frontend *fe, uint32_t req, const void *payload, uint32_t size,
 		   const int *fds, unsigned int nfds, struct vhost_user_msg *reply)
 {
-	bool own_reply = vhost_user_request_has_reply(req);
+	bool own_reply = vireo_vhost_user_request_has_reply(req);
 	bool ack = !own_reply && vhu_fe_has_protocol(fe, VHOST_USER_PROTOCOL_F_REPLY_ACK);
 	struct vhost_user_msg msg, ackmsg;
 	const char *why = NULL;
 	int ret = 0;
 
-	if (vhost_user_frontend_broken(fe))
+	if (vireo_vhost_user_frontend_broken(fe))
 		return -EIO;
-	vhost_user_msg_init(&msg, req, size);
+	vireo_vhost_user_msg_init(&msg, req, size);
 	if (ack)
 		msg.hdr.flags |= VHOST_USER_NEED_REPLY_MASK;
 	if (size)
 		memcpy(&msg.payload, payload, size);
 	pthread_mutex_lock(&fe->lock);
-	if (vhost_user_send(fe->sock, &msg, fds, nfds) < 0) {
+	if (vireo_vhost_user_send(fe->sock, &msg, fds, nfds) < 0) {
 		why = "connection lost";
 		ret = -EIO;
 	} else if (own_reply || ack) {
@@ -154,12 +154,12 @@ int vhu_fe_request(struct vhost_user_frontend *fe, uint32_t req, const void *pay
 	}
 	pthread_mutex_unlock(&fe->lock);
 	if (ret < 0) {
-		log_debug("vhost-user: %s: %s", vhost_user_request_name(req), why);
+		log_debug("vhost-user: %s: %s", vireo_vhost_user_request_name(req), why);
 		vhu_fe_break(fe, why);
 		return ret;
 	}
 	if (ack && ackmsg.payload.u64 != 0) {
-		log_warn("vhost-user: back-end refused %s", vhost_user_request_name(req));
+		log_warn("vhost-user: back-end refused %s", vireo_vhost_user_request_name(req));
 		return -EIO;
 	}
 	return 0;
@@ -246,7 +246,7 @@ static uint8_t vhu_fe_get_status(struct virtio_device *vdev)
 	struct vhost_user_frontend *fe = to_fe(vdev);
 
 	/* §2.1.2: a device that cannot go on says DEVICE_NEEDS_RESET. */
-	if (vhost_user_frontend_broken(fe))
+	if (vireo_vhost_user_frontend_broken(fe))
 		return (uint8_t)(fe->status | VIRTIO_STATUS_DEVICE_NEEDS_RESET);
 	return fe->status;
 }
@@ -260,7 +260,7 @@ static void vhu_fe_set_status(struct virtio_device *vdev, uint8_t status)
 {
 	struct vhost_user_frontend *fe = to_fe(vdev);
 
-	if (vhost_user_frontend_broken(fe))
+	if (vireo_vhost_user_frontend_broken(fe))
 		return;
 	if ((status & VIRTIO_STATUS_FEATURES_OK) && !fe->features_set)
 		status = (uint8_t)(status & ~VIRTIO_STATUS_FEATURES_OK);
@@ -414,7 +414,7 @@ static void vhu_fe_quirks(struct vhost_user_frontend *fe)
 		return;
 	vhu_fe_get(&fe->vdev, offsetof(struct vireo_blk_config, size_max), &size_max,
 		   sizeof(size_max));
-	if (vhost_user_frontend_broken(fe) || le32_to_cpu(size_max) != 0)
+	if (vireo_vhost_user_frontend_broken(fe) || le32_to_cpu(size_max) != 0)
 		return;
 	log_info("vhost-user: back-end offers VIRTIO_BLK_F_SIZE_MAX with size_max 0: "
 		 "not negotiated (no segment size limit)");
@@ -464,8 +464,8 @@ static struct vhost_user_frontend *vhu_fe_alloc(const struct vhost_user_frontend
 }
 
 /* Return: 0 or -errno; see the header. */
-int vhost_user_frontend_new(struct vhost_user_frontend **out, struct virtio_bus *bus,
-			    const struct vhost_user_frontend_options *opt)
+int vireo_vhost_user_frontend_new(struct vhost_user_frontend **out, struct virtio_bus *bus,
+				  const struct vhost_user_frontend_options *opt)
 {
 	struct vhost_user_frontend *fe;
 	int ret;
@@ -490,7 +490,7 @@ int vhost_user_frontend_new(struct vhost_user_frontend **out, struct virtio_bus 
 		goto out_destroy;
 	fe->vdev.transport = fe;
 	vhu_fe_quirks(fe);
-	if (vhost_user_frontend_broken(fe)) {
+	if (vireo_vhost_user_frontend_broken(fe)) {
 		ret = -EIO;
 		goto out_destroy;
 	}
@@ -500,11 +500,11 @@ int vhost_user_frontend_new(struct vhost_user_frontend **out, struct virtio_bus 
 	fe->vdev.transport = fe;
 	fe->vdev.dma = &fe->arena;
 	fe->registered = true;
-	ret = register_virtio_device(bus, &fe->vdev);
+	ret = vireo_register_virtio_device(bus, &fe->vdev);
 	if (ret < 0) {
 		log_warn("vhost-user: %s: driver failed to bind: %s", opt->socket_path,
 			 strerror(-ret));
-		unregister_virtio_device(&fe->vdev);
+		vireo_unregister_virtio_device(&fe->vdev);
 		vhu_fe_del_vqs(&fe->vdev);
 		goto out_destroy;
 	}
@@ -516,32 +516,32 @@ out_destroy:
 	return ret;
 }
 
-void vhost_user_frontend_free(struct vhost_user_frontend *fe)
+void vireo_vhost_user_frontend_free(struct vhost_user_frontend *fe)
 {
 	if (!fe)
 		return;
 	if (fe->registered)
-		unregister_virtio_device(&fe->vdev);
+		vireo_unregister_virtio_device(&fe->vdev);
 	fe->registered = false;
 	/* A driver that forgot del_vqs must not leak rings or fds. */
 	vhu_fe_del_vqs(&fe->vdev);
 	vhu_fe_destroy(fe);
 }
 
-struct virtio_device *vhost_user_frontend_virtio_device(struct vhost_user_frontend *fe)
+struct virtio_device *vireo_vhost_user_frontend_virtio_device(struct vhost_user_frontend *fe)
 {
 	return &fe->vdev;
 }
 
-bool vhost_user_frontend_broken(const struct vhost_user_frontend *fe)
+bool vireo_vhost_user_frontend_broken(const struct vhost_user_frontend *fe)
 {
 	/* Relaxed, both: flags without data. A reconnection's failed attempts break nothing yet. */
 	return atomic_load_explicit(&fe->broken, memory_order_relaxed) &&
 	       !atomic_load_explicit(&fe->reconnecting, memory_order_relaxed);
 }
 
-void vhost_user_frontend_stats(const struct vhost_user_frontend *fe,
-			       struct vhost_user_frontend_stats *st)
+void vireo_vhost_user_frontend_stats(const struct vhost_user_frontend *fe,
+				     struct vhost_user_frontend_stats *st)
 {
 	st->kicks = atomic_load_explicit(&fe->kicks, memory_order_relaxed);
 	st->calls = atomic_load_explicit(&fe->calls, memory_order_relaxed);

@@ -39,7 +39,7 @@ int vhu_fe_inflight_setup(struct vhost_user_frontend *fe, unsigned int nvqs)
 		if (ret < 0)
 			return ret;
 		/* The table let exactly one fd through with this reply. */
-		fe->inflight_fd = vhost_user_msg_take_fd(&reply, 0);
+		fe->inflight_fd = vireo_vhost_user_msg_take_fd(&reply, 0);
 		fe->inflight = reply.payload.inflight;
 	}
 	return vhu_fe_request(fe, VHOST_USER_SET_INFLIGHT_FD, &fe->inflight, sizeof(fe->inflight),

@@ -48,11 +48,11 @@ static bool vhu_fe_notify(struct virtqueue *vq)
 	 */
 	if (atomic_load_explicit(&q->owner, memory_order_relaxed) != self)
 		atomic_store_explicit(&q->owner, self, memory_order_relaxed);
-	if (vhost_user_frontend_broken(fe))
+	if (vireo_vhost_user_frontend_broken(fe))
 		return false;
 	/* Relaxed: a statistic, read after the run. */
 	atomic_fetch_add_explicit(&fe->kicks, 1, memory_order_relaxed);
-	return peer_eventfd_signal(q->kick_signal) == 0;
+	return vireo_peer_eventfd_signal(q->kick_signal) == 0;
 }
 
 static void vhu_fe_close_fd(int *fd)
@@ -70,7 +70,7 @@ static void vhu_fe_queue_release(struct vhost_user_frontend *fe, struct vhu_fe_q
 	q->started = false;
 	memset(&q->vq, 0, sizeof(q->vq));
 	atomic_store_explicit(&q->owner, 0, memory_order_relaxed);
-	peer_eventfd_free(q->kick_signal);
+	vireo_peer_eventfd_free(q->kick_signal);
 	q->kick_signal = NULL;
 	vhu_fe_close_fd(&q->kick_fd);
 	vhu_fe_close_fd(&q->call_fd);
@@ -137,7 +137,7 @@ int vhu_fe_start_ring(struct vhost_user_frontend *fe, struct vhu_fe_queue *q, un
 /*
  * vhu_fe_setup_queue() - eventfds, ring in the DMA arena, then the ring's
  * messages. Return: 0; -ENOMEM (arena exhausted); -errno from eventfd or
- * io_uring (peer_eventfd_new); -EIO.
+ * io_uring (vireo_peer_eventfd_new); -EIO.
  */
 static int vhu_fe_setup_queue(struct vhost_user_frontend *fe, unsigned int i,
 			      virtqueue_callback *callback, const char *name)
@@ -151,7 +151,7 @@ static int vhu_fe_setup_queue(struct vhost_user_frontend *fe, unsigned int i,
 	q->err_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (q->kick_fd < 0 || q->call_fd < 0 || q->err_fd < 0)
 		return -errno;
-	ret = peer_eventfd_new(&q->kick_signal, q->kick_fd);
+	ret = vireo_peer_eventfd_new(&q->kick_signal, q->kick_fd);
 	if (ret < 0)
 		return ret;
 	ret = virtio_vring_alloc(&fe->vdev, &q->vq, (uint16_t)fe->queue_size, &q->ring);
@@ -282,7 +282,7 @@ static void vhu_fe_wait_calls(struct vhost_user_frontend *fe, const struct pollf
 		if (!(pfd[i].revents & POLLIN))
 			continue;
 		/* The back-end holds the call fd too: it may have read it, or made it blocking. */
-		cnt = peer_eventfd_drain(pfd[i].fd);
+		cnt = vireo_peer_eventfd_drain(pfd[i].fd);
 		if (cnt < 0)
 			cnt = 0;
 		/* Relaxed: statistics, read after the run. */
@@ -309,7 +309,7 @@ int vhu_fe_wait(struct virtio_device *vdev, int timeout_ms)
 	unsigned long gen;
 	int ret;
 
-	if (vhost_user_frontend_broken(fe))
+	if (vireo_vhost_user_frontend_broken(fe))
 		return -EIO;
 	pthread_mutex_lock(&fe->reconnect_lock);
 	gen = fe->generation;
@@ -334,12 +334,12 @@ int vhu_fe_wait(struct virtio_device *vdev, int timeout_ms)
 	if ((pfd[m - 1].revents & (POLLRDHUP | POLLHUP | POLLERR)) &&
 	    (!vhu_fe_can_reconnect(fe) || vhu_fe_reconnect(fe, gen) < 0))
 		vhu_fe_break(fe, "connection closed");
-	return vhost_user_frontend_broken(fe) ? -EIO : 0;
+	return vireo_vhost_user_frontend_broken(fe) ? -EIO : 0;
 }
 
 /* Return: 0; -EINVAL; -EOPNOTSUPP; -EIO (see the header). */
-int vhost_user_frontend_set_vring_enable(struct vhost_user_frontend *fe, unsigned int index,
-					 bool enable)
+int vireo_vhost_user_frontend_set_vring_enable(struct vhost_user_frontend *fe, unsigned int index,
+					       bool enable)
 {
 	if (index >= fe->nvqs || !fe->queues[index].started)
 		return -EINVAL;

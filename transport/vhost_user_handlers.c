@@ -40,7 +40,7 @@ void vub_reset_connection_state(struct vhost_user_backend *b)
 	unsigned int i;
 
 	for (i = 0; i < VDEV_MAX_QUEUES; i++) {
-		peer_eventfd_free(b->queues[i].err_signal);
+		vireo_peer_eventfd_free(b->queues[i].err_signal);
 		if (b->queues[i].err_fd >= 0)
 			close(b->queues[i].err_fd);
 		memset(&b->queues[i], 0, sizeof(b->queues[i]));
@@ -56,7 +56,7 @@ static void vub_reset_device(struct vhost_user_backend *b)
 {
 	uint64_t pf = b->protocol_features;
 
-	vdev_reset(b->dev);
+	vireo_vdev_reset(b->dev);
 	vub_reset_connection_state(b);
 	b->protocol_features = pf;
 }
@@ -69,7 +69,7 @@ static int vub_set_features(struct vhost_user_backend *b, uint64_t features, con
 	int ret;
 
 	/* The core never offers bit 30: it is vhost-user's, not the device's. */
-	ret = vdev_negotiate_features(b->dev, features & ~pbit);
+	ret = vireo_vdev_negotiate_features(b->dev, features & ~pbit);
 	if (ret < 0)
 		VUB_ERR("SET_FEATURES refused by the device");
 	b->protocol_negotiated = (features & pbit) != 0;
@@ -129,14 +129,14 @@ static int vub_set_vring_kick(struct vhost_user_backend *b, struct vhost_user_ms
 		log_warn("vhost-user: queue %u: kick by polling is not supported", i);
 		vub_quiesce(b, i);
 		b->queues[i].started = false;
-		return vdev_queue_set_kick_fd(b->dev, i, -1);
+		return vireo_vdev_queue_set_kick_fd(b->dev, i, -1);
 	}
-	fd = vhost_user_msg_take_fd(msg, 0);
-	if (!vhost_user_fd_is_eventfd(fd)) {
+	fd = vireo_vhost_user_msg_take_fd(msg, 0);
+	if (!vireo_vhost_user_fd_is_eventfd(fd)) {
 		close(fd);
 		VUB_ERR("kick fd is not an eventfd");
 	}
-	(void)vdev_queue_set_kick_fd(b->dev, i, fd);
+	(void)vireo_vdev_queue_set_kick_fd(b->dev, i, fd);
 	/* "Ring states": the kick fd starts the ring. */
 	b->queues[i].started = true;
 	return vub_try_start(b, i, why);
@@ -156,17 +156,17 @@ static int vub_set_vring_fd(struct vhost_user_backend *b, struct vhost_user_msg 
 	if (v & ~(VHOST_USER_VRING_IDX_MASK | VHOST_USER_VRING_NOFD_MASK))
 		VUB_ERR("vring fd message with reserved bits set");
 	if (!(v & VHOST_USER_VRING_NOFD_MASK)) {
-		fd = vhost_user_msg_take_fd(msg, 0);
-		if (!vhost_user_fd_is_eventfd(fd)) {
+		fd = vireo_vhost_user_msg_take_fd(msg, 0);
+		if (!vireo_vhost_user_fd_is_eventfd(fd)) {
 			close(fd);
 			VUB_ERR("call/err fd is not an eventfd");
 		}
 	}
 	/* Both are signalled through io_uring, never written (peer_eventfd.h). */
-	if (!err && vdev_queue_set_call_fd(b->dev, i, fd) == 0)
+	if (!err && vireo_vdev_queue_set_call_fd(b->dev, i, fd) == 0)
 		return 0;
-	if (err && (fd < 0 || peer_eventfd_new(&signal, fd) == 0)) {
-		peer_eventfd_free(b->queues[i].err_signal);
+	if (err && (fd < 0 || vireo_peer_eventfd_new(&signal, fd) == 0)) {
+		vireo_peer_eventfd_free(b->queues[i].err_signal);
 		if (b->queues[i].err_fd >= 0)
 			close(b->queues[i].err_fd);
 		b->queues[i].err_fd = fd;
@@ -225,9 +225,9 @@ static int vub_get_vring_base(struct vhost_user_backend *b, const struct vhost_u
 		return -EINVAL;
 	/* "Ring states": GET_VRING_BASE stops the ring; no kick may restart it. */
 	b->queues[s->index].started = false;
-	(void)vdev_queue_set_kick_fd(b->dev, s->index, -1);
+	(void)vireo_vdev_queue_set_kick_fd(b->dev, s->index, -1);
 	vub_quiesce(b, s->index);
-	base = vdev_queue_get_base(b->dev, s->index);
+	base = vireo_vdev_queue_get_base(b->dev, s->index);
 	if (base < 0)
 		VUB_ERR("GET_VRING_BASE failed");
 	reply->hdr.size = sizeof(reply->payload.state);
@@ -236,7 +236,7 @@ static int vub_get_vring_base(struct vhost_user_backend *b, const struct vhost_u
 	if (vdev_has_feature(b->dev, VIRTIO_F_RING_PACKED)) {
 		struct vring_dev_position pos;
 
-		(void)vdev_queue_get_position(b->dev, s->index, &pos);
+		(void)vireo_vdev_queue_get_position(b->dev, s->index, &pos);
 		reply->payload.state.num = vub_packed_base_encode(&pos);
 	}
 	return 0;
@@ -276,7 +276,7 @@ static int vub_set_vring_state(struct vhost_user_backend *b, const struct vhost_
 	if (vub_queue_index(b, s->index, why) < 0)
 		return -EINVAL;
 	if (msg->hdr.request == VHOST_USER_SET_VRING_NUM) {
-		ret = vdev_queue_set_num(b->dev, s->index, s->num);
+		ret = vireo_vdev_queue_set_num(b->dev, s->index, s->num);
 		if (ret < 0)
 			VUB_ERR("bad ring size, or ring running");
 		return 0;
@@ -285,13 +285,13 @@ static int vub_set_vring_state(struct vhost_user_backend *b, const struct vhost_
 		struct vring_dev_position pos = vub_packed_base_decode(s->num);
 
 		/* Whether the indices fit the ring's size is checked when it starts. */
-		if (vdev_queue_set_position(b->dev, s->index, &pos) < 0)
+		if (vireo_vdev_queue_set_position(b->dev, s->index, &pos) < 0)
 			VUB_ERR("SET_VRING_BASE on a running ring");
 		return 0;
 	}
 	if (s->num > UINT16_MAX)
 		VUB_ERR("SET_VRING_BASE beyond 16 bits");
-	if (vdev_queue_set_base(b->dev, s->index, (uint16_t)s->num) < 0)
+	if (vireo_vdev_queue_set_base(b->dev, s->index, (uint16_t)s->num) < 0)
 		VUB_ERR("SET_VRING_BASE on a running ring");
 	return 0;
 }
@@ -310,7 +310,7 @@ static void vub_get_config(struct vhost_user_backend *b, const struct vhost_user
 		have = b->dev->config_size - req->offset < size ? b->dev->config_size - req->offset
 								: size;
 	memset(out, 0, sizeof(*out));
-	if (have && vdev_config_read(b->dev, req->offset, out->region, have) < 0)
+	if (have && vireo_vdev_config_read(b->dev, req->offset, out->region, have) < 0)
 		return;
 	out->offset = req->offset;
 	out->size = size;
@@ -324,7 +324,7 @@ static int vub_set_config(struct vhost_user_backend *b, const struct vhost_user_
 	/* SET_CONFIG: the back-end "must check the flags field". */
 	if (c->flags > 1)
 		return VUB_REFUSED;
-	if (vdev_config_write(b->dev, c->offset, c->region, c->size) < 0)
+	if (vireo_vdev_config_write(b->dev, c->offset, c->region, c->size) < 0)
 		return VUB_REFUSED;
 	return 0;
 }

@@ -44,8 +44,8 @@ static int vub_inflight_check(const struct vhost_user_backend *b,
 		return -EINVAL;
 	}
 	*bytes = (uint64_t)in->num_queues *
-		 vinflight_queue_size(vdev_has_feature(b->dev, VIRTIO_F_RING_PACKED),
-				      in->queue_size);
+		 vireo_vinflight_queue_size(vdev_has_feature(b->dev, VIRTIO_F_RING_PACKED),
+					    in->queue_size);
 	return 0;
 }
 
@@ -86,11 +86,11 @@ void vub_inflight_clear(struct vhost_user_backend *b)
 
 	for (unsigned int i = 0; i < VDEV_MAX_QUEUES; i++) {
 		if (i < b->dev->num_queues)
-			(void)vdev_queue_set_inflight(b->dev, i, NULL);
-		vinflight_destroy(&inf->queues[i]);
+			(void)vireo_vdev_queue_set_inflight(b->dev, i, NULL);
+		vireo_vinflight_destroy(&inf->queues[i]);
 	}
 	if (inf->map) {
-		mem_guard_unregister(inf->guard);
+		vireo_mem_guard_unregister(inf->guard);
 		munmap(inf->map, inf->map_len);
 	}
 	memset(inf, 0, sizeof(*inf));
@@ -99,7 +99,7 @@ void vub_inflight_clear(struct vhost_user_backend *b)
 
 bool vub_inflight_faulted(const struct vhost_user_backend *b)
 {
-	return b->inflight.map && mem_guard_faulted(b->inflight.guard);
+	return b->inflight.map && vireo_mem_guard_faulted(b->inflight.guard);
 }
 
 /* Return: 0 or -EINVAL (*@why): the file cannot hold what the description says. */
@@ -132,7 +132,7 @@ static int vub_inflight_map(struct vhost_user_backend *b, int fd,
 {
 	struct vub_inflight *inf = &b->inflight;
 	bool packed = vdev_has_feature(b->dev, VIRTIO_F_RING_PACKED);
-	size_t stride = vinflight_queue_size(packed, in->queue_size);
+	size_t stride = vireo_vinflight_queue_size(packed, in->queue_size);
 	long page = sysconf(_SC_PAGESIZE);
 	void *map;
 
@@ -142,7 +142,7 @@ static int vub_inflight_map(struct vhost_user_backend *b, int fd,
 		*why = "cannot mmap the inflight region";
 		return -errno;
 	}
-	inf->guard = mem_guard_register(map, (size_t)in->mmap_size, (size_t)page);
+	inf->guard = vireo_mem_guard_register(map, (size_t)in->mmap_size, (size_t)page);
 	if (inf->guard < 0) {
 		munmap(map, (size_t)in->mmap_size);
 		*why = "cannot guard the inflight region";
@@ -151,8 +151,9 @@ static int vub_inflight_map(struct vhost_user_backend *b, int fd,
 	inf->map = map;
 	inf->map_len = (size_t)in->mmap_size;
 	for (unsigned int i = 0; i < in->num_queues; i++) {
-		(void)vinflight_init(&inf->queues[i], (char *)map + i * stride, stride, packed);
-		(void)vdev_queue_set_inflight(b->dev, i, &inf->queues[i]);
+		(void)vireo_vinflight_init(&inf->queues[i], (char *)map + i * stride, stride,
+					   packed);
+		(void)vireo_vdev_queue_set_inflight(b->dev, i, &inf->queues[i]);
 	}
 	return 0;
 }
@@ -171,7 +172,7 @@ int vub_inflight_set(struct vhost_user_backend *b, struct vhost_user_msg *msg, c
 			*why = "SET_INFLIGHT_FD with a ring running";
 			return -EINVAL;
 		}
-	fd = vhost_user_msg_take_fd(msg, 0);
+	fd = vireo_vhost_user_msg_take_fd(msg, 0);
 	ret = vub_inflight_check_file(fd, in, need, why);
 	if (ret == 0) {
 		vub_inflight_clear(b);

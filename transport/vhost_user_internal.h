@@ -205,7 +205,7 @@ void vub_conn_close(struct vub_conn *c);
  * vub_conn_recv() - read without blocking what @fd has of the current request;
  * *@out points at it (its header is readable for a log line even on error)
  * Return: 1 (complete and checked: handle *@out, then close its fds); 0 (more
- * to come); vhost_user_recv_step()'s errors (the connection must close).
+ * to come); vireo_vhost_user_recv_step()'s errors (the connection must close).
  */
 int vub_conn_recv(struct vub_conn *c, int fd, struct vhost_user_msg **out);
 /** vub_conn_deadline_passed() - after a timer event: a message is overdue */

@@ -80,7 +80,7 @@ static int vub_region_map(const struct vhost_user_mem_region *r, int fd, struct 
 		*why = "cannot mmap a memory region";
 		return ret;
 	}
-	out->guard = mem_guard_register(map, (size_t)(end - map_off), (size_t)page);
+	out->guard = vireo_mem_guard_register(map, (size_t)(end - map_off), (size_t)page);
 	if (out->guard < 0) {
 		ret = out->guard;
 		munmap(map, (size_t)(end - map_off));
@@ -98,7 +98,7 @@ static int vub_region_map(const struct vhost_user_mem_region *r, int fd, struct 
 static void vub_region_unmap(struct vub_region *reg)
 {
 	if (reg->map) {
-		mem_guard_unregister(reg->guard);
+		vireo_mem_guard_unregister(reg->guard);
 		munmap(reg->map, reg->map_len);
 	}
 	memset(reg, 0, sizeof(*reg));
@@ -107,7 +107,7 @@ static void vub_region_unmap(struct vub_region *reg)
 bool vub_mem_faulted(const struct vhost_user_backend *b)
 {
 	for (unsigned int i = 0; i < b->num_regions; i++)
-		if (mem_guard_faulted(b->regions[i].guard))
+		if (vireo_mem_guard_faulted(b->regions[i].guard))
 			return true;
 	return false;
 }
@@ -125,7 +125,7 @@ static int vub_mem_build(struct guest_mem *gm, const struct vub_region *regs, un
 {
 	unsigned int i, j;
 
-	guest_mem_init(gm);
+	vireo_guest_mem_init(gm);
 	for (i = 0; i < n; i++) {
 		for (j = 0; j < i; j++) {
 			if (vub_user_overlap(&regs[i].r, &regs[j].r)) {
@@ -133,8 +133,8 @@ static int vub_mem_build(struct guest_mem *gm, const struct vub_region *regs, un
 				return -EINVAL;
 			}
 		}
-		if (guest_mem_add_region(gm, regs[i].r.guest_addr, regs[i].r.size, regs[i].host) <
-		    0) {
+		if (vireo_guest_mem_add_region(gm, regs[i].r.guest_addr, regs[i].r.size,
+					       regs[i].host) < 0) {
 			*why = "memory regions overlap in guest address space";
 			return -EINVAL;
 		}
@@ -144,7 +144,7 @@ static int vub_mem_build(struct guest_mem *gm, const struct vub_region *regs, un
 
 /*
  * Before any mapping goes: every request the model holds is answered
- * (vdev_quiesce(), also on queues stopped by NEEDS_RESET whose I/O is still
+ * (vireo_vdev_quiesce(), also on queues stopped by NEEDS_RESET whose I/O is still
  * in flight), and the running rings, which cache pointers into the old
  * mappings, stop. Reports which were running.
  */
@@ -152,7 +152,7 @@ static void vub_quiesce_all(struct vhost_user_backend *b, bool *was_running)
 {
 	unsigned int i;
 
-	vdev_quiesce(b->dev);
+	vireo_vdev_quiesce(b->dev);
 	for (i = 0; i < b->dev->num_queues; i++) {
 		was_running[i] = b->dev->queues[i].enabled;
 		if (was_running[i])
@@ -183,7 +183,7 @@ void vub_mem_clear(struct vhost_user_backend *b)
 	for (i = 0; i < b->num_regions; i++)
 		vub_region_unmap(&b->regions[i]);
 	b->num_regions = 0;
-	guest_mem_init(&b->mem);
+	vireo_guest_mem_init(&b->mem);
 }
 
 /* Return: 0; -EINVAL/-errno (*@why set), the old table then still in force. */
@@ -197,7 +197,7 @@ int vub_mem_set_table(struct vhost_user_backend *b, struct vhost_user_msg *msg, 
 
 	memset(next, 0, sizeof(next));
 	for (done = 0; done < n; done++) {
-		int fd = vhost_user_msg_take_fd(msg, done);
+		int fd = vireo_vhost_user_msg_take_fd(msg, done);
 
 		ret = vub_region_map(&msg->payload.memory.regions[done], fd, &next[done], why);
 		close(fd);
@@ -238,7 +238,7 @@ static struct vub_region *vub_mem_find(struct vhost_user_backend *b,
 /* Return: 0; -ENOSPC; -EINVAL/-errno (*@why set), the table unchanged. */
 int vub_mem_add(struct vhost_user_backend *b, struct vhost_user_msg *msg, const char **why)
 {
-	int fd = vhost_user_msg_take_fd(msg, 0);
+	int fd = vireo_vhost_user_msg_take_fd(msg, 0);
 	struct vub_region *same = vub_mem_find(b, &msg->payload.mem_reg.region);
 	struct guest_mem gm;
 	int ret;

@@ -42,21 +42,21 @@ static const struct vhost_user_rule *vhost_user_rule_find(uint32_t request)
 	return NULL;
 }
 
-const char *vhost_user_request_name(uint32_t request)
+const char *vireo_vhost_user_request_name(uint32_t request)
 {
 	const struct vhost_user_rule *r = vhost_user_rule_find(request);
 
 	return r ? r->name : NULL;
 }
 
-bool vhost_user_request_has_reply(uint32_t request)
+bool vireo_vhost_user_request_has_reply(uint32_t request)
 {
 	const struct vhost_user_rule *r = vhost_user_rule_find(request);
 
 	return r && r->reply != VHOST_USER_P_NONE;
 }
 
-void vhost_user_msg_init(struct vhost_user_msg *msg, uint32_t request, uint32_t size)
+void vireo_vhost_user_msg_init(struct vhost_user_msg *msg, uint32_t request, uint32_t size)
 {
 	unsigned int i;
 
@@ -129,7 +129,7 @@ static int vhost_user_check_fds(const struct vhost_user_msg *msg, enum vhost_use
 }
 
 /* Return: 0; -EPROTO; -ENOTSUP; -EMSGSIZE; -EBADF (see vhost_user.h). */
-int vhost_user_msg_check(const struct vhost_user_msg *msg, bool reply)
+int vireo_vhost_user_msg_check(const struct vhost_user_msg *msg, bool reply)
 {
 	const struct vhost_user_rule *rule;
 	uint32_t flags = msg->hdr.flags;
@@ -166,14 +166,14 @@ int vhost_user_msg_check(const struct vhost_user_msg *msg, bool reply)
 	return vhost_user_check_fds(msg, rule->fds);
 }
 
-/* Return: 0; -EMSGSIZE; vhost_user_msg_check()'s errors. */
-int vhost_user_msg_parse(struct vhost_user_msg *msg, const void *buf, size_t len,
-			 unsigned int num_fds, bool reply)
+/* Return: 0; -EMSGSIZE; vireo_vhost_user_msg_check()'s errors. */
+int vireo_vhost_user_msg_parse(struct vhost_user_msg *msg, const void *buf, size_t len,
+			       unsigned int num_fds, bool reply)
 {
 	const uint8_t *p = buf;
 	unsigned int i;
 
-	vhost_user_msg_init(msg, 0, 0);
+	vireo_vhost_user_msg_init(msg, 0, 0);
 	if (len < sizeof(msg->hdr))
 		return -EMSGSIZE;
 	memcpy(&msg->hdr, p, sizeof(msg->hdr));
@@ -183,10 +183,10 @@ int vhost_user_msg_parse(struct vhost_user_msg *msg, const void *buf, size_t len
 	msg->num_fds = num_fds;
 	for (i = 0; i < num_fds && i < VHOST_USER_MAX_FDS; i++)
 		msg->fds[i] = -1;
-	return vhost_user_msg_check(msg, reply);
+	return vireo_vhost_user_msg_check(msg, reply);
 }
 
-void vhost_user_msg_close_fds(struct vhost_user_msg *msg)
+void vireo_vhost_user_msg_close_fds(struct vhost_user_msg *msg)
 {
 	unsigned int i;
 
@@ -198,7 +198,7 @@ void vhost_user_msg_close_fds(struct vhost_user_msg *msg)
 	msg->num_fds = 0;
 }
 
-int vhost_user_msg_take_fd(struct vhost_user_msg *msg, unsigned int i)
+int vireo_vhost_user_msg_take_fd(struct vhost_user_msg *msg, unsigned int i)
 {
 	int fd;
 
@@ -278,7 +278,7 @@ static int vhost_user_check_header(const struct vhost_user_msg *msg)
  * a confused or hostile peer.
  * Return: 1 (complete and checked); 0 (recvmsg said EAGAIN); -ECONNRESET
  * (end of stream before any byte); -EPIPE (inside the message); -ECOMM;
- * -ENOTSUP; -EMSGSIZE; vhost_user_msg_check()'s errors; -errno.
+ * -ENOTSUP; -EMSGSIZE; vireo_vhost_user_msg_check()'s errors; -errno.
  */
 static int vhost_user_recv_more(int sock, struct vhost_user_msg *msg, size_t *got, bool reply,
 				int flags)
@@ -288,7 +288,7 @@ static int vhost_user_recv_more(int sock, struct vhost_user_msg *msg, size_t *go
 	int ret;
 
 	if (*got == 0)
-		vhost_user_msg_init(msg, 0, 0);
+		vireo_vhost_user_msg_init(msg, 0, 0);
 	while (*got < hdr || *got < hdr + msg->hdr.size) {
 		unsigned int before = msg->num_fds;
 		char *dst = *got < hdr ? (char *)&msg->hdr + *got
@@ -311,24 +311,24 @@ static int vhost_user_recv_more(int sock, struct vhost_user_msg *msg, size_t *go
 		if (ret < 0)
 			return ret;
 	}
-	ret = vhost_user_msg_check(msg, reply);
+	ret = vireo_vhost_user_msg_check(msg, reply);
 	return ret < 0 ? ret : 1;
 }
 
 /* Return: 1, 0 or -errno; see vhost_user.h. On error no fd is left open. */
-int vhost_user_recv_step(int sock, struct vhost_user_msg *msg, size_t *got, bool reply)
+int vireo_vhost_user_recv_step(int sock, struct vhost_user_msg *msg, size_t *got, bool reply)
 {
 	int ret = vhost_user_recv_more(sock, msg, got, reply, MSG_DONTWAIT);
 
 	if (ret != 0)
 		*got = 0;
 	if (ret < 0)
-		vhost_user_msg_close_fds(msg);
+		vireo_vhost_user_msg_close_fds(msg);
 	return ret;
 }
 
 /* Return: 0 or -errno; see vhost_user.h. On error no fd is left open. */
-int vhost_user_recv(int sock, struct vhost_user_msg *msg, bool reply)
+int vireo_vhost_user_recv(int sock, struct vhost_user_msg *msg, bool reply)
 {
 	size_t got = 0;
 	int ret;
@@ -338,7 +338,7 @@ int vhost_user_recv(int sock, struct vhost_user_msg *msg, bool reply)
 	if (ret == 0)
 		ret = -EAGAIN;
 	if (ret < 0) {
-		vhost_user_msg_close_fds(msg);
+		vireo_vhost_user_msg_close_fds(msg);
 		return ret;
 	}
 	return 0;
@@ -398,14 +398,14 @@ static int vhost_user_sendmsg(int sock, const struct vhost_user_msg *msg, const 
 }
 
 /* Return: 0, -EINVAL or -errno from sendmsg; see vhost_user.h. */
-int vhost_user_send(int sock, const struct vhost_user_msg *msg, const int *fds,
-		    unsigned int num_fds)
+int vireo_vhost_user_send(int sock, const struct vhost_user_msg *msg, const int *fds,
+			  unsigned int num_fds)
 {
 	return vhost_user_sendmsg(sock, msg, fds, num_fds, 0);
 }
 
 /* Return: 0, -EAGAIN, -EINVAL or -errno from sendmsg; see vhost_user.h. */
-int vhost_user_send_nowait(int sock, const struct vhost_user_msg *msg)
+int vireo_vhost_user_send_nowait(int sock, const struct vhost_user_msg *msg)
 {
 	int ret = vhost_user_sendmsg(sock, msg, msg->fds, msg->num_fds, MSG_DONTWAIT);
 
@@ -413,7 +413,7 @@ int vhost_user_send_nowait(int sock, const struct vhost_user_msg *msg)
 }
 
 /* Return: true for an eventfd (from /proc), or an open non-file fd without /proc. */
-bool vhost_user_fd_is_eventfd(int fd)
+bool vireo_vhost_user_fd_is_eventfd(int fd)
 {
 	char path[64], target[64];
 	struct stat st;

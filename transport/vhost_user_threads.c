@@ -23,14 +23,14 @@ static void *vub_queue_thread(void *opaque)
 	int ret;
 
 	while (!q->loop.stopping) {
-		ret = event_loop_run_once(&q->loop, -1);
+		ret = vireo_event_loop_run_once(&q->loop, -1);
 		if (ret < 0 && ret != -EINTR) {
 			log_error("vhost-user: queue thread: event loop failed (%d)", ret);
 			break;
 		}
 		/* The control thread signals SET_VRING_ERR, or drops a front-end that shrank memory. */
 		if (vdev_needs_reset(b->dev) || vub_mem_faulted(b))
-			(void)eventfd_signal_fd(b->wake_fd);
+			(void)vireo_eventfd_signal_fd(b->wake_fd);
 	}
 	q->loop.stopping = false;
 	return NULL;
@@ -41,8 +41,8 @@ static void vub_wake_event(void *opaque, uint32_t events)
 	struct vhost_user_backend *b = opaque;
 
 	(void)events;
-	(void)eventfd_drain_fd(b->wake_fd);
-	/* vhost_user_backend_run() signals SET_VRING_ERR after this handler. */
+	(void)vireo_eventfd_drain_fd(b->wake_fd);
+	/* vireo_vhost_user_backend_run() signals SET_VRING_ERR after this handler. */
 }
 
 /* Return: 0, or -errno (nothing left set up). */
@@ -58,10 +58,10 @@ int vub_threads_init(struct vhost_user_backend *b)
 	b->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (b->wake_fd < 0)
 		return -errno;
-	ret = event_loop_add(b->loop, b->wake_fd, vub_wake_event, b);
+	ret = vireo_event_loop_add(b->loop, b->wake_fd, vub_wake_event, b);
 	for (i = 0; ret == 0 && i < b->dev->num_queues; i++) {
 		b->qthreads[i].backend = b;
-		ret = event_loop_init(&b->qthreads[i].loop);
+		ret = vireo_event_loop_init(&b->qthreads[i].loop);
 		if (ret == 0)
 			b->qthreads[i].loop_ready = true;
 	}
@@ -86,15 +86,15 @@ void vub_threads_fini(struct vhost_user_backend *b)
 
 	vub_threads_stop(b);
 	for (i = 0; i < b->dev->num_queues; i++) {
-		/* A failed vhost_user_backend_new() must not touch a device served elsewhere. */
+		/* A failed vireo_vhost_user_backend_new() must not touch a device served elsewhere. */
 		if (b->threads_attached)
 			b->dev->queues[i].loop = NULL;
 		if (b->qthreads[i].loop_ready)
-			event_loop_destroy(&b->qthreads[i].loop);
+			vireo_event_loop_destroy(&b->qthreads[i].loop);
 		b->qthreads[i].loop_ready = false;
 	}
 	if (b->wake_fd >= 0) {
-		(void)event_loop_remove(b->loop, b->wake_fd);
+		(void)vireo_event_loop_remove(b->loop, b->wake_fd);
 		close(b->wake_fd);
 	}
 	b->wake_fd = -1;
@@ -111,7 +111,7 @@ void vub_threads_stop(struct vhost_user_backend *b)
 
 		if (!q->thread_running)
 			continue;
-		event_loop_stop(&q->loop);
+		vireo_event_loop_stop(&q->loop);
 		/* The join orders everything the queue thread did before our next access. */
 		(void)pthread_join(q->thread, NULL);
 		q->thread_running = false;

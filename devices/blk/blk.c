@@ -63,7 +63,7 @@ static void blk_queue_notify(struct vdev *dev, struct vdev_queue *q)
 	if (bq->ring_ready && bq->num != q->num && bq->in_flight == 0)
 		blk_queue_teardown(bq);
 	if (!bq->ring_ready && blk_queue_setup(bq) != 0) {
-		vdev_queue_set_needs_reset(q, "cannot set up a queue's io_uring");
+		vireo_vdev_queue_set_needs_reset(q, "cannot set up a queue's io_uring");
 		return;
 	}
 	blk_queue_process(bq);
@@ -177,7 +177,7 @@ static int blk_open_image(struct blk_device *blk, const char *path)
 	return 0;
 }
 
-int blk_device_new(struct blk_device **out, const struct blk_device_options *opt)
+int vireo_blk_device_new(struct blk_device **out, const struct blk_device_options *opt)
 {
 	struct blk_device *blk;
 	unsigned int nq;
@@ -198,8 +198,8 @@ int blk_device_new(struct blk_device **out, const struct blk_device_options *opt
 	if (rc)
 		goto out_free;
 	blk_init_config(blk);
-	rc = vdev_init(&blk->vdev, &blk_ops, "virtio-blk", VIRTIO_ID_BLOCK, blk_features(blk), nq,
-		       qs, &blk->config, sizeof(blk->config));
+	rc = vireo_vdev_init(&blk->vdev, &blk_ops, "virtio-blk", VIRTIO_ID_BLOCK, blk_features(blk),
+			     nq, qs, &blk->config, sizeof(blk->config));
 	if (rc)
 		goto out_close;
 	for (unsigned int i = 0; i < nq; i++) {
@@ -217,30 +217,30 @@ out_free:
 	return rc;
 }
 
-struct vdev *blk_device_vdev(struct blk_device *blk)
+struct vdev *vireo_blk_device_vdev(struct blk_device *blk)
 {
 	return &blk->vdev;
 }
 
-uint64_t blk_device_capacity(const struct blk_device *blk)
+uint64_t vireo_blk_device_capacity(const struct blk_device *blk)
 {
 	return blk->capacity;
 }
 
-void blk_device_free(struct blk_device *blk)
+void vireo_blk_device_free(struct blk_device *blk)
 {
 	if (!blk)
 		return;
 	/* first our I/O (it needs the loop and guest memory), then the core */
 	blk_teardown_all(blk);
-	vdev_destroy(&blk->vdev);
+	vireo_vdev_destroy(&blk->vdev);
 	close(blk->fd);
 	free(blk);
 }
 
 /* Return: 0, or -EINVAL for an index beyond the device's queues. */
-int blk_device_queue_stats(const struct blk_device *blk, unsigned int index,
-			   struct blk_device_queue_stats *out)
+int vireo_blk_device_queue_stats(const struct blk_device *blk, unsigned int index,
+				 struct blk_device_queue_stats *out)
 {
 	const struct blk_queue *bq;
 	const struct vdev_queue *q;
@@ -261,7 +261,7 @@ int blk_device_queue_stats(const struct blk_device *blk, unsigned int index,
 	return 0;
 }
 
-const char *blk_device_request_kind_name(enum blk_device_request_kind kind)
+const char *vireo_blk_device_request_kind_name(enum blk_device_request_kind kind)
 {
 	static const char *const names[BLK_DEVICE_REQ_KINDS] = {
 		"in", "out", "flush", "get-id", "discard", "write-zeroes", "other",

@@ -138,7 +138,7 @@ uint8_t blk_req_parse(struct blk_req *req, const struct blk_limits *lim);
 /**
  * blk_queue_setup() - create @bq's io_uring, request pool and completion
  * eventfd (watched in the queue's loop). Return: 0, -ENOMEM, or -errno from
- * io_uring / eventfd / event_loop_add.
+ * io_uring / eventfd / vireo_event_loop_add.
  */
 int blk_queue_setup(struct blk_queue *bq);
 

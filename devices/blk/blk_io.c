@@ -67,7 +67,7 @@ static enum blk_device_request_kind blk_req_kind(uint32_t type)
 	}
 }
 
-/* The counters of one answered request (blk_device_queue_stats()). */
+/* The counters of one answered request (vireo_blk_device_queue_stats()). */
 static void blk_req_count(struct blk_req *req, uint8_t status)
 {
 	struct blk_device_queue_stats *st = &req->bq->stats;
@@ -100,7 +100,7 @@ static void blk_req_complete(struct blk_req *req, uint8_t status)
 	 */
 	if (len == req->chain.writable_bytes - 1)
 		len++;
-	vdev_queue_push(bq->vq, req->chain.head, len);
+	vireo_vdev_queue_push(bq->vq, req->chain.head, len);
 	bq->pushed = true;
 	blk_req_free(req);
 }
@@ -177,7 +177,7 @@ static bool blk_req_submit(struct blk_req *req)
 		break;
 	}
 	io_uring_sqe_set_data(sqe, req);
-	/* One writer; blk_device_queue_stats() reads it from another thread. */
+	/* One writer; vireo_blk_device_queue_stats() reads it from another thread. */
 	__atomic_store_n(&bq->in_flight, bq->in_flight + 1, __ATOMIC_RELAXED);
 	return true;
 }
@@ -241,7 +241,8 @@ static uint8_t blk_get_id(struct blk_req *req)
 	size_t n = req->data_len < VIRTIO_BLK_ID_BYTES ? req->data_len : VIRTIO_BLK_ID_BYTES;
 
 	/* GUEST: data is the writable part minus the status byte, translated by pop */
-	req->written = (uint32_t)buf_to_iov(req->data, req->data_cnt, 0, req->bq->blk->serial, n);
+	req->written =
+		(uint32_t)vireo_buf_to_iov(req->data, req->data_cnt, 0, req->bq->blk->serial, n);
 	return VIRTIO_BLK_S_OK;
 }
 
@@ -273,7 +274,7 @@ static void blk_req_start(struct blk_req *req)
 	if (status == BLK_REQ_UNANSWERABLE) {
 		log_debug("blk: chain %u has no status byte", req->chain.head);
 		vdev_counter_add(&req->bq->stats.errors, 1);
-		vdev_queue_push(req->bq->vq, req->chain.head, 0);
+		vireo_vdev_queue_push(req->bq->vq, req->chain.head, 0);
 		req->bq->pushed = true;
 		blk_req_free(req);
 		return;
@@ -298,7 +299,7 @@ static void blk_queue_publish(struct blk_queue *bq)
 	}
 	if (bq->pushed) {
 		bq->pushed = false;
-		vdev_queue_flush(bq->vq);
+		vireo_vdev_queue_flush(bq->vq);
 	}
 }
 
@@ -317,7 +318,7 @@ void blk_queue_process(struct blk_queue *bq)
 			bq->starved = true;
 			break;
 		}
-		rc = vdev_queue_pop(bq->vq, &req->chain, req->iov, bq->iov_cap);
+		rc = vireo_vdev_queue_pop(bq->vq, &req->chain, req->iov, bq->iov_cap);
 
 		if (rc < 0) {
 			/* -EAGAIN: empty; -EPROTO/-EIO: the core set NEEDS_RESET */
@@ -355,7 +356,7 @@ static void blk_queue_on_completion(void *opaque, uint32_t events)
 	struct blk_queue *bq = opaque;
 
 	(void)events;
-	eventfd_drain_fd(bq->event_fd);
+	vireo_eventfd_drain_fd(bq->event_fd);
 	blk_queue_reap(bq);
 	if (bq->starved)
 		blk_queue_process(bq);
@@ -414,7 +415,8 @@ int blk_queue_setup(struct blk_queue *bq)
 	rc = io_uring_register_eventfd(&bq->ring, bq->event_fd);
 	if (rc)
 		goto out_close_eventfd;
-	rc = event_loop_add(vdev_queue_loop(bq->vq), bq->event_fd, blk_queue_on_completion, bq);
+	rc = vireo_event_loop_add(vdev_queue_loop(bq->vq), bq->event_fd, blk_queue_on_completion,
+				  bq);
 	if (rc)
 		goto out_close_eventfd;
 	bq->dsync = !vdev_has_feature(dev, VIRTIO_BLK_F_FLUSH);
@@ -484,7 +486,7 @@ void blk_queue_teardown(struct blk_queue *bq)
 	/* On failure leak the pool rather than let the kernel write into freed memory. */
 	if (blk_queue_reap_all(bq) < 0)
 		return;
-	event_loop_remove(vdev_queue_loop(bq->vq), bq->event_fd);
+	vireo_event_loop_remove(vdev_queue_loop(bq->vq), bq->event_fd);
 	close(bq->event_fd);
 	bq->event_fd = -1;
 	io_uring_queue_exit(&bq->ring);

@@ -95,7 +95,7 @@ static uint8_t blk_req_check_dwz(struct blk_req *req, const struct blk_limits *l
 		return VIRTIO_BLK_S_IOERR;
 	/* one copy of the guest's segments: what we check is what we use */
 	/* GUEST: data lies in readable iov entries the ring translated with their lengths */
-	iov_to_buf(req->data, req->data_cnt, 0, seg, n * seg_size);
+	vireo_iov_to_buf(req->data, req->data_cnt, 0, seg, n * seg_size);
 	for (i = 0; i < n; i++) {
 		uint32_t flags = le32_to_cpu(seg[i].flags);
 
@@ -145,7 +145,7 @@ uint8_t blk_req_parse(struct blk_req *req, const struct blk_limits *lim)
 	if (req->chain.readable_bytes < sizeof(hdr))
 		return VIRTIO_BLK_S_IOERR;
 	/* GUEST: readable iov entries, translated with their lengths; 16 bytes are there */
-	iov_to_buf(req->iov, req->chain.readable, 0, &hdr, sizeof(hdr));
+	vireo_iov_to_buf(req->iov, req->chain.readable, 0, &hdr, sizeof(hdr));
 	req->type = le32_to_cpu(hdr.type);
 
 	switch (req->type) {

@@ -20,12 +20,12 @@ static const char *const net_drop_names[] = {NET_DROP_REASONS(NET_DROP_NAME)};
 static const char *const net_drop_texts[] = {NET_DROP_REASONS(NET_DROP_TEXT)};
 #undef NET_DROP_TEXT
 
-const char *net_drop_reason_name(enum net_drop_reason r)
+const char *vireo_net_drop_reason_name(enum net_drop_reason r)
 {
 	return (unsigned int)r < NET_DROP_COUNT ? net_drop_names[r] : "unknown";
 }
 
-const char *net_drop_reason_text(enum net_drop_reason r)
+const char *vireo_net_drop_reason_text(enum net_drop_reason r)
 {
 	return (unsigned int)r < NET_DROP_COUNT ? net_drop_texts[r] : "unknown drop reason";
 }
@@ -167,7 +167,7 @@ static void net_init_config(struct net_device *nd)
 	c->duplex = 0xff;
 }
 
-int net_device_new(struct net_device **out, const struct net_device_options *opt)
+int vireo_net_device_new(struct net_device **out, const struct net_device_options *opt)
 {
 	struct net_device_options o = opt ? *opt : (struct net_device_options){0};
 	struct net_device *nd;
@@ -189,8 +189,8 @@ int net_device_new(struct net_device **out, const struct net_device_options *opt
 		goto out_free;
 	net_init_config(nd);
 	nq = 2u * nd->max_pairs + (o.no_ctrl_vq ? 0u : 1u);
-	rc = vdev_init(&nd->vdev, &net_ops, "virtio-net", VIRTIO_ID_NET, net_features(&o), nq,
-		       o.queue_size, &nd->config, sizeof(nd->config));
+	rc = vireo_vdev_init(&nd->vdev, &net_ops, "virtio-net", VIRTIO_ID_NET, net_features(&o), nq,
+			     o.queue_size, &nd->config, sizeof(nd->config));
 	if (rc)
 		goto out_free;
 	/* vhost-user "Ring states": a disabled ring is served, transmit discarded (net_tx.c). */
@@ -204,28 +204,29 @@ out_free:
 	return rc;
 }
 
-struct vdev *net_device_vdev(struct net_device *nd)
+struct vdev *vireo_net_device_vdev(struct net_device *nd)
 {
 	return &nd->vdev;
 }
 
-void net_device_free(struct net_device *nd)
+void vireo_net_device_free(struct net_device *nd)
 {
 	if (!nd)
 		return;
-	vdev_destroy(&nd->vdev);
+	vireo_vdev_destroy(&nd->vdev);
 	net_free_scratch(nd);
 	free(nd);
 }
 
-void net_device_set_tx_handler(struct net_device *nd,
-			       void (*fn)(void *opaque, const struct net_packet *pkt), void *opaque)
+void vireo_net_device_set_tx_handler(struct net_device *nd,
+				     void (*fn)(void *opaque, const struct net_packet *pkt),
+				     void *opaque)
 {
 	nd->tx_fn = fn;
 	nd->tx_opaque = opaque;
 }
 
-uint32_t net_device_rx_offloads(const struct net_device *nd)
+uint32_t vireo_net_device_rx_offloads(const struct net_device *nd)
 {
 	uint32_t o = 0;
 
@@ -238,26 +239,26 @@ uint32_t net_device_rx_offloads(const struct net_device *nd)
 	return o;
 }
 
-void net_device_set_link(struct net_device *nd, bool up)
+void vireo_net_device_set_link(struct net_device *nd, bool up)
 {
 	if (nd->link_up == up)
 		return;
 	nd->link_up = up;
 	nd->config.status = cpu_to_le16(up ? VIRTIO_NET_S_LINK_UP : 0);
-	vdev_config_changed(&nd->vdev);
+	vireo_vdev_config_changed(&nd->vdev);
 }
 
-void net_device_mac(const struct net_device *nd, uint8_t mac[NET_ETH_ALEN])
+void vireo_net_device_mac(const struct net_device *nd, uint8_t mac[NET_ETH_ALEN])
 {
 	memcpy(mac, nd->config.mac, NET_ETH_ALEN);
 }
 
-void net_device_set_polling(struct net_device *nd, bool polling)
+void vireo_net_device_set_polling(struct net_device *nd, bool polling)
 {
 	nd->polling = polling;
 }
 
-unsigned int net_device_poll(struct net_device *nd)
+unsigned int vireo_net_device_poll(struct net_device *nd)
 {
 	unsigned int pairs, done = 0;
 	int ctrl;
@@ -271,7 +272,7 @@ unsigned int net_device_poll(struct net_device *nd)
 		if (!q->enabled)
 			continue;
 		/* A polled queue needs no kicks: spare the driver the exits (§2.7.10). */
-		(void)vdev_queue_set_notify(q, !nd->polling);
+		(void)vireo_vdev_queue_set_notify(q, !nd->polling);
 		done += net_tx_process(nd, q);
 	}
 	ctrl = net_ctrl_index(nd);
@@ -282,7 +283,7 @@ unsigned int net_device_poll(struct net_device *nd)
 	return done;
 }
 
-void net_device_get_stats(const struct net_device *nd, struct net_device_stats *st)
+void vireo_net_device_get_stats(const struct net_device *nd, struct net_device_stats *st)
 {
 	*st = nd->stats;
 }

@@ -88,7 +88,7 @@ static uint8_t net_ctrl_mac(struct net_device *nd, uint8_t cmd, const uint8_t *d
 		return VIRTIO_NET_ERR;
 	/* D-NET-58: config mac updated before the command is marked used. */
 	memcpy(nd->config.mac, data, NET_ETH_ALEN);
-	vdev_config_changed(&nd->vdev);
+	vireo_vdev_config_changed(&nd->vdev);
 	return VIRTIO_NET_OK;
 }
 
@@ -136,22 +136,22 @@ void net_ctrl_process(struct net_device *nd, struct vdev_queue *q)
 	uint32_t written;
 	uint8_t ack;
 
-	while (vdev_queue_pop(q, &c, nd->iov, nd->iov_cap) == 0) {
+	while (vireo_vdev_queue_pop(q, &c, nd->iov, nd->iov_cap) == 0) {
 		written = 0;
 		ack = VIRTIO_NET_ERR;
 		/* GUEST: readable iov entries translated with their lengths; the copy is bounded. */
 		if (c.readable_bytes <= NET_CTRL_MAX) {
-			(void)iov_to_buf(nd->iov, c.readable, 0, nd->ctrl, c.readable_bytes);
+			(void)vireo_iov_to_buf(nd->iov, c.readable, 0, nd->ctrl, c.readable_bytes);
 			ack = net_ctrl_dispatch(nd, c.readable_bytes);
 		}
 		if (ack != VIRTIO_NET_OK)
 			net_count_drop(nd, NET_DROP_CTRL_BAD);
 		/* GUEST: the ack goes into the first writable byte, if there is one. */
 		if (c.writable_bytes >= 1)
-			written =
-				(uint32_t)buf_to_iov(nd->iov + c.readable, c.writable, 0, &ack, 1);
-		if (vdev_queue_push(q, c.head, written) < 0)
+			written = (uint32_t)vireo_buf_to_iov(nd->iov + c.readable, c.writable, 0,
+							     &ack, 1);
+		if (vireo_vdev_queue_push(q, c.head, written) < 0)
 			return;
 	}
-	(void)vdev_queue_flush(q);
+	(void)vireo_vdev_queue_flush(q);
 }

@@ -90,13 +90,13 @@ static bool net_rx_chain_bad(struct net_device *nd, struct vdev_queue *q,
 			     const struct vring_chain *c)
 {
 	if (c->readable) {
-		vdev_queue_set_needs_reset(q, "device-readable buffer in a receive queue");
+		vireo_vdev_queue_set_needs_reset(q, "device-readable buffer in a receive queue");
 		return true;
 	}
 	/* drv:NET/Setting Up Receive Buffers: with MRG_RXBUF every buffer holds a header. */
 	if (vdev_has_feature(&nd->vdev, VIRTIO_NET_F_MRG_RXBUF) &&
 	    c->writable_bytes < sizeof(struct vireo_net_hdr_v1)) {
-		vdev_queue_set_needs_reset(q, "receive buffer smaller than the header");
+		vireo_vdev_queue_set_needs_reset(q, "receive buffer smaller than the header");
 		return true;
 	}
 	return false;
@@ -110,20 +110,21 @@ static int net_rx_single(struct net_device *nd, struct vdev_queue *q, const stru
 	struct vring_chain c;
 	int r;
 
-	r = vdev_queue_pop(q, &c, nd->iov, nd->iov_cap);
+	r = vireo_vdev_queue_pop(q, &c, nd->iov, nd->iov_cap);
 	if (r == -EAGAIN)
 		return NET_DROP_RX_NO_BUFFER;
 	if (r < 0 || net_rx_chain_bad(nd, q, &c))
 		return NET_RX_BROKEN;
 	if (c.writable_bytes < total) {
 		/* The buffer may suit a smaller frame: give it back (D-NET-21: never split). */
-		return vdev_queue_unpop(q, c.head) < 0 ? NET_RX_BROKEN : NET_DROP_RX_SMALL_BUFFER;
+		return vireo_vdev_queue_unpop(q, c.head) < 0 ? NET_RX_BROKEN
+							     : NET_DROP_RX_SMALL_BUFFER;
 	}
 	hdr->num_buffers = cpu_to_le16(1); /* D-NET-22 */
 	/* GUEST: writable iov entries translated with their lengths; writes stay inside them. */
-	(void)buf_to_iov(nd->iov, c.writable, 0, hdr, sizeof(*hdr));
-	(void)buf_to_iov(nd->iov, c.writable, sizeof(*hdr), pkt->data, pkt->len);
-	if (vdev_queue_push(q, c.head, total) < 0)
+	(void)vireo_buf_to_iov(nd->iov, c.writable, 0, hdr, sizeof(*hdr));
+	(void)vireo_buf_to_iov(nd->iov, c.writable, sizeof(*hdr), pkt->data, pkt->len);
+	if (vireo_vdev_queue_push(q, c.head, total) < 0)
 		return NET_RX_BROKEN;
 	nd->stats.rx_buffers++;
 	return -1;
@@ -133,7 +134,7 @@ static int net_rx_single(struct net_device *nd, struct vdev_queue *q, const stru
 static int net_rx_unpop(struct net_device *nd, struct vdev_queue *q, unsigned int n)
 {
 	while (n-- > 0)
-		if (vdev_queue_unpop(q, nd->rx_heads[n]) < 0)
+		if (vireo_vdev_queue_unpop(q, nd->rx_heads[n]) < 0)
 			return NET_RX_BROKEN;
 	return -1;
 }
@@ -149,8 +150,8 @@ static uint32_t net_rx_fill(struct vring_iov *iov, const struct vring_chain *c,
 
 	/* GUEST: writable iov entries translated with their lengths; writes stay inside them. */
 	if (first)
-		(void)buf_to_iov(iov, c->writable, 0, hdr, sizeof(*hdr));
-	(void)buf_to_iov(iov, c->writable, skip, pkt->data + placed, chunk);
+		(void)vireo_buf_to_iov(iov, c->writable, 0, hdr, sizeof(*hdr));
+	(void)vireo_buf_to_iov(iov, c->writable, skip, pkt->data + placed, chunk);
 	return chunk;
 }
 
@@ -171,15 +172,15 @@ static int net_rx_merge(struct net_device *nd, struct vdev_queue *q, const struc
 
 		if (n == q->num)
 			return net_rx_unpop(nd, q, n) == -1 ? NET_DROP_RX_NO_BUFFER : NET_RX_BROKEN;
-		r = vdev_queue_pop(q, &c, iov, nd->iov_cap);
+		r = vireo_vdev_queue_pop(q, &c, iov, nd->iov_cap);
 		if (r == -EAGAIN)
 			return net_rx_unpop(nd, q, n) == -1 ? NET_DROP_RX_NO_BUFFER : NET_RX_BROKEN;
 		if (r < 0 || net_rx_chain_bad(nd, q, &c))
 			return NET_RX_BROKEN;
 		if (n == 0)
-			hdr_cnt = iov_slice(iov, c.writable, 0, sizeof(*hdr), hdr_iov,
-					    (unsigned int)(sizeof(hdr_iov) / sizeof(hdr_iov[0])),
-					    NULL);
+			hdr_cnt = vireo_iov_slice(
+				iov, c.writable, 0, sizeof(*hdr), hdr_iov,
+				(unsigned int)(sizeof(hdr_iov) / sizeof(hdr_iov[0])), NULL);
 		r = (int)net_rx_fill(iov, &c, pkt, placed, n == 0, hdr);
 		placed += (uint32_t)r;
 		nd->rx_heads[n] = c.head;
@@ -187,10 +188,10 @@ static int net_rx_merge(struct net_device *nd, struct vdev_queue *q, const struc
 		n++;
 	}
 	nbuf = cpu_to_le16((uint16_t)n); /* D-NET-20/23: buffers this frame spans */
-	(void)buf_to_iov(hdr_iov, hdr_cnt, offsetof(struct vireo_net_hdr_v1, num_buffers), &nbuf,
-			 sizeof(nbuf));
+	(void)vireo_buf_to_iov(hdr_iov, hdr_cnt, offsetof(struct vireo_net_hdr_v1, num_buffers),
+			       &nbuf, sizeof(nbuf));
 	for (unsigned int i = 0; i < n; i++)
-		if (vdev_queue_push(q, nd->rx_heads[i], nd->rx_lens[i]) < 0)
+		if (vireo_vdev_queue_push(q, nd->rx_heads[i], nd->rx_lens[i]) < 0)
 			return NET_RX_BROKEN;
 	nd->stats.rx_buffers += n;
 	return -1;
@@ -241,7 +242,7 @@ static void net_rx_header(const struct net_device *nd, struct vireo_net_hdr_v1 *
 	}
 }
 
-int net_device_receive(struct net_device *nd, const struct net_packet *pkt)
+int vireo_net_device_receive(struct net_device *nd, const struct net_packet *pkt)
 {
 	struct vireo_net_hdr_v1 hdr = pkt->vnet;
 	struct vdev_queue *q = NULL;
@@ -253,7 +254,7 @@ int net_device_receive(struct net_device *nd, const struct net_packet *pkt)
 	}
 	if (why < 0) {
 		/* No kicks wanted on receive queues: frames are dropped, not held, when buffers lack. */
-		(void)vdev_queue_set_notify(q, false);
+		(void)vireo_vdev_queue_set_notify(q, false);
 		net_rx_header(nd, &hdr);
 		why = vdev_has_feature(&nd->vdev, VIRTIO_NET_F_MRG_RXBUF)
 			      ? net_rx_merge(nd, q, pkt, &hdr)
@@ -267,7 +268,7 @@ int net_device_receive(struct net_device *nd, const struct net_packet *pkt)
 	}
 	nd->stats.rx_frames++;
 	nd->stats.rx_bytes += pkt->len;
-	if (vdev_queue_flush(q))
+	if (vireo_vdev_queue_flush(q))
 		nd->stats.rx_signals++;
 	return 0;
 }

@@ -39,11 +39,11 @@ static int net_tx_chain(struct net_device *nd, const struct vring_chain *c,
 			return why;
 		memcpy(nd->frame, (const uint8_t *)iov[0].base + sizeof(pkt.vnet), frame_len);
 	} else {
-		(void)iov_to_buf(iov, c->readable, 0, &pkt.vnet, sizeof(pkt.vnet));
+		(void)vireo_iov_to_buf(iov, c->readable, 0, &pkt.vnet, sizeof(pkt.vnet));
 		why = net_hdr_check_tx(&pkt.vnet, frame_len, nd->vdev.acked_features, nd->opt.mtu);
 		if (why >= 0)
 			return why;
-		if (iov_to_buf(iov, c->readable, sizeof(pkt.vnet), nd->frame, frame_len) !=
+		if (vireo_iov_to_buf(iov, c->readable, sizeof(pkt.vnet), nd->frame, frame_len) !=
 		    frame_len)
 			return NET_DROP_TX_SHORT_HEADER; /* cannot happen: readable_bytes counted them */
 	}
@@ -113,12 +113,12 @@ unsigned int net_tx_process(struct net_device *nd, struct vdev_queue *q)
 		if (vireo_vdev_queue_push_burst(q, heads, NULL, n) < 0)
 			return done;
 		done += n;
-		if (vdev_queue_flush(q))
+		if (vireo_vdev_queue_flush(q))
 			nd->stats.tx_signals++;
 	}
 	/* Budget spent with chains left: come back after the other queues had a turn. */
 	if (done == NET_TX_BUDGET && !nd->polling && q->kick_fd >= 0 &&
-	    vdev_queue_kick_again(q) < 0)
-		vdev_queue_set_needs_reset(q, "cannot re-arm the kick fd");
+	    vireo_vdev_queue_kick_again(q) < 0)
+		vireo_vdev_queue_set_needs_reset(q, "cannot re-arm the kick fd");
 	return done;
 }

@@ -23,7 +23,7 @@
 
 /*
  * A gso_type other than NONE, TCPV4 and TCPV6 (UDP, UDP_L4, unknown
- * values): net_offload_needed() reports this bit, which no port's offloads
+ * values): vireo_net_offload_needed() reports this bit, which no port's offloads
  * can contain (it is outside NET_OFFLOAD_ALL), and deliver refuses such a
  * frame with -EINVAL, as we cannot segment it in software.
  */
@@ -77,7 +77,7 @@ static unsigned int net_gso_type(const struct net_packet *pkt)
 	return pkt->vnet.gso_type & ~VIRTIO_NET_HDR_GSO_ECN;
 }
 
-uint32_t net_offload_needed(const struct net_packet *pkt, uint32_t offloads)
+uint32_t vireo_net_offload_needed(const struct net_packet *pkt, uint32_t offloads)
 {
 	uint32_t need = 0;
 
@@ -106,13 +106,13 @@ static bool net_offload_csum_fits(const struct net_packet *pkt)
 				      le16_to_cpu(pkt->vnet.csum_offset), pkt->len);
 }
 
-int net_offload_checksum(struct net_packet *pkt)
+int vireo_net_offload_checksum(struct net_packet *pkt)
 {
 	if (!(pkt->vnet.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
 		return 0;
-	/* §5.1.6.2: the field holds the pseudo-header sum; inet_csum_complete() finishes it. */
-	if (inet_csum_complete(pkt->data, pkt->len, le16_to_cpu(pkt->vnet.csum_start),
-			       le16_to_cpu(pkt->vnet.csum_offset)) < 0)
+	/* §5.1.6.2: the field holds the pseudo-header sum; vireo_inet_csum_complete() finishes it. */
+	if (vireo_inet_csum_complete(pkt->data, pkt->len, le16_to_cpu(pkt->vnet.csum_start),
+				     le16_to_cpu(pkt->vnet.csum_offset)) < 0)
 		return -EINVAL;
 	pkt->vnet.flags &= (uint8_t)~VIRTIO_NET_HDR_F_NEEDS_CSUM;
 	return 0;
@@ -129,7 +129,7 @@ static int net_offload_deliver_csum(const struct net_packet *pkt, uint8_t *scrat
 	if (pkt->len > NET_OFFLOAD_SCRATCH)
 		return -EINVAL;
 	memcpy(scratch, pkt->data, pkt->len);
-	ret = net_offload_checksum(&out);
+	ret = vireo_net_offload_checksum(&out);
 	if (ret < 0)
 		return ret;
 	return emit(opaque, &out);
@@ -223,7 +223,7 @@ static void net_tso_fix_ipv4(const struct net_tso *t, uint8_t *ip, uint32_t i, u
 	net_put16(ip + 2, (uint16_t)(t->hdr_len - t->l3 + seg_len));
 	net_put16(ip + 4, (uint16_t)(net_get16(ip + 4) + i));
 	net_put16(ip + 10, 0);
-	net_put16(ip + 10, (uint16_t)~inet_csum_fold(inet_csum_add(0, ip, ihl)));
+	net_put16(ip + 10, (uint16_t)~vireo_inet_csum_fold(vireo_inet_csum_add(0, ip, ihl)));
 }
 
 /* The TCP checksum of a segment in @frame, in full over the pseudo-header. */
@@ -234,12 +234,12 @@ static void net_tso_fix_tcp_csum(const struct net_tso *t, uint8_t *frame, uint32
 	uint32_t sum;
 
 	if (t->ipv6)
-		sum = inet_csum_pseudo6(frame + t->l3 + 8, NET_IPPROTO_TCP, tcp_len);
+		sum = vireo_inet_csum_pseudo6(frame + t->l3 + 8, NET_IPPROTO_TCP, tcp_len);
 	else
-		sum = inet_csum_pseudo4(frame + t->l3 + 12, NET_IPPROTO_TCP, tcp_len);
+		sum = vireo_inet_csum_pseudo4(frame + t->l3 + 12, NET_IPPROTO_TCP, tcp_len);
 	net_put16(tcp + NET_TCP_CSUM_OFF, 0);
-	sum = inet_csum_add(sum, tcp, tcp_len);
-	net_put16(tcp + NET_TCP_CSUM_OFF, (uint16_t)~inet_csum_fold(sum));
+	sum = vireo_inet_csum_add(sum, tcp, tcp_len);
+	net_put16(tcp + NET_TCP_CSUM_OFF, (uint16_t)~vireo_inet_csum_fold(sum));
 }
 
 /*
@@ -283,7 +283,7 @@ static int net_offload_deliver_tso(const struct net_packet *pkt, uint8_t *scratc
 
 	/*
 	 * The segments' checksums are computed afresh, but a partial checksum
-	 * pointing outside the frame is as malformed here as for net_offload_checksum().
+	 * pointing outside the frame is as malformed here as for vireo_net_offload_checksum().
 	 */
 	if ((pkt->vnet.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && !net_offload_csum_fits(pkt))
 		return -EINVAL;
@@ -302,10 +302,10 @@ static int net_offload_deliver_tso(const struct net_packet *pkt, uint8_t *scratc
 	return ret;
 }
 
-int net_offload_deliver(const struct net_packet *pkt, uint32_t offloads, uint8_t *scratch,
-			int (*emit)(void *opaque, const struct net_packet *pkt), void *opaque)
+int vireo_net_offload_deliver(const struct net_packet *pkt, uint32_t offloads, uint8_t *scratch,
+			      int (*emit)(void *opaque, const struct net_packet *pkt), void *opaque)
 {
-	uint32_t need = net_offload_needed(pkt, offloads);
+	uint32_t need = vireo_net_offload_needed(pkt, offloads);
 
 	if (need == 0)
 		return emit(opaque, pkt);

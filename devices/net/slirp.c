@@ -71,7 +71,7 @@ static void net_slirp_from_slirp(void *opaque, uint32_t events)
 	unsigned int i;
 
 	(void)events;
-	eventfd_drain_fd(s->from_slirp.event_fd);
+	vireo_eventfd_drain_fd(s->from_slirp.event_fd);
 	for (i = 0; i < NET_SLIRP_QUEUE_LEN; i++) {
 		f = net_slirp_queue_pop(&s->from_slirp);
 		if (!f)
@@ -81,11 +81,11 @@ static void net_slirp_from_slirp(void *opaque, uint32_t events)
 		pkt.len = f->len;
 		net_slirp_count(&s->counters.from_host_frames, 1);
 		net_slirp_count(&s->counters.from_host_bytes, f->len);
-		net_switch_input(s->sw, s->port, &pkt);
+		vireo_net_switch_input(s->sw, s->port, &pkt);
 		free(f);
 	}
 	/* Still more: come back after the loop's other fds had their turn. */
-	(void)eventfd_signal_fd(s->from_slirp.event_fd);
+	(void)vireo_eventfd_signal_fd(s->from_slirp.event_fd);
 }
 
 static int net_slirp_check_options(const struct net_slirp_options *opt)
@@ -114,8 +114,8 @@ static int net_slirp_queues_init(struct net_slirp *s)
 }
 
 /* Return: 0; -EINVAL (bad options); -EADDRINUSE; -ENOMEM; -ENOSPC; -errno. */
-int net_slirp_new(struct net_slirp **out, const struct net_slirp_options *opt,
-		  struct event_loop *loop, struct net_switch *sw)
+int vireo_net_slirp_new(struct net_slirp **out, const struct net_slirp_options *opt,
+			struct event_loop *loop, struct net_switch *sw)
 {
 	struct net_slirp *s;
 	int ret;
@@ -135,10 +135,10 @@ int net_slirp_new(struct net_slirp **out, const struct net_slirp_options *opt,
 	ret = net_slirp_thread_start(s);
 	if (ret < 0)
 		goto out_queues;
-	ret = event_loop_add(loop, s->from_slirp.event_fd, net_slirp_from_slirp, s);
+	ret = vireo_event_loop_add(loop, s->from_slirp.event_fd, net_slirp_from_slirp, s);
 	if (ret < 0)
 		goto out_thread;
-	ret = net_switch_add_port(sw, "user", &net_slirp_port_ops, s, &s->port);
+	ret = vireo_net_switch_add_port(sw, "user", &net_slirp_port_ops, s, &s->port);
 	if (ret < 0)
 		goto out_loop;
 	log_info("slirp: user networking 10.0.2.0/24, host 10.0.2.2, %u forward(s)",
@@ -147,7 +147,7 @@ int net_slirp_new(struct net_slirp **out, const struct net_slirp_options *opt,
 	return 0;
 
 out_loop:
-	event_loop_remove(loop, s->from_slirp.event_fd);
+	vireo_event_loop_remove(loop, s->from_slirp.event_fd);
 out_thread:
 	net_slirp_thread_stop(s);
 out_queues:
@@ -162,19 +162,19 @@ out_free:
  * No more transmits (port gone), no more switch input (handler gone), then
  * the thread stops pushing; only then can the queues be freed.
  */
-void net_slirp_free(struct net_slirp *s)
+void vireo_net_slirp_free(struct net_slirp *s)
 {
 	if (!s)
 		return;
-	net_switch_remove_port(s->sw, s->port);
-	event_loop_remove(s->loop, s->from_slirp.event_fd);
+	vireo_net_switch_remove_port(s->sw, s->port);
+	vireo_event_loop_remove(s->loop, s->from_slirp.event_fd);
 	net_slirp_thread_stop(s);
 	net_slirp_queue_destroy(&s->from_slirp);
 	net_slirp_queue_destroy(&s->to_slirp);
 	free(s);
 }
 
-void net_slirp_get_stats(const struct net_slirp *s, struct net_uplink_stats *st)
+void vireo_net_slirp_get_stats(const struct net_slirp *s, struct net_uplink_stats *st)
 {
 	const struct net_slirp_counters *c = &s->counters;
 

@@ -130,7 +130,7 @@ struct net_slirp {
 	bool thread_running;
 	sem_t started;
 	int start_err;
-	bool stop; /* __atomic: set by net_slirp_free, read by the slirp thread */
+	bool stop; /* __atomic: set by vireo_net_slirp_free, read by the slirp thread */
 
 	Slirp *slirp;
 	struct sockaddr_in outbound;

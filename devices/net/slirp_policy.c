@@ -108,7 +108,7 @@ static const char *skip_prefix(const char *s, const char *prefix)
 }
 
 /* Return: 0, or -EINVAL for anything but "tcp:[127.0.0.1]:HOSTPORT-:GUESTPORT". */
-int net_slirp_parse_forward(const char *spec, struct net_slirp_forward *fwd)
+int vireo_net_slirp_parse_forward(const char *spec, struct net_slirp_forward *fwd)
 {
 	struct net_slirp_forward f;
 	const char *p;

@@ -69,7 +69,7 @@ int net_slirp_queue_push(struct net_slirp_queue *q, const uint8_t *data, uint32_
 
 	/* Cannot fail but for a closed fd; the consumer would then be gone too. */
 	if (was_empty)
-		(void)eventfd_signal_fd(q->event_fd);
+		(void)vireo_eventfd_signal_fd(q->event_fd);
 	return 0;
 }
 

@@ -150,7 +150,7 @@ static void net_slirp_notify(void *opaque)
 {
 	struct net_slirp *s = opaque;
 
-	(void)eventfd_signal_fd(s->to_slirp.event_fd);
+	(void)vireo_eventfd_signal_fd(s->to_slirp.event_fd);
 }
 
 static const SlirpCb net_slirp_callbacks = {
@@ -250,7 +250,7 @@ static void net_slirp_deliver(struct net_slirp *s)
 	struct net_slirp_frame *f;
 	unsigned int i;
 
-	eventfd_drain_fd(s->to_slirp.event_fd);
+	vireo_eventfd_drain_fd(s->to_slirp.event_fd);
 	for (i = 0; i < NET_SLIRP_QUEUE_LEN; i++) {
 		f = net_slirp_queue_pop(&s->to_slirp);
 		if (!f)
@@ -259,7 +259,7 @@ static void net_slirp_deliver(struct net_slirp *s)
 		free(f);
 	}
 	/* Still more: come back after the sockets had their turn. */
-	(void)eventfd_signal_fd(s->to_slirp.event_fd);
+	(void)vireo_eventfd_signal_fd(s->to_slirp.event_fd);
 }
 
 static void net_slirp_round(struct net_slirp *s)
@@ -424,7 +424,7 @@ void net_slirp_thread_stop(struct net_slirp *s)
 		return;
 	/* Pairs with the acquire load in net_slirp_thread_main(); the eventfd wakes its poll(). */
 	__atomic_store_n(&s->stop, true, __ATOMIC_RELEASE);
-	(void)eventfd_signal_fd(s->to_slirp.event_fd);
+	(void)vireo_eventfd_signal_fd(s->to_slirp.event_fd);
 	/* The join orders everything the thread did (libslirp freed) before our next access. */
 	(void)pthread_join(s->thread, NULL);
 	s->thread_running = false;

@@ -65,10 +65,10 @@ struct net_switch {
 	uint64_t seed;
 	uint64_t (*now_ms)(void *opaque);
 	void *clock_opaque;
-	bool in_batch;				/* between net_switch_batch_begin() and _end(): */
-	uint64_t batch_ms;			/* the clock read at the batch's start */
+	bool in_batch;	   /* between vireo_net_switch_batch_begin() and _end(): */
+	uint64_t batch_ms; /* the clock read at the batch's start */
 	uint8_t *scratch[NET_SWITCH_MAX_DEPTH]; /* [0] at new, deeper ones on first use */
-	unsigned int depth;			/* nested net_switch_input() calls */
+	unsigned int depth;			/* nested vireo_net_switch_input() calls */
 	struct net_switch_port *zombies;	/* removed during forwarding */
 	bool warned_full;
 };
@@ -253,7 +253,7 @@ static struct net_switch_port *net_switch_lookup(struct net_switch *sw, const ui
 	return sw->macs[i].port;
 }
 
-int net_switch_new(struct net_switch **out)
+int vireo_net_switch_new(struct net_switch **out)
 {
 	struct net_switch *sw = calloc(1, sizeof(*sw));
 
@@ -279,7 +279,7 @@ static void net_switch_port_destroy(struct net_switch_port *port)
 	free(port);
 }
 
-void net_switch_free(struct net_switch *sw)
+void vireo_net_switch_free(struct net_switch *sw)
 {
 	if (!sw)
 		return;
@@ -297,8 +297,9 @@ void net_switch_free(struct net_switch *sw)
 	free(sw);
 }
 
-int net_switch_add_port(struct net_switch *sw, const char *name, const struct net_port_ops *ops,
-			void *opaque, struct net_switch_port **out)
+int vireo_net_switch_add_port(struct net_switch *sw, const char *name,
+			      const struct net_port_ops *ops, void *opaque,
+			      struct net_switch_port **out)
 {
 	struct net_switch_port *port;
 
@@ -321,12 +322,12 @@ int net_switch_add_port(struct net_switch *sw, const char *name, const struct ne
 	return 0;
 }
 
-void net_switch_port_flush(struct net_switch *sw, struct net_switch_port *port)
+void vireo_net_switch_port_flush(struct net_switch *sw, struct net_switch_port *port)
 {
 	net_mac_remove_if(sw, net_mac_on_port, port);
 }
 
-void net_switch_remove_port(struct net_switch *sw, struct net_switch_port *port)
+void vireo_net_switch_remove_port(struct net_switch *sw, struct net_switch_port *port)
 {
 	unsigned int i = 0;
 
@@ -336,7 +337,7 @@ void net_switch_remove_port(struct net_switch *sw, struct net_switch_port *port)
 		return;
 	memmove(&sw->ports[i], &sw->ports[i + 1], (sw->nports - i - 1u) * sizeof(sw->ports[0]));
 	sw->nports--;
-	net_switch_port_flush(sw, port);
+	vireo_net_switch_port_flush(sw, port);
 	log_debug("switch: port %s removed", port->name);
 	if (sw->depth == 0) {
 		net_switch_port_destroy(port);
@@ -348,7 +349,7 @@ void net_switch_remove_port(struct net_switch *sw, struct net_switch_port *port)
 	sw->zombies = port;
 }
 
-/* @emit for net_offload_deliver(): count, and always go on with the next segment. */
+/* @emit for vireo_net_offload_deliver(): count, and always go on with the next segment. */
 static int net_switch_port_emit(void *opaque, const struct net_packet *pkt)
 {
 	struct net_switch_port *port = opaque;
@@ -370,7 +371,8 @@ static void net_switch_output(struct net_switch_port *port, const struct net_pac
 
 	if (port->removed)
 		return;
-	if (net_offload_deliver(pkt, offloads, scratch, net_switch_port_emit, port) == -EINVAL) {
+	if (vireo_net_offload_deliver(pkt, offloads, scratch, net_switch_port_emit, port) ==
+	    -EINVAL) {
 		port->st.offload_errors++;
 		log_debug("switch: malformed offload request, not sent to %s", port->name);
 	}
@@ -423,8 +425,8 @@ static void net_switch_forward(struct net_switch *sw, struct net_switch_port *fr
 		net_switch_flood(sw, from, pkt, scratch);
 }
 
-void net_switch_input(struct net_switch *sw, struct net_switch_port *from,
-		      const struct net_packet *pkt)
+void vireo_net_switch_input(struct net_switch *sw, struct net_switch_port *from,
+			    const struct net_packet *pkt)
 {
 	uint8_t *scratch;
 
@@ -454,20 +456,21 @@ void net_switch_input(struct net_switch *sw, struct net_switch_port *from,
 	}
 }
 
-const char *net_switch_port_name(const struct net_switch_port *port)
+const char *vireo_net_switch_port_name(const struct net_switch_port *port)
 {
 	return port->name;
 }
 
-void net_switch_port_get_stats(const struct net_switch_port *port, struct net_switch_port_stats *st)
+void vireo_net_switch_port_get_stats(const struct net_switch_port *port,
+				     struct net_switch_port_stats *st)
 {
 	*st = port->st;
 }
 
-void net_switch_for_each_mac(const struct net_switch *sw,
-			     void (*fn)(void *opaque, const uint8_t *mac,
-					const struct net_switch_port *port),
-			     void *opaque)
+void vireo_net_switch_for_each_mac(const struct net_switch *sw,
+				   void (*fn)(void *opaque, const uint8_t *mac,
+					      const struct net_switch_port *port),
+				   void *opaque)
 {
 	uint64_t now = sw->now_ms(sw->clock_opaque);
 
@@ -479,19 +482,20 @@ void net_switch_for_each_mac(const struct net_switch *sw,
 	}
 }
 
-void net_switch_set_clock(struct net_switch *sw, uint64_t (*now_ms)(void *opaque), void *opaque)
+void vireo_net_switch_set_clock(struct net_switch *sw, uint64_t (*now_ms)(void *opaque),
+				void *opaque)
 {
 	sw->now_ms = now_ms ? now_ms : net_switch_monotonic_ms;
 	sw->clock_opaque = now_ms ? opaque : NULL;
 }
 
-void net_switch_batch_begin(struct net_switch *sw)
+void vireo_net_switch_batch_begin(struct net_switch *sw)
 {
 	sw->batch_ms = sw->now_ms(sw->clock_opaque);
 	sw->in_batch = true;
 }
 
-void net_switch_batch_end(struct net_switch *sw)
+void vireo_net_switch_batch_end(struct net_switch *sw)
 {
 	sw->in_batch = false;
 }

@@ -92,7 +92,7 @@ static void net_tap_receive(struct net_tap *tap, size_t n)
 	}
 	tap->stats.from_host_frames++;
 	tap->stats.from_host_bytes += pkt.len;
-	net_switch_input(tap->sw, tap->port, &pkt);
+	vireo_net_switch_input(tap->sw, tap->port, &pkt);
 }
 
 static void net_tap_readable(void *opaque, uint32_t events)
@@ -112,7 +112,7 @@ static void net_tap_readable(void *opaque, uint32_t events)
 			/* The device went away (EBADFD): stop watching, or we would spin. */
 			log_error("tap %s: read: %s; no longer receiving", tap->ifname,
 				  strerror(errno));
-			event_loop_remove(tap->loop, tap->fd);
+			vireo_event_loop_remove(tap->loop, tap->fd);
 			return;
 		}
 		net_tap_receive(tap, (size_t)n);
@@ -193,8 +193,8 @@ static void net_tap_set_offload(struct net_tap *tap)
 }
 
 /* Return: 0; -EINVAL; -errno from open/ioctl (-EPERM); -ENOMEM; -ENOSPC. */
-int net_tap_open(struct net_tap **out, const char *ifname, struct event_loop *loop,
-		 struct net_switch *sw)
+int vireo_net_tap_open(struct net_tap **out, const char *ifname, struct event_loop *loop,
+		       struct net_switch *sw)
 {
 	char name[IFNAMSIZ + 8];
 	struct net_tap *tap;
@@ -217,11 +217,11 @@ int net_tap_open(struct net_tap **out, const char *ifname, struct event_loop *lo
 	if (ret < 0)
 		goto out_close;
 	net_tap_set_offload(tap);
-	ret = event_loop_add(loop, tap->fd, net_tap_readable, tap);
+	ret = vireo_event_loop_add(loop, tap->fd, net_tap_readable, tap);
 	if (ret < 0)
 		goto out_close;
 	snprintf(name, sizeof(name), "tap:%s", tap->ifname);
-	ret = net_switch_add_port(sw, name, &net_tap_port_ops, tap, &tap->port);
+	ret = vireo_net_switch_add_port(sw, name, &net_tap_port_ops, tap, &tap->port);
 	if (ret < 0)
 		goto out_loop;
 	log_info("tap %s: attached", tap->ifname);
@@ -229,7 +229,7 @@ int net_tap_open(struct net_tap **out, const char *ifname, struct event_loop *lo
 	return 0;
 
 out_loop:
-	event_loop_remove(loop, tap->fd);
+	vireo_event_loop_remove(loop, tap->fd);
 out_close:
 	if (tap->fd >= 0)
 		close(tap->fd);
@@ -239,18 +239,18 @@ out_free:
 	return ret;
 }
 
-void net_tap_close(struct net_tap *tap)
+void vireo_net_tap_close(struct net_tap *tap)
 {
 	if (!tap)
 		return;
-	net_switch_remove_port(tap->sw, tap->port);
-	event_loop_remove(tap->loop, tap->fd);
+	vireo_net_switch_remove_port(tap->sw, tap->port);
+	vireo_event_loop_remove(tap->loop, tap->fd);
 	close(tap->fd);
 	free(tap->buf);
 	free(tap);
 }
 
-void net_tap_get_stats(const struct net_tap *tap, struct net_uplink_stats *st)
+void vireo_net_tap_get_stats(const struct net_tap *tap, struct net_uplink_stats *st)
 {
 	*st = tap->stats;
 }

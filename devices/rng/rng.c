@@ -19,7 +19,7 @@ struct rng_device {
 	struct vdev vdev;
 	unsigned int iov_cap;
 	struct vring_iov *iov;
-	uint64_t requests; /* rng_device_queue_stats() */
+	uint64_t requests; /* vireo_rng_device_queue_stats() */
 	uint64_t bytes;
 };
 
@@ -76,32 +76,32 @@ static void rng_queue_notify(struct vdev *dev, struct vdev_queue *q)
 	bool pushed = false;
 	uint32_t len;
 
-	while (vdev_queue_pop(q, &chain, rng->iov, rng->iov_cap) == 0) {
+	while (vireo_vdev_queue_pop(q, &chain, rng->iov, rng->iov_cap) == 0) {
 		/*
 		 * drv:RNG/Device Operation: the driver MUST NOT place device-readable
 		 * buffers in the queue. The device side says nothing more, so this is
 		 * a protocol violation like any other: DEVICE_NEEDS_RESET.
 		 */
 		if (chain.readable) {
-			vdev_set_needs_reset(dev, "device-readable buffer in the queue");
+			vireo_vdev_set_needs_reset(dev, "device-readable buffer in the queue");
 			return;
 		}
 		/* dev:RNG/Device Operation: one or more random bytes; used len says how many */
 		len = rng_serve_chain(rng, &chain);
-		vdev_queue_push(q, chain.head, len);
+		vireo_vdev_queue_push(q, chain.head, len);
 		vdev_counter_add(&rng->requests, 1);
 		vdev_counter_add(&rng->bytes, len);
 		pushed = true;
 	}
 	if (pushed)
-		vdev_queue_flush(q);
+		vireo_vdev_queue_flush(q);
 }
 
 static const struct vdev_ops rng_ops = {
 	.queue_notify = rng_queue_notify,
 };
 
-int rng_device_new(struct rng_device **out, const struct rng_device_options *opt)
+int vireo_rng_device_new(struct rng_device **out, const struct rng_device_options *opt)
 {
 	uint16_t qs = opt && opt->queue_size ? opt->queue_size : RNG_DEVICE_DEFAULT_QUEUE_SIZE;
 	struct rng_device *rng;
@@ -120,8 +120,8 @@ int rng_device_new(struct rng_device **out, const struct rng_device_options *opt
 		goto out_free;
 	}
 	/* IN_ORDER: each chain is filled and pushed as it is popped (D-BF-19). */
-	rc = vdev_init(&rng->vdev, &rng_ops, "virtio-rng", VIRTIO_ID_ENTROPY,
-		       VIRTIO_BIT(VIRTIO_F_IN_ORDER), 1, qs, NULL, 0);
+	rc = vireo_vdev_init(&rng->vdev, &rng_ops, "virtio-rng", VIRTIO_ID_ENTROPY,
+			     VIRTIO_BIT(VIRTIO_F_IN_ORDER), 1, qs, NULL, 0);
 	if (rc)
 		goto out_free_iov;
 	*out = rng;
@@ -134,21 +134,21 @@ out_free:
 	return rc;
 }
 
-struct vdev *rng_device_vdev(struct rng_device *rng)
+struct vdev *vireo_rng_device_vdev(struct rng_device *rng)
 {
 	return &rng->vdev;
 }
 
-void rng_device_free(struct rng_device *rng)
+void vireo_rng_device_free(struct rng_device *rng)
 {
 	if (!rng)
 		return;
-	vdev_destroy(&rng->vdev);
+	vireo_vdev_destroy(&rng->vdev);
 	free(rng->iov);
 	free(rng);
 }
 
-void rng_device_queue_stats(const struct rng_device *rng, struct rng_device_queue_stats *out)
+void vireo_rng_device_queue_stats(const struct rng_device *rng, struct rng_device_queue_stats *out)
 {
 	out->requests = vdev_queue_counter(&rng->requests);
 	out->bytes = vdev_queue_counter(&rng->bytes);

@@ -2,11 +2,11 @@
 /*
  * The virtio-blk device model (virtio 1.2 §5.2): a raw image file served
  * with io_uring, one ring per virtqueue. The model embeds a struct vdev;
- * a transport drives it through blk_device_vdev() and the vdev_* calls.
+ * a transport drives it through vireo_blk_device_vdev() and the vireo_vdev_* calls.
  *
  * Completions arrive on an eventfd in the device's event loop (dev->loop).
  * io_uring's task work interrupts epoll_wait() in that thread, so
- * event_loop_run_once() returns -EINTR now and then: call it again.
+ * vireo_event_loop_run_once() returns -EINTR now and then: call it again.
  */
 #ifndef VIREO_BLK_DEVICE_H
 #define VIREO_BLK_DEVICE_H
@@ -45,17 +45,17 @@ struct blk_device_options {
 };
 
 /**
- * blk_device_new() - open the image, size it and set up config space
+ * vireo_blk_device_new() - open the image, size it and set up config space
  * Return: 0 and *@out set; -EINVAL (bad option, image smaller than one
  * sector), -ENOMEM, or -errno from open/fstat.
  */
-VIREO_API int blk_device_new(struct blk_device **out, const struct blk_device_options *opt);
+VIREO_API int vireo_blk_device_new(struct blk_device **out, const struct blk_device_options *opt);
 
-/** blk_device_vdev() - the core device inside @blk (for the transport) */
-VIREO_API struct vdev *blk_device_vdev(struct blk_device *blk);
+/** vireo_blk_device_vdev() - the core device inside @blk (for the transport) */
+VIREO_API struct vdev *vireo_blk_device_vdev(struct blk_device *blk);
 
-/** blk_device_capacity() - image size in 512-byte sectors */
-VIREO_API uint64_t blk_device_capacity(const struct blk_device *blk);
+/** vireo_blk_device_capacity() - image size in 512-byte sectors */
+VIREO_API uint64_t vireo_blk_device_capacity(const struct blk_device *blk);
 
 /* Request kinds counted per queue (virtio 1.2 §5.2.6 types; OTHER: anything else). */
 enum blk_device_request_kind {
@@ -88,22 +88,22 @@ struct blk_device_queue_stats {
 };
 
 /**
- * blk_device_queue_stats() - @blk's counters for queue @index; safe from any
+ * vireo_blk_device_queue_stats() - @blk's counters for queue @index; safe from any
  * thread while the queues run (the numbers are each current, not a snapshot)
  * Return: 0, or -EINVAL for an index beyond the device's queues.
  */
-VIREO_API int blk_device_queue_stats(const struct blk_device *blk, unsigned int index,
-				     struct blk_device_queue_stats *out);
+VIREO_API int vireo_blk_device_queue_stats(const struct blk_device *blk, unsigned int index,
+					   struct blk_device_queue_stats *out);
 
-/** blk_device_request_kind_name() - "in", "out", "flush", ... for @kind */
-VIREO_API const char *blk_device_request_kind_name(enum blk_device_request_kind kind);
+/** vireo_blk_device_request_kind_name() - "in", "out", "flush", ... for @kind */
+VIREO_API const char *vireo_blk_device_request_kind_name(enum blk_device_request_kind kind);
 
 /**
- * blk_device_free() - reset the device (waits for in-flight I/O), close the
+ * vireo_blk_device_free() - reset the device (waits for in-flight I/O), close the
  * image, free. Call it from the device's thread, or once that thread has
  * exited: io_uring completes requests in the thread that submitted them.
  */
-VIREO_API void blk_device_free(struct blk_device *blk);
+VIREO_API void vireo_blk_device_free(struct blk_device *blk);
 
 #ifdef __cplusplus
 }

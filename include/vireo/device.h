@@ -5,16 +5,16 @@
  * negotiation, config space bounds, queue configuration and validation,
  * DEVICE_NEEDS_RESET, reset. A model (devices/blk, devices/rng) embeds a
  * struct vdev and implements struct vdev_ops; a transport (loopback,
- * vhost-user) calls the vdev_* functions.
+ * vhost-user) calls the vireo_vdev_* functions.
  *
  * Threading: a vdev is single-threaded by default. The transport calls every
- * vdev_* function from the device's thread (loopback forwards its driver's
+ * vireo_vdev_* function from the device's thread (loopback forwards its driver's
  * config operations there; vhost-user handles messages there).
  * A transport may give a queue its own event loop (vdev_queue.loop), run by
  * its own thread: that queue's kicks and the model's per-queue completion
  * fds are then dispatched there, so queue_notify and the ring operations of
  * different queues run concurrently. The transport MUST stop (and join) every
- * queue thread before it calls any other vdev_* function, and restart them
+ * queue thread before it calls any other vireo_vdev_* function, and restart them
  * after. A ring violation on a queue thread only sets DEVICE_NEEDS_RESET
  * (atomically) and stops that queue; the others see the bit and stop.
  *
@@ -50,11 +50,11 @@ struct vinflight;
  * @index: queue index
  * @num: configured size (defaults to the device maximum)
  * @desc_addr, @avail_addr, @used_addr: guest addresses set by the driver
- * @position: where to start when enabled (vdev_queue_set_position)
+ * @position: where to start when enabled (vireo_vdev_queue_set_position)
  * @kick_fd: eventfd the driver writes to kick (or -1)
  * @call_fd: eventfd the device signals used buffers on (or -1)
  * @call_signal: signals @call_fd without ever blocking (peer_eventfd.h)
- * @kick_signal: signals @kick_fd (vdev_queue_kick_again), made on first use
+ * @kick_signal: signals @kick_fd (vireo_vdev_queue_kick_again), made on first use
  * @enabled: the ring was validated and is being served
  * @addr_set: the driver set the ring addresses (DRIVER_OK enables the queue)
  * @disabled: served, but the driver disabled the ring (vhost-user
@@ -127,13 +127,13 @@ static inline uint64_t vdev_queue_counter(const uint64_t *counter)
  * @queue_stop: optional; finish (or cancel and reap) every request of @q the
  *	model started. On return the model holds no pointer into guest memory
  *	for @q and completes nothing more on it. Called before a transport stops
- *	@q (vdev_queue_disable()) and for every queue before guest memory is
- *	replaced or unmapped (vdev_quiesce()), enabled or not: the ring may
+ *	@q (vireo_vdev_queue_disable()) and for every queue before guest memory is
+ *	replaced or unmapped (vireo_vdev_quiesce()), enabled or not: the ring may
  *	already be gone (NEEDS_RESET) while the model's I/O is not. It may wait
  *	for the model's own back-end (a file), never for the driver. A model
  *	without it must never hold guest memory across a return to the loop.
  * @reset: stop: finish or cancel in-flight work, free what @activate took.
- *	Called at every vdev_reset(), also when never activated: make it
+ *	Called at every vireo_vdev_reset(), also when never activated: make it
  *	idempotent. The rings still exist while it runs; they are freed after.
  */
 struct vdev_ops {
@@ -185,32 +185,32 @@ struct vdev {
 	 VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX) | VIRTIO_BIT(VIRTIO_F_RING_PACKED))
 
 /**
- * vdev_init() - set up the core part of a device
+ * vireo_vdev_init() - set up the core part of a device
  * @device_features: the model's device-specific bits (0..23), and
  *	VIRTIO_F_IN_ORDER if it uses buffers in order; the core adds
  *	VDEV_CORE_FEATURES and drops anything else in the reserved range
  * Return: 0 or -EINVAL (num_queues 0 or above VDEV_MAX_QUEUES, bad queue size).
  */
-VIREO_API int vdev_init(struct vdev *dev, const struct vdev_ops *ops, const char *name,
-			uint32_t device_id, uint64_t device_features, unsigned int num_queues,
-			uint16_t queue_max_size, void *config, uint32_t config_size);
+VIREO_API int vireo_vdev_init(struct vdev *dev, const struct vdev_ops *ops, const char *name,
+			      uint32_t device_id, uint64_t device_features, unsigned int num_queues,
+			      uint16_t queue_max_size, void *config, uint32_t config_size);
 
-/** vdev_destroy() - reset and close every fd the core holds */
-VIREO_API void vdev_destroy(struct vdev *dev);
+/** vireo_vdev_destroy() - reset and close every fd the core holds */
+VIREO_API void vireo_vdev_destroy(struct vdev *dev);
 
-/** vdev_set_memory() - the guest memory map the queues translate through */
-VIREO_API void vdev_set_memory(struct vdev *dev, const struct guest_mem *mem);
+/** vireo_vdev_set_memory() - the guest memory map the queues translate through */
+VIREO_API void vireo_vdev_set_memory(struct vdev *dev, const struct guest_mem *mem);
 
-/** vdev_set_event_loop() - the loop kick fds are watched in (the device's thread) */
-VIREO_API void vdev_set_event_loop(struct vdev *dev, struct event_loop *loop);
+/** vireo_vdev_set_event_loop() - the loop kick fds are watched in (the device's thread) */
+VIREO_API void vireo_vdev_set_event_loop(struct vdev *dev, struct event_loop *loop);
 
 /**
- * vdev_set_config_call_fd() - eventfd for config-change notifications (owned
+ * vireo_vdev_set_config_call_fd() - eventfd for config-change notifications (owned
  * by the core once accepted; -1 removes it)
  * Return: 0; -EINVAL (not an eventfd) or -errno from io_uring
- * (peer_eventfd_new): the caller keeps @fd and the old one stays.
+ * (vireo_peer_eventfd_new): the caller keeps @fd and the old one stays.
  */
-VIREO_API int vdev_set_config_call_fd(struct vdev *dev, int fd);
+VIREO_API int vireo_vdev_set_config_call_fd(struct vdev *dev, int fd);
 
 /** vdev_has_feature() - @bit was negotiated */
 static inline bool vdev_has_feature(const struct vdev *dev, unsigned int bit)
@@ -219,17 +219,17 @@ static inline bool vdev_has_feature(const struct vdev *dev, unsigned int bit)
 }
 
 /**
- * vdev_describe_rings() - "packed rings: event_idx indirect in_order" (the
+ * vireo_vdev_describe_rings() - "packed rings: event_idx indirect in_order" (the
  * format and the negotiated ring features) into @buf, always terminated;
  * "no features negotiated" before SET_FEATURES/FEATURES_OK
  */
-VIREO_API void vdev_describe_rings(const struct vdev *dev, char *buf, size_t size);
+VIREO_API void vireo_vdev_describe_rings(const struct vdev *dev, char *buf, size_t size);
 
-/** vdev_get_status() - the device status byte */
-VIREO_API uint8_t vdev_get_status(const struct vdev *dev);
+/** vireo_vdev_get_status() - the device status byte */
+VIREO_API uint8_t vireo_vdev_get_status(const struct vdev *dev);
 
 /**
- * vdev_set_status() - the driver writes the status byte (§2.1, §3.1.1)
+ * vireo_vdev_set_status() - the driver writes the status byte (§2.1, §3.1.1)
  * 0 resets. Otherwise bits may only be added, in order: ACKNOWLEDGE, DRIVER,
  * FEATURES_OK (refused, i.e. left clear, if the driver acked a feature not
  * offered or not VERSION_1), DRIVER_OK (activates; on failure the device
@@ -241,34 +241,36 @@ VIREO_API uint8_t vdev_get_status(const struct vdev *dev);
  * of queue enable or of the model's activate for DRIVER_OK (DRIVER_OK is then
  * set together with DEVICE_NEEDS_RESET).
  */
-VIREO_API int vdev_set_status(struct vdev *dev, uint8_t status);
+VIREO_API int vireo_vdev_set_status(struct vdev *dev, uint8_t status);
 
 /**
- * vdev_set_driver_features() - the driver writes its feature bits
+ * vireo_vdev_set_driver_features() - the driver writes its feature bits
  * Return: 0, or -EPERM outside DRIVER-set-and-FEATURES_OK-clear.
  */
-VIREO_API int vdev_set_driver_features(struct vdev *dev, uint64_t features);
+VIREO_API int vireo_vdev_set_driver_features(struct vdev *dev, uint64_t features);
 
 /**
- * vdev_negotiate_features() - make @features final (FEATURES_OK, vhost-user
+ * vireo_vdev_negotiate_features() - make @features final (FEATURES_OK, vhost-user
  * SET_FEATURES): checks they are a subset of the offer, calls the model.
  * Return: 0, -EINVAL (not offered, or VIRTIO_F_VERSION_1 missing: Vireo is
  * modern-only), -EBUSY (ring features changed while a queue is enabled), or
  * the model's error.
  */
-VIREO_API int vdev_negotiate_features(struct vdev *dev, uint64_t features);
+VIREO_API int vireo_vdev_negotiate_features(struct vdev *dev, uint64_t features);
 
 /**
- * vdev_config_read() / vdev_config_write() - bounds-checked config access
+ * vireo_vdev_config_read() / vireo_vdev_config_write() - bounds-checked config access
  * Return: 0; -EINVAL if [@offset, @offset + @len) is outside config space;
  * -EPERM for a write to a model without config_write; the model's error for
  * a write it does not accept.
  */
-VIREO_API int vdev_config_read(const struct vdev *dev, uint32_t offset, void *buf, uint32_t len);
-VIREO_API int vdev_config_write(struct vdev *dev, uint32_t offset, const void *buf, uint32_t len);
+VIREO_API int vireo_vdev_config_read(const struct vdev *dev, uint32_t offset, void *buf,
+				     uint32_t len);
+VIREO_API int vireo_vdev_config_write(struct vdev *dev, uint32_t offset, const void *buf,
+				      uint32_t len);
 
-/** vdev_config_changed() - the model changed config: bump generation, signal */
-VIREO_API void vdev_config_changed(struct vdev *dev);
+/** vireo_vdev_config_changed() - the model changed config: bump generation, signal */
+VIREO_API void vireo_vdev_config_changed(struct vdev *dev);
 
 /*
  * Queue configuration. Each returns 0, or -EINVAL for an index out of range
@@ -276,114 +278,116 @@ VIREO_API void vdev_config_changed(struct vdev *dev);
  * may be replaced while the queue runs (vhost-user does); on -EINVAL the
  * caller still owns the fd, otherwise the core does, even if watching it fails.
  * A call fd must be an eventfd the core can signal through io_uring
- * (peer_eventfd_new); otherwise -EINVAL or its -errno, and the caller keeps it.
+ * (vireo_peer_eventfd_new); otherwise -EINVAL or its -errno, and the caller keeps it.
  */
-VIREO_API int vdev_queue_set_num(struct vdev *dev, unsigned int index, unsigned int num);
-VIREO_API int vdev_queue_set_addr(struct vdev *dev, unsigned int index, uint64_t desc,
-				  uint64_t avail, uint64_t used);
-VIREO_API int vdev_queue_set_base(struct vdev *dev, unsigned int index, uint16_t last_avail_idx);
+VIREO_API int vireo_vdev_queue_set_num(struct vdev *dev, unsigned int index, unsigned int num);
+VIREO_API int vireo_vdev_queue_set_addr(struct vdev *dev, unsigned int index, uint64_t desc,
+					uint64_t avail, uint64_t used);
+VIREO_API int vireo_vdev_queue_set_base(struct vdev *dev, unsigned int index,
+					uint16_t last_avail_idx);
 
 /**
- * vdev_queue_set_position() - where @index resumes, both indices and wrap
- * counters (packed; vdev_queue_set_base() sets only the avail index).
+ * vireo_vdev_queue_set_position() - where @index resumes, both indices and wrap
+ * counters (packed; vireo_vdev_queue_set_base() sets only the avail index).
  * Return: 0; -EINVAL (index; an index above 32767); -EBUSY (enabled).
  * Whether it fits the ring is checked at enable.
  */
-VIREO_API int vdev_queue_set_position(struct vdev *dev, unsigned int index,
-				      const struct vring_dev_position *pos);
+VIREO_API int vireo_vdev_queue_set_position(struct vdev *dev, unsigned int index,
+					    const struct vring_dev_position *pos);
 
 /**
- * vdev_queue_get_position() - where @index would resume (GET_VRING_BASE)
+ * vireo_vdev_queue_get_position() - where @index would resume (GET_VRING_BASE)
  * Return: 0 and *@pos; -EINVAL for a bad queue index.
  */
-VIREO_API int vdev_queue_get_position(const struct vdev *dev, unsigned int index,
-				      struct vring_dev_position *pos);
+VIREO_API int vireo_vdev_queue_get_position(const struct vdev *dev, unsigned int index,
+					    struct vring_dev_position *pos);
 
 /**
- * vdev_queue_set_inflight() - track @index's requests in @inf (vhost-user
+ * vireo_vdev_queue_set_inflight() - track @index's requests in @inf (vhost-user
  * inflight I/O tracking), or stop with NULL. @inf stays the caller's and must
  * outlive the tracking. At each enable the core checks the region against the
  * ring and resubmits what it says was in flight (core/device_queue_inflight.c).
  * Return: 0; -EINVAL (index); -EBUSY (the queue is enabled).
  */
-VIREO_API int vdev_queue_set_inflight(struct vdev *dev, unsigned int index, struct vinflight *inf);
+VIREO_API int vireo_vdev_queue_set_inflight(struct vdev *dev, unsigned int index,
+					    struct vinflight *inf);
 
 /** vdev_queue_is_packed() - @q runs (or will run) the packed format */
 static inline bool vdev_queue_is_packed(const struct vdev_queue *q)
 {
 	return (q->dev->acked_features >> VIRTIO_F_RING_PACKED) & 1u;
 }
-VIREO_API int vdev_queue_set_kick_fd(struct vdev *dev, unsigned int index, int fd);
-VIREO_API int vdev_queue_set_call_fd(struct vdev *dev, unsigned int index, int fd);
+VIREO_API int vireo_vdev_queue_set_kick_fd(struct vdev *dev, unsigned int index, int fd);
+VIREO_API int vireo_vdev_queue_set_call_fd(struct vdev *dev, unsigned int index, int fd);
 
 /**
- * vdev_queue_kick_again() - make @q's kick fd readable again, so a model
+ * vireo_vdev_queue_kick_again() - make @q's kick fd readable again, so a model
  * that stopped at its budget comes back after the other fds had a turn.
  * The driver holds the kick fd too: this never blocks (peer_eventfd.h).
  * Return: 0; -EIO (no kick fd); -errno from io_uring.
  */
-VIREO_API int vdev_queue_kick_again(struct vdev_queue *q);
+VIREO_API int vireo_vdev_queue_kick_again(struct vdev_queue *q);
 
 /**
- * vdev_queue_get_base() - the avail index to resume from (GET_VRING_BASE)
+ * vireo_vdev_queue_get_base() - the avail index to resume from (GET_VRING_BASE)
  * Return: the index (0..65535), or -EINVAL for a bad queue index.
  */
-VIREO_API int vdev_queue_get_base(const struct vdev *dev, unsigned int index);
+VIREO_API int vireo_vdev_queue_get_base(const struct vdev *dev, unsigned int index);
 
 /**
- * vdev_queue_enable() - validate the ring through guest memory and serve it
+ * vireo_vdev_queue_enable() - validate the ring through guest memory and serve it
  * (watch its kick fd once the device is activated). Enabling an enabled
  * queue does nothing. Return: 0; -EINVAL (bad index, no memory map, no
  * addresses, geometry); -EIO while DEVICE_NEEDS_RESET; -ENOMEM; -EPROTO (the
- * inflight region, vdev_queue_set_inflight(), is invalid for it); -errno from
+ * inflight region, vireo_vdev_queue_set_inflight(), is invalid for it); -errno from
  * the event loop.
  */
-VIREO_API int vdev_queue_enable(struct vdev *dev, unsigned int index);
+VIREO_API int vireo_vdev_queue_enable(struct vdev *dev, unsigned int index);
 
 /**
- * vdev_queue_disable() - stop serving; the last avail index is kept. The
+ * vireo_vdev_queue_disable() - stop serving; the last avail index is kept. The
  * model's queue_stop runs first, so what was in flight is answered first.
  */
-VIREO_API void vdev_queue_disable(struct vdev *dev, unsigned int index);
+VIREO_API void vireo_vdev_queue_disable(struct vdev *dev, unsigned int index);
 
 /**
- * vdev_quiesce() - the model's queue_stop for every queue, enabled or not:
+ * vireo_vdev_quiesce() - the model's queue_stop for every queue, enabled or not:
  * call it before the memory map changes or goes (a transport's memory-table
  * messages). Rings stay as they are; afterwards no request holds guest memory.
  */
-VIREO_API void vdev_quiesce(struct vdev *dev);
+VIREO_API void vireo_vdev_quiesce(struct vdev *dev);
 
 /**
- * vdev_activate() - start the model (DRIVER_OK; vhost-user's first enabled
+ * vireo_vdev_activate() - start the model (DRIVER_OK; vhost-user's first enabled
  * queue). Return: 0 or -errno; on error the device NEEDS_RESET.
  */
-VIREO_API int vdev_activate(struct vdev *dev);
+VIREO_API int vireo_vdev_activate(struct vdev *dev);
 
 /**
- * vdev_reset() - back to the state after vdev_init(): every resource returned
+ * vireo_vdev_reset() - back to the state after vireo_vdev_init(): every resource returned
  * The model's reset op runs first (at every reset, activated or not), then
  * rings are freed and kick/call/config-call fds closed. The memory map and
  * event loop stay set: they belong to the transport.
  */
-VIREO_API void vdev_reset(struct vdev *dev);
+VIREO_API void vireo_vdev_reset(struct vdev *dev);
 
 /**
- * vdev_set_needs_reset() - the driver broke the protocol: stop every queue,
+ * vireo_vdev_set_needs_reset() - the driver broke the protocol: stop every queue,
  * set DEVICE_NEEDS_RESET, signal a config change, log @reason once.
  */
-VIREO_API void vdev_set_needs_reset(struct vdev *dev, const char *reason);
+VIREO_API void vireo_vdev_set_needs_reset(struct vdev *dev, const char *reason);
 
 /**
- * vdev_queue_set_needs_reset() - vdev_set_needs_reset() for a model's queue
+ * vireo_vdev_queue_set_needs_reset() - vireo_vdev_set_needs_reset() for a model's queue
  * path (queue_notify, completions): safe on @q's own thread. With @q->loop
  * set it only sets the bit (atomically), stops @q and signals config.
  */
-VIREO_API void vdev_queue_set_needs_reset(struct vdev_queue *q, const char *reason);
+VIREO_API void vireo_vdev_queue_set_needs_reset(struct vdev_queue *q, const char *reason);
 
 /** vdev_needs_reset() - true while DEVICE_NEEDS_RESET is set */
 static inline bool vdev_needs_reset(const struct vdev *dev)
 {
-	/* Acquire: pairs with the release fetch_or of vdev_set_needs_reset(). */
+	/* Acquire: pairs with the release fetch_or of vireo_vdev_set_needs_reset(). */
 	return (__atomic_load_n(&dev->status, __ATOMIC_ACQUIRE) &
 		VIRTIO_STATUS_DEVICE_NEEDS_RESET) != 0;
 }
@@ -399,12 +403,12 @@ static inline struct event_loop *vdev_queue_loop(const struct vdev_queue *q)
  * violation marks the device NEEDS_RESET; the call then returns -EPROTO (or
  * -EIO once the queue has stopped).
  */
-VIREO_API int vdev_queue_pop(struct vdev_queue *q, struct vring_chain *chain, struct vring_iov *iov,
-			     unsigned int iov_cap);
-VIREO_API int vdev_queue_push(struct vdev_queue *q, uint16_t head, uint32_t written);
+VIREO_API int vireo_vdev_queue_pop(struct vdev_queue *q, struct vring_chain *chain,
+				   struct vring_iov *iov, unsigned int iov_cap);
+VIREO_API int vireo_vdev_queue_push(struct vdev_queue *q, uint16_t head, uint32_t written);
 
 /**
- * vireo_vdev_queue_pop_burst() - vdev_queue_pop() for up to @max chains in one
+ * vireo_vdev_queue_pop_burst() - vireo_vdev_queue_pop() for up to @max chains in one
  * call, each checked as one pop is (vring_split_dev_pop_burst() in vring.h
  * says how they share @iov: chain k's entries follow chain k-1's; the burst
  * ends while fewer than @iov_cap of @iov_len entries are left). With
@@ -418,7 +422,7 @@ VIREO_API int vireo_vdev_queue_pop_burst(struct vdev_queue *q, struct vring_chai
 					 unsigned int iov_len, unsigned int iov_cap);
 
 /**
- * vireo_vdev_queue_push_burst() - vdev_queue_push() for @heads[0..@n), @written[k]
+ * vireo_vdev_queue_push_burst() - vireo_vdev_queue_push() for @heads[0..@n), @written[k]
  * bytes each (@written NULL: 0 for all), in order, until one is refused.
  * Return: 0; -EPROTO (now NEEDS_RESET); -EIO (stopped or already broken).
  */
@@ -426,24 +430,24 @@ VIREO_API int vireo_vdev_queue_push_burst(struct vdev_queue *q, const uint16_t *
 					  const uint32_t *written, unsigned int n);
 
 /**
- * vdev_queue_unpop() - give back the chain popped last, unused (vring.h)
+ * vireo_vdev_queue_unpop() - give back the chain popped last, unused (vring.h)
  * Return: 0; -EINVAL (not the caller's to give back); -EIO (stopped or broken);
  * -EOPNOTSUPP (a packed ring with inflight tracking: its entries are not given back).
  */
-VIREO_API int vdev_queue_unpop(struct vdev_queue *q, uint16_t head);
+VIREO_API int vireo_vdev_queue_unpop(struct vdev_queue *q, uint16_t head);
 
 /**
- * vdev_queue_set_notify() - ask the driver to kick @q (@enable) or not (a
+ * vireo_vdev_queue_set_notify() - ask the driver to kick @q (@enable) or not (a
  * busy-polling device). Return: true if chains became available meanwhile
  * (only when enabling: pop them, no kick will come for them).
  */
-VIREO_API bool vdev_queue_set_notify(struct vdev_queue *q, bool enable);
+VIREO_API bool vireo_vdev_queue_set_notify(struct vdev_queue *q, bool enable);
 
 /**
- * vdev_queue_flush() - publish pushed entries and signal the driver if it wants
+ * vireo_vdev_queue_flush() - publish pushed entries and signal the driver if it wants
  * Return: true if the driver was signalled.
  */
-VIREO_API bool vdev_queue_flush(struct vdev_queue *q);
+VIREO_API bool vireo_vdev_queue_flush(struct vdev_queue *q);
 
 #ifdef __cplusplus
 }

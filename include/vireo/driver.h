@@ -158,17 +158,17 @@ VIREO_API int virtio_register_driver(struct virtio_bus *bus, struct virtio_drive
 VIREO_API void virtio_unregister_driver(struct virtio_bus *bus, struct virtio_driver *drv);
 
 /**
- * register_virtio_device() - called by a transport: reset the device, set
+ * vireo_register_virtio_device() - called by a transport: reset the device, set
  * ACKNOWLEDGE, and bind the first matching driver (§3.1.1: DRIVER, features
  * by the driver's table, FEATURES_OK and re-read, probe, DRIVER_OK; FAILED
  * on any error). Return: 0 (also when no driver matches), or -errno if the
  * matching driver failed to bind. Either way the device stays on @bus until
- * unregister_virtio_device().
+ * vireo_unregister_virtio_device().
  */
-VIREO_API int register_virtio_device(struct virtio_bus *bus, struct virtio_device *vdev);
+VIREO_API int vireo_register_virtio_device(struct virtio_bus *bus, struct virtio_device *vdev);
 
-/** unregister_virtio_device() - remove the driver, reset, take off the bus */
-VIREO_API void unregister_virtio_device(struct virtio_device *vdev);
+/** vireo_unregister_virtio_device() - remove the driver, reset, take off the bus */
+VIREO_API void vireo_unregister_virtio_device(struct virtio_device *vdev);
 
 /** virtio_bus_find() - the @nth device on @bus with @device_id bound to a driver, or NULL */
 VIREO_API struct virtio_device *virtio_bus_find(struct virtio_bus *bus, uint32_t device_id,

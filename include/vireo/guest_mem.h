@@ -29,44 +29,45 @@ struct guest_mem {
 	unsigned int num_regions;
 };
 
-/** guest_mem_init() - an empty map */
-VIREO_API void guest_mem_init(struct guest_mem *mem);
+/** vireo_guest_mem_init() - an empty map */
+VIREO_API void vireo_guest_mem_init(struct guest_mem *mem);
 
 /**
- * guest_mem_add_region() - add [@guest_addr, @guest_addr + @size) at @host
+ * vireo_guest_mem_add_region() - add [@guest_addr, @guest_addr + @size) at @host
  * Return: 0; -EINVAL if @size is 0, @host is NULL, the range overflows 64
  * bits (guest side) or the address space (host side), or overlaps an
  * existing region; -ENOSPC if the table is full. A region may end at the
  * last byte of the 64-bit space.
  */
-VIREO_API int guest_mem_add_region(struct guest_mem *mem, uint64_t guest_addr, uint64_t size,
-				   void *host);
+VIREO_API int vireo_guest_mem_add_region(struct guest_mem *mem, uint64_t guest_addr, uint64_t size,
+					 void *host);
 
 /**
- * guest_mem_remove_region() - remove the region that starts at @guest_addr
+ * vireo_guest_mem_remove_region() - remove the region that starts at @guest_addr
  * Return: 0, or -ENOENT if there is none.
  */
-VIREO_API int guest_mem_remove_region(struct guest_mem *mem, uint64_t guest_addr);
+VIREO_API int vireo_guest_mem_remove_region(struct guest_mem *mem, uint64_t guest_addr);
 
 /**
- * guest_mem_translate() - host pointer for guest address @addr
+ * vireo_guest_mem_translate() - host pointer for guest address @addr
  * @len: bytes the caller wants (non-zero)
  * @contiguous: set to the bytes available contiguously from there, at most @len
  * Return: the host pointer, or NULL if @addr is outside every region or
  * @addr + @len overflows. A range spanning regions returns the first piece;
  * the caller translates the rest.
  */
-VIREO_API void *guest_mem_translate(const struct guest_mem *mem, uint64_t addr, uint64_t len,
-				    uint64_t *contiguous);
+VIREO_API void *vireo_guest_mem_translate(const struct guest_mem *mem, uint64_t addr, uint64_t len,
+					  uint64_t *contiguous);
 
 /**
- * guest_mem_translate_all() - like guest_mem_translate() but only succeeds if
+ * vireo_guest_mem_translate_all() - like vireo_guest_mem_translate() but only succeeds if
  * all @len bytes are contiguous in one region (for fixed-size structures)
  */
-VIREO_API void *guest_mem_translate_all(const struct guest_mem *mem, uint64_t addr, uint64_t len);
+VIREO_API void *vireo_guest_mem_translate_all(const struct guest_mem *mem, uint64_t addr,
+					      uint64_t len);
 
-/** guest_mem_vring_mem() - the translate hook ring/ uses, bound to @mem */
-VIREO_API struct vring_mem guest_mem_vring_mem(const struct guest_mem *mem);
+/** vireo_guest_mem_vring_mem() - the translate hook ring/ uses, bound to @mem */
+VIREO_API struct vring_mem vireo_guest_mem_vring_mem(const struct guest_mem *mem);
 
 #ifdef __cplusplus
 }

@@ -22,29 +22,29 @@ extern "C" {
 #endif
 
 /**
- * inet_csum_add() - add @len bytes at @buf to the running sum @sum
+ * vireo_inet_csum_add() - add @len bytes at @buf to the running sum @sum
  * An odd @len pads the last byte with a zero byte, so only the last piece
  * of a checksummed range may have an odd length.
  * Return: the new running sum (never overflows for any number of calls).
  */
-VIREO_API uint32_t inet_csum_add(uint32_t sum, const uint8_t *buf, size_t len);
+VIREO_API uint32_t vireo_inet_csum_add(uint32_t sum, const uint8_t *buf, size_t len);
 
-/** inet_csum_fold() - fold a running sum to 16 bits (not complemented) */
-VIREO_API uint16_t inet_csum_fold(uint32_t sum);
+/** vireo_inet_csum_fold() - fold a running sum to 16 bits (not complemented) */
+VIREO_API uint16_t vireo_inet_csum_fold(uint32_t sum);
 
 /**
- * inet_csum_pseudo4() - the running sum of the IPv4 pseudo-header
+ * vireo_inet_csum_pseudo4() - the running sum of the IPv4 pseudo-header
  * @addrs: the source then destination address (8 bytes, as in the IP header)
  * @proto: the upper-layer protocol; @len: the upper-layer length
  */
-VIREO_API uint32_t inet_csum_pseudo4(const uint8_t *addrs, uint8_t proto, uint32_t len);
+VIREO_API uint32_t vireo_inet_csum_pseudo4(const uint8_t *addrs, uint8_t proto, uint32_t len);
 
 /**
- * inet_csum_pseudo6() - the running sum of the IPv6 pseudo-header
+ * vireo_inet_csum_pseudo6() - the running sum of the IPv6 pseudo-header
  * @addrs: the source then destination address (32 bytes, as in the IP header)
  * @proto: the upper-layer protocol (next header); @len: the upper-layer length
  */
-VIREO_API uint32_t inet_csum_pseudo6(const uint8_t *addrs, uint8_t proto, uint32_t len);
+VIREO_API uint32_t vireo_inet_csum_pseudo6(const uint8_t *addrs, uint8_t proto, uint32_t len);
 
 /**
  * inet_csum_partial_fits() - does a partial checksum (virtio-net csum_start,
@@ -58,13 +58,14 @@ static inline bool inet_csum_partial_fits(uint16_t start, uint16_t offset, uint3
 }
 
 /**
- * inet_csum_complete() - finish a partial checksum in @frame: the field at
+ * vireo_inet_csum_complete() - finish a partial checksum in @frame: the field at
  * @start + @offset holds the pseudo-header sum, so the complemented sum
  * from @start to the end is the checksum. 0 is stored as 0xffff (the same
  * to TCP, required by UDP: RFC 768 reads 0 as "no checksum").
  * Return: 0, or -EINVAL if inet_csum_partial_fits() says no (nothing written).
  */
-VIREO_API int inet_csum_complete(uint8_t *frame, uint32_t len, uint16_t start, uint16_t offset);
+VIREO_API int vireo_inet_csum_complete(uint8_t *frame, uint32_t len, uint16_t start,
+				       uint16_t offset);
 
 #ifdef __cplusplus
 }

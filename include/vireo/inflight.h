@@ -117,22 +117,22 @@ struct vinflight {
 };
 
 /**
- * vinflight_queue_size() - bytes of one queue's region for a ring of @num
+ * vireo_vinflight_queue_size() - bytes of one queue's region for a ring of @num
  * (a multiple of VINFLIGHT_QUEUE_ALIGN; 0 for @num 0)
  */
-VIREO_API size_t vinflight_queue_size(bool packed, uint16_t num);
+VIREO_API size_t vireo_vinflight_queue_size(bool packed, uint16_t num);
 
 /**
- * vinflight_init() - track a ring through @region (@size bytes)
+ * vireo_vinflight_init() - track a ring through @region (@size bytes)
  * Return: 0, or -EINVAL (NULL or misaligned region).
  */
-VIREO_API int vinflight_init(struct vinflight *inf, void *region, size_t size, bool packed);
+VIREO_API int vireo_vinflight_init(struct vinflight *inf, void *region, size_t size, bool packed);
 
-/** vinflight_destroy() - free the resubmission list (the region stays) */
-VIREO_API void vinflight_destroy(struct vinflight *inf);
+/** vireo_vinflight_destroy() - free the resubmission list (the region stays) */
+VIREO_API void vireo_vinflight_destroy(struct vinflight *inf);
 
 /**
- * vinflight_split_recover() - at ring start: initialize a fresh region, or
+ * vireo_vinflight_split_recover() - at ring start: initialize a fresh region, or
  * repair the last batch (D-VU-INFL-09) and list the in-flight heads in
  * counter order for resubmission
  * @num: the ring's size
@@ -142,26 +142,26 @@ VIREO_API void vinflight_destroy(struct vinflight *inf);
  * range: version, desc_num, features, a batch or head index, an inflight
  * flag, a repeated counter); -ENOMEM.
  */
-VIREO_API int vinflight_split_recover(struct vinflight *inf, uint16_t num, uint16_t ring_used_idx,
-				      uint16_t *last_avail);
+VIREO_API int vireo_vinflight_split_recover(struct vinflight *inf, uint16_t num,
+					    uint16_t ring_used_idx, uint16_t *last_avail);
 
-/** vinflight_split_popped() - D-VU-INFL-07: head @head fetched (before it starts) */
-VIREO_API void vinflight_split_popped(struct vinflight *inf, uint16_t head);
+/** vireo_vinflight_split_popped() - D-VU-INFL-07: head @head fetched (before it starts) */
+VIREO_API void vireo_vinflight_split_popped(struct vinflight *inf, uint16_t head);
 
-/** vinflight_split_unpopped() - @head was given back unused: no longer in flight */
-VIREO_API void vinflight_split_unpopped(struct vinflight *inf, uint16_t head);
+/** vireo_vinflight_split_unpopped() - @head was given back unused: no longer in flight */
+VIREO_API void vireo_vinflight_split_unpopped(struct vinflight *inf, uint16_t head);
 
-/** vinflight_split_pushed() - D-VU-INFL-08 first half: @head joins the batch */
-VIREO_API void vinflight_split_pushed(struct vinflight *inf, uint16_t head);
+/** vireo_vinflight_split_pushed() - D-VU-INFL-08 first half: @head joins the batch */
+VIREO_API void vireo_vinflight_split_pushed(struct vinflight *inf, uint16_t head);
 
 /**
- * vinflight_split_published() - D-VU-INFL-08 second half: used->idx now is
+ * vireo_vinflight_split_published() - D-VU-INFL-08 second half: used->idx now is
  * @used_idx (stored before this call): clear the batch, record @used_idx
  */
-VIREO_API void vinflight_split_published(struct vinflight *inf, uint16_t used_idx);
+VIREO_API void vireo_vinflight_split_published(struct vinflight *inf, uint16_t used_idx);
 
 /**
- * vinflight_packed_recover() - the packed counterpart of split_recover
+ * vireo_vinflight_packed_recover() - the packed counterpart of split_recover
  * (D-VU-INFL-06, -12, -13): format a fresh region at *@pos's used position,
  * or commit or roll back the last batch, clear the free list, list the
  * in-flight chains in counter order and set *@pos (used from the region,
@@ -170,32 +170,32 @@ VIREO_API void vinflight_split_published(struct vinflight *inf, uint16_t used_id
  * Return: 0; -EPROTO (a forged field: header, position, index, flag, chain
  * length, counter); -ENOMEM.
  */
-VIREO_API int vinflight_packed_recover(struct vinflight *inf, uint16_t num,
-				       uint16_t (*slot_flags)(const void *ring, uint16_t idx),
-				       const void *ring, struct vring_dev_position *pos);
+VIREO_API int vireo_vinflight_packed_recover(struct vinflight *inf, uint16_t num,
+					     uint16_t (*slot_flags)(const void *ring, uint16_t idx),
+					     const void *ring, struct vring_dev_position *pos);
 
-/** vinflight_packed_popped() - D-VU-INFL-10: buffer @id's @n descriptors @d fetched */
-VIREO_API void vinflight_packed_popped(struct vinflight *inf, uint16_t id,
-				       const struct pvirtq_desc *d, uint16_t n);
+/** vireo_vinflight_packed_popped() - D-VU-INFL-10: buffer @id's @n descriptors @d fetched */
+VIREO_API void vireo_vinflight_packed_popped(struct vinflight *inf, uint16_t id,
+					     const struct pvirtq_desc *d, uint16_t n);
 
-/** vinflight_packed_pushed() - buffer @id completed (recorded at the next publish) */
-VIREO_API void vinflight_packed_pushed(struct vinflight *inf, uint16_t id);
+/** vireo_vinflight_packed_pushed() - buffer @id completed (recorded at the next publish) */
+VIREO_API void vireo_vinflight_packed_pushed(struct vinflight *inf, uint16_t id);
 
-/** vinflight_packed_publishing() - D-VU-INFL-11 before the used flags are stored */
-VIREO_API void vinflight_packed_publishing(struct vinflight *inf);
+/** vireo_vinflight_packed_publishing() - D-VU-INFL-11 before the used flags are stored */
+VIREO_API void vireo_vinflight_packed_publishing(struct vinflight *inf);
 
-/** vinflight_packed_published() - D-VU-INFL-11 after the used flags were stored */
-VIREO_API void vinflight_packed_published(struct vinflight *inf);
+/** vireo_vinflight_packed_published() - D-VU-INFL-11 after the used flags were stored */
+VIREO_API void vireo_vinflight_packed_published(struct vinflight *inf);
 
 /**
- * vinflight_packed_next_resubmit() - the next chain to resubmit, its
+ * vireo_vinflight_packed_next_resubmit() - the next chain to resubmit, its
  * descriptors in @inf->descs. Return: their count, 0 when none remain, or
  * -EPROTO (the chain's entries in the region are out of range).
  */
-VIREO_API int vinflight_packed_next_resubmit(struct vinflight *inf);
+VIREO_API int vireo_vinflight_packed_next_resubmit(struct vinflight *inf);
 
-/** vinflight_next_resubmit() - Return: true and *@head set while heads remain to resubmit */
-VIREO_API bool vinflight_next_resubmit(struct vinflight *inf, uint16_t *head);
+/** vireo_vinflight_next_resubmit() - Return: true and *@head set while heads remain to resubmit */
+VIREO_API bool vireo_vinflight_next_resubmit(struct vinflight *inf, uint16_t *head);
 
 #ifdef __cplusplus
 }

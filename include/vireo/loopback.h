@@ -26,15 +26,15 @@ extern "C" {
 /* Device-visible address of the first byte of the DMA arena. */
 #define LOOPBACK_DMA_BASE 0x100000000ull
 
-/* Used when loopback_new() is given 0 DMA bytes. */
+/* Used when vireo_loopback_new() is given 0 DMA bytes. */
 #define LOOPBACK_DEFAULT_DMA_BYTES (8u << 20)
 
 struct loopback;
 
 /**
- * loopback_new() - serve @dev in a new device thread and register it on @bus
+ * vireo_loopback_new() - serve @dev in a new device thread and register it on @bus
  * @dev: an initialised device model; it stays the caller's, but belongs to
- *	the loopback's thread until loopback_free()
+ *	the loopback's thread until vireo_loopback_free()
  * @dma_bytes: size of the DMA arena (rings and driver buffers); 0: default
  *
  * The bus binds the matching driver during this call (virtio 1.2 §3.1.1).
@@ -42,25 +42,25 @@ struct loopback;
  * pthread_create; or the error of the matching driver's probe (nothing is
  * left registered then).
  */
-VIREO_API int loopback_new(struct loopback **out, struct virtio_bus *bus, struct vdev *dev,
-			   size_t dma_bytes);
+VIREO_API int vireo_loopback_new(struct loopback **out, struct virtio_bus *bus, struct vdev *dev,
+				 size_t dma_bytes);
 
 /**
- * loopback_free() - unregister (driver remove, device reset), stop the device
+ * vireo_loopback_free() - unregister (driver remove, device reset), stop the device
  * thread and free everything; the device model is detached and can be freed.
  */
-VIREO_API void loopback_free(struct loopback *lb);
+VIREO_API void vireo_loopback_free(struct loopback *lb);
 
-/** loopback_virtio_device() - the device as drivers see it */
-VIREO_API struct virtio_device *loopback_virtio_device(struct loopback *lb);
+/** vireo_loopback_virtio_device() - the device as drivers see it */
+VIREO_API struct virtio_device *vireo_loopback_virtio_device(struct loopback *lb);
 
 /**
- * loopback_run_in_device() - call @fn(@dev, @arg) in the device thread and
+ * vireo_loopback_run_in_device() - call @fn(@dev, @arg) in the device thread and
  * wait for it to return (tests use it to look at the model safely)
  * Return: 0, or -EIO if the device thread has stopped.
  */
-VIREO_API int loopback_run_in_device(struct loopback *lb, void (*fn)(struct vdev *dev, void *arg),
-				     void *arg);
+VIREO_API int vireo_loopback_run_in_device(struct loopback *lb,
+					   void (*fn)(struct vdev *dev, void *arg), void *arg);
 
 #ifdef __cplusplus
 }

@@ -9,7 +9,7 @@
  *
  * A registered mapping is guarded: a SIGBUS inside it replaces the faulting
  * page with a private zero page, so the access completes, and marks the
- * mapping faulted; its owner polls mem_guard_faulted() and drops the peer.
+ * mapping faulted; its owner polls vireo_mem_guard_faulted() and drops the peer.
  * A SIGBUS anywhere else goes to the handler that was there before (or kills
  * as usual). The registry is the one process-wide table Vireo keeps: a signal
  * handler has no other way to find it (docs/architecture.md).
@@ -34,20 +34,20 @@ extern "C" {
 #define MEM_GUARD_MAX 1024
 
 /**
- * mem_guard_register() - guard [@start, @start + @len), mapped in pages of
+ * vireo_mem_guard_register() - guard [@start, @start + @len), mapped in pages of
  * @page_size bytes (the huge page size for hugetlbfs). Installs the SIGBUS
  * handler at the first call.
  * Return: a slot (>= 0) for the other calls; -EINVAL (@page_size not a power
  * of two, or @start not aligned to it); -ENOSPC (table full); -errno from
  * sigaction.
  */
-VIREO_API int mem_guard_register(void *start, size_t len, size_t page_size);
+VIREO_API int vireo_mem_guard_register(void *start, size_t len, size_t page_size);
 
-/** mem_guard_unregister() - stop guarding @slot (before its munmap); -1 is ignored */
-VIREO_API void mem_guard_unregister(int slot);
+/** vireo_mem_guard_unregister() - stop guarding @slot (before its munmap); -1 is ignored */
+VIREO_API void vireo_mem_guard_unregister(int slot);
 
-/** mem_guard_faulted() - a SIGBUS hit @slot's mapping since it was registered */
-VIREO_API bool mem_guard_faulted(int slot);
+/** vireo_mem_guard_faulted() - a SIGBUS hit @slot's mapping since it was registered */
+VIREO_API bool vireo_mem_guard_faulted(int slot);
 
 #ifdef __cplusplus
 }

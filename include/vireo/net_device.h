@@ -4,10 +4,10 @@
  * pairs, an optional control queue, the v1 header, MAC, STATUS, MTU, partial
  * checksums and TCP segmentation in both directions, mergeable receive
  * buffers, CTRL_RX, CTRL_MAC_ADDR and MQ. The model embeds a struct vdev; a
- * transport drives it through net_device_vdev().
+ * transport drives it through vireo_net_device_vdev().
  *
  * The model does not know where frames go: frames the driver transmits are
- * handed to a callback (a switch port), and net_device_receive() puts a
+ * handed to a callback (a switch port), and vireo_net_device_receive() puts a
  * frame into the driver's receive buffers. Everything the driver wrote is
  * checked: a transmit header whose offsets or GSO fields do not fit the
  * frame, a frame above the MTU, a chain split anywhere (headers are read as
@@ -54,11 +54,11 @@ extern "C" {
 enum net_drop_reason { NET_DROP_REASONS(NET_DROP_ENUM) NET_DROP_COUNT };
 #undef NET_DROP_ENUM
 
-/** net_drop_reason_name() - short name of @r ("tx-runt"), for counters */
-VIREO_API const char *net_drop_reason_name(enum net_drop_reason r);
+/** vireo_net_drop_reason_name() - short name of @r ("tx-runt"), for counters */
+VIREO_API const char *vireo_net_drop_reason_name(enum net_drop_reason r);
 
-/** net_drop_reason_text() - one-line description of @r */
-VIREO_API const char *net_drop_reason_text(enum net_drop_reason r);
+/** vireo_net_drop_reason_text() - one-line description of @r */
+VIREO_API const char *vireo_net_drop_reason_text(enum net_drop_reason r);
 
 /**
  * struct net_device_stats
@@ -105,62 +105,63 @@ struct net_device_options {
 struct net_device;
 
 /**
- * net_device_new() - allocate and initialise a network device
+ * vireo_net_device_new() - allocate and initialise a network device
  * Return: 0 and *@out set; -EINVAL (bad MTU, queue pairs or queue size);
  * -ENOMEM.
  */
-VIREO_API int net_device_new(struct net_device **out, const struct net_device_options *opt);
+VIREO_API int vireo_net_device_new(struct net_device **out, const struct net_device_options *opt);
 
-/** net_device_vdev() - the core device inside @nd (for the transport) */
-VIREO_API struct vdev *net_device_vdev(struct net_device *nd);
+/** vireo_net_device_vdev() - the core device inside @nd (for the transport) */
+VIREO_API struct vdev *vireo_net_device_vdev(struct net_device *nd);
 
-/** net_device_free() - reset the device and free it */
-VIREO_API void net_device_free(struct net_device *nd);
+/** vireo_net_device_free() - reset the device and free it */
+VIREO_API void vireo_net_device_free(struct net_device *nd);
 
 /**
- * net_device_set_tx_handler() - where transmitted frames go
+ * vireo_net_device_set_tx_handler() - where transmitted frames go
  * @fn: called once per valid frame, in order; @pkt is valid during the call
  */
-VIREO_API void net_device_set_tx_handler(struct net_device *nd,
-					 void (*fn)(void *opaque, const struct net_packet *pkt),
-					 void *opaque);
+VIREO_API void vireo_net_device_set_tx_handler(struct net_device *nd,
+					       void (*fn)(void *opaque,
+							  const struct net_packet *pkt),
+					       void *opaque);
 
 /**
- * net_device_receive() - put @pkt into the driver's receive buffers and
+ * vireo_net_device_receive() - put @pkt into the driver's receive buffers and
  * publish it (one used->idx store, a signal if the driver wants one)
  * The frame must not need an offload the driver did not negotiate
- * (net_device_rx_offloads()); the switch sees to that.
+ * (vireo_net_device_rx_offloads()); the switch sees to that.
  * Return: 0; or a negative errno with the drop counted: -ENETDOWN
  * (RX_NOT_READY), -ENOBUFS (RX_NO_BUFFER, RX_SMALL_BUFFER), -EPERM
  * (RX_FILTERED), -EMSGSIZE (RX_OVERSIZE), -EOPNOTSUPP (RX_OFFLOAD), -EIO
  * (the driver broke the ring: the device now NEEDS_RESET).
  */
-VIREO_API int net_device_receive(struct net_device *nd, const struct net_packet *pkt);
+VIREO_API int vireo_net_device_receive(struct net_device *nd, const struct net_packet *pkt);
 
-/** net_device_rx_offloads() - NET_OFFLOAD_* the driver negotiated for receive */
-VIREO_API uint32_t net_device_rx_offloads(const struct net_device *nd);
+/** vireo_net_device_rx_offloads() - NET_OFFLOAD_* the driver negotiated for receive */
+VIREO_API uint32_t vireo_net_device_rx_offloads(const struct net_device *nd);
 
-/** net_device_set_link() - link up or down (STATUS; signals a config change) */
-VIREO_API void net_device_set_link(struct net_device *nd, bool up);
+/** vireo_net_device_set_link() - link up or down (STATUS; signals a config change) */
+VIREO_API void vireo_net_device_set_link(struct net_device *nd, bool up);
 
-/** net_device_mac() - the MAC address in config now (CTRL_MAC_ADDR may change it) */
-VIREO_API void net_device_mac(const struct net_device *nd, uint8_t mac[NET_ETH_ALEN]);
+/** vireo_net_device_mac() - the MAC address in config now (CTRL_MAC_ADDR may change it) */
+VIREO_API void vireo_net_device_mac(const struct net_device *nd, uint8_t mac[NET_ETH_ALEN]);
 
 /**
- * net_device_set_polling() - busy-polling mode: ask the driver not to kick
- * the transmit queues (the caller runs net_device_poll() instead)
+ * vireo_net_device_set_polling() - busy-polling mode: ask the driver not to kick
+ * the transmit queues (the caller runs vireo_net_device_poll() instead)
  */
-VIREO_API void net_device_set_polling(struct net_device *nd, bool polling);
+VIREO_API void vireo_net_device_set_polling(struct net_device *nd, bool polling);
 
 /**
- * net_device_poll() - serve every running transmit queue and the control
+ * vireo_net_device_poll() - serve every running transmit queue and the control
  * queue once, without a kick
  * Return: the number of transmit frames handled.
  */
-VIREO_API unsigned int net_device_poll(struct net_device *nd);
+VIREO_API unsigned int vireo_net_device_poll(struct net_device *nd);
 
-/** net_device_get_stats() - a copy of the counters */
-VIREO_API void net_device_get_stats(const struct net_device *nd, struct net_device_stats *st);
+/** vireo_net_device_get_stats() - a copy of the counters */
+VIREO_API void vireo_net_device_get_stats(const struct net_device *nd, struct net_device_stats *st);
 
 #ifdef __cplusplus
 }

@@ -22,26 +22,26 @@
 extern "C" {
 #endif
 
-/* Scratch bytes net_offload_deliver() needs. */
+/* Scratch bytes vireo_net_offload_deliver() needs. */
 #define NET_OFFLOAD_SCRATCH NET_FRAME_MAX
 
 /**
- * net_offload_needed() - the NET_OFFLOAD_* bits @pkt needs that @offloads lacks
+ * vireo_net_offload_needed() - the NET_OFFLOAD_* bits @pkt needs that @offloads lacks
  * Return: 0 if a port taking @offloads can take @pkt as it is.
  */
-VIREO_API uint32_t net_offload_needed(const struct net_packet *pkt, uint32_t offloads);
+VIREO_API uint32_t vireo_net_offload_needed(const struct net_packet *pkt, uint32_t offloads);
 
 /**
- * net_offload_checksum() - complete @pkt's partial checksum, in place:
+ * vireo_net_offload_checksum() - complete @pkt's partial checksum, in place:
  * the ones' complement sum from csum_start to the end of the frame, stored
  * at csum_start + csum_offset; NEEDS_CSUM is then cleared
  * Return: 0 (also when NEEDS_CSUM was not set), or -EINVAL if the checksum
  * field does not lie inside the frame.
  */
-VIREO_API int net_offload_checksum(struct net_packet *pkt);
+VIREO_API int vireo_net_offload_checksum(struct net_packet *pkt);
 
 /**
- * net_offload_deliver() - hand @pkt to @emit in a form a port taking
+ * vireo_net_offload_deliver() - hand @pkt to @emit in a form a port taking
  * @offloads accepts: as it is, checksummed, or segmented (one @emit per
  * segment, in order)
  * @scratch: NET_OFFLOAD_SCRATCH bytes; the segments are built there
@@ -49,9 +49,10 @@ VIREO_API int net_offload_checksum(struct net_packet *pkt);
  * returned (the remaining segments are still emitted); -EINVAL if @pkt is
  * malformed for what it asks (nothing emitted).
  */
-VIREO_API int net_offload_deliver(const struct net_packet *pkt, uint32_t offloads, uint8_t *scratch,
-				  int (*emit)(void *opaque, const struct net_packet *pkt),
-				  void *opaque);
+VIREO_API int vireo_net_offload_deliver(const struct net_packet *pkt, uint32_t offloads,
+					uint8_t *scratch,
+					int (*emit)(void *opaque, const struct net_packet *pkt),
+					void *opaque);
 
 #ifdef __cplusplus
 }

@@ -61,72 +61,72 @@ struct net_switch_port_stats {
 };
 
 /**
- * net_switch_new() - an empty switch
+ * vireo_net_switch_new() - an empty switch
  * Return: 0 and *@out set, or -ENOMEM.
  */
-VIREO_API int net_switch_new(struct net_switch **out);
+VIREO_API int vireo_net_switch_new(struct net_switch **out);
 
-/** net_switch_free() - free the switch (its ports' owners keep their objects) */
-VIREO_API void net_switch_free(struct net_switch *sw);
+/** vireo_net_switch_free() - free the switch (its ports' owners keep their objects) */
+VIREO_API void vireo_net_switch_free(struct net_switch *sw);
 
 /**
- * net_switch_add_port() - attach a port
+ * vireo_net_switch_add_port() - attach a port
  * @name: for counters and logs (copied)
  * Return: 0 and *@out set; -ENOSPC (NET_SWITCH_MAX_PORTS reached); -ENOMEM.
  */
-VIREO_API int net_switch_add_port(struct net_switch *sw, const char *name,
-				  const struct net_port_ops *ops, void *opaque,
-				  struct net_switch_port **out);
+VIREO_API int vireo_net_switch_add_port(struct net_switch *sw, const char *name,
+					const struct net_port_ops *ops, void *opaque,
+					struct net_switch_port **out);
 
-/** net_switch_remove_port() - detach @port and forget the addresses learned on it */
-VIREO_API void net_switch_remove_port(struct net_switch *sw, struct net_switch_port *port);
+/** vireo_net_switch_remove_port() - detach @port and forget the addresses learned on it */
+VIREO_API void vireo_net_switch_remove_port(struct net_switch *sw, struct net_switch_port *port);
 
-/** net_switch_port_flush() - forget the addresses learned on @port (it reconnected) */
-VIREO_API void net_switch_port_flush(struct net_switch *sw, struct net_switch_port *port);
+/** vireo_net_switch_port_flush() - forget the addresses learned on @port (it reconnected) */
+VIREO_API void vireo_net_switch_port_flush(struct net_switch *sw, struct net_switch_port *port);
 
 /**
- * net_switch_input() - a frame entered from @from: learn, then forward
+ * vireo_net_switch_input() - a frame entered from @from: learn, then forward
  * Frames shorter than an Ethernet header, or whose source MAC is multicast
  * or zero, are dropped (counted in @from's in_frames only).
  */
-VIREO_API void net_switch_input(struct net_switch *sw, struct net_switch_port *from,
-				const struct net_packet *pkt);
+VIREO_API void vireo_net_switch_input(struct net_switch *sw, struct net_switch_port *from,
+				      const struct net_packet *pkt);
 
-/** net_switch_port_name() - the name given at add */
-VIREO_API const char *net_switch_port_name(const struct net_switch_port *port);
+/** vireo_net_switch_port_name() - the name given at add */
+VIREO_API const char *vireo_net_switch_port_name(const struct net_switch_port *port);
 
-/** net_switch_port_get_stats() - a copy of @port's counters */
-VIREO_API void net_switch_port_get_stats(const struct net_switch_port *port,
-					 struct net_switch_port_stats *st);
+/** vireo_net_switch_port_get_stats() - a copy of @port's counters */
+VIREO_API void vireo_net_switch_port_get_stats(const struct net_switch_port *port,
+					       struct net_switch_port_stats *st);
 
 /**
- * net_switch_for_each_mac() - call @fn for every learned address
+ * vireo_net_switch_for_each_mac() - call @fn for every learned address
  * (@port is where it was learned), for status output and tests
  */
-VIREO_API void net_switch_for_each_mac(const struct net_switch *sw,
-				       void (*fn)(void *opaque, const uint8_t *mac,
-						  const struct net_switch_port *port),
-				       void *opaque);
+VIREO_API void vireo_net_switch_for_each_mac(const struct net_switch *sw,
+					     void (*fn)(void *opaque, const uint8_t *mac,
+							const struct net_switch_port *port),
+					     void *opaque);
 
 /**
- * net_switch_set_clock() - replace the millisecond clock used for ageing
+ * vireo_net_switch_set_clock() - replace the millisecond clock used for ageing
  * (CLOCK_MONOTONIC_COARSE by default); for tests
  */
-VIREO_API void net_switch_set_clock(struct net_switch *sw, uint64_t (*now_ms)(void *opaque),
-				    void *opaque);
+VIREO_API void vireo_net_switch_set_clock(struct net_switch *sw, uint64_t (*now_ms)(void *opaque),
+					  void *opaque);
 
 #ifdef __cplusplus
 }
 #endif
 
 /**
- * net_switch_batch_begin() - read the ageing clock once for the frames that follow, until
- * net_switch_batch_end(): for a caller that feeds a burst of frames (a polling round), so
+ * vireo_net_switch_batch_begin() - read the ageing clock once for the frames that follow, until
+ * vireo_net_switch_batch_end(): for a caller that feeds a burst of frames (a polling round), so
  * the clock is not read per frame. Keep a batch short (the ageing is in milliseconds).
  */
-VIREO_API void net_switch_batch_begin(struct net_switch *sw);
+VIREO_API void vireo_net_switch_batch_begin(struct net_switch *sw);
 
-/** net_switch_batch_end() - read the clock per frame again */
-VIREO_API void net_switch_batch_end(struct net_switch *sw);
+/** vireo_net_switch_batch_end() - read the clock per frame again */
+VIREO_API void vireo_net_switch_batch_end(struct net_switch *sw);
 
 #endif /* VIREO_NET_SWITCH_H */

@@ -40,21 +40,21 @@ struct net_uplink_stats {
 struct net_tap;
 
 /**
- * net_tap_open() - attach the tap device @ifname (created if missing,
+ * vireo_net_tap_open() - attach the tap device @ifname (created if missing,
  * IFF_TAP | IFF_NO_PI | IFF_VNET_HDR) to @sw as port "tap:@ifname"
  * The interface is not configured: its addresses and link state are the
  * caller's (ip addr add ... dev @ifname; ip link set @ifname up).
  * Return: 0 and *@out set; -EINVAL (name too long); -errno from open/ioctl
  * (-EPERM without CAP_NET_ADMIN); -ENOSPC (switch full).
  */
-VIREO_API int net_tap_open(struct net_tap **out, const char *ifname, struct event_loop *loop,
-			   struct net_switch *sw);
+VIREO_API int vireo_net_tap_open(struct net_tap **out, const char *ifname, struct event_loop *loop,
+				 struct net_switch *sw);
 
-/** net_tap_close() - detach from the switch, close the device */
-VIREO_API void net_tap_close(struct net_tap *tap);
+/** vireo_net_tap_close() - detach from the switch, close the device */
+VIREO_API void vireo_net_tap_close(struct net_tap *tap);
 
-/** net_tap_get_stats() - a copy of the counters */
-VIREO_API void net_tap_get_stats(const struct net_tap *tap, struct net_uplink_stats *st);
+/** vireo_net_tap_get_stats() - a copy of the counters */
+VIREO_API void vireo_net_tap_get_stats(const struct net_tap *tap, struct net_uplink_stats *st);
 
 #define NET_SLIRP_MAX_FORWARDS 8u
 
@@ -81,26 +81,26 @@ struct net_slirp_options {
 struct net_slirp;
 
 /**
- * net_slirp_new() - user-mode networking as port "user" of @sw
+ * vireo_net_slirp_new() - user-mode networking as port "user" of @sw
  * Return: 0 and *@out set; -EINVAL (more than NET_SLIRP_MAX_FORWARDS, or a
  * port 0); -EADDRINUSE (a forward's host port is taken); -ENOMEM; -ENOSPC
  * (switch full); -errno.
  */
-VIREO_API int net_slirp_new(struct net_slirp **out, const struct net_slirp_options *opt,
-			    struct event_loop *loop, struct net_switch *sw);
+VIREO_API int vireo_net_slirp_new(struct net_slirp **out, const struct net_slirp_options *opt,
+				  struct event_loop *loop, struct net_switch *sw);
 
-/** net_slirp_free() - detach from the switch, close every connection */
-VIREO_API void net_slirp_free(struct net_slirp *s);
+/** vireo_net_slirp_free() - detach from the switch, close every connection */
+VIREO_API void vireo_net_slirp_free(struct net_slirp *s);
 
-/** net_slirp_get_stats() - a copy of the counters */
-VIREO_API void net_slirp_get_stats(const struct net_slirp *s, struct net_uplink_stats *st);
+/** vireo_net_slirp_get_stats() - a copy of the counters */
+VIREO_API void vireo_net_slirp_get_stats(const struct net_slirp *s, struct net_uplink_stats *st);
 
 /**
- * net_slirp_parse_forward() - parse "tcp:127.0.0.1:HOSTPORT-:GUESTPORT"
+ * vireo_net_slirp_parse_forward() - parse "tcp:127.0.0.1:HOSTPORT-:GUESTPORT"
  * (also "tcp::HOSTPORT-:GUESTPORT"; the host address must be 127.0.0.1)
  * Return: 0, or -EINVAL.
  */
-VIREO_API int net_slirp_parse_forward(const char *spec, struct net_slirp_forward *fwd);
+VIREO_API int vireo_net_slirp_parse_forward(const char *spec, struct net_slirp_forward *fwd);
 
 #ifdef __cplusplus
 }

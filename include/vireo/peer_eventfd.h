@@ -20,31 +20,31 @@ extern "C" {
 struct peer_eventfd;
 
 /**
- * peer_eventfd_new() - a signaller for eventfd @fd that never blocks
- * @fd stays the caller's; close it only after peer_eventfd_free(). One thread
+ * vireo_peer_eventfd_new() - a signaller for eventfd @fd that never blocks
+ * @fd stays the caller's; close it only after vireo_peer_eventfd_free(). One thread
  * at a time may signal through the result.
  * Return: 0; -EINVAL (@fd is not an eventfd); -ENOMEM; -errno from io_uring
  * (-EPERM where io_uring is disabled).
  */
-VIREO_API int peer_eventfd_new(struct peer_eventfd **out, int fd);
+VIREO_API int vireo_peer_eventfd_new(struct peer_eventfd **out, int fd);
 
-/** peer_eventfd_free() - release the signaller (NULL is ignored); @fd stays open */
-VIREO_API void peer_eventfd_free(struct peer_eventfd *pe);
+/** vireo_peer_eventfd_free() - release the signaller (NULL is ignored); @fd stays open */
+VIREO_API void vireo_peer_eventfd_free(struct peer_eventfd *pe);
 
 /**
- * peer_eventfd_signal() - add 1 to the eventfd's counter (saturating at the
+ * vireo_peer_eventfd_signal() - add 1 to the eventfd's counter (saturating at the
  * maximum, which already means "signalled"); never blocks.
  * Return: 0, or -errno from io_uring_enter.
  */
-VIREO_API int peer_eventfd_signal(struct peer_eventfd *pe);
+VIREO_API int vireo_peer_eventfd_signal(struct peer_eventfd *pe);
 
 /**
- * peer_eventfd_drain() - read and clear the counter of @fd in one
+ * vireo_peer_eventfd_drain() - read and clear the counter of @fd in one
  * non-blocking read the peer cannot make blocking (RWF_NOWAIT)
  * Return: the count, 0 if it was 0; -EOPNOTSUPP if the kernel (before 5.12)
  * or the fd's kind cannot read without blocking; -errno from preadv2.
  */
-VIREO_API int64_t peer_eventfd_drain(int fd);
+VIREO_API int64_t vireo_peer_eventfd_drain(int fd);
 
 #ifdef __cplusplus
 }

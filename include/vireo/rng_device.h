@@ -2,7 +2,7 @@
 /*
  * The virtio-rng (entropy) device model (virtio 1.2 §5.4): one queue whose
  * device-writable buffers are filled from getrandom(2). The model embeds a
- * struct vdev; a transport drives it through rng_device_vdev().
+ * struct vdev; a transport drives it through vireo_rng_device_vdev().
  */
 #ifndef VIREO_RNG_DEVICE_H
 #define VIREO_RNG_DEVICE_H
@@ -29,14 +29,14 @@ struct rng_device_options {
 };
 
 /**
- * rng_device_new() - allocate and initialise an entropy device
+ * vireo_rng_device_new() - allocate and initialise an entropy device
  * @opt: may be NULL for defaults
  * Return: 0 and *@out set; -EINVAL (bad queue size) or -ENOMEM.
  */
-VIREO_API int rng_device_new(struct rng_device **out, const struct rng_device_options *opt);
+VIREO_API int vireo_rng_device_new(struct rng_device **out, const struct rng_device_options *opt);
 
-/** rng_device_vdev() - the core device inside @rng (for the transport) */
-VIREO_API struct vdev *rng_device_vdev(struct rng_device *rng);
+/** vireo_rng_device_vdev() - the core device inside @rng (for the transport) */
+VIREO_API struct vdev *vireo_rng_device_vdev(struct rng_device *rng);
 
 /**
  * struct rng_device_queue_stats - what the request queue did since the device was made
@@ -51,12 +51,12 @@ struct rng_device_queue_stats {
 	uint64_t calls;
 };
 
-/** rng_device_queue_stats() - @rng's counters; safe from any thread */
-VIREO_API void rng_device_queue_stats(const struct rng_device *rng,
-				      struct rng_device_queue_stats *out);
+/** vireo_rng_device_queue_stats() - @rng's counters; safe from any thread */
+VIREO_API void vireo_rng_device_queue_stats(const struct rng_device *rng,
+					    struct rng_device_queue_stats *out);
 
-/** rng_device_free() - reset the device and free it */
-VIREO_API void rng_device_free(struct rng_device *rng);
+/** vireo_rng_device_free() - reset the device and free it */
+VIREO_API void vireo_rng_device_free(struct rng_device *rng);
 
 #ifdef __cplusplus
 }

@@ -198,17 +198,18 @@ struct vhost_user_msg {
 	unsigned int num_fds;
 };
 
-/** vhost_user_request_name() - "SET_MEM_TABLE", or NULL for a request not in the table */
-VIREO_API const char *vhost_user_request_name(uint32_t request);
+/** vireo_vhost_user_request_name() - "SET_MEM_TABLE", or NULL for a request not in the table */
+VIREO_API const char *vireo_vhost_user_request_name(uint32_t request);
 
-/** vhost_user_request_has_reply() - the request always gets a reply (GET_*) */
-VIREO_API bool vhost_user_request_has_reply(uint32_t request);
+/** vireo_vhost_user_request_has_reply() - the request always gets a reply (GET_*) */
+VIREO_API bool vireo_vhost_user_request_has_reply(uint32_t request);
 
-/** vhost_user_msg_init() - an empty message for @request (version set, no fds) */
-VIREO_API void vhost_user_msg_init(struct vhost_user_msg *msg, uint32_t request, uint32_t size);
+/** vireo_vhost_user_msg_init() - an empty message for @request (version set, no fds) */
+VIREO_API void vireo_vhost_user_msg_init(struct vhost_user_msg *msg, uint32_t request,
+					 uint32_t size);
 
 /**
- * vhost_user_msg_check() - the table's rules for a received message
+ * vireo_vhost_user_msg_check() - the table's rules for a received message
  * @reply: the message is a reply (front-end side) rather than a request
  * Checks the version, the reply flag, the request id, the payload size
  * (exact for fixed payloads; for a memory table, 8 + 32 * nregions with
@@ -217,74 +218,75 @@ VIREO_API void vhost_user_msg_init(struct vhost_user_msg *msg, uint32_t request,
  * Return: 0; -EPROTO (bad version or flags); -ENOTSUP (unknown request);
  * -EMSGSIZE (payload size); -EBADF (fd count).
  */
-VIREO_API int vhost_user_msg_check(const struct vhost_user_msg *msg, bool reply);
+VIREO_API int vireo_vhost_user_msg_check(const struct vhost_user_msg *msg, bool reply);
 
 /**
- * vhost_user_msg_parse() - fill @msg from @len bytes (header then payload)
- * and check it as vhost_user_msg_check() does, counting @num_fds fds (set
+ * vireo_vhost_user_msg_parse() - fill @msg from @len bytes (header then payload)
+ * and check it as vireo_vhost_user_msg_check() does, counting @num_fds fds (set
  * to -1). For fuzzing and tests: no socket involved.
  * Return: 0; -EMSGSIZE if @len is not exactly 12 + the header's size (or
- * the size exceeds the largest payload); vhost_user_msg_check()'s errors.
+ * the size exceeds the largest payload); vireo_vhost_user_msg_check()'s errors.
  */
-VIREO_API int vhost_user_msg_parse(struct vhost_user_msg *msg, const void *buf, size_t len,
-				   unsigned int num_fds, bool reply);
+VIREO_API int vireo_vhost_user_msg_parse(struct vhost_user_msg *msg, const void *buf, size_t len,
+					 unsigned int num_fds, bool reply);
 
 /**
- * vhost_user_recv() - read one message from stream socket @sock
+ * vireo_vhost_user_recv() - read one message from stream socket @sock
  * Blocks until the whole message arrived (use SO_RCVTIMEO against a peer
  * that stops mid-message). Received fds are close-on-exec; on any error
  * every fd that came is closed.
  * Return: 0; -ECONNRESET at end of stream before a header; -EPIPE (end of
  * stream inside a message); -ECOMM (control data truncated, MSG_CTRUNC, or
- * fds with a later part of the message); vhost_user_msg_check()'s errors;
+ * fds with a later part of the message); vireo_vhost_user_msg_check()'s errors;
  * -errno from recvmsg (-EAGAIN on timeout).
  */
-VIREO_API int vhost_user_recv(int sock, struct vhost_user_msg *msg, bool reply);
+VIREO_API int vireo_vhost_user_recv(int sock, struct vhost_user_msg *msg, bool reply);
 
 /**
- * vhost_user_recv_step() - read without blocking what has arrived of the
+ * vireo_vhost_user_recv_step() - read without blocking what has arrived of the
  * message being assembled in @msg, of which @*got bytes (header, then
  * payload) are already there; @*got 0 starts a new message. Never reads a
- * byte of the next message. Same checks and errors as vhost_user_recv();
+ * byte of the next message. Same checks and errors as vireo_vhost_user_recv();
  * fds that came with the first byte stay in @msg between calls.
  * Return: 1 (the message is complete and checked, @*got back to 0); 0
- * (nothing more to read now); vhost_user_recv()'s errors (@*got back to 0,
+ * (nothing more to read now); vireo_vhost_user_recv()'s errors (@*got back to 0,
  * every fd closed).
  */
-VIREO_API int vhost_user_recv_step(int sock, struct vhost_user_msg *msg, size_t *got, bool reply);
+VIREO_API int vireo_vhost_user_recv_step(int sock, struct vhost_user_msg *msg, size_t *got,
+					 bool reply);
 
 /**
- * vhost_user_send() - send @msg (header, @msg->hdr.size payload bytes and
+ * vireo_vhost_user_send() - send @msg (header, @msg->hdr.size payload bytes and
  * @num_fds of @fds). The fds stay the caller's.
  * Return: 0, -EINVAL (too many fds, size above the largest payload), or
  * -errno from sendmsg (-EPIPE when the peer is gone; never SIGPIPE).
  */
-VIREO_API int vhost_user_send(int sock, const struct vhost_user_msg *msg, const int *fds,
-			      unsigned int num_fds);
+VIREO_API int vireo_vhost_user_send(int sock, const struct vhost_user_msg *msg, const int *fds,
+				    unsigned int num_fds);
 
 /**
- * vhost_user_send_nowait() - vhost_user_send() of @msg with its own @msg->fds
+ * vireo_vhost_user_send_nowait() - vireo_vhost_user_send() of @msg with its own @msg->fds
  * (@msg->num_fds of them, usually none) that never waits
  * for the peer to make room (MSG_DONTWAIT, whatever the socket's mode)
  * Return: 0; -EAGAIN if the socket could not take all of @msg now (part of
  * it may be sent: the stream is out of step, close it); -EINVAL; -errno.
  */
-VIREO_API int vhost_user_send_nowait(int sock, const struct vhost_user_msg *msg);
+VIREO_API int vireo_vhost_user_send_nowait(int sock, const struct vhost_user_msg *msg);
 
-/** vhost_user_msg_close_fds() - close every fd @msg still owns */
-VIREO_API void vhost_user_msg_close_fds(struct vhost_user_msg *msg);
+/** vireo_vhost_user_msg_close_fds() - close every fd @msg still owns */
+VIREO_API void vireo_vhost_user_msg_close_fds(struct vhost_user_msg *msg);
 
 /**
- * vhost_user_msg_take_fd() - take fd @i out of @msg (the caller owns it)
+ * vireo_vhost_user_msg_take_fd() - take fd @i out of @msg (the caller owns it)
  * Return: the fd, or -1 if there is none at @i.
  */
-VIREO_API int vhost_user_msg_take_fd(struct vhost_user_msg *msg, unsigned int i);
+VIREO_API int vireo_vhost_user_msg_take_fd(struct vhost_user_msg *msg, unsigned int i);
 
 /**
- * vhost_user_fd_is_eventfd() - @fd is an open eventfd (or, on a system
+ * vireo_vhost_user_fd_is_eventfd() - @fd is an open eventfd (or, on a system
  * without /proc, at least an open fd that is not a file, directory or socket)
  */
-VIREO_API bool vhost_user_fd_is_eventfd(int fd);
+VIREO_API bool vireo_vhost_user_fd_is_eventfd(int fd);
 
 #ifdef __cplusplus
 }

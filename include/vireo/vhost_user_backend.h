@@ -31,7 +31,7 @@ struct vhost_user_backend;
 /**
  * struct vhost_user_backend_options
  * @socket_path: where to listen (a stale socket file there is replaced);
- *	NULL: no listener, only vhost_user_backend_attach()
+ *	NULL: no listener, only vireo_vhost_user_backend_attach()
  * @on_connect: optional; called when a front-end is accepted or attached,
  *	with the connection's number (1, 2, ...)
  * @on_disconnect: optional; called when a connection ends, with @reason
@@ -64,60 +64,60 @@ struct vhost_user_backend_options {
 };
 
 /**
- * vhost_user_backend_new() - listen for front-ends that will drive @dev
+ * vireo_vhost_user_backend_new() - listen for front-ends that will drive @dev
  * @loop: the device's event loop; the back-end and @dev both use it
  * The socket is created mode 0600. @dev and @loop stay the caller's and
  * must outlive the back-end.
  * Return: 0 and *@out set; -EINVAL (path too long); -EADDRINUSE (a live
  * server owns the path); -EEXIST (the path is not a socket); -ENOMEM;
- * -errno from socket/bind/listen/event_loop_add.
+ * -errno from socket/bind/listen/vireo_event_loop_add.
  */
-VIREO_API int vhost_user_backend_new(struct vhost_user_backend **out, struct vdev *dev,
-				     struct event_loop *loop,
-				     const struct vhost_user_backend_options *opt);
+VIREO_API int vireo_vhost_user_backend_new(struct vhost_user_backend **out, struct vdev *dev,
+					   struct event_loop *loop,
+					   const struct vhost_user_backend_options *opt);
 
 /**
- * vhost_user_backend_attach() - serve the connected stream socket @fd (the
+ * vireo_vhost_user_backend_attach() - serve the connected stream socket @fd (the
  * back-end owns it from now on; for --fd and tests)
  * Return: 0; -EBUSY if a front-end is connected; -errno from the event
  * loop or timerfd_create (@fd is closed on every error).
  */
-VIREO_API int vhost_user_backend_attach(struct vhost_user_backend *b, int fd);
+VIREO_API int vireo_vhost_user_backend_attach(struct vhost_user_backend *b, int fd);
 
 /**
- * vhost_user_backend_adopt_listener() - accept front-ends on @fd, a listening
+ * vireo_vhost_user_backend_adopt_listener() - accept front-ends on @fd, a listening
  * unix stream socket made by someone else (systemd socket activation, in the
  * style of Accept=no). The back-end owns @fd from then on and closes it at
  * free; the socket's path is left alone. Use it with no @socket_path.
  * Return: 0; -EBUSY (already listening); -EINVAL (@fd is not a listening unix
  * stream socket: still the caller's); -errno from fcntl or the event loop.
  */
-VIREO_API int vhost_user_backend_adopt_listener(struct vhost_user_backend *b, int fd);
+VIREO_API int vireo_vhost_user_backend_adopt_listener(struct vhost_user_backend *b, int fd);
 
 /**
- * vhost_user_backend_run() - dispatch until event_loop_stop(@loop)
+ * vireo_vhost_user_backend_run() - dispatch until vireo_event_loop_stop(@loop)
  * (safe from another thread or from a signalfd handler in the loop)
  * Return: 0, or -errno from the event loop.
  */
-VIREO_API int vhost_user_backend_run(struct vhost_user_backend *b);
+VIREO_API int vireo_vhost_user_backend_run(struct vhost_user_backend *b);
 
 /**
- * vhost_user_backend_after_dispatch() - for a caller that runs the event
+ * vireo_vhost_user_backend_after_dispatch() - for a caller that runs the event
  * loop itself (several back-ends on one loop, a polling loop): call after
- * each event_loop_run_once(), so a device that NEEDS_RESET signals each
- * queue's SET_VRING_ERR eventfd (vhost_user_backend_run() does it itself)
+ * each vireo_event_loop_run_once(), so a device that NEEDS_RESET signals each
+ * queue's SET_VRING_ERR eventfd (vireo_vhost_user_backend_run() does it itself)
  */
-VIREO_API void vhost_user_backend_after_dispatch(struct vhost_user_backend *b);
+VIREO_API void vireo_vhost_user_backend_after_dispatch(struct vhost_user_backend *b);
 
-/** vhost_user_backend_connected() - a front-end is connected now */
-VIREO_API bool vhost_user_backend_connected(const struct vhost_user_backend *b);
+/** vireo_vhost_user_backend_connected() - a front-end is connected now */
+VIREO_API bool vireo_vhost_user_backend_connected(const struct vhost_user_backend *b);
 
 /**
- * vhost_user_backend_free() - close the connection, reset the device (in-flight
+ * vireo_vhost_user_backend_free() - close the connection, reset the device (in-flight
  * I/O completes first), unmap memory, stop listening and remove the socket
  * file. Call it from the device's thread.
  */
-VIREO_API void vhost_user_backend_free(struct vhost_user_backend *b);
+VIREO_API void vireo_vhost_user_backend_free(struct vhost_user_backend *b);
 
 #ifdef __cplusplus
 }

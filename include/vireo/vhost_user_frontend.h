@@ -70,7 +70,7 @@ struct vhost_user_frontend_stats {
 };
 
 /**
- * vhost_user_frontend_new() - connect to a back-end and register the device
+ * vireo_vhost_user_frontend_new() - connect to a back-end and register the device
  * on @bus
  *
  * Before registering: SET_OWNER, GET_FEATURES, and if the back-end offers
@@ -83,35 +83,37 @@ struct vhost_user_frontend_stats {
  * protocol or closed the connection); -ENOMEM; or the matching driver's probe
  * error (nothing is left connected then).
  */
-VIREO_API int vhost_user_frontend_new(struct vhost_user_frontend **out, struct virtio_bus *bus,
-				      const struct vhost_user_frontend_options *opt);
+VIREO_API int vireo_vhost_user_frontend_new(struct vhost_user_frontend **out,
+					    struct virtio_bus *bus,
+					    const struct vhost_user_frontend_options *opt);
 
 /**
- * vhost_user_frontend_free() - unregister (driver remove, rings stopped with
+ * vireo_vhost_user_frontend_free() - unregister (driver remove, rings stopped with
  * GET_VRING_BASE, device reset), close the connection, free everything
  */
-VIREO_API void vhost_user_frontend_free(struct vhost_user_frontend *fe);
+VIREO_API void vireo_vhost_user_frontend_free(struct vhost_user_frontend *fe);
 
-/** vhost_user_frontend_virtio_device() - the device as drivers see it */
-VIREO_API struct virtio_device *vhost_user_frontend_virtio_device(struct vhost_user_frontend *fe);
+/** vireo_vhost_user_frontend_virtio_device() - the device as drivers see it */
+VIREO_API struct virtio_device *
+vireo_vhost_user_frontend_virtio_device(struct vhost_user_frontend *fe);
 
-/** vhost_user_frontend_broken() - the back-end broke the protocol or went away */
-VIREO_API bool vhost_user_frontend_broken(const struct vhost_user_frontend *fe);
+/** vireo_vhost_user_frontend_broken() - the back-end broke the protocol or went away */
+VIREO_API bool vireo_vhost_user_frontend_broken(const struct vhost_user_frontend *fe);
 
 /**
- * vhost_user_frontend_set_vring_enable() - enable or disable ring @index of
+ * vireo_vhost_user_frontend_set_vring_enable() - enable or disable ring @index of
  * the back-end (SET_VRING_ENABLE, as QEMU does to switch a multi-queue NIC's
  * queue pairs). A disabled ring stays started: the back-end serves it
  * without side effects or not at all (vhost-user.rst "Ring states").
  * Return: 0; -EINVAL (no such ring set up); -EOPNOTSUPP (protocol features
  * not negotiated: rings cannot be disabled); -EIO (refused, or broken).
  */
-VIREO_API int vhost_user_frontend_set_vring_enable(struct vhost_user_frontend *fe,
-						   unsigned int index, bool enable);
+VIREO_API int vireo_vhost_user_frontend_set_vring_enable(struct vhost_user_frontend *fe,
+							 unsigned int index, bool enable);
 
-/** vhost_user_frontend_stats() - notification counters since vhost_user_frontend_new() */
-VIREO_API void vhost_user_frontend_stats(const struct vhost_user_frontend *fe,
-					 struct vhost_user_frontend_stats *st);
+/** vireo_vhost_user_frontend_stats() - notification counters since vireo_vhost_user_frontend_new() */
+VIREO_API void vireo_vhost_user_frontend_stats(const struct vhost_user_frontend *fe,
+					       struct vhost_user_frontend_stats *st);
 
 #ifdef __cplusplus
 }

@@ -31,14 +31,14 @@ int main(int argc, char **argv)
 {
 	struct blk_device_options opt = { .path = argc > 1 ? argv[1] : "" };
 	struct blk_device *blk;
-	int rc = blk_device_new(&blk, &opt);
+	int rc = vireo_blk_device_new(&blk, &opt);
 
 	if (rc) {
-		fprintf(stderr, "blk_device_new: %d\n", rc);
+		fprintf(stderr, "vireo_blk_device_new: %d\n", rc);
 		return 1;
 	}
-	printf("sectors %" PRIu64 "\n", blk_device_capacity(blk));
-	blk_device_free(blk);
+	printf("sectors %" PRIu64 "\n", vireo_blk_device_capacity(blk));
+	vireo_blk_device_free(blk);
 	return 0;
 }
 EOF

@@ -38,9 +38,9 @@ static void fuzz_split(struct vinflight *inf, uint16_t num, uint16_t used)
 	uint16_t last = used, head, n = 0; /* QEMU's base after a crash: used->idx */
 	uint8_t seen[128] = {0};
 
-	if (vinflight_split_recover(inf, num, used, &last) < 0)
+	if (vireo_vinflight_split_recover(inf, num, used, &last) < 0)
 		return;
-	while (vinflight_next_resubmit(inf, &head)) {
+	while (vireo_vinflight_next_resubmit(inf, &head)) {
 		FUZZ_CHECK(head < num && !seen[head]);
 		seen[head] = 1;
 		n++;
@@ -48,9 +48,9 @@ static void fuzz_split(struct vinflight *inf, uint16_t num, uint16_t used)
 	FUZZ_CHECK(n <= num);
 	FUZZ_CHECK((uint16_t)(last - used) <= num);
 	/* Go on: fetch, complete, publish on whatever the region holds. */
-	vinflight_split_popped(inf, (uint16_t)(num - 1));
-	vinflight_split_pushed(inf, (uint16_t)(num - 1));
-	vinflight_split_published(inf, (uint16_t)(used + 1));
+	vireo_vinflight_split_popped(inf, (uint16_t)(num - 1));
+	vireo_vinflight_split_pushed(inf, (uint16_t)(num - 1));
+	vireo_vinflight_split_published(inf, (uint16_t)(used + 1));
 }
 
 static void fuzz_packed(struct vinflight *inf, uint16_t num, uint16_t used, bool committed)
@@ -60,18 +60,18 @@ static void fuzz_packed(struct vinflight *inf, uint16_t num, uint16_t used, bool
 	struct pvirtq_desc d = {.id = 0, .len = 1};
 	int n;
 
-	if (vinflight_packed_recover(inf, num, fuzz_slot_flags, &flags, &pos) < 0)
+	if (vireo_vinflight_packed_recover(inf, num, fuzz_slot_flags, &flags, &pos) < 0)
 		return;
 	FUZZ_CHECK(pos.used_idx < num && pos.avail_idx < num);
-	while ((n = vinflight_packed_next_resubmit(inf)) > 0) {
+	while ((n = vireo_vinflight_packed_next_resubmit(inf)) > 0) {
 		FUZZ_CHECK(n <= num);
 		FUZZ_CHECK(inf->descs[n - 1].id < num);
 	}
 	FUZZ_CHECK(n == 0 || n == -EPROTO);
-	vinflight_packed_popped(inf, 0, &d, 1);
-	vinflight_packed_pushed(inf, 0);
-	vinflight_packed_publishing(inf);
-	vinflight_packed_published(inf);
+	vireo_vinflight_packed_popped(inf, 0, &d, 1);
+	vireo_vinflight_packed_pushed(inf, 0);
+	vireo_vinflight_packed_publishing(inf);
+	vireo_vinflight_packed_published(inf);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -87,18 +87,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	packed = data[0] & 1u;
 	num = (uint16_t)(1u << (((data[0] >> 1) & 7u) % 8u));
 	used = (uint16_t)(data[1] | data[2] << 8);
-	bytes = vinflight_queue_size(packed, num);
+	bytes = vireo_vinflight_queue_size(packed, num);
 	region = aligned_alloc(64, bytes);
 	if (!region)
 		return 0;
 	memset(region, 0, bytes);
 	memcpy(region, data + 3, size - 3 < bytes ? size - 3 : bytes);
-	FUZZ_CHECK(vinflight_init(&inf, region, bytes, packed) == 0);
+	FUZZ_CHECK(vireo_vinflight_init(&inf, region, bytes, packed) == 0);
 	if (packed)
 		fuzz_packed(&inf, num, used, data[0] & 0x10u);
 	else
 		fuzz_split(&inf, num, used);
-	vinflight_destroy(&inf);
+	vireo_vinflight_destroy(&inf);
 	free(region);
 	return 0;
 }

@@ -3,7 +3,7 @@
  * libFuzzer target for the software offloads (devices/net/offload.c): the
  * input is a hostile guest's transmit, a virtio-net header and a frame.
  * The frame sits in an exact-size allocation, so ASan sees any overread;
- * net_offload_deliver() runs once for each of the 8 offload sets a port
+ * vireo_net_offload_deliver() runs once for each of the 8 offload sets a port
  * can take.
  *
  * Oracles, from a second, separate reading of the rules: which frames are
@@ -237,8 +237,8 @@ static void fz_run(const struct net_packet *pkt, uint32_t offloads, uint32_t fai
 	struct vireo_net_hdr_v1 vnet = pkt->vnet;
 	int want = fz_expect(&c, offloads), ret;
 
-	FUZZ_CHECK((net_offload_needed(pkt, offloads) == 0) == (c.mode == FZ_AS_IS));
-	ret = net_offload_deliver(pkt, offloads, scratch, fz_emit, &c);
+	FUZZ_CHECK((vireo_net_offload_needed(pkt, offloads) == 0) == (c.mode == FZ_AS_IS));
+	ret = vireo_net_offload_deliver(pkt, offloads, scratch, fz_emit, &c);
 	FUZZ_CHECK(memcmp(pkt->data, orig, pkt->len) == 0);
 	FUZZ_CHECK(memcmp(&pkt->vnet, &vnet, sizeof(vnet)) == 0);
 	if (want < 0) {

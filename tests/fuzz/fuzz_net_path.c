@@ -143,8 +143,8 @@ static bool fz_queue_setup(struct fz *f, unsigned int i)
 	};
 
 	if (virtqueue_split_init(&f->q[i].vq, &cfg) < 0 ||
-	    vdev_queue_set_num(f->dev, i, FZ_QNUM) < 0 ||
-	    vdev_queue_set_addr(f->dev, i, base, base + 0x1000, base + 0x2000) < 0)
+	    vireo_vdev_queue_set_num(f->dev, i, FZ_QNUM) < 0 ||
+	    vireo_vdev_queue_set_addr(f->dev, i, base, base + 0x1000, base + 0x2000) < 0)
 		return false;
 	return true;
 }
@@ -185,26 +185,27 @@ static bool fz_setup(struct fz *f, uint8_t choice)
 	f->host = f->map + FZ_PAGE;
 	if (mprotect(f->host, FZ_MEM, PROT_READ | PROT_WRITE) < 0)
 		return false;
-	guest_mem_init(&f->mem);
-	if (guest_mem_add_region(&f->mem, FZ_GPA, FZ_MEM, f->host) < 0 ||
-	    net_device_new(&f->nd, &o) < 0)
+	vireo_guest_mem_init(&f->mem);
+	if (vireo_guest_mem_add_region(&f->mem, FZ_GPA, FZ_MEM, f->host) < 0 ||
+	    vireo_net_device_new(&f->nd, &o) < 0)
 		return false;
-	f->dev = net_device_vdev(f->nd);
-	net_device_set_tx_handler(f->nd, fz_on_tx, f);
-	net_device_set_polling(f->nd, true);
-	vdev_set_memory(f->dev, &f->mem);
+	f->dev = vireo_net_device_vdev(f->nd);
+	vireo_net_device_set_tx_handler(f->nd, fz_on_tx, f);
+	vireo_net_device_set_polling(f->nd, true);
+	vireo_vdev_set_memory(f->dev, &f->mem);
 	f->acked = fz_features(choice) & f->dev->offered_features;
 	f->ctrl = f->acked & VIRTIO_BIT(VIRTIO_NET_F_CTRL_VQ);
 	f->heap = FZ_HEAP;
-	if (vdev_set_status(f->dev, VIRTIO_STATUS_ACKNOWLEDGE) < 0 ||
-	    vdev_set_status(f->dev, s) < 0 || vdev_set_driver_features(f->dev, f->acked) < 0 ||
-	    vdev_set_status(f->dev, s | VIRTIO_STATUS_FEATURES_OK) < 0)
+	if (vireo_vdev_set_status(f->dev, VIRTIO_STATUS_ACKNOWLEDGE) < 0 ||
+	    vireo_vdev_set_status(f->dev, s) < 0 ||
+	    vireo_vdev_set_driver_features(f->dev, f->acked) < 0 ||
+	    vireo_vdev_set_status(f->dev, s | VIRTIO_STATUS_FEATURES_OK) < 0)
 		return false;
 	for (unsigned int i = 0; i < (f->ctrl ? 3u : 2u); i++)
 		if (!fz_queue_setup(f, i))
 			return false;
-	return vdev_set_status(f->dev, s | VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK) ==
-	       0;
+	return vireo_vdev_set_status(f->dev,
+				     s | VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK) == 0;
 }
 
 /* Transmit: up to 2 KiB + header from the input, cut at input-chosen offsets. */
@@ -228,7 +229,7 @@ static void fz_tx(struct fz *f)
 	if (virtqueue_add_sgs(&f->q[1].vq, sg, used, 0, f) < 0)
 		return;
 	(void)virtqueue_kick_prepare(&f->q[1].vq);
-	(void)net_device_poll(f->nd);
+	(void)vireo_net_device_poll(f->nd);
 	while (virtqueue_get_buf(&f->q[1].vq, &len))
 		FUZZ_CHECK(len == 0);
 }
@@ -286,7 +287,7 @@ static void fz_rx(struct fz *f)
 	pkt.len = fz_u16(f) % sizeof(frame);
 	fz_bytes(f, frame, pkt.len);
 	pkt.data = frame;
-	if (net_device_receive(f->nd, &pkt) == 0)
+	if (vireo_net_device_receive(f->nd, &pkt) == 0)
 		fz_rx_check(f, pkt.len);
 	else
 		FUZZ_CHECK(virtqueue_get_buf(&f->q[0].vq, &(uint32_t){0}) == NULL);
@@ -308,7 +309,7 @@ static void fz_ctrl(struct fz *f)
 	if (virtqueue_add_sgs(&f->q[2].vq, len ? sg : sg + 1, len ? 1 : 0, 1, f) < 0)
 		return;
 	(void)virtqueue_kick_prepare(&f->q[2].vq);
-	(void)net_device_poll(f->nd);
+	(void)vireo_net_device_poll(f->nd);
 	while (virtqueue_get_buf(&f->q[2].vq, &used))
 		FUZZ_CHECK(used <= 1);
 }
@@ -339,7 +340,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 out:
-	net_device_free(f.nd);
+	vireo_net_device_free(f.nd);
 	if (f.map && f.map != MAP_FAILED)
 		munmap(f.map, FZ_MEM + 2 * FZ_PAGE);
 	return 0;

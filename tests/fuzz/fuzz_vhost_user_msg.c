@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * libFuzzer target for the vhost-user message layer (transport/vhost_user_msg.c):
- * the input is a hostile peer. vhost_user_msg_parse() must accept exactly the
+ * the input is a hostile peer. vireo_vhost_user_msg_parse() must accept exactly the
  * messages the table allows, and whatever it accepts must satisfy the
  * invariants the handlers rely on without re-checking: payload size matches
  * the request's kind, a memory table's count fits its array and equals the fd
@@ -78,7 +78,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	nfds = data[0] & 0x0fu;
 	reply = (data[0] & 0x80u) != 0;
-	ret = vhost_user_msg_parse(&m, data + 1, size - 1, nfds, reply);
+	ret = vireo_vhost_user_msg_parse(&m, data + 1, size - 1, nfds, reply);
 	if (ret < 0) {
 		/* Rejected: only the documented errors. */
 		FUZZ_CHECK(ret == -EMSGSIZE || ret == -EPROTO || ret == -ENOTSUP || ret == -EBADF);
@@ -86,7 +86,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	FUZZ_CHECK(size - 1 == sizeof(m.hdr) + m.hdr.size);
 	FUZZ_CHECK(m.hdr.size <= VHOST_USER_PAYLOAD_MAX);
-	FUZZ_CHECK(vhost_user_request_name(m.hdr.request) != NULL);
+	FUZZ_CHECK(vireo_vhost_user_request_name(m.hdr.request) != NULL);
 	FUZZ_CHECK((m.hdr.flags & VHOST_USER_VERSION_MASK) == VHOST_USER_VERSION);
 	FUZZ_CHECK(m.num_fds <= VHOST_USER_MAX_FDS);
 	if (reply) {

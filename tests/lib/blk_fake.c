@@ -190,7 +190,7 @@ int blk_fake_init(struct blk_fake_fixture *f)
 void blk_fake_stop(struct blk_fake_fixture *f)
 {
 	if (f->fd.vdev.bus)
-		unregister_virtio_device(&f->fd.vdev);
+		vireo_unregister_virtio_device(&f->fd.vdev);
 	virtio_blk_unregister(&f->bus, &f->bd);
 }
 
@@ -228,7 +228,7 @@ void blk_fake_start(struct blk_fake_fixture *f, uint64_t features)
 {
 	f->fd.offered |= features;
 	assert_int_equal(virtio_blk_register(&f->bus, &f->bd), 0);
-	assert_int_equal(register_virtio_device(&f->bus, &f->fd.vdev), 0);
+	assert_int_equal(vireo_register_virtio_device(&f->bus, &f->fd.vdev), 0);
 	f->blk = virtio_blk_from_device(virtio_bus_find(&f->bus, VIRTIO_ID_BLOCK, 0));
 	assert_non_null(f->blk);
 }
@@ -237,7 +237,7 @@ void blk_fake_start_refused(struct blk_fake_fixture *f, uint64_t features, int e
 {
 	f->fd.offered |= features;
 	assert_int_equal(virtio_blk_register(&f->bus, &f->bd), 0);
-	assert_int_equal(register_virtio_device(&f->bus, &f->fd.vdev), err);
+	assert_int_equal(vireo_register_virtio_device(&f->bus, &f->fd.vdev), err);
 	assert_null(virtio_blk_from_device(&f->fd.vdev));
 	assert_true(f->fd.status & VIRTIO_STATUS_FAILED);
 	assert_false(f->fd.status & VIRTIO_STATUS_DRIVER_OK);

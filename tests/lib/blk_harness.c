@@ -46,7 +46,7 @@ static bool hq_notify(struct virtqueue *vq)
 {
 	struct blk_harness_queue *hq = vq->priv;
 
-	return eventfd_signal_fd(hq->kick_fd) == 0;
+	return vireo_eventfd_signal_fd(hq->kick_fd) == 0;
 }
 
 uint8_t blk_harness_pattern(size_t off)
@@ -98,11 +98,12 @@ static void queue_setup(struct blk_harness *h, unsigned int i, uint64_t features
 	hq->vq.index = i;
 	hq->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	assert_true(hq->kick_fd >= 0);
-	assert_int_equal(vdev_queue_set_num(h->dev, i, BLK_HARNESS_QNUM), 0);
-	assert_int_equal(vdev_queue_set_addr(h->dev, i, base, base + 0x1000, base + 0x2000), 0);
+	assert_int_equal(vireo_vdev_queue_set_num(h->dev, i, BLK_HARNESS_QNUM), 0);
+	assert_int_equal(vireo_vdev_queue_set_addr(h->dev, i, base, base + 0x1000, base + 0x2000),
+			 0);
 	/* the core owns both fds from here; we keep writing to the kick fd */
-	assert_int_equal(vdev_queue_set_kick_fd(h->dev, i, hq->kick_fd), 0);
-	assert_int_equal(vdev_queue_set_call_fd(h->dev, i, eventfd(0, EFD_NONBLOCK)), 0);
+	assert_int_equal(vireo_vdev_queue_set_kick_fd(h->dev, i, hq->kick_fd), 0);
+	assert_int_equal(vireo_vdev_queue_set_call_fd(h->dev, i, eventfd(0, EFD_NONBLOCK)), 0);
 }
 
 /* Guest memory and the loop; h->path and h->img_fd come next. */
@@ -112,9 +113,9 @@ static void harness_begin(struct blk_harness *h)
 	h->heap = HEAP_START;
 	h->host = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	assert_true(h->host != MAP_FAILED);
-	guest_mem_init(&h->mem);
-	assert_int_equal(guest_mem_add_region(&h->mem, GPA_BASE, MEM_SIZE, h->host), 0);
-	assert_int_equal(event_loop_init(&h->loop), 0);
+	vireo_guest_mem_init(&h->mem);
+	assert_int_equal(vireo_guest_mem_add_region(&h->mem, GPA_BASE, MEM_SIZE, h->host), 0);
+	assert_int_equal(vireo_event_loop_init(&h->loop), 0);
 }
 
 /* The device on h->path, through the §3.1.1 sequence; @created: unlink the file. */
@@ -133,32 +134,34 @@ static void harness_bring_up(struct blk_harness *h, const struct blk_device_opti
 			opt.serial = extra->serial;
 	}
 	opt.path = h->path;
-	assert_int_equal(blk_device_new(&h->blk, &opt), 0);
+	assert_int_equal(vireo_blk_device_new(&h->blk, &opt), 0);
 	/* both fds stay open; a failing test leaves no file behind */
 	if (created)
 		unlink(h->path);
-	h->dev = blk_device_vdev(h->blk);
+	h->dev = vireo_blk_device_vdev(h->blk);
 	h->nq = opt.num_queues ? opt.num_queues : 1;
-	vdev_set_memory(h->dev, &h->mem);
-	vdev_set_event_loop(h->dev, &h->loop);
-	assert_int_equal(vdev_set_status(h->dev, VIRTIO_STATUS_ACKNOWLEDGE), 0);
-	assert_int_equal(vdev_set_status(h->dev, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER),
-			 0);
+	vireo_vdev_set_memory(h->dev, &h->mem);
+	vireo_vdev_set_event_loop(h->dev, &h->loop);
+	assert_int_equal(vireo_vdev_set_status(h->dev, VIRTIO_STATUS_ACKNOWLEDGE), 0);
+	assert_int_equal(
+		vireo_vdev_set_status(h->dev, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER), 0);
 	/* The harness drives a split ring: RING_PACKED is never acked here. */
 	f = h->dev->offered_features &
 	    ~(VIRTIO_BIT(VIRTIO_F_RING_INDIRECT_DESC) | VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX) |
 	      VIRTIO_BIT(VIRTIO_F_RING_PACKED));
 	f |= ring & h->dev->offered_features;
 	f &= ~drop;
-	assert_int_equal(vdev_set_driver_features(h->dev, f), 0);
-	assert_int_equal(vdev_set_status(h->dev, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
-							 VIRTIO_STATUS_FEATURES_OK),
+	assert_int_equal(vireo_vdev_set_driver_features(h->dev, f), 0);
+	assert_int_equal(vireo_vdev_set_status(h->dev, VIRTIO_STATUS_ACKNOWLEDGE |
+							       VIRTIO_STATUS_DRIVER |
+							       VIRTIO_STATUS_FEATURES_OK),
 			 0);
 	for (unsigned int i = 0; i < h->nq; i++)
 		queue_setup(h, i, f);
-	assert_int_equal(vdev_set_status(h->dev, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
-							 VIRTIO_STATUS_FEATURES_OK |
-							 VIRTIO_STATUS_DRIVER_OK),
+	assert_int_equal(vireo_vdev_set_status(h->dev, VIRTIO_STATUS_ACKNOWLEDGE |
+							       VIRTIO_STATUS_DRIVER |
+							       VIRTIO_STATUS_FEATURES_OK |
+							       VIRTIO_STATUS_DRIVER_OK),
 			 0);
 	assert_false(vdev_needs_reset(h->dev));
 }
@@ -193,8 +196,8 @@ void blk_harness_init(struct blk_harness *h, const struct blk_device_options *ex
 
 void blk_harness_destroy(struct blk_harness *h)
 {
-	blk_device_free(h->blk);
-	event_loop_destroy(&h->loop);
+	vireo_blk_device_free(h->blk);
+	vireo_event_loop_destroy(&h->loop);
 	close(h->img_fd);
 	munmap(h->host, MEM_SIZE);
 }
@@ -286,11 +289,11 @@ struct blk_harness_req *blk_harness_wait_used(struct blk_harness *h, unsigned in
 
 		if (r)
 			return r;
-		int rc = event_loop_run_once(&h->loop, 50);
+		int rc = vireo_event_loop_run_once(&h->loop, 50);
 
 		/* io_uring's task work interrupts epoll_wait: -EINTR is routine */
 		if (rc < 0 && rc != -EINTR)
-			fail_msg("event_loop_run_once: %d", rc);
+			fail_msg("vireo_event_loop_run_once: %d", rc);
 	}
 	fail_msg("no used buffer on queue %u", qi);
 	return NULL;

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Shared harness for the devices/blk unit tests (test_blk_device,
- * test_blk_device_refusals): a virtio-blk model (blk_device_new()) driven
- * through the core (vdev_set_status, queue config, kicks) by the driver-side
+ * test_blk_device_refusals): a virtio-blk model (vireo_blk_device_new()) driven
+ * through the core (vireo_vdev_set_status, queue config, kicks) by the driver-side
  * split ring over one mmap'd "guest memory" block, without a transport. The
  * image is a temp file (unlinked at once, so a failing test leaves nothing
  * behind) filled with blk_harness_pattern(); tests read it back directly.

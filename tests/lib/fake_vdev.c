@@ -81,7 +81,7 @@ void fvdev_give_config_fd(struct fvdev *f)
 
 	assert_true(fd >= 0);
 	f->config_fd = dup(fd);
-	assert_int_equal(vdev_set_config_call_fd(&f->vdev, fd), 0);
+	assert_int_equal(vireo_vdev_set_config_call_fd(&f->vdev, fd), 0);
 }
 
 int fvdev_setup(void **state)
@@ -97,16 +97,16 @@ int fvdev_setup(void **state)
 	memset(f->guest, 0, FVDEV_GUEST_SIZE);
 	for (i = 0; i < sizeof(f->config); i++)
 		f->config[i] = (uint8_t)i;
-	if (vdev_init(&f->vdev, &fvdev_ops, "fake", 99, FVDEV_FEATURES, FVDEV_QUEUES, FVDEV_QMAX,
-		      f->config, sizeof(f->config)) < 0)
+	if (vireo_vdev_init(&f->vdev, &fvdev_ops, "fake", 99, FVDEV_FEATURES, FVDEV_QUEUES,
+			    FVDEV_QMAX, f->config, sizeof(f->config)) < 0)
 		return -1;
-	guest_mem_init(&f->mem);
-	if (guest_mem_add_region(&f->mem, FVDEV_GUEST_BASE, FVDEV_GUEST_SIZE, f->guest) < 0)
+	vireo_guest_mem_init(&f->mem);
+	if (vireo_guest_mem_add_region(&f->mem, FVDEV_GUEST_BASE, FVDEV_GUEST_SIZE, f->guest) < 0)
 		return -1;
-	if (event_loop_init(&f->loop) < 0)
+	if (vireo_event_loop_init(&f->loop) < 0)
 		return -1;
-	vdev_set_memory(&f->vdev, &f->mem);
-	vdev_set_event_loop(&f->vdev, &f->loop);
+	vireo_vdev_set_memory(&f->vdev, &f->mem);
+	vireo_vdev_set_event_loop(&f->vdev, &f->loop);
 	fvdev_give_config_fd(f);
 	*state = f;
 	return 0;
@@ -116,8 +116,8 @@ int fvdev_teardown(void **state)
 {
 	struct fvdev *f = *state;
 
-	vdev_destroy(&f->vdev);
-	event_loop_destroy(&f->loop);
+	vireo_vdev_destroy(&f->vdev);
+	vireo_event_loop_destroy(&f->loop);
 	close(f->config_fd);
 	free(f->guest);
 	test_free(f);
@@ -132,20 +132,20 @@ bool fvdev_fd_is_open(int fd)
 /* §3.1.1 steps 2-5 with @features. Return: the FEATURES_OK write's result. */
 int fvdev_features_ok(struct vdev *dev, uint64_t features)
 {
-	assert_int_equal(vdev_set_status(dev, S_ACK), 0);
-	assert_int_equal(vdev_set_status(dev, S_ACK | S_DRV), 0);
-	assert_int_equal(vdev_set_driver_features(dev, features), 0);
-	return vdev_set_status(dev, S_ACK | S_DRV | S_FOK);
+	assert_int_equal(vireo_vdev_set_status(dev, S_ACK), 0);
+	assert_int_equal(vireo_vdev_set_status(dev, S_ACK | S_DRV), 0);
+	assert_int_equal(vireo_vdev_set_driver_features(dev, features), 0);
+	return vireo_vdev_set_status(dev, S_ACK | S_DRV | S_FOK);
 }
 
 int fvdev_config_signals(struct fvdev *f)
 {
-	return (int)eventfd_drain_fd(f->config_fd);
+	return (int)vireo_eventfd_drain_fd(f->config_fd);
 }
 
 /* §3.1.1 steps 2-8 with @features: the device ends up live. */
 void fvdev_driver_ok(struct vdev *dev, uint64_t features)
 {
 	assert_int_equal(fvdev_features_ok(dev, features), 0);
-	assert_int_equal(vdev_set_status(dev, S_ACK | S_DRV | S_FOK | S_DOK), 0);
+	assert_int_equal(vireo_vdev_set_status(dev, S_ACK | S_DRV | S_FOK | S_DOK), 0);
 }

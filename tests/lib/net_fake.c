@@ -119,7 +119,7 @@ int net_fake_teardown(void **state)
 	struct net_fake *f = *state;
 
 	if (f->fd.vdev.bus)
-		unregister_virtio_device(&f->fd.vdev);
+		vireo_unregister_virtio_device(&f->fd.vdev);
 	virtio_net_unregister(&f->bus, &f->nd);
 	assert_int_equal(f->violations, 0);
 	assert_false(f->fd.kick_before_driver_ok);
@@ -141,7 +141,7 @@ void net_fake_start(struct net_fake *f, uint64_t features, unsigned int options)
 	f->fd.offered |= features;
 	f->nd.options = options;
 	assert_int_equal(virtio_net_register(&f->bus, &f->nd), 0);
-	assert_int_equal(register_virtio_device(&f->bus, &f->fd.vdev), 0);
+	assert_int_equal(vireo_register_virtio_device(&f->bus, &f->fd.vdev), 0);
 	f->net = virtio_net_from_device(virtio_bus_find(&f->bus, VIRTIO_ID_NET, 0));
 	assert_non_null(f->net);
 }

@@ -38,7 +38,7 @@ static bool hq_notify(struct virtqueue *vq)
 {
 	struct net_harness_queue *hq = vq->priv;
 
-	return eventfd_signal_fd(hq->kick_fd) == 0;
+	return vireo_eventfd_signal_fd(hq->kick_fd) == 0;
 }
 
 static void capture(void *opaque, const struct net_packet *pkt)
@@ -74,10 +74,11 @@ static void queue_setup(struct net_harness *h, unsigned int i)
 	hq->vq.index = i;
 	hq->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	assert_true(hq->kick_fd >= 0);
-	assert_int_equal(vdev_queue_set_num(h->dev, i, NET_HARNESS_QNUM), 0);
-	assert_int_equal(vdev_queue_set_addr(h->dev, i, base, base + 0x1000, base + 0x2000), 0);
-	assert_int_equal(vdev_queue_set_kick_fd(h->dev, i, hq->kick_fd), 0);
-	assert_int_equal(vdev_queue_set_call_fd(h->dev, i, eventfd(0, EFD_NONBLOCK)), 0);
+	assert_int_equal(vireo_vdev_queue_set_num(h->dev, i, NET_HARNESS_QNUM), 0);
+	assert_int_equal(vireo_vdev_queue_set_addr(h->dev, i, base, base + 0x1000, base + 0x2000),
+			 0);
+	assert_int_equal(vireo_vdev_queue_set_kick_fd(h->dev, i, hq->kick_fd), 0);
+	assert_int_equal(vireo_vdev_queue_set_call_fd(h->dev, i, eventfd(0, EFD_NONBLOCK)), 0);
 	hq->ready = true;
 }
 
@@ -91,21 +92,21 @@ void net_harness_init(struct net_harness *h, const struct net_device_options *op
 	h->heap = HEAP_START;
 	h->host = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	assert_true(h->host != MAP_FAILED);
-	guest_mem_init(&h->mem);
-	assert_int_equal(guest_mem_add_region(&h->mem, GPA_BASE, MEM_SIZE, h->host), 0);
-	assert_int_equal(event_loop_init(&h->loop), 0);
+	vireo_guest_mem_init(&h->mem);
+	assert_int_equal(vireo_guest_mem_add_region(&h->mem, GPA_BASE, MEM_SIZE, h->host), 0);
+	assert_int_equal(vireo_event_loop_init(&h->loop), 0);
 	if (opt)
 		o = *opt;
-	assert_int_equal(net_device_new(&h->nd, &o), 0);
-	net_device_set_tx_handler(h->nd, capture, h);
-	h->dev = net_device_vdev(h->nd);
-	vdev_set_memory(h->dev, &h->mem);
-	vdev_set_event_loop(h->dev, &h->loop);
-	assert_int_equal(vdev_set_status(h->dev, VIRTIO_STATUS_ACKNOWLEDGE), 0);
-	assert_int_equal(vdev_set_status(h->dev, s), 0);
+	assert_int_equal(vireo_net_device_new(&h->nd, &o), 0);
+	vireo_net_device_set_tx_handler(h->nd, capture, h);
+	h->dev = vireo_net_device_vdev(h->nd);
+	vireo_vdev_set_memory(h->dev, &h->mem);
+	vireo_vdev_set_event_loop(h->dev, &h->loop);
+	assert_int_equal(vireo_vdev_set_status(h->dev, VIRTIO_STATUS_ACKNOWLEDGE), 0);
+	assert_int_equal(vireo_vdev_set_status(h->dev, s), 0);
 	h->features = (want & h->dev->offered_features) | VIRTIO_BIT(VIRTIO_F_VERSION_1);
-	assert_int_equal(vdev_set_driver_features(h->dev, h->features), 0);
-	assert_int_equal(vdev_set_status(h->dev, s | VIRTIO_STATUS_FEATURES_OK), 0);
+	assert_int_equal(vireo_vdev_set_driver_features(h->dev, h->features), 0);
+	assert_int_equal(vireo_vdev_set_status(h->dev, s | VIRTIO_STATUS_FEATURES_OK), 0);
 	queue_setup(h, 0);
 	queue_setup(h, 1);
 	h->ctrl_index = -1;
@@ -114,9 +115,9 @@ void net_harness_init(struct net_harness *h, const struct net_device_options *op
 			h->features & VIRTIO_BIT(VIRTIO_NET_F_MQ) ? 2 * (int)o.queue_pairs : 2;
 		queue_setup(h, (unsigned int)h->ctrl_index);
 	}
-	assert_int_equal(
-		vdev_set_status(h->dev, s | VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK),
-		0);
+	assert_int_equal(vireo_vdev_set_status(h->dev, s | VIRTIO_STATUS_FEATURES_OK |
+							       VIRTIO_STATUS_DRIVER_OK),
+			 0);
 	assert_false(vdev_needs_reset(h->dev));
 }
 
@@ -124,8 +125,8 @@ void net_harness_destroy(struct net_harness *h)
 {
 	for (unsigned int i = 0; i < h->ncaptured; i++)
 		free(h->captured[i].data);
-	net_device_free(h->nd);
-	event_loop_destroy(&h->loop);
+	vireo_net_device_free(h->nd);
+	vireo_event_loop_destroy(&h->loop);
 	munmap(h->host, MEM_SIZE);
 }
 
@@ -148,7 +149,7 @@ uint32_t net_harness_run(struct net_harness *h, unsigned int qi, const struct vi
 		}
 		if (vdev_needs_reset(h->dev))
 			fail_msg("device needs reset");
-		(void)event_loop_run_once(&h->loop, 20);
+		(void)vireo_event_loop_run_once(&h->loop, 20);
 	}
 	fail_msg("no used buffer on queue %u", qi);
 	return 0;
@@ -192,7 +193,7 @@ uint64_t net_harness_post_rx(struct net_harness *h, uint32_t len, unsigned int n
 					   .len = i + 1 == nseg ? len - i * per : per};
 	assert_int_equal(virtqueue_add_sgs(&h->q[0].vq, sg, 0, nseg, (void *)(uintptr_t)a), 0);
 	virtqueue_kick(&h->q[0].vq);
-	(void)event_loop_run_once(&h->loop, 0);
+	(void)vireo_event_loop_run_once(&h->loop, 0);
 	return a;
 }
 
@@ -222,7 +223,7 @@ uint64_t net_harness_drops(struct net_harness *h, enum net_drop_reason r)
 {
 	struct net_device_stats st;
 
-	net_device_get_stats(h->nd, &st);
+	vireo_net_device_get_stats(h->nd, &st);
 	return st.drops[r];
 }
 

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Test harness for the devices/net unit tests: a virtio-net model
- * (net_device_new()) driven through the core (status, features, queue
+ * (vireo_net_device_new()) driven through the core (status, features, queue
  * config, kicks) by driver-side split rings over one mmap'd "guest memory"
  * block, without a transport. Queue pair 1 (rx 0, tx 1) and the control
  * queue (2) are set up when their features allow. Frames the device
  * transmits are captured; frames are received by calling
- * net_device_receive() directly.
+ * vireo_net_device_receive() directly.
  *
  * Life cycle: net_harness_init() on storage the caller owns (it must not
  * move: queue priv pointers point into it), net_harness_destroy(). Both fail

@@ -29,20 +29,20 @@ struct net_switch {
 	struct net_switch_port ports[NET_SWITCH_MAX_PORTS];
 };
 
-__attribute__((weak)) int net_switch_new(struct net_switch **out)
+__attribute__((weak)) int vireo_net_switch_new(struct net_switch **out)
 {
 	*out = calloc(1, sizeof(**out));
 	return *out ? 0 : -ENOMEM;
 }
 
-__attribute__((weak)) void net_switch_free(struct net_switch *sw)
+__attribute__((weak)) void vireo_net_switch_free(struct net_switch *sw)
 {
 	free(sw);
 }
 
-__attribute__((weak)) int net_switch_add_port(struct net_switch *sw, const char *name,
-					      const struct net_port_ops *ops, void *opaque,
-					      struct net_switch_port **out)
+__attribute__((weak)) int vireo_net_switch_add_port(struct net_switch *sw, const char *name,
+						    const struct net_port_ops *ops, void *opaque,
+						    struct net_switch_port **out)
 {
 	unsigned int i;
 
@@ -58,16 +58,17 @@ __attribute__((weak)) int net_switch_add_port(struct net_switch *sw, const char 
 	return -ENOSPC;
 }
 
-__attribute__((weak)) void net_switch_remove_port(struct net_switch *sw,
-						  struct net_switch_port *port)
+__attribute__((weak)) void vireo_net_switch_remove_port(struct net_switch *sw,
+							struct net_switch_port *port)
 {
 	(void)sw;
 	port->used = false;
 }
 
 /* Every frame floods to every other port (a switch that never learns). */
-__attribute__((weak)) void net_switch_input(struct net_switch *sw, struct net_switch_port *from,
-					    const struct net_packet *pkt)
+__attribute__((weak)) void vireo_net_switch_input(struct net_switch *sw,
+						  struct net_switch_port *from,
+						  const struct net_packet *pkt)
 {
 	unsigned int i;
 

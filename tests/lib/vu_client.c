@@ -25,7 +25,7 @@ static bool vu_client_kick(struct virtqueue *vq)
 {
 	struct vu_client *c = vq->priv;
 
-	return eventfd_signal_fd(c->kick) == 0;
+	return vireo_eventfd_signal_fd(c->kick) == 0;
 }
 
 void vu_client_connect(struct vu_client *c, const char *sock_path)
@@ -61,12 +61,12 @@ int vu_client_send(struct vu_client *c, uint32_t req, const void *payload, uint3
 {
 	struct vhost_user_msg m;
 
-	vhost_user_msg_init(&m, req, size);
+	vireo_vhost_user_msg_init(&m, req, size);
 	if (need_reply)
 		m.hdr.flags |= VHOST_USER_NEED_REPLY_MASK;
 	if (size)
 		memcpy(&m.payload, payload, size);
-	return vhost_user_send(c->sock, &m, fds, nfds);
+	return vireo_vhost_user_send(c->sock, &m, fds, nfds);
 }
 
 void vu_client_reply(struct vu_client *c, uint32_t req, struct vhost_user_msg *m)
@@ -74,7 +74,7 @@ void vu_client_reply(struct vu_client *c, uint32_t req, struct vhost_user_msg *m
 	struct pollfd p = {.fd = c->sock, .events = POLLIN};
 
 	assert_int_equal(poll(&p, 1, VU_WAIT_MS), 1);
-	assert_int_equal(vhost_user_recv(c->sock, m, true), 0);
+	assert_int_equal(vireo_vhost_user_recv(c->sock, m, true), 0);
 	assert_int_equal(m->hdr.request, req);
 }
 
@@ -224,7 +224,7 @@ void vu_client_wait_used(struct vu_client *c, void *token)
 	while (!(got = virtqueue_get_buf(&c->vq, &len))) {
 		assert_false(virtqueue_is_broken(&c->vq));
 		assert_int_equal(poll(&p, 1, VU_WAIT_MS), 1);
-		eventfd_drain_fd(c->call);
+		vireo_eventfd_drain_fd(c->call);
 	}
 	assert_ptr_equal(got, token);
 }
@@ -274,7 +274,7 @@ static bool vu_ring_kick(struct virtqueue *vq)
 {
 	struct vu_ring *r = vq->priv;
 
-	return eventfd_signal_fd(r->kick) == 0;
+	return vireo_eventfd_signal_fd(r->kick) == 0;
 }
 
 static void vu_ring_fd(struct vu_ring *r, uint32_t req, int *fd)
@@ -343,7 +343,7 @@ void vu_ring_wait(struct vu_ring *r, unsigned int n)
 		if (!q) {
 			assert_false(virtqueue_is_broken(&r->vq));
 			assert_int_equal(poll(&p, 1, VU_WAIT_MS), 1);
-			eventfd_drain_fd(r->call);
+			vireo_eventfd_drain_fd(r->call);
 			continue;
 		}
 		assert_int_equal(q->status, VIRTIO_BLK_S_OK);

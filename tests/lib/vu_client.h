@@ -57,7 +57,7 @@ void vu_client_connect(struct vu_client *c, const char *sock_path);
 /* Close the socket and every fd the client made; free the arena. */
 void vu_client_close(struct vu_client *c);
 
-/* One message. Return: vhost_user_send()'s result. */
+/* One message. Return: vireo_vhost_user_send()'s result. */
 int vu_client_send(struct vu_client *c, uint32_t req, const void *payload, uint32_t size,
 		   const int *fds, unsigned int nfds, bool need_reply);
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * Unit tests for devices/blk, the I/O paths: the virtio-blk model driven
- * through the core (vdev_set_status, queue config, kicks) by the driver-side
+ * through the core (vireo_vdev_set_status, queue config, kicks) by the driver-side
  * ring over a shared "guest memory" block, without a transport
  * (tests/lib/blk_harness.c). The image is a temp file under /tmp; every check
  * reads the file back directly too. Requests the device must refuse:
@@ -48,9 +48,9 @@ static void test_blk_config(void **state)
 	assert_false(f & VIRTIO_BIT(VIRTIO_BLK_F_LIFETIME));
 	assert_false(f & VIRTIO_BIT(VIRTIO_F_SR_IOV));
 	assert_true(f & VIRTIO_BIT(VIRTIO_F_VERSION_1));
-	assert_int_equal(vdev_config_read(h.dev, 0, &c, sizeof(c)), 0);
+	assert_int_equal(vireo_vdev_config_read(h.dev, 0, &c, sizeof(c)), 0);
 	assert_int_equal(c.capacity, BLK_HARNESS_IMG_SECTORS);
-	assert_int_equal(blk_device_capacity(h.blk), BLK_HARNESS_IMG_SECTORS);
+	assert_int_equal(vireo_blk_device_capacity(h.blk), BLK_HARNESS_IMG_SECTORS);
 	assert_int_equal(c.seg_max, BLK_HARNESS_QNUM - 2);
 	assert_int_equal(c.blk_size, 512);
 	assert_int_equal(c.num_queues, 1);
@@ -163,7 +163,7 @@ static void test_blk_framing_and_readonly_buffers(void **state)
 		memcpy(table, h.q[0].vq.split.desc, sizeof(table));
 		blk_harness_kick(&h, 0);
 		for (i = 0; i < 400 && !virtqueue_more_used(&h.q[0].vq); i++)
-			(void)event_loop_run_once(&h.loop, 50);
+			(void)vireo_event_loop_run_once(&h.loop, 50);
 		assert_memory_equal(h.q[0].vq.split.desc, table, sizeof(table));
 		assert_ptr_equal(blk_harness_wait_used(&h, 0, &len), &r);
 		assert_int_equal(*r.status, VIRTIO_BLK_S_OK);
@@ -193,7 +193,7 @@ static void test_blk_spurious_kicks(void **state)
 	blk_harness_init(&h, NULL, 0);
 	for (i = 0; i < 32; i++) {
 		blk_harness_kick(&h, 0);
-		(void)event_loop_run_once(&h.loop, 0);
+		(void)vireo_event_loop_run_once(&h.loop, 0);
 	}
 	assert_false(virtqueue_more_used(&h.q[0].vq));
 	blk_harness_req_init(&r);
@@ -203,11 +203,11 @@ static void test_blk_spurious_kicks(void **state)
 	assert_int_equal(blk_harness_req_run(&h, 0, &r, &len), VIRTIO_BLK_S_OK);
 	for (i = 0; i < 32; i++) {
 		blk_harness_kick(&h, 0);
-		(void)event_loop_run_once(&h.loop, 0);
+		(void)vireo_event_loop_run_once(&h.loop, 0);
 	}
 	assert_false(virtqueue_more_used(&h.q[0].vq));
 	assert_null(virtqueue_get_buf(&h.q[0].vq, &len));
-	assert_false(vdev_get_status(h.dev) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+	assert_false(vireo_vdev_get_status(h.dev) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
 	assert_int_equal(blk_harness_simple(&h, VIRTIO_BLK_T_IN, 1, NULL, 0, 512, &len),
 			 VIRTIO_BLK_S_OK);
 	blk_harness_destroy(&h);
@@ -386,7 +386,7 @@ static void test_blk_two_queues(void **state)
 	(void)state;
 	blk_harness_init(&h, &o, 0);
 	assert_true(h.dev->offered_features & VIRTIO_BIT(VIRTIO_BLK_F_MQ));
-	assert_int_equal(vdev_config_read(h.dev, 0, &c, sizeof(c)), 0);
+	assert_int_equal(vireo_vdev_config_read(h.dev, 0, &c, sizeof(c)), 0);
 	assert_int_equal(c.num_queues, 2);
 	for (unsigned int q = 0; q < 2; q++) {
 		for (unsigned int i = 0; i < 16; i++) {
@@ -446,9 +446,9 @@ static void test_blk_reset_in_flight(void **state)
 	}
 	blk_harness_kick(&h, 0);
 	/* one dispatch: the kick handler pops all eight and submits them */
-	assert_int_equal(event_loop_run_once(&h.loop, 1000), 1);
-	assert_int_equal(vdev_set_status(h.dev, 0), 0);
-	assert_int_equal(vdev_get_status(h.dev), 0);
+	assert_int_equal(vireo_event_loop_run_once(&h.loop, 1000), 1);
+	assert_int_equal(vireo_vdev_set_status(h.dev, 0), 0);
+	assert_int_equal(vireo_vdev_get_status(h.dev), 0);
 	blk_harness_destroy(&h);
 }
 

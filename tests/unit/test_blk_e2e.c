@@ -65,9 +65,9 @@ static int setup(void **state)
 static void stack_close(struct e2e *e)
 {
 	if (e->lb)
-		loopback_free(e->lb);
+		vireo_loopback_free(e->lb);
 	if (e->dev)
-		blk_device_free(e->dev);
+		vireo_blk_device_free(e->dev);
 	virtio_blk_unregister(&e->bus, &e->drv);
 	e->lb = NULL;
 	e->dev = NULL;
@@ -94,9 +94,10 @@ static void stack_open(struct e2e *e, bool readonly, unsigned int queues, uint64
 	memset(&e->drv, 0, sizeof(e->drv));
 	e->drv.refuse_features = refuse;
 	assert_int_equal(virtio_blk_register(&e->bus, &e->drv), 0);
-	assert_int_equal(blk_device_new(&e->dev, &opt), 0);
-	assert_int_equal(loopback_new(&e->lb, &e->bus, blk_device_vdev(e->dev), 8u << 20), 0);
-	e->blk = virtio_blk_from_device(loopback_virtio_device(e->lb));
+	assert_int_equal(vireo_blk_device_new(&e->dev, &opt), 0);
+	assert_int_equal(
+		vireo_loopback_new(&e->lb, &e->bus, vireo_blk_device_vdev(e->dev), 8u << 20), 0);
+	e->blk = virtio_blk_from_device(vireo_loopback_virtio_device(e->lb));
 	assert_non_null(e->blk);
 	assert_int_equal(virtio_blk_capacity(e->blk), SECTORS);
 }
@@ -444,15 +445,16 @@ static void raw_open(struct e2e *e, struct raw_driver *rd, bool readonly)
 	rd->drv.probe = raw_probe;
 	virtio_bus_init(&e->bus);
 	assert_int_equal(virtio_register_driver(&e->bus, &rd->drv), 0);
-	assert_int_equal(blk_device_new(&e->dev, &opt), 0);
-	assert_int_equal(loopback_new(&e->lb, &e->bus, blk_device_vdev(e->dev), 1u << 20), 0);
+	assert_int_equal(vireo_blk_device_new(&e->dev, &opt), 0);
+	assert_int_equal(
+		vireo_loopback_new(&e->lb, &e->bus, vireo_blk_device_vdev(e->dev), 1u << 20), 0);
 	assert_non_null(rd->vq);
 }
 
 static void raw_close(struct e2e *e, struct raw_driver *rd)
 {
-	loopback_free(e->lb);
-	blk_device_free(e->dev);
+	vireo_loopback_free(e->lb);
+	vireo_blk_device_free(e->dev);
 	virtio_unregister_driver(&e->bus, &rd->drv);
 	e->lb = NULL;
 	e->dev = NULL;
@@ -465,7 +467,7 @@ static void test_raw_device_checks(void **state)
 	struct virtio_device *vdev;
 
 	raw_open(e, &rd, false);
-	vdev = loopback_virtio_device(e->lb);
+	vdev = vireo_loopback_virtio_device(e->lb);
 	/* The raw path works at all: a good write lands. */
 	assert_int_equal(raw_request(vdev, rd.vq, VIRTIO_BLK_T_OUT, 2, 512, 0x44), VIRTIO_BLK_S_OK);
 	assert_image_filled(e, 1024, 512, 0x44);
@@ -490,7 +492,7 @@ static void test_raw_readonly_ioerr(void **state)
 	struct virtio_device *vdev;
 
 	raw_open(e, &rd, true);
-	vdev = loopback_virtio_device(e->lb);
+	vdev = vireo_loopback_virtio_device(e->lb);
 	assert_false(virtio_has_feature(vdev, VIRTIO_BLK_F_RO));
 	assert_int_equal(raw_request(vdev, rd.vq, VIRTIO_BLK_T_OUT, 0, 512, 0x66),
 			 VIRTIO_BLK_S_IOERR);

@@ -57,11 +57,11 @@ static void giveup_queue_notify(struct vdev *dev, struct vdev_queue *q)
 	struct vring_iov iov[8];
 	struct vring_chain chain;
 
-	if (vdev_queue_pop(q, &chain, iov, 8) != 0)
+	if (vireo_vdev_queue_pop(q, &chain, iov, 8) != 0)
 		return;
 	atomic_fetch_add(&g->popped, 1);
 	/* Nothing is ever pushed: the request waits until the driver notices. */
-	vdev_queue_set_needs_reset(q, "test model: cannot go on");
+	vireo_vdev_queue_set_needs_reset(q, "test model: cannot go on");
 }
 
 static const struct vdev_ops giveup_ops = {.queue_notify = giveup_queue_notify};
@@ -70,8 +70,8 @@ static void giveup_init(struct giveup *g)
 {
 	memset(g, 0, sizeof(*g));
 	g->config.capacity = cpu_to_le64(GIVEUP_SECTORS);
-	assert_int_equal(vdev_init(&g->vdev, &giveup_ops, "giveup", VIRTIO_ID_BLOCK, 0, 1, 256,
-				   &g->config, sizeof(g->config)),
+	assert_int_equal(vireo_vdev_init(&g->vdev, &giveup_ops, "giveup", VIRTIO_ID_BLOCK, 0, 1,
+					 256, &g->config, sizeof(g->config)),
 			 0);
 }
 
@@ -96,7 +96,7 @@ static void *server_thread(void *arg)
 {
 	struct stack *s = arg;
 
-	assert_int_equal(vhost_user_backend_run(s->b), 0);
+	assert_int_equal(vireo_vhost_user_backend_run(s->b), 0);
 	return NULL;
 }
 
@@ -108,8 +108,8 @@ static void server_start(struct stack *s)
 	assert_non_null(mkdtemp(s->dir));
 	snprintf(s->sock, sizeof(s->sock), "%s/sock", s->dir);
 	vo.socket_path = s->sock;
-	assert_int_equal(event_loop_init(&s->loop), 0);
-	assert_int_equal(vhost_user_backend_new(&s->b, &s->g.vdev, &s->loop, &vo), 0);
+	assert_int_equal(vireo_event_loop_init(&s->loop), 0);
+	assert_int_equal(vireo_vhost_user_backend_new(&s->b, &s->g.vdev, &s->loop, &vo), 0);
 	assert_int_equal(pthread_create(&s->thread, NULL, server_thread, s), 0);
 }
 
@@ -127,11 +127,11 @@ static void stack_open(struct stack *s, bool vhost_user)
 
 		server_start(s);
 		o.socket_path = s->sock;
-		assert_int_equal(vhost_user_frontend_new(&s->fe, &s->bus, &o), 0);
-		s->vdev = vhost_user_frontend_virtio_device(s->fe);
+		assert_int_equal(vireo_vhost_user_frontend_new(&s->fe, &s->bus, &o), 0);
+		s->vdev = vireo_vhost_user_frontend_virtio_device(s->fe);
 	} else {
-		assert_int_equal(loopback_new(&s->lb, &s->bus, &s->g.vdev, 1u << 20), 0);
-		s->vdev = loopback_virtio_device(s->lb);
+		assert_int_equal(vireo_loopback_new(&s->lb, &s->bus, &s->g.vdev, 1u << 20), 0);
+		s->vdev = vireo_loopback_virtio_device(s->lb);
 	}
 	s->blk = virtio_blk_from_device(s->vdev);
 	assert_non_null(s->blk);
@@ -141,18 +141,18 @@ static void stack_open(struct stack *s, bool vhost_user)
 static void stack_close(struct stack *s)
 {
 	if (s->lb)
-		loopback_free(s->lb);
+		vireo_loopback_free(s->lb);
 	if (s->fe)
-		vhost_user_frontend_free(s->fe);
+		vireo_vhost_user_frontend_free(s->fe);
 	if (s->b) {
-		event_loop_stop(&s->loop);
+		vireo_event_loop_stop(&s->loop);
 		assert_int_equal(pthread_join(s->thread, NULL), 0);
-		vhost_user_backend_free(s->b);
-		event_loop_destroy(&s->loop);
+		vireo_vhost_user_backend_free(s->b);
+		vireo_event_loop_destroy(&s->loop);
 		rmdir(s->dir);
 	}
 	virtio_blk_unregister(&s->bus, &s->drv);
-	vdev_destroy(&s->g.vdev);
+	vireo_vdev_destroy(&s->g.vdev);
 }
 
 /* ---- the calls that must end ---- */
@@ -305,12 +305,12 @@ static void test_cli_blk_exits(void **state)
 	if (!strstr(log, "DEVICE_NEEDS_RESET"))
 		fail_msg("vireo blk did not name DEVICE_NEEDS_RESET:\n%s", log);
 	vireo_proc_cleanup(&p);
-	event_loop_stop(&s->loop);
+	vireo_event_loop_stop(&s->loop);
 	assert_int_equal(pthread_join(s->thread, NULL), 0);
-	vhost_user_backend_free(s->b);
-	event_loop_destroy(&s->loop);
+	vireo_vhost_user_backend_free(s->b);
+	vireo_event_loop_destroy(&s->loop);
 	rmdir(s->dir);
-	vdev_destroy(&s->g.vdev);
+	vireo_vdev_destroy(&s->g.vdev);
 	free(s);
 }
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * device.h queue_stop through vdev_quiesce() and vdev_queue_disable(): once
+ * device.h queue_stop through vireo_vdev_quiesce() and vireo_vdev_queue_disable(): once
  * they return, the blk model holds no request that can still write into
  * guest memory. Requests are popped and submitted to io_uring by one kick
  * (one loop round), then quiesced before any completion round runs: every
@@ -39,7 +39,7 @@ static void submit_reads(struct blk_harness *h, struct blk_harness_req *r, uint8
 	}
 	blk_harness_kick(h, 0);
 	/* The kick's round only: pops and submits, no completion round yet. */
-	assert_true(event_loop_run_once(&h->loop, 1000) >= 1);
+	assert_true(vireo_event_loop_run_once(&h->loop, 1000) >= 1);
 }
 
 static void test_quiesce_answers_in_flight(void **state)
@@ -53,7 +53,7 @@ static void test_quiesce_answers_in_flight(void **state)
 	(void)state;
 	blk_harness_init(&h, NULL, 0);
 	submit_reads(&h, r, status, REQS);
-	vdev_quiesce(h.dev);
+	vireo_vdev_quiesce(h.dev);
 	while (virtqueue_get_buf(&h.q[0].vq, &len))
 		used++;
 	assert_int_equal(used, REQS);
@@ -78,8 +78,8 @@ static void test_quiesce_after_needs_reset(void **state)
 	blk_harness_init(&h, NULL, 0);
 	submit_reads(&h, r, status, REQS);
 
-	vdev_set_needs_reset(h.dev, "test: a queue broke while I/O was in flight");
-	vdev_quiesce(h.dev);
+	vireo_vdev_set_needs_reset(h.dev, "test: a queue broke while I/O was in flight");
+	vireo_vdev_quiesce(h.dev);
 	/* Answered into guest memory that is still mapped; nothing pushed to a broken ring. */
 	for (i = 0; i < REQS; i++)
 		assert_int_equal(*status[i], VIRTIO_BLK_S_OK);
@@ -87,7 +87,7 @@ static void test_quiesce_after_needs_reset(void **state)
 	blk_harness_destroy(&h);
 }
 
-/* vdev_queue_disable() (GET_VRING_BASE) answers what is in flight before the ring stops. */
+/* vireo_vdev_queue_disable() (GET_VRING_BASE) answers what is in flight before the ring stops. */
 static void test_disable_answers_in_flight(void **state)
 {
 	struct blk_harness_req r[REQS];
@@ -99,11 +99,11 @@ static void test_disable_answers_in_flight(void **state)
 	(void)state;
 	blk_harness_init(&h, NULL, 0);
 	submit_reads(&h, r, status, REQS);
-	vdev_queue_disable(h.dev, 0);
+	vireo_vdev_queue_disable(h.dev, 0);
 	while (virtqueue_get_buf(&h.q[0].vq, &len))
 		used++;
 	assert_int_equal(used, REQS);
-	assert_int_equal(vdev_queue_get_base(h.dev, 0), REQS);
+	assert_int_equal(vireo_vdev_queue_get_base(h.dev, 0), REQS);
 	blk_harness_destroy(&h);
 }
 

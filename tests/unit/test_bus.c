@@ -153,7 +153,7 @@ static void test_init_sequence_order(void **state)
 
 	f->t.use_queue = true;
 	assert_int_equal(virtio_register_driver(&f->bus, &f->t.drv), 0);
-	assert_int_equal(register_virtio_device(&f->bus, &f->fd.vdev), 0);
+	assert_int_equal(vireo_register_virtio_device(&f->bus, &f->fd.vdev), 0);
 
 	assert_event(&f->fd, 0, FAKE_EV_RESET, 0);
 	assert_event(&f->fd, 1, FAKE_EV_STATUS, ack);
@@ -172,7 +172,7 @@ static void test_init_sequence_order(void **state)
 	assert_ptr_equal(virtio_bus_find(&f->bus, VIRTIO_ID_BLOCK, 0), &f->fd.vdev);
 	assert_null(virtio_bus_find(&f->bus, VIRTIO_ID_BLOCK, 1));
 	assert_null(virtio_bus_find(&f->bus, VIRTIO_ID_NET, 0));
-	unregister_virtio_device(&f->fd.vdev);
+	vireo_unregister_virtio_device(&f->fd.vdev);
 }
 
 /* R-BF-04/05/07, R-BF-23: only offered bits the driver knows, ring bits the bus supports. */
@@ -198,7 +198,7 @@ static void test_feature_masking(void **state)
 	f->t.table[6] = 63;
 	f->t.drv.feature_table_size = 7;
 	assert_int_equal(virtio_register_driver(&f->bus, &f->t.drv), 0);
-	assert_int_equal(register_virtio_device(&f->bus, &f->fd.vdev), 0);
+	assert_int_equal(vireo_register_virtio_device(&f->bus, &f->fd.vdev), 0);
 
 	/* The packed layout is taken when offered (the bus's default), from the bus, not the table. */
 	expect = VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX) |
@@ -209,7 +209,7 @@ static void test_feature_masking(void **state)
 	assert_true(virtio_has_feature(&f->fd.vdev, 0));
 	assert_false(virtio_has_feature(&f->fd.vdev, 5));
 	assert_true(f->fd.status & VIRTIO_STATUS_DRIVER_OK);
-	unregister_virtio_device(&f->fd.vdev);
+	vireo_unregister_virtio_device(&f->fd.vdev);
 }
 
 /* R-BF-06: without VERSION_1 (a legacy device) there is no fallback: FAILED. */
@@ -219,14 +219,14 @@ static void test_refuses_legacy_device(void **state)
 
 	f->fd.offered = VIRTIO_BIT(0);
 	assert_int_equal(virtio_register_driver(&f->bus, &f->t.drv), 0);
-	assert_int_equal(register_virtio_device(&f->bus, &f->fd.vdev), -ENODEV);
+	assert_int_equal(vireo_register_virtio_device(&f->bus, &f->fd.vdev), -ENODEV);
 	assert_true(f->fd.status & VIRTIO_STATUS_FAILED);
 	assert_false(f->fd.status & VIRTIO_STATUS_FEATURES_OK);
 	assert_int_equal(find_event(&f->fd, 0, FAKE_EV_FINALIZE, 0), -1);
 	assert_int_equal(f->t.probes, 0);
 	assert_null(f->fd.vdev.driver);
 	assert_null(virtio_bus_find(&f->bus, VIRTIO_ID_BLOCK, 0));
-	unregister_virtio_device(&f->fd.vdev);
+	vireo_unregister_virtio_device(&f->fd.vdev);
 }
 
 /* §3.1.1 step 6, R-BF-16: FEATURES_OK not kept -> FAILED, no probe, no DRIVER_OK. */
@@ -236,14 +236,14 @@ static void test_features_ok_refused(void **state)
 
 	f->fd.refuse_features_ok = true;
 	assert_int_equal(virtio_register_driver(&f->bus, &f->t.drv), 0);
-	assert_int_equal(register_virtio_device(&f->bus, &f->fd.vdev), -ENODEV);
+	assert_int_equal(vireo_register_virtio_device(&f->bus, &f->fd.vdev), -ENODEV);
 	assert_true(f->fd.status & VIRTIO_STATUS_FAILED);
 	assert_false(f->fd.status & VIRTIO_STATUS_DRIVER_OK);
 	assert_int_equal(f->t.probes, 0);
 	assert_int_equal(find_event(&f->fd, 0, FAKE_EV_FIND_VQS, 1), -1);
 	assert_null(f->fd.vdev.driver);
 	assert_false(f->fd.status_cleared);
-	unregister_virtio_device(&f->fd.vdev);
+	vireo_unregister_virtio_device(&f->fd.vdev);
 }
 
 /* R-BF-16: a failing probe leaves FAILED set and DRIVER_OK unset. */
@@ -254,7 +254,7 @@ static void test_probe_failure(void **state)
 	f->t.probe_ret = -EIO;
 	f->t.use_queue = true;
 	assert_int_equal(virtio_register_driver(&f->bus, &f->t.drv), 0);
-	assert_int_equal(register_virtio_device(&f->bus, &f->fd.vdev), -EIO);
+	assert_int_equal(vireo_register_virtio_device(&f->bus, &f->fd.vdev), -EIO);
 	assert_true(f->fd.status & VIRTIO_STATUS_FAILED);
 	assert_true(f->fd.status & VIRTIO_STATUS_FEATURES_OK);
 	assert_false(f->fd.status & VIRTIO_STATUS_DRIVER_OK);
@@ -262,7 +262,7 @@ static void test_probe_failure(void **state)
 	assert_int_equal(f->fd.nvqs, 0);
 	assert_false(f->fd.status_cleared);
 	assert_int_equal(f->t.removes, 0);
-	unregister_virtio_device(&f->fd.vdev);
+	vireo_unregister_virtio_device(&f->fd.vdev);
 	assert_int_equal(f->t.removes, 0);
 }
 
@@ -274,9 +274,9 @@ static void test_find_vqs_failure(void **state)
 	f->t.use_queue = true;
 	f->fd.find_vqs_err = -ENOMEM;
 	assert_int_equal(virtio_register_driver(&f->bus, &f->t.drv), 0);
-	assert_int_equal(register_virtio_device(&f->bus, &f->fd.vdev), -ENOMEM);
+	assert_int_equal(vireo_register_virtio_device(&f->bus, &f->fd.vdev), -ENOMEM);
 	assert_true(f->fd.status & VIRTIO_STATUS_FAILED);
-	unregister_virtio_device(&f->fd.vdev);
+	vireo_unregister_virtio_device(&f->fd.vdev);
 }
 
 /* R-BF-03: after FAILED, a new driver's attempt starts with a reset. */
@@ -289,7 +289,7 @@ static void test_retry_after_failed_resets(void **state)
 
 	f->t.probe_ret = -EIO;
 	assert_int_equal(virtio_register_driver(&f->bus, &f->t.drv), 0);
-	assert_int_equal(register_virtio_device(&f->bus, &f->fd.vdev), -EIO);
+	assert_int_equal(vireo_register_virtio_device(&f->bus, &f->fd.vdev), -EIO);
 	mark = f->fd.nevents;
 
 	test_drv_init(&second, VIRTIO_ID_BLOCK, TEST_VENDOR);
@@ -301,7 +301,7 @@ static void test_retry_after_failed_resets(void **state)
 	assert_ptr_equal(f->fd.vdev.driver, &second.drv);
 	assert_true(f->fd.status & VIRTIO_STATUS_DRIVER_OK);
 	assert_false(f->fd.status & VIRTIO_STATUS_FAILED);
-	unregister_virtio_device(&f->fd.vdev);
+	vireo_unregister_virtio_device(&f->fd.vdev);
 	virtio_unregister_driver(&f->bus, &second.drv);
 }
 
@@ -313,13 +313,13 @@ static void test_probe_ready_early(void **state)
 
 	f->t.ready_early = true;
 	assert_int_equal(virtio_register_driver(&f->bus, &f->t.drv), 0);
-	assert_int_equal(register_virtio_device(&f->bus, &f->fd.vdev), 0);
+	assert_int_equal(vireo_register_virtio_device(&f->bus, &f->fd.vdev), 0);
 	for (i = 0; i < f->fd.nevents; i++)
 		if (f->fd.events[i].kind == FAKE_EV_STATUS &&
 		    (f->fd.events[i].val & VIRTIO_STATUS_DRIVER_OK))
 			driver_ok_writes++;
 	assert_int_equal(driver_ok_writes, 1);
-	unregister_virtio_device(&f->fd.vdev);
+	vireo_unregister_virtio_device(&f->fd.vdev);
 }
 
 /* Matching: device id, vendor exact or VIRTIO_DEV_ANY_ID; late driver registration binds. */
@@ -332,7 +332,7 @@ static void test_id_matching(void **state)
 	test_drv_init(&wrong_device, VIRTIO_ID_NET, VIRTIO_DEV_ANY_ID);
 	assert_int_equal(virtio_register_driver(&f->bus, &other_vendor.drv), 0);
 	assert_int_equal(virtio_register_driver(&f->bus, &wrong_device.drv), 0);
-	assert_int_equal(register_virtio_device(&f->bus, &f->fd.vdev), 0);
+	assert_int_equal(vireo_register_virtio_device(&f->bus, &f->fd.vdev), 0);
 	assert_null(f->fd.vdev.driver);
 	assert_int_equal(f->fd.status, VIRTIO_STATUS_ACKNOWLEDGE);
 	assert_int_equal(other_vendor.probes + wrong_device.probes, 0);
@@ -346,7 +346,7 @@ static void test_id_matching(void **state)
 	assert_int_equal(virtio_register_driver(&f->bus, &f->t.drv), -EEXIST);
 	assert_int_equal(f->t.probes, 1);
 
-	unregister_virtio_device(&f->fd.vdev);
+	vireo_unregister_virtio_device(&f->fd.vdev);
 	virtio_unregister_driver(&f->bus, &other_vendor.drv);
 	virtio_unregister_driver(&f->bus, &wrong_device.drv);
 }
@@ -359,10 +359,10 @@ static void test_unregister_device(void **state)
 
 	f->t.use_queue = true;
 	assert_int_equal(virtio_register_driver(&f->bus, &f->t.drv), 0);
-	assert_int_equal(register_virtio_device(&f->bus, &f->fd.vdev), 0);
+	assert_int_equal(vireo_register_virtio_device(&f->bus, &f->fd.vdev), 0);
 	assert_int_equal(f->fd.nvqs, 1);
 	mark = f->fd.nevents;
-	unregister_virtio_device(&f->fd.vdev);
+	vireo_unregister_virtio_device(&f->fd.vdev);
 
 	assert_event(&f->fd, mark, FAKE_EV_RESET, 0);
 	assert_int_equal(f->t.removes, 1);
@@ -381,7 +381,7 @@ static void test_unregister_driver(void **state)
 
 	f->t.use_queue = true;
 	assert_int_equal(virtio_register_driver(&f->bus, &f->t.drv), 0);
-	assert_int_equal(register_virtio_device(&f->bus, &f->fd.vdev), 0);
+	assert_int_equal(vireo_register_virtio_device(&f->bus, &f->fd.vdev), 0);
 	virtio_unregister_driver(&f->bus, &f->t.drv);
 	assert_int_equal(f->t.removes, 1);
 	assert_null(f->fd.vdev.driver);
@@ -392,7 +392,7 @@ static void test_unregister_driver(void **state)
 	/* Registering again binds again. */
 	assert_int_equal(virtio_register_driver(&f->bus, &f->t.drv), 0);
 	assert_int_equal(f->t.probes, 2);
-	unregister_virtio_device(&f->fd.vdev);
+	vireo_unregister_virtio_device(&f->fd.vdev);
 	assert_int_equal(f->t.removes, 2);
 }
 
@@ -402,10 +402,10 @@ static void test_config_changed_dispatch(void **state)
 
 	virtio_config_changed(&f->fd.vdev); /* unbound: nothing to call */
 	assert_int_equal(virtio_register_driver(&f->bus, &f->t.drv), 0);
-	assert_int_equal(register_virtio_device(&f->bus, &f->fd.vdev), 0);
+	assert_int_equal(vireo_register_virtio_device(&f->bus, &f->fd.vdev), 0);
 	virtio_config_changed(&f->fd.vdev);
 	assert_int_equal(f->t.config_changes, 1);
-	unregister_virtio_device(&f->fd.vdev);
+	vireo_unregister_virtio_device(&f->fd.vdev);
 }
 
 /* R-BF-08 (§2.5.1): re-read while the generation changes. */

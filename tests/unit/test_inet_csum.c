@@ -17,11 +17,13 @@ static void test_rfc1071_example(void **state)
 	static const uint8_t b[] = {0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7};
 
 	(void)state;
-	assert_int_equal(inet_csum_fold(inet_csum_add(0, b, sizeof(b))), 0xddf2);
+	assert_int_equal(vireo_inet_csum_fold(vireo_inet_csum_add(0, b, sizeof(b))), 0xddf2);
 	/* Split in two even pieces: the same sum. */
-	assert_int_equal(inet_csum_fold(inet_csum_add(inet_csum_add(0, b, 4), b + 4, 4)), 0xddf2);
+	assert_int_equal(
+		vireo_inet_csum_fold(vireo_inet_csum_add(vireo_inet_csum_add(0, b, 4), b + 4, 4)),
+		0xddf2);
 	/* An odd length pads with a zero byte. */
-	assert_int_equal(inet_csum_fold(inet_csum_add(0, b, 7)), 0xddf2 - 0x00f7);
+	assert_int_equal(vireo_inet_csum_fold(vireo_inet_csum_add(0, b, 7)), 0xddf2 - 0x00f7);
 }
 
 /* The field must be inside the frame, with csum_start inside too; no 16-bit wrap. */
@@ -51,16 +53,17 @@ static void test_complete(void **state)
 		f[i] = (uint8_t)(i * 13 + 5);
 	f[20] = 0x12; /* the "pseudo-header sum" */
 	f[21] = 0x34;
-	assert_int_equal(inet_csum_complete(f, sizeof(f), 10, 10), 0);
-	assert_int_equal(inet_csum_fold(inet_csum_add(0x1234, f + 10, sizeof(f) - 10)), 0xffff);
-	assert_int_equal(inet_csum_complete(f, sizeof(f), 10, 29), -EINVAL);
+	assert_int_equal(vireo_inet_csum_complete(f, sizeof(f), 10, 10), 0);
+	assert_int_equal(vireo_inet_csum_fold(vireo_inet_csum_add(0x1234, f + 10, sizeof(f) - 10)),
+			 0xffff);
+	assert_int_equal(vireo_inet_csum_complete(f, sizeof(f), 10, 29), -EINVAL);
 	memset(f, 0, sizeof(f));
-	assert_int_equal(inet_csum_complete(f, 4, 0, 2), 0); /* ~0 over zeroes: 0xffff */
+	assert_int_equal(vireo_inet_csum_complete(f, 4, 0, 2), 0); /* ~0 over zeroes: 0xffff */
 	assert_int_equal(f[2], 0xff);
 	assert_int_equal(f[3], 0xff);
 	memset(f, 0xff, 4);
 	f[2] = f[3] = 0; /* sum 0xffff, complement 0: stored as 0xffff */
-	assert_int_equal(inet_csum_complete(f, 4, 0, 2), 0);
+	assert_int_equal(vireo_inet_csum_complete(f, 4, 0, 2), 0);
 	assert_int_equal(f[2], 0xff);
 	assert_int_equal(f[3], 0xff);
 }

@@ -40,15 +40,16 @@ static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 
-	f->size = vinflight_queue_size(true, NUM);
+	f->size = vireo_vinflight_queue_size(true, NUM);
 	f->r = aligned_alloc(64, f->size);
 	memset(f->r, 0, f->size);
-	assert_int_equal(vinflight_init(&f->inf, f->r, f->size, true), 0);
+	assert_int_equal(vireo_vinflight_init(&f->inf, f->r, f->size, true), 0);
 	/* First lap: the driver made every slot available (AVAIL=1, USED=0). */
 	for (unsigned int i = 0; i < NUM; i++)
 		f->flags[i] = VIRTQ_DESC_F_AVAIL;
 	f->pos = (struct vring_dev_position){.avail_wrap = true, .used_wrap = true};
-	assert_int_equal(vinflight_packed_recover(&f->inf, NUM, fake_slot_flags, f, &f->pos), 0);
+	assert_int_equal(vireo_vinflight_packed_recover(&f->inf, NUM, fake_slot_flags, f, &f->pos),
+			 0);
 	*state = f;
 	return 0;
 }
@@ -57,7 +58,7 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	vinflight_destroy(&f->inf);
+	vireo_vinflight_destroy(&f->inf);
 	free(f->r);
 	free(f);
 	return 0;
@@ -65,10 +66,10 @@ static int teardown(void **state)
 
 static int restart(struct fixture *f)
 {
-	vinflight_destroy(&f->inf);
-	assert_int_equal(vinflight_init(&f->inf, f->r, f->size, true), 0);
+	vireo_vinflight_destroy(&f->inf);
+	assert_int_equal(vireo_vinflight_init(&f->inf, f->r, f->size, true), 0);
 	f->pos = (struct vring_dev_position){.avail_wrap = true, .used_wrap = true};
-	return vinflight_packed_recover(&f->inf, NUM, fake_slot_flags, f, &f->pos);
+	return vireo_vinflight_packed_recover(&f->inf, NUM, fake_slot_flags, f, &f->pos);
 }
 
 /* Pop buffer @id of @n descriptors; addr encodes (id, i) for the checks. */
@@ -83,12 +84,12 @@ static void pop(struct fixture *f, uint16_t id, uint16_t n)
 			.id = id,
 			.flags = (uint16_t)(VIRTQ_DESC_F_AVAIL |
 					    (i + 1u < n ? VIRTQ_DESC_F_NEXT : 0))};
-	vinflight_packed_popped(&f->inf, id, d, n);
+	vireo_vinflight_packed_popped(&f->inf, id, d, n);
 }
 
 static void expect_chain(struct fixture *f, uint16_t id, uint16_t n)
 {
-	assert_int_equal(vinflight_packed_next_resubmit(&f->inf), n);
+	assert_int_equal(vireo_vinflight_packed_next_resubmit(&f->inf), n);
 	for (uint16_t i = 0; i < n; i++) {
 		assert_int_equal(f->inf.descs[i].addr, 0x1000u * id + i);
 		assert_int_equal(f->inf.descs[i].id, id);
@@ -105,7 +106,7 @@ static void test_fresh(void **state)
 	assert_int_equal(f->r->free_head, 0);
 	assert_int_equal(f->r->desc[NUM - 1].next, NUM);
 	assert_int_equal(f->r->used_wrap_counter, 1);
-	assert_int_equal(vinflight_packed_next_resubmit(&f->inf), 0);
+	assert_int_equal(vireo_vinflight_packed_next_resubmit(&f->inf), 0);
 }
 
 /* Buffers 5 (2 slots), 2 (1), 7 (3); 2 completes and its flags reach the ring. */
@@ -115,13 +116,13 @@ static void run_batch(struct fixture *f, bool flags_written, bool published)
 	pop(f, 2, 1);
 	pop(f, 7, 3);
 	assert_int_equal(f->r->free_head, 6);
-	vinflight_packed_pushed(&f->inf, 2);
-	vinflight_packed_publishing(&f->inf);
+	vireo_vinflight_packed_pushed(&f->inf, 2);
+	vireo_vinflight_packed_publishing(&f->inf);
 	assert_int_equal(f->r->used_idx, 1);
 	if (flags_written)
 		f->flags[0] = VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED; /* used, wrap 1 */
 	if (published)
-		vinflight_packed_published(&f->inf);
+		vireo_vinflight_packed_published(&f->inf);
 }
 
 /* D-VU-INFL-11/-13/-15: the rest comes back in fetch order; positions from the region. */
@@ -134,7 +135,7 @@ static void test_resubmit_after_publish(void **state)
 	assert_int_equal(restart(f), 0);
 	expect_chain(f, 5, 2);
 	expect_chain(f, 7, 3);
-	assert_int_equal(vinflight_packed_next_resubmit(&f->inf), 0);
+	assert_int_equal(vireo_vinflight_packed_next_resubmit(&f->inf), 0);
 	/* used after buffer 2's one slot; avail after the 5 slots still in flight */
 	assert_int_equal(f->pos.used_idx, 1);
 	assert_int_equal(f->pos.avail_idx, 6);
@@ -150,7 +151,7 @@ static void test_crash_after_flags(void **state)
 	assert_int_equal(restart(f), 0);
 	expect_chain(f, 5, 2);
 	expect_chain(f, 7, 3);
-	assert_int_equal(vinflight_packed_next_resubmit(&f->inf), 0);
+	assert_int_equal(vireo_vinflight_packed_next_resubmit(&f->inf), 0);
 	assert_int_equal(f->pos.used_idx, 1);
 }
 
@@ -180,7 +181,7 @@ static void test_crash_mid_pop(void **state)
 	f->r->old_free_head = head; /* the last descriptor's step never ran */
 	assert_int_equal(restart(f), 0);
 	expect_chain(f, 5, 2);
-	assert_int_equal(vinflight_packed_next_resubmit(&f->inf), 0);
+	assert_int_equal(vireo_vinflight_packed_next_resubmit(&f->inf), 0);
 	assert_int_equal(f->pos.avail_idx, 2);
 }
 
@@ -259,11 +260,11 @@ static void test_hostile_chain(void **state)
 	pop(f, 5, 3);
 	f->r->desc[0].next = 0xfff0;
 	assert_int_equal(restart(f), 0);
-	assert_int_equal(vinflight_packed_next_resubmit(&f->inf), -EPROTO);
+	assert_int_equal(vireo_vinflight_packed_next_resubmit(&f->inf), -EPROTO);
 	f->r->desc[0].next = 1;
 	f->r->desc[2].id = NUM;
 	assert_int_equal(restart(f), 0);
-	assert_int_equal(vinflight_packed_next_resubmit(&f->inf), -EPROTO);
+	assert_int_equal(vireo_vinflight_packed_next_resubmit(&f->inf), -EPROTO);
 }
 
 /* The front-end rewrites an entry's last link before a publish: skipped, nothing outside. */
@@ -273,9 +274,9 @@ static void test_hostile_publish(void **state)
 
 	pop(f, 5, 2);
 	f->r->desc[0].last = 0xffff;
-	vinflight_packed_pushed(&f->inf, 5);
-	vinflight_packed_publishing(&f->inf);
-	vinflight_packed_published(&f->inf);
+	vireo_vinflight_packed_pushed(&f->inf, 5);
+	vireo_vinflight_packed_publishing(&f->inf);
+	vireo_vinflight_packed_published(&f->inf);
 	assert_int_equal(f->r->desc[0].inflight, 0);
 }
 

@@ -29,10 +29,10 @@ static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 
-	f->size = vinflight_queue_size(false, NUM);
+	f->size = vireo_vinflight_queue_size(false, NUM);
 	f->r = aligned_alloc(64, f->size);
 	memset(f->r, 0, f->size);
-	assert_int_equal(vinflight_init(&f->inf, f->r, f->size, false), 0);
+	assert_int_equal(vireo_vinflight_init(&f->inf, f->r, f->size, false), 0);
 	*state = f;
 	return 0;
 }
@@ -41,7 +41,7 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	vinflight_destroy(&f->inf);
+	vireo_vinflight_destroy(&f->inf);
 	free(f->r);
 	free(f);
 	return 0;
@@ -50,9 +50,9 @@ static int teardown(void **state)
 /* A restarted back-end: a new view of the same region, then recovery. */
 static int restart(struct fixture *f, uint16_t ring_used, uint16_t *last_avail)
 {
-	vinflight_destroy(&f->inf);
-	assert_int_equal(vinflight_init(&f->inf, f->r, f->size, false), 0);
-	return vinflight_split_recover(&f->inf, NUM, ring_used, last_avail);
+	vireo_vinflight_destroy(&f->inf);
+	assert_int_equal(vireo_vinflight_init(&f->inf, f->r, f->size, false), 0);
+	return vireo_vinflight_split_recover(&f->inf, NUM, ring_used, last_avail);
 }
 
 static void expect_resubmit(struct fixture *f, const uint16_t *heads, unsigned int n)
@@ -60,20 +60,21 @@ static void expect_resubmit(struct fixture *f, const uint16_t *heads, unsigned i
 	uint16_t head;
 
 	for (unsigned int i = 0; i < n; i++) {
-		assert_true(vinflight_next_resubmit(&f->inf, &head));
+		assert_true(vireo_vinflight_next_resubmit(&f->inf, &head));
 		assert_int_equal(head, heads[i]);
 	}
-	assert_false(vinflight_next_resubmit(&f->inf, &head));
+	assert_false(vireo_vinflight_next_resubmit(&f->inf, &head));
 }
 
 /* D-VU-INFL-03/-04: 16-byte header and entries, each queue's region 64-aligned. */
 static void test_sizes(void **state)
 {
 	(void)state;
-	assert_int_equal(vinflight_queue_size(false, 256), 4160);
-	assert_int_equal(vinflight_queue_size(false, 1), 64);
-	assert_int_equal(vinflight_queue_size(true, 256), 8256); /* 32 + 256 * 32, 64-aligned */
-	assert_int_equal(vinflight_queue_size(false, 0), 0);
+	assert_int_equal(vireo_vinflight_queue_size(false, 256), 4160);
+	assert_int_equal(vireo_vinflight_queue_size(false, 1), 64);
+	assert_int_equal(vireo_vinflight_queue_size(true, 256),
+			 8256); /* 32 + 256 * 32, 64-aligned */
+	assert_int_equal(vireo_vinflight_queue_size(false, 0), 0);
 }
 
 /* D-VU-INFL-06: a version-0 region is formatted; the front-end's base stands. */
@@ -82,7 +83,7 @@ static void test_fresh_region(void **state)
 	struct fixture *f = *state;
 	uint16_t last = 77;
 
-	assert_int_equal(vinflight_split_recover(&f->inf, NUM, 5, &last), 0);
+	assert_int_equal(vireo_vinflight_split_recover(&f->inf, NUM, 5, &last), 0);
 	assert_int_equal(last, 77);
 	assert_int_equal(f->r->version, VINFLIGHT_VERSION);
 	assert_int_equal(f->r->desc_num, NUM);
@@ -97,15 +98,15 @@ static void test_resubmit_in_counter_order(void **state)
 	uint16_t last = 0, want[] = {9, 3, 7};
 	uint64_t max;
 
-	assert_int_equal(vinflight_split_recover(&f->inf, NUM, 0, &last), 0);
-	vinflight_split_popped(&f->inf, 9);
-	vinflight_split_popped(&f->inf, 1);
-	vinflight_split_popped(&f->inf, 3);
-	vinflight_split_popped(&f->inf, 7);
+	assert_int_equal(vireo_vinflight_split_recover(&f->inf, NUM, 0, &last), 0);
+	vireo_vinflight_split_popped(&f->inf, 9);
+	vireo_vinflight_split_popped(&f->inf, 1);
+	vireo_vinflight_split_popped(&f->inf, 3);
+	vireo_vinflight_split_popped(&f->inf, 7);
 	assert_int_equal(f->r->desc[9].inflight, 1);
 	assert_true(f->r->desc[1].counter < f->r->desc[3].counter);
-	vinflight_split_pushed(&f->inf, 1);
-	vinflight_split_published(&f->inf, 1);
+	vireo_vinflight_split_pushed(&f->inf, 1);
+	vireo_vinflight_split_published(&f->inf, 1);
 	assert_int_equal(f->r->desc[1].inflight, 0);
 	assert_int_equal(f->r->used_idx, 1);
 	max = f->r->desc[7].counter;
@@ -114,7 +115,7 @@ static void test_resubmit_in_counter_order(void **state)
 	assert_int_equal(last, 4);
 	expect_resubmit(f, want, 3);
 	/* D-VU-INFL-15: new requests sort after the resubmitted ones. */
-	vinflight_split_popped(&f->inf, 2);
+	vireo_vinflight_split_popped(&f->inf, 2);
 	assert_true(f->r->desc[2].counter > max);
 }
 
@@ -124,12 +125,12 @@ static void test_crash_after_used_idx(void **state)
 	struct fixture *f = *state;
 	uint16_t last = 0, want[] = {4};
 
-	assert_int_equal(vinflight_split_recover(&f->inf, NUM, 0, &last), 0);
-	vinflight_split_popped(&f->inf, 2);
-	vinflight_split_popped(&f->inf, 4);
-	vinflight_split_popped(&f->inf, 6);
-	vinflight_split_pushed(&f->inf, 6);
-	vinflight_split_pushed(&f->inf, 2);
+	assert_int_equal(vireo_vinflight_split_recover(&f->inf, NUM, 0, &last), 0);
+	vireo_vinflight_split_popped(&f->inf, 2);
+	vireo_vinflight_split_popped(&f->inf, 4);
+	vireo_vinflight_split_popped(&f->inf, 6);
+	vireo_vinflight_split_pushed(&f->inf, 6);
+	vireo_vinflight_split_pushed(&f->inf, 2);
 	/* The ring published used->idx = 2; the process died before published(). */
 	assert_int_equal(restart(f, 2, &last), 0);
 	assert_int_equal(f->r->desc[2].inflight, 0);
@@ -145,10 +146,10 @@ static void test_crash_before_used_idx(void **state)
 	struct fixture *f = *state;
 	uint16_t last = 0, want[] = {2, 4};
 
-	assert_int_equal(vinflight_split_recover(&f->inf, NUM, 0, &last), 0);
-	vinflight_split_popped(&f->inf, 2);
-	vinflight_split_popped(&f->inf, 4);
-	vinflight_split_pushed(&f->inf, 4);
+	assert_int_equal(vireo_vinflight_split_recover(&f->inf, NUM, 0, &last), 0);
+	vireo_vinflight_split_popped(&f->inf, 2);
+	vireo_vinflight_split_popped(&f->inf, 4);
+	vireo_vinflight_split_pushed(&f->inf, 4);
 	assert_int_equal(restart(f, 0, &last), 0);
 	assert_int_equal(last, 2);
 	expect_resubmit(f, want, 2);
@@ -160,9 +161,9 @@ static void test_unpop(void **state)
 	struct fixture *f = *state;
 	uint16_t last = 0;
 
-	assert_int_equal(vinflight_split_recover(&f->inf, NUM, 0, &last), 0);
-	vinflight_split_popped(&f->inf, 5);
-	vinflight_split_unpopped(&f->inf, 5);
+	assert_int_equal(vireo_vinflight_split_recover(&f->inf, NUM, 0, &last), 0);
+	vireo_vinflight_split_popped(&f->inf, 5);
+	vireo_vinflight_split_unpopped(&f->inf, 5);
 	assert_int_equal(restart(f, 0, &last), 0);
 	assert_int_equal(last, 0);
 	expect_resubmit(f, NULL, 0);
@@ -173,9 +174,9 @@ static void prepare(struct fixture *f)
 {
 	uint16_t last = 0;
 
-	assert_int_equal(vinflight_split_recover(&f->inf, NUM, 0, &last), 0);
-	vinflight_split_popped(&f->inf, 1);
-	vinflight_split_popped(&f->inf, 3);
+	assert_int_equal(vireo_vinflight_split_recover(&f->inf, NUM, 0, &last), 0);
+	vireo_vinflight_split_popped(&f->inf, 1);
+	vireo_vinflight_split_popped(&f->inf, 3);
 }
 
 static void expect_refused(struct fixture *f, uint16_t ring_used)
@@ -184,7 +185,7 @@ static void expect_refused(struct fixture *f, uint16_t ring_used)
 
 	assert_int_equal(restart(f, ring_used, &last), -EPROTO);
 	assert_int_equal(last, 42);
-	assert_false(vinflight_next_resubmit(&f->inf, &head));
+	assert_false(vireo_vinflight_next_resubmit(&f->inf, &head));
 }
 
 /* D-VU-INFL-04/-06: a header that is not ours for this ring is refused. */
@@ -204,9 +205,9 @@ static void test_hostile_header(void **state)
 	expect_refused(f, 0);
 	f->r->desc_num = NUM;
 	/* A region too small for the ring (SET_INFLIGHT_FD's queue size was smaller). */
-	vinflight_destroy(&f->inf);
-	assert_int_equal(vinflight_init(&f->inf, f->r, f->size - 64, false), 0);
-	assert_int_equal(vinflight_split_recover(&f->inf, NUM, 0, &last), -EPROTO);
+	vireo_vinflight_destroy(&f->inf);
+	assert_int_equal(vireo_vinflight_init(&f->inf, f->r, f->size - 64, false), 0);
+	assert_int_equal(vireo_vinflight_split_recover(&f->inf, NUM, 0, &last), -EPROTO);
 	assert_int_equal(restart(f, 0, &last), 0);
 }
 
@@ -245,10 +246,10 @@ static void test_hostile_links_at_publish(void **state)
 	struct fixture *f = *state;
 
 	prepare(f);
-	vinflight_split_pushed(&f->inf, 3);
-	vinflight_split_pushed(&f->inf, 1);
+	vireo_vinflight_split_pushed(&f->inf, 3);
+	vireo_vinflight_split_pushed(&f->inf, 1);
 	f->r->desc[1].next = 0xfff0;
-	vinflight_split_published(&f->inf, 2);
+	vireo_vinflight_split_published(&f->inf, 2);
 	assert_int_equal(f->r->desc[1].inflight, 0);
 	assert_int_equal(f->r->used_idx, 2);
 }

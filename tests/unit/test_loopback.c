@@ -76,14 +76,14 @@ static void echo_queue_notify(struct vdev *dev, struct vdev_queue *q)
 	unsigned int i;
 
 	(void)dev;
-	while (vdev_queue_pop(q, &chain, iov, ECHO_IOV) == 0) {
+	while (vireo_vdev_queue_pop(q, &chain, iov, ECHO_IOV) == 0) {
 		/* GUEST: each iov was translated and bounds-checked by the pop. */
 		for (i = chain.readable; i < (unsigned int)chain.readable + chain.writable; i++)
 			memset(iov[i].base, q->index + 1, iov[i].len);
-		if (vdev_queue_push(q, chain.head, chain.writable_bytes) < 0)
+		if (vireo_vdev_queue_push(q, chain.head, chain.writable_bytes) < 0)
 			break;
 	}
-	vdev_queue_flush(q);
+	vireo_vdev_queue_flush(q);
 }
 
 static void echo_reset(struct vdev *dev)
@@ -105,15 +105,16 @@ static struct echo_dev *echo_new(void)
 
 	assert_non_null(e);
 	memcpy(e->config, "ECHO\0\0\0\0", 8);
-	assert_int_equal(vdev_init(&e->vdev, &echo_ops, "echo", ECHO_DEVICE_ID, features,
-				   ECHO_QUEUES, ECHO_QUEUE_SIZE, e->config, sizeof(e->config)),
+	assert_int_equal(vireo_vdev_init(&e->vdev, &echo_ops, "echo", ECHO_DEVICE_ID, features,
+					 ECHO_QUEUES, ECHO_QUEUE_SIZE, e->config,
+					 sizeof(e->config)),
 			 0);
 	return e;
 }
 
 static void echo_free(struct echo_dev *e)
 {
-	vdev_destroy(&e->vdev);
+	vireo_vdev_destroy(&e->vdev);
 	free(e);
 }
 
@@ -220,8 +221,8 @@ static int setup(void **state)
 	virtio_bus_init(&f->bus);
 	fixture_driver(f);
 	f->echo = echo_new();
-	assert_int_equal(loopback_new(&f->lb, &f->bus, &f->echo->vdev, 1u << 20), 0);
-	f->vdev = loopback_virtio_device(f->lb);
+	assert_int_equal(vireo_loopback_new(&f->lb, &f->bus, &f->echo->vdev, 1u << 20), 0);
+	f->vdev = vireo_loopback_virtio_device(f->lb);
 	*state = f;
 	return 0;
 }
@@ -231,7 +232,7 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 
 	if (f->lb)
-		loopback_free(f->lb);
+		vireo_loopback_free(f->lb);
 	virtio_unregister_driver(&f->bus, &f->drv.drv);
 	echo_free(f->echo);
 	free(f);
@@ -269,7 +270,7 @@ static struct dev_view dev_view(struct fixture *f)
 	struct dev_view v;
 
 	memset(&v, 0, sizeof(v));
-	assert_int_equal(loopback_run_in_device(f->lb, dev_view_fn, &v), 0);
+	assert_int_equal(vireo_loopback_run_in_device(f->lb, dev_view_fn, &v), 0);
 	return v;
 }
 
@@ -411,7 +412,7 @@ static void test_callback_runs_on_signal(void **state)
 static void signal_config_fn(struct vdev *dev, void *arg)
 {
 	(void)arg;
-	vdev_config_changed(dev);
+	vireo_vdev_config_changed(dev);
 }
 
 static void test_config_change_signal(void **state)
@@ -419,7 +420,7 @@ static void test_config_change_signal(void **state)
 	struct fixture *f = *state;
 	uint32_t gen = f->vdev->config->generation(f->vdev);
 
-	assert_int_equal(loopback_run_in_device(f->lb, signal_config_fn, NULL), 0);
+	assert_int_equal(vireo_loopback_run_in_device(f->lb, signal_config_fn, NULL), 0);
 	while (f->state.config_changes == 0)
 		assert_int_equal(f->vdev->config->wait(f->vdev, WAIT_MS), 0);
 	assert_int_not_equal(f->vdev->config->generation(f->vdev), gen);
@@ -499,7 +500,7 @@ static void test_free_returns_everything(void **state)
 
 	v = dev_view(f);
 	assert_true(v.has_mem && v.has_loop);
-	loopback_free(f->lb);
+	vireo_loopback_free(f->lb);
 	f->lb = NULL;
 	assert_int_equal(f->state.removes, 1);
 	assert_int_equal(f->echo->vdev.status, 0);
@@ -518,11 +519,12 @@ static void test_no_matching_driver(void **state)
 	int fds = count_fds();
 
 	other->vdev.device_id = ECHO_DEVICE_ID + 1;
-	assert_int_equal(loopback_new(&lb, &f->bus, &other->vdev, 0), 0);
-	assert_null(loopback_virtio_device(lb)->driver);
-	assert_int_equal(loopback_virtio_device(lb)->config->get_status(loopback_virtio_device(lb)),
+	assert_int_equal(vireo_loopback_new(&lb, &f->bus, &other->vdev, 0), 0);
+	assert_null(vireo_loopback_virtio_device(lb)->driver);
+	assert_int_equal(vireo_loopback_virtio_device(lb)->config->get_status(
+				 vireo_loopback_virtio_device(lb)),
 			 VIRTIO_STATUS_ACKNOWLEDGE);
-	loopback_free(lb);
+	vireo_loopback_free(lb);
 	assert_int_equal(count_fds(), fds);
 	echo_free(other);
 }
@@ -535,7 +537,7 @@ static void test_probe_failure_undoes_all(void **state)
 	int fds = count_fds();
 
 	f->state.probe_result = -EIO;
-	assert_int_equal(loopback_new(&lb, &f->bus, &other->vdev, 0), -EIO);
+	assert_int_equal(vireo_loopback_new(&lb, &f->bus, &other->vdev, 0), -EIO);
 	assert_int_equal(count_fds(), fds);
 	assert_int_equal(other->vdev.status, 0);
 	assert_ptr_equal(f->bus.devices, f->vdev);
@@ -552,7 +554,7 @@ static void test_dma_exhaustion_fails_find_vqs(void **state)
 	int fds = count_fds();
 
 	/* 4 KiB cannot hold two rings of 64 with their indirect pools. */
-	assert_int_equal(loopback_new(&lb, &f->bus, &other->vdev, 4096), -ENOMEM);
+	assert_int_equal(vireo_loopback_new(&lb, &f->bus, &other->vdev, 4096), -ENOMEM);
 	assert_int_equal(count_fds(), fds);
 	echo_free(other);
 }

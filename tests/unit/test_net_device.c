@@ -40,8 +40,8 @@ static void test_offer_and_options(void **state)
 	uint64_t f;
 
 	(void)state;
-	assert_int_equal(net_device_new(&nd, &o), 0);
-	f = net_device_vdev(nd)->offered_features;
+	assert_int_equal(vireo_net_device_new(&nd, &o), 0);
+	f = vireo_net_device_vdev(nd)->offered_features;
 	assert_true(f & F(MAC) && f & F(STATUS) && f & F(MTU) && f & F(MRG_RXBUF));
 	/* net pops and pushes in ring order: IN_ORDER (D-BF-19); packed from the core */
 	assert_true(f & VIRTIO_BIT(VIRTIO_F_IN_ORDER) && f & VIRTIO_BIT(VIRTIO_F_RING_PACKED));
@@ -49,37 +49,37 @@ static void test_offer_and_options(void **state)
 	assert_false(f & (F(HOST_TSO6) | F(GUEST_UFO) | F(HOST_UFO) | F(HOST_ECN) | F(GUEST_ECN)));
 	assert_true(f & F(CTRL_VQ) && f & F(CTRL_RX) && f & F(CTRL_MAC_ADDR));
 	assert_false(f & F(MQ)); /* one pair */
-	assert_int_equal(net_device_vdev(nd)->num_queues, 3);
-	net_device_free(nd);
+	assert_int_equal(vireo_net_device_vdev(nd)->num_queues, 3);
+	vireo_net_device_free(nd);
 	o = opts(0);
 	o.queue_pairs = 2;
-	assert_int_equal(net_device_new(&nd, &o), 0);
-	f = net_device_vdev(nd)->offered_features;
+	assert_int_equal(vireo_net_device_new(&nd, &o), 0);
+	f = vireo_net_device_vdev(nd)->offered_features;
 	assert_true(f & F(MQ) && f & F(CTRL_VQ)); /* MQ requires CTRL_VQ */
 	assert_false(f & (F(CSUM) | F(GUEST_CSUM)));
-	assert_int_equal(net_device_vdev(nd)->num_queues, 5);
-	net_device_free(nd);
+	assert_int_equal(vireo_net_device_vdev(nd)->num_queues, 5);
+	vireo_net_device_free(nd);
 	o = opts(0);
 	memset(o.mac, 0, 6);
 	o.no_ctrl_vq = true;
-	assert_int_equal(net_device_new(&nd, &o), 0);
-	f = net_device_vdev(nd)->offered_features;
+	assert_int_equal(vireo_net_device_new(&nd, &o), 0);
+	f = vireo_net_device_vdev(nd)->offered_features;
 	assert_false(f & (F(MAC) | F(CTRL_VQ) | F(CTRL_RX) | F(MQ)));
-	net_device_free(nd);
+	vireo_net_device_free(nd);
 	o.queue_pairs = 2; /* MQ without a control queue cannot be offered */
-	assert_int_equal(net_device_new(&nd, &o), -EINVAL);
+	assert_int_equal(vireo_net_device_new(&nd, &o), -EINVAL);
 	o = opts(0);
 	o.mtu = 67; /* D-NET-02 */
-	assert_int_equal(net_device_new(&nd, &o), -EINVAL);
+	assert_int_equal(vireo_net_device_new(&nd, &o), -EINVAL);
 	o = opts(0);
 	o.queue_size = 100;
-	assert_int_equal(net_device_new(&nd, &o), -EINVAL);
+	assert_int_equal(vireo_net_device_new(&nd, &o), -EINVAL);
 	o = opts(0);
 	o.mac[0] = 0x03; /* multicast */
-	assert_int_equal(net_device_new(&nd, &o), -EINVAL);
+	assert_int_equal(vireo_net_device_new(&nd, &o), -EINVAL);
 	o = opts(0);
 	o.queue_pairs = NET_DEVICE_MAX_QUEUE_PAIRS + 1;
-	assert_int_equal(net_device_new(&nd, &o), -EINVAL);
+	assert_int_equal(vireo_net_device_new(&nd, &o), -EINVAL);
 }
 
 /* §5.1.4: mac, status, max_virtqueue_pairs, mtu; config is read-only (D-VU-31). */
@@ -93,28 +93,28 @@ static void test_config(void **state)
 	(void)state;
 	o.mtu = 9000;
 	o.queue_pairs = 3;
-	assert_int_equal(net_device_new(&nd, &o), 0);
-	dev = net_device_vdev(nd);
+	assert_int_equal(vireo_net_device_new(&nd, &o), 0);
+	dev = vireo_net_device_vdev(nd);
 	assert_int_equal(dev->config_size, sizeof(c));
-	assert_int_equal(vdev_config_read(dev, 0, &c, sizeof(c)), 0);
+	assert_int_equal(vireo_vdev_config_read(dev, 0, &c, sizeof(c)), 0);
 	assert_memory_equal(c.mac, o.mac, 6);
 	assert_int_equal(le16_to_cpu(c.status), VIRTIO_NET_S_LINK_UP);
 	assert_int_equal(le16_to_cpu(c.max_virtqueue_pairs), 3);
 	assert_int_equal(le16_to_cpu(c.mtu), 9000);
-	assert_int_not_equal(vdev_config_write(dev, 0, mac_a, 6), 0);
-	assert_int_equal(vdev_config_read(dev, 0, &c, 6), 0);
+	assert_int_not_equal(vireo_vdev_config_write(dev, 0, mac_a, 6), 0);
+	assert_int_equal(vireo_vdev_config_read(dev, 0, &c, 6), 0);
 	assert_memory_equal(c.mac, o.mac, 6);
-	net_device_set_link(nd, false);
-	assert_int_equal(vdev_config_read(dev, 0, &c, sizeof(c)), 0);
+	vireo_net_device_set_link(nd, false);
+	assert_int_equal(vireo_vdev_config_read(dev, 0, &c, sizeof(c)), 0);
 	assert_int_equal(le16_to_cpu(c.status), 0);
-	net_device_free(nd);
+	vireo_net_device_free(nd);
 	o.link_down = true;
-	assert_int_equal(net_device_new(&nd, &o), 0);
-	assert_int_equal(vdev_config_read(net_device_vdev(nd), 0, &c, sizeof(c)), 0);
+	assert_int_equal(vireo_net_device_new(&nd, &o), 0);
+	assert_int_equal(vireo_vdev_config_read(vireo_net_device_vdev(nd), 0, &c, sizeof(c)), 0);
 	assert_int_equal(le16_to_cpu(c.status), 0);
-	net_device_free(nd);
+	vireo_net_device_free(nd);
 	for (int r = 0; r < NET_DROP_COUNT; r++)
-		assert_true(strlen(net_drop_reason_name((enum net_drop_reason)r)) > 0);
+		assert_true(strlen(vireo_net_drop_reason_name((enum net_drop_reason)r)) > 0);
 }
 
 static void expect_frame(struct net_harness *h, unsigned int i, const uint8_t *frame, uint32_t len)
@@ -138,7 +138,7 @@ static void test_tx_basic(void **state)
 	expect_frame(&h, 0, f, 60);
 	assert_int_equal(h.captured[0].vnet.flags, 0);
 	assert_int_equal(h.captured[0].vnet.gso_type, VIRTIO_NET_HDR_GSO_NONE);
-	net_device_get_stats(h.nd, &st);
+	vireo_net_device_get_stats(h.nd, &st);
 	assert_int_equal(st.tx_frames, 1);
 	assert_int_equal(st.tx_bytes, 60);
 	free(f);
@@ -290,26 +290,27 @@ static void test_config_ranges_and_stable_mtu(void **state)
 	assert_true(NET_DEVICE_MAX_QUEUE_PAIRS <= 0x8000);
 	for (pairs = 1; pairs <= NET_DEVICE_MAX_QUEUE_PAIRS; pairs++) {
 		o.queue_pairs = pairs;
-		assert_int_equal(net_device_new(&nd, &o), 0);
-		assert_int_equal(vdev_config_read(net_device_vdev(nd), 0, &c, sizeof(c)), 0);
+		assert_int_equal(vireo_net_device_new(&nd, &o), 0);
+		assert_int_equal(
+			vireo_vdev_config_read(vireo_net_device_vdev(nd), 0, &c, sizeof(c)), 0);
 		assert_int_equal(le16_to_cpu(c.max_virtqueue_pairs), pairs);
-		net_device_free(nd);
+		vireo_net_device_free(nd);
 	}
 	o = opts(0);
 	o.mtu = 4000;
 	net_harness_init(&h, &o, ALL_NET);
-	net_device_set_link(h.nd, false);
-	net_device_set_link(h.nd, true);
+	vireo_net_device_set_link(h.nd, false);
+	vireo_net_device_set_link(h.nd, true);
 	assert_int_equal(
 		net_harness_ctrl(&h, VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_ADDR_SET, new_mac, 6),
 		VIRTIO_NET_OK);
 	assert_int_equal(
 		net_harness_ctrl(&h, VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC, &on, 1),
 		VIRTIO_NET_OK);
-	assert_int_equal(vdev_config_read(h.dev, 0, &c, sizeof(c)), 0);
+	assert_int_equal(vireo_vdev_config_read(h.dev, 0, &c, sizeof(c)), 0);
 	assert_int_equal(le16_to_cpu(c.mtu), 4000);
-	assert_int_equal(vdev_set_status(h.dev, 0), 0);
-	assert_int_equal(vdev_config_read(h.dev, 0, &c, sizeof(c)), 0);
+	assert_int_equal(vireo_vdev_set_status(h.dev, 0), 0);
+	assert_int_equal(vireo_vdev_config_read(h.dev, 0, &c, sizeof(c)), 0);
 	assert_int_equal(le16_to_cpu(c.mtu), 4000);
 	net_harness_destroy(&h);
 }
@@ -422,7 +423,7 @@ static void test_tx_burst_above_budget(void **state)
 			sent++;
 		}
 		virtqueue_kick(&h.q[1].vq);
-		(void)event_loop_run_once(&h.loop, 100);
+		(void)vireo_event_loop_run_once(&h.loop, 100);
 		while (virtqueue_get_buf(&h.q[1].vq, &len))
 			used++;
 		if (h.ncaptured >= NET_HARNESS_MAX_CAPTURE) {
@@ -459,9 +460,9 @@ static void test_disabled_rings(void **state)
 	expect_frame(&h, 0, f, 60);
 	(void)net_harness_post_rx(&h, 2048, 1);
 	h.dev->queues[0].disabled = true;
-	assert_int_equal(net_device_receive(h.nd, &pkt), -ENETDOWN);
+	assert_int_equal(vireo_net_device_receive(h.nd, &pkt), -ENETDOWN);
 	h.dev->queues[0].disabled = false;
-	assert_int_equal(net_device_receive(h.nd, &pkt), 0);
+	assert_int_equal(vireo_net_device_receive(h.nd, &pkt), 0);
 	free(f);
 	net_harness_destroy(&h);
 }

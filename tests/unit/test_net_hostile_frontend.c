@@ -98,14 +98,14 @@ static void raw_connect(struct raw *r, const char *sock)
 	r->drv.remove = raw_remove;
 	virtio_bus_init(&r->bus);
 	assert_int_equal(virtio_register_driver(&r->bus, &r->drv), 0);
-	assert_int_equal(vhost_user_frontend_new(&r->fe, &r->bus, &o), 0);
+	assert_int_equal(vireo_vhost_user_frontend_new(&r->fe, &r->bus, &o), 0);
 	assert_non_null(r->vdev);
 	assert_true(virtio_has_feature(r->vdev, VIRTIO_NET_F_CSUM));
 }
 
 static void raw_close(struct raw *r)
 {
-	vhost_user_frontend_free(r->fe);
+	vireo_vhost_user_frontend_free(r->fe);
 	virtio_unregister_driver(&r->bus, &r->drv);
 }
 
@@ -392,17 +392,17 @@ static void test_disabled_rings_discard(void **state)
 	(void)state;
 	session_open(&s, &tx, &rx);
 	expect_good(&tx, &rx, 30);
-	assert_int_equal(vhost_user_frontend_set_vring_enable(tx.fe, 1, false), 0);
+	assert_int_equal(vireo_vhost_user_frontend_set_vring_enable(tx.fe, 1, false), 0);
 	raw_tx(&tx, &zero, 100, 31, NULL, 0); /* used (len 0), not sent */
 	assert_null(raw_wait_rx(&rx, 300, &len));
-	assert_int_equal(vhost_user_frontend_set_vring_enable(tx.fe, 1, true), 0);
+	assert_int_equal(vireo_vhost_user_frontend_set_vring_enable(tx.fe, 1, true), 0);
 	expect_good(&tx, &rx, 32);
-	assert_int_equal(vhost_user_frontend_set_vring_enable(rx.fe, 0, false), 0);
+	assert_int_equal(vireo_vhost_user_frontend_set_vring_enable(rx.fe, 0, false), 0);
 	raw_tx(&tx, &zero, 100, 33, NULL, 0); /* sent; port 2 takes none */
 	assert_null(raw_wait_rx(&rx, 300, &len));
-	assert_int_equal(vhost_user_frontend_set_vring_enable(rx.fe, 0, true), 0);
+	assert_int_equal(vireo_vhost_user_frontend_set_vring_enable(rx.fe, 0, true), 0);
 	expect_good(&tx, &rx, 34);
-	assert_int_equal(vhost_user_frontend_set_vring_enable(rx.fe, 7, true), -EINVAL);
+	assert_int_equal(vireo_vhost_user_frontend_set_vring_enable(rx.fe, 7, true), -EINVAL);
 	out = session_close(&s, &tx, &rx);
 	expect_count(out, "tx-disabled", 1);
 	expect_count(out, "rx-not-ready", 1);

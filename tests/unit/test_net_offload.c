@@ -118,7 +118,7 @@ static int deliver(const struct tframe *t, uint32_t offloads, struct sink *s)
 {
 	static uint8_t scratch[NET_OFFLOAD_SCRATCH];
 
-	return net_offload_deliver(&t->pkt, offloads, scratch, sink_emit, s);
+	return vireo_net_offload_deliver(&t->pkt, offloads, scratch, sink_emit, s);
 }
 
 static void test_needed(void **state)
@@ -126,25 +126,25 @@ static void test_needed(void **state)
 	struct net_packet p = {0};
 
 	(void)state;
-	assert_int_equal(net_offload_needed(&p, 0), 0);
+	assert_int_equal(vireo_net_offload_needed(&p, 0), 0);
 	p.vnet.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID;
-	assert_int_equal(net_offload_needed(&p, 0), NET_OFFLOAD_CSUM);
-	assert_int_equal(net_offload_needed(&p, NET_OFFLOAD_CSUM), 0);
+	assert_int_equal(vireo_net_offload_needed(&p, 0), NET_OFFLOAD_CSUM);
+	assert_int_equal(vireo_net_offload_needed(&p, NET_OFFLOAD_CSUM), 0);
 	p.vnet.gso_type = VIRTIO_NET_HDR_GSO_TCPV4 | VIRTIO_NET_HDR_GSO_ECN;
-	assert_int_equal(net_offload_needed(&p, NET_OFFLOAD_CSUM), NET_OFFLOAD_TSO4);
-	assert_int_equal(net_offload_needed(&p, NET_OFFLOAD_TSO6),
+	assert_int_equal(vireo_net_offload_needed(&p, NET_OFFLOAD_CSUM), NET_OFFLOAD_TSO4);
+	assert_int_equal(vireo_net_offload_needed(&p, NET_OFFLOAD_TSO6),
 			 NET_OFFLOAD_ALL & ~NET_OFFLOAD_TSO6);
-	assert_int_equal(net_offload_needed(&p, NET_OFFLOAD_ALL), 0);
+	assert_int_equal(vireo_net_offload_needed(&p, NET_OFFLOAD_ALL), 0);
 	p.vnet.gso_type = VIRTIO_NET_HDR_GSO_TCPV6;
-	assert_int_equal(net_offload_needed(&p, NET_OFFLOAD_ALL & ~NET_OFFLOAD_TSO6),
+	assert_int_equal(vireo_net_offload_needed(&p, NET_OFFLOAD_ALL & ~NET_OFFLOAD_TSO6),
 			 NET_OFFLOAD_TSO6);
 	/* UDP / UDP_L4 / unknown: something no port has, whatever it claims */
 	for (unsigned int g = 2; g < 0x80; g++) {
 		if (g == VIRTIO_NET_HDR_GSO_TCPV6)
 			continue;
 		p.vnet.gso_type = (uint8_t)g;
-		assert_true(net_offload_needed(&p, NET_OFFLOAD_ALL) != 0);
-		assert_true(net_offload_needed(&p, UINT32_MAX) != 0);
+		assert_true(vireo_net_offload_needed(&p, NET_OFFLOAD_ALL) != 0);
+		assert_true(vireo_net_offload_needed(&p, UINT32_MAX) != 0);
 	}
 }
 
@@ -165,7 +165,7 @@ static void check_completion(const struct net_flow *f, uint8_t proto, size_t ple
 	assert_int_equal(net_frame_verify(t.pkt.data, t.pkt.len, &want), 0);
 	assert_int_equal(net_frame_make_partial(t.pkt.data, t.pkt.len, &t.pkt.vnet), 0);
 	assert_int_equal(net_frame_verify(t.pkt.data, t.pkt.len, NULL), -EBADMSG);
-	assert_int_equal(net_offload_checksum(&t.pkt), 0);
+	assert_int_equal(vireo_net_offload_checksum(&t.pkt), 0);
 	assert_int_equal(t.pkt.vnet.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM, 0);
 	assert_int_equal(net_frame_verify(t.pkt.data, t.pkt.len, &got), 0);
 	/* the same value as computed independently (0 and 0xffff are the same sum) */
@@ -209,21 +209,21 @@ static void test_checksum_no_flag_and_bounds(void **state)
 	t.pkt.vnet.csum_start = 0xffff;
 	t.pkt.vnet.csum_offset = 0xffff;
 	tframe_seal(&t);
-	assert_int_equal(net_offload_checksum(&t.pkt), 0);
+	assert_int_equal(vireo_net_offload_checksum(&t.pkt), 0);
 	tframe_assert_unchanged(&t);
 
 	assert_int_equal(net_frame_make_partial(t.pkt.data, t.pkt.len, &t.pkt.vnet), 0);
 	t.pkt.vnet.csum_offset =
 		(uint16_t)(t.pkt.len - t.pkt.vnet.csum_start - 1); /* 1 byte left */
 	tframe_seal(&t);
-	assert_int_equal(net_offload_checksum(&t.pkt), -EINVAL);
+	assert_int_equal(vireo_net_offload_checksum(&t.pkt), -EINVAL);
 	tframe_assert_unchanged(&t);
 	t.pkt.vnet.csum_offset = (uint16_t)(t.pkt.len - t.pkt.vnet.csum_start - 2); /* last 2 */
-	assert_int_equal(net_offload_checksum(&t.pkt), 0);
+	assert_int_equal(vireo_net_offload_checksum(&t.pkt), 0);
 	t.pkt.vnet.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
 	t.pkt.vnet.csum_start = (uint16_t)t.pkt.len;
 	t.pkt.vnet.csum_offset = 0;
-	assert_int_equal(net_offload_checksum(&t.pkt), -EINVAL);
+	assert_int_equal(vireo_net_offload_checksum(&t.pkt), -EINVAL);
 	tframe_free(&t);
 }
 

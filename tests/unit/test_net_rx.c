@@ -37,7 +37,7 @@ static int rx(struct net_harness *h, const uint8_t *dst, uint32_t len, uint8_t s
 {
 	uint8_t *f = net_harness_frame(dst, mac_a, len, seed);
 	struct net_packet pkt = {.data = f, .len = len};
-	int rc = net_device_receive(h->nd, &pkt);
+	int rc = vireo_net_device_receive(h->nd, &pkt);
 
 	free(f);
 	return rc;
@@ -170,21 +170,21 @@ static void test_rx_offload_and_mtu_rules(void **state)
 	(void)state;
 	net_harness_init(&h, &o, ALL_NET & ~(F(GUEST_CSUM) | F(GUEST_TSO4) | F(GUEST_TSO6)));
 	a = net_harness_post_rx(&h, 4096, 1);
-	assert_int_equal(net_device_receive(h.nd, &pkt), -EMSGSIZE); /* 1600 > 1500 + 18 */
+	assert_int_equal(vireo_net_device_receive(h.nd, &pkt), -EMSGSIZE); /* 1600 > 1500 + 18 */
 	pkt.vnet.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
 	pkt.len = 100;
-	assert_int_equal(net_device_receive(h.nd, &pkt), -EOPNOTSUPP);
+	assert_int_equal(vireo_net_device_receive(h.nd, &pkt), -EOPNOTSUPP);
 	pkt.vnet = (struct vireo_net_hdr_v1){.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
 					     .gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
 					     .gso_size = cpu_to_le16(1448)};
 	pkt.len = 3000;
-	assert_int_equal(net_device_receive(h.nd, &pkt), -EOPNOTSUPP);
+	assert_int_equal(vireo_net_device_receive(h.nd, &pkt), -EOPNOTSUPP);
 	assert_int_equal(net_harness_drops(&h, NET_DROP_RX_OFFLOAD), 2);
 	assert_int_equal(net_harness_drops(&h, NET_DROP_RX_OVERSIZE), 1);
 	/* DATA_VALID is stripped without GUEST_CSUM (flags must be 0). */
 	pkt.vnet = (struct vireo_net_hdr_v1){.flags = VIRTIO_NET_HDR_F_DATA_VALID};
 	pkt.len = 200;
-	assert_int_equal(net_device_receive(h.nd, &pkt), 0);
+	assert_int_equal(vireo_net_device_receive(h.nd, &pkt), 0);
 	assert_int_equal(net_harness_take_rx(&h, &len), a);
 	assert_int_equal(((struct vireo_net_hdr_v1 *)net_harness_g2h(&h, a))->flags, 0);
 	free(f);
@@ -235,7 +235,7 @@ static void test_rx_header_only_negotiated(void **state)
 						     .gso_size = cpu_to_le16(1400),
 						     .csum_start = cpu_to_le16(34),
 						     .csum_offset = cpu_to_le16(16)};
-		assert_int_equal(net_device_receive(h.nd, &pkt), -EOPNOTSUPP);
+		assert_int_equal(vireo_net_device_receive(h.nd, &pkt), -EOPNOTSUPP);
 	}
 	assert_int_equal(net_harness_take_rx(&h, &len), 0);
 	assert_int_equal(net_harness_drops(&h, NET_DROP_RX_OFFLOAD), sizeof(refused));
@@ -249,7 +249,7 @@ static void test_rx_header_only_negotiated(void **state)
 					     .csum_start = cpu_to_le16(7),
 					     .csum_offset = cpu_to_le16(3)};
 	pkt.len = 1000;
-	assert_int_equal(net_device_receive(h.nd, &pkt), 0);
+	assert_int_equal(vireo_net_device_receive(h.nd, &pkt), 0);
 	assert_int_equal(net_harness_take_rx(&h, &len), a);
 	hdr = net_harness_g2h(&h, a);
 	assert_int_equal(hdr->flags, VIRTIO_NET_HDR_F_DATA_VALID);
@@ -265,10 +265,10 @@ static void test_rx_header_only_negotiated(void **state)
 	pkt.len = 3000;
 	pkt.vnet = (struct vireo_net_hdr_v1){.gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
 					     .gso_size = cpu_to_le16(1400)};
-	assert_int_equal(net_device_receive(h.nd, &pkt), -EOPNOTSUPP);
+	assert_int_equal(vireo_net_device_receive(h.nd, &pkt), -EOPNOTSUPP);
 	pkt.vnet.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
 	pkt.vnet.gso_size = 0;
-	assert_int_equal(net_device_receive(h.nd, &pkt), -EOPNOTSUPP);
+	assert_int_equal(vireo_net_device_receive(h.nd, &pkt), -EOPNOTSUPP);
 	assert_int_equal(net_harness_take_rx(&h, &len), 0);
 	free(f);
 	net_harness_destroy(&h);
@@ -289,14 +289,14 @@ static void test_rx_offloads_negotiated(void **state)
 
 	(void)state;
 	net_harness_init(&h, &o, ALL_NET);
-	assert_int_equal(net_device_rx_offloads(h.nd), NET_OFFLOAD_ALL);
+	assert_int_equal(vireo_net_device_rx_offloads(h.nd), NET_OFFLOAD_ALL);
 	a = net_harness_post_rx(&h, 8192, 1);
 	pkt.vnet = (struct vireo_net_hdr_v1){.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
 					     .gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
 					     .gso_size = cpu_to_le16(1448),
 					     .csum_start = cpu_to_le16(34),
 					     .csum_offset = cpu_to_le16(16)};
-	assert_int_equal(net_device_receive(h.nd, &pkt), 0);
+	assert_int_equal(vireo_net_device_receive(h.nd, &pkt), 0);
 	assert_int_equal(net_harness_take_rx(&h, &len), a);
 	assert_int_equal(len, 5000 + HDR);
 	hdr = net_harness_g2h(&h, a);
@@ -346,10 +346,10 @@ static void test_rx_link_down(void **state)
 	(void)state;
 	net_harness_init(&h, NULL, ALL_NET);
 	(void)net_harness_post_rx(&h, 2048, 1);
-	net_device_set_link(h.nd, false);
+	vireo_net_device_set_link(h.nd, false);
 	assert_int_equal(rx(&h, mac_dev, 60, 11), -ENETDOWN);
 	assert_int_equal(net_harness_drops(&h, NET_DROP_RX_NOT_READY), 1);
-	net_device_set_link(h.nd, true);
+	vireo_net_device_set_link(h.nd, true);
 	assert_int_equal(rx(&h, mac_dev, 60, 11), 0);
 	assert_int_not_equal(net_harness_take_rx(&h, &len), 0);
 	net_harness_destroy(&h);
@@ -431,7 +431,7 @@ static void test_rx_vlan_tagged_accepted(void **state)
 		f[14] = (uint8_t)(vids[i] >> 8);
 		f[15] = (uint8_t)vids[i];
 		a = net_harness_post_rx(&h, 2048, 1);
-		assert_int_equal(net_device_receive(h.nd, &pkt), 0);
+		assert_int_equal(vireo_net_device_receive(h.nd, &pkt), 0);
 		assert_int_equal(net_harness_take_rx(&h, &len), a);
 		assert_int_equal(len, HDR + 200);
 		assert_memory_equal((const uint8_t *)net_harness_g2h(&h, a) + HDR, f, 200);
@@ -456,7 +456,7 @@ static void test_ctrl_mac_addr(void **state)
 	assert_int_equal(
 		net_harness_ctrl(&h, VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_ADDR_SET, mac_b, 6),
 		VIRTIO_NET_OK);
-	assert_int_equal(vdev_config_read(h.dev, 0, &c, sizeof(c)), 0);
+	assert_int_equal(vireo_vdev_config_read(h.dev, 0, &c, sizeof(c)), 0);
 	assert_memory_equal(c.mac, mac_b, 6);
 	assert_int_equal(rx(&h, mac_b, 60, 1), 0);
 	assert_int_equal(rx(&h, mac_dev, 60, 1), -EPERM);
@@ -467,11 +467,11 @@ static void test_ctrl_mac_addr(void **state)
 	assert_int_equal(
 		net_harness_ctrl(&h, VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_ADDR_SET, mac_a, 5),
 		VIRTIO_NET_ERR);
-	assert_int_equal(vdev_config_read(h.dev, 0, &c, sizeof(c)), 0);
+	assert_int_equal(vireo_vdev_config_read(h.dev, 0, &c, sizeof(c)), 0);
 	assert_memory_equal(c.mac, mac_b, 6);
 	/* D-NET-56 and reset: a new driver finds the configured MAC and an open filter. */
-	vdev_reset(h.dev);
-	assert_int_equal(vdev_config_read(h.dev, 0, &c, sizeof(c)), 0);
+	vireo_vdev_reset(h.dev);
+	assert_int_equal(vireo_vdev_config_read(h.dev, 0, &c, sizeof(c)), 0);
 	assert_memory_equal(c.mac, mac_dev, 6);
 	net_harness_destroy(&h);
 }
@@ -530,7 +530,7 @@ static void test_ctrl_mq_pairs(void **state)
 	net_harness_destroy(&h);
 }
 
-/* Polling mode: the transmit queue asks for no kicks and is served by net_device_poll(). */
+/* Polling mode: the transmit queue asks for no kicks and is served by vireo_net_device_poll(). */
 static void test_poll_mode(void **state)
 {
 	struct vireo_net_hdr_v1 hdr = {0};
@@ -542,8 +542,8 @@ static void test_poll_mode(void **state)
 
 	(void)state;
 	net_harness_init(&h, NULL, ALL_NET & ~VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX));
-	net_device_set_polling(h.nd, true);
-	assert_int_equal(net_device_poll(h.nd), 0);
+	vireo_net_device_set_polling(h.nd, true);
+	assert_int_equal(vireo_net_device_poll(h.nd), 0);
 	assert_int_equal(h.q[1].vq.split.used->flags, VIRTQ_USED_F_NO_NOTIFY);
 	a = net_harness_galloc(&h, 72, 0);
 	memcpy(net_harness_g2h(&h, a), &hdr, 12);
@@ -551,7 +551,7 @@ static void test_poll_mode(void **state)
 	sg = (struct virtio_sg){.addr = a, .len = 72};
 	assert_int_equal(virtqueue_add_sgs(&h.q[1].vq, &sg, 1, 0, &h), 0);
 	assert_false(virtqueue_kick_prepare(&h.q[1].vq)); /* no kick wanted */
-	assert_int_equal(net_device_poll(h.nd), 1);
+	assert_int_equal(vireo_net_device_poll(h.nd), 1);
 	assert_ptr_equal(virtqueue_get_buf(&h.q[1].vq, &len), &h);
 	assert_int_equal(h.ncaptured, 1);
 	free(f);

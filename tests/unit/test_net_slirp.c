@@ -95,7 +95,7 @@ static void guest_send(struct fx *fx, const uint8_t *frame, size_t len)
 {
 	struct net_packet pkt = {.data = (uint8_t *)frame, .len = (uint32_t)len};
 
-	net_switch_input(fx->sw, fx->guest, &pkt);
+	vireo_net_switch_input(fx->sw, fx->guest, &pkt);
 }
 
 /* The guest answers libslirp's "who has 10.0.2.15?", as a real one would. */
@@ -118,7 +118,7 @@ static void guest_answer_arp(struct fx *fx)
 
 static void fx_pump(struct fx *fx, int timeout_ms)
 {
-	assert_true(event_loop_run_once(&fx->loop, timeout_ms) >= 0);
+	assert_true(vireo_event_loop_run_once(&fx->loop, timeout_ms) >= 0);
 	guest_answer_arp(fx);
 }
 
@@ -150,20 +150,20 @@ static void fx_pump_for(struct fx *fx, int ms)
 static int fx_open(struct fx *fx, const struct net_slirp_options *opt)
 {
 	memset(fx, 0, sizeof(*fx));
-	assert_int_equal(event_loop_init(&fx->loop), 0);
-	assert_int_equal(net_switch_new(&fx->sw), 0);
-	assert_int_equal(net_switch_add_port(fx->sw, "guest", &guest_ops, fx, &fx->guest), 0);
-	return net_slirp_new(&fx->slirp, opt, &fx->loop, fx->sw);
+	assert_int_equal(vireo_event_loop_init(&fx->loop), 0);
+	assert_int_equal(vireo_net_switch_new(&fx->sw), 0);
+	assert_int_equal(vireo_net_switch_add_port(fx->sw, "guest", &guest_ops, fx, &fx->guest), 0);
+	return vireo_net_slirp_new(&fx->slirp, opt, &fx->loop, fx->sw);
 }
 
 static void fx_close(struct fx *fx)
 {
 	unsigned int i;
 
-	net_slirp_free(fx->slirp);
-	net_switch_remove_port(fx->sw, fx->guest);
-	net_switch_free(fx->sw);
-	event_loop_destroy(&fx->loop);
+	vireo_net_slirp_free(fx->slirp);
+	vireo_net_switch_remove_port(fx->sw, fx->guest);
+	vireo_net_switch_free(fx->sw);
+	vireo_event_loop_destroy(&fx->loop);
 	for (i = 0; i < fx->num_frames; i++)
 		free(fx->frames[i].data);
 }
@@ -212,7 +212,7 @@ static void test_arp_reply(void **state)
 	struct net_uplink_stats st;
 
 	guest_arp_host(fx);
-	net_slirp_get_stats(fx->slirp, &st);
+	vireo_net_slirp_get_stats(fx->slirp, &st);
 	assert_int_equal(st.to_host_frames, 1);
 	assert_int_equal(st.to_host_bytes, NET_ETH_HLEN + 28);
 	assert_true(st.from_host_frames >= 1);
@@ -390,9 +390,9 @@ static void test_hostfwd_port_in_use(void **state)
 	opt.forwards[1] = (struct net_slirp_forward){.host_port = port, .guest_port = 80};
 	assert_int_equal(fx_open(&fx, &opt), -EADDRINUSE);
 	assert_null(fx.slirp);
-	net_switch_remove_port(fx.sw, fx.guest);
-	net_switch_free(fx.sw);
-	event_loop_destroy(&fx.loop);
+	vireo_net_switch_remove_port(fx.sw, fx.guest);
+	vireo_net_switch_free(fx.sw);
+	vireo_event_loop_destroy(&fx.loop);
 	close(fd);
 }
 
@@ -402,12 +402,12 @@ static void test_bad_options(void **state)
 	struct fx *fx = *state;
 	struct net_slirp *s = NULL;
 
-	assert_int_equal(net_slirp_new(&s, &opt, &fx->loop, fx->sw), -EINVAL);
+	assert_int_equal(vireo_net_slirp_new(&s, &opt, &fx->loop, fx->sw), -EINVAL);
 	opt.num_forwards = 1;
 	opt.forwards[0] = (struct net_slirp_forward){.host_port = 0, .guest_port = 22};
-	assert_int_equal(net_slirp_new(&s, &opt, &fx->loop, fx->sw), -EINVAL);
+	assert_int_equal(vireo_net_slirp_new(&s, &opt, &fx->loop, fx->sw), -EINVAL);
 	opt.forwards[0] = (struct net_slirp_forward){.host_port = 2222, .guest_port = 0};
-	assert_int_equal(net_slirp_new(&s, &opt, &fx->loop, fx->sw), -EINVAL);
+	assert_int_equal(vireo_net_slirp_new(&s, &opt, &fx->loop, fx->sw), -EINVAL);
 	assert_null(s);
 }
 
@@ -476,7 +476,7 @@ static void test_policy_refuses_all_but_host(void **state)
 	guest_send(fx, f, len);
 
 	fx_pump_for(fx, 300);
-	net_slirp_get_stats(fx->slirp, &st);
+	vireo_net_slirp_get_stats(fx->slirp, &st);
 	assert_int_equal(st.refused, 9);
 	assert_int_equal(st.dropped, 0);
 	assert_int_equal(fx->num_frames, mark);
@@ -511,9 +511,9 @@ static void test_malformed_dropped(void **state)
 	pkt.vnet.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
 	pkt.vnet.csum_start = NET_ETH_HLEN + 20;
 	pkt.vnet.csum_offset = 6;
-	net_switch_input(fx->sw, fx->guest, &pkt);
+	vireo_net_switch_input(fx->sw, fx->guest, &pkt);
 
-	net_slirp_get_stats(fx->slirp, &st);
+	vireo_net_slirp_get_stats(fx->slirp, &st);
 	assert_int_equal(st.dropped, 7);
 	assert_int_equal(st.to_host_frames, 0);
 	assert_int_equal(st.refused, 0);
@@ -550,19 +550,19 @@ static void test_parse_forward(void **state)
 	unsigned int i;
 
 	(void)state;
-	assert_int_equal(net_slirp_parse_forward("tcp:127.0.0.1:2222-:22", &f), 0);
+	assert_int_equal(vireo_net_slirp_parse_forward("tcp:127.0.0.1:2222-:22", &f), 0);
 	assert_int_equal(f.host_port, 2222);
 	assert_int_equal(f.guest_port, 22);
-	assert_int_equal(net_slirp_parse_forward("tcp::65535-:1", &f), 0);
+	assert_int_equal(vireo_net_slirp_parse_forward("tcp::65535-:1", &f), 0);
 	assert_int_equal(f.host_port, 65535);
 	assert_int_equal(f.guest_port, 1);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		f = (struct net_slirp_forward){.host_port = 7, .guest_port = 7};
-		if (net_slirp_parse_forward(bad[i], &f) != -EINVAL)
+		if (vireo_net_slirp_parse_forward(bad[i], &f) != -EINVAL)
 			fail_msg("accepted \"%s\"", bad[i]);
 		assert_int_equal(f.host_port, 7); /* untouched on error */
 	}
-	assert_int_equal(net_slirp_parse_forward(NULL, &f), -EINVAL);
+	assert_int_equal(vireo_net_slirp_parse_forward(NULL, &f), -EINVAL);
 }
 
 /*

@@ -87,16 +87,16 @@ static int setup(void **state)
 	struct fixture *fx = calloc(1, sizeof(*fx));
 
 	assert_non_null(fx);
-	assert_int_equal(net_switch_new(&fx->sw), 0);
+	assert_int_equal(vireo_net_switch_new(&fx->sw), 0);
 	fx->now = 1000;
-	net_switch_set_clock(fx->sw, fake_clock, fx);
+	vireo_net_switch_set_clock(fx->sw, fake_clock, fx);
 	for (unsigned int i = 0; i < 4; i++) {
 		char name[16];
 
 		snprintf(name, sizeof(name), "p%u", i);
 		fx->port[i].offloads = NET_OFFLOAD_ALL;
-		assert_int_equal(net_switch_add_port(fx->sw, name, &fport_ops, &fx->port[i],
-						     &fx->port[i].port),
+		assert_int_equal(vireo_net_switch_add_port(fx->sw, name, &fport_ops, &fx->port[i],
+							   &fx->port[i].port),
 				 0);
 	}
 	fx->nports = 4;
@@ -115,7 +115,7 @@ static int teardown(void **state)
 	struct fixture *fx = *state;
 
 	reset_all(fx);
-	net_switch_free(fx->sw);
+	vireo_net_switch_free(fx->sw);
 	free(fx);
 	return 0;
 }
@@ -137,7 +137,7 @@ static void send_udp(struct fixture *fx, unsigned int from, const uint8_t *src, 
 	net_flow_set_macs(&f, src, dst);
 	pkt.data = buf;
 	pkt.len = (uint32_t)net_frame_udp(&f, (const uint8_t *)"hello", 5, buf, sizeof(buf));
-	net_switch_input(fx->sw, fx->port[from].port, &pkt);
+	vireo_net_switch_input(fx->sw, fx->port[from].port, &pkt);
 }
 
 /* Exactly the ports in @mask got one frame each since the last reset. */
@@ -193,14 +193,14 @@ static void collect_mac(void *opaque, const uint8_t *mac, const struct net_switc
 	l->port[l->n++] = port;
 }
 
-/* The port @mac is learned on, by net_switch_for_each_mac(); NULL if none. */
+/* The port @mac is learned on, by vireo_net_switch_for_each_mac(); NULL if none. */
 static const struct net_switch_port *learned_on(struct fixture *fx, const uint8_t *mac)
 {
 	static struct mac_list l;
 	const struct net_switch_port *p = NULL;
 
 	l.n = 0;
-	net_switch_for_each_mac(fx->sw, collect_mac, &l);
+	vireo_net_switch_for_each_mac(fx->sw, collect_mac, &l);
 	for (unsigned int i = 0; i < l.n; i++)
 		if (memcmp(l.mac[i], mac, 6) == 0) {
 			assert_null(p); /* at most once */
@@ -217,12 +217,12 @@ static void test_bad_sources_dropped(void **state)
 	uint8_t runt[14] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0, 0, 0, 0, 1, 8, 0};
 	struct net_packet pkt = {.data = runt, .len = 13};
 
-	net_switch_input(fx->sw, fx->port[0].port, &pkt);
+	vireo_net_switch_input(fx->sw, fx->port[0].port, &pkt);
 	send_udp(fx, 0, mac_mcast, mac_bcast);
 	send_udp(fx, 0, mac_bcast, mac_b);
 	send_udp(fx, 0, zero, mac_bcast);
 	assert_delivered(fx, 0);
-	net_switch_port_get_stats(fx->port[0].port, &st);
+	vireo_net_switch_port_get_stats(fx->port[0].port, &st);
 	assert_int_equal(st.in_frames, 4);
 	assert_int_equal(st.in_bytes, 0);
 	assert_null(learned_on(fx, mac_mcast));
@@ -230,7 +230,7 @@ static void test_bad_sources_dropped(void **state)
 	/* exactly an Ethernet header is enough */
 	memcpy(runt + 6, mac_a, 6);
 	pkt.len = 14;
-	net_switch_input(fx->sw, fx->port[0].port, &pkt);
+	vireo_net_switch_input(fx->sw, fx->port[0].port, &pkt);
 	assert_delivered(fx, 0xe);
 	assert_ptr_equal(learned_on(fx, mac_a), fx->port[0].port);
 }
@@ -245,7 +245,7 @@ static void test_hairpin(void **state)
 	reset_all(fx);
 	send_udp(fx, 0, mac_a, mac_b);
 	assert_delivered(fx, 0);
-	net_switch_port_get_stats(fx->port[0].port, &st);
+	vireo_net_switch_port_get_stats(fx->port[0].port, &st);
 	assert_int_equal(st.hairpin, 1);
 	assert_int_equal(st.in_frames, 3);
 }
@@ -300,23 +300,23 @@ static void test_flush_and_remove(void **state)
 	send_udp(fx, 0, mac_a, mac_bcast);
 	send_udp(fx, 1, mac_b, mac_bcast);
 	reset_all(fx);
-	net_switch_port_flush(fx->sw, fx->port[0].port);
+	vireo_net_switch_port_flush(fx->sw, fx->port[0].port);
 	assert_null(learned_on(fx, mac_a));
 	send_udp(fx, 2, mac_c, mac_a);
 	assert_delivered(fx, 0xb);
 	send_udp(fx, 2, mac_c, mac_b);
 	assert_delivered(fx, 0x2);
 
-	net_switch_remove_port(fx->sw, fx->port[1].port);
+	vireo_net_switch_remove_port(fx->sw, fx->port[1].port);
 	fx->port[1].port = NULL;
 	assert_null(learned_on(fx, mac_b));
 	send_udp(fx, 2, mac_c, mac_b);
 	assert_delivered(fx, 0x9);
 	send_udp(fx, 0, mac_a, mac_bcast);
 	assert_delivered(fx, 0xc);
-	net_switch_port_get_stats(fx->port[2].port, &st);
+	vireo_net_switch_port_get_stats(fx->port[2].port, &st);
 	assert_int_equal(st.in_frames, 3);
-	assert_string_equal(net_switch_port_name(fx->port[2].port), "p2");
+	assert_string_equal(vireo_net_switch_port_name(fx->port[2].port), "p2");
 }
 
 static void make_mac(uint8_t *mac, unsigned int i)
@@ -340,9 +340,9 @@ static void test_many_macs_flush(void **state)
 		make_mac(mac, i * 2654435761u);
 		send_udp(fx, i % 2, mac, mac_bcast);
 	}
-	net_switch_port_flush(fx->sw, fx->port[0].port);
+	vireo_net_switch_port_flush(fx->sw, fx->port[0].port);
 	l.n = 0;
-	net_switch_for_each_mac(fx->sw, collect_mac, &l);
+	vireo_net_switch_for_each_mac(fx->sw, collect_mac, &l);
 	assert_int_equal(l.n, 300);
 	for (unsigned int i = 0; i < l.n; i++)
 		assert_ptr_equal(l.port[i], fx->port[1].port);
@@ -372,14 +372,14 @@ static void test_lookup_memo_after_shift(void **state)
 		reset_all(fx);
 		send_udp(fx, 1, mac_b, target);
 		assert_delivered(fx, 0x1);
-		net_switch_port_flush(fx->sw, fx->port[2].port); /* entries move back */
+		vireo_net_switch_port_flush(fx->sw, fx->port[2].port); /* entries move back */
 		send_udp(fx, 1, mac_b, target);
 		assert_delivered(fx, 0x1);
 		send_udp(fx, 1, mac_b, mac); /* the last p2 address: forgotten, flooded */
 		assert_delivered(fx, 0xd);
 		/* Relearn both ports in mixed order next time, so p0's entries sit behind p2's. */
-		net_switch_port_flush(fx->sw, fx->port[0].port);
-		net_switch_port_flush(fx->sw, fx->port[1].port);
+		vireo_net_switch_port_flush(fx->sw, fx->port[0].port);
+		vireo_net_switch_port_flush(fx->sw, fx->port[1].port);
 	}
 }
 
@@ -390,11 +390,11 @@ static void test_batch_clock(void **state)
 
 	send_udp(fx, 0, mac_a, mac_bcast);
 	reset_all(fx);
-	net_switch_batch_begin(fx->sw);
+	vireo_net_switch_batch_begin(fx->sw);
 	fx->now += NET_SWITCH_AGEING_MS; /* the batch still sees its start: a is known */
 	send_udp(fx, 1, mac_b, mac_a);
 	assert_delivered(fx, 0x1);
-	net_switch_batch_end(fx->sw);
+	vireo_net_switch_batch_end(fx->sw);
 	send_udp(fx, 1, mac_b, mac_a); /* now the clock says a aged out: flooded */
 	assert_delivered(fx, 0xd);
 }
@@ -412,7 +412,7 @@ static void test_table_full(void **state)
 		send_udp(fx, 0, mac, mac_bcast);
 	}
 	l.n = 0;
-	net_switch_for_each_mac(fx->sw, collect_mac, &l);
+	vireo_net_switch_for_each_mac(fx->sw, collect_mac, &l);
 	learned = l.n;
 	assert_true(learned >= 256 && learned < 1000);
 	reset_all(fx);
@@ -423,7 +423,7 @@ static void test_table_full(void **state)
 	send_udp(fx, 1, mac_b, mac_a);
 	assert_ptr_equal(learned_on(fx, mac_b), fx->port[1].port);
 	l.n = 0;
-	net_switch_for_each_mac(fx->sw, collect_mac, &l);
+	vireo_net_switch_for_each_mac(fx->sw, collect_mac, &l);
 	assert_int_equal(l.n, 1);
 }
 
@@ -435,13 +435,16 @@ static void test_port_limit(void **state)
 
 	for (unsigned int i = 4; i < NET_SWITCH_MAX_PORTS; i++)
 		assert_int_equal(
-			net_switch_add_port(fx->sw, name, &fport_ops_plain, &fx->port[4], &p), 0);
+			vireo_net_switch_add_port(fx->sw, name, &fport_ops_plain, &fx->port[4], &p),
+			0);
 	name[0] = 'X';
-	assert_string_equal(net_switch_port_name(p), "a-rather-long-port-name-that-is-copied");
-	assert_int_equal(net_switch_add_port(fx->sw, "x", &fport_ops, &fx->port[5], &p), -ENOSPC);
-	net_switch_remove_port(fx->sw, fx->port[3].port);
+	assert_string_equal(vireo_net_switch_port_name(p),
+			    "a-rather-long-port-name-that-is-copied");
+	assert_int_equal(vireo_net_switch_add_port(fx->sw, "x", &fport_ops, &fx->port[5], &p),
+			 -ENOSPC);
+	vireo_net_switch_remove_port(fx->sw, fx->port[3].port);
 	fx->nports = 3;
-	assert_int_equal(net_switch_add_port(fx->sw, "x", &fport_ops, &fx->port[5], &p), 0);
+	assert_int_equal(vireo_net_switch_add_port(fx->sw, "x", &fport_ops, &fx->port[5], &p), 0);
 	send_udp(fx, 0, mac_a, mac_bcast);
 	assert_int_equal(fx->port[4].n, NET_SWITCH_MAX_PORTS - 4);
 	assert_int_equal(fx->port[5].n, 1);
@@ -462,7 +465,7 @@ static uint32_t send_tso_from(struct fixture *fx, unsigned int from, const uint8
 	net_frames_pattern(payload, plen, 9);
 	pkt.len = (uint32_t)net_frame_tso(&f, payload, plen, 1000, buf, NET_FRAME_MAX, &pkt.vnet);
 	assert_true(pkt.len > 0);
-	net_switch_input(fx->sw, fx->port[from].port, &pkt);
+	vireo_net_switch_input(fx->sw, fx->port[from].port, &pkt);
 	free(buf);
 	free(payload);
 	return pkt.len;
@@ -502,13 +505,13 @@ static void test_offload_adaptation(void **state)
 				bytes += fx->port[p].len[i];
 		}
 	}
-	net_switch_port_get_stats(fx->port[2].port, &st);
+	vireo_net_switch_port_get_stats(fx->port[2].port, &st);
 	assert_int_equal(st.out_frames, 5);
 	assert_int_equal(st.out_bytes, bytes);
-	net_switch_port_get_stats(fx->port[1].port, &st);
+	vireo_net_switch_port_get_stats(fx->port[1].port, &st);
 	assert_int_equal(st.out_frames, 1);
 	assert_int_equal(st.out_bytes, len);
-	net_switch_port_get_stats(fx->port[0].port, &st);
+	vireo_net_switch_port_get_stats(fx->port[0].port, &st);
 	assert_int_equal(st.in_frames, 1);
 	assert_int_equal(st.in_bytes, len);
 }
@@ -522,13 +525,13 @@ static void test_offload_checksum_only(void **state)
 
 	fx->port[1].offloads = NET_OFFLOAD_CSUM;
 	fx->port[2].offloads = NET_OFFLOAD_TSO4 | NET_OFFLOAD_TSO6; /* no CSUM */
-	net_switch_remove_port(fx->sw, fx->port[3].port);
+	vireo_net_switch_remove_port(fx->sw, fx->port[3].port);
 	fx->nports = 3;
 	net_flow_init(&f, true);
 	net_flow_set_macs(&f, mac_a, mac_bcast);
 	pkt.len = (uint32_t)net_frame_tcp(&f, (const uint8_t *)"0123456789", 10, buf, sizeof(buf));
 	assert_int_equal(net_frame_make_partial(buf, pkt.len, &pkt.vnet), 0);
-	net_switch_input(fx->sw, fx->port[0].port, &pkt);
+	vireo_net_switch_input(fx->sw, fx->port[0].port, &pkt);
 	assert_int_equal(fx->port[1].n, 1);
 	assert_int_equal(fx->port[1].vnet[0].flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
 	assert_int_equal(net_frame_verify(fx->port[1].frame[0], pkt.len, NULL), -EBADMSG);
@@ -564,7 +567,7 @@ static void test_partial_checksum_delivered(void **state)
 		assert_int_equal(net_frame_make_partial(buf, pkt.len, &pkt.vnet), 0);
 		memcpy(sent, buf, pkt.len);
 		reset_all(fx);
-		net_switch_input(fx->sw, fx->port[0].port, &pkt);
+		vireo_net_switch_input(fx->sw, fx->port[0].port, &pkt);
 		assert_int_equal(fx->port[1].n, 1);
 		assert_int_equal(fx->port[1].len[0], pkt.len);
 		assert_int_equal(fx->port[1].vnet[0].flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
@@ -596,11 +599,12 @@ static void test_stats_drops_and_errors(void **state)
 	struct net_packet pkt = {.data = buf};
 
 	assert_int_equal(
-		net_switch_add_port(fx->sw, "plain", &fport_ops_plain, &fx->port[4], &plain), 0);
+		vireo_net_switch_add_port(fx->sw, "plain", &fport_ops_plain, &fx->port[4], &plain),
+		0);
 	fx->port[2].ret = -ENOBUFS;
 	send_tso(fx, 2500);
 	assert_int_equal(fx->port[4].n, 3);
-	net_switch_port_get_stats(fx->port[2].port, &st);
+	vireo_net_switch_port_get_stats(fx->port[2].port, &st);
 	assert_int_equal(st.out_frames, 0);
 	assert_int_equal(st.out_dropped, 1);
 	/* a TSO frame whose TCP header is cut short: only the plain port needs software */
@@ -608,12 +612,12 @@ static void test_stats_drops_and_errors(void **state)
 	net_flow_set_macs(&f, mac_a, mac_bcast);
 	pkt.len = (uint32_t)net_frame_tso(&f, NULL, 0, 1000, buf, sizeof(buf), &pkt.vnet);
 	buf[NET_ETH_HLEN + 20 + 12] = 0xf0;
-	net_switch_input(fx->sw, fx->port[0].port, &pkt);
-	net_switch_port_get_stats(plain, &st);
+	vireo_net_switch_input(fx->sw, fx->port[0].port, &pkt);
+	vireo_net_switch_port_get_stats(plain, &st);
 	assert_int_equal(st.offload_errors, 1);
 	assert_int_equal(st.out_frames, 3);
 	assert_int_equal(fx->port[4].n, 3);
-	net_switch_port_get_stats(fx->port[1].port, &st);
+	vireo_net_switch_port_get_stats(fx->port[1].port, &st);
 	assert_int_equal(st.offload_errors, 0);
 	assert_int_equal(st.out_frames, 2);
 }
@@ -663,8 +667,8 @@ static void remove_hook(struct fport *fp, const struct net_packet *pkt)
 
 	(void)pkt;
 	fp->hook = NULL;
-	net_switch_remove_port(fx->sw, fx->port[3].port);
-	net_switch_remove_port(fx->sw, fp->port);
+	vireo_net_switch_remove_port(fx->sw, fx->port[3].port);
+	vireo_net_switch_remove_port(fx->sw, fp->port);
 }
 
 static void test_remove_during_forwarding(void **state)

@@ -39,21 +39,21 @@ static void to_switch(void *opaque, const struct net_packet *pkt)
 {
 	struct guest *g = opaque;
 
-	net_switch_input(g->sw, g->port, pkt);
+	vireo_net_switch_input(g->sw, g->port, pkt);
 }
 
 static int port_transmit(void *opaque, const struct net_packet *pkt)
 {
 	struct guest *g = opaque;
 
-	return net_device_receive(g->h.nd, pkt);
+	return vireo_net_device_receive(g->h.nd, pkt);
 }
 
 static uint32_t port_offloads(void *opaque)
 {
 	struct guest *g = opaque;
 
-	return net_device_rx_offloads(g->h.nd);
+	return vireo_net_device_rx_offloads(g->h.nd);
 }
 
 static const struct net_port_ops guest_port = {port_transmit, port_offloads};
@@ -65,8 +65,8 @@ static void guest_init(struct guest *g, struct net_switch *sw, const uint8_t mac
 	memcpy(o.mac, mac, 6);
 	g->sw = sw;
 	net_harness_init(&g->h, &o, want);
-	net_device_set_tx_handler(g->h.nd, to_switch, g);
-	assert_int_equal(net_switch_add_port(sw, "guest", &guest_port, g, &g->port), 0);
+	vireo_net_device_set_tx_handler(g->h.nd, to_switch, g);
+	assert_int_equal(vireo_net_switch_add_port(sw, "guest", &guest_port, g, &g->port), 0);
 }
 
 /* A UDP frame from a to b with a wrong UDP checksum. */
@@ -101,7 +101,7 @@ static void test_data_valid_only_when_validated(void **state)
 	uint64_t buf;
 
 	(void)state;
-	assert_int_equal(net_switch_new(&sw), 0);
+	assert_int_equal(vireo_net_switch_new(&sw), 0);
 	guest_init(&a, sw, mac_a, ALL_NET);
 	guest_init(&b, sw, mac_b, ALL_NET);
 	assert_true(b.h.features & F(GUEST_CSUM));
@@ -114,11 +114,11 @@ static void test_data_valid_only_when_validated(void **state)
 	assert_int_equal(got->flags & (VIRTIO_NET_HDR_F_DATA_VALID | VIRTIO_NET_HDR_F_NEEDS_CSUM),
 			 0);
 	assert_memory_equal((const uint8_t *)got + HDR, frame, len);
-	net_switch_remove_port(sw, a.port);
-	net_switch_remove_port(sw, b.port);
+	vireo_net_switch_remove_port(sw, a.port);
+	vireo_net_switch_remove_port(sw, b.port);
 	net_harness_destroy(&a.h);
 	net_harness_destroy(&b.h);
-	net_switch_free(sw);
+	vireo_net_switch_free(sw);
 }
 
 int main(void)

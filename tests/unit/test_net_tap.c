@@ -112,7 +112,7 @@ static void peer_send_hdr(struct tfx *fx, const uint8_t *frame, size_t len,
 
 	if (vnet)
 		pkt.vnet = *vnet;
-	net_switch_input(fx->sw, fx->peer, &pkt);
+	vireo_net_switch_input(fx->sw, fx->peer, &pkt);
 }
 
 static void peer_send(struct tfx *fx, const uint8_t *frame, size_t len)
@@ -159,7 +159,7 @@ static void peer_answer_echo(struct tfx *fx, const struct frame *f)
 
 static void tfx_pump(struct tfx *fx, int timeout_ms)
 {
-	assert_true(event_loop_run_once(&fx->loop, timeout_ms) >= 0);
+	assert_true(vireo_event_loop_run_once(&fx->loop, timeout_ms) >= 0);
 	for (; fx->answered < fx->num_frames; fx->answered++) {
 		const struct frame *f = &fx->frames[fx->answered];
 
@@ -210,10 +210,10 @@ static bool tfx_open(struct tfx *fx, void **state)
 		return false;
 	}
 	memset(fx, 0, sizeof(*fx));
-	assert_int_equal(event_loop_init(&fx->loop), 0);
-	assert_int_equal(net_switch_new(&fx->sw), 0);
-	assert_int_equal(net_switch_add_port(fx->sw, "peer", &peer_ops, fx, &fx->peer), 0);
-	assert_int_equal(net_tap_open(&fx->tap, TAP_NAME, &fx->loop, fx->sw), 0);
+	assert_int_equal(vireo_event_loop_init(&fx->loop), 0);
+	assert_int_equal(vireo_net_switch_new(&fx->sw), 0);
+	assert_int_equal(vireo_net_switch_add_port(fx->sw, "peer", &peer_ops, fx, &fx->peer), 0);
+	assert_int_equal(vireo_net_tap_open(&fx->tap, TAP_NAME, &fx->loop, fx->sw), 0);
 	/* Configuration is the user's (net_uplink.h): here, the test's. */
 	assert_int_equal(system("ip addr add 10.9.0.1/24 dev " TAP_NAME " && "
 				"ip link set " TAP_NAME " up"),
@@ -226,10 +226,10 @@ static void tfx_close(struct tfx *fx)
 {
 	unsigned int i;
 
-	net_tap_close(fx->tap);
-	net_switch_remove_port(fx->sw, fx->peer);
-	net_switch_free(fx->sw);
-	event_loop_destroy(&fx->loop);
+	vireo_net_tap_close(fx->tap);
+	vireo_net_switch_remove_port(fx->sw, fx->peer);
+	vireo_net_switch_free(fx->sw);
+	vireo_event_loop_destroy(&fx->loop);
 	for (i = 0; i < fx->num_frames; i++)
 		free(fx->frames[i].data);
 }
@@ -241,14 +241,14 @@ static void test_bad_names(void **state)
 	struct net_tap *tap = NULL;
 
 	(void)state;
-	assert_int_equal(event_loop_init(&loop), 0);
-	assert_int_equal(net_switch_new(&sw), 0);
-	assert_int_equal(net_tap_open(&tap, "", &loop, sw), -EINVAL);
-	assert_int_equal(net_tap_open(&tap, "sixteen-chars-xx", &loop, sw), -EINVAL);
-	assert_int_equal(net_tap_open(&tap, NULL, &loop, sw), -EINVAL);
+	assert_int_equal(vireo_event_loop_init(&loop), 0);
+	assert_int_equal(vireo_net_switch_new(&sw), 0);
+	assert_int_equal(vireo_net_tap_open(&tap, "", &loop, sw), -EINVAL);
+	assert_int_equal(vireo_net_tap_open(&tap, "sixteen-chars-xx", &loop, sw), -EINVAL);
+	assert_int_equal(vireo_net_tap_open(&tap, NULL, &loop, sw), -EINVAL);
 	assert_null(tap);
-	net_switch_free(sw);
-	event_loop_destroy(&loop);
+	vireo_net_switch_free(sw);
+	vireo_event_loop_destroy(&loop);
 }
 
 /* ping in the namespace, answered by the test on the switch side: ARP, then ICMP. */
@@ -289,7 +289,7 @@ static void test_ping(void **state)
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
 	assert_true(fx.echo_replies >= 1);
-	net_tap_get_stats(fx.tap, &st);
+	vireo_net_tap_get_stats(fx.tap, &st);
 	assert_true(st.from_host_frames >= 2); /* ARP request, echo request */
 	assert_true(st.to_host_frames >= 2);   /* ARP reply, echo reply */
 	assert_true(st.to_host_bytes >= 2u * 42u);
@@ -382,9 +382,9 @@ static void test_refused_header_dropped(void **state)
 	if (!tfx_open(&fx, state))
 		skip();
 	l4.dmac = fx.tap_mac;
-	net_tap_get_stats(fx.tap, &before);
+	vireo_net_tap_get_stats(fx.tap, &before);
 	peer_send_hdr(&fx, f, uplink_udp_frame(f, &l4, "x", 1), &vnet);
-	net_tap_get_stats(fx.tap, &after);
+	vireo_net_tap_get_stats(fx.tap, &after);
 	assert_int_equal(after.dropped, before.dropped + 1);
 	assert_int_equal(after.to_host_frames, before.to_host_frames);
 	tfx_close(&fx);

@@ -79,7 +79,7 @@ static void call_signal(void *arg)
 	struct call *c = arg;
 
 	for (int i = 0; i < c->rounds; i++) {
-		c->ret = peer_eventfd_signal(c->pe);
+		c->ret = vireo_peer_eventfd_signal(c->pe);
 		if (c->ret < 0)
 			return;
 	}
@@ -94,7 +94,7 @@ static void call_drain(void *arg)
 	for (int i = 0; i < c->rounds; i++) {
 		if (c->kick)
 			(void)!write(c->fd, &one, sizeof(one));
-		c->drained = peer_eventfd_drain(c->fd);
+		c->drained = vireo_peer_eventfd_drain(c->fd);
 		if (c->drained < 0)
 			return;
 	}
@@ -106,13 +106,13 @@ static void test_signal_counts(void **state)
 	struct peer_eventfd *pe;
 
 	(void)state;
-	assert_int_equal(peer_eventfd_new(&pe, fd), 0);
+	assert_int_equal(vireo_peer_eventfd_new(&pe, fd), 0);
 	for (int i = 0; i < 3; i++)
-		assert_int_equal(peer_eventfd_signal(pe), 0);
-	assert_int_equal(peer_eventfd_drain(fd), 3);
-	assert_int_equal(peer_eventfd_drain(fd), 0);
-	peer_eventfd_free(pe);
-	peer_eventfd_free(NULL);
+		assert_int_equal(vireo_peer_eventfd_signal(pe), 0);
+	assert_int_equal(vireo_peer_eventfd_drain(fd), 3);
+	assert_int_equal(vireo_peer_eventfd_drain(fd), 0);
+	vireo_peer_eventfd_free(pe);
+	vireo_peer_eventfd_free(NULL);
 	close(fd);
 }
 
@@ -123,7 +123,7 @@ static void test_signal_blocking_full(void **state)
 	struct call c = {.fd = fd, .rounds = 100};
 
 	(void)state;
-	assert_int_equal(peer_eventfd_new(&c.pe, fd), 0);
+	assert_int_equal(vireo_peer_eventfd_new(&c.pe, fd), 0);
 	peer_make_blocking(fd);
 	assert_true(peer_fill(fd));
 	assert_true(bounded_call(call_signal, &c));
@@ -131,9 +131,9 @@ static void test_signal_blocking_full(void **state)
 	/* The kernel saturated the counter: still "signalled", and readable. */
 	assert_int_equal(peer_read_nonblocking(fd), UINT64_MAX);
 	/* Once the peer has read, signals count again. */
-	assert_int_equal(peer_eventfd_signal(c.pe), 0);
+	assert_int_equal(vireo_peer_eventfd_signal(c.pe), 0);
 	assert_int_equal(peer_read_nonblocking(fd), 1);
-	peer_eventfd_free(c.pe);
+	vireo_peer_eventfd_free(c.pe);
 	close(fd);
 }
 
@@ -168,7 +168,7 @@ static void test_signal_races_peer(void **state)
 	pthread_t t;
 
 	(void)state;
-	assert_int_equal(peer_eventfd_new(&c.pe, fd), 0);
+	assert_int_equal(vireo_peer_eventfd_new(&c.pe, fd), 0);
 	assert_int_equal(pthread_create(&t, NULL, racer_flip_and_fill, &r), 0);
 	assert_true(bounded_call(call_signal, &c));
 	atomic_store(&r.stop, true);
@@ -177,7 +177,7 @@ static void test_signal_races_peer(void **state)
 	print_message("%d signals against %lu peer flip-and-fill rounds (%lu fills)\n", ROUNDS,
 		      r.moves, r.fills);
 	assert_true(r.fills > 0);
-	peer_eventfd_free(c.pe);
+	vireo_peer_eventfd_free(c.pe);
 	close(fd);
 }
 
@@ -189,9 +189,9 @@ static void test_not_an_eventfd(void **state)
 
 	(void)state;
 	assert_int_equal(pipe(p), 0);
-	assert_int_equal(peer_eventfd_new(&pe, p[1]), -EINVAL);
+	assert_int_equal(vireo_peer_eventfd_new(&pe, p[1]), -EINVAL);
 	assert_null(pe);
-	assert_int_equal(peer_eventfd_new(&pe, -1), -EINVAL);
+	assert_int_equal(vireo_peer_eventfd_new(&pe, -1), -EINVAL);
 	close(p[0]);
 	close(p[1]);
 }
@@ -204,13 +204,13 @@ static void test_signal_after_close(void **state)
 	struct peer_eventfd *pe;
 
 	(void)state;
-	assert_int_equal(peer_eventfd_new(&pe, fd), 0);
+	assert_int_equal(vireo_peer_eventfd_new(&pe, fd), 0);
 	/* One io_uring fd per signaller, and it goes with it. */
 	assert_int_equal(fd_count_open(), before + 1);
 	close(fd);
-	assert_int_equal(peer_eventfd_signal(pe), 0);
-	assert_int_equal(peer_eventfd_drain(peer), 1);
-	peer_eventfd_free(pe);
+	assert_int_equal(vireo_peer_eventfd_signal(pe), 0);
+	assert_int_equal(vireo_peer_eventfd_drain(peer), 1);
+	vireo_peer_eventfd_free(pe);
 	assert_int_equal(fd_count_open(), before - 1); /* @fd closed above */
 	close(peer);
 }
@@ -226,7 +226,7 @@ static void test_drain_blocking_empty(void **state)
 	assert_true(bounded_call(call_drain, &c));
 	assert_int_equal(c.drained, 0);
 	assert_int_equal(write(fd, &one, sizeof(one)), (ssize_t)sizeof(one));
-	assert_int_equal(peer_eventfd_drain(fd), 1);
+	assert_int_equal(vireo_peer_eventfd_drain(fd), 1);
 	close(fd);
 }
 
@@ -236,10 +236,10 @@ static void test_drain_semaphore(void **state)
 	int fd = eventfd(3, EFD_SEMAPHORE | EFD_CLOEXEC);
 
 	(void)state;
-	assert_int_equal(peer_eventfd_drain(fd), 1);
-	assert_int_equal(peer_eventfd_drain(fd), 1);
-	assert_int_equal(peer_eventfd_drain(fd), 1);
-	assert_int_equal(peer_eventfd_drain(fd), 0);
+	assert_int_equal(vireo_peer_eventfd_drain(fd), 1);
+	assert_int_equal(vireo_peer_eventfd_drain(fd), 1);
+	assert_int_equal(vireo_peer_eventfd_drain(fd), 1);
+	assert_int_equal(vireo_peer_eventfd_drain(fd), 0);
 	close(fd);
 }
 

@@ -77,12 +77,12 @@ static void blk_case(const struct fmt_case *c)
 	bus.ring_format = c->format;
 	bus.ring_in_order = c->in_order;
 	assert_int_equal(virtio_blk_register(&bus, &drv), 0);
-	assert_int_equal(blk_device_new(&dev, &opt), 0);
-	offer_ring_bits(blk_device_vdev(dev), c);
-	assert_int_equal(loopback_new(&lb, &bus, blk_device_vdev(dev), 8u << 20), 0);
-	blk = virtio_blk_from_device(loopback_virtio_device(lb));
+	assert_int_equal(vireo_blk_device_new(&dev, &opt), 0);
+	offer_ring_bits(vireo_blk_device_vdev(dev), c);
+	assert_int_equal(vireo_loopback_new(&lb, &bus, vireo_blk_device_vdev(dev), 8u << 20), 0);
+	blk = virtio_blk_from_device(vireo_loopback_virtio_device(lb));
 	assert_non_null(blk);
-	check_negotiated(loopback_virtio_device(lb), c);
+	check_negotiated(vireo_loopback_virtio_device(lb), c);
 	for (unsigned int i = 0; i < ROUNDS; i++) {
 		uint32_t sectors, sector;
 
@@ -96,8 +96,8 @@ static void blk_case(const struct fmt_case *c)
 		assert_int_equal(virtio_blk_read(blk, sector / 2, buf, 512u * 64), 0);
 		assert_memory_equal(buf, mirror + (size_t)(sector / 2) * 512u, 512u * 64);
 	}
-	loopback_free(lb);
-	blk_device_free(dev);
+	vireo_loopback_free(lb);
+	vireo_blk_device_free(dev);
 	virtio_blk_unregister(&bus, &drv);
 	close(fd);
 	unlink(path);
@@ -118,17 +118,17 @@ static void rng_case(const struct fmt_case *c)
 	bus.ring_format = c->format;
 	bus.ring_in_order = c->in_order;
 	assert_int_equal(virtio_rng_register(&bus, &drv), 0);
-	assert_int_equal(rng_device_new(&dev, NULL), 0);
-	offer_ring_bits(rng_device_vdev(dev), c);
-	assert_int_equal(loopback_new(&lb, &bus, rng_device_vdev(dev), 0), 0);
-	rng = virtio_rng_from_device(loopback_virtio_device(lb));
+	assert_int_equal(vireo_rng_device_new(&dev, NULL), 0);
+	offer_ring_bits(vireo_rng_device_vdev(dev), c);
+	assert_int_equal(vireo_loopback_new(&lb, &bus, vireo_rng_device_vdev(dev), 0), 0);
+	rng = virtio_rng_from_device(vireo_loopback_virtio_device(lb));
 	assert_non_null(rng);
-	check_negotiated(loopback_virtio_device(lb), c);
+	check_negotiated(vireo_loopback_virtio_device(lb), c);
 	/* More reads than the queue holds: the ring wraps several times. */
 	for (unsigned int i = 0; i < 1000; i++)
 		assert_int_equal(virtio_rng_read(rng, b, 1 + i % sizeof(b)), 1 + i % sizeof(b));
-	loopback_free(lb);
-	rng_device_free(dev);
+	vireo_loopback_free(lb);
+	vireo_rng_device_free(dev);
 	virtio_rng_unregister(&bus, &drv);
 }
 
@@ -205,17 +205,17 @@ static void test_packed_not_offered(void **state)
 	virtio_bus_init(&bus);
 	bus.ring_format = VIRTIO_RING_PACKED;
 	assert_int_equal(virtio_rng_register(&bus, &drv), 0);
-	assert_int_equal(rng_device_new(&dev, NULL), 0);
+	assert_int_equal(vireo_rng_device_new(&dev, NULL), 0);
 	/* A device without the packed layout (the core offers it now: take it away). */
-	rng_device_vdev(dev)->offered_features &= ~VIRTIO_BIT(VIRTIO_F_RING_PACKED);
-	ret = loopback_new(&lb, &bus, rng_device_vdev(dev), 0);
+	vireo_rng_device_vdev(dev)->offered_features &= ~VIRTIO_BIT(VIRTIO_F_RING_PACKED);
+	ret = vireo_loopback_new(&lb, &bus, vireo_rng_device_vdev(dev), 0);
 	if (ret == 0) {
-		assert_null(virtio_rng_from_device(loopback_virtio_device(lb)));
-		loopback_free(lb);
+		assert_null(virtio_rng_from_device(vireo_loopback_virtio_device(lb)));
+		vireo_loopback_free(lb);
 	} else {
 		assert_int_equal(ret, -ENODEV);
 	}
-	rng_device_free(dev);
+	vireo_rng_device_free(dev);
 	virtio_rng_unregister(&bus, &drv);
 }
 

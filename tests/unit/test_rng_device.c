@@ -59,7 +59,7 @@ static bool notify(struct virtqueue *vq)
 {
 	struct harness *h = vq->priv;
 
-	return eventfd_signal_fd(h->kick_fd) == 0;
+	return vireo_eventfd_signal_fd(h->kick_fd) == 0;
 }
 
 static void harness_up(struct harness *h)
@@ -72,19 +72,19 @@ static void harness_up(struct harness *h)
 	h->heap = HEAP_START;
 	h->host = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	assert_true(h->host != MAP_FAILED);
-	guest_mem_init(&h->mem);
-	assert_int_equal(guest_mem_add_region(&h->mem, GPA_BASE, MEM_SIZE, h->host), 0);
-	assert_int_equal(event_loop_init(&h->loop), 0);
-	assert_int_equal(rng_device_new(&h->rng, &opt), 0);
-	h->dev = rng_device_vdev(h->rng);
+	vireo_guest_mem_init(&h->mem);
+	assert_int_equal(vireo_guest_mem_add_region(&h->mem, GPA_BASE, MEM_SIZE, h->host), 0);
+	assert_int_equal(vireo_event_loop_init(&h->loop), 0);
+	assert_int_equal(vireo_rng_device_new(&h->rng, &opt), 0);
+	h->dev = vireo_rng_device_vdev(h->rng);
 	assert_int_equal(h->dev->device_id, VIRTIO_ID_ENTROPY);
 	assert_int_equal(h->dev->config_size, 0);
-	vdev_set_memory(h->dev, &h->mem);
-	vdev_set_event_loop(h->dev, &h->loop);
-	assert_int_equal(vdev_set_status(h->dev, VIRTIO_STATUS_ACKNOWLEDGE), 0);
-	assert_int_equal(vdev_set_status(h->dev, s), 0);
-	assert_int_equal(vdev_set_driver_features(h->dev, VIRTIO_BIT(VIRTIO_F_VERSION_1)), 0);
-	assert_int_equal(vdev_set_status(h->dev, s | VIRTIO_STATUS_FEATURES_OK), 0);
+	vireo_vdev_set_memory(h->dev, &h->mem);
+	vireo_vdev_set_event_loop(h->dev, &h->loop);
+	assert_int_equal(vireo_vdev_set_status(h->dev, VIRTIO_STATUS_ACKNOWLEDGE), 0);
+	assert_int_equal(vireo_vdev_set_status(h->dev, s), 0);
+	assert_int_equal(vireo_vdev_set_driver_features(h->dev, VIRTIO_BIT(VIRTIO_F_VERSION_1)), 0);
+	assert_int_equal(vireo_vdev_set_status(h->dev, s | VIRTIO_STATUS_FEATURES_OK), 0);
 	cfg.desc = g2h(h, GPA_BASE);
 	cfg.avail = g2h(h, GPA_BASE + 0x1000);
 	cfg.used = g2h(h, GPA_BASE + 0x2000);
@@ -93,20 +93,21 @@ static void harness_up(struct harness *h)
 	h->vq.notify = notify;
 	h->vq.priv = h;
 	h->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	assert_int_equal(vdev_queue_set_num(h->dev, 0, QNUM), 0);
-	assert_int_equal(
-		vdev_queue_set_addr(h->dev, 0, GPA_BASE, GPA_BASE + 0x1000, GPA_BASE + 0x2000), 0);
-	assert_int_equal(vdev_queue_set_kick_fd(h->dev, 0, h->kick_fd), 0);
-	assert_int_equal(vdev_queue_set_call_fd(h->dev, 0, eventfd(0, EFD_NONBLOCK)), 0);
-	assert_int_equal(
-		vdev_set_status(h->dev, s | VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK),
-		0);
+	assert_int_equal(vireo_vdev_queue_set_num(h->dev, 0, QNUM), 0);
+	assert_int_equal(vireo_vdev_queue_set_addr(h->dev, 0, GPA_BASE, GPA_BASE + 0x1000,
+						   GPA_BASE + 0x2000),
+			 0);
+	assert_int_equal(vireo_vdev_queue_set_kick_fd(h->dev, 0, h->kick_fd), 0);
+	assert_int_equal(vireo_vdev_queue_set_call_fd(h->dev, 0, eventfd(0, EFD_NONBLOCK)), 0);
+	assert_int_equal(vireo_vdev_set_status(h->dev, s | VIRTIO_STATUS_FEATURES_OK |
+							       VIRTIO_STATUS_DRIVER_OK),
+			 0);
 }
 
 static void harness_down(struct harness *h)
 {
-	rng_device_free(h->rng);
-	event_loop_destroy(&h->loop);
+	vireo_rng_device_free(h->rng);
+	vireo_event_loop_destroy(&h->loop);
 	munmap(h->host, MEM_SIZE);
 }
 
@@ -119,9 +120,9 @@ static void *wait_used(struct harness *h, uint32_t *len)
 
 		if (t)
 			return t;
-		rc = event_loop_run_once(&h->loop, 50);
+		rc = vireo_event_loop_run_once(&h->loop, 50);
 		if (rc < 0 && rc != -EINTR)
-			fail_msg("event_loop_run_once: %d", rc);
+			fail_msg("vireo_event_loop_run_once: %d", rc);
 	}
 	return NULL;
 }
@@ -204,13 +205,13 @@ static void test_rng_readable_buffer_needs_reset(void **state)
 	virtqueue_kick(&h.vq);
 	/* one dispatch of the kick is enough; -EINTR would be a spurious wake-up */
 	for (int i = 0; i < 40 && !vdev_needs_reset(h.dev); i++)
-		event_loop_run_once(&h.loop, 50);
+		vireo_event_loop_run_once(&h.loop, 50);
 	assert_true(vdev_needs_reset(h.dev));
 	assert_null(virtqueue_get_buf(&h.vq, &len));
 	assert_true(all_zero(g2h(&h, sg[1].addr), 64));
 	/* a reset brings the device back to its initial state */
-	assert_int_equal(vdev_set_status(h.dev, 0), 0);
-	assert_int_equal(vdev_get_status(h.dev), 0);
+	assert_int_equal(vireo_vdev_set_status(h.dev, 0), 0);
+	assert_int_equal(vireo_vdev_get_status(h.dev), 0);
 	harness_down(&h);
 }
 
@@ -220,11 +221,11 @@ static void test_rng_options(void **state)
 	struct rng_device *rng;
 
 	(void)state;
-	assert_int_equal(rng_device_new(&rng, &bad), -EINVAL);
-	assert_int_equal(rng_device_new(&rng, NULL), 0);
-	assert_int_equal(rng_device_vdev(rng)->queue_max_size, RNG_DEVICE_DEFAULT_QUEUE_SIZE);
-	assert_int_equal(rng_device_vdev(rng)->num_queues, 1);
-	rng_device_free(rng);
+	assert_int_equal(vireo_rng_device_new(&rng, &bad), -EINVAL);
+	assert_int_equal(vireo_rng_device_new(&rng, NULL), 0);
+	assert_int_equal(vireo_rng_device_vdev(rng)->queue_max_size, RNG_DEVICE_DEFAULT_QUEUE_SIZE);
+	assert_int_equal(vireo_rng_device_vdev(rng)->num_queues, 1);
+	vireo_rng_device_free(rng);
 }
 
 int main(void)

@@ -36,9 +36,9 @@ static int setup(void **state)
 	assert_non_null(e);
 	virtio_bus_init(&e->bus);
 	assert_int_equal(virtio_rng_register(&e->bus, &e->drv), 0);
-	assert_int_equal(rng_device_new(&e->dev, NULL), 0);
-	assert_int_equal(loopback_new(&e->lb, &e->bus, rng_device_vdev(e->dev), 0), 0);
-	e->rng = virtio_rng_from_device(loopback_virtio_device(e->lb));
+	assert_int_equal(vireo_rng_device_new(&e->dev, NULL), 0);
+	assert_int_equal(vireo_loopback_new(&e->lb, &e->bus, vireo_rng_device_vdev(e->dev), 0), 0);
+	e->rng = virtio_rng_from_device(vireo_loopback_virtio_device(e->lb));
 	assert_non_null(e->rng);
 	*state = e;
 	return 0;
@@ -48,8 +48,8 @@ static int teardown(void **state)
 {
 	struct rng_e2e *e = *state;
 
-	loopback_free(e->lb);
-	rng_device_free(e->dev);
+	vireo_loopback_free(e->lb);
+	vireo_rng_device_free(e->dev);
 	virtio_rng_unregister(&e->bus, &e->drv);
 	free(e);
 	return 0;

@@ -93,12 +93,12 @@ static int rc_send(struct rclient *c, uint32_t req, const void *payload, uint32_
 {
 	struct vhost_user_msg m;
 
-	vhost_user_msg_init(&m, req, size);
+	vireo_vhost_user_msg_init(&m, req, size);
 	if (need_reply)
 		m.hdr.flags |= VHOST_USER_NEED_REPLY_MASK;
 	if (size)
 		memcpy(&m.payload, payload, size);
-	return vhost_user_send(c->sock, &m, fds, nfds);
+	return vireo_vhost_user_send(c->sock, &m, fds, nfds);
 }
 
 static uint64_t rc_reply(struct rclient *c, uint32_t req)
@@ -107,7 +107,7 @@ static uint64_t rc_reply(struct rclient *c, uint32_t req)
 	struct vhost_user_msg m;
 
 	assert_int_equal(poll(&p, 1, WAIT_MS), 1);
-	assert_int_equal(vhost_user_recv(c->sock, &m, true), 0);
+	assert_int_equal(vireo_vhost_user_recv(c->sock, &m, true), 0);
 	assert_int_equal(m.hdr.request, req);
 	return m.payload.u64;
 }
@@ -141,7 +141,7 @@ static bool rring_kick(struct virtqueue *vq)
 {
 	struct rring *r = vq->priv;
 
-	return eventfd_signal_fd(r->kick) == 0;
+	return vireo_eventfd_signal_fd(r->kick) == 0;
 }
 
 static void rring_fd(struct rclient *c, uint32_t req, uint32_t index, int *fd)
@@ -256,7 +256,7 @@ static void hostile_trickle(struct hostile *h)
 	int s = sock_connect(h->path);
 	size_t i = 0;
 
-	vhost_user_msg_init(&m, VHOST_USER_GET_FEATURES, 0);
+	vireo_vhost_user_msg_init(&m, VHOST_USER_GET_FEATURES, 0);
 	while (!atomic_load(&h->stop)) {
 		/* The last byte is never sent: the message never completes. */
 		if (i < sizeof(m.hdr) - 1 && send(s, b + i, 1, MSG_NOSIGNAL) == 1) {
@@ -276,7 +276,7 @@ static void hostile_half_header(struct hostile *h)
 {
 	struct vhost_user_msg m;
 
-	vhost_user_msg_init(&m, VHOST_USER_GET_FEATURES, 0);
+	vireo_vhost_user_msg_init(&m, VHOST_USER_GET_FEATURES, 0);
 	while (!atomic_load(&h->stop)) {
 		int s = sock_connect(h->path);
 
@@ -293,7 +293,7 @@ static void hostile_no_read(struct hostile *h)
 	struct vhost_user_msg m;
 	int s = sock_connect(h->path);
 
-	vhost_user_msg_init(&m, VHOST_USER_GET_FEATURES, 0);
+	vireo_vhost_user_msg_init(&m, VHOST_USER_GET_FEATURES, 0);
 	while (!atomic_load(&h->stop)) {
 		if (send(s, &m.hdr, sizeof(m.hdr), MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
 			if (errno == EAGAIN) {
@@ -573,7 +573,7 @@ static void *trickle_own_thread(void *opaque)
 	struct trickle_own *t = opaque;
 	struct vhost_user_msg m;
 
-	vhost_user_msg_init(&m, VHOST_USER_GET_FEATURES, 0);
+	vireo_vhost_user_msg_init(&m, VHOST_USER_GET_FEATURES, 0);
 	for (size_t i = 0; i < sizeof(m.hdr); i++) {
 		sleep_us(100000);
 		assert_int_equal(send(t->sock, (uint8_t *)&m.hdr + i, 1, MSG_NOSIGNAL), 1);

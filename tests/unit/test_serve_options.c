@@ -5,7 +5,7 @@
  * --queue-size and --serial, and our drivers connect through
  * vhost_user_frontend.
  *  - --queue-size N: a ring of N works, a ring of 2N is refused (the back-end
- *    closes the connection on SET_VRING_NUM, so vhost_user_frontend_new fails).
+ *    closes the connection on SET_VRING_NUM, so vireo_vhost_user_frontend_new fails).
  *  - --serial S: GET_ID returns S NUL-padded to 20 bytes, or all 20 bytes
  *    with no terminator (virtio 1.2 §5.2.6).
  *  - a full ring: with --queue-size 4 the driver posts requests until the
@@ -137,7 +137,7 @@ struct fe_blk {
 	struct virtio_blk *blk;
 };
 
-/* Return: 0 with @f connected, or vhost_user_frontend_new()'s error (nothing left). */
+/* Return: 0 with @f connected, or vireo_vhost_user_frontend_new()'s error (nothing left). */
 static int fe_blk_open(struct fe_blk *f, const struct serve *s, unsigned int queue_size)
 {
 	struct vhost_user_frontend_options o = {.socket_path = s->sock,
@@ -149,19 +149,19 @@ static int fe_blk_open(struct fe_blk *f, const struct serve *s, unsigned int que
 	memset(f, 0, sizeof(*f));
 	virtio_bus_init(&f->bus);
 	assert_int_equal(virtio_blk_register(&f->bus, &f->drv), 0);
-	ret = vhost_user_frontend_new(&f->fe, &f->bus, &o);
+	ret = vireo_vhost_user_frontend_new(&f->fe, &f->bus, &o);
 	if (ret < 0) {
 		virtio_blk_unregister(&f->bus, &f->drv);
 		return ret;
 	}
-	f->blk = virtio_blk_from_device(vhost_user_frontend_virtio_device(f->fe));
+	f->blk = virtio_blk_from_device(vireo_vhost_user_frontend_virtio_device(f->fe));
 	assert_non_null(f->blk);
 	return 0;
 }
 
 static void fe_blk_close(struct fe_blk *f)
 {
-	vhost_user_frontend_free(f->fe);
+	vireo_vhost_user_frontend_free(f->fe);
 	virtio_blk_unregister(&f->bus, &f->drv);
 }
 
@@ -279,13 +279,13 @@ static void test_rng_queue_size(void **state)
 	virtio_bus_init(&bus);
 	assert_int_equal(virtio_rng_register(&bus, &drv), 0);
 	o.queue_size = 8;
-	assert_int_equal(vhost_user_frontend_new(&fe, &bus, &o), -EIO);
+	assert_int_equal(vireo_vhost_user_frontend_new(&fe, &bus, &o), -EIO);
 	o.queue_size = 4;
-	assert_int_equal(vhost_user_frontend_new(&fe, &bus, &o), 0);
-	rng = virtio_rng_from_device(vhost_user_frontend_virtio_device(fe));
+	assert_int_equal(vireo_vhost_user_frontend_new(&fe, &bus, &o), 0);
+	rng = virtio_rng_from_device(vireo_vhost_user_frontend_virtio_device(fe));
 	assert_non_null(rng);
 	assert_int_equal(virtio_rng_read(rng, buf, sizeof(buf)), (ssize_t)sizeof(buf));
-	vhost_user_frontend_free(fe);
+	vireo_vhost_user_frontend_free(fe);
 	virtio_rng_unregister(&bus, &drv);
 	serve_stop(s);
 }

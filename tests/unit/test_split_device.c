@@ -586,10 +586,10 @@ static void test_region_cache_table_changes(void **state)
 	struct vring_chain c;
 
 	(void)state;
-	guest_mem_init(&gm);
-	assert_int_equal(guest_mem_add_region(&gm, RING_FIXTURE_GPA, f->mem_len, f->mem), 0);
-	assert_int_equal(guest_mem_add_region(&gm, b_gpa, b_len, b), 0);
-	vc.mem = guest_mem_vring_mem(&gm);
+	vireo_guest_mem_init(&gm);
+	assert_int_equal(vireo_guest_mem_add_region(&gm, RING_FIXTURE_GPA, f->mem_len, f->mem), 0);
+	assert_int_equal(vireo_guest_mem_add_region(&gm, b_gpa, b_len, b), 0);
+	vc.mem = vireo_guest_mem_vring_mem(&gm);
 	assert_int_equal(vring_split_dev_init(&f->dev, &vc), 0);
 	for (uint16_t i = 0; i < 4; i++)
 		ring_fixture_set_desc(f, i, b_gpa + 64u * i, 16, 0, 0);
@@ -597,18 +597,18 @@ static void test_region_cache_table_changes(void **state)
 	assert_int_equal(vring_split_dev_pop(&f->dev, &c, iov, 2), 0);
 	assert_ptr_equal(iov[0].base, b);
 	/* Region B remapped to other host memory: the next buffer is found there. */
-	assert_int_equal(guest_mem_remove_region(&gm, b_gpa), 0);
-	assert_int_equal(guest_mem_add_region(&gm, b_gpa, b_len, moved), 0);
+	assert_int_equal(vireo_guest_mem_remove_region(&gm, b_gpa), 0);
+	assert_int_equal(vireo_guest_mem_add_region(&gm, b_gpa, b_len, moved), 0);
 	ring_fixture_offer(f, 1);
 	assert_int_equal(vring_split_dev_pop(&f->dev, &c, iov, 2), 0);
 	assert_ptr_equal(iov[0].base, moved + 64);
 	/* A region below takes the cached slot's place in the table: still right. */
-	assert_int_equal(guest_mem_add_region(&gm, RING_FIXTURE_GPA - 4096, 4096, low), 0);
+	assert_int_equal(vireo_guest_mem_add_region(&gm, RING_FIXTURE_GPA - 4096, 4096, low), 0);
 	ring_fixture_offer(f, 2);
 	assert_int_equal(vring_split_dev_pop(&f->dev, &c, iov, 2), 0);
 	assert_ptr_equal(iov[0].base, moved + 128);
 	/* Region B gone: its buffers are outside guest memory now (checklist item 4). */
-	assert_int_equal(guest_mem_remove_region(&gm, b_gpa), 0);
+	assert_int_equal(vireo_guest_mem_remove_region(&gm, b_gpa), 0);
 	ring_fixture_offer(f, 3);
 	assert_int_equal(vring_split_dev_pop(&f->dev, &c, iov, 2), -EPROTO);
 	assert_int_equal(vring_split_dev_error(&f->dev), VRING_ERR_ADDRESS);

@@ -79,7 +79,7 @@ static void *server_thread(void *arg)
 {
 	struct server *s = arg;
 
-	assert_int_equal(vhost_user_backend_run(s->b), 0);
+	assert_int_equal(vireo_vhost_user_backend_run(s->b), 0);
 	return NULL;
 }
 
@@ -107,21 +107,23 @@ static void server_start(struct server *s, bool readonly)
 	assert_true(fd >= 0);
 	assert_int_equal(ftruncate(fd, IMAGE_BYTES), 0);
 	close(fd);
-	assert_int_equal(blk_device_new(&s->blk, &bo), 0);
-	assert_int_equal(event_loop_init(&s->loop), 0);
-	assert_int_equal(vhost_user_backend_new(&s->b, blk_device_vdev(s->blk), &s->loop, &vo), 0);
+	assert_int_equal(vireo_blk_device_new(&s->blk, &bo), 0);
+	assert_int_equal(vireo_event_loop_init(&s->loop), 0);
+	assert_int_equal(
+		vireo_vhost_user_backend_new(&s->b, vireo_blk_device_vdev(s->blk), &s->loop, &vo),
+		0);
 	assert_int_equal(pthread_create(&s->thread, NULL, server_thread, s), 0);
 }
 
 static void server_stop(struct server *s)
 {
-	event_loop_stop(&s->loop);
+	vireo_event_loop_stop(&s->loop);
 	assert_int_equal(pthread_join(s->thread, NULL), 0);
-	vhost_user_backend_free(s->b);
+	vireo_vhost_user_backend_free(s->b);
 	/* The socket file goes with the back-end. */
 	assert_int_equal(access(s->sock, F_OK), -1);
-	blk_device_free(s->blk);
-	event_loop_destroy(&s->loop);
+	vireo_blk_device_free(s->blk);
+	vireo_event_loop_destroy(&s->loop);
 	unlink(s->image);
 	rmdir(s->dir);
 }
@@ -491,11 +493,11 @@ static void test_kick_before_ring(void **state)
 	hostile(&f->s, &c, false);
 	assert_int_equal(vu_client_send(&c, VHOST_USER_SET_VRING_KICK, &idx, 8, &kick, 1, false),
 			 0);
-	assert_int_equal(eventfd_signal_fd(kick), 0);
+	assert_int_equal(vireo_eventfd_signal_fd(kick), 0);
 	assert_true(vu_client_get_u64(&c, VHOST_USER_GET_FEATURES) != 0);
 	/* Without protocol features every ring is enabled at SET_FEATURES: still no addresses. */
 	assert_int_equal(vu_client_send(&c, VHOST_USER_SET_FEATURES, &v, 8, NULL, 0, false), 0);
-	assert_int_equal(eventfd_signal_fd(kick), 0);
+	assert_int_equal(vireo_eventfd_signal_fd(kick), 0);
 	assert_true(vu_client_get_u64(&c, VHOST_USER_GET_FEATURES) != 0);
 	vu_client_close(&c);
 	close(kick);
@@ -521,7 +523,7 @@ static void test_bad_descriptor(void **state)
 	/* The device NEEDS_RESET and says so on the error eventfd. */
 	p = (struct pollfd){.fd = c.err, .events = POLLIN};
 	assert_int_equal(poll(&p, 1, VU_WAIT_MS), 1);
-	assert_true(eventfd_drain_fd(c.err) >= 1);
+	assert_true(vireo_eventfd_drain_fd(c.err) >= 1);
 	/* The connection still answers; nothing was used. */
 	assert_true(vu_client_get_u64(&c, VHOST_USER_GET_FEATURES) != 0);
 	assert_int_equal(
@@ -741,9 +743,10 @@ static void test_stale_and_live_socket(void **state)
 	int fd;
 
 	/* The path belongs to a live server. */
-	assert_int_equal(event_loop_init(&loop), 0);
-	assert_int_equal(vhost_user_backend_new(&b2, blk_device_vdev(f->s.blk), &loop, &vo),
-			 -EADDRINUSE);
+	assert_int_equal(vireo_event_loop_init(&loop), 0);
+	assert_int_equal(
+		vireo_vhost_user_backend_new(&b2, vireo_blk_device_vdev(f->s.blk), &loop, &vo),
+		-EADDRINUSE);
 	/* A stale socket file is replaced; a regular file is not. */
 	snprintf(path, sizeof(path), "%s/stale", f->s.dir);
 	strcpy(sa.sun_path, path);
@@ -756,18 +759,21 @@ static void test_stale_and_live_socket(void **state)
 		struct blk_device *blk;
 		struct blk_device_options bo = {.path = f->s.image};
 
-		assert_int_equal(blk_device_new(&blk, &bo), 0);
-		assert_int_equal(vhost_user_backend_new(&b2, blk_device_vdev(blk), &loop, &vo), 0);
-		vhost_user_backend_free(b2);
+		assert_int_equal(vireo_blk_device_new(&blk, &bo), 0);
+		assert_int_equal(
+			vireo_vhost_user_backend_new(&b2, vireo_blk_device_vdev(blk), &loop, &vo),
+			0);
+		vireo_vhost_user_backend_free(b2);
 		assert_int_equal(access(path, F_OK), -1);
 		fd = open(path, O_CREAT | O_WRONLY, 0600);
 		close(fd);
-		assert_int_equal(vhost_user_backend_new(&b2, blk_device_vdev(blk), &loop, &vo),
-				 -EEXIST);
+		assert_int_equal(
+			vireo_vhost_user_backend_new(&b2, vireo_blk_device_vdev(blk), &loop, &vo),
+			-EEXIST);
 		unlink(path);
-		blk_device_free(blk);
+		vireo_blk_device_free(blk);
 	}
-	event_loop_destroy(&loop);
+	vireo_event_loop_destroy(&loop);
 	c_good(&f->s);
 }
 

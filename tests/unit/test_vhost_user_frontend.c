@@ -58,7 +58,7 @@ static void *server_thread(void *arg)
 {
 	struct server *s = arg;
 
-	assert_int_equal(vhost_user_backend_run(s->b), 0);
+	assert_int_equal(vireo_vhost_user_backend_run(s->b), 0);
 	return NULL;
 }
 
@@ -74,8 +74,8 @@ static void server_run(struct server *s, struct vdev *dev)
 {
 	struct vhost_user_backend_options vo = {.socket_path = s->sock};
 
-	assert_int_equal(event_loop_init(&s->loop), 0);
-	assert_int_equal(vhost_user_backend_new(&s->b, dev, &s->loop, &vo), 0);
+	assert_int_equal(vireo_event_loop_init(&s->loop), 0);
+	assert_int_equal(vireo_vhost_user_backend_new(&s->b, dev, &s->loop, &vo), 0);
 	assert_int_equal(pthread_create(&s->thread, NULL, server_thread, s), 0);
 }
 
@@ -91,8 +91,8 @@ static void server_start_blk(struct server *s, bool readonly, unsigned int queue
 	assert_true(fd >= 0);
 	assert_int_equal(ftruncate(fd, IMAGE_BYTES), 0);
 	close(fd);
-	assert_int_equal(blk_device_new(&s->blk, &bo), 0);
-	server_run(s, blk_device_vdev(s->blk));
+	assert_int_equal(vireo_blk_device_new(&s->blk, &bo), 0);
+	server_run(s, vireo_blk_device_vdev(s->blk));
 }
 
 static void server_start_rng(struct server *s)
@@ -100,20 +100,20 @@ static void server_start_rng(struct server *s)
 	struct rng_device_options ro = {0};
 
 	server_dir(s);
-	assert_int_equal(rng_device_new(&s->rng, &ro), 0);
-	server_run(s, rng_device_vdev(s->rng));
+	assert_int_equal(vireo_rng_device_new(&s->rng, &ro), 0);
+	server_run(s, vireo_rng_device_vdev(s->rng));
 }
 
 static void server_stop(struct server *s)
 {
-	event_loop_stop(&s->loop);
+	vireo_event_loop_stop(&s->loop);
 	assert_int_equal(pthread_join(s->thread, NULL), 0);
-	vhost_user_backend_free(s->b);
+	vireo_vhost_user_backend_free(s->b);
 	if (s->blk)
-		blk_device_free(s->blk);
+		vireo_blk_device_free(s->blk);
 	if (s->rng)
-		rng_device_free(s->rng);
-	event_loop_destroy(&s->loop);
+		vireo_rng_device_free(s->rng);
+	vireo_event_loop_destroy(&s->loop);
 	unlink(s->image);
 	rmdir(s->dir);
 }
@@ -139,19 +139,19 @@ static int fe_blk_open(struct fe_blk *f, const char *path, unsigned int max_queu
 	virtio_bus_init(&f->bus);
 	f->drv.max_queues = max_queues;
 	assert_int_equal(virtio_blk_register(&f->bus, &f->drv), 0);
-	ret = vhost_user_frontend_new(&f->fe, &f->bus, &o);
+	ret = vireo_vhost_user_frontend_new(&f->fe, &f->bus, &o);
 	if (ret < 0) {
 		virtio_blk_unregister(&f->bus, &f->drv);
 		return ret;
 	}
-	f->blk = virtio_blk_from_device(vhost_user_frontend_virtio_device(f->fe));
+	f->blk = virtio_blk_from_device(vireo_vhost_user_frontend_virtio_device(f->fe));
 	assert_non_null(f->blk);
 	return 0;
 }
 
 static void fe_blk_close(struct fe_blk *f)
 {
-	vhost_user_frontend_free(f->fe);
+	vireo_vhost_user_frontend_free(f->fe);
 	virtio_blk_unregister(&f->bus, &f->drv);
 }
 
@@ -219,10 +219,10 @@ static void test_blk_rw(void **state)
 		memset(out, 0, 4096);
 		assert_memory_equal(in, out, 4096);
 	}
-	vhost_user_frontend_stats(f.fe, &st);
+	vireo_vhost_user_frontend_stats(f.fe, &st);
 	assert_true(st.kicks > 0);
 	assert_true(st.calls > 0);
-	assert_false(vhost_user_frontend_broken(f.fe));
+	assert_false(vireo_vhost_user_frontend_broken(f.fe));
 	fe_blk_close(&f);
 	server_stop(&s);
 }
@@ -390,13 +390,13 @@ static void test_rng(void **state)
 	o.socket_path = s.sock;
 	virtio_bus_init(&bus);
 	assert_int_equal(virtio_rng_register(&bus, &drv), 0);
-	assert_int_equal(vhost_user_frontend_new(&fe, &bus, &o), 0);
-	rng = virtio_rng_from_device(vhost_user_frontend_virtio_device(fe));
+	assert_int_equal(vireo_vhost_user_frontend_new(&fe, &bus, &o), 0);
+	rng = virtio_rng_from_device(vireo_vhost_user_frontend_virtio_device(fe));
 	assert_non_null(rng);
 	memset(buf, 0, sizeof(buf));
 	assert_int_equal(virtio_rng_read(rng, buf, sizeof(buf)), (ssize_t)sizeof(buf));
 	assert_memory_not_equal(buf + sizeof(buf) - 64, zero, 64);
-	vhost_user_frontend_free(fe);
+	vireo_vhost_user_frontend_free(fe);
 	virtio_rng_unregister(&bus, &drv);
 	server_stop(&s);
 }
@@ -452,7 +452,7 @@ static void peer_start(struct peer *p, uint32_t fault_req, enum fault fault)
 	p->kick_fd = -1;
 }
 
-/* Send @r with @n fresh eventfds attached, more than vhost_user_send() allows. */
+/* Send @r with @n fresh eventfds attached, more than vireo_vhost_user_send() allows. */
 static void peer_send_many_fds(int sock, const struct vhost_user_msg *r, unsigned int n)
 {
 	union {
@@ -491,7 +491,7 @@ static bool peer_reply(struct peer *p, int sock, const struct vhost_user_msg *re
 	int fds[3] = {-1, -1, -1};
 	unsigned int nfds = 0, i;
 
-	vhost_user_msg_init(&r, req->hdr.request, size);
+	vireo_vhost_user_msg_init(&r, req->hdr.request, size);
 	r.hdr.flags |= VHOST_USER_REPLY_MASK;
 	memcpy(&r.payload, payload, size);
 	if (faulty) {
@@ -523,7 +523,7 @@ static bool peer_reply(struct peer *p, int sock, const struct vhost_user_msg *re
 			break;
 		}
 	}
-	(void)vhost_user_send(sock, &r, fds, nfds);
+	(void)vireo_vhost_user_send(sock, &r, fds, nfds);
 	for (i = 0; i < nfds; i++)
 		close(fds[i]);
 	return true;
@@ -566,7 +566,7 @@ static bool peer_answer(struct peer *p, int sock, struct vhost_user_msg *m)
 			st.index++;
 		return peer_reply(p, sock, m, &st, sizeof(st));
 	case VHOST_USER_SET_VRING_KICK:
-		p->kick_fd = vhost_user_msg_take_fd(m, 0);
+		p->kick_fd = vireo_vhost_user_msg_take_fd(m, 0);
 		break;
 	default:
 		break;
@@ -594,13 +594,13 @@ static void *peer_thread(void *arg)
 			break;
 		if (!(pfd[0].revents & (POLLIN | POLLHUP)))
 			continue;
-		if (vhost_user_recv(sock, &m, false) < 0)
+		if (vireo_vhost_user_recv(sock, &m, false) < 0)
 			break;
 		if (!peer_answer(p, sock, &m)) {
-			vhost_user_msg_close_fds(&m);
+			vireo_vhost_user_msg_close_fds(&m);
 			break;
 		}
-		vhost_user_msg_close_fds(&m);
+		vireo_vhost_user_msg_close_fds(&m);
 	}
 	close(sock);
 	if (p->kick_fd >= 0)
@@ -638,10 +638,10 @@ static void hostile_open(uint32_t req, enum fault fault, int timeout_ms)
 	o.socket_path = p.path;
 	virtio_bus_init(&bus);
 	assert_int_equal(virtio_blk_register(&bus, &drv), 0);
-	ret = vhost_user_frontend_new(&fe, &bus, &o);
+	ret = vireo_vhost_user_frontend_new(&fe, &bus, &o);
 	if (ret == 0) {
 		/* GET_CONFIG faults leave the driver with a zero capacity at worst. */
-		vhost_user_frontend_free(fe);
+		vireo_vhost_user_frontend_free(fe);
 		fail_msg("request %u fault %d accepted", req, fault);
 	}
 	assert_true(ret == -EIO || ret == -ENODEV);
@@ -707,9 +707,9 @@ static void test_hostile_hangup_during_io(void **state)
 	assert_int_equal(virtio_blk_capacity(f.blk), SECTORS);
 	assert_false(virtio_blk_has_feature(f.blk, VIRTIO_BLK_F_SIZE_MAX));
 	assert_int_equal(virtio_blk_read(f.blk, 0, buf, sizeof(buf)), -EIO);
-	assert_true(vhost_user_frontend_broken(f.fe));
-	status = vhost_user_frontend_virtio_device(f.fe)->config->get_status(
-		vhost_user_frontend_virtio_device(f.fe));
+	assert_true(vireo_vhost_user_frontend_broken(f.fe));
+	status = vireo_vhost_user_frontend_virtio_device(f.fe)->config->get_status(
+		vireo_vhost_user_frontend_virtio_device(f.fe));
 	assert_true(status & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
 	assert_int_equal(virtio_blk_write(f.blk, 0, buf, sizeof(buf)), -EIO);
 	fe_blk_close(&f);

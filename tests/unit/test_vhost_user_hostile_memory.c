@@ -142,22 +142,22 @@ static void test_guard_absorbs_sigbus(void **state)
 	map = mmap(NULL, (size_t)(4 * page), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	assert_true(map != MAP_FAILED);
 	map[3 * page] = 7;
-	slot = mem_guard_register((void *)map, (size_t)(4 * page), (size_t)page);
+	slot = vireo_mem_guard_register((void *)map, (size_t)(4 * page), (size_t)page);
 	assert_true(slot >= 0);
-	assert_false(mem_guard_faulted(slot));
+	assert_false(vireo_mem_guard_faulted(slot));
 	assert_int_equal(ftruncate(fd, page), 0);
 	/* Past the new end of file: a zero page instead of a dead process. */
 	assert_int_equal(map[3 * page], 0);
 	map[3 * page + 1] = 9;
 	assert_int_equal(map[3 * page + 1], 9);
-	assert_true(mem_guard_faulted(slot));
+	assert_true(vireo_mem_guard_faulted(slot));
 	map[0] = 1; /* still backed by the file */
-	mem_guard_unregister(slot);
-	assert_false(mem_guard_faulted(slot));
+	vireo_mem_guard_unregister(slot);
+	assert_false(vireo_mem_guard_faulted(slot));
 	assert_int_equal(munmap((void *)map, (size_t)(4 * page)), 0);
 	close(fd);
-	assert_int_equal(mem_guard_register((void *)1, 4096, 4096), -EINVAL);
-	assert_int_equal(mem_guard_register(NULL, 4096, 3000), -EINVAL);
+	assert_int_equal(vireo_mem_guard_register((void *)1, 4096, 4096), -EINVAL);
+	assert_int_equal(vireo_mem_guard_register(NULL, 4096, 3000), -EINVAL);
 }
 
 /*
@@ -174,7 +174,7 @@ static int unguarded_sigbus(void)
 
 	guarded = mmap(NULL, (size_t)page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (fd < 0 || ftruncate(fd, 2 * page) < 0 || guarded == MAP_FAILED ||
-	    mem_guard_register(guarded, (size_t)page, (size_t)page) < 0)
+	    vireo_mem_guard_register(guarded, (size_t)page, (size_t)page) < 0)
 		return 2;
 	map = mmap(NULL, (size_t)(2 * page), PROT_READ, MAP_SHARED, fd, 0);
 	if (map == MAP_FAILED || ftruncate(fd, 0) < 0)

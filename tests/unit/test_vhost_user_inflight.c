@@ -50,7 +50,7 @@ static void *server_thread(void *arg)
 {
 	struct server *s = arg;
 
-	assert_int_equal(vhost_user_backend_run(s->b), 0);
+	assert_int_equal(vireo_vhost_user_backend_run(s->b), 0);
 	return NULL;
 }
 
@@ -72,9 +72,11 @@ static int setup(void **state)
 	close(fd);
 	bo.path = s->image;
 	vo.socket_path = s->sock;
-	assert_int_equal(blk_device_new(&s->blk, &bo), 0);
-	assert_int_equal(event_loop_init(&s->loop), 0);
-	assert_int_equal(vhost_user_backend_new(&s->b, blk_device_vdev(s->blk), &s->loop, &vo), 0);
+	assert_int_equal(vireo_blk_device_new(&s->blk, &bo), 0);
+	assert_int_equal(vireo_event_loop_init(&s->loop), 0);
+	assert_int_equal(
+		vireo_vhost_user_backend_new(&s->b, vireo_blk_device_vdev(s->blk), &s->loop, &vo),
+		0);
 	assert_int_equal(pthread_create(&s->thread, NULL, server_thread, s), 0);
 	vu_client_connect(&s->c, s->sock);
 	*state = s;
@@ -86,11 +88,11 @@ static int teardown(void **state)
 	struct server *s = *state;
 
 	vu_client_close(&s->c);
-	event_loop_stop(&s->loop);
+	vireo_event_loop_stop(&s->loop);
 	assert_int_equal(pthread_join(s->thread, NULL), 0);
-	vhost_user_backend_free(s->b);
-	blk_device_free(s->blk);
-	event_loop_destroy(&s->loop);
+	vireo_vhost_user_backend_free(s->b);
+	vireo_blk_device_free(s->blk);
+	vireo_event_loop_destroy(&s->loop);
 	unlink(s->image);
 	rmdir(s->dir);
 	free(s);
@@ -144,7 +146,7 @@ static void test_get_fresh_region(void **state)
 	assert_int_equal(d.num_queues, 1);
 	assert_int_equal(d.queue_size, VU_QSZ);
 	assert_int_equal(d.mmap_offset, 0);
-	assert_int_equal(d.mmap_size, vinflight_queue_size(false, VU_QSZ));
+	assert_int_equal(d.mmap_size, vireo_vinflight_queue_size(false, VU_QSZ));
 	assert_int_equal(fstat(fd, &st), 0);
 	assert_int_equal(st.st_size, d.mmap_size);
 	assert_int_equal(fcntl(fd, F_GET_SEALS) & (F_SEAL_SHRINK | F_SEAL_GROW),
@@ -213,7 +215,7 @@ static void expect_set_refused(struct server *s, int fd, uint64_t size, uint64_t
 static void test_set_bad_description(void **state)
 {
 	struct server *s = *state;
-	size_t need = vinflight_queue_size(false, VU_QSZ);
+	size_t need = vireo_vinflight_queue_size(false, VU_QSZ);
 	int fd = memfd_create("t", MFD_CLOEXEC);
 
 	assert_true(fd >= 0);
@@ -317,7 +319,7 @@ static void test_resubmit_after_crash(void **state)
 		}
 		if (n < 2) {
 			assert_int_equal(poll(&p, 1, VU_WAIT_MS), 1);
-			eventfd_drain_fd(s->c.call);
+			vireo_eventfd_drain_fd(s->c.call);
 		}
 	}
 	assert_int_equal(s->c.vq.split.used->idx, 2);

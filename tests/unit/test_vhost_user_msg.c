@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * The vhost-user message layer: the table's size and fd rules through
- * vhost_user_msg_parse(), then the socket path through a socketpair:
+ * vireo_vhost_user_msg_parse(), then the socket path through a socketpair:
  * round trips with fds, truncated and oversized messages, unknown requests,
  * wrong fd counts, fds after the first byte and MSG_CTRUNC, each time with
  * no fd left open.
@@ -40,21 +40,22 @@ static int parse(uint32_t req, const void *payload, uint32_t size, unsigned int 
 	uint8_t buf[512];
 	size_t len = build(buf, req, VHOST_USER_VERSION, payload, size);
 
-	return vhost_user_msg_parse(&msg, buf, len, fds, false);
+	return vireo_vhost_user_msg_parse(&msg, buf, len, fds, false);
 }
 
 static void test_table(void **state)
 {
 	(void)state;
-	assert_string_equal(vhost_user_request_name(VHOST_USER_SET_MEM_TABLE), "SET_MEM_TABLE");
-	assert_string_equal(vhost_user_request_name(38), "REM_MEM_REG");
-	assert_null(vhost_user_request_name(6)); /* SET_LOG_BASE: not spoken */
-	assert_null(vhost_user_request_name(0));
-	assert_true(vhost_user_request_has_reply(VHOST_USER_GET_FEATURES));
-	assert_true(vhost_user_request_has_reply(VHOST_USER_GET_VRING_BASE));
-	assert_true(vhost_user_request_has_reply(VHOST_USER_GET_CONFIG));
-	assert_false(vhost_user_request_has_reply(VHOST_USER_SET_FEATURES));
-	assert_false(vhost_user_request_has_reply(999));
+	assert_string_equal(vireo_vhost_user_request_name(VHOST_USER_SET_MEM_TABLE),
+			    "SET_MEM_TABLE");
+	assert_string_equal(vireo_vhost_user_request_name(38), "REM_MEM_REG");
+	assert_null(vireo_vhost_user_request_name(6)); /* SET_LOG_BASE: not spoken */
+	assert_null(vireo_vhost_user_request_name(0));
+	assert_true(vireo_vhost_user_request_has_reply(VHOST_USER_GET_FEATURES));
+	assert_true(vireo_vhost_user_request_has_reply(VHOST_USER_GET_VRING_BASE));
+	assert_true(vireo_vhost_user_request_has_reply(VHOST_USER_GET_CONFIG));
+	assert_false(vireo_vhost_user_request_has_reply(VHOST_USER_SET_FEATURES));
+	assert_false(vireo_vhost_user_request_has_reply(999));
 }
 
 static void test_fixed_sizes(void **state)
@@ -90,19 +91,19 @@ static void test_unknown_and_flags(void **state)
 	assert_int_equal(parse(0, NULL, 0, 0), -ENOTSUP);
 	assert_int_equal(parse(0xffffffffu, NULL, 0, 0), -ENOTSUP);
 	len = build(buf, VHOST_USER_GET_FEATURES, 0x2, NULL, 0); /* version 2 */
-	assert_int_equal(vhost_user_msg_parse(&msg, buf, len, 0, false), -EPROTO);
+	assert_int_equal(vireo_vhost_user_msg_parse(&msg, buf, len, 0, false), -EPROTO);
 	len = build(buf, VHOST_USER_GET_FEATURES, 0x1 | VHOST_USER_REPLY_MASK, NULL, 0);
-	assert_int_equal(vhost_user_msg_parse(&msg, buf, len, 0, false), -EPROTO);
+	assert_int_equal(vireo_vhost_user_msg_parse(&msg, buf, len, 0, false), -EPROTO);
 	len = build(buf, VHOST_USER_GET_FEATURES, 0x1 | 0x100, NULL, 0); /* unknown flag */
-	assert_int_equal(vhost_user_msg_parse(&msg, buf, len, 0, false), -EPROTO);
+	assert_int_equal(vireo_vhost_user_msg_parse(&msg, buf, len, 0, false), -EPROTO);
 	len = build(buf, VHOST_USER_GET_FEATURES, 0x1 | VHOST_USER_NEED_REPLY_MASK, NULL, 0);
-	assert_int_equal(vhost_user_msg_parse(&msg, buf, len, 0, false), 0);
+	assert_int_equal(vireo_vhost_user_msg_parse(&msg, buf, len, 0, false), 0);
 	/* Truncated or extended byte strings. */
-	assert_int_equal(vhost_user_msg_parse(&msg, buf, 11, 0, false), -EMSGSIZE);
+	assert_int_equal(vireo_vhost_user_msg_parse(&msg, buf, 11, 0, false), -EMSGSIZE);
 	len = build(buf, VHOST_USER_SET_FEATURES, 1, "12345678", 8);
-	assert_int_equal(vhost_user_msg_parse(&msg, buf, len - 1, 0, false), -EMSGSIZE);
-	assert_int_equal(vhost_user_msg_parse(&msg, buf, len + 1, 0, false), -EMSGSIZE);
-	assert_int_equal(vhost_user_msg_parse(&msg, buf, len, 0, false), 0);
+	assert_int_equal(vireo_vhost_user_msg_parse(&msg, buf, len - 1, 0, false), -EMSGSIZE);
+	assert_int_equal(vireo_vhost_user_msg_parse(&msg, buf, len + 1, 0, false), -EMSGSIZE);
+	assert_int_equal(vireo_vhost_user_msg_parse(&msg, buf, len, 0, false), 0);
 	assert_int_equal(msg.payload.u64, 0x3837363534333231ull);
 }
 
@@ -181,17 +182,17 @@ static void test_reply_rules(void **state)
 
 	(void)state;
 	len = build(buf, VHOST_USER_GET_FEATURES, f, &v, 8);
-	assert_int_equal(vhost_user_msg_parse(&msg, buf, len, 0, true), 0);
-	assert_int_equal(vhost_user_msg_parse(&msg, buf, len, 0, false), -EPROTO);
+	assert_int_equal(vireo_vhost_user_msg_parse(&msg, buf, len, 0, true), 0);
+	assert_int_equal(vireo_vhost_user_msg_parse(&msg, buf, len, 0, false), -EPROTO);
 	len = build(buf, VHOST_USER_SET_MEM_TABLE, f, &v, 8); /* REPLY_ACK status */
-	assert_int_equal(vhost_user_msg_parse(&msg, buf, len, 0, true), 0);
-	assert_int_equal(vhost_user_msg_parse(&msg, buf, len, 1, true), -EBADF);
+	assert_int_equal(vireo_vhost_user_msg_parse(&msg, buf, len, 0, true), 0);
+	assert_int_equal(vireo_vhost_user_msg_parse(&msg, buf, len, 1, true), -EBADF);
 	len = build(buf, VHOST_USER_GET_VRING_BASE, f, &v, 8);
-	assert_int_equal(vhost_user_msg_parse(&msg, buf, len, 0, true), 0);
+	assert_int_equal(vireo_vhost_user_msg_parse(&msg, buf, len, 0, true), 0);
 	len = build(buf, VHOST_USER_GET_CONFIG, f, NULL, 0); /* the error answer */
-	assert_int_equal(vhost_user_msg_parse(&msg, buf, len, 0, true), 0);
+	assert_int_equal(vireo_vhost_user_msg_parse(&msg, buf, len, 0, true), 0);
 	len = build(buf, VHOST_USER_GET_FEATURES, f, NULL, 0);
-	assert_int_equal(vhost_user_msg_parse(&msg, buf, len, 0, true), -EMSGSIZE);
+	assert_int_equal(vireo_vhost_user_msg_parse(&msg, buf, len, 0, true), -EMSGSIZE);
 }
 
 /* ---- over a socket ---- */
@@ -247,24 +248,24 @@ static void test_roundtrip_fds(void **state)
 
 	assert_true(efd >= 0);
 	before = fd_count_open();
-	vhost_user_msg_init(&out, VHOST_USER_SET_VRING_KICK, 8);
+	vireo_vhost_user_msg_init(&out, VHOST_USER_SET_VRING_KICK, 8);
 	out.payload.u64 = 5;
-	assert_int_equal(vhost_user_send(sv[0], &out, &efd, 1), 0);
-	assert_int_equal(vhost_user_recv(sv[1], &in, false), 0);
+	assert_int_equal(vireo_vhost_user_send(sv[0], &out, &efd, 1), 0);
+	assert_int_equal(vireo_vhost_user_recv(sv[1], &in, false), 0);
 	assert_int_equal(in.hdr.request, VHOST_USER_SET_VRING_KICK);
 	assert_int_equal(in.payload.u64, 5);
 	assert_int_equal(in.num_fds, 1);
-	assert_true(vhost_user_fd_is_eventfd(in.fds[0]));
+	assert_true(vireo_vhost_user_fd_is_eventfd(in.fds[0]));
 	assert_true(fcntl(in.fds[0], F_GETFD) & FD_CLOEXEC);
-	fd = vhost_user_msg_take_fd(&in, 0);
+	fd = vireo_vhost_user_msg_take_fd(&in, 0);
 	assert_true(fd >= 0);
-	assert_int_equal(vhost_user_msg_take_fd(&in, 0), -1);
+	assert_int_equal(vireo_vhost_user_msg_take_fd(&in, 0), -1);
 	assert_int_equal(fd_count_open(), before + 1);
 	close(fd);
-	vhost_user_msg_close_fds(&in);
+	vireo_vhost_user_msg_close_fds(&in);
 	assert_int_equal(fd_count_open(), before);
-	assert_false(vhost_user_fd_is_eventfd(sv[0]));
-	assert_false(vhost_user_fd_is_eventfd(-1));
+	assert_false(vireo_vhost_user_fd_is_eventfd(sv[0]));
+	assert_false(vireo_vhost_user_fd_is_eventfd(-1));
 	close(efd);
 }
 
@@ -284,21 +285,21 @@ static void test_recv_errors(void **state)
 	 */
 	len = build(buf, 6, 1, NULL, 0);
 	send_raw(sv[0], buf, len, fds, 1);
-	assert_int_equal(vhost_user_recv(sv[1], &in, false), -ENOTSUP);
+	assert_int_equal(vireo_vhost_user_recv(sv[1], &in, false), -ENOTSUP);
 	assert_int_equal(fd_count_open(), before);
 	len = build(buf, VHOST_USER_SET_FEATURES, 1, NULL, 0);
 	((struct vhost_user_header *)buf)->size = 100000;
 	send_raw(sv[0], buf, len, NULL, 0);
-	assert_int_equal(vhost_user_recv(sv[1], &in, false), -EMSGSIZE);
+	assert_int_equal(vireo_vhost_user_recv(sv[1], &in, false), -EMSGSIZE);
 	len = build(buf, VHOST_USER_SET_VRING_CALL, 1, "\0\0\0\0\0\0\0\0", 8);
 	send_raw(sv[0], buf, len, fds, 2);
-	assert_int_equal(vhost_user_recv(sv[1], &in, false), -EBADF);
+	assert_int_equal(vireo_vhost_user_recv(sv[1], &in, false), -EBADF);
 	assert_int_equal(fd_count_open(), before);
 	/* Fds arriving with the payload rather than the header. */
 	len = build(buf, VHOST_USER_SET_VRING_CALL, 1, "\0\0\0\0\0\0\0\0", 8);
 	send_raw(sv[0], buf, 12, NULL, 0);
 	send_raw(sv[0], buf + 12, 8, fds, 1);
-	assert_int_equal(vhost_user_recv(sv[1], &in, false), -ECOMM);
+	assert_int_equal(vireo_vhost_user_recv(sv[1], &in, false), -ECOMM);
 	assert_int_equal(fd_count_open(), before);
 	close(efd);
 }
@@ -317,7 +318,7 @@ static void test_recv_ctrunc(void **state)
 	before = fd_count_open();
 	len = build(buf, VHOST_USER_GET_FEATURES, 1, NULL, 0);
 	send_raw(sv[0], buf, len, fds, 12);
-	assert_int_equal(vhost_user_recv(sv[1], &in, false), -ECOMM);
+	assert_int_equal(vireo_vhost_user_recv(sv[1], &in, false), -ECOMM);
 	assert_int_equal(fd_count_open(), before);
 	for (i = 0; i < 12; i++)
 		close(fds[i]);
@@ -334,8 +335,8 @@ static void test_recv_truncated(void **state)
 	len = build(buf, VHOST_USER_SET_FEATURES, 1, "abcdefgh", 8);
 	send_raw(sv[0], buf, len - 3, NULL, 0);
 	shutdown(sv[0], SHUT_WR);
-	assert_int_equal(vhost_user_recv(sv[1], &in, false), -EPIPE);
-	assert_int_equal(vhost_user_recv(sv[1], &in, false), -ECONNRESET);
+	assert_int_equal(vireo_vhost_user_recv(sv[1], &in, false), -EPIPE);
+	assert_int_equal(vireo_vhost_user_recv(sv[1], &in, false), -ECONNRESET);
 }
 
 static void test_recv_truncated_header(void **state)
@@ -347,7 +348,7 @@ static void test_recv_truncated_header(void **state)
 	build(buf, VHOST_USER_GET_FEATURES, 1, NULL, 0);
 	send_raw(sv[0], buf, 7, NULL, 0);
 	shutdown(sv[0], SHUT_WR);
-	assert_int_equal(vhost_user_recv(sv[1], &in, false), -EPIPE);
+	assert_int_equal(vireo_vhost_user_recv(sv[1], &in, false), -EPIPE);
 }
 
 static void test_send_reply(void **state)
@@ -356,19 +357,19 @@ static void test_send_reply(void **state)
 	struct vhost_user_msg out, in;
 	int fds[9] = {0};
 
-	vhost_user_msg_init(&out, VHOST_USER_GET_FEATURES, 8);
+	vireo_vhost_user_msg_init(&out, VHOST_USER_GET_FEATURES, 8);
 	out.hdr.flags |= VHOST_USER_REPLY_MASK;
 	out.payload.u64 = 0x1234;
-	assert_int_equal(vhost_user_send(sv[0], &out, NULL, 0), 0);
-	assert_int_equal(vhost_user_recv(sv[1], &in, true), 0);
+	assert_int_equal(vireo_vhost_user_send(sv[0], &out, NULL, 0), 0);
+	assert_int_equal(vireo_vhost_user_recv(sv[1], &in, true), 0);
 	assert_int_equal(in.payload.u64, 0x1234);
-	assert_int_equal(vhost_user_send(sv[0], &out, fds, 9), -EINVAL);
+	assert_int_equal(vireo_vhost_user_send(sv[0], &out, fds, 9), -EINVAL);
 	out.hdr.size = 100000;
-	assert_int_equal(vhost_user_send(sv[0], &out, NULL, 0), -EINVAL);
+	assert_int_equal(vireo_vhost_user_send(sv[0], &out, NULL, 0), -EINVAL);
 	close(sv[1]);
 	sv[1] = -1;
 	out.hdr.size = 8;
-	assert_int_equal(vhost_user_send(sv[0], &out, NULL, 0), -EPIPE);
+	assert_int_equal(vireo_vhost_user_send(sv[0], &out, NULL, 0), -EPIPE);
 }
 
 int main(void)

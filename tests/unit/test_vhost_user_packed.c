@@ -48,7 +48,7 @@ static void *server_thread(void *arg)
 {
 	struct server *s = arg;
 
-	assert_int_equal(vhost_user_backend_run(s->b), 0);
+	assert_int_equal(vireo_vhost_user_backend_run(s->b), 0);
 	return NULL;
 }
 
@@ -70,9 +70,11 @@ static int setup(void **state)
 	close(fd);
 	bo.path = s->image;
 	vo.socket_path = s->sock;
-	assert_int_equal(blk_device_new(&s->blk, &bo), 0);
-	assert_int_equal(event_loop_init(&s->loop), 0);
-	assert_int_equal(vhost_user_backend_new(&s->b, blk_device_vdev(s->blk), &s->loop, &vo), 0);
+	assert_int_equal(vireo_blk_device_new(&s->blk, &bo), 0);
+	assert_int_equal(vireo_event_loop_init(&s->loop), 0);
+	assert_int_equal(
+		vireo_vhost_user_backend_new(&s->b, vireo_blk_device_vdev(s->blk), &s->loop, &vo),
+		0);
 	assert_int_equal(pthread_create(&s->thread, NULL, server_thread, s), 0);
 	*state = s;
 	return 0;
@@ -82,11 +84,11 @@ static int teardown(void **state)
 {
 	struct server *s = *state;
 
-	event_loop_stop(&s->loop);
+	vireo_event_loop_stop(&s->loop);
 	assert_int_equal(pthread_join(s->thread, NULL), 0);
-	vhost_user_backend_free(s->b);
-	blk_device_free(s->blk);
-	event_loop_destroy(&s->loop);
+	vireo_vhost_user_backend_free(s->b);
+	vireo_blk_device_free(s->blk);
+	vireo_event_loop_destroy(&s->loop);
 	unlink(s->image);
 	rmdir(s->dir);
 	free(s);

@@ -53,7 +53,7 @@ static void *server_thread(void *arg)
 {
 	struct server *s = arg;
 
-	assert_int_equal(vhost_user_backend_run(s->b), 0);
+	assert_int_equal(vireo_vhost_user_backend_run(s->b), 0);
 	return NULL;
 }
 
@@ -76,9 +76,11 @@ static int setup(void **state)
 	close(fd);
 	bo.path = s->image;
 	vo.socket_path = s->sock;
-	assert_int_equal(blk_device_new(&s->blk, &bo), 0);
-	assert_int_equal(event_loop_init(&s->loop), 0);
-	assert_int_equal(vhost_user_backend_new(&s->b, blk_device_vdev(s->blk), &s->loop, &vo), 0);
+	assert_int_equal(vireo_blk_device_new(&s->blk, &bo), 0);
+	assert_int_equal(vireo_event_loop_init(&s->loop), 0);
+	assert_int_equal(
+		vireo_vhost_user_backend_new(&s->b, vireo_blk_device_vdev(s->blk), &s->loop, &vo),
+		0);
 	assert_int_equal(pthread_create(&s->thread, NULL, server_thread, s), 0);
 	*state = s;
 	return 0;
@@ -88,11 +90,11 @@ static int teardown(void **state)
 {
 	struct server *s = *state;
 
-	event_loop_stop(&s->loop);
+	vireo_event_loop_stop(&s->loop);
 	assert_int_equal(pthread_join(s->thread, NULL), 0);
-	vhost_user_backend_free(s->b);
-	blk_device_free(s->blk);
-	event_loop_destroy(&s->loop);
+	vireo_vhost_user_backend_free(s->b);
+	vireo_blk_device_free(s->blk);
+	vireo_event_loop_destroy(&s->loop);
 	unlink(s->image);
 	rmdir(s->dir);
 	/* Every fd a front-end sent, a stray REM_MEM_REG fd included, is closed again. */
@@ -186,7 +188,7 @@ static void test_stopped_ring_left_alone(void **state)
 	vu_client_connect(&c, s->sock);
 	vu_client_handshake(&c);
 	assert_int_equal(vu_client_blk(&c, VIRTIO_BLK_T_OUT, 2, buf, sizeof(buf)), VIRTIO_BLK_S_OK);
-	(void)eventfd_drain_fd(c.call);
+	(void)vireo_eventfd_drain_fd(c.call);
 	base = vu_client_vring_base(&c);
 	assert_int_equal(base, 1);
 	r = queue_read(&c, 2);
@@ -234,7 +236,7 @@ static void test_reset_device_keeps_owner(void **state)
 	assert_int_equal(
 		vu_client_send(&c, VHOST_USER_SET_PROTOCOL_FEATURES, &pf, 8, NULL, 0, false), 0);
 	assert_int_equal(vu_client_ack(&c, VHOST_USER_RESET_DEVICE, NULL, 0, NULL, 0), 0);
-	(void)eventfd_drain_fd(c.call);
+	(void)vireo_eventfd_drain_fd(c.call);
 	r = queue_read(&c, 4);
 	expect_quiet(c.call);
 	expect_untouched(&c, r);

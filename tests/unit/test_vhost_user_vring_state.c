@@ -3,7 +3,7 @@
  * The four vhost-user messages whose payload is a vring state (8 bytes:
  * index, num): GET_VRING_BASE, SET_VRING_BASE, SET_VRING_NUM and
  * SET_VRING_ENABLE. One byte short or one byte long is refused by the
- * message layer (vhost_user_msg_parse) and by a running back-end (our blk
+ * message layer (vireo_vhost_user_msg_parse) and by a running back-end (our blk
  * model behind vhost_user_backend, in a thread, over a real socket): the
  * connection is closed, with exactly one log line saying why, and the next
  * front-end is served. SET_VRING_ENABLE with a value other than 0 or 1 is
@@ -100,7 +100,7 @@ static void *server_thread(void *arg)
 {
 	struct server *s = arg;
 
-	assert_int_equal(vhost_user_backend_run(s->b), 0);
+	assert_int_equal(vireo_vhost_user_backend_run(s->b), 0);
 	return NULL;
 }
 
@@ -126,9 +126,11 @@ static int setup(void **state)
 	bo.path = s->image;
 	vo.socket_path = s->sock;
 	vo.opaque = s;
-	assert_int_equal(blk_device_new(&s->blk, &bo), 0);
-	assert_int_equal(event_loop_init(&s->loop), 0);
-	assert_int_equal(vhost_user_backend_new(&s->b, blk_device_vdev(s->blk), &s->loop, &vo), 0);
+	assert_int_equal(vireo_blk_device_new(&s->blk, &bo), 0);
+	assert_int_equal(vireo_event_loop_init(&s->loop), 0);
+	assert_int_equal(
+		vireo_vhost_user_backend_new(&s->b, vireo_blk_device_vdev(s->blk), &s->loop, &vo),
+		0);
 	assert_int_equal(pthread_create(&s->thread, NULL, server_thread, s), 0);
 	*state = s;
 	return 0;
@@ -143,11 +145,11 @@ static int teardown(void **state)
 		unlink(s->log_path);
 	if (s->client_fd >= 0)
 		close(s->client_fd);
-	event_loop_stop(&s->loop);
+	vireo_event_loop_stop(&s->loop);
 	assert_int_equal(pthread_join(s->thread, NULL), 0);
-	vhost_user_backend_free(s->b);
-	blk_device_free(s->blk);
-	event_loop_destroy(&s->loop);
+	vireo_vhost_user_backend_free(s->b);
+	vireo_blk_device_free(s->blk);
+	vireo_event_loop_destroy(&s->loop);
 	unlink(s->image);
 	rmdir(s->dir);
 	pthread_mutex_destroy(&s->lock);
@@ -168,7 +170,7 @@ static int parse_state(uint32_t request, uint32_t size, uint32_t num)
 
 	memcpy(buf, &h, sizeof(h));
 	memcpy(buf + sizeof(h), &st, sizeof(st));
-	return vhost_user_msg_parse(&msg, buf, sizeof(h) + size, 0, false);
+	return vireo_vhost_user_msg_parse(&msg, buf, sizeof(h) + size, 0, false);
 }
 
 static void test_parse_sizes(void **state)
@@ -203,7 +205,7 @@ static void c_send(int fd, uint32_t request, uint32_t size, const void *payload,
 {
 	struct vhost_user_msg m;
 
-	vhost_user_msg_init(&m, request, 0);
+	vireo_vhost_user_msg_init(&m, request, 0);
 	if (need_reply)
 		m.hdr.flags |= VHOST_USER_NEED_REPLY_MASK;
 	memcpy(&m.payload, payload, size < STATE_SIZE ? size : STATE_SIZE);
@@ -217,7 +219,7 @@ static void c_reply(int fd, uint32_t request, struct vhost_user_msg *m)
 	struct pollfd p = {.fd = fd, .events = POLLIN};
 
 	assert_int_equal(poll(&p, 1, WAIT_MS), 1);
-	assert_int_equal(vhost_user_recv(fd, m, true), 0);
+	assert_int_equal(vireo_vhost_user_recv(fd, m, true), 0);
 	assert_int_equal(m->hdr.request, request);
 }
 
@@ -233,13 +235,13 @@ static void c_negotiate(int fd)
 	uint64_t f = VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VHOST_USER_F_PROTOCOL_FEATURES);
 	struct vhost_user_msg m;
 
-	vhost_user_msg_init(&m, VHOST_USER_GET_FEATURES, 0);
-	assert_int_equal(vhost_user_send(fd, &m, NULL, 0), 0);
+	vireo_vhost_user_msg_init(&m, VHOST_USER_GET_FEATURES, 0);
+	assert_int_equal(vireo_vhost_user_send(fd, &m, NULL, 0), 0);
 	c_reply(fd, VHOST_USER_GET_FEATURES, &m);
 	assert_true(m.payload.u64 & VIRTIO_BIT(VHOST_USER_F_PROTOCOL_FEATURES));
 	c_u64(fd, VHOST_USER_SET_PROTOCOL_FEATURES, pf);
-	vhost_user_msg_init(&m, VHOST_USER_SET_OWNER, 0);
-	assert_int_equal(vhost_user_send(fd, &m, NULL, 0), 0);
+	vireo_vhost_user_msg_init(&m, VHOST_USER_SET_OWNER, 0);
+	assert_int_equal(vireo_vhost_user_send(fd, &m, NULL, 0), 0);
 	c_u64(fd, VHOST_USER_SET_FEATURES, f);
 }
 
@@ -332,8 +334,8 @@ static void hostile_state(struct server *s, uint32_t request, uint32_t ok_num, u
 	s->client_fd = -1;
 	assert_string_equal(wait_disconnect(s, before + 1), why);
 	log_restore(s);
-	printf("# %s, %u bytes, num %u: \"%s\"\n", vhost_user_request_name(request), size, bad_num,
-	       why);
+	printf("# %s, %u bytes, num %u: \"%s\"\n", vireo_vhost_user_request_name(request), size,
+	       bad_num, why);
 	assert_int_equal(count_lines(s->log_path, "vhost-user"), 1);
 	assert_int_equal(count_lines(s->log_path, "closing"), 1);
 	unlink(s->log_path);

@@ -438,7 +438,7 @@ static void test_unbind_with_in_flight(void **state)
 	blk_fake_alloc_requests(f, reqs, ptrs, 4, VIRTIO_BLK_T_IN);
 	assert_int_equal(virtio_blk_submit_batch(f->blk, 0, ptrs, 4), 4);
 	blk_fake_free_requests(f, reqs, 4);
-	unregister_virtio_device(&f->fd.vdev);
+	vireo_unregister_virtio_device(&f->fd.vdev);
 	assert_null(virtio_blk_from_device(&f->fd.vdev));
 	assert_int_equal(f->fd.nvqs, 0);
 }

@@ -138,7 +138,7 @@ static void test_size_max_below_sector(void **state)
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		blk_fake_set_config(&f->fd, BLK_FAKE_CFG(size_max), &bad[i], 4);
 		blk_fake_start_refused(f, VIRTIO_BIT(VIRTIO_BLK_F_SIZE_MAX), -EINVAL);
-		unregister_virtio_device(&f->fd.vdev);
+		vireo_unregister_virtio_device(&f->fd.vdev);
 		virtio_blk_unregister(&f->bus, &f->bd);
 	}
 	/* 512 is the smallest usable value: one sector per segment. */
@@ -234,7 +234,7 @@ static void test_seg_max_huge(void **state)
 	assert_int_equal(virtio_blk_write(f->blk, 0, out, 62 * 512), 0);
 	assert_int_equal(f->dev.requests, 1);
 	assert_int_equal(f->dev.last_readable, 1 + 62);
-	unregister_virtio_device(&f->fd.vdev);
+	vireo_unregister_virtio_device(&f->fd.vdev);
 	virtio_blk_unregister(&f->bus, &f->bd);
 	/* A 256-entry ring: our own cap of 128 segments (the stack sg array), 64 KiB a chunk. */
 	f->dev.requests = 0;
@@ -275,7 +275,7 @@ static void test_num_queues_bounds(void **state)
 	assert_int_equal(virtio_blk_num_queues(f->blk), 1);
 	assert_int_equal(last_find_vqs(&f->fd), 1);
 	assert_int_equal(virtio_blk_read(f->blk, 0, buf, sizeof(buf)), 0);
-	unregister_virtio_device(&f->fd.vdev);
+	vireo_unregister_virtio_device(&f->fd.vdev);
 	virtio_blk_unregister(&f->bus, &f->bd);
 	/* 65535 queues offered: 64 asked for (more than this fake has: the probe fails). */
 	nq = UINT16_MAX;
@@ -283,7 +283,7 @@ static void test_num_queues_bounds(void **state)
 	f->fd.nevents = 0;
 	blk_fake_start_refused(f, 0, -EINVAL);
 	assert_int_equal(last_find_vqs(&f->fd), 64);
-	unregister_virtio_device(&f->fd.vdev);
+	vireo_unregister_virtio_device(&f->fd.vdev);
 	virtio_blk_unregister(&f->bus, &f->bd);
 	/* Within the fake's 8: as many as offered. */
 	nq = 5;

@@ -144,7 +144,7 @@ static void test_probe_out_of_dma(void **state)
 
 	f->fd.queue_size = 32768; /* 2 x 32768 buffers do not fit 8 MiB */
 	assert_int_equal(virtio_net_register(&f->bus, &f->nd), 0);
-	assert_int_equal(register_virtio_device(&f->bus, &f->fd.vdev), -ENOMEM);
+	assert_int_equal(vireo_register_virtio_device(&f->bus, &f->fd.vdev), -ENOMEM);
 	assert_null(virtio_net_from_device(&f->fd.vdev));
 	assert_true(f->fd.status & VIRTIO_STATUS_FAILED);
 	assert_int_equal(f->fd.nvqs, 0);
@@ -663,7 +663,7 @@ static void test_unbind_in_flight(void **state)
 	ops.reset = unbind_reset;
 	f->fd.vdev.config = &ops;
 	unbind_snapshot(&f->fd);
-	unregister_virtio_device(&f->fd.vdev);
+	vireo_unregister_virtio_device(&f->fd.vdev);
 	f->fd.vdev.config = unbind.ops;
 	assert_true(unbind.resets >= 1);
 	assert_int_equal(unbind.changed, 0);

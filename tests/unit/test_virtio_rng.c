@@ -71,7 +71,7 @@ static int fixture_setup(void **state)
 	f->fd.handler = rng_fake_handler;
 	f->fd.priv = &f->dev;
 	assert_int_equal(virtio_rng_register(&f->bus, &f->rd), 0);
-	assert_int_equal(register_virtio_device(&f->bus, &f->fd.vdev), 0);
+	assert_int_equal(vireo_register_virtio_device(&f->bus, &f->fd.vdev), 0);
 	f->rng = virtio_rng_from_device(virtio_bus_find(&f->bus, VIRTIO_ID_ENTROPY, 0));
 	assert_non_null(f->rng);
 	*state = f;
@@ -82,7 +82,7 @@ static int fixture_teardown(void **state)
 {
 	struct rng_fixture *f = *state;
 
-	unregister_virtio_device(&f->fd.vdev);
+	vireo_unregister_virtio_device(&f->fd.vdev);
 	virtio_rng_unregister(&f->bus, &f->rd);
 	assert_int_equal(f->dev.violations, 0);
 	assert_false(f->fd.device_error);
