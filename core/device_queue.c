@@ -424,6 +424,60 @@ int vireo_vdev_queue_pop(struct vdev_queue *q, struct vring_chain *chain, struct
 	return ret < 0 ? ret : 0;
 }
 
+/* One pop at a time, so inflight tracking records each head as it is taken. */
+static int vdev_queue_pop_each(struct vdev_queue *q, struct vring_chain *chains, unsigned int max,
+			       struct vring_iov *iov, unsigned int iov_len, unsigned int iov_cap)
+{
+	unsigned int n = 0, used = 0;
+	int ret = 0;
+
+	while (n < max && iov_len - used >= iov_cap) {
+		ret = vireo_vdev_queue_pop(q, &chains[n], iov + used, iov_cap);
+		if (ret < 0)
+			break;
+		used += (unsigned int)chains[n].readable + chains[n].writable;
+		n++;
+	}
+	return n ? (int)n : ret;
+}
+
+/* Return: chains taken; -EAGAIN; -EPROTO (now NEEDS_RESET); -EIO (stopped or already broken). */
+int vireo_vdev_queue_pop_burst(struct vdev_queue *q, struct vring_chain *chains, unsigned int max,
+			       struct vring_iov *iov, unsigned int iov_len, unsigned int iov_cap)
+{
+	int ret;
+
+	if (!q->enabled || vdev_needs_reset(q->dev))
+		return -EIO;
+	if (q->inflight || !q->ring_ops->pop_burst)
+		return vdev_queue_pop_each(q, chains, max, iov, iov_len, iov_cap);
+	ret = q->ring_ops->pop_burst(&q->ring, chains, max, iov, iov_len, iov_cap);
+	/* Chains before a bad one are handed out; the bad one stops the device (dev:BF/NEEDS_RESET). */
+	if (ret == -EPROTO || ret == -EIO ||
+	    (ret > 0 && q->ring_ops->error(&q->ring) != VRING_ERR_NONE))
+		vdev_queue_broken(q);
+	return ret;
+}
+
+/* Return: 0; -EPROTO (now NEEDS_RESET); -EIO (stopped or already broken). */
+int vireo_vdev_queue_push_burst(struct vdev_queue *q, const uint16_t *heads,
+				const uint32_t *written, unsigned int n)
+{
+	int ret = 0;
+
+	if (!q->enabled || vdev_needs_reset(q->dev))
+		return -EIO;
+	if (q->inflight || !q->ring_ops->push_burst) {
+		for (unsigned int k = 0; k < n && ret == 0; k++)
+			ret = vireo_vdev_queue_push(q, heads[k], written ? written[k] : 0);
+		return ret;
+	}
+	ret = q->ring_ops->push_burst(&q->ring, heads, written, n);
+	if (ret == -EPROTO || ret == -EIO)
+		vdev_queue_broken(q);
+	return ret;
+}
+
 /* Return: 0; -EPROTO (now NEEDS_RESET); -EIO (stopped or already broken). */
 int vireo_vdev_queue_push(struct vdev_queue *q, uint16_t head, uint32_t written)
 {

@@ -17,7 +17,7 @@ void vireo_guest_mem_init(struct guest_mem *mem)
 	memset(mem, 0, sizeof(*mem));
 }
 
-static uint64_t region_last(const struct guest_mem_region *r)
+static uint64_t region_last(const struct vring_mem_region *r)
 {
 	return r->guest_addr + (r->size - 1);
 }
@@ -42,7 +42,7 @@ int vireo_guest_mem_add_region(struct guest_mem *mem, uint64_t guest_addr, uint6
 	last = guest_addr + (size - 1);
 
 	for (pos = 0; pos < mem->num_regions; pos++) {
-		const struct guest_mem_region *r = &mem->regions[pos];
+		const struct vring_mem_region *r = &mem->regions[pos];
 
 		if (guest_addr <= region_last(r) && r->guest_addr <= last)
 			return -EINVAL;
@@ -79,7 +79,7 @@ int vireo_guest_mem_remove_region(struct guest_mem *mem, uint64_t guest_addr)
 }
 
 /* The region holding @addr, or NULL. */
-static const struct guest_mem_region *guest_mem_find(const struct guest_mem *mem, uint64_t addr)
+static const struct vring_mem_region *guest_mem_find(const struct guest_mem *mem, uint64_t addr)
 {
 	unsigned int lo = 0, hi = mem->num_regions;
 
@@ -103,7 +103,7 @@ static const struct guest_mem_region *guest_mem_find(const struct guest_mem *mem
 void *vireo_guest_mem_translate(const struct guest_mem *mem, uint64_t addr, uint64_t len,
 				uint64_t *contiguous)
 {
-	const struct guest_mem_region *r;
+	const struct vring_mem_region *r;
 	uint64_t offset, avail;
 
 	if (len == 0 || len - 1 > UINT64_MAX - addr)
@@ -135,11 +135,22 @@ static void *guest_mem_vring_translate(const void *opaque, uint64_t addr, uint64
 	return vireo_guest_mem_translate(opaque, addr, len, contiguous);
 }
 
+/*
+ * The slot itself, not a copy: the ring re-reads it on every use, so a
+ * table changed in place (regions moved, removed: their slots zeroed) is
+ * never seen stale. Written only by the table's owner while no queue runs.
+ */
+static const struct vring_mem_region *guest_mem_vring_region(const void *opaque, uint64_t addr)
+{
+	return guest_mem_find(opaque, addr);
+}
+
 struct vring_mem vireo_guest_mem_vring_mem(const struct guest_mem *mem)
 {
 	struct vring_mem vm = {
 		.translate = guest_mem_vring_translate,
 		.opaque = mem,
+		.region = guest_mem_vring_region,
 	};
 
 	return vm;

@@ -20,50 +20,40 @@
 #include "ring/chain.h"
 #include "ring/platform.h"
 
-void vring_chain_acc_init(struct vring_chain_acc *w, const struct vring_mem *mem,
-			  struct vring_iov *iov, unsigned int iov_cap)
+/* The miss path of vring_mem_find() (chain.h): ask the table, remember the slot. */
+void *vring_mem_find_miss(const struct vring_mem *mem, const struct vring_mem_region **last,
+			  uint64_t addr, uint64_t len, uint64_t *contig)
 {
-	w->mem = mem;
-	w->iov = iov;
-	w->iov_cap = iov_cap > UINT16_MAX ? UINT16_MAX : iov_cap;
-	w->n_iov = 0;
-	w->total = 0;
-	w->readable_bytes = 0;
-	w->writable_bytes = 0;
-	w->readable = 0;
-	w->writable = 0;
-	w->seen_writable = false;
+	const struct vring_mem_region *r = mem->region(mem->opaque, addr);
+	void *p;
+
+	if (!r)
+		return NULL;
+	p = vring_mem_hit(r, addr, len, contig);
+	if (p)
+		*last = r;
+	return p;
 }
 
 /*
- * One translation through @mem, with the access when the owner checks it
- * (vring_mem.translate_access: IOVAs behind an IOMMU). Return: the host
- * pointer, or NULL with *@err set.
+ * One translation through @mem's translate_access (IOVAs behind an IOMMU), with the
+ * device's access. Return: the host pointer, or NULL with *@err set.
  */
-static void *chain_translate(const struct vring_mem *mem, uint64_t addr, uint64_t len,
-			     bool writable, uint64_t *contig, enum vring_error *err)
+static void *chain_translate_access(const struct vring_mem *mem, uint64_t addr, uint64_t len,
+				    bool writable, uint64_t *contig, enum vring_error *err)
 {
 	void *p = 0;
-	int r;
+	int r = mem->translate_access(mem->opaque, addr, len, writable, &p, contig);
 
-	*err = VRING_ERR_ADDRESS;
-	if (!mem->translate_access)
-		return mem->translate(mem->opaque, addr, len, contig);
-	r = mem->translate_access(mem->opaque, addr, len, writable, &p, contig);
-	if (r == -EAGAIN)
-		*err = VRING_ERR_MAP_PENDING;
-	else if (r == -EACCES)
-		*err = VRING_ERR_ACCESS;
+	*err = r == -EAGAIN ? VRING_ERR_MAP_PENDING : r == -EACCES ? VRING_ERR_ACCESS
+								 : VRING_ERR_ADDRESS;
 	return r == 0 ? p : 0;
 }
 
-/* Translate [addr, addr + len) into as many iov entries as regions it spans. */
-static enum vring_error chain_map(struct vring_chain_acc *w, uint64_t addr, uint32_t len,
-				  bool writable)
+/* vring_chain_map() for a vring_mem with translate_access: no region cache, errors kept. */
+enum vring_error vring_chain_map_access(struct vring_chain_acc *w, uint64_t addr, uint32_t len,
+					bool writable)
 {
-	/* checklist 4: gpa + len must not wrap the 64-bit space */
-	if ((uint64_t)len - 1 > UINT64_MAX - addr)
-		return VRING_ERR_ADDRESS;
 	while (len) {
 		enum vring_error err;
 		uint64_t contig = 0;
@@ -71,7 +61,7 @@ static enum vring_error chain_map(struct vring_chain_acc *w, uint64_t addr, uint
 
 		if (w->n_iov == w->iov_cap)
 			return VRING_ERR_IOV_CAPACITY;
-		p = chain_translate(w->mem, addr, len, writable, &contig, &err);
+		p = chain_translate_access(w->mem, addr, len, writable, &contig, &err);
 		if (!p)
 			return err;
 		if (contig == 0 || contig > len)
@@ -89,31 +79,11 @@ static enum vring_error chain_map(struct vring_chain_acc *w, uint64_t addr, uint
 	return VRING_ERR_NONE;
 }
 
-enum vring_error vring_chain_acc_add(struct vring_chain_acc *w, uint64_t addr, uint32_t len,
-				     bool writable)
+enum vring_error vring_chain_map_table(const struct vring_mem *mem,
+				       const struct vring_mem_region **last, uint64_t addr,
+				       uint32_t len, uint32_t entry_size, const void **table,
+				       uint32_t *entries)
 {
-	/* §2.7.4.2 (R-SR-02), §2.8.6 (R-PR-05): device-writable elements come after readable ones */
-	if (!writable && w->seen_writable)
-		return VRING_ERR_WRITABLE_ORDER;
-	if (writable)
-		w->seen_writable = true;
-	/* §2.7.5.2 (R-SR-03): a chain's bytes add up to at most 2^32 - 1 */
-	w->total += len;
-	if (w->total > UINT32_MAX)
-		return VRING_ERR_BYTES_OVERFLOW;
-	if (writable)
-		w->writable_bytes += len;
-	else
-		w->readable_bytes += len;
-	if (len == 0)
-		return VRING_ERR_NONE;
-	return chain_map(w, addr, len, writable);
-}
-
-enum vring_error vring_chain_map_table(const struct vring_mem *mem, uint64_t addr, uint32_t len,
-				       uint32_t entry_size, const void **table, uint32_t *entries)
-{
-	enum vring_error err;
 	uint64_t contig = 0;
 	const void *t;
 
@@ -122,10 +92,16 @@ enum vring_error vring_chain_map_table(const struct vring_mem *mem, uint64_t add
 	if ((uint64_t)len - 1 > UINT64_MAX - addr)
 		return VRING_ERR_ADDRESS;
 	/* The table is read as an array: it must lie in one guest region. */
-	t = chain_translate(mem, addr, len, false, &contig, &err);
-	if (!t)
-		return err;
-	if (contig != len)
+	if (mem->translate_access) {
+		enum vring_error err;
+
+		t = chain_translate_access(mem, addr, len, false, &contig, &err);
+		if (!t)
+			return err;
+	} else {
+		t = vring_mem_find(mem, last, addr, len, &contig);
+	}
+	if (!t || contig != len)
 		return VRING_ERR_ADDRESS;
 	*table = t;
 	*entries = len / entry_size;
@@ -136,9 +112,9 @@ enum vring_error vring_chain_map_table(const struct vring_mem *mem, uint64_t add
  * Switch the walk to the indirect table @d points at (§2.7.5.3). The WRITE
  * flag of @d itself is ignored (D-SR-04).
  */
-static enum vring_error chain_enter_indirect(const struct vring_split_dev *q,
-					     const struct virtq_desc *d, bool nested,
-					     const struct virtq_desc **table, uint32_t *table_len)
+static enum vring_error chain_enter_indirect(struct vring_split_dev *q, const struct virtq_desc *d,
+					     bool nested, const struct virtq_desc **table,
+					     uint32_t *table_len)
 {
 	const void *t = NULL;
 	enum vring_error err;
@@ -152,47 +128,30 @@ static enum vring_error chain_enter_indirect(const struct vring_split_dev *q,
 	/* §2.7.5.3.1: INDIRECT and NEXT are never set together */
 	if (d->flags & VIRTQ_DESC_F_NEXT)
 		return VRING_ERR_INDIRECT_NEXT;
-	err = vring_chain_map_table(&q->mem, d->addr, d->len, (uint32_t)sizeof(struct virtq_desc),
-				    &t, table_len);
+	err = vring_chain_map_table(&q->mem, &q->mem_last, d->addr, d->len,
+				    (uint32_t)sizeof(struct virtq_desc), &t, table_len);
 	if (err)
 		return err;
 	*table = t;
 	return VRING_ERR_NONE;
 }
 
-void vring_chain_acc_fill(const struct vring_chain_acc *w, uint16_t head, struct vring_chain *chain)
-{
-	chain->head = head;
-	chain->readable = w->readable;
-	chain->writable = w->writable;
-	chain->readable_bytes = w->readable_bytes;
-	chain->writable_bytes = w->writable_bytes;
-}
-
-enum vring_error vring_split_chain_walk(const struct vring_split_dev *q, uint16_t head,
-					struct vring_chain *chain, struct vring_iov *iov,
-					unsigned int iov_cap)
+/* The general walk, from the chain's first descriptor @first (already copied out). */
+static VRING_NOINLINE enum vring_error
+chain_walk_general(struct vring_split_dev *q, uint16_t head, const struct virtq_desc *first,
+		   struct vring_chain *chain, struct vring_iov *iov, unsigned int iov_cap)
 {
 	struct vring_chain_acc w;
 	const struct virtq_desc *table = q->desc;
 	uint32_t table_len = q->num;
 	uint32_t i = head;
-	uint32_t steps = 0;
+	uint32_t steps = 1;
 	bool in_indirect = false;
 	enum vring_error err;
-	struct virtq_desc d;
+	struct virtq_desc d = *first;
 
-	vring_chain_acc_init(&w, &q->mem, iov, iov_cap);
+	vring_chain_acc_init(&w, &q->mem, &q->mem_last, iov, iov_cap);
 	for (;;) {
-		/* §2.7.5.2: a chain is no longer than its table, else it loops */
-		if (++steps > table_len)
-			return VRING_ERR_CHAIN_LOOP;
-		/*
-		 * GUEST: i < table_len (head checked by the caller, next below);
-		 * the table was translated whole (init, or chain_enter_indirect).
-		 * Copied once; only the copy is used from here on.
-		 */
-		vring_desc_read(&table[i], &d);
 		if (d.flags & VIRTQ_DESC_F_INDIRECT) {
 			err = chain_enter_indirect(q, &d, in_indirect, &table, &table_len);
 			if (err)
@@ -200,17 +159,42 @@ enum vring_error vring_split_chain_walk(const struct vring_split_dev *q, uint16_
 			in_indirect = true;
 			i = 0;
 			steps = 0;
-			continue;
+		} else {
+			err = vring_chain_acc_add(&w, d.addr, d.len, d.flags & VIRTQ_DESC_F_WRITE);
+			if (err)
+				return err;
+			if (!(d.flags & VIRTQ_DESC_F_NEXT))
+				break;
+			if (d.next >= table_len)
+				return VRING_ERR_NEXT_RANGE;
+			i = d.next;
 		}
-		err = vring_chain_acc_add(&w, d.addr, d.len, d.flags & VIRTQ_DESC_F_WRITE);
-		if (err)
-			return err;
-		if (!(d.flags & VIRTQ_DESC_F_NEXT))
-			break;
-		if (d.next >= table_len)
-			return VRING_ERR_NEXT_RANGE;
-		i = d.next;
+		/* §2.7.5.2: a chain is no longer than its table, else it loops */
+		if (++steps > table_len)
+			return VRING_ERR_CHAIN_LOOP;
+		/*
+		 * GUEST: i < table_len (head checked by the caller, next above);
+		 * the table was translated whole (init, or chain_enter_indirect).
+		 * Copied once; only the copy is used from here on.
+		 */
+		vring_desc_read(&table[i], &d);
 	}
 	vring_chain_acc_fill(&w, head, chain);
 	return VRING_ERR_NONE;
+}
+
+enum vring_error vring_split_chain_walk(struct vring_split_dev *q, uint16_t head,
+					struct vring_chain *chain, struct vring_iov *iov,
+					unsigned int iov_cap)
+{
+	struct virtq_desc d;
+
+	/* GUEST: head < num (checked by the caller); the table translated whole at init. */
+	vring_desc_read(&q->desc[head], &d);
+	/* The common chain, one direct buffer in one region (a one-step walk never loops). */
+	if (!(d.flags & (VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_INDIRECT)) &&
+	    vring_chain_one(&q->mem, &q->mem_last, d.addr, d.len, d.flags & VIRTQ_DESC_F_WRITE,
+			    head, chain, iov, iov_cap))
+		return VRING_ERR_NONE;
+	return chain_walk_general(q, head, &d, chain, iov, iov_cap);
 }

@@ -181,15 +181,16 @@ static inline uint16_t packed_flags_acquire(const struct vring_packed_dev *q, ui
  * Walk the indirect table @d names into @w (§2.8.8). Only WRITE is valid in
  * its entries; NEXT and the id are ignored (reserved), INDIRECT is nesting.
  */
-static enum vring_error packed_walk_indirect(const struct vring_packed_dev *q,
-					     struct vring_chain_acc *w, const struct pvirtq_desc *d)
+static enum vring_error packed_walk_indirect(struct vring_packed_dev *q, struct vring_chain_acc *w,
+					     const struct pvirtq_desc *d)
 {
 	const void *t = NULL;
 	uint32_t n = 0;
 	enum vring_error err;
 	struct pvirtq_desc e;
 
-	err = vring_chain_map_table(&q->mem, d->addr, d->len, (uint32_t)sizeof(e), &t, &n);
+	err = vring_chain_map_table(&q->mem, &q->mem_last, d->addr, d->len, (uint32_t)sizeof(e), &t,
+				    &n);
 	if (err)
 		return err;
 	for (uint32_t i = 0; i < n; i++) {
@@ -216,7 +217,7 @@ struct packed_walk {
  * Read one ring descriptor of the chain at @pw->idx (flags already checked
  * for the head) and account it. Return: VRING_ERR_NONE and *@more if NEXT.
  */
-static enum vring_error packed_walk_one(const struct vring_packed_dev *q, struct packed_walk *pw,
+static enum vring_error packed_walk_one(struct vring_packed_dev *q, struct packed_walk *pw,
 					struct vring_chain_acc *w, uint16_t flags, bool *more)
 {
 	struct pvirtq_desc d;
@@ -243,17 +244,54 @@ static enum vring_error packed_walk_one(const struct vring_packed_dev *q, struct
 	return err;
 }
 
-/* Walk the chain whose head (available, flags @flags) is at last_avail_idx. */
-static enum vring_error packed_walk_chain(const struct vring_packed_dev *q, uint16_t flags,
-					  struct packed_walk *pw, struct vring_chain *chain,
-					  struct vring_iov *iov, unsigned int iov_cap)
+/*
+ * A chain of one direct descriptor (flags @flags, no NEXT, no INDIRECT): the
+ * steps of packed_walk_one() and packed_walk_chain(), in the same order, with
+ * the accumulator only when the buffer is not the common one (chain.h).
+ */
+static enum vring_error packed_walk_single(struct vring_packed_dev *q, uint16_t flags,
+					   struct packed_walk *pw, struct vring_chain *chain,
+					   struct vring_iov *iov, unsigned int iov_cap)
+{
+	bool writable = flags & VIRTQ_DESC_F_WRITE;
+	enum vring_error err = VRING_ERR_NONE;
+	struct vring_chain_acc w;
+	struct pvirtq_desc d;
+
+	/* R-PR-04: a chain never longer than the ring (the slots not in flight) */
+	if (++pw->slots > q->num - q->slots_in_flight)
+		return VRING_ERR_CHAIN_LENGTH;
+	/* GUEST: idx < num, the ring validated at init; read after the acquire of flags. */
+	vring_pdesc_read(&q->desc[pw->idx], &d, false);
+	pw->id = d.id;
+	if (!vring_chain_one(&q->mem, &q->mem_last, d.addr, d.len, writable, d.id, chain, iov,
+			     iov_cap)) {
+		vring_chain_acc_init(&w, &q->mem, &q->mem_last, iov, iov_cap);
+		err = vring_chain_acc_add(&w, d.addr, d.len, writable);
+		vring_chain_acc_fill(&w, d.id, chain);
+	}
+	packed_advance(q, &pw->idx, &pw->wrap, 1);
+	if (err)
+		return err;
+	/* §2.8.6: the buffer id is in the last descriptor of the list */
+	if (pw->id >= q->num)
+		return VRING_ERR_HEAD_RANGE;
+	if (packed_in_flight(q, pw->id))
+		return VRING_ERR_HEAD_IN_FLIGHT;
+	return VRING_ERR_NONE;
+}
+
+/* A chain of several descriptors, or an indirect one, from last_avail_idx. */
+static VRING_NOINLINE enum vring_error packed_walk_list(struct vring_packed_dev *q, uint16_t flags,
+							struct packed_walk *pw,
+							struct vring_chain *chain,
+							struct vring_iov *iov, unsigned int iov_cap)
 {
 	struct vring_chain_acc w;
 	enum vring_error err;
 	bool more = true;
 
-	*pw = (struct packed_walk){.idx = q->last_avail_idx, .wrap = q->avail_wrap};
-	vring_chain_acc_init(&w, &q->mem, iov, iov_cap);
+	vring_chain_acc_init(&w, &q->mem, &q->mem_last, iov, iov_cap);
 	for (;;) {
 		err = packed_walk_one(q, pw, &w, flags, &more);
 		if (err || !more)
@@ -274,6 +312,17 @@ static enum vring_error packed_walk_chain(const struct vring_packed_dev *q, uint
 	return VRING_ERR_NONE;
 }
 
+/* Walk the chain whose head (available, flags @flags) is at last_avail_idx. */
+static enum vring_error packed_walk_chain(struct vring_packed_dev *q, uint16_t flags,
+					  struct packed_walk *pw, struct vring_chain *chain,
+					  struct vring_iov *iov, unsigned int iov_cap)
+{
+	*pw = (struct packed_walk){.idx = q->last_avail_idx, .wrap = q->avail_wrap};
+	if (!(flags & (VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_INDIRECT)))
+		return packed_walk_single(q, flags, pw, chain, iov, iov_cap);
+	return packed_walk_list(q, flags, pw, chain, iov, iov_cap);
+}
+
 /*
  * §2.8.10 with EVENT_IDX: a kick only once the driver makes the descriptor at
  * our next position available. GUEST: device_event validated at init.
@@ -287,18 +336,17 @@ static void packed_ask_kick_at_next(struct vring_packed_dev *q)
 }
 
 /*
- * vring_packed_dev_pop() - see <vireo/vring.h>.
- * Fails with -EAGAIN (empty), -EPROTO (driver broke the ring) or -EIO.
+ * Take the chain at last_avail_idx if available: every check of checklist
+ * items 2-4 is here, so a burst checks each chain as a single pop does.
+ * Return: 0, -EAGAIN (not available) or -EPROTO (the queue is now broken).
  */
-int vring_packed_dev_pop(struct vring_packed_dev *q, struct vring_chain *chain,
-			 struct vring_iov *iov, unsigned int iov_cap)
+static int packed_pop_one(struct vring_packed_dev *q, struct vring_chain *chain,
+			  struct vring_iov *iov, unsigned int iov_cap)
 {
 	struct packed_walk pw;
 	enum vring_error err;
 	uint16_t flags;
 
-	if (VRING_UNLIKELY(q->error))
-		return -EIO;
 	flags = packed_flags_acquire(q, q->last_avail_idx);
 	/* D-PR-04: nothing is used before its AVAIL bit has changed */
 	if (!packed_desc_avail(flags, q->avail_wrap)) {
@@ -317,10 +365,48 @@ int vring_packed_dev_pop(struct vring_packed_dev *q, struct vring_chain *chain,
 	q->num_in_flight++;
 	q->last_avail_idx = pw.idx;
 	q->avail_wrap = pw.wrap;
-	/* With kicks wanted under EVENT_IDX, ask for one once the driver adds past this. */
-	if (q->event_idx && q->notify_enabled)
-		packed_ask_kick_at_next(q);
 	return 0;
+}
+
+/*
+ * vring_packed_dev_pop_burst() - see <vireo/vring.h>.
+ * Fails with -EAGAIN (empty), -EPROTO (the first chain broke the ring) or
+ * -EIO (already broken); a later chain that breaks it ends the burst.
+ */
+int vring_packed_dev_pop_burst(struct vring_packed_dev *q, struct vring_chain *chains,
+			       unsigned int max, struct vring_iov *iov, unsigned int iov_len,
+			       unsigned int iov_cap)
+{
+	unsigned int n = 0, used = 0;
+	int r = 0;
+
+	if (VRING_UNLIKELY(q->error))
+		return -EIO;
+	while (n < max && iov_len - used >= iov_cap) {
+		r = packed_pop_one(q, &chains[n], iov + used, iov_cap);
+		if (r)
+			break;
+		used += (unsigned int)chains[n].readable + chains[n].writable;
+		n++;
+	}
+	/* With kicks wanted under EVENT_IDX, ask for one once the driver adds past these. */
+	if (n && q->event_idx && q->notify_enabled && !q->error)
+		packed_ask_kick_at_next(q);
+	if (n)
+		return (int)n;
+	return r ? r : -EAGAIN;
+}
+
+/*
+ * vring_packed_dev_pop() - see <vireo/vring.h>: a burst of one.
+ * Fails with -EAGAIN (empty), -EPROTO (driver broke the ring) or -EIO.
+ */
+int vring_packed_dev_pop(struct vring_packed_dev *q, struct vring_chain *chain,
+			 struct vring_iov *iov, unsigned int iov_cap)
+{
+	int r = vring_packed_dev_pop_burst(q, chain, 1, iov, iov_cap, iov_cap);
+
+	return r > 0 ? 0 : r;
 }
 
 /*
@@ -406,6 +492,19 @@ int vring_packed_dev_push(struct vring_packed_dev *q, uint16_t id, uint32_t writ
 	q->pending_id = id;
 	q->pending_len = written;
 	q->pending_full = written == q->writable_bytes[id];
+	return 0;
+}
+
+/* vring_packed_dev_push_burst() - see <vireo/vring.h>. Fails like push. */
+int vring_packed_dev_push_burst(struct vring_packed_dev *q, const uint16_t *ids,
+				const uint32_t *written, unsigned int n)
+{
+	for (unsigned int k = 0; k < n; k++) {
+		int r = vring_packed_dev_push(q, ids[k], written ? written[k] : 0);
+
+		if (VRING_UNLIKELY(r))
+			return r;
+	}
 	return 0;
 }
 
@@ -585,7 +684,7 @@ int vring_packed_dev_pop_descs(struct vring_packed_dev *q, const struct pvirtq_d
 		return -EIO;
 	if (n == 0 || n > q->num - q->slots_in_flight)
 		return packed_fail(q, VRING_ERR_CHAIN_LENGTH);
-	vring_chain_acc_init(&w, &q->mem, iov, iov_cap);
+	vring_chain_acc_init(&w, &q->mem, &q->mem_last, iov, iov_cap);
 	for (uint16_t i = 0; i < n && !err; i++) {
 		bool more = d[i].flags & VIRTQ_DESC_F_NEXT;
 
@@ -652,6 +751,19 @@ static int packed_ops_pop(union vring_dev_ring *r, struct vring_chain *chain, st
 			  unsigned int iov_cap)
 {
 	return vring_packed_dev_pop(&r->packed, chain, iov, iov_cap);
+}
+
+static int packed_ops_pop_burst(union vring_dev_ring *r, struct vring_chain *chains,
+				unsigned int max, struct vring_iov *iov, unsigned int iov_len,
+				unsigned int iov_cap)
+{
+	return vring_packed_dev_pop_burst(&r->packed, chains, max, iov, iov_len, iov_cap);
+}
+
+static int packed_ops_push_burst(union vring_dev_ring *r, const uint16_t *ids,
+				 const uint32_t *written, unsigned int n)
+{
+	return vring_packed_dev_push_burst(&r->packed, ids, written, n);
 }
 
 static int packed_ops_unpop(union vring_dev_ring *r, uint16_t id)
@@ -729,6 +841,8 @@ const struct vring_dev_ops vring_packed_dev_ops = {
 	.state_size = vring_packed_dev_state_size,
 	.init = packed_ops_init,
 	.pop = packed_ops_pop,
+	.pop_burst = packed_ops_pop_burst,
+	.push_burst = packed_ops_push_burst,
 	.pop_descs = packed_ops_pop_descs,
 	.copy_popped = packed_ops_copy_popped,
 	.slot_flags = packed_ops_slot_flags,

@@ -82,6 +82,7 @@ static void dev_reset_fields(struct vring_split_dev *q)
 	q->used = NULL;
 	q->in_flight = NULL;
 	q->writable_bytes = NULL;
+	q->mem_last = NULL;
 	q->num = 0;
 	q->last_avail_idx = 0;
 	q->avail_idx_shadow = 0;
@@ -196,26 +197,16 @@ static int dev_avail_recheck(struct vring_split_dev *q)
 }
 
 /*
- * vring_split_dev_pop() - see <vireo/vring.h>.
- * Fails with -EAGAIN (empty), -EPROTO (driver broke the ring: see
- * vring_split_dev_error()) or -EIO (already broken).
+ * Take the chain at last_avail_idx (the caller saw it available). Every
+ * check of checklist items 2-4 is here, so a burst checks each chain as a
+ * single pop does. Return: 0, or -EPROTO (the queue is now broken).
  */
-int vring_split_dev_pop(struct vring_split_dev *q, struct vring_chain *chain, struct vring_iov *iov,
-			unsigned int iov_cap)
+static int dev_pop_one(struct vring_split_dev *q, struct vring_chain *chain, struct vring_iov *iov,
+		       unsigned int iov_cap)
 {
 	enum vring_error err;
 	uint16_t head;
-	int r;
 
-	if (VRING_UNLIKELY(q->error))
-		return -EIO;
-	if (q->last_avail_idx == q->avail_idx_shadow) {
-		r = dev_avail_reload(q);
-		if (r == -EAGAIN && q->notify_enabled)
-			r = dev_avail_recheck(q);
-		if (r)
-			return r;
-	}
 	/* GUEST: avail validated at init for num entries; the slot is masked. */
 	head = vring_read_once16(&q->avail->ring[q->last_avail_idx & (q->num - 1u)]);
 	if (VRING_UNLIKELY(head >= q->num))
@@ -229,13 +220,72 @@ int vring_split_dev_pop(struct vring_split_dev *q, struct vring_chain *chain, st
 	q->writable_bytes[head] = chain->writable_bytes;
 	q->num_in_flight++;
 	q->last_avail_idx++;
+	return 0;
+}
+
+/*
+ * Is a chain available? Re-reads avail->idx only when the cached one is
+ * used up; the recheck (before the caller may sleep) only when @first.
+ * Return: 0, -EAGAIN or -EPROTO.
+ */
+static int dev_avail_next(struct vring_split_dev *q, bool first)
+{
+	int r;
+
+	if (q->last_avail_idx != q->avail_idx_shadow)
+		return 0;
+	r = dev_avail_reload(q);
+	if (r == -EAGAIN && first && q->notify_enabled)
+		r = dev_avail_recheck(q);
+	return r;
+}
+
+/*
+ * vring_split_dev_pop_burst() - see <vireo/vring.h>.
+ * Fails with -EAGAIN (empty), -EPROTO (the first chain broke the ring) or
+ * -EIO (already broken); a later chain that breaks it ends the burst.
+ */
+int vring_split_dev_pop_burst(struct vring_split_dev *q, struct vring_chain *chains,
+			      unsigned int max, struct vring_iov *iov, unsigned int iov_len,
+			      unsigned int iov_cap)
+{
+	unsigned int n = 0, used = 0;
+	int r = 0;
+
+	if (VRING_UNLIKELY(q->error))
+		return -EIO;
+	while (n < max && iov_len - used >= iov_cap) {
+		r = dev_avail_next(q, n == 0);
+		if (r)
+			break;
+		r = dev_pop_one(q, &chains[n], iov + used, iov_cap);
+		if (r)
+			break;
+		used += (unsigned int)chains[n].readable + chains[n].writable;
+		n++;
+	}
 	/*
 	 * §2.7.10: with kicks wanted, ask for one once the driver adds past
-	 * this. GUEST: used (and its avail_event word) validated at init.
+	 * these (once per burst). GUEST: used (avail_event) validated at init.
 	 */
-	if (q->event_idx && q->notify_enabled)
+	if (n && q->event_idx && q->notify_enabled && !q->error)
 		vring_write_once16(dev_avail_event(q), q->last_avail_idx);
-	return 0;
+	if (n)
+		return (int)n;
+	return r ? r : -EAGAIN;
+}
+
+/*
+ * vring_split_dev_pop() - see <vireo/vring.h>: a burst of one.
+ * Fails with -EAGAIN (empty), -EPROTO (driver broke the ring: see
+ * vring_split_dev_error()) or -EIO (already broken).
+ */
+int vring_split_dev_pop(struct vring_split_dev *q, struct vring_chain *chain, struct vring_iov *iov,
+			unsigned int iov_cap)
+{
+	int r = vring_split_dev_pop_burst(q, chain, 1, iov, iov_cap, iov_cap);
+
+	return r > 0 ? 0 : r;
 }
 
 /*
@@ -308,6 +358,19 @@ int vring_split_dev_push(struct vring_split_dev *q, uint16_t head, uint32_t writ
 	dev_flip_in_flight(q, head);
 	q->num_in_flight--;
 	q->used_idx++;
+	return 0;
+}
+
+/* vring_split_dev_push_burst() - see <vireo/vring.h>. Fails like push. */
+int vring_split_dev_push_burst(struct vring_split_dev *q, const uint16_t *heads,
+			       const uint32_t *written, unsigned int n)
+{
+	for (unsigned int k = 0; k < n; k++) {
+		int r = vring_split_dev_push(q, heads[k], written ? written[k] : 0);
+
+		if (VRING_UNLIKELY(r))
+			return r;
+	}
 	return 0;
 }
 

@@ -35,6 +35,19 @@ static int split_ops_pop_head(union vring_dev_ring *r, uint16_t head, struct vri
 	return vring_split_dev_pop_head(&r->split, head, chain, iov, iov_cap);
 }
 
+static int split_ops_pop_burst(union vring_dev_ring *r, struct vring_chain *chains,
+			       unsigned int max, struct vring_iov *iov, unsigned int iov_len,
+			       unsigned int iov_cap)
+{
+	return vring_split_dev_pop_burst(&r->split, chains, max, iov, iov_len, iov_cap);
+}
+
+static int split_ops_push_burst(union vring_dev_ring *r, const uint16_t *heads,
+				const uint32_t *written, unsigned int n)
+{
+	return vring_split_dev_push_burst(&r->split, heads, written, n);
+}
+
 static int split_ops_unpop(union vring_dev_ring *r, uint16_t head)
 {
 	return vring_split_dev_unpop(&r->split, head);
@@ -99,6 +112,8 @@ const struct vring_dev_ops vring_split_dev_ops = {
 	.init = split_ops_init,
 	.pop = split_ops_pop,
 	.pop_head = split_ops_pop_head,
+	.pop_burst = split_ops_pop_burst,
+	.push_burst = split_ops_push_burst,
 	.unpop = split_ops_unpop,
 	.push = split_ops_push,
 	.flush = split_ops_flush,

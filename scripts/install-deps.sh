@@ -28,7 +28,7 @@ commands=(
 	qemu-system-x86_64:qemu-system-x86 qemu-storage-daemon:qemu-system-common
 	qemu-img:qemu-utils dpdk-testpmd:dpdk-dev
 	# profiling the benchmarks (docs/performance.md: where the time goes)
-	perf:linux-perf
+	perf:linux-perf valgrind:valgrind callgrind_control:valgrind callgrind_annotate:valgrind
 	# the test guest (tests/guest/build.sh): busybox, fio, modules unpacked and indexed
 	busybox:busybox-static fio:fio cpio:cpio depmod:kmod modprobe:kmod xz:xz-utils zstd:zstd
 )

@@ -130,11 +130,10 @@ static int net_alloc_scratch(struct net_device *nd)
 	nd->iov_cap = nd->opt.queue_size + NET_IOV_SLACK;
 	nd->iov = calloc(nd->iov_cap, sizeof(*nd->iov));
 	nd->iov_more = calloc(nd->iov_cap, sizeof(*nd->iov_more));
-	for (unsigned int i = 0; i < NET_TX_AHEAD; i++) {
-		nd->tx_iov[i] = calloc(nd->iov_cap, sizeof(*nd->tx_iov[i]));
-		if (!nd->tx_iov[i])
-			return -ENOMEM;
-	}
+	nd->tx_iov_len = nd->iov_cap + NET_TX_BURST - 1u;
+	nd->tx_iov = calloc(nd->tx_iov_len, sizeof(*nd->tx_iov));
+	if (!nd->tx_iov)
+		return -ENOMEM;
 	nd->rx_heads = calloc(nd->opt.queue_size, sizeof(*nd->rx_heads));
 	nd->rx_lens = calloc(nd->opt.queue_size, sizeof(*nd->rx_lens));
 	nd->frame = malloc(NET_FRAME_MAX);
@@ -148,8 +147,7 @@ static void net_free_scratch(struct net_device *nd)
 {
 	free(nd->iov);
 	free(nd->iov_more);
-	for (unsigned int i = 0; i < NET_TX_AHEAD; i++)
-		free(nd->tx_iov[i]);
+	free(nd->tx_iov);
 	free(nd->rx_heads);
 	free(nd->rx_lens);
 	free(nd->frame);

@@ -18,12 +18,11 @@
 /* Chains served per transmit queue per call before yielding to other queues. */
 #define NET_TX_BUDGET 256u
 /*
- * Chains returned to the driver at a time within a call: publishing the used index only at
- * the end of a 256-chain call left a driver waiting on a full ring while we worked through it.
+ * Chains popped in one burst, sent, then returned to the driver together: publishing the
+ * used index only at the end of a 256-chain call left a driver waiting on a full ring while
+ * we worked through it.
  */
-#define NET_TX_FLUSH_EVERY 32u
-/* Transmit chains in hand at once: the one being sent and the ones popped ahead of it. */
-#define NET_TX_AHEAD 4u
+#define NET_TX_BURST 32u
 /* iov entries a chain may need beyond the queue size: splits at guest region borders. */
 #define NET_IOV_SLACK 32u
 /* Largest control command we read (MAC_TABLE_SET with full tables fits). */
@@ -65,10 +64,12 @@ struct net_device {
 	struct vring_iov *iov;
 	struct vring_iov *iov_more;
 	/*
-	 * Transmit: the chain being sent and those popped ahead of it (their frames prefetched);
-	 * their own arrays, as a frame sent may reach a receive path before we are done.
+	 * Transmit: one burst's chains (iov_cap + NET_TX_BURST - 1 entries, shared as
+	 * vireo_vdev_queue_pop_burst() says); its own, as a frame sent may reach a receive path
+	 * before we are done.
 	 */
-	struct vring_iov *tx_iov[NET_TX_AHEAD];
+	struct vring_iov *tx_iov;
+	unsigned int tx_iov_len;
 	uint16_t *rx_heads; /* heads popped for one frame (MRG_RXBUF), to push or unpop */
 	uint32_t *rx_lens;
 	uint8_t *frame; /* a transmitted frame, copied out of guest memory */

@@ -56,61 +56,69 @@ static int net_tx_chain(struct net_device *nd, const struct vring_chain *c,
 	return -1;
 }
 
-/* Pop the next transmit chain into @iov and prefetch its first bytes. Return: true if popped. */
-static bool net_tx_pop(struct net_device *nd, struct vdev_queue *q, struct vring_chain *c,
-		       struct vring_iov *iov)
+/*
+ * Pop up to @max chains into nd->tx_iov and prefetch each frame's first bytes: the
+ * driver just wrote them on its CPU, and the transfers overlap the rest of the burst.
+ * Return: chains popped (0: none, or the queue broke).
+ */
+static unsigned int net_tx_pop_burst(struct net_device *nd, struct vdev_queue *q,
+				     struct vring_chain *chains, unsigned int max)
 {
-	if (vireo_vdev_queue_pop(q, c, iov, nd->iov_cap) != 0)
-		return false;
-	/* The driver just wrote the frame on its CPU: start the transfer early (header + 64 bytes). */
-	if (c->readable) {
-		__builtin_prefetch(iov[0].base);
-		if (iov[0].len > 64)
-			__builtin_prefetch((const uint8_t *)iov[0].base + 64);
+	unsigned int off = 0;
+	int n = vireo_vdev_queue_pop_burst(q, chains, max, nd->tx_iov, nd->tx_iov_len, nd->iov_cap);
+
+	/* The driver broke the ring after these: the device is NEEDS_RESET, nothing more is sent. */
+	if (n <= 0 || vdev_needs_reset(q->dev))
+		return 0;
+	for (int k = 0; k < n; k++) {
+		const struct vring_iov *iov = &nd->tx_iov[off];
+
+		if (chains[k].readable) {
+			__builtin_prefetch(iov[0].base);
+			if (iov[0].len > 64)
+				__builtin_prefetch((const uint8_t *)iov[0].base + 64);
+		}
+		off += (unsigned int)chains[k].readable + chains[k].writable;
 	}
-	return true;
+	return (unsigned int)n;
 }
 
 /*
- * Chains are popped up to NET_TX_AHEAD - 1 ahead of the one being sent, so
- * the next chains' descriptor reads and their frames' cache misses overlap
- * this chain's work. Chain k (in pop order) sits in slot k % NET_TX_AHEAD.
+ * Bursts of up to NET_TX_BURST chains: popped (each checked as a single pop is) with
+ * their frames prefetched, sent, returned with one push burst and published.
  */
 unsigned int net_tx_process(struct net_device *nd, struct vdev_queue *q)
 {
-	struct vring_chain chains[NET_TX_AHEAD];
-	unsigned int done = 0, popped = 0, slot;
-	bool more = true;
+	struct vring_chain chains[NET_TX_BURST];
+	uint16_t heads[NET_TX_BURST];
+	unsigned int done = 0, n, k, off;
 	int why;
 
-	for (;;) {
-		while (more && popped < NET_TX_BUDGET && popped - done < NET_TX_AHEAD) {
-			slot = popped % NET_TX_AHEAD;
-			more = net_tx_pop(nd, q, &chains[slot], nd->tx_iov[slot]);
-			popped += more;
-		}
-		if (done == popped)
+	while (done < NET_TX_BUDGET) {
+		n = net_tx_pop_burst(nd, q, chains,
+				     NET_TX_BUDGET - done < NET_TX_BURST ? NET_TX_BUDGET - done
+									 : NET_TX_BURST);
+		if (n == 0)
 			break;
-		slot = done % NET_TX_AHEAD;
-		/* D-VU-04: a disabled ring's frames are taken and discarded, never sent. */
-		why = q->disabled ? NET_DROP_TX_DISABLED
-				  : net_tx_chain(nd, &chains[slot], nd->tx_iov[slot]);
-		if (why >= 0)
-			net_count_drop(nd, (enum net_drop_reason)why);
+		for (k = 0, off = 0; k < n; k++) {
+			/* D-VU-04: a disabled ring's frames are taken and discarded, never sent. */
+			why = q->disabled ? NET_DROP_TX_DISABLED
+					  : net_tx_chain(nd, &chains[k], &nd->tx_iov[off]);
+			if (why >= 0)
+				net_count_drop(nd, (enum net_drop_reason)why);
+			heads[k] = chains[k].head;
+			off += (unsigned int)chains[k].readable + chains[k].writable;
+		}
 		/* The device writes nothing into a transmit buffer: used length 0. */
-		if (vireo_vdev_queue_push(q, chains[slot].head, 0) < 0)
+		if (vireo_vdev_queue_push_burst(q, heads, NULL, n) < 0)
 			return done;
-		done++;
-		if (done % NET_TX_FLUSH_EVERY == 0 && vireo_vdev_queue_flush(q))
+		done += n;
+		if (vireo_vdev_queue_flush(q))
 			nd->stats.tx_signals++;
 	}
-	if (done) {
-		if (done % NET_TX_FLUSH_EVERY && vireo_vdev_queue_flush(q))
-			nd->stats.tx_signals++;
-		/* Budget spent with chains left: come back after the other queues had a turn. */
-		if (done == NET_TX_BUDGET && !nd->polling && q->kick_fd >= 0 &&
-		    vireo_vdev_queue_kick_again(q) < 0)
-			vireo_vdev_queue_set_needs_reset(q, "cannot re-arm the kick fd");
-	}
+	/* Budget spent with chains left: come back after the other queues had a turn. */
+	if (done == NET_TX_BUDGET && !nd->polling && q->kick_fd >= 0 &&
+	    vireo_vdev_queue_kick_again(q) < 0)
+		vireo_vdev_queue_set_needs_reset(q, "cannot re-arm the kick fd");
 	return done;
 }

@@ -50,8 +50,7 @@ struct net_switch_port {
 
 /* A remembered net_mac_find() answer, good while the table's generation is unchanged. */
 struct net_mac_memo {
-	uint8_t mac[NET_ETH_ALEN];
-	bool valid;
+	uint64_t key; /* net_mac_memo_key() of the address; 0 (never a key): nothing memoized */
 	unsigned int slot;
 	unsigned int gen;
 };
@@ -126,15 +125,27 @@ static unsigned int net_mac_find(const struct net_switch *sw, const uint8_t *mac
  * net_mac_find() for a frame's source or destination: one port sends from one address to
  * one peer frame after frame, so the last answer usually holds (two hashes per frame saved).
  */
+/* A MAC address as one number (two loads), bit 63 set so that no key is 0. */
+static inline uint64_t net_mac_memo_key(const uint8_t *mac)
+{
+	uint32_t lo;
+	uint16_t hi;
+
+	memcpy(&lo, mac, sizeof(lo));
+	memcpy(&hi, mac + sizeof(lo), sizeof(hi));
+	return (uint64_t)lo | (uint64_t)hi << 32 | 1ull << 63;
+}
+
 static unsigned int net_mac_find_memo(struct net_switch *sw, struct net_mac_memo *m,
 				      const uint8_t *mac)
 {
-	if (m->valid && m->gen == sw->gen && memcmp(m->mac, mac, NET_ETH_ALEN) == 0)
+	uint64_t key = net_mac_memo_key(mac);
+
+	if (m->key == key && m->gen == sw->gen)
 		return m->slot;
 	m->slot = net_mac_find(sw, mac);
-	memcpy(m->mac, mac, NET_ETH_ALEN);
+	m->key = key;
 	m->gen = sw->gen;
-	m->valid = true;
 	return m->slot;
 }
 
@@ -372,12 +383,14 @@ static void net_switch_flood(struct net_switch *sw, struct net_switch_port *from
 			     const struct net_packet *pkt, uint8_t *scratch)
 {
 	struct net_switch_port *ports[NET_SWITCH_MAX_PORTS];
-	unsigned int n = sw->nports;
+	unsigned int n = 0;
 
-	memcpy(ports, sw->ports, n * sizeof(ports[0]));
+	/* The others only, copied before the first transmit (no memcpy call per frame). */
+	for (unsigned int i = 0; i < sw->nports; i++)
+		if (sw->ports[i] != from)
+			ports[n++] = sw->ports[i];
 	for (unsigned int i = 0; i < n; i++)
-		if (ports[i] != from)
-			net_switch_output(ports[i], pkt, scratch);
+		net_switch_output(ports[i], pkt, scratch);
 }
 
 /* Scratch for the current nesting level, or NULL (too deep, or no memory). */

@@ -413,6 +413,28 @@ VIREO_API int vireo_vdev_queue_pop(struct vdev_queue *q, struct vring_chain *cha
 VIREO_API int vireo_vdev_queue_push(struct vdev_queue *q, uint16_t head, uint32_t written);
 
 /**
+ * vireo_vdev_queue_pop_burst() - vireo_vdev_queue_pop() for up to @max chains in one
+ * call, each checked as one pop is (vring_split_dev_pop_burst() in vring.h
+ * says how they share @iov: chain k's entries follow chain k-1's; the burst
+ * ends while fewer than @iov_cap of @iov_len entries are left). With
+ * inflight tracking each chain is popped and recorded on its own.
+ * Return: chains taken (1..@max), also when the chain after them broke the
+ * protocol (the device is then NEEDS_RESET: they cannot be pushed);
+ * -EAGAIN (none); -EPROTO (the first one broke it: now NEEDS_RESET); -EIO.
+ */
+VIREO_API int vireo_vdev_queue_pop_burst(struct vdev_queue *q, struct vring_chain *chains,
+					 unsigned int max, struct vring_iov *iov,
+					 unsigned int iov_len, unsigned int iov_cap);
+
+/**
+ * vireo_vdev_queue_push_burst() - vireo_vdev_queue_push() for @heads[0..@n), @written[k]
+ * bytes each (@written NULL: 0 for all), in order, until one is refused.
+ * Return: 0; -EPROTO (now NEEDS_RESET); -EIO (stopped or already broken).
+ */
+VIREO_API int vireo_vdev_queue_push_burst(struct vdev_queue *q, const uint16_t *heads,
+					  const uint32_t *written, unsigned int n);
+
+/**
  * vireo_vdev_queue_unpop() - give back the chain popped last, unused (vring.h)
  * Return: 0; -EINVAL (not the caller's to give back); -EIO (stopped or broken);
  * -EOPNOTSUPP (a packed ring with inflight tracking: its entries are not given back).

@@ -18,20 +18,14 @@ extern "C" {
 
 #define GUEST_MEM_MAX_REGIONS 32
 
-/**
- * struct guest_mem_region - one contiguous range of guest memory
- * @guest_addr: first guest address
- * @size: bytes (non-zero)
- * @host: where those bytes are in this process
+/*
+ * The table: regions[0, num_regions) sorted by guest address, each a
+ * struct vring_mem_region (first guest address, bytes, host address); the
+ * slots after them are zero. The ring caches a pointer to a slot (struct
+ * vring_mem's region hook): the table must outlive every ring using it.
  */
-struct guest_mem_region {
-	uint64_t guest_addr;
-	uint64_t size;
-	void *host;
-};
-
 struct guest_mem {
-	struct guest_mem_region regions[GUEST_MEM_MAX_REGIONS];
+	struct vring_mem_region regions[GUEST_MEM_MAX_REGIONS];
 	unsigned int num_regions;
 };
 

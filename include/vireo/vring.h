@@ -30,11 +30,23 @@ struct vring_iov {
 };
 
 /**
+ * struct vring_mem_region - one entry of a guest memory table
+ * @guest_addr: first guest address
+ * @size: bytes; 0 in a table slot that holds no region
+ * @host: where those bytes are in this process
+ */
+struct vring_mem_region {
+	uint64_t guest_addr;
+	uint64_t size;
+	void *host;
+};
+
+/**
  * struct vring_mem - how the ring reaches guest memory
  * @translate: map [@addr, @addr + @len) to a host pointer; on success set
  *	*@contiguous to the bytes mapped contiguously from there (1..@len);
  *	return NULL if @addr is not in guest memory or @addr + @len overflows
- * @opaque: passed back to @translate and @translate_access
+ * @opaque: passed back to @translate, @translate_access and @region
  * @translate_access: optional; when set, buffers and indirect tables go
  *	through it instead of @translate, with the device's access
  *	(@device_writes: a device-writable buffer). For addresses behind an
@@ -43,12 +55,19 @@ struct vring_iov {
  *	known yet (its owner asked for it: the pop fails with -EAGAIN, nothing
  *	consumed, and is retried after a kick); -EACCES if the mapping forbids
  *	that access; -EFAULT otherwise. The last two break the ring.
+ * @region: optional (NULL: every buffer goes through @translate): the table
+ *	slot holding @addr, or NULL. The ring keeps the last slot it was given
+ *	(one per queue, touched by the queue's thread only) and re-reads that
+ *	slot on every use, so it sees whatever the table holds now: the table's
+ *	owner must keep every slot it ever returned readable, with @size 0 once
+ *	it holds no region, as long as the ring runs.
  */
 struct vring_mem {
 	void *(*translate)(const void *opaque, uint64_t addr, uint64_t len, uint64_t *contiguous);
 	const void *opaque;
 	int (*translate_access)(const void *opaque, uint64_t addr, uint64_t len, bool device_writes,
 				void **host, uint64_t *contiguous);
+	const struct vring_mem_region *(*region)(const void *opaque, uint64_t addr);
 };
 
 /* One named error per way a driver can break a ring (§2.7, §2.8). */
@@ -128,8 +147,9 @@ struct vring_split_dev {
 	const struct virtq_desc *desc;
 	const struct virtq_avail *avail;
 	struct virtq_used *used;
-	uint64_t *in_flight;	  /* bitmap of heads popped and not pushed */
-	uint32_t *writable_bytes; /* per head, what pop counted */
+	uint64_t *in_flight;			 /* bitmap of heads popped and not pushed */
+	uint32_t *writable_bytes;		 /* per head, what pop counted */
+	const struct vring_mem_region *mem_last; /* last region a buffer was in (mem.region) */
 	uint16_t num;
 	uint16_t last_avail_idx;     /* next avail entry to pop */
 	uint16_t avail_idx_shadow;   /* last avail->idx read */
@@ -178,6 +198,25 @@ VIREO_API int vring_split_dev_pop(struct vring_split_dev *q, struct vring_chain 
 				  struct vring_iov *iov, unsigned int iov_cap);
 
 /**
+ * vring_split_dev_pop_burst() - take up to @max available chains in one call,
+ * each checked exactly as vring_split_dev_pop() checks one
+ * @chains: filled in pop order
+ * @iov: shared by the chains: chain k's segments follow chain k-1's (each
+ *	chain takes readable + writable entries)
+ * @iov_len: entries in @iov; the burst stops before a chain while fewer
+ *	than @iov_cap entries are left, so any chain pop accepts fits
+ * @iov_cap: the most entries one chain may take (pop's @iov_cap)
+ *
+ * Return: chains taken (1..@max), also when the chain after them broke the
+ * protocol (the queue is then broken: vring_split_dev_error() says why, and
+ * the chains cannot be pushed); -EAGAIN if none is available; -EPROTO if
+ * the first chain broke the protocol; -EIO if the queue already was broken.
+ */
+VIREO_API int vring_split_dev_pop_burst(struct vring_split_dev *q, struct vring_chain *chains,
+					unsigned int max, struct vring_iov *iov,
+					unsigned int iov_len, unsigned int iov_cap);
+
+/**
  * vring_split_dev_pop_head() - take chain @head as popped without reading the
  * avail ring: a request that was in flight when a previous back-end died
  * (vhost-user inflight tracking). last_avail_idx does not move.
@@ -204,6 +243,16 @@ VIREO_API int vring_split_dev_unpop(struct vring_split_dev *q, uint16_t head);
  * writable bytes (the queue is then broken); -EIO if already broken.
  */
 VIREO_API int vring_split_dev_push(struct vring_split_dev *q, uint16_t head, uint32_t written);
+
+/**
+ * vring_split_dev_push_burst() - vring_split_dev_push() for @heads[0..@n) in
+ * order, @written[k] bytes each (@written NULL: 0 for all); stops at the
+ * first that push refuses.
+ * Return: 0; -EPROTO (that head broke the queue; the ones before it are in
+ * the used ring, never published); -EIO if already broken.
+ */
+VIREO_API int vring_split_dev_push_burst(struct vring_split_dev *q, const uint16_t *heads,
+					 const uint32_t *written, unsigned int n);
 
 /**
  * vring_split_dev_flush() - publish every pushed used entry (one store of
@@ -305,6 +354,7 @@ struct vring_packed_dev {
 	uint64_t *in_flight;
 	uint32_t *writable_bytes;
 	uint16_t *slots;
+	const struct vring_mem_region *mem_last; /* last region a buffer was in (mem.region) */
 	uint16_t num;
 	uint16_t last_avail_idx; /* next slot to pop */
 	uint16_t used_idx;	 /* next slot to write a used descriptor to */
@@ -357,8 +407,13 @@ VIREO_API int vring_packed_dev_init(struct vring_packed_dev *q, const struct vri
  */
 VIREO_API int vring_packed_dev_pop(struct vring_packed_dev *q, struct vring_chain *chain,
 				   struct vring_iov *iov, unsigned int iov_cap);
+VIREO_API int vring_packed_dev_pop_burst(struct vring_packed_dev *q, struct vring_chain *chains,
+					 unsigned int max, struct vring_iov *iov,
+					 unsigned int iov_len, unsigned int iov_cap);
 VIREO_API int vring_packed_dev_unpop(struct vring_packed_dev *q, uint16_t id);
 VIREO_API int vring_packed_dev_push(struct vring_packed_dev *q, uint16_t id, uint32_t written);
+VIREO_API int vring_packed_dev_push_burst(struct vring_packed_dev *q, const uint16_t *ids,
+					  const uint32_t *written, unsigned int n);
 VIREO_API void vring_packed_dev_flush(struct vring_packed_dev *q);
 VIREO_API bool vring_packed_dev_need_notify(struct vring_packed_dev *q);
 VIREO_API void vring_packed_dev_disable_notify(struct vring_packed_dev *q);
@@ -398,6 +453,8 @@ union vring_dev_ring {
  * both wrap counters for packed. set_position is only for a ring that holds
  * nothing in flight. pop_head (split) and pop_descs, copy_popped, slot_flags
  * (packed) serve vhost-user inflight tracking; NULL in the other format.
+ * pop_burst and push_burst have the contracts of vring_split_dev_pop_burst()
+ * and vring_split_dev_push_burst().
  */
 struct vring_dev_ops {
 	const char *name;
@@ -414,6 +471,10 @@ struct vring_dev_ops {
 	uint16_t (*slot_flags)(const union vring_dev_ring *r, uint16_t idx);
 	int (*unpop)(union vring_dev_ring *r, uint16_t head);
 	int (*push)(union vring_dev_ring *r, uint16_t head, uint32_t written);
+	int (*pop_burst)(union vring_dev_ring *r, struct vring_chain *chains, unsigned int max,
+			 struct vring_iov *iov, unsigned int iov_len, unsigned int iov_cap);
+	int (*push_burst)(union vring_dev_ring *r, const uint16_t *heads, const uint32_t *written,
+			  unsigned int n);
 	void (*flush)(union vring_dev_ring *r);
 	bool (*need_notify)(union vring_dev_ring *r);
 	void (*disable_notify)(union vring_dev_ring *r);

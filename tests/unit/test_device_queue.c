@@ -13,11 +13,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <vireo/device.h>
+#include <vireo/inflight.h>
 
 #include "tests/lib/bounded_call.h"
 #include "tests/lib/fake_vdev.h"
@@ -688,6 +690,65 @@ static void test_restart_wants_kicks_packed(void **state)
 	restart_wants_kicks(*state, true);
 }
 
+/*
+ * Burst pop through the core: chains before a hostile one are handed out, the
+ * hostile one sets NEEDS_RESET (one config signal, D-BF-02) as a single pop
+ * does; with inflight tracking each head of a burst is recorded (D-VU-INFL-07).
+ */
+static void test_pop_burst_needs_reset(void **state)
+{
+	struct fvdev *f = *state;
+	struct vdev *dev = &f->vdev;
+	struct vdev_queue *q = &dev->queues[0];
+	size_t size = vireo_vinflight_queue_size(false, 8);
+	struct vinflight_split_region *r = aligned_alloc(64, size);
+	struct vinflight inf;
+	struct vring_iov iov[8 + 3];
+	struct vring_chain c[4];
+	uint16_t heads[2];
+	int kick, call;
+
+	assert_non_null(r);
+	memset(r, 0, size);
+	assert_int_equal(vireo_vinflight_init(&inf, r, size, false), 0);
+	setup_queue(f, 0, 8, &kick, &call);
+	assert_int_equal(vireo_vdev_queue_set_inflight(dev, 0, &inf), 0);
+	fvdev_driver_ok(dev, F_V1);
+	drv_add_chain(f, 0, 8, 0, 16, 64);
+	drv_add_chain(f, 0, 8, 2, 16, 64);
+	assert_int_equal(vireo_vdev_queue_pop_burst(q, c, 4, iov, 11, 4), 2);
+	assert_int_equal(c[0].head, 0);
+	assert_int_equal(c[1].head, 2);
+	assert_int_equal(r->desc[0].inflight, 1);
+	assert_int_equal(r->desc[2].inflight, 1);
+	heads[0] = 0;
+	heads[1] = 2;
+	assert_int_equal(vireo_vdev_queue_push_burst(q, heads, NULL, 2), 0);
+	(void)vireo_vdev_queue_flush(q);
+	assert_int_equal(r->desc[0].inflight, 0);
+	assert_int_equal(r->desc[2].inflight, 0);
+	assert_int_equal(vireo_vdev_queue_set_inflight(dev, 0, NULL), -EBUSY);
+	/* Without inflight tracking (the ring's own burst): good, good, then head 9 of 8. */
+	q->inflight = NULL;
+	drv_add_chain(f, 0, 8, 4, 16, 64);
+	drv_add_chain(f, 0, 8, 6, 16, 64);
+	drv_add_chain(f, 0, 8, 9, 16, 64);
+	assert_false(vdev_needs_reset(dev));
+	assert_int_equal(vireo_vdev_queue_pop_burst(q, c, 4, iov, 11, 4), 2);
+	assert_int_equal(c[0].head, 4);
+	assert_int_equal(c[1].head, 6);
+	assert_true(vdev_needs_reset(dev));
+	assert_int_equal(fvdev_config_signals(f), 1);
+	heads[0] = 4;
+	heads[1] = 6;
+	assert_int_equal(vireo_vdev_queue_push_burst(q, heads, NULL, 2), -EIO);
+	assert_int_equal(vireo_vdev_queue_pop_burst(q, c, 4, iov, 11, 4), -EIO);
+	vireo_vinflight_destroy(&inf);
+	free(r);
+	close(kick);
+	close(call);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, fvdev_setup, fvdev_teardown)
@@ -702,6 +763,7 @@ int main(void)
 		T(test_activate_without_status),
 		T(test_pop_push_flush),
 		T(test_broken_ring_needs_reset),
+		T(test_pop_burst_needs_reset),
 		T(test_reset_frees_everything),
 		T(test_base_round_trip),
 		T(test_hostile_call_and_kick_fds),

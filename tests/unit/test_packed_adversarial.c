@@ -98,12 +98,11 @@ static int adv_pop(struct ring_pair *p, struct vring_chain *c)
 	return p->ops->pop(&p->dev, c, iov, 16);
 }
 
-/* The device refused with -EPROTO, is broken with @err and inert from now on. */
-static void adv_expect_refused(struct ring_pair *p, enum vring_error err)
+/* The device is broken with @err and inert from now on. */
+static void adv_expect_refused_after(struct ring_pair *p, enum vring_error err)
 {
 	struct vring_chain c;
 
-	assert_int_equal(adv_pop(p, &c), -EPROTO);
 	assert_int_equal(p->ops->error(&p->dev), err);
 	assert_int_equal(adv_pop(p, &c), -EIO);
 	assert_int_equal(p->ops->push(&p->dev, 0, 0), -EIO);
@@ -111,6 +110,15 @@ static void adv_expect_refused(struct ring_pair *p, enum vring_error err)
 	assert_false(p->ops->need_notify(&p->dev));
 	assert_false(p->ops->enable_notify(&p->dev));
 	ring_pair_free(p);
+}
+
+/* The device refused with -EPROTO, is broken with @err and inert from now on. */
+static void adv_expect_refused(struct ring_pair *p, enum vring_error err)
+{
+	struct vring_chain c;
+
+	assert_int_equal(adv_pop(p, &c), -EPROTO);
+	adv_expect_refused_after(p, err);
 }
 
 /* One full lap with the real driver, so both wrap counters are 0 (lap 2). */
@@ -617,10 +625,61 @@ static void test_device_event_off_wrap_beyond_ring(void **state)
 	}
 }
 
+/*
+ * A burst checks each chain as a single pop does (D-PR-04 and the buffer id
+ * rules): good buffers, then a hostile one; the burst returns the good ones,
+ * stops at the bad one with the error a single pop gives, the queue broken.
+ * A push burst naming an id not in flight breaks it too.
+ */
+static void test_burst_hostile_in_the_middle(void **state)
+{
+	static const struct {
+		uint16_t id, flags_used; /* flags_used: the bad slot holds a used descriptor */
+		enum vring_error err;
+	} cases[] = {
+		{ADV_NUM, 0, VRING_ERR_HEAD_RANGE},
+		{0, 0, VRING_ERR_HEAD_IN_FLIGHT},
+		{2, 1, VRING_ERR_DESC_FLAGS},
+	};
+
+	(void)state;
+	for (unsigned int k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		struct ring_pair *p = adv_new(false, false, false);
+		struct vring_iov iov[20];
+		struct vring_chain c[4];
+
+		adv_one_lap(p);
+		adv_write(p, 0, ring_pair_buf(p, 0), 8, 0, adv_avail(false));
+		adv_write(p, 1, ring_pair_buf(p, 1), 8, 1, adv_avail(false));
+		adv_write(p, 2, ring_pair_buf(p, 2), 8, cases[k].id,
+			  cases[k].flags_used ? adv_used(false) : adv_avail(false));
+		adv_write(p, 3, ring_pair_buf(p, 3), 8, 3, adv_avail(false));
+		assert_int_equal(p->ops->pop_burst(&p->dev, c, 4, iov, 20, 16), 2);
+		assert_int_equal(c[0].head, 0);
+		assert_int_equal(c[1].head, 1);
+		assert_ptr_equal(iov[1].base, ring_pair_host(ring_pair_buf(p, 1)));
+		assert_int_equal(p->ops->pop_burst(&p->dev, c, 4, iov, 20, 16), -EIO);
+		adv_expect_refused_after(p, cases[k].err);
+	}
+	{
+		struct ring_pair *p = adv_new(false, false, false);
+		struct vring_iov iov[20];
+		struct vring_chain c[4];
+		uint16_t ids[3] = {0, 3, 1};
+
+		adv_write(p, 0, ring_pair_buf(p, 0), 8, 0, adv_avail(true));
+		adv_write(p, 1, ring_pair_buf(p, 1), 8, 1, adv_avail(true));
+		assert_int_equal(p->ops->pop_burst(&p->dev, c, 4, iov, 20, 16), 2);
+		assert_int_equal(p->ops->push_burst(&p->dev, ids, NULL, 3), -EPROTO);
+		adv_expect_refused_after(p, VRING_ERR_PUSH_NOT_IN_FLIGHT);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_d_pr_04_stale_lap_not_consumed),
+		cmocka_unit_test(test_burst_hostile_in_the_middle),
 		cmocka_unit_test(test_d_pr_04_avail_with_used_flag),
 		cmocka_unit_test(test_drv_sg_tail_stale_across_ring_end),
 		cmocka_unit_test(test_drv_sg_list_never_ends),

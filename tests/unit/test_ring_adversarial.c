@@ -458,6 +458,59 @@ static void test_drv_used_idx_ahead(void **state)
 	expect_drv_broken(f, t);
 }
 
+/* One hostile chain (at head 4) for the mid-burst test, and the error it must give. */
+struct burst_case {
+	uint16_t flags, next;
+	uint64_t addr_off; /* from the start of guest memory; UINT64_MAX: past its end */
+	uint16_t head;	   /* what the avail ring names */
+	enum vring_error err;
+};
+
+/*
+ * A burst checks each chain as a single pop does: two good chains, then a
+ * hostile one, then a good one. The burst returns the two, stops at the bad
+ * one with the error a single pop gives, and the queue is broken.
+ */
+static void test_burst_hostile_in_the_middle(void **state)
+{
+	static const struct burst_case cases[] = {
+		{0, 0, 0, 8, VRING_ERR_HEAD_RANGE},		    /* R-SR head < num */
+		{0, 0, 0, 0, VRING_ERR_HEAD_IN_FLIGHT},		    /* head 0 popped just before */
+		{VIRTQ_DESC_F_NEXT, 8, 0, 4, VRING_ERR_NEXT_RANGE}, /* next outside the table */
+		{VIRTQ_DESC_F_NEXT, 4, 0, 4, VRING_ERR_CHAIN_LOOP}, /* next = itself */
+		{0, 0, UINT64_MAX, 4, VRING_ERR_ADDRESS},	    /* outside guest memory */
+		{VIRTQ_DESC_F_INDIRECT, 0, 0, 4, VRING_ERR_INDIRECT_FEATURE}, /* not negotiated */
+		{VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 5, 0, 4, VRING_ERR_WRITABLE_ORDER},
+	};
+
+	(void)state;
+	for (unsigned int k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		const struct burst_case *bc = &cases[k];
+		struct ring_fixture *f = ring_fixture_new(8, false, false, 0);
+		uint64_t addr = bc->addr_off == UINT64_MAX ? RING_FIXTURE_GPA + f->mem_len
+							   : ring_fixture_buf(f, 4);
+		struct vring_iov iov[20];
+		struct vring_chain c[4];
+
+		ring_fixture_set_desc(f, 0, ring_fixture_buf(f, 0), 8, 0, 0);
+		ring_fixture_set_desc(f, 1, ring_fixture_buf(f, 1), 8, 0, 0);
+		ring_fixture_set_desc(f, 4, addr, 8, bc->flags, bc->next);
+		ring_fixture_set_desc(f, 5, ring_fixture_buf(f, 5), 8, 0, 0); /* readable after W */
+		ring_fixture_set_desc(f, 6, ring_fixture_buf(f, 6), 8, 0, 0);
+		ring_fixture_offer(f, 0);
+		ring_fixture_offer(f, 1);
+		ring_fixture_offer(f, bc->head);
+		ring_fixture_offer(f, 6);
+		assert_int_equal(dev_ops->pop_burst(&f->ring, c, 4, iov, 20, 16), 2);
+		assert_int_equal(c[0].head, 0);
+		assert_int_equal(c[1].head, 1);
+		assert_ptr_equal(iov[1].base, ring_fixture_host(f, ring_fixture_buf(f, 1)));
+		expect_broken(f, bc->err);
+		assert_int_equal(dev_ops->pop_burst(&f->ring, c, 4, iov, 20, 16), -EIO);
+		ring_fixture_free(f);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -484,6 +537,7 @@ int main(void)
 		cmocka_unit_test(test_drv_used_id_not_in_flight),
 		cmocka_unit_test(test_drv_used_len_too_large),
 		cmocka_unit_test(test_drv_used_idx_ahead),
+		cmocka_unit_test(test_burst_hostile_in_the_middle),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

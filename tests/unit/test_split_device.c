@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <vireo/guest_mem.h>
 #include <vireo/spec.h>
 #include <vireo/virtqueue.h>
 #include <vireo/vring.h>
@@ -453,6 +454,170 @@ static void test_unpop(void **state)
 	ring_fixture_free(f);
 }
 
+/*
+ * Burst pop: chains in avail order, their iov entries one after the other in
+ * the shared array, avail_event moved once (to past the last), and the burst
+ * ends while fewer than iov_cap entries are left.
+ */
+static void test_pop_burst(void **state)
+{
+	struct ring_fixture *f = ring_fixture_new(8, true, false, 4096);
+	struct vring_iov iov[6];
+	struct vring_chain c[4];
+	uint16_t heads[4];
+
+	(void)state;
+	ring_fixture_set_desc(f, 3, ring_fixture_buf(f, 0), 16, VIRTQ_DESC_F_NEXT, 4);
+	ring_fixture_set_desc(f, 4, ring_fixture_buf(f, 1), 8, VIRTQ_DESC_F_WRITE, 0);
+	ring_fixture_set_desc(f, 6, ring_fixture_buf(f, 2), 32, 0, 0);
+	ring_fixture_set_desc(f, 1, ring_fixture_buf(f, 3), 64, 0, 0);
+	ring_fixture_offer(f, 3);
+	ring_fixture_offer(f, 6);
+	ring_fixture_offer(f, 1);
+	/* Room for chain 0 (2 entries), then 4 left >= 3: chain 1; 3 left: chain 2; then 2 < 3. */
+	assert_int_equal(vring_split_dev_pop_burst(&f->dev, c, 4, iov, 6, 3), 3);
+	assert_int_equal(c[0].head, 3);
+	assert_int_equal(c[0].readable + c[0].writable, 2);
+	assert_int_equal(c[1].head, 6);
+	assert_int_equal(c[2].head, 1);
+	assert_ptr_equal(iov[0].base, ring_fixture_host(f, ring_fixture_buf(f, 0)));
+	assert_ptr_equal(iov[1].base, ring_fixture_host(f, ring_fixture_buf(f, 1)));
+	assert_ptr_equal(iov[2].base, ring_fixture_host(f, ring_fixture_buf(f, 2)));
+	assert_int_equal(iov[2].len, 32);
+	assert_ptr_equal(iov[3].base, ring_fixture_host(f, ring_fixture_buf(f, 3)));
+	assert_int_equal(iov[3].len, 64);
+	assert_int_equal(*ring_fixture_avail_event(f), 3);
+	assert_int_equal(vring_split_dev_in_flight(&f->dev), 3);
+	assert_int_equal(vring_split_dev_pop_burst(&f->dev, c, 4, iov, 6, 3), -EAGAIN);
+	/* iov_len below iov_cap: nothing fits, nothing popped, not an error. */
+	ring_fixture_set_desc(f, 0, ring_fixture_buf(f, 4), 8, 0, 0);
+	ring_fixture_offer(f, 0);
+	assert_int_equal(vring_split_dev_pop_burst(&f->dev, c, 4, iov, 2, 3), -EAGAIN);
+	assert_int_equal(vring_split_dev_get_last_avail(&f->dev), 3);
+	/* Push burst: in order, published by one flush; @written NULL means 0 each. */
+	heads[0] = 6;
+	heads[1] = 1;
+	heads[2] = 3;
+	assert_int_equal(vring_split_dev_push_burst(&f->dev, heads, NULL, 3), 0);
+	vring_split_dev_flush(&f->dev);
+	assert_int_equal(f->used->idx, 3);
+	assert_int_equal(f->used->ring[0].id, 6);
+	assert_int_equal(f->used->ring[2].id, 3);
+	assert_int_equal(f->used->ring[2].len, 0);
+	ring_fixture_free(f);
+}
+
+/*
+ * A hostile chain in the middle of a burst: the chains before it are
+ * returned, the bad one breaks the queue with the error a single pop gives
+ * (D-SR-11 for the push burst: a length above the writable bytes).
+ */
+static void test_pop_burst_hostile_middle(void **state)
+{
+	struct ring_fixture *f = ring_fixture_new(8, false, false, 0);
+	struct vring_iov iov[8];
+	struct vring_chain c[4];
+	uint16_t heads[2] = {0, 1};
+	uint32_t lens[2] = {0, 9};
+
+	(void)state;
+	ring_fixture_set_desc(f, 0, ring_fixture_buf(f, 0), 8, 0, 0);
+	ring_fixture_set_desc(f, 1, ring_fixture_buf(f, 1), 8, VIRTQ_DESC_F_WRITE, 0);
+	ring_fixture_set_desc(f, 2, RING_FIXTURE_GPA + f->mem_len, 8, 0, 0); /* outside memory */
+	ring_fixture_offer(f, 0);
+	ring_fixture_offer(f, 1);
+	ring_fixture_offer(f, 2);
+	ring_fixture_offer(f, 3);
+	assert_int_equal(vring_split_dev_pop_burst(&f->dev, c, 4, iov, 8, 4), 2);
+	assert_int_equal(c[0].head, 0);
+	assert_int_equal(c[1].head, 1);
+	assert_ptr_equal(iov[1].base, ring_fixture_host(f, ring_fixture_buf(f, 1)));
+	assert_int_equal(vring_split_dev_error(&f->dev), VRING_ERR_ADDRESS);
+	assert_int_equal(vring_split_dev_get_last_avail(&f->dev), 2);
+	assert_int_equal(vring_split_dev_pop_burst(&f->dev, c, 4, iov, 8, 4), -EIO);
+	assert_int_equal(vring_split_dev_push_burst(&f->dev, heads, NULL, 2), -EIO);
+	ring_fixture_free(f);
+
+	/* The first chain bad: -EPROTO, nothing taken. */
+	f = ring_fixture_new(8, false, false, 0);
+	ring_fixture_set_desc(f, 0, ring_fixture_buf(f, 0), 8, VIRTQ_DESC_F_NEXT, 8);
+	ring_fixture_offer(f, 0);
+	assert_int_equal(vring_split_dev_pop_burst(&f->dev, c, 4, iov, 8, 4), -EPROTO);
+	assert_int_equal(vring_split_dev_error(&f->dev), VRING_ERR_NEXT_RANGE);
+	assert_int_equal(vring_split_dev_in_flight(&f->dev), 0);
+	ring_fixture_free(f);
+
+	/* Push burst: the second length is above its chain's 8 writable bytes. */
+	f = ring_fixture_new(8, false, false, 0);
+	ring_fixture_set_desc(f, 0, ring_fixture_buf(f, 0), 8, VIRTQ_DESC_F_WRITE, 0);
+	ring_fixture_set_desc(f, 1, ring_fixture_buf(f, 1), 8, VIRTQ_DESC_F_WRITE, 0);
+	ring_fixture_offer(f, 0);
+	ring_fixture_offer(f, 1);
+	assert_int_equal(vring_split_dev_pop_burst(&f->dev, c, 4, iov, 8, 4), 2);
+	assert_int_equal(vring_split_dev_push_burst(&f->dev, heads, lens, 2), -EPROTO);
+	assert_int_equal(vring_split_dev_error(&f->dev), VRING_ERR_PUSH_LEN);
+	vring_split_dev_flush(&f->dev);
+	assert_int_equal(f->used->idx, 0); /* the first push is never published */
+	ring_fixture_free(f);
+}
+
+/* Host memory standing in for guest memory that moved: a buffer's new home. */
+static uint8_t *moved_copy(size_t len)
+{
+	uint8_t *p = calloc(1, len);
+
+	assert_non_null(p);
+	return p;
+}
+
+/*
+ * The region cache (vring_mem.region, guest_mem): after the table changes
+ * between pops - a region remapped elsewhere, removed, or its slot taken by
+ * another region - a pop translates with the table in force, never stale.
+ */
+static void test_region_cache_table_changes(void **state)
+{
+	struct ring_fixture *f = ring_fixture_new(8, false, false, 0);
+	struct vring_split_dev_config vc = ring_fixture_dev_config(f);
+	const uint64_t b_gpa = RING_FIXTURE_GPA + 0x100000, b_len = 4096;
+	uint8_t *b = moved_copy(b_len), *moved = moved_copy(b_len), *low = moved_copy(4096);
+	struct guest_mem gm;
+	struct vring_iov iov[2];
+	struct vring_chain c;
+
+	(void)state;
+	vireo_guest_mem_init(&gm);
+	assert_int_equal(vireo_guest_mem_add_region(&gm, RING_FIXTURE_GPA, f->mem_len, f->mem), 0);
+	assert_int_equal(vireo_guest_mem_add_region(&gm, b_gpa, b_len, b), 0);
+	vc.mem = vireo_guest_mem_vring_mem(&gm);
+	assert_int_equal(vring_split_dev_init(&f->dev, &vc), 0);
+	for (uint16_t i = 0; i < 4; i++)
+		ring_fixture_set_desc(f, i, b_gpa + 64u * i, 16, 0, 0);
+	ring_fixture_offer(f, 0);
+	assert_int_equal(vring_split_dev_pop(&f->dev, &c, iov, 2), 0);
+	assert_ptr_equal(iov[0].base, b);
+	/* Region B remapped to other host memory: the next buffer is found there. */
+	assert_int_equal(vireo_guest_mem_remove_region(&gm, b_gpa), 0);
+	assert_int_equal(vireo_guest_mem_add_region(&gm, b_gpa, b_len, moved), 0);
+	ring_fixture_offer(f, 1);
+	assert_int_equal(vring_split_dev_pop(&f->dev, &c, iov, 2), 0);
+	assert_ptr_equal(iov[0].base, moved + 64);
+	/* A region below takes the cached slot's place in the table: still right. */
+	assert_int_equal(vireo_guest_mem_add_region(&gm, RING_FIXTURE_GPA - 4096, 4096, low), 0);
+	ring_fixture_offer(f, 2);
+	assert_int_equal(vring_split_dev_pop(&f->dev, &c, iov, 2), 0);
+	assert_ptr_equal(iov[0].base, moved + 128);
+	/* Region B gone: its buffers are outside guest memory now (checklist item 4). */
+	assert_int_equal(vireo_guest_mem_remove_region(&gm, b_gpa), 0);
+	ring_fixture_offer(f, 3);
+	assert_int_equal(vring_split_dev_pop(&f->dev, &c, iov, 2), -EPROTO);
+	assert_int_equal(vring_split_dev_error(&f->dev), VRING_ERR_ADDRESS);
+	free(b);
+	free(moved);
+	free(low);
+	ring_fixture_free(f);
+}
+
 static void test_error_strings(void **state)
 {
 	(void)state;
@@ -506,6 +671,9 @@ int main(void)
 		cmocka_unit_test(test_enable_disable_notify),
 		cmocka_unit_test(test_set_last_avail),
 		cmocka_unit_test(test_unpop),
+		cmocka_unit_test(test_pop_burst),
+		cmocka_unit_test(test_pop_burst_hostile_middle),
+		cmocka_unit_test(test_region_cache_table_changes),
 		cmocka_unit_test(test_error_strings),
 		cmocka_unit_test(test_device_index_wrap),
 	};
