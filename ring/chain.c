@@ -45,8 +45,9 @@ static void *chain_translate_access(const struct vring_mem *mem, uint64_t addr, 
 	void *p = 0;
 	int r = mem->translate_access(mem->opaque, addr, len, writable, &p, contig);
 
-	*err = r == -EAGAIN ? VRING_ERR_MAP_PENDING : r == -EACCES ? VRING_ERR_ACCESS
-								 : VRING_ERR_ADDRESS;
+	*err = r == -EAGAIN   ? VRING_ERR_MAP_PENDING
+	       : r == -EACCES ? VRING_ERR_ACCESS
+			      : VRING_ERR_ADDRESS;
 	return r == 0 ? p : 0;
 }
 
