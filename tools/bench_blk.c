@@ -48,6 +48,7 @@ struct bench_cfg {
 	bool have_rw, have_bs, have_iodepth;
 	enum virtio_ring_format ring;
 	unsigned int reconnect_ms;
+	struct opt_iommu iommu;
 	enum tool_transport transport;
 	bool have_transport;
 };
@@ -87,6 +88,8 @@ static const char bench_usage[] =
 	"                       --rw read|write|randread|randwrite\n"
 	"                       --bs SIZE --iodepth N [--queues N] [--seconds S] [--json]\n"
 	"                       [--ring split|packed] [--reconnect MS]\n"
+	"                       [--iommu [--iotlb-page SIZE] [--iotlb-preload]\n"
+	"                       [--iotlb-invalidate N]]\n"
 	"                       [--transport loopback|mmio|pci]\n"
 	"\n"
 	"Measures the virtio-blk driver's asynchronous API through the loopback (or\n"
@@ -109,7 +112,7 @@ static const char bench_usage[] =
 	"                      packed if the device offers it, else split)\n"
 	"      --reconnect MS  with --socket: if the back-end goes away, connect again for\n"
 	"                      up to MS milliseconds and go on (a back-end with inflight\n"
-	"                      tracking, INFLIGHT_SHMFD: vireo serve blk)\n"
+	"                      tracking, INFLIGHT_SHMFD: vireo serve blk)\n" OPT_IOMMU_USAGE
 	"      --transport T   with --image: loopback (default), mmio or pci (our\n"
 	"                      virtio-mmio or virtio-pci driver on our device of that\n"
 	"                      transport: what the register path costs per I/O)\n"
@@ -129,6 +132,7 @@ static const struct option bench_options[] = {
 	{"ring", required_argument, NULL, 'R'},
 	{"reconnect", required_argument, NULL, BENCH_OPT_RECONNECT},
 	{"transport", required_argument, NULL, BENCH_OPT_TRANSPORT},
+	OPT_IOMMU_LONGOPTS,
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -351,7 +355,10 @@ static int bench_parse_option(void *ctx, int opt, char **argv)
 	struct bench_cfg *c = ctx;
 	uint64_t v;
 	unsigned int i;
+	int ret = opt_parse_iommu(CMD, opt, optarg, &c->iommu);
 
+	if (ret != 1)
+		return ret;
 	switch (opt) {
 	case 'i':
 		c->image = optarg;
@@ -429,6 +436,10 @@ static int bench_parse(struct bench_cfg *c, int argc, char **argv)
 		return opt_usage_error(CMD, "missing --image FILE, --socket PATH or --pci BDF");
 	if (!c->image && c->have_transport)
 		return opt_usage_error(CMD, "--transport goes with --image only");
+	if (c->iommu.given && !c->socket)
+		return opt_usage_error(CMD, "--iommu and --iotlb-* go with --socket only");
+	if (opt_check_iommu(CMD, &c->iommu))
+		return EXIT_USAGE;
 	if (!c->have_rw)
 		return opt_usage_error(CMD, "missing --rw MODE");
 	if (!c->have_bs)
@@ -446,7 +457,9 @@ struct bench_result {
 	double secs;
 	bool have_notify;
 	uint64_t kicks, calls;
-	const char *ring; /* negotiated format: "split" or "packed" */
+	bool have_iotlb;
+	struct vhost_user_frontend_iotlb_stats iotlb; /* during the run (--iommu) */
+	const char *ring;			      /* negotiated format: "split" or "packed" */
 	bool in_order;
 };
 
@@ -487,6 +500,11 @@ static void bench_print(const struct bench_cfg *c, const struct bench_result *r,
 		       c->socket ? "vhost-user" : opt_transport_name(c->transport));
 		if (r->have_notify)
 			printf(",\"kicks\":%" PRIu64 ",\"calls\":%" PRIu64, r->kicks, r->calls);
+		if (r->have_iotlb)
+			printf(",\"iotlb_misses\":%" PRIu64 ",\"iotlb_refused\":%" PRIu64
+			       ",\"iotlb_updates\":%" PRIu64 ",\"iotlb_invalidations\":%" PRIu64,
+			       r->iotlb.misses, r->iotlb.refused, r->iotlb.updates,
+			       r->iotlb.invalidations);
 		printf("}\n");
 		return;
 	}
@@ -510,6 +528,11 @@ static void bench_print(const struct bench_cfg *c, const struct bench_result *r,
 	if (r->have_notify && r->ios)
 		printf("notifications: %.3f kicks and %.3f calls per I/O\n",
 		       (double)r->kicks / (double)r->ios, (double)r->calls / (double)r->ios);
+	if (r->have_iotlb && r->ios)
+		printf("iotlb: %" PRIu64 " misses answered (%.4f per I/O), %" PRIu64
+		       " refused, %" PRIu64 " invalidations\n",
+		       r->iotlb.misses, (double)r->iotlb.misses / (double)r->ios, r->iotlb.refused,
+		       r->iotlb.invalidations);
 	if (r->errors)
 		printf("errors: %" PRIu64 "\n", r->errors);
 }
@@ -575,6 +598,7 @@ static int bench_run(struct bench_cfg *c, struct blk_stack *s)
 	struct bench_worker *w = calloc(c->queues, sizeof(*w));
 	struct bench_result *r = calloc(1, sizeof(*r));
 	struct vhost_user_frontend_stats before = {0}, after;
+	struct vhost_user_frontend_iotlb_stats tlb0 = {0}, tlb1;
 	uint64_t start;
 	unsigned int i, started;
 	int ret = 0;
@@ -585,8 +609,10 @@ static int bench_run(struct bench_cfg *c, struct blk_stack *s)
 		free(r);
 		return 1;
 	}
-	if (s->fe)
+	if (s->fe) {
 		vireo_vhost_user_frontend_stats(s->fe, &before);
+		vireo_vhost_user_frontend_iotlb_stats(s->fe, &tlb0);
+	}
 	bench_note_ring(r, s);
 	start = opt_now_ns();
 	started = bench_start(c, s, w, start);
@@ -603,6 +629,12 @@ static int bench_run(struct bench_cfg *c, struct blk_stack *s)
 		r->have_notify = true;
 		r->kicks = after.kicks - before.kicks;
 		r->calls = after.calls - before.calls;
+		vireo_vhost_user_frontend_iotlb_stats(s->fe, &tlb1);
+		r->have_iotlb = c->iommu.on;
+		r->iotlb.misses = tlb1.misses - tlb0.misses;
+		r->iotlb.refused = tlb1.refused - tlb0.refused;
+		r->iotlb.updates = tlb1.updates - tlb0.updates;
+		r->iotlb.invalidations = tlb1.invalidations - tlb0.invalidations;
 	}
 	/*
 	 * The partial results first, complete lines flushed, so an error line
@@ -645,7 +677,8 @@ int bench_blk_main(int argc, char **argv)
 	if (c.image && image_check_raw(CMD, c.image, c.format_raw))
 		return 1;
 	if (c.socket)
-		ret = blk_stack_connect(&s, c.socket, c.queues, dma, c.ring, c.reconnect_ms);
+		ret = blk_stack_connect(&s, c.socket, c.queues, dma, c.ring, c.reconnect_ms,
+					&c.iommu);
 	else if (c.pci)
 		ret = blk_stack_pci(&s, c.pci, c.queues, dma, c.ring);
 	else
