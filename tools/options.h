@@ -98,13 +98,13 @@ int opt_parse_args(int argc, char **argv, const char *shortopts, const struct op
 /* The vIOMMU options of `blk --socket` and `bench blk --socket` (ids above every tool's own). */
 enum { OPT_IOMMU = 0x4000, OPT_IOTLB_PAGE, OPT_IOTLB_PRELOAD, OPT_IOTLB_INVALIDATE };
 
-#define OPT_IOMMU_LONGOPTS                                                        \
-	{"iommu", no_argument, NULL, OPT_IOMMU},                                  \
-		{"iotlb-page", required_argument, NULL, OPT_IOTLB_PAGE},          \
-		{"iotlb-preload", no_argument, NULL, OPT_IOTLB_PRELOAD},          \
-	{                                                                         \
-		"iotlb-invalidate", required_argument, NULL, OPT_IOTLB_INVALIDATE \
-	}
+/* clang-format off */
+#define OPT_IOMMU_LONGOPTS                                                     \
+	{"iommu", no_argument, NULL, OPT_IOMMU},                               \
+	{"iotlb-page", required_argument, NULL, OPT_IOTLB_PAGE},               \
+	{"iotlb-preload", no_argument, NULL, OPT_IOTLB_PRELOAD},               \
+	{"iotlb-invalidate", required_argument, NULL, OPT_IOTLB_INVALIDATE}
+/* clang-format on */
 
 #define OPT_IOMMU_USAGE                                                                    \
 	"      --iommu         with --socket: act as a vIOMMU: negotiate\n"                \
