@@ -156,7 +156,8 @@ struct vub_iova_ctx {
  * struct vub_backend_chan - the back-end channel (SET_BACKEND_REQ_FD)
  * @fd: the socket, or -1; watched in the back-end's loop for replies
  * @lock: queue threads send misses on it
- * @waiting: each miss sent with NEED_REPLY (queue, IOVA, access), in send order
+ * @waiting: each miss sent with NEED_REPLY (queue, IOVA, access, and the
+ *	IOTLB's invalidation count then), in send order
  * @first, @count: the ring of @waiting
  * @in, @got: the reply being assembled (nonblocking reads)
  */
@@ -167,6 +168,7 @@ struct vub_backend_chan {
 		unsigned int queue;
 		uint8_t perm;
 		uint64_t iova;
+		uint64_t invalidations;
 	} waiting[VUB_MISS_REPLIES];
 	unsigned int first, count;
 	uint8_t in[sizeof(struct vhost_user_header) + sizeof(uint64_t)];
