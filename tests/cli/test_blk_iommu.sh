@@ -2,7 +2,7 @@
 # TAP: our vhost-user front-end as a vIOMMU (--iommu) against `vireo serve blk` and `serve rng`
 # (issue 11, performance item): the back-end gets I/O virtual addresses that are not in the
 # memory table, so every access goes through its IOTLB (D-VU-IOTLB-01/02), filled by our
-# answers to its misses. Data written through the IOTLB verifies directly and the other way
+# answers to the misses it asks (D-VU-IOTLB-05). Data written through the IOTLB verifies directly and the other way
 # round; per-page entries (4 KiB) with whole-arena invalidations every few completions
 # (D-VU-IOTLB-03: the I/O continues, the back-end misses again); a pre-loaded IOTLB misses
 # nothing; serve's counters show the IOTLB's hits, misses and invalidations.

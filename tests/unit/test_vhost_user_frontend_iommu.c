@@ -120,7 +120,7 @@ static void peer_answer(struct peer *p, int sock, struct vhost_user_msg *m)
 		peer_reply(sock, m, &st, sizeof(st));
 		return;
 	case VHOST_USER_IOTLB_MSG:
-		/* D-VU-22's reply, always: applied. */
+		/* IOTLB_MSG always has a u64 reply: applied. */
 		peer_reply(sock, m, &v, 8);
 		return;
 	default:
@@ -207,7 +207,7 @@ static void fe_close(struct fe *f)
 	virtio_rng_unregister(&f->bus, &f->drv);
 }
 
-/* Send a BACKEND_IOTLB_MSG as the back-end (D-VU-23: type, IOVA, permission). */
+/* Send a BACKEND_IOTLB_MSG as the back-end would: type, IOVA, permission. */
 static void chan_send_miss(struct peer *p, uint64_t iova, uint8_t perm, bool need_reply)
 {
 	struct vhost_user_msg m;
@@ -253,7 +253,7 @@ static int64_t chan_serve_and_reply(struct fe *f, struct peer *p)
 	return (int64_t)status;
 }
 
-/* Negotiation and addresses: D-VU-IOTLB-01/02 as a front-end hands them out. */
+/* Negotiation, and addresses: IOVAs that are not the memory table's. */
 static void test_iommu_negotiates_and_gives_iovas(void **state)
 {
 	struct vhost_user_frontend_options o = {0};
@@ -272,7 +272,7 @@ static void test_iommu_negotiates_and_gives_iovas(void **state)
 	assert_int_equal(p.mem_guest_addr, VHOST_USER_FRONTEND_DMA_BASE);
 	assert_true(p.desc_addr >= VHOST_USER_FRONTEND_IOVA_BASE &&
 		    p.desc_addr < VHOST_USER_FRONTEND_IOVA_BASE + DMA_BYTES);
-	/* No pre-loading asked: the back-end takes the initiative (D-VU-IOTLB-05). */
+	/* No pre-loading asked: the back-end is to ask (vhost-user.rst "IOMMU support"). */
 	assert_int_equal(p.niotlb, 0);
 	pthread_mutex_unlock(&p.lock);
 	fe_close(&f);
