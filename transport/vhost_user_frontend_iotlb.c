@@ -209,7 +209,10 @@ static bool vhu_fe_chan_header_ok(const struct vhost_user_header *h)
 	return h->request == VHU_FE_BACKEND_CONFIG_CHANGE_MSG && h->size == 0;
 }
 
-/* Read what has arrived; under chan_lock. Return: 0, or -EIO with *@why. */
+/*
+ * Read what has arrived; under chan_lock. Return: 0; -ECONNRESET (the
+ * back-end closed the channel); -EIO with *@why (a malformed message).
+ */
 static int vhu_fe_chan_read(struct vhost_user_frontend *fe, const char **why)
 {
 	struct vhost_user_header h;
@@ -227,10 +230,8 @@ static int vhu_fe_chan_read(struct vhost_user_frontend *fe, const char **why)
 			 MSG_DONTWAIT);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			return 0;
-		if (n <= 0) {
-			*why = "back-end channel closed";
-			return -EIO;
-		}
+		if (n <= 0)
+			return -ECONNRESET;
 		fe->chan_got += (size_t)n;
 		if (fe->chan_got == sizeof(h)) {
 			memcpy(&h, fe->chan_in, sizeof(h));
@@ -247,7 +248,10 @@ static int vhu_fe_chan_read(struct vhost_user_frontend *fe, const char **why)
 	}
 }
 
-/* Return: 0 or -EIO (broken). */
+/*
+ * Return: 0 (a closed channel too: at a disconnection the main socket's
+ * hang-up decides, reconnection included) or -EIO (broken).
+ */
 int vhu_fe_iotlb_serve(struct vhost_user_frontend *fe)
 {
 	const char *why = NULL;
@@ -257,6 +261,11 @@ int vhu_fe_iotlb_serve(struct vhost_user_frontend *fe)
 	if (fe->chan_fd >= 0)
 		ret = vhu_fe_chan_read(fe, &why);
 	pthread_mutex_unlock(&fe->chan_lock);
+	if (ret == -ECONNRESET) {
+		log_info("vhost-user: the back-end closed its back-end channel");
+		vhu_fe_iotlb_close(fe);
+		return 0;
+	}
 	if (ret < 0) {
 		vhu_fe_break(fe, why);
 		vhu_fe_iotlb_close(fe);
