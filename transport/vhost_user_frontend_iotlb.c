@@ -147,8 +147,13 @@ static int vhu_fe_iotlb_miss(struct vhost_user_frontend *fe, const struct vhost_
 	}
 	vhu_fe_iotlb_entry(fe, m->iova, &start, &size);
 	ret = vhu_fe_iotlb_msg(fe, VHOST_IOTLB_UPDATE, start, size);
-	if (ret < 0)
-		return vireo_vhost_user_frontend_broken(fe) ? -EIO : 1;
+	if (ret < 0 && vireo_vhost_user_frontend_broken(fe))
+		return -EIO;
+	if (ret < 0) {
+		/* The back-end refused our update: the miss stays unanswered. */
+		atomic_fetch_add_explicit(&fe->iotlb_refused, 1, memory_order_relaxed);
+		return 1;
+	}
 	atomic_fetch_add_explicit(&fe->iotlb_misses, 1, memory_order_relaxed);
 	return 0;
 }

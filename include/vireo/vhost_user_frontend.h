@@ -144,7 +144,8 @@ VIREO_API void vireo_vhost_user_frontend_stats(const struct vhost_user_frontend 
 /**
  * struct vhost_user_frontend_iotlb_stats - the vIOMMU side (options.iommu)
  * @misses: VHOST_IOTLB_MISS requests answered with an update
- * @refused: misses refused (an IOVA outside the arena, or a bad permission)
+ * @refused: misses not answered (an IOVA outside the arena, a bad permission,
+ *	or the back-end refused our update)
  * @updates: IOTLB_MSG updates sent (misses and pre-loading)
  * @invalidations: IOTLB_MSG invalidations sent
  */

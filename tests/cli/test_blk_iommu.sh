@@ -27,12 +27,12 @@ sock=$tmp/s
 
 # serve KIND ARGS...: a back-end on $sock; its pid in $spid, its log $tmp/serve-KIND.log.
 serve() {
-	local kind=$1 i
+	local kind=$1
 	shift
 	"$vireo" serve "$kind" --socket "$sock" "$@" >"$tmp/serve-$kind.log" 2>&1 &
 	spid=$!
 	pids+=("$spid")
-	for i in $(seq 100); do
+	for _ in $(seq 100); do
 		grep -q listening "$tmp/serve-$kind.log" && return 0
 		sleep 0.1
 	done

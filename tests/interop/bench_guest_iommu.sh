@@ -28,6 +28,7 @@ for r in $(seq "$rounds"); do
 		truncate -s 0 "$tmp/disk.img"
 		truncate -s 64M "$tmp/disk.img"
 		rm -f "$tmp/sock"
+		serve_pid_be=
 		serve_start be "$tmp/be.log" blk --socket "$tmp/sock" --image "$tmp/disk.img" || exit 1
 		# intremap=off: interrupt remapping needs a split irqchip, which TCG does not have.
 		line=$(VIREO_GUEST_DIR=$guest "$repo/tests/guest/run.sh" --checks blk_perf \
