@@ -17,6 +17,7 @@
 #include <liburing.h>
 
 #include <vireo/peer_eventfd.h>
+#include <vireo/uring_restrict.h>
 
 struct peer_eventfd {
 	struct io_uring ring;
@@ -35,11 +36,15 @@ int vireo_peer_eventfd_new(struct peer_eventfd **out, int fd)
 	if (!pe)
 		return -ENOMEM;
 	/* One NOP in flight at a time; the CQ (twice the SQ) never overflows. */
-	ret = io_uring_queue_init(1, &pe->ring, 0);
+	ret = io_uring_queue_init(1, &pe->ring, IORING_SETUP_R_DISABLED);
 	if (ret < 0)
 		goto out_free;
 	/* The kernel takes its own reference: a later close of @fd changes nothing here. */
 	ret = io_uring_register_eventfd(&pe->ring, fd);
+	if (ret < 0)
+		goto out_exit_ring;
+	/* NOP only: seccomp does not see io_uring opcodes (uring_restrict.h). */
+	ret = vireo_uring_restrict(&pe->ring, (const uint8_t[]){IORING_OP_NOP}, 1);
 	if (ret < 0)
 		goto out_exit_ring;
 	*out = pe;

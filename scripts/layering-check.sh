@@ -11,7 +11,7 @@ layer_of() {
 	spec.h | api.h) echo spec ;;
 	virtqueue.h | vring.h) echo ring ;;
 	log.h | inet_csum.h) echo base ;;
-	guest_mem.h | event_loop.h | device.h | iov.h | mem_guard.h | peer_eventfd.h | inflight.h) echo core ;;
+	guest_mem.h | event_loop.h | device.h | iov.h | mem_guard.h | peer_eventfd.h | uring_restrict.h | inflight.h) echo core ;;
 	blk_device.h | rng_device.h | net_device.h | net_packet.h | net_offload.h | net_switch.h | \
 		net_uplink.h) echo devices ;;
 	driver.h | dma.h | virtio_blk.h | virtio_rng.h | virtio_net.h | virtio_ring_alloc.h) echo drivers ;;

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * `vireo bench blk`: IOPS, bandwidth and latency of the whole front-end
- * stack (our blk driver's asynchronous API, the loopback or virtio-mmio transport, our blk
- * device on an image), or of our driver and the vhost-user front-end against
- * any vhost-user-blk back-end (--socket), with notifications per I/O. One
+ * `vireo bench blk`: IOPS, bandwidth and latency of the whole front-end stack (our blk
+ * driver's asynchronous API, the loopback, virtio-mmio or virtio-pci transport, our blk
+ * device on an image), or of our driver and the vhost-user front-end against any
+ * vhost-user-blk back-end (--socket), with notifications per I/O (the front-end's with
+ * --socket, the device model's in process) and the process's CPU and context switches. One
  * thread per queue keeps --iodepth requests in flight on its queue; latency
  * runs from submit to the poll that returns the request, kept in a
  * log-linear histogram (32 buckets per power of two, about 3% resolution).
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -45,7 +47,6 @@ struct bench_cfg {
 	double seconds;
 	bool json;
 	bool format_raw;
-	bool have_rw, have_bs, have_iodepth;
 	enum virtio_ring_format ring;
 	unsigned int reconnect_ms;
 	struct opt_iommu iommu;
@@ -85,24 +86,28 @@ struct bench_worker {
 
 static const char bench_usage[] =
 	"usage: vireo bench blk {--image FILE|--socket PATH|--pci BDF}\n"
-	"                       --rw read|write|randread|randwrite\n"
-	"                       --bs SIZE --iodepth N [--queues N] [--seconds S] [--json]\n"
+	"                       [--rw read|write|randread|randwrite]\n"
+	"                       [--bs SIZE] [--iodepth N] [--queues N] [--seconds S] [--json]\n"
 	"                       [--ring split|packed] [--reconnect MS]\n"
 	"                       [--iommu [--iotlb-page SIZE] [--iotlb-preload]\n"
 	"                       [--iotlb-invalidate N]]\n"
 	"                       [--transport loopback|mmio|pci]\n"
 	"\n"
 	"Measures the virtio-blk driver's asynchronous API through the loopback (or\n"
-	"virtio-mmio) transport and the virtio-blk device model serving FILE (writes\n"
-	"change it), or through the vhost-user front-end against the vhost-user-blk back-end\n"
-	"listening on PATH (then also kicks and calls per I/O), or through the\n"
-	"virtio-pci transport on a virtio-blk PCI function bound to vfio-pci.\n"
+	"virtio-mmio or virtio-pci) transport and the virtio-blk device model serving\n"
+	"FILE (writes change it; also the model's kicks and calls per I/O), or through\n"
+	"the vhost-user front-end against the vhost-user-blk back-end listening on PATH\n"
+	"(then also the front-end's kicks and calls per I/O), or through the\n"
+	"virtio-pci transport on a virtio-blk PCI function bound to vfio-pci. Always\n"
+	"also this process's CPU time and voluntary context switches per I/O.\n"
 	"  -i, --image FILE    raw image file\n"
 	"  -S, --socket PATH   a vhost-user-blk back-end's socket instead of --image\n"
 	"      --pci BDF       a virtio-blk PCI function (DDDD:BB:DD.F) bound to vfio-pci\n"
-	"  -w, --rw MODE       read, write (sequential), randread, randwrite\n"
-	"  -b, --bs SIZE       request size, a multiple of 512 up to 4M (k/M suffixes)\n"
-	"  -d, --iodepth N     requests in flight per queue, 1..1024\n"
+	"  -w, --rw MODE       read, write (sequential), randread, randwrite (default\n"
+	"                      read, as fio)\n"
+	"  -b, --bs SIZE       request size, a multiple of 512 up to 4M (k/M suffixes;\n"
+	"                      default 4k, as fio)\n"
+	"  -d, --iodepth N     requests in flight per queue, 1..1024 (default 1, as fio)\n"
 	"  -q, --queues N      request queues, one thread each, 1..16 (default 1)\n"
 	"  -t, --seconds S     run time (default 5)\n"
 	"  -j, --json          one JSON object instead of a table\n"
@@ -380,7 +385,6 @@ static int bench_parse_option(void *ctx, int opt, char **argv)
 		for (i = 0; i < 4; i++) {
 			if (strcmp(optarg, bench_rw_names[i]) == 0) {
 				c->rw = (enum bench_rw)i;
-				c->have_rw = true;
 				return 0;
 			}
 		}
@@ -391,12 +395,10 @@ static int bench_parse_option(void *ctx, int opt, char **argv)
 			return opt_usage_error(
 				CMD, "--bs wants a multiple of 512 up to 4M, not '%s'", optarg);
 		c->bs = (uint32_t)v;
-		c->have_bs = true;
 		return 0;
 	case 'd':
 		if (opt_parse_count(CMD, "iodepth", optarg, 1, BENCH_MAX_IODEPTH, &c->iodepth))
 			return EXIT_USAGE;
-		c->have_iodepth = true;
 		return 0;
 	case 'q':
 		return opt_parse_count(CMD, "queues", optarg, 1, BLK_DEVICE_MAX_QUEUES, &c->queues);
@@ -422,6 +424,10 @@ static int bench_parse(struct bench_cfg *c, int argc, char **argv)
 	int ret;
 
 	memset(c, 0, sizeof(*c));
+	/* fio's defaults: rw=read, bs=4k, iodepth=1 */
+	c->rw = RW_READ;
+	c->bs = 4096;
+	c->iodepth = 1;
 	c->queues = 1;
 	c->seconds = 5;
 	ret = opt_parse_args(argc, argv, "i:S:w:b:d:q:t:jh", bench_options, bench_usage,
@@ -440,26 +446,26 @@ static int bench_parse(struct bench_cfg *c, int argc, char **argv)
 		return opt_usage_error(CMD, "--iommu and --iotlb-* go with --socket only");
 	if (opt_check_iommu(CMD, &c->iommu))
 		return EXIT_USAGE;
-	if (!c->have_rw)
-		return opt_usage_error(CMD, "missing --rw MODE");
-	if (!c->have_bs)
-		return opt_usage_error(CMD, "missing --bs SIZE");
-	if (!c->have_iodepth)
-		return opt_usage_error(CMD, "missing --iodepth N");
 	return 0;
 }
 
 /* The totals over every worker. */
-/* @kicks, @calls: vhost-user front-end notifications during the run (--socket) */
+/*
+ * @kicks, @calls: notifications during the run: sent by the vhost-user front-end (--socket),
+ * or handled and sent by the device model in process (@notify_side "device")
+ */
 struct bench_result {
 	uint64_t ios, errors, lat_sum_ns, lat_max_ns;
 	uint64_t hist[HIST_BUCKETS];
 	double secs;
 	bool have_notify;
+	const char *notify_side; /* "front-end" or "device" */
 	uint64_t kicks, calls;
 	bool have_iotlb;
 	struct vhost_user_frontend_iotlb_stats iotlb; /* during the run (--iommu) */
-	const char *ring;			      /* negotiated format: "split" or "packed" */
+	/* This process over the run (every thread: in process, the device's too) */
+	uint64_t cpu_ns, vcsw;
+	const char *ring; /* negotiated format: "split" or "packed" */
 	bool in_order;
 };
 
@@ -499,13 +505,17 @@ static void bench_print(const struct bench_cfg *c, const struct bench_result *r,
 		       r->ring, r->in_order ? "true" : "false",
 		       c->socket ? "vhost-user" : opt_transport_name(c->transport));
 		if (r->have_notify)
-			printf(",\"kicks\":%" PRIu64 ",\"calls\":%" PRIu64, r->kicks, r->calls);
+			printf(",\"kicks\":%" PRIu64 ",\"calls\":%" PRIu64
+			       ",\"notify_side\":\"%s\"",
+			       r->kicks, r->calls, r->notify_side);
 		if (r->have_iotlb)
 			printf(",\"iotlb_misses\":%" PRIu64 ",\"iotlb_refused\":%" PRIu64
 			       ",\"iotlb_updates\":%" PRIu64 ",\"iotlb_invalidations\":%" PRIu64,
 			       r->iotlb.misses, r->iotlb.refused, r->iotlb.updates,
 			       r->iotlb.invalidations);
-		printf("}\n");
+		printf(",\"cpu_us_per_io\":%.3f,\"vcsw_per_io\":%.3f}\n",
+		       r->ios ? (double)r->cpu_ns / 1000.0 / (double)r->ios : 0,
+		       r->ios ? (double)r->vcsw / (double)r->ios : 0);
 		return;
 	}
 	printf("vireo bench blk: %s, bs %u, iodepth %u per queue, %u queue%s, %.1f s, %s ring%s\n",
@@ -526,13 +536,17 @@ static void bench_print(const struct bench_cfg *c, const struct bench_result *r,
 	printf("%-6s %12" PRIu64 " %12.0f %10.1f %10.1f %10.1f %10.1f\n", "all", r->ios, iops, mib,
 	       mean, p99, (double)r->lat_max_ns / 1000.0);
 	if (r->have_notify && r->ios)
-		printf("notifications: %.3f kicks and %.3f calls per I/O\n",
+		printf("notifications (%s): %.3f kicks and %.3f calls per I/O\n", r->notify_side,
 		       (double)r->kicks / (double)r->ios, (double)r->calls / (double)r->ios);
 	if (r->have_iotlb && r->ios)
 		printf("iotlb: %" PRIu64 " misses answered (%.4f per I/O), %" PRIu64
 		       " refused, %" PRIu64 " invalidations\n",
 		       r->iotlb.misses, (double)r->iotlb.misses / (double)r->ios, r->iotlb.refused,
 		       r->iotlb.invalidations);
+	if (r->ios)
+		printf("this process: %.2f us CPU and %.3f voluntary context switches per I/O\n",
+		       (double)r->cpu_ns / 1000.0 / (double)r->ios,
+		       (double)r->vcsw / (double)r->ios);
 	if (r->errors)
 		printf("errors: %" PRIu64 "\n", r->errors);
 }
@@ -592,14 +606,91 @@ static void bench_note_ring(struct bench_result *r, struct blk_stack *s)
 	r->in_order = virtio_has_feature(vdev, VIRTIO_F_IN_ORDER);
 }
 
+/*
+ * The device model's counters, summed over its queues (in process only): kick events its
+ * queue threads handled (eventfd wake-ups, however many writes each drained) and used-buffer
+ * notifications it sent (call eventfd or MSI-X vector signals). Zero without a model.
+ */
+static void bench_device_notify(struct blk_stack *s, uint64_t *kicks, uint64_t *calls)
+{
+	struct vdev *dev;
+
+	*kicks = *calls = 0;
+	if (!s->dev || s->fe || s->pci)
+		return;
+	dev = vireo_blk_device_vdev(s->dev);
+	for (unsigned int i = 0; i < dev->num_queues; i++) {
+		*kicks += vdev_queue_counter(&dev->queues[i].kicks);
+		*calls += vdev_queue_counter(&dev->queues[i].calls);
+	}
+}
+
+/* bench_notify_start(), bench_notify_end() - the notifications between the two */
+static void bench_notify_start(struct blk_stack *s, struct bench_result *r)
+{
+	struct vhost_user_frontend_stats st = {0};
+
+	if (s->fe) {
+		vireo_vhost_user_frontend_stats(s->fe, &st);
+		vireo_vhost_user_frontend_iotlb_stats(s->fe, &r->iotlb);
+		r->kicks = st.kicks;
+		r->calls = st.calls;
+		r->notify_side = "front-end";
+	} else {
+		bench_device_notify(s, &r->kicks, &r->calls);
+		r->notify_side = "device";
+	}
+	r->have_notify = s->fe || (s->dev && !s->pci);
+}
+
+static void bench_notify_end(struct blk_stack *s, struct bench_result *r)
+{
+	struct vhost_user_frontend_stats st = {0};
+	struct vhost_user_frontend_iotlb_stats tlb;
+	uint64_t kicks, calls;
+
+	if (!r->have_notify)
+		return;
+	if (s->fe) {
+		vireo_vhost_user_frontend_stats(s->fe, &st);
+		kicks = st.kicks;
+		calls = st.calls;
+		/* The IOTLB's during the run (printed with --iommu). */
+		vireo_vhost_user_frontend_iotlb_stats(s->fe, &tlb);
+		r->iotlb.misses = tlb.misses - r->iotlb.misses;
+		r->iotlb.refused = tlb.refused - r->iotlb.refused;
+		r->iotlb.updates = tlb.updates - r->iotlb.updates;
+		r->iotlb.invalidations = tlb.invalidations - r->iotlb.invalidations;
+	} else {
+		bench_device_notify(s, &kicks, &calls);
+	}
+	r->kicks = kicks - r->kicks;
+	r->calls = calls - r->calls;
+}
+
+/*
+ * CPU time (user + system) and voluntary context switches of every thread of this process
+ * so far: a thread that sleeps for a peer (a register access posted to the model's thread,
+ * an eventfd wait) switches once per sleep, however loaded the machine is.
+ */
+static void bench_rusage(uint64_t *cpu_ns, uint64_t *vcsw)
+{
+	struct rusage ru;
+
+	*cpu_ns = *vcsw = 0;
+	if (getrusage(RUSAGE_SELF, &ru) < 0)
+		return;
+	*cpu_ns = ((uint64_t)ru.ru_utime.tv_sec + (uint64_t)ru.ru_stime.tv_sec) * 1000000000ull +
+		  ((uint64_t)ru.ru_utime.tv_usec + (uint64_t)ru.ru_stime.tv_usec) * 1000ull;
+	*vcsw = (uint64_t)ru.ru_nvcsw;
+}
+
 /* bench_run() - Return: exit code */
 static int bench_run(struct bench_cfg *c, struct blk_stack *s)
 {
 	struct bench_worker *w = calloc(c->queues, sizeof(*w));
 	struct bench_result *r = calloc(1, sizeof(*r));
-	struct vhost_user_frontend_stats before = {0}, after;
-	struct vhost_user_frontend_iotlb_stats tlb0 = {0}, tlb1;
-	uint64_t start;
+	uint64_t start, cpu_ns, vcsw;
 	unsigned int i, started;
 	int ret = 0;
 
@@ -609,11 +700,9 @@ static int bench_run(struct bench_cfg *c, struct blk_stack *s)
 		free(r);
 		return 1;
 	}
-	if (s->fe) {
-		vireo_vhost_user_frontend_stats(s->fe, &before);
-		vireo_vhost_user_frontend_iotlb_stats(s->fe, &tlb0);
-	}
+	bench_notify_start(s, r);
 	bench_note_ring(r, s);
+	bench_rusage(&cpu_ns, &vcsw);
 	start = opt_now_ns();
 	started = bench_start(c, s, w, start);
 	if (started < c->queues) {
@@ -624,18 +713,11 @@ static int bench_run(struct bench_cfg *c, struct blk_stack *s)
 	bench_wait(c, w, start);
 	r->secs = (double)(opt_now_ns() - start) / 1e9;
 	bench_sum(r, w, c->queues);
-	if (s->fe) {
-		vireo_vhost_user_frontend_stats(s->fe, &after);
-		r->have_notify = true;
-		r->kicks = after.kicks - before.kicks;
-		r->calls = after.calls - before.calls;
-		vireo_vhost_user_frontend_iotlb_stats(s->fe, &tlb1);
-		r->have_iotlb = c->iommu.on;
-		r->iotlb.misses = tlb1.misses - tlb0.misses;
-		r->iotlb.refused = tlb1.refused - tlb0.refused;
-		r->iotlb.updates = tlb1.updates - tlb0.updates;
-		r->iotlb.invalidations = tlb1.invalidations - tlb0.invalidations;
-	}
+	bench_notify_end(s, r);
+	r->have_iotlb = s->fe && c->iommu.on;
+	bench_rusage(&r->cpu_ns, &r->vcsw);
+	r->cpu_ns -= cpu_ns;
+	r->vcsw -= vcsw;
 	/*
 	 * The partial results first, complete lines flushed, so an error line
 	 * never lands inside the JSON or the table when both streams share a

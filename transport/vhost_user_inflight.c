@@ -102,11 +102,13 @@ bool vub_inflight_faulted(const struct vhost_user_backend *b)
 	return b->inflight.map && vireo_mem_guard_faulted(b->inflight.guard);
 }
 
-/* Return: 0 or -EINVAL (*@why): the file cannot hold what the description says. */
+/*
+ * Return: 0 or -EINVAL (*@why): the file cannot hold what the description says
+ * (@page: the page size, from sysconf, maybe <= 0 if it failed).
+ */
 static int vub_inflight_check_file(int fd, const struct vhost_user_inflight *in, uint64_t need,
-				   const char **why)
+				   long page, const char **why)
 {
-	long page = sysconf(_SC_PAGESIZE);
 	struct stat st;
 
 	if (in->mmap_size < need || in->mmap_size > VUB_INFLIGHT_MAX_BYTES) {
@@ -126,15 +128,18 @@ static int vub_inflight_check_file(int fd, const struct vhost_user_inflight *in,
 	return 0;
 }
 
-/* Map the regions and hand each queue its own. Return: 0 or -errno (*@why). */
+/*
+ * Map the regions (@page: the page size, > 0) and hand each queue its own.
+ * Return: 0 or -errno (*@why); on an error nothing stays mapped or tracked.
+ */
 static int vub_inflight_map(struct vhost_user_backend *b, int fd,
-			    const struct vhost_user_inflight *in, const char **why)
+			    const struct vhost_user_inflight *in, long page, const char **why)
 {
 	struct vub_inflight *inf = &b->inflight;
 	bool packed = vdev_has_feature(b->dev, VIRTIO_F_RING_PACKED);
 	size_t stride = vireo_vinflight_queue_size(packed, in->queue_size);
-	long page = sysconf(_SC_PAGESIZE);
 	void *map;
+	int ret;
 
 	map = mmap(NULL, (size_t)in->mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
 		   (off_t)in->mmap_offset);
@@ -151,9 +156,16 @@ static int vub_inflight_map(struct vhost_user_backend *b, int fd,
 	inf->map = map;
 	inf->map_len = (size_t)in->mmap_size;
 	for (unsigned int i = 0; i < in->num_queues; i++) {
-		(void)vireo_vinflight_init(&inf->queues[i], (char *)map + i * stride, stride,
+		ret = vireo_vinflight_init(&inf->queues[i], (char *)map + i * stride, stride,
 					   packed);
-		(void)vireo_vdev_queue_set_inflight(b->dev, i, &inf->queues[i]);
+		if (ret == 0)
+			ret = vireo_vdev_queue_set_inflight(b->dev, i, &inf->queues[i]);
+		if (ret < 0) {
+			/* Not reached with a page-aligned map and checked queues; never half-tracked. */
+			vub_inflight_clear(b);
+			*why = "cannot track a queue through the inflight region";
+			return ret;
+		}
 	}
 	return 0;
 }
@@ -162,6 +174,7 @@ static int vub_inflight_map(struct vhost_user_backend *b, int fd,
 int vub_inflight_set(struct vhost_user_backend *b, struct vhost_user_msg *msg, const char **why)
 {
 	const struct vhost_user_inflight *in = &msg->payload.inflight;
+	long page = sysconf(_SC_PAGESIZE);
 	uint64_t need;
 	int fd, ret;
 
@@ -173,10 +186,10 @@ int vub_inflight_set(struct vhost_user_backend *b, struct vhost_user_msg *msg, c
 			return -EINVAL;
 		}
 	fd = vireo_vhost_user_msg_take_fd(msg, 0);
-	ret = vub_inflight_check_file(fd, in, need, why);
+	ret = vub_inflight_check_file(fd, in, need, page, why);
 	if (ret == 0) {
 		vub_inflight_clear(b);
-		ret = vub_inflight_map(b, fd, in, why);
+		ret = vub_inflight_map(b, fd, in, page, why);
 	}
 	close(fd);
 	if (ret == 0)

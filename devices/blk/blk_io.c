@@ -18,6 +18,7 @@
 
 #include <vireo/iov.h>
 #include <vireo/log.h>
+#include <vireo/uring_restrict.h>
 
 #include "devices/blk/blk_internal.h"
 
@@ -27,6 +28,15 @@
 
 /* The write-zeroes fallback's source: read-only, shared by every queue. */
 static const uint8_t blk_zero_buf[BLK_ZERO_CHUNK];
+
+/*
+ * The only opcodes our rings may carry (vireo_uring_restrict(): seccomp does not
+ * see io_uring opcodes): readv, writev, the write-zeroes fallback's write and
+ * fallocate, fsync.
+ */
+static const uint8_t blk_uring_ops[] = {
+	IORING_OP_READV, IORING_OP_WRITEV, IORING_OP_WRITE, IORING_OP_FALLOCATE, IORING_OP_FSYNC,
+};
 
 static struct blk_req *blk_req_alloc(struct blk_queue *bq)
 {
@@ -404,7 +414,8 @@ int blk_queue_setup(struct blk_queue *bq)
 
 	if (rc)
 		return rc;
-	rc = io_uring_queue_init(bq->num, &bq->ring, 0);
+	/* Disabled until restricted to blk_uring_ops (after the eventfd registration). */
+	rc = io_uring_queue_init(bq->num, &bq->ring, IORING_SETUP_R_DISABLED);
 	if (rc)
 		goto out_free_pool;
 	bq->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -413,6 +424,9 @@ int blk_queue_setup(struct blk_queue *bq)
 		goto out_exit_ring;
 	}
 	rc = io_uring_register_eventfd(&bq->ring, bq->event_fd);
+	if (rc)
+		goto out_close_eventfd;
+	rc = vireo_uring_restrict(&bq->ring, blk_uring_ops, sizeof(blk_uring_ops));
 	if (rc)
 		goto out_close_eventfd;
 	rc = vireo_event_loop_add(vdev_queue_loop(bq->vq), bq->event_fd, blk_queue_on_completion,

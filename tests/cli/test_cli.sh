@@ -10,7 +10,7 @@ trap 'rm -rf "$tmp"' EXIT
 img=$tmp/disk.img
 n=0 failed=0
 
-echo "1..54"
+echo "1..55"
 
 report() { # report OK NAME [DETAIL]
 	n=$((n + 1))
@@ -70,7 +70,7 @@ usage_error "blk: unknown action" blk --image "$img" --length 4k scribble
 usage_error "blk: --queues out of range" blk --image "$img" --queues 99 read --length 4k
 usage_error "bench: unknown kind" bench frob
 usage_error "bench blk: bad --rw" bench blk --image "$img" --rw sideways --bs 4k --iodepth 1
-usage_error "bench blk: missing --iodepth" bench blk --image "$img" --rw read --bs 4k
+usage_error "bench blk: --iodepth 0" bench blk --image "$img" --iodepth 0
 
 # The same short option means the same long option in every subcommand's --help.
 for c in "blk" "bench blk" "bench net" "bench ring" "serve" "serve net" "demo"; do
@@ -132,6 +132,11 @@ usage_error "bench blk: bad --ring" bench blk --image "$img" --rw read --bs 4k -
 run bench blk --image "$img" --rw randread --bs 4k --iodepth 8 --queues 2 --seconds 0.3 --json
 [ "$rc" = 0 ] && grep -q '"iops":' "$tmp/out" && grep -q '"lat_p99_us":' "$tmp/out"
 report $? "bench blk --json" "exit $rc: $out $err"
+# Without --rw, --bs, --iodepth: fio's defaults (rw=read, bs=4k, iodepth=1).
+run bench blk --image "$img" --seconds 0.2 --json
+[ "$rc" = 0 ] && grep -q '"rw":"read","bs":4096,"iodepth":1,' "$tmp/out"
+report $? "bench blk without --rw/--bs/--iodepth: read, 4k, iodepth 1 (fio's defaults)" \
+	"exit $rc: $out $err"
 
 # A failing worker still prints its partial results, then the error, and
 # exits 1. Writes past RLIMIT_FSIZE fail with EFBIG (SIGXFSZ ignored), so

@@ -14,6 +14,10 @@
 # Not run, but checked:
 # - a block marked `<!-- doc-test: skip REASON -->` on the line before its fence: only what
 #   cannot run here (no package for it, `make test` itself); the reason must say why.
+# - a block marked `<!-- doc-test: covered-by SCRIPT -->` (a test script that `make test`
+#   already runs, i.e. one matched by scripts/run-tests.sh's default list): every command line
+#   of the block runs SCRIPT, SCRIPT is in that list, and block and SCRIPT parse (`bash -n`);
+#   not run a second time here (a guest test takes minutes). Anything else fails.
 # - an untagged fence (```) whose first line starts with a command is an error: tag it ```sh
 #   (run) or ```text (a synopsis or output, not run). Other languages are not run.
 # Substitutions, so that blocks stay short and private (each documented in tests/README.md):
@@ -105,7 +109,8 @@ awk -v dir="$tmp/blocks" '
 		if (prev ~ /^<!-- *doc-test:/) {
 			m = prev; sub(/^<!-- *doc-test: */, "", m); sub(/ *-->.*$/, "", m)
 			if (m ~ /^skip /) { note = substr(m, 6); kind = "skip" }
-			else { kind = "bad"; note = "unknown marker \"" m "\" (want: doc-test: skip REASON)" }
+			else if (m ~ /^covered-by /) { note = substr(m, 12); kind = "covered" }
+			else { kind = "bad"; note = "unknown marker \"" m "\" (want: doc-test: skip REASON or covered-by SCRIPT)" }
 		}
 		next
 	}
@@ -135,6 +140,39 @@ looks_like_command() {
 	build/* | ./* | tests/* | scripts/* | make | vireo | sudo | '$') return 0 ;;
 	esac
 	[[ "$1" =~ ^[a-z][a-z0-9_.-]*$ ]] && command -v "$1" >/dev/null
+}
+
+# make_test_scripts: the scripts `make test` runs (scripts/run-tests.sh's default list, read
+# from that script so that the two cannot drift), one a line, relative to the work tree.
+make_test_scripts() {
+	local globs
+	# shellcheck disable=SC2016 # the literal ${RUN_TESTS_SCRIPTS-...} of run-tests.sh
+	globs=$(sed -n 's/^scripts=\${RUN_TESTS_SCRIPTS-\(.*\)}$/\1/p' "$repo/scripts/run-tests.sh")
+	[ -n "$globs" ] || return 1
+	# shellcheck disable=SC2086 # the globs expand here, in the work tree
+	(cd "$repo" && printf '%s\n' $globs)
+}
+
+# check_covered BLOCK SCRIPT: a block standing for SCRIPT, which `make test` runs; sets why
+# (empty: fine). Every command line of BLOCK must run SCRIPT (so the marker hides nothing else).
+check_covered() {
+	local block=$1 script=$2 l
+	why=()
+	script=${script%% *}
+	if [ ! -f "$repo/$script" ]; then
+		why+=("$script does not exist")
+	elif ! make_test_scripts | grep -qxF "$script"; then
+		why+=("$script is not a script make test runs (scripts/run-tests.sh's default list)")
+	elif ! bash -n "$repo/$script" 2>"$tmp/covered.err"; then
+		why+=("$script does not parse: $(head -n 3 "$tmp/covered.err" | tr '\n' ' ')")
+	fi
+	bash -n "$block" 2>"$tmp/covered.err" ||
+		why+=("the block does not parse: $(head -n 3 "$tmp/covered.err" | tr '\n' ' ')")
+	while IFS= read -r l; do
+		[[ "$l" =~ ^[[:space:]]*(#|$) ]] && continue
+		[[ "$l" == *"$script"* ]] || why+=("a line that does not run $script: $l")
+	done <"$block"
+	grep -qF "$script" "$block" || why+=("the block does not name $script")
 }
 
 # scratch FILE: the scratch tree for FILE's blocks (made once): the work tree's top-level
@@ -213,10 +251,21 @@ if [ $self_check = 1 ]; then
 		'```sh' 'false' '```' '```sh' 'sleep 600 &' '```' '```' 'make all' '```' \
 		'<!-- doc-test: skip later -->' '```sh' 'true' '```' \
 		'```sh' 'echo "VIREO-CHECK x FAIL y"' '```' '```sh' 'echo >/tmp/t; test -f tmp/t' '```' \
+		'<!-- doc-test: covered-by tests/cli/test_man.sh -->' '```sh' \
+		'VIREO=build/vireo tests/cli/test_man.sh  # the man page' '```' \
+		'<!-- doc-test: covered-by tests/cli/test_no_such_script.sh -->' '```sh' \
+		'tests/cli/test_no_such_script.sh' '```' \
+		'<!-- doc-test: covered-by tests/interop/tap_lib.sh -->' '```sh' \
+		'bash tests/interop/tap_lib.sh' '```' \
+		'<!-- doc-test: covered-by tests/cli/test_man.sh -->' '```sh' \
+		'tests/cli/test_man.sh' 'rm -rf /tmp/x' '```' \
+		'<!-- doc-test: covered-by tests/cli/test_man.sh -->' '```sh' \
+		'tests/cli/test_man.sh (' '```' \
 		'```sh' 'echo never closed' >"$fixture"
 	got=$(DOC_TEST_SELF=1 VIREO=$vireo bash "$me" "$fixture" 2>&1 | grep -E '^(not )?ok' |
 		sed -E 's/^(not ok|ok) [0-9]+ - [^:]*:([0-9]+).*/\1 \2/' | tr '\n' ',')
-	want='ok 1,not ok 4,not ok 7,not ok 10,not ok 14,not ok 17,ok 20,not ok 23,'
+	want='ok 1,not ok 4,not ok 7,not ok 10,not ok 14,not ok 17,ok 20,ok 24,not ok 28,'
+	want+='not ok 32,not ok 36,not ok 41,not ok 44,'
 	if [ "$got" = "$want" ]; then
 		tap OK "self-check: a page of bad examples fails where it should ($got)"
 	else
@@ -242,6 +291,14 @@ while IFS=$'\037' read -r k file line kind lang note; do
 			tap OK "$where: not run: $note"
 		else
 			tap FAIL "$where: marked skip" "say why in at least four words: <!-- doc-test: skip REASON -->"
+		fi
+		;;
+	covered)
+		check_covered "$tmp/blocks/$k" "$note"
+		if [ ${#why[@]} -eq 0 ]; then
+			tap OK "$where: covered by ${note%% *}, which make test runs: not run again (block and script parse: bash -n)"
+		else
+			tap FAIL "$where: covered-by ${note%% *}" "${why[@]}"
 		fi
 		;;
 	run)

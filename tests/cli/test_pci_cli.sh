@@ -2,7 +2,8 @@
 # TAP: the --pci options on the host, where no function is bound to vfio-pci: a malformed or
 # absent PCI address fails with exit status 1 and a line saying what is wrong, before any
 # device access; conflicting options are usage errors (2); `--transport pci` (our driver on
-# our virtio-pci function model, in process) on blk, bench blk and demo; `vireo rng` reads
+# our virtio-pci function model, in process) on blk, bench blk and demo; bench blk's model
+# counters over loopback, mmio and pci (kicks and calls per I/O); `vireo rng` reads
 # over loopback.
 # (The driver itself runs on QEMU's devices in tests/interop/test_guest_vfio_pci.sh.)
 #   VIREO=build/vireo bash tests/cli/test_pci_cli.sh
@@ -31,7 +32,7 @@ if [ ! -x "$vireo" ]; then
 	echo "# $vireo is not built"
 	exit 1
 fi
-echo "1..16"
+echo "1..19"
 expect 1 "is not a PCI address" "blk --pci: a malformed address" -- \
 	blk --pci 0000:00:1g.0 read --length 512
 expect 1 "is not a PCI address" "blk --pci: a device number above 0x1f" -- \
@@ -77,6 +78,30 @@ else
 	echo "not ok $n - bench blk --transport pci"
 	sed 's/^/# /' "$tmp/err" "$tmp/out" | tail -n 5
 fi
+# The device model's counters, per transport: at least one kick, and no more kicks or calls
+# than requests plus those still in flight at the end (iodepth 4) and the first call a queue
+# sends once it runs; CPU and voluntary context switches per I/O of the process.
+for t in loopback mmio pci; do
+	n=$((n + 1))
+	if "$vireo" bench blk --image "$img" --transport "$t" --rw randread --bs 4k --iodepth 4 \
+		--seconds 0.3 --json >"$tmp/out" 2>"$tmp/err" &&
+		grep -q '"notify_side":"device"' "$tmp/out" && awk '
+		function num(key) {
+			if (!match($0, "\"" key "\":[0-9.]+"))
+				exit 1
+			return substr($0, RSTART + length(key) + 3, RLENGTH - length(key) - 3) + 0
+		}
+		{
+			ios = num("ios"); kicks = num("kicks"); calls = num("calls")
+			num("cpu_us_per_io"); num("vcsw_per_io")
+			exit !(ios > 0 && kicks > 0 && kicks <= ios + 4 && calls <= ios + 5)
+		}' "$tmp/out"; then
+		echo "ok $n - bench blk --transport $t: the model's kicks and calls, CPU and switches per I/O"
+	else
+		echo "not ok $n - bench blk --transport $t: notification counters"
+		sed 's/^/# /' "$tmp/err" "$tmp/out" | tail -n 5
+	fi
+done
 n=$((n + 1))
 if "$vireo" demo --transport pci >"$tmp/out" 2>"$tmp/err" &&
 	grep -q 'virtio-blk bound over virtio-pci' "$tmp/out" &&

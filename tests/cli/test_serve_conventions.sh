@@ -10,18 +10,9 @@ vireo=$(realpath "${VIREO:-build/vireo}")
 tmp=$(mktemp -d /tmp/vireo-conv.XXXXXX)
 pid=
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$tmp"' EXIT
-n=0
+# shellcheck source=tests/cli/serve_lib.sh
+. "$(dirname "$0")/serve_lib.sh"
 echo "1..9"
-
-ok() { # ok STATUS NAME [DETAIL]
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		[ -n "${3:-}" ] && echo "# $3"
-	fi
-}
 
 for t in blk:block rng:rng net:net; do
 	"$vireo" serve "${t%%:*}" --print-capabilities --socket-path "$tmp/never.sock" \

@@ -10,7 +10,6 @@
 set -u
 vireo=$(realpath "${VIREO:-build/vireo}")
 tmp=$(mktemp -d /tmp/vireo-sandbox.XXXXXX)
-pids=()
 cleanup() {
 	local p
 	for p in "${pids[@]}"; do
@@ -19,32 +18,9 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-n=0
+# shellcheck source=tests/cli/serve_lib.sh
+. "$(dirname "$0")/serve_lib.sh"
 echo "1..17"
-
-ok() { # ok STATUS NAME [DETAIL]
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		[ -n "${3:-}" ] && echo "# $3"
-	fi
-}
-
-# start_serve LOG SOCKET ARGS...: background server (pid in $pid); waits for its socket
-start_serve() {
-	local log=$1 sock=$2
-	shift 2
-	"$vireo" serve "$@" >"$log" 2>&1 &
-	pid=$!
-	pids+=("$pid")
-	for _ in $(seq 200); do
-		[ -S "$sock" ] && return 0
-		sleep 0.05
-	done
-	return 1
-}
 
 # seccomp_modes PID: the Seccomp field of every thread, e.g. "2 2 2"
 seccomp_modes() {

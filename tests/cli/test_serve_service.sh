@@ -10,34 +10,10 @@
 set -u
 vireo=$(realpath "${VIREO:-build/vireo}")
 tmp=$(mktemp -d /tmp/vireo-svc.XXXXXX)
-pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$tmp"' EXIT
-n=0
+# shellcheck source=tests/cli/serve_lib.sh
+. "$(dirname "$0")/serve_lib.sh"
 echo "1..29"
-
-ok() { # ok STATUS NAME [DETAIL]
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		[ -n "${3:-}" ] && echo "# $3"
-	fi
-}
-
-# start_serve LOG SOCKET ARGS...: background server; waits for its socket (bounded)
-start_serve() {
-	local log=$1 sock=$2
-	shift 2
-	"$vireo" serve "$@" >"$log" 2>&1 &
-	pid=$!
-	pids+=("$pid")
-	for _ in $(seq 200); do
-		[ -S "$sock" ] && return 0
-		sleep 0.05
-	done
-	return 1
-}
 
 usage() { # usage NAME ARGS...: exit 2, one line
 	local name=$1 rc
@@ -106,14 +82,7 @@ ok $? "serve net removed its pid file"
 start_activated() {
 	local log=$1 sock=$2
 	shift 2
-	systemd-socket-activate "$@" >"$log" 2>&1 &
-	pid=$!
-	pids+=("$pid")
-	for _ in $(seq 200); do
-		[ -S "$sock" ] && return 0
-		sleep 0.05
-	done
-	return 1
+	start_bg "$log" "$sock" systemd-socket-activate "$@"
 }
 
 chmod 644 "$tmp/disk.raw" 2>/dev/null

@@ -105,6 +105,48 @@ void vu_client_state(struct vu_client *c, uint32_t req, uint32_t index, uint32_t
 	assert_int_equal(vu_client_ack(c, req, &st, sizeof(st), NULL, 0), 0);
 }
 
+void vu_client_send_state(struct vu_client *c, uint32_t req, uint32_t size, uint32_t index,
+			  uint32_t num, bool need_reply)
+{
+	struct vhost_user_vring_state st = {.index = index, .num = num};
+	uint8_t payload[2 * sizeof(st)] = {0};
+
+	assert_true(size <= sizeof(payload));
+	memcpy(payload, &st, sizeof(st));
+	assert_int_equal(vu_client_send(c, req, payload, size, NULL, 0, need_reply), 0);
+}
+
+uint32_t vu_client_get_vring_base(struct vu_client *c, uint32_t index)
+{
+	struct vhost_user_msg m;
+
+	vu_client_send_state(c, VHOST_USER_GET_VRING_BASE, sizeof(struct vhost_user_vring_state),
+			     index, 0, false);
+	vu_client_reply(c, VHOST_USER_GET_VRING_BASE, &m);
+	assert_int_equal(m.hdr.size, sizeof(struct vhost_user_vring_state));
+	assert_int_equal(m.payload.state.index, index);
+	return m.payload.state.num;
+}
+
+void vu_client_ring_addr(struct vu_client *c, uint32_t index, uint64_t desc, uint64_t avail,
+			 uint64_t used)
+{
+	struct vhost_user_vring_addr a = {.index = index};
+
+	a.desc_user_addr = vu_client_user_addr(desc);
+	a.avail_user_addr = vu_client_user_addr(avail);
+	a.used_user_addr = vu_client_user_addr(used);
+	assert_int_equal(vu_client_ack(c, VHOST_USER_SET_VRING_ADDR, &a, sizeof(a), NULL, 0), 0);
+}
+
+void vu_client_ring_setup(struct vu_client *c, uint32_t index, uint32_t num, uint32_t base,
+			  uint64_t desc, uint64_t avail, uint64_t used)
+{
+	vu_client_state(c, VHOST_USER_SET_VRING_NUM, index, num);
+	vu_client_state(c, VHOST_USER_SET_VRING_BASE, index, base);
+	vu_client_ring_addr(c, index, desc, avail, used);
+}
+
 /* The server closed this connection (bounded wait, not a timing assertion). */
 void vu_client_expect_closed(struct vu_client *c)
 {
@@ -196,18 +238,11 @@ void vu_client_vring_fd(struct vu_client *c, uint32_t req, int *fd)
 /* The whole front-end sequence for queue 0, as QEMU does it. */
 void vu_client_handshake(struct vu_client *c)
 {
-	struct vhost_user_vring_addr a = {.index = 0};
-
 	vu_client_negotiate(c, VIRTIO_BIT(VIRTIO_F_VERSION_1) |
 				       VIRTIO_BIT(VHOST_USER_F_PROTOCOL_FEATURES));
 	vu_client_mem(c);
 	vu_client_ring(c);
-	vu_client_state(c, VHOST_USER_SET_VRING_NUM, 0, VU_QSZ);
-	vu_client_state(c, VHOST_USER_SET_VRING_BASE, 0, 0);
-	a.desc_user_addr = vu_client_user_addr(c->desc);
-	a.avail_user_addr = vu_client_user_addr(c->avail);
-	a.used_user_addr = vu_client_user_addr(c->used);
-	assert_int_equal(vu_client_ack(c, VHOST_USER_SET_VRING_ADDR, &a, sizeof(a), NULL, 0), 0);
+	vu_client_ring_setup(c, 0, VU_QSZ, 0, c->desc, c->avail, c->used);
 	vu_client_vring_fd(c, VHOST_USER_SET_VRING_KICK, &c->kick);
 	vu_client_vring_fd(c, VHOST_USER_SET_VRING_CALL, &c->call);
 	vu_client_vring_fd(c, VHOST_USER_SET_VRING_ERR, &c->err);
@@ -260,14 +295,7 @@ uint8_t vu_client_blk(struct vu_client *c, uint32_t type, uint64_t sector, void 
 
 uint32_t vu_client_vring_base(struct vu_client *c)
 {
-	struct vhost_user_vring_state st = {.index = 0};
-	struct vhost_user_msg m;
-
-	assert_int_equal(
-		vu_client_send(c, VHOST_USER_GET_VRING_BASE, &st, sizeof(st), NULL, 0, false), 0);
-	vu_client_reply(c, VHOST_USER_GET_VRING_BASE, &m);
-	assert_int_equal(m.payload.state.index, 0);
-	return m.payload.state.num;
+	return vu_client_get_vring_base(c, 0);
 }
 
 static bool vu_ring_kick(struct virtqueue *vq)
@@ -289,8 +317,6 @@ static void vu_ring_fd(struct vu_ring *r, uint32_t req, int *fd)
 void vu_ring_start(struct vu_ring *r, struct vu_client *c, uint32_t index)
 {
 	struct vring_split_drv_config cfg = {.num = VU_QSZ, .extra = r->extra};
-	struct vhost_user_vring_addr a = {.index = index};
-
 	r->c = c;
 	r->index = index;
 	cfg.desc = virtio_dma_alloc(&c->arena, 16 * VU_QSZ, 16, &r->desc);
@@ -300,12 +326,7 @@ void vu_ring_start(struct vu_ring *r, struct vu_client *c, uint32_t index)
 	r->vq.notify = vu_ring_kick;
 	r->vq.priv = r;
 	r->vq.name = "vu-test-mq";
-	vu_client_state(c, VHOST_USER_SET_VRING_NUM, index, VU_QSZ);
-	vu_client_state(c, VHOST_USER_SET_VRING_BASE, index, 0);
-	a.desc_user_addr = vu_client_user_addr(r->desc);
-	a.avail_user_addr = vu_client_user_addr(r->avail);
-	a.used_user_addr = vu_client_user_addr(r->used);
-	assert_int_equal(vu_client_ack(c, VHOST_USER_SET_VRING_ADDR, &a, sizeof(a), NULL, 0), 0);
+	vu_client_ring_setup(c, index, VU_QSZ, 0, r->desc, r->avail, r->used);
 	vu_ring_fd(r, VHOST_USER_SET_VRING_KICK, &r->kick);
 	vu_ring_fd(r, VHOST_USER_SET_VRING_CALL, &r->call);
 	vu_ring_fd(r, VHOST_USER_SET_VRING_ERR, &r->err);
@@ -354,20 +375,10 @@ void vu_ring_wait(struct vu_ring *r, unsigned int n)
 
 void vu_ring_restart(struct vu_ring *r)
 {
-	struct vhost_user_vring_state st = {.index = r->index};
-	struct vhost_user_vring_addr a = {.index = r->index};
-	struct vhost_user_msg m;
+	uint32_t base = vu_client_get_vring_base(r->c, r->index);
 
-	assert_int_equal(
-		vu_client_send(r->c, VHOST_USER_GET_VRING_BASE, &st, sizeof(st), NULL, 0, false),
-		0);
-	vu_client_reply(r->c, VHOST_USER_GET_VRING_BASE, &m);
-	assert_int_equal(m.payload.state.index, r->index);
-	vu_client_state(r->c, VHOST_USER_SET_VRING_BASE, r->index, m.payload.state.num);
-	a.desc_user_addr = vu_client_user_addr(r->desc);
-	a.avail_user_addr = vu_client_user_addr(r->avail);
-	a.used_user_addr = vu_client_user_addr(r->used);
-	assert_int_equal(vu_client_ack(r->c, VHOST_USER_SET_VRING_ADDR, &a, sizeof(a), NULL, 0), 0);
+	vu_client_state(r->c, VHOST_USER_SET_VRING_BASE, r->index, base);
+	vu_client_ring_addr(r->c, r->index, r->desc, r->avail, r->used);
 	close(r->kick);
 	vu_ring_fd(r, VHOST_USER_SET_VRING_KICK, &r->kick);
 }

@@ -3,8 +3,9 @@
  * A scripted vhost-user front-end for tests: raw messages over the socket, a
  * memfd arena as guest memory, rings built with our driver-side ring API, and
  * blk requests on them. Every helper asserts (cmocka) instead of returning
- * errors. Shared by test_vhost_user_backend (in-process server) and
- * test_peer_fds_hostile (the real `vireo serve`).
+ * errors. Shared by the test_vhost_user_* programs (in-process server,
+ * tests/lib/vu_blk_fixture), test_peer_fds_hostile and test_serve_hostile_control
+ * (the real `vireo serve`).
  */
 #ifndef VIREO_TESTS_VU_CLIENT_H
 #define VIREO_TESTS_VU_CLIENT_H
@@ -73,6 +74,24 @@ uint64_t vu_client_ack(struct vu_client *c, uint32_t req, const void *payload, u
 
 /* A vring state message (NUM, BASE, ENABLE) that must be acknowledged with 0. */
 void vu_client_state(struct vu_client *c, uint32_t req, uint32_t index, uint32_t num);
+
+/*
+ * A vring state message (GET/SET_VRING_BASE, NUM, ENABLE) with a payload of
+ * @size bytes, right or wrong: the state, then zeroes. Not waited for.
+ */
+void vu_client_send_state(struct vu_client *c, uint32_t req, uint32_t size, uint32_t index,
+			  uint32_t num, bool need_reply);
+
+/* GET_VRING_BASE of queue @index (stops it); the reply names @index. Return: where to resume. */
+uint32_t vu_client_get_vring_base(struct vu_client *c, uint32_t index);
+
+/* SET_VRING_ADDR of queue @index with the guest addresses of its three areas (acked 0). */
+void vu_client_ring_addr(struct vu_client *c, uint32_t index, uint64_t desc, uint64_t avail,
+			 uint64_t used);
+
+/* SET_VRING_NUM @num, SET_VRING_BASE @base and SET_VRING_ADDR of queue @index (each acked 0). */
+void vu_client_ring_setup(struct vu_client *c, uint32_t index, uint32_t num, uint32_t base,
+			  uint64_t desc, uint64_t avail, uint64_t used);
 
 /* The server closed this connection (bounded wait, not a timing assertion). */
 void vu_client_expect_closed(struct vu_client *c);

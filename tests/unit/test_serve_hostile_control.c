@@ -37,28 +37,17 @@
 #include <vireo/virtqueue.h>
 
 #include "tests/lib/serve_proc.h"
+#include "tests/lib/vu_client.h"
 
-#define ARENA_BYTES (1u << 20)
-#define GUEST_BASE 0x40000000ull
-#define USER_BASE 0x7f1200000000ull
-#define QSZ 64u
-#define WAIT_MS 10000
 #define DEADLINE_MS 600u /* the servers' whole-message deadline in these tests */
 #define WINDOW_MS 1500
 
-/* ---- a raw vhost-user front-end: memory, rings, requests ---- */
+/* ---- a front-end: memory, rings, requests (tests/lib/vu_client) ---- */
 
-struct rring {
-	struct virtqueue vq;
-	struct vring_desc_extra extra[QSZ];
-	uint64_t desc, avail, used;
-	int kick, call;
-};
-
+/* tests/lib/vu_client with up to two rings of its own. */
 struct rclient {
-	int sock;
-	struct virtio_dma_arena arena;
-	struct rring r[2];
+	struct vu_client c;
+	struct vu_ring r[2];
 	unsigned int nrings;
 };
 
@@ -88,138 +77,45 @@ static int sock_connect(const char *path)
 	return s;
 }
 
-static int rc_send(struct rclient *c, uint32_t req, const void *payload, uint32_t size,
-		   const int *fds, unsigned int nfds, bool need_reply)
-{
-	struct vhost_user_msg m;
-
-	vireo_vhost_user_msg_init(&m, req, size);
-	if (need_reply)
-		m.hdr.flags |= VHOST_USER_NEED_REPLY_MASK;
-	if (size)
-		memcpy(&m.payload, payload, size);
-	return vireo_vhost_user_send(c->sock, &m, fds, nfds);
-}
-
-static uint64_t rc_reply(struct rclient *c, uint32_t req)
-{
-	struct pollfd p = {.fd = c->sock, .events = POLLIN};
-	struct vhost_user_msg m;
-
-	assert_int_equal(poll(&p, 1, WAIT_MS), 1);
-	assert_int_equal(vireo_vhost_user_recv(c->sock, &m, true), 0);
-	assert_int_equal(m.hdr.request, req);
-	return m.payload.u64;
-}
-
-static uint64_t rc_u64(struct rclient *c, uint32_t req)
-{
-	assert_int_equal(rc_send(c, req, NULL, 0, NULL, 0, false), 0);
-	return rc_reply(c, req);
-}
-
-static void rc_ack(struct rclient *c, uint32_t req, const void *payload, uint32_t size,
-		   const int *fds, unsigned int nfds)
-{
-	assert_int_equal(rc_send(c, req, payload, size, fds, nfds, true), 0);
-	assert_int_equal(rc_reply(c, req), 0);
-}
-
-static void rc_state(struct rclient *c, uint32_t req, uint32_t index, uint32_t num)
-{
-	struct vhost_user_vring_state st = {.index = index, .num = num};
-
-	rc_ack(c, req, &st, sizeof(st), NULL, 0);
-}
-
-static uint64_t to_user(uint64_t ga)
-{
-	return ga - GUEST_BASE + USER_BASE;
-}
-
-static bool rring_kick(struct virtqueue *vq)
-{
-	struct rring *r = vq->priv;
-
-	return vireo_eventfd_signal_fd(r->kick) == 0;
-}
-
-static void rring_fd(struct rclient *c, uint32_t req, uint32_t index, int *fd)
-{
-	uint64_t idx = index;
-
-	*fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	assert_true(*fd >= 0);
-	rc_ack(c, req, &idx, 8, fd, 1);
-}
-
-static void rring_start(struct rclient *c, uint32_t index)
-{
-	struct rring *r = &c->r[index];
-	struct vring_split_drv_config cfg = {.num = QSZ, .extra = r->extra};
-	struct vhost_user_vring_addr a = {.index = index};
-
-	cfg.desc = virtio_dma_alloc(&c->arena, 16 * QSZ, 16, &r->desc);
-	cfg.avail = virtio_dma_alloc(&c->arena, 6 + 2 * QSZ, 2, &r->avail);
-	cfg.used = virtio_dma_alloc(&c->arena, 6 + 8 * QSZ, 4, &r->used);
-	assert_int_equal(virtqueue_split_init(&r->vq, &cfg), 0);
-	r->vq.notify = rring_kick;
-	r->vq.priv = r;
-	r->vq.name = "raw";
-	rc_state(c, VHOST_USER_SET_VRING_NUM, index, QSZ);
-	rc_state(c, VHOST_USER_SET_VRING_BASE, index, 0);
-	a.desc_user_addr = to_user(r->desc);
-	a.avail_user_addr = to_user(r->avail);
-	a.used_user_addr = to_user(r->used);
-	rc_ack(c, VHOST_USER_SET_VRING_ADDR, &a, sizeof(a), NULL, 0);
-	rring_fd(c, VHOST_USER_SET_VRING_KICK, index, &r->kick);
-	rring_fd(c, VHOST_USER_SET_VRING_CALL, index, &r->call);
-	rc_state(c, VHOST_USER_SET_VRING_ENABLE, index, 1);
-}
-
 /* Connect to @path, negotiate @features, share the arena, start @nrings rings. */
 static void rc_open(struct rclient *c, const char *path, uint64_t features, unsigned int nrings)
 {
 	uint64_t pf =
 		VIRTIO_BIT(VHOST_USER_PROTOCOL_F_REPLY_ACK) | VIRTIO_BIT(VHOST_USER_PROTOCOL_F_MQ);
-	struct vhost_user_memory m = {.nregions = 1};
 	unsigned int i;
 
 	memset(c, 0, sizeof(*c));
-	c->sock = sock_connect(path);
-	assert_int_equal(virtio_dma_arena_init(&c->arena, ARENA_BYTES, GUEST_BASE), 0);
+	vu_client_connect(&c->c, path);
 	features |= VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VHOST_USER_F_PROTOCOL_FEATURES);
-	assert_int_equal(rc_u64(c, VHOST_USER_GET_FEATURES) & features, features);
-	(void)rc_u64(c, VHOST_USER_GET_PROTOCOL_FEATURES);
-	assert_int_equal(rc_send(c, VHOST_USER_SET_PROTOCOL_FEATURES, &pf, 8, NULL, 0, false), 0);
-	assert_int_equal(rc_send(c, VHOST_USER_SET_OWNER, NULL, 0, NULL, 0, false), 0);
-	rc_ack(c, VHOST_USER_SET_FEATURES, &features, 8, NULL, 0);
-	m.regions[0] = (struct vhost_user_mem_region){
-		.guest_addr = GUEST_BASE, .size = c->arena.size, .user_addr = USER_BASE};
-	rc_ack(c, VHOST_USER_SET_MEM_TABLE, &m, 8 + sizeof(m.regions[0]), &c->arena.memfd, 1);
+	assert_int_equal(vu_client_get_u64(&c->c, VHOST_USER_GET_FEATURES) & features, features);
+	(void)vu_client_get_u64(&c->c, VHOST_USER_GET_PROTOCOL_FEATURES);
+	assert_int_equal(
+		vu_client_send(&c->c, VHOST_USER_SET_PROTOCOL_FEATURES, &pf, 8, NULL, 0, false), 0);
+	assert_int_equal(vu_client_send(&c->c, VHOST_USER_SET_OWNER, NULL, 0, NULL, 0, false), 0);
+	assert_int_equal(vu_client_ack(&c->c, VHOST_USER_SET_FEATURES, &features, 8, NULL, 0), 0);
+	vu_client_mem(&c->c);
 	c->nrings = nrings;
 	for (i = 0; i < nrings; i++)
-		rring_start(c, i);
+		vu_ring_start(&c->r[i], &c->c, i);
 }
 
 static void rc_close(struct rclient *c)
 {
-	for (unsigned int i = 0; i < c->nrings; i++) {
-		close(c->r[i].kick);
-		close(c->r[i].call);
-	}
-	close(c->sock);
-	virtio_dma_arena_destroy(&c->arena);
+	for (unsigned int i = 0; i < c->nrings; i++)
+		vu_ring_close(&c->r[i]);
+	vu_client_close(&c->c);
 }
 
 /* A good front-end is served: the handshake's replies come. */
 static void expect_served(const char *path)
 {
-	struct rclient c = {.sock = sock_connect(path)};
+	struct vu_client c;
 
-	assert_true(rc_u64(&c, VHOST_USER_GET_FEATURES) & VIRTIO_BIT(VIRTIO_F_VERSION_1));
-	(void)rc_u64(&c, VHOST_USER_GET_PROTOCOL_FEATURES);
-	close(c.sock);
+	vu_client_connect(&c, path);
+	assert_true(vu_client_get_u64(&c, VHOST_USER_GET_FEATURES) &
+		    VIRTIO_BIT(VIRTIO_F_VERSION_1));
+	(void)vu_client_get_u64(&c, VHOST_USER_GET_PROTOCOL_FEATURES);
+	vu_client_close(&c);
 }
 
 /* The fd count of the server comes back to @base (it closes asynchronously). */
@@ -359,13 +255,13 @@ static void probe_open(struct probe *p, const struct serve_proc *s)
 	rc_open(&p->rx, s->sock[1], 0, 2);
 	for (unsigned int i = 0; i < RX_BUFS; i++) {
 		struct virtio_sg sg = {.len = RX_BUF_SIZE};
-		void *b = virtio_dma_alloc(&p->rx.arena, RX_BUF_SIZE, 64, &sg.addr);
+		void *b = virtio_dma_alloc(&p->rx.c.arena, RX_BUF_SIZE, 64, &sg.addr);
 
 		assert_non_null(b);
 		assert_int_equal(virtqueue_add_sgs(&p->rx.r[0].vq, &sg, 0, 1, b), 0);
 	}
 	virtqueue_kick(&p->rx.r[0].vq);
-	f = virtio_dma_alloc(&p->tx.arena, NET_HDR + FRAME, 64, &p->frame);
+	f = virtio_dma_alloc(&p->tx.c.arena, NET_HDR + FRAME, 64, &p->frame);
 	assert_non_null(f);
 	memset(f, 0, NET_HDR + FRAME);
 	memset(f + NET_HDR, 0xff, 6); /* broadcast */
@@ -396,7 +292,7 @@ static unsigned long probe_rate(struct probe *p, long ms)
 			continue;
 		}
 		n++;
-		sg = (struct virtio_sg){.addr = virtio_dma_addr(&p->rx.arena, b),
+		sg = (struct virtio_sg){.addr = virtio_dma_addr(&p->rx.c.arena, b),
 					.len = RX_BUF_SIZE};
 		assert_int_equal(virtqueue_add_sgs(&p->rx.r[0].vq, &sg, 0, 1, b), 0);
 		virtqueue_kick(&p->rx.r[0].vq);
@@ -529,7 +425,7 @@ struct blk_req {
 
 static void io_add(struct rclient *c, unsigned int q, struct blk_req *r)
 {
-	uint64_t ga = virtio_dma_addr(&c->arena, r);
+	uint64_t ga = virtio_dma_addr(&c->c.arena, r);
 	struct virtio_sg sg[3] = {
 		{ga + offsetof(struct blk_req, hdr), sizeof(r->hdr)},
 		{ga + offsetof(struct blk_req, data), sizeof(r->data)},
@@ -596,6 +492,7 @@ static void test_blk_mq_own_queues_keep_running(void **state)
 	struct trickle_own t;
 	struct serve_proc s;
 	struct rclient c;
+	struct vhost_user_msg m;
 	unsigned int base;
 
 	(void)state;
@@ -606,7 +503,7 @@ static void test_blk_mq_own_queues_keep_running(void **state)
 	for (unsigned int q = 0; q < 2; q++) {
 		for (unsigned int i = 0; i < IO_DEPTH; i++) {
 			uint64_t ga;
-			struct blk_req *r = virtio_dma_alloc(&c.arena, sizeof(*r), 16, &ga);
+			struct blk_req *r = virtio_dma_alloc(&c.c.arena, sizeof(*r), 16, &ga);
 
 			assert_non_null(r);
 			io_add(&c, q, r);
@@ -614,12 +511,13 @@ static void test_blk_mq_own_queues_keep_running(void **state)
 		virtqueue_kick(&c.r[q].vq);
 	}
 	io_rate(&c, WINDOW_MS, quiet);
-	t.sock = c.sock;
+	t.sock = c.c.sock;
 	assert_int_equal(pthread_create(&t.thread, NULL, trickle_own_thread, &t), 0);
 	io_rate(&c, 1100, loud); /* while the header trickles in */
 	assert_int_equal(pthread_join(t.thread, NULL), 0);
 	/* The message completed late but within its deadline: it is answered. */
-	assert_true(rc_reply(&c, VHOST_USER_GET_FEATURES) & VIRTIO_BIT(VIRTIO_F_VERSION_1));
+	vu_client_reply(&c.c, VHOST_USER_GET_FEATURES, &m);
+	assert_true(m.payload.u64 & VIRTIO_BIT(VIRTIO_F_VERSION_1));
 	print_message("# serve blk --queues 2: reads/s undisturbed %lu + %lu, while the "
 		      "front-end trickles a message %lu + %lu\n",
 		      quiet[0], quiet[1], loud[0], loud[1]);

@@ -40,18 +40,11 @@
 #include <vireo/virtqueue.h>
 
 #include "tests/lib/fd_count.h"
+#include "tests/lib/vu_blk_fixture.h"
 #include "tests/lib/vu_client.h"
 
-#define IMAGE_BYTES (1u << 20)
-
 struct server {
-	char dir[64];
-	char sock[128];
-	char image[128];
-	struct event_loop loop;
-	struct blk_device *blk;
-	struct vhost_user_backend *b;
-	pthread_t thread;
+	struct vu_blk_fixture fx;
 	unsigned long connects, disconnects;
 	unsigned int queues; /* 0: 1 */
 };
@@ -75,57 +68,25 @@ static void on_disconnect(void *opaque, unsigned long conn, const char *reason)
 	__atomic_add_fetch(&s->disconnects, 1, __ATOMIC_RELAXED);
 }
 
-static void *server_thread(void *arg)
-{
-	struct server *s = arg;
-
-	assert_int_equal(vireo_vhost_user_backend_run(s->b), 0);
-	return NULL;
-}
-
 static void server_start(struct server *s, bool readonly)
 {
 	struct blk_device_options bo = {
-		.path = s->image,
 		.readonly = readonly,
 		.serial = "vu-test",
 		.num_queues = s->queues,
 	};
 	struct vhost_user_backend_options vo = {
-		.socket_path = s->sock,
 		.on_connect = on_connect,
 		.on_disconnect = on_disconnect,
 		.opaque = s,
 	};
-	int fd;
 
-	strcpy(s->dir, "/tmp/vireo-vu-XXXXXX");
-	assert_non_null(mkdtemp(s->dir));
-	snprintf(s->sock, sizeof(s->sock), "%s/sock", s->dir);
-	snprintf(s->image, sizeof(s->image), "%s/image", s->dir);
-	fd = open(s->image, O_CREAT | O_RDWR, 0600);
-	assert_true(fd >= 0);
-	assert_int_equal(ftruncate(fd, IMAGE_BYTES), 0);
-	close(fd);
-	assert_int_equal(vireo_blk_device_new(&s->blk, &bo), 0);
-	assert_int_equal(vireo_event_loop_init(&s->loop), 0);
-	assert_int_equal(
-		vireo_vhost_user_backend_new(&s->b, vireo_blk_device_vdev(s->blk), &s->loop, &vo),
-		0);
-	assert_int_equal(pthread_create(&s->thread, NULL, server_thread, s), 0);
+	vu_blk_fixture_start(&s->fx, "/tmp/vireo-vu-XXXXXX", &bo, &vo);
 }
 
 static void server_stop(struct server *s)
 {
-	vireo_event_loop_stop(&s->loop);
-	assert_int_equal(pthread_join(s->thread, NULL), 0);
-	vireo_vhost_user_backend_free(s->b);
-	/* The socket file goes with the back-end. */
-	assert_int_equal(access(s->sock, F_OK), -1);
-	vireo_blk_device_free(s->blk);
-	vireo_event_loop_destroy(&s->loop);
-	unlink(s->image);
-	rmdir(s->dir);
+	vu_blk_fixture_stop(&s->fx);
 }
 
 /* A good front-end: handshake, config, write, read back, stop the ring, leave (D-VU-05). */
@@ -133,21 +94,20 @@ static void c_good(struct server *s)
 {
 	struct vhost_user_config cfg = {.offset = 0, .size = 8};
 	uint8_t out[4096], in[4096];
-	struct vhost_user_vring_state st = {.index = 0};
 	struct vhost_user_msg m;
 	struct vu_client c;
 	uint64_t cap;
 	unsigned int i;
 	int fd;
 
-	vu_client_connect(&c, s->sock);
+	vu_client_connect(&c, s->fx.sock);
 	vu_client_handshake(&c);
 	assert_int_equal(vu_client_send(&c, VHOST_USER_GET_CONFIG, &cfg, 12 + 8, NULL, 0, false),
 			 0);
 	vu_client_reply(&c, VHOST_USER_GET_CONFIG, &m);
 	assert_int_equal(m.hdr.size, 12 + 8);
 	memcpy(&cap, m.payload.config.region, 8);
-	assert_int_equal(cap, IMAGE_BYTES / 512);
+	assert_int_equal(cap, VU_BLK_IMAGE_BYTES / 512);
 	for (i = 0; i < sizeof(out); i++)
 		out[i] = (uint8_t)(i * 7 + __atomic_load_n(&s->connects, __ATOMIC_RELAXED));
 	assert_int_equal(vu_client_blk(&c, VIRTIO_BLK_T_OUT, 8, out, sizeof(out)), VIRTIO_BLK_S_OK);
@@ -155,14 +115,10 @@ static void c_good(struct server *s)
 	assert_int_equal(vu_client_blk(&c, VIRTIO_BLK_T_IN, 8, in, sizeof(in)), VIRTIO_BLK_S_OK);
 	assert_memory_equal(in, out, sizeof(out));
 	/* D-VU-07: GET_VRING_BASE stops the ring and says where to resume: after our two. */
-	assert_int_equal(
-		vu_client_send(&c, VHOST_USER_GET_VRING_BASE, &st, sizeof(st), NULL, 0, false), 0);
-	vu_client_reply(&c, VHOST_USER_GET_VRING_BASE, &m);
-	assert_int_equal(m.payload.state.index, 0);
-	assert_int_equal(m.payload.state.num, 2);
+	assert_int_equal(vu_client_get_vring_base(&c, 0), 2);
 	vu_client_close(&c);
 	/* The data reached the image file. */
-	fd = open(s->image, O_RDONLY);
+	fd = open(s->fx.image, O_RDONLY);
 	assert_true(fd >= 0);
 	assert_int_equal(pread(fd, in, sizeof(in), 8 * 512), (ssize_t)sizeof(in));
 	close(fd);
@@ -208,7 +164,7 @@ static int teardown(void **state)
 /* A hostile client connected and, for most cases, already negotiated. */
 static void hostile(struct server *s, struct vu_client *c, bool negotiate)
 {
-	vu_client_connect(c, s->sock);
+	vu_client_connect(c, s->fx.sock);
 	if (negotiate)
 		vu_client_negotiate(c, VIRTIO_BIT(VIRTIO_F_VERSION_1) |
 					       VIRTIO_BIT(VHOST_USER_F_PROTOCOL_FEATURES));
@@ -226,7 +182,7 @@ static void test_good_clients(void **state)
 	struct fixture *f = *state;
 	struct stat st;
 
-	assert_int_equal(stat(f->s.sock, &st), 0);
+	assert_int_equal(stat(f->s.fx.sock, &st), 0);
 	assert_true(S_ISSOCK(st.st_mode));
 	assert_int_equal(st.st_mode & 0777, 0600);
 	c_good(&f->s);
@@ -507,10 +463,8 @@ static void test_kick_before_ring(void **state)
 static void test_bad_descriptor(void **state)
 {
 	struct fixture *f = *state;
-	struct vhost_user_vring_state st = {.index = 0};
 	struct virtio_sg sg[2] = {{VU_GUEST_BASE + 2 * VU_ARENA_BYTES, 16},
 				  {VU_GUEST_BASE - 4096, 1}};
-	struct vhost_user_msg m;
 	struct pollfd p;
 	struct vu_client c;
 	int token;
@@ -526,11 +480,8 @@ static void test_bad_descriptor(void **state)
 	assert_true(vireo_eventfd_drain_fd(c.err) >= 1);
 	/* The connection still answers; nothing was used. */
 	assert_true(vu_client_get_u64(&c, VHOST_USER_GET_FEATURES) != 0);
-	assert_int_equal(
-		vu_client_send(&c, VHOST_USER_GET_VRING_BASE, &st, sizeof(st), NULL, 0, false), 0);
-	vu_client_reply(&c, VHOST_USER_GET_VRING_BASE, &m);
 	/* The broken chain was not consumed. */
-	assert_int_equal(m.payload.state.num, 0);
+	assert_int_equal(vu_client_get_vring_base(&c, 0), 0);
 	assert_false(virtqueue_more_used(&c.vq));
 	vu_client_close(&c);
 	c_good(&f->s);
@@ -544,7 +495,7 @@ static void test_stop_and_resume(void **state)
 	struct vu_client c;
 
 	memset(out, 0x5a, sizeof(out));
-	vu_client_connect(&c, f->s.sock);
+	vu_client_connect(&c, f->s.fx.sock);
 	vu_client_handshake(&c);
 	assert_int_equal(vu_client_blk(&c, VIRTIO_BLK_T_OUT, 3, out, sizeof(out)), VIRTIO_BLK_S_OK);
 	assert_int_equal(vu_client_vring_base(&c), 1);
@@ -571,7 +522,7 @@ static void test_without_protocol_features(void **state)
 	uint8_t buf[512] = {9};
 	struct vu_client c;
 
-	vu_client_connect(&c, f->s.sock);
+	vu_client_connect(&c, f->s.fx.sock);
 	assert_int_equal(vu_client_send(&c, VHOST_USER_SET_OWNER, NULL, 0, NULL, 0, false), 0);
 	assert_int_equal(vu_client_send(&c, VHOST_USER_SET_FEATURES, &v, 8, NULL, 0, false), 0);
 	m.regions[0] = vu_client_region(&c);
@@ -609,7 +560,7 @@ static void test_mem_table_while_running(void **state)
 	struct vu_client c;
 
 	memset(out, 0xc3, sizeof(out));
-	vu_client_connect(&c, f->s.sock);
+	vu_client_connect(&c, f->s.fx.sock);
 	vu_client_handshake(&c);
 	assert_int_equal(vu_client_blk(&c, VIRTIO_BLK_T_OUT, 5, out, sizeof(out)), VIRTIO_BLK_S_OK);
 	vu_client_mem(&c);
@@ -629,7 +580,7 @@ static void test_reset_device_then_again(void **state)
 	uint64_t pf = VIRTIO_BIT(VHOST_USER_PROTOCOL_F_REPLY_ACK) |
 		      VIRTIO_BIT(VHOST_USER_PROTOCOL_F_RESET_DEVICE);
 
-	vu_client_connect(&c, f->s.sock);
+	vu_client_connect(&c, f->s.fx.sock);
 	vu_client_handshake(&c);
 	assert_int_equal(vu_client_blk(&c, VIRTIO_BLK_T_OUT, 0, buf, sizeof(buf)), VIRTIO_BLK_S_OK);
 	assert_int_equal(
@@ -735,7 +686,7 @@ static void test_add_rem_mem_reg(void **state)
 static void test_stale_and_live_socket(void **state)
 {
 	struct fixture *f = *state;
-	struct vhost_user_backend_options vo = {.socket_path = f->s.sock};
+	struct vhost_user_backend_options vo = {.socket_path = f->s.fx.sock};
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	struct vhost_user_backend *b2;
 	struct event_loop loop;
@@ -745,10 +696,10 @@ static void test_stale_and_live_socket(void **state)
 	/* The path belongs to a live server. */
 	assert_int_equal(vireo_event_loop_init(&loop), 0);
 	assert_int_equal(
-		vireo_vhost_user_backend_new(&b2, vireo_blk_device_vdev(f->s.blk), &loop, &vo),
+		vireo_vhost_user_backend_new(&b2, vireo_blk_device_vdev(f->s.fx.blk), &loop, &vo),
 		-EADDRINUSE);
 	/* A stale socket file is replaced; a regular file is not. */
-	snprintf(path, sizeof(path), "%s/stale", f->s.dir);
+	snprintf(path, sizeof(path), "%s/stale", f->s.fx.dir);
 	strcpy(sa.sun_path, path);
 	fd = socket(AF_UNIX, SOCK_STREAM, 0);
 	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
@@ -757,7 +708,7 @@ static void test_stale_and_live_socket(void **state)
 	/* A second device: the one the server serves belongs to its thread. */
 	{
 		struct blk_device *blk;
-		struct blk_device_options bo = {.path = f->s.image};
+		struct blk_device_options bo = {.path = f->s.fx.image};
 
 		assert_int_equal(vireo_blk_device_new(&blk, &bo), 0);
 		assert_int_equal(
@@ -825,7 +776,7 @@ static void test_two_queue_threads(void **state)
 	unsigned int base, i, round, q;
 
 	base = count_tasks();
-	vu_client_connect(&c, f->s.sock);
+	vu_client_connect(&c, f->s.fx.sock);
 	(void)vu_client_get_u64(&c, VHOST_USER_GET_FEATURES);
 	(void)vu_client_get_u64(&c, VHOST_USER_GET_PROTOCOL_FEATURES);
 	assert_int_equal(
@@ -847,18 +798,9 @@ static void test_two_queue_threads(void **state)
 		for (i = 0; i < 16; i++)
 			(void)vu_ring_read(&r[1], i * 8);
 		virtqueue_kick(&r[1].vq);
-		if (round == 0) {
-			struct vhost_user_vring_state st = {.index = 0};
-			struct vhost_user_msg m;
-
-			/* Queue 0 stops while queue 1 has requests in flight. */
-			assert_int_equal(vu_client_send(&c, VHOST_USER_GET_VRING_BASE, &st,
-							sizeof(st), NULL, 0, false),
-					 0);
-			vu_client_reply(&c, VHOST_USER_GET_VRING_BASE, &m);
-			assert_int_equal(m.payload.state.index, 0);
-			assert_int_equal(m.payload.state.num, 1);
-		}
+		/* Queue 0 stops while queue 1 has requests in flight. */
+		if (round == 0)
+			assert_int_equal(vu_client_get_vring_base(&c, 0), 1);
 		vu_ring_wait(&r[1], 16);
 	}
 	/* Queue 1 still served by its own thread; queue 0's is gone. */

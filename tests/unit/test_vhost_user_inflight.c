@@ -31,54 +31,23 @@
 #include <vireo/vhost_user.h>
 #include <vireo/vhost_user_backend.h>
 
+#include "tests/lib/vu_blk_fixture.h"
 #include "tests/lib/vu_client.h"
 
-#define IMAGE_BYTES (1u << 20)
-
 struct server {
-	char dir[64];
-	char sock[128];
-	char image[128];
-	struct event_loop loop;
-	struct blk_device *blk;
-	struct vhost_user_backend *b;
-	pthread_t thread;
+	struct vu_blk_fixture fx;
 	struct vu_client c;
 };
-
-static void *server_thread(void *arg)
-{
-	struct server *s = arg;
-
-	assert_int_equal(vireo_vhost_user_backend_run(s->b), 0);
-	return NULL;
-}
 
 static int setup(void **state)
 {
 	struct server *s = calloc(1, sizeof(*s));
 	struct blk_device_options bo = {0};
 	struct vhost_user_backend_options vo = {.inflight = true};
-	int fd;
 
 	assert_non_null(s);
-	strcpy(s->dir, "/tmp/vireo-vui-XXXXXX");
-	assert_non_null(mkdtemp(s->dir));
-	snprintf(s->sock, sizeof(s->sock), "%s/sock", s->dir);
-	snprintf(s->image, sizeof(s->image), "%s/image", s->dir);
-	fd = open(s->image, O_CREAT | O_RDWR, 0600);
-	assert_true(fd >= 0);
-	assert_int_equal(ftruncate(fd, IMAGE_BYTES), 0);
-	close(fd);
-	bo.path = s->image;
-	vo.socket_path = s->sock;
-	assert_int_equal(vireo_blk_device_new(&s->blk, &bo), 0);
-	assert_int_equal(vireo_event_loop_init(&s->loop), 0);
-	assert_int_equal(
-		vireo_vhost_user_backend_new(&s->b, vireo_blk_device_vdev(s->blk), &s->loop, &vo),
-		0);
-	assert_int_equal(pthread_create(&s->thread, NULL, server_thread, s), 0);
-	vu_client_connect(&s->c, s->sock);
+	vu_blk_fixture_start(&s->fx, "/tmp/vireo-vui-XXXXXX", &bo, &vo);
+	vu_client_connect(&s->c, s->fx.sock);
 	*state = s;
 	return 0;
 }
@@ -88,13 +57,7 @@ static int teardown(void **state)
 	struct server *s = *state;
 
 	vu_client_close(&s->c);
-	vireo_event_loop_stop(&s->loop);
-	assert_int_equal(pthread_join(s->thread, NULL), 0);
-	vireo_vhost_user_backend_free(s->b);
-	vireo_blk_device_free(s->blk);
-	vireo_event_loop_destroy(&s->loop);
-	unlink(s->image);
-	rmdir(s->dir);
+	vu_blk_fixture_stop(&s->fx);
 	free(s);
 	return 0;
 }
@@ -178,7 +141,7 @@ static void expect_get_refused(struct server *s, uint16_t queues, uint16_t size)
 	struct vhost_user_inflight in = {.num_queues = queues, .queue_size = size};
 
 	vu_client_close(&s->c);
-	vu_client_connect(&s->c, s->sock);
+	vu_client_connect(&s->c, s->fx.sock);
 	negotiate(&s->c, true);
 	assert_int_equal(
 		vu_client_send(&s->c, VHOST_USER_GET_INFLIGHT_FD, &in, sizeof(in), NULL, 0, false),
@@ -207,7 +170,7 @@ static void expect_set_refused(struct server *s, int fd, uint64_t size, uint64_t
 		0);
 	vu_client_expect_closed(&s->c);
 	vu_client_close(&s->c);
-	vu_client_connect(&s->c, s->sock);
+	vu_client_connect(&s->c, s->fx.sock);
 	negotiate(&s->c, true);
 }
 

@@ -29,53 +29,23 @@
 #include <vireo/vhost_user.h>
 #include <vireo/vhost_user_backend.h>
 
+#include "tests/lib/vu_blk_fixture.h"
 #include "tests/lib/vu_client.h"
 
-#define IMAGE_BYTES (1u << 20)
 #define PQ_NUM 7u /* not a power of two: packed allows any size */
 
 struct server {
-	char dir[64];
-	char sock[128];
-	char image[128];
-	struct event_loop loop;
-	struct blk_device *blk;
-	struct vhost_user_backend *b;
-	pthread_t thread;
+	struct vu_blk_fixture fx;
 };
-
-static void *server_thread(void *arg)
-{
-	struct server *s = arg;
-
-	assert_int_equal(vireo_vhost_user_backend_run(s->b), 0);
-	return NULL;
-}
 
 static int setup(void **state)
 {
 	struct server *s = calloc(1, sizeof(*s));
 	struct blk_device_options bo = {.serial = "vu-packed"};
 	struct vhost_user_backend_options vo = {0};
-	int fd;
 
 	assert_non_null(s);
-	strcpy(s->dir, "/tmp/vireo-vup-XXXXXX");
-	assert_non_null(mkdtemp(s->dir));
-	snprintf(s->sock, sizeof(s->sock), "%s/sock", s->dir);
-	snprintf(s->image, sizeof(s->image), "%s/image", s->dir);
-	fd = open(s->image, O_CREAT | O_RDWR, 0600);
-	assert_true(fd >= 0);
-	assert_int_equal(ftruncate(fd, IMAGE_BYTES), 0);
-	close(fd);
-	bo.path = s->image;
-	vo.socket_path = s->sock;
-	assert_int_equal(vireo_blk_device_new(&s->blk, &bo), 0);
-	assert_int_equal(vireo_event_loop_init(&s->loop), 0);
-	assert_int_equal(
-		vireo_vhost_user_backend_new(&s->b, vireo_blk_device_vdev(s->blk), &s->loop, &vo),
-		0);
-	assert_int_equal(pthread_create(&s->thread, NULL, server_thread, s), 0);
+	vu_blk_fixture_start(&s->fx, "/tmp/vireo-vup-XXXXXX", &bo, &vo);
 	*state = s;
 	return 0;
 }
@@ -84,13 +54,7 @@ static int teardown(void **state)
 {
 	struct server *s = *state;
 
-	vireo_event_loop_stop(&s->loop);
-	assert_int_equal(pthread_join(s->thread, NULL), 0);
-	vireo_vhost_user_backend_free(s->b);
-	vireo_blk_device_free(s->blk);
-	vireo_event_loop_destroy(&s->loop);
-	unlink(s->image);
-	rmdir(s->dir);
+	vu_blk_fixture_stop(&s->fx);
 	free(s);
 	return 0;
 }
@@ -109,7 +73,7 @@ struct pq {
 static void pq_connect(struct server *s, struct pq *q)
 {
 	memset(q, 0, sizeof(*q));
-	vu_client_connect(&q->c, s->sock);
+	vu_client_connect(&q->c, s->fx.sock);
 	vu_client_negotiate(&q->c, VIRTIO_BIT(VIRTIO_F_VERSION_1) |
 					   VIRTIO_BIT(VHOST_USER_F_PROTOCOL_FEATURES) |
 					   VIRTIO_BIT(VIRTIO_F_RING_PACKED));
@@ -126,15 +90,7 @@ static void pq_connect(struct server *s, struct pq *q)
 /* SET_VRING_NUM/BASE/ADDR, kick, call, err, enable: the ring starts. */
 static void pq_start(struct pq *q, uint32_t base)
 {
-	struct vhost_user_vring_addr a = {.index = 0};
-
-	vu_client_state(&q->c, VHOST_USER_SET_VRING_NUM, 0, PQ_NUM);
-	vu_client_state(&q->c, VHOST_USER_SET_VRING_BASE, 0, base);
-	a.desc_user_addr = vu_client_user_addr(q->desc_ga);
-	a.avail_user_addr = vu_client_user_addr(q->drv_ga);
-	a.used_user_addr = vu_client_user_addr(q->dev_ga);
-	assert_int_equal(vu_client_ack(&q->c, VHOST_USER_SET_VRING_ADDR, &a, sizeof(a), NULL, 0),
-			 0);
+	vu_client_ring_setup(&q->c, 0, PQ_NUM, base, q->desc_ga, q->drv_ga, q->dev_ga);
 	vu_client_vring_fd(&q->c, VHOST_USER_SET_VRING_KICK, &q->c.kick);
 	vu_client_vring_fd(&q->c, VHOST_USER_SET_VRING_CALL, &q->c.call);
 	vu_client_vring_fd(&q->c, VHOST_USER_SET_VRING_ERR, &q->c.err);
@@ -264,16 +220,11 @@ static void test_packed_base_encodings(void **state)
 static void test_packed_base_outside_ring(void **state)
 {
 	struct server *s = *state;
-	struct vhost_user_vring_addr a = {.index = 0};
 	struct pq q;
 
 	pq_connect(s, &q);
-	vu_client_state(&q.c, VHOST_USER_SET_VRING_NUM, 0, PQ_NUM);
-	vu_client_state(&q.c, VHOST_USER_SET_VRING_BASE, 0, qemu_base(PQ_NUM, true, 0, true));
-	a.desc_user_addr = vu_client_user_addr(q.desc_ga);
-	a.avail_user_addr = vu_client_user_addr(q.drv_ga);
-	a.used_user_addr = vu_client_user_addr(q.dev_ga);
-	assert_int_equal(vu_client_ack(&q.c, VHOST_USER_SET_VRING_ADDR, &a, sizeof(a), NULL, 0), 0);
+	vu_client_ring_setup(&q.c, 0, PQ_NUM, qemu_base(PQ_NUM, true, 0, true), q.desc_ga, q.drv_ga,
+			     q.dev_ga);
 	vu_client_vring_fd(&q.c, VHOST_USER_SET_VRING_CALL, &q.c.call);
 	vu_client_vring_fd(&q.c, VHOST_USER_SET_VRING_KICK, &q.c.kick);
 	assert_int_equal(vu_client_send(&q.c, VHOST_USER_SET_VRING_ENABLE,

@@ -32,56 +32,26 @@
 #include <vireo/virtqueue.h>
 
 #include "tests/lib/fd_count.h"
+#include "tests/lib/vu_blk_fixture.h"
 #include "tests/lib/vu_client.h"
 
-#define IMAGE_BYTES (1u << 20)
 /* How long a ring that must stay idle is watched: a negative check needs some window. */
 #define IDLE_MS 200
 
 struct server {
-	char dir[64];
-	char sock[128];
-	char image[128];
-	struct event_loop loop;
-	struct blk_device *blk;
-	struct vhost_user_backend *b;
-	pthread_t thread;
+	struct vu_blk_fixture fx;
 	unsigned int fds_before;
 };
-
-static void *server_thread(void *arg)
-{
-	struct server *s = arg;
-
-	assert_int_equal(vireo_vhost_user_backend_run(s->b), 0);
-	return NULL;
-}
 
 static int setup(void **state)
 {
 	struct server *s = calloc(1, sizeof(*s));
 	struct blk_device_options bo = {.serial = "vu-rules"};
 	struct vhost_user_backend_options vo = {.socket_path = NULL};
-	int fd;
 
 	assert_non_null(s);
 	s->fds_before = fd_count_open();
-	strcpy(s->dir, "/tmp/vireo-vur-XXXXXX");
-	assert_non_null(mkdtemp(s->dir));
-	snprintf(s->sock, sizeof(s->sock), "%s/sock", s->dir);
-	snprintf(s->image, sizeof(s->image), "%s/image", s->dir);
-	fd = open(s->image, O_CREAT | O_RDWR, 0600);
-	assert_true(fd >= 0);
-	assert_int_equal(ftruncate(fd, IMAGE_BYTES), 0);
-	close(fd);
-	bo.path = s->image;
-	vo.socket_path = s->sock;
-	assert_int_equal(vireo_blk_device_new(&s->blk, &bo), 0);
-	assert_int_equal(vireo_event_loop_init(&s->loop), 0);
-	assert_int_equal(
-		vireo_vhost_user_backend_new(&s->b, vireo_blk_device_vdev(s->blk), &s->loop, &vo),
-		0);
-	assert_int_equal(pthread_create(&s->thread, NULL, server_thread, s), 0);
+	vu_blk_fixture_start(&s->fx, "/tmp/vireo-vur-XXXXXX", &bo, &vo);
 	*state = s;
 	return 0;
 }
@@ -90,13 +60,7 @@ static int teardown(void **state)
 {
 	struct server *s = *state;
 
-	vireo_event_loop_stop(&s->loop);
-	assert_int_equal(pthread_join(s->thread, NULL), 0);
-	vireo_vhost_user_backend_free(s->b);
-	vireo_blk_device_free(s->blk);
-	vireo_event_loop_destroy(&s->loop);
-	unlink(s->image);
-	rmdir(s->dir);
+	vu_blk_fixture_stop(&s->fx);
 	/* Every fd a front-end sent, a stray REM_MEM_REG fd included, is closed again. */
 	assert_int_equal(fd_count_open(), s->fds_before);
 	free(s);
@@ -157,7 +121,7 @@ static void test_protocol_features_before_set_features(void **state)
 	uint64_t f, pf, want = VIRTIO_BIT(VHOST_USER_PROTOCOL_F_REPLY_ACK);
 	struct vu_client c;
 
-	vu_client_connect(&c, s->sock);
+	vu_client_connect(&c, s->fx.sock);
 	f = vu_client_get_u64(&c, VHOST_USER_GET_FEATURES);
 	pf = vu_client_get_u64(&c, VHOST_USER_GET_PROTOCOL_FEATURES);
 	assert_true(pf & VIRTIO_BIT(VHOST_USER_PROTOCOL_F_MQ));
@@ -185,7 +149,7 @@ static void test_stopped_ring_left_alone(void **state)
 	struct vu_client c;
 	uint32_t base;
 
-	vu_client_connect(&c, s->sock);
+	vu_client_connect(&c, s->fx.sock);
 	vu_client_handshake(&c);
 	assert_int_equal(vu_client_blk(&c, VIRTIO_BLK_T_OUT, 2, buf, sizeof(buf)), VIRTIO_BLK_S_OK);
 	(void)vireo_eventfd_drain_fd(c.call);
@@ -223,14 +187,13 @@ static void test_stopped_ring_left_alone(void **state)
 static void test_reset_device_keeps_owner(void **state)
 {
 	struct server *s = *state;
-	struct vhost_user_vring_addr a = {.index = 0};
 	uint64_t pf = VIRTIO_BIT(VHOST_USER_PROTOCOL_F_REPLY_ACK) |
 		      VIRTIO_BIT(VHOST_USER_PROTOCOL_F_RESET_DEVICE);
 	uint8_t buf[512] = {0x77};
 	struct vu_blk_req *r;
 	struct vu_client c;
 
-	vu_client_connect(&c, s->sock);
+	vu_client_connect(&c, s->fx.sock);
 	vu_client_handshake(&c);
 	assert_int_equal(vu_client_blk(&c, VIRTIO_BLK_T_OUT, 4, buf, sizeof(buf)), VIRTIO_BLK_S_OK);
 	assert_int_equal(
@@ -251,12 +214,7 @@ static void test_reset_device_keeps_owner(void **state)
 	assert_int_equal(vu_client_ack(&c, VHOST_USER_SET_FEATURES, &version_1, 8, NULL, 0), 0);
 	vu_client_mem(&c);
 	vu_client_ring(&c);
-	vu_client_state(&c, VHOST_USER_SET_VRING_NUM, 0, VU_QSZ);
-	vu_client_state(&c, VHOST_USER_SET_VRING_BASE, 0, 0);
-	a.desc_user_addr = vu_client_user_addr(c.desc);
-	a.avail_user_addr = vu_client_user_addr(c.avail);
-	a.used_user_addr = vu_client_user_addr(c.used);
-	assert_int_equal(vu_client_ack(&c, VHOST_USER_SET_VRING_ADDR, &a, sizeof(a), NULL, 0), 0);
+	vu_client_ring_setup(&c, 0, VU_QSZ, 0, c.desc, c.avail, c.used);
 	vu_client_vring_fd(&c, VHOST_USER_SET_VRING_KICK, &c.kick);
 	vu_client_vring_fd(&c, VHOST_USER_SET_VRING_CALL, &c.call);
 	vu_client_vring_fd(&c, VHOST_USER_SET_VRING_ERR, &c.err);
@@ -303,7 +261,7 @@ static void test_reply_ack_on_every_message(void **state)
 	unsigned int i;
 	int fd;
 
-	vu_client_connect(&c, s->sock);
+	vu_client_connect(&c, s->fx.sock);
 	for (i = 0; i < sizeof(getters) / sizeof(getters[0]); i++) {
 		assert_int_equal(vu_client_send(&c, getters[i], NULL, 0, NULL, 0, false), 0);
 		vu_client_reply(&c, getters[i], &m);
@@ -367,14 +325,13 @@ static void test_add_rem_mem_reg_map_unmap(void **state)
 {
 	struct server *s = *state;
 	struct vhost_user_mem_single one = {.padding = 0};
-	struct vhost_user_vring_addr a = {.index = 0};
 	uint8_t out[512], in[512];
 	struct vu_client c;
 	struct stat st;
 	unsigned int before;
 	int stray;
 
-	vu_client_connect(&c, s->sock);
+	vu_client_connect(&c, s->fx.sock);
 	vu_client_negotiate(&c, version_1);
 	assert_int_equal(fstat(c.arena.memfd, &st), 0);
 	before = mappings_of(st.st_ino);
@@ -383,12 +340,7 @@ static void test_add_rem_mem_reg_map_unmap(void **state)
 		vu_client_ack(&c, VHOST_USER_ADD_MEM_REG, &one, sizeof(one), &c.arena.memfd, 1), 0);
 	assert_true(mappings_of(st.st_ino) > before);
 	vu_client_ring(&c);
-	vu_client_state(&c, VHOST_USER_SET_VRING_NUM, 0, VU_QSZ);
-	vu_client_state(&c, VHOST_USER_SET_VRING_BASE, 0, 0);
-	a.desc_user_addr = vu_client_user_addr(c.desc);
-	a.avail_user_addr = vu_client_user_addr(c.avail);
-	a.used_user_addr = vu_client_user_addr(c.used);
-	assert_int_equal(vu_client_ack(&c, VHOST_USER_SET_VRING_ADDR, &a, sizeof(a), NULL, 0), 0);
+	vu_client_ring_setup(&c, 0, VU_QSZ, 0, c.desc, c.avail, c.used);
 	vu_client_vring_fd(&c, VHOST_USER_SET_VRING_KICK, &c.kick);
 	vu_client_vring_fd(&c, VHOST_USER_SET_VRING_CALL, &c.call);
 	vu_client_state(&c, VHOST_USER_SET_VRING_ENABLE, 0, 1);

@@ -33,10 +33,14 @@
 #include <vireo/vhost_user_backend.h>
 
 #include "tests/lib/fd_count.h"
+#include "tests/lib/vu_blk_fixture.h"
+#include "tests/lib/vu_client.h"
 
-#define IMAGE_BYTES (1u << 20)
 #define WAIT_MS 10000
 #define STATE_SIZE ((uint32_t)sizeof(struct vhost_user_vring_state))
+
+static const uint64_t version_1 =
+	VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VHOST_USER_F_PROTOCOL_FEATURES);
 
 static const uint32_t state_requests[] = {
 	VHOST_USER_GET_VRING_BASE,
@@ -46,19 +50,14 @@ static const uint32_t state_requests[] = {
 };
 
 struct server {
-	char dir[64];
-	char sock[128];
-	char image[128];
-	struct event_loop loop;
-	struct blk_device *blk;
-	struct vhost_user_backend *b;
-	pthread_t thread;
+	struct vu_blk_fixture fx;
 	pthread_mutex_t lock;
 	unsigned long disconnects;
 	char reason[128]; /* of the last disconnection */
 	unsigned int fds_before;
 	/* a hostile exchange in progress; teardown undoes it if an assert cut it short */
-	int client_fd, saved_stderr, log_fd;
+	struct vu_client client;
+	int saved_stderr, log_fd;
 	char log_path[64];
 };
 
@@ -96,42 +95,18 @@ static void on_disconnect(void *opaque, unsigned long conn, const char *reason)
 	pthread_mutex_unlock(&s->lock);
 }
 
-static void *server_thread(void *arg)
-{
-	struct server *s = arg;
-
-	assert_int_equal(vireo_vhost_user_backend_run(s->b), 0);
-	return NULL;
-}
-
 static int setup(void **state)
 {
 	struct server *s = calloc(1, sizeof(*s));
 	struct blk_device_options bo = {.serial = "vu-state"};
 	struct vhost_user_backend_options vo = {.on_disconnect = on_disconnect};
-	int fd;
 
 	assert_non_null(s);
-	s->client_fd = s->saved_stderr = s->log_fd = -1;
+	s->client.sock = s->saved_stderr = s->log_fd = -1;
 	s->fds_before = fd_count_open();
 	pthread_mutex_init(&s->lock, NULL);
-	strcpy(s->dir, "/tmp/vireo-vus-XXXXXX");
-	assert_non_null(mkdtemp(s->dir));
-	snprintf(s->sock, sizeof(s->sock), "%s/sock", s->dir);
-	snprintf(s->image, sizeof(s->image), "%s/image", s->dir);
-	fd = open(s->image, O_CREAT | O_RDWR | O_CLOEXEC, 0600);
-	assert_true(fd >= 0);
-	assert_int_equal(ftruncate(fd, IMAGE_BYTES), 0);
-	close(fd);
-	bo.path = s->image;
-	vo.socket_path = s->sock;
 	vo.opaque = s;
-	assert_int_equal(vireo_blk_device_new(&s->blk, &bo), 0);
-	assert_int_equal(vireo_event_loop_init(&s->loop), 0);
-	assert_int_equal(
-		vireo_vhost_user_backend_new(&s->b, vireo_blk_device_vdev(s->blk), &s->loop, &vo),
-		0);
-	assert_int_equal(pthread_create(&s->thread, NULL, server_thread, s), 0);
+	vu_blk_fixture_start(&s->fx, "/tmp/vireo-vus-XXXXXX", &bo, &vo);
 	*state = s;
 	return 0;
 }
@@ -143,15 +118,9 @@ static int teardown(void **state)
 	log_restore(s);
 	if (s->log_path[0])
 		unlink(s->log_path);
-	if (s->client_fd >= 0)
-		close(s->client_fd);
-	vireo_event_loop_stop(&s->loop);
-	assert_int_equal(pthread_join(s->thread, NULL), 0);
-	vireo_vhost_user_backend_free(s->b);
-	vireo_blk_device_free(s->blk);
-	vireo_event_loop_destroy(&s->loop);
-	unlink(s->image);
-	rmdir(s->dir);
+	if (s->client.sock >= 0)
+		vu_client_close(&s->client);
+	vu_blk_fixture_stop(&s->fx);
 	pthread_mutex_destroy(&s->lock);
 	assert_int_equal(fd_count_open(), s->fds_before);
 	free(s);
@@ -187,94 +156,18 @@ static void test_parse_sizes(void **state)
 	}
 }
 
-/* ---- a front-end over the socket ---- */
-
-static int client_connect(const struct server *s)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	assert_true(fd >= 0);
-	strcpy(sa.sun_path, s->sock);
-	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	return fd;
-}
-
-/* Send @size bytes of payload (the state, then zeroes); @need_reply asks for REPLY_ACK. */
-static void c_send(int fd, uint32_t request, uint32_t size, const void *payload, bool need_reply)
-{
-	struct vhost_user_msg m;
-
-	vireo_vhost_user_msg_init(&m, request, 0);
-	if (need_reply)
-		m.hdr.flags |= VHOST_USER_NEED_REPLY_MASK;
-	memcpy(&m.payload, payload, size < STATE_SIZE ? size : STATE_SIZE);
-	m.hdr.size = size;
-	assert_int_equal(send(fd, &m.hdr, sizeof(m.hdr), MSG_NOSIGNAL), (ssize_t)sizeof(m.hdr));
-	assert_int_equal(send(fd, &m.payload, size, MSG_NOSIGNAL), (ssize_t)size);
-}
-
-static void c_reply(int fd, uint32_t request, struct vhost_user_msg *m)
-{
-	struct pollfd p = {.fd = fd, .events = POLLIN};
-
-	assert_int_equal(poll(&p, 1, WAIT_MS), 1);
-	assert_int_equal(vireo_vhost_user_recv(fd, m, true), 0);
-	assert_int_equal(m->hdr.request, request);
-}
-
-static void c_u64(int fd, uint32_t request, uint64_t v)
-{
-	c_send(fd, request, 8, &v, false);
-}
-
-/* GET_FEATURES, protocol features (REPLY_ACK), SET_OWNER, SET_FEATURES. */
-static void c_negotiate(int fd)
-{
-	uint64_t pf = VIRTIO_BIT(VHOST_USER_PROTOCOL_F_REPLY_ACK);
-	uint64_t f = VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VHOST_USER_F_PROTOCOL_FEATURES);
-	struct vhost_user_msg m;
-
-	vireo_vhost_user_msg_init(&m, VHOST_USER_GET_FEATURES, 0);
-	assert_int_equal(vireo_vhost_user_send(fd, &m, NULL, 0), 0);
-	c_reply(fd, VHOST_USER_GET_FEATURES, &m);
-	assert_true(m.payload.u64 & VIRTIO_BIT(VHOST_USER_F_PROTOCOL_FEATURES));
-	c_u64(fd, VHOST_USER_SET_PROTOCOL_FEATURES, pf);
-	vireo_vhost_user_msg_init(&m, VHOST_USER_SET_OWNER, 0);
-	assert_int_equal(vireo_vhost_user_send(fd, &m, NULL, 0), 0);
-	c_u64(fd, VHOST_USER_SET_FEATURES, f);
-}
+/* ---- a front-end over the socket (tests/lib/vu_client) ---- */
 
 /*
  * The well-formed message first: accepted (ack 0, or GET_VRING_BASE's reply),
  * so what follows is refused for its own fault only.
  */
-static void c_state_ok(int fd, uint32_t request, uint32_t num)
+static void c_state_ok(struct vu_client *c, uint32_t request, uint32_t num)
 {
-	struct vhost_user_vring_state st = {.index = 0, .num = num};
-	bool get = request == VHOST_USER_GET_VRING_BASE;
-	struct vhost_user_msg m;
-
-	c_send(fd, request, STATE_SIZE, &st, !get);
-	c_reply(fd, request, &m);
-	if (get)
-		assert_int_equal(m.hdr.size, STATE_SIZE);
+	if (request == VHOST_USER_GET_VRING_BASE)
+		(void)vu_client_get_vring_base(c, 0);
 	else
-		assert_int_equal(m.payload.u64, 0);
-}
-
-/* The server closed @fd (a REPLY_ACK failure status may come first). */
-static void c_expect_closed(int fd)
-{
-	struct pollfd p = {.fd = fd, .events = POLLIN};
-	char buf[64];
-	ssize_t n;
-
-	do {
-		assert_int_equal(poll(&p, 1, WAIT_MS), 1);
-		n = recv(fd, buf, sizeof(buf), 0);
-	} while (n > 0);
-	assert_true(n == 0 || errno == ECONNRESET);
+		vu_client_state(c, request, 0, num);
 }
 
 /* Bounded wait for the back-end's disconnect callback number @n; Return: its reason. */
@@ -317,21 +210,19 @@ static unsigned int count_lines(const char *path, const char *what)
 static void hostile_state(struct server *s, uint32_t request, uint32_t ok_num, uint32_t size,
 			  uint32_t bad_num, const char *why)
 {
-	struct vhost_user_vring_state st = {.index = 0, .num = bad_num};
 	unsigned long before;
-	int fd;
 
 	pthread_mutex_lock(&s->lock);
 	before = s->disconnects;
 	pthread_mutex_unlock(&s->lock);
 	log_capture(s);
-	fd = s->client_fd = client_connect(s);
-	c_negotiate(fd);
-	c_state_ok(fd, request, ok_num);
-	c_send(fd, request, size, &st, request != VHOST_USER_GET_VRING_BASE);
-	c_expect_closed(fd);
-	close(fd);
-	s->client_fd = -1;
+	vu_client_connect(&s->client, s->fx.sock);
+	vu_client_negotiate(&s->client, version_1);
+	c_state_ok(&s->client, request, ok_num);
+	vu_client_send_state(&s->client, request, size, 0, bad_num,
+			     request != VHOST_USER_GET_VRING_BASE);
+	vu_client_expect_closed(&s->client);
+	vu_client_close(&s->client);
 	assert_string_equal(wait_disconnect(s, before + 1), why);
 	log_restore(s);
 	printf("# %s, %u bytes, num %u: \"%s\"\n", vireo_vhost_user_request_name(request), size,
@@ -345,13 +236,14 @@ static void hostile_state(struct server *s, uint32_t request, uint32_t ok_num, u
 /* A whole good session after the hostile ones: the server still serves. */
 static void good_session(struct server *s)
 {
-	int fd = client_connect(s);
+	struct vu_client c;
 
-	c_negotiate(fd);
+	vu_client_connect(&c, s->fx.sock);
+	vu_client_negotiate(&c, version_1);
 	for (size_t i = 0; i < sizeof(state_requests) / sizeof(state_requests[0]); i++)
-		c_state_ok(fd, state_requests[i],
+		c_state_ok(&c, state_requests[i],
 			   state_requests[i] == VHOST_USER_SET_VRING_NUM ? 64 : 0);
-	close(fd);
+	vu_client_close(&c);
 }
 
 static void test_server_sizes(void **state)
