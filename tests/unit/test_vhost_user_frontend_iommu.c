@@ -8,7 +8,10 @@
  * the arena or with a bad permission → a non-zero reply and nothing mapped; a
  * malformed message → the device is broken, no crash. The test thread drives
  * the front-end's wait (which reads the channel) and plays the channel's other
- * end itself; a peer thread answers the main socket.
+ * end itself; a peer thread answers the main socket. Last, our blk driver
+ * through this front-end against our own back-end (vhost_user_backend in a
+ * thread): data through the IOTLB, an invalidation between requests, and the
+ * back-end's counters (vireo_vhost_user_backend_iotlb_stats()).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +20,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -26,9 +30,13 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <vireo/blk_device.h>
+#include <vireo/event_loop.h>
 #include <vireo/spec.h>
 #include <vireo/vhost_user.h>
+#include <vireo/vhost_user_backend.h>
 #include <vireo/vhost_user_frontend.h>
+#include <vireo/virtio_blk.h>
 #include <vireo/virtio_rng.h>
 
 #define DMA_BYTES (1u << 20)
@@ -455,6 +463,119 @@ static void test_iommu_malformed_channel(void **state)
 	}
 }
 
+/* ---- against our own back-end ---- */
+
+struct server {
+	char dir[64];
+	char sock[128];
+	char image[128];
+	struct event_loop loop;
+	struct blk_device *blk;
+	struct vhost_user_backend *b;
+	pthread_t thread;
+};
+
+static void *server_thread(void *arg)
+{
+	struct server *s = arg;
+
+	assert_int_equal(vireo_vhost_user_backend_run(s->b), 0);
+	return NULL;
+}
+
+static void server_start(struct server *s)
+{
+	struct blk_device_options bo = {0};
+	struct vhost_user_backend_options vo = {0};
+	int fd;
+
+	strcpy(s->dir, "/tmp/vireo-vuiommu-XXXXXX");
+	assert_non_null(mkdtemp(s->dir));
+	snprintf(s->sock, sizeof(s->sock), "%s/sock", s->dir);
+	snprintf(s->image, sizeof(s->image), "%s/image", s->dir);
+	fd = open(s->image, O_CREAT | O_RDWR, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, 4 << 20), 0);
+	close(fd);
+	bo.path = s->image;
+	assert_int_equal(vireo_blk_device_new(&s->blk, &bo), 0);
+	vo.socket_path = s->sock;
+	assert_int_equal(vireo_event_loop_init(&s->loop), 0);
+	assert_int_equal(
+		vireo_vhost_user_backend_new(&s->b, vireo_blk_device_vdev(s->blk), &s->loop, &vo),
+		0);
+	assert_int_equal(pthread_create(&s->thread, NULL, server_thread, s), 0);
+}
+
+/* Stop the loop, then read the counters on this thread (the loop's no longer runs). */
+static void server_stop(struct server *s, struct vhost_user_backend_iotlb_stats *st)
+{
+	vireo_event_loop_stop(&s->loop);
+	assert_int_equal(pthread_join(s->thread, NULL), 0);
+	vireo_vhost_user_backend_iotlb_stats(s->b, st);
+	vireo_vhost_user_backend_free(s->b);
+	vireo_blk_device_free(s->blk);
+	vireo_event_loop_destroy(&s->loop);
+	unlink(s->image);
+	rmdir(s->dir);
+}
+
+/*
+ * 4 KiB entries on demand, then the whole arena invalidated between requests
+ * (the ring too: the back-end stops it until it misses and gets it again).
+ */
+static void test_iommu_our_backend(void **state)
+{
+	static uint8_t out[64 * 1024], in[64 * 1024];
+	struct vhost_user_frontend_options o = {.socket_path = NULL,
+						.device_id = VIRTIO_ID_BLOCK,
+						.dma_bytes = DMA_BYTES,
+						.timeout_ms = 2000,
+						.iommu = true,
+						.iotlb_page = 4096};
+	struct vhost_user_frontend_iotlb_stats fst;
+	struct vhost_user_backend_iotlb_stats bst;
+	struct virtio_blk_driver drv = {0};
+	struct vhost_user_frontend *fe;
+	struct virtio_bus bus;
+	struct virtio_blk *blk;
+	struct server s = {0};
+	unsigned int i;
+
+	(void)state;
+	server_start(&s);
+	o.socket_path = s.sock;
+	virtio_bus_init(&bus);
+	assert_int_equal(virtio_blk_register(&bus, &drv), 0);
+	assert_int_equal(vireo_vhost_user_frontend_new(&fe, &bus, &o), 0);
+	blk = virtio_blk_from_device(vireo_vhost_user_frontend_virtio_device(fe));
+	assert_non_null(blk);
+	for (i = 0; i < sizeof(out); i++)
+		out[i] = (uint8_t)(i * 7 + 3);
+	assert_int_equal(virtio_blk_write(blk, 8, out, sizeof(out)), 0);
+	assert_int_equal(vireo_vhost_user_frontend_iotlb_invalidate(
+				 fe, VHOST_USER_FRONTEND_IOVA_BASE, DMA_BYTES),
+			 0);
+	memset(in, 0, sizeof(in));
+	assert_int_equal(virtio_blk_read(blk, 8, in, sizeof(in)), 0);
+	assert_memory_equal(in, out, sizeof(out));
+	vireo_vhost_user_frontend_iotlb_stats(fe, &fst);
+	assert_false(vireo_vhost_user_frontend_broken(fe));
+	vireo_vhost_user_frontend_free(fe);
+	virtio_blk_unregister(&bus, &drv);
+	server_stop(&s, &bst);
+	/* Every miss the back-end asked was answered with one update (no pre-loading). */
+	assert_true(fst.misses >= 2);
+	assert_int_equal(fst.refused, 0);
+	assert_int_equal(bst.updates, fst.updates);
+	assert_int_equal(bst.invalidations, 1);
+	assert_int_equal(fst.invalidations, 1);
+	/* The misses before and after the invalidation; the buffers' other pages hit. */
+	assert_true(bst.misses >= fst.misses);
+	assert_true(bst.hits > 0);
+	assert_int_equal(bst.evictions, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -464,6 +585,7 @@ int main(void)
 		cmocka_unit_test(test_iommu_preload),
 		cmocka_unit_test(test_iommu_hostile_misses),
 		cmocka_unit_test(test_iommu_malformed_channel),
+		cmocka_unit_test(test_iommu_our_backend),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
