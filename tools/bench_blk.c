@@ -49,6 +49,7 @@ struct bench_cfg {
 	bool format_raw;
 	enum virtio_ring_format ring;
 	unsigned int reconnect_ms;
+	struct opt_iommu iommu;
 	enum tool_transport transport;
 	bool have_transport;
 };
@@ -88,6 +89,8 @@ static const char bench_usage[] =
 	"                       [--rw read|write|randread|randwrite]\n"
 	"                       [--bs SIZE] [--iodepth N] [--queues N] [--seconds S] [--json]\n"
 	"                       [--ring split|packed] [--reconnect MS]\n"
+	"                       [--iommu [--iotlb-page SIZE] [--iotlb-preload]\n"
+	"                       [--iotlb-invalidate N]]\n"
 	"                       [--transport loopback|mmio|pci]\n"
 	"\n"
 	"Measures the virtio-blk driver's asynchronous API through the loopback (or\n"
@@ -114,7 +117,7 @@ static const char bench_usage[] =
 	"                      packed if the device offers it, else split)\n"
 	"      --reconnect MS  with --socket: if the back-end goes away, connect again for\n"
 	"                      up to MS milliseconds and go on (a back-end with inflight\n"
-	"                      tracking, INFLIGHT_SHMFD: vireo serve blk)\n"
+	"                      tracking, INFLIGHT_SHMFD: vireo serve blk)\n" OPT_IOMMU_USAGE
 	"      --transport T   with --image: loopback (default), mmio or pci (our\n"
 	"                      virtio-mmio or virtio-pci driver on our device of that\n"
 	"                      transport: what the register path costs per I/O)\n"
@@ -134,6 +137,7 @@ static const struct option bench_options[] = {
 	{"ring", required_argument, NULL, 'R'},
 	{"reconnect", required_argument, NULL, BENCH_OPT_RECONNECT},
 	{"transport", required_argument, NULL, BENCH_OPT_TRANSPORT},
+	OPT_IOMMU_LONGOPTS,
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -356,7 +360,10 @@ static int bench_parse_option(void *ctx, int opt, char **argv)
 	struct bench_cfg *c = ctx;
 	uint64_t v;
 	unsigned int i;
+	int ret = opt_parse_iommu(CMD, opt, optarg, &c->iommu);
 
+	if (ret != 1)
+		return ret;
 	switch (opt) {
 	case 'i':
 		c->image = optarg;
@@ -435,6 +442,10 @@ static int bench_parse(struct bench_cfg *c, int argc, char **argv)
 		return opt_usage_error(CMD, "missing --image FILE, --socket PATH or --pci BDF");
 	if (!c->image && c->have_transport)
 		return opt_usage_error(CMD, "--transport goes with --image only");
+	if (c->iommu.given && !c->socket)
+		return opt_usage_error(CMD, "--iommu and --iotlb-* go with --socket only");
+	if (opt_check_iommu(CMD, &c->iommu))
+		return EXIT_USAGE;
 	return 0;
 }
 
@@ -450,6 +461,8 @@ struct bench_result {
 	bool have_notify;
 	const char *notify_side; /* "front-end" or "device" */
 	uint64_t kicks, calls;
+	bool have_iotlb;
+	struct vhost_user_frontend_iotlb_stats iotlb; /* during the run (--iommu) */
 	/* This process over the run (every thread: in process, the device's too) */
 	uint64_t cpu_ns, vcsw;
 	const char *ring; /* negotiated format: "split" or "packed" */
@@ -495,6 +508,11 @@ static void bench_print(const struct bench_cfg *c, const struct bench_result *r,
 			printf(",\"kicks\":%" PRIu64 ",\"calls\":%" PRIu64
 			       ",\"notify_side\":\"%s\"",
 			       r->kicks, r->calls, r->notify_side);
+		if (r->have_iotlb)
+			printf(",\"iotlb_misses\":%" PRIu64 ",\"iotlb_refused\":%" PRIu64
+			       ",\"iotlb_updates\":%" PRIu64 ",\"iotlb_invalidations\":%" PRIu64,
+			       r->iotlb.misses, r->iotlb.refused, r->iotlb.updates,
+			       r->iotlb.invalidations);
 		printf(",\"cpu_us_per_io\":%.3f,\"vcsw_per_io\":%.3f}\n",
 		       r->ios ? (double)r->cpu_ns / 1000.0 / (double)r->ios : 0,
 		       r->ios ? (double)r->vcsw / (double)r->ios : 0);
@@ -520,6 +538,11 @@ static void bench_print(const struct bench_cfg *c, const struct bench_result *r,
 	if (r->have_notify && r->ios)
 		printf("notifications (%s): %.3f kicks and %.3f calls per I/O\n", r->notify_side,
 		       (double)r->kicks / (double)r->ios, (double)r->calls / (double)r->ios);
+	if (r->have_iotlb && r->ios)
+		printf("iotlb: %" PRIu64 " misses answered (%.4f per I/O), %" PRIu64
+		       " refused, %" PRIu64 " invalidations\n",
+		       r->iotlb.misses, (double)r->iotlb.misses / (double)r->ios, r->iotlb.refused,
+		       r->iotlb.invalidations);
 	if (r->ios)
 		printf("this process: %.2f us CPU and %.3f voluntary context switches per I/O\n",
 		       (double)r->cpu_ns / 1000.0 / (double)r->ios,
@@ -609,6 +632,7 @@ static void bench_notify_start(struct blk_stack *s, struct bench_result *r)
 
 	if (s->fe) {
 		vireo_vhost_user_frontend_stats(s->fe, &st);
+		vireo_vhost_user_frontend_iotlb_stats(s->fe, &r->iotlb);
 		r->kicks = st.kicks;
 		r->calls = st.calls;
 		r->notify_side = "front-end";
@@ -622,6 +646,7 @@ static void bench_notify_start(struct blk_stack *s, struct bench_result *r)
 static void bench_notify_end(struct blk_stack *s, struct bench_result *r)
 {
 	struct vhost_user_frontend_stats st = {0};
+	struct vhost_user_frontend_iotlb_stats tlb;
 	uint64_t kicks, calls;
 
 	if (!r->have_notify)
@@ -630,6 +655,12 @@ static void bench_notify_end(struct blk_stack *s, struct bench_result *r)
 		vireo_vhost_user_frontend_stats(s->fe, &st);
 		kicks = st.kicks;
 		calls = st.calls;
+		/* The IOTLB's during the run (printed with --iommu). */
+		vireo_vhost_user_frontend_iotlb_stats(s->fe, &tlb);
+		r->iotlb.misses = tlb.misses - r->iotlb.misses;
+		r->iotlb.refused = tlb.refused - r->iotlb.refused;
+		r->iotlb.updates = tlb.updates - r->iotlb.updates;
+		r->iotlb.invalidations = tlb.invalidations - r->iotlb.invalidations;
 	} else {
 		bench_device_notify(s, &kicks, &calls);
 	}
@@ -683,6 +714,7 @@ static int bench_run(struct bench_cfg *c, struct blk_stack *s)
 	r->secs = (double)(opt_now_ns() - start) / 1e9;
 	bench_sum(r, w, c->queues);
 	bench_notify_end(s, r);
+	r->have_iotlb = s->fe && c->iommu.on;
 	bench_rusage(&r->cpu_ns, &r->vcsw);
 	r->cpu_ns -= cpu_ns;
 	r->vcsw -= vcsw;
@@ -727,7 +759,8 @@ int bench_blk_main(int argc, char **argv)
 	if (c.image && image_check_raw(CMD, c.image, c.format_raw))
 		return 1;
 	if (c.socket)
-		ret = blk_stack_connect(&s, c.socket, c.queues, dma, c.ring, c.reconnect_ms);
+		ret = blk_stack_connect(&s, c.socket, c.queues, dma, c.ring, c.reconnect_ms,
+					&c.iommu);
 	else if (c.pci)
 		ret = blk_stack_pci(&s, c.pci, c.queues, dma, c.ring);
 	else

@@ -64,7 +64,8 @@ out_unregister:
 
 /* blk_stack_connect() - see blk_stack.h */
 int blk_stack_connect(struct blk_stack *s, const char *socket_path, unsigned int queues,
-		      size_t dma_bytes, enum virtio_ring_format ring, unsigned int reconnect_ms)
+		      size_t dma_bytes, enum virtio_ring_format ring, unsigned int reconnect_ms,
+		      const struct opt_iommu *iommu)
 {
 	struct vhost_user_frontend_options opt = {
 		.socket_path = socket_path,
@@ -72,6 +73,13 @@ int blk_stack_connect(struct blk_stack *s, const char *socket_path, unsigned int
 		.dma_bytes = dma_bytes,
 		.reconnect_ms = (int)reconnect_ms,
 	};
+
+	if (iommu && iommu->on) {
+		opt.iommu = true;
+		opt.iotlb_page = iommu->page;
+		opt.iotlb_preload = iommu->preload;
+		opt.iotlb_invalidate_every = iommu->invalidate_every;
+	}
 	int ret;
 
 	memset(s, 0, sizeof(*s));

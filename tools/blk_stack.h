@@ -56,12 +56,14 @@ int blk_stack_open(struct blk_stack *s, const char *path, bool readonly, unsigne
  * @ring: as for blk_stack_open()
  * @reconnect_ms: if the back-end goes away, connect again for this long and go
  *	on (0: the device breaks); only with a back-end offering INFLIGHT_SHMFD
+ * @iommu: the vIOMMU options (NULL or off: none)
  * Return: 0, or -errno from the connection (-ENOENT, -ECONNREFUSED), -EIO
  * (the back-end broke the protocol), or the driver's probe (-ENODEV if no
  * blk driver bound).
  */
 int blk_stack_connect(struct blk_stack *s, const char *socket_path, unsigned int queues,
-		      size_t dma_bytes, enum virtio_ring_format ring, unsigned int reconnect_ms);
+		      size_t dma_bytes, enum virtio_ring_format ring, unsigned int reconnect_ms,
+		      const struct opt_iommu *iommu);
 
 /**
  * blk_stack_pci() - open the virtio-blk PCI function @bdf through VFIO (bound to vfio-pci)

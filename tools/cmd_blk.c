@@ -52,6 +52,7 @@ struct blk_cmd {
 	uint64_t create_size;
 	enum virtio_ring_format ring;
 	unsigned int reconnect_ms;
+	struct opt_iommu iommu;
 	enum tool_transport transport;
 	bool have_transport;
 };
@@ -69,7 +70,8 @@ static const char blk_usage[] =
 	"usage: vireo blk --image FILE [--queues N] [--readonly] [--size SIZE]\n"
 	"                 {write|read|verify} --offset OFF --length LEN [--pattern P]\n"
 	"                 [--output FILE]\n"
-	"       vireo blk --socket PATH [--queues N] [--reconnect MS] {write|read|verify} ...\n"
+	"       vireo blk --socket PATH [--queues N] [--reconnect MS] [--iommu ...]\n"
+	"                 {write|read|verify} ...\n"
 	"       vireo blk --pci DDDD:BB:DD.F [--queues N] {write|read|verify} ...\n"
 	"       [--ring split|packed] [--transport loopback|mmio|pci]\n"
 	"\n"
@@ -102,7 +104,8 @@ static const char blk_usage[] =
 	"  -O, --output FILE   where read puts the raw bytes\n"
 	"      --reconnect MS  with --socket: if the back-end goes away, connect again for\n"
 	"                      up to MS milliseconds and go on (needs a back-end with\n"
-	"                      inflight tracking, INFLIGHT_SHMFD: vireo serve blk)\n"
+	"                      inflight tracking, INFLIGHT_SHMFD: vireo serve "
+	"blk)\n" OPT_IOMMU_USAGE
 	"      --format raw    use FILE even if it looks like qcow2, VMDK, ... (refused\n"
 	"                      otherwise: only raw images are served)\n"
 	"      --ring FORMAT   negotiate this virtqueue format: split or packed\n"
@@ -132,6 +135,7 @@ static const struct option blk_options[] = {
 	{"reconnect", required_argument, NULL, BLK_OPT_RECONNECT},
 	{"ring", required_argument, NULL, 'R'},
 	{"transport", required_argument, NULL, BLK_OPT_TRANSPORT},
+	OPT_IOMMU_LONGOPTS,
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -140,7 +144,10 @@ static const struct option blk_options[] = {
 static int blk_parse_option(void *ctx, int opt, char **argv)
 {
 	struct blk_cmd *c = ctx;
+	int ret = opt_parse_iommu(CMD, opt, optarg, &c->iommu);
 
+	if (ret != 1)
+		return ret;
 	switch (opt) {
 	case 'i':
 		c->image = optarg;
@@ -240,6 +247,10 @@ static int blk_parse(struct blk_cmd *c, int argc, char **argv)
 		return opt_usage_error(CMD, "--readonly and --size go with --image only");
 	if (c->reconnect_ms && !c->socket)
 		return opt_usage_error(CMD, "--reconnect goes with --socket only");
+	if (c->iommu.given && !c->socket)
+		return opt_usage_error(CMD, "--iommu and --iotlb-* go with --socket only");
+	if (opt_check_iommu(CMD, &c->iommu))
+		return EXIT_USAGE;
 	if (!c->image && c->have_transport)
 		return opt_usage_error(CMD, "--transport goes with --image only");
 	if (!c->have_length)
@@ -421,7 +432,8 @@ static int blk_open_stack(struct blk_cmd *c, struct blk_stack *s)
 	int ret;
 
 	if (c->socket)
-		ret = blk_stack_connect(s, c->socket, queues, 0, c->ring, c->reconnect_ms);
+		ret = blk_stack_connect(s, c->socket, queues, 0, c->ring, c->reconnect_ms,
+					&c->iommu);
 	else if (c->pci)
 		ret = blk_stack_pci(s, c->pci, queues, 0, c->ring);
 	else

@@ -28,6 +28,7 @@ struct rng_cmd {
 	const char *pci;
 	const char *output;
 	uint64_t bytes;
+	struct opt_iommu iommu;
 };
 
 /* Whichever transport the command line named, with our rng driver bound on @bus. */
@@ -43,7 +44,8 @@ struct rng_stack {
 };
 
 static const char rng_usage[] =
-	"usage: vireo rng [--socket PATH | --pci BDF] [--bytes N] [--output FILE]\n"
+	"usage: vireo rng [--socket PATH [--iommu ...] | --pci BDF] [--bytes N]\n"
+	"                 [--output FILE]\n"
 	"\n"
 	"Reads N random bytes through the virtio-rng driver: from the virtio-rng device\n"
 	"model over loopback, from a vhost-user-rng back-end (vireo serve rng), or from\n"
@@ -51,22 +53,29 @@ static const char rng_usage[] =
 	"  -S, --socket PATH   a vhost-user-rng back-end's socket\n"
 	"      --pci BDF       a virtio-rng PCI function (DDDD:BB:DD.F) bound to vfio-pci\n"
 	"  -n, --bytes N       how many bytes, 1..16M (default 32; k/M suffixes)\n"
-	"  -O, --output FILE   write the raw bytes to FILE ('-' for stdout) instead\n"
-	"  -h, --help          this text\n"
+	"  -O, --output FILE   write the raw bytes to FILE ('-' for stdout) "
+	"instead\n" OPT_IOMMU_USAGE "  -h, --help          this text\n"
 	"Exit status: 0 ok, 1 failure, 2 bad arguments.\n";
 
 #define RNG_OPT_PCI 256
 
 static const struct option rng_options[] = {
-	{"socket", required_argument, NULL, 'S'}, {"pci", required_argument, NULL, RNG_OPT_PCI},
-	{"bytes", required_argument, NULL, 'n'},  {"output", required_argument, NULL, 'O'},
-	{"help", no_argument, NULL, 'h'},	  {NULL, 0, NULL, 0},
+	{"socket", required_argument, NULL, 'S'},
+	{"pci", required_argument, NULL, RNG_OPT_PCI},
+	{"bytes", required_argument, NULL, 'n'},
+	{"output", required_argument, NULL, 'O'},
+	OPT_IOMMU_LONGOPTS,
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
 };
 
 static int rng_parse_option(void *ctx, int opt, char **argv)
 {
 	struct rng_cmd *c = ctx;
+	int ret = opt_parse_iommu(CMD, opt, optarg, &c->iommu);
 
+	if (ret != 1)
+		return ret;
 	switch (opt) {
 	case 'S':
 		c->socket = optarg;
@@ -106,7 +115,12 @@ static void rng_stack_close(struct rng_stack *s)
 static int rng_stack_open(struct rng_stack *s, const struct rng_cmd *c)
 {
 	struct vhost_user_frontend_options fo = {.socket_path = c->socket,
-						 .device_id = VIRTIO_ID_ENTROPY};
+						 .device_id = VIRTIO_ID_ENTROPY,
+						 .iommu = c->iommu.on,
+						 .iotlb_page = c->iommu.page,
+						 .iotlb_preload = c->iommu.preload,
+						 .iotlb_invalidate_every =
+							 c->iommu.invalidate_every};
 	struct virtio_device *vdev = NULL;
 	int ret;
 
@@ -180,6 +194,10 @@ int cmd_rng_main(int argc, char **argv)
 		return opt_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
 	if (c.socket && c.pci)
 		return opt_usage_error(CMD, "--socket and --pci exclude each other");
+	if (c.iommu.given && !c.socket)
+		return opt_usage_error(CMD, "--iommu and --iotlb-* go with --socket only");
+	if (opt_check_iommu(CMD, &c.iommu))
+		return EXIT_USAGE;
 	buf = malloc(c.bytes);
 	if (!buf)
 		return 1;

@@ -85,6 +85,44 @@ int opt_parse_count(const char *cmd, const char *name, const char *arg, unsigned
 	return 0;
 }
 
+/* opt_parse_iommu() - see options.h */
+int opt_parse_iommu(const char *cmd, int opt, const char *arg, struct opt_iommu *o)
+{
+	switch (opt) {
+	case OPT_IOMMU:
+		o->on = true;
+		break;
+	case OPT_IOTLB_PAGE:
+		if (opt_parse_size(arg, &o->page) < 0 || o->page < 4096 ||
+		    (o->page & (o->page - 1)))
+			return opt_usage_error(
+				cmd, "--iotlb-page wants a power of two of at least 4k, not '%s'",
+				arg);
+		break;
+	case OPT_IOTLB_PRELOAD:
+		o->preload = true;
+		break;
+	case OPT_IOTLB_INVALIDATE:
+		if (opt_parse_count(cmd, "iotlb-invalidate", arg, 1, 1000000000u,
+				    &o->invalidate_every))
+			return EXIT_USAGE;
+		break;
+	default:
+		return 1;
+	}
+	o->given = true;
+	return 0;
+}
+
+/* opt_check_iommu() - see options.h */
+int opt_check_iommu(const char *cmd, const struct opt_iommu *o)
+{
+	if (o->given && !o->on)
+		return opt_usage_error(cmd, "--iotlb-page, --iotlb-preload and --iotlb-invalidate "
+					    "go with --iommu");
+	return 0;
+}
+
 /* opt_parse_ring() - see options.h */
 int opt_parse_ring(const char *cmd, const char *arg, enum virtio_ring_format *out)
 {

@@ -95,6 +95,51 @@ struct option;
 int opt_parse_args(int argc, char **argv, const char *shortopts, const struct option *longopts,
 		   const char *usage, int (*one)(void *ctx, int opt, char **argv), void *ctx);
 
+/* The vIOMMU options of `blk --socket` and `bench blk --socket` (ids above every tool's own). */
+enum { OPT_IOMMU = 0x4000, OPT_IOTLB_PAGE, OPT_IOTLB_PRELOAD, OPT_IOTLB_INVALIDATE };
+
+/* clang-format off */
+#define OPT_IOMMU_LONGOPTS                                                     \
+	{"iommu", no_argument, NULL, OPT_IOMMU},                               \
+	{"iotlb-page", required_argument, NULL, OPT_IOTLB_PAGE},               \
+	{"iotlb-preload", no_argument, NULL, OPT_IOTLB_PRELOAD},               \
+	{"iotlb-invalidate", required_argument, NULL, OPT_IOTLB_INVALIDATE}
+/* clang-format on */
+
+#define OPT_IOMMU_USAGE                                                                    \
+	"      --iommu         with --socket: act as a vIOMMU: negotiate\n"                \
+	"                      VIRTIO_F_ACCESS_PLATFORM and the IOTLB protocol, give\n"    \
+	"                      the back-end I/O virtual addresses and answer its\n"        \
+	"                      IOTLB misses (the back-end must offer them: vireo serve)\n" \
+	"      --iotlb-page SIZE  with --iommu: answer a miss with an entry of SIZE\n"     \
+	"                      (a power of two, at least 4k; default the whole DMA\n"      \
+	"                      arena, one entry)\n"                                        \
+	"      --iotlb-preload with --iommu: send the entries for the whole arena\n"       \
+	"                      before the rings start (a warm IOTLB, no misses)\n"         \
+	"      --iotlb-invalidate N  with --iommu: invalidate the whole arena after\n"     \
+	"                      every N completion wake-ups (the I/O goes on: misses)\n"
+
+/**
+ * struct opt_iommu - what the vIOMMU options asked for
+ * @given: any of them was given (they all need --socket)
+ */
+struct opt_iommu {
+	bool on;
+	bool given;
+	uint64_t page;
+	bool preload;
+	unsigned int invalidate_every;
+};
+
+/**
+ * opt_parse_iommu() - @opt if it is one of OPT_IOMMU_LONGOPTS, with @arg
+ * Return: 0 (taken), 1 (not a vIOMMU option), or EXIT_USAGE after the error line.
+ */
+int opt_parse_iommu(const char *cmd, int opt, const char *arg, struct opt_iommu *o);
+
+/** opt_check_iommu() - --iotlb-* need --iommu. Return: 0 or EXIT_USAGE */
+int opt_check_iommu(const char *cmd, const struct opt_iommu *o);
+
 /** opt_now_ns() - CLOCK_MONOTONIC in nanoseconds */
 uint64_t opt_now_ns(void);
 

@@ -200,16 +200,29 @@ static int serve_parse(struct serve_cmd *c, int argc, char **argv)
 
 /*
  * @print_stats: the model's counters (serve_stats.h), on SIGUSR1 and at exit
+ * @backend: while it exists, for its IOTLB counters
  */
 struct serve_state {
 	const char *kind;
 	bool exit_on_disconnect;
 	struct event_loop loop;
 	int signal_fd;
-	void (*print_stats)(const void *model, bool json, FILE *out);
+	void (*print_stats)(const void *model, const struct vhost_user_backend_iotlb_stats *iotlb,
+			    bool json, FILE *out);
 	const void *model;
 	bool json;
+	struct vhost_user_backend *backend;
+	struct vhost_user_backend_iotlb_stats iotlb;
 };
+
+/* The model's counters, and the IOTLB's once a front-end used one (ACCESS_PLATFORM). */
+static void serve_print(struct serve_state *s)
+{
+	if (s->backend)
+		vireo_vhost_user_backend_iotlb_stats(s->backend, &s->iotlb);
+	s->print_stats(s->model, serve_stats_iotlb_used(&s->iotlb) ? &s->iotlb : NULL, s->json,
+		       stdout);
+}
 
 static void serve_on_signal(void *opaque, uint32_t events)
 {
@@ -219,7 +232,7 @@ static void serve_on_signal(void *opaque, uint32_t events)
 	(void)events;
 	while (read(s->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		if (si.ssi_signo == SIGUSR1) {
-			s->print_stats(s->model, s->json, stdout);
+			serve_print(s);
 			continue;
 		}
 		printf("vireo serve %s: %s, shutting down\n", s->kind,
@@ -314,10 +327,13 @@ static int serve_run(struct serve_state *s, struct vdev *dev, const struct serve
 		vireo_vhost_user_backend_free(b);
 		return 1;
 	}
+	s->backend = b;
 	ret = vireo_vhost_user_backend_run(b);
+	vireo_vhost_user_backend_iotlb_stats(b, &s->iotlb);
+	s->backend = NULL;
 	vireo_vhost_user_backend_free(b);
 	service_pidfile_remove(&c->service, pidfile_fd);
-	s->print_stats(s->model, s->json, stdout);
+	serve_print(s);
 	if (ret < 0) {
 		fprintf(stderr, "vireo serve: event loop: %s\n", strerror(-ret));
 		return 1;
@@ -325,14 +341,16 @@ static int serve_run(struct serve_state *s, struct vdev *dev, const struct serve
 	return 0;
 }
 
-static void serve_print_blk(const void *model, bool json, FILE *out)
+static void serve_print_blk(const void *model, const struct vhost_user_backend_iotlb_stats *iotlb,
+			    bool json, FILE *out)
 {
-	serve_stats_blk(model, json, out);
+	serve_stats_blk(model, iotlb, json, out);
 }
 
-static void serve_print_rng(const void *model, bool json, FILE *out)
+static void serve_print_rng(const void *model, const struct vhost_user_backend_iotlb_stats *iotlb,
+			    bool json, FILE *out)
 {
-	serve_stats_rng(model, json, out);
+	serve_stats_rng(model, iotlb, json, out);
 }
 
 static int serve_blk(struct serve_state *s, const struct serve_cmd *c)

@@ -53,6 +53,8 @@ int vub_chan_send_iotlb(struct vhost_user_backend *b, uint8_t type, uint64_t iov
 		ch->waiting[w].queue = queue;
 		ch->waiting[w].iova = iova;
 		ch->waiting[w].perm = perm;
+		/* Written by the control thread only while this (queue) thread is stopped. */
+		ch->waiting[w].invalidations = b->iotlb.invalidations;
 	}
 	pthread_mutex_unlock(&ch->lock);
 	if (ret < 0)
@@ -88,7 +90,7 @@ static int vub_chan_reply(struct vhost_user_backend *b, const struct vhost_user_
 			  uint64_t status)
 {
 	struct vub_backend_chan *ch = &b->chan;
-	uint64_t iova, ua, contig;
+	uint64_t iova, ua, contig, invalidations;
 	unsigned int queue;
 	uint8_t perm;
 
@@ -103,11 +105,18 @@ static int vub_chan_reply(struct vhost_user_backend *b, const struct vhost_user_
 	queue = ch->waiting[ch->first].queue;
 	iova = ch->waiting[ch->first].iova;
 	perm = ch->waiting[ch->first].perm;
+	invalidations = ch->waiting[ch->first].invalidations;
 	ch->first = (ch->first + 1) % VUB_MISS_REPLIES;
 	ch->count--;
 	pthread_mutex_unlock(&ch->lock);
-	/* D-VU-IOTLB-07: a failure, or a success that brought no entry: do not miss forever. */
-	if (status == 0 && vub_iotlb_lookup(&b->iotlb, iova, 1, perm, &ua, &contig) == 0)
+	/*
+	 * D-VU-IOTLB-07: a failure, or a success that brought no entry: do not
+	 * miss forever. An invalidation since the miss may have taken the entry
+	 * the front-end sent (the IOMMU unmapped it meanwhile): the queue asks
+	 * again at its next access, no judgement here.
+	 */
+	if (status == 0 && (vub_iotlb_lookup(&b->iotlb, iova, 1, perm, &ua, &contig) == 0 ||
+			    b->iotlb.invalidations != invalidations))
 		return 0;
 	log_warn("vhost-user: queue %u: the front-end did not map iova 0x%" PRIx64
 		 " for the access it missed (reply %" PRIu64 ")",

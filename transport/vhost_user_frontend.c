@@ -32,11 +32,19 @@
 
 #define VHU_FE_F_PROTOCOL (1ull << VHOST_USER_F_PROTOCOL_FEATURES)
 
-/* INFLIGHT_SHMFD only when we would reconnect: the region is for the next back-end. */
+/* The protocol bits a vIOMMU needs: updates, and the channel misses come on. */
+#define VHU_FE_PROTOCOL_IOMMU \
+	((1ull << VHOST_USER_PROTOCOL_F_IOTLB) | (1ull << VHOST_USER_PROTOCOL_F_BACKEND_REQ))
+
+/*
+ * INFLIGHT_SHMFD only when we would reconnect: the region is for the next
+ * back-end. IOTLB and BACKEND_REQ only as a vIOMMU.
+ */
 static uint64_t vhu_fe_protocol_wanted(const struct vhost_user_frontend *fe)
 {
 	return VHU_FE_PROTOCOL_WANTED |
-	       (fe->reconnect_ms > 0 ? 1ull << VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD : 0);
+	       (fe->reconnect_ms > 0 ? 1ull << VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD : 0) |
+	       (fe->iommu ? VHU_FE_PROTOCOL_IOMMU : 0);
 }
 
 static struct vhost_user_frontend *to_fe(struct virtio_device *vdev)
@@ -299,13 +307,18 @@ static uint64_t vhu_fe_get_features(struct virtio_device *vdev)
 
 /*
  * SET_FEATURES: the bus's choice, plus bit 30 if offered (without it the
- * protocol features we set would be void). Return: 0 or -EIO.
+ * protocol features we set would be void), plus ACCESS_PLATFORM as a vIOMMU
+ * (a transport bit: ours to accept, §6). Return: 0 or -EIO.
  */
 static int vhu_fe_finalize_features(struct virtio_device *vdev)
 {
 	struct vhost_user_frontend *fe = to_fe(vdev);
-	uint64_t f = (vdev->features & ~VHU_FE_F_PROTOCOL) | (fe->offered & VHU_FE_F_PROTOCOL);
+	uint64_t f;
 	int ret;
+
+	if (fe->iommu)
+		vdev->features |= fe->offered & VIRTIO_BIT(VIRTIO_F_ACCESS_PLATFORM);
+	f = (vdev->features & ~VHU_FE_F_PROTOCOL) | (fe->offered & VHU_FE_F_PROTOCOL);
 
 	fe->dirty = true;
 	ret = vhu_fe_set_u64(fe, VHOST_USER_SET_FEATURES, f);
@@ -386,6 +399,19 @@ int vhu_fe_handshake(struct vhost_user_frontend *fe)
 		return ret;
 	/* From now on REPLY_ACK (if set) applies to every request without a reply. */
 	fe->protocol = pf & vhu_fe_protocol_wanted(fe);
+	if (fe->iommu) {
+		/* vhost-user.rst "IOMMU support": updates need IOTLB, misses BACKEND_REQ. */
+		if ((fe->protocol & VHU_FE_PROTOCOL_IOMMU) != VHU_FE_PROTOCOL_IOMMU ||
+		    !(fe->offered & VIRTIO_BIT(VIRTIO_F_ACCESS_PLATFORM))) {
+			log_error("vhost-user: --iommu: the back-end does not offer "
+				  "VIRTIO_F_ACCESS_PLATFORM, PROTOCOL_F_IOTLB and "
+				  "PROTOCOL_F_BACKEND_REQ");
+			return -EOPNOTSUPP;
+		}
+		ret = vhu_fe_iotlb_channel(fe);
+		if (ret)
+			return ret;
+	}
 	if (vhu_fe_has_protocol(fe, VHOST_USER_PROTOCOL_F_MQ)) {
 		ret = vhu_fe_get_u64(fe, VHOST_USER_GET_QUEUE_NUM, &qn);
 		if (ret)
@@ -423,6 +449,8 @@ static void vhu_fe_quirks(struct vhost_user_frontend *fe)
 
 static void vhu_fe_destroy(struct vhost_user_frontend *fe)
 {
+	vhu_fe_iotlb_close(fe);
+	pthread_mutex_destroy(&fe->chan_lock);
 	if (fe->sock >= 0)
 		close(fe->sock);
 	if (fe->inflight_fd >= 0)
@@ -443,6 +471,11 @@ static struct vhost_user_frontend *vhu_fe_alloc(const struct vhost_user_frontend
 		return NULL;
 	fe->sock = -1;
 	fe->inflight_fd = -1;
+	fe->chan_fd = -1;
+	fe->iommu = opt->iommu;
+	fe->iotlb_page = opt->iotlb_page;
+	fe->iotlb_preload = opt->iotlb_preload;
+	fe->invalidate_every = opt->iotlb_invalidate_every;
 	fe->reconnect_ms = opt->reconnect_ms > 0 ? opt->reconnect_ms : 0;
 	if (opt->socket_path && strlen(opt->socket_path) < sizeof(fe->path))
 		strcpy(fe->path, opt->socket_path);
@@ -460,6 +493,7 @@ static struct vhost_user_frontend *vhu_fe_alloc(const struct vhost_user_frontend
 	}
 	pthread_mutex_init(&fe->lock, NULL);
 	pthread_mutex_init(&fe->reconnect_lock, NULL);
+	pthread_mutex_init(&fe->chan_lock, NULL);
 	return fe;
 }
 
@@ -473,6 +507,10 @@ int vireo_vhost_user_frontend_new(struct vhost_user_frontend **out, struct virti
 	if (opt->queue_size != 0 &&
 	    (opt->queue_size > VIRTQ_SPLIT_MAX_SIZE || (opt->queue_size & (opt->queue_size - 1))))
 		return -EINVAL;
+	/* An IOTLB entry is whole pages: a power of two of at least 4 KiB. */
+	if (opt->iotlb_page != 0 &&
+	    (opt->iotlb_page < 4096 || (opt->iotlb_page & (opt->iotlb_page - 1))))
+		return -EINVAL;
 	fe = vhu_fe_alloc(opt);
 	if (!fe)
 		return -ENOMEM;
@@ -481,7 +519,7 @@ int vireo_vhost_user_frontend_new(struct vhost_user_frontend **out, struct virti
 		goto out_destroy;
 	ret = virtio_dma_arena_init(
 		&fe->arena, opt->dma_bytes ? opt->dma_bytes : VHOST_USER_FRONTEND_DEFAULT_DMA_BYTES,
-		VHOST_USER_FRONTEND_DMA_BASE);
+		opt->iommu ? VHOST_USER_FRONTEND_IOVA_BASE : VHOST_USER_FRONTEND_DMA_BASE);
 	if (ret < 0)
 		goto out_destroy;
 	fe->arena_ready = true;

@@ -55,6 +55,12 @@ struct vhu_fe_queue {
  * @inflight_fd, @inflight: the back-end's inflight region (GET_INFLIGHT_FD),
  *	kept for the next back-end (-1: none)
  * @reconnect_lock, @generation: one reconnection per disconnection
+ * @iommu, @iotlb_page, @iotlb_preload, @invalidate_every: the options
+ * @chan_fd: our end of the back-end channel (SET_BACKEND_REQ_FD; -1: none)
+ * @chan_lock: one reader of @chan_fd at a time (@chan_in, @chan_got); taken
+ *	before @lock, never after it
+ * @iotlb_*: vhost_user_frontend_iotlb_stats counters (relaxed atomics)
+ * @wakeups: used-buffer wake-ups, for @invalidate_every
  */
 struct vhost_user_frontend {
 	struct virtio_device vdev;
@@ -86,6 +92,19 @@ struct vhost_user_frontend {
 	struct vhost_user_inflight inflight;
 	pthread_mutex_t reconnect_lock;
 	unsigned long generation;
+	bool iommu;
+	uint64_t iotlb_page;
+	bool iotlb_preload;
+	unsigned int invalidate_every;
+	int chan_fd;
+	pthread_mutex_t chan_lock;
+	unsigned char chan_in[sizeof(struct vhost_user_header) + sizeof(struct vhost_user_iotlb)];
+	size_t chan_got;
+	atomic_uint_fast64_t iotlb_misses;
+	atomic_uint_fast64_t iotlb_refused;
+	atomic_uint_fast64_t iotlb_updates;
+	atomic_uint_fast64_t iotlb_invalidations;
+	atomic_uint_fast64_t wakeups;
 };
 
 static inline bool vhu_fe_has_protocol(const struct vhost_user_frontend *fe, unsigned int bit)
@@ -123,6 +142,30 @@ int vhu_fe_handshake(struct vhost_user_frontend *fe);
 int vhu_fe_set_u64(struct vhost_user_frontend *fe, uint32_t req, uint64_t val);
 int vhu_fe_send_mem_table(struct vhost_user_frontend *fe);
 int vhu_fe_start_ring(struct vhost_user_frontend *fe, struct vhu_fe_queue *q, unsigned int i);
+
+/* vhost_user_frontend_iotlb.c: the vIOMMU side (options.iommu) */
+/**
+ * vhu_fe_iotlb_channel() - with @iommu: a socketpair, one end to the back-end
+ * (SET_BACKEND_REQ_FD), ours kept in @chan_fd. Return: 0 (also without
+ * @iommu); -errno from socketpair; -EIO.
+ */
+int vhu_fe_iotlb_channel(struct vhost_user_frontend *fe);
+/**
+ * vhu_fe_iotlb_preload() - with @iommu and @iotlb_preload: updates for the
+ * whole arena (after SET_MEM_TABLE: entries must lie in its regions).
+ * Return: 0 or -EIO.
+ */
+int vhu_fe_iotlb_preload(struct vhost_user_frontend *fe);
+/**
+ * vhu_fe_iotlb_serve() - answer what the back-end sent on the channel, without
+ * blocking: misses with an update (then the reply it asked for). A malformed
+ * message breaks the device. Return: 0 or -EIO (broken).
+ */
+int vhu_fe_iotlb_serve(struct vhost_user_frontend *fe);
+/** vhu_fe_iotlb_after_wakeup() - count a used-buffer wake-up; invalidate every @invalidate_every */
+void vhu_fe_iotlb_after_wakeup(struct vhost_user_frontend *fe);
+/** vhu_fe_iotlb_close() - close our end of the channel */
+void vhu_fe_iotlb_close(struct vhost_user_frontend *fe);
 
 /* vhost_user_frontend_reconnect.c */
 /**

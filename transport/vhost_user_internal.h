@@ -8,6 +8,7 @@
 #define VIREO_TRANSPORT_VHOST_USER_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -112,12 +113,16 @@ struct vub_iotlb_entry {
  * @num: in use
  * @evict_state: xorshift state picking the entry a full table evicts
  * @evictions: entries evicted so far
+ * @updates, @invalidations: IOTLB_MSG updates and invalidations applied
+ *	(control thread only, as the table)
  */
 struct vub_iotlb {
 	struct vub_iotlb_entry *entries;
 	unsigned int num;
 	uint32_t evict_state;
 	uint64_t evictions;
+	uint64_t updates;
+	uint64_t invalidations;
 };
 
 /**
@@ -129,6 +134,8 @@ struct vub_iotlb {
  * @miss_sent: and it went out (not asked again until an update)
  * @ring_waiting: the ring could not start: a part of it missed
  * @misses: MISS messages asked for
+ * @hits: buffer translations the IOTLB answered (relaxed atomics, both:
+ *	the queue's thread counts, the control thread reads the statistics)
  */
 struct vub_iova_ctx {
 	struct vhost_user_backend *b;
@@ -138,7 +145,8 @@ struct vub_iova_ctx {
 	bool ring_waiting;
 	uint8_t miss_perm;
 	uint64_t miss_iova;
-	uint64_t misses;
+	_Atomic uint64_t misses;
+	_Atomic uint64_t hits;
 };
 
 /* Misses asked with NEED_REPLY whose reply has not come, oldest first (a ring). */
@@ -148,7 +156,8 @@ struct vub_iova_ctx {
  * struct vub_backend_chan - the back-end channel (SET_BACKEND_REQ_FD)
  * @fd: the socket, or -1; watched in the back-end's loop for replies
  * @lock: queue threads send misses on it
- * @waiting: each miss sent with NEED_REPLY (queue, IOVA, access), in send order
+ * @waiting: each miss sent with NEED_REPLY (queue, IOVA, access, and the
+ *	IOTLB's invalidation count then), in send order
  * @first, @count: the ring of @waiting
  * @in, @got: the reply being assembled (nonblocking reads)
  */
@@ -159,6 +168,7 @@ struct vub_backend_chan {
 		unsigned int queue;
 		uint8_t perm;
 		uint64_t iova;
+		uint64_t invalidations;
 	} waiting[VUB_MISS_REPLIES];
 	unsigned int first, count;
 	uint8_t in[sizeof(struct vhost_user_header) + sizeof(uint64_t)];

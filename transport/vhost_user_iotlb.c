@@ -228,7 +228,8 @@ static void vub_iova_miss(struct vub_iova_ctx *ctx, uint64_t iova, uint8_t perm)
 	ctx->miss_pending = true;
 	ctx->miss_iova = iova;
 	ctx->miss_perm = perm;
-	ctx->misses++;
+	/* Relaxed: a statistic (vireo_vhost_user_backend_iotlb_stats()). */
+	atomic_fetch_add_explicit(&ctx->misses, 1, memory_order_relaxed);
 	ctx->miss_sent = vub_chan_send_iotlb(ctx->b, VHOST_IOTLB_MISS, iova, perm, ctx->index) == 0;
 }
 
@@ -261,6 +262,8 @@ static int vub_iova_translate_access(const void *opaque, uint64_t addr, uint64_t
 		return -EFAULT;
 	}
 	*contiguous = contig;
+	/* Relaxed: a statistic, like the misses. */
+	atomic_fetch_add_explicit(&ctx->hits, 1, memory_order_relaxed);
 	return 0;
 }
 
@@ -443,6 +446,7 @@ static int vub_iotlb_apply(struct vhost_user_backend *b, const struct vhost_user
 			*why = "out of memory";
 			return ret;
 		}
+		b->iotlb.updates++;
 		/* A remap of mapped IOVAs revokes their old translation, as an invalidation does. */
 		if (ret > 0)
 			vub_iotlb_invalidated(b, m->iova, m->iova + (m->size - 1));
@@ -454,6 +458,7 @@ static int vub_iotlb_apply(struct vhost_user_backend *b, const struct vhost_user
 			*why = "invalidation of size 0, or a range that wraps";
 			return ret;
 		}
+		b->iotlb.invalidations++;
 		/* A range not present is no error: the IOMMU unmaps what we never asked for. */
 		if (ret > 0)
 			vub_iotlb_invalidated(b, m->iova, m->iova + (m->size - 1));
@@ -477,4 +482,22 @@ void vub_iotlb_msg(struct vhost_user_backend *b, const struct vhost_user_iotlb *
 			 b->conn_count, m->type, m->iova, m->size, m->perm, why);
 	reply->hdr.size = sizeof(uint64_t);
 	reply->payload.u64 = ret < 0;
+}
+
+/* Control thread (the statistics are read where the IOTLB is written). */
+void vireo_vhost_user_backend_iotlb_stats(const struct vhost_user_backend *b,
+					  struct vhost_user_backend_iotlb_stats *st)
+{
+	unsigned int i;
+
+	memset(st, 0, sizeof(*st));
+	st->active = vdev_has_feature(b->dev, VIRTIO_F_ACCESS_PLATFORM);
+	for (i = 0; i < VDEV_MAX_QUEUES; i++) {
+		st->hits += atomic_load_explicit(&b->iova[i].hits, memory_order_relaxed);
+		st->misses += atomic_load_explicit(&b->iova[i].misses, memory_order_relaxed);
+	}
+	st->updates = b->iotlb.updates;
+	st->invalidations = b->iotlb.invalidations;
+	st->evictions = b->iotlb.evictions;
+	st->entries = b->iotlb.num;
 }

@@ -113,6 +113,32 @@ VIREO_API void vireo_vhost_user_backend_after_dispatch(struct vhost_user_backend
 VIREO_API bool vireo_vhost_user_backend_connected(const struct vhost_user_backend *b);
 
 /**
+ * struct vhost_user_backend_iotlb_stats - the IOTLB (VIRTIO_F_ACCESS_PLATFORM)
+ * @active: ACCESS_PLATFORM is negotiated on the current connection
+ * @hits: buffer translations the IOTLB answered (since the back-end was made)
+ * @misses: VHOST_IOTLB_MISS requests sent to the front-end
+ * @updates, @invalidations: IOTLB_MSG updates and invalidations applied
+ * @evictions: entries dropped because the table was full
+ * @entries: entries held now (the IOTLB is emptied at each disconnection)
+ */
+struct vhost_user_backend_iotlb_stats {
+	bool active;
+	uint64_t hits;
+	uint64_t misses;
+	uint64_t updates;
+	uint64_t invalidations;
+	uint64_t evictions;
+	unsigned int entries;
+};
+
+/**
+ * vireo_vhost_user_backend_iotlb_stats() - the IOTLB's counters; call it from
+ * the device's thread (the event loop's), as the other calls. Never fails.
+ */
+VIREO_API void vireo_vhost_user_backend_iotlb_stats(const struct vhost_user_backend *b,
+						    struct vhost_user_backend_iotlb_stats *st);
+
+/**
  * vireo_vhost_user_backend_free() - close the connection, reset the device (in-flight
  * I/O completes first), unmap memory, stop listening and remove the socket
  * file. Call it from the device's thread.

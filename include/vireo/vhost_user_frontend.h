@@ -30,6 +30,13 @@ extern "C" {
 /* Device-visible (guest) address of the first byte of the DMA arena. */
 #define VHOST_USER_FRONTEND_DMA_BASE 0x100000000ull
 
+/*
+ * With @iommu: the DMA arena's I/O virtual address (what rings and buffers
+ * hold), unlike the memory table's guest address (VHOST_USER_FRONTEND_DMA_BASE):
+ * a back-end that skipped the IOTLB would miss every access.
+ */
+#define VHOST_USER_FRONTEND_IOVA_BASE 0x5a0000000000ull
+
 /* Used when the options give 0 DMA bytes. */
 #define VHOST_USER_FRONTEND_DEFAULT_DMA_BYTES (8u << 20)
 
@@ -47,6 +54,18 @@ struct vhost_user_frontend;
  * @queue_size: ring size, a power of two (0: 256 for blk, 64 otherwise;
  *	QEMU's vhost-user-blk uses 128, libvhost-user accepts up to 1024)
  * @timeout_ms: how long to wait for each reply (0: 5000)
+ * @reconnect_ms: how long to try reconnecting to a back-end that went away
+ * @iommu: act as a vIOMMU (vhost-user.rst "IOMMU support"): negotiate
+ *	VIRTIO_F_ACCESS_PLATFORM, PROTOCOL_F_IOTLB and PROTOCOL_F_BACKEND_REQ
+ *	(the back-end must offer all three), give I/O virtual addresses
+ *	(VHOST_USER_FRONTEND_IOVA_BASE), and answer the back-end's IOTLB misses
+ *	with IOTLB_MSG updates
+ * @iotlb_page: with @iommu, the size of the entry a miss is answered with:
+ *	0 the whole arena (one entry), else a power of two >= 4096
+ * @iotlb_preload: with @iommu, send the entries for the whole arena (in
+ *	@iotlb_page pieces) after the memory table, before any ring starts
+ * @iotlb_invalidate_every: with @iommu, invalidate the whole arena after
+ *	every that many used-buffer wake-ups (0: never) — a miss-heavy run
  */
 struct vhost_user_frontend_options {
 	const char *socket_path;
@@ -55,6 +74,10 @@ struct vhost_user_frontend_options {
 	unsigned int queue_size;
 	int timeout_ms;
 	int reconnect_ms;
+	bool iommu;
+	uint64_t iotlb_page;
+	bool iotlb_preload;
+	unsigned int iotlb_invalidate_every;
 };
 
 /**
@@ -117,6 +140,37 @@ VIREO_API int vireo_vhost_user_frontend_set_vring_enable(struct vhost_user_front
  */
 VIREO_API void vireo_vhost_user_frontend_stats(const struct vhost_user_frontend *fe,
 					       struct vhost_user_frontend_stats *st);
+
+/**
+ * struct vhost_user_frontend_iotlb_stats - the vIOMMU side (options.iommu)
+ * @misses: VHOST_IOTLB_MISS requests answered with an update
+ * @refused: misses not answered (an IOVA outside the arena, a bad permission,
+ *	or the back-end refused our update)
+ * @updates: IOTLB_MSG updates sent (misses and pre-loading)
+ * @invalidations: IOTLB_MSG invalidations sent
+ */
+struct vhost_user_frontend_iotlb_stats {
+	uint64_t misses;
+	uint64_t refused;
+	uint64_t updates;
+	uint64_t invalidations;
+};
+
+/**
+ * vireo_vhost_user_frontend_iotlb_stats() - the counters since
+ * vireo_vhost_user_frontend_new() (all 0 without options.iommu)
+ */
+VIREO_API void vireo_vhost_user_frontend_iotlb_stats(const struct vhost_user_frontend *fe,
+						     struct vhost_user_frontend_iotlb_stats *st);
+
+/**
+ * vireo_vhost_user_frontend_iotlb_invalidate() - unmap [@iova, @iova + @size)
+ * (IOTLB_MSG INVALIDATE, acknowledged: afterwards the back-end uses no old
+ * translation of it); later accesses miss and are answered again.
+ * Return: 0; -EOPNOTSUPP (no options.iommu); -EINVAL (size 0, wraps); -EIO.
+ */
+VIREO_API int vireo_vhost_user_frontend_iotlb_invalidate(struct vhost_user_frontend *fe,
+							 uint64_t iova, uint64_t size);
 
 #ifdef __cplusplus
 }

@@ -24,7 +24,7 @@
 # - /tmp/X and /dev/shm/X → folders of this test (parallel runs never share a socket);
 # - `--seconds N` → `--seconds 1` (a `vireo bench` without it gets it), `--rounds N` →
 #   `--rounds 1`, and the positional ROUNDS and SECONDS of tests/interop/bench_frontend_blk.sh,
-#   bench_ab_blk.sh and guest_fio_rank.sh → 1;
+#   bench_ab_blk.sh, bench_iommu_blk.sh, guest_fio_rank.sh and bench_guest_iommu.sh → 1;
 # - `apt-get install PKG...` → `apt-cache show PKG...` (the package exists; nothing installed);
 # - `git worktree add DIR REV && make -C DIR ...` (a second build to compare against) → DIR's
 #   build/vireo is the build under test: compiling another tree takes minutes.
@@ -205,8 +205,8 @@ substitute() {
 		-e "s#(^|[^[:alnum:]_./-])/dev/shm/#\\1$sh/#g" \
 		-e 's#--(seconds|rounds)([ =])[0-9]+#--\1\21#g' \
 		-e '/vireo bench [a-z]/{/--seconds|--help|\\$/!s/(vireo bench [^#]*[^# ])( *#.*)?$/\1 --seconds 1\2/}' \
-		-e 's#((bench_frontend_blk|bench_ab_blk)\.sh)( [0-9]+)( [0-9]+)?#\1 1 1#g' \
-		-e 's#(guest_fio_rank\.sh) [0-9]+#\1 1#g' \
+		-e 's#((bench_frontend_blk|bench_ab_blk|bench_iommu_blk)\.sh)( [0-9]+)( [0-9]+)?#\1 1 1#g' \
+		-e 's#(guest_fio_rank|bench_guest_iommu)\.sh [0-9]+#\1.sh 1#g' \
 		-e 's#^([[:space:]]*)(sudo )?apt(-get)? install( -y)? #\1apt-cache show #' \
 		-e "s|^git worktree add ([^ ]+) [^ ]+ && make -C [^#]*|mkdir -p \\1/build \\&\\& ln -sf $vireo \\1/build/vireo |"
 }
@@ -304,7 +304,7 @@ while IFS=$'\037' read -r k file line kind lang note; do
 	run)
 		s=$(scratch "$file")
 		substitute "$s" <"$tmp/blocks/$k" >"$tmp/blocks/$k.run"
-		if grep -qE 'build/guest|make run|tests/guest/|guest_fio_rank' "$tmp/blocks/$k.run" &&
+		if grep -qE 'build/guest|make run|tests/guest/|guest_fio_rank|bench_guest_iommu' "$tmp/blocks/$k.run" &&
 			[ ! -e "$guest/vmlinuz" ]; then
 			# make test builds the guest first (tests/guest/build.sh); a run by hand may not have
 			n=$((n + 1))
