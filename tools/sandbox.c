@@ -111,7 +111,7 @@ static int sandbox_allow_sanitizer(scmp_filter_ctx ctx)
 				SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_UNTRACED | CLONE_THREAD, 0));
 	/* Whether stderr is a terminal (colours). */
 	ret |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-				SCMP_A1(SCMP_CMP_EQ, TCGETS));
+				SCMP_A1(SCMP_CMP_EQ, TCGETS, 0));
 	return ret < 0 ? -EINVAL : 0;
 }
 #endif
@@ -138,7 +138,7 @@ static int sandbox_allow_narrow(scmp_filter_ctx ctx)
 #endif
 	/* abort() and raise() signal this process only. */
 	ret |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
-				SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
+				SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid(), 0));
 	return ret < 0 ? -EINVAL : 0;
 }
 
@@ -148,10 +148,10 @@ static int sandbox_allow_inet(scmp_filter_ctx ctx)
 	int ret;
 
 	ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-			       SCMP_A0(SCMP_CMP_EQ, AF_INET));
+			       SCMP_A0(SCMP_CMP_EQ, AF_INET, 0));
 	if (ret == 0)
 		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-				       SCMP_A0(SCMP_CMP_EQ, AF_INET6));
+				       SCMP_A0(SCMP_CMP_EQ, AF_INET6, 0));
 	if (ret == 0)
 		ret = sandbox_allow_list(ctx, sandbox_inet, SANDBOX_COUNT(sandbox_inet));
 	return ret;
