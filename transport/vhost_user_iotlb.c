@@ -182,11 +182,54 @@ int vub_iotlb_lookup(const struct vub_iotlb *t, uint64_t iova, uint64_t len, uin
 	return 0;
 }
 
+/* What the connection's IOTLB did, at its end: shows that the I/O went through IOVAs. */
+static void vub_iotlb_log_counters(struct vhost_user_backend *b)
+{
+	uint64_t misses = 0;
+	unsigned int i;
+
+	for (i = 0; i < VDEV_MAX_QUEUES; i++) {
+		misses += b->iova[i].misses;
+		b->iova[i].misses = 0;
+	}
+	if (b->iotlb.updates || b->iotlb.invalidations || misses)
+		log_info("vhost-user: IOTLB: %" PRIu64 " misses asked, %" PRIu64
+			 " updates, %" PRIu64 " invalidations applied",
+			 misses, b->iotlb.updates, b->iotlb.invalidations);
+	b->iotlb.updates = 0;
+	b->iotlb.invalidations = 0;
+}
+
+/*
+ * The last started ring stopped (GET_VRING_BASE): drop every translation. A
+ * cache may: what is used again is asked for again (D-VU-IOTLB-05). Needed:
+ * QEMU 7.2's intel-iommu does not pass on the invalidations of a domain torn
+ * down (a guest's VFIO container closed), and the driver that starts the device
+ * next maps the same IOVAs elsewhere. (DPDK drops its IOTLB at SET_MEM_TABLE.)
+ */
+void vub_iotlb_device_stopped(struct vhost_user_backend *b)
+{
+	unsigned int i;
+
+	for (i = 0; i < b->dev->num_queues; i++)
+		if (b->queues[i].started)
+			return;
+	if (b->iotlb.num)
+		log_debug("vhost-user: device stopped: %u IOTLB entries dropped", b->iotlb.num);
+	vub_iotlb_clear(&b->iotlb);
+	vub_chan_forget_waiting(b);
+	for (i = 0; i < VDEV_MAX_QUEUES; i++) {
+		b->iova[i].miss_pending = false;
+		b->iova[i].ring_waiting = false;
+	}
+}
+
 /* At disconnect: no channel, no translations, no pending misses. */
 void vub_iotlb_disconnect(struct vhost_user_backend *b)
 {
 	unsigned int i;
 
+	vub_iotlb_log_counters(b);
 	vub_chan_close(b);
 	vub_iotlb_clear(&b->iotlb);
 	for (i = 0; i < VDEV_MAX_QUEUES; i++) {
@@ -443,6 +486,7 @@ static int vub_iotlb_apply(struct vhost_user_backend *b, const struct vhost_user
 			*why = "out of memory";
 			return ret;
 		}
+		b->iotlb.updates++;
 		/* A remap of mapped IOVAs revokes their old translation, as an invalidation does. */
 		if (ret > 0)
 			vub_iotlb_invalidated(b, m->iova, m->iova + (m->size - 1));
@@ -454,6 +498,7 @@ static int vub_iotlb_apply(struct vhost_user_backend *b, const struct vhost_user
 			*why = "invalidation of size 0, or a range that wraps";
 			return ret;
 		}
+		b->iotlb.invalidations++;
 		/* A range not present is no error: the IOMMU unmaps what we never asked for. */
 		if (ret > 0)
 			vub_iotlb_invalidated(b, m->iova, m->iova + (m->size - 1));
