@@ -25,12 +25,12 @@ case ${VIREO_LOG:-} in debug | trace) ;; *) export VIREO_LOG=info ;; esac # for 
 . "$repo/tests/guest/lib.sh"
 trap 'serve_stop_all; [ -n "${VIREO_KEEP_TMP:-}" ] || rm -rf "$tmp"' EXIT
 
-n=0
+n=0 fails=0
 tap() { # tap OK|FAIL NAME [DIAG...]
 	local res=$1 name=$2
 	shift 2
 	n=$((n + 1))
-	if [ "$res" = OK ]; then echo "ok $n - $name"; else echo "not ok $n - $name"; fi
+	if [ "$res" = OK ]; then echo "ok $n - $name"; else echo "not ok $n - $name"; fails=$((fails + 1)); fi
 	[ "$res" = OK ] || for d in "$@"; do echo "# $d"; done
 }
 skip_all() {
@@ -139,3 +139,5 @@ for img in "$img0" "$img1"; do
 	seed=$((seed + 1))
 done
 echo "1..$n"
+# Non-zero on a failure too, for docs/pci.md's block (tests/cli/test_doc_commands.sh).
+[ $fails -eq 0 ]
