@@ -52,10 +52,10 @@ nic_a=("${net_nic_args[@]}")
 net_vhost_user_nic n0 "$tmp/b.sock" $mac_b ",iommu_platform=on,disable-legacy=on"
 nic_b=("${net_nic_args[@]}")
 app="intel_iommu=on iommu.strict=1 vireo.wait=60 vireo.port=$port"
-ga=(--checks iommu,net_link,net_addr,net_ping,net_tcp_recv --timeout ${VIREO_GUEST_TIMEOUT:-200} --watch "$serve_pid_sw"
+ga=(--checks iommu,net_link,net_addr,net_ping,net_tcp_recv --timeout "${VIREO_GUEST_TIMEOUT:-200}" --watch "$serve_pid_sw"
 	--append "$app vireo.mac=$mac_a vireo.ip=10.0.0.1/24 vireo.peer=10.0.0.2"
 	-- "${iommu[@]}" "${nic_a[@]}")
-gb=(--checks iommu,net_link,net_addr,net_ping,net_tcp_send --timeout ${VIREO_GUEST_TIMEOUT:-200} --watch "$serve_pid_sw"
+gb=(--checks iommu,net_link,net_addr,net_ping,net_tcp_send --timeout "${VIREO_GUEST_TIMEOUT:-200}" --watch "$serve_pid_sw"
 	--append "$app vireo.mac=$mac_b vireo.ip=10.0.0.2/24 vireo.peer=10.0.0.1"
 	-- "${iommu[@]}" "${nic_b[@]}")
 net_guest_start ga "${ga[@]}"

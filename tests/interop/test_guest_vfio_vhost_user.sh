@@ -70,7 +70,7 @@ watch=(--watch "$serve_pid_split" --watch "$serve_pid_packed")
 [ ${#rng_dev[@]} -eq 0 ] || watch+=(--watch "$serve_pid_rng")
 # iommu.strict=1: see test_guest_iommu.sh (QEMU 7.2 passes only page-selective invalidations
 # on to vhost back-ends; vfio's unmaps are page-selective anyway).
-VIREO_GUEST_DIR=$tmp/guest "$repo/tests/guest/run.sh" --checks $checks --timeout ${VIREO_GUEST_TIMEOUT:-300} \
+VIREO_GUEST_DIR=$tmp/guest "$repo/tests/guest/run.sh" --checks $checks --timeout "${VIREO_GUEST_TIMEOUT:-300}" \
 	--log "$tmp/console.log" --append "intel_iommu=on iommu.strict=1" "${watch[@]}" -- \
 	-device intel-iommu \
 	-chardev socket,id=c0,path="$tmp/split.sock" \
