@@ -75,9 +75,16 @@ void vub_chan_close(struct vhost_user_backend *b)
 		close(ch->fd);
 	}
 	ch->fd = -1;
-	ch->first = ch->count = 0;
+	ch->first = ch->count = ch->stale = 0;
 	ch->got = 0;
 	pthread_mutex_unlock(&ch->lock);
+}
+
+void vub_chan_forget_waiting(struct vhost_user_backend *b)
+{
+	pthread_mutex_lock(&b->chan.lock);
+	b->chan.stale = b->chan.count;
+	pthread_mutex_unlock(&b->chan.lock);
 }
 
 /*
@@ -108,6 +115,12 @@ static int vub_chan_reply(struct vhost_user_backend *b, const struct vhost_user_
 	invalidations = ch->waiting[ch->first].invalidations;
 	ch->first = (ch->first + 1) % VUB_MISS_REPLIES;
 	ch->count--;
+	if (ch->stale) {
+		/* Asked before the IOTLB was dropped: its entry is gone with the others. */
+		ch->stale--;
+		pthread_mutex_unlock(&ch->lock);
+		return 0;
+	}
 	pthread_mutex_unlock(&ch->lock);
 	/*
 	 * D-VU-IOTLB-07: a failure, or a success that brought no entry: do not

@@ -246,6 +246,7 @@ static int vub_get_vring_base(struct vhost_user_backend *b, const struct vhost_u
 		(void)vireo_vdev_queue_get_position(b->dev, s->index, &pos);
 		reply->payload.state.num = vub_packed_base_encode(&pos);
 	}
+	vub_iotlb_device_stopped(b);
 	return 0;
 }
 

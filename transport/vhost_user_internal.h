@@ -159,6 +159,8 @@ struct vub_iova_ctx {
  * @waiting: each miss sent with NEED_REPLY (queue, IOVA, access, and the
  *	IOTLB's invalidation count then), in send order
  * @first, @count: the ring of @waiting
+ * @stale: how many of the oldest @waiting were asked before the IOTLB was
+ *	dropped (vub_iotlb_device_stopped()): their replies are not checked
  * @in, @got: the reply being assembled (nonblocking reads)
  */
 struct vub_backend_chan {
@@ -170,7 +172,7 @@ struct vub_backend_chan {
 		uint64_t iova;
 		uint64_t invalidations;
 	} waiting[VUB_MISS_REPLIES];
-	unsigned int first, count;
+	unsigned int first, count, stale;
 	uint8_t in[sizeof(struct vhost_user_header) + sizeof(uint64_t)];
 	size_t got;
 };
@@ -308,6 +310,10 @@ int vub_chan_send_iotlb(struct vhost_user_backend *b, uint8_t type, uint64_t iov
 			unsigned int queue);
 /** vub_chan_close() - no channel (control thread, queue threads stopped) */
 void vub_chan_close(struct vhost_user_backend *b);
+/** vub_chan_forget_waiting() - the replies still due are not to be checked (IOTLB dropped) */
+void vub_chan_forget_waiting(struct vhost_user_backend *b);
+/** vub_iotlb_device_stopped() - no ring started any more: empty the IOTLB (control thread) */
+void vub_iotlb_device_stopped(struct vhost_user_backend *b);
 /** vub_iotlb_disconnect() - close the back-end channel, empty the IOTLB */
 void vub_iotlb_disconnect(struct vhost_user_backend *b);
 /** vub_iotlb_vring_mem() - queue @i's translation of IOVAs (the core's vdev_queue.iova_mem) */

@@ -182,11 +182,53 @@ int vub_iotlb_lookup(const struct vub_iotlb *t, uint64_t iova, uint64_t len, uin
 	return 0;
 }
 
+/*
+ * What the IOTLB did, at a connection's end: shows that the I/O went through IOVAs. The
+ * counters are the server's totals (vireo_vhost_user_backend_iotlb_stats() reads them too).
+ */
+static void vub_iotlb_log_counters(struct vhost_user_backend *b)
+{
+	uint64_t misses = 0;
+	unsigned int i;
+
+	for (i = 0; i < VDEV_MAX_QUEUES; i++)
+		misses += atomic_load_explicit(&b->iova[i].misses, memory_order_relaxed);
+	if (b->iotlb.updates || b->iotlb.invalidations || misses)
+		log_info("vhost-user: IOTLB: %" PRIu64 " misses asked, %" PRIu64
+			 " updates, %" PRIu64 " invalidations applied (totals)",
+			 misses, b->iotlb.updates, b->iotlb.invalidations);
+}
+
+/*
+ * The last started ring stopped (GET_VRING_BASE): drop every translation. A
+ * cache may: what is used again is asked for again (D-VU-IOTLB-05). Needed:
+ * QEMU 7.2's intel-iommu does not pass on the invalidations of a domain torn
+ * down (a guest's VFIO container closed), and the driver that starts the device
+ * next maps the same IOVAs elsewhere. (DPDK drops its IOTLB at SET_MEM_TABLE.)
+ */
+void vub_iotlb_device_stopped(struct vhost_user_backend *b)
+{
+	unsigned int i;
+
+	for (i = 0; i < b->dev->num_queues; i++)
+		if (b->queues[i].started)
+			return;
+	if (b->iotlb.num)
+		log_debug("vhost-user: device stopped: %u IOTLB entries dropped", b->iotlb.num);
+	vub_iotlb_clear(&b->iotlb);
+	vub_chan_forget_waiting(b);
+	for (i = 0; i < VDEV_MAX_QUEUES; i++) {
+		b->iova[i].miss_pending = false;
+		b->iova[i].ring_waiting = false;
+	}
+}
+
 /* At disconnect: no channel, no translations, no pending misses. */
 void vub_iotlb_disconnect(struct vhost_user_backend *b)
 {
 	unsigned int i;
 
+	vub_iotlb_log_counters(b);
 	vub_chan_close(b);
 	vub_iotlb_clear(&b->iotlb);
 	for (i = 0; i < VDEV_MAX_QUEUES; i++) {

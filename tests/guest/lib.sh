@@ -73,3 +73,65 @@ accel_name() {
 		echo tcg
 	fi
 }
+
+# guest_vfio_modules DEB KVER ROOT: the vfio modules of kernel package DEB (version KVER),
+# dependencies first, into ROOT/lib/vireo/vfio with their load order in .../modules (what
+# tests/guest/init's vfio_modules loads).
+guest_vfio_modules() {
+	local deb=$1 kver=$2 root=$3 x=$tmp/vfio-kernel moddir m f path deps d seen=" "
+	dpkg-deb -x "$deb" "$x" || return 1
+	moddir=$x/lib/modules/$kver
+	depmod -b "$x" "$kver" || return 1
+	mkdir -p "$root/lib/vireo/vfio"
+	: >"$root/lib/vireo/vfio/modules"
+	for m in vfio vfio_iommu_type1 vfio-pci; do
+		path=$(find "$moddir/kernel" -name "$m.ko*" | head -n 1)
+		[ -n "$path" ] || return 1
+		path=${path#"$moddir"/}
+		deps=$(sed -n "s|^$path: *||p" "$moddir/modules.dep")
+		for d in $(echo "$deps" | tr ' ' '\n' | tac) "$path"; do
+			case "$seen" in *" $d "*) continue ;; esac
+			seen="$seen$d "
+			f=$(basename "$d")
+			case "$f" in
+			*.ko.xz) xz -dc "$moddir/$d" >"$root/lib/vireo/vfio/${f%.xz}" ;;
+			*.ko.zst) zstd -qdc "$moddir/$d" >"$root/lib/vireo/vfio/${f%.zst}" ;;
+			*) cp "$moddir/$d" "$root/lib/vireo/vfio/$f" ;;
+			esac
+			echo "${f%.ko*}.ko" >>"$root/lib/vireo/vfio/modules"
+		done
+	done
+	rm -rf "$x"
+}
+
+# guest_copy_prog ROOT PATH: a program and every shared library it needs, at the same paths.
+guest_copy_prog() {
+	local root=$1 lib
+	mkdir -p "$root/usr/bin"
+	cp "$2" "$root/usr/bin/"
+	for lib in $(ldd "$2" | awk '/=> \//{print $3} /^\t\//{print $1}'); do
+		mkdir -p "$root$(dirname "$lib")"
+		[ -e "$root$lib" ] || cp -L "$lib" "$root$lib"
+	done
+}
+
+# guest_vfio_dir GUEST OUT PROG...: a guest folder OUT (for run.sh's VIREO_GUEST_DIR) with
+# GUEST's kernel and its initrd plus an archive holding the vfio modules and the programs
+# PROG (with their libraries): the kernel unpacks concatenated cpio archives in order.
+# Fails (status 1, the reason on stderr) without a kernel package or its modules.
+guest_vfio_dir() {
+	local guest=$1 out=$2 root=$tmp/vfio-root deb p
+	shift 2
+	deb=$(ls "$guest"/deb/linux-image-*.deb 2>/dev/null | head -n 1)
+	[ -n "$deb" ] || { echo "no kernel package in $guest/deb (rebuild the guest)" >&2; return 1; }
+	mkdir -p "$root" "$out"
+	guest_vfio_modules "$deb" "$(cat "$guest/kernel-version")" "$root" >&2 ||
+		{ echo "cannot take the vfio modules out of $deb" >&2; return 1; }
+	for p in "$@"; do
+		guest_copy_prog "$root" "$p"
+	done
+	(cd "$root" && find . | sort | cpio -o -H newc --quiet) | gzip -1 >"$tmp/vfio-extra.cpio.gz"
+	cat "$guest/initrd.img" "$tmp/vfio-extra.cpio.gz" >"$out/initrd.img"
+	ln -sf "$guest/vmlinuz" "$out/vmlinuz"
+	rm -rf "$root" "$tmp/vfio-extra.cpio.gz"
+}

@@ -41,62 +41,13 @@ skip_all() {
 command -v qemu-system-x86_64 >/dev/null || skip_all "qemu-system-x86_64 is not installed (Debian package qemu-system-x86)"
 guest_ensure "$guest" >"$tmp/build.log" 2>&1 ||
 	skip_all "cannot build the test guest: $(tail -n 1 "$tmp/build.log")"
-deb=$(ls "$guest"/deb/linux-image-*.deb 2>/dev/null | head -n 1)
-[ -n "$deb" ] || skip_all "no kernel package in $guest/deb (rebuild the guest)"
-
-# vfio_modules ROOT: the guest kernel's vfio modules, dependencies first, into ROOT/lib/vireo/vfio.
-vfio_modules() {
-	local root=$1 kver moddir m f path deps d seen=" "
-	kver=$(cat "$guest/kernel-version")
-	dpkg-deb -x "$deb" "$tmp/kernel" || return 1
-	moddir=$tmp/kernel/lib/modules/$kver
-	depmod -b "$tmp/kernel" "$kver" || return 1
-	mkdir -p "$root/lib/vireo/vfio"
-	: >"$root/lib/vireo/vfio/modules"
-	for m in vfio vfio_iommu_type1 vfio-pci; do
-		path=$(find "$moddir/kernel" -name "$m.ko*" | head -n 1)
-		[ -n "$path" ] || return 1
-		path=${path#"$moddir"/}
-		deps=$(sed -n "s|^$path: *||p" "$moddir/modules.dep")
-		for d in $(echo "$deps" | tr ' ' '\n' | tac) "$path"; do
-			case "$seen" in *" $d "*) continue ;; esac
-			seen="$seen$d "
-			f=$(basename "$d")
-			case "$f" in
-			*.ko.xz) xz -dc "$moddir/$d" >"$root/lib/vireo/vfio/${f%.xz}" ;;
-			*.ko.zst) zstd -qdc "$moddir/$d" >"$root/lib/vireo/vfio/${f%.zst}" ;;
-			*) cp "$moddir/$d" "$root/lib/vireo/vfio/$f" ;;
-			esac
-			echo "${f%.ko*}.ko" >>"$root/lib/vireo/vfio/modules"
-		done
-	done
-	rm -rf "$tmp/kernel"
-}
-
-# copy_prog ROOT PATH: a program and every shared library it needs, at the same paths.
-copy_prog() {
-	local root=$1 lib
-	mkdir -p "$root/usr/bin"
-	cp "$2" "$root/usr/bin/"
-	for lib in $(ldd "$2" | awk '/=> \//{print $3} /^\t\//{print $1}'); do
-		mkdir -p "$root$(dirname "$lib")"
-		[ -e "$root$lib" ] || cp -L "$lib" "$root$lib"
-	done
-}
-
-# The guest: the same kernel, the initrd plus our archive.
-root=$tmp/extra
-mkdir -p "$root" "$tmp/guest"
-if ! vfio_modules "$root" >"$tmp/modules.log" 2>&1; then
-	skip_all "cannot take the vfio modules out of $deb: $(tail -n 1 "$tmp/modules.log")"
-fi
-copy_prog "$root" "$VIREO"
-# The queue reset example, beside the vireo under test (R-PCI-13 against QEMU's device).
+# The guest: the same kernel, the initrd plus our archive (vfio modules, vireo, and the queue
+# reset example beside the vireo under test: R-PCI-13 against QEMU's device).
+progs=("$VIREO")
 ex=$(dirname "$VIREO")/examples/pci_rng_queue_reset
-[ -x "$ex" ] && copy_prog "$root" "$ex"
-(cd "$root" && find . | sort | cpio -o -H newc --quiet) | gzip -1 >"$tmp/extra.cpio.gz"
-cat "$guest/initrd.img" "$tmp/extra.cpio.gz" >"$tmp/guest/initrd.img"
-ln -s "$guest/vmlinuz" "$tmp/guest/vmlinuz"
+[ -x "$ex" ] && progs+=("$ex")
+guest_vfio_dir "$guest" "$tmp/guest" "${progs[@]}" 2>"$tmp/vfio.log" ||
+	skip_all "$(tail -n 1 "$tmp/vfio.log")"
 
 img0=$tmp/split.img img1=$tmp/packed.img
 truncate -s 16M "$img0" "$img1"

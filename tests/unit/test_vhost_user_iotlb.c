@@ -249,13 +249,16 @@ static void fe_negotiate(struct server *s, struct fe *f, uint64_t extra_pf)
 	vu_client_ring(&f->c);
 }
 
-/* Queue 0's ring at IOVAs (its dma addresses), started and enabled. Its misses are not served. */
-static void fe_start_ring(struct fe *f)
+/*
+ * Queue 0's ring at IOVAs (its dma addresses), started at @base and enabled.
+ * Its misses are not served.
+ */
+static void fe_start_ring_at(struct fe *f, uint32_t base)
 {
 	struct vhost_user_vring_addr a = {.index = 0};
 
 	vu_client_state(&f->c, VHOST_USER_SET_VRING_NUM, 0, VU_QSZ);
-	vu_client_state(&f->c, VHOST_USER_SET_VRING_BASE, 0, 0);
+	vu_client_state(&f->c, VHOST_USER_SET_VRING_BASE, 0, base);
 	/* D-VU-IOTLB-02: IOVAs, not user addresses (they are outside the memory table's). */
 	a.desc_user_addr = f->c.desc;
 	a.avail_user_addr = f->c.avail;
@@ -266,6 +269,11 @@ static void fe_start_ring(struct fe *f)
 	vu_client_vring_fd(&f->c, VHOST_USER_SET_VRING_CALL, &f->c.call);
 	vu_client_vring_fd(&f->c, VHOST_USER_SET_VRING_ERR, &f->c.err);
 	vu_client_state(&f->c, VHOST_USER_SET_VRING_ENABLE, 0, 1);
+}
+
+static void fe_start_ring(struct fe *f)
+{
+	fe_start_ring_at(f, 0);
 }
 
 static void fe_connect(struct server *s, struct fe *f)
@@ -652,6 +660,51 @@ static void test_iotlb_inflight_resubmit(void **state)
 }
 
 /*
+ * The device stopped (GET_VRING_BASE of its only ring): the IOTLB is dropped,
+ * the restarted ring and the next request ask for their translations again
+ * (D-VU-IOTLB-05) instead of using the old ones. QEMU 7.2's intel-iommu does
+ * not pass on a guest's teardown of a whole domain (its VFIO container
+ * closed), and the next driver maps the same IOVAs elsewhere
+ * (tests/interop/test_guest_vfio_vhost_user.sh).
+ */
+static void test_iotlb_dropped_when_device_stops(void **state)
+{
+	struct server *s = *state;
+	struct vhost_user_iotlb m;
+	struct vu_blk_req *r;
+	uint64_t rga;
+	uint32_t base;
+	struct fe f;
+
+	fe_connect(s, &f);
+	fe_map_all(&f);
+	r = fe_req(&f, &rga);
+	memset(r->data, 0x3c, sizeof(r->data));
+	fe_post(&f, r, rga, VIRTIO_BLK_T_OUT, 2);
+	assert_int_equal(fe_complete(&f, r), VIRTIO_BLK_S_OK);
+	assert_int_equal(f.misses, 0);
+	base = vu_client_vring_base(&f.c);
+	close(f.c.kick);
+	close(f.c.call);
+	close(f.c.err);
+	fe_start_ring_at(&f, base);
+	/* The ring's start asks for its descriptor table again. */
+	assert_int_equal(fe_backend_msg(&f, &m, VU_WAIT_MS), 1);
+	assert_int_equal(m.type, VHOST_IOTLB_MISS);
+	assert_int_equal(m.iova, f.c.desc);
+	fe_serve_miss(&f, &m);
+	memset(r->data, 0xaa, sizeof(r->data));
+	fe_post(&f, r, rga, VIRTIO_BLK_T_IN, 2);
+	assert_int_equal(fe_complete(&f, r), VIRTIO_BLK_S_OK);
+	assert_int_equal(r->data[0], 0x3c);
+	assert_int_equal(r->data[sizeof(r->data) - 1], 0x3c);
+	/* The request's page missed too: nothing of the old table was kept. */
+	assert_true(f.misses >= 2);
+	assert_true(f.last_miss_iova >= rga && f.last_miss_iova < rga + sizeof(*r));
+	fe_close(&f);
+}
+
+/*
  * IOTLB entries whose user addresses a new memory table no longer holds
  * ("IOTLB ranges must lie inside memory-table regions"): the ring, restarted
  * on the new table, cannot be reached: the connection ends, nothing is read
@@ -709,6 +762,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_iotlb_inflight_resubmit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_iotlb_miss_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_iotlb_entries_outside_new_table, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_iotlb_dropped_when_device_stops, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_iotlb_not_negotiated, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_iotlb_misses_then_io, setup_mq, teardown),
