@@ -36,6 +36,10 @@ struct vireo_pci_bus {
 	bool msix_enabled;
 	int vector_fd
 		[PBUS_VECTORS]; /* __atomic: set by the driver's thread, read by the device's */
+	/* The notify area, as a VMM binds ioeventfds to it (vireo_pci_notify_location()) */
+	unsigned int notify_bar, notify_queues;
+	uint64_t notify_base, notify_stride;
+	struct virtio_device *direct; /* __atomic: the bound driver's device; NULL until then */
 };
 
 struct pbus_req {
@@ -110,12 +114,38 @@ static int pbus_bar_read(void *opaque, unsigned int bar, uint64_t offset, unsign
 	return ret;
 }
 
+/*
+ * A kick in exactly the form the function accepts (its queue's slot, the negotiated width,
+ * the queue's index) goes straight to the queue's notify eventfd on the caller's thread, as
+ * KVM's ioeventfd does for a VMM: no trip to the function's thread. Return: true if sent.
+ */
+static bool pbus_notify_direct(struct vireo_pci_bus *pb, unsigned int bar, uint64_t offset,
+			       unsigned int size, uint64_t value, int *ret)
+{
+	struct virtio_device *vd = __atomic_load_n(&pb->direct, __ATOMIC_ACQUIRE);
+	uint64_t rel = offset - pb->notify_base;
+	unsigned int width;
+
+	if (!vd || bar != pb->notify_bar || offset < pb->notify_base || rel % pb->notify_stride ||
+	    rel / pb->notify_stride >= pb->notify_queues)
+		return false;
+	width = virtio_has_feature(vd, VIRTIO_F_NOTIFICATION_DATA) ? 4 : 2;
+	if (size != width || VIREO_NOTIFY_DATA_QUEUE(value) != rel / pb->notify_stride)
+		return false;
+	*ret = vireo_eventfd_signal_fd(
+		vireo_pci_function_notify_fd(pb->fn, (unsigned int)(rel / pb->notify_stride)));
+	return true;
+}
+
 static int pbus_bar_write(void *opaque, unsigned int bar, uint64_t offset, unsigned int size,
 			  uint64_t value)
 {
 	struct pbus_req r = {
 		.op = PBUS_BAR_WRITE, .bar = bar, .offset = offset, .size = size, .value = value};
+	int ret;
 
+	if (pbus_notify_direct(opaque, bar, offset, size, value, &ret))
+		return ret;
 	return pbus_call(opaque, &r);
 }
 
@@ -230,6 +260,23 @@ struct pbus_attach {
 	int ret;
 };
 
+/* Where each queue's kick lands (fixed for the function's life; the width is negotiated). */
+static void pbus_find_notify(struct vireo_pci_bus *pb, unsigned int queues)
+{
+	unsigned int bar1, width;
+	uint64_t off1;
+
+	pb->notify_stride = 1;
+	if (vireo_pci_notify_location(pb->fn, 0, &pb->notify_bar, &pb->notify_base, &width) < 0)
+		return;
+	if (queues > 1 && vireo_pci_notify_location(pb->fn, 1, &bar1, &off1, &width) == 0) {
+		if (bar1 != pb->notify_bar || off1 <= pb->notify_base)
+			return; /* not a plain array of slots: every kick takes the slow path */
+		pb->notify_stride = off1 - pb->notify_base;
+	}
+	pb->notify_queues = queues;
+}
+
 static void pbus_do_attach(struct vdev *dev, void *arg)
 {
 	struct pbus_attach *a = arg;
@@ -238,6 +285,8 @@ static void pbus_do_attach(struct vdev *dev, void *arg)
 	vireo_vdev_set_event_loop(dev, &a->pb->thread.loop);
 	a->pb->attached = true;
 	a->ret = vireo_pci_function_new(dev, a->opts, &pbus_host_ops, a->pb, &a->pb->fn);
+	if (a->ret == 0)
+		pbus_find_notify(a->pb, dev->num_queues);
 }
 
 static void pbus_do_detach(struct vdev *dev, void *arg)
@@ -281,6 +330,7 @@ void vireo_pci_bus_free(struct vireo_pci_bus *pb)
 {
 	if (!pb)
 		return;
+	__atomic_store_n(&pb->direct, NULL, __ATOMIC_RELEASE); /* the driver's device goes first */
 	vireo_pci_device_free(pb->drv);
 	if (pb->attached)
 		(void)vdev_thread_call(&pb->thread, pbus_do_detach, pb);
@@ -320,6 +370,10 @@ int vireo_pci_bus_new(struct vireo_pci_bus **out, struct virtio_bus *bus, struct
 		ret = pbus_enable(pb);
 	if (!ret)
 		ret = vireo_pci_device_new(bus, &pbus_access_ops, pb, &opts->driver, &pb->drv);
+	/* Release: pairs with the acquire in pbus_notify_direct() (threads kicking from now on). */
+	if (!ret)
+		__atomic_store_n(&pb->direct, vireo_pci_device_virtio_device(pb->drv),
+				 __ATOMIC_RELEASE);
 	if (ret < 0) {
 		log_warn("virtio-pci bus: %s: %s", dev->name ? dev->name : "device",
 			 strerror(-ret));
