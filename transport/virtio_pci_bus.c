@@ -393,3 +393,9 @@ struct vireo_pci_device *vireo_pci_bus_driver(struct vireo_pci_bus *pb)
 {
 	return pb->drv;
 }
+
+int vireo_pci_bus_run_in_device(struct vireo_pci_bus *pb, void (*cb)(struct vdev *dev, void *arg),
+				void *arg)
+{
+	return vdev_thread_call(&pb->thread, cb, arg);
+}

@@ -56,6 +56,14 @@ VIREO_API struct virtio_device *vireo_pci_bus_virtio_device(struct vireo_pci_bus
 /** vireo_pci_bus_driver() - the driver side (for vireo_pci_queue_reset() and the like) */
 VIREO_API struct vireo_pci_device *vireo_pci_bus_driver(struct vireo_pci_bus *pb);
 
+/**
+ * vireo_pci_bus_run_in_device() - run @cb(@dev, @arg) on the function's thread, which owns the
+ * device model, and wait (to read the model's counters, or change it, safely)
+ * Return: 0, or -EIO if the thread has stopped.
+ */
+VIREO_API int vireo_pci_bus_run_in_device(struct vireo_pci_bus *pb,
+					  void (*cb)(struct vdev *dev, void *arg), void *arg);
+
 #ifdef __cplusplus
 }
 #endif

@@ -337,12 +337,31 @@ static bool echo_one(struct net_rig *r, const uint8_t dst[6], unsigned int seed)
 	return passed;
 }
 
+struct stats_read {
+	struct net_device *dev;
+	struct net_device_stats st;
+};
+
+static void stats_read_in_device(struct vdev *dev, void *arg)
+{
+	struct stats_read *s = arg;
+
+	(void)dev;
+	vireo_net_device_get_stats(s->dev, &s->st);
+}
+
+/* The counters belong to the model's thread: read them there. */
 static uint64_t filtered(struct net_rig *r)
 {
-	struct net_device_stats st;
+	struct stats_read s = {.dev = r->dev};
 
-	vireo_net_device_get_stats(r->dev, &st);
-	return st.drops[NET_DROP_RX_FILTERED];
+	if (r->mb)
+		assert_int_equal(vireo_mmio_function_run_in_device(vireo_mmio_bus_function(r->mb),
+								   stats_read_in_device, &s),
+				 0);
+	else
+		assert_int_equal(vireo_pci_bus_run_in_device(r->pb, stats_read_in_device, &s), 0);
+	return s.st.drops[NET_DROP_RX_FILTERED];
 }
 
 /*
