@@ -61,6 +61,13 @@ static void check_request(const struct vhost_user_msg *m)
 	case VHOST_USER_SET_INFLIGHT_FD:
 		FUZZ_CHECK(size == sizeof(struct vhost_user_inflight) && m->num_fds == 1);
 		break;
+	case VHOST_USER_SET_BACKEND_REQ_FD:
+		/* The back-end channel's socket, no payload (vhost-user.rst). */
+		FUZZ_CHECK(size <= 8 && m->num_fds == 1);
+		break;
+	case VHOST_USER_IOTLB_MSG:
+		FUZZ_CHECK(size == sizeof(struct vhost_user_iotlb) && m->num_fds == 0);
+		break;
 	default:
 		FUZZ_CHECK(size <= 8 && m->num_fds == 0);
 		break;
