@@ -6,7 +6,8 @@
  * many chains as it needs, every one but the last filled (D-NET-24), all
  * pushed together (D-NET-25) with num_buffers in the first (D-NET-23). When
  * the buffers run out halfway, the chains taken go back unused (unpop): the
- * driver never sees part of a frame.
+ * driver never sees part of a frame. A pop that waits for a buffer's
+ * translation (vIOMMU) holds the frame instead (net_rx_hold.c).
  */
 #include <errno.h>
 #include <string.h>
@@ -259,7 +260,8 @@ static int net_rx_place(struct net_device *nd, const struct net_packet *pkt, str
 	if (!q)
 		return NET_DROP_RX_NOT_READY;
 	*qp = q;
-	/* No kicks wanted on receive queues: frames are dropped, not held, when buffers lack. */
+	/* No kicks wanted on receive queues: frames are dropped when buffers lack (held only
+	 * for a translation, whose update kicks the queue itself: net_rx_hold.c). */
 	(void)vireo_vdev_queue_set_notify(q, false);
 	net_rx_header(nd, &hdr);
 	return vdev_has_feature(&nd->vdev, VIRTIO_NET_F_MRG_RXBUF)
