@@ -135,8 +135,12 @@ VIREO_API void vireo_net_device_set_tx_handler(struct net_device *nd,
  * publish it (one used->idx store, a signal if the driver wants one)
  * The frame must not need an offload the driver did not negotiate
  * (vireo_net_device_rx_offloads()); the switch sees to that.
- * Return: 0; or a negative errno with the drop counted: -ENETDOWN
- * (RX_NOT_READY), -ENOBUFS (RX_NO_BUFFER, RX_SMALL_BUFFER), -EPERM
+ * Behind a vIOMMU a receive buffer whose translation is still to come holds
+ * the frame (a copy; later frames queue behind it, at most 64 frames or
+ * 1 MiB): it is placed when the queue is kicked again, or dropped then.
+ * Return: 0 (placed or held); or a negative errno with the drop counted:
+ * -ENETDOWN (RX_NOT_READY), -ENOBUFS (RX_NO_BUFFER, RX_SMALL_BUFFER,
+ * RX_IOTLB_WAIT: the hold is full; also its -ENOMEM), -EPERM
  * (RX_FILTERED), -EMSGSIZE (RX_OVERSIZE), -EOPNOTSUPP (RX_OFFLOAD), -EIO
  * (the driver broke the ring: the device now NEEDS_RESET).
  */
