@@ -512,6 +512,13 @@ bool vireo_vdev_queue_flush(struct vdev_queue *q)
 	return true;
 }
 
+/* The ring's answer for the last pop (vring_dev_ops.map_pending); never fails. */
+bool vireo_vdev_queue_map_pending(const struct vdev_queue *q)
+{
+	return q->enabled && q->ring_ops && q->ring_ops->map_pending &&
+	       q->ring_ops->map_pending(&q->ring);
+}
+
 /* Return: 0; -EINVAL; -EIO (stopped or broken). */
 int vireo_vdev_queue_unpop(struct vdev_queue *q, uint16_t head)
 {

@@ -64,8 +64,10 @@ static void packed_advance(const struct vring_packed_dev *q, uint16_t *idx, bool
 static int packed_fail(struct vring_packed_dev *q, enum vring_error err)
 {
 	/* vhost-user IOTLB miss: every pop fails before it consumes anything, so it can be retried. */
-	if (err == VRING_ERR_MAP_PENDING)
+	if (err == VRING_ERR_MAP_PENDING) {
+		q->map_pending = true; /* the model can tell this from an empty ring */
 		return -EAGAIN;
+	}
 	q->error = err;
 	return -EPROTO;
 }
@@ -153,6 +155,7 @@ int vring_packed_dev_init(struct vring_packed_dev *q, const struct vring_dev_con
 	q->event_idx = cfg->event_idx;
 	q->indirect = cfg->indirect;
 	q->in_order = cfg->in_order;
+	q->map_pending = false;
 	q->error = VRING_ERR_NONE;
 	/*
 	 * notify_enabled starts true, and signalled_valid false (the first flush
@@ -382,6 +385,7 @@ int vring_packed_dev_pop_burst(struct vring_packed_dev *q, struct vring_chain *c
 
 	if (VRING_UNLIKELY(q->error))
 		return -EIO;
+	q->map_pending = false;
 	while (n < max && iov_len - used >= iov_cap) {
 		r = packed_pop_one(q, &chains[n], iov + used, iov_cap);
 		if (r)
@@ -682,6 +686,7 @@ int vring_packed_dev_pop_descs(struct vring_packed_dev *q, const struct pvirtq_d
 
 	if (VRING_UNLIKELY(q->error))
 		return -EIO;
+	q->map_pending = false;
 	if (n == 0 || n > q->num - q->slots_in_flight)
 		return packed_fail(q, VRING_ERR_CHAIN_LENGTH);
 	vring_chain_acc_init(&w, &q->mem, &q->mem_last, iov, iov_cap);
@@ -836,6 +841,11 @@ static enum vring_error packed_ops_error(const union vring_dev_ring *r)
 	return vring_packed_dev_error(&r->packed);
 }
 
+static bool packed_ops_map_pending(const union vring_dev_ring *r)
+{
+	return r->packed.map_pending;
+}
+
 const struct vring_dev_ops vring_packed_dev_ops = {
 	.name = "packed",
 	.state_size = vring_packed_dev_state_size,
@@ -857,4 +867,5 @@ const struct vring_dev_ops vring_packed_dev_ops = {
 	.set_position = packed_ops_set_position,
 	.in_flight = packed_ops_in_flight,
 	.error = packed_ops_error,
+	.map_pending = packed_ops_map_pending,
 };

@@ -55,8 +55,10 @@ size_t vring_split_dev_state_size(uint16_t num)
 static int dev_fail(struct vring_split_dev *q, enum vring_error err)
 {
 	/* vhost-user IOTLB miss: every pop fails before it consumes anything, so it can be retried. */
-	if (err == VRING_ERR_MAP_PENDING)
+	if (err == VRING_ERR_MAP_PENDING) {
+		q->map_pending = true; /* the model can tell this from an empty ring */
 		return -EAGAIN;
+	}
 	q->error = err;
 	return -EPROTO;
 }
@@ -94,6 +96,7 @@ static void dev_reset_fields(struct vring_split_dev *q)
 	q->notify_enabled = true;
 	q->event_idx = false;
 	q->indirect = false;
+	q->map_pending = false;
 	q->error = VRING_ERR_GEOMETRY;
 }
 
@@ -254,6 +257,7 @@ int vring_split_dev_pop_burst(struct vring_split_dev *q, struct vring_chain *cha
 
 	if (VRING_UNLIKELY(q->error))
 		return -EIO;
+	q->map_pending = false;
 	while (n < max && iov_len - used >= iov_cap) {
 		r = dev_avail_next(q, n == 0);
 		if (r)
@@ -301,6 +305,7 @@ int vring_split_dev_pop_head(struct vring_split_dev *q, uint16_t head, struct vr
 
 	if (VRING_UNLIKELY(q->error))
 		return -EIO;
+	q->map_pending = false;
 	if (VRING_UNLIKELY(head >= q->num))
 		return dev_fail(q, VRING_ERR_HEAD_RANGE);
 	if (VRING_UNLIKELY(dev_in_flight(q, head)))

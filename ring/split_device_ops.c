@@ -106,6 +106,11 @@ static enum vring_error split_ops_error(const union vring_dev_ring *r)
 	return vring_split_dev_error(&r->split);
 }
 
+static bool split_ops_map_pending(const union vring_dev_ring *r)
+{
+	return r->split.map_pending;
+}
+
 const struct vring_dev_ops vring_split_dev_ops = {
 	.name = "split",
 	.state_size = vring_split_dev_state_size,
@@ -125,4 +130,5 @@ const struct vring_dev_ops vring_split_dev_ops = {
 	.set_position = split_ops_set_position,
 	.in_flight = split_ops_in_flight,
 	.error = split_ops_error,
+	.map_pending = split_ops_map_pending,
 };

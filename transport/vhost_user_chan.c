@@ -124,12 +124,14 @@ static int vub_chan_reply(struct vhost_user_backend *b, const struct vhost_user_
 	pthread_mutex_unlock(&ch->lock);
 	/*
 	 * D-VU-IOTLB-07: a failure, or a success that brought no entry: do not
-	 * miss forever. An invalidation since the miss may have taken the entry
-	 * the front-end sent (the IOMMU unmapped it meanwhile): the queue asks
-	 * again at its next access, no judgement here.
+	 * miss forever. An invalidation since the miss means the IOMMU changed
+	 * meanwhile: it may have taken the entry the front-end sent, or the
+	 * guest unmapped the IOVA and mapped it again for another use (strict
+	 * mode recycles IOVAs at once), so even a failure judges an old state:
+	 * the queue asks again at its next access.
 	 */
-	if (status == 0 && (vub_iotlb_lookup(&b->iotlb, iova, 1, perm, &ua, &contig) == 0 ||
-			    b->iotlb.invalidations != invalidations))
+	if (b->iotlb.invalidations != invalidations ||
+	    (status == 0 && vub_iotlb_lookup(&b->iotlb, iova, 1, perm, &ua, &contig) == 0))
 		return 0;
 	log_warn("vhost-user: queue %u: the front-end did not map iova 0x%" PRIx64
 		 " for the access it missed (reply %" PRIu64 ")",

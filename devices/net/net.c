@@ -59,9 +59,11 @@ static void net_queue_notify(struct vdev *dev, struct vdev_queue *q)
 		net_ctrl_process(nd, q);
 		return;
 	}
-	/* Odd indexes below 2N transmit; receive queues need nothing on a kick. */
+	/* Odd indexes below 2N transmit; a receive queue's kick may bring a translation. */
 	if (q->index < 2u * net_data_pairs(nd) && (q->index & 1u))
 		(void)net_tx_process(nd, q);
+	else if (q->index < 2u * net_data_pairs(nd))
+		net_rx_hold_flush(nd);
 }
 
 /* A new driver, or none: the filter, pairs and MAC go back to their reset values. */
@@ -69,6 +71,8 @@ static void net_reset(struct vdev *dev)
 {
 	struct net_device *nd = net_from_vdev(dev);
 
+	/* Frames held for an old driver's buffers are not the new one's. */
+	net_rx_hold_clear(nd, true);
 	net_rx_filter_reset(&nd->filter); /* D-NET-56: empty MAC table */
 	nd->active_pairs = 1;		  /* D-NET-62 */
 	memcpy(nd->config.mac, nd->opt.mac, NET_ETH_ALEN);
@@ -145,6 +149,7 @@ static int net_alloc_scratch(struct net_device *nd)
 
 static void net_free_scratch(struct net_device *nd)
 {
+	net_rx_hold_clear(nd, false);
 	free(nd->iov);
 	free(nd->iov_more);
 	free(nd->tx_iov);

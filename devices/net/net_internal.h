@@ -47,6 +47,19 @@ struct net_rx_filter {
 	struct net_mac_table table;
 };
 
+/* Frames held while a receive buffer's translation is pending (net_rx_hold.c). */
+#define NET_RX_HOLD_FRAMES 64u
+#define NET_RX_HOLD_BYTES (1024u * 1024u)
+
+struct net_rx_held;
+
+struct net_rx_hold {
+	struct net_rx_held *frames[NET_RX_HOLD_FRAMES]; /* a ring: [first, first + count) */
+	unsigned int first;
+	unsigned int count;
+	uint32_t bytes;
+};
+
 struct net_device {
 	struct vdev vdev;
 	struct vireo_net_config config;
@@ -59,6 +72,7 @@ struct net_device {
 	void (*tx_fn)(void *opaque, const struct net_packet *pkt);
 	void *tx_opaque;
 	struct net_device_stats stats;
+	struct net_rx_hold hold; /* one per device: the port's frames stay in order */
 	/* Scratch: one chain's iov (ctrl, the first rx buffer), the next rx buffers. */
 	unsigned int iov_cap;
 	struct vring_iov *iov;
@@ -113,6 +127,20 @@ unsigned int net_tx_process(struct net_device *nd, struct vdev_queue *q);
 void net_rx_filter_reset(struct net_rx_filter *f);
 /** net_rx_filter_accepts() - does the filter let a frame to @dst through? */
 bool net_rx_filter_accepts(const struct net_device *nd, const uint8_t *dst);
+
+/** net_rx_hold_flush() - place held frames, oldest first, until one waits again */
+void net_rx_hold_flush(struct net_device *nd);
+
+/* net_rx_hold.c: frames kept while a receive buffer's translation is pending */
+bool net_rx_hold_empty(const struct net_device *nd);
+/** net_rx_hold_add() - keep a copy of @pkt last. Return: 0; -ENOBUFS (hold full); -ENOMEM */
+int net_rx_hold_add(struct net_device *nd, const struct net_packet *pkt);
+/** net_rx_hold_front() - the oldest held frame, or NULL */
+const struct net_packet *net_rx_hold_front(const struct net_device *nd);
+/** net_rx_hold_pop() - free the oldest held frame */
+void net_rx_hold_pop(struct net_device *nd);
+/** net_rx_hold_clear() - free every held frame, each counted as RX_NOT_READY if @count_drops */
+void net_rx_hold_clear(struct net_device *nd, bool count_drops);
 
 /* net_ctrl.c */
 /** net_ctrl_process() - answer every command on the control queue @q */

@@ -6,7 +6,8 @@
  * many chains as it needs, every one but the last filled (D-NET-24), all
  * pushed together (D-NET-25) with num_buffers in the first (D-NET-23). When
  * the buffers run out halfway, the chains taken go back unused (unpop): the
- * driver never sees part of a frame.
+ * driver never sees part of a frame. A pop that waits for a buffer's
+ * translation (vIOMMU) holds the frame instead (net_rx_hold.c).
  */
 #include <errno.h>
 #include <string.h>
@@ -18,6 +19,8 @@
 
 /* Returned by the placement helpers when the ring is broken (NEEDS_RESET). */
 #define NET_RX_BROKEN (-2)
+/* ... and when a buffer's translation is pending: nothing consumed, the frame waits. */
+#define NET_RX_PENDING (-3)
 
 void net_rx_filter_reset(struct net_rx_filter *f)
 {
@@ -112,7 +115,7 @@ static int net_rx_single(struct net_device *nd, struct vdev_queue *q, const stru
 
 	r = vireo_vdev_queue_pop(q, &c, nd->iov, nd->iov_cap);
 	if (r == -EAGAIN)
-		return NET_DROP_RX_NO_BUFFER;
+		return vireo_vdev_queue_map_pending(q) ? NET_RX_PENDING : NET_DROP_RX_NO_BUFFER;
 	if (r < 0 || net_rx_chain_bad(nd, q, &c))
 		return NET_RX_BROKEN;
 	if (c.writable_bytes < total) {
@@ -173,6 +176,8 @@ static int net_rx_merge(struct net_device *nd, struct vdev_queue *q, const struc
 		if (n == q->num)
 			return net_rx_unpop(nd, q, n) == -1 ? NET_DROP_RX_NO_BUFFER : NET_RX_BROKEN;
 		r = vireo_vdev_queue_pop(q, &c, iov, nd->iov_cap);
+		if (r == -EAGAIN && vireo_vdev_queue_map_pending(q))
+			return net_rx_unpop(nd, q, n) == -1 ? NET_RX_PENDING : NET_RX_BROKEN;
 		if (r == -EAGAIN)
 			return net_rx_unpop(nd, q, n) == -1 ? NET_DROP_RX_NO_BUFFER : NET_RX_BROKEN;
 		if (r < 0 || net_rx_chain_bad(nd, q, &c))
@@ -242,24 +247,32 @@ static void net_rx_header(const struct net_device *nd, struct vireo_net_hdr_v1 *
 	}
 }
 
-int vireo_net_device_receive(struct net_device *nd, const struct net_packet *pkt)
+/* Admit and place @pkt. Return: -1 placed; a drop reason; NET_RX_BROKEN; NET_RX_PENDING. */
+static int net_rx_place(struct net_device *nd, const struct net_packet *pkt, struct vdev_queue **qp)
 {
 	struct vireo_net_hdr_v1 hdr = pkt->vnet;
-	struct vdev_queue *q = NULL;
+	struct vdev_queue *q;
 	int why = net_rx_admit(nd, pkt);
 
-	if (why < 0) {
-		q = net_rx_queue(nd, pkt);
-		why = q ? -1 : NET_DROP_RX_NOT_READY;
-	}
-	if (why < 0) {
-		/* No kicks wanted on receive queues: frames are dropped, not held, when buffers lack. */
-		(void)vireo_vdev_queue_set_notify(q, false);
-		net_rx_header(nd, &hdr);
-		why = vdev_has_feature(&nd->vdev, VIRTIO_NET_F_MRG_RXBUF)
-			      ? net_rx_merge(nd, q, pkt, &hdr)
-			      : net_rx_single(nd, q, pkt, &hdr);
-	}
+	if (why >= 0)
+		return why;
+	q = net_rx_queue(nd, pkt);
+	if (!q)
+		return NET_DROP_RX_NOT_READY;
+	*qp = q;
+	/* No kicks wanted on receive queues: frames are dropped when buffers lack (held only
+	 * for a translation, whose update kicks the queue itself: net_rx_hold.c). */
+	(void)vireo_vdev_queue_set_notify(q, false);
+	net_rx_header(nd, &hdr);
+	return vdev_has_feature(&nd->vdev, VIRTIO_NET_F_MRG_RXBUF)
+		       ? net_rx_merge(nd, q, pkt, &hdr)
+		       : net_rx_single(nd, q, pkt, &hdr);
+}
+
+/* Count what net_rx_place() did with @pkt. Return: 0, or the errno of its drop. */
+static int net_rx_account(struct net_device *nd, struct vdev_queue *q, const struct net_packet *pkt,
+			  int why)
+{
 	if (why == NET_RX_BROKEN)
 		return -EIO;
 	if (why >= 0) {
@@ -271,4 +284,46 @@ int vireo_net_device_receive(struct net_device *nd, const struct net_packet *pkt
 	if (vireo_vdev_queue_flush(q))
 		nd->stats.rx_signals++;
 	return 0;
+}
+
+void net_rx_hold_flush(struct net_device *nd)
+{
+	const struct net_packet *pkt;
+
+	while ((pkt = net_rx_hold_front(nd)) != NULL) {
+		struct vdev_queue *q = NULL;
+		int why = net_rx_place(nd, pkt, &q);
+
+		if (why == NET_RX_PENDING)
+			return; /* still missing: the next update kicks the queue again */
+		(void)net_rx_account(nd, q, pkt, why);
+		net_rx_hold_pop(nd);
+	}
+}
+
+/* Keep @pkt behind the held frames; a full hold drops it. Return: 0 or -ENOBUFS. */
+static int net_rx_hold_or_drop(struct net_device *nd, const struct net_packet *pkt)
+{
+	if (net_rx_hold_add(nd, pkt) == 0)
+		return 0;
+	net_count_drop(nd, NET_DROP_RX_IOTLB_WAIT);
+	return -ENOBUFS;
+}
+
+int vireo_net_device_receive(struct net_device *nd, const struct net_packet *pkt)
+{
+	struct vdev_queue *q = NULL;
+	int why;
+
+	/* Frames waiting for a translation go first: the port's order holds. */
+	if (!net_rx_hold_empty(nd)) {
+		net_rx_hold_flush(nd);
+		why = net_rx_admit(nd, pkt);
+		if (!net_rx_hold_empty(nd) && why < 0)
+			return net_rx_hold_or_drop(nd, pkt);
+	}
+	why = net_rx_place(nd, pkt, &q);
+	if (why == NET_RX_PENDING)
+		return net_rx_hold_or_drop(nd, pkt);
+	return net_rx_account(nd, q, pkt, why);
 }

@@ -435,6 +435,14 @@ VIREO_API int vireo_vdev_queue_push_burst(struct vdev_queue *q, const uint16_t *
 					  const uint32_t *written, unsigned int n);
 
 /**
+ * vireo_vdev_queue_map_pending() - did @q's last pop fail with -EAGAIN because
+ * a buffer's translation is still to come (a vhost-user IOTLB miss: asked
+ * for; @q is kicked again when it arrives), rather than because no buffer
+ * was available? False for a stopped queue. Never fails.
+ */
+VIREO_API bool vireo_vdev_queue_map_pending(const struct vdev_queue *q);
+
+/**
  * vireo_vdev_queue_unpop() - give back the chain popped last, unused (vring.h)
  * Return: 0; -EINVAL (not the caller's to give back); -EIO (stopped or broken);
  * -EOPNOTSUPP (a packed ring with inflight tracking: its entries are not given back).

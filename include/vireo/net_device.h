@@ -34,20 +34,21 @@ extern "C" {
 #define NET_DEVICE_MAX_QUEUE_PAIRS 8u
 
 /* Why a frame was dropped; one counter each. */
-#define NET_DROP_REASONS(X)                                                                   \
-	X(TX_SHORT_HEADER, "tx-short-header", "transmit chain shorter than the header")       \
-	X(TX_RUNT, "tx-runt", "transmitted frame shorter than an Ethernet header")            \
-	X(TX_OVERSIZE, "tx-oversize", "transmitted frame above MTU plus headers, or 64 KiB")  \
-	X(TX_BAD_CSUM, "tx-bad-csum", "csum_start/csum_offset outside the frame, or no CSUM") \
-	X(TX_BAD_GSO, "tx-bad-gso", "gso_type not negotiated, without NEEDS_CSUM, or size 0") \
-	X(TX_WRITABLE, "tx-writable", "device-writable descriptor in a transmit chain")       \
-	X(TX_DISABLED, "tx-disabled", "transmitted on a disabled queue (discarded)")          \
-	X(RX_NOT_READY, "rx-not-ready", "no driver, link down or no enabled receive queue")   \
-	X(RX_NO_BUFFER, "rx-no-buffer", "no receive buffer available")                        \
-	X(RX_SMALL_BUFFER, "rx-small-buffer", "receive buffers too small for the frame")      \
-	X(RX_FILTERED, "rx-filtered", "not for us by the MAC table and rx mode")              \
-	X(RX_OVERSIZE, "rx-oversize", "received frame above MTU plus headers")                \
-	X(RX_OFFLOAD, "rx-offload", "frame needs an offload the driver did not negotiate")    \
+#define NET_DROP_REASONS(X)                                                                    \
+	X(TX_SHORT_HEADER, "tx-short-header", "transmit chain shorter than the header")        \
+	X(TX_RUNT, "tx-runt", "transmitted frame shorter than an Ethernet header")             \
+	X(TX_OVERSIZE, "tx-oversize", "transmitted frame above MTU plus headers, or 64 KiB")   \
+	X(TX_BAD_CSUM, "tx-bad-csum", "csum_start/csum_offset outside the frame, or no CSUM")  \
+	X(TX_BAD_GSO, "tx-bad-gso", "gso_type not negotiated, without NEEDS_CSUM, or size 0")  \
+	X(TX_WRITABLE, "tx-writable", "device-writable descriptor in a transmit chain")        \
+	X(TX_DISABLED, "tx-disabled", "transmitted on a disabled queue (discarded)")           \
+	X(RX_NOT_READY, "rx-not-ready", "no driver, link down or no enabled receive queue")    \
+	X(RX_NO_BUFFER, "rx-no-buffer", "no receive buffer available")                         \
+	X(RX_SMALL_BUFFER, "rx-small-buffer", "receive buffers too small for the frame")       \
+	X(RX_FILTERED, "rx-filtered", "not for us by the MAC table and rx mode")               \
+	X(RX_OVERSIZE, "rx-oversize", "received frame above MTU plus headers")                 \
+	X(RX_OFFLOAD, "rx-offload", "frame needs an offload the driver did not negotiate")     \
+	X(RX_IOTLB_WAIT, "rx-iotlb-wait", "hold full while a receive buffer's IOVA is missed") \
 	X(CTRL_BAD, "ctrl-bad", "control command malformed or not supported (answered ERR)")
 
 #define NET_DROP_ENUM(name, short_name, text) NET_DROP_##name,
@@ -65,6 +66,8 @@ VIREO_API const char *vireo_net_drop_reason_text(enum net_drop_reason r);
  * @tx_frames, @tx_bytes: frames the driver transmitted and the model passed on
  * @rx_frames, @rx_bytes: frames placed in the driver's receive buffers
  * @rx_buffers: receive buffers used (above @rx_frames with MRG_RXBUF)
+ * @rx_held: frames kept because a receive buffer's translation was pending
+ *	(vhost-user IOTLB miss), to be placed when it arrives
  * @kicks: queue notifications handled (kick fd or poll rounds that found work)
  * @rx_signals, @tx_signals: used-buffer notifications sent to the driver
  * @drops: per reason
@@ -75,6 +78,7 @@ struct net_device_stats {
 	uint64_t rx_frames;
 	uint64_t rx_bytes;
 	uint64_t rx_buffers;
+	uint64_t rx_held;
 	uint64_t kicks;
 	uint64_t rx_signals;
 	uint64_t tx_signals;
@@ -131,8 +135,12 @@ VIREO_API void vireo_net_device_set_tx_handler(struct net_device *nd,
  * publish it (one used->idx store, a signal if the driver wants one)
  * The frame must not need an offload the driver did not negotiate
  * (vireo_net_device_rx_offloads()); the switch sees to that.
- * Return: 0; or a negative errno with the drop counted: -ENETDOWN
- * (RX_NOT_READY), -ENOBUFS (RX_NO_BUFFER, RX_SMALL_BUFFER), -EPERM
+ * Behind a vIOMMU a receive buffer whose translation is still to come holds
+ * the frame (a copy; later frames queue behind it, at most 64 frames or
+ * 1 MiB): it is placed when the queue is kicked again, or dropped then.
+ * Return: 0 (placed or held); or a negative errno with the drop counted:
+ * -ENETDOWN (RX_NOT_READY), -ENOBUFS (RX_NO_BUFFER, RX_SMALL_BUFFER,
+ * RX_IOTLB_WAIT: the hold is full; also its -ENOMEM), -EPERM
  * (RX_FILTERED), -EMSGSIZE (RX_OVERSIZE), -EOPNOTSUPP (RX_OFFLOAD), -EIO
  * (the driver broke the ring: the device now NEEDS_RESET).
  */

@@ -161,6 +161,7 @@ struct vring_split_dev {
 	bool notify_enabled; /* kicks wanted (enable/disable_notify) */
 	bool event_idx;
 	bool indirect;
+	bool map_pending; /* the last pop failed on a translation still to come */
 	enum vring_error error;
 };
 
@@ -380,6 +381,7 @@ struct vring_packed_dev {
 	bool event_idx;
 	bool indirect;
 	bool in_order;
+	bool map_pending; /* the last pop failed on a translation still to come */
 	enum vring_error error;
 };
 
@@ -454,7 +456,9 @@ union vring_dev_ring {
  * nothing in flight. pop_head (split) and pop_descs, copy_popped, slot_flags
  * (packed) serve vhost-user inflight tracking; NULL in the other format.
  * pop_burst and push_burst have the contracts of vring_split_dev_pop_burst()
- * and vring_split_dev_push_burst().
+ * and vring_split_dev_push_burst(). map_pending: did the last pop fail with
+ * -EAGAIN because a buffer's translation is still to come (translate_access
+ * returned -EAGAIN), not because the ring was empty?
  */
 struct vring_dev_ops {
 	const char *name;
@@ -484,6 +488,7 @@ struct vring_dev_ops {
 	void (*set_position)(union vring_dev_ring *r, const struct vring_dev_position *pos);
 	unsigned int (*in_flight)(const union vring_dev_ring *r);
 	enum vring_error (*error)(const union vring_dev_ring *r);
+	bool (*map_pending)(const union vring_dev_ring *r);
 };
 
 VIREO_API extern const struct vring_dev_ops vring_split_dev_ops;

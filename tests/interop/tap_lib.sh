@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # TAP output for the interop scripts (sourced, bash). Each script prints its plan ("1..N")
-# itself, then one line per check through these; the counter is $n.
+# itself, then one line per check through these; the counter is $n, failures $tap_failed.
 n=0
+tap_failed=0
 
 # tap OK|FAIL NAME [DIAG...]: one TAP line; a failure's DIAG lines follow as "# ..." comments.
 tap() {
@@ -9,6 +10,7 @@ tap() {
 	shift 2
 	n=$((n + 1))
 	if [ "$res" = OK ]; then echo "ok $n - $name"; else echo "not ok $n - $name"; fi
+	[ "$res" = OK ] || tap_failed=$((tap_failed + 1))
 	[ "$res" = OK ] || for d in "$@"; do [ -n "$d" ] && echo "# $d"; done
 	return 0
 }

@@ -515,6 +515,42 @@ static void test_iotlb_miss_refused(void **state)
 }
 
 /*
+ * D-VU-IOTLB-07: a failed reply judges the IOMMU as it was. With an
+ * invalidation between the miss and the reply (strict mode unmaps an IOVA
+ * and maps it again for another use), the failure is not the device's end:
+ * the queue asks again after the next update, and its I/O completes.
+ */
+static void test_iotlb_refused_after_invalidation(void **state)
+{
+	struct server *s = *state;
+	struct vhost_user_iotlb m;
+	struct vu_blk_req *r;
+	struct pollfd p;
+	uint64_t rga;
+	struct fe f;
+
+	fe_connect(s, &f);
+	fe_map_all(&f);
+	r = fe_req(&f, &rga);
+	assert_int_equal(fe_iotlb(&f, VHOST_IOTLB_INVALIDATE, rga, 2 * PAGE, 0, 0), 0);
+	memset(r->data, 0xaa, sizeof(r->data));
+	fe_post(&f, r, rga, VIRTIO_BLK_T_IN, 0);
+	assert_int_equal(fe_backend_msg(&f, &m, VU_WAIT_MS), 1);
+	assert_int_equal(m.iova, rga);
+	/* The guest unmapped something meanwhile; then the reply says the miss failed. */
+	assert_int_equal(fe_iotlb(&f, VHOST_IOTLB_INVALIDATE, rga + 64 * PAGE, PAGE, 0, 0), 0);
+	fe_backend_reply(&f, 1);
+	p = (struct pollfd){.fd = f.c.err, .events = POLLIN};
+	assert_int_equal(poll(&p, 1, 200), 0); /* no NEEDS_RESET */
+	/* The IOVA is mapped now: the update retries the queue, which completes the read. */
+	assert_int_equal(fe_iotlb(&f, VHOST_IOTLB_UPDATE, rga & ~(PAGE - 1), 2 * PAGE,
+				  fe_uaddr(rga & ~(PAGE - 1)), VHOST_ACCESS_RW),
+			 0);
+	assert_int_equal(fe_complete(&f, r), VIRTIO_BLK_S_OK);
+	fe_close(&f);
+}
+
+/*
  * D-VU-22, D-VU-IOTLB-04: hostile IOTLB messages are refused with a non-zero
  * reply, each on its own (the connection stays); overlapping updates and a
  * flood beyond the table's bound are taken, and I/O still works after them.
@@ -761,6 +797,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_iotlb_hostile_messages, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_iotlb_inflight_resubmit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_iotlb_miss_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_iotlb_refused_after_invalidation, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_iotlb_entries_outside_new_table, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_iotlb_dropped_when_device_stops, setup,
