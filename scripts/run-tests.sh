@@ -142,8 +142,8 @@ for dir in "$@"; do
 	done
 	first=0
 done
-# TSAN_DIR: the ThreadSanitizer build of the threaded ring tests (Makefile: tsan-tests). A
-# race report fails the program (exit 66). ASLR off (setarch -R) where allowed: clang 14's
+# TSAN_DIR: the ThreadSanitizer build of the threaded ring and transport tests (Makefile:
+# tsan-tests). A race report fails the program (exit 66). ASLR off (setarch -R) where allowed: clang 14's
 # TSan cannot map its shadow on kernels with a high vm.mmap_rnd_bits.
 if [ -n "$tsan_dir" ]; then
 	echo "== $tsan_dir (ThreadSanitizer)"
