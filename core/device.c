@@ -199,6 +199,25 @@ int vireo_vdev_set_driver_features(struct vdev *dev, uint64_t features)
 	return 0;
 }
 
+/* Return: 0, or -EPERM outside DRIVER-set-and-FEATURES_OK-clear (§3.1.1 step 4). */
+int vireo_vdev_set_driver_features_hi(struct vdev *dev, uint64_t features_hi)
+{
+	if (!(dev->status & VIRTIO_STATUS_DRIVER) || (dev->status & VIRTIO_STATUS_FEATURES_OK))
+		return -EPERM;
+	dev->driver_features_hi = features_hi;
+	return 0;
+}
+
+/* Return: 0, or -EBUSY once the driver has begun: the offer it read must not change. */
+int vireo_vdev_offer_features_hi(struct vdev *dev, uint64_t features_hi)
+{
+	if (dev->status)
+		return -EBUSY;
+	/* dev:BF/Feature Bits: bits 64-127 are all the device type's; nothing to mask. */
+	dev->offered_features_hi = features_hi;
+	return 0;
+}
+
 static bool vdev_any_queue_enabled(const struct vdev *dev)
 {
 	unsigned int i;
@@ -209,16 +228,33 @@ static bool vdev_any_queue_enabled(const struct vdev *dev)
 	return false;
 }
 
-/* Return: 0; -EINVAL (unoffered bit, no VERSION_1); -EBUSY; the model's error. */
+/* Return: 0 or the model's error (set_features_ext for bits 64-127, else set_features). */
+static int vdev_model_set_features(struct vdev *dev, uint64_t features, uint64_t features_hi)
+{
+	if (dev->ops->set_features_ext)
+		return dev->ops->set_features_ext(dev, features, features_hi);
+	if (dev->ops->set_features)
+		return dev->ops->set_features(dev, features);
+	return 0;
+}
+
 int vireo_vdev_negotiate_features(struct vdev *dev, uint64_t features)
 {
+	return vireo_vdev_negotiate_features_ext(dev, features, 0);
+}
+
+/* Return: 0; -EINVAL (unoffered bit, no VERSION_1); -EBUSY; the model's error. */
+int vireo_vdev_negotiate_features_ext(struct vdev *dev, uint64_t features, uint64_t features_hi)
+{
 	uint64_t unoffered = features & ~dev->offered_features;
+	uint64_t unoffered_hi = features_hi & ~dev->offered_features_hi;
 	int ret;
 
-	/* drv:BF/Feature Bits forbids it; dev:BF/Feature Bits lets us refuse. */
-	if (unoffered) {
-		log_info("%s: driver accepted features %#" PRIx64 " that were not offered",
-			 vdev_name(dev), unoffered);
+	/* drv:BF/Feature Bits forbids it; dev:BF/Feature Bits lets us refuse (D-BF-04). */
+	if (unoffered || unoffered_hi) {
+		log_info("%s: driver accepted features %#" PRIx64 " (bits 64-127: %#" PRIx64
+			 ") that were not offered",
+			 vdev_name(dev), unoffered, unoffered_hi);
 		return -EINVAL;
 	}
 	/*
@@ -237,16 +273,16 @@ int vireo_vdev_negotiate_features(struct vdev *dev, uint64_t features)
 	 * by the rest (net's MQ places the control queue): no change of any bit
 	 * while a ring runs. The same set again is fine (vhost-user re-sends it).
 	 */
-	if (features != dev->acked_features && vdev_any_queue_enabled(dev)) {
+	if ((features != dev->acked_features || features_hi != dev->acked_features_hi) &&
+	    vdev_any_queue_enabled(dev)) {
 		log_info("%s: features changed while a ring runs", vdev_name(dev));
 		return -EBUSY;
 	}
-	if (dev->ops->set_features) {
-		ret = dev->ops->set_features(dev, features);
-		if (ret < 0)
-			return ret;
-	}
+	ret = vdev_model_set_features(dev, features, features_hi);
+	if (ret < 0)
+		return ret;
 	dev->acked_features = features;
+	dev->acked_features_hi = features_hi;
 	return 0;
 }
 
@@ -303,7 +339,8 @@ int vireo_vdev_activate(struct vdev *dev)
 static int vdev_status_features_ok(struct vdev *dev)
 {
 	/* dev:BF/Feature Bits: refusing = failing to set FEATURES_OK. */
-	if (vireo_vdev_negotiate_features(dev, dev->driver_features) < 0)
+	if (vireo_vdev_negotiate_features_ext(dev, dev->driver_features, dev->driver_features_hi) <
+	    0)
 		return -EPERM;
 	dev->status |= VIRTIO_STATUS_FEATURES_OK;
 	return 0;
@@ -455,6 +492,8 @@ void vireo_vdev_reset(struct vdev *dev)
 	(void)vireo_vdev_set_config_call_fd(dev, -1);
 	dev->driver_features = 0;
 	dev->acked_features = 0;
+	dev->driver_features_hi = 0;
+	dev->acked_features_hi = 0;
 	dev->activated = false;
 	dev->status = 0;
 }

@@ -13,7 +13,7 @@
 /*
  * Transport feature bits the bus negotiates on the drivers' behalf: what
  * ring/ implements. A driver table names only device-type bits (§2.2: 0-23,
- * 41, 42, 50 up); any other bit in it is never accepted (R-BF-05).
+ * 41, 42, 50-127); any other bit in it is never accepted (R-BF-05).
  */
 #define BUS_RING_FEATURES                                                           \
 	(VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_RING_INDIRECT_DESC) | \
@@ -80,18 +80,26 @@ static uint64_t bus_ring_options(const struct virtio_bus *bus)
 	return want;
 }
 
-/* What the bus lets @drv accept: its table's device bits plus the ring bits. */
-static uint64_t bus_driver_features(const struct virtio_bus *bus, const struct virtio_driver *drv)
+/*
+ * What the bus lets @drv accept: its table's device bits plus the ring bits;
+ * bits 64-127 (all the device type's, §2.2) in *@want_hi.
+ */
+static uint64_t bus_driver_features(const struct virtio_bus *bus, const struct virtio_driver *drv,
+				    uint64_t *want_hi)
 {
 	uint64_t want = BUS_RING_FEATURES | bus_ring_options(bus);
 	unsigned int i;
 
+	*want_hi = 0;
 	for (i = 0; i < drv->feature_table_size; i++) {
 		unsigned int bit = drv->feature_table[i];
 
-		if (bit >= 64 || !(VIRTIO_DEVICE_TYPE_FEATURES & VIRTIO_BIT(bit)))
+		if (bit >= VIREO_FEATURE_BITS)
 			continue;
-		want |= VIRTIO_BIT(bit);
+		if (bit >= 64)
+			*want_hi |= VIRTIO_BIT(bit - 64);
+		else if (VIRTIO_DEVICE_TYPE_FEATURES & VIRTIO_BIT(bit))
+			want |= VIRTIO_BIT(bit);
 	}
 	return want;
 }
@@ -104,6 +112,7 @@ static uint64_t bus_driver_features(const struct virtio_bus *bus, const struct v
 static int bus_negotiate(struct virtio_device *vdev, const struct virtio_driver *drv)
 {
 	uint64_t offered = vdev->config->get_features(vdev);
+	uint64_t offered_hi = 0, want, want_hi;
 	int err;
 
 	/* R-BF-06: Vireo is a non-transitional driver: no fallback to the legacy interface. */
@@ -121,15 +130,20 @@ static int bus_negotiate(struct virtio_device *vdev, const struct virtio_driver 
 		return -ENODEV;
 	}
 	/* R-BF-04/05/07: accept only offered bits we understand; unknown offers are fine. */
-	vdev->features = offered & bus_driver_features(vdev->bus, drv);
+	if (vdev->config->get_features_hi)
+		offered_hi = vdev->config->get_features_hi(vdev);
+	want = bus_driver_features(vdev->bus, drv, &want_hi);
+	vdev->features = offered & want;
+	vdev->features_hi = offered_hi & want_hi;
 	err = vdev->config->finalize_features(vdev);
 	if (err)
 		return err;
 	bus_add_status(vdev, VIRTIO_STATUS_FEATURES_OK);
 	/* §3.1.1 step 6: re-read; a device that cannot use our subset clears FEATURES_OK. */
 	if (!(vdev->config->get_status(vdev) & VIRTIO_STATUS_FEATURES_OK)) {
-		log_error("%s%u: device did not accept features 0x%llx", bus_name(vdev),
-			  vdev->index, (unsigned long long)vdev->features);
+		log_error("%s%u: device did not accept features 0x%llx (bits 64-127: 0x%llx)",
+			  bus_name(vdev), vdev->index, (unsigned long long)vdev->features,
+			  (unsigned long long)vdev->features_hi);
 		return -ENODEV;
 	}
 	return 0;
@@ -228,6 +242,7 @@ int vireo_register_virtio_device(struct virtio_bus *bus, struct virtio_device *v
 	vdev->driver = NULL;
 	vdev->priv = NULL;
 	vdev->features = 0;
+	vdev->features_hi = 0;
 	__atomic_store_n(&vdev->reset_claimed, false, __ATOMIC_RELAXED);
 	__atomic_store_n(&vdev->needs_reset, false, __ATOMIC_RELAXED);
 	vdev->index = bus->next_index++;

@@ -196,6 +196,7 @@ static void lb_set(struct virtio_device *vdev, unsigned int offset, const void *
 
 struct lb_val_req {
 	uint64_t val;
+	uint64_t val_hi; /* feature bits 64-127 */
 	int ret;
 };
 
@@ -274,6 +275,7 @@ static void lb_reset(struct virtio_device *vdev)
 static void lb_do_get_features(struct vdev *dev, void *arg)
 {
 	((struct lb_val_req *)arg)->val = dev->offered_features;
+	((struct lb_val_req *)arg)->val_hi = dev->offered_features_hi;
 }
 
 static uint64_t lb_get_features(struct virtio_device *vdev)
@@ -284,17 +286,28 @@ static uint64_t lb_get_features(struct virtio_device *vdev)
 	return r.val;
 }
 
+/* Bits 64-127 (§2.2): loopback calls the core directly, so they pass as they are. */
+static uint64_t lb_get_features_hi(struct virtio_device *vdev)
+{
+	struct lb_val_req r = {0};
+
+	vireo_loopback_run_in_device(to_lb(vdev), lb_do_get_features, &r);
+	return r.val_hi;
+}
+
 static void lb_do_finalize_features(struct vdev *dev, void *arg)
 {
 	struct lb_val_req *r = arg;
 
 	r->ret = vireo_vdev_set_driver_features(dev, r->val);
+	if (!r->ret)
+		r->ret = vireo_vdev_set_driver_features_hi(dev, r->val_hi);
 }
 
 /* finalize_features: Return 0, -EPERM (wrong status) or -EIO (thread gone). */
 static int lb_finalize_features(struct virtio_device *vdev)
 {
-	struct lb_val_req r = {.val = vdev->features};
+	struct lb_val_req r = {.val = vdev->features, .val_hi = vdev->features_hi};
 	int ret = vireo_loopback_run_in_device(to_lb(vdev), lb_do_finalize_features, &r);
 
 	return ret < 0 ? ret : r.ret;
@@ -574,6 +587,7 @@ static const struct virtio_config_ops lb_config_ops = {
 	.set_status = lb_set_status,
 	.reset = lb_reset,
 	.get_features = lb_get_features,
+	.get_features_hi = lb_get_features_hi,
 	.finalize_features = lb_finalize_features,
 	.find_vqs = lb_find_vqs,
 	.del_vqs = lb_del_vqs,

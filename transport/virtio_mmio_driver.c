@@ -53,8 +53,9 @@ struct vireo_mmio_device {
 	bool mapped;
 	bool registered;
 	int irq_fd;
-	uint64_t device_features; /* as read by get_features */
-	pthread_mutex_t irq_lock; /* one interrupt handler at a time */
+	uint64_t device_features;    /* as read by get_features */
+	uint64_t device_features_hi; /* bits 64-127, as read by get_features_hi */
+	pthread_mutex_t irq_lock;    /* one interrupt handler at a time */
 	unsigned int nvqs;
 	struct mmio_drv_queue queues[MMIO_DRV_MAX_QUEUES];
 };
@@ -167,14 +168,15 @@ static void mmio_reset_dev(struct virtio_device *vdev)
 	log_error("virtio-mmio: device status never read 0 after reset");
 }
 
-static uint64_t mmio_read_features(struct vireo_mmio_device *d)
+/* Offered bits 0-63 (@sel 0) or 64-127 (@sel 2). */
+static uint64_t mmio_read_features(struct vireo_mmio_device *d, uint32_t sel)
 {
 	uint64_t lo, hi;
 
 	/* R-MMIO-05: DeviceFeaturesSel before each DeviceFeatures read. */
-	(void)mmio_wr(d, VIREO_MMIO_DEVICE_FEATURES_SEL, 0);
+	(void)mmio_wr(d, VIREO_MMIO_DEVICE_FEATURES_SEL, sel);
 	lo = mmio_rd(d, VIREO_MMIO_DEVICE_FEATURES);
-	(void)mmio_wr(d, VIREO_MMIO_DEVICE_FEATURES_SEL, 1);
+	(void)mmio_wr(d, VIREO_MMIO_DEVICE_FEATURES_SEL, sel + 1);
 	hi = mmio_rd(d, VIREO_MMIO_DEVICE_FEATURES);
 	return lo | hi << 32;
 }
@@ -183,8 +185,17 @@ static uint64_t mmio_get_features(struct virtio_device *vdev)
 {
 	struct vireo_mmio_device *d = to_mmio(vdev);
 
-	d->device_features = mmio_read_features(d);
+	d->device_features = mmio_read_features(d, 0);
 	return d->device_features;
+}
+
+/* Bits 64-127: DeviceFeaturesSel 2 and 3 (§2.2, §4.2.2). */
+static uint64_t mmio_get_features_hi(struct virtio_device *vdev)
+{
+	struct vireo_mmio_device *d = to_mmio(vdev);
+
+	d->device_features_hi = mmio_read_features(d, 2);
+	return d->device_features_hi;
 }
 
 /* Transport bits this driver implements; the bus knows only ring and device bits. */
@@ -203,24 +214,24 @@ static uint64_t mmio_transport_features(const struct vireo_mmio_device *d)
 static int mmio_finalize_features(struct virtio_device *vdev)
 {
 	struct vireo_mmio_device *d = to_mmio(vdev);
-	uint64_t now = mmio_read_features(d);
-	int ret;
+	uint64_t now = mmio_read_features(d, 0), now_hi = mmio_read_features(d, 2);
+	uint32_t sel;
+	int ret = 0;
 
-	if (now != d->device_features) {
+	if (now != d->device_features || now_hi != d->device_features_hi) {
 		log_error("virtio-mmio: device features changed under the driver (%#llx, then "
 			  "%#llx); device refused",
 			  (unsigned long long)d->device_features, (unsigned long long)now);
 		return -EPROTO;
 	}
 	vdev->features |= d->device_features & mmio_transport_features(d);
-	/* R-MMIO-05: DriverFeaturesSel before each DriverFeatures write. */
-	ret = mmio_wr(d, VIREO_MMIO_DRIVER_FEATURES_SEL, 0);
-	if (!ret)
-		ret = mmio_wr(d, VIREO_MMIO_DRIVER_FEATURES, (uint32_t)vdev->features);
-	if (!ret)
-		ret = mmio_wr(d, VIREO_MMIO_DRIVER_FEATURES_SEL, 1);
-	if (!ret)
-		ret = mmio_wr(d, VIREO_MMIO_DRIVER_FEATURES, (uint32_t)(vdev->features >> 32));
+	/* R-MMIO-05: DriverFeaturesSel before each DriverFeatures write; 2 and 3 if offered. */
+	for (sel = 0; !ret && sel < (now_hi ? 4u : 2u); sel++) {
+		ret = mmio_wr(d, VIREO_MMIO_DRIVER_FEATURES_SEL, sel);
+		if (!ret)
+			ret = mmio_wr(d, VIREO_MMIO_DRIVER_FEATURES,
+				      vireo_feature_dword(vdev->features, vdev->features_hi, sel));
+	}
 	return ret;
 }
 
@@ -477,6 +488,7 @@ static const struct virtio_config_ops mmio_drv_config_ops = {
 	.set_status = mmio_set_status,
 	.reset = mmio_reset_dev,
 	.get_features = mmio_get_features,
+	.get_features_hi = mmio_get_features_hi,
 	.finalize_features = mmio_finalize_features,
 	.find_vqs = mmio_find_vqs,
 	.del_vqs = mmio_del_vqs,

@@ -66,7 +66,7 @@ struct vireo_mmio_function {
 	uint32_t int_status;
 	/* Device thread only: */
 	uint32_t device_features_sel, driver_features_sel, queue_sel, shm_sel;
-	uint64_t driver_features;
+	uint64_t driver_features, driver_features_hi; /* bits 0-63, 64-127 */
 	struct mmio_queue queues[VDEV_MAX_QUEUES];
 };
 
@@ -165,7 +165,7 @@ static void mmio_reset(struct vireo_mmio_function *fn)
 	for (i = 0; i < dev->num_queues; i++)
 		mmio_queue_defaults(fn, &fn->queues[i]);
 	fn->device_features_sel = fn->driver_features_sel = fn->queue_sel = fn->shm_sel = 0;
-	fn->driver_features = 0;
+	fn->driver_features = fn->driver_features_hi = 0;
 	__atomic_store_n(&fn->transport_acked, 0, __ATOMIC_RELAXED);
 	vireo_eventfd_drain_fd(fn->vring_irq_fd);
 	vireo_eventfd_drain_fd(fn->config_irq_fd);
@@ -277,8 +277,8 @@ static uint32_t mmio_device_features(struct vireo_mmio_function *fn)
 {
 	uint64_t all = fn->dev->offered_features | fn->transport_offered;
 
-	/* Bits DeviceFeaturesSel*32 .. +31; nothing beyond 63. */
-	return fn->device_features_sel < 2 ? (uint32_t)(all >> (32 * fn->device_features_sel)) : 0;
+	/* Bits DeviceFeaturesSel*32 .. +31 of the 128; 0 from select 4 up. */
+	return vireo_feature_dword(all, fn->dev->offered_features_hi, fn->device_features_sel);
 }
 
 /* Return: 0 and *@v, or -EINVAL (refused and logged). */
@@ -339,20 +339,22 @@ static int mmio_read_control(struct vireo_mmio_function *fn, uint64_t off, uint3
 /* DriverFeatures: one 32-bit word of the driver's set; the core keeps its rules. */
 static int mmio_write_driver_features(struct vireo_mmio_function *fn, uint32_t v)
 {
-	uint64_t set = fn->driver_features, shift;
+	uint64_t set = fn->driver_features, set_hi = fn->driver_features_hi;
+	unsigned int sel = fn->driver_features_sel;
 	int ret;
 
-	if (fn->driver_features_sel >= 2)
-		return v ? mmio_refuse(fn, MMIO_FEATURES, "feature bits above 63", 0x20, v) : 0;
-	shift = 32u * fn->driver_features_sel;
-	set = (set & ~(0xffffffffull << shift)) | ((uint64_t)v << shift);
+	/* Bits 0-127 at select 0-3 (§2.2); a larger select has no bits to write. */
+	if (!vireo_feature_set_dword(&set, &set_hi, sel, v))
+		return v ? mmio_refuse(fn, MMIO_FEATURES, "feature bits above 127", 0x20, v) : 0;
 	/* The core sees only its own bits; the transport's are ours to check. */
-	ret = vireo_vdev_set_driver_features(fn->dev, set & ~fn->transport_offered);
+	ret = sel < 2 ? vireo_vdev_set_driver_features(fn->dev, set & ~fn->transport_offered)
+		      : vireo_vdev_set_driver_features_hi(fn->dev, set_hi);
 	if (ret < 0)
 		/* §3.1.1: features are written between DRIVER and FEATURES_OK only. */
 		return mmio_refuse(fn, MMIO_FEATURES,
 				   "DriverFeatures write outside DRIVER..FEATURES_OK", 0x20, v);
 	fn->driver_features = set;
+	fn->driver_features_hi = set_hi;
 	return 0;
 }
 

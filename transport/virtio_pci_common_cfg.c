@@ -81,6 +81,7 @@ void pci_fn_common_defaults(struct vireo_pci_function *fn)
 	fn->device_feature_select = 0;
 	fn->driver_feature_select = 0;
 	fn->driver_features = 0;
+	fn->driver_features_hi = 0;
 	fn->queue_select = 0;
 	/* D-PCI-41: after reset no event is mapped to a vector. */
 	fn->config_msix_vector = VIREO_PCI_MSI_NO_VECTOR;
@@ -143,22 +144,21 @@ static uint64_t pci_fn_queue_read(struct vireo_pci_function *fn, uint32_t field)
 static uint64_t pci_fn_cc_value(struct vireo_pci_function *fn, uint32_t field)
 {
 	uint64_t offered = fn->dev->offered_features;
+	uint64_t offered_hi = fn->dev->offered_features_hi;
 
 	switch (field) {
 	case CC(device_feature_select):
 		return fn->device_feature_select;
 	case CC(device_feature):
-		/* D-PCI-08: bits select*32.. of the offer; nothing beyond bit 63. */
-		return fn->device_feature_select < 2
-			       ? (uint32_t)(offered >> (32 * fn->device_feature_select))
-			       : 0;
+		/* D-PCI-08: bits select*32.. of the 128-bit offer; 0 from select 4 up. */
+		return vireo_feature_dword(offered, offered_hi, fn->device_feature_select);
 	case CC(driver_feature_select):
 		return fn->driver_feature_select;
 	case CC(driver_feature):
 		/* D-PCI-09: the valid bits the driver wrote. */
-		return fn->driver_feature_select < 2 ? (uint32_t)((fn->driver_features & offered) >>
-								  (32 * fn->driver_feature_select))
-						     : 0;
+		return vireo_feature_dword(fn->driver_features & offered,
+					   fn->driver_features_hi & offered_hi,
+					   fn->driver_feature_select);
 	case CC(config_msix_vector):
 		return fn->config_msix_vector;
 	case CC(num_queues):
@@ -401,8 +401,9 @@ static void pci_fn_status_write(struct vireo_pci_function *fn, uint8_t status)
 		return;
 	}
 	if (ret == -EPERM)
-		log_info("%s: pci: FEATURES_OK refused for features %#" PRIx64, fn->dev->name,
-			 fn->driver_features);
+		log_info("%s: pci: FEATURES_OK refused for features %#" PRIx64
+			 " (bits 64-127: %#" PRIx64 ")",
+			 fn->dev->name, fn->driver_features, fn->driver_features_hi);
 	else if (ret < 0)
 		pci_fn_warn(fn, "%s: pci: device_status %#x refused (%d)", fn->dev->name, status,
 			    ret);
@@ -411,9 +412,12 @@ static void pci_fn_status_write(struct vireo_pci_function *fn, uint8_t status)
 static void pci_fn_driver_feature_write(struct vireo_pci_function *fn, uint64_t value)
 {
 	unsigned int sel = fn->driver_feature_select;
-	uint64_t features;
+	uint64_t lo = fn->driver_features, hi = fn->driver_features_hi;
+	uint64_t unoffered, unoffered_hi;
+	int ret;
 
-	if (sel > 1) {
+	/* Bits 0-127 at select 0-3 (§2.2); a larger select has no bits to write. */
+	if (!vireo_feature_set_dword(&lo, &hi, sel, (uint32_t)value)) {
 		if (value)
 			pci_fn_warn(fn,
 				    "%s: pci: driver_feature bits %#" PRIx64
@@ -421,17 +425,22 @@ static void pci_fn_driver_feature_write(struct vireo_pci_function *fn, uint64_t 
 				    fn->dev->name, value, sel);
 		return;
 	}
-	features = pci_fn_merge(fn->driver_features, sel ? 4 : 0, 4, value);
-	if (vireo_vdev_set_driver_features(fn->dev, features) < 0) {
+	ret = sel < 2 ? vireo_vdev_set_driver_features(fn->dev, lo)
+		      : vireo_vdev_set_driver_features_hi(fn->dev, hi);
+	if (ret < 0) {
 		pci_fn_warn(fn,
 			    "%s: pci: driver_feature written outside feature negotiation; ignored",
 			    fn->dev->name);
 		return;
 	}
-	if (features & ~fn->dev->offered_features)
-		log_info("%s: pci: driver accepts features %#" PRIx64 " that were not offered",
-			 fn->dev->name, features & ~fn->dev->offered_features);
-	fn->driver_features = features;
+	unoffered = lo & ~fn->dev->offered_features;
+	unoffered_hi = hi & ~fn->dev->offered_features_hi;
+	if (unoffered || unoffered_hi)
+		log_info("%s: pci: driver accepts features %#" PRIx64 " (bits 64-127: %#" PRIx64
+			 ") that were not offered",
+			 fn->dev->name, unoffered, unoffered_hi);
+	fn->driver_features = lo;
+	fn->driver_features_hi = hi;
 }
 
 int pci_fn_common_write(struct vireo_pci_function *fn, uint32_t offset, unsigned int size,

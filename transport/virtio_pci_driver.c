@@ -196,32 +196,43 @@ static void vpci_reset(struct virtio_device *vdev)
 		vpci_break(d, "device_status never read 0 after a reset");
 }
 
-/* The 64 offered bits through device_feature_select (§4.1.4.3). */
-static uint64_t vpci_read_features(struct vireo_pci_device *d)
+/* Offered bits 0-63 (@sel 0) or 64-127 (@sel 2) through device_feature_select (§4.1.4.3). */
+static uint64_t vpci_read_features(struct vireo_pci_device *d, uint32_t sel)
 {
 	const struct vpci_region *c = &d->layout.common;
 	uint64_t lo, hi;
 
-	vpci_write(d, c, CC(device_feature_select), 4, 0);
+	vpci_write(d, c, CC(device_feature_select), 4, sel);
 	lo = vpci_read(d, c, CC(device_feature), 4);
-	vpci_write(d, c, CC(device_feature_select), 4, 1);
+	vpci_write(d, c, CC(device_feature_select), 4, sel + 1);
 	hi = vpci_read(d, c, CC(device_feature), 4);
 	return lo | hi << 32;
 }
 
 /* Read twice: a device whose offer changes under us is refused (it offers nothing). */
-static uint64_t vpci_get_features(struct virtio_device *vdev)
+static uint64_t vpci_get_feature_word(struct virtio_device *vdev, uint32_t sel)
 {
 	struct vireo_pci_device *d = to_vpci(vdev);
-	uint64_t a = vpci_read_features(d), b = vpci_read_features(d);
+	uint64_t a = vpci_read_features(d, sel), b = vpci_read_features(d, sel);
 
 	if (a != b) {
-		log_error("virtio-pci: device_feature changed between two reads (0x%llx, "
+		log_error("virtio-pci: device_feature %u-%u changed between two reads (0x%llx, "
 			  "0x%llx): refused",
-			  (unsigned long long)a, (unsigned long long)b);
+			  sel, sel + 1, (unsigned long long)a, (unsigned long long)b);
 		return 0;
 	}
 	return a;
+}
+
+static uint64_t vpci_get_features(struct virtio_device *vdev)
+{
+	return vpci_get_feature_word(vdev, 0);
+}
+
+/* Bits 64-127: device_feature_select 2 and 3 (§2.2, §4.1.4.3). */
+static uint64_t vpci_get_features_hi(struct virtio_device *vdev)
+{
+	return vpci_get_feature_word(vdev, 2);
 }
 
 /* The transport bits we can use with this layout, of those offered. */
@@ -250,19 +261,23 @@ static int vpci_finalize_features(struct virtio_device *vdev)
 {
 	struct vireo_pci_device *d = to_vpci(vdev);
 	const struct vpci_region *c = &d->layout.common;
-	uint64_t offered = vpci_read_features(d);
+	uint64_t offered = vpci_read_features(d, 0);
+	uint64_t offered_hi = vpci_read_features(d, 2);
+	uint32_t sel;
 
-	if ((vdev->features & ~offered) != 0) {
+	if ((vdev->features & ~offered) != 0 || (vdev->features_hi & ~offered_hi) != 0) {
 		log_error("virtio-pci: device_feature changed under the driver (now 0x%llx, "
 			  "0x%llx accepted)",
 			  (unsigned long long)offered, (unsigned long long)vdev->features);
 		return -EPROTO;
 	}
 	vdev->features |= vpci_transport_features(d, offered);
-	vpci_write(d, c, CC(driver_feature_select), 4, 0);
-	vpci_write(d, c, CC(driver_feature), 4, (uint32_t)vdev->features);
-	vpci_write(d, c, CC(driver_feature_select), 4, 1);
-	vpci_write(d, c, CC(driver_feature), 4, vdev->features >> 32);
+	/* Select 2 and 3 (bits 64-127) only for a device that offers any of them. */
+	for (sel = 0; sel < (offered_hi ? 4u : 2u); sel++) {
+		vpci_write(d, c, CC(driver_feature_select), 4, sel);
+		vpci_write(d, c, CC(driver_feature), 4,
+			   vireo_feature_dword(vdev->features, vdev->features_hi, sel));
+	}
 	return vireo_pci_device_broken(d) ? -EIO : 0;
 }
 
@@ -280,6 +295,7 @@ static const struct virtio_config_ops vpci_config_ops = {
 	.set_status = vpci_set_status,
 	.reset = vpci_reset,
 	.get_features = vpci_get_features,
+	.get_features_hi = vpci_get_features_hi,
 	.finalize_features = vpci_finalize_features,
 	.find_vqs = vpci_find_vqs,
 	.del_vqs = vpci_del_vqs,

@@ -72,7 +72,8 @@ struct vireo_pci_function {
 	/* Common configuration (virtio_pci_common_cfg.c) */
 	uint32_t device_feature_select;
 	uint32_t driver_feature_select;
-	uint64_t driver_features; /* as the driver wrote them */
+	uint64_t driver_features;    /* as the driver wrote them */
+	uint64_t driver_features_hi; /* bits 64-127 (select 2 and 3), as written */
 	uint16_t config_msix_vector;
 	uint16_t queue_select;
 	uint8_t generation;	  /* config_generation as the driver reads it */

@@ -124,6 +124,8 @@ static inline uint64_t vdev_queue_counter(const uint64_t *counter)
  * struct vdev_ops - what a device model implements (Firecracker's device trait)
  * @set_features: optional; the driver's features are final (FEATURES_OK or
  *	vhost-user SET_FEATURES). Return 0 or -errno to refuse them.
+ * @set_features_ext: optional; as @set_features with bits 64-127 too
+ *	(@features_hi; 0 over vhost-user). When set, called instead of it.
  * @config_write: optional; a bounds-checked write into config space. Return 0
  *	or -errno (the write is then dropped). Without it config is read-only.
  * @activate: the driver is ready (DRIVER_OK): memory, features and enabled
@@ -143,6 +145,7 @@ static inline uint64_t vdev_queue_counter(const uint64_t *counter)
  */
 struct vdev_ops {
 	int (*set_features)(struct vdev *dev, uint64_t features);
+	int (*set_features_ext)(struct vdev *dev, uint64_t features, uint64_t features_hi);
 	int (*config_write)(struct vdev *dev, uint32_t offset, const void *buf, uint32_t len);
 	int (*activate)(struct vdev *dev);
 	void (*queue_notify)(struct vdev *dev, struct vdev_queue *q);
@@ -152,6 +155,10 @@ struct vdev_ops {
 
 /**
  * struct vdev - a device as the core sees it (embed it in the model)
+ * @offered_features, @driver_features, @acked_features: feature bits 0-63
+ * @offered_features_hi, @driver_features_hi, @acked_features_hi: bits 64-127
+ *	(all the device type's, §2.2), carried by virtio-pci, virtio-mmio and
+ *	loopback; vhost-user's messages are 64-bit, so there they stay 0
  * @config, @config_size: the model's config space, read by the core
  * @serves_disabled_rings: set by the model: it can process a started but
  *	disabled ring without side effects (vdev_queue.disabled); a transport
@@ -165,6 +172,9 @@ struct vdev {
 	uint64_t offered_features;
 	uint64_t driver_features;
 	uint64_t acked_features;
+	uint64_t offered_features_hi;
+	uint64_t driver_features_hi;
+	uint64_t acked_features_hi;
 	bool activated;
 	const struct guest_mem *mem;
 	struct event_loop *loop;
@@ -217,10 +227,10 @@ VIREO_API void vireo_vdev_set_event_loop(struct vdev *dev, struct event_loop *lo
  */
 VIREO_API int vireo_vdev_set_config_call_fd(struct vdev *dev, int fd);
 
-/** vdev_has_feature() - @bit was negotiated */
+/** vdev_has_feature() - @bit (0-127) was negotiated; false for any other @bit */
 static inline bool vdev_has_feature(const struct vdev *dev, unsigned int bit)
 {
-	return (dev->acked_features & VIRTIO_BIT(bit)) != 0;
+	return vireo_feature_in(dev->acked_features, dev->acked_features_hi, bit);
 }
 
 /**
@@ -255,13 +265,34 @@ VIREO_API int vireo_vdev_set_status(struct vdev *dev, uint8_t status);
 VIREO_API int vireo_vdev_set_driver_features(struct vdev *dev, uint64_t features);
 
 /**
+ * vireo_vdev_set_driver_features_hi() - the driver writes its feature bits 64-127
+ * Return: 0, or -EPERM outside DRIVER-set-and-FEATURES_OK-clear.
+ */
+VIREO_API int vireo_vdev_set_driver_features_hi(struct vdev *dev, uint64_t features_hi);
+
+/**
+ * vireo_vdev_offer_features_hi() - bits 64-127 of the model's offer (all are the
+ * device type's, §2.2); call after vireo_vdev_init(), before a driver starts.
+ * vhost-user never offers them (its GET_FEATURES is 64-bit).
+ * Return: 0, or -EBUSY once the driver has begun (status not 0).
+ */
+VIREO_API int vireo_vdev_offer_features_hi(struct vdev *dev, uint64_t features_hi);
+
+/**
  * vireo_vdev_negotiate_features() - make @features final (FEATURES_OK, vhost-user
  * SET_FEATURES): checks they are a subset of the offer, calls the model.
  * Return: 0, -EINVAL (not offered, or VIRTIO_F_VERSION_1 missing: Vireo is
  * modern-only), -EBUSY (ring features changed while a queue is enabled), or
- * the model's error.
+ * the model's error. Bits 64-127 are taken as 0 (vhost-user SET_FEATURES).
  */
 VIREO_API int vireo_vdev_negotiate_features(struct vdev *dev, uint64_t features);
+
+/**
+ * vireo_vdev_negotiate_features_ext() - vireo_vdev_negotiate_features() with
+ * bits 64-127 (@features_hi) too. Return: as vireo_vdev_negotiate_features().
+ */
+VIREO_API int vireo_vdev_negotiate_features_ext(struct vdev *dev, uint64_t features,
+						uint64_t features_hi);
 
 /**
  * vireo_vdev_config_read() / vireo_vdev_config_write() - bounds-checked config access

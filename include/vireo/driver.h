@@ -43,8 +43,11 @@ typedef void virtqueue_callback(struct virtqueue *vq);
  * @generation: config generation counter (§2.5.1: re-read until stable)
  * @get_status, @set_status: the device status byte; set_status(0) is not reset
  * @reset: reset the device and wait until it reads back status 0
- * @get_features: the device's offered feature bits
- * @finalize_features: write vdev->features (already masked by the bus)
+ * @get_features: the device's offered feature bits 0-63
+ * @get_features_hi: optional: offered bits 64-127 (virtio-pci and virtio-mmio
+ *	select 2 and 3); NULL where the transport cannot carry them (vhost-user)
+ * @finalize_features: write vdev->features and vdev->features_hi (already
+ *	masked by the bus; features_hi is 0 without @get_features_hi)
  * @find_vqs: allocate, configure and enable @nvqs queues. Return 0 or -errno
  * @del_vqs: the device is reset; free every queue
  * @wait: block until the device signals any queue or config change, or
@@ -61,6 +64,7 @@ struct virtio_config_ops {
 	void (*set_status)(struct virtio_device *vdev, uint8_t status);
 	void (*reset)(struct virtio_device *vdev);
 	uint64_t (*get_features)(struct virtio_device *vdev);
+	uint64_t (*get_features_hi)(struct virtio_device *vdev);
 	int (*finalize_features)(struct virtio_device *vdev);
 	int (*find_vqs)(struct virtio_device *vdev, unsigned int nvqs, struct virtqueue *vqs[],
 			virtqueue_callback *callbacks[], const char *const names[]);
@@ -73,7 +77,8 @@ struct virtio_config_ops {
  * struct virtio_device - a device as drivers see it
  * @id: device and vendor id (set by the transport)
  * @config: the transport's operations
- * @features: negotiated features (set by the bus)
+ * @features, @features_hi: negotiated feature bits 0-63 and 64-127 (set by
+ *	the bus); test them with virtio_has_feature()
  * @driver: bound driver, or NULL
  * @priv: the driver's data
  * @transport: the transport's data
@@ -87,6 +92,7 @@ struct virtio_device {
 	struct virtio_device_id id;
 	const struct virtio_config_ops *config;
 	uint64_t features;
+	uint64_t features_hi;
 	struct virtio_driver *driver;
 	void *priv;
 	void *transport;
@@ -101,7 +107,7 @@ struct virtio_device {
 
 /**
  * struct virtio_driver - a front-end driver (the seed's virtio_driver)
- * @feature_table: device feature bits the driver understands
+ * @feature_table: device feature bits the driver understands (0-127)
  * @probe: bind: find_vqs, set up. The bus sets DRIVER_OK after it returns 0.
  *	On failure the probe undoes its own work (del_vqs included); the bus
  *	then sets FAILED.
@@ -174,9 +180,10 @@ VIREO_API void vireo_unregister_virtio_device(struct virtio_device *vdev);
 VIREO_API struct virtio_device *virtio_bus_find(struct virtio_bus *bus, uint32_t device_id,
 						unsigned int nth);
 
+/** virtio_has_feature() - @bit (0-127) was negotiated; false for any other @bit */
 static inline bool virtio_has_feature(const struct virtio_device *vdev, unsigned int bit)
 {
-	return (vdev->features & VIRTIO_BIT(bit)) != 0;
+	return vireo_feature_in(vdev->features, vdev->features_hi, bit);
 }
 
 /**

@@ -17,6 +17,7 @@
 #ifndef VIREO_SPEC_H
 #define VIREO_SPEC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -103,14 +104,56 @@ static inline le64 cpu_to_le64(uint64_t v)
 /*
  * virtio 1.4 §2.2 (dev:BF/Feature Bits): bits 0-23, 41, 42 and 50-127 are the
  * device type's; 24-40 and 43 are for the queue and feature negotiation
- * (ch. 6); 44-49 and 128 up are reserved. Our feature words are 64 bits (so
- * is vhost-user's GET_FEATURES): device-type bits 64-127 cannot be carried.
+ * (ch. 6); 44-49 and 128 up are reserved. Feature sets are two 64-bit words:
+ * bits 0-63 (masked by VIRTIO_DEVICE_TYPE_FEATURES) and bits 64-127 (all the
+ * device type's), the second carried by virtio-pci, virtio-mmio and loopback
+ * (feature select 2 and 3), never by vhost-user (GET_FEATURES is a u64).
  * VIREO_, not VIRTIO_: <linux/virtio_config.h> keeps the pre-1.0 values 28/42.
  */
 #define VIREO_TRANSPORT_F_START 24
 #define VIREO_TRANSPORT_F_END 41 /* exclusive; and bit 43 */
 #define VIRTIO_DEVICE_TYPE_FEATURES \
 	((VIRTIO_BIT(24) - 1) | VIRTIO_BIT(41) | VIRTIO_BIT(42) | (~0ull << 50))
+
+/* §2.2: feature bits 0-127; the second word is bits 64-127. */
+#define VIREO_FEATURE_BITS 128u
+
+/*
+ * vireo_feature_in() - is @bit set in the 128-bit set (@lo: 0-63, @hi: 64-127)?
+ * Any @bit from 128 up is false (no shift by 64 or more).
+ */
+static inline bool vireo_feature_in(uint64_t lo, uint64_t hi, unsigned int bit)
+{
+	if (bit >= VIREO_FEATURE_BITS)
+		return false;
+	return (((bit < 64) ? lo : hi) >> (bit % 64)) & 1u;
+}
+
+/*
+ * vireo_feature_dword() - bits @sel*32 .. @sel*32+31 of the 128-bit set, as the
+ * select registers of virtio-pci and virtio-mmio show them; 0 from @sel 4 up.
+ */
+static inline uint32_t vireo_feature_dword(uint64_t lo, uint64_t hi, uint32_t sel)
+{
+	if (sel >= VIREO_FEATURE_BITS / 32)
+		return 0;
+	return (uint32_t)(((sel < 2) ? lo : hi) >> (32 * (sel % 2)));
+}
+
+/*
+ * vireo_feature_set_dword() - replace bits @sel*32 .. +31 of the set (@lo, @hi) by @value.
+ * Return: false (nothing changed) for @sel 4 and up: there are no such bits.
+ */
+static inline bool vireo_feature_set_dword(uint64_t *lo, uint64_t *hi, uint32_t sel, uint32_t value)
+{
+	uint64_t *word = (sel < 2) ? lo : hi;
+	unsigned int shift = 32 * (sel % 2);
+
+	if (sel >= VIREO_FEATURE_BITS / 32)
+		return false;
+	*word = (*word & ~(0xffffffffull << shift)) | ((uint64_t)value << shift);
+	return true;
+}
 
 /* §2.7: split virtqueues. */
 #define VIRTQ_DESC_F_NEXT 1u

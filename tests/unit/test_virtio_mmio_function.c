@@ -520,7 +520,7 @@ static void test_hostile_selectors(void **state)
 	assert_int_equal(vireo_mmio_write(f->fn, VIREO_MMIO_QUEUE_DESC_LOW, 4, 0), -EINVAL);
 	assert_int_equal(vireo_mmio_write(f->fn, VIREO_MMIO_INTERRUPT_ACK, 4, 0x80), -EINVAL);
 	assert_int_equal(vireo_mmio_write(f->fn, VIREO_MMIO_STATUS, 4, 0x100), -EINVAL);
-	assert_int_equal(vireo_mmio_write(f->fn, VIREO_MMIO_DRIVER_FEATURES_SEL, 4, 2), 0);
+	assert_int_equal(vireo_mmio_write(f->fn, VIREO_MMIO_DRIVER_FEATURES_SEL, 4, 4), 0);
 	assert_int_equal(vireo_mmio_write(f->fn, VIREO_MMIO_DRIVER_FEATURES, 4, 1), -EINVAL);
 	/* The queue still works. */
 	fx_driver_ok(f);
