@@ -9,7 +9,9 @@
  *   1..2   offset (masked to 0x1ff)
  *   3..6   value
  * The oracle: no access returns other than 0 or -EINVAL; MagicValue and
- * Version always read right; after the sequence a reset leaves Status,
+ * Version always read right; DeviceFeatures at DeviceFeaturesSel 2, 3 shows
+ * the model's bits 64-127 (FUZZ_OFFER_HI) and 0 from 4 up, and the device
+ * never acks a bit it did not offer (D-BF-04); after the sequence a reset leaves Status,
  * InterruptStatus and QueueReady 0 (D-MMIO-04) and the device runs a
  * correct driver's request.
  */
@@ -31,6 +33,8 @@
 #define FUZZ_RAM (64u << 10)
 #define FUZZ_RECORD 7u
 #define FUZZ_MAX_RECORDS 512u
+/* Feature bits 65, 90 and 127 (the rng model offers none of its own up there). */
+#define FUZZ_OFFER_HI (VIRTIO_BIT(1) | VIRTIO_BIT(26) | VIRTIO_BIT(63))
 
 static void fuzz_irq(void *opaque)
 {
@@ -68,6 +72,27 @@ static void fuzz_access(struct vireo_mmio_function *fn, const uint8_t *r)
 	else
 		ret = vireo_mmio_read(fn, off, size, &v);
 	FUZZ_CHECK(ret == 0 || ret == -EINVAL);
+}
+
+static void fuzz_acked_unoffered(struct vdev *dev, void *arg)
+{
+	*(uint64_t *)arg = (dev->acked_features & ~dev->offered_features) |
+			   (dev->acked_features_hi & ~dev->offered_features_hi);
+}
+
+/* The high offer at each select (the low words carry transport bits too); nothing unoffered acked. */
+static void fuzz_check_features(struct vireo_mmio_function *fn)
+{
+	uint64_t unoffered = 1;
+	uint32_t sel;
+
+	for (sel = 2; sel < 6; sel++) {
+		fuzz_wr(fn, VIREO_MMIO_DEVICE_FEATURES_SEL, sel);
+		FUZZ_CHECK(fuzz_rd(fn, VIREO_MMIO_DEVICE_FEATURES) ==
+			   vireo_feature_dword(0, FUZZ_OFFER_HI, sel));
+	}
+	FUZZ_CHECK(vireo_mmio_function_run_in_device(fn, fuzz_acked_unoffered, &unoffered) == 0);
+	FUZZ_CHECK(unoffered == 0);
 }
 
 /* A correct driver after the storm: one 16-byte rng request on a fresh split ring. */
@@ -122,6 +147,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	FUZZ_CHECK(ram != NULL);
 	FUZZ_CHECK(vireo_rng_device_new(&rng, NULL) == 0);
+	FUZZ_CHECK(vireo_vdev_offer_features_hi(vireo_rng_device_vdev(rng), FUZZ_OFFER_HI) == 0);
 	vireo_guest_mem_init(&mem);
 	FUZZ_CHECK(vireo_guest_mem_add_region(&mem, FUZZ_GPA, FUZZ_RAM, ram) == 0);
 	FUZZ_CHECK(vireo_mmio_function_new(vireo_rng_device_vdev(rng), &mem, NULL, &fuzz_host, NULL,
@@ -133,6 +159,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(fuzz_rd(fn, VIREO_MMIO_MAGIC_VALUE) == VIREO_MMIO_MAGIC);
 		FUZZ_CHECK(fuzz_rd(fn, VIREO_MMIO_VERSION_REG) == VIREO_MMIO_VERSION);
 	}
+	fuzz_check_features(fn);
 	fuzz_check_device_works(fn, ram);
 	vireo_mmio_function_free(fn);
 	vireo_rng_device_free(rng);

@@ -10,7 +10,10 @@
  * reads 0 and a split queue's a power of 2 (D-PCI-16/17/42); an ISR read right after
  * another reads 0; MSI-X messages go out only while MSI-X is enabled, unmasked and bus
  * mastering is on, carrying the programmed entry; INTx only changes level, and only
- * while MSI-X is off.
+ * while MSI-X is off. The model also offers feature bits 64-127 (FUZZ_OFFER_HI):
+ * device_feature shows the 128-bit offer at any select, 0 from 4 up (D-PCI-08),
+ * driver_feature reads back within it (D-PCI-09), and nothing unoffered is ever acked
+ * (D-BF-04).
  *
  * Input layout:
  *   0      flags: bit0 bring the function up first (decoding, BARs, ACKNOWLEDGE, DRIVER,
@@ -42,6 +45,8 @@
 #define FUZZ_OP 12u
 #define FUZZ_MAX_OPS 2000u
 #define FUZZ_MSIX_CAP 0x40u /* checked against the list at set-up */
+/* Feature bits 65, 90 and 127 (the rng model offers none of its own up there). */
+#define FUZZ_OFFER_HI (VIRTIO_BIT(1) | VIRTIO_BIT(26) | VIRTIO_BIT(63))
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -135,6 +140,32 @@ static void fuzz_bring_up(struct fuzz_ctx *c, uint8_t flags)
 						  PCI_MSIX_FLAGS_ENABLE) == 0);
 }
 
+static uint64_t fuzz_cc_read(struct fuzz_ctx *c, uint32_t field, unsigned int size)
+{
+	uint64_t v = 0;
+
+	FUZZ_CHECK(vireo_pci_bar_read(c->fn, 0, field, size, &v) == 0);
+	return v;
+}
+
+/* D-PCI-08/09 and D-BF-04 over all 128 bits, at whatever selects the input left. */
+static void fuzz_check_features(struct fuzz_ctx *c)
+{
+	const uint64_t lo = c->dev->offered_features, hi = c->dev->offered_features_hi;
+	uint32_t sel, shown;
+
+	sel = (uint32_t)fuzz_cc_read(
+		c, offsetof(struct vireo_pci_common_cfg, device_feature_select), 4);
+	shown = (uint32_t)fuzz_cc_read(c, offsetof(struct vireo_pci_common_cfg, device_feature), 4);
+	FUZZ_CHECK(shown == vireo_feature_dword(lo, hi, sel));
+	sel = (uint32_t)fuzz_cc_read(
+		c, offsetof(struct vireo_pci_common_cfg, driver_feature_select), 4);
+	shown = (uint32_t)fuzz_cc_read(c, offsetof(struct vireo_pci_common_cfg, driver_feature), 4);
+	FUZZ_CHECK((shown & ~vireo_feature_dword(lo, hi, sel)) == 0);
+	FUZZ_CHECK((c->dev->acked_features & ~lo) == 0);
+	FUZZ_CHECK((c->dev->acked_features_hi & ~hi) == 0);
+}
+
 /* Registers whose values are rules, read through BAR 0 (when decoding is on). */
 static void fuzz_check_registers(struct fuzz_ctx *c)
 {
@@ -148,6 +179,7 @@ static void fuzz_check_registers(struct fuzz_ctx *c)
 	    0)
 		return;
 	FUZZ_CHECK(v == c->dev->num_queues);
+	fuzz_check_features(c);
 	(void)vireo_pci_bar_read(c->fn, 0,
 				 offsetof(struct vireo_pci_common_cfg, config_msix_vector), 2, &v);
 	FUZZ_CHECK(v == 0xffff || v < vectors);
@@ -227,6 +259,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(vireo_event_loop_init(&loop) == 0);
 	FUZZ_CHECK(vireo_rng_device_new(&rng, &opt) == 0);
 	c.dev = vireo_rng_device_vdev(rng);
+	FUZZ_CHECK(vireo_vdev_offer_features_hi(c.dev, FUZZ_OFFER_HI) == 0);
 	vireo_vdev_set_memory(c.dev, &mem);
 	vireo_vdev_set_event_loop(c.dev, &loop);
 	FUZZ_CHECK(vireo_pci_function_new(c.dev, NULL, &fuzz_host, &c, &c.fn) == 0);
