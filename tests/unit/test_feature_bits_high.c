@@ -152,8 +152,8 @@ static void hf_driver_init(struct hf_driver *d, struct virtio_bus *bus)
 }
 
 /*
- * R-BF-04/05: the driver accepted only offered bits it knows, 0-127; D-BF-04 not
- * triggered: the device acked exactly what the driver wrote.
+ * R-BF-04/05: the driver accepted only offered bits it knows, 0-127; the device acked
+ * exactly what the driver wrote.
  */
 static void hf_check_bound(const struct hf_driver *d, const struct virtio_device *vdev,
 			   const struct hf_seen *s)
@@ -393,7 +393,7 @@ static void mmio_wr(struct vireo_mmio_function *fn, uint64_t off, uint32_t v)
 
 static uint32_t mmio_device_dword(struct vireo_mmio_function *fn, uint32_t sel)
 {
-	/* R-MMIO-05: DeviceFeaturesSel before each DeviceFeatures read. */
+	/* The select first, as a driver must. */
 	mmio_wr(fn, VIREO_MMIO_DEVICE_FEATURES_SEL, sel);
 	return mmio_rd(fn, VIREO_MMIO_DEVICE_FEATURES);
 }
