@@ -21,7 +21,10 @@
 	(VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK | \
 	 VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_FAILED)
 
-/* §2.2: the device type's bits (0-23, 41, 42, 50-63 of ours); the rest belong to the core. */
+/*
+ * §2.2: the device type's bits of the first word (0-23, 41, 42, 50-63); the rest belong to
+ * the core. The second word (64-127) is all the device type's: nothing to mask there.
+ */
 #define VDEV_DEVICE_FEATURE_MASK VIRTIO_DEVICE_TYPE_FEATURES
 /* Reserved bits a model may ask for: it alone knows it uses buffers in order (D-BF-19). */
 #define VDEV_MODEL_RING_FEATURES VIRTIO_BIT(VIRTIO_F_IN_ORDER)

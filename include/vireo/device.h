@@ -201,9 +201,10 @@ struct vdev {
 
 /**
  * vireo_vdev_init() - set up the core part of a device
- * @device_features: the model's device-specific bits (0..23), and
- *	VIRTIO_F_IN_ORDER if it uses buffers in order; the core adds
- *	VDEV_CORE_FEATURES and drops anything else in the reserved range
+ * @device_features: the model's device-specific bits (0-23, 41, 42, 50-63),
+ *	and VIRTIO_F_IN_ORDER if it uses buffers in order; the core adds
+ *	VDEV_CORE_FEATURES and drops anything else in the reserved range.
+ *	Bits 64-127: vireo_vdev_offer_features_hi() after this call.
  * Return: 0 or -EINVAL (num_queues 0 or above VDEV_MAX_QUEUES, bad queue size).
  */
 VIREO_API int vireo_vdev_init(struct vdev *dev, const struct vdev_ops *ops, const char *name,
