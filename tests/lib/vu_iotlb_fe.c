@@ -13,10 +13,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <fcntl.h>
 #include <poll.h>
-#include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -30,38 +27,14 @@
 
 #include "tests/lib/vu_iotlb_fe.h"
 
-static void *server_thread(void *arg)
-{
-	struct vui_server *s = arg;
-
-	assert_int_equal(vireo_vhost_user_backend_run(s->b), 0);
-	return NULL;
-}
-
 static int vui_setup_queues(void **state, unsigned int queues)
 {
-	struct vui_server *s = calloc(1, sizeof(*s));
+	struct vu_blk_fixture *s = calloc(1, sizeof(*s));
 	struct blk_device_options bo = {.serial = "vu-iotlb", .num_queues = queues};
 	struct vhost_user_backend_options vo = {.inflight = true}; /* as serve blk */
-	int fd;
 
 	assert_non_null(s);
-	strcpy(s->dir, "/tmp/vireo-vui-XXXXXX");
-	assert_non_null(mkdtemp(s->dir));
-	snprintf(s->sock, sizeof(s->sock), "%s/sock", s->dir);
-	snprintf(s->image, sizeof(s->image), "%s/image", s->dir);
-	fd = open(s->image, O_CREAT | O_RDWR, 0600);
-	assert_true(fd >= 0);
-	assert_int_equal(ftruncate(fd, VUI_IMAGE_BYTES), 0);
-	close(fd);
-	bo.path = s->image;
-	vo.socket_path = s->sock;
-	assert_int_equal(vireo_blk_device_new(&s->blk, &bo), 0);
-	assert_int_equal(vireo_event_loop_init(&s->loop), 0);
-	assert_int_equal(
-		vireo_vhost_user_backend_new(&s->b, vireo_blk_device_vdev(s->blk), &s->loop, &vo),
-		0);
-	assert_int_equal(pthread_create(&s->thread, NULL, server_thread, s), 0);
+	vu_blk_fixture_start(s, "/tmp/vireo-vui-XXXXXX", &bo, &vo);
 	*state = s;
 	return 0;
 }
@@ -77,29 +50,17 @@ int vui_setup_mq(void **state)
 	return vui_setup_queues(state, 2);
 }
 
-void vui_server_stop(struct vui_server *s, struct vhost_user_backend_iotlb_stats *st)
+void vui_server_stop(struct vu_blk_fixture *s, struct vhost_user_backend_iotlb_stats *st)
 {
-	if (!s->stopped) {
-		vireo_event_loop_stop(&s->loop);
-		assert_int_equal(pthread_join(s->thread, NULL), 0);
-		s->stopped = true;
-	}
 	/* The join orders the control thread's counters before this read. */
-	if (st)
-		vireo_vhost_user_backend_iotlb_stats(s->b, st);
+	vu_blk_fixture_halt(s);
+	vireo_vhost_user_backend_iotlb_stats(s->b, st);
 }
 
 int vui_teardown(void **state)
 {
-	struct vui_server *s = *state;
-
-	vui_server_stop(s, NULL);
-	vireo_vhost_user_backend_free(s->b);
-	vireo_blk_device_free(s->blk);
-	vireo_event_loop_destroy(&s->loop);
-	unlink(s->image);
-	rmdir(s->dir);
-	free(s);
+	vu_blk_fixture_stop(*state);
+	free(*state);
 	return 0;
 }
 
@@ -201,7 +162,7 @@ void vui_serve_miss(struct vui_fe *f, const struct vhost_user_iotlb *m)
  * (and @extra_pf); the back-end channel; the arena at VUI_BOGUS_GPA in the
  * memory table; queue 0's ring in the arena (not started).
  */
-void vui_negotiate(struct vui_server *s, struct vui_fe *f, uint64_t extra_pf)
+void vui_negotiate(struct vu_blk_fixture *s, struct vui_fe *f, uint64_t extra_pf)
 {
 	uint64_t pf = VIRTIO_BIT(VHOST_USER_PROTOCOL_F_REPLY_ACK) |
 		      VIRTIO_BIT(VHOST_USER_PROTOCOL_F_IOTLB) |
@@ -261,7 +222,7 @@ void vui_start_ring(struct vui_fe *f)
 	vui_start_ring_at(f, 0);
 }
 
-void vui_connect(struct vui_server *s, struct vui_fe *f)
+void vui_connect(struct vu_blk_fixture *s, struct vui_fe *f)
 {
 	vui_negotiate(s, f, 0);
 	vui_start_ring(f);
@@ -330,5 +291,29 @@ struct vu_blk_req *vui_req(struct vui_fe *f, uint64_t *ga)
 	struct vu_blk_req *r = virtio_dma_alloc(&f->c.arena, sizeof(*r), VUI_PAGE, ga);
 
 	assert_non_null(r);
+	return r;
+}
+
+struct vu_blk_req *vui_req_unmapped(struct vui_fe *f, uint64_t *ga)
+{
+	struct vu_blk_req *r = vui_req(f, ga);
+
+	assert_int_equal(vui_iotlb(f, VHOST_IOTLB_INVALIDATE, *ga, 2 * VUI_PAGE, 0, 0), 0);
+	memset(r->data, 0xaa, sizeof(r->data));
+	return r;
+}
+
+struct vu_blk_req *vui_req_missed(struct vu_blk_fixture *s, struct vui_fe *f, uint64_t *ga)
+{
+	struct vhost_user_iotlb m;
+	struct vu_blk_req *r;
+
+	vui_connect(s, f);
+	vui_map_all(f);
+	r = vui_req_unmapped(f, ga);
+	vui_post(f, r, *ga, VIRTIO_BLK_T_IN, 0);
+	assert_int_equal(vui_backend_msg(f, &m, VU_WAIT_MS), 1);
+	assert_int_equal(m.type, VHOST_IOTLB_MISS);
+	assert_int_equal(m.iova, *ga);
 	return r;
 }

@@ -7,7 +7,6 @@
 #ifndef VIREO_TESTS_VU_IOTLB_FE_H
 #define VIREO_TESTS_VU_IOTLB_FE_H
 
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -15,22 +14,11 @@
 #include <vireo/vhost_user.h>
 #include <vireo/vhost_user_backend.h>
 
+#include "tests/lib/vu_blk_fixture.h"
 #include "tests/lib/vu_client.h"
 
-#define VUI_IMAGE_BYTES (1u << 20)
 #define VUI_BOGUS_GPA 0x900000000ull /* the memory table's guest address: never an IOVA here */
 #define VUI_PAGE 4096ull
-
-struct vui_server {
-	char dir[64];
-	char sock[128];
-	char image[128];
-	struct event_loop loop;
-	struct blk_device *blk;
-	struct vhost_user_backend *b;
-	pthread_t thread;
-	bool stopped; /* its loop returned (vui_server_stop()) */
-};
 
 /* The front-end: the vu_client, its end of the back-end channel, what it saw there. */
 struct vui_fe {
@@ -44,13 +32,13 @@ struct vui_fe {
 	uint8_t last_miss_perm;
 };
 
-/* cmocka setup/teardown: *@state is a struct vui_server of a blk device with one queue, two. */
+/* cmocka setup/teardown: *@state is a struct vu_blk_fixture (inflight on), one queue or two. */
 int vui_setup(void **state);
 int vui_setup_mq(void **state);
 int vui_teardown(void **state);
 
-/* Stop @s's loop (once; vui_teardown() frees it); then its IOTLB counters in *@st (if any). */
-void vui_server_stop(struct vui_server *s, struct vhost_user_backend_iotlb_stats *st);
+/* Stop @s's loop (vui_teardown() frees it), then its IOTLB counters in *@st. */
+void vui_server_stop(struct vu_blk_fixture *s, struct vhost_user_backend_iotlb_stats *st);
 
 /* The user address QEMU would give for IOVA @iova: the arena's IOVAs are its dma addresses. */
 uint64_t vui_uaddr(uint64_t iova);
@@ -80,14 +68,14 @@ void vui_serve_miss(struct vui_fe *f, const struct vhost_user_iotlb *m);
  * (and @extra_pf); the back-end channel; the arena at VUI_BOGUS_GPA in the
  * memory table; queue 0's ring in the arena (not started).
  */
-void vui_negotiate(struct vui_server *s, struct vui_fe *f, uint64_t extra_pf);
+void vui_negotiate(struct vu_blk_fixture *s, struct vui_fe *f, uint64_t extra_pf);
 
 /* Queue 0's ring at IOVAs, started at @base and enabled; its misses are not served. */
 void vui_start_ring_at(struct vui_fe *f, uint32_t base);
 void vui_start_ring(struct vui_fe *f);
 
 /* vui_negotiate() and vui_start_ring(). */
-void vui_connect(struct vui_server *s, struct vui_fe *f);
+void vui_connect(struct vu_blk_fixture *s, struct vui_fe *f);
 void vui_close(struct vui_fe *f);
 
 /* A blk request at @r (in the arena, at IOVA @ga) posted on @vq and kicked; on queue 0. */
@@ -103,5 +91,14 @@ uint8_t vui_complete(struct vui_fe *f, struct vu_blk_req *r);
 
 /* A page-aligned request in the arena (its pages are its own); *@ga its IOVA. */
 struct vu_blk_req *vui_req(struct vui_fe *f, uint64_t *ga);
+
+/* A request (vui_req()) whose two pages are unmapped (invalidated); its data 0xaa. */
+struct vu_blk_req *vui_req_unmapped(struct vui_fe *f, uint64_t *ga);
+
+/*
+ * vui_connect(), vui_map_all(), then a read of sector 0 posted at an unmapped
+ * request (*@ga): its first miss (of *@ga) is read, not answered.
+ */
+struct vu_blk_req *vui_req_missed(struct vu_blk_fixture *s, struct vui_fe *f, uint64_t *ga);
 
 #endif /* VIREO_TESTS_VU_IOTLB_FE_H */

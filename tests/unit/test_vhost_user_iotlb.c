@@ -33,7 +33,7 @@
  */
 static void test_iotlb_misses_then_io(void **state)
 {
-	struct vui_server *s = *state;
+	struct vu_blk_fixture *s = *state;
 	struct vu_blk_req *w, *r;
 	uint64_t wga, rga;
 	struct vui_fe f;
@@ -62,7 +62,7 @@ static void test_iotlb_misses_then_io(void **state)
  */
 static void test_iotlb_invalidate_then_miss(void **state)
 {
-	struct vui_server *s = *state;
+	struct vu_blk_fixture *s = *state;
 	struct vhost_user_iotlb m;
 	struct vu_blk_req *r;
 	uint64_t rga;
@@ -113,7 +113,7 @@ static void test_iotlb_invalidate_then_miss(void **state)
  */
 static void test_iotlb_permission_denied(void **state)
 {
-	struct vui_server *s = *state;
+	struct vu_blk_fixture *s = *state;
 	struct vhost_user_iotlb m;
 	struct pollfd p;
 	struct vu_blk_req *r;
@@ -152,7 +152,7 @@ static void test_iotlb_permission_denied(void **state)
  */
 static void test_iotlb_miss_refused(void **state)
 {
-	struct vui_server *s = *state;
+	struct vu_blk_fixture *s = *state;
 	struct vhost_user_iotlb m;
 	struct vu_blk_req *r;
 	struct pollfd p;
@@ -160,28 +160,13 @@ static void test_iotlb_miss_refused(void **state)
 	uint32_t len;
 	struct vui_fe f;
 
-	vui_connect(s, &f);
-	vui_map_all(&f);
-	r = vui_req(&f, &rga);
-	assert_int_equal(vui_iotlb(&f, VHOST_IOTLB_INVALIDATE, rga, 2 * VUI_PAGE, 0, 0), 0);
-	memset(r->data, 0xaa, sizeof(r->data));
-	vui_post(&f, r, rga, VIRTIO_BLK_T_IN, 0);
-	assert_int_equal(vui_backend_msg(&f, &m, VU_WAIT_MS), 1);
-	assert_int_equal(m.type, VHOST_IOTLB_MISS);
-	assert_int_equal(m.iova, rga);
+	(void)vui_req_missed(s, &f, &rga);
 	vui_backend_reply(&f, 1);
 	p = (struct pollfd){.fd = f.c.err, .events = POLLIN};
 	assert_int_equal(poll(&p, 1, VU_WAIT_MS), 1);
 	vui_close(&f);
 	/* The same with a success reply that brought no update. */
-	vui_connect(s, &f);
-	vui_map_all(&f);
-	r = vui_req(&f, &rga);
-	assert_int_equal(vui_iotlb(&f, VHOST_IOTLB_INVALIDATE, rga, 2 * VUI_PAGE, 0, 0), 0);
-	memset(r->data, 0xaa, sizeof(r->data));
-	vui_post(&f, r, rga, VIRTIO_BLK_T_IN, 0);
-	assert_int_equal(vui_backend_msg(&f, &m, VU_WAIT_MS), 1);
-	assert_int_equal(m.iova, rga);
+	r = vui_req_missed(s, &f, &rga);
 	vui_backend_reply(&f, 0);
 	p = (struct pollfd){.fd = f.c.err, .events = POLLIN};
 	assert_int_equal(poll(&p, 1, VU_WAIT_MS), 1);
@@ -209,7 +194,7 @@ static void test_iotlb_miss_refused(void **state)
  */
 static void test_iotlb_refused_after_invalidation(void **state)
 {
-	struct vui_server *s = *state;
+	struct vu_blk_fixture *s = *state;
 	struct vhost_user_iotlb m;
 	struct vu_blk_req *r;
 	struct pollfd p;
@@ -217,14 +202,7 @@ static void test_iotlb_refused_after_invalidation(void **state)
 	struct vui_fe f;
 
 	for (uint64_t status = 0; status < 2; status++) {
-		vui_connect(s, &f);
-		vui_map_all(&f);
-		r = vui_req(&f, &rga);
-		assert_int_equal(vui_iotlb(&f, VHOST_IOTLB_INVALIDATE, rga, 2 * VUI_PAGE, 0, 0), 0);
-		memset(r->data, 0xaa, sizeof(r->data));
-		vui_post(&f, r, rga, VIRTIO_BLK_T_IN, 0);
-		assert_int_equal(vui_backend_msg(&f, &m, VU_WAIT_MS), 1);
-		assert_int_equal(m.iova, rga);
+		r = vui_req_missed(s, &f, &rga);
 		/* The guest unmapped something meanwhile; then the reply, with no update. */
 		assert_int_equal(
 			vui_iotlb(&f, VHOST_IOTLB_INVALIDATE, rga + 64 * VUI_PAGE, VUI_PAGE, 0, 0),
@@ -273,7 +251,7 @@ static void test_iotlb_hostile_messages(void **state)
 		{VHOST_IOTLB_INVALIDATE, 0, VU_GUEST_BASE, 0, 0},	   /* size 0 */
 		{VHOST_IOTLB_INVALIDATE, 0, UINT64_MAX - 10, VUI_PAGE, 0}, /* wraps */
 	};
-	struct vui_server *s = *state;
+	struct vu_blk_fixture *s = *state;
 	struct vu_blk_req *w, *r;
 	uint64_t wga, rga;
 	struct vui_fe f;
@@ -322,7 +300,7 @@ static void test_iotlb_hostile_messages(void **state)
  */
 static void test_iotlb_inflight_resubmit(void **state)
 {
-	struct vui_server *s = *state;
+	struct vu_blk_fixture *s = *state;
 	struct vinflight_split_region *reg;
 	struct vhost_user_inflight d, in = {.num_queues = 1, .queue_size = VU_QSZ};
 	struct vhost_user_msg m;
@@ -400,7 +378,7 @@ static void test_iotlb_inflight_resubmit(void **state)
  */
 static void test_iotlb_dropped_when_device_stops(void **state)
 {
-	struct vui_server *s = *state;
+	struct vu_blk_fixture *s = *state;
 	struct vhost_user_iotlb m;
 	struct vu_blk_req *r;
 	uint64_t rga;
@@ -443,7 +421,7 @@ static void test_iotlb_dropped_when_device_stops(void **state)
  */
 static void test_iotlb_entries_outside_new_table(void **state)
 {
-	struct vui_server *s = *state;
+	struct vu_blk_fixture *s = *state;
 	struct vhost_user_memory mt = {.nregions = 1};
 	struct vu_blk_req *r;
 	uint64_t rga;
@@ -467,7 +445,7 @@ static void test_iotlb_entries_outside_new_table(void **state)
 /* Without PROTOCOL_F_IOTLB an IOTLB_MSG is refused (its reply non-zero); the connection stays. */
 static void test_iotlb_not_negotiated(void **state)
 {
-	struct vui_server *s = *state;
+	struct vu_blk_fixture *s = *state;
 	struct vui_fe f;
 
 	memset(&f, 0, sizeof(f));

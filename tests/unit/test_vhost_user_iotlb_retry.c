@@ -37,23 +37,13 @@ struct two {
 };
 
 /* Both rings at IOVAs, started; the whole arena mapped (the rings' misses answered). */
-static void two_start(struct vui_server *s, struct two *t)
+static void two_start(struct vu_blk_fixture *s, struct two *t)
 {
 	memset(t, 0, sizeof(*t));
 	vui_negotiate(s, &t->f, 0);
 	vui_start_ring(&t->f);
 	vu_ring_start_iova(&t->q1, &t->f.c, 1);
 	vui_map_all(&t->f);
-}
-
-/* A request whose two pages are not mapped (invalidated before the request exists). */
-static struct vu_blk_req *two_req(struct two *t, uint64_t *ga)
-{
-	struct vu_blk_req *r = vui_req(&t->f, ga);
-
-	assert_int_equal(vui_iotlb(&t->f, VHOST_IOTLB_INVALIDATE, *ga, 2 * VUI_PAGE, 0, 0), 0);
-	memset(r->data, 0xaa, sizeof(r->data));
-	return r;
 }
 
 /*
@@ -77,6 +67,27 @@ static int two_new_miss(struct two *t, struct vhost_user_iotlb *m, int ms)
 	t->asked[t->num_asked++] = page;
 	t->replies++;
 	return 1;
+}
+
+/*
+ * two_start(), then a read on each queue at a request of its own whose pages
+ * are unmapped (*@r0 at *@ga0, *@r1 at *@ga1): both first misses read, in
+ * that order, not answered.
+ */
+static void two_both_missed(struct vu_blk_fixture *s, struct two *t, struct vu_blk_req **r0,
+			    uint64_t *ga0, struct vu_blk_req **r1, uint64_t *ga1)
+{
+	struct vhost_user_iotlb m;
+
+	two_start(s, t);
+	*r0 = vui_req_unmapped(&t->f, ga0);
+	*r1 = vui_req_unmapped(&t->f, ga1);
+	vui_post(&t->f, *r0, *ga0, VIRTIO_BLK_T_IN, 0);
+	assert_int_equal(two_new_miss(t, &m, VU_WAIT_MS), 1);
+	assert_int_equal(m.iova, *ga0);
+	vui_post_vq(&t->q1.vq, *r1, *ga1, VIRTIO_BLK_T_IN, 8);
+	assert_int_equal(two_new_miss(t, &m, VU_WAIT_MS), 1);
+	assert_int_equal(m.iova, *ga1);
 }
 
 /* Answer with an update of @iova's page, RW; its reply comes later (in order, two_replies()). */
@@ -131,7 +142,7 @@ static void two_serve(struct two *t, struct vu_blk_req *r0, struct vu_blk_req *r
  * The server's counters are honest: each miss counted is one the front-end
  * received, each update one it sent (vireo_vhost_user_backend_iotlb_stats()).
  */
-static void counters_match(struct vui_server *s, const struct vui_fe *f)
+static void counters_match(struct vu_blk_fixture *s, const struct vui_fe *f)
 {
 	struct vhost_user_backend_iotlb_stats st;
 
@@ -169,15 +180,7 @@ static void test_update_retries_only_its_queue(void **state)
 	uint64_t ga0, ga1;
 	struct two t;
 
-	two_start(*state, &t);
-	r0 = two_req(&t, &ga0);
-	r1 = two_req(&t, &ga1);
-	vui_post(&t.f, r0, ga0, VIRTIO_BLK_T_IN, 0);
-	assert_int_equal(two_new_miss(&t, &m, VU_WAIT_MS), 1);
-	assert_int_equal(m.iova, ga0);
-	vui_post_vq(&t.q1.vq, r1, ga1, VIRTIO_BLK_T_IN, 8);
-	assert_int_equal(two_new_miss(&t, &m, VU_WAIT_MS), 1);
-	assert_int_equal(m.iova, ga1);
+	two_both_missed(*state, &t, &r0, &ga0, &r1, &ga1);
 	/* Queue 0's answers only: each of its misses is of its own request. */
 	two_map(&t, ga0);
 	two_serve(&t, r0, NULL);
@@ -205,15 +208,7 @@ static void test_unjudged_reply_retries_only_its_queue(void **state)
 	uint64_t ga0, ga1;
 	struct two t;
 
-	two_start(*state, &t);
-	r0 = two_req(&t, &ga0);
-	r1 = two_req(&t, &ga1);
-	vui_post(&t.f, r0, ga0, VIRTIO_BLK_T_IN, 0);
-	assert_int_equal(two_new_miss(&t, &m, VU_WAIT_MS), 1);
-	assert_int_equal(m.iova, ga0);
-	vui_post_vq(&t.q1.vq, r1, ga1, VIRTIO_BLK_T_IN, 8);
-	assert_int_equal(two_new_miss(&t, &m, VU_WAIT_MS), 1);
-	assert_int_equal(m.iova, ga1);
+	two_both_missed(*state, &t, &r0, &ga0, &r1, &ga1);
 	assert_int_equal(vui_iotlb(&t.f, VHOST_IOTLB_INVALIDATE, FAR_IOVA, VUI_PAGE, 0, 0), 0);
 	/* The reply to queue 0's miss: failed, but the IOMMU changed since: asked again. */
 	vui_backend_reply(&t.f, 1);
@@ -231,24 +226,6 @@ static void test_unjudged_reply_retries_only_its_queue(void **state)
 	counters_match(*state, &t.f);
 }
 
-/* One queue's request whose pages are unmapped, posted: its first miss read. Return: the request. */
-static struct vu_blk_req *one_missed(struct vui_server *s, struct vui_fe *f, uint64_t *ga)
-{
-	struct vhost_user_iotlb m;
-	struct vu_blk_req *r;
-
-	vui_connect(s, f);
-	vui_map_all(f);
-	r = vui_req(f, ga);
-	assert_int_equal(vui_iotlb(f, VHOST_IOTLB_INVALIDATE, *ga, 2 * VUI_PAGE, 0, 0), 0);
-	memset(r->data, 0xaa, sizeof(r->data));
-	vui_post(f, r, *ga, VIRTIO_BLK_T_IN, 0);
-	assert_int_equal(vui_backend_msg(f, &m, VU_WAIT_MS), 1);
-	assert_int_equal(m.type, VHOST_IOTLB_MISS);
-	assert_int_equal(m.iova, *ga);
-	return r;
-}
-
 /*
  * A new back-end channel (SET_BACKEND_REQ_FD again) while a miss is pending:
  * its reply will never come on the old one, so the queue asks again on the
@@ -262,7 +239,7 @@ static void test_channel_replaced_asks_again(void **state)
 	uint64_t ga;
 	int sv[2];
 
-	r = one_missed(*state, &f, &ga);
+	r = vui_req_missed(*state, &f, &ga);
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
 	assert_int_equal(vu_client_ack(&f.c, VHOST_USER_SET_BACKEND_REQ_FD, NULL, 0, &sv[1], 1), 0);
 	close(sv[1]);
@@ -287,7 +264,7 @@ static void test_channel_closed_updates_still_serve(void **state)
 	struct vui_fe f;
 	uint64_t ga;
 
-	r = one_missed(*state, &f, &ga);
+	r = vui_req_missed(*state, &f, &ga);
 	close(f.bsock);
 	f.bsock = -1; /* vui_next_used() polls it: ignored */
 	for (uint64_t page = ga; page < ga + 2 * VUI_PAGE; page += VUI_PAGE)
@@ -313,7 +290,7 @@ static void test_device_stop_with_miss_pending(void **state)
 	uint32_t base;
 	uint64_t ga;
 
-	r = one_missed(*state, &f, &ga);
+	r = vui_req_missed(*state, &f, &ga);
 	base = vu_client_vring_base(&f.c);
 	vui_backend_reply(&f, 1);
 	close(f.c.kick);
