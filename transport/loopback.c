@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
  * Loopback transport (DESIGN.md "loopback"): our driver and our device model
- * in one process. struct vdev is single-threaded, so every config operation
- * of the driver is posted to the device thread (a mailbox eventfd watched by
- * its event loop) and the caller sleeps on a condition variable until it ran.
+ * in one process. struct vdev is single-threaded, so the model runs in its own
+ * thread (vdev_thread.h) and every config operation of the driver is posted
+ * to it through that thread's mailbox: callers one at a time, each sleeping
+ * until its request ran (or failing with -EIO once the device loop ended).
  * The data path never goes through the mailbox: the driver writes the kick
  * eventfd, the core watches it; the core writes the call eventfd, the
  * driver's wait() polls it.
@@ -26,6 +27,8 @@
 #include <vireo/log.h>
 #include <vireo/loopback.h>
 #include <vireo/virtio_ring_alloc.h>
+
+#include "transport/vdev_thread.h"
 
 /* Queues larger than this buy nothing in one process and cost DMA memory. */
 #define LB_QUEUE_SIZE_CAP 1024u
@@ -51,22 +54,10 @@ struct loopback {
 	struct virtio_dma_arena arena;
 	struct guest_mem mem;
 	struct vdev *dev;
-	struct event_loop loop;
-	pthread_t thread;
-	bool thread_running;
+	struct vdev_thread thread; /* the model's loop and mailbox */
+	bool attached;		   /* the model uses our memory and loop (lb_do_attach) */
 	bool registered;
-	int mailbox_fd;
 	int config_fd;
-
-	/* Serialises callers: one request in the mailbox at a time. */
-	pthread_mutex_t call_lock;
-	/* Protects the request fields below; @done is signalled on @cond. */
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	void (*req_fn)(struct vdev *dev, void *arg);
-	void *req_arg;
-	bool req_done;
-	bool thread_exited; /* the device loop returned: nobody serves the mailbox */
 
 	unsigned int nvqs;
 	struct lb_queue queues[VDEV_MAX_QUEUES];
@@ -77,44 +68,6 @@ static struct loopback *to_lb(struct virtio_device *vdev)
 	return vdev->transport;
 }
 
-/* Device thread: the mailbox was signalled; run the posted request. */
-static void lb_mailbox_handler(void *opaque, uint32_t events)
-{
-	struct loopback *lb = opaque;
-	void (*fn)(struct vdev * dev, void *arg);
-	void *arg;
-
-	(void)events;
-	vireo_eventfd_drain_fd(lb->mailbox_fd);
-	pthread_mutex_lock(&lb->lock);
-	fn = lb->req_fn;
-	arg = lb->req_arg;
-	lb->req_fn = NULL;
-	pthread_mutex_unlock(&lb->lock);
-	if (!fn)
-		return;
-	fn(lb->dev, arg);
-	pthread_mutex_lock(&lb->lock);
-	lb->req_done = true;
-	pthread_cond_broadcast(&lb->cond);
-	pthread_mutex_unlock(&lb->lock);
-}
-
-static void *lb_device_thread(void *opaque)
-{
-	struct loopback *lb = opaque;
-	int ret = vireo_event_loop_run(&lb->loop);
-
-	if (ret < 0)
-		log_error("loopback: device event loop failed: %s", strerror(-ret));
-	/* A caller may be waiting for a request that will now never run. */
-	pthread_mutex_lock(&lb->lock);
-	lb->thread_exited = true;
-	pthread_cond_broadcast(&lb->cond);
-	pthread_mutex_unlock(&lb->lock);
-	return NULL;
-}
-
 /*
  * vireo_loopback_run_in_device() - see the header. Called from the device thread
  * itself (a model's callback into the driver), it runs @fn directly.
@@ -122,31 +75,7 @@ static void *lb_device_thread(void *opaque)
 int vireo_loopback_run_in_device(struct loopback *lb, void (*fn)(struct vdev *dev, void *arg),
 				 void *arg)
 {
-	int ret;
-
-	if (!lb->thread_running)
-		return -EIO;
-	if (pthread_equal(pthread_self(), lb->thread)) {
-		fn(lb->dev, arg);
-		return 0;
-	}
-	pthread_mutex_lock(&lb->call_lock);
-	pthread_mutex_lock(&lb->lock);
-	lb->req_fn = fn;
-	lb->req_arg = arg;
-	lb->req_done = false;
-	pthread_mutex_unlock(&lb->lock);
-	ret = vireo_eventfd_signal_fd(lb->mailbox_fd);
-	pthread_mutex_lock(&lb->lock);
-	while (ret == 0 && !lb->req_done && !lb->thread_exited)
-		pthread_cond_wait(&lb->cond, &lb->lock);
-	if (!lb->req_done) {
-		lb->req_fn = NULL;
-		ret = -EIO;
-	}
-	pthread_mutex_unlock(&lb->lock);
-	pthread_mutex_unlock(&lb->call_lock);
-	return ret < 0 ? -EIO : 0;
+	return vdev_thread_call(&lb->thread, fn, arg);
 }
 
 /* ---- config operations, each forwarded to the device thread ---- */
@@ -603,7 +532,7 @@ static void lb_do_attach(struct vdev *dev, void *arg)
 	struct loopback *lb = arg;
 
 	vireo_vdev_set_memory(dev, &lb->mem);
-	vireo_vdev_set_event_loop(dev, &lb->loop);
+	vireo_vdev_set_event_loop(dev, &lb->thread.loop);
 	lb_do_reset(dev, lb);
 }
 
@@ -617,60 +546,36 @@ static void lb_do_detach(struct vdev *dev, void *arg)
 	vireo_vdev_set_memory(dev, NULL);
 }
 
-static void lb_stop_thread(struct loopback *lb)
-{
-	if (!lb->thread_running)
-		return;
-	vireo_event_loop_stop(&lb->loop);
-	pthread_join(lb->thread, NULL);
-	lb->thread_running = false;
-}
-
 /*
- * lb_start_device() - event loop, mailbox and thread.
+ * lb_start_device() - the config-change eventfd, the model's thread.
  * Return: 0 or -errno.
  */
 static int lb_start_device(struct loopback *lb)
 {
 	int ret;
 
-	ret = vireo_event_loop_init(&lb->loop);
-	if (ret < 0)
-		return ret;
-	lb->mailbox_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	lb->config_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (lb->mailbox_fd < 0 || lb->config_fd < 0) {
-		ret = -errno;
-		goto out_destroy_loop;
-	}
-	ret = vireo_event_loop_add(&lb->loop, lb->mailbox_fd, lb_mailbox_handler, lb);
+	if (lb->config_fd < 0)
+		return -errno;
+	ret = vdev_thread_start(&lb->thread, lb->dev);
 	if (ret < 0)
-		goto out_destroy_loop;
-	ret = -pthread_create(&lb->thread, NULL, lb_device_thread, lb);
-	if (ret < 0)
-		goto out_destroy_loop;
-	lb->thread_running = true;
-	return 0;
-
-out_destroy_loop:
-	lb_close_fd(&lb->mailbox_fd);
-	lb_close_fd(&lb->config_fd);
-	vireo_event_loop_destroy(&lb->loop);
+		lb_close_fd(&lb->config_fd);
 	return ret;
 }
 
 static void lb_destroy(struct loopback *lb)
 {
-	if (lb->thread_running)
-		vireo_loopback_run_in_device(lb, lb_do_detach, NULL);
-	lb_stop_thread(lb);
-	vireo_event_loop_destroy(&lb->loop);
-	lb_close_fd(&lb->mailbox_fd);
+	int ret = vdev_thread_call(&lb->thread, lb_do_detach, NULL);
+
+	vdev_thread_stop(&lb->thread);
+	/*
+	 * The device loop had ended (-EIO): the model would keep pointers into
+	 * @lb. Its thread is joined now, so this one may detach it.
+	 */
+	if (ret < 0 && lb->attached)
+		lb_do_detach(lb->dev, NULL);
 	lb_close_fd(&lb->config_fd);
 	virtio_dma_arena_destroy(&lb->arena);
-	pthread_cond_destroy(&lb->cond);
-	pthread_mutex_destroy(&lb->lock);
-	pthread_mutex_destroy(&lb->call_lock);
 	free(lb);
 }
 
@@ -682,15 +587,11 @@ static struct loopback *lb_alloc(struct vdev *dev)
 	if (!lb)
 		return NULL;
 	lb->dev = dev;
-	lb->mailbox_fd = -1;
 	lb->config_fd = -1;
 	for (i = 0; i < VDEV_MAX_QUEUES; i++) {
 		lb->queues[i].kick_fd = -1;
 		lb->queues[i].call_fd = -1;
 	}
-	pthread_mutex_init(&lb->call_lock, NULL);
-	pthread_mutex_init(&lb->lock, NULL);
-	pthread_cond_init(&lb->cond, NULL);
 	return lb;
 }
 
@@ -705,9 +606,6 @@ int vireo_loopback_new(struct loopback **out, struct virtio_bus *bus, struct vde
 	ret = virtio_dma_arena_init(&lb->arena, dma_bytes ? dma_bytes : LOOPBACK_DEFAULT_DMA_BYTES,
 				    LOOPBACK_DMA_BASE);
 	if (ret < 0) {
-		pthread_cond_destroy(&lb->cond);
-		pthread_mutex_destroy(&lb->lock);
-		pthread_mutex_destroy(&lb->call_lock);
 		free(lb);
 		return ret;
 	}
@@ -720,6 +618,7 @@ int vireo_loopback_new(struct loopback **out, struct virtio_bus *bus, struct vde
 		ret = vireo_loopback_run_in_device(lb, lb_do_attach, lb);
 	if (ret < 0)
 		goto out_destroy;
+	lb->attached = true;
 
 	lb->vdev.id.device = dev->device_id;
 	lb->vdev.id.vendor = 0;

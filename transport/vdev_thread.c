@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * A device model's thread and mailbox (see vdev_thread.h); the same scheme as
- * loopback.c's: the caller posts a function, signals an eventfd the loop
- * watches, and sleeps on a condition variable until the loop ran it.
+ * A device model's thread and mailbox (see vdev_thread.h), for every
+ * in-process transport (loopback.c, virtio_pci_bus.c, virtio_mmio_function.c):
+ * the caller posts a function, signals an eventfd the loop watches, and sleeps
+ * on a condition variable until the loop ran it.
  */
 #include <errno.h>
 #include <string.h>

@@ -24,7 +24,7 @@
 
 #include "transport/vhost_user_internal.h"
 
-/* Return: 0; -ENOTCONN (no channel); -errno from the send (never waits). */
+/* Return: 1 (sent, reply awaited); 0 (sent); -ENOTCONN (no channel); -errno (never waits). */
 int vub_chan_send_iotlb(struct vhost_user_backend *b, uint8_t type, uint64_t iova, uint8_t perm,
 			unsigned int queue)
 {
@@ -61,7 +61,7 @@ int vub_chan_send_iotlb(struct vhost_user_backend *b, uint8_t type, uint64_t iov
 		log_warn("vhost-user: cannot send IOTLB %s for iova 0x%" PRIx64 ": %s",
 			 type == VHOST_IOTLB_MISS ? "miss" : "access failure", iova,
 			 strerror(-ret));
-	return ret;
+	return ret < 0 ? ret : ack;
 }
 
 /* Control thread, queue threads stopped: no channel any more. */
@@ -128,10 +128,16 @@ static int vub_chan_reply(struct vhost_user_backend *b, const struct vhost_user_
 	 * meanwhile: it may have taken the entry the front-end sent, or the
 	 * guest unmapped the IOVA and mapped it again for another use (strict
 	 * mode recycles IOVAs at once), so even a failure judges an old state:
-	 * the queue asks again at its next access.
+	 * the queue asks again now (no update may ever cover its miss).
 	 */
-	if (b->iotlb.invalidations != invalidations ||
-	    (status == 0 && vub_iotlb_lookup(&b->iotlb, iova, 1, perm, &ua, &contig) == 0))
+	if (b->iotlb.invalidations != invalidations) {
+		vub_threads_stop(b);
+		vub_iotlb_miss_unjudged(b, queue, iova, perm);
+		vub_threads_start(b);
+		return 0;
+	}
+	/* The update came first, and retried the queue (vub_iotlb_retry()). */
+	if (status == 0 && vub_iotlb_lookup(&b->iotlb, iova, 1, perm, &ua, &contig) == 0)
 		return 0;
 	log_warn("vhost-user: queue %u: the front-end did not map iova 0x%" PRIx64
 		 " for the access it missed (reply %" PRIu64 ")",
@@ -178,6 +184,7 @@ static void vub_chan_event(void *opaque, uint32_t events)
 	}
 	vub_threads_stop(b);
 	vub_chan_close(b);
+	vub_iotlb_chan_changed(b);
 	vub_threads_start(b);
 }
 
@@ -208,5 +215,7 @@ int vub_backend_req_set(struct vhost_user_backend *b, struct vhost_user_msg *msg
 	pthread_mutex_lock(&b->chan.lock);
 	b->chan.fd = fd;
 	pthread_mutex_unlock(&b->chan.lock);
+	/* The misses pending went to the old channel (or nowhere): asked again on this one. */
+	vub_iotlb_chan_changed(b);
 	return 0;
 }

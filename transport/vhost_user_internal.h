@@ -132,8 +132,10 @@ struct vub_iotlb {
  *	(written by the queue's thread while it runs, by the control thread
  *	while it is stopped)
  * @miss_sent: and it went out (not asked again until an update)
+ * @miss_tracked: and its reply will come (NEED_REPLY, in the channel's
+ *	@waiting): only an update that covers @miss_iova retries the queue
  * @ring_waiting: the ring could not start: a part of it missed
- * @misses: MISS messages asked for
+ * @misses: MISS messages sent
  * @hits: buffer translations the IOTLB answered (relaxed atomics, both:
  *	the queue's thread counts, the control thread reads the statistics)
  */
@@ -142,6 +144,7 @@ struct vub_iova_ctx {
 	unsigned int index;
 	bool miss_pending;
 	bool miss_sent;
+	bool miss_tracked;
 	bool ring_waiting;
 	uint8_t miss_perm;
 	uint64_t miss_iova;
@@ -304,7 +307,8 @@ int vub_backend_req_set(struct vhost_user_backend *b, struct vhost_user_msg *msg
 /**
  * vub_chan_send_iotlb() - a BACKEND_IOTLB_MSG of @type for @iova and access
  * @perm, on behalf of queue @queue (a miss asks for a reply with REPLY_ACK)
- * Return: 0; -ENOTCONN (no channel); -errno (never waits: -EAGAIN when full).
+ * Return: 1 (sent, its reply awaited); 0 (sent, no reply will come);
+ * -ENOTCONN (no channel); -errno (never waits: -EAGAIN when full).
  */
 int vub_chan_send_iotlb(struct vhost_user_backend *b, uint8_t type, uint64_t iova, uint8_t perm,
 			unsigned int queue);
@@ -312,6 +316,19 @@ int vub_chan_send_iotlb(struct vhost_user_backend *b, uint8_t type, uint64_t iov
 void vub_chan_close(struct vhost_user_backend *b);
 /** vub_chan_forget_waiting() - the replies still due are not to be checked (IOTLB dropped) */
 void vub_chan_forget_waiting(struct vhost_user_backend *b);
+/**
+ * vub_iotlb_miss_unjudged() - the reply to queue @queue's miss of @iova/@perm
+ * judges an IOMMU since changed: the queue asks again (control thread,
+ * queue threads stopped)
+ */
+void vub_iotlb_miss_unjudged(struct vhost_user_backend *b, unsigned int queue, uint64_t iova,
+			     uint8_t perm);
+/**
+ * vub_iotlb_chan_changed() - the channel closed or was replaced: no reply
+ * comes for the misses pending, and each such queue asks again (control
+ * thread, queue threads stopped)
+ */
+void vub_iotlb_chan_changed(struct vhost_user_backend *b);
 /** vub_iotlb_device_stopped() - no ring started any more: empty the IOTLB (control thread) */
 void vub_iotlb_device_stopped(struct vhost_user_backend *b);
 /** vub_iotlb_disconnect() - close the back-end channel, empty the IOTLB */

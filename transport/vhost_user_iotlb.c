@@ -261,18 +261,26 @@ static void *vub_user_to_host(const struct vhost_user_backend *b, uint64_t ua, u
 	return NULL;
 }
 
-/* A miss on queue @ctx: ask once per IOVA until an update or invalidation comes (D-VU-IOTLB-05). */
+/*
+ * A miss on queue @ctx: ask once per IOVA until it is answered (D-VU-IOTLB-05):
+ * an update that covers it, or its reply judging an IOMMU since changed.
+ */
 static void vub_iova_miss(struct vub_iova_ctx *ctx, uint64_t iova, uint8_t perm)
 {
+	int ret;
+
 	if (ctx->miss_pending && ctx->miss_sent && ctx->miss_iova == iova && ctx->miss_perm == perm)
 		return;
 	/* Pending even if the channel was full: the next update retries the queue and re-asks. */
 	ctx->miss_pending = true;
 	ctx->miss_iova = iova;
 	ctx->miss_perm = perm;
-	/* Relaxed: a statistic (vireo_vhost_user_backend_iotlb_stats()). */
-	atomic_fetch_add_explicit(&ctx->misses, 1, memory_order_relaxed);
-	ctx->miss_sent = vub_chan_send_iotlb(ctx->b, VHOST_IOTLB_MISS, iova, perm, ctx->index) == 0;
+	ret = vub_chan_send_iotlb(ctx->b, VHOST_IOTLB_MISS, iova, perm, ctx->index);
+	ctx->miss_sent = ret >= 0;
+	ctx->miss_tracked = ret > 0;
+	/* Relaxed: a statistic (vireo_vhost_user_backend_iotlb_stats()): MISS messages sent. */
+	if (ret >= 0)
+		atomic_fetch_add_explicit(&ctx->misses, 1, memory_order_relaxed);
 }
 
 /* vring_mem.translate_access for queue @opaque: see <vireo/vring.h>. */
@@ -410,26 +418,59 @@ static bool vub_ring_overlaps(const struct vhost_user_backend *b, unsigned int i
 	return false;
 }
 
-/* After an update: every queue that missed tries again (its kick fd, or its ring start). */
-static void vub_iotlb_retry(struct vhost_user_backend *b)
+/* Queue @i's pending miss is answered: it tries again (its ring start, or its kick fd). */
+static void vub_iotlb_retry_queue(struct vhost_user_backend *b, unsigned int i)
 {
 	const char *why = NULL;
 
-	for (unsigned int i = 0; i < b->dev->num_queues; i++) {
-		struct vub_iova_ctx *ctx = &b->iova[i];
-		bool waiting = ctx->ring_waiting;
-
-		if (!ctx->miss_pending && !waiting)
-			continue;
-		ctx->miss_pending = false;
-		if (waiting) {
-			if (vub_try_start(b, i, &why) < 0)
-				vireo_vdev_set_needs_reset(b->dev, why);
-		} else if (b->dev->queues[i].enabled) {
-			/* The pop that missed consumed nothing: a kick makes the model pop again. */
-			(void)vireo_vdev_queue_kick_again(&b->dev->queues[i]);
-		}
+	b->iova[i].miss_pending = false;
+	if (b->iova[i].ring_waiting) {
+		if (vub_try_start(b, i, &why) < 0)
+			vireo_vdev_set_needs_reset(b->dev, why);
+	} else if (b->dev->queues[i].enabled) {
+		/* The pop that missed consumed nothing: a kick makes the model pop again. */
+		(void)vireo_vdev_queue_kick_again(&b->dev->queues[i]);
 	}
+}
+
+/*
+ * After an update of [@iova, @last]: the queues whose miss it answers retry,
+ * and only those ("an update message containing the IOTLB entry containing
+ * requested address": D-VU-IOTLB-05), so a queue whose IOVA is still unmapped
+ * does not ask again. The update's permission is not compared: a retry
+ * through a too narrow one is refused as an access failure (D-VU-IOTLB-06),
+ * not left waiting. A miss that did not go out, or whose reply will not
+ * come, cannot be judged otherwise: it retries at every update (and re-asks).
+ */
+static void vub_iotlb_retry(struct vhost_user_backend *b, uint64_t iova, uint64_t last)
+{
+	for (unsigned int i = 0; i < b->dev->num_queues; i++) {
+		const struct vub_iova_ctx *ctx = &b->iova[i];
+
+		if (!ctx->miss_pending)
+			continue;
+		if (!ctx->miss_sent || !ctx->miss_tracked ||
+		    (ctx->miss_iova >= iova && ctx->miss_iova <= last))
+			vub_iotlb_retry_queue(b, i);
+	}
+}
+
+void vub_iotlb_miss_unjudged(struct vhost_user_backend *b, unsigned int queue, uint64_t iova,
+			     uint8_t perm)
+{
+	const struct vub_iova_ctx *ctx = &b->iova[queue];
+
+	/* Only the miss still pending: a queue that moved on waits for its own answer. */
+	if (queue < b->dev->num_queues && ctx->miss_pending && ctx->miss_iova == iova &&
+	    ctx->miss_perm == perm)
+		vub_iotlb_retry_queue(b, queue);
+}
+
+void vub_iotlb_chan_changed(struct vhost_user_backend *b)
+{
+	for (unsigned int i = 0; i < b->dev->num_queues; i++)
+		if (b->iova[i].miss_pending)
+			vub_iotlb_retry_queue(b, i);
 }
 
 /* D-VU-IOTLB-03: after the ack nothing uses the old translation, in flight or in a ring. */
@@ -492,7 +533,7 @@ static int vub_iotlb_apply(struct vhost_user_backend *b, const struct vhost_user
 		/* A remap of mapped IOVAs revokes their old translation, as an invalidation does. */
 		if (ret > 0)
 			vub_iotlb_invalidated(b, m->iova, m->iova + (m->size - 1));
-		vub_iotlb_retry(b);
+		vub_iotlb_retry(b, m->iova, m->iova + (m->size - 1));
 		return 0;
 	case VHOST_IOTLB_INVALIDATE:
 		ret = vub_iotlb_invalidate(&b->iotlb, m->iova, m->size);

@@ -42,13 +42,22 @@ void vu_blk_fixture_start(struct vu_blk_fixture *f, const char *dir_template,
 	assert_int_equal(
 		vireo_vhost_user_backend_new(&f->b, vireo_blk_device_vdev(f->blk), &f->loop, vo),
 		0);
+	f->halted = false;
 	assert_int_equal(pthread_create(&f->thread, NULL, vu_blk_fixture_thread, f), 0);
+}
+
+void vu_blk_fixture_halt(struct vu_blk_fixture *f)
+{
+	if (f->halted)
+		return;
+	vireo_event_loop_stop(&f->loop);
+	assert_int_equal(pthread_join(f->thread, NULL), 0);
+	f->halted = true;
 }
 
 void vu_blk_fixture_stop(struct vu_blk_fixture *f)
 {
-	vireo_event_loop_stop(&f->loop);
-	assert_int_equal(pthread_join(f->thread, NULL), 0);
+	vu_blk_fixture_halt(f);
 	vireo_vhost_user_backend_free(f->b);
 	/* The socket file goes with the back-end. */
 	assert_int_equal(access(f->sock, F_OK), -1);

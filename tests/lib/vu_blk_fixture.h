@@ -9,6 +9,7 @@
 #define VIREO_TESTS_VU_BLK_FIXTURE_H
 
 #include <pthread.h>
+#include <stdbool.h>
 
 #include <vireo/blk_device.h>
 #include <vireo/event_loop.h>
@@ -24,6 +25,7 @@ struct vu_blk_fixture {
 	struct blk_device *blk;
 	struct vhost_user_backend *b;
 	pthread_t thread;
+	bool halted; /* the thread is joined (vu_blk_fixture_halt()) */
 };
 
 /*
@@ -33,6 +35,9 @@ struct vu_blk_fixture {
  */
 void vu_blk_fixture_start(struct vu_blk_fixture *f, const char *dir_template,
 			  struct blk_device_options *bo, struct vhost_user_backend_options *vo);
+
+/* Stop the server's loop and join its thread (once): what it wrote is readable after. */
+void vu_blk_fixture_halt(struct vu_blk_fixture *f);
 
 /* Stop the thread, free the back-end (its socket file must be gone), the device and the folder. */
 void vu_blk_fixture_stop(struct vu_blk_fixture *f);

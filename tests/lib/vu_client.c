@@ -314,9 +314,12 @@ static void vu_ring_fd(struct vu_ring *r, uint32_t req, int *fd)
 	assert_int_equal(vu_client_ack(r->c, req, &idx, 8, fd, 1), 0);
 }
 
-void vu_ring_start(struct vu_ring *r, struct vu_client *c, uint32_t index)
+/* @iova: the ring's addresses are its guest addresses (IOVAs), else user addresses. */
+static void vu_ring_start_as(struct vu_ring *r, struct vu_client *c, uint32_t index, bool iova)
 {
 	struct vring_split_drv_config cfg = {.num = VU_QSZ, .extra = r->extra};
+	struct vhost_user_vring_addr a = {.index = index};
+
 	r->c = c;
 	r->index = index;
 	cfg.desc = virtio_dma_alloc(&c->arena, 16 * VU_QSZ, 16, &r->desc);
@@ -326,11 +329,31 @@ void vu_ring_start(struct vu_ring *r, struct vu_client *c, uint32_t index)
 	r->vq.notify = vu_ring_kick;
 	r->vq.priv = r;
 	r->vq.name = "vu-test-mq";
-	vu_client_ring_setup(c, index, VU_QSZ, 0, r->desc, r->avail, r->used);
+	if (iova) {
+		vu_client_state(c, VHOST_USER_SET_VRING_NUM, index, VU_QSZ);
+		vu_client_state(c, VHOST_USER_SET_VRING_BASE, index, 0);
+		a.desc_user_addr = r->desc;
+		a.avail_user_addr = r->avail;
+		a.used_user_addr = r->used;
+		assert_int_equal(
+			vu_client_ack(c, VHOST_USER_SET_VRING_ADDR, &a, sizeof(a), NULL, 0), 0);
+	} else {
+		vu_client_ring_setup(c, index, VU_QSZ, 0, r->desc, r->avail, r->used);
+	}
 	vu_ring_fd(r, VHOST_USER_SET_VRING_KICK, &r->kick);
 	vu_ring_fd(r, VHOST_USER_SET_VRING_CALL, &r->call);
 	vu_ring_fd(r, VHOST_USER_SET_VRING_ERR, &r->err);
 	vu_client_state(c, VHOST_USER_SET_VRING_ENABLE, index, 1);
+}
+
+void vu_ring_start(struct vu_ring *r, struct vu_client *c, uint32_t index)
+{
+	vu_ring_start_as(r, c, index, false);
+}
+
+void vu_ring_start_iova(struct vu_ring *r, struct vu_client *c, uint32_t index)
+{
+	vu_ring_start_as(r, c, index, true);
 }
 
 /* Queue a 4 KiB read of @sector on @r (no kick). */

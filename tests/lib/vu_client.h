@@ -132,6 +132,9 @@ uint32_t vu_client_vring_base(struct vu_client *c);
 /* Ring @index of @c: num, base, addresses, kick, call and err eventfds, enable. */
 void vu_ring_start(struct vu_ring *r, struct vu_client *c, uint32_t index);
 
+/* The same, the ring's addresses given as IOVAs (its guest addresses: ACCESS_PLATFORM). */
+void vu_ring_start_iova(struct vu_ring *r, struct vu_client *c, uint32_t index);
+
 /* Queue a 4 KiB read of @sector on @r (no kick). */
 struct vu_blk_req *vu_ring_read(struct vu_ring *r, uint64_t sector);
 

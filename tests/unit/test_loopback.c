@@ -426,6 +426,39 @@ static void test_config_change_signal(void **state)
 	assert_int_not_equal(f->vdev->config->generation(f->vdev), gen);
 }
 
+static void stop_loop_fn(struct vdev *dev, void *arg)
+{
+	(void)arg;
+	vireo_event_loop_stop(dev->loop);
+}
+
+/*
+ * The device loop ends (a model stops it, as an epoll failure would): the
+ * request that stopped it ran, every later caller gets -EIO instead of
+ * sleeping forever, config reads fail soft, and free still detaches the
+ * model (it keeps no pointer to the loopback's loop or memory).
+ */
+static void test_device_loop_exit(void **state)
+{
+	struct fixture *f = *state;
+	struct dev_view v;
+	unsigned int i;
+	int ret = 0;
+
+	assert_int_equal(vireo_loopback_run_in_device(f->lb, stop_loop_fn, NULL), 0);
+	/* Bounded: a request posted before the loop saw the stop may still run. */
+	for (i = 0; i < 1000 && ret == 0; i++)
+		ret = vireo_loopback_run_in_device(f->lb, dev_view_fn, &v);
+	assert_int_equal(ret, -EIO);
+	assert_int_equal(vireo_loopback_run_in_device(f->lb, dev_view_fn, &v), -EIO);
+	assert_int_equal(f->vdev->config->get_status(f->vdev), 0);
+	vireo_loopback_free(f->lb);
+	f->lb = NULL;
+	assert_null(f->echo->vdev.loop);
+	assert_null(f->echo->vdev.mem);
+	assert_int_equal(f->echo->vdev.status, 0);
+}
+
 static void test_wait_times_out(void **state)
 {
 	struct fixture *f = *state;
@@ -572,6 +605,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_concurrent_waits_per_queue, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reset_returns_queues, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_free_returns_everything, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_device_loop_exit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_matching_driver, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_probe_failure_undoes_all, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dma_exhaustion_fails_find_vqs, setup,
