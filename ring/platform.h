@@ -27,6 +27,8 @@ _Static_assert(sizeof(_Atomic uint64_t) == sizeof(uint64_t), "atomic u64 layout"
 #define VRING_UNLIKELY(x) __builtin_expect(!!(x), 0)
 /* A rare path kept out of its caller, whose common path then saves fewer registers. */
 #define VRING_NOINLINE __attribute__((noinline))
+/* A loop body copied into each caller, so a NULL argument there specializes it. */
+#define VRING_ALWAYS_INLINE inline __attribute__((always_inline))
 
 /* Publish a ring index: everything written before it is visible first. */
 static inline void vring_store_release16(le16 *p, uint16_t v)

@@ -499,9 +499,11 @@ static void test_pop_burst(void **state)
 	heads[1] = 1;
 	heads[2] = 3;
 	assert_int_equal(vring_split_dev_push_burst(&f->dev, heads, NULL, 3), 0);
+	assert_int_equal(f->used->idx, 0); /* D-SR-10: entries first, the index at flush */
 	vring_split_dev_flush(&f->dev);
 	assert_int_equal(f->used->idx, 3);
 	assert_int_equal(f->used->ring[0].id, 6);
+	assert_int_equal(f->used->ring[1].id, 1);
 	assert_int_equal(f->used->ring[2].id, 3);
 	assert_int_equal(f->used->ring[2].len, 0);
 	ring_fixture_free(f);
