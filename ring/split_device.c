@@ -208,18 +208,21 @@ static int dev_pop_one(struct vring_split_dev *q, struct vring_chain *chain, str
 		       unsigned int iov_cap)
 {
 	enum vring_error err;
+	uint64_t *word, bit;
 	uint16_t head;
 
 	/* GUEST: avail validated at init for num entries; the slot is masked. */
 	head = vring_read_once16(&q->avail->ring[q->last_avail_idx & (q->num - 1u)]);
 	if (VRING_UNLIKELY(head >= q->num))
 		return dev_fail(q, VRING_ERR_HEAD_RANGE);
-	if (VRING_UNLIKELY(dev_in_flight(q, head)))
+	word = &q->in_flight[head / DEV_BITS];
+	bit = 1ull << (head % DEV_BITS);
+	if (VRING_UNLIKELY(*word & bit))
 		return dev_fail(q, VRING_ERR_HEAD_IN_FLIGHT);
 	err = vring_split_chain_walk(q, head, chain, iov, iov_cap);
 	if (VRING_UNLIKELY(err))
 		return dev_fail(q, err);
-	dev_flip_in_flight(q, head);
+	*word |= bit;
 	q->writable_bytes[head] = chain->writable_bytes;
 	q->num_in_flight++;
 	q->last_avail_idx++;
