@@ -247,41 +247,70 @@ static enum vring_error packed_walk_one(struct vring_packed_dev *q, struct packe
 	return err;
 }
 
-/*
- * A chain of one direct descriptor (flags @flags, no NEXT, no INDIRECT): the
- * steps of packed_walk_one() and packed_walk_chain(), in the same order, with
- * the accumulator only when the buffer is not the common one (chain.h).
- */
-static enum vring_error packed_walk_single(struct vring_packed_dev *q, uint16_t flags,
-					   struct packed_walk *pw, struct vring_chain *chain,
-					   struct vring_iov *iov, unsigned int iov_cap)
+/* A one-buffer chain vring_chain_one() declined: the general steps, which find the error. */
+static VRING_NOINLINE enum vring_error
+packed_single_general(struct vring_packed_dev *q, const struct pvirtq_desc *d, bool writable,
+		      struct vring_chain *chain, struct vring_iov *iov, unsigned int iov_cap)
 {
-	bool writable = flags & VIRTQ_DESC_F_WRITE;
-	enum vring_error err = VRING_ERR_NONE;
 	struct vring_chain_acc w;
+	enum vring_error err;
+
+	vring_chain_acc_init(&w, &q->mem, &q->mem_last, iov, iov_cap);
+	err = vring_chain_acc_add(&w, d->addr, d->len, writable);
+	vring_chain_acc_fill(&w, d->id, chain);
+	return err;
+}
+
+/* Record buffer @id (@slots ring slots from last_avail_idx) as popped. */
+static inline void packed_popped(struct vring_packed_dev *q, uint16_t id, uint16_t slots,
+				 uint32_t writable_bytes, uint16_t next_idx, bool next_wrap)
+{
+	packed_flip_in_flight(q, id);
+	q->writable_bytes[id] = writable_bytes;
+	q->slots[id] = slots;
+	q->slots_in_flight = (uint16_t)(q->slots_in_flight + slots);
+	q->num_in_flight++;
+	q->last_avail_idx = next_idx;
+	q->avail_wrap = next_wrap;
+}
+
+/*
+ * Pop the chain of one direct descriptor (flags @flags, no NEXT, no
+ * INDIRECT) at last_avail_idx: the checks of a list walk, in the same order
+ * (R-PR-04 length, the buffer, the id), with the position in locals.
+ * Return: 0 or -EPROTO.
+ */
+static inline int packed_pop_single(struct vring_packed_dev *q, uint16_t flags,
+				    struct vring_chain *chain, struct vring_iov *iov,
+				    unsigned int iov_cap)
+{
+	bool writable = flags & VIRTQ_DESC_F_WRITE, wrap = q->avail_wrap;
+	uint16_t idx = q->last_avail_idx;
+	enum vring_error err;
 	struct pvirtq_desc d;
 
 	/* R-PR-04: a chain never longer than the ring (the slots not in flight) */
-	if (++pw->slots > q->num - q->slots_in_flight)
-		return VRING_ERR_CHAIN_LENGTH;
-	/* GUEST: idx < num, the ring validated at init; read after the acquire of flags. */
-	vring_pdesc_read(&q->desc[pw->idx], &d, false);
-	pw->id = d.id;
-	if (!vring_chain_one(&q->mem, &q->mem_last, d.addr, d.len, writable, d.id, chain, iov,
-			     iov_cap)) {
-		vring_chain_acc_init(&w, &q->mem, &q->mem_last, iov, iov_cap);
-		err = vring_chain_acc_add(&w, d.addr, d.len, writable);
-		vring_chain_acc_fill(&w, d.id, chain);
+	if (VRING_UNLIKELY(q->slots_in_flight >= q->num))
+		return packed_fail(q, VRING_ERR_CHAIN_LENGTH);
+	/* GUEST: idx < num, the ring validated (16-aligned) at init; read after the acquire of flags. */
+	vring_pdesc_read_aligned(&q->desc[idx], &d);
+	if (VRING_UNLIKELY(!vring_chain_one(&q->mem, &q->mem_last, d.addr, d.len, writable, d.id,
+					    chain, iov, iov_cap))) {
+		err = packed_single_general(q, &d, writable, chain, iov, iov_cap);
+		if (err)
+			return packed_fail(q, err);
 	}
-	packed_advance(q, &pw->idx, &pw->wrap, 1);
-	if (err)
-		return err;
 	/* §2.8.6: the buffer id is in the last descriptor of the list */
-	if (pw->id >= q->num)
-		return VRING_ERR_HEAD_RANGE;
-	if (packed_in_flight(q, pw->id))
-		return VRING_ERR_HEAD_IN_FLIGHT;
-	return VRING_ERR_NONE;
+	if (VRING_UNLIKELY(d.id >= q->num))
+		return packed_fail(q, VRING_ERR_HEAD_RANGE);
+	if (VRING_UNLIKELY(packed_in_flight(q, d.id)))
+		return packed_fail(q, VRING_ERR_HEAD_IN_FLIGHT);
+	if (++idx == q->num) {
+		idx = 0;
+		wrap = !wrap;
+	}
+	packed_popped(q, d.id, 1, chain->writable_bytes, idx, wrap);
+	return 0;
 }
 
 /* A chain of several descriptors, or an indirect one, from last_avail_idx. */
@@ -313,17 +342,6 @@ static VRING_NOINLINE enum vring_error packed_walk_list(struct vring_packed_dev 
 		return VRING_ERR_HEAD_IN_FLIGHT;
 	vring_chain_acc_fill(&w, pw->id, chain);
 	return VRING_ERR_NONE;
-}
-
-/* Walk the chain whose head (available, flags @flags) is at last_avail_idx. */
-static enum vring_error packed_walk_chain(struct vring_packed_dev *q, uint16_t flags,
-					  struct packed_walk *pw, struct vring_chain *chain,
-					  struct vring_iov *iov, unsigned int iov_cap)
-{
-	*pw = (struct packed_walk){.idx = q->last_avail_idx, .wrap = q->avail_wrap};
-	if (!(flags & (VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_INDIRECT)))
-		return packed_walk_single(q, flags, pw, chain, iov, iov_cap);
-	return packed_walk_list(q, flags, pw, chain, iov, iov_cap);
 }
 
 /*
@@ -358,16 +376,13 @@ static int packed_pop_one(struct vring_packed_dev *q, struct vring_chain *chain,
 			return packed_fail(q, VRING_ERR_DESC_FLAGS);
 		return -EAGAIN;
 	}
-	err = packed_walk_chain(q, flags, &pw, chain, iov, iov_cap);
+	if (VRING_LIKELY(!(flags & (VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_INDIRECT))))
+		return packed_pop_single(q, flags, chain, iov, iov_cap);
+	pw = (struct packed_walk){.idx = q->last_avail_idx, .wrap = q->avail_wrap};
+	err = packed_walk_list(q, flags, &pw, chain, iov, iov_cap);
 	if (VRING_UNLIKELY(err))
 		return packed_fail(q, err);
-	packed_flip_in_flight(q, pw.id);
-	q->writable_bytes[pw.id] = chain->writable_bytes;
-	q->slots[pw.id] = pw.slots;
-	q->slots_in_flight = (uint16_t)(q->slots_in_flight + pw.slots);
-	q->num_in_flight++;
-	q->last_avail_idx = pw.idx;
-	q->avail_wrap = pw.wrap;
+	packed_popped(q, pw.id, pw.slots, chain->writable_bytes, pw.idx, pw.wrap);
 	return 0;
 }
 

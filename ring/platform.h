@@ -143,6 +143,14 @@ static inline void vring_pdesc_read(const struct pvirtq_desc *src, struct pvirtq
 		dst->flags = d.next;
 }
 
+/* vring_pdesc_read() of a ring slot without its flags: the ring is 16-aligned (checked at init). */
+static inline void vring_pdesc_read_aligned(const struct pvirtq_desc *src, struct pvirtq_desc *dst)
+{
+	dst->addr = vring_read_once64(&src->addr);
+	dst->len = vring_read_once32(&src->len);
+	dst->id = vring_read_once16(&src->id);
+}
+
 /* Power-of-two test shared by both sides (§2.7: queue size is a power of 2). */
 static inline bool vring_is_pow2(uint32_t v)
 {
