@@ -188,9 +188,11 @@ static bool net_mac_aged(const struct net_mac_entry *e, const void *arg)
 	return net_mac_expired(e, *now);
 }
 
-/* Learn (or refresh, or move) @mac on @port; @i is net_mac_find() of it. */
-static void net_switch_learn(struct net_switch *sw, const uint8_t *mac,
-			     struct net_switch_port *port, uint64_t now, unsigned int i)
+/* net_switch_learn() for an address not yet on @port: move it, or learn it. */
+static __attribute__((noinline)) void net_switch_learn_new(struct net_switch *sw,
+							   const uint8_t *mac,
+							   struct net_switch_port *port,
+							   uint64_t now, unsigned int i)
 {
 	struct net_mac_entry *e = &sw->macs[i];
 
@@ -220,6 +222,19 @@ static void net_switch_learn(struct net_switch *sw, const uint8_t *mac,
 	e->seen_ms = now;
 	sw->nmacs++;
 	sw->gen++;
+}
+
+/* Learn (or refresh, or move) @mac on @port; @i is net_mac_find() of it. */
+static inline void net_switch_learn(struct net_switch *sw, const uint8_t *mac,
+				    struct net_switch_port *port, uint64_t now, unsigned int i)
+{
+	struct net_mac_entry *e = &sw->macs[i];
+
+	/* The common case, a refresh: out-of-line work only for a move or a new address. */
+	if (__builtin_expect(e->port == port, 1))
+		e->seen_ms = now;
+	else
+		net_switch_learn_new(sw, mac, port, now, i);
 }
 
 /* The port learned at slot @i (a destination's net_mac_find()), or NULL (none, or aged out). */
@@ -385,6 +400,19 @@ static uint8_t *net_switch_scratch(struct net_switch *sw)
 	return sw->scratch[sw->depth];
 }
 
+/* Look @p's source and destination up and remember them in @m (addresses @head, @tail). */
+static __attribute__((noinline)) void net_switch_memo_fill(struct net_switch *sw,
+							   struct net_pair_memo *m,
+							   const uint8_t *p, uint64_t head,
+							   uint32_t tail)
+{
+	m->head = head;
+	m->tail = tail;
+	m->gen = sw->gen;
+	m->src_slot = net_mac_find(sw, p + NET_ETH_ALEN);
+	m->dst_slot = net_mac_find(sw, p);
+}
+
 /*
  * The slots of @pkt's source and destination (net_mac_find()), from @from's
  * memo when the addresses and the table's generation are those it holds.
@@ -398,13 +426,8 @@ static void net_switch_find_pair(struct net_switch *sw, struct net_switch_port *
 	uint32_t tail;
 
 	net_pair_key(pkt->data, &head, &tail);
-	if (m->head != head || m->tail != tail || m->gen != sw->gen) {
-		m->head = head;
-		m->tail = tail;
-		m->gen = sw->gen;
-		m->src_slot = net_mac_find(sw, pkt->data + NET_ETH_ALEN);
-		m->dst_slot = net_mac_find(sw, pkt->data);
-	}
+	if (m->head != head || m->tail != tail || m->gen != sw->gen)
+		net_switch_memo_fill(sw, m, pkt->data, head, tail);
 	*src_slot = m->src_slot;
 	*dst_slot = m->dst_slot;
 }
