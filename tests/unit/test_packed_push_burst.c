@@ -2,8 +2,9 @@
 /*
  * The packed ring's push burst (ring/packed_device.c) on hand-made rings,
  * read back slot by slot: a batch of used descriptors is written with the
- * first one's flags last, at flush (D-PR-05: one release store publishes
- * the batch, §2.8.6 "the driver reads the first flags first"), each later
+ * first one's flags last, at flush (one release store publishes the batch:
+ * the driver polls only the next descriptor's flags, packed-ring.tex
+ * "Polling of available and used descriptors"), each later
  * descriptor with the wrap counter of the lap it lands in when the batch
  * crosses the ring's end (§2.8.1), an IN_ORDER batch as one descriptor
  * (§2.8.9), and the driver's event offset anywhere inside a batch asks for
@@ -100,12 +101,12 @@ static void pb_four_across_end(struct ring_pair *p)
 }
 
 /*
- * D-PR-05, D-PR-02: a burst out of order across the ring's end. Before the
+ * D-PR-02: a burst out of order across the ring's end, used in push order. Before the
  * flush the middle descriptors are written (each with its own lap's flags),
  * the first still holds what the driver wrote, so the driver sees nothing;
  * the flush writes the first's flags and the whole batch is there.
  */
-static void test_d_pr_05_burst_first_flags_last_across_end(void **state)
+static void test_burst_first_flags_last_across_end(void **state)
 {
 	struct ring_pair *p = ring_pair_new(RING_PAIR_PACKED, PB_NUM, false, false, false);
 	uint16_t ids[4] = {1, 0, 3, 2};
@@ -133,7 +134,7 @@ static void test_d_pr_05_burst_first_flags_last_across_end(void **state)
 }
 
 /* Two bursts before one flush: still one batch, its first flags written last. */
-static void test_d_pr_05_two_bursts_one_batch(void **state)
+static void test_two_bursts_one_batch(void **state)
 {
 	struct ring_pair *p = ring_pair_new(RING_PAIR_PACKED, PB_NUM, false, false, false);
 	uint16_t a[2] = {0, 1}, b[2] = {2, 3};
@@ -235,8 +236,8 @@ static void test_burst_bad_id_publishes_nothing(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_d_pr_05_burst_first_flags_last_across_end),
-		cmocka_unit_test(test_d_pr_05_two_bursts_one_batch),
+		cmocka_unit_test(test_burst_first_flags_last_across_end),
+		cmocka_unit_test(test_two_bursts_one_batch),
 		cmocka_unit_test(test_in_order_burst_is_one_descriptor),
 		cmocka_unit_test(test_need_notify_event_inside_burst),
 		cmocka_unit_test(test_burst_bad_id_publishes_nothing),
