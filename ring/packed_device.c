@@ -563,7 +563,6 @@ int vring_packed_dev_push_burst(struct vring_packed_dev *q, const uint16_t *ids,
 				const uint32_t *written, unsigned int n)
 {
 	enum vring_error err = VRING_ERR_NONE;
-
 	unsigned int k;
 
 	if (VRING_UNLIKELY(q->error))
@@ -704,24 +703,6 @@ bool vring_packed_dev_has_avail(struct vring_packed_dev *q)
 	flags = packed_flags_acquire(q, q->last_avail_idx);
 	/* Anything with AVAIL at the wrap value is either a buffer or an error for pop. */
 	return !!(flags & VIRTQ_DESC_F_AVAIL) == q->avail_wrap;
-}
-
-void vring_packed_dev_get_position(const struct vring_packed_dev *q, struct vring_dev_position *pos)
-{
-	pos->avail_idx = q->last_avail_idx;
-	pos->avail_wrap = q->avail_wrap;
-	pos->used_idx = q->used_idx;
-	pos->used_wrap = q->used_wrap;
-}
-
-unsigned int vring_packed_dev_in_flight(const struct vring_packed_dev *q)
-{
-	return q->num_in_flight;
-}
-
-enum vring_error vring_packed_dev_error(const struct vring_packed_dev *q)
-{
-	return q->error;
 }
 
 /* The packed ring behind the device-side format seam (struct vring_dev_ops). */
