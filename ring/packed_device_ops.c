@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* The packed ring behind the device-side format seam (struct vring_dev_ops). */
+/* The packed ring behind the device-side format seam (struct vring_dev_ops), and its getters. */
 #include <errno.h>
 
 #include <vireo/vring.h>
