@@ -137,10 +137,11 @@ static enum vring_error chain_enter_indirect(struct vring_split_dev *q, const st
 	return VRING_ERR_NONE;
 }
 
-/* The general walk, from the chain's first descriptor @first (already copied out). */
-static VRING_NOINLINE enum vring_error
-chain_walk_general(struct vring_split_dev *q, uint16_t head, const struct virtq_desc *first,
-		   struct vring_chain *chain, struct vring_iov *iov, unsigned int iov_cap)
+/* vring_split_chain_walk_general() - see chain.h. */
+enum vring_error vring_split_chain_walk_general(struct vring_split_dev *q, uint16_t head,
+						const struct virtq_desc *first,
+						struct vring_chain *chain, struct vring_iov *iov,
+						unsigned int iov_cap)
 {
 	struct vring_chain_acc w;
 	const struct virtq_desc *table = q->desc;
@@ -182,20 +183,4 @@ chain_walk_general(struct vring_split_dev *q, uint16_t head, const struct virtq_
 	}
 	vring_chain_acc_fill(&w, head, chain);
 	return VRING_ERR_NONE;
-}
-
-enum vring_error vring_split_chain_walk(struct vring_split_dev *q, uint16_t head,
-					struct vring_chain *chain, struct vring_iov *iov,
-					unsigned int iov_cap)
-{
-	struct virtq_desc d;
-
-	/* GUEST: head < num (checked by the caller); the table translated whole at init. */
-	vring_desc_read(&q->desc[head], &d);
-	/* The common chain, one direct buffer in one region (a one-step walk never loops). */
-	if (!(d.flags & (VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_INDIRECT)) &&
-	    vring_chain_one(&q->mem, &q->mem_last, d.addr, d.len, d.flags & VIRTQ_DESC_F_WRITE,
-			    head, chain, iov, iov_cap))
-		return VRING_ERR_NONE;
-	return chain_walk_general(q, head, &d, chain, iov, iov_cap);
 }

@@ -10,6 +10,8 @@
 
 #include <vireo/vring.h>
 
+#include "ring/platform.h"
+
 /* An indirect table longer than the largest queue is refused (bounds the walk). */
 #define VRING_INDIRECT_MAX_ENTRIES 32768u
 
@@ -204,13 +206,35 @@ enum vring_error vring_chain_map_table(const struct vring_mem *mem,
 				       uint32_t *entries);
 
 /*
- * vring_split_chain_walk() - read the chain starting at @head (< q->num)
- * into @iov, readable segments first, filling @chain.
+ * vring_split_chain_walk_general() - read the chain starting at @head
+ * (< q->num), whose first descriptor is @first (copied out of the table
+ * once), into @iov, readable segments first, filling @chain.
  * Return: VRING_ERR_NONE, or the rule the driver broke; @iov and @chain are
  * then partly written and must be ignored.
  */
-enum vring_error vring_split_chain_walk(struct vring_split_dev *q, uint16_t head,
-					struct vring_chain *chain, struct vring_iov *iov,
-					unsigned int iov_cap);
+enum vring_error vring_split_chain_walk_general(struct vring_split_dev *q, uint16_t head,
+						const struct virtq_desc *first,
+						struct vring_chain *chain, struct vring_iov *iov,
+						unsigned int iov_cap);
+
+/*
+ * vring_split_chain_walk() - vring_split_chain_walk_general() from the
+ * table's descriptor @head, the common chain (one direct buffer in one
+ * region; a one-step walk never loops) inline.
+ */
+static VRING_ALWAYS_INLINE enum vring_error
+vring_split_chain_walk(struct vring_split_dev *q, uint16_t head, struct vring_chain *chain,
+		       struct vring_iov *iov, unsigned int iov_cap)
+{
+	struct virtq_desc d;
+
+	/* GUEST: head < num (checked by the caller); the table translated whole at init. */
+	vring_desc_read(&q->desc[head], &d);
+	if (VRING_LIKELY(!(d.flags & (VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_INDIRECT))) &&
+	    vring_chain_one(&q->mem, &q->mem_last, d.addr, d.len, d.flags & VIRTQ_DESC_F_WRITE,
+			    head, chain, iov, iov_cap))
+		return VRING_ERR_NONE;
+	return vring_split_chain_walk_general(q, head, &d, chain, iov, iov_cap);
+}
 
 #endif /* VIREO_RING_CHAIN_H */

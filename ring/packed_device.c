@@ -247,41 +247,70 @@ static enum vring_error packed_walk_one(struct vring_packed_dev *q, struct packe
 	return err;
 }
 
-/*
- * A chain of one direct descriptor (flags @flags, no NEXT, no INDIRECT): the
- * steps of packed_walk_one() and packed_walk_chain(), in the same order, with
- * the accumulator only when the buffer is not the common one (chain.h).
- */
-static enum vring_error packed_walk_single(struct vring_packed_dev *q, uint16_t flags,
-					   struct packed_walk *pw, struct vring_chain *chain,
-					   struct vring_iov *iov, unsigned int iov_cap)
+/* A one-buffer chain vring_chain_one() declined: the general steps, which find the error. */
+static VRING_NOINLINE enum vring_error
+packed_single_general(struct vring_packed_dev *q, const struct pvirtq_desc *d, bool writable,
+		      struct vring_chain *chain, struct vring_iov *iov, unsigned int iov_cap)
 {
-	bool writable = flags & VIRTQ_DESC_F_WRITE;
-	enum vring_error err = VRING_ERR_NONE;
 	struct vring_chain_acc w;
+	enum vring_error err;
+
+	vring_chain_acc_init(&w, &q->mem, &q->mem_last, iov, iov_cap);
+	err = vring_chain_acc_add(&w, d->addr, d->len, writable);
+	vring_chain_acc_fill(&w, d->id, chain);
+	return err;
+}
+
+/* Record buffer @id (@slots ring slots from last_avail_idx) as popped. */
+static inline void packed_popped(struct vring_packed_dev *q, uint16_t id, uint16_t slots,
+				 uint32_t writable_bytes, uint16_t next_idx, bool next_wrap)
+{
+	packed_flip_in_flight(q, id);
+	q->writable_bytes[id] = writable_bytes;
+	q->slots[id] = slots;
+	q->slots_in_flight = (uint16_t)(q->slots_in_flight + slots);
+	q->num_in_flight++;
+	q->last_avail_idx = next_idx;
+	q->avail_wrap = next_wrap;
+}
+
+/*
+ * Pop the chain of one direct descriptor (flags @flags, no NEXT, no
+ * INDIRECT) at last_avail_idx: the checks of a list walk, in the same order
+ * (R-PR-04 length, the buffer, the id), with the position in locals.
+ * Return: 0 or -EPROTO.
+ */
+static inline int packed_pop_single(struct vring_packed_dev *q, uint16_t flags,
+				    struct vring_chain *chain, struct vring_iov *iov,
+				    unsigned int iov_cap)
+{
+	bool writable = flags & VIRTQ_DESC_F_WRITE, wrap = q->avail_wrap;
+	uint16_t idx = q->last_avail_idx;
+	enum vring_error err;
 	struct pvirtq_desc d;
 
 	/* R-PR-04: a chain never longer than the ring (the slots not in flight) */
-	if (++pw->slots > q->num - q->slots_in_flight)
-		return VRING_ERR_CHAIN_LENGTH;
-	/* GUEST: idx < num, the ring validated at init; read after the acquire of flags. */
-	vring_pdesc_read(&q->desc[pw->idx], &d, false);
-	pw->id = d.id;
-	if (!vring_chain_one(&q->mem, &q->mem_last, d.addr, d.len, writable, d.id, chain, iov,
-			     iov_cap)) {
-		vring_chain_acc_init(&w, &q->mem, &q->mem_last, iov, iov_cap);
-		err = vring_chain_acc_add(&w, d.addr, d.len, writable);
-		vring_chain_acc_fill(&w, d.id, chain);
+	if (VRING_UNLIKELY(q->slots_in_flight >= q->num))
+		return packed_fail(q, VRING_ERR_CHAIN_LENGTH);
+	/* GUEST: idx < num, the ring validated (16-aligned) at init; read after the acquire of flags. */
+	vring_pdesc_read_aligned(&q->desc[idx], &d);
+	if (VRING_UNLIKELY(!vring_chain_one(&q->mem, &q->mem_last, d.addr, d.len, writable, d.id,
+					    chain, iov, iov_cap))) {
+		err = packed_single_general(q, &d, writable, chain, iov, iov_cap);
+		if (err)
+			return packed_fail(q, err);
 	}
-	packed_advance(q, &pw->idx, &pw->wrap, 1);
-	if (err)
-		return err;
 	/* §2.8.6: the buffer id is in the last descriptor of the list */
-	if (pw->id >= q->num)
-		return VRING_ERR_HEAD_RANGE;
-	if (packed_in_flight(q, pw->id))
-		return VRING_ERR_HEAD_IN_FLIGHT;
-	return VRING_ERR_NONE;
+	if (VRING_UNLIKELY(d.id >= q->num))
+		return packed_fail(q, VRING_ERR_HEAD_RANGE);
+	if (VRING_UNLIKELY(packed_in_flight(q, d.id)))
+		return packed_fail(q, VRING_ERR_HEAD_IN_FLIGHT);
+	if (++idx == q->num) {
+		idx = 0;
+		wrap = !wrap;
+	}
+	packed_popped(q, d.id, 1, chain->writable_bytes, idx, wrap);
+	return 0;
 }
 
 /* A chain of several descriptors, or an indirect one, from last_avail_idx. */
@@ -313,17 +342,6 @@ static VRING_NOINLINE enum vring_error packed_walk_list(struct vring_packed_dev 
 		return VRING_ERR_HEAD_IN_FLIGHT;
 	vring_chain_acc_fill(&w, pw->id, chain);
 	return VRING_ERR_NONE;
-}
-
-/* Walk the chain whose head (available, flags @flags) is at last_avail_idx. */
-static enum vring_error packed_walk_chain(struct vring_packed_dev *q, uint16_t flags,
-					  struct packed_walk *pw, struct vring_chain *chain,
-					  struct vring_iov *iov, unsigned int iov_cap)
-{
-	*pw = (struct packed_walk){.idx = q->last_avail_idx, .wrap = q->avail_wrap};
-	if (!(flags & (VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_INDIRECT)))
-		return packed_walk_single(q, flags, pw, chain, iov, iov_cap);
-	return packed_walk_list(q, flags, pw, chain, iov, iov_cap);
 }
 
 /*
@@ -358,16 +376,13 @@ static int packed_pop_one(struct vring_packed_dev *q, struct vring_chain *chain,
 			return packed_fail(q, VRING_ERR_DESC_FLAGS);
 		return -EAGAIN;
 	}
-	err = packed_walk_chain(q, flags, &pw, chain, iov, iov_cap);
+	if (VRING_LIKELY(!(flags & (VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_INDIRECT))))
+		return packed_pop_single(q, flags, chain, iov, iov_cap);
+	pw = (struct packed_walk){.idx = q->last_avail_idx, .wrap = q->avail_wrap};
+	err = packed_walk_list(q, flags, &pw, chain, iov, iov_cap);
 	if (VRING_UNLIKELY(err))
 		return packed_fail(q, err);
-	packed_flip_in_flight(q, pw.id);
-	q->writable_bytes[pw.id] = chain->writable_bytes;
-	q->slots[pw.id] = pw.slots;
-	q->slots_in_flight = (uint16_t)(q->slots_in_flight + pw.slots);
-	q->num_in_flight++;
-	q->last_avail_idx = pw.idx;
-	q->avail_wrap = pw.wrap;
+	packed_popped(q, pw.id, pw.slots, chain->writable_bytes, pw.idx, pw.wrap);
 	return 0;
 }
 
@@ -440,11 +455,13 @@ int vring_packed_dev_unpop(struct vring_packed_dev *q, uint16_t id)
 }
 
 /*
- * Write the pending used descriptor at used_idx (§2.8.7). Its flags wait
- * for flush if it opens the batch; later ones are stored now: the driver
- * reads them only after it has seen the batch's first flags.
+ * Write the used descriptor of buffer @id (@len bytes written, @slots ring
+ * slots) at used_idx (§2.8.7) and skip its slots. Its flags wait for flush
+ * if it opens the batch; later ones are stored now: the driver reads them
+ * only after it has seen the batch's first flags (§2.8.6 polling order).
  */
-static void packed_write_pending(struct vring_packed_dev *q)
+static inline void packed_write_used(struct vring_packed_dev *q, uint16_t id, uint32_t len,
+				     uint16_t slots)
 {
 	/* GUEST: used_idx < num, the ring validated at init. */
 	struct pvirtq_desc *d = &q->desc[q->used_idx];
@@ -452,10 +469,10 @@ static void packed_write_pending(struct vring_packed_dev *q)
 	uint16_t flags = q->used_wrap ? (uint16_t)(VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED) : 0;
 
 	/* §2.8.3: WRITE in a used descriptor says data was written */
-	if (q->pending_len)
+	if (len)
 		flags |= VIRTQ_DESC_F_WRITE;
-	vring_write_once16(&d->id, q->pending_id);
-	vring_write_once32(&d->len, q->pending_len);
+	vring_write_once16(&d->id, id);
+	vring_write_once32(&d->len, len);
 	if (!q->batch_open) {
 		q->batch_open = true;
 		q->batch_idx = q->used_idx;
@@ -463,52 +480,114 @@ static void packed_write_pending(struct vring_packed_dev *q)
 	} else {
 		vring_write_once16(&d->flags, flags);
 	}
-	packed_advance(q, &q->used_idx, &q->used_wrap, q->pending_slots);
-	q->pending = false;
+	packed_advance(q, &q->used_idx, &q->used_wrap, slots);
+}
+
+/* The buffer pushed last and not yet written (IN_ORDER may cover it by the next one). */
+struct packed_pending {
+	bool open;
+	bool covered; /* the next push covers it: IN_ORDER and written completely (§2.8.9) */
+	uint16_t id;
+	uint16_t slots;
+	uint32_t len;
+};
+
+/*
+ * Push @ids[0..@n) (@written[k] bytes, NULL: 0) in order: each checked
+ * (checklist item 5) before anything of it is recorded, the first bad one
+ * ends the burst. The ring's constants and the pending buffer are kept in
+ * locals across the burst: the stores into the ring could alias q's fields.
+ * Return: buffers pushed; *@err the reason the burst stopped early.
+ */
+static VRING_ALWAYS_INLINE unsigned int packed_push_some(struct vring_packed_dev *q,
+							 const uint16_t *ids,
+							 const uint32_t *written, unsigned int n,
+							 enum vring_error *err)
+{
+	const uint32_t *wbytes = q->writable_bytes;
+	const uint16_t *slots = q->slots;
+	uint64_t *bits = q->in_flight;
+	const uint16_t num = q->num;
+	const bool in_order = q->in_order;
+	struct packed_pending p = {q->pending, q->pending && q->pending_full, q->pending_id,
+				   q->pending_slots, q->pending_len};
+	uint32_t freed = 0;
+	unsigned int k;
+
+	for (k = 0; k < n; k++) {
+		uint16_t id = ids[k];
+		uint32_t len = written ? written[k] : 0;
+		uint64_t bit = 1ull << (id % PACKED_BITS);
+		uint16_t s;
+
+		if (VRING_UNLIKELY(id >= num || !(bits[id / PACKED_BITS] & bit))) {
+			*err = VRING_ERR_PUSH_NOT_IN_FLIGHT;
+			break;
+		}
+		/* D-SR-11 holds for packed too: len never overstates what the device could write */
+		if (VRING_UNLIKELY(len > wbytes[id])) {
+			*err = VRING_ERR_PUSH_LEN;
+			break;
+		}
+		bits[id / PACKED_BITS] ^= bit;
+		s = slots[id];
+		freed += s;
+		/* §2.8.9: with IN_ORDER the next used descriptor covers a completely used buffer */
+		if (!p.covered) {
+			if (p.open)
+				packed_write_used(q, p.id, p.len, p.slots);
+			p.open = true;
+			p.slots = 0;
+		}
+		p.slots = (uint16_t)(p.slots + s);
+		p.id = id;
+		p.len = len;
+		p.covered = in_order && len == wbytes[id];
+	}
+	q->num_in_flight = (uint16_t)(q->num_in_flight - k);
+	q->slots_in_flight = (uint16_t)(q->slots_in_flight - freed);
+	q->pending = p.open;
+	q->pending_full = p.covered;
+	q->pending_id = p.id;
+	q->pending_slots = p.slots;
+	q->pending_len = p.len;
+	return k;
 }
 
 /*
- * vring_packed_dev_push() - see <vireo/vring.h>.
+ * vring_packed_dev_push_burst() - see <vireo/vring.h>. The used descriptors
+ * are written here, the batch's first flags at flush (D-PR-05, one release
+ * store for the whole batch). Fails like push.
+ */
+int vring_packed_dev_push_burst(struct vring_packed_dev *q, const uint16_t *ids,
+				const uint32_t *written, unsigned int n)
+{
+	enum vring_error err = VRING_ERR_NONE;
+	unsigned int k;
+
+	if (VRING_UNLIKELY(q->error))
+		return -EIO;
+	/* Two copies of the loop: nothing written (transmit queues) needs no lengths. */
+	k = written ? packed_push_some(q, ids, written, n, &err)
+		    : packed_push_some(q, ids, NULL, n, &err);
+	if (VRING_UNLIKELY(k != n))
+		return packed_fail(q, err);
+	return 0;
+}
+
+/*
+ * vring_packed_dev_push() - see <vireo/vring.h>: a burst of one.
  * Fails with -EPROTO (id not in flight, or @written above its writable
  * bytes; the queue is then broken) or -EIO (already broken).
  */
 int vring_packed_dev_push(struct vring_packed_dev *q, uint16_t id, uint32_t written)
 {
+	enum vring_error err = VRING_ERR_NONE;
+
 	if (VRING_UNLIKELY(q->error))
 		return -EIO;
-	if (VRING_UNLIKELY(id >= q->num || !packed_in_flight(q, id)))
-		return packed_fail(q, VRING_ERR_PUSH_NOT_IN_FLIGHT);
-	/* D-SR-11 holds for packed too: len never overstates what the device could write */
-	if (VRING_UNLIKELY(written > q->writable_bytes[id]))
-		return packed_fail(q, VRING_ERR_PUSH_LEN);
-	packed_flip_in_flight(q, id);
-	q->num_in_flight--;
-	q->slots_in_flight = (uint16_t)(q->slots_in_flight - q->slots[id]);
-	/* §2.8.9: with IN_ORDER the next used descriptor covers a completely used buffer */
-	if (q->pending && q->in_order && q->pending_full) {
-		q->pending_slots = (uint16_t)(q->pending_slots + q->slots[id]);
-	} else {
-		if (q->pending)
-			packed_write_pending(q);
-		q->pending = true;
-		q->pending_slots = q->slots[id];
-	}
-	q->pending_id = id;
-	q->pending_len = written;
-	q->pending_full = written == q->writable_bytes[id];
-	return 0;
-}
-
-/* vring_packed_dev_push_burst() - see <vireo/vring.h>. Fails like push. */
-int vring_packed_dev_push_burst(struct vring_packed_dev *q, const uint16_t *ids,
-				const uint32_t *written, unsigned int n)
-{
-	for (unsigned int k = 0; k < n; k++) {
-		int r = vring_packed_dev_push(q, ids[k], written ? written[k] : 0);
-
-		if (VRING_UNLIKELY(r))
-			return r;
-	}
+	if (VRING_UNLIKELY(packed_push_some(q, &id, &written, 1, &err) != 1))
+		return packed_fail(q, err);
 	return 0;
 }
 
@@ -516,8 +595,10 @@ void vring_packed_dev_flush(struct vring_packed_dev *q)
 {
 	if (q->error)
 		return;
-	if (q->pending)
-		packed_write_pending(q);
+	if (q->pending) {
+		packed_write_used(q, q->pending_id, q->pending_len, q->pending_slots);
+		q->pending = false;
+	}
 	if (!q->batch_open)
 		return;
 	/*
@@ -622,24 +703,6 @@ bool vring_packed_dev_has_avail(struct vring_packed_dev *q)
 	flags = packed_flags_acquire(q, q->last_avail_idx);
 	/* Anything with AVAIL at the wrap value is either a buffer or an error for pop. */
 	return !!(flags & VIRTQ_DESC_F_AVAIL) == q->avail_wrap;
-}
-
-void vring_packed_dev_get_position(const struct vring_packed_dev *q, struct vring_dev_position *pos)
-{
-	pos->avail_idx = q->last_avail_idx;
-	pos->avail_wrap = q->avail_wrap;
-	pos->used_idx = q->used_idx;
-	pos->used_wrap = q->used_wrap;
-}
-
-unsigned int vring_packed_dev_in_flight(const struct vring_packed_dev *q)
-{
-	return q->num_in_flight;
-}
-
-enum vring_error vring_packed_dev_error(const struct vring_packed_dev *q)
-{
-	return q->error;
 }
 
 /* The packed ring behind the device-side format seam (struct vring_dev_ops). */

@@ -1,8 +1,27 @@
 // SPDX-License-Identifier: MIT
-/* The packed ring behind the device-side format seam (struct vring_dev_ops). */
+/* The packed ring behind the device-side format seam (struct vring_dev_ops), and its getters. */
 #include <errno.h>
 
 #include <vireo/vring.h>
+
+/* The queue's state read back, for the seam and for callers of the format's own functions. */
+void vring_packed_dev_get_position(const struct vring_packed_dev *q, struct vring_dev_position *pos)
+{
+	pos->avail_idx = q->last_avail_idx;
+	pos->avail_wrap = q->avail_wrap;
+	pos->used_idx = q->used_idx;
+	pos->used_wrap = q->used_wrap;
+}
+
+unsigned int vring_packed_dev_in_flight(const struct vring_packed_dev *q)
+{
+	return q->num_in_flight;
+}
+
+enum vring_error vring_packed_dev_error(const struct vring_packed_dev *q)
+{
+	return q->error;
+}
 
 static int packed_ops_pop_descs(union vring_dev_ring *r, const struct pvirtq_desc *d, uint16_t n,
 				struct vring_chain *chain, struct vring_iov *iov,

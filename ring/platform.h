@@ -27,6 +27,8 @@ _Static_assert(sizeof(_Atomic uint64_t) == sizeof(uint64_t), "atomic u64 layout"
 #define VRING_UNLIKELY(x) __builtin_expect(!!(x), 0)
 /* A rare path kept out of its caller, whose common path then saves fewer registers. */
 #define VRING_NOINLINE __attribute__((noinline))
+/* A loop body copied into each caller, so a NULL argument there specializes it. */
+#define VRING_ALWAYS_INLINE inline __attribute__((always_inline))
 
 /* Publish a ring index: everything written before it is visible first. */
 static inline void vring_store_release16(le16 *p, uint16_t v)
@@ -139,6 +141,14 @@ static inline void vring_pdesc_read(const struct pvirtq_desc *src, struct pvirtq
 	dst->id = d.flags;
 	if (with_flags)
 		dst->flags = d.next;
+}
+
+/* vring_pdesc_read() of a ring slot without its flags: the ring is 16-aligned (checked at init). */
+static inline void vring_pdesc_read_aligned(const struct pvirtq_desc *src, struct pvirtq_desc *dst)
+{
+	dst->addr = vring_read_once64(&src->addr);
+	dst->len = vring_read_once32(&src->len);
+	dst->id = vring_read_once16(&src->id);
 }
 
 /* Power-of-two test shared by both sides (§2.7: queue size is a power of 2). */

@@ -208,18 +208,21 @@ static int dev_pop_one(struct vring_split_dev *q, struct vring_chain *chain, str
 		       unsigned int iov_cap)
 {
 	enum vring_error err;
+	uint64_t *word, bit;
 	uint16_t head;
 
 	/* GUEST: avail validated at init for num entries; the slot is masked. */
 	head = vring_read_once16(&q->avail->ring[q->last_avail_idx & (q->num - 1u)]);
 	if (VRING_UNLIKELY(head >= q->num))
 		return dev_fail(q, VRING_ERR_HEAD_RANGE);
-	if (VRING_UNLIKELY(dev_in_flight(q, head)))
+	word = &q->in_flight[head / DEV_BITS];
+	bit = 1ull << (head % DEV_BITS);
+	if (VRING_UNLIKELY(*word & bit))
 		return dev_fail(q, VRING_ERR_HEAD_IN_FLIGHT);
 	err = vring_split_chain_walk(q, head, chain, iov, iov_cap);
 	if (VRING_UNLIKELY(err))
 		return dev_fail(q, err);
-	dev_flip_in_flight(q, head);
+	*word |= bit;
 	q->writable_bytes[head] = chain->writable_bytes;
 	q->num_in_flight++;
 	q->last_avail_idx++;
@@ -341,41 +344,83 @@ int vring_split_dev_unpop(struct vring_split_dev *q, uint16_t head)
 }
 
 /*
- * vring_split_dev_push() - see <vireo/vring.h>.
+ * Push @heads[0..@n) (@written[k] bytes, NULL: 0) into the used ring in
+ * order, each checked (checklist item 5) before its entry is written; the
+ * first bad one ends the burst. used_idx stays in a local across the burst
+ * (the entry stores could alias q's fields); flush publishes it once.
+ * Return: heads pushed; *@err the reason the burst stopped early.
+ */
+static VRING_ALWAYS_INLINE unsigned int dev_push_some(struct vring_split_dev *q,
+						      const uint16_t *heads,
+						      const uint32_t *written, unsigned int n,
+						      enum vring_error *err)
+{
+	const uint32_t *wbytes = q->writable_bytes;
+	struct virtq_used_elem *ring = q->used->ring;
+	const uint16_t num = q->num;
+	uint16_t used_idx = q->used_idx;
+	unsigned int k;
+
+	for (k = 0; k < n; k++) {
+		uint16_t head = heads[k];
+		uint32_t len = written ? written[k] : 0;
+		struct virtq_used_elem *e;
+
+		if (VRING_UNLIKELY(head >= num || !dev_in_flight(q, head))) {
+			*err = VRING_ERR_PUSH_NOT_IN_FLIGHT;
+			break;
+		}
+		/* §2.7.8 (D-SR-11): len never overstates what the device could write */
+		if (VRING_UNLIKELY(len > wbytes[head])) {
+			*err = VRING_ERR_PUSH_LEN;
+			break;
+		}
+		/* GUEST: used validated at init for num entries; the slot is masked. */
+		e = &ring[used_idx & (num - 1u)];
+		vring_write_once32(&e->id, head);
+		vring_write_once32(&e->len, len);
+		dev_flip_in_flight(q, head);
+		used_idx++;
+	}
+	q->used_idx = used_idx;
+	q->num_in_flight = (uint16_t)(q->num_in_flight - k);
+	return k;
+}
+
+/*
+ * vring_split_dev_push() - see <vireo/vring.h>: a burst of one.
  * Fails with -EPROTO (head not in flight, or @written above the chain's
  * writable bytes; the queue is then broken) or -EIO (already broken).
  */
 int vring_split_dev_push(struct vring_split_dev *q, uint16_t head, uint32_t written)
 {
-	struct virtq_used_elem *e;
+	enum vring_error err = VRING_ERR_NONE;
 
 	if (VRING_UNLIKELY(q->error))
 		return -EIO;
-	if (VRING_UNLIKELY(head >= q->num || !dev_in_flight(q, head)))
-		return dev_fail(q, VRING_ERR_PUSH_NOT_IN_FLIGHT);
-	/* §2.7.8 (D-SR-11): len never overstates what the device could write */
-	if (VRING_UNLIKELY(written > q->writable_bytes[head]))
-		return dev_fail(q, VRING_ERR_PUSH_LEN);
-	/* GUEST: used validated at init for num entries; the slot is masked. */
-	e = &q->used->ring[q->used_idx & (q->num - 1u)];
-	vring_write_once32(&e->id, head);
-	vring_write_once32(&e->len, written);
-	dev_flip_in_flight(q, head);
-	q->num_in_flight--;
-	q->used_idx++;
+	if (VRING_UNLIKELY(dev_push_some(q, &head, &written, 1, &err) != 1))
+		return dev_fail(q, err);
 	return 0;
 }
 
-/* vring_split_dev_push_burst() - see <vireo/vring.h>. Fails like push. */
+/*
+ * vring_split_dev_push_burst() - see <vireo/vring.h>. The entries are
+ * written here, used->idx once at flush (D-SR-10). Fails like push.
+ */
 int vring_split_dev_push_burst(struct vring_split_dev *q, const uint16_t *heads,
 			       const uint32_t *written, unsigned int n)
 {
-	for (unsigned int k = 0; k < n; k++) {
-		int r = vring_split_dev_push(q, heads[k], written ? written[k] : 0);
+	enum vring_error err = VRING_ERR_NONE;
 
-		if (VRING_UNLIKELY(r))
-			return r;
-	}
+	unsigned int k;
+
+	if (VRING_UNLIKELY(q->error))
+		return -EIO;
+	/* Two copies of the loop: nothing written (transmit queues) needs no lengths. */
+	k = written ? dev_push_some(q, heads, written, n, &err)
+		    : dev_push_some(q, heads, NULL, n, &err);
+	if (VRING_UNLIKELY(k != n))
+		return dev_fail(q, err);
 	return 0;
 }
 

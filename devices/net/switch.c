@@ -38,6 +38,19 @@ struct net_mac_entry {
 	struct net_switch_port *port; /* NULL: the slot is free */
 };
 
+/*
+ * The slots of the last frame's source and destination from one port, good
+ * while the table's generation is unchanged: a port sends from one address to
+ * one peer frame after frame (two hashes per frame saved). A memo of zeroes
+ * never matches: a source of zeroes is refused before the table is looked at.
+ */
+struct net_pair_memo {
+	uint64_t head; /* the frame's bytes 0-7: destination, source's first two */
+	uint32_t tail; /* bytes 8-11: the rest of the source */
+	unsigned int gen;
+	unsigned int src_slot, dst_slot;
+};
+
 struct net_switch_port {
 	struct net_switch *sw;
 	char *name;
@@ -46,13 +59,7 @@ struct net_switch_port {
 	struct net_switch_port_stats st;
 	bool removed;
 	struct net_switch_port *next_zombie;
-};
-
-/* A remembered net_mac_find() answer, good while the table's generation is unchanged. */
-struct net_mac_memo {
-	uint64_t key; /* net_mac_memo_key() of the address; 0 (never a key): nothing memoized */
-	unsigned int slot;
-	unsigned int gen;
+	struct net_pair_memo memo;
 };
 
 struct net_switch {
@@ -61,7 +68,6 @@ struct net_switch {
 	struct net_mac_entry *macs;
 	unsigned int nmacs;
 	unsigned int gen; /* bumped whenever a slot is filled or emptied (entries move) */
-	struct net_mac_memo learn_memo, lookup_memo;
 	uint64_t seed;
 	uint64_t (*now_ms)(void *opaque);
 	void *clock_opaque;
@@ -121,32 +127,11 @@ static unsigned int net_mac_find(const struct net_switch *sw, const uint8_t *mac
 	return i;
 }
 
-/*
- * net_mac_find() for a frame's source or destination: one port sends from one address to
- * one peer frame after frame, so the last answer usually holds (two hashes per frame saved).
- */
-/* A MAC address as one number (two loads), bit 63 set so that no key is 0. */
-static inline uint64_t net_mac_memo_key(const uint8_t *mac)
+/* The frame's address bytes @p[0..12) as two numbers (two loads), for net_pair_memo. */
+static inline void net_pair_key(const uint8_t *p, uint64_t *head, uint32_t *tail)
 {
-	uint32_t lo;
-	uint16_t hi;
-
-	memcpy(&lo, mac, sizeof(lo));
-	memcpy(&hi, mac + sizeof(lo), sizeof(hi));
-	return (uint64_t)lo | (uint64_t)hi << 32 | 1ull << 63;
-}
-
-static unsigned int net_mac_find_memo(struct net_switch *sw, struct net_mac_memo *m,
-				      const uint8_t *mac)
-{
-	uint64_t key = net_mac_memo_key(mac);
-
-	if (m->key == key && m->gen == sw->gen)
-		return m->slot;
-	m->slot = net_mac_find(sw, mac);
-	m->key = key;
-	m->gen = sw->gen;
-	return m->slot;
+	memcpy(head, p, sizeof(*head));
+	memcpy(tail, p + sizeof(*head), sizeof(*tail));
 }
 
 /* Free slot @hole, moving later entries of its cluster back toward their home slots. */
@@ -203,11 +188,12 @@ static bool net_mac_aged(const struct net_mac_entry *e, const void *arg)
 	return net_mac_expired(e, *now);
 }
 
-/* Learn (or refresh, or move) @mac on @port. */
-static void net_switch_learn(struct net_switch *sw, const uint8_t *mac,
-			     struct net_switch_port *port, uint64_t now)
+/* net_switch_learn() for an address not yet on @port: move it, or learn it. */
+static __attribute__((noinline)) void net_switch_learn_new(struct net_switch *sw,
+							   const uint8_t *mac,
+							   struct net_switch_port *port,
+							   uint64_t now, unsigned int i)
 {
-	unsigned int i = net_mac_find_memo(sw, &sw->learn_memo, mac);
 	struct net_mac_entry *e = &sw->macs[i];
 
 	if (e->port) {
@@ -238,12 +224,23 @@ static void net_switch_learn(struct net_switch *sw, const uint8_t *mac,
 	sw->gen++;
 }
 
-/* The port @mac was learned on, or NULL (unknown or aged out: then forgotten). */
-static struct net_switch_port *net_switch_lookup(struct net_switch *sw, const uint8_t *mac,
+/* Learn (or refresh, or move) @mac on @port; @i is net_mac_find() of it. */
+static inline void net_switch_learn(struct net_switch *sw, const uint8_t *mac,
+				    struct net_switch_port *port, uint64_t now, unsigned int i)
+{
+	struct net_mac_entry *e = &sw->macs[i];
+
+	/* The common case, a refresh: out-of-line work only for a move or a new address. */
+	if (__builtin_expect(e->port == port, 1))
+		e->seen_ms = now;
+	else
+		net_switch_learn_new(sw, mac, port, now, i);
+}
+
+/* The port learned at slot @i (a destination's net_mac_find()), or NULL (none, or aged out). */
+static struct net_switch_port *net_switch_lookup(struct net_switch *sw, unsigned int i,
 						 uint64_t now)
 {
-	unsigned int i = net_mac_find_memo(sw, &sw->lookup_memo, mac);
-
 	if (!sw->macs[i].port)
 		return NULL;
 	if (net_mac_expired(&sw->macs[i], now)) {
@@ -403,25 +400,62 @@ static uint8_t *net_switch_scratch(struct net_switch *sw)
 	return sw->scratch[sw->depth];
 }
 
+/* Look @p's source and destination up and remember them in @m (addresses @head, @tail). */
+static __attribute__((noinline)) void net_switch_memo_fill(struct net_switch *sw,
+							   struct net_pair_memo *m,
+							   const uint8_t *p, uint64_t head,
+							   uint32_t tail)
+{
+	m->head = head;
+	m->tail = tail;
+	m->gen = sw->gen;
+	m->src_slot = net_mac_find(sw, p + NET_ETH_ALEN);
+	m->dst_slot = net_mac_find(sw, p);
+}
+
+/*
+ * The slots of @pkt's source and destination (net_mac_find()), from @from's
+ * memo when the addresses and the table's generation are those it holds.
+ */
+static void net_switch_find_pair(struct net_switch *sw, struct net_switch_port *from,
+				 const struct net_packet *pkt, unsigned int *src_slot,
+				 unsigned int *dst_slot)
+{
+	struct net_pair_memo *m = &from->memo;
+	uint64_t head;
+	uint32_t tail;
+
+	net_pair_key(pkt->data, &head, &tail);
+	if (m->head != head || m->tail != tail || m->gen != sw->gen)
+		net_switch_memo_fill(sw, m, pkt->data, head, tail);
+	*src_slot = m->src_slot;
+	*dst_slot = m->dst_slot;
+}
+
 /* Learn from @pkt's source, then send it where its destination is. */
 static void net_switch_forward(struct net_switch *sw, struct net_switch_port *from,
 			       const struct net_packet *pkt, uint8_t *scratch)
 {
 	const uint8_t *dst = pkt->data, *src = pkt->data + NET_ETH_ALEN;
 	uint64_t now = sw->in_batch ? sw->batch_ms : sw->now_ms(sw->clock_opaque);
+	unsigned int src_slot, dst_slot, gen = sw->gen;
 	struct net_switch_port *to;
 
-	net_switch_learn(sw, src, from, now);
+	net_switch_find_pair(sw, from, pkt, &src_slot, &dst_slot);
+	net_switch_learn(sw, src, from, now, src_slot);
 	if (net_mac_is_multicast(dst)) {
-		net_switch_flood(sw, from, pkt, scratch);
-		return;
+		to = NULL;
+	} else {
+		/* Learning a new address (or sweeping aged ones for room) may have moved entries. */
+		if (sw->gen != gen)
+			dst_slot = net_mac_find(sw, dst);
+		to = net_switch_lookup(sw, dst_slot, now);
 	}
-	to = net_switch_lookup(sw, dst, now);
 	if (to == from)
 		from->st.hairpin++;
 	else if (to)
 		net_switch_output(to, pkt, scratch);
-	else
+	else if (!(sw->nports == 1 && sw->ports[0] == from)) /* alone: one guest's back-end */
 		net_switch_flood(sw, from, pkt, scratch);
 }
 

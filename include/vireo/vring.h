@@ -376,7 +376,7 @@ struct vring_packed_dev {
 	bool signalled_valid;
 	bool signal_pending; /* published since the last notify decision */
 	bool pending;
-	bool pending_full; /* the pending buffer was written completely */
+	bool pending_full; /* IN_ORDER and the pending buffer written completely: covered next */
 	bool notify_enabled;
 	bool event_idx;
 	bool indirect;

@@ -355,7 +355,7 @@ static void test_many_macs_flush(void **state)
 }
 
 /*
- * The switch remembers its last lookup per direction (switch.c net_mac_find_memo): when
+ * The switch remembers the last frame's slots per port (switch.c net_pair_memo): when
  * removals shift the remembered entry to another slot, the next frame must still find it.
  */
 static void test_lookup_memo_after_shift(void **state)

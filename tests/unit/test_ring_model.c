@@ -158,16 +158,13 @@ static void model_pop(struct model *m)
 }
 
 /* Out of order: any popped chain may complete next. */
-static void model_push(struct model *m)
+/* Take one popped head to push: any without IN_ORDER, the oldest with it (D-BF-19). */
+static struct tok *model_take_popped(struct model *m)
 {
-	struct ring_fixture *f = m->f;
 	unsigned int i, slot;
 	struct tok *t;
 
-	if (m->n_popped == 0)
-		return;
 	if (m->in_order) {
-		/* D-BF-19: with IN_ORDER, used in the order made available */
 		slot = m->popped[0];
 		m->n_popped--;
 		memmove(&m->popped[0], &m->popped[1], m->n_popped * sizeof(*m->popped));
@@ -178,10 +175,43 @@ static void model_push(struct model *m)
 	}
 	t = &m->toks[slot];
 	t->pushed_len = t->wbytes ? xorshift_below(&m->r, t->wbytes + 1) : 0;
-	assert_int_equal(dev_ops->push(&f->ring, t->head, t->pushed_len), 0);
 	t->st = T_PUSHED;
 	m->pushed_order[m->pushed_tail++ % m->pushed_cap] = (uint16_t)slot;
 	m->unflushed++;
+	return t;
+}
+
+/*
+ * Push 1..MODEL_PUSH_BURST heads, by push or push_burst (lengths NULL when
+ * all are 0): the used entries must be the same either way.
+ */
+#define MODEL_PUSH_BURST 6u
+static void model_push(struct model *m)
+{
+	struct ring_fixture *f = m->f;
+	uint16_t heads[MODEL_PUSH_BURST];
+	uint32_t lens[MODEL_PUSH_BURST];
+	bool zero = true;
+	unsigned int n;
+
+	if (m->n_popped == 0)
+		return;
+	n = 1 +
+	    xorshift_below(&m->r, m->n_popped < MODEL_PUSH_BURST ? m->n_popped : MODEL_PUSH_BURST);
+	for (unsigned int k = 0; k < n; k++) {
+		struct tok *t = model_take_popped(m);
+
+		heads[k] = t->head;
+		lens[k] = t->pushed_len;
+		zero = zero && lens[k] == 0;
+	}
+	if (n == 1 && xorshift_below(&m->r, 2))
+		assert_int_equal(dev_ops->push(&f->ring, heads[0], lens[0]), 0);
+	else
+		assert_int_equal(dev_ops->push_burst(&f->ring, heads,
+						     zero && xorshift_below(&m->r, 2) ? NULL : lens,
+						     n),
+				 0);
 }
 
 static void model_flush(struct model *m)

@@ -288,20 +288,37 @@ static void test_need_notify_event_idx(void **state)
 	assert_true(complete_one(f));  /* 0 */
 	assert_int_equal(f->used->idx, 0);
 	assert_false(complete_one(f));
-	/* Batched: one flush covering used_event fires once. */
-	*used_event = 3;
+	/* Batched: one push burst and flush whose middle entry is used_event fires once. */
+	*used_event = 2;
 	struct vring_iov iov[2];
 	struct vring_chain c;
+	uint16_t heads[3];
 	for (int i = 0; i < 3; i++) {
 		uint16_t head = (uint16_t)i;
 
 		ring_fixture_set_desc(f, head, ring_fixture_buf(f, head), 8, VIRTQ_DESC_F_WRITE, 0);
 		ring_fixture_offer(f, head);
 		assert_int_equal(vring_split_dev_pop(&f->dev, &c, iov, 2), 0);
-		assert_int_equal(vring_split_dev_push(&f->dev, c.head, 0), 0);
+		heads[i] = c.head;
 	}
+	assert_int_equal(vring_split_dev_push_burst(&f->dev, heads, NULL, 3), 0);
 	vring_split_dev_flush(&f->dev);
+	assert_int_equal(f->used->idx, 4);
 	assert_true(vring_split_dev_need_notify(&f->dev));
+	assert_false(vring_split_dev_need_notify(&f->dev));
+	/* used_event just past the burst: not crossed. */
+	*used_event = 7;
+	for (int i = 0; i < 3; i++) {
+		uint16_t head = (uint16_t)i;
+
+		ring_fixture_set_desc(f, head, ring_fixture_buf(f, head), 8, VIRTQ_DESC_F_WRITE, 0);
+		ring_fixture_offer(f, head);
+		assert_int_equal(vring_split_dev_pop(&f->dev, &c, iov, 2), 0);
+		heads[i] = c.head;
+	}
+	assert_int_equal(vring_split_dev_push_burst(&f->dev, heads, NULL, 3), 0);
+	vring_split_dev_flush(&f->dev);
+	assert_int_equal(f->used->idx, 7);
 	assert_false(vring_split_dev_need_notify(&f->dev));
 	ring_fixture_free(f);
 }
@@ -499,9 +516,11 @@ static void test_pop_burst(void **state)
 	heads[1] = 1;
 	heads[2] = 3;
 	assert_int_equal(vring_split_dev_push_burst(&f->dev, heads, NULL, 3), 0);
+	assert_int_equal(f->used->idx, 0); /* D-SR-10: entries first, the index at flush */
 	vring_split_dev_flush(&f->dev);
 	assert_int_equal(f->used->idx, 3);
 	assert_int_equal(f->used->ring[0].id, 6);
+	assert_int_equal(f->used->ring[1].id, 1);
 	assert_int_equal(f->used->ring[2].id, 3);
 	assert_int_equal(f->used->ring[2].len, 0);
 	ring_fixture_free(f);
