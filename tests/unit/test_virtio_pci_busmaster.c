@@ -99,6 +99,7 @@ static void bm_stats_equal(struct rng_device *dev, const struct rng_device_queue
 	vireo_rng_device_queue_stats(dev, &now);
 	assert_int_equal(now.requests, want->requests);
 	assert_int_equal(now.bytes, want->bytes);
+	assert_int_equal(now.kicks, want->kicks);
 	assert_int_equal(now.calls, want->calls);
 }
 
