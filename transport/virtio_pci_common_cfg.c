@@ -403,8 +403,8 @@ static void pci_fn_drop_kicks(struct vireo_pci_function *fn)
 }
 
 /*
- * PCI 3.0 §6.2.2, command bit 2: with Bus Master Enable clear the function initiates no
- * memory transaction. The virtio spec says nothing more, so QEMU is the reference
+ * D-PCI-01, PCI 3.0 §6.2.2 command bit 2: with Bus Master Enable clear the function
+ * initiates no memory transaction. The virtio spec says nothing more, so QEMU is the reference
  * (virtio_write_config() in hw/virtio/virtio-pci.c): the live device is disabled and
  * DRIVER_OK cleared; setting the bit again does not restart it, a reset (status 0) does.
  * Requests in flight are finished by the stop (the model's queue_stop): their I/O already

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * Bus Master Enable (PCI 3.0 §6.2.2, command register bit 2) and the virtio-pci function
- * model: with the bit clear the function initiates no memory transaction. The virtio spec
+ * model: with the bit clear the function initiates no memory transaction (D-PCI-01: the
+ * interface meets the PCI specification). The virtio spec
  * is silent on what becomes of the device, so QEMU is the reference (virtio_write_config()):
  * the live device is stopped and DRIVER_OK cleared; setting the bit again does not restart
  * it; a reset (status 0) and a fresh initialisation do. Checked with a real rng model
@@ -111,6 +112,7 @@ static void bm_rng_works(struct virtio_rng *rng)
 		assert_int_equal(virtio_rng_read(rng, b, sizeof(b)), sizeof(b));
 }
 
+/* D-PCI-01: no ring read or written, no message, while bus mastering is off. */
 static void bm_bus_case(enum virtio_ring_format format)
 {
 	struct virtio_rng_driver drv = {0};
@@ -212,6 +214,7 @@ static void bm_post(struct pci_harness *h, uint8_t *buf, uint64_t gpa)
 	virtqueue_kick(&h->q[0].vq);
 }
 
+/* D-PCI-01: a notify write while bus mastering is off reads no ring and sends nothing. */
 static void test_bus_master_off_notify_write(void **state)
 {
 	struct rng_device_queue_stats before;
