@@ -139,7 +139,8 @@ $(O)/tsan/%: tests/unit/%.c $(TSAN_OBJS)
 # in-process PCI/MMIO buses' and loopback's device threads, the IOTLB's queue threads, loopback
 # and vhost-user negotiating feature bits 64-127).
 TSAN_LIB_TESTS := test_virtio_pci_bus test_virtio_pci_bus_net test_virtio_mmio_driver \
-	test_vhost_user_iotlb test_vhost_user_iotlb_retry test_loopback test_feature_bits_high
+	test_vhost_user_iotlb test_vhost_user_iotlb_retry test_loopback test_feature_bits_high \
+	test_virtio_pci_busmaster
 $(TSAN_LIB_TESTS:%=$(O)/tsan/%): $(O)/tsan/%: $(O)/tests/%
 	@mkdir -p $(@D)
 	$(Q)cp $< $@

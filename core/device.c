@@ -145,6 +145,9 @@ static void vdev_signal_config(struct vdev *dev)
 		return;
 	if (!(vireo_vdev_get_status(dev) & VIRTIO_STATUS_DRIVER_OK) && !dev->activated)
 		return;
+	/* Stopped: DRIVER_OK is gone, and so is the right to notify. */
+	if (dev->stopped)
+		return;
 	(void)vireo_peer_eventfd_signal(dev->config_call_signal);
 }
 
@@ -313,7 +316,7 @@ int vireo_vdev_activate(struct vdev *dev)
 	unsigned int i;
 	int ret;
 
-	if (vdev_needs_reset(dev))
+	if (vdev_needs_reset(dev) || dev->stopped)
 		return -EIO;
 	if (dev->activated)
 		return 0;
@@ -421,7 +424,7 @@ int vireo_vdev_set_status(struct vdev *dev, uint8_t status)
 	ret = vdev_status_check_order(next, added);
 	if (ret < 0)
 		return ret;
-	if (vdev_needs_reset(dev) && (added & (uint8_t)~VIRTIO_STATUS_FAILED))
+	if ((vdev_needs_reset(dev) || dev->stopped) && (added & (uint8_t)~VIRTIO_STATUS_FAILED))
 		return -EIO;
 
 	dev->status |= added & (VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
@@ -480,6 +483,24 @@ void vireo_vdev_config_changed(struct vdev *dev)
 }
 
 /*
+ * The transport's memory access is gone: queue_stop and disable for every
+ * queue (vireo_vdev_queue_disable() does both, enabled or not), then DRIVER_OK
+ * goes, so the driver sees the device is no longer live and has to reset it.
+ */
+void vireo_vdev_stop(struct vdev *dev)
+{
+	unsigned int i;
+
+	if (dev->stopped)
+		return;
+	dev->stopped = true;
+	for (i = 0; i < dev->num_queues; i++)
+		vireo_vdev_queue_disable(dev, i);
+	/* Release: pairs with the acquire load of vireo_vdev_get_status(). */
+	__atomic_fetch_and(&dev->status, (uint8_t)~VIRTIO_STATUS_DRIVER_OK, __ATOMIC_RELEASE);
+}
+
+/*
  * The model first, so it can finish or cancel in-flight work while the
  * rings it pushes to still exist; then every ring and fd; status last, so
  * "0" is shown only once nothing runs (dev:BF/Device Reset).
@@ -498,5 +519,6 @@ void vireo_vdev_reset(struct vdev *dev)
 	dev->driver_features_hi = 0;
 	dev->acked_features_hi = 0;
 	dev->activated = false;
+	dev->stopped = false;
 	dev->status = 0;
 }

@@ -96,7 +96,7 @@ int vdev_queue_watch(struct vdev_queue *q)
 	int ret;
 
 	if (q->kick_watched || !q->enabled || !dev->activated || vdev_needs_reset(dev) ||
-	    !vdev_queue_loop(q) || q->kick_fd < 0)
+	    dev->stopped || !vdev_queue_loop(q) || q->kick_fd < 0)
 		return 0;
 	ret = vireo_event_loop_add(vdev_queue_loop(q), q->kick_fd, vdev_queue_kick, q);
 	if (ret < 0) {
@@ -323,7 +323,7 @@ int vireo_vdev_queue_enable(struct vdev *dev, unsigned int index)
 		return -EINVAL;
 	if (q->enabled)
 		return 0;
-	if (vdev_needs_reset(dev))
+	if (vdev_needs_reset(dev) || dev->stopped)
 		return -EIO;
 	if (!dev->mem || !q->addr_set)
 		return -EINVAL;

@@ -394,6 +394,11 @@ struct vireo_pci_device *vireo_pci_bus_driver(struct vireo_pci_bus *pb)
 	return pb->drv;
 }
 
+struct vireo_pci_function *vireo_pci_bus_function(struct vireo_pci_bus *pb)
+{
+	return pb->fn;
+}
+
 int vireo_pci_bus_run_in_device(struct vireo_pci_bus *pb, void (*cb)(struct vdev *dev, void *arg),
 				void *arg)
 {

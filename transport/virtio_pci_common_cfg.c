@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <linux/pci_regs.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -241,6 +242,13 @@ static void pci_fn_queue_enable(struct vireo_pci_function *fn, struct pci_fn_que
 	char reason[160];
 	int ret;
 
+	if (fn->dev->stopped) {
+		pci_fn_warn(fn,
+			    "%s: pci: queue %u enabled after bus mastering stopped the device; "
+			    "ignored until a reset",
+			    fn->dev->name, index);
+		return;
+	}
 	/* §3.1.1: queues are set up after FEATURES_OK (the ring format is known then). */
 	if (!(vireo_vdev_get_status(fn->dev) & VIRTIO_STATUS_FEATURES_OK)) {
 		pci_fn_warn(fn, "%s: pci: queue %u enabled before FEATURES_OK; ignored",
@@ -387,14 +395,61 @@ static int pci_fn_queue_write(struct vireo_pci_function *fn, uint32_t field, uns
 	}
 }
 
+/* Kicks the device did not take (stopped, or before a reset) are not for the next run. */
+static void pci_fn_drop_kicks(struct vireo_pci_function *fn)
+{
+	for (unsigned int i = 0; i < fn->dev->num_queues; i++)
+		(void)vireo_eventfd_drain_fd(fn->queues[i].notify_fd);
+}
+
+/*
+ * D-PCI-01, PCI 3.0 §6.2.2 command bit 2: with Bus Master Enable clear the function
+ * initiates no memory transaction. The virtio spec says nothing more, so QEMU is the reference
+ * (virtio_write_config() in hw/virtio/virtio-pci.c): the live device is disabled and
+ * DRIVER_OK cleared; setting the bit again does not restart it, a reset (status 0) does.
+ * Requests in flight are finished by the stop (the model's queue_stop): their I/O already
+ * happened, and the writes to the guest land before the configuration write that cleared
+ * the bit completes (configuration writes are non-posted). Their signals are dropped.
+ */
+void pci_fn_bus_master_changed(struct vireo_pci_function *fn, uint16_t old_command)
+{
+	bool was_on = old_command & PCI_COMMAND_MASTER;
+	bool is_on = pci_fn_command(fn) & PCI_COMMAND_MASTER;
+
+	if (was_on == is_on)
+		return;
+	fn->kick_refusal_logged = false;
+	/* Before DRIVER_OK nothing runs, and DRIVER_OK is refused while the bit is clear. */
+	if (is_on || !(vireo_vdev_get_status(fn->dev) & VIRTIO_STATUS_DRIVER_OK))
+		return;
+	vireo_vdev_stop(fn->dev);
+	for (unsigned int i = 0; i < fn->dev->num_queues; i++)
+		(void)vireo_eventfd_drain_fd(fn->queues[i].call_fd);
+	pci_fn_drop_kicks(fn);
+	pci_fn_msix_drop_pending(fn);
+	log_info("%s: pci: bus mastering turned off: device stopped, DRIVER_OK cleared; it "
+		 "runs again only after a reset",
+		 fn->dev->name);
+}
+
 static void pci_fn_status_write(struct vireo_pci_function *fn, uint8_t status)
 {
-	int ret = vireo_vdev_set_status(fn->dev, status);
+	int ret;
 
+	/* No DMA without bus mastering: the device would serve its rings (PCI 3.0 §6.2.2). */
+	if ((status & VIRTIO_STATUS_DRIVER_OK) && !(pci_fn_command(fn) & PCI_COMMAND_MASTER) &&
+	    !(vireo_vdev_get_status(fn->dev) & VIRTIO_STATUS_DRIVER_OK)) {
+		pci_fn_warn(fn, "%s: pci: DRIVER_OK written with bus mastering off; ignored",
+			    fn->dev->name);
+		return;
+	}
+	ret = vireo_vdev_set_status(fn->dev, status);
 	if (status == 0) {
 		/* D-PCI-11: the reset is done when the write returns; status reads 0. */
 		pci_fn_common_defaults(fn);
 		pci_fn_isr_reset(fn);
+		pci_fn_drop_kicks(fn);
+		fn->kick_refusal_logged = false;
 		if (pci_fn_install_core_fds(fn) < 0)
 			pci_fn_warn(fn, "%s: pci: config-change signals lost after reset",
 				    fn->dev->name);
@@ -404,6 +459,11 @@ static void pci_fn_status_write(struct vireo_pci_function *fn, uint8_t status)
 		log_info("%s: pci: FEATURES_OK refused for features %#" PRIx64
 			 " (bits 64-127: %#" PRIx64 ")",
 			 fn->dev->name, fn->driver_features, fn->driver_features_hi);
+	else if (ret == -EIO && fn->dev->stopped)
+		pci_fn_warn(fn,
+			    "%s: pci: device_status %#x refused: bus mastering stopped the device, "
+			    "reset it first",
+			    fn->dev->name, status);
 	else if (ret < 0)
 		pci_fn_warn(fn, "%s: pci: device_status %#x refused (%d)", fn->dev->name, status,
 			    ret);
@@ -511,6 +571,15 @@ int pci_fn_notify_write(struct vireo_pci_function *fn, uint32_t offset, unsigned
 			    "ignored",
 			    fn->dev->name, size, value, offset, queue, width);
 		return -EINVAL;
+	}
+	/* The write is taken (it is posted), but nothing may read a ring now: no kick. */
+	if (!(pci_fn_command(fn) & PCI_COMMAND_MASTER) || fn->dev->stopped) {
+		if (!fn->kick_refusal_logged)
+			log_info("%s: pci: queue %u kicked with bus mastering off%s; not served",
+				 fn->dev->name, queue,
+				 fn->dev->stopped ? " (device stopped until reset)" : "");
+		fn->kick_refusal_logged = true;
+		return 0;
 	}
 	return vireo_eventfd_signal_fd(fn->queues[queue].notify_fd);
 }

@@ -542,7 +542,8 @@ int vireo_pci_config_write(struct vireo_pci_function *fn, uint32_t offset, unsig
 	if (pci_fn_overlaps(offset, size, PCI_COMMAND, 2) && pci_fn_command(fn) != old_command) {
 		log_debug("%s: pci: command %#x -> %#x", fn->dev->name, old_command,
 			  pci_fn_command(fn));
-		/* INTx disable and bus mastering gate the interrupt path. */
+		/* Bus mastering gates the device's memory access, then the interrupt path. */
+		pci_fn_bus_master_changed(fn, old_command);
 		pci_fn_update_interrupt_status(fn);
 		pci_fn_msix_control_changed(fn);
 	}

@@ -67,6 +67,7 @@ struct vireo_pci_function {
 	unsigned int warnings; /* refusals logged (pci_fn_warn) */
 	uint8_t isr;
 	bool intx_asserted;
+	bool kick_refusal_logged; /* a kick came with bus mastering off (logged once) */
 	int config_fd;
 
 	/* Common configuration (virtio_pci_common_cfg.c) */
@@ -107,6 +108,7 @@ int pci_fn_device_cfg_read(struct vireo_pci_function *fn, uint32_t offset, unsig
 int pci_fn_device_cfg_write(struct vireo_pci_function *fn, uint32_t offset, unsigned int size,
 			    uint64_t value);
 int pci_fn_install_core_fds(struct vireo_pci_function *fn);
+void pci_fn_bus_master_changed(struct vireo_pci_function *fn, uint16_t old_command);
 
 /* virtio_pci_msix.c */
 int pci_fn_msix_init(struct vireo_pci_function *fn, unsigned int vectors);
@@ -118,6 +120,7 @@ int pci_fn_msix_write(struct vireo_pci_function *fn, uint64_t offset, unsigned i
 		      uint64_t value);
 bool pci_fn_msix_enabled(const struct vireo_pci_function *fn);
 void pci_fn_msix_control_changed(struct vireo_pci_function *fn);
+void pci_fn_msix_drop_pending(struct vireo_pci_function *fn);
 void pci_fn_interrupt(struct vireo_pci_function *fn, uint8_t isr_bit, uint16_t vector);
 uint8_t pci_fn_isr_read_clear(struct vireo_pci_function *fn);
 void pci_fn_isr_reset(struct vireo_pci_function *fn);

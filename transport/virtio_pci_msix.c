@@ -129,8 +129,20 @@ void pci_fn_msix_control_changed(struct vireo_pci_function *fn)
 	pci_fn_update_interrupt_status(fn);
 }
 
+/* The device was stopped (bus mastering off): what was pending is not for the driver any more. */
+void pci_fn_msix_drop_pending(struct vireo_pci_function *fn)
+{
+	memset(fn->msix_pba, 0, ((fn->msix_vectors + 63) / 64) * sizeof(*fn->msix_pba));
+}
+
 void pci_fn_interrupt(struct vireo_pci_function *fn, uint8_t isr_bit, uint16_t vector)
 {
+	/*
+	 * Stopped by bus mastering going off: DRIVER_OK is cleared, so no notification
+	 * (D-BF-01), also not once the bit is set again; a reset starts the device anew.
+	 */
+	if (fn->dev->stopped)
+		return;
 	if (!pci_fn_msix_enabled(fn)) {
 		/* D-PCI-25/26: ISR first, then the (level) interrupt. */
 		fn->isr |= isr_bit;

@@ -163,6 +163,8 @@ struct vdev_ops {
  * @serves_disabled_rings: set by the model: it can process a started but
  *	disabled ring without side effects (vdev_queue.disabled); a transport
  *	stops the ring of any other model while it is disabled
+ * @stopped: vireo_vdev_stop() took the device's memory access away; cleared
+ *	by vireo_vdev_reset() only
  */
 struct vdev {
 	const struct vdev_ops *ops;
@@ -186,6 +188,7 @@ struct vdev {
 	uint32_t config_size;
 	uint32_t config_generation;
 	bool serves_disabled_rings;
+	bool stopped;
 	struct vdev_queue queues[VDEV_MAX_QUEUES];
 };
 
@@ -253,7 +256,8 @@ VIREO_API uint8_t vireo_vdev_get_status(const struct vdev *dev);
  * Return: 0; -EINVAL for a write that clears bits, skips a step, sets an
  * unknown bit or adds bits after FAILED (status unchanged); -EPERM when
  * FEATURES_OK is refused (the bits before it in the same write are kept);
- * -EIO for adding bits other than FAILED while DEVICE_NEEDS_RESET; the error
+ * -EIO for adding bits other than FAILED while DEVICE_NEEDS_RESET or stopped
+ * (vireo_vdev_stop()); the error
  * of queue enable or of the model's activate for DRIVER_OK (DRIVER_OK is then
  * set together with DEVICE_NEEDS_RESET).
  */
@@ -375,7 +379,7 @@ VIREO_API int vireo_vdev_queue_get_base(const struct vdev *dev, unsigned int ind
  * vireo_vdev_queue_enable() - validate the ring through guest memory and serve it
  * (watch its kick fd once the device is activated). Enabling an enabled
  * queue does nothing. Return: 0; -EINVAL (bad index, no memory map, no
- * addresses, geometry); -EIO while DEVICE_NEEDS_RESET; -ENOMEM; -EPROTO (the
+ * addresses, geometry); -EIO while DEVICE_NEEDS_RESET or stopped; -ENOMEM; -EPROTO (the
  * inflight region, vireo_vdev_queue_set_inflight(), is invalid for it); -errno from
  * the event loop.
  */
@@ -393,6 +397,18 @@ VIREO_API void vireo_vdev_queue_disable(struct vdev *dev, unsigned int index);
  * messages). Rings stay as they are; afterwards no request holds guest memory.
  */
 VIREO_API void vireo_vdev_quiesce(struct vdev *dev);
+
+/**
+ * vireo_vdev_stop() - the transport takes the device's access to guest memory away
+ * (virtio-pci: the driver cleared Bus Master Enable). Every queue stops as
+ * vireo_vdev_queue_disable() stops it: the model's queue_stop first, so what was in
+ * flight is finished while the rings still exist; afterwards nothing reads or writes
+ * a ring or buffer. DRIVER_OK is cleared. Until vireo_vdev_reset() the device stays
+ * stopped: no queue is enabled or served, no configuration change is signalled,
+ * and a status write adding bits other than FAILED fails with -EIO. Never fails;
+ * stopping a stopped device does nothing.
+ */
+VIREO_API void vireo_vdev_stop(struct vdev *dev);
 
 /**
  * vireo_vdev_activate() - start the model (DRIVER_OK; vhost-user's first enabled

@@ -57,6 +57,13 @@ VIREO_API struct virtio_device *vireo_pci_bus_virtio_device(struct vireo_pci_bus
 VIREO_API struct vireo_pci_device *vireo_pci_bus_driver(struct vireo_pci_bus *pb);
 
 /**
+ * vireo_pci_bus_function() - the device side, as a VMM holds it: for accesses the driver does
+ * not make itself (a platform's configuration write, say). Use it only inside
+ * vireo_pci_bus_run_in_device(): the function belongs to the device's thread.
+ */
+VIREO_API struct vireo_pci_function *vireo_pci_bus_function(struct vireo_pci_bus *pb);
+
+/**
  * vireo_pci_bus_run_in_device() - run @cb(@dev, @arg) on the function's thread, which owns the
  * device model, and wait (to read the model's counters, or change it, safely)
  * Return: 0, or -EIO if the thread has stopped.

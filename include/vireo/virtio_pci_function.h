@@ -23,6 +23,10 @@
  * Only the notify eventfds (vireo_pci_function_notify_fd()) may be written from anywhere,
  * e.g. bound with KVM_IOEVENTFD.
  *
+ * Bus Master Enable (command register bit 2) clear: no access to guest memory. A live
+ * device is stopped (vireo_vdev_stop(): DRIVER_OK cleared, kicks and interrupts dropped)
+ * until the driver resets it, as QEMU does; DRIVER_OK is refused while the bit is clear.
+ *
  * Everything the driver writes is checked: a bad access is logged and ignored (reads then
  * return all ones), and rule-breaking queue set-up sets DEVICE_NEEDS_RESET, as the spec
  * asks. Nothing a driver does crashes the function or reaches outside guest memory.

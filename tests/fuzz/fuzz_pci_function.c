@@ -10,7 +10,10 @@
  * reads 0 and a split queue's a power of 2 (D-PCI-16/17/42); an ISR read right after
  * another reads 0; MSI-X messages go out only while MSI-X is enabled, unmasked and bus
  * mastering is on, carrying the programmed entry; INTx only changes level, and only
- * while MSI-X is off. The model also offers feature bits 64-127 (FUZZ_OFFER_HI):
+ * while MSI-X is off. Bus Master Enable (PCI 3.0 §6.2.2; QEMU's behaviour where virtio is
+ * silent): while it is clear the status never shows DRIVER_OK and the model answers no
+ * request; a device it stopped sends no message and raises no INTx until a reset. The
+ * model also offers feature bits 64-127 (FUZZ_OFFER_HI):
  * device_feature shows the 128-bit offer at any select, 0 from 4 up (D-PCI-08),
  * driver_feature reads back within it (D-PCI-09), and nothing unoffered is ever acked
  * (D-BF-04).
@@ -53,6 +56,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 struct fuzz_ctx {
 	struct vireo_pci_function *fn;
 	struct vdev *dev;
+	struct rng_device *rng;
+	uint64_t requests; /* the model's answered requests after the last operation */
 	bool intx;
 	bool in_host_op;
 };
@@ -80,6 +85,7 @@ static int fuzz_msix_send(void *opaque, uint64_t address, uint32_t data)
 	FUZZ_CHECK(ctrl & PCI_MSIX_FLAGS_ENABLE);
 	FUZZ_CHECK(!(ctrl & PCI_MSIX_FLAGS_MASKALL));
 	FUZZ_CHECK(fuzz_cfg(c, PCI_COMMAND, 2) & PCI_COMMAND_MASTER);
+	FUZZ_CHECK(!c->dev->stopped);
 	for (unsigned int v = 0; v <= (ctrl & PCI_MSIX_FLAGS_QSIZE); v++) {
 		uint64_t ctl = 0;
 
@@ -101,6 +107,7 @@ static void fuzz_intx_set(void *opaque, bool asserted)
 	struct fuzz_ctx *c = opaque;
 
 	FUZZ_CHECK(asserted != c->intx);
+	FUZZ_CHECK(!asserted || !c->dev->stopped);
 	if (asserted)
 		FUZZ_CHECK(
 			!(fuzz_cfg(c, FUZZ_MSIX_CAP + PCI_MSIX_FLAGS, 2) & PCI_MSIX_FLAGS_ENABLE));
@@ -201,6 +208,19 @@ static void fuzz_check_registers(struct fuzz_ctx *c)
 	}
 }
 
+/* Bus mastering off: no DRIVER_OK, and not one request answered since the last operation. */
+static void fuzz_check_bus_master(struct fuzz_ctx *c)
+{
+	struct rng_device_queue_stats st;
+
+	vireo_rng_device_queue_stats(c->rng, &st);
+	if (!(fuzz_cfg(c, PCI_COMMAND, 2) & PCI_COMMAND_MASTER)) {
+		FUZZ_CHECK(!(vireo_vdev_get_status(c->dev) & VIRTIO_STATUS_DRIVER_OK));
+		FUZZ_CHECK(st.requests == c->requests);
+	}
+	c->requests = st.requests;
+}
+
 static void fuzz_op(struct fuzz_ctx *c, struct event_loop *loop, const uint8_t *op)
 {
 	static const unsigned int sizes[] = {0, 1, 2, 3, 4, 8, 16, 4};
@@ -239,6 +259,7 @@ static void fuzz_op(struct fuzz_ctx *c, struct event_loop *loop, const uint8_t *
 		break;
 	}
 	fuzz_check_registers(c);
+	fuzz_check_bus_master(c);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -258,6 +279,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(vireo_guest_mem_add_region(&mem, FUZZ_GPA, FUZZ_MEM, host) == 0);
 	FUZZ_CHECK(vireo_event_loop_init(&loop) == 0);
 	FUZZ_CHECK(vireo_rng_device_new(&rng, &opt) == 0);
+	c.rng = rng;
 	c.dev = vireo_rng_device_vdev(rng);
 	FUZZ_CHECK(vireo_vdev_offer_features_hi(c.dev, FUZZ_OFFER_HI) == 0);
 	vireo_vdev_set_memory(c.dev, &mem);
