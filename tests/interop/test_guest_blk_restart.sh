@@ -15,13 +15,11 @@ set -u
 pk=''
 [ "${1:-}" = --packed ] && pk=,packed=on
 repo=$(cd "$(dirname "$0")/../.." && pwd)
-VIREO=${VIREO:-$repo/build/vireo}
-guest=${VIREO_GUEST_DIR:-$repo/build/guest}
-tmp=$(mktemp -d /tmp/vireo-guest-restart.XXXXXX)
-# shellcheck source=../guest/lib.sh
-. "$repo/tests/guest/lib.sh"
 # shellcheck source=tap_lib.sh
 . "$repo/tests/interop/tap_lib.sh"
+# shellcheck source=../guest/lib.sh
+. "$repo/tests/guest/lib.sh"
+guest_test_init guest-restart
 guest_pid='' mnt=''
 cleanup() {
 	[ -n "$guest_pid" ] && kill "$guest_pid" 2>/dev/null && wait "$guest_pid" 2>/dev/null
@@ -31,10 +29,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-[ -x "$VIREO" ] || skip_all "no $VIREO (build it first)"
-command -v qemu-system-x86_64 >/dev/null || skip_all "qemu-system-x86_64 is not installed (Debian package qemu-system-x86)"
-guest_ensure "$guest" >"$tmp/build.log" 2>&1 ||
-	skip_all "cannot build the test guest: $(tail -n 1 "$tmp/build.log")"
+guest_need_vireo
+guest_need_qemu
+guest_need_guest
 echo "1..8"
 
 export VIREO_LOG=info # the "requests to resubmit" lines counted below
