@@ -67,18 +67,26 @@ wait_console() {
 	return 1
 }
 diag() { tail -n 6 "$tmp/console.log" "$tmp"/blk*.log 2>/dev/null | tr '\n' '|'; }
+# vhost_user_disk: QEMU's arguments for the guest's disk: the back-end on $sock, reconnecting.
+vhost_user_disk=(-chardev "socket,id=c0,path=$sock,reconnect=1"
+	-device "vhost-user-blk-pci,chardev=c0,num-queues=2$pk")
+# fio_guest_start SECS OUT: boot a guest running the blk_restart check (fio rounds for SECS s)
+# in the background (guest_pid); its VIREO-CHECK lines in $tmp/OUT.out, run.sh's own in
+# $tmp/OUT.err, its console in $tmp/console.log.
+fio_guest_start() {
+	rm -f "$tmp/console.log"
+	VIREO_GUEST_DIR=$guest "$repo/tests/guest/run.sh" --checks blk_restart --append "vireo.secs=$1" \
+		--timeout 400 --log "$tmp/console.log" -- "${vhost_user_disk[@]}" \
+		>"$tmp/$2.out" 2>"$tmp/$2.err" &
+	guest_pid=$!
+}
 
 if ! start_blk; then
 	tap FAIL "vireo serve blk listens" "$(diag)"
 	fail_rest 6 "not run: no back-end"
 	exit 1
 fi
-rm -f "$tmp/console.log"
-VIREO_GUEST_DIR=$guest "$repo/tests/guest/run.sh" --checks blk_restart --append vireo.secs=45 \
-	--timeout 400 --log "$tmp/console.log" -- \
-	-chardev socket,id=c0,path="$sock",reconnect=1 \
-	-device vhost-user-blk-pci,chardev=c0,num-queues=2$pk >"$tmp/run.out" 2>"$tmp/run.err" &
-guest_pid=$!
+fio_guest_start 45 run
 if wait_console 'VIREO-PROGRESS blk_restart running' 240; then
 	tap OK "the guest runs fio verify on the vhost-user disk"
 else
@@ -147,12 +155,7 @@ tap $res "no back-end set NEEDS_RESET" \
 
 # QEMU restarts: guest 2 is killed mid-fio, guest 3 must find a working disk.
 pid_var=serve_pid_blk$k
-rm -f "$tmp/console.log"
-VIREO_GUEST_DIR=$guest "$repo/tests/guest/run.sh" --checks blk_restart --append vireo.secs=60 \
-	--timeout 400 --log "$tmp/console.log" -- \
-	-chardev socket,id=c0,path="$sock",reconnect=1 \
-	-device vhost-user-blk-pci,chardev=c0,num-queues=2$pk >"$tmp/run2.out" 2>"$tmp/run2.err" &
-guest_pid=$!
+fio_guest_start 60 run2
 res=FAIL
 if wait_console 'VIREO-PROGRESS blk_restart running' 240; then
 	sleep 2
@@ -168,15 +171,10 @@ if wait_console 'VIREO-PROGRESS blk_restart running' 240; then
 	kill -0 "${!pid_var}" 2>/dev/null && res=OK
 fi
 tap $res "the back-end survives its guest's QEMU killed (SIGKILL) with I/O in flight" "$(diag)"
-VIREO_GUEST_DIR=$guest "$repo/tests/guest/run.sh" --checks blk_fio --timeout 300 \
-	--log "$tmp/console3.log" -- -chardev socket,id=c0,path="$sock",reconnect=1 \
-	-device vhost-user-blk-pci,chardev=c0,num-queues=2$pk >"$tmp/run3.out" 2>"$tmp/run3.err"
-grep -h '^# NOTE: ' "$tmp/run3.out"
-boot_line=$(grep -m1 '^VIREO-CHECK blk_fio ' "$tmp/run3.out")
-res=FAIL
-case "$boot_line" in "VIREO-CHECK blk_fio PASS"*) res=OK ;; esac
-tap $res "a new QEMU on the same back-end passes fio verify: ${boot_line#VIREO-CHECK blk_fio }" \
-	"$(tail -n 4 "$tmp/run3.err" | tr '\n' '|')" "$(diag)"
+# Its own console: diag's console.log stays guest 2's.
+guest_boot blk_fio 300 --log "$tmp/console3.log" -- "${vhost_user_disk[@]}"
+guest_check_tap blk_fio "a new QEMU on the same back-end passes fio verify" \
+	"$(diag_tail 4 "$tmp/run.err")" "$(diag)"
 
 res=FAIL
 serve_stop "${!pid_var}" && res=OK
