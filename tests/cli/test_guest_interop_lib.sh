@@ -15,7 +15,7 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 guest_test_init guest-interop-lib
 trap guest_test_cleanup EXIT
 guest_need_vireo
-echo "1..24"
+echo "1..26"
 
 # helper_says WANT LABEL COMMAND...: COMMAND (a helper, run with a TAP counter of its own and
 # its output aside) prints one TAP line, and it starts with WANT ("ok" or "not ok"). In this
@@ -122,6 +122,20 @@ tap $res "vfio_split_packed_ok: 05.0 without RING_PACKED fails"
 res=FAIL
 vfio_split_packed_ok "${good/0x10330007244/0x10130007244}" || res=OK
 tap $res "vfio_split_packed_ok: 04.0 without ACCESS_PLATFORM fails"
+
+# console_wait: a line that is there, or a guest that is gone.
+echo "VIREO-PROGRESS blk_restart running" >"$tmp/console.log"
+sleep 30 &
+alive=$!
+check "console_wait: a console line that is there is found" \
+	console_wait "$tmp/console.log" "$alive" 'blk_restart running' 5
+kill "$alive"
+wait "$alive" 2>/dev/null
+start=$SECONDS
+res=FAIL
+console_wait "$tmp/console.log" "$alive" 'never printed' 20 || res=OK
+[ $((SECONDS - start)) -lt 10 ] || res=FAIL
+tap $res "console_wait: fails at once when the guest is gone ($((SECONDS - start)) s)"
 
 # guest_need_qemu: a device this QEMU does not have skips the whole script.
 out=$(guest_need_qemu no-such-device-vireo 2>&1)

@@ -71,6 +71,18 @@ guest_boot() {
 	return $rc
 }
 
+# console_wait FILE PID ERE SECS: wait until the guest console FILE has a line matching ERE
+# (0), or SECS pass or the process PID (the guest's run.sh) ends (1).
+console_wait() {
+	local _
+	for _ in $(seq $(($4 * 10))); do
+		grep -qE "$3" "$1" 2>/dev/null && return 0
+		kill -0 "$2" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
 # guest_check_tap CHECK LABEL [DIAG...]: one TAP line for the last boot's result of CHECK:
 # "LABEL [detail]" if it passed, "LABEL: reason" if it failed, "LABEL: no result" if it did
 # not report (DIAG, default the end of run.sh's diagnostics). Sets guest_line to the

@@ -56,15 +56,9 @@ start_blk() {
 	k=$((k + 1))
 	serve_start "blk$k" "$tmp/blk$k.log" blk --socket "$sock" --image "$img" --queues 2
 }
-# wait_console PATTERN SECS: the guest's console shows PATTERN within SECS seconds.
+# wait_console ERE SECS: the guest's console shows ERE within SECS seconds.
 wait_console() {
-	local i
-	for i in $(seq $(($2 * 10))); do
-		grep -q "$1" "$tmp/console.log" 2>/dev/null && return 0
-		kill -0 "$guest_pid" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
+	console_wait "$tmp/console.log" "$guest_pid" "$1" "$2"
 }
 diag() { tail -n 6 "$tmp/console.log" "$tmp"/blk*.log 2>/dev/null | tr '\n' '|'; }
 # vhost_user_disk: QEMU's arguments for the guest's disk: the back-end on $sock, reconnecting.
