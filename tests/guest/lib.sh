@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # Shell helpers shared by tests/guest/demo.sh and tests/interop/*.sh (sourced, bash).
-# Needs: $repo (the work tree) and $tmp (a private temporary folder).
+# Needs: $repo (the work tree) and $tmp (a private temporary folder). What only the
+# tests/interop/test_guest_*.sh scripts share is in interop_lib.sh, sourced at the end.
 
 # Pids of the servers started by serve_start, stopped by serve_stop_all (trap EXIT).
 serve_pids=()
@@ -12,7 +13,8 @@ guest_ensure() {
 }
 
 # serve_start NAME LOG VIREO-SERVE-ARGS...: start `vireo serve ...` in the background, wait
-# for its socket (the argument after --socket) and record its pid in serve_pid_NAME.
+# for its socket (the argument after --socket) and record its pid in serve_pid_NAME, LOG in
+# serve_log_NAME.
 serve_start() {
 	local name=$1 log=$2 sock='' a prev='' pid i
 	shift 2
@@ -24,6 +26,7 @@ serve_start() {
 	pid=$!
 	serve_pids+=("$pid")
 	printf -v "serve_pid_$name" '%s' "$pid"
+	printf -v "serve_log_$name" '%s' "$log"
 	# Under ASan the server may take a moment to start.
 	for i in $(seq 100); do
 		[ -S "$sock" ] && return 0
@@ -135,3 +138,6 @@ guest_vfio_dir() {
 	ln -sf "$guest/vmlinuz" "$out/vmlinuz"
 	rm -rf "$root" "$tmp/vfio-extra.cpio.gz"
 }
+
+# shellcheck source=../guest/interop_lib.sh # (from tests/interop/ and from here)
+. "$(dirname "${BASH_SOURCE[0]}")/interop_lib.sh"

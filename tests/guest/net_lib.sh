@@ -121,13 +121,8 @@ net_guest_pair() {
 # net_wait_console NAME PATTERN SECS: wait until guest NAME's console has a line matching
 # PATTERN (grep -E) (0), or SECS pass or the guest ends (1).
 net_wait_console() {
-	local pid_var=net_guest_pid_$1 _
-	for _ in $(seq $(($3 * 10))); do
-		grep -qE "$2" "$tmp/$1.console" 2>/dev/null && return 0
-		kill -0 "${!pid_var}" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
+	local pid_var=net_guest_pid_$1
+	console_wait "$tmp/$1.console" "${!pid_var}" "$2" "$3"
 }
 
 # net_fetch URL OUT SECS: fetch URL into OUT with curl, retrying for SECS seconds until a

@@ -13,55 +13,24 @@ if [ "${1:-}" = --packed ]; then
 	export VIREO_LOG=info # for the "queue 0: packed ring" line checked below
 fi
 repo=$(cd "$(dirname "$0")/../.." && pwd)
-VIREO=${VIREO:-$repo/build/vireo}
-guest=${VIREO_GUEST_DIR:-$repo/build/guest}
-tmp=$(mktemp -d /tmp/vireo-guest-blk.XXXXXX)
+# shellcheck source=tap_lib.sh
+. "$repo/tests/interop/tap_lib.sh"
 # shellcheck source=../guest/lib.sh
 . "$repo/tests/guest/lib.sh"
-trap 'serve_stop_all; rm -rf "$tmp"' EXIT
+guest_test_init guest-blk
+trap guest_test_cleanup EXIT
 
-n=0
-tap() { # tap OK|FAIL NAME [DIAG...]
-	local res=$1 name=$2
-	shift 2
-	n=$((n + 1))
-	if [ "$res" = OK ]; then echo "ok $n - $name"; else echo "not ok $n - $name"; fi
-	[ "$res" = OK ] || for d in "$@"; do echo "# $d"; done
-}
-skip_all() {
-	echo "1..0 # SKIP $*"
-	exit 0
-}
-
-[ -x "$VIREO" ] || skip_all "no $VIREO (build it first)"
+guest_need_vireo
 "$VIREO" serve --help >/dev/null 2>&1 || skip_all "this vireo has no 'serve' command"
-command -v qemu-system-x86_64 >/dev/null || skip_all "qemu-system-x86_64 is not installed (Debian package qemu-system-x86)"
-guest_ensure "$guest" >"$tmp/build.log" 2>&1 ||
-	skip_all "cannot build the test guest: $(tail -n 1 "$tmp/build.log")"
-
-# stop_tap NAME: SIGTERM the server NAME: it must exit 0 and remove its socket.
-stop_tap() {
-	local pid_var=serve_pid_$1 res=FAIL
-	serve_stop "${!pid_var}" && [ ! -e "$tmp/$1.sock" ] && res=OK
-	tap $res "serve $1 exits 0 on SIGTERM and removes its socket (status $serve_rc)" \
-		"$(tail -n 5 "$tmp/$1.log" | tr '\n' '|')"
-}
+guest_need_qemu
+guest_need_guest
 
 # boot_tap CHECKS [RUN.SH ARGS...] -- QEMU ARGS: one boot, one TAP line per check.
 boot_tap() {
-	local checks=$1 c line
+	local checks=$1
 	shift
-	VIREO_GUEST_DIR=$guest "$repo/tests/guest/run.sh" --checks "$checks" --timeout 120 \
-		--log "$tmp/console.log" "$@" >"$tmp/run.out" 2>"$tmp/run.err"
-	grep -h '^# NOTE: ' "$tmp/run.out"
-	for c in $(echo "$checks" | tr ',' ' '); do
-		line=$(grep -m1 "^VIREO-CHECK $c " "$tmp/run.out")
-		case "$line" in
-		"VIREO-CHECK $c PASS"*) tap OK "guest $c${line#VIREO-CHECK "$c" PASS}" ;;
-		"VIREO-CHECK $c FAIL"*) tap FAIL "guest $c: ${line#VIREO-CHECK "$c" FAIL }" ;;
-		*) tap FAIL "guest $c: no result" "$(tail -n 12 "$tmp/run.err" | tr '\n' '|')" ;;
-		esac
-	done
+	guest_boot "$checks" 120 "$@"
+	guest_check_taps "$checks"
 }
 
 # Boot 1: read-write, two queues, a serial number, and the rng.
@@ -81,27 +50,21 @@ if serve_start blk "$tmp/blk.log" blk --socket "$tmp/blk.sock" --image "$img" --
 		tap OK "servers still running after the guest powered off"
 	else
 		tap FAIL "servers still running after the guest powered off" \
-			"$(tail -n 5 "$tmp/blk.log" "$tmp/rng.log" | tr '\n' '|')"
+			"$(diag_tail 5 "$tmp/blk.log" "$tmp/rng.log")"
 	fi
-	stop_tap blk
-	stop_tap rng
+	serve_stop_tap blk "serve blk exits 0 on SIGTERM and removes its socket" "$tmp/blk.sock"
+	serve_stop_tap rng "serve rng exits 0 on SIGTERM and removes its socket" "$tmp/rng.sock"
 	if [ -n "$pk" ]; then
 		for s in blk rng; do
-			res=FAIL
 			# The firmware (SeaBIOS) drives blk with a split ring first; Linux then packed.
-			grep -q 'queue 0: packed ring' "$tmp/$s.log" && res=OK
-			tap $res "serve $s ran packed rings with the guest" \
-				"$(grep -E 'activated|: queue 0: ' "$tmp/$s.log" | tail -n 4 | tr '\n' '|')"
+			serve_log_tap "$s" "serve $s ran packed rings with the guest" 'queue 0: packed ring'
 		done
 	fi
 	# What the guest wrote through Vireo is in the image file.
-	res=FAIL
-	printf 'vireo-mark vireo-interop1\n' | dd conv=sync bs=4k status=none >"$tmp/mark"
-	dd if="$img" bs=4k skip=6000 count=1 status=none | cmp -s - "$tmp/mark" && res=OK
-	tap $res "the guest's mark block is in the image file after serve blk exits"
+	guest_mark_tap "$img" vireo-interop1 \
+		"the guest's mark block is in the image file after serve blk exits"
 else
-	tap FAIL "vireo serve blk and serve rng listen" \
-		"$(cat "$tmp/blk.log" "$tmp/rng.log" 2>/dev/null | tail -n 5 | tr '\n' '|')"
+	tap FAIL "vireo serve blk and serve rng listen" "$(diag_tail 5 "$tmp/blk.log" "$tmp/rng.log")"
 fi
 
 # Boot 2: a read-only export; the image must come out unchanged.
@@ -112,11 +75,11 @@ before=$(sha256sum <"$img")
 if serve_start ro "$tmp/ro.log" blk --socket "$tmp/ro.sock" --image "$img" --readonly; then
 	boot_tap blk_ro$rp --watch "$serve_pid_ro" -- -chardev socket,id=c0,path="$tmp/ro.sock" \
 		-device vhost-user-blk-pci,chardev=c0,num-queues=1$pk
-	stop_tap ro
+	serve_stop_tap ro "serve ro exits 0 on SIGTERM and removes its socket" "$tmp/ro.sock"
 	res=FAIL
 	[ "$(sha256sum <"$img")" = "$before" ] && res=OK
 	tap $res "read-only image unchanged on the host"
 else
-	tap FAIL "vireo serve blk --readonly listens" "$(tail -n 5 "$tmp/ro.log" | tr '\n' '|')"
+	tap FAIL "vireo serve blk --readonly listens" "$(diag_tail 5 "$tmp/ro.log")"
 fi
 echo "1..$n"

@@ -15,13 +15,11 @@ set -u
 pk=''
 [ "${1:-}" = --packed ] && pk=,packed=on
 repo=$(cd "$(dirname "$0")/../.." && pwd)
-VIREO=${VIREO:-$repo/build/vireo}
-guest=${VIREO_GUEST_DIR:-$repo/build/guest}
-tmp=$(mktemp -d /tmp/vireo-guest-restart.XXXXXX)
-# shellcheck source=../guest/lib.sh
-. "$repo/tests/guest/lib.sh"
 # shellcheck source=tap_lib.sh
 . "$repo/tests/interop/tap_lib.sh"
+# shellcheck source=../guest/lib.sh
+. "$repo/tests/guest/lib.sh"
+guest_test_init guest-restart
 guest_pid='' mnt=''
 cleanup() {
 	[ -n "$guest_pid" ] && kill "$guest_pid" 2>/dev/null && wait "$guest_pid" 2>/dev/null
@@ -31,10 +29,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-[ -x "$VIREO" ] || skip_all "no $VIREO (build it first)"
-command -v qemu-system-x86_64 >/dev/null || skip_all "qemu-system-x86_64 is not installed (Debian package qemu-system-x86)"
-guest_ensure "$guest" >"$tmp/build.log" 2>&1 ||
-	skip_all "cannot build the test guest: $(tail -n 1 "$tmp/build.log")"
+guest_need_vireo
+guest_need_qemu
+guest_need_guest
 echo "1..8"
 
 export VIREO_LOG=info # the "requests to resubmit" lines counted below
@@ -59,29 +56,31 @@ start_blk() {
 	k=$((k + 1))
 	serve_start "blk$k" "$tmp/blk$k.log" blk --socket "$sock" --image "$img" --queues 2
 }
-# wait_console PATTERN SECS: the guest's console shows PATTERN within SECS seconds.
+# wait_console ERE SECS: the guest's console shows ERE within SECS seconds.
 wait_console() {
-	local i
-	for i in $(seq $(($2 * 10))); do
-		grep -q "$1" "$tmp/console.log" 2>/dev/null && return 0
-		kill -0 "$guest_pid" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
+	console_wait "$tmp/console.log" "$guest_pid" "$1" "$2"
 }
 diag() { tail -n 6 "$tmp/console.log" "$tmp"/blk*.log 2>/dev/null | tr '\n' '|'; }
+# vhost_user_disk: QEMU's arguments for the guest's disk: the back-end on $sock, reconnecting.
+vhost_user_disk=(-chardev "socket,id=c0,path=$sock,reconnect=1"
+	-device "vhost-user-blk-pci,chardev=c0,num-queues=2$pk")
+# fio_guest_start SECS OUT: boot a guest running the blk_restart check (fio rounds for SECS s)
+# in the background (guest_pid); its VIREO-CHECK lines in $tmp/OUT.out, run.sh's own in
+# $tmp/OUT.err, its console in $tmp/console.log.
+fio_guest_start() {
+	rm -f "$tmp/console.log"
+	VIREO_GUEST_DIR=$guest "$repo/tests/guest/run.sh" --checks blk_restart --append "vireo.secs=$1" \
+		--timeout 400 --log "$tmp/console.log" -- "${vhost_user_disk[@]}" \
+		>"$tmp/$2.out" 2>"$tmp/$2.err" &
+	guest_pid=$!
+}
 
 if ! start_blk; then
 	tap FAIL "vireo serve blk listens" "$(diag)"
 	fail_rest 6 "not run: no back-end"
 	exit 1
 fi
-rm -f "$tmp/console.log"
-VIREO_GUEST_DIR=$guest "$repo/tests/guest/run.sh" --checks blk_restart --append vireo.secs=45 \
-	--timeout 400 --log "$tmp/console.log" -- \
-	-chardev socket,id=c0,path="$sock",reconnect=1 \
-	-device vhost-user-blk-pci,chardev=c0,num-queues=2$pk >"$tmp/run.out" 2>"$tmp/run.err" &
-guest_pid=$!
+fio_guest_start 45 run
 if wait_console 'VIREO-PROGRESS blk_restart running' 240; then
 	tap OK "the guest runs fio verify on the vhost-user disk"
 else
@@ -150,12 +149,7 @@ tap $res "no back-end set NEEDS_RESET" \
 
 # QEMU restarts: guest 2 is killed mid-fio, guest 3 must find a working disk.
 pid_var=serve_pid_blk$k
-rm -f "$tmp/console.log"
-VIREO_GUEST_DIR=$guest "$repo/tests/guest/run.sh" --checks blk_restart --append vireo.secs=60 \
-	--timeout 400 --log "$tmp/console.log" -- \
-	-chardev socket,id=c0,path="$sock",reconnect=1 \
-	-device vhost-user-blk-pci,chardev=c0,num-queues=2$pk >"$tmp/run2.out" 2>"$tmp/run2.err" &
-guest_pid=$!
+fio_guest_start 60 run2
 res=FAIL
 if wait_console 'VIREO-PROGRESS blk_restart running' 240; then
 	sleep 2
@@ -171,15 +165,10 @@ if wait_console 'VIREO-PROGRESS blk_restart running' 240; then
 	kill -0 "${!pid_var}" 2>/dev/null && res=OK
 fi
 tap $res "the back-end survives its guest's QEMU killed (SIGKILL) with I/O in flight" "$(diag)"
-VIREO_GUEST_DIR=$guest "$repo/tests/guest/run.sh" --checks blk_fio --timeout 300 \
-	--log "$tmp/console3.log" -- -chardev socket,id=c0,path="$sock",reconnect=1 \
-	-device vhost-user-blk-pci,chardev=c0,num-queues=2$pk >"$tmp/run3.out" 2>"$tmp/run3.err"
-grep -h '^# NOTE: ' "$tmp/run3.out"
-boot_line=$(grep -m1 '^VIREO-CHECK blk_fio ' "$tmp/run3.out")
-res=FAIL
-case "$boot_line" in "VIREO-CHECK blk_fio PASS"*) res=OK ;; esac
-tap $res "a new QEMU on the same back-end passes fio verify: ${boot_line#VIREO-CHECK blk_fio }" \
-	"$(tail -n 4 "$tmp/run3.err" | tr '\n' '|')" "$(diag)"
+# Its own console: diag's console.log stays guest 2's.
+guest_boot blk_fio 300 --log "$tmp/console3.log" -- "${vhost_user_disk[@]}"
+guest_check_tap blk_fio "a new QEMU on the same back-end passes fio verify" \
+	"$(diag_tail 4 "$tmp/run.err")" "$(diag)"
 
 res=FAIL
 serve_stop "${!pid_var}" && res=OK

@@ -23,12 +23,10 @@ fi
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=tap_lib.sh
 . "$repo/tests/interop/tap_lib.sh"
-VIREO=${VIREO:-$repo/build/vireo}
-guest=${VIREO_GUEST_DIR:-$repo/build/guest}
-tmp=$(mktemp -d /tmp/vireo-guest-net.XXXXXX)
 netns=vireo-gn-$$
 # shellcheck source=../guest/lib.sh
 . "$repo/tests/guest/lib.sh"
+guest_test_init guest-net
 # shellcheck source=../guest/net_lib.sh
 . "$repo/tests/guest/net_lib.sh"
 cleanup() {

@@ -10,21 +10,18 @@ set -u
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=tap_lib.sh
 . "$repo/tests/interop/tap_lib.sh"
-guest=${VIREO_GUEST_DIR:-$repo/build/guest}
-tmp=$(mktemp -d /tmp/vireo-guest-net-dpdk.XXXXXX)
 # shellcheck source=../guest/lib.sh
 . "$repo/tests/guest/lib.sh"
+guest_test_init guest-net-dpdk
 # shellcheck source=../guest/net_lib.sh
 . "$repo/tests/guest/net_lib.sh"
 # shellcheck source=dpdk_lib.sh
 . "$repo/tests/interop/dpdk_lib.sh"
-trap 'net_cleanup; dpdk_stop; rm -rf "$tmp"' EXIT
+trap 'net_cleanup; dpdk_stop; guest_test_cleanup' EXIT
 
-
-command -v qemu-system-x86_64 >/dev/null || skip_all "no qemu-system-x86_64 (Debian package qemu-system-x86)"
+guest_need_qemu
 dpdk_available || skip_all "$dpdk_reason"
-guest_ensure "$guest" >"$tmp/build.log" 2>&1 ||
-	skip_all "cannot build the test guest: $(tail -n 1 "$tmp/build.log")"
+guest_need_guest
 
 
 start=$SECONDS

@@ -24,22 +24,17 @@ plan=13
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=tap_lib.sh
 . "$repo/tests/interop/tap_lib.sh"
-VIREO=${VIREO:-$repo/build/vireo}
-guest=${VIREO_GUEST_DIR:-$repo/build/guest}
-tmp=$(mktemp -d /tmp/vireo-guest-net-iommu.XXXXXX)
 case ${VIREO_LOG:-} in debug | trace) ;; *) export VIREO_LOG=info ;; esac # for the "ACCESS_PLATFORM negotiated" and "IOTLB:" lines checked below
 # shellcheck source=../guest/lib.sh
 . "$repo/tests/guest/lib.sh"
 # shellcheck source=../guest/net_lib.sh
 . "$repo/tests/guest/net_lib.sh"
-trap 'net_cleanup; serve_stop_all; [ -n "${VIREO_KEEP_TMP:-}" ] || rm -rf "$tmp"' EXIT
+guest_test_init guest-net-iommu
+trap 'net_cleanup; guest_test_cleanup' EXIT
 
-[ -x "$VIREO" ] || skip_all "no $VIREO (build it first)"
-command -v qemu-system-x86_64 >/dev/null || skip_all "qemu-system-x86_64 is not installed (Debian package qemu-system-x86)"
-qemu-system-x86_64 -device help 2>/dev/null | grep -q '"intel-iommu"' ||
-	skip_all "this qemu-system-x86_64 has no intel-iommu device"
-guest_ensure "$guest" >"$tmp/build.log" 2>&1 ||
-	skip_all "cannot build the test guest: $(tail -n 1 "$tmp/build.log")"
+guest_need_vireo
+guest_need_qemu intel-iommu
+guest_need_guest
 echo "1..$plan"
 
 mac_a=52:54:00:76:69:1a mac_b=52:54:00:76:69:1b

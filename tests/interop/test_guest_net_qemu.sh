@@ -11,23 +11,17 @@ set -u
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=tap_lib.sh
 . "$repo/tests/interop/tap_lib.sh"
-guest=${VIREO_GUEST_DIR:-$repo/build/guest}
-tmp=$(mktemp -d /tmp/vireo-guest-net-qemu.XXXXXX)
 # shellcheck source=../guest/lib.sh
 . "$repo/tests/guest/lib.sh"
+guest_test_init guest-net-qemu
 # shellcheck source=../guest/net_lib.sh
 . "$repo/tests/guest/net_lib.sh"
-trap 'net_cleanup; rm -rf "$tmp"' EXIT
+trap 'net_cleanup; guest_test_cleanup' EXIT
 
-
-command -v qemu-system-x86_64 >/dev/null || skip_all "no qemu-system-x86_64 (Debian package qemu-system-x86)"
+guest_need_qemu
 command -v curl >/dev/null || skip_all "no curl (Debian package curl)"
 command -v busybox >/dev/null || skip_all "no busybox (Debian package busybox-static)"
-guest_ensure "$guest" >"$tmp/build.log" 2>&1 ||
-	skip_all "cannot build the test guest: $(tail -n 1 "$tmp/build.log")"
-
-
-# same LABEL WANT GOT: a TAP line that WANT (non-empty) equals GOT.
+guest_need_guest
 
 read -r p_http p_fwd p_sock < <(net_free_ports 3 | tr '\n' ' ')
 [ -n "$p_sock" ] || skip_all "no free TCP ports"

@@ -6,36 +6,20 @@
 #   tests/interop/test_guest_qemu.sh     (guest in ${VIREO_GUEST_DIR:-build/guest})
 set -u
 repo=$(cd "$(dirname "$0")/../.." && pwd)
-guest=${VIREO_GUEST_DIR:-$repo/build/guest}
-tmp=$(mktemp -d /tmp/vireo-guest-qemu.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
+# shellcheck source=tap_lib.sh
+. "$repo/tests/interop/tap_lib.sh"
 # shellcheck source=../guest/lib.sh
 . "$repo/tests/guest/lib.sh"
+guest_test_init guest-qemu
+trap guest_test_cleanup EXIT
 
-command -v qemu-system-x86_64 >/dev/null || { echo "1..0 # SKIP no qemu-system-x86_64 (Debian package qemu-system-x86)"; exit 0; }
-if ! guest_ensure "$guest" >"$tmp/build.log" 2>&1; then
-	echo "1..0 # SKIP cannot build the test guest: $(tail -n 1 "$tmp/build.log")"
-	exit 0
-fi
+guest_need_qemu
+guest_need_guest
 checks=blk_rw,blk_serial,blk_mq,blk_discard,blk_fio,rng
 truncate -s 64M "$tmp/disk.img"
-VIREO_GUEST_DIR=$guest "$repo/tests/guest/run.sh" --checks $checks --serial qemu-ctl \
-	--timeout 120 -- \
+guest_boot "$checks" 120 --serial qemu-ctl -- \
 	-drive file="$tmp/disk.img",if=none,id=d0,format=raw,discard=unmap \
 	-device virtio-blk-pci,drive=d0,serial=qemu-ctl,num-queues=2 \
-	-device virtio-rng-pci >"$tmp/run.out" 2>"$tmp/run.err"
-grep -h '^# NOTE: ' "$tmp/run.out"
-n=0
-for c in $(echo $checks | tr ',' ' '); do
-	n=$((n + 1))
-	line=$(grep -m1 "^VIREO-CHECK $c " "$tmp/run.out")
-	case "$line" in
-	"VIREO-CHECK $c PASS"*) echo "ok $n - qemu's devices: $c${line#VIREO-CHECK "$c" PASS}" ;;
-	"VIREO-CHECK $c FAIL"*) echo "not ok $n - qemu's devices: $c: ${line#VIREO-CHECK "$c" FAIL }" ;;
-	*)
-		echo "not ok $n - qemu's devices: $c: no result"
-		tail -n 12 "$tmp/run.err" | sed 's/^/# /'
-		;;
-	esac
-done
+	-device virtio-rng-pci
+guest_check_taps "$checks" "qemu's devices:"
 echo "1..$n"
