@@ -116,7 +116,8 @@ $(O)/tests/%: tests/unit/%.c $(TEST_LIB_OBJS) $(O)/libvireo.a
 		$(if $(TEST_TOOL_OBJS_$*),$(TOOL_LDLIBS))
 
 # A fuzz target built without libFuzzer, to replay its regression inputs in `make test`.
-$(O)/fuzz-replay/%: tests/fuzz/%.c tests/fuzz/replay_main.c $(O)/libvireo.a
+$(O)/fuzz-replay/%: tests/fuzz/%.c tests/fuzz/replay_main.c $(wildcard tests/fuzz/*.h) \
+		$(O)/libvireo.a
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  REPLAY  $@")
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes $(LDFLAGS) -o $@ $< \

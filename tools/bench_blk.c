@@ -616,7 +616,7 @@ static void bench_device_notify(struct blk_stack *s, uint64_t *kicks, uint64_t *
 	struct vdev *dev;
 
 	*kicks = *calls = 0;
-	if (!s->dev || s->fe || s->pci)
+	if (!s->dev || s->front.fe || s->front.pci)
 		return;
 	dev = vireo_blk_device_vdev(s->dev);
 	for (unsigned int i = 0; i < dev->num_queues; i++) {
@@ -630,9 +630,9 @@ static void bench_notify_start(struct blk_stack *s, struct bench_result *r)
 {
 	struct vhost_user_frontend_stats st = {0};
 
-	if (s->fe) {
-		vireo_vhost_user_frontend_stats(s->fe, &st);
-		vireo_vhost_user_frontend_iotlb_stats(s->fe, &r->iotlb);
+	if (s->front.fe) {
+		vireo_vhost_user_frontend_stats(s->front.fe, &st);
+		vireo_vhost_user_frontend_iotlb_stats(s->front.fe, &r->iotlb);
 		r->kicks = st.kicks;
 		r->calls = st.calls;
 		r->notify_side = "front-end";
@@ -640,7 +640,7 @@ static void bench_notify_start(struct blk_stack *s, struct bench_result *r)
 		bench_device_notify(s, &r->kicks, &r->calls);
 		r->notify_side = "device";
 	}
-	r->have_notify = s->fe || (s->dev && !s->pci);
+	r->have_notify = s->front.fe || (s->dev && !s->front.pci);
 }
 
 static void bench_notify_end(struct blk_stack *s, struct bench_result *r)
@@ -651,12 +651,12 @@ static void bench_notify_end(struct blk_stack *s, struct bench_result *r)
 
 	if (!r->have_notify)
 		return;
-	if (s->fe) {
-		vireo_vhost_user_frontend_stats(s->fe, &st);
+	if (s->front.fe) {
+		vireo_vhost_user_frontend_stats(s->front.fe, &st);
 		kicks = st.kicks;
 		calls = st.calls;
 		/* The IOTLB's during the run (printed with --iommu). */
-		vireo_vhost_user_frontend_iotlb_stats(s->fe, &tlb);
+		vireo_vhost_user_frontend_iotlb_stats(s->front.fe, &tlb);
 		r->iotlb.misses = tlb.misses - r->iotlb.misses;
 		r->iotlb.refused = tlb.refused - r->iotlb.refused;
 		r->iotlb.updates = tlb.updates - r->iotlb.updates;
@@ -714,7 +714,7 @@ static int bench_run(struct bench_cfg *c, struct blk_stack *s)
 	r->secs = (double)(opt_now_ns() - start) / 1e9;
 	bench_sum(r, w, c->queues);
 	bench_notify_end(s, r);
-	r->have_iotlb = s->fe && c->iommu.on;
+	r->have_iotlb = s->front.fe && c->iommu.on;
 	bench_rusage(&r->cpu_ns, &r->vcsw);
 	r->cpu_ns -= cpu_ns;
 	r->vcsw -= vcsw;

@@ -13,26 +13,16 @@
 
 #include <vireo/blk_device.h>
 #include <vireo/driver.h>
-#include <vireo/loopback.h>
-#include <vireo/vfio_pci.h>
-#include <vireo/vhost_user_frontend.h>
-#include <vireo/virtio_pci_driver.h>
-#include <vireo/virtio_mmio_bus.h>
-#include <vireo/virtio_pci_bus.h>
 #include <vireo/virtio_blk.h>
 
 #include "tools/options.h"
+#include "tools/tool_frontend.h"
 
 struct blk_stack {
 	struct virtio_bus bus;
 	struct virtio_blk_driver drv;
-	struct blk_device *dev;
-	struct loopback *lb;
-	struct vireo_mmio_bus *mmio;
-	struct vireo_pci_bus *pcibus;
-	struct vhost_user_frontend *fe;
-	struct vireo_vfio_pci *vfio;
-	struct vireo_pci_device *pci;
+	struct blk_device *dev; /* our model, for blk_stack_open() only */
+	struct tool_frontend front;
 	struct virtio_blk *blk;
 };
 
@@ -40,7 +30,8 @@ struct blk_stack {
  * blk_stack_open() - serve @path and bind our driver to it
  * @dma_bytes: DMA arena for rings and request buffers (0: loopback default)
  * @ring: the ring format the bus negotiates (VIRTIO_RING_DEFAULT: split)
- * @transport: loopback, or our virtio-mmio driver on our virtio-mmio function
+ * @transport: loopback, or our virtio-mmio (virtio-pci) driver on our virtio-mmio (virtio-pci)
+ *	function
  * Return: 0, or -errno from the device (open, size), the transport or the
  * driver's probe (-ENODEV if no blk driver bound, e.g. @ring packed and the
  * device does not offer it).

@@ -10,15 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <vireo/loopback.h>
 #include <vireo/rng_device.h>
-#include <vireo/vfio_pci.h>
-#include <vireo/vhost_user_frontend.h>
-#include <vireo/virtio_pci_driver.h>
 #include <vireo/virtio_rng.h>
 
 #include "tools/commands.h"
 #include "tools/options.h"
+#include "tools/tool_frontend.h"
 
 #define CMD "rng"
 #define RNG_MAX_BYTES (16u << 20)
@@ -35,11 +32,8 @@ struct rng_cmd {
 struct rng_stack {
 	struct virtio_bus bus;
 	struct virtio_rng_driver drv;
-	struct rng_device *dev;
-	struct loopback *lb;
-	struct vhost_user_frontend *fe;
-	struct vireo_vfio_pci *vfio;
-	struct vireo_pci_device *pci;
+	struct rng_device *dev; /* our model, over loopback only */
+	struct tool_frontend front;
 	struct virtio_rng *rng;
 };
 
@@ -98,14 +92,7 @@ static int rng_parse_option(void *ctx, int opt, char **argv)
 
 static void rng_stack_close(struct rng_stack *s)
 {
-	if (s->pci)
-		vireo_pci_device_free(s->pci);
-	if (s->vfio)
-		vireo_vfio_pci_close(s->vfio);
-	if (s->fe)
-		vireo_vhost_user_frontend_free(s->fe);
-	if (s->lb)
-		vireo_loopback_free(s->lb);
+	tool_frontend_close(&s->front);
 	if (s->dev)
 		vireo_rng_device_free(s->dev);
 	virtio_rng_unregister(&s->bus, &s->drv);
@@ -114,14 +101,7 @@ static void rng_stack_close(struct rng_stack *s)
 /* Return: 0 or -errno (what failed is logged by the transport). */
 static int rng_stack_open(struct rng_stack *s, const struct rng_cmd *c)
 {
-	struct vhost_user_frontend_options fo = {.socket_path = c->socket,
-						 .device_id = VIRTIO_ID_ENTROPY,
-						 .iommu = c->iommu.on,
-						 .iotlb_page = c->iommu.page,
-						 .iotlb_preload = c->iommu.preload,
-						 .iotlb_invalidate_every =
-							 c->iommu.invalidate_every};
-	struct virtio_device *vdev = NULL;
+	struct virtio_device *vdev;
 	int ret;
 
 	memset(s, 0, sizeof(*s));
@@ -130,27 +110,24 @@ static int rng_stack_open(struct rng_stack *s, const struct rng_cmd *c)
 	if (ret < 0)
 		return ret;
 	if (c->pci) {
-		ret = vireo_vfio_pci_open(c->pci, &s->vfio);
-		if (!ret)
-			ret = vireo_pci_device_new(&s->bus, vireo_vfio_pci_access(s->vfio), s->vfio,
-						   NULL, &s->pci);
-		if (!ret)
-			vdev = vireo_pci_device_virtio_device(s->pci);
+		ret = tool_frontend_vfio(&s->front, &s->bus, c->pci, 0);
 	} else if (c->socket) {
-		ret = vireo_vhost_user_frontend_new(&s->fe, &s->bus, &fo);
-		if (!ret)
-			vdev = vireo_vhost_user_frontend_virtio_device(s->fe);
+		ret = tool_frontend_socket(&s->front, &s->bus, c->socket, VIRTIO_ID_ENTROPY, 0, 0,
+					   &c->iommu);
 	} else {
 		ret = vireo_rng_device_new(&s->dev, NULL);
 		if (!ret)
-			ret = vireo_loopback_new(&s->lb, &s->bus, vireo_rng_device_vdev(s->dev), 0);
-		if (!ret)
-			vdev = vireo_loopback_virtio_device(s->lb);
+			ret = tool_frontend_local(&s->front, &s->bus, vireo_rng_device_vdev(s->dev),
+						  TOOL_TRANSPORT_LOOPBACK, 0);
 	}
-	if (!ret && !(s->rng = virtio_rng_from_device(vdev))) {
-		fprintf(stderr, "vireo rng: virtio device type %u, not virtio-rng (4)\n",
-			vdev->id.device);
-		ret = -ENODEV;
+	if (!ret) {
+		vdev = tool_frontend_virtio_device(&s->front);
+		s->rng = virtio_rng_from_device(vdev);
+		if (!s->rng) {
+			fprintf(stderr, "vireo rng: virtio device type %u, not virtio-rng (4)\n",
+				vdev->id.device);
+			ret = -ENODEV;
+		}
 	}
 	if (ret < 0)
 		rng_stack_close(s);

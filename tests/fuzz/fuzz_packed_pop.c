@@ -27,89 +27,10 @@
  *   10..15 desc/driver/device area guest offsets (16 bits each; ignored with bit2)
  *   16..   guest memory image, at guest address FUZZ_GPA
  */
-#include <assert.h>
-#include <errno.h>
-#include <stdbool.h>
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
+#include "fuzz_ring.h"
 
-#include <vireo/vring.h>
-
-#define FUZZ_GPA 0x10000ull
 #define FUZZ_HDR 16u
-#define FUZZ_MAX_MEM 65536u
-#define FUZZ_IOV 16u
 #define FUZZ_MAXNUM 256u
-
-struct fuzz_mem {
-	uint8_t *host[2];
-	uint64_t start[2]; /* guest offsets */
-	uint64_t len[2];
-	unsigned int n;
-	struct vring_mem_region slots[2]; /* the same regions, for the region hook */
-};
-
-static const struct vring_mem_region *fuzz_region(const void *opaque, uint64_t addr)
-{
-	const struct fuzz_mem *m = opaque;
-
-	for (unsigned int i = 0; i < m->n; i++)
-		if (addr >= m->slots[i].guest_addr &&
-		    addr - m->slots[i].guest_addr < m->slots[i].size)
-			return &m->slots[i];
-	return NULL;
-}
-
-static void *fuzz_translate(const void *opaque, uint64_t addr, uint64_t len, uint64_t *contig)
-{
-	const struct fuzz_mem *m = opaque;
-
-	if (len == 0 || addr < FUZZ_GPA || len - 1 > UINT64_MAX - addr)
-		return NULL;
-	for (unsigned int i = 0; i < m->n; i++) {
-		uint64_t off = addr - FUZZ_GPA;
-
-		if (off >= m->start[i] && off - m->start[i] < m->len[i]) {
-			uint64_t left = m->len[i] - (off - m->start[i]);
-
-			*contig = len < left ? len : left;
-			return m->host[i] + (off - m->start[i]);
-		}
-	}
-	return NULL;
-}
-
-/* Every iov entry inside one region, counts and totals consistent with @c. */
-static void fuzz_check_chain(const struct fuzz_mem *m, const struct vring_chain *c,
-			     const struct vring_iov *iov, unsigned int cap, uint16_t num)
-{
-	uint64_t bytes[2] = {0, 0};
-
-	assert(c->head < num);
-	assert((unsigned int)c->readable + c->writable <= cap);
-	for (unsigned int k = 0; k < (unsigned int)c->readable + c->writable; k++) {
-		const uint8_t *p = iov[k].base;
-		bool inside = false;
-
-		assert(iov[k].len > 0);
-		for (unsigned int i = 0; i < m->n; i++) {
-			if (p >= m->host[i] && p < m->host[i] + m->len[i] &&
-			    iov[k].len <= (size_t)(m->host[i] + m->len[i] - p))
-				inside = true;
-		}
-		assert(inside);
-		bytes[k >= c->readable] += iov[k].len;
-	}
-	assert(bytes[0] == c->readable_bytes);
-	assert(bytes[1] == c->writable_bytes);
-	assert((uint64_t)c->readable_bytes + c->writable_bytes <= UINT32_MAX);
-}
-
-static uint16_t fuzz_le16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
 
 static struct vring_dev_position fuzz_position(const uint8_t *a, const uint8_t *u)
 {
@@ -224,111 +145,13 @@ static void fuzz_run(struct vring_packed_dev *q, const struct fuzz_mem *m,
 	(void)vring_packed_dev_enable_notify(q);
 }
 
-/* What a pop-only run saw: each chain (iov as region + offset) and how it ended. */
-struct fuzz_trace {
-	uint32_t words[4096];
-	unsigned int n;
-	int end;
-	enum vring_error err;
-};
-
-static void fuzz_trace_put(struct fuzz_trace *t, uint32_t w)
+/* fuzz_ring_init_fn: the differential's two runs, each on its own copy of memory. */
+static int fuzz_packed_init(union vring_dev_ring *q, void *cfg, const struct vring_mem *mem)
 {
-	if (t->n < sizeof(t->words) / sizeof(t->words[0]))
-		t->words[t->n++] = w;
-}
+	struct vring_dev_config *c = cfg;
 
-static void fuzz_trace_chain(struct fuzz_trace *t, const struct fuzz_mem *m,
-			     const struct vring_chain *c, const struct vring_iov *iov)
-{
-	fuzz_trace_put(t, c->head);
-	fuzz_trace_put(t, (uint32_t)c->readable << 16 | c->writable);
-	fuzz_trace_put(t, c->readable_bytes);
-	fuzz_trace_put(t, c->writable_bytes);
-	for (unsigned int k = 0; k < (unsigned int)c->readable + c->writable; k++) {
-		const uint8_t *p = iov[k].base;
-		unsigned int r = p >= m->host[0] && p < m->host[0] + m->len[0] ? 0 : 1;
-
-		fuzz_trace_put(t, r << 31 | (uint32_t)(p - m->host[r]));
-		fuzz_trace_put(t, (uint32_t)iov[k].len);
-	}
-}
-
-/* Pop until empty or broken, one chain per call (@burst 0) or in bursts of @burst. */
-static void fuzz_pop_all(struct vring_packed_dev *q, const struct fuzz_mem *m, unsigned int cap,
-			 unsigned int burst, struct fuzz_trace *t)
-{
-	struct vring_iov iov[FUZZ_IOV + 8];
-	struct vring_chain c[8];
-	int r = 0;
-
-	for (unsigned int round = 0; round < 4u * q->num + 4u && r >= 0; round++) {
-		unsigned int off = 0;
-
-		r = burst ? vring_packed_dev_pop_burst(q, c, burst, iov, cap + burst - 1, cap)
-			  : vring_packed_dev_pop(q, c, iov, cap);
-		for (int k = 0; k < (burst ? r : (r == 0)); k++) {
-			fuzz_check_chain(m, &c[k], iov + off, cap, q->num);
-			fuzz_trace_chain(t, m, &c[k], iov + off);
-			off += (unsigned int)c[k].readable + c[k].writable;
-		}
-		assert(!burst || r != 0);
-		/* A burst that ended on a broken chain: the next call says so. */
-		if (burst && r > 0 && vring_packed_dev_error(q) != VRING_ERR_NONE)
-			r = vring_packed_dev_pop(q, c, iov, cap) == -EIO ? -EPROTO : 0;
-	}
-	t->end = r;
-	t->err = vring_packed_dev_error(q);
-}
-
-/* Fill guest memory from the input. Return: false if out of memory. */
-static bool fuzz_mem_fill(struct fuzz_mem *m, const uint8_t *data, size_t mem_len, size_t split)
-{
-	m->n = split && split < mem_len ? 2 : 1;
-	m->len[0] = m->n == 2 ? split : mem_len;
-	m->start[1] = split;
-	m->len[1] = mem_len - split;
-	for (unsigned int i = 0; i < m->n; i++) {
-		m->host[i] = malloc(m->len[i]);
-		if (!m->host[i])
-			return false;
-		memcpy(m->host[i], data + FUZZ_HDR + m->start[i], m->len[i]);
-		m->slots[i] =
-			(struct vring_mem_region){FUZZ_GPA + m->start[i], m->len[i], m->host[i]};
-	}
-	return true;
-}
-
-/* bit6 of byte 1: single pops and bursts must see the same chains and the same end. */
-static void fuzz_differential(struct vring_dev_config cfg, const uint8_t *data, size_t mem_len,
-			      size_t split, unsigned int cap)
-{
-	static struct fuzz_trace one,
-		many; /* too big for the stack; the fuzzer is single-threaded */
-	uint64_t state[FUZZ_MAXNUM / 64 + FUZZ_MAXNUM * 6 / 8];
-	struct fuzz_mem m[2];
-	struct vring_packed_dev q;
-
-	memset(m, 0, sizeof(m));
-	one.n = many.n = 0;
-	for (unsigned int i = 0; i < 2; i++)
-		if (!fuzz_mem_fill(&m[i], data, mem_len, split))
-			goto out;
-	cfg.state = state;
-	cfg.mem = (struct vring_mem){.translate = fuzz_translate, .opaque = &m[0]};
-	if (vring_packed_dev_init(&q, &cfg) != 0)
-		goto out;
-	fuzz_pop_all(&q, &m[0], cap, 0, &one);
-	cfg.mem = (struct vring_mem){
-		.translate = fuzz_translate, .opaque = &m[1], .region = fuzz_region};
-	assert(vring_packed_dev_init(&q, &cfg) == 0);
-	fuzz_pop_all(&q, &m[1], cap, 1u + (data[2] & 7u), &many);
-	assert(one.n == many.n && memcmp(one.words, many.words, one.n * sizeof(one.words[0])) == 0);
-	assert(one.end == many.end && one.err == many.err);
-out:
-	for (unsigned int i = 0; i < 2; i++)
-		for (unsigned int j = 0; j < m[i].n; j++)
-			free(m[i].host[j]);
+	c->mem = *mem;
+	return vring_packed_dev_init(&q->packed, c);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -366,11 +189,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	 * burst; a layout that overlaps it with descriptors would differ for that alone.
 	 */
 	if ((data[1] & 64) && (!cfg.event_idx || (data[0] & 4))) {
-		fuzz_differential(cfg, data, mem_len, split, o.cap);
+		/* bit6 of byte 1: single pops and bursts must see the same chains and end. */
+		cfg.state = state;
+		fuzz_burst_differential(&vring_packed_dev_ops, fuzz_packed_init, &cfg, cfg.num,
+					data + FUZZ_HDR, mem_len, split, o.cap,
+					1u + (data[2] & 7u));
 		return 0;
 	}
 	/* Each region gets its own exact-size allocation, so ASan sees any overrun. */
-	if (!fuzz_mem_fill(&m, data, mem_len, split))
+	if (!fuzz_mem_fill(&m, data + FUZZ_HDR, mem_len, split))
 		goto out_free;
 	cfg.mem.translate = fuzz_translate;
 	cfg.mem.opaque = &m;
@@ -382,7 +209,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	else
 		assert(vring_packed_dev_error(&q) == VRING_ERR_GEOMETRY);
 out_free:
-	for (unsigned int i = 0; i < m.n; i++)
-		free(m.host[i]);
+	fuzz_mem_free(&m);
 	return 0;
 }

@@ -26,8 +26,8 @@
 #include <vireo/virtio_blk.h>
 #include <vireo/virtio_rng.h>
 
-#define IMAGE_BYTES (1u << 20)
-#define SECTORS (IMAGE_BYTES / 512u)
+#include "tests/lib/bus_rig.h"
+
 #define ROUNDS 300u
 
 struct fmt_case {
@@ -58,78 +58,31 @@ static void check_negotiated(struct virtio_device *vdev, const struct fmt_case *
 /* Writes of varying size and place, read back and compared with a mirror. */
 static void blk_case(const struct fmt_case *c)
 {
-	char path[] = "/tmp/vireo-fmt-e2e-XXXXXX";
-	int fd = mkstemp(path);
-	struct blk_device_options opt = {.path = path, .num_queues = 2};
-	struct virtio_blk_driver drv = {0};
-	struct virtio_bus bus;
-	struct blk_device *dev;
+	const struct bus_rig_blk_rounds how = {.seed = 12345, .count = ROUNDS, .mul = 31};
+	struct bus_rig_blk r;
 	struct loopback *lb;
-	struct virtio_blk *blk;
-	uint8_t *mirror = calloc(1, IMAGE_BYTES), *buf = malloc(64u << 10);
-	uint32_t seed = 12345;
 
-	assert_true(fd >= 0);
-	assert_non_null(mirror);
-	assert_non_null(buf);
-	assert_int_equal(ftruncate(fd, IMAGE_BYTES), 0);
-	virtio_bus_init(&bus);
-	bus.ring_format = c->format;
-	bus.ring_in_order = c->in_order;
-	assert_int_equal(virtio_blk_register(&bus, &drv), 0);
-	assert_int_equal(vireo_blk_device_new(&dev, &opt), 0);
-	offer_ring_bits(vireo_blk_device_vdev(dev), c);
-	assert_int_equal(vireo_loopback_new(&lb, &bus, vireo_blk_device_vdev(dev), 8u << 20), 0);
-	blk = virtio_blk_from_device(vireo_loopback_virtio_device(lb));
-	assert_non_null(blk);
+	bus_rig_blk_init(&r, "/tmp/vireo-fmt-e2e-XXXXXX", c->format, c->in_order);
+	offer_ring_bits(bus_rig_blk_vdev(&r), c);
+	assert_int_equal(vireo_loopback_new(&lb, &r.bus, bus_rig_blk_vdev(&r), 8u << 20), 0);
 	check_negotiated(vireo_loopback_virtio_device(lb), c);
-	for (unsigned int i = 0; i < ROUNDS; i++) {
-		uint32_t sectors, sector;
-
-		seed = seed * 1103515245u + 12345u;
-		sectors = 1 + (seed >> 8) % 128;
-		sector = (seed >> 4) % (SECTORS - sectors);
-		for (uint32_t k = 0; k < sectors * 512u; k++)
-			buf[k] = (uint8_t)(i * 31u + k);
-		assert_int_equal(virtio_blk_write(blk, sector, buf, sectors * 512u), 0);
-		memcpy(mirror + (size_t)sector * 512u, buf, sectors * 512u);
-		assert_int_equal(virtio_blk_read(blk, sector / 2, buf, 512u * 64), 0);
-		assert_memory_equal(buf, mirror + (size_t)(sector / 2) * 512u, 512u * 64);
-	}
+	bus_rig_blk_rounds(&r, vireo_loopback_virtio_device(lb), &how);
 	vireo_loopback_free(lb);
-	vireo_blk_device_free(dev);
-	virtio_blk_unregister(&bus, &drv);
-	close(fd);
-	unlink(path);
-	free(mirror);
-	free(buf);
+	bus_rig_blk_destroy(&r);
 }
 
 static void rng_case(const struct fmt_case *c)
 {
-	struct virtio_rng_driver drv = {0};
-	struct virtio_bus bus;
-	struct rng_device *dev;
+	struct bus_rig_rng r;
 	struct loopback *lb;
-	struct virtio_rng *rng;
-	uint8_t b[100];
 
-	virtio_bus_init(&bus);
-	bus.ring_format = c->format;
-	bus.ring_in_order = c->in_order;
-	assert_int_equal(virtio_rng_register(&bus, &drv), 0);
-	assert_int_equal(vireo_rng_device_new(&dev, NULL), 0);
-	offer_ring_bits(vireo_rng_device_vdev(dev), c);
-	assert_int_equal(vireo_loopback_new(&lb, &bus, vireo_rng_device_vdev(dev), 0), 0);
-	rng = virtio_rng_from_device(vireo_loopback_virtio_device(lb));
-	assert_non_null(rng);
+	bus_rig_rng_init(&r, c->format, c->in_order);
+	offer_ring_bits(bus_rig_rng_vdev(&r), c);
+	assert_int_equal(vireo_loopback_new(&lb, &r.bus, bus_rig_rng_vdev(&r), 0), 0);
 	check_negotiated(vireo_loopback_virtio_device(lb), c);
-	/* More reads than the queue holds: the ring wraps several times. */
-	for (unsigned int i = 0; i < 1000; i++)
-		assert_int_equal(virtio_rng_read(rng, b, 1 + i % sizeof(b)), 1 + i % sizeof(b));
+	bus_rig_rng_reads(vireo_loopback_virtio_device(lb));
 	vireo_loopback_free(lb);
-	vireo_rng_device_free(dev);
-	virtio_rng_unregister(&bus, &drv);
+	bus_rig_rng_destroy(&r);
 }
 
 static void test_blk_packed(void **state)
@@ -195,28 +148,22 @@ static void test_rng_packed_in_order(void **state)
 /* Packed asked for, not offered: the driver does not bind. */
 static void test_packed_not_offered(void **state)
 {
-	struct virtio_rng_driver drv = {0};
-	struct virtio_bus bus;
-	struct rng_device *dev;
+	struct bus_rig_rng r;
 	struct loopback *lb = NULL;
 	int ret;
 
 	(void)state;
-	virtio_bus_init(&bus);
-	bus.ring_format = VIRTIO_RING_PACKED;
-	assert_int_equal(virtio_rng_register(&bus, &drv), 0);
-	assert_int_equal(vireo_rng_device_new(&dev, NULL), 0);
+	bus_rig_rng_init(&r, VIRTIO_RING_PACKED, false);
 	/* A device without the packed layout (the core offers it now: take it away). */
-	vireo_rng_device_vdev(dev)->offered_features &= ~VIRTIO_BIT(VIRTIO_F_RING_PACKED);
-	ret = vireo_loopback_new(&lb, &bus, vireo_rng_device_vdev(dev), 0);
+	bus_rig_rng_vdev(&r)->offered_features &= ~VIRTIO_BIT(VIRTIO_F_RING_PACKED);
+	ret = vireo_loopback_new(&lb, &r.bus, bus_rig_rng_vdev(&r), 0);
 	if (ret == 0) {
 		assert_null(virtio_rng_from_device(vireo_loopback_virtio_device(lb)));
 		vireo_loopback_free(lb);
 	} else {
 		assert_int_equal(ret, -ENODEV);
 	}
-	vireo_rng_device_free(dev);
-	virtio_rng_unregister(&bus, &drv);
+	bus_rig_rng_destroy(&r);
 }
 
 int main(void)

@@ -33,8 +33,7 @@
 #include <vireo/virtio_net.h>
 #include <vireo/virtio_rng.h>
 
-#define IMAGE_BYTES (1u << 20)
-#define SECTORS (IMAGE_BYTES / 512u)
+#include "tests/lib/bus_rig.h"
 
 struct mix {
 	enum virtio_ring_format format;
@@ -52,19 +51,9 @@ static void mix_offer(struct vdev *dev, const struct mix *m)
 		dev->offered_features &= ~VIRTIO_BIT(VIRTIO_F_RING_INDIRECT_DESC);
 }
 
-static void mix_bus(struct virtio_bus *bus, const struct mix *m)
-{
-	virtio_bus_init(bus);
-	bus->ring_format = m->format;
-	bus->ring_in_order = m->in_order;
-}
-
 static void mix_check(struct virtio_device *vdev, const struct mix *m)
 {
-	assert_int_equal(virtio_has_feature(vdev, VIRTIO_F_RING_PACKED),
-			 m->format == VIRTIO_RING_PACKED);
-	assert_int_equal(virtio_has_feature(vdev, VIRTIO_F_RING_EVENT_IDX), !m->no_event_idx);
-	assert_int_equal(virtio_has_feature(vdev, VIRTIO_F_RING_INDIRECT_DESC), !m->no_indirect);
+	bus_rig_check_ring(vdev, m->format, !m->no_event_idx, !m->no_indirect);
 	assert_int_equal(virtio_has_feature(vdev, VIRTIO_F_NOTIFICATION_DATA),
 			 !m->no_notification_data);
 	assert_string_equal(vdev->config->bus_name(vdev), "virtio-mmio");
@@ -83,53 +72,20 @@ static struct vireo_mmio_bus_options mix_opts(const struct mix *m)
 
 static void blk_case(const struct mix *m)
 {
-	char path[] = "/tmp/vireo-mmio-drv-XXXXXX";
-	int fd = mkstemp(path);
-	struct blk_device_options opt = {.path = path, .num_queues = 2};
+	const struct bus_rig_blk_rounds how = {.seed = 777, .count = 200, .mul = 31};
 	struct vireo_mmio_bus_options o = mix_opts(m);
-	struct virtio_blk_driver drv = {0};
-	struct virtio_bus bus;
-	struct blk_device *dev;
+	struct bus_rig_blk r;
 	struct vireo_mmio_bus *mb;
-	struct virtio_blk *blk;
-	uint8_t *mirror = calloc(1, IMAGE_BYTES), *buf = malloc(64u << 10);
-	uint32_t seed = 777;
 
-	assert_true(fd >= 0);
-	assert_non_null(mirror);
-	assert_non_null(buf);
-	assert_int_equal(ftruncate(fd, IMAGE_BYTES), 0);
-	mix_bus(&bus, m);
-	assert_int_equal(virtio_blk_register(&bus, &drv), 0);
-	assert_int_equal(vireo_blk_device_new(&dev, &opt), 0);
-	mix_offer(vireo_blk_device_vdev(dev), m);
-	assert_int_equal(vireo_mmio_bus_new(&mb, &bus, vireo_blk_device_vdev(dev), &o), 0);
-	blk = virtio_blk_from_device(vireo_mmio_bus_virtio_device(mb));
-	assert_non_null(blk);
+	bus_rig_blk_init(&r, "/tmp/vireo-mmio-drv-XXXXXX", m->format, m->in_order);
+	mix_offer(bus_rig_blk_vdev(&r), m);
+	assert_int_equal(vireo_mmio_bus_new(&mb, &r.bus, bus_rig_blk_vdev(&r), &o), 0);
 	mix_check(vireo_mmio_bus_virtio_device(mb), m);
-	for (unsigned int i = 0; i < 200; i++) {
-		uint32_t sectors, sector;
-
-		seed = seed * 1103515245u + 12345u;
-		sectors = 1 + (seed >> 8) % 128;
-		sector = (seed >> 4) % (SECTORS - sectors);
-		for (uint32_t k = 0; k < sectors * 512u; k++)
-			buf[k] = (uint8_t)(i * 31u + k);
-		assert_int_equal(virtio_blk_write(blk, sector, buf, sectors * 512u), 0);
-		memcpy(mirror + (size_t)sector * 512u, buf, sectors * 512u);
-		assert_int_equal(virtio_blk_read(blk, sector / 2, buf, 512u * 64), 0);
-		assert_memory_equal(buf, mirror + (size_t)(sector / 2) * 512u, 512u * 64);
-	}
+	bus_rig_blk_rounds(&r, vireo_mmio_bus_virtio_device(mb), &how);
 	vireo_mmio_bus_free(mb);
 	/* The image holds what the driver wrote, through the register path. */
-	assert_int_equal(pread(fd, buf, 64u << 10, 0), 64u << 10);
-	assert_memory_equal(buf, mirror, 64u << 10);
-	vireo_blk_device_free(dev);
-	virtio_blk_unregister(&bus, &drv);
-	close(fd);
-	unlink(path);
-	free(mirror);
-	free(buf);
+	bus_rig_blk_check_image(&r);
+	bus_rig_blk_destroy(&r);
 }
 
 static void test_blk_split(void **state)
@@ -175,29 +131,18 @@ static void test_blk_packed_bare(void **state)
 static void rng_case(const struct mix *m)
 {
 	struct vireo_mmio_bus_options o = mix_opts(m);
-	struct virtio_rng_driver drv = {0};
-	struct virtio_bus bus;
-	struct rng_device *dev;
+	struct bus_rig_rng r;
 	struct vireo_mmio_bus *mb;
-	struct virtio_rng *rng;
-	uint8_t b[100];
 
-	mix_bus(&bus, m);
-	assert_int_equal(virtio_rng_register(&bus, &drv), 0);
-	assert_int_equal(vireo_rng_device_new(&dev, NULL), 0);
-	mix_offer(vireo_rng_device_vdev(dev), m);
-	assert_int_equal(vireo_mmio_bus_new(&mb, &bus, vireo_rng_device_vdev(dev), &o), 0);
-	rng = virtio_rng_from_device(vireo_mmio_bus_virtio_device(mb));
-	assert_non_null(rng);
+	bus_rig_rng_init(&r, m->format, m->in_order);
+	mix_offer(bus_rig_rng_vdev(&r), m);
+	assert_int_equal(vireo_mmio_bus_new(&mb, &r.bus, bus_rig_rng_vdev(&r), &o), 0);
 	mix_check(vireo_mmio_bus_virtio_device(mb), m);
 	assert_int_equal(virtio_has_feature(vireo_mmio_bus_virtio_device(mb), VIRTIO_F_IN_ORDER),
 			 m->in_order);
-	/* More reads than the queue holds: the ring wraps several times. */
-	for (unsigned int i = 0; i < 1000; i++)
-		assert_int_equal(virtio_rng_read(rng, b, 1 + i % sizeof(b)), 1 + i % sizeof(b));
+	bus_rig_rng_reads(vireo_mmio_bus_virtio_device(mb));
 	vireo_mmio_bus_free(mb);
-	vireo_rng_device_free(dev);
-	virtio_rng_unregister(&bus, &drv);
+	bus_rig_rng_destroy(&r);
 }
 
 static void test_rng_split_in_order(void **state)
@@ -229,22 +174,17 @@ static void test_rng_queue_reset(void **state)
 {
 	const struct mix m = {.format = VIRTIO_RING_SPLIT};
 	struct vireo_mmio_bus_options o = mix_opts(&m);
-	struct virtio_rng_driver drv = {0};
-	struct virtio_bus bus;
-	struct rng_device *dev;
+	struct bus_rig_rng r;
 	struct vireo_mmio_bus *mb;
 	struct virtio_device *vdev;
 	struct virtio_rng *rng;
 	uint8_t b[64];
 
 	(void)state;
-	mix_bus(&bus, &m);
-	assert_int_equal(virtio_rng_register(&bus, &drv), 0);
-	assert_int_equal(vireo_rng_device_new(&dev, NULL), 0);
-	assert_int_equal(vireo_mmio_bus_new(&mb, &bus, vireo_rng_device_vdev(dev), &o), 0);
+	bus_rig_rng_init(&r, m.format, m.in_order);
+	assert_int_equal(vireo_mmio_bus_new(&mb, &r.bus, bus_rig_rng_vdev(&r), &o), 0);
 	vdev = vireo_mmio_bus_virtio_device(mb);
-	rng = virtio_rng_from_device(vdev);
-	assert_non_null(rng);
+	rng = bus_rig_rng_driver(vdev);
 	assert_true(virtio_has_feature(vdev, VIRTIO_F_RING_RESET));
 	for (unsigned int round = 0; round < 3; round++) {
 		for (unsigned int i = 0; i < 300; i++)
@@ -254,8 +194,7 @@ static void test_rng_queue_reset(void **state)
 	assert_int_equal(virtio_rng_read(rng, b, sizeof(b)), sizeof(b));
 	assert_int_equal(vireo_mmio_queue_reset(vdev, 5, NULL, NULL), -EINVAL);
 	vireo_mmio_bus_free(mb);
-	vireo_rng_device_free(dev);
-	virtio_rng_unregister(&bus, &drv);
+	bus_rig_rng_destroy(&r);
 }
 
 /* ---- net: the device echoes each frame back to the driver ---- */
@@ -279,7 +218,7 @@ static void net_case(const struct mix *m)
 	struct virtio_net *net;
 	uint8_t frame[300], got[2048];
 
-	mix_bus(&bus, m);
+	bus_rig_bus_init(&bus, m->format, m->in_order);
 	assert_int_equal(virtio_net_register(&bus, &drv), 0);
 	assert_int_equal(vireo_net_device_new(&dev, &opt), 0);
 	vireo_net_device_set_tx_handler(dev, net_echo, dev);
