@@ -67,13 +67,7 @@ enum vring_error vring_chain_map_access(struct vring_chain_acc *w, uint64_t addr
 			return err;
 		if (contig == 0 || contig > len)
 			return VRING_ERR_ADDRESS;
-		w->iov[w->n_iov].base = p;
-		w->iov[w->n_iov].len = (size_t)contig;
-		w->n_iov++;
-		if (writable)
-			w->writable++;
-		else
-			w->readable++;
+		vring_chain_acc_append(w, p, contig, writable);
 		addr += contig;
 		len -= (uint32_t)contig;
 	}

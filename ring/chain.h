@@ -92,6 +92,19 @@ static inline void vring_chain_acc_init(struct vring_chain_acc *w, const struct 
 	w->seen_writable = false;
 }
 
+/* One more iov entry of the chain: @contig bytes at @p (the caller checked room for it). */
+static inline void vring_chain_acc_append(struct vring_chain_acc *w, void *p, uint64_t contig,
+					  bool writable)
+{
+	w->iov[w->n_iov].base = p;
+	w->iov[w->n_iov].len = (size_t)contig;
+	w->n_iov++;
+	if (writable)
+		w->writable++;
+	else
+		w->readable++;
+}
+
 /* vring_chain_map() through mem->translate_access (chain.c): errors MAP_PENDING, ACCESS. */
 enum vring_error vring_chain_map_access(struct vring_chain_acc *w, uint64_t addr, uint32_t len,
 					bool writable);
@@ -115,13 +128,7 @@ static inline enum vring_error vring_chain_map(struct vring_chain_acc *w, uint64
 		p = vring_mem_find(w->mem, w->last, addr, len, &contig);
 		if (!p || contig == 0 || contig > len)
 			return VRING_ERR_ADDRESS;
-		w->iov[w->n_iov].base = p;
-		w->iov[w->n_iov].len = (size_t)contig;
-		w->n_iov++;
-		if (writable)
-			w->writable++;
-		else
-			w->readable++;
+		vring_chain_acc_append(w, p, contig, writable);
 		addr += contig;
 		len -= (uint32_t)contig;
 	}

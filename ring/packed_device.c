@@ -582,13 +582,7 @@ int vring_packed_dev_push_burst(struct vring_packed_dev *q, const uint16_t *ids,
  */
 int vring_packed_dev_push(struct vring_packed_dev *q, uint16_t id, uint32_t written)
 {
-	enum vring_error err = VRING_ERR_NONE;
-
-	if (VRING_UNLIKELY(q->error))
-		return -EIO;
-	if (VRING_UNLIKELY(packed_push_some(q, &id, &written, 1, &err) != 1))
-		return packed_fail(q, err);
-	return 0;
+	return vring_packed_dev_push_burst(q, &id, &written, 1);
 }
 
 void vring_packed_dev_flush(struct vring_packed_dev *q)

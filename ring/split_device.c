@@ -394,13 +394,7 @@ static VRING_ALWAYS_INLINE unsigned int dev_push_some(struct vring_split_dev *q,
  */
 int vring_split_dev_push(struct vring_split_dev *q, uint16_t head, uint32_t written)
 {
-	enum vring_error err = VRING_ERR_NONE;
-
-	if (VRING_UNLIKELY(q->error))
-		return -EIO;
-	if (VRING_UNLIKELY(dev_push_some(q, &head, &written, 1, &err) != 1))
-		return dev_fail(q, err);
-	return 0;
+	return vring_split_dev_push_burst(q, &head, &written, 1);
 }
 
 /*
@@ -411,7 +405,6 @@ int vring_split_dev_push_burst(struct vring_split_dev *q, const uint16_t *heads,
 			       const uint32_t *written, unsigned int n)
 {
 	enum vring_error err = VRING_ERR_NONE;
-
 	unsigned int k;
 
 	if (VRING_UNLIKELY(q->error))

@@ -129,15 +129,7 @@ static void fuzz_run(struct vring_packed_dev *q, const struct fuzz_mem *m,
 		}
 	}
 	/* The held chains in reverse, in one push burst (each checked as a push checks it). */
-	for (unsigned int i = 0; i < n_held / 2; i++) {
-		uint16_t h = held[i];
-		uint32_t w = held_w[i];
-
-		held[i] = held[n_held - 1 - i];
-		held_w[i] = held_w[n_held - 1 - i];
-		held[n_held - 1 - i] = h;
-		held_w[n_held - 1 - i] = w;
-	}
+	fuzz_reverse_held(held, held_w, n_held);
 	if (n_held && vring_packed_dev_error(q) == VRING_ERR_NONE)
 		assert(vring_packed_dev_push_burst(q, held, held_w, n_held) == 0);
 	vring_packed_dev_flush(q);

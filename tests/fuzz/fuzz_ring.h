@@ -130,6 +130,20 @@ struct fuzz_trace {
 	enum vring_error err;
 };
 
+/* Held chains (heads and writable bytes) in reverse order: pushed out of order on purpose. */
+static inline void fuzz_reverse_held(uint16_t *heads, uint32_t *written, unsigned int n)
+{
+	for (unsigned int i = 0; i < n / 2; i++) {
+		uint16_t h = heads[i];
+		uint32_t w = written[i];
+
+		heads[i] = heads[n - 1 - i];
+		written[i] = written[n - 1 - i];
+		heads[n - 1 - i] = h;
+		written[n - 1 - i] = w;
+	}
+}
+
 static inline void fuzz_trace_put(struct fuzz_trace *t, uint32_t w)
 {
 	if (t->n < sizeof(t->words) / sizeof(t->words[0]))

@@ -98,15 +98,7 @@ static void fuzz_run(struct vring_split_dev *q, const struct fuzz_mem *m, const 
 		}
 	}
 	/* The held chains in reverse, in one push burst (each checked as a push checks it). */
-	for (unsigned int i = 0; i < n_held / 2; i++) {
-		uint16_t h = held[i];
-		uint32_t w = held_w[i];
-
-		held[i] = held[n_held - 1 - i];
-		held_w[i] = held_w[n_held - 1 - i];
-		held[n_held - 1 - i] = h;
-		held_w[n_held - 1 - i] = w;
-	}
+	fuzz_reverse_held(held, held_w, n_held);
 	if (n_held && !vring_split_dev_is_broken(q))
 		assert(vring_split_dev_push_burst(q, held, held_w, n_held) == 0);
 	vring_split_dev_flush(q);

@@ -28,6 +28,7 @@
 #include <vireo/virtqueue.h>
 #include <vireo/vring.h>
 
+#include "tests/lib/ring_push_mixed.h"
 #include "tests/lib/xorshift.h"
 
 #define MODEL_OPS 150000u
@@ -275,7 +276,6 @@ static void model_push(struct model *m)
 {
 	uint16_t ids[MODEL_PUSH_BURST];
 	uint32_t lens[MODEL_PUSH_BURST];
-	bool zero = true;
 	unsigned int n;
 
 	if (m->n_popped == 0)
@@ -287,15 +287,8 @@ static void model_push(struct model *m)
 
 		ids[k] = t->id;
 		lens[k] = t->pushed_len;
-		zero = zero && lens[k] == 0;
 	}
-	if (n == 1 && xorshift_below(&m->r, 2))
-		assert_int_equal(dev_ops->push(&m->dev, ids[0], lens[0]), 0);
-	else
-		assert_int_equal(dev_ops->push_burst(&m->dev, ids,
-						     zero && xorshift_below(&m->r, 2) ? NULL : lens,
-						     n),
-				 0);
+	assert_int_equal(ring_push_mixed(dev_ops, &m->dev, &m->r, ids, lens, n), 0);
 }
 
 static void model_flush(struct model *m)

@@ -19,6 +19,7 @@
 #include <vireo/vring.h>
 
 #include "tests/lib/ring_fixture.h"
+#include "tests/lib/ring_push_mixed.h"
 #include "tests/lib/xorshift.h"
 
 /*
@@ -191,7 +192,6 @@ static void model_push(struct model *m)
 	struct ring_fixture *f = m->f;
 	uint16_t heads[MODEL_PUSH_BURST];
 	uint32_t lens[MODEL_PUSH_BURST];
-	bool zero = true;
 	unsigned int n;
 
 	if (m->n_popped == 0)
@@ -203,15 +203,8 @@ static void model_push(struct model *m)
 
 		heads[k] = t->head;
 		lens[k] = t->pushed_len;
-		zero = zero && lens[k] == 0;
 	}
-	if (n == 1 && xorshift_below(&m->r, 2))
-		assert_int_equal(dev_ops->push(&f->ring, heads[0], lens[0]), 0);
-	else
-		assert_int_equal(dev_ops->push_burst(&f->ring, heads,
-						     zero && xorshift_below(&m->r, 2) ? NULL : lens,
-						     n),
-				 0);
+	assert_int_equal(ring_push_mixed(dev_ops, &f->ring, &m->r, heads, lens, n), 0);
 }
 
 static void model_flush(struct model *m)
