@@ -260,6 +260,25 @@ static bool complete_one(struct ring_fixture *f)
 	return vring_split_dev_need_notify(&f->dev);
 }
 
+/* Heads 0..2 offered, popped, returned in one push burst (nothing written) and flushed. */
+static void push_burst_of_three(struct ring_fixture *f)
+{
+	struct vring_iov iov[2];
+	struct vring_chain c;
+	uint16_t heads[3];
+
+	for (int i = 0; i < 3; i++) {
+		uint16_t head = (uint16_t)i;
+
+		ring_fixture_set_desc(f, head, ring_fixture_buf(f, head), 8, VIRTQ_DESC_F_WRITE, 0);
+		ring_fixture_offer(f, head);
+		assert_int_equal(vring_split_dev_pop(&f->dev, &c, iov, 2), 0);
+		heads[i] = c.head;
+	}
+	assert_int_equal(vring_split_dev_push_burst(&f->dev, heads, NULL, 3), 0);
+	vring_split_dev_flush(&f->dev);
+}
+
 /* D-SR-08/09: with EVENT_IDX exactly one notification, when used idx passes used_event. */
 static void test_need_notify_event_idx(void **state)
 {
@@ -290,34 +309,13 @@ static void test_need_notify_event_idx(void **state)
 	assert_false(complete_one(f));
 	/* Batched: one push burst and flush whose middle entry is used_event fires once. */
 	*used_event = 2;
-	struct vring_iov iov[2];
-	struct vring_chain c;
-	uint16_t heads[3];
-	for (int i = 0; i < 3; i++) {
-		uint16_t head = (uint16_t)i;
-
-		ring_fixture_set_desc(f, head, ring_fixture_buf(f, head), 8, VIRTQ_DESC_F_WRITE, 0);
-		ring_fixture_offer(f, head);
-		assert_int_equal(vring_split_dev_pop(&f->dev, &c, iov, 2), 0);
-		heads[i] = c.head;
-	}
-	assert_int_equal(vring_split_dev_push_burst(&f->dev, heads, NULL, 3), 0);
-	vring_split_dev_flush(&f->dev);
+	push_burst_of_three(f);
 	assert_int_equal(f->used->idx, 4);
 	assert_true(vring_split_dev_need_notify(&f->dev));
 	assert_false(vring_split_dev_need_notify(&f->dev));
 	/* used_event just past the burst: not crossed. */
 	*used_event = 7;
-	for (int i = 0; i < 3; i++) {
-		uint16_t head = (uint16_t)i;
-
-		ring_fixture_set_desc(f, head, ring_fixture_buf(f, head), 8, VIRTQ_DESC_F_WRITE, 0);
-		ring_fixture_offer(f, head);
-		assert_int_equal(vring_split_dev_pop(&f->dev, &c, iov, 2), 0);
-		heads[i] = c.head;
-	}
-	assert_int_equal(vring_split_dev_push_burst(&f->dev, heads, NULL, 3), 0);
-	vring_split_dev_flush(&f->dev);
+	push_burst_of_three(f);
 	assert_int_equal(f->used->idx, 7);
 	assert_false(vring_split_dev_need_notify(&f->dev));
 	ring_fixture_free(f);
