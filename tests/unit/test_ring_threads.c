@@ -41,7 +41,7 @@
  * buffers), or the device never sees it and the run times out.
  */
 #define THR_OPS 50000u
-#define THR_TIMEOUT_S 60
+#define THR_TIMEOUT_S 20
 
 struct thr {
 	struct ring_fixture *f;
