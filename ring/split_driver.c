@@ -5,9 +5,9 @@
  *
  * Fast-path choices: added buffers are published with one release store of
  * avail->idx per virtqueue_kick_prepare() or virtqueue_publish() (not per
- * add), and the used index
- * is cached in used_idx_shadow so used->idx (a line the device keeps
- * writing) is re-read only when every cached entry has been consumed.
+ * add), and the used index is cached in used_idx_shadow so used->idx (a line
+ * the device keeps writing) is re-read only when every cached entry has been
+ * consumed.
  *
  * The device is not trusted: used ids and lengths are checked against the
  * driver's private struct vring_desc_extra copy, never against the
@@ -257,7 +257,7 @@ static bool split_kick_prepare(struct virtqueue *vq)
 		return !(vring_read_once16(&s->used->flags) & VIRTQ_USED_F_NO_NOTIFY);
 	/*
 	 * More than a ring's worth since the last decision (publish-only rounds):
-	 * the index distance no longer says whether avail_event was crossed. Kick:
+	 * num_added may have saturated, so old_idx is no longer known. Kick:
 	 * §2.7.10 only says the driver "SHOULD NOT" otherwise, and "The device MUST
 	 * handle spurious notifications from the driver".
 	 */
