@@ -6,8 +6,8 @@
  * (indexed by ID), and the two event suppression structures.
  *
  * Fast-path choice, as for split: the buffers added since the last
- * kick_prepare are published by one release store, of the first one's head
- * flags; every later descriptor of the batch is complete before it.
+ * kick_prepare or publish are published by one release store, of the first
+ * one's head flags; every later descriptor of the batch is complete before it.
  *
  * The device is not trusted: a used descriptor's flags must match the used
  * wrap counter, its ID must be in range and in flight, its length within
@@ -47,7 +47,7 @@ static void packed_set_broken(struct virtqueue *vq)
 /* Descriptors the device can see and has not given back. */
 static inline uint16_t packed_published_in_flight(const struct vring_packed_drv *p)
 {
-	return (uint16_t)(p->num - p->num_free - p->num_added);
+	return (uint16_t)(p->num - p->num_free - p->num_pending);
 }
 
 static bool packed_config_ok(const struct vring_packed_drv_config *cfg)
@@ -93,6 +93,7 @@ int virtqueue_packed_init(struct virtqueue *vq, const struct vring_packed_drv_co
 	p->next_used = 0;
 	p->pending_head = 0;
 	p->pending_flags = 0;
+	p->num_pending = 0;
 	p->num_added = 0;
 	p->batch_last = 0;
 	p->batch_len = 0;
@@ -191,19 +192,23 @@ static uint16_t packed_add_direct(struct vring_packed_drv *p, const struct virti
 }
 
 /*
- * Expose the head at @head: the first of a batch waits for kick_prepare;
- * later ones are stored now, invisible until the first one is.
+ * Expose the head at @head: the first of a batch waits for publish or
+ * kick_prepare; later ones are stored now, invisible until the first one is.
  */
 static void packed_post_head(struct vring_packed_drv *p, uint16_t head, uint16_t flags,
 			     uint16_t descs)
 {
-	if (p->num_added == 0) {
+	uint32_t added = (uint32_t)p->num_added + descs;
+
+	if (p->num_pending == 0) {
 		p->pending_head = head;
 		p->pending_flags = flags;
 	} else {
 		vring_write_once16(&p->desc[head].flags, flags);
 	}
-	p->num_added = (uint16_t)(p->num_added + descs);
+	p->num_pending = (uint16_t)(p->num_pending + descs);
+	/* Saturates: publish-only rounds may add more than ring positions can compare. */
+	p->num_added = added > UINT16_MAX ? UINT16_MAX : (uint16_t)added;
 	p->num_free = (uint16_t)(p->num_free - descs);
 }
 
@@ -262,21 +267,42 @@ static bool packed_device_wants(const struct vring_packed_drv *p, uint16_t off_w
 	return virtq_need_event(event, new_pos, old_pos);
 }
 
-static bool packed_kick_prepare(struct virtqueue *vq)
+/* Store the pending batch's first head flags; the next add opens a new batch. */
+static inline void packed_publish_pending(struct vring_packed_drv *p)
 {
-	struct vring_packed_drv *p = &vq->packed;
-	uint16_t new_pos = p->next_avail;
-	uint16_t old_pos = (uint16_t)(new_pos - p->num_added);
-	uint16_t flags;
-
-	if (vq->broken || p->num_added == 0)
-		return false;
-	p->num_added = 0;
 	/*
 	 * §2.8.21.1 (R-PR-08): the whole batch before the first head's flags.
 	 * Pairs with the acquire load of the descriptor flags in the device's pop.
 	 */
 	vring_store_release16(&p->desc[p->pending_head].flags, p->pending_flags);
+	p->num_pending = 0;
+}
+
+/*
+ * packed_publish() - virtqueue_publish() for the packed format: one release
+ * store, no fence, no read of anything the device writes.
+ */
+static void packed_publish(struct virtqueue *vq)
+{
+	struct vring_packed_drv *p = &vq->packed;
+
+	if (vq->broken || p->num_pending == 0)
+		return;
+	packed_publish_pending(p);
+}
+
+static bool packed_kick_prepare(struct virtqueue *vq)
+{
+	struct vring_packed_drv *p = &vq->packed;
+	uint16_t new_pos = p->next_avail;
+	uint16_t added = p->num_added;
+	uint16_t flags;
+
+	if (vq->broken || added == 0)
+		return false;
+	p->num_added = 0;
+	if (p->num_pending)
+		packed_publish_pending(p);
 	/*
 	 * §2.8.21.2 (R-PR-09): the flags must be visible before we read the
 	 * device's event suppression. Pairs with the device's fence between
@@ -289,8 +315,17 @@ static bool packed_kick_prepare(struct virtqueue *vq)
 	/* DESC counts only with EVENT_IDX (§2.8.10); the reserved value 3 kicks. */
 	if (flags != RING_EVENT_FLAGS_DESC || !p->event_idx)
 		return true;
-	return packed_device_wants(p, vring_read_once16(&p->device_event->off_wrap), old_pos,
-				   new_pos);
+	/*
+	 * More than a ring's worth since the last decision (publish-only rounds):
+	 * positions within two laps no longer say whether the event descriptor was
+	 * made available. Kick, as the flags-only mode would: §2.8.10's events
+	 * only advise, and a notification is always allowed (§2.7.10: "The
+	 * device MUST handle spurious notifications from the driver").
+	 */
+	if (added > p->num)
+		return true;
+	return packed_device_wants(p, vring_read_once16(&p->device_event->off_wrap),
+				   (uint16_t)(new_pos - added), new_pos);
 }
 
 /*
@@ -566,6 +601,7 @@ static unsigned int packed_get_num_free(const struct virtqueue *vq)
 
 static const struct virtqueue_ops packed_ops = {
 	.add_sgs = packed_add_sgs,
+	.publish = packed_publish,
 	.kick_prepare = packed_kick_prepare,
 	.notify = vring_drv_notify,
 	.get_buf = packed_get_buf,

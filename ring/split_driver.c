@@ -4,9 +4,10 @@
  * to The Device", §2.7.14 "Receiving Used Buffers From The Device").
  *
  * Fast-path choices: added buffers are published with one release store of
- * avail->idx per virtqueue_kick_prepare() (not per add), and the used index
- * is cached in used_idx_shadow so used->idx (a line the device keeps
- * writing) is re-read only when every cached entry has been consumed.
+ * avail->idx per virtqueue_kick_prepare() or virtqueue_publish() (not per
+ * add), and the used index is cached in used_idx_shadow so used->idx (a line
+ * the device keeps writing) is re-read only when every cached entry has been
+ * consumed.
  *
  * The device is not trusted: used ids and lengths are checked against the
  * driver's private struct vring_desc_extra copy, never against the
@@ -34,10 +35,10 @@ static inline le16 *drv_avail_event(const struct vring_split_drv *s)
 	return (le16 *)(void *)((uint8_t *)s->used + virtq_used_size(s->num) - sizeof(le16));
 }
 
-/* The avail idx the device can see (what the last kick_prepare published). */
+/* The avail idx the device can see (what the last publish or kick_prepare stored). */
 static inline uint16_t drv_avail_published(const struct vring_split_drv *s)
 {
-	return (uint16_t)(s->avail_idx_shadow - s->num_added);
+	return s->avail_idx_published;
 }
 
 static const struct virtqueue_ops split_ops;
@@ -86,6 +87,7 @@ int virtqueue_split_init(struct virtqueue *vq, const struct vring_split_drv_conf
 	s->free_head = 0;
 	s->num_free = cfg->num;
 	s->avail_idx_shadow = 0;
+	s->avail_idx_published = 0;
 	s->avail_flags_shadow = 0;
 	s->last_used_idx = 0;
 	s->num_added = 0;
@@ -107,12 +109,13 @@ int virtqueue_split_init(struct virtqueue *vq, const struct vring_split_drv_conf
 	return 0;
 }
 
-/* Put @head in the next avail slot; it becomes visible at kick_prepare. */
+/* Put @head in the next avail slot; it becomes visible at publish or kick_prepare. */
 static void drv_post_head(struct vring_split_drv *s, uint16_t head)
 {
 	s->avail->ring[s->avail_idx_shadow & (s->num - 1u)] = cpu_to_le16(head);
 	s->avail_idx_shadow++;
-	s->num_added++;
+	/* Saturates: publish-only rounds may add more than a u16 distance can hold. */
+	s->num_added = (uint16_t)(s->num_added + (s->num_added != UINT16_MAX));
 }
 
 static uint16_t drv_desc_flags(unsigned int k, unsigned int out_num, unsigned int total)
@@ -211,13 +214,31 @@ static int split_add_sgs(struct virtqueue *vq, const struct virtio_sg *sg, unsig
 	return 0;
 }
 
+/*
+ * split_publish() - virtqueue_publish() for the split format: one release
+ * store of avail->idx, no fence, no read of anything the device writes.
+ */
+static void split_publish(struct virtqueue *vq)
+{
+	struct vring_split_drv *s = &vq->split;
+
+	if (vq->broken || s->avail_idx_published == s->avail_idx_shadow)
+		return;
+	/*
+	 * §2.7.13.3 (R-SR-11): ring entries and descriptors before the index.
+	 * Pairs with the acquire load in dev_avail_reload() (split_device.c).
+	 */
+	vring_store_release16(&s->avail->idx, s->avail_idx_shadow);
+	s->avail_idx_published = s->avail_idx_shadow;
+}
+
 static bool split_kick_prepare(struct virtqueue *vq)
 {
 	struct vring_split_drv *s = &vq->split;
 	uint16_t new_idx = s->avail_idx_shadow;
-	uint16_t old_idx = drv_avail_published(s);
+	uint16_t added = s->num_added;
 
-	if (vq->broken || s->num_added == 0)
+	if (vq->broken || added == 0)
 		return false;
 	s->num_added = 0;
 	/*
@@ -225,15 +246,25 @@ static bool split_kick_prepare(struct virtqueue *vq)
 	 * Pairs with the acquire load in dev_avail_reload() (split_device.c).
 	 */
 	vring_store_release16(&s->avail->idx, new_idx);
+	s->avail_idx_published = new_idx;
 	/*
 	 * §2.7.13.4 (R-SR-12): the idx store must be visible before we read the
 	 * device's suppression word. Pairs with vring_mb() in
 	 * vring_split_dev_enable_notify().
 	 */
 	vring_mb();
-	if (s->event_idx)
-		return virtq_need_event(vring_read_once16(drv_avail_event(s)), new_idx, old_idx);
-	return !(vring_read_once16(&s->used->flags) & VIRTQ_USED_F_NO_NOTIFY);
+	if (!s->event_idx)
+		return !(vring_read_once16(&s->used->flags) & VIRTQ_USED_F_NO_NOTIFY);
+	/*
+	 * More than a ring's worth since the last decision (publish-only rounds):
+	 * num_added may have saturated, so old_idx is no longer known. Kick:
+	 * §2.7.10 only says the driver "SHOULD NOT" otherwise, and "The device MUST
+	 * handle spurious notifications from the driver".
+	 */
+	if (added > s->num)
+		return true;
+	return virtq_need_event(vring_read_once16(drv_avail_event(s)), new_idx,
+				(uint16_t)(new_idx - added));
 }
 
 /*
@@ -510,6 +541,7 @@ static unsigned int split_get_num_free(const struct virtqueue *vq)
 
 static const struct virtqueue_ops split_ops = {
 	.add_sgs = split_add_sgs,
+	.publish = split_publish,
 	.kick_prepare = split_kick_prepare,
 	.notify = vring_drv_notify,
 	.get_buf = split_get_buf,

@@ -62,6 +62,11 @@ int virtqueue_add_inbuf(struct virtqueue *vq, const struct virtio_sg *sg, unsign
 	return vq->ops->add_sgs(vq, sg, 0, num, token);
 }
 
+void virtqueue_publish(struct virtqueue *vq)
+{
+	vq->ops->publish(vq);
+}
+
 bool virtqueue_kick_prepare(struct virtqueue *vq)
 {
 	return vq->ops->kick_prepare(vq);

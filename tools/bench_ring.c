@@ -11,6 +11,10 @@
  * --poll: both sides spin; the driver still publishes through
  * kick_prepare() and the device still flushes and asks need_notify(), so the
  * suppression logic is exercised (and should say "no" almost always).
+ * --poll --notify-checks off: the ring's data path alone, what Linux
+ * ringtest's poll mode measures: the driver publishes with virtqueue_publish()
+ * (no fence, no read of the device's suppression word, no kick decision) and
+ * the device flushes but never asks need_notify().
  * --notify: eventfd kick and call; a side with nothing to do re-enables
  * notifications, re-checks (the enable_cb / enable_notify race) and only
  * then blocks in read().
@@ -49,6 +53,7 @@ struct bench_cfg {
 	bool packed;
 	bool in_order;
 	bool notify;
+	bool notify_checks; /* kick_prepare / need_notify; off: publish and flush only */
 	bool json;
 	double seconds;
 	uint64_t spin_ns;
@@ -84,7 +89,8 @@ struct bench {
 static const char bench_usage[] =
 	"usage: vireo bench ring [--format split|packed] [--in-order on|off] [--size N]\n"
 	"                        [--batch N] [--event-idx on|off] [--indirect on|off]\n"
-	"                        [--poll|--notify] [--seconds S] [--json] [--help]\n"
+	"                        [--poll|--notify] [--notify-checks on|off] [--seconds S]\n"
+	"                        [--json] [--help]\n"
 	"  --format F        ring format, split or packed (default split)\n"
 	"  --in-order on|off VIRTIO_F_IN_ORDER (default off)\n"
 	"  --size N          queue size 1..32768, a power of two for split (default 256)\n"
@@ -93,6 +99,9 @@ static const char bench_usage[] =
 	"  --indirect on|off   2-element out+in chains through indirect tables (default off)\n"
 	"  --poll            both sides spin (default)\n"
 	"  --notify          eventfd kicks and calls, blocking when idle\n"
+	"  --notify-checks on|off  kick_prepare and need_notify (default on); off, with\n"
+	"                    --poll only: publish and flush alone, the ring's data path\n"
+	"                    as Linux ringtest's poll mode measures it\n"
 	"  --seconds S       run time (default 2)\n"
 	"  --spin-us N       with --notify: poll up to N us before blocking (default 0)\n"
 	"  --json            one JSON object per line\n"
@@ -107,6 +116,7 @@ static const struct option bench_options[] = {
 	{"indirect", required_argument, NULL, 'i'},
 	{"poll", no_argument, NULL, 'p'},
 	{"notify", no_argument, NULL, 'n'},
+	{"notify-checks", required_argument, NULL, 'c'},
 	{"seconds", required_argument, NULL, 't'},
 	{"json", no_argument, NULL, 'j'},
 	{"spin-us", required_argument, NULL, 'u'},
@@ -156,7 +166,8 @@ static int bench_parse(int argc, char **argv, struct bench_cfg *c)
 	unsigned int spin_us = 0;
 	int o, r = 0;
 
-	*c = (struct bench_cfg){.size = 256, .batch = 32, .event_idx = true, .seconds = 2.0};
+	*c = (struct bench_cfg){
+		.size = 256, .batch = 32, .event_idx = true, .notify_checks = true, .seconds = 2.0};
 	optind = 1;
 	opterr = 0;
 	while (r == 0 && (o = getopt_long(argc, argv, "", bench_options, NULL)) != -1) {
@@ -189,6 +200,9 @@ static int bench_parse(int argc, char **argv, struct bench_cfg *c)
 		case 'n':
 			c->notify = true;
 			break;
+		case 'c':
+			r = bench_on_off("notify-checks", optarg, &c->notify_checks);
+			break;
 		case 't':
 			if (opt_parse_seconds(optarg, &c->seconds) || c->seconds > 3600)
 				r = opt_usage_error(
@@ -211,6 +225,10 @@ static int bench_parse(int argc, char **argv, struct bench_cfg *c)
 	}
 	if (r == 0 && optind < argc)
 		r = opt_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
+	/* Without kick decisions a sleeping side would never be woken. */
+	if (r == 0 && c->notify && !c->notify_checks)
+		r = opt_usage_error(CMD, "--notify-checks off needs --poll (a side that sleeps "
+					 "must be woken by a notification)");
 	/* §2.7: a split queue's size is a power of two; §2.8 lets a packed one be any. */
 	if (r == 0 && !c->packed && (c->size & (c->size - 1)))
 		r = opt_usage_error(CMD, "--size must be a power of two for split, not %u",
@@ -310,7 +328,9 @@ static void *bench_driver(void *arg)
 			slot = slot + 1 == c->size ? 0 : slot + 1;
 			added++;
 		}
-		if (added && virtqueue_kick_prepare(&b->vq)) {
+		if (added && !c->notify_checks) {
+			virtqueue_publish(&b->vq);
+		} else if (added && virtqueue_kick_prepare(&b->vq)) {
 			kicks++;
 			if (c->notify)
 				bench_fd_signal(b->kick_fd);
@@ -373,7 +393,7 @@ static void *bench_device(void *arg)
 		}
 		if (n) {
 			ops->flush(q);
-			if (ops->need_notify(q)) {
+			if (c->notify_checks && ops->need_notify(q)) {
 				irqs++;
 				if (c->notify)
 					bench_fd_signal(b->call_fd);
@@ -483,23 +503,24 @@ static void bench_report(const struct bench *b)
 	const struct bench_cfg *c = b->cfg;
 	double secs = (double)b->ns / 1e9;
 	double ops = (double)(b->ops ? b->ops : 1);
-	char config[112];
+	char config[128];
 
-	snprintf(config, sizeof(config), "%s%s size=%u batch=%u %s event-idx=%s indirect=%s%s",
+	snprintf(config, sizeof(config), "%s%s size=%u batch=%u %s event-idx=%s indirect=%s%s%s",
 		 c->packed ? "packed" : "split", c->in_order ? "+in-order" : "", c->size, c->batch,
 		 c->notify ? "notify" : "poll", c->event_idx ? "on" : "off",
-		 c->indirect ? "on" : "off", c->notify && c->spin_ns ? " spin" : "");
+		 c->indirect ? "on" : "off", c->notify && c->spin_ns ? " spin" : "",
+		 c->notify_checks ? "" : " notify-checks=off");
 	if (c->json) {
 		printf("{\"bench\":\"ring\",\"format\":\"%s\",\"in_order\":%s,\"size\":%u,"
 		       "\"batch\":%u,\"mode\":\"%s\","
-		       "\"event_idx\":%s,\"indirect\":%s,\"spin_us\":%llu,\"seconds\":%.3f,\"ops\":"
-		       "%llu,"
+		       "\"event_idx\":%s,\"indirect\":%s,\"notify_checks\":%s,\"spin_us\":%llu,"
+		       "\"seconds\":%.3f,\"ops\":%llu,"
 		       "\"ops_per_sec\":%.0f,\"kicks_per_op\":%.6f,\"interrupts_per_op\":%.6f}\n",
 		       c->packed ? "packed" : "split", c->in_order ? "true" : "false", c->size,
 		       c->batch, c->notify ? "notify" : "poll", c->event_idx ? "true" : "false",
-		       c->indirect ? "true" : "false", (unsigned long long)(c->spin_ns / 1000u),
-		       secs, (unsigned long long)b->ops, (double)b->ops / secs,
-		       (double)b->kicks / ops, (double)b->interrupts / ops);
+		       c->indirect ? "true" : "false", c->notify_checks ? "true" : "false",
+		       (unsigned long long)(c->spin_ns / 1000u), secs, (unsigned long long)b->ops,
+		       (double)b->ops / secs, (double)b->kicks / ops, (double)b->interrupts / ops);
 		return;
 	}
 	printf("%-52s %14s %10s %14s\n", "config", "ops/s", "kicks/op", "interrupts/op");

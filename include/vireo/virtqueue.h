@@ -100,12 +100,13 @@ struct vring_split_drv {
 	uint16_t num;
 	uint16_t free_head;
 	uint16_t num_free;
-	uint16_t avail_idx_shadow;   /* our copy of avail->idx */
-	uint16_t avail_flags_shadow; /* our copy of avail->flags */
-	uint16_t last_used_idx;	     /* next used entry to consume */
-	uint16_t num_added;	     /* added since the last kick_prepare */
-	uint16_t used_idx_shadow;    /* last used->idx read (validated) */
-	uint16_t used_head;	     /* IN_ORDER: head of the oldest buffer in flight */
+	uint16_t avail_idx_shadow;    /* avail->idx once every added buffer is published */
+	uint16_t avail_idx_published; /* avail->idx as last stored: what the device can see */
+	uint16_t avail_flags_shadow;  /* our copy of avail->flags */
+	uint16_t last_used_idx;	      /* next used entry to consume */
+	uint16_t num_added;	      /* added since the last kick decision, saturating */
+	uint16_t used_idx_shadow;     /* last used->idx read (validated) */
+	uint16_t used_head;	      /* IN_ORDER: head of the oldest buffer in flight */
 	uint16_t batch_last; /* IN_ORDER: head of the last buffer of the batch being taken */
 	uint32_t batch_len;  /* IN_ORDER: the used length of that last buffer */
 	bool in_batch;	     /* IN_ORDER: buffers of a batch are still to be taken */
@@ -157,9 +158,10 @@ struct vring_packed_drv {
 	uint16_t free_id;	     /* head of the free buffer-ID list */
 	uint16_t next_avail;	     /* where the next descriptor goes */
 	uint16_t next_used;	     /* where the next used descriptor is expected */
-	uint16_t pending_head;	     /* first descriptor added since the last kick_prepare */
+	uint16_t pending_head;	     /* first descriptor added since the last publish */
 	uint16_t pending_flags;	     /* its flags, stored last (they publish the batch) */
-	uint16_t num_added;	     /* descriptors added since the last kick_prepare */
+	uint16_t num_pending;	     /* descriptors added since the last publish (unseen) */
+	uint16_t num_added;	     /* descriptors added since the last kick decision; saturates */
 	uint16_t event_flags_shadow; /* our copy of driver_event->flags */
 	uint16_t batch_last;	     /* IN_ORDER: ID of the last buffer of the batch being taken */
 	uint32_t batch_len;	     /* IN_ORDER: the used length of that last buffer */
@@ -209,6 +211,7 @@ struct virtqueue {
 struct virtqueue_ops {
 	int (*add_sgs)(struct virtqueue *vq, const struct virtio_sg *sg, unsigned int out_num,
 		       unsigned int in_num, void *token);
+	void (*publish)(struct virtqueue *vq);
 	bool (*kick_prepare)(struct virtqueue *vq);
 	bool (*notify)(struct virtqueue *vq);
 	void *(*get_buf)(struct virtqueue *vq, uint32_t *len);
@@ -246,9 +249,9 @@ VIREO_API int virtqueue_packed_init(struct virtqueue *vq,
  *
  * Uses one indirect table when indirect descriptors were configured and the
  * chain has more than one element and fits; otherwise a chain in the ring.
- * The device sees the buffer only after the next virtqueue_kick_prepare()
- * (or virtqueue_kick()), which publishes every buffer added since with one
- * avail->idx store.
+ * The device sees the buffer only after the next virtqueue_publish() or
+ * virtqueue_kick_prepare() (or virtqueue_kick()), which publish every buffer
+ * added since with one store (split: avail->idx; packed: the first head's flags).
  * Return: 0; -ENOSPC if the ring is full; -EINVAL for an empty list, a NULL
  * token or a chain longer than the queue; -EIO if the queue is broken.
  */
@@ -264,9 +267,26 @@ VIREO_API int virtqueue_add_inbuf(struct virtqueue *vq, const struct virtio_sg *
 				  unsigned int num, void *token);
 
 /**
+ * virtqueue_publish() - make the buffers added so far visible to the device,
+ * without deciding on a notification
+ *
+ * One release store (split: avail->idx, §2.7.13.3; packed: the pending
+ * batch's first head flags, §2.8.21.1). It never notifies, never fences and
+ * never reads the device's suppression words: for a device known to poll,
+ * or a caller that decides later. The next virtqueue_kick_prepare() still
+ * decides for every buffer added since the previous kick decision,
+ * published or not; once more than the queue size were added since then it
+ * asks for a kick without comparing event indexes (a notification is always
+ * allowed, §2.7.10). Does nothing on a broken queue. Cannot fail.
+ */
+VIREO_API void virtqueue_publish(struct virtqueue *vq);
+
+/**
  * virtqueue_kick_prepare() - publish added buffers; does the device want a kick?
  *
- * Honours VIRTQ_USED_F_NO_NOTIFY, or avail_event with EVENT_IDX (§2.7.10).
+ * Honours VIRTQ_USED_F_NO_NOTIFY, or avail_event with EVENT_IDX (§2.7.10),
+ * for every buffer added since the previous kick_prepare, including those
+ * virtqueue_publish() already made visible.
  * Return: true if virtqueue_notify() should be called.
  */
 VIREO_API bool virtqueue_kick_prepare(struct virtqueue *vq);

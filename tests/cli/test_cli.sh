@@ -10,7 +10,7 @@ trap 'rm -rf "$tmp"' EXIT
 img=$tmp/disk.img
 n=0 failed=0
 
-echo "1..55"
+echo "1..62"
 
 report() { # report OK NAME [DETAIL]
 	n=$((n + 1))
@@ -126,6 +126,22 @@ report $? "bench ring --format packed --in-order on" "exit $rc: $out $err"
 run bench ring --format packed --notify --size 7 --batch 3 --indirect on --seconds 0.2 --json
 [ "$rc" = 0 ] && grep -q '"format":"packed"' "$tmp/out" && ! grep -q '"ops":0,' "$tmp/out"
 report $? "bench ring --format packed --notify at size 7" "exit $rc: $out $err"
+usage_error "bench ring: --notify-checks off with --notify" bench ring --notify \
+	--notify-checks off
+usage_error "bench ring: --notify-checks off before --notify" bench ring --notify-checks off \
+	--notify
+usage_error "bench ring: bad --notify-checks" bench ring --poll --notify-checks maybe
+usage_error "bench ring: --notify-checks without a value" bench ring --notify-checks
+run bench ring --format split --poll --notify-checks off --batch 1 --seconds 0.2 --json
+[ "$rc" = 0 ] && grep -q '"notify_checks":false' "$tmp/out" && ! grep -q '"ops":0,' "$tmp/out" &&
+	grep -q '"kicks_per_op":0.000000,"interrupts_per_op":0.000000' "$tmp/out"
+report $? "bench ring --poll --notify-checks off: no kicks, no interrupts" "exit $rc: $out $err"
+run bench ring --format packed --in-order on --size 100 --notify-checks off --seconds 0.2
+[ "$rc" = 0 ] && grep -q 'notify-checks=off' "$tmp/out"
+report $? "bench ring --notify-checks off: the text config says it" "exit $rc: $out $err"
+run bench ring --format packed --seconds 0.2 --json
+[ "$rc" = 0 ] && grep -q '"notify_checks":true' "$tmp/out"
+report $? "bench ring: notify checks on by default" "exit $rc: $out $err"
 usage_error "bench blk: bad --ring" bench blk --image "$img" --rw read --bs 4k --iodepth 1 \
 	--ring ring
 

@@ -76,6 +76,8 @@ struct model {
 	unsigned int pushed_head, pushed_tail, pushed_cap;
 	unsigned int unflushed;
 	bool dev_sleeping, drv_sleeping;
+	unsigned int unpublished; /* added since the last publish or kick_prepare */
+	bool kick_owed;		  /* published while the device slept, no kick decision since */
 	uint64_t added, returned, kicks, signals;
 	struct vring_dev_position pos; /* the device's, to count wrap-counter flips */
 	uint64_t avail_flips, used_flips;
@@ -202,15 +204,36 @@ static void model_add(struct model *m)
 	assert_int_equal(r, 0);
 	t->st = T_POSTED;
 	m->added++;
+	m->unpublished++;
+}
+
+/*
+ * virtqueue_publish(): what was added becomes visible to the device at once
+ * (R-PR-08: the batch's first head flags stored after the rest), with no
+ * kick decision.
+ */
+static void model_publish(struct model *m)
+{
+	if (m->dev_sleeping && m->unpublished)
+		m->kick_owed = true;
+	virtqueue_publish(&m->vq);
+	if (m->unpublished)
+		assert_true(dev_ops->has_avail(&m->dev));
+	m->unpublished = 0;
 }
 
 static void model_kick(struct model *m)
 {
-	bool published = m->vq.packed.num_added != 0;
+	bool owed = m->dev_sleeping && (m->unpublished || m->kick_owed);
 	bool kick = virtqueue_kick_prepare(&m->vq);
 
-	/* A sleeping device must be kicked by any new publish. */
-	if (m->dev_sleeping && published)
+	/*
+	 * A sleeping device must be kicked for anything published since it went
+	 * to sleep, by this call or by a virtqueue_publish() since the last one.
+	 */
+	m->unpublished = 0;
+	m->kick_owed = false;
+	if (owed)
 		assert_true(kick);
 	if (kick) {
 		m->kicks++;
@@ -378,8 +401,10 @@ static void model_step(struct model *m)
 	model_count_laps(m);
 	if (op < 3)
 		model_add(m);
-	else if (op < 5)
+	else if (op < 4)
 		model_kick(m);
+	else if (op < 5)
+		model_publish(m);
 	else if (op < 8)
 		model_pop(m);
 	else if (op < 11)

@@ -11,7 +11,11 @@
  * head flags, the used descriptor's flags) must be visible after the other
  * side's acquire. Either side waiting RACE_TIMEOUT_MS is a lost wake-up (not
  * a timing assertion: a wake-up takes microseconds; the timeout stands for
- * "never"). The split ring's counterpart is test_ring_threads.c.
+ * "never"). The split ring's counterpart is test_ring_threads.c. With
+ * publish the driver also calls virtqueue_publish() after random adds: the
+ * device then often pops a batch (R-PR-08: its first head's flags stored with
+ * release after every descriptor of it) before the kick decision, which must
+ * still cover those buffers, or the sleeping device is never kicked.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -149,6 +153,7 @@ struct race {
 	atomic_bool dev_timeout, drv_timeout, dev_bad, drv_bad;
 	uint64_t seq[RACE_NUM];
 	uint64_t sent, done, kicks, sleeps;
+	bool publish; /* virtqueue_publish() after random adds */
 };
 
 static uint64_t race_now(void)
@@ -269,6 +274,8 @@ static bool race_drv_add(struct race *rc, struct xorshift *r, uint64_t limit)
 		if (virtqueue_add_sgs(&f->vq, sg, 1, 1, (void *)(uintptr_t)(slot + 1)))
 			return false;
 		rc->sent++;
+		if (rc->publish && xorshift_below(r, 2))
+			virtqueue_publish(&f->vq);
 	}
 	return true;
 }
@@ -352,7 +359,7 @@ static void *race_driver(void *arg)
 	return NULL;
 }
 
-static void race_run(bool event_idx, bool in_order)
+static void race_run(bool event_idx, bool in_order, bool publish)
 {
 	struct race *rc = calloc(1, sizeof(*rc));
 	pthread_t dev, drv;
@@ -360,6 +367,7 @@ static void race_run(bool event_idx, bool in_order)
 
 	assert_non_null(rc);
 	rc->f = pring_new(RACE_NUM, event_idx, in_order);
+	rc->publish = publish;
 	rc->kick_fd = eventfd(0, EFD_CLOEXEC);
 	rc->call_fd = eventfd(0, EFD_CLOEXEC);
 	assert_true(rc->kick_fd >= 0 && rc->call_fd >= 0);
@@ -368,10 +376,11 @@ static void race_run(bool event_idx, bool in_order)
 	pthread_join(drv, NULL);
 	pthread_join(dev, NULL);
 	lost = atomic_load(&rc->dev_timeout) || atomic_load(&rc->drv_timeout);
-	printf("# packed race event_idx=%d in_order=%d: %llu buffers, %llu kicks, %llu driver "
-	       "sleeps%s\n",
-	       event_idx, in_order, (unsigned long long)rc->done, (unsigned long long)rc->kicks,
-	       (unsigned long long)rc->sleeps, lost ? ", LOST WAKE-UP" : "");
+	printf("# packed race event_idx=%d in_order=%d publish=%d: %llu buffers, %llu kicks, "
+	       "%llu driver sleeps%s\n",
+	       event_idx, in_order, publish, (unsigned long long)rc->done,
+	       (unsigned long long)rc->kicks, (unsigned long long)rc->sleeps,
+	       lost ? ", LOST WAKE-UP" : "");
 	assert_false(lost);
 	assert_false(atomic_load(&rc->dev_bad));
 	assert_false(atomic_load(&rc->drv_bad));
@@ -388,19 +397,25 @@ static void race_run(bool event_idx, bool in_order)
 static void test_race_event_idx(void **state)
 {
 	(void)state;
-	race_run(true, false);
+	race_run(true, false, false);
+}
+
+static void test_race_publish(void **state)
+{
+	(void)state;
+	race_run(true, false, true);
 }
 
 static void test_race_plain(void **state)
 {
 	(void)state;
-	race_run(false, false);
+	race_run(false, false, false);
 }
 
 static void test_race_in_order(void **state)
 {
 	(void)state;
-	race_run(true, true);
+	race_run(true, true, false);
 }
 
 int main(void)
@@ -409,6 +424,7 @@ int main(void)
 		cmocka_unit_test(test_race_event_idx),
 		cmocka_unit_test(test_race_plain),
 		cmocka_unit_test(test_race_in_order),
+		cmocka_unit_test(test_race_publish),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

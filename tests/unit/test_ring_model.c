@@ -58,7 +58,9 @@ struct model {
 	unsigned int pushed_head, pushed_tail, pushed_cap;
 	unsigned int unflushed; /* pushed but not flushed */
 	bool dev_sleeping, drv_sleeping;
-	bool in_order; /* VIRTIO_F_IN_ORDER: the device completes in pop order */
+	unsigned int unpublished; /* added since the last publish or kick_prepare */
+	bool kick_owed;		  /* published while the device slept, no kick decision since */
+	bool in_order;		  /* VIRTIO_F_IN_ORDER: the device completes in pop order */
 	uint64_t added, returned, kicks, signals;
 };
 
@@ -108,16 +110,38 @@ static void model_add(struct model *m)
 	assert_int_equal(r, 0);
 	t->st = T_POSTED;
 	m->added++;
+	m->unpublished++;
+}
+
+/*
+ * virtqueue_publish(): what was added becomes visible to the device at once
+ * (R-SR-11: avail->idx stored after the ring entries), with no kick decision.
+ */
+static void model_publish(struct model *m)
+{
+	struct ring_fixture *f = m->f;
+
+	if (m->dev_sleeping && m->unpublished)
+		m->kick_owed = true;
+	virtqueue_publish(&f->vq);
+	if (m->unpublished)
+		assert_true(dev_ops->has_avail(&f->ring));
+	m->unpublished = 0;
 }
 
 static void model_kick(struct model *m)
 {
 	struct ring_fixture *f = m->f;
-	bool published = f->vq.split.num_added != 0;
+	bool owed = m->dev_sleeping && (m->unpublished || m->kick_owed);
 	bool kick = virtqueue_kick_prepare(&f->vq);
 
-	/* A sleeping device must be kicked by any new publish. */
-	if (m->dev_sleeping && published)
+	/*
+	 * A sleeping device must be kicked for anything published since it went
+	 * to sleep, by this call or by a virtqueue_publish() since the last one.
+	 */
+	m->unpublished = 0;
+	m->kick_owed = false;
+	if (owed)
 		assert_true(kick);
 	if (kick) {
 		m->kicks++;
@@ -287,8 +311,10 @@ static void model_step(struct model *m)
 		model_add(m);
 		break;
 	case 3:
-	case 4:
 		model_kick(m);
+		break;
+	case 4:
+		model_publish(m);
 		break;
 	case 5:
 	case 6:

@@ -34,9 +34,14 @@
  * pairs and fences are exercised: the driver writes a sequence number into
  * each readable buffer before adding it, the device answers 3 * seq in the
  * writable one, and the driver checks the answer after get_buf (data
- * written before a published index must be visible after it).
+ * written before a published index must be visible after it). With
+ * @publish the driver never decides on a kick: virtqueue_publish() alone
+ * must make each batch visible (R-SR-11: a release store of avail->idx after
+ * the ring entries; under TSan a weaker store shows as a race on the
+ * buffers), or the device never sees it and the run times out.
  */
 #define THR_OPS 50000u
+#define THR_TIMEOUT_S 20
 
 struct thr {
 	struct ring_fixture *f;
@@ -82,8 +87,9 @@ static void *thr_device(void *arg)
 	return NULL;
 }
 
-static void thr_run(bool event_idx, bool indirect)
+static void thr_run(bool event_idx, bool indirect, bool publish)
 {
+	time_t deadline = time(NULL) + THR_TIMEOUT_S;
 	struct thr t = {.f = ring_fixture_new(16, event_idx, indirect, 0)};
 	struct ring_fixture *f = t.f;
 	uint64_t seq[16];
@@ -111,7 +117,10 @@ static void thr_run(bool event_idx, bool indirect)
 				virtqueue_add_sgs(&f->vq, sg, 1, 1, (void *)(uintptr_t)(slot + 1)),
 				0);
 		}
-		virtqueue_kick_prepare(&f->vq);
+		if (publish)
+			virtqueue_publish(&f->vq);
+		else
+			virtqueue_kick_prepare(&f->vq);
 		if (!virtqueue_more_used(&f->vq))
 			sched_yield(); /* the device may share our CPU */
 		while ((tok = virtqueue_get_buf(&f->vq, &len))) {
@@ -123,7 +132,7 @@ static void thr_run(bool event_idx, bool indirect)
 			free_slots[n_free++] = (uint16_t)slot;
 			done++;
 		}
-		if (atomic_load(&t.device_errors))
+		if (atomic_load(&t.device_errors) || time(NULL) > deadline)
 			break;
 	}
 	atomic_store(&t.stop, true);
@@ -137,13 +146,20 @@ static void thr_run(bool event_idx, bool indirect)
 static void test_threads_plain(void **state)
 {
 	(void)state;
-	thr_run(false, false);
+	thr_run(false, false, false);
 }
 
 static void test_threads_event_idx_indirect(void **state)
 {
 	(void)state;
-	thr_run(true, true);
+	thr_run(true, true, false);
+}
+
+/* Poll mode: publish only, never a kick decision (what `bench ring --notify-checks off` does). */
+static void test_threads_publish(void **state)
+{
+	(void)state;
+	thr_run(true, false, true);
 }
 
 /*
@@ -158,6 +174,10 @@ static void test_threads_event_idx_indirect(void **state)
  * The driver spins a random while before sleeping and the device completes
  * every RACE_FLUSH chains, so adds often meet the device's last pop: with
  * the fence removed this catches the hang in most runs on an idle 2-CPU box.
+ * With @publish the driver also calls virtqueue_publish() after random adds,
+ * so the device often sees buffers before the kick decision: kick_prepare
+ * must still decide for all of them (a publish that counted as a decision
+ * loses the kick the sleeping device waits for).
  */
 #define RACE_NUM 64u
 #define RACE_DEPTH 32u
@@ -174,6 +194,7 @@ struct race {
 	atomic_bool dev_timeout, drv_timeout, dev_bad, drv_bad;
 	uint64_t seq[RACE_NUM];
 	uint64_t sent, done, kicks, sleeps;
+	bool publish; /* virtqueue_publish() after random adds */
 };
 
 static uint64_t race_now(void)
@@ -295,6 +316,8 @@ static bool race_drv_add(struct race *rc, struct xorshift *r, uint64_t limit)
 		if (virtqueue_add_sgs(&f->vq, sg, 1, 1, (void *)(uintptr_t)(slot + 1)))
 			return false;
 		rc->sent++;
+		if (rc->publish && xorshift_below(r, 2))
+			virtqueue_publish(&f->vq);
 	}
 	return true;
 }
@@ -395,7 +418,7 @@ static void race_report(struct race *rc)
 	       (unsigned long long)rc->sent, (unsigned long long)rc->done);
 }
 
-static void race_run(bool event_idx)
+static void race_run(bool event_idx, bool publish)
 {
 	struct race *rc = calloc(1, sizeof(*rc));
 	pthread_t dev, drv;
@@ -403,6 +426,7 @@ static void race_run(bool event_idx)
 
 	assert_non_null(rc);
 	rc->f = ring_fixture_new(RACE_NUM, event_idx, false, 0);
+	rc->publish = publish;
 	rc->kick_fd = eventfd(0, EFD_CLOEXEC);
 	rc->call_fd = eventfd(0, EFD_CLOEXEC);
 	assert_true(rc->kick_fd >= 0 && rc->call_fd >= 0);
@@ -413,8 +437,8 @@ static void race_run(bool event_idx)
 	lost = atomic_load(&rc->dev_timeout) || atomic_load(&rc->drv_timeout);
 	if (lost)
 		race_report(rc);
-	printf("# race event_idx=%d: %llu buffers, %llu kicks, %llu driver sleeps\n", event_idx,
-	       (unsigned long long)rc->done, (unsigned long long)rc->kicks,
+	printf("# race event_idx=%d publish=%d: %llu buffers, %llu kicks, %llu driver sleeps\n",
+	       event_idx, publish, (unsigned long long)rc->done, (unsigned long long)rc->kicks,
 	       (unsigned long long)rc->sleeps);
 	assert_false(lost);
 	assert_false(atomic_load(&rc->dev_bad));
@@ -431,21 +455,29 @@ static void race_run(bool event_idx)
 static void test_race_kick_event_idx(void **state)
 {
 	(void)state;
-	race_run(true);
+	race_run(true, false);
+}
+
+static void test_race_kick_publish(void **state)
+{
+	(void)state;
+	race_run(true, true);
 }
 
 static void test_race_kick_plain(void **state)
 {
 	(void)state;
-	race_run(false);
+	race_run(false, false);
 }
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_threads_plain),
 		cmocka_unit_test(test_threads_event_idx_indirect),
+		cmocka_unit_test(test_threads_publish),
 		cmocka_unit_test(test_race_kick_event_idx),
 		cmocka_unit_test(test_race_kick_plain),
+		cmocka_unit_test(test_race_kick_publish),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
