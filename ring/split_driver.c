@@ -215,14 +215,12 @@ static int split_add_sgs(struct virtqueue *vq, const struct virtio_sg *sg, unsig
 }
 
 /*
- * split_publish() - virtqueue_publish() for the split format: one release
- * store of avail->idx, no fence, no read of anything the device writes.
+ * drv_publish_idx() - make every buffer added so far visible: one release
+ * store of avail->idx, skipped when the device already sees that value.
  */
-static void split_publish(struct virtqueue *vq)
+static void drv_publish_idx(struct vring_split_drv *s)
 {
-	struct vring_split_drv *s = &vq->split;
-
-	if (vq->broken || s->avail_idx_published == s->avail_idx_shadow)
+	if (s->avail_idx_published == s->avail_idx_shadow)
 		return;
 	/*
 	 * §2.7.13.3 (R-SR-11): ring entries and descriptors before the index.
@@ -230,6 +228,13 @@ static void split_publish(struct virtqueue *vq)
 	 */
 	vring_store_release16(&s->avail->idx, s->avail_idx_shadow);
 	s->avail_idx_published = s->avail_idx_shadow;
+}
+
+/* virtqueue_publish() for the split format: no fence, no read of device data. */
+static void split_publish(struct virtqueue *vq)
+{
+	if (!vq->broken)
+		drv_publish_idx(&vq->split);
 }
 
 static bool split_kick_prepare(struct virtqueue *vq)
@@ -241,14 +246,10 @@ static bool split_kick_prepare(struct virtqueue *vq)
 	if (vq->broken || added == 0)
 		return false;
 	s->num_added = 0;
+	drv_publish_idx(s);
 	/*
-	 * §2.7.13.3 (R-SR-11): ring entries and descriptors before the index.
-	 * Pairs with the acquire load in dev_avail_reload() (split_device.c).
-	 */
-	vring_store_release16(&s->avail->idx, new_idx);
-	s->avail_idx_published = new_idx;
-	/*
-	 * §2.7.13.4 (R-SR-12): the idx store must be visible before we read the
+	 * §2.7.13.4 (R-SR-12): the idx store (here or in an earlier
+	 * virtqueue_publish()) must be visible before we read the
 	 * device's suppression word. Pairs with vring_mb() in
 	 * vring_split_dev_enable_notify().
 	 */
