@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "tests/lib/fd_count.h"
+#include "tests/lib/poll_until.h"
 #include "tests/lib/serve_proc.h"
 #include "tests/lib/vu_client.h"
 
@@ -51,10 +52,23 @@ static void sleep_ms(long ms)
 }
 
 /* Bounded wait for the server to close what a front-end left, then compare. */
+struct idle_query {
+	const struct serve_proc *server;
+	unsigned int idle;
+};
+
+static bool server_is_idle(void *arg)
+{
+	const struct idle_query *q = arg;
+
+	return serve_proc_fds(q->server) == q->idle;
+}
+
 static void expect_idle(const struct serve_proc *s, unsigned int idle)
 {
-	for (int t = 0; t < 500 && serve_proc_fds(s) != idle; t++)
-		sleep_ms(10);
+	struct idle_query q = {.server = s, .idle = idle};
+
+	poll_until(server_is_idle, &q, 5000);
 	assert_int_equal(serve_proc_fds(s), idle);
 }
 

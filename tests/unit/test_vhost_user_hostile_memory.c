@@ -35,6 +35,7 @@
 #include <vireo/mem_guard.h>
 
 #include "tests/lib/fd_count.h"
+#include "tests/lib/poll_until.h"
 #include "tests/lib/vireo_proc.h"
 #include "tests/lib/vu_client.h"
 
@@ -76,10 +77,16 @@ static int setup(void **state)
 }
 
 /* The last front-end's close may still be on its way: bounded wait, not a timing check. */
+static bool server_is_idle(void *arg)
+{
+	struct server *s = arg;
+
+	return fd_count_of_process(s->proc.pid) == s->fds_idle;
+}
+
 static void server_wait_idle(struct server *s)
 {
-	for (int t = 0; t < 500 && fd_count_of_process(s->proc.pid) != s->fds_idle; t++)
-		nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
+	poll_until(server_is_idle, s, 5000);
 	assert_int_equal(fd_count_of_process(s->proc.pid), s->fds_idle);
 }
 
@@ -229,15 +236,24 @@ static unsigned int maps_count(pid_t pid, const char *needle)
  * resets the device, finishing in-flight I/O, in between), so an idle fd
  * count does not yet say the mappings are gone. Return: the mappings left.
  */
+struct maps_query {
+	pid_t pid;
+	const char *needle;
+};
+
+static bool maps_are_gone(void *arg)
+{
+	const struct maps_query *q = arg;
+
+	return maps_count(q->pid, q->needle) == 0;
+}
+
 static unsigned int maps_wait_gone(pid_t pid, const char *needle)
 {
-	unsigned int n = maps_count(pid, needle);
+	struct maps_query q = {.pid = pid, .needle = needle};
 
-	for (int t = 0; t < 500 && n; t++) {
-		nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
-		n = maps_count(pid, needle);
-	}
-	return n;
+	poll_until(maps_are_gone, &q, 5000);
+	return maps_count(pid, needle);
 }
 
 /*
