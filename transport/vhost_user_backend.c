@@ -19,7 +19,11 @@
 
 #include <vireo/log.h>
 
+#include "transport/vhost_user_clock.h"
 #include "transport/vhost_user_internal.h"
+
+/* Handling a message for longer than this is logged (vub_log_slow()). */
+#define VUB_SLOW_MESSAGE_MS 500
 
 static void vub_conn_event(void *opaque, uint32_t events);
 static void vub_deadline_event(void *opaque, uint32_t events);
@@ -215,17 +219,31 @@ static void vub_recv_failed(struct vhost_user_backend *b, int err, uint32_t requ
 	vub_disconnect(b, vub_recv_error(err));
 }
 
+/*
+ * A front-end such as QEMU waits for many replies with its main loop held, so
+ * a slow message freezes the whole guest: say so, with the time it took.
+ */
+static void vub_log_slow(const struct vhost_user_backend *b, const char *name, int64_t ms)
+{
+	if (ms >= VUB_SLOW_MESSAGE_MS)
+		log_warn("vhost-user: connection %lu: %s took %lld ms to handle", b->conn_count,
+			 name, (long long)ms);
+}
+
 /* One checked message: handle, reply; any failure ends the connection. */
 static void vub_serve_one(struct vhost_user_backend *b, struct vhost_user_msg *msg)
 {
 	const char *name = vireo_vhost_user_request_name(msg->hdr.request);
 	struct vhost_user_msg reply;
 	const char *why = "failed";
+	int64_t start_ms;
 	int ret;
 
 	log_debug("vhost-user: %s", name);
 	vireo_vhost_user_msg_init(&reply, msg->hdr.request, 0);
+	start_ms = vhost_user_clock_ms();
 	ret = vub_handle(b, msg, &reply, &why);
+	vub_log_slow(b, name, vhost_user_clock_ms() - start_ms);
 	/* Fds a handler did not take (a stray REM_MEM_REG fd included) are closed unused. */
 	vireo_vhost_user_msg_close_fds(msg);
 	if (ret < 0) {

@@ -12,13 +12,13 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <vireo/dma.h>
 #include <vireo/log.h>
 #include <vireo/spec.h>
 
+#include "transport/vhost_user_clock.h"
 #include "transport/vhost_user_frontend_internal.h"
 
 #define VHU_FE_DEFAULT_TIMEOUT_MS 5000
@@ -65,14 +65,6 @@ void vhu_fe_break(struct vhost_user_frontend *fe, const char *why)
 		log_warn("vhost-user: back-end: %s; the device is broken", why);
 }
 
-static int64_t vhu_fe_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * The whole reply within the timeout, however the back-end spreads its bytes
  * (a per-recvmsg timeout would let it trickle one byte per period forever).
@@ -80,7 +72,7 @@ static int64_t vhu_fe_now_ms(void)
  */
 static int vhu_fe_recv_within(struct vhost_user_frontend *fe, struct vhost_user_msg *reply)
 {
-	int64_t deadline = vhu_fe_now_ms() + fe->timeout_ms;
+	int64_t deadline = vhost_user_clock_ms() + fe->timeout_ms;
 	struct pollfd p = {.fd = fe->sock, .events = POLLIN};
 	size_t got = 0;
 	int64_t left = 0;
@@ -90,7 +82,7 @@ static int vhu_fe_recv_within(struct vhost_user_frontend *fe, struct vhost_user_
 		n = vireo_vhost_user_recv_step(fe->sock, reply, &got, true);
 		if (n != 0)
 			return n < 0 ? n : 0;
-		left = deadline - vhu_fe_now_ms();
+		left = deadline - vhost_user_clock_ms();
 		if (left <= 0)
 			break;
 		n = poll(&p, 1, (int)left);
