@@ -13,11 +13,15 @@ guest_test_init() {
 	tmp=$(mktemp -d "/tmp/vireo-$1.XXXXXX")
 }
 
-# guest_test_cleanup: for trap EXIT: stop what serve_start started and remove $tmp (kept with
-# VIREO_KEEP_TMP=1: serve logs, guest consoles).
+# guest_test_cleanup: for trap EXIT: stop what serve_start started and remove $tmp (kept, with
+# the serve logs and guest consoles, after a failed check or with VIREO_KEEP_TMP=1).
 guest_test_cleanup() {
 	serve_stop_all
-	[ -n "${VIREO_KEEP_TMP:-}" ] || rm -rf "$tmp"
+	if [ -n "${VIREO_KEEP_TMP:-}" ] || [ "${tap_failed:-0}" -gt 0 ]; then
+		echo "# kept $tmp"
+	else
+		rm -rf "$tmp"
+	fi
 }
 
 # guest_need_vireo: skip the script if $VIREO is not built.

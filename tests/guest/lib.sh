@@ -141,3 +141,5 @@ guest_vfio_dir() {
 
 # shellcheck source=../guest/interop_lib.sh # (from tests/interop/ and from here)
 . "$(dirname "${BASH_SOURCE[0]}")/interop_lib.sh"
+# shellcheck source=../guest/proc_threads.sh
+. "$(dirname "${BASH_SOURCE[0]}")/proc_threads.sh"

@@ -14,6 +14,8 @@
 # VIREO_ACCEL=kvm|tcg overrides. Memory is a shared memfd, as vhost-user needs.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=proc_threads.sh
+. "$here/proc_threads.sh"
 guest=${VIREO_GUEST_DIR:-$here/../../build/guest}
 checks='' serial='' timeout_s=120 log='' smp=2 append='' watch=()
 while [ $# -gt 0 ]; do
@@ -96,7 +98,21 @@ fi
 # boot QEMU-ARGS...: one boot; sets qemu_rc. -no-reboot: the guest's poweroff (or a panic)
 # ends QEMU; timeout bounds a hung guest. sed -u, not tr: the log fills line by line, for
 # scripts that wait for a console line.
+# A hung guest is often QEMU blocked (a vhost-user reply it waits for with its main loop
+# held): 3 s before the timeout, QEMU's threads go to stderr for the diagnosis.
 boot() {
+	local dumper wait_s=$((timeout_s > 6 ? timeout_s - 3 : timeout_s))
+	(
+		# The sleep holds no pipe of ours, and goes with the dumper.
+		sleep "$wait_s" </dev/null >/dev/null 2>&1 &
+		trap 'kill $! 2>/dev/null; exit 0' TERM
+		wait $!
+		q=$(cat "$tmp/qemu.pid" 2>/dev/null)
+		[ -n "$q" ] && grep -q qemu "/proc/$q/comm" 2>/dev/null || exit 0
+		echo "run.sh: QEMU still runs after $wait_s s; its threads:"
+		proc_threads "$q" run.sh:
+	) >&2 &
+	dumper=$!
 	timeout --kill-after=5 "$timeout_s" qemu-system-x86_64 \
 		-machine q35 "${accel_args[@]}" -smp "$smp" -m 512M \
 		-object memory-backend-memfd,id=mem,size=512M,share=on -numa node,memdev=mem \
@@ -105,6 +121,8 @@ boot() {
 		"$@" </dev/null 2>&1 | sed -u 's/\r//g' | tee "$log" |
 		sed -u -n 's/.*\(VIREO-CHECK \)/\1/p'
 	qemu_rc=${PIPESTATUS[0]}
+	kill "$dumper" 2>/dev/null
+	wait "$dumper" 2>/dev/null
 }
 boot "$@"
 # Seen once in many runs under TCG with both cores loaded: the kernel never reached /init

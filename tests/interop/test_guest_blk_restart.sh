@@ -25,7 +25,11 @@ cleanup() {
 	[ -n "$guest_pid" ] && kill "$guest_pid" 2>/dev/null && wait "$guest_pid" 2>/dev/null
 	serve_stop_all
 	[ -n "$mnt" ] && umount "$mnt"
-	[ -n "${KEEP_TMP:-}" ] || rm -rf "$tmp"
+	if [ -n "${VIREO_KEEP_TMP:-}" ] || [ "$tap_failed" -gt 0 ]; then
+		echo "# kept $tmp (logs of the back-ends, the guests' consoles, host.log)"
+	else
+		rm -rf "$tmp"
+	fi
 }
 trap cleanup EXIT
 
@@ -60,7 +64,7 @@ start_blk() {
 wait_console() {
 	console_wait "$tmp/console.log" "$guest_pid" "$1" "$2"
 }
-diag() { tail -n 6 "$tmp/console.log" "$tmp"/blk*.log 2>/dev/null | tr '\n' '|'; }
+diag() { tail -n 6 "$tmp/console.log" "$tmp"/blk*.log "$tmp/host.log" 2>/dev/null | tr '\n' '|'; }
 # vhost_user_disk: QEMU's arguments for the guest's disk: the back-end on $sock, reconnecting.
 vhost_user_disk=(-chardev "socket,id=c0,path=$sock,reconnect=1"
 	-device "vhost-user-blk-pci,chardev=c0,num-queues=2$pk")
@@ -90,13 +94,19 @@ fi
 # busy_moment PID LOG: wait (at most ~5 s) until the back-end's counters (SIGUSR1) show a
 # request in flight, so that a kill right after finds some to resubmit; a kill at a random
 # moment often finds the back-end idle waiting for the guest (TCG is the bottleneck).
+# A back-end that leaves most of the signals unanswered has a blocked event loop (and QEMU,
+# waiting for one of its replies, a frozen guest): its threads go to host.log.
 busy_moment() {
-	local i
+	local i before=$(grep -c 'counters' "$2")
 	for i in $(seq 50); do
 		kill -USR1 "$1" 2>/dev/null
 		sleep 0.1
 		tail -n 3 "$2" | grep -q 'in flight [1-9]' && return 0
 	done
+	if [ $(($(grep -c 'counters' "$2") - before)) -lt 10 ]; then
+		echo "host: back-end $1 answered $(($(grep -c 'counters' "$2") - before)) of 50 SIGUSR1; its threads:"
+		proc_threads "$1" host:
+	fi >>"$tmp/host.log"
 	return 0
 }
 
@@ -123,7 +133,7 @@ line=$(grep -m1 '^VIREO-CHECK blk_restart ' "$tmp/run.out")
 res=FAIL
 case "$line" in "VIREO-CHECK blk_restart PASS"*) [ "$rc" = 0 ] && res=OK ;; esac
 tap $res "fio verify passed every round across the restarts: ${line#VIREO-CHECK blk_restart }" \
-	"run.sh status $rc" "$(tail -n 4 "$tmp/run.err" | tr '\n' '|')" "$(diag)"
+	"run.sh status $rc" "$(grep -v '^  |' "$tmp/run.err" | tail -n 12 | tr '\n' '|')" "$(diag)"
 lat=$(echo "$line" | sed -n 's/.*max_lat_ms=\([0-9]*\).*/\1/p')
 [ -n "$lat" ] && echo "# NOTE: guest I/O stall across a back-end restart (2 s down, reconnect=1): slowest I/O ${lat} ms"
 

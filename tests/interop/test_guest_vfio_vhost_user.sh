@@ -14,7 +14,7 @@
 # closes at its exit) drops serve's IOTLB: QEMU 7.2 does not pass that domain teardown on,
 # and the next process maps the same IOVAs elsewhere (test_iotlb_dropped_when_device_stops).
 #   VIREO=build/vireo tests/interop/test_guest_vfio_vhost_user.sh   (guest in ${VIREO_GUEST_DIR:-build/guest})
-# VIREO_KEEP_TMP=1 keeps the temporary folder (serve logs, console); VIREO_GUEST_TIMEOUT=SECS.
+# VIREO_KEEP_TMP=1 (or a failed check) keeps the temporary folder (serve logs, console); VIREO_GUEST_TIMEOUT=SECS.
 set -u
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 case ${VIREO_LOG:-} in debug | trace) ;; *) export VIREO_LOG=info ;; esac # for the "ACCESS_PLATFORM negotiated" and "IOTLB:" lines checked below
