@@ -20,6 +20,21 @@
 #include "ring/chain.h"
 #include "ring/platform.h"
 
+/* One ring part (chain.h): wholly inside one guest region, host pointer aligned too. */
+void *vring_map_ring_part(const struct vring_mem *mem, uint64_t addr, size_t size,
+			  unsigned int align)
+{
+	uint64_t contig = 0;
+	void *p;
+
+	if (addr % align)
+		return NULL;
+	p = mem->translate(mem->opaque, addr, size, &contig);
+	if (!p || contig != size || (uintptr_t)p % align)
+		return NULL;
+	return p;
+}
+
 /* The miss path of vring_mem_find() (chain.h): ask the table, remember the slot. */
 void *vring_mem_find_miss(const struct vring_mem *mem, const struct vring_mem_region **last,
 			  uint64_t addr, uint64_t len, uint64_t *contig)

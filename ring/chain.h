@@ -49,6 +49,15 @@ static inline void *vring_mem_hit(const struct vring_mem_region *r, uint64_t add
 	return (char *)r->host + off;
 }
 
+/**
+ * vring_map_ring_part() - the host pointer of a ring part (descriptor table,
+ * avail/used ring, event area) at guest @addr: wholly inside one guest region
+ * and aligned to @align both in the guest and in the host.
+ * Return: the pointer, or NULL when either does not hold.
+ */
+void *vring_map_ring_part(const struct vring_mem *mem, uint64_t addr, size_t size,
+			  unsigned int align);
+
 /* The miss path of vring_mem_find() (chain.c). */
 void *vring_mem_find_miss(const struct vring_mem *mem, const struct vring_mem_region **last,
 			  uint64_t addr, uint64_t len, uint64_t *contig);

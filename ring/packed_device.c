@@ -72,20 +72,6 @@ static int packed_fail(struct vring_packed_dev *q, enum vring_error err)
 	return -EPROTO;
 }
 
-/* One ring part: wholly inside one guest region, host pointer aligned too. */
-static void *packed_map(const struct vring_mem *mem, uint64_t addr, size_t size, unsigned int align)
-{
-	uint64_t contig = 0;
-	void *p;
-
-	if (addr % align)
-		return NULL;
-	p = mem->translate(mem->opaque, addr, size, &contig);
-	if (!p || contig != size || (uintptr_t)p % align)
-		return NULL;
-	return p;
-}
-
 static void packed_reset_fields(struct vring_packed_dev *q)
 {
 	*q = (struct vring_packed_dev){.error = VRING_ERR_GEOMETRY, .notify_enabled = true};
@@ -128,12 +114,15 @@ int vring_packed_dev_init(struct vring_packed_dev *q, const struct vring_dev_con
 		return -EINVAL;
 	q->mem = cfg->mem;
 	/* §2.8.10.1 (R-PR-01): descriptor ring 16-aligned, 16 * num; each event structure 4/4 */
-	q->desc = packed_map(&q->mem, cfg->desc_addr, (size_t)cfg->num * sizeof(struct pvirtq_desc),
-			     PVIRTQ_DESC_ALIGN);
-	q->driver_event = packed_map(&q->mem, cfg->driver_addr,
-				     sizeof(struct pvirtq_event_suppress), PVIRTQ_EVENT_ALIGN);
-	q->device_event = packed_map(&q->mem, cfg->device_addr,
-				     sizeof(struct pvirtq_event_suppress), PVIRTQ_EVENT_ALIGN);
+	q->desc = vring_map_ring_part(&q->mem, cfg->desc_addr,
+				      (size_t)cfg->num * sizeof(struct pvirtq_desc),
+				      PVIRTQ_DESC_ALIGN);
+	q->driver_event =
+		vring_map_ring_part(&q->mem, cfg->driver_addr, sizeof(struct pvirtq_event_suppress),
+				    PVIRTQ_EVENT_ALIGN);
+	q->device_event =
+		vring_map_ring_part(&q->mem, cfg->device_addr, sizeof(struct pvirtq_event_suppress),
+				    PVIRTQ_EVENT_ALIGN);
 	if (!q->desc || !q->driver_event || !q->device_event)
 		return -EINVAL;
 	q->num = cfg->num;

@@ -63,20 +63,6 @@ static int dev_fail(struct vring_split_dev *q, enum vring_error err)
 	return -EPROTO;
 }
 
-/* One ring part: wholly inside one guest region, host pointer aligned too. */
-static void *dev_map(const struct vring_mem *mem, uint64_t addr, size_t size, unsigned int align)
-{
-	uint64_t contig = 0;
-	void *p;
-
-	if (addr % align)
-		return NULL;
-	p = mem->translate(mem->opaque, addr, size, &contig);
-	if (!p || contig != size || (uintptr_t)p % align)
-		return NULL;
-	return p;
-}
-
 static void dev_reset_fields(struct vring_split_dev *q)
 {
 	q->desc = NULL;
@@ -133,10 +119,12 @@ int vring_split_dev_init(struct vring_split_dev *q, const struct vring_split_dev
 		return -EINVAL;
 	q->mem = cfg->mem;
 	/* §2.7 (R-SR-01): alignments 16/2/4; sizes include the event words */
-	q->desc =
-		dev_map(&q->mem, cfg->desc_addr, virtq_desc_table_size(cfg->num), VIRTQ_DESC_ALIGN);
-	q->avail = dev_map(&q->mem, cfg->avail_addr, virtq_avail_size(cfg->num), VIRTQ_AVAIL_ALIGN);
-	q->used = dev_map(&q->mem, cfg->used_addr, virtq_used_size(cfg->num), VIRTQ_USED_ALIGN);
+	q->desc = vring_map_ring_part(&q->mem, cfg->desc_addr, virtq_desc_table_size(cfg->num),
+				      VIRTQ_DESC_ALIGN);
+	q->avail = vring_map_ring_part(&q->mem, cfg->avail_addr, virtq_avail_size(cfg->num),
+				       VIRTQ_AVAIL_ALIGN);
+	q->used = vring_map_ring_part(&q->mem, cfg->used_addr, virtq_used_size(cfg->num),
+				      VIRTQ_USED_ALIGN);
 	if (!q->desc || !q->avail || !q->used)
 		return -EINVAL;
 	q->in_flight = cfg->state;
