@@ -599,6 +599,12 @@ static unsigned int packed_get_num_free(const struct virtqueue *vq)
 	return vq->packed.num_free;
 }
 
+/* §2.9: next_off (15 bits), then next_wrap, the Driver Ring Wrap Counter. */
+static uint32_t packed_notification_data(const struct virtqueue *vq)
+{
+	return (uint32_t)vq->packed.next_avail | (uint32_t)vq->packed.avail_wrap << 15;
+}
+
 static const struct virtqueue_ops packed_ops = {
 	.add_sgs = packed_add_sgs,
 	.publish = packed_publish,
@@ -613,4 +619,5 @@ static const struct virtqueue_ops packed_ops = {
 	.is_broken = vring_drv_is_broken,
 	.get_vring_size = packed_get_vring_size,
 	.get_num_free = packed_get_num_free,
+	.notification_data = packed_notification_data,
 };

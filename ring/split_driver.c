@@ -540,6 +540,12 @@ static unsigned int split_get_num_free(const struct virtqueue *vq)
 	return vq->split.num_free;
 }
 
+/* §2.9: next_idx, the avail index the next buffer gets (our shadow of avail->idx). */
+static uint32_t split_notification_data(const struct virtqueue *vq)
+{
+	return vq->split.avail_idx_shadow;
+}
+
 static const struct virtqueue_ops split_ops = {
 	.add_sgs = split_add_sgs,
 	.publish = split_publish,
@@ -554,4 +560,5 @@ static const struct virtqueue_ops split_ops = {
 	.is_broken = vring_drv_is_broken,
 	.get_vring_size = split_get_vring_size,
 	.get_num_free = split_get_num_free,
+	.notification_data = split_notification_data,
 };

@@ -129,3 +129,8 @@ unsigned int virtqueue_get_num_free(const struct virtqueue *vq)
 {
 	return vq->ops->get_num_free(vq);
 }
+
+uint32_t virtqueue_notification_data(const struct virtqueue *vq)
+{
+	return vq->ops->notification_data(vq) << 16 | (uint16_t)vq->index;
+}

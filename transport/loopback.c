@@ -28,6 +28,7 @@
 #include <vireo/loopback.h>
 #include <vireo/virtio_ring_alloc.h>
 
+#include "transport/queue_owner.h"
 #include "transport/vdev_thread.h"
 
 /* Queues larger than this buy nothing in one process and cost DMA memory. */
@@ -291,25 +292,12 @@ static void lb_do_queue_max(struct vdev *dev, void *arg)
 	((struct lb_val_req *)arg)->val = dev->queue_max_size;
 }
 
-/* glibc and musl: pthread_t is an integer or a pointer, never 0 for a live thread. */
-_Static_assert(sizeof(pthread_t) <= sizeof(unsigned long), "pthread_t fits an unsigned long");
-static unsigned long lb_self(void)
-{
-	return (unsigned long)pthread_self();
-}
-
 /* The driver's notify hook: one eventfd write, like an ioeventfd MMIO store. */
 static bool lb_notify(struct virtqueue *vq)
 {
 	struct lb_queue *q = vq->priv;
-	unsigned long self = lb_self();
 
-	/*
-	 * Relaxed, pairs with nothing: only this thread can find the value
-	 * equal to its own id; any other reader just sees "not mine".
-	 */
-	if (atomic_load_explicit(&q->owner, memory_order_relaxed) != self)
-		atomic_store_explicit(&q->owner, self, memory_order_relaxed);
+	queue_owner_claim(&q->owner);
 	return vireo_eventfd_signal_fd(q->kick_fd) == 0;
 }
 
@@ -326,7 +314,7 @@ static void lb_queue_release(struct loopback *lb, struct lb_queue *q)
 		virtio_vring_free(&lb->vdev, &q->ring);
 	q->allocated = false;
 	memset(&q->vq, 0, sizeof(q->vq));
-	atomic_store_explicit(&q->owner, 0, memory_order_relaxed);
+	queue_owner_clear(&q->owner);
 	lb_close_fd(&q->kick_fd);
 	lb_close_fd(&q->call_fd);
 }
@@ -452,11 +440,10 @@ static int lb_find_vqs(struct virtio_device *vdev, unsigned int nvqs, struct vir
  */
 static unsigned int lb_wait_select(struct loopback *lb, struct pollfd *pfd, unsigned int *idx)
 {
-	unsigned long self = lb_self();
 	unsigned int i, n = 0;
 
 	for (i = 0; i < lb->nvqs; i++) {
-		if (atomic_load_explicit(&lb->queues[i].owner, memory_order_relaxed) == self)
+		if (queue_owner_is_self(&lb->queues[i].owner))
 			idx[n++] = i;
 	}
 	if (n == 0) {

@@ -15,18 +15,12 @@
 #include <vireo/log.h>
 #include <vireo/spec.h>
 
+#include "transport/queue_owner.h"
 #include "transport/vhost_user_frontend_internal.h"
 
 static struct vhost_user_frontend *to_fe(struct virtio_device *vdev)
 {
 	return vdev->transport;
-}
-
-/* glibc and musl: pthread_t is an integer or a pointer, never 0 for a live thread. */
-_Static_assert(sizeof(pthread_t) <= sizeof(unsigned long), "pthread_t fits an unsigned long");
-static unsigned long vhu_fe_self(void)
-{
-	return (unsigned long)pthread_self();
 }
 
 /*
@@ -46,14 +40,8 @@ static bool vhu_fe_notify(struct virtqueue *vq)
 {
 	struct vhu_fe_queue *q = vq->priv;
 	struct vhost_user_frontend *fe = q->fe;
-	unsigned long self = vhu_fe_self();
 
-	/*
-	 * Relaxed, pairs with nothing: only this thread can find the value
-	 * equal to its own id; any other reader just sees "not mine".
-	 */
-	if (atomic_load_explicit(&q->owner, memory_order_relaxed) != self)
-		atomic_store_explicit(&q->owner, self, memory_order_relaxed);
+	queue_owner_claim(&q->owner);
 	if (vireo_vhost_user_frontend_broken(fe))
 		return false;
 	/* Relaxed: a statistic, read after the run. */
@@ -75,7 +63,7 @@ static void vhu_fe_queue_release(struct vhost_user_frontend *fe, struct vhu_fe_q
 	q->allocated = false;
 	q->started = false;
 	memset(&q->vq, 0, sizeof(q->vq));
-	atomic_store_explicit(&q->owner, 0, memory_order_relaxed);
+	queue_owner_clear(&q->owner);
 	vireo_peer_eventfd_free(q->kick_signal);
 	q->kick_signal = NULL;
 	vhu_fe_close_fd(&q->kick_fd);
@@ -266,11 +254,10 @@ int vhu_fe_find_vqs(struct virtio_device *vdev, unsigned int nvqs, struct virtqu
 static unsigned int vhu_fe_wait_select(struct vhost_user_frontend *fe, struct pollfd *pfd,
 				       unsigned int *idx)
 {
-	unsigned long self = vhu_fe_self();
 	unsigned int i, n = 0;
 
 	for (i = 0; i < fe->nvqs; i++)
-		if (atomic_load_explicit(&fe->queues[i].owner, memory_order_relaxed) == self)
+		if (queue_owner_is_self(&fe->queues[i].owner))
 			idx[n++] = i;
 	if (n == 0)
 		for (i = 0; i < fe->nvqs; i++)

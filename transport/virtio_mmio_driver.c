@@ -28,6 +28,8 @@
 #include <vireo/virtio_mmio_driver.h>
 #include <vireo/virtio_ring_alloc.h>
 
+#include "transport/queue_owner.h"
+
 #define MMIO_DRV_MAX_QUEUES 64u
 #define MMIO_DRV_DEFAULT_DMA (8u << 20)
 #define MMIO_DRV_QUEUE_CAP 1024u
@@ -243,12 +245,6 @@ static const char *mmio_bus_name(struct virtio_device *vdev)
 
 /* ---- queues ---- */
 
-_Static_assert(sizeof(pthread_t) <= sizeof(unsigned long), "pthread_t fits an unsigned long");
-static unsigned long mmio_self(void)
-{
-	return (unsigned long)pthread_self();
-}
-
 /* QueueNotify: the index, or with NOTIFICATION_DATA where the driver stopped (§2.9). */
 static bool mmio_notify(struct virtqueue *vq)
 {
@@ -256,17 +252,9 @@ static bool mmio_notify(struct virtqueue *vq)
 	struct mmio_drv_queue *q = &d->queues[vq->index];
 	uint32_t v = vq->index;
 
-	/* Relaxed: only this thread can find its own id there (as loopback.c). */
-	if (atomic_load_explicit(&q->owner, memory_order_relaxed) != mmio_self())
-		atomic_store_explicit(&q->owner, mmio_self(), memory_order_relaxed);
-	if (virtio_has_feature(vq->vdev, VIRTIO_F_NOTIFICATION_DATA)) {
-		if (q->ring.packed)
-			v |= (uint32_t)(vq->packed.next_avail |
-					(vq->packed.avail_wrap ? 0x8000u : 0))
-			     << 16;
-		else
-			v |= (uint32_t)vq->split.avail_idx_shadow << 16;
-	}
+	queue_owner_claim(&q->owner);
+	if (virtio_has_feature(vq->vdev, VIRTIO_F_NOTIFICATION_DATA))
+		v = virtqueue_notification_data(vq);
 	return mmio_wr(d, VIREO_MMIO_QUEUE_NOTIFY, v) == 0;
 }
 
@@ -276,7 +264,7 @@ static void mmio_queue_release(struct vireo_mmio_device *d, struct mmio_drv_queu
 		virtio_vring_free(&d->vdev, &q->ring);
 	q->allocated = false;
 	memset(&q->vq, 0, sizeof(q->vq));
-	atomic_store_explicit(&q->owner, 0, memory_order_relaxed);
+	queue_owner_clear(&q->owner);
 	if (q->event_fd >= 0)
 		close(q->event_fd);
 	q->event_fd = -1;
@@ -442,7 +430,7 @@ static unsigned int mmio_wait_select(struct vireo_mmio_device *d, unsigned int *
 	unsigned int i, n = 0;
 
 	for (i = 0; i < d->nvqs; i++)
-		if (atomic_load_explicit(&d->queues[i].owner, memory_order_relaxed) == mmio_self())
+		if (queue_owner_is_self(&d->queues[i].owner))
 			idx[n++] = i;
 	if (n == 0)
 		for (i = 0; i < d->nvqs; i++)

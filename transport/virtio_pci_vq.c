@@ -15,6 +15,7 @@
 #include <vireo/log.h>
 #include <vireo/spec.h>
 
+#include "transport/queue_owner.h"
 #include "transport/virtio_pci_driver_internal.h"
 
 #define CC(field) offsetof(struct vireo_pci_common_cfg, field)
@@ -26,38 +27,18 @@ static struct vireo_pci_device *to_vpci(struct virtio_device *vdev)
 	return vdev->transport;
 }
 
-_Static_assert(sizeof(pthread_t) <= sizeof(unsigned long), "pthread_t fits an unsigned long");
-static unsigned long vpci_self(void)
-{
-	return (unsigned long)pthread_self();
-}
-
-/*
- * §2.9: the next available position: split avail idx; packed offset with its wrap counter.
- * The ring has no accessor for these; they are the driver's own shadows, and the thread that
- * kicks is the one that added (virtqueue.h: one thread per queue).
- */
-static uint32_t vpci_next_avail(const struct virtqueue *vq, bool packed)
-{
-	if (packed)
-		return vq->packed.next_avail | (uint32_t)vq->packed.avail_wrap << 15;
-	return vq->split.avail_idx_shadow;
-}
-
 /* The driver's notify hook: R-PCI-21/22, a 16-bit value, or 32 bits with NOTIFICATION_DATA. */
 static bool vpci_notify(struct virtqueue *vq)
 {
 	struct vpci_queue *q = vq->priv;
 	struct vireo_pci_device *d = q->dev;
-	unsigned long self = vpci_self();
 	uint64_t v = q->notify_value;
 	unsigned int width = 2;
 
-	/* Relaxed, pairs with nothing: only this thread can find its own id there. */
-	if (atomic_load_explicit(&q->owner, memory_order_relaxed) != self)
-		atomic_store_explicit(&q->owner, self, memory_order_relaxed);
+	queue_owner_claim(&q->owner);
 	if (virtio_has_feature(&d->vdev, VIRTIO_F_NOTIFICATION_DATA)) {
-		v |= vpci_next_avail(vq, q->ring.packed) << 16;
+		/* §4.1.5.2: the notify value (the index, no NOTIF_CONFIG_DATA) and where we stopped */
+		v |= virtqueue_notification_data(vq) & 0xffff0000u;
 		width = 4;
 	}
 	if (vireo_pci_device_broken(d))
@@ -184,7 +165,7 @@ static void vpci_queue_release(struct vireo_pci_device *d, struct vpci_queue *q)
 	q->allocated = false;
 	q->reset = false;
 	memset(&q->vq, 0, sizeof(q->vq));
-	atomic_store_explicit(&q->owner, 0, memory_order_relaxed);
+	queue_owner_clear(&q->owner);
 }
 
 /* The ring size: the device's maximum, capped; a power of two for split rings (R-PCI-09). */
@@ -370,11 +351,10 @@ int vireo_pci_queue_reenable(struct vireo_pci_device *d, unsigned int index)
 /* The queues the calling thread drives (it kicked them last); all if none. */
 static unsigned int vpci_wait_select(struct vireo_pci_device *d, unsigned int *idx)
 {
-	unsigned long self = vpci_self();
 	unsigned int i, n = 0;
 
 	for (i = 0; i < d->nvqs; i++)
-		if (atomic_load_explicit(&d->queues[i].owner, memory_order_relaxed) == self)
+		if (queue_owner_is_self(&d->queues[i].owner))
 			idx[n++] = i;
 	if (n == 0)
 		for (i = 0; i < d->nvqs; i++)

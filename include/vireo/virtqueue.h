@@ -223,6 +223,7 @@ struct virtqueue_ops {
 	bool (*is_broken)(const struct virtqueue *vq);
 	unsigned int (*get_vring_size)(const struct virtqueue *vq);
 	unsigned int (*get_num_free)(const struct virtqueue *vq);
+	uint32_t (*notification_data)(const struct virtqueue *vq);
 };
 
 /**
@@ -348,6 +349,16 @@ VIREO_API unsigned int virtqueue_get_vring_size(const struct virtqueue *vq);
 
 /** virtqueue_get_num_free() - free descriptors in the main table */
 VIREO_API unsigned int virtqueue_get_num_free(const struct virtqueue *vq);
+
+/**
+ * virtqueue_notification_data() - the notification value with
+ * VIRTIO_F_NOTIFICATION_DATA (§2.9, Linux's vring_notification_data()): the
+ * queue index in bits 0-15, where the driver will add next in bits 16-31
+ * (split: the whole 16-bit avail index; packed: the offset, bit 31 its wrap
+ * counter).
+ * Call it from the thread that adds. Cannot fail.
+ */
+VIREO_API uint32_t virtqueue_notification_data(const struct virtqueue *vq);
 
 #ifdef __cplusplus
 }

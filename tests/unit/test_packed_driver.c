@@ -227,6 +227,37 @@ static void test_init_rejects_bad_config(void **state)
 }
 
 /* A queue of 5: many laps, so both wrap counters flip many times (§2.8.1). */
+/*
+ * §2.9 (R-PR-03): with NOTIFICATION_DATA the value names the queue and the next descriptor
+ * not yet made available: next_off in bits 16-30, next_wrap (the Driver Ring Wrap Counter,
+ * 1 at start) in bit 31; past the ring's end the offset restarts and the counter flips.
+ */
+static void test_notification_data(void **state)
+{
+	struct pt *t = pt_new(5, false, false, false);
+	int tokens[5];
+	struct pt_buf b;
+	uint32_t len;
+
+	(void)state;
+	t->vq.index = 3;
+	assert_int_equal(virtqueue_notification_data(&t->vq), 0x80000003u);
+	for (unsigned int i = 0; i < 3; i++)
+		assert_int_equal(pt_add_in(t, i, &tokens[i]), 0);
+	assert_int_equal(virtqueue_notification_data(&t->vq), 0x80030003u);
+	assert_true(virtqueue_kick(&t->vq));
+	for (unsigned int i = 0; i < 3; i++) {
+		assert_true(pt_pop(t, &b));
+		pt_push(t, b.id, 1);
+	}
+	for (unsigned int i = 0; i < 3; i++)
+		assert_ptr_equal(virtqueue_get_buf(&t->vq, &len), &tokens[i]);
+	for (unsigned int i = 0; i < 3; i++)
+		assert_int_equal(pt_add_in(t, i, &tokens[i]), 0);
+	assert_int_equal(virtqueue_notification_data(&t->vq), 0x00010003u);
+	pt_free(t);
+}
+
 static void test_wrap_around_non_pow2(void **state)
 {
 	struct pt *t = pt_new(5, false, false, false);
@@ -822,6 +853,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_init_rejects_bad_config),
 		cmocka_unit_test(test_wrap_around_non_pow2),
+		cmocka_unit_test(test_notification_data),
 		cmocka_unit_test(test_chain_across_the_ring_end),
 		cmocka_unit_test(test_add_errors),
 		cmocka_unit_test(test_indirect),

@@ -107,6 +107,30 @@ static void test_add_get_roundtrip(void **state)
 	ring_fixture_free(f);
 }
 
+/*
+ * §2.9: with NOTIFICATION_DATA the value names the queue and, in bits 16-31, the avail index
+ * the next buffer gets: all 16 bits (15 as next_off, bit 15 as next_wrap), free-running
+ * past the ring's size.
+ */
+static void test_notification_data(void **state)
+{
+	struct ring_fixture *f = ring_fixture_new(8, false, false, 0);
+	int token;
+	uint32_t len;
+
+	(void)state;
+	f->vq.index = 2;
+	assert_int_equal(virtqueue_notification_data(&f->vq), 0x00000002u);
+	for (unsigned int round = 0; round < 11; round++) {
+		assert_int_equal(add_in(f, round % 8, &token), 0);
+		assert_int_equal(virtqueue_notification_data(&f->vq), (round + 1) << 16 | 2u);
+		assert_true(virtqueue_kick(&f->vq));
+		assert_int_equal(serve(f, 1), 1);
+		assert_ptr_equal(virtqueue_get_buf(&f->vq, &len), &token);
+	}
+	ring_fixture_free(f);
+}
+
 static void test_add_errors(void **state)
 {
 	struct ring_fixture *f = ring_fixture_new(4, false, false, 0);
@@ -525,6 +549,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_init_rejects_bad_config),
 		cmocka_unit_test(test_add_get_roundtrip),
+		cmocka_unit_test(test_notification_data),
 		cmocka_unit_test(test_add_errors),
 		cmocka_unit_test(test_chain_layout),
 		cmocka_unit_test(test_kick_prepare_no_notify),

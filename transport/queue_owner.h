@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Which thread drives a queue, as the driver-side transports see it: the one
+ * that kicked it last (virtqueue.h: one thread per queue). A wait then polls
+ * the calling thread's queues only, so two threads driving two queues of one
+ * device never run each other's callbacks.
+ */
+#ifndef VIREO_TRANSPORT_QUEUE_OWNER_H
+#define VIREO_TRANSPORT_QUEUE_OWNER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+/* glibc and musl: pthread_t is an integer or a pointer, never 0 for a live thread. */
+_Static_assert(sizeof(pthread_t) <= sizeof(unsigned long), "pthread_t fits an unsigned long");
+
+/* From a kick: the calling thread drives the queue @owner belongs to. */
+static inline void queue_owner_claim(_Atomic unsigned long *owner)
+{
+	unsigned long self = (unsigned long)pthread_self();
+
+	/* Relaxed, pairs with nothing: only this thread can find its own id there. */
+	if (atomic_load_explicit(owner, memory_order_relaxed) != self)
+		atomic_store_explicit(owner, self, memory_order_relaxed);
+}
+
+/* True if the calling thread kicked the queue last; any other sees "not mine". */
+static inline bool queue_owner_is_self(_Atomic unsigned long *owner)
+{
+	return atomic_load_explicit(owner, memory_order_relaxed) == (unsigned long)pthread_self();
+}
+
+/* The queue is gone (reset, released): nobody drives it. */
+static inline void queue_owner_clear(_Atomic unsigned long *owner)
+{
+	atomic_store_explicit(owner, 0, memory_order_relaxed);
+}
+
+#endif /* VIREO_TRANSPORT_QUEUE_OWNER_H */
