@@ -19,28 +19,12 @@
 #include <vireo/vring.h>
 
 #include "ring/chain.h"
+#include "ring/in_flight_bits.h"
 #include "ring/platform.h"
-
-#define PACKED_BITS 64u
-
-static inline bool packed_in_flight(const struct vring_packed_dev *q, uint16_t id)
-{
-	return (q->in_flight[id / PACKED_BITS] >> (id % PACKED_BITS)) & 1u;
-}
-
-static inline void packed_flip_in_flight(struct vring_packed_dev *q, uint16_t id)
-{
-	q->in_flight[id / PACKED_BITS] ^= 1ull << (id % PACKED_BITS);
-}
-
-static size_t packed_bitmap_bytes(uint16_t num)
-{
-	return ((size_t)num + PACKED_BITS - 1) / PACKED_BITS * sizeof(uint64_t);
-}
 
 size_t vring_packed_dev_state_size(uint16_t num)
 {
-	return packed_bitmap_bytes(num) + (size_t)num * sizeof(uint32_t) +
+	return vring_in_flight_bytes(num) + (size_t)num * sizeof(uint32_t) +
 	       ((size_t)num * sizeof(uint16_t) + 7u) / 8u * 8u;
 }
 
@@ -93,11 +77,11 @@ static void packed_state_init(struct vring_packed_dev *q, void *state, uint16_t 
 	char *base = state;
 
 	q->in_flight = state;
-	q->writable_bytes = (uint32_t *)(void *)(base + packed_bitmap_bytes(num));
-	q->slots = (uint16_t *)(void *)(base + packed_bitmap_bytes(num) +
+	q->writable_bytes = (uint32_t *)(void *)(base + vring_in_flight_bytes(num));
+	q->slots = (uint16_t *)(void *)(base + vring_in_flight_bytes(num) +
 					(size_t)num * sizeof(uint32_t));
 	/* Atomic stores: a plain loop could become a memset call (free-standing). */
-	for (size_t w = 0; w < packed_bitmap_bytes(num) / sizeof(uint64_t); w++)
+	for (size_t w = 0; w < vring_in_flight_bytes(num) / sizeof(uint64_t); w++)
 		vring_write_once64(&q->in_flight[w], 0);
 }
 
@@ -254,7 +238,7 @@ packed_single_general(struct vring_packed_dev *q, const struct pvirtq_desc *d, b
 static inline void packed_popped(struct vring_packed_dev *q, uint16_t id, uint16_t slots,
 				 uint32_t writable_bytes, uint16_t next_idx, bool next_wrap)
 {
-	packed_flip_in_flight(q, id);
+	vring_in_flight_flip(q->in_flight, id);
 	q->writable_bytes[id] = writable_bytes;
 	q->slots[id] = slots;
 	q->slots_in_flight = (uint16_t)(q->slots_in_flight + slots);
@@ -292,7 +276,7 @@ static inline int packed_pop_single(struct vring_packed_dev *q, uint16_t flags,
 	/* §2.8.6: the buffer id is in the last descriptor of the list */
 	if (VRING_UNLIKELY(d.id >= q->num))
 		return packed_fail(q, VRING_ERR_HEAD_RANGE);
-	if (VRING_UNLIKELY(packed_in_flight(q, d.id)))
+	if (VRING_UNLIKELY(vring_in_flight_test(q->in_flight, d.id)))
 		return packed_fail(q, VRING_ERR_HEAD_IN_FLIGHT);
 	if (++idx == q->num) {
 		idx = 0;
@@ -327,7 +311,7 @@ static VRING_NOINLINE enum vring_error packed_walk_list(struct vring_packed_dev 
 	/* §2.8.6: the buffer id is in the last descriptor of the list */
 	if (pw->id >= q->num)
 		return VRING_ERR_HEAD_RANGE;
-	if (packed_in_flight(q, pw->id))
+	if (vring_in_flight_test(q->in_flight, pw->id))
 		return VRING_ERR_HEAD_IN_FLIGHT;
 	vring_chain_acc_fill(&w, pw->id, chain);
 	return VRING_ERR_NONE;
@@ -427,9 +411,9 @@ int vring_packed_dev_unpop(struct vring_packed_dev *q, uint16_t id)
 
 	if (VRING_UNLIKELY(q->error))
 		return -EIO;
-	if (id >= q->num || !packed_in_flight(q, id) || q->num_in_flight == 0)
+	if (id >= q->num || !vring_in_flight_test(q->in_flight, id) || q->num_in_flight == 0)
 		return -EINVAL;
-	packed_flip_in_flight(q, id);
+	vring_in_flight_flip(q->in_flight, id);
 	q->num_in_flight--;
 	q->slots_in_flight = (uint16_t)(q->slots_in_flight - q->slots[id]);
 	/* Step back by the chain's slots, un-flipping the wrap counter if we cross slot 0. */
@@ -506,10 +490,10 @@ static VRING_ALWAYS_INLINE unsigned int packed_push_some(struct vring_packed_dev
 	for (k = 0; k < n; k++) {
 		uint16_t id = ids[k];
 		uint32_t len = written ? written[k] : 0;
-		uint64_t bit = 1ull << (id % PACKED_BITS);
+		uint64_t bit = 1ull << (id % VRING_IN_FLIGHT_WORD_BITS);
 		uint16_t s;
 
-		if (VRING_UNLIKELY(id >= num || !(bits[id / PACKED_BITS] & bit))) {
+		if (VRING_UNLIKELY(id >= num || !(bits[id / VRING_IN_FLIGHT_WORD_BITS] & bit))) {
 			*err = VRING_ERR_PUSH_NOT_IN_FLIGHT;
 			break;
 		}
@@ -518,7 +502,7 @@ static VRING_ALWAYS_INLINE unsigned int packed_push_some(struct vring_packed_dev
 			*err = VRING_ERR_PUSH_LEN;
 			break;
 		}
-		bits[id / PACKED_BITS] ^= bit;
+		bits[id / VRING_IN_FLIGHT_WORD_BITS] ^= bit;
 		s = slots[id];
 		freed += s;
 		/* §2.8.9: with IN_ORDER the next used descriptor covers a completely used buffer */
@@ -701,7 +685,7 @@ uint16_t vring_packed_dev_copy_popped(const struct vring_packed_dev *q, uint16_t
 	uint32_t pos;
 	uint16_t n, idx;
 
-	if (q->error || id >= q->num || !packed_in_flight(q, id))
+	if (q->error || id >= q->num || !vring_in_flight_test(q->in_flight, id))
 		return 0;
 	n = q->slots[id];
 	if (n == 0 || n > cap)
@@ -756,10 +740,10 @@ int vring_packed_dev_pop_descs(struct vring_packed_dev *q, const struct pvirtq_d
 	id = d[n - 1].id;
 	if (id >= q->num)
 		return packed_fail(q, VRING_ERR_HEAD_RANGE);
-	if (packed_in_flight(q, id))
+	if (vring_in_flight_test(q->in_flight, id))
 		return packed_fail(q, VRING_ERR_HEAD_IN_FLIGHT);
 	vring_chain_acc_fill(&w, id, chain);
-	packed_flip_in_flight(q, id);
+	vring_in_flight_flip(q->in_flight, id);
 	q->writable_bytes[id] = chain->writable_bytes;
 	q->slots[id] = n;
 	q->slots_in_flight = (uint16_t)(q->slots_in_flight + n);

@@ -14,9 +14,8 @@
 #include <vireo/vring.h>
 
 #include "ring/chain.h"
+#include "ring/in_flight_bits.h"
 #include "ring/platform.h"
-
-#define DEV_BITS 64u
 
 /* §2.7.8: avail_event is the word after the used ring's @num entries. */
 static inline le16 *dev_avail_event(const struct vring_split_dev *q)
@@ -31,24 +30,9 @@ static inline const le16 *dev_used_event(const struct vring_split_dev *q)
 					    sizeof(le16));
 }
 
-static inline bool dev_in_flight(const struct vring_split_dev *q, uint16_t head)
-{
-	return (q->in_flight[head / DEV_BITS] >> (head % DEV_BITS)) & 1u;
-}
-
-static inline void dev_flip_in_flight(struct vring_split_dev *q, uint16_t head)
-{
-	q->in_flight[head / DEV_BITS] ^= 1ull << (head % DEV_BITS);
-}
-
-static size_t dev_bitmap_bytes(uint16_t num)
-{
-	return ((size_t)num + DEV_BITS - 1) / DEV_BITS * sizeof(uint64_t);
-}
-
 size_t vring_split_dev_state_size(uint16_t num)
 {
-	return dev_bitmap_bytes(num) + ((size_t)num * sizeof(uint32_t) + 7u) / 8u * 8u;
+	return vring_in_flight_bytes(num) + ((size_t)num * sizeof(uint32_t) + 7u) / 8u * 8u;
 }
 
 /* Record the first protocol violation; it is sticky. */
@@ -128,9 +112,10 @@ int vring_split_dev_init(struct vring_split_dev *q, const struct vring_split_dev
 	if (!q->desc || !q->avail || !q->used)
 		return -EINVAL;
 	q->in_flight = cfg->state;
-	q->writable_bytes = (uint32_t *)(void *)((char *)cfg->state + dev_bitmap_bytes(cfg->num));
+	q->writable_bytes =
+		(uint32_t *)(void *)((char *)cfg->state + vring_in_flight_bytes(cfg->num));
 	/* Atomic stores: a plain loop could become a memset call (free-standing). */
-	for (size_t w = 0; w < dev_bitmap_bytes(cfg->num) / sizeof(uint64_t); w++)
+	for (size_t w = 0; w < vring_in_flight_bytes(cfg->num) / sizeof(uint64_t); w++)
 		vring_write_once64(&q->in_flight[w], 0);
 	q->num = cfg->num;
 	q->last_avail_idx = cfg->last_avail_idx;
@@ -203,8 +188,8 @@ static int dev_pop_one(struct vring_split_dev *q, struct vring_chain *chain, str
 	head = vring_read_once16(&q->avail->ring[q->last_avail_idx & (q->num - 1u)]);
 	if (VRING_UNLIKELY(head >= q->num))
 		return dev_fail(q, VRING_ERR_HEAD_RANGE);
-	word = &q->in_flight[head / DEV_BITS];
-	bit = 1ull << (head % DEV_BITS);
+	word = &q->in_flight[head / VRING_IN_FLIGHT_WORD_BITS];
+	bit = 1ull << (head % VRING_IN_FLIGHT_WORD_BITS);
 	if (VRING_UNLIKELY(*word & bit))
 		return dev_fail(q, VRING_ERR_HEAD_IN_FLIGHT);
 	err = vring_split_chain_walk(q, head, chain, iov, iov_cap);
@@ -299,12 +284,12 @@ int vring_split_dev_pop_head(struct vring_split_dev *q, uint16_t head, struct vr
 	q->map_pending = false;
 	if (VRING_UNLIKELY(head >= q->num))
 		return dev_fail(q, VRING_ERR_HEAD_RANGE);
-	if (VRING_UNLIKELY(dev_in_flight(q, head)))
+	if (VRING_UNLIKELY(vring_in_flight_test(q->in_flight, head)))
 		return dev_fail(q, VRING_ERR_HEAD_IN_FLIGHT);
 	err = vring_split_chain_walk(q, head, chain, iov, iov_cap);
 	if (VRING_UNLIKELY(err))
 		return dev_fail(q, err);
-	dev_flip_in_flight(q, head);
+	vring_in_flight_flip(q->in_flight, head);
 	q->writable_bytes[head] = chain->writable_bytes;
 	q->num_in_flight++;
 	return 0;
@@ -320,9 +305,9 @@ int vring_split_dev_unpop(struct vring_split_dev *q, uint16_t head)
 {
 	if (VRING_UNLIKELY(q->error))
 		return -EIO;
-	if (head >= q->num || !dev_in_flight(q, head) || q->num_in_flight == 0)
+	if (head >= q->num || !vring_in_flight_test(q->in_flight, head) || q->num_in_flight == 0)
 		return -EINVAL;
-	dev_flip_in_flight(q, head);
+	vring_in_flight_flip(q->in_flight, head);
 	q->num_in_flight--;
 	q->last_avail_idx--;
 	/* GUEST: used (and its avail_event word) validated at init. Ask again for this one. */
@@ -354,7 +339,7 @@ static VRING_ALWAYS_INLINE unsigned int dev_push_some(struct vring_split_dev *q,
 		uint32_t len = written ? written[k] : 0;
 		struct virtq_used_elem *e;
 
-		if (VRING_UNLIKELY(head >= num || !dev_in_flight(q, head))) {
+		if (VRING_UNLIKELY(head >= num || !vring_in_flight_test(q->in_flight, head))) {
 			*err = VRING_ERR_PUSH_NOT_IN_FLIGHT;
 			break;
 		}
@@ -367,7 +352,7 @@ static VRING_ALWAYS_INLINE unsigned int dev_push_some(struct vring_split_dev *q,
 		e = &ring[used_idx & (num - 1u)];
 		vring_write_once32(&e->id, head);
 		vring_write_once32(&e->len, len);
-		dev_flip_in_flight(q, head);
+		vring_in_flight_flip(q->in_flight, head);
 		used_idx++;
 	}
 	q->used_idx = used_idx;
