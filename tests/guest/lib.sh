@@ -37,24 +37,13 @@ serve_start() {
 }
 
 # serve_stop PID: SIGTERM, then wait up to 10 s (SIGKILL after that). Sets serve_rc to the
-# exit status ("killed" if it had to be killed); returns 0 if the status was 0.
+# exit status ("killed" if it had to be killed); returns 0 only if the status was 0.
 # Not in a subshell: only the shell that started the server can wait for it.
 serve_stop() {
-	local pid=$1 i
-	kill -TERM "$pid" 2>/dev/null
-	for i in $(seq 100); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$pid" 2>/dev/null; then
-		kill -KILL "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-		serve_rc=killed
-		return 1
-	fi
-	wait "$pid"
-	serve_rc=$?
-	[ "$serve_rc" -eq 0 ]
+	local ret=0
+	proc_stop "$1" TERM || ret=1
+	serve_rc=$proc_rc
+	return $ret
 }
 
 # serve_stop_all: for trap EXIT; kills whatever serve_start started and is still running.
@@ -141,5 +130,5 @@ guest_vfio_dir() {
 
 # shellcheck source=../guest/interop_lib.sh # (from tests/interop/ and from here)
 . "$(dirname "${BASH_SOURCE[0]}")/interop_lib.sh"
-# shellcheck source=../guest/proc_threads.sh
-. "$(dirname "${BASH_SOURCE[0]}")/proc_threads.sh"
+# shellcheck source=../guest/proc_lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/proc_lib.sh"

@@ -14,8 +14,8 @@
 # VIREO_ACCEL=kvm|tcg overrides. Memory is a shared memfd, as vhost-user needs.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=proc_threads.sh
-. "$here/proc_threads.sh"
+# shellcheck source=proc_lib.sh
+. "$here/proc_lib.sh"
 guest=${VIREO_GUEST_DIR:-$here/../../build/guest}
 checks='' serial='' timeout_s=120 log='' smp=2 append='' watch=()
 while [ $# -gt 0 ]; do

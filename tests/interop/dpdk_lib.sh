@@ -24,6 +24,9 @@
 # DPDK_VHOST_DEVARGS / DPDK_USER_DEVARGS (extra vdev arguments, e.g. "packed_vq=1" or
 # "queue_size=1024,mrg_rxbuf=0" for virtio-user).
 
+# shellcheck source=../guest/proc_lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../guest/proc_lib.sh"
+
 dpdk_testpmd=${DPDK_TESTPMD:-dpdk-testpmd}
 dpdk_pids=()
 dpdk_prefixes=()
@@ -275,19 +278,8 @@ dpdk_virtio_user_run() {
 # dpdk_stop_pid PID: SIGINT (testpmd's clean exit), SIGKILL after 10 s; 1 if it had to be
 # killed. Reaps PID (only the shell that started it can).
 dpdk_stop_pid() {
-	local pid=$1 i
-	kill -INT "$pid" 2>/dev/null
-	for i in $(seq 100); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$pid" 2>/dev/null; then
-		kill -KILL "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-		return 1
-	fi
-	wait "$pid" 2>/dev/null
-	return 0
+	proc_stop "$1" INT
+	[ "$proc_rc" != killed ]
 }
 
 # dpdk_stop [PID]: stop PID (e.g. dpdk_vhost_pid), or every testpmd this shell started and

@@ -1,4 +1,28 @@
 # shellcheck shell=bash
+# Process helpers the test scripts share (sourced by tests/guest/run.sh, tests/guest/lib.sh
+# and tests/interop/dpdk_lib.sh).
+
+# proc_stop PID SIGNAL: send SIGNAL, wait up to 10 s, SIGKILL after that; reaps PID (only the
+# shell that started it can). Sets proc_rc to PID's exit status, or "killed" if it had to be
+# killed. Returns 0 only if PID exited by itself with status 0.
+proc_stop() {
+	local pid=$1 i
+	kill "-$2" "$pid" 2>/dev/null
+	for i in $(seq 100); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		proc_rc=killed
+		return 1
+	fi
+	wait "$pid" 2>/dev/null
+	proc_rc=$?
+	[ "$proc_rc" = 0 ]
+}
+
 # proc_threads PID LABEL: one line per thread of PID for a hang's diagnosis (sourced):
 # "LABEL TID COMM STATE WCHAN syscall=N kernel=TOP-FRAME" (the syscall it sleeps in, -1 when
 # none; the kernel frame is readable as root only).
