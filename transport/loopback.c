@@ -440,16 +440,9 @@ static int lb_find_vqs(struct virtio_device *vdev, unsigned int nvqs, struct vir
  */
 static unsigned int lb_wait_select(struct loopback *lb, struct pollfd *pfd, unsigned int *idx)
 {
-	unsigned int i, n = 0;
+	unsigned int i, n;
 
-	for (i = 0; i < lb->nvqs; i++) {
-		if (queue_owner_is_self(&lb->queues[i].owner))
-			idx[n++] = i;
-	}
-	if (n == 0) {
-		for (i = 0; i < lb->nvqs; i++)
-			idx[n++] = i;
-	}
+	n = queue_owner_select(&lb->queues[0].owner, sizeof(lb->queues[0]), lb->nvqs, idx);
 	for (i = 0; i < n; i++)
 		pfd[i] = (struct pollfd){.fd = lb->queues[idx[i]].call_fd, .events = POLLIN};
 	return n;

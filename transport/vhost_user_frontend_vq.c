@@ -254,14 +254,9 @@ int vhu_fe_find_vqs(struct virtio_device *vdev, unsigned int nvqs, struct virtqu
 static unsigned int vhu_fe_wait_select(struct vhost_user_frontend *fe, struct pollfd *pfd,
 				       unsigned int *idx)
 {
-	unsigned int i, n = 0;
+	unsigned int i, n;
 
-	for (i = 0; i < fe->nvqs; i++)
-		if (queue_owner_is_self(&fe->queues[i].owner))
-			idx[n++] = i;
-	if (n == 0)
-		for (i = 0; i < fe->nvqs; i++)
-			idx[n++] = i;
+	n = queue_owner_select(&fe->queues[0].owner, sizeof(fe->queues[0]), fe->nvqs, idx);
 	for (i = 0; i < n; i++)
 		pfd[i] = (struct pollfd){.fd = fe->queues[idx[i]].call_fd, .events = POLLIN};
 	return n;

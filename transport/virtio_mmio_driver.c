@@ -427,15 +427,7 @@ static void mmio_handle_irq(struct vireo_mmio_device *d)
 /* The caller's queues (it kicked them last), or all of them. Return: how many. */
 static unsigned int mmio_wait_select(struct vireo_mmio_device *d, unsigned int *idx)
 {
-	unsigned int i, n = 0;
-
-	for (i = 0; i < d->nvqs; i++)
-		if (queue_owner_is_self(&d->queues[i].owner))
-			idx[n++] = i;
-	if (n == 0)
-		for (i = 0; i < d->nvqs; i++)
-			idx[n++] = i;
-	return n;
+	return queue_owner_select(&d->queues[0].owner, sizeof(d->queues[0]), d->nvqs, idx);
 }
 
 /* Return: 0, -ETIMEDOUT or -errno from poll. */

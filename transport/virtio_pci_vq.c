@@ -351,15 +351,7 @@ int vireo_pci_queue_reenable(struct vireo_pci_device *d, unsigned int index)
 /* The queues the calling thread drives (it kicked them last); all if none. */
 static unsigned int vpci_wait_select(struct vireo_pci_device *d, unsigned int *idx)
 {
-	unsigned int i, n = 0;
-
-	for (i = 0; i < d->nvqs; i++)
-		if (queue_owner_is_self(&d->queues[i].owner))
-			idx[n++] = i;
-	if (n == 0)
-		for (i = 0; i < d->nvqs; i++)
-			idx[n++] = i;
-	return n;
+	return queue_owner_select(&d->queues[0].owner, sizeof(d->queues[0]), d->nvqs, idx);
 }
 
 static void vpci_run_callback(struct vpci_queue *q)
