@@ -78,13 +78,7 @@ guest_boot() {
 # console_wait FILE PID ERE SECS: wait until the guest console FILE has a line matching ERE
 # (0), or SECS pass or the process PID (the guest's run.sh) ends (1).
 console_wait() {
-	local _
-	for _ in $(seq $(($4 * 10))); do
-		grep -qE "$3" "$1" 2>/dev/null && return 0
-		kill -0 "$2" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
+	proc_wait_log "$1" "$2" "$3" "$4"
 }
 
 # guest_check_tap CHECK LABEL [DIAG...]: one TAP line for the last boot's result of CHECK:

@@ -23,6 +23,19 @@ proc_stop() {
 	[ "$proc_rc" = 0 ]
 }
 
+# proc_wait_log LOG PID ERE SECS [FAIL-ERE]: wait until LOG matches ERE (0); 1 as soon as LOG
+# matches FAIL-ERE (looked at first), PID is gone, or SECS pass.
+proc_wait_log() {
+	local _
+	for _ in $(seq $(($4 * 10))); do
+		[ -n "${5:-}" ] && grep -qE "$5" "$1" 2>/dev/null && return 1
+		grep -qE "$3" "$1" 2>/dev/null && return 0
+		kill -0 "$2" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
 # proc_threads PID LABEL: one line per thread of PID for a hang's diagnosis (sourced):
 # "LABEL TID COMM STATE WCHAN syscall=N kernel=TOP-FRAME" (the syscall it sleeps in, -1 when
 # none; the kernel frame is readable as root only).

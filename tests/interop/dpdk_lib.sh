@@ -150,14 +150,7 @@ dpdk_launch() {
 # dpdk_wait_log PID LOG PATTERN SECS: wait until LOG matches PATTERN (0), PID dies or the
 # log says no port was probed (1), or SECS pass (1).
 dpdk_wait_log() {
-	local pid=$1 log=$2 pattern=$3 i
-	for i in $(seq $(($4 * 10))); do
-		grep -q 'No probed ethernet devices' "$log" 2>/dev/null && return 1
-		grep -qE "$pattern" "$log" 2>/dev/null && return 0
-		kill -0 "$pid" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
+	proc_wait_log "$2" "$1" "$3" "$4" 'No probed ethernet devices'
 }
 
 # dpdk_vhost_start SOCK MODE [TESTPMD-ARGS...]: start a net_vhost back-end (vhost-user server
