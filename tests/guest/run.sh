@@ -60,10 +60,12 @@ cmdline="console=ttyS0 quiet panic=-1 vireo.checks=$checks"
 
 tmp=$(mktemp -d /tmp/vireo-guest.XXXXXX)
 [ -n "$log" ] || log=$tmp/console.log
-watcher=
+watcher= dumper=
 cleanup() {
 	local qpid
 	[ -n "$watcher" ] && kill "$watcher" 2>/dev/null
+	# Killed mid-boot: the thread dumper holds our stderr, which a caller may be reading.
+	[ -n "$dumper" ] && kill "$dumper" 2>/dev/null
 	# Stopped while the guest runs (e.g. a test's cleanup): QEMU is in timeout's own process
 	# group, so a signal to ours misses it.
 	qpid=$(cat "$tmp/qemu.pid" 2>/dev/null)
@@ -101,7 +103,7 @@ fi
 # A hung guest is often QEMU blocked (a vhost-user reply it waits for with its main loop
 # held): 3 s before the timeout, QEMU's threads go to stderr for the diagnosis.
 boot() {
-	local dumper wait_s=$((timeout_s > 6 ? timeout_s - 3 : timeout_s))
+	local wait_s=$((timeout_s > 6 ? timeout_s - 3 : timeout_s))
 	(
 		# The sleep holds no pipe of ours, and goes with the dumper.
 		sleep "$wait_s" </dev/null >/dev/null 2>&1 &
@@ -123,6 +125,7 @@ boot() {
 	qemu_rc=${PIPESTATUS[0]}
 	kill "$dumper" 2>/dev/null
 	wait "$dumper" 2>/dev/null
+	dumper=
 }
 boot "$@"
 # Seen once in many runs under TCG with both cores loaded: the kernel never reached /init
