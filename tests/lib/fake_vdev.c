@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tests/lib/fake_vdev.h"
@@ -40,6 +41,10 @@ static int fvdev_op_config_write(struct vdev *dev, uint32_t offset, const void *
 
 	if (offset < 8)
 		return -EPERM;
+	if (f->config_write_delay_ms)
+		nanosleep(&(struct timespec){.tv_sec = f->config_write_delay_ms / 1000,
+					     .tv_nsec = f->config_write_delay_ms % 1000 * 1000000L},
+			  NULL);
 	memcpy(f->config + offset, buf, len);
 	return 0;
 }

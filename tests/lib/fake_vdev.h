@@ -33,6 +33,7 @@ struct fvdev {
 	uint8_t config[16];
 	unsigned int set_features_calls, activate_calls, notify_calls, reset_calls;
 	int set_features_ret, activate_ret;
+	unsigned int config_write_delay_ms; /* a slow model: config_write sleeps this long */
 	uint64_t features_seen;
 	struct vdev_queue *notified;
 	/* the test environment */

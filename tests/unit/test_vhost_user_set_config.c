@@ -12,6 +12,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -138,10 +139,53 @@ static void test_set_config_checks_flags(void **state)
 	vu_client_close(&c);
 }
 
+/*
+ * A front-end such as QEMU waits for most replies with its main loop held: a message the
+ * back-end takes >= 500 ms over is logged with its name and time (vub_log_slow()); a
+ * quick one is not. The model's config write is made slow here; stderr goes to a file.
+ */
+static void test_slow_message_logged(void **state)
+{
+	const uint8_t bytes[4] = {1, 2, 3, 4};
+	struct server *s = *state;
+	char path[160], text[4096] = "", *slow;
+	struct vu_client c;
+	int saved, fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/stderr", s->dir);
+	fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	saved = dup(STDERR_FILENO);
+	assert_true(saved >= 0);
+	assert_int_equal(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+	vu_client_connect(&c, s->sock);
+	vu_client_negotiate_queues(&c, F_V1 | VIRTIO_BIT(VHOST_USER_F_PROTOCOL_FEATURES),
+				   FVDEV_QUEUES);
+	assert_int_equal(set_config(&c, 8, 0, bytes, sizeof(bytes)), 0);
+	s->f->config_write_delay_ms = 600;
+	assert_int_equal(set_config(&c, 8, 0, bytes, sizeof(bytes)), 0);
+	s->f->config_write_delay_ms = 0;
+	vu_client_close(&c);
+	assert_int_equal(dup2(saved, STDERR_FILENO), STDERR_FILENO);
+	close(saved);
+	n = pread(fd, text, sizeof(text) - 1, 0);
+	close(fd);
+	unlink(path);
+	assert_true(n > 0);
+	/* Exactly one: the slow write, with its time; the quick one and the others say nothing. */
+	slow = strstr(text, "SET_CONFIG took ");
+	assert_non_null(slow);
+	slow += strlen("SET_CONFIG took ");
+	assert_true(atoi(slow) >= 600);
+	assert_null(strstr(slow, "took "));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_set_config_checks_flags, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_slow_message_logged, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
