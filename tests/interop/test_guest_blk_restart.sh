@@ -64,7 +64,12 @@ start_blk() {
 wait_console() {
 	console_wait "$tmp/console.log" "$guest_pid" "$1" "$2"
 }
-diag() { tail -n 6 "$tmp/console.log" "$tmp"/blk*.log "$tmp/host.log" 2>/dev/null | tr '\n' '|'; }
+diag() {
+	{
+		tail -n 6 "$tmp/console.log" "$tmp"/blk*.log
+		tail -n 24 "$tmp/host.log"
+	} 2>/dev/null | tr '\n' '|'
+}
 # vhost_user_disk: QEMU's arguments for the guest's disk: the back-end on $sock, reconnecting.
 vhost_user_disk=(-chardev "socket,id=c0,path=$sock,reconnect=1"
 	-device "vhost-user-blk-pci,chardev=c0,num-queues=2$pk")
@@ -136,6 +141,9 @@ guest_pid=''
 line=$(grep -m1 '^VIREO-CHECK blk_restart ' "$tmp/run.out")
 res=FAIL
 case "$line" in "VIREO-CHECK blk_restart PASS"*) [ "$rc" = 0 ] && res=OK ;; esac
+# On a failure, the live back-end's threads too: one stuck in a message would still be.
+pid_var=serve_pid_blk$k
+[ $res = OK ] || proc_threads "${!pid_var}" "blk$k:" >>"$tmp/host.log"
 tap $res "fio verify passed every round across the restarts: ${line#VIREO-CHECK blk_restart }" \
 	"run.sh status $rc" "$(grep -v '^  |' "$tmp/run.err" | tail -n 12 | tr '\n' '|')" "$(diag)"
 lat=$(echo "$line" | sed -n 's/.*max_lat_ms=\([0-9]*\).*/\1/p')
