@@ -19,7 +19,7 @@
 
 #include <vireo/log.h>
 
-#include "transport/vhost_user_clock.h"
+#include "transport/clock.h"
 #include "transport/vhost_user_internal.h"
 
 /* Handling a message for longer than this is logged (vub_log_slow()). */
@@ -221,7 +221,8 @@ static void vub_recv_failed(struct vhost_user_backend *b, int err, uint32_t requ
 
 /*
  * A front-end such as QEMU waits for many replies with its main loop held, so
- * a slow message freezes the whole guest: say so, with the time it took.
+ * a slow message freezes the whole guest: say so, with the time it took (from
+ * before the queue threads stop: a queue thread slow to stop counts too).
  */
 static void vub_log_slow(const struct vhost_user_backend *b, const char *name, int64_t ms)
 {
@@ -230,20 +231,23 @@ static void vub_log_slow(const struct vhost_user_backend *b, const char *name, i
 			 name, (long long)ms);
 }
 
-/* One checked message: handle, reply; any failure ends the connection. */
-static void vub_serve_one(struct vhost_user_backend *b, struct vhost_user_msg *msg)
+/*
+ * One checked message: handle, reply; any failure ends the connection.
+ * @start_ms: when its handling began (transport_clock_ms()).
+ */
+static void vub_serve_one(struct vhost_user_backend *b, struct vhost_user_msg *msg,
+			  int64_t start_ms)
 {
 	const char *name = vireo_vhost_user_request_name(msg->hdr.request);
 	struct vhost_user_msg reply;
 	const char *why = "failed";
-	int64_t start_ms;
 	int ret;
 
 	log_debug("vhost-user: %s", name);
 	vireo_vhost_user_msg_init(&reply, msg->hdr.request, 0);
-	start_ms = vhost_user_clock_ms();
 	ret = vub_handle(b, msg, &reply, &why);
-	vub_log_slow(b, name, vhost_user_clock_ms() - start_ms);
+	/* Before the reply: a front-end that has it may look for this line. */
+	vub_log_slow(b, name, transport_clock_ms() - start_ms);
 	/* Fds a handler did not take (a stray REM_MEM_REG fd included) are closed unused. */
 	vireo_vhost_user_msg_close_fds(msg);
 	if (ret < 0) {
@@ -267,6 +271,7 @@ static void vub_conn_event(void *opaque, uint32_t events)
 {
 	struct vhost_user_backend *b = opaque;
 	struct vhost_user_msg *msg;
+	int64_t start_ms;
 	int ret;
 
 	(void)events;
@@ -276,12 +281,13 @@ static void vub_conn_event(void *opaque, uint32_t events)
 	ret = vub_conn_recv(&b->conn, b->conn_fd, &msg);
 	if (ret == 0)
 		return; /* a partial message: the queue threads keep running */
+	start_ms = transport_clock_ms();
 	/* device.h: no queue thread runs while this thread works on the device. */
 	vub_threads_stop(b);
 	if (ret < 0)
 		vub_recv_failed(b, ret, msg->hdr.request);
 	else
-		vub_serve_one(b, msg);
+		vub_serve_one(b, msg, start_ms);
 	vub_threads_start(b);
 }
 

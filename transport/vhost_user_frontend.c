@@ -18,7 +18,7 @@
 #include <vireo/log.h>
 #include <vireo/spec.h>
 
-#include "transport/vhost_user_clock.h"
+#include "transport/clock.h"
 #include "transport/vhost_user_frontend_internal.h"
 
 #define VHU_FE_DEFAULT_TIMEOUT_MS 5000
@@ -72,7 +72,7 @@ void vhu_fe_break(struct vhost_user_frontend *fe, const char *why)
  */
 static int vhu_fe_recv_within(struct vhost_user_frontend *fe, struct vhost_user_msg *reply)
 {
-	int64_t deadline = vhost_user_clock_ms() + fe->timeout_ms;
+	int64_t deadline = transport_clock_ms() + fe->timeout_ms;
 	struct pollfd p = {.fd = fe->sock, .events = POLLIN};
 	size_t got = 0;
 	int64_t left = 0;
@@ -82,7 +82,7 @@ static int vhu_fe_recv_within(struct vhost_user_frontend *fe, struct vhost_user_
 		n = vireo_vhost_user_recv_step(fe->sock, reply, &got, true);
 		if (n != 0)
 			return n < 0 ? n : 0;
-		left = deadline - vhost_user_clock_ms();
+		left = deadline - transport_clock_ms();
 		if (left <= 0)
 			break;
 		n = poll(&p, 1, (int)left);

@@ -14,7 +14,7 @@
 
 #include <vireo/log.h>
 
-#include "transport/vhost_user_clock.h"
+#include "transport/clock.h"
 #include "transport/vhost_user_frontend_internal.h"
 
 #define VHU_FE_RECONNECT_STEP_MS 100
@@ -103,7 +103,7 @@ int vhu_fe_reconnect(struct vhost_user_frontend *fe, unsigned long gen)
 {
 	struct timespec step = {.tv_nsec = VHU_FE_RECONNECT_STEP_MS * 1000000L};
 	uint64_t offered = fe->offered, protocol = fe->protocol;
-	int64_t deadline = vhost_user_clock_ms() + fe->reconnect_ms;
+	int64_t deadline = transport_clock_ms() + fe->reconnect_ms;
 	int ret = 0;
 
 	pthread_mutex_lock(&fe->reconnect_lock);
@@ -114,7 +114,7 @@ int vhu_fe_reconnect(struct vhost_user_frontend *fe, unsigned long gen)
 	/* Relaxed: other threads' kicks only need to not fail meanwhile (they reach our eventfd). */
 	atomic_store_explicit(&fe->reconnecting, true, memory_order_relaxed);
 	while ((ret = vhu_fe_reconnect_once(fe, offered, protocol)) < 0 &&
-	       vhost_user_clock_ms() < deadline)
+	       transport_clock_ms() < deadline)
 		nanosleep(&step, NULL);
 	if (ret < 0) {
 		atomic_store_explicit(&fe->broken, true, memory_order_relaxed);

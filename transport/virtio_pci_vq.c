@@ -15,6 +15,7 @@
 #include <vireo/log.h>
 #include <vireo/spec.h>
 
+#include "transport/clock.h"
 #include "transport/queue_owner.h"
 #include "transport/virtio_pci_driver_internal.h"
 
@@ -364,11 +365,10 @@ static void vpci_run_callback(struct vpci_queue *q)
 static int vpci_wait_poll(struct vireo_pci_device *d, const unsigned int *idx, unsigned int n,
 			  int timeout_ms)
 {
-	struct timespec start, now;
+	int64_t start_ms = transport_clock_ms();
 	long sleep_ns = 1000;
 	unsigned int i;
 
-	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (;;) {
 		bool any = false;
 
@@ -385,10 +385,7 @@ static int vpci_wait_poll(struct vireo_pci_device *d, const unsigned int *idx, u
 		}
 		if (any || vireo_pci_device_broken(d))
 			return vireo_pci_device_broken(d) ? -EIO : 0;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (timeout_ms >= 0 &&
-		    (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 >=
-			    timeout_ms)
+		if (timeout_ms >= 0 && transport_clock_ms() - start_ms >= timeout_ms)
 			return -ETIMEDOUT;
 		nanosleep(&(struct timespec){.tv_nsec = sleep_ns}, NULL);
 		if (sleep_ns < VPCI_POLL_MAX_NS)
