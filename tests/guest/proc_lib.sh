@@ -37,8 +37,8 @@ proc_wait_log() {
 }
 
 # proc_threads PID LABEL: one line per thread of PID for a hang's diagnosis (sourced):
-# "LABEL TID COMM STATE WCHAN syscall=N kernel=TOP-FRAME" (the syscall it sleeps in, -1 when
-# none; the kernel frame is readable as root only).
+# "LABEL TID COMM STATE WCHAN syscall=N kernel=TOP-FRAME" (the syscall it sleeps in: -1 when
+# none, "running" when on a CPU; the kernel frame is readable as root only).
 proc_threads() {
 	local d tid comm state wchan sc top
 	for d in /proc/"$1"/task/*; do

@@ -226,7 +226,6 @@ static void test_init_rejects_bad_config(void **state)
 	pt_free(t);
 }
 
-/* A queue of 5: many laps, so both wrap counters flip many times (§2.8.1). */
 /*
  * §2.9 (R-PR-03): with NOTIFICATION_DATA the value names the queue and the next descriptor
  * not yet made available: next_off in bits 16-30, next_wrap (the Driver Ring Wrap Counter,
@@ -258,6 +257,7 @@ static void test_notification_data(void **state)
 	pt_free(t);
 }
 
+/* A queue of 5: many laps, so both wrap counters flip many times (§2.8.1). */
 static void test_wrap_around_non_pow2(void **state)
 {
 	struct pt *t = pt_new(5, false, false, false);

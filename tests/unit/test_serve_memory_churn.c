@@ -51,7 +51,6 @@ static void sleep_ms(long ms)
 	nanosleep(&(struct timespec){.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L}, NULL);
 }
 
-/* Bounded wait for the server to close what a front-end left, then compare. */
 struct idle_query {
 	const struct serve_proc *server;
 	unsigned int idle;
@@ -64,6 +63,7 @@ static bool server_is_idle(void *arg)
 	return serve_proc_fds(q->server) == q->idle;
 }
 
+/* Bounded wait for the server to close what a front-end left, then compare. */
 static void expect_idle(const struct serve_proc *s, unsigned int idle)
 {
 	struct idle_query q = {.server = s, .idle = idle};

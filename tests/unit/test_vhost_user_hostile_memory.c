@@ -76,7 +76,6 @@ static int setup(void **state)
 	return 0;
 }
 
-/* The last front-end's close may still be on its way: bounded wait, not a timing check. */
 static bool server_is_idle(void *arg)
 {
 	struct server *s = arg;
@@ -84,6 +83,7 @@ static bool server_is_idle(void *arg)
 	return fd_count_of_process(s->proc.pid) == s->fds_idle;
 }
 
+/* The last front-end's close may still be on its way: bounded wait, not a timing check. */
 static void server_wait_idle(struct server *s)
 {
 	poll_until(server_is_idle, s, 5000);
@@ -230,12 +230,6 @@ static unsigned int maps_count(pid_t pid, const char *needle)
 	return n;
 }
 
-/*
- * Wait up to 5 s for @pid to hold no mapping that names @needle: the server
- * closes a connection's fds before it unmaps its memory (vub_disconnect()
- * resets the device, finishing in-flight I/O, in between), so an idle fd
- * count does not yet say the mappings are gone. Return: the mappings left.
- */
 struct maps_query {
 	pid_t pid;
 	const char *needle;
@@ -248,6 +242,12 @@ static bool maps_are_gone(void *arg)
 	return maps_count(q->pid, q->needle) == 0;
 }
 
+/*
+ * Wait up to 5 s for @pid to hold no mapping that names @needle: the server
+ * closes a connection's fds before it unmaps its memory (vub_disconnect()
+ * resets the device, finishing in-flight I/O, in between), so an idle fd
+ * count does not yet say the mappings are gone. Return: the mappings left.
+ */
 static unsigned int maps_wait_gone(pid_t pid, const char *needle)
 {
 	struct maps_query q = {.pid = pid, .needle = needle};
