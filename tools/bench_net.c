@@ -17,13 +17,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <vireo/vfio_pci.h>
 #include <vireo/vhost_user_frontend.h>
-#include <vireo/virtio_pci_driver.h>
 #include <vireo/virtio_net.h>
 
 #include "tools/commands.h"
 #include "tools/options.h"
+#include "tools/tool_frontend.h"
 
 #define CMD "bench net"
 #define BENCH_NET_ETHERTYPE 0x88b5u
@@ -56,9 +55,7 @@ struct bench_net_cfg {
 struct bench_net_port {
 	struct virtio_bus bus;
 	struct virtio_net_driver drv;
-	struct vhost_user_frontend *fe;
-	struct vireo_vfio_pci *vfio;
-	struct vireo_pci_device *pci;
+	struct tool_frontend front;
 	struct virtio_net *net;
 	uint8_t mac[6];
 };
@@ -176,47 +173,15 @@ static int bench_net_parse(struct bench_net_cfg *c, int argc, char **argv)
 
 static void bench_net_close(struct bench_net_port *p)
 {
-	if (p->pci)
-		vireo_pci_device_free(p->pci);
-	if (p->vfio)
-		vireo_vfio_pci_close(p->vfio);
-	if (p->fe)
-		vireo_vhost_user_frontend_free(p->fe);
+	tool_frontend_close(&p->front);
 	virtio_net_unregister(&p->bus, &p->drv);
 	memset(p, 0, sizeof(*p));
-}
-
-static struct virtio_device *bench_net_vdev(const struct bench_net_port *p)
-{
-	return p->pci ? vireo_pci_device_virtio_device(p->pci)
-		      : vireo_vhost_user_frontend_virtio_device(p->fe);
-}
-
-/* The PCI function @bdf through VFIO, on @p's bus. Return: 0 or -errno */
-static int bench_net_open_pci(struct bench_net_port *p, const char *bdf)
-{
-	struct vireo_pci_device_options opt = {
-		.dma_bytes = BENCH_NET_DMA_BYTES,
-		.queue_size = BENCH_NET_QUEUE_SIZE,
-	};
-	int ret = vireo_vfio_pci_open(bdf, &p->vfio);
-
-	if (!ret)
-		ret = vireo_pci_device_new(&p->bus, vireo_vfio_pci_access(p->vfio), p->vfio, &opt,
-					   &p->pci);
-	if (ret < 0 && p->vfio) {
-		vireo_vfio_pci_close(p->vfio);
-		p->vfio = NULL;
-	}
-	return ret;
 }
 
 /* Connect to port @i of @c and bind our driver. Return: 0 or -errno */
 static int bench_net_open(struct bench_net_port *p, unsigned int i, const struct bench_net_cfg *c)
 {
-	struct vhost_user_frontend_options opt = {
-		.socket_path = c->socket[i],
-		.device_id = VIRTIO_ID_NET,
+	const struct tool_frontend_sizes sizes = {
 		.dma_bytes = BENCH_NET_DMA_BYTES,
 		.queue_size = BENCH_NET_QUEUE_SIZE,
 	};
@@ -237,14 +202,15 @@ static int bench_net_open(struct bench_net_port *p, unsigned int i, const struct
 	if (ret < 0)
 		return ret;
 	if (c->pci[i])
-		ret = bench_net_open_pci(p, c->socket[i]);
+		ret = tool_frontend_vfio(&p->front, &p->bus, c->socket[i], &sizes);
 	else
-		ret = vireo_vhost_user_frontend_new(&p->fe, &p->bus, &opt);
+		ret = tool_frontend_socket(&p->front, &p->bus, c->socket[i], VIRTIO_ID_NET, &sizes,
+					   0, NULL);
 	if (ret < 0) {
 		virtio_net_unregister(&p->bus, &p->drv);
 		return ret;
 	}
-	p->net = virtio_net_from_device(bench_net_vdev(p));
+	p->net = virtio_net_from_device(tool_frontend_virtio_device(&p->front));
 	if (!p->net) {
 		bench_net_close(p);
 		return -ENODEV;
@@ -464,8 +430,8 @@ static void bench_net_notify(struct bench_net_port *ports, unsigned int n,
 	for (i = 0; i < n; i++) {
 		virtio_net_get_stats(ports[i].net, &st);
 		memset(&fs, 0, sizeof(fs));
-		if (ports[i].fe)
-			vireo_vhost_user_frontend_stats(ports[i].fe, &fs);
+		if (ports[i].front.fe)
+			vireo_vhost_user_frontend_stats(ports[i].front.fe, &fs);
 		sum->tx_kicks += st.tx_kicks;
 		sum->rx_kicks += st.rx_kicks;
 		sum->interrupts += st.rx_interrupts;
@@ -482,7 +448,7 @@ static double per(uint64_t a, uint64_t b)
 /* The first port's negotiated ring format and IN_ORDER, as the JSON fields say them. */
 static void bench_net_ring_json(const struct bench_net_port *p)
 {
-	struct virtio_device *vdev = bench_net_vdev(p);
+	struct virtio_device *vdev = tool_frontend_virtio_device(&p->front);
 
 	printf("\"ring\":\"%s\",\"in_order\":%s,",
 	       virtio_has_feature(vdev, VIRTIO_F_RING_PACKED) ? "packed" : "split",

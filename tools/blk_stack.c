@@ -70,11 +70,12 @@ int blk_stack_connect(struct blk_stack *s, const char *socket_path, unsigned int
 		      size_t dma_bytes, enum virtio_ring_format ring, unsigned int reconnect_ms,
 		      const struct opt_iommu *iommu)
 {
+	struct tool_frontend_sizes sizes = {.dma_bytes = dma_bytes};
 	int ret = blk_stack_begin(s, ring, queues);
 
 	if (ret < 0)
 		return ret;
-	ret = tool_frontend_socket(&s->front, &s->bus, socket_path, VIRTIO_ID_BLOCK, dma_bytes,
+	ret = tool_frontend_socket(&s->front, &s->bus, socket_path, VIRTIO_ID_BLOCK, &sizes,
 				   reconnect_ms, iommu);
 	return blk_stack_bind(s, ret, NULL);
 }
@@ -83,11 +84,12 @@ int blk_stack_connect(struct blk_stack *s, const char *socket_path, unsigned int
 int blk_stack_pci(struct blk_stack *s, const char *bdf, unsigned int queues, size_t dma_bytes,
 		  enum virtio_ring_format ring)
 {
+	struct tool_frontend_sizes sizes = {.dma_bytes = dma_bytes};
 	int ret = blk_stack_begin(s, ring, queues);
 
 	if (ret < 0)
 		return ret;
-	ret = tool_frontend_vfio(&s->front, &s->bus, bdf, dma_bytes);
+	ret = tool_frontend_vfio(&s->front, &s->bus, bdf, &sizes);
 	return blk_stack_bind(s, ret, bdf);
 }
 

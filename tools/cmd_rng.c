@@ -110,10 +110,10 @@ static int rng_stack_open(struct rng_stack *s, const struct rng_cmd *c)
 	if (ret < 0)
 		return ret;
 	if (c->pci) {
-		ret = tool_frontend_vfio(&s->front, &s->bus, c->pci, 0);
+		ret = tool_frontend_vfio(&s->front, &s->bus, c->pci, NULL);
 	} else if (c->socket) {
-		ret = tool_frontend_socket(&s->front, &s->bus, c->socket, VIRTIO_ID_ENTROPY, 0, 0,
-					   &c->iommu);
+		ret = tool_frontend_socket(&s->front, &s->bus, c->socket, VIRTIO_ID_ENTROPY, NULL,
+					   0, &c->iommu);
 	} else {
 		ret = vireo_rng_device_new(&s->dev, NULL);
 		if (!ret)

@@ -24,15 +24,19 @@ int tool_frontend_local(struct tool_frontend *f, struct virtio_bus *bus, struct 
 
 /* tool_frontend_socket() - see tool_frontend.h */
 int tool_frontend_socket(struct tool_frontend *f, struct virtio_bus *bus, const char *socket_path,
-			 uint32_t device_id, size_t dma_bytes, unsigned int reconnect_ms,
-			 const struct opt_iommu *iommu)
+			 uint32_t device_id, const struct tool_frontend_sizes *sizes,
+			 unsigned int reconnect_ms, const struct opt_iommu *iommu)
 {
 	struct vhost_user_frontend_options opt = {
 		.socket_path = socket_path,
 		.device_id = device_id,
-		.dma_bytes = dma_bytes,
 		.reconnect_ms = (int)reconnect_ms,
 	};
+
+	if (sizes) {
+		opt.dma_bytes = sizes->dma_bytes;
+		opt.queue_size = sizes->queue_size;
+	}
 
 	if (iommu && iommu->on) {
 		opt.iommu = true;
@@ -46,10 +50,15 @@ int tool_frontend_socket(struct tool_frontend *f, struct virtio_bus *bus, const 
 
 /* tool_frontend_vfio() - see tool_frontend.h */
 int tool_frontend_vfio(struct tool_frontend *f, struct virtio_bus *bus, const char *bdf,
-		       size_t dma_bytes)
+		       const struct tool_frontend_sizes *sizes)
 {
-	struct vireo_pci_device_options opt = {.dma_bytes = dma_bytes};
+	struct vireo_pci_device_options opt = {0};
 	int ret;
+
+	if (sizes) {
+		opt.dma_bytes = sizes->dma_bytes;
+		opt.queue_size = sizes->queue_size;
+	}
 
 	memset(f, 0, sizeof(*f));
 	ret = vireo_vfio_pci_open(bdf, &f->vfio);
