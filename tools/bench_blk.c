@@ -22,8 +22,8 @@
 #include <unistd.h>
 
 #include "tools/blk_stack.h"
+#include "tools/blk_target.h"
 #include "tools/commands.h"
-#include "tools/image_format.h"
 #include "tools/options.h"
 
 #define CMD "bench blk"
@@ -37,28 +37,14 @@ enum bench_rw { RW_READ, RW_WRITE, RW_RANDREAD, RW_RANDWRITE };
 static const char *const bench_rw_names[] = {"read", "write", "randread", "randwrite"};
 
 struct bench_cfg {
-	const char *image;
-	const char *socket;
-	const char *pci;
+	struct blk_target target;
 	enum bench_rw rw;
 	uint32_t bs;
 	unsigned int iodepth;
 	unsigned int queues;
 	double seconds;
 	bool json;
-	bool format_raw;
-	enum virtio_ring_format ring;
-	unsigned int reconnect_ms;
-	struct opt_iommu iommu;
-	enum tool_transport transport;
-	bool have_transport;
 };
-
-/* Long-only options (no short letter). */
-#define BENCH_OPT_FORMAT 256
-#define BENCH_OPT_RECONNECT 257
-#define BENCH_OPT_TRANSPORT 258
-#define BENCH_OPT_PCI 259
 
 struct bench_worker {
 	const struct bench_cfg *cfg;
@@ -124,20 +110,13 @@ static const char bench_usage[] =
 	"  -h, --help          this text\n";
 
 static const struct option bench_options[] = {
-	{"image", required_argument, NULL, 'i'},
-	{"socket", required_argument, NULL, 'S'},
-	{"pci", required_argument, NULL, BENCH_OPT_PCI},
+	BLK_TARGET_LONGOPTS,
 	{"rw", required_argument, NULL, 'w'},
 	{"bs", required_argument, NULL, 'b'},
 	{"iodepth", required_argument, NULL, 'd'},
 	{"queues", required_argument, NULL, 'q'},
 	{"seconds", required_argument, NULL, 't'},
 	{"json", no_argument, NULL, 'j'},
-	{"format", required_argument, NULL, BENCH_OPT_FORMAT},
-	{"ring", required_argument, NULL, 'R'},
-	{"reconnect", required_argument, NULL, BENCH_OPT_RECONNECT},
-	{"transport", required_argument, NULL, BENCH_OPT_TRANSPORT},
-	OPT_IOMMU_LONGOPTS,
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -360,27 +339,11 @@ static int bench_parse_option(void *ctx, int opt, char **argv)
 	struct bench_cfg *c = ctx;
 	uint64_t v;
 	unsigned int i;
-	int ret = opt_parse_iommu(CMD, opt, optarg, &c->iommu);
+	int ret = blk_target_parse_option(CMD, opt, optarg, &c->target);
 
 	if (ret != 1)
 		return ret;
 	switch (opt) {
-	case 'i':
-		c->image = optarg;
-		return 0;
-	case 'S':
-		c->socket = optarg;
-		return 0;
-	case BENCH_OPT_PCI:
-		c->pci = optarg;
-		return 0;
-	case 'R':
-		return opt_parse_ring(CMD, optarg, &c->ring);
-	case BENCH_OPT_TRANSPORT:
-		c->have_transport = true;
-		return opt_parse_transport(CMD, optarg, &c->transport);
-	case BENCH_OPT_RECONNECT:
-		return opt_parse_count(CMD, "reconnect", optarg, 1, 3600000, &c->reconnect_ms);
 	case 'w':
 		for (i = 0; i < 4; i++) {
 			if (strcmp(optarg, bench_rw_names[i]) == 0) {
@@ -407,9 +370,6 @@ static int bench_parse_option(void *ctx, int opt, char **argv)
 			return opt_usage_error(CMD, "--seconds wants a positive number, not '%s'",
 					       optarg);
 		return 0;
-	case BENCH_OPT_FORMAT:
-		c->format_raw = true;
-		return image_format_parse(CMD, optarg);
 	case 'j':
 		c->json = true;
 		return 0;
@@ -436,17 +396,8 @@ static int bench_parse(struct bench_cfg *c, int argc, char **argv)
 		return ret;
 	if (optind < argc)
 		return opt_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
-	if (!!c->image + !!c->socket + !!c->pci > 1)
-		return opt_usage_error(CMD, "--image, --socket and --pci exclude each other");
-	if (!c->image && !c->socket && !c->pci)
-		return opt_usage_error(CMD, "missing --image FILE, --socket PATH or --pci BDF");
-	if (!c->image && c->have_transport)
-		return opt_usage_error(CMD, "--transport goes with --image only");
-	if (c->iommu.given && !c->socket)
-		return opt_usage_error(CMD, "--iommu and --iotlb-* go with --socket only");
-	if (opt_check_iommu(CMD, &c->iommu))
-		return EXIT_USAGE;
-	return 0;
+	c->target.readonly = c->rw == RW_READ || c->rw == RW_RANDREAD;
+	return blk_target_check(CMD, &c->target);
 }
 
 /* The totals over every worker. */
@@ -484,6 +435,16 @@ static void bench_sum(struct bench_result *r, const struct bench_worker *w, unsi
 	}
 }
 
+/* The JSON "transport": how the driver reached the device. */
+static const char *bench_transport_name(const struct blk_target *t)
+{
+	if (t->socket)
+		return "vhost-user";
+	if (t->pci)
+		return "vfio-pci"; /* our virtio-pci driver on a function bound to vfio-pci */
+	return opt_transport_name(t->transport);
+}
+
 static void bench_print(const struct bench_cfg *c, const struct bench_result *r,
 			const struct bench_worker *w)
 {
@@ -502,8 +463,7 @@ static void bench_print(const struct bench_cfg *c, const struct bench_result *r,
 		       "\"transport\":\"%s\"",
 		       bench_rw_names[c->rw], c->bs, c->iodepth, c->queues, r->secs, r->ios,
 		       r->errors, iops, mib, mean, p50, p99, (double)r->lat_max_ns / 1000.0,
-		       r->ring, r->in_order ? "true" : "false",
-		       c->socket ? "vhost-user" : opt_transport_name(c->transport));
+		       r->ring, r->in_order ? "true" : "false", bench_transport_name(&c->target));
 		if (r->have_notify)
 			printf(",\"kicks\":%" PRIu64 ",\"calls\":%" PRIu64
 			       ",\"notify_side\":\"%s\"",
@@ -714,7 +674,7 @@ static int bench_run(struct bench_cfg *c, struct blk_stack *s)
 	r->secs = (double)(opt_now_ns() - start) / 1e9;
 	bench_sum(r, w, c->queues);
 	bench_notify_end(s, r);
-	r->have_iotlb = s->front.fe && c->iommu.on;
+	r->have_iotlb = s->front.fe && c->target.iommu.on;
 	bench_rusage(&r->cpu_ns, &r->vcsw);
 	r->cpu_ns -= cpu_ns;
 	r->vcsw -= vcsw;
@@ -737,12 +697,6 @@ static int bench_run(struct bench_cfg *c, struct blk_stack *s)
 	return ret;
 }
 
-/* What the benchmark works on, for messages. */
-static const char *bench_target(const struct bench_cfg *c)
-{
-	return c->socket ? c->socket : c->pci ? c->pci : c->image;
-}
-
 int bench_blk_main(int argc, char **argv)
 {
 	struct bench_cfg c;
@@ -756,24 +710,9 @@ int bench_blk_main(int argc, char **argv)
 	/* Request buffers plus rings, indirect pools and bounce buffers. */
 	dma = (size_t)c.queues * c.iodepth * ((c.bs + 4095u) & ~4095u) +
 	      (size_t)c.queues * (2u << 20) + (8u << 20);
-	if (c.image && image_check_raw(CMD, c.image, c.format_raw))
-		return 1;
-	if (c.socket)
-		ret = blk_stack_connect(&s, c.socket, c.queues, dma, c.ring, c.reconnect_ms,
-					&c.iommu);
-	else if (c.pci)
-		ret = blk_stack_pci(&s, c.pci, c.queues, dma, c.ring);
-	else
-		ret = blk_stack_open(&s, c.image, c.rw == RW_READ || c.rw == RW_RANDREAD, c.queues,
-				     dma, c.ring, c.transport);
-	if (ret < 0) {
-		fprintf(stderr, "vireo bench blk: cannot %s %s: %s\n",
-			c.socket ? "connect to"
-			: c.pci	 ? "open"
-				 : "serve",
-			bench_target(&c), strerror(-ret));
-		return 1;
-	}
+	ret = blk_target_open(CMD, &c.target, &s, c.queues, dma);
+	if (ret)
+		return ret;
 	if (virtio_blk_num_queues(s.blk) < c.queues) {
 		fprintf(stderr, "vireo bench blk: the device has %u queues; using those\n",
 			virtio_blk_num_queues(s.blk));
@@ -787,7 +726,7 @@ int bench_blk_main(int argc, char **argv)
 	}
 	if ((virtio_blk_capacity(s.blk) << 9) < c.bs) {
 		blk_stack_close(&s);
-		return opt_usage_error(CMD, "--bs is larger than %s", bench_target(&c));
+		return opt_usage_error(CMD, "--bs is larger than %s", blk_target_name(&c.target));
 	}
 	ret = bench_run(&c, &s);
 	blk_stack_close(&s);

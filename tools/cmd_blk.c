@@ -17,8 +17,8 @@
 #include <unistd.h>
 
 #include "tools/blk_stack.h"
+#include "tools/blk_target.h"
 #include "tools/commands.h"
-#include "tools/image_format.h"
 #include "tools/options.h"
 #include "tools/pattern.h"
 
@@ -28,20 +28,10 @@
 
 enum blk_action { BLK_WRITE, BLK_READ, BLK_VERIFY };
 
-/* Long-only option (no short letter). */
-#define BLK_OPT_FORMAT 256
-#define BLK_OPT_RECONNECT 257
-#define BLK_OPT_TRANSPORT 258
-#define BLK_OPT_PCI 259
-
 struct blk_cmd {
-	const char *image;
-	const char *socket;
-	const char *pci;
+	struct blk_target target;
 	unsigned int queues;
 	bool have_queues;
-	bool readonly;
-	bool format_raw;
 	enum blk_action action;
 	uint64_t offset;
 	uint64_t length;
@@ -50,11 +40,6 @@ struct blk_cmd {
 	struct pattern pattern;
 	const char *output;
 	uint64_t create_size;
-	enum virtio_ring_format ring;
-	unsigned int reconnect_ms;
-	struct opt_iommu iommu;
-	enum tool_transport transport;
-	bool have_transport;
 };
 
 /* What one chunk of the range is doing, for the action handlers. */
@@ -121,7 +106,7 @@ static const char blk_usage[] =
 	"Exit status: 0 ok, 1 I/O error or mismatch, 2 bad arguments.\n";
 
 static const struct option blk_options[] = {
-	{"image", required_argument, NULL, 'i'},
+	BLK_TARGET_LONGOPTS,
 	{"queues", required_argument, NULL, 'q'},
 	{"readonly", no_argument, NULL, 'r'},
 	{"size", required_argument, NULL, 's'},
@@ -129,13 +114,6 @@ static const struct option blk_options[] = {
 	{"length", required_argument, NULL, 'l'},
 	{"pattern", required_argument, NULL, 'p'},
 	{"output", required_argument, NULL, 'O'},
-	{"socket", required_argument, NULL, 'S'},
-	{"pci", required_argument, NULL, BLK_OPT_PCI},
-	{"format", required_argument, NULL, BLK_OPT_FORMAT},
-	{"reconnect", required_argument, NULL, BLK_OPT_RECONNECT},
-	{"ring", required_argument, NULL, 'R'},
-	{"transport", required_argument, NULL, BLK_OPT_TRANSPORT},
-	OPT_IOMMU_LONGOPTS,
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -144,25 +122,16 @@ static const struct option blk_options[] = {
 static int blk_parse_option(void *ctx, int opt, char **argv)
 {
 	struct blk_cmd *c = ctx;
-	int ret = opt_parse_iommu(CMD, opt, optarg, &c->iommu);
+	int ret = blk_target_parse_option(CMD, opt, optarg, &c->target);
 
 	if (ret != 1)
 		return ret;
 	switch (opt) {
-	case 'i':
-		c->image = optarg;
-		return 0;
-	case 'S':
-		c->socket = optarg;
-		return 0;
-	case BLK_OPT_PCI:
-		c->pci = optarg;
-		return 0;
 	case 'q':
 		c->have_queues = true;
 		return opt_parse_count(CMD, "queues", optarg, 1, BLK_DEVICE_MAX_QUEUES, &c->queues);
 	case 'r':
-		c->readonly = true;
+		c->target.readonly = true;
 		return 0;
 	case 's':
 		if (opt_parse_size(optarg, &c->create_size) < 0 || c->create_size < 512)
@@ -188,16 +157,6 @@ static int blk_parse_option(void *ctx, int opt, char **argv)
 	case 'O':
 		c->output = optarg;
 		return 0;
-	case BLK_OPT_FORMAT:
-		c->format_raw = true;
-		return image_format_parse(CMD, optarg);
-	case BLK_OPT_RECONNECT:
-		return opt_parse_count(CMD, "reconnect", optarg, 1, 3600000, &c->reconnect_ms);
-	case 'R':
-		return opt_parse_ring(CMD, optarg, &c->ring);
-	case BLK_OPT_TRANSPORT:
-		c->have_transport = true;
-		return opt_parse_transport(CMD, optarg, &c->transport);
 	default:
 		return opt_bad_getopt(CMD, argv);
 	}
@@ -232,6 +191,7 @@ static int blk_parse(struct blk_cmd *c, int argc, char **argv)
 	memset(c, 0, sizeof(*c));
 	c->queues = 1;
 	c->pattern = (struct pattern){.seeded = true, .seed = 1};
+	c->target.readonly_option = true;
 	ret = opt_parse_args(argc, argv, "i:S:q:rs:o:l:p:O:h", blk_options, blk_usage,
 			     blk_parse_option, c);
 	if (ret)
@@ -239,20 +199,10 @@ static int blk_parse(struct blk_cmd *c, int argc, char **argv)
 	ret = blk_parse_action(c, argc, argv);
 	if (ret)
 		return ret;
-	if (!!c->image + !!c->socket + !!c->pci > 1)
-		return opt_usage_error(CMD, "--image, --socket and --pci exclude each other");
-	if (!c->image && !c->socket && !c->pci)
-		return opt_usage_error(CMD, "missing --image FILE, --socket PATH or --pci BDF");
-	if (!c->image && (c->readonly || c->create_size))
-		return opt_usage_error(CMD, "--readonly and --size go with --image only");
-	if (c->reconnect_ms && !c->socket)
-		return opt_usage_error(CMD, "--reconnect goes with --socket only");
-	if (c->iommu.given && !c->socket)
-		return opt_usage_error(CMD, "--iommu and --iotlb-* go with --socket only");
-	if (opt_check_iommu(CMD, &c->iommu))
+	if (blk_target_check(CMD, &c->target))
 		return EXIT_USAGE;
-	if (!c->image && c->have_transport)
-		return opt_usage_error(CMD, "--transport goes with --image only");
+	if (!c->target.image && (c->target.readonly || c->create_size))
+		return opt_usage_error(CMD, "--readonly and --size go with --image only");
 	if (!c->have_length)
 		return opt_usage_error(CMD, "missing --length LEN");
 	if (c->offset + c->length < c->offset)
@@ -270,7 +220,7 @@ static int blk_create_image(const struct blk_cmd *c)
 	struct stat st;
 	int fd, ret = 0;
 
-	fd = open(c->image, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	fd = open(c->target.image, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -errno;
 	if (fstat(fd, &st) < 0 ||
@@ -419,38 +369,6 @@ static int blk_open_output(struct blk_run *r)
 	return 0;
 }
 
-/* What the command works on, for messages. */
-static const char *blk_target(const struct blk_cmd *c)
-{
-	return c->socket ? c->socket : c->pci ? c->pci : c->image;
-}
-
-/* blk_open_stack() - the image, the back-end or the PCI function. Return: 0 or exit code */
-static int blk_open_stack(struct blk_cmd *c, struct blk_stack *s)
-{
-	unsigned int queues = c->have_queues ? c->queues : 0;
-	int ret;
-
-	if (c->socket)
-		ret = blk_stack_connect(s, c->socket, queues, 0, c->ring, c->reconnect_ms,
-					&c->iommu);
-	else if (c->pci)
-		ret = blk_stack_pci(s, c->pci, queues, 0, c->ring);
-	else
-		ret = blk_stack_open(s, c->image, c->readonly, c->queues, 0, c->ring, c->transport);
-	if (ret < 0 && c->image) {
-		image_open_error(CMD, c->image, -ret, c->readonly);
-		return 1;
-	}
-	if (ret < 0) {
-		fprintf(stderr, "vireo blk: cannot %s %s: %s\n",
-			c->socket ? "connect to" : "open the PCI function", blk_target(c),
-			strerror(-ret));
-		return 1;
-	}
-	return 0;
-}
-
 /* blk_execute() - open the stack and run. Return: exit code */
 static int blk_execute(struct blk_cmd *c)
 {
@@ -460,12 +378,13 @@ static int blk_execute(struct blk_cmd *c)
 	int ret;
 
 	if (c->create_size && (ret = blk_create_image(c)) < 0) {
-		fprintf(stderr, "vireo blk: cannot create %s: %s\n", c->image, strerror(-ret));
+		fprintf(stderr, "vireo blk: cannot create %s: %s\n", c->target.image,
+			strerror(-ret));
 		return 1;
 	}
-	if (c->image && image_check_raw(CMD, c->image, c->format_raw))
-		return 1;
-	ret = blk_open_stack(c, &s);
+	/* With --image the model offers --queues; otherwise use at most that many, if given. */
+	ret = blk_target_open(CMD, &c->target, &s,
+			      c->target.image || c->have_queues ? c->queues : 0, 0);
 	if (ret)
 		return ret;
 	bytes = virtio_blk_capacity(s.blk) << 9;
@@ -474,7 +393,7 @@ static int blk_execute(struct blk_cmd *c)
 		return opt_usage_error(CMD,
 				       "range %" PRIu64 "+%" PRIu64
 				       " passes the end of %s (%" PRIu64 " bytes)",
-				       c->offset, c->length, blk_target(c), bytes);
+				       c->offset, c->length, blk_target_name(&c->target), bytes);
 	}
 	r.blk = s.blk;
 	ret = blk_open_output(&r);

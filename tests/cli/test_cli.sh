@@ -10,7 +10,7 @@ trap 'rm -rf "$tmp"' EXIT
 img=$tmp/disk.img
 n=0 failed=0
 
-echo "1..62"
+echo "1..68"
 
 report() { # report OK NAME [DETAIL]
 	n=$((n + 1))
@@ -71,6 +71,17 @@ usage_error "blk: --queues out of range" blk --image "$img" --queues 99 read --l
 usage_error "bench: unknown kind" bench frob
 usage_error "bench blk: bad --rw" bench blk --image "$img" --rw sideways --bs 4k --iodepth 1
 usage_error "bench blk: --iodepth 0" bench blk --image "$img" --iodepth 0
+# blk and bench blk share their target options (tools/blk_target.c): the same refusals.
+for c in "blk:read --length 4k" "bench blk:"; do
+	cmd=${c%%:*} tail=${c#*:}
+	# shellcheck disable=SC2086
+	usage_error "$cmd: --reconnect without --socket" $cmd --image "$img" --reconnect 100 $tail
+	# shellcheck disable=SC2086
+	usage_error "$cmd: --transport with --socket" $cmd --socket "$tmp/none.sock" \
+		--transport mmio $tail
+	# shellcheck disable=SC2086
+	usage_error "$cmd: --iommu without --socket" $cmd --image "$img" --iommu $tail
+done
 
 # The same short option means the same long option in every subcommand's --help.
 for c in "blk" "bench blk" "bench net" "bench ring" "serve" "serve net" "demo"; do
