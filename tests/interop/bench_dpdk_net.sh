@@ -165,6 +165,17 @@ median() {
 		else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
+# round_ratios FILE REF LABEL RING: the spread of the per-round ratios FILE/REF (rounds are
+# interleaved, so round i of each ran under the same conditions) and how many reached 1.00x:
+# the median alone hides whether a difference is larger than this machine's noise.
+round_ratios() {
+	[ -s "$2" ] && [ "$(wc -l <"$1")" = "$(wc -l <"$2")" ] || return 0
+	paste "$1" "$2" | awk -v l="$3" -v r="$4" '$2 > 0 { q = $1 / $2; n++
+		if (n == 1 || q < lo) lo = q; if (n == 1 || q > hi) hi = q; if (q >= 0.995) k++ }
+		END { if (n) printf "# %s, %s: per round %.2f-%.2fx, at or above 1.00x in %d of %d\n",
+			l, r, lo, hi, k, n }'
+}
+
 echo "# virtio-user txonly, ${size}-byte frames, 1 queue pair, ${secs} s a round," \
 	"$rounds rounds; CPUs: sender $DPDK_USER_CPU, back-ends $DPDK_VHOST_CPU; DPDK memory:" \
 	"$dpdk_mem; $(uptime | sed 's/.*load/load/')"
@@ -203,6 +214,8 @@ for ring in $rings; do
 		[ "$who" != reference ] && [ -n "$ref" ] && [ "$ref" != - ] &&
 			ratio=$(awk -v a="$m" -v b="$ref" 'BEGIN { printf "%.2fx\n", (b > 0 ? a / b : 0) }')
 		row "$label" "$ring" median - - "ratio $ratio" "$m" "$dpdk_mem"
+		[ "$who" != reference ] && round_ratios "$tmp/mpps.$who.$ring" \
+			"$tmp/mpps.reference.$ring" "$label" "$ring"
 	done
 done
 echo "# $(uptime | sed 's/.*load/load/') at the end"
