@@ -40,6 +40,7 @@
 #include <vireo/virtqueue.h>
 #include <vireo/vring.h>
 
+#include "tests/lib/sleep_wake.h"
 #include "tests/lib/xorshift.h"
 
 #define PRING_BUF 128u
@@ -156,54 +157,11 @@ struct race {
 	bool publish; /* virtqueue_publish() after random adds */
 };
 
-static uint64_t race_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* Best effort: driver and device on different CPUs makes the race real. */
-static void race_pin(unsigned int cpu)
-{
-	cpu_set_t set;
-
-	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
-		return;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	(void)pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
-}
-
-static void race_signal(int fd)
-{
-	uint64_t one = 1;
-
-	if (write(fd, &one, sizeof(one)) != (ssize_t)sizeof(one))
-		abort();
-}
-
-/* Return: 1 when @fd was signalled (count consumed), 0 on timeout. */
-static int race_wait(int fd)
-{
-	struct pollfd p = {.fd = fd, .events = POLLIN};
-	uint64_t v;
-	int r;
-
-	do
-		r = poll(&p, 1, RACE_TIMEOUT_MS);
-	while (r < 0 && errno == EINTR);
-	if (r < 0 || (r > 0 && read(fd, &v, sizeof(v)) != (ssize_t)sizeof(v)))
-		abort();
-	return r;
-}
-
 static void race_dev_complete(struct race *rc)
 {
 	vring_packed_dev_flush(&rc->f->dev);
 	if (vring_packed_dev_need_notify(&rc->f->dev))
-		race_signal(rc->call_fd);
+		sleep_wake_signal(rc->call_fd);
 }
 
 /* Pop until the ring looks empty, answering 3 * seq. Return: false on a bad chain. */
@@ -236,20 +194,20 @@ static void *race_device(void *arg)
 {
 	struct race *rc = arg;
 
-	race_pin(1);
+	sleep_wake_pin(1);
 	while (!atomic_load(&rc->stop)) {
 		if (!race_dev_serve(rc)) {
 			atomic_store(&rc->dev_bad, true);
 			break;
 		}
 		race_dev_complete(rc);
-		if (!race_wait(rc->kick_fd)) {
+		if (!sleep_wake_wait(rc->kick_fd, RACE_TIMEOUT_MS)) {
 			atomic_store(&rc->dev_timeout, !atomic_load(&rc->stop));
 			break;
 		}
 	}
 	atomic_store(&rc->stop, true);
-	race_signal(rc->call_fd);
+	sleep_wake_signal(rc->call_fd);
 	return NULL;
 }
 
@@ -305,20 +263,20 @@ static void *race_driver(void *arg)
 	struct race *rc = arg;
 	struct virtqueue *vq = &rc->f->vq;
 	struct xorshift r = {0x9e3779b97f4a7c15ull};
-	uint64_t limit = RACE_OPS, end = race_now() + RACE_NS;
+	uint64_t limit = RACE_OPS, end = sleep_wake_now_ns() + RACE_NS;
 	int n;
 
-	race_pin(0);
+	sleep_wake_pin(0);
 	virtqueue_disable_cb(vq);
 	while (rc->done < limit && !atomic_load(&rc->stop)) {
-		if (limit == RACE_OPS && race_now() > end)
+		if (limit == RACE_OPS && sleep_wake_now_ns() > end)
 			limit = rc->sent; /* out of time: drain what is in flight */
 		if (!race_drv_add(rc, &r, limit)) {
 			atomic_store(&rc->drv_bad, true);
 			break;
 		}
 		if (virtqueue_kick_prepare(vq)) {
-			race_signal(rc->kick_fd);
+			sleep_wake_signal(rc->kick_fd);
 			rc->kicks++;
 		}
 		n = race_drv_reap(rc);
@@ -348,14 +306,14 @@ static void *race_driver(void *arg)
 			continue;
 		}
 		rc->sleeps++;
-		if (!race_wait(rc->call_fd))
+		if (!sleep_wake_wait(rc->call_fd, RACE_TIMEOUT_MS))
 			atomic_store(&rc->drv_timeout, !atomic_load(&rc->stop));
 		virtqueue_disable_cb(vq);
 		if (atomic_load(&rc->drv_timeout))
 			break;
 	}
 	atomic_store(&rc->stop, true);
-	race_signal(rc->kick_fd);
+	sleep_wake_signal(rc->kick_fd);
 	return NULL;
 }
 

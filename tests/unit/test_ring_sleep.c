@@ -50,6 +50,7 @@
 #include <vireo/vring.h>
 
 #include "tests/lib/ring_pair.h"
+#include "tests/lib/sleep_wake.h"
 #include "tests/lib/xorshift.h"
 
 #define SLEEP_NUM 64u
@@ -89,14 +90,6 @@ struct sleep_run {
 	unsigned int sleeps, wakes;
 };
 
-static uint64_t sleep_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static void sleep_fail(struct sleep_run *s, enum sleep_failure why)
 {
 	int none = SLEEP_OK;
@@ -131,8 +124,8 @@ static bool sleep_spin_until(struct sleep_run *s, atomic_uint *ctr, unsigned int
 			continue;
 		sched_yield(); /* the other side may share our CPU */
 		if (!deadline)
-			deadline = sleep_now() + SLEEP_SPIN_NS;
-		else if (sleep_now() > deadline) {
+			deadline = sleep_wake_now_ns() + SLEEP_SPIN_NS;
+		else if (sleep_wake_now_ns() > deadline) {
 			sleep_fail(s, SLEEP_STUCK);
 			return false;
 		}
@@ -145,61 +138,6 @@ static bool sleep_poll_on(struct sleep_run *s, unsigned int spins)
 	if (spins % 64 == 0)
 		sched_yield(); /* the other side may share our CPU */
 	return !atomic_load_explicit(&s->stop, memory_order_relaxed);
-}
-
-/*
- * Best effort: the two sides on two CPUs. On one CPU the waker runs only
- * while the sleeper sleeps, and no store can be reordered against the other.
- */
-static void sleep_pin(unsigned int nth)
-{
-	cpu_set_t allowed, set;
-
-	if (pthread_getaffinity_np(pthread_self(), sizeof(allowed), &allowed) ||
-	    CPU_COUNT(&allowed) < 2)
-		return;
-	/* the @nth CPU we may run on */
-	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
-		if (!CPU_ISSET(cpu, &allowed) || nth--)
-			continue;
-		CPU_ZERO(&set);
-		CPU_SET(cpu, &set);
-		(void)pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
-		return;
-	}
-}
-
-static void sleep_signal(int fd)
-{
-	uint64_t one = 1;
-
-	if (write(fd, &one, sizeof(one)) != (ssize_t)sizeof(one))
-		abort();
-}
-
-/* Throw away a leftover count (eventfd is non-blocking). */
-static void sleep_drain(int fd)
-{
-	uint64_t v;
-
-	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-		abort();
-}
-
-/* Return: true when @fd was signalled (count consumed), false on timeout. */
-static bool sleep_wait(int fd)
-{
-	struct pollfd pfd = {.fd = fd, .events = POLLIN};
-	int r;
-
-	do
-		r = poll(&pfd, 1, SLEEP_TIMEOUT_MS);
-	while (r < 0 && errno == EINTR);
-	if (r < 0)
-		abort();
-	if (r > 0)
-		sleep_drain(fd);
-	return r > 0;
 }
 
 /* Add round @k's buffer: seq k readable, 8 writable bytes for the answer. */
@@ -268,18 +206,18 @@ static void *dev_sleeper(void *arg)
 	union vring_dev_ring *d = &s->p->dev;
 	struct xorshift r = {0x5eed0003u};
 
-	sleep_pin(1);
+	sleep_wake_pin(1);
 	for (unsigned int k = 0;; k++) {
 		if (!sleep_spin_until(s, &s->drv_round, k))
 			return NULL;
-		sleep_drain(s->kick_fd);
+		sleep_wake_drain(s->kick_fd);
 		atomic_store_explicit(&s->dev_round, k + 1, memory_order_relaxed);
 		sleep_delay(xorshift_below(&r, SLEEP_DEV_ARM_DELAY));
 		while (!ops->enable_notify(d)) {
 			if (atomic_load(&s->stop))
 				return NULL;
 			s->sleeps++;
-			if (!sleep_wait(s->kick_fd)) {
+			if (!sleep_wake_wait(s->kick_fd, SLEEP_TIMEOUT_MS)) {
 				sleep_fail(s, SLEEP_LOST_KICK);
 				return NULL;
 			}
@@ -302,16 +240,16 @@ static void *drv_waker(void *arg)
 	uint32_t len;
 	void *tok;
 
-	sleep_pin(0);
+	sleep_wake_pin(0);
 	virtqueue_disable_cb(vq);
-	for (unsigned int k = 0; k < SLEEP_ROUNDS && sleep_now() < s->end_ns; k++) {
+	for (unsigned int k = 0; k < SLEEP_ROUNDS && sleep_wake_now_ns() < s->end_ns; k++) {
 		if (!sleep_spin_until(s, &s->dev_round, k + 1))
 			return NULL;
 		sleep_delay(xorshift_below(&r, SLEEP_DELAY));
 		if (!sleep_drv_add(s, k))
 			return NULL;
 		if (virtqueue_kick_prepare(vq))
-			sleep_signal(s->kick_fd);
+			sleep_wake_signal(s->kick_fd);
 		atomic_store_explicit(&s->drv_round, k + 1, memory_order_relaxed);
 		for (unsigned int spins = 1; !(tok = virtqueue_get_buf(vq, &len)); spins++)
 			if (!sleep_poll_on(s, spins))
@@ -321,7 +259,7 @@ static void *drv_waker(void *arg)
 		s->rounds++;
 	}
 	atomic_store(&s->stop, true);
-	sleep_signal(s->kick_fd);
+	sleep_wake_signal(s->kick_fd);
 	return NULL;
 }
 
@@ -333,7 +271,7 @@ static void *dev_waker(void *arg)
 	union vring_dev_ring *d = &s->p->dev;
 	struct xorshift r = {0x5eed0002u};
 
-	sleep_pin(1);
+	sleep_wake_pin(1);
 	ops->disable_notify(d); /* we poll */
 	for (unsigned int k = 0;; k++) {
 		for (unsigned int spins = 1; !ops->has_avail(d); spins++)
@@ -343,7 +281,7 @@ static void *dev_waker(void *arg)
 		if (!sleep_dev_serve(s))
 			return NULL;
 		if (ops->need_notify(d))
-			sleep_signal(s->call_fd);
+			sleep_wake_signal(s->call_fd);
 		atomic_store_explicit(&s->dev_round, k + 1, memory_order_relaxed);
 	}
 }
@@ -361,12 +299,12 @@ static void *drv_sleeper(void *arg)
 	uint32_t len;
 	void *tok;
 
-	sleep_pin(0);
-	for (unsigned int k = 0; k < SLEEP_ROUNDS && sleep_now() < s->end_ns; k++) {
+	sleep_wake_pin(0);
+	for (unsigned int k = 0; k < SLEEP_ROUNDS && sleep_wake_now_ns() < s->end_ns; k++) {
 		virtqueue_disable_cb(vq);
 		if (!sleep_spin_until(s, &s->dev_round, k))
 			return NULL;
-		sleep_drain(s->call_fd);
+		sleep_wake_drain(s->call_fd);
 		if (!sleep_drv_add(s, k))
 			return NULL;
 		virtqueue_kick_prepare(vq); /* the device polls: no kick */
@@ -376,7 +314,7 @@ static void *drv_sleeper(void *arg)
 			if (atomic_load(&s->stop))
 				return NULL;
 			s->sleeps++;
-			if (!sleep_wait(s->call_fd)) {
+			if (!sleep_wake_wait(s->call_fd, SLEEP_TIMEOUT_MS)) {
 				sleep_fail(s, SLEEP_LOST_CALL);
 				return NULL;
 			}
@@ -401,7 +339,7 @@ static void sleep_run(enum ring_pair_format format, bool event_idx, bool device_
 	s->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	s->call_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	assert_true(s->kick_fd >= 0 && s->call_fd >= 0);
-	s->end_ns = sleep_now() + SLEEP_NS;
+	s->end_ns = sleep_wake_now_ns() + SLEEP_NS;
 	assert_int_equal(pthread_create(&dev, NULL, device_sleeps ? dev_sleeper : dev_waker, s), 0);
 	assert_int_equal(pthread_create(&drv, NULL, device_sleeps ? drv_waker : drv_sleeper, s), 0);
 	pthread_join(drv, NULL);
