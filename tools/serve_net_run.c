@@ -239,7 +239,8 @@ static void serve_net_print_mac(void *opaque, const uint8_t *mac,
 	       mac[4], mac[5], vireo_net_switch_port_name(port));
 }
 
-static void serve_net_print_port(const struct serve_net_port *p)
+/* @poll: --poll, where the device counts polling rounds that found work as its "kicks". */
+static void serve_net_print_port(const struct serve_net_port *p, bool poll)
 {
 	struct net_switch_port_stats sw;
 	struct net_device_stats st;
@@ -252,10 +253,10 @@ static void serve_net_print_port(const struct serve_net_port *p)
 	printf("  port%u %s: %s; %s\n", p->number, p->socket,
 	       p->connected ? "connected" : "no front-end", rings);
 	printf("    from guest %" PRIu64 " frames %" PRIu64 " bytes, to guest %" PRIu64
-	       " frames %" PRIu64 " bytes in %" PRIu64 " buffers; kicks %" PRIu64
+	       " frames %" PRIu64 " bytes in %" PRIu64 " buffers; %s %" PRIu64
 	       ", signals rx %" PRIu64 " tx %" PRIu64 "\n",
-	       st.tx_frames, st.tx_bytes, st.rx_frames, st.rx_bytes, st.rx_buffers, st.kicks,
-	       st.rx_signals, st.tx_signals);
+	       st.tx_frames, st.tx_bytes, st.rx_frames, st.rx_bytes, st.rx_buffers,
+	       poll ? "polls with work" : "kicks", st.kicks, st.rx_signals, st.tx_signals);
 	printf("    switch: in %" PRIu64 " frames, out %" PRIu64 " frames, out dropped %" PRIu64
 	       ", offload errors %" PRIu64 ", hairpin %" PRIu64 "\n",
 	       sw.in_frames, sw.out_frames, sw.out_dropped, sw.offload_errors, sw.hairpin);
@@ -366,7 +367,7 @@ static void serve_net_print_counters(struct serve_net *s)
 	}
 	printf("vireo serve net: counters\n");
 	for (unsigned int i = 0; i < s->num_ports; i++)
-		serve_net_print_port(&s->ports[i]);
+		serve_net_print_port(&s->ports[i], s->cmd->poll);
 	if (s->tap) {
 		vireo_net_tap_get_stats(s->tap, &u);
 		serve_net_print_uplink(s->cmd->tap_name, &u);

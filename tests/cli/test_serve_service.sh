@@ -13,7 +13,7 @@ tmp=$(mktemp -d /tmp/vireo-svc.XXXXXX)
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$tmp"' EXIT
 # shellcheck source=tests/cli/serve_lib.sh
 . "$(dirname "$0")/serve_lib.sh"
-echo "1..29"
+echo "1..31"
 
 usage() { # usage NAME ARGS...: exit 2, one line
 	local name=$1 rc
@@ -167,3 +167,23 @@ wait "$ncnt_pid"
 ok $? "... exits 0 on SIGTERM"
 [ "$(grep -c '^{"device":"net"' "$tmp/ncnt.log")" = 2 ]
 ok $? "... printing them again at exit"
+
+# The text counters name what the device counted: kicks, or under --poll (no kicks asked
+# for) the polling rounds that found frames.
+start_serve "$tmp/pcnt.log" "$tmp/pc2.sock" net --socket "$tmp/pc1.sock" --socket "$tmp/pc2.sock" \
+	--poll
+pcnt_pid=$pid
+"$vireo" bench net --socket "$tmp/pc1.sock" --socket "$tmp/pc2.sock" --seconds 1 >/dev/null 2>&1
+kill -TERM "$pcnt_pid"
+wait "$pcnt_pid"
+grep -qE 'from guest [1-9][0-9]* frames .*; polls with work [1-9][0-9]*, signals' "$tmp/pcnt.log" &&
+	! grep -q 'kicks' "$tmp/pcnt.log"
+ok $? "serve net --poll: the exit counters say polls with work, not kicks" \
+	"$(grep 'from guest' "$tmp/pcnt.log" | head -n 2)"
+start_serve "$tmp/kcnt.log" "$tmp/kc2.sock" net --socket "$tmp/kc1.sock" --socket "$tmp/kc2.sock"
+kcnt_pid=$pid
+"$vireo" bench net --socket "$tmp/kc1.sock" --socket "$tmp/kc2.sock" --seconds 1 >/dev/null 2>&1
+kill -TERM "$kcnt_pid"
+wait "$kcnt_pid"
+grep -qE 'from guest [1-9][0-9]* frames .*; kicks [1-9][0-9]*, signals' "$tmp/kcnt.log"
+ok $? "... without --poll, kicks" "$(grep 'from guest' "$tmp/kcnt.log" | head -n 2)"
