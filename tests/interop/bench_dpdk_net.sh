@@ -165,15 +165,17 @@ median() {
 		else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
-# round_ratios FILE REF LABEL RING: the spread of the per-round ratios FILE/REF (rounds are
-# interleaved, so round i of each ran under the same conditions) and how many reached 1.00x:
-# the median alone hides whether a difference is larger than this machine's noise.
+# round_ratios FILE REF LABEL RING: the per-round ratios FILE/REF (rounds are interleaved, so
+# round i of each ran under the same conditions): their spread, their median (steadier than
+# the ratio of the medians when the machine's speed drifts) and how many reached 1.00x; the
+# ratio of the medians alone hides whether a difference is larger than this machine's noise.
 round_ratios() {
 	[ -s "$2" ] && [ "$(wc -l <"$1")" = "$(wc -l <"$2")" ] || return 0
-	paste "$1" "$2" | awk -v l="$3" -v r="$4" '$2 > 0 { q = $1 / $2; n++
-		if (n == 1 || q < lo) lo = q; if (n == 1 || q > hi) hi = q; if (q >= 0.995) k++ }
-		END { if (n) printf "# %s, %s: per round %.2f-%.2fx, at or above 1.00x in %d of %d\n",
-			l, r, lo, hi, k, n }'
+	paste "$1" "$2" | awk '$2 > 0 { printf "%.6f\n", $1 / $2 }' | sort -g |
+		awk -v l="$3" -v r="$4" '{ q[++n] = $1; if ($1 >= 0.995) k++ }
+		END { if (!n) exit; m = n % 2 ? q[(n + 1) / 2] : (q[n / 2] + q[n / 2 + 1]) / 2
+			printf "# %s, %s: per round %.2f-%.2fx (median %.2fx), at or above" \
+				" 1.00x in %d of %d\n", l, r, q[1], q[n], m, k, n }'
 }
 
 echo "# virtio-user txonly, ${size}-byte frames, 1 queue pair, ${secs} s a round," \
