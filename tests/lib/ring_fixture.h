@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Shared fixture for the ring/ unit tests (test_split_device, test_split_driver,
- * test_ring_adversarial, test_ring_model, test_ring_threads): one split ring,
+ * test_ring_adversarial, test_ring_threads): one split ring,
  * both sides (a struct virtqueue driver and a struct vring_split_dev device),
  * in "guest memory" that is an mmap'd area with PROT_NONE guard pages on both
  * sides, so any access outside it faults. Guest address RING_FIXTURE_GPA maps

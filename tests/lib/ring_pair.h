@@ -3,7 +3,8 @@
  * One ring of either format with both sides on it, each reached only through
  * its format seam: the driver through the virtqueue_* verbs (struct
  * virtqueue_ops), the device through struct vring_dev_ops, so a test written
- * once runs on split and packed alike (test_ring_sleep). Guest memory is one
+ * once runs on split and packed alike (test_ring_sleep, test_ring_model,
+ * test_packed_adversarial). Guest memory is one
  * heap block and guest address == host address. Life cycle:
  * ring_pair_new() / ring_pair_free(); a cmocka assertion fails the test if
  * setup fails. Nothing global.
@@ -19,7 +20,7 @@
 #include <vireo/virtqueue.h>
 #include <vireo/vring.h>
 
-#define RING_PAIR_BUF 128u /* bytes per test buffer (ring_pair_buf()) */
+#define RING_PAIR_BUF 256u /* bytes per test buffer (ring_pair_buf()) */
 #define RING_PAIR_IMAX 8u  /* descriptors per indirect table in the pool */
 
 enum ring_pair_format { RING_PAIR_SPLIT, RING_PAIR_PACKED };
