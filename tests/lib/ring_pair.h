@@ -4,10 +4,9 @@
  * its format seam: the driver through the virtqueue_* verbs (struct
  * virtqueue_ops), the device through struct vring_dev_ops, so a test written
  * once runs on split and packed alike (test_ring_sleep, test_ring_model,
- * test_packed_adversarial). Guest memory is one
- * heap block and guest address == host address. Life cycle:
- * ring_pair_new() / ring_pair_free(); a cmocka assertion fails the test if
- * setup fails. Nothing global.
+ * test_packed_adversarial). Guest memory is one heap block and guest address
+ * == host address. Life cycle: ring_pair_new() / ring_pair_free(); a cmocka
+ * assertion fails the test if setup fails. Nothing global.
  */
 #ifndef VIREO_TESTS_RING_PAIR_H
 #define VIREO_TESTS_RING_PAIR_H

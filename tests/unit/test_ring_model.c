@@ -52,7 +52,6 @@ struct tok {
 
 struct model {
 	struct ring_pair *p; /* the ring, both sides */
-	uint16_t num;
 	bool in_order;
 	uint8_t *bufs; /* host address of test buffer 0 (ring_pair_buf()) */
 	struct xorshift r;
@@ -93,9 +92,9 @@ static void model_add(struct model *m)
 	struct tok *t;
 	int r;
 
-	for (slot = 0; slot < m->num && m->toks[slot].st != T_FREE; slot++)
+	for (slot = 0; slot < m->p->num && m->toks[slot].st != T_FREE; slot++)
 		;
-	if (slot == m->num)
+	if (slot == m->p->num)
 		return;
 	out = xorshift_below(&m->r, 4);
 	in = xorshift_below(&m->r, 4);
@@ -115,7 +114,7 @@ static void model_add(struct model *m)
 	r = virtqueue_add_sgs(&m->p->vq, sg, out, in, t);
 	if (r == -ENOSPC || r == -EINVAL) {
 		/* -EINVAL: a direct chain longer than a tiny queue (R-PR-04). */
-		assert_true(r == -ENOSPC || out + in > m->num);
+		assert_true(r == -ENOSPC || out + in > m->p->num);
 		t->st = T_FREE;
 		return;
 	}
@@ -174,7 +173,7 @@ static void model_pop(struct model *m)
 		return;
 	assert_int_equal(r, 0);
 	slot = (unsigned int)(((uint8_t *)iov[0].base - m->bufs) / RING_PAIR_BUF);
-	assert_true(slot < m->num);
+	assert_true(slot < m->p->num);
 	t = &m->toks[slot];
 	assert_int_equal(t->st, T_POSTED);
 	assert_int_equal(c.readable, t->out);
@@ -261,7 +260,7 @@ static void model_get(struct model *m)
 	if (!t)
 		return;
 	slot = (unsigned int)(t - m->toks);
-	assert_true(slot < m->num);
+	assert_true(slot < m->p->num);
 	assert_int_equal(t->st, T_PUSHED);
 	/* Used order is push order. */
 	assert_true(m->pushed_head != m->pushed_tail);
@@ -338,7 +337,7 @@ static void model_step(struct model *m)
 /* Finish everything in flight; every token must come back exactly once. */
 static void model_drain(struct model *m)
 {
-	for (unsigned int round = 0; round < 4u * m->num + 8u; round++) {
+	for (unsigned int round = 0; round < 4u * m->p->num + 8u; round++) {
 		model_kick(m);
 		m->dev_sleeping = false;
 		model_pop(m);
@@ -355,9 +354,9 @@ static void model_drain(struct model *m)
 		}
 	}
 	assert_int_equal(m->added, m->returned);
-	for (unsigned int i = 0; i < m->num; i++)
+	for (unsigned int i = 0; i < m->p->num; i++)
 		assert_int_equal(m->toks[i].st, T_FREE);
-	assert_int_equal(virtqueue_get_num_free(&m->p->vq), m->num);
+	assert_int_equal(virtqueue_get_num_free(&m->p->vq), m->p->num);
 	assert_int_equal(m->p->ops->in_flight(&m->p->dev), 0);
 	assert_false(virtqueue_is_broken(&m->p->vq));
 	assert_int_equal(m->p->ops->error(&m->p->dev), VRING_ERR_NONE);
@@ -367,7 +366,7 @@ static void model_run(enum ring_pair_format format, uint16_t num, bool event_idx
 		      bool in_order)
 {
 	uint64_t seed = model_seed();
-	struct model m = {.num = num, .in_order = in_order, .r = {seed | 1}};
+	struct model m = {.in_order = in_order, .r = {seed | 1}};
 	bool packed = format == RING_PAIR_PACKED;
 
 	printf("# %s model num=%u event_idx=%d indirect=%d in_order=%d VIREO_SEED=0x%llx\n",
