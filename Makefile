@@ -128,8 +128,8 @@ tests: all $(TEST_BINS) $(FUZZ_REPLAYS)
 # The threaded ring tests alone under ThreadSanitizer (`make test` builds them in $(O)-tsan
 # with CC=clang SAN=thread: GCC 12's TSan rejects atomic_thread_fence under -Werror). Only
 # ring/ and the fixtures: an acquire/release weakened to relaxed shows as a data race.
-TSAN_TESTS := test_ring_threads test_packed_threads test_ring_sleep
-TSAN_OBJS = $(RING_SRCS:%.c=$(O)/%.o) $(O)/tests/lib/ring_fixture.o $(O)/tests/lib/ring_pair.o \
+TSAN_TESTS := test_ring_threads test_ring_sleep
+TSAN_OBJS = $(RING_SRCS:%.c=$(O)/%.o) $(O)/tests/lib/ring_pair.o \
 	$(O)/tests/lib/sleep_wake.o $(O)/tests/lib/xorshift.o
 $(O)/tsan/%: tests/unit/%.c $(TSAN_OBJS)
 	@mkdir -p $(@D)
