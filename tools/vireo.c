@@ -24,7 +24,8 @@ struct vireo_cmd {
 };
 
 static const struct vireo_cmd vireo_cmds[] = {
-	{"blk", cmd_blk_main, "write, read or verify an image through virtio-blk over loopback"},
+	{"blk", cmd_blk_main,
+	 "write, read or verify a disk through virtio-blk (image, vhost-user, PCI)"},
 	{"demo", demo_main, "virtio-blk and virtio-rng over loopback, step by step"},
 	{"rng", cmd_rng_main, "read random bytes through virtio-rng (loopback, vhost-user, PCI)"},
 	{"serve", serve_main, "serve blk, rng or net (a switch) to vhost-user front-ends (QEMU)"},
@@ -32,10 +33,9 @@ static const struct vireo_cmd vireo_cmds[] = {
 };
 
 static const struct vireo_cmd vireo_bench_cmds[] = {
-	{"blk", bench_blk_main, "IOPS, MiB/s and latency of the blk stack over loopback"},
-	{"net", bench_net_main,
-	 "frames per second through our net driver and a vhost-user back-end"},
-	{"ring", bench_ring_main, "the split ring alone, driver and device in two threads"},
+	{"blk", bench_blk_main, "IOPS, MiB/s and latency of virtio-blk (image, vhost-user, PCI)"},
+	{"net", bench_net_main, "frames per second through our net driver (vhost-user, PCI)"},
+	{"ring", bench_ring_main, "a split or packed ring alone, driver and device in two threads"},
 	{NULL, NULL, NULL},
 };
 
