@@ -62,6 +62,22 @@ static void blk_config_changed(struct virtio_device *vdev)
 		blk_read_capacity(blk);
 }
 
+/* The largest block size we take as advice: what Linux's block layer accepts (64 KiB). */
+#define BLK_ADVISED_SIZE_MAX 65536u
+
+/*
+ * blk_size is advice only (§5.2.5: the protocol's unit stays 512 bytes), but callers
+ * align to it: a value no disk has (0, not a power of two, below 512 or above 64 KiB)
+ * is logged and replaced by 512 rather than passed on.
+ */
+static uint32_t blk_advised_size(uint32_t v)
+{
+	if (v >= VIRTIO_BLK_SECTOR_SIZE && v <= BLK_ADVISED_SIZE_MAX && (v & (v - 1u)) == 0)
+		return v;
+	log_warn("virtio-blk: blk_size %u is not a power of two in 512..65536; using 512", v);
+	return VIRTIO_BLK_SECTOR_SIZE;
+}
+
 /*
  * Read the configuration (§5.2.4), only fields whose feature was negotiated
  * (R-BF-09). Return: 0 or -EINVAL for values we cannot work with.
@@ -73,7 +89,7 @@ static int blk_read_config(struct virtio_blk *blk)
 	blk_read_capacity(blk);
 	blk->blk_size = VIRTIO_BLK_SECTOR_SIZE;
 	if (virtio_has_feature(vdev, VIRTIO_BLK_F_BLK_SIZE))
-		blk->blk_size = blk_cread32(vdev, BLK_CFG(blk_size));
+		blk->blk_size = blk_advised_size(blk_cread32(vdev, BLK_CFG(blk_size)));
 	if (virtio_has_feature(vdev, VIRTIO_BLK_F_SIZE_MAX))
 		blk->size_max = blk_cread32(vdev, BLK_CFG(size_max));
 	blk->seg_max = BLK_DATA_SEGS_MAX;

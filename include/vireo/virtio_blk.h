@@ -79,7 +79,8 @@ VIREO_API struct virtio_blk *virtio_blk_from_device(struct virtio_device *vdev);
 /** virtio_blk_capacity() - device size in 512-byte sectors (§5.2.4) */
 VIREO_API uint64_t virtio_blk_capacity(const struct virtio_blk *blk);
 
-/** virtio_blk_blk_size() - the optimal block size (VIRTIO_BLK_F_BLK_SIZE), else 512 */
+/** virtio_blk_blk_size() - the optimal block size (VIRTIO_BLK_F_BLK_SIZE, if a power of two in
+ * 512..65536), else 512 */
 VIREO_API uint32_t virtio_blk_blk_size(const struct virtio_blk *blk);
 
 /** virtio_blk_read_only() - VIRTIO_BLK_F_RO was negotiated */

@@ -3,7 +3,7 @@
  * Unit tests for the virtio-blk driver (drivers/blk*.c) against a hostile or
  * oddly configured device (tests/lib/blk_fake.c): foreign used ids, used len
  * short of the data or status (R-SR-09), config values at and beyond their
- * limits (size_max, seg_max, num_queues). Request formatting and the ordinary
+ * limits (size_max, seg_max, num_queues, blk_size). Request formatting and the ordinary
  * I/O paths: test_virtio_blk.c.
  */
 #include <stdarg.h>
@@ -156,6 +156,29 @@ static void test_size_max_below_sector(void **state)
 }
 
 /*
+ * blk_size is only advice (§5.2.5), but callers align to it: a value no disk has is
+ * replaced by 512; a sane one (512..64 KiB, a power of two) is passed on.
+ */
+static void test_blk_size_bogus(void **state)
+{
+	struct blk_fake_fixture *f = *state;
+	const uint32_t bad[] = {0, 1, 511, 513, 3000, 131072, UINT32_MAX};
+	const uint32_t good[] = {512, 4096, 65536};
+	const unsigned int n_bad = sizeof(bad) / sizeof(bad[0]);
+	const unsigned int n = n_bad + sizeof(good) / sizeof(good[0]);
+
+	for (unsigned int i = 0; i < n; i++) {
+		uint32_t v = i < n_bad ? bad[i] : good[i - n_bad];
+
+		blk_fake_set_config(&f->fd, BLK_FAKE_CFG(blk_size), &v, 4);
+		blk_fake_start(f, VIRTIO_BIT(VIRTIO_BLK_F_BLK_SIZE));
+		assert_int_equal(virtio_blk_blk_size(f->blk), i < n_bad ? 512 : v);
+		if (i + 1 < n) /* the last one stays for the teardown */
+			blk_fake_stop(f);
+	}
+}
+
+/*
  * R-BLK-06: a DISCARD or WRITE_ZEROES never carries more segments than the device's
  * max_discard_seg / max_write_zeroes_seg: three segments against a limit of two are
  * refused before the device sees them; two go through.
@@ -302,6 +325,7 @@ int main(void)
 		T(test_status_not_covered_is_eio),
 		T(test_async_short_read),
 		T(test_size_max_below_sector),
+		T(test_blk_size_bogus),
 		T(test_segment_count_limits),
 		T(test_seg_max_zero),
 		T(test_seg_max_huge),
