@@ -89,7 +89,6 @@ struct ring_pair *ring_pair_new(enum ring_pair_format format, uint16_t num, bool
 				bool indirect, bool in_order)
 {
 	struct ring_pair *p = calloc(1, sizeof(*p));
-	struct vring_dev_config vc;
 	uint64_t base;
 
 	assert_non_null(p);
@@ -105,7 +104,7 @@ struct ring_pair *ring_pair_new(enum ring_pair_format format, uint16_t num, bool
 	memset(p->mem, 0, p->mem_len);
 	ring_pair_init_driver(p, format, event_idx, indirect, in_order);
 	base = (uint64_t)(uintptr_t)p->mem;
-	vc = (struct vring_dev_config){
+	p->dev_config = (struct vring_dev_config){
 		.num = num,
 		.max_num = 32768,
 		.desc_addr = base + p->desc_addr,
@@ -118,8 +117,13 @@ struct ring_pair *ring_pair_new(enum ring_pair_format format, uint16_t num, bool
 		.mem = {.translate = ring_pair_translate, .opaque = p},
 		.state = p->state,
 	};
-	assert_int_equal(p->ops->init(&p->dev, &vc), 0);
+	assert_int_equal(ring_pair_device_reinit(p), 0);
 	return p;
+}
+
+int ring_pair_device_reinit(struct ring_pair *p)
+{
+	return p->ops->init(&p->dev, &p->dev_config);
 }
 
 void ring_pair_free(struct ring_pair *p)

@@ -34,12 +34,16 @@ struct ring_pair {
 	void *state;
 	struct virtqueue vq;
 	union vring_dev_ring dev;
+	struct vring_dev_config dev_config; /* what ring_pair_new() gave the device */
 };
 
 /* A @num-entry ring of @format, @event_idx / @indirect / @in_order on both sides. */
 struct ring_pair *ring_pair_new(enum ring_pair_format format, uint16_t num, bool event_idx,
 				bool indirect, bool in_order);
 void ring_pair_free(struct ring_pair *p);
+
+/* The device side anew from its first configuration (a broken ring works again). Return: 0 or -errno */
+int ring_pair_device_reinit(struct ring_pair *p);
 
 /* Guest address of the i-th test buffer (modulo the ring size). */
 uint64_t ring_pair_buf(const struct ring_pair *p, unsigned int i);
