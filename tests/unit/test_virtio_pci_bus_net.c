@@ -28,6 +28,8 @@
 #include <vireo/virtio_net.h>
 #include <vireo/virtio_pci_bus.h>
 
+#include "tests/lib/sleep_wake.h"
+
 #define BURST 32u
 #define FRAME_CAP 4200u /* above the largest MTU a mix offers, plus the Ethernet header */
 
@@ -153,12 +155,19 @@ static size_t frame_fill(uint8_t *f, size_t len, const uint8_t dst[6], unsigned 
 	return len;
 }
 
-/* Take one frame, waiting up to about @ms. Return: its length, 0 if none came. */
+/*
+ * Take one frame, waiting up to about @ms by the clock (a hang bound, not a timing check).
+ * Used transmit buffers make virtio_net_wait() return at once, so they are taken first:
+ * counting waits instead of time gave up within a millisecond while the model still worked.
+ * Return: its length, 0 if none came.
+ */
 static int recv_wait(struct net_rig *r, uint8_t *buf, size_t cap, int ms)
 {
+	uint64_t deadline = sleep_wake_now_ns() + (uint64_t)ms * 1000000u;
 	int n = virtio_net_recv(r->net, buf, cap);
 
-	for (int waited = 0; n == 0 && waited < ms; waited += 20) {
+	while (n == 0 && sleep_wake_now_ns() < deadline) {
+		(void)virtio_net_tx_reclaim(r->net);
 		(void)virtio_net_wait(r->net, 20);
 		n = virtio_net_recv(r->net, buf, cap);
 	}
