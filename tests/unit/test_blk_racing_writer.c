@@ -28,6 +28,7 @@
 #include <vireo/spec.h>
 
 #include "tests/lib/blk_harness.h"
+#include "tests/lib/racy_store.h"
 #include "tests/lib/sleep_wake.h"
 #include "tests/lib/xorshift.h"
 
@@ -52,14 +53,6 @@ struct blk_racer {
 	atomic_bool stop;
 };
 
-static void blk_racer_store(const struct blk_racer_field *f, uint64_t v)
-{
-	if (f->size == 8)
-		__atomic_store_n((uint64_t *)(void *)f->where, v, __ATOMIC_RELAXED);
-	else
-		__atomic_store_n((uint32_t *)(void *)f->where, (uint32_t)v, __ATOMIC_RELAXED);
-}
-
 static void *blk_racer_writer(void *arg)
 {
 	struct blk_racer *rc = arg;
@@ -74,8 +67,8 @@ static void *blk_racer_writer(void *arg)
 		/* Toggle one field fast for a while: a check and a second read of it in between
 		 * see different values often enough; good last, so requests keep succeeding. */
 		for (unsigned int k = 0; k < 64; k++) {
-			blk_racer_store(f, bad);
-			blk_racer_store(f, f->good);
+			racy_store(f->where, f->size, bad);
+			racy_store(f->where, f->size, f->good);
 		}
 	}
 	return NULL;

@@ -28,6 +28,7 @@
 #include <vireo/virtqueue.h>
 #include <vireo/vring.h>
 
+#include "tests/lib/racy_store.h"
 #include "tests/lib/ring_pair.h"
 #include "tests/lib/sleep_wake.h"
 #include "tests/lib/xorshift.h"
@@ -57,17 +58,6 @@ static uint64_t racer_load(const uint8_t *where, unsigned int size)
 
 	memcpy(&v, where, size); /* little-endian host, as the ring */
 	return v;
-}
-
-/* Racy by design: the device reads these bytes while we write them (relaxed, not torn). */
-static void racer_store(uint8_t *where, unsigned int size, uint64_t v)
-{
-	if (size == 8)
-		__atomic_store_n((uint64_t *)(void *)where, v, __ATOMIC_RELAXED);
-	else if (size == 4)
-		__atomic_store_n((uint32_t *)(void *)where, (uint32_t)v, __ATOMIC_RELAXED);
-	else
-		__atomic_store_n((uint16_t *)(void *)where, (uint16_t)v, __ATOMIC_RELAXED);
 }
 
 static void racer_add_field(struct racer *rc, uint8_t *where, unsigned int size)
@@ -110,11 +100,11 @@ static void *racer_writer(void *arg)
 	while (!atomic_load(&rc->stop)) {
 		const struct racer_field *f = &rc->fields[xorshift_below(&r, rc->n_fields)];
 
-		racer_store(f->where, f->size, racer_bad(rc, f, &r));
+		racy_store(f->where, f->size, racer_bad(rc, f, &r));
 		/* Bad for a moment, then good again: pops keep finding valid chains. */
 		for (unsigned int spin = xorshift_below(&r, 64); spin; spin--)
 			__asm__ __volatile__("" ::: "memory");
-		racer_store(f->where, f->size, f->good);
+		racy_store(f->where, f->size, f->good);
 	}
 	return NULL;
 }
