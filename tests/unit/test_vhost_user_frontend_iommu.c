@@ -39,6 +39,8 @@
 #include <vireo/virtio_blk.h>
 #include <vireo/virtio_rng.h>
 
+#include "tests/lib/sleep_wake.h"
+
 #define DMA_BYTES (1u << 20)
 #define MAX_SEEN 64
 
@@ -240,9 +242,9 @@ static int64_t chan_serve_and_reply(struct fe *f, struct peer *p)
 	struct vhost_user_header h;
 	uint64_t status;
 	ssize_t n;
-	int i;
 
-	for (i = 0; i < 20; i++) {
+	/* About 1 s by the clock: the transport's wait may return early (a signal already due). */
+	for (uint64_t end = sleep_wake_now_ns() + 1000000000ull; sleep_wake_now_ns() < end;) {
 		(void)vdev->config->wait(vdev, 50);
 		if (poll(&pfd, 1, 0) == 1)
 			break;
