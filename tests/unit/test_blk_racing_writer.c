@@ -77,6 +77,7 @@ static void *blk_racer_writer(void *arg)
 static void blk_racer_field(struct blk_racer *rc, void *where, unsigned int size, uint64_t good,
 			    uint64_t b0, uint64_t b1, uint64_t b2, uint64_t b3)
 {
+	assert_true(rc->n_fields < sizeof(rc->fields) / sizeof(rc->fields[0]));
 	rc->fields[rc->n_fields++] = (struct blk_racer_field){where, size, good, {b0, b1, b2, b3}};
 }
 
