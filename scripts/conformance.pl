@@ -220,9 +220,9 @@ refresh the label list: [conformance/README.md](conformance/README.md).
 
 A rule is *tested* when a test names its label; *not applicable* only when Vireo does not
 offer the feature the rule is about; *not implemented* when Vireo lacks what the rule
-needs (the PCI and MMIO transports and vhost-user IOTLB wait for the virtual PCI issue,
-inflight tracking for issue 10 part 2); *not tested* when the rule holds in the code
-but no test checks it yet. In scope = all but *not applicable*.
+needs (none today: the PCI, MMIO, IOTLB and inflight rules were, until those were
+built); *not tested* when the rule holds in the code but no test checks it
+yet. In scope = all but *not applicable*.
 
 ## Totals
 
