@@ -412,3 +412,34 @@ void vu_ring_close(struct vu_ring *r)
 	close(r->call);
 	close(r->err);
 }
+
+void vu_client_negotiate_inflight(struct vu_client *c, bool inflight)
+{
+	uint64_t features =
+		VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VHOST_USER_F_PROTOCOL_FEATURES);
+	uint64_t want = VIRTIO_BIT(VHOST_USER_PROTOCOL_F_REPLY_ACK);
+
+	if (inflight)
+		want |= VIRTIO_BIT(VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD);
+	(void)vu_client_get_u64(c, VHOST_USER_GET_FEATURES);
+	assert_true(vu_client_get_u64(c, VHOST_USER_GET_PROTOCOL_FEATURES) &
+		    VIRTIO_BIT(VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD));
+	assert_int_equal(
+		vu_client_send(c, VHOST_USER_SET_PROTOCOL_FEATURES, &want, 8, NULL, 0, false), 0);
+	assert_int_equal(vu_client_send(c, VHOST_USER_SET_OWNER, NULL, 0, NULL, 0, false), 0);
+	assert_int_equal(vu_client_ack(c, VHOST_USER_SET_FEATURES, &features, 8, NULL, 0), 0);
+	vu_client_mem(c);
+}
+
+void vu_client_start_with_inflight(struct vu_client *c, int fd, uint64_t size)
+{
+	struct vhost_user_inflight in = {.mmap_size = size, .num_queues = 1, .queue_size = VU_QSZ};
+
+	assert_int_equal(vu_client_ack(c, VHOST_USER_SET_INFLIGHT_FD, &in, sizeof(in), &fd, 1), 0);
+	vu_client_ring(c);
+	vu_client_ring_setup(c, 0, VU_QSZ, 0, c->desc, c->avail, c->used);
+	vu_client_vring_fd(c, VHOST_USER_SET_VRING_KICK, &c->kick);
+	vu_client_vring_fd(c, VHOST_USER_SET_VRING_CALL, &c->call);
+	vu_client_vring_fd(c, VHOST_USER_SET_VRING_ERR, &c->err);
+	vu_client_state(c, VHOST_USER_SET_VRING_ENABLE, 0, 1);
+}

@@ -120,6 +120,16 @@ void vu_client_vring_fd(struct vu_client *c, uint32_t req, int *fd);
 /* The whole front-end sequence for queue 0, as QEMU does it. */
 void vu_client_handshake(struct vu_client *c);
 
+/*
+ * Features, protocol features (REPLY_ACK, and INFLIGHT_SHMFD if @inflight: the
+ * back-end must offer it), owner, SET_MEM_TABLE with the arena.
+ */
+void vu_client_negotiate_inflight(struct vu_client *c, bool inflight);
+/*
+ * After vu_client_negotiate_inflight(c, true): SET_INFLIGHT_FD with @fd (@size
+ * bytes: one queue of VU_QSZ), then queue 0 as vu_client_handshake() starts it.
+ */
+void vu_client_start_with_inflight(struct vu_client *c, int fd, uint64_t size);
 /* Wait for the one request in flight. */
 void vu_client_wait_used(struct vu_client *c, void *token);
 

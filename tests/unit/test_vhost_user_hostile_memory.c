@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <vireo/inflight.h>
 #include <vireo/mem_guard.h>
 
 #include "tests/lib/fd_count.h"
@@ -289,6 +290,47 @@ static void test_truncated_memfd(void **state)
 	assert_int_equal(maps_wait_gone(s->proc.pid, "vireo-dma"), 0);
 }
 
+/*
+ * The same for the inflight region (PROTOCOL_F_INFLIGHT_SHMFD, `serve blk`'s
+ * default): a front-end's own inflight file (the regions we make are sealed)
+ * shrunk under the mapping. The server's next write there, when it pops the
+ * request, faults; the guard absorbs it and the connection is closed; the
+ * next front-end is served.
+ */
+static void test_truncated_inflight_file(void **state)
+{
+	struct server *s = *state;
+	uint64_t size = vireo_vinflight_queue_size(false, VU_QSZ);
+	int fd = memfd_create("vu-inflight", MFD_CLOEXEC);
+	uint8_t buf[512] = {0x22};
+	struct virtio_sg sg[3];
+	struct vu_blk_req *r;
+	struct vu_client c;
+	uint64_t ga;
+
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)size), 0);
+	vu_client_connect(&c, s->sock);
+	vu_client_negotiate_inflight(&c, true);
+	vu_client_start_with_inflight(&c, fd, size);
+	assert_int_equal(vu_client_blk(&c, VIRTIO_BLK_T_OUT, 1, buf, sizeof(buf)), VIRTIO_BLK_S_OK);
+	assert_int_equal(ftruncate(fd, 0), 0);
+	/* Not waited for: the server closes the connection instead of answering. */
+	r = virtio_dma_alloc(&c.arena, sizeof(*r), 16, &ga);
+	assert_non_null(r);
+	r->hdr = (struct vireo_blk_outhdr){.type = VIRTIO_BLK_T_IN, .sector = 1};
+	sg[0] = (struct virtio_sg){ga + offsetof(struct vu_blk_req, hdr), sizeof(r->hdr)};
+	sg[1] = (struct virtio_sg){ga + offsetof(struct vu_blk_req, data), 512};
+	sg[2] = (struct virtio_sg){ga + offsetof(struct vu_blk_req, status), 1};
+	assert_int_equal(virtqueue_add_sgs(&c.vq, sg, 1, 2, r), 0);
+	virtqueue_kick(&c.vq);
+	vu_client_expect_closed(&c);
+	vu_client_close(&c);
+	close(fd);
+	good_client(s);
+	server_wait_idle(s);
+}
+
 /* ---- memory-table changes under a steady stream of I/O ---- */
 
 struct stream {
@@ -486,6 +528,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_guard_absorbs_sigbus),
 		cmocka_unit_test(test_unguarded_sigbus_still_kills),
 		cmocka_unit_test_setup_teardown(test_truncated_memfd, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_truncated_inflight_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mem_table_under_io, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ring_without_set_features, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_features_change_under_running_ring, setup,

@@ -62,25 +62,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* Features and protocol features (with INFLIGHT_SHMFD if @inflight), owner, memory. */
-static void negotiate(struct vu_client *c, bool inflight)
-{
-	uint64_t features =
-		VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VHOST_USER_F_PROTOCOL_FEATURES);
-	uint64_t pf, want = VIRTIO_BIT(VHOST_USER_PROTOCOL_F_REPLY_ACK);
-
-	if (inflight)
-		want |= VIRTIO_BIT(VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD);
-	(void)vu_client_get_u64(c, VHOST_USER_GET_FEATURES);
-	pf = vu_client_get_u64(c, VHOST_USER_GET_PROTOCOL_FEATURES);
-	assert_true(pf & VIRTIO_BIT(VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD));
-	assert_int_equal(
-		vu_client_send(c, VHOST_USER_SET_PROTOCOL_FEATURES, &want, 8, NULL, 0, false), 0);
-	assert_int_equal(vu_client_send(c, VHOST_USER_SET_OWNER, NULL, 0, NULL, 0, false), 0);
-	assert_int_equal(vu_client_ack(c, VHOST_USER_SET_FEATURES, &features, 8, NULL, 0), 0);
-	vu_client_mem(c);
-}
-
 /* GET_INFLIGHT_FD for one queue of @size. Return: the fd; *@out the reply. */
 static int get_inflight(struct vu_client *c, uint16_t size, struct vhost_user_inflight *out)
 {
@@ -104,7 +85,7 @@ static void test_get_fresh_region(void **state)
 	uint8_t *p;
 	int fd;
 
-	negotiate(&s->c, true);
+	vu_client_negotiate_inflight(&s->c, true);
 	fd = get_inflight(&s->c, VU_QSZ, &d);
 	assert_int_equal(d.num_queues, 1);
 	assert_int_equal(d.queue_size, VU_QSZ);
@@ -129,7 +110,7 @@ static void test_get_not_negotiated(void **state)
 	struct server *s = *state;
 	struct vhost_user_inflight in = {.num_queues = 1, .queue_size = VU_QSZ};
 
-	negotiate(&s->c, false);
+	vu_client_negotiate_inflight(&s->c, false);
 	assert_int_equal(
 		vu_client_send(&s->c, VHOST_USER_GET_INFLIGHT_FD, &in, sizeof(in), NULL, 0, false),
 		0);
@@ -142,7 +123,7 @@ static void expect_get_refused(struct server *s, uint16_t queues, uint16_t size)
 
 	vu_client_close(&s->c);
 	vu_client_connect(&s->c, s->fx.sock);
-	negotiate(&s->c, true);
+	vu_client_negotiate_inflight(&s->c, true);
 	assert_int_equal(
 		vu_client_send(&s->c, VHOST_USER_GET_INFLIGHT_FD, &in, sizeof(in), NULL, 0, false),
 		0);
@@ -171,7 +152,7 @@ static void expect_set_refused(struct server *s, int fd, uint64_t size, uint64_t
 	vu_client_expect_closed(&s->c);
 	vu_client_close(&s->c);
 	vu_client_connect(&s->c, s->fx.sock);
-	negotiate(&s->c, true);
+	vu_client_negotiate_inflight(&s->c, true);
 }
 
 /* SET_INFLIGHT_FD: a size short of the queue's region, beyond the file, a misaligned offset. */
@@ -183,7 +164,7 @@ static void test_set_bad_description(void **state)
 
 	assert_true(fd >= 0);
 	assert_int_equal(ftruncate(fd, (off_t)need), 0);
-	negotiate(&s->c, true);
+	vu_client_negotiate_inflight(&s->c, true);
 	expect_set_refused(s, fd, need - 16, 0);
 	expect_set_refused(s, fd, need + 4096, 0);
 	expect_set_refused(s, fd, need, 16);
@@ -270,7 +251,7 @@ static void test_resubmit_after_crash(void **state)
 	uint32_t len;
 	int fd, n = 0;
 
-	negotiate(&s->c, true);
+	vu_client_negotiate_inflight(&s->c, true);
 	r = crashed_region(s, &fd, &size, tok);
 	start_ring(s, fd, size);
 	p = (struct pollfd){.fd = s->c.call, .events = POLLIN};
@@ -307,7 +288,7 @@ static void test_forged_region_refused(void **state)
 	uint64_t size;
 	int fd;
 
-	negotiate(&s->c, true);
+	vu_client_negotiate_inflight(&s->c, true);
 	r = crashed_region(s, &fd, &size, tok);
 	r->version = 9;
 	start_ring(s, fd, size);

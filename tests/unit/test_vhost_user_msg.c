@@ -78,6 +78,14 @@ static void test_fixed_sizes(void **state)
 	assert_int_equal(parse(VHOST_USER_GET_MAX_MEM_SLOTS, NULL, 0, 0), 0);
 	assert_int_equal(parse(VHOST_USER_ADD_MEM_REG, zero, 40, 1), 0);
 	assert_int_equal(parse(VHOST_USER_ADD_MEM_REG, zero, 32, 1), -EMSGSIZE);
+	/* struct vhost_user_iotlb is 32 bytes, struct vhost_user_inflight 24. */
+	assert_int_equal(parse(VHOST_USER_IOTLB_MSG, zero, 32, 0), 0);
+	assert_int_equal(parse(VHOST_USER_IOTLB_MSG, zero, 31, 0), -EMSGSIZE);
+	assert_int_equal(parse(VHOST_USER_IOTLB_MSG, zero, 33, 0), -EMSGSIZE);
+	assert_int_equal(parse(VHOST_USER_GET_INFLIGHT_FD, zero, 24, 0), 0);
+	assert_int_equal(parse(VHOST_USER_GET_INFLIGHT_FD, zero, 16, 0), -EMSGSIZE);
+	assert_int_equal(parse(VHOST_USER_SET_INFLIGHT_FD, zero, 24, 1), 0);
+	assert_int_equal(parse(VHOST_USER_SET_INFLIGHT_FD, zero, 32, 1), -EMSGSIZE);
 }
 
 static void test_unknown_and_flags(void **state)

@@ -180,6 +180,41 @@ static void test_stopped_ring_left_alone(void **state)
 }
 
 /*
+ * SET_VRING_KICK with bit 8 ("no fd": the ring would be polled; vhost-user.rst
+ * "Ring states") is accepted, but we do not poll: the ring stops and a kick on the
+ * old fd is not served. A new kick fd starts it again where it stopped, the waiting
+ * request served once. SET_VRING_CALL and SET_VRING_ERR with bit 8 are accepted too.
+ */
+static void test_kick_without_fd_stops_ring(void **state)
+{
+	struct server *s = *state;
+	uint64_t nofd = VHOST_USER_VRING_NOFD_MASK; /* queue 0 */
+	uint8_t buf[512] = {0x6b};
+	struct vu_blk_req *r;
+	struct vu_client c;
+
+	vu_client_connect(&c, s->fx.sock);
+	vu_client_handshake(&c);
+	assert_int_equal(vu_client_blk(&c, VIRTIO_BLK_T_OUT, 3, buf, sizeof(buf)), VIRTIO_BLK_S_OK);
+	(void)vireo_eventfd_drain_fd(c.call);
+	assert_int_equal(vu_client_ack(&c, VHOST_USER_SET_VRING_KICK, &nofd, 8, NULL, 0), 0);
+	r = queue_read(&c, 3);
+	expect_quiet(c.call);
+	expect_untouched(&c, r);
+	close(c.kick);
+	vu_client_vring_fd(&c, VHOST_USER_SET_VRING_KICK, &c.kick);
+	virtqueue_kick(&c.vq);
+	vu_client_wait_used(&c, r);
+	assert_int_equal(r->status, VIRTIO_BLK_S_OK);
+	assert_int_equal(r->data[0], 0x6b);
+	virtio_dma_free(&c.arena, r);
+	assert_int_equal(vu_client_ack(&c, VHOST_USER_SET_VRING_ERR, &nofd, 8, NULL, 0), 0);
+	assert_int_equal(vu_client_ack(&c, VHOST_USER_SET_VRING_CALL, &nofd, 8, NULL, 0), 0);
+	assert_int_equal(vu_client_vring_base(&c), 2);
+	vu_client_close(&c);
+}
+
+/*
  * D-VU-35: RESET_DEVICE disables every ring and resets the device, but ownership stays:
  * a kick on the old ring is not served, and the front-end sets the device up again
  * without SET_OWNER; the new ring starts at index 0.
@@ -365,6 +400,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_protocol_features_before_set_features, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_stopped_ring_left_alone, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kick_without_fd_stops_ring, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reset_device_keeps_owner, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reply_ack_on_every_message, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_add_rem_mem_reg_map_unmap, setup, teardown),

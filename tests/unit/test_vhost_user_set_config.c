@@ -140,6 +140,37 @@ static void test_set_config_checks_flags(void **state)
 }
 
 /*
+ * D-VU-31 and dev:BF/Device Configuration Space: SET_CONFIG past the end of the
+ * config space (16 bytes here) is refused and nothing is written, though this model
+ * writes wherever it is told from byte 8 on: the core's range check alone keeps it
+ * in bounds (an overflow of the model's array would crash the ASan build).
+ */
+static void test_set_config_outside_config_space(void **state)
+{
+	static const uint32_t bad[][2] = {{12, 8}, {16, 1}, {250, 6}, {0xfffffff0u, 4}};
+	const uint8_t bytes[8] = {0xee, 0xee, 0xee, 0xee, 0xee, 0xee, 0xee, 0xee};
+	struct server *s = *state;
+	uint8_t before[16], after[16];
+	struct vu_client c;
+	unsigned int i;
+
+	vu_client_connect(&c, s->sock);
+	vu_client_negotiate_queues(&c, F_V1 | VIRTIO_BIT(VHOST_USER_F_PROTOCOL_FEATURES),
+				   FVDEV_QUEUES);
+	get_config(&c, 0, before, sizeof(before));
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_true(set_config(&c, bad[i][0], 0, bytes, bad[i][1]) != 0);
+		get_config(&c, 0, after, sizeof(after));
+		assert_memory_equal(after, before, sizeof(before));
+	}
+	/* The last writable bytes, exactly: taken. */
+	assert_int_equal(set_config(&c, 8, 0, bytes, 8), 0);
+	get_config(&c, 8, after, 8);
+	assert_memory_equal(after, bytes, 8);
+	vu_client_close(&c);
+}
+
+/*
  * A front-end such as QEMU waits for most replies with its main loop held: a message the
  * back-end takes >= 500 ms over is logged with its name and time (vub_log_slow()); a
  * quick one is not. The model's config write is made slow here; stderr goes to a file.
@@ -185,6 +216,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_set_config_checks_flags, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_set_config_outside_config_space, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_slow_message_logged, setup, teardown),
 	};
 

@@ -32,11 +32,9 @@
 #include <vireo/vhost_user.h>
 #include <vireo/vhost_user_backend.h>
 
-#include "tests/lib/fd_count.h"
-#include "tests/lib/vu_blk_fixture.h"
 #include "tests/lib/vu_client.h"
+#include "tests/lib/vu_watch.h"
 
-#define WAIT_MS 10000
 #define STATE_SIZE ((uint32_t)sizeof(struct vhost_user_vring_state))
 
 static const uint64_t version_1 =
@@ -49,81 +47,21 @@ static const uint32_t state_requests[] = {
 	VHOST_USER_SET_VRING_ENABLE,
 };
 
-struct server {
-	struct vu_blk_fixture fx;
-	pthread_mutex_t lock;
-	unsigned long disconnects;
-	char reason[128]; /* of the last disconnection */
-	unsigned int fds_before;
-	/* a hostile exchange in progress; teardown undoes it if an assert cut it short */
-	struct vu_client client;
-	int saved_stderr, log_fd;
-	char log_path[64];
-};
-
-/* Send the back-end's log lines (stderr) to a fresh file until log_restore(). */
-static void log_capture(struct server *s)
-{
-	strcpy(s->log_path, "/tmp/vireo-vus-log-XXXXXX");
-	s->log_fd = mkstemp(s->log_path);
-	assert_true(s->log_fd >= 0);
-	fflush(stderr);
-	s->saved_stderr = dup(STDERR_FILENO);
-	assert_true(s->saved_stderr >= 0);
-	assert_true(dup2(s->log_fd, STDERR_FILENO) >= 0);
-}
-
-static void log_restore(struct server *s)
-{
-	if (s->saved_stderr < 0)
-		return;
-	fflush(stderr);
-	(void)dup2(s->saved_stderr, STDERR_FILENO);
-	close(s->saved_stderr);
-	close(s->log_fd);
-	s->saved_stderr = s->log_fd = -1;
-}
-
-static void on_disconnect(void *opaque, unsigned long conn, const char *reason)
-{
-	struct server *s = opaque;
-
-	(void)conn;
-	pthread_mutex_lock(&s->lock);
-	snprintf(s->reason, sizeof(s->reason), "%s", reason ? reason : "(peer closed)");
-	s->disconnects++;
-	pthread_mutex_unlock(&s->lock);
-}
-
 static int setup(void **state)
 {
-	struct server *s = calloc(1, sizeof(*s));
+	struct vu_watch *w = malloc(sizeof(*w));
 	struct blk_device_options bo = {.serial = "vu-state"};
-	struct vhost_user_backend_options vo = {.on_disconnect = on_disconnect};
 
-	assert_non_null(s);
-	s->client.sock = s->saved_stderr = s->log_fd = -1;
-	s->fds_before = fd_count_open();
-	pthread_mutex_init(&s->lock, NULL);
-	vo.opaque = s;
-	vu_blk_fixture_start(&s->fx, "/tmp/vireo-vus-XXXXXX", &bo, &vo);
-	*state = s;
+	assert_non_null(w);
+	vu_watch_start(w, "/tmp/vireo-vus-XXXXXX", &bo, NULL);
+	*state = w;
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	struct server *s = *state;
-
-	log_restore(s);
-	if (s->log_path[0])
-		unlink(s->log_path);
-	if (s->client.sock >= 0)
-		vu_client_close(&s->client);
-	vu_blk_fixture_stop(&s->fx);
-	pthread_mutex_destroy(&s->lock);
-	assert_int_equal(fd_count_open(), s->fds_before);
-	free(s);
+	vu_watch_stop(*state);
+	free(*state);
 	return 0;
 }
 
@@ -170,75 +108,31 @@ static void c_state_ok(struct vu_client *c, uint32_t request, uint32_t num)
 		vu_client_state(c, request, 0, num);
 }
 
-/* Bounded wait for the back-end's disconnect callback number @n; Return: its reason. */
-static const char *wait_disconnect(struct server *s, unsigned long n)
-{
-	for (int i = 0; i < WAIT_MS; i++) {
-		unsigned long d;
-
-		pthread_mutex_lock(&s->lock);
-		d = s->disconnects;
-		pthread_mutex_unlock(&s->lock);
-		if (d >= n)
-			return s->reason;
-		usleep(1000);
-	}
-	fail_msg("the back-end never reported the disconnection");
-	return NULL;
-}
-
-/* Lines in @path that contain @what. */
-static unsigned int count_lines(const char *path, const char *what)
-{
-	FILE *f = fopen(path, "re");
-	char line[512];
-	unsigned int n = 0;
-
-	assert_non_null(f);
-	while (fgets(line, sizeof(line), f))
-		n += strstr(line, what) != NULL;
-	fclose(f);
-	return n;
-}
-
 /*
  * One front-end: negotiate, @request well-formed (num @ok_num), then
  * @request with @size bytes and num @bad_num. The back-end must close the
  * connection with one log line, and give @why as the reason.
  * The back-end's stderr goes to a file meanwhile.
  */
-static void hostile_state(struct server *s, uint32_t request, uint32_t ok_num, uint32_t size,
+static void hostile_state(struct vu_watch *w, uint32_t request, uint32_t ok_num, uint32_t size,
 			  uint32_t bad_num, const char *why)
 {
-	unsigned long before;
+	struct vu_client *c = vu_watch_begin(w);
 
-	pthread_mutex_lock(&s->lock);
-	before = s->disconnects;
-	pthread_mutex_unlock(&s->lock);
-	log_capture(s);
-	vu_client_connect(&s->client, s->fx.sock);
-	vu_client_negotiate(&s->client, version_1);
-	c_state_ok(&s->client, request, ok_num);
-	vu_client_send_state(&s->client, request, size, 0, bad_num,
-			     request != VHOST_USER_GET_VRING_BASE);
-	vu_client_expect_closed(&s->client);
-	vu_client_close(&s->client);
-	assert_string_equal(wait_disconnect(s, before + 1), why);
-	log_restore(s);
+	vu_client_negotiate(c, version_1);
+	c_state_ok(c, request, ok_num);
+	vu_client_send_state(c, request, size, 0, bad_num, request != VHOST_USER_GET_VRING_BASE);
+	vu_watch_expect_closed(w, why);
 	printf("# %s, %u bytes, num %u: \"%s\"\n", vireo_vhost_user_request_name(request), size,
 	       bad_num, why);
-	assert_int_equal(count_lines(s->log_path, "vhost-user"), 1);
-	assert_int_equal(count_lines(s->log_path, "closing"), 1);
-	unlink(s->log_path);
-	s->log_path[0] = '\0';
 }
 
 /* A whole good session after the hostile ones: the server still serves. */
-static void good_session(struct server *s)
+static void good_session(struct vu_watch *w)
 {
 	struct vu_client c;
 
-	vu_client_connect(&c, s->fx.sock);
+	vu_client_connect(&c, w->fx.sock);
 	vu_client_negotiate(&c, version_1);
 	for (size_t i = 0; i < sizeof(state_requests) / sizeof(state_requests[0]); i++)
 		c_state_ok(&c, state_requests[i],
@@ -248,27 +142,27 @@ static void good_session(struct server *s)
 
 static void test_server_sizes(void **state)
 {
-	struct server *s = *state;
+	struct vu_watch *w = *state;
 
 	for (size_t i = 0; i < sizeof(state_requests) / sizeof(state_requests[0]); i++) {
 		uint32_t r = state_requests[i];
 		uint32_t ok = r == VHOST_USER_SET_VRING_NUM ? 64 : r == VHOST_USER_SET_VRING_ENABLE;
 
-		hostile_state(s, r, ok, STATE_SIZE - 1, ok, "wrong payload size");
-		hostile_state(s, r, ok, STATE_SIZE + 1, ok, "wrong payload size");
+		hostile_state(w, r, ok, STATE_SIZE - 1, ok, "wrong payload size");
+		hostile_state(w, r, ok, STATE_SIZE + 1, ok, "wrong payload size");
 	}
-	good_session(s);
+	good_session(w);
 }
 
 static void test_server_enable_values(void **state)
 {
 	static const uint32_t bad[] = {2, 3, 0x100, 0x101, 0xffffffffu};
-	struct server *s = *state;
+	struct vu_watch *w = *state;
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		hostile_state(s, VHOST_USER_SET_VRING_ENABLE, 0, STATE_SIZE, bad[i],
+		hostile_state(w, VHOST_USER_SET_VRING_ENABLE, 0, STATE_SIZE, bad[i],
 			      "SET_VRING_ENABLE with a value other than 0 or 1");
-	good_session(s);
+	good_session(w);
 }
 
 int main(void)
