@@ -423,6 +423,8 @@ enum fault {
 	F_SILENT,      /* never answers */
 	F_CLOSE,       /* hangs up instead of answering */
 	F_CLOSE_ON_IO, /* answers everything, hangs up at the first kick */
+	F_ZERO,	       /* a u64 reply of 0 */
+	F_EMPTY,       /* an empty payload (GET_CONFIG's refusal) */
 };
 
 struct peer {
@@ -514,6 +516,12 @@ static bool peer_reply(struct peer *p, int sock, const struct vhost_user_msg *re
 			break;
 		case F_NACK:
 			r.payload.u64 = 1;
+			break;
+		case F_ZERO:
+			r.payload.u64 = 0;
+			break;
+		case F_EMPTY:
+			r.hdr.size = 0;
 			break;
 		case F_SILENT:
 			return true;
@@ -716,7 +724,10 @@ static void test_hostile_hangup_during_io(void **state)
 	peer_stop(&p);
 }
 
-/* Bad GET_VRING_BASE replies at teardown: logged, broken, freed without a leak. */
+/*
+ * Bad GET_VRING_BASE replies when the driver goes (its reset stops the rings):
+ * the front-end is broken, and freed without a leak.
+ */
 static void test_hostile_vring_base(void **state)
 {
 	static const enum fault faults[] = {F_RANGE, F_WRONG_SIZE, F_FDS, F_CLOSE};
@@ -729,9 +740,39 @@ static void test_hostile_vring_base(void **state)
 		peer_start(&p, VHOST_USER_GET_VRING_BASE, faults[i]);
 		peer_run(&p);
 		assert_int_equal(fe_blk_open(&f, p.path, 0), 0);
-		fe_blk_close(&f);
+		assert_false(vireo_vhost_user_frontend_broken(f.fe));
+		virtio_blk_unregister(&f.bus, &f.drv);
+		assert_true(vireo_vhost_user_frontend_broken(f.fe));
+		vireo_vhost_user_frontend_free(f.fe);
 		peer_stop(&p);
 	}
+}
+
+/* GET_QUEUE_NUM of 0 breaks the front-end at the handshake; nothing is shown to drivers. */
+static void test_hostile_zero_queues(void **state)
+{
+	(void)state;
+	hostile_open(VHOST_USER_GET_QUEUE_NUM, F_ZERO, 2000);
+}
+
+/*
+ * An empty GET_CONFIG reply is the back-end's "no" (vhost-user.rst GET_CONFIG,
+ * D-VU-29 seen from the front-end): each read gives zeros (a disk of capacity
+ * 0 here), and the front-end is not broken.
+ */
+static void test_hostile_empty_config(void **state)
+{
+	struct fe_blk f;
+	struct peer p;
+
+	(void)state;
+	peer_start(&p, VHOST_USER_GET_CONFIG, F_EMPTY);
+	peer_run(&p);
+	assert_int_equal(fe_blk_open(&f, p.path, 0), 0);
+	assert_int_equal(virtio_blk_capacity(f.blk), 0);
+	assert_false(vireo_vhost_user_frontend_broken(f.fe));
+	fe_blk_close(&f);
+	peer_stop(&p);
 }
 
 int main(void)
@@ -754,6 +795,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hostile_hangup_during_io, setup_fds,
 						teardown_fds),
 		cmocka_unit_test_setup_teardown(test_hostile_vring_base, setup_fds, teardown_fds),
+		cmocka_unit_test_setup_teardown(test_hostile_zero_queues, setup_fds, teardown_fds),
+		cmocka_unit_test_setup_teardown(test_hostile_empty_config, setup_fds, teardown_fds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
