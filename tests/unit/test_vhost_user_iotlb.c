@@ -442,6 +442,112 @@ static void test_iotlb_entries_outside_new_table(void **state)
 	vui_close(&f);
 }
 
+/*
+ * Queue 0's ring at IOVAs, the arena mapped @perm beforehand: SET_VRING_ENABLE
+ * (with NEED_REPLY) is what starts it. Return: whether the connection survived
+ * (the ENABLE acked 0) or was closed.
+ */
+static bool ring_start_survives(struct vu_blk_fixture *s, uint8_t perm, uint64_t desc)
+{
+	struct vhost_user_vring_state en = {.index = 0, .num = 1};
+	struct vhost_user_vring_addr a = {.index = 0};
+	struct vhost_user_msg m;
+	struct vui_fe f;
+	bool alive;
+
+	vui_negotiate(s, &f, 0);
+	assert_int_equal(vui_iotlb(&f, VHOST_IOTLB_UPDATE, VU_GUEST_BASE, f.c.arena.size,
+				   VU_USER_BASE, perm),
+			 0);
+	vu_client_state(&f.c, VHOST_USER_SET_VRING_NUM, 0, VU_QSZ);
+	vu_client_state(&f.c, VHOST_USER_SET_VRING_BASE, 0, 0);
+	a.desc_user_addr = desc ? desc : f.c.desc;
+	a.avail_user_addr = f.c.avail;
+	a.used_user_addr = f.c.used;
+	assert_int_equal(vu_client_ack(&f.c, VHOST_USER_SET_VRING_ADDR, &a, sizeof(a), NULL, 0), 0);
+	vu_client_vring_fd(&f.c, VHOST_USER_SET_VRING_KICK, &f.c.kick);
+	vu_client_vring_fd(&f.c, VHOST_USER_SET_VRING_CALL, &f.c.call);
+	vu_client_vring_fd(&f.c, VHOST_USER_SET_VRING_ERR, &f.c.err);
+	assert_int_equal(
+		vu_client_send(&f.c, VHOST_USER_SET_VRING_ENABLE, &en, sizeof(en), NULL, 0, true),
+		0);
+	alive = vireo_vhost_user_recv(f.c.sock, &m, true) == 0 && m.payload.u64 == 0;
+	if (!alive)
+		vu_client_expect_closed(&f.c);
+	vui_close(&f);
+	return alive;
+}
+
+/*
+ * D-VU-IOTLB-06: every ring part needs its access from the IOTLB (split:
+ * desc and avail read, used written). The whole arena mapped read-only leaves
+ * the used ring unwritable: the ring is refused at its start and the
+ * connection closed; the same with RW starts. A descriptor table whose range
+ * wraps the IOVA space is refused the same way.
+ */
+static void test_iotlb_ring_without_access(void **state)
+{
+	struct vu_blk_fixture *s = *state;
+
+	assert_true(ring_start_survives(s, VHOST_ACCESS_RW, 0));
+	assert_false(ring_start_survives(s, VHOST_ACCESS_RO, 0));
+	assert_false(ring_start_survives(s, VHOST_ACCESS_RW, UINT64_MAX - 8));
+	assert_true(ring_start_survives(s, VHOST_ACCESS_RW, 0));
+}
+
+/*
+ * An IOTLB entry whose user address left the memory table (REM_MEM_REG of its
+ * region; the ring's region stays): a buffer translated through it sets
+ * NEEDS_RESET (the err eventfd), nothing of the request is written, the
+ * connection stays.
+ */
+static void test_iotlb_buffer_outside_new_table(void **state)
+{
+	struct vu_blk_fixture *s = *state;
+	struct vhost_user_mem_single one = {.padding = 0};
+	const uint64_t away = 0x10000000ull, iova = VU_GUEST_BASE + away;
+	int fd = memfd_create("vu-second", MFD_CLOEXEC);
+	struct virtio_sg sg[3];
+	struct vu_blk_req *r;
+	struct pollfd p;
+	struct vui_fe f;
+	uint64_t rga;
+
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)VUI_PAGE), 0);
+	vui_connect(s, &f);
+	vui_map_all(&f);
+	r = vui_req(&f, &rga);
+	vui_post(&f, r, rga, VIRTIO_BLK_T_IN, 0);
+	assert_int_equal(vui_complete(&f, r), VIRTIO_BLK_S_OK);
+	one.region = (struct vhost_user_mem_region){
+		.guest_addr = VUI_BOGUS_GPA + away,
+		.size = VUI_PAGE,
+		.user_addr = VU_USER_BASE + away,
+	};
+	assert_int_equal(vu_client_ack(&f.c, VHOST_USER_ADD_MEM_REG, &one, sizeof(one), &fd, 1), 0);
+	assert_int_equal(vui_iotlb(&f, VHOST_IOTLB_UPDATE, iova, VUI_PAGE, one.region.user_addr,
+				   VHOST_ACCESS_RW),
+			 0);
+	assert_int_equal(vu_client_ack(&f.c, VHOST_USER_REM_MEM_REG, &one, sizeof(one), NULL, 0),
+			 0);
+	/* A read whose data buffer is the IOVA of the removed region. */
+	r->hdr = (struct vireo_blk_outhdr){.type = VIRTIO_BLK_T_IN, .sector = 0};
+	r->status = 0xff;
+	sg[0] = (struct virtio_sg){rga + offsetof(struct vu_blk_req, hdr), sizeof(r->hdr)};
+	sg[1] = (struct virtio_sg){iova, 512};
+	sg[2] = (struct virtio_sg){rga + offsetof(struct vu_blk_req, status), 1};
+	assert_int_equal(virtqueue_add_sgs(&f.c.vq, sg, 1, 2, r), 0);
+	virtqueue_kick(&f.c.vq);
+	p = (struct pollfd){.fd = f.c.err, .events = POLLIN};
+	assert_int_equal(poll(&p, 1, VU_WAIT_MS), 1);
+	assert_int_equal(r->status, 0xff);
+	assert_false(virtqueue_more_used(&f.c.vq));
+	assert_true(vu_client_get_u64(&f.c, VHOST_USER_GET_FEATURES) != 0);
+	vui_close(&f);
+	close(fd);
+}
+
 /* Without PROTOCOL_F_IOTLB an IOTLB_MSG is refused (its reply non-zero); the connection stays. */
 static void test_iotlb_not_negotiated(void **state)
 {
@@ -481,6 +587,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_iotlb_dropped_when_device_stops, vui_setup,
 						vui_teardown),
 		cmocka_unit_test_setup_teardown(test_iotlb_not_negotiated, vui_setup, vui_teardown),
+		cmocka_unit_test_setup_teardown(test_iotlb_ring_without_access, vui_setup,
+						vui_teardown),
+		cmocka_unit_test_setup_teardown(test_iotlb_buffer_outside_new_table, vui_setup,
+						vui_teardown),
 		cmocka_unit_test_setup_teardown(test_iotlb_misses_then_io, vui_setup_mq,
 						vui_teardown),
 		cmocka_unit_test_setup_teardown(test_iotlb_invalidate_then_miss, vui_setup_mq,
