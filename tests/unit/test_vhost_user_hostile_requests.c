@@ -2,7 +2,7 @@
 /*
  * The vhost-user back-end's checks of single requests that no other test
  * provoked (docs/threat-model.md, "vhost-user back-end: each request's
- * checks"): memory regions the server cannot map or hold, a new memory table
+ * checks"): memory regions the server cannot map, guard or hold, a new memory table
  * that loses a running ring, SET_FEATURES without VERSION_1, a queue index out
  * of range on every vring request, ring geometry changed under a running ring,
  * reserved bits in the vring fd requests, an err fd that is not an eventfd,
@@ -18,6 +18,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,7 @@
 #include <vireo/blk_device.h>
 #include <vireo/guest_mem.h>
 #include <vireo/inflight.h>
+#include <vireo/mem_guard.h>
 #include <vireo/spec.h>
 #include <vireo/vhost_user.h>
 
@@ -138,6 +140,30 @@ static void test_regions_the_server_cannot_map(void **state)
 	bad_region(w, good, REGION_EVENTFD, "memory region fd is not a mappable file");
 	/* The file opened read-only: the shared writable mapping fails (EACCES). */
 	bad_region(w, good, REGION_READ_ONLY, "cannot mmap a memory region");
+}
+
+/*
+ * Every mem_guard slot of the process taken (1024: many servers' regions, or
+ * an embedder's): a region that cannot be guarded against SIGBUS is not
+ * mapped at all; the next front-end, with slots free again, is served.
+ */
+static void test_region_without_a_guard_slot(void **state)
+{
+	struct vu_watch *w = *state;
+	struct vhost_user_mem_region good = {VU_GUEST_BASE, VU_ARENA_BYTES, VU_USER_BASE, 0};
+	static int slots[MEM_GUARD_MAX];
+	unsigned int n = 0;
+	int slot;
+
+	/* Never touched: the guard only compares fault addresses with these ranges. */
+	while ((slot = vireo_mem_guard_register((void *)(uintptr_t)((n + 1) * 4096ull), 4096,
+						4096)) >= 0)
+		slots[n++] = slot;
+	assert_int_equal(slot, -ENOSPC);
+	assert_true(n > 0 && n <= MEM_GUARD_MAX);
+	bad_region(w, good, REGION_MEMFD, "cannot guard a memory region");
+	while (n > 0)
+		vireo_mem_guard_unregister(slots[--n]);
 }
 
 /* ADD_MEM_REG: 32 regions are the table (GUEST_MEM_MAX_REGIONS); a 33rd is refused. */
@@ -415,6 +441,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_regions_the_server_cannot_map, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_region_without_a_guard_slot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_add_mem_reg_table_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_features_without_version_1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_index_everywhere, setup, teardown),
