@@ -236,17 +236,23 @@ void vu_client_vring_fd(struct vu_client *c, uint32_t req, int *fd)
 }
 
 /* The whole front-end sequence for queue 0, as QEMU does it. */
-void vu_client_handshake(struct vu_client *c)
+/* Queue 0's ring in the arena, set up, its eventfds sent, enabled: it runs. */
+static void vu_client_start_queue0(struct vu_client *c)
 {
-	vu_client_negotiate(c, VIRTIO_BIT(VIRTIO_F_VERSION_1) |
-				       VIRTIO_BIT(VHOST_USER_F_PROTOCOL_FEATURES));
-	vu_client_mem(c);
 	vu_client_ring(c);
 	vu_client_ring_setup(c, 0, VU_QSZ, 0, c->desc, c->avail, c->used);
 	vu_client_vring_fd(c, VHOST_USER_SET_VRING_KICK, &c->kick);
 	vu_client_vring_fd(c, VHOST_USER_SET_VRING_CALL, &c->call);
 	vu_client_vring_fd(c, VHOST_USER_SET_VRING_ERR, &c->err);
 	vu_client_state(c, VHOST_USER_SET_VRING_ENABLE, 0, 1);
+}
+
+void vu_client_handshake(struct vu_client *c)
+{
+	vu_client_negotiate(c, VIRTIO_BIT(VIRTIO_F_VERSION_1) |
+				       VIRTIO_BIT(VHOST_USER_F_PROTOCOL_FEATURES));
+	vu_client_mem(c);
+	vu_client_start_queue0(c);
 }
 
 /* Wait for the one request in flight. */
@@ -436,10 +442,5 @@ void vu_client_start_with_inflight(struct vu_client *c, int fd, uint64_t size)
 	struct vhost_user_inflight in = {.mmap_size = size, .num_queues = 1, .queue_size = VU_QSZ};
 
 	assert_int_equal(vu_client_ack(c, VHOST_USER_SET_INFLIGHT_FD, &in, sizeof(in), &fd, 1), 0);
-	vu_client_ring(c);
-	vu_client_ring_setup(c, 0, VU_QSZ, 0, c->desc, c->avail, c->used);
-	vu_client_vring_fd(c, VHOST_USER_SET_VRING_KICK, &c->kick);
-	vu_client_vring_fd(c, VHOST_USER_SET_VRING_CALL, &c->call);
-	vu_client_vring_fd(c, VHOST_USER_SET_VRING_ERR, &c->err);
-	vu_client_state(c, VHOST_USER_SET_VRING_ENABLE, 0, 1);
+	vu_client_start_queue0(c);
 }
