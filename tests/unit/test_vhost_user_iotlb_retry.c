@@ -15,10 +15,12 @@
 #include <cmocka.h>
 
 #include <poll.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <vireo/event_loop.h>
 #include <vireo/spec.h>
 #include <vireo/vhost_user.h>
 #include <vireo/vhost_user_backend.h>
@@ -254,6 +256,72 @@ static void test_channel_replaced_asks_again(void **state)
 }
 
 /*
+ * A front-end that never reads the back-end channel: the back-end never waits
+ * for it (misses are sent MSG_DONTWAIT). The channel's send buffer is made the
+ * smallest the kernel allows, and one read has a segment on each of 30 unmapped
+ * pages: each update the front-end sends on the main socket is answered while
+ * the misses it provokes find the channel full and are dropped; once every page
+ * is mapped the request completes. Fewer misses than pages are on the channel.
+ */
+static void test_channel_full_never_blocks(void **state)
+{
+	enum { PAGES = 32 };
+	struct vhost_user_iotlb m;
+	struct virtio_sg sg[PAGES];
+	struct vireo_blk_outhdr *hdr;
+	unsigned int k, seen = 0;
+	int sv[2], smallest = 1;
+	struct pollfd p;
+	struct vui_fe f;
+	uint32_t len;
+	uint8_t *area;
+	uint64_t ga;
+	void *got;
+
+	vui_connect(*state, &f);
+	vui_map_all(&f);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	assert_int_equal(setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &smallest, sizeof(smallest)), 0);
+	assert_int_equal(vu_client_ack(&f.c, VHOST_USER_SET_BACKEND_REQ_FD, NULL, 0, &sv[1], 1), 0);
+	close(sv[1]);
+	close(f.bsock);
+	f.bsock = sv[0];
+	area = virtio_dma_alloc(&f.c.arena, PAGES * VUI_PAGE, VUI_PAGE, &ga);
+	assert_non_null(area);
+	hdr = (struct vireo_blk_outhdr *)area;
+	*hdr = (struct vireo_blk_outhdr){.type = VIRTIO_BLK_T_IN, .sector = 0};
+	area[(PAGES - 1) * VUI_PAGE] = 0xff;
+	sg[0] = (struct virtio_sg){ga, sizeof(*hdr)};
+	for (k = 1; k < PAGES - 1; k++)
+		sg[k] = (struct virtio_sg){ga + k * VUI_PAGE, 512};
+	sg[PAGES - 1] = (struct virtio_sg){ga + (PAGES - 1) * VUI_PAGE, 1};
+	assert_int_equal(
+		vui_iotlb(&f, VHOST_IOTLB_INVALIDATE, ga + VUI_PAGE, (PAGES - 2) * VUI_PAGE, 0, 0),
+		0);
+	assert_int_equal(virtqueue_add_sgs(&f.c.vq, sg, 1, PAGES - 1, area), 0);
+	virtqueue_kick(&f.c.vq);
+	for (k = 1; k < PAGES - 1; k++)
+		assert_int_equal(vui_iotlb(&f, VHOST_IOTLB_UPDATE, ga + k * VUI_PAGE, VUI_PAGE,
+					   vui_uaddr(ga + k * VUI_PAGE), VHOST_ACCESS_RW),
+				 0);
+	/* The call fd may hold an old signal (a new call fd is signalled once): wait for the buffer. */
+	p = (struct pollfd){.fd = f.c.call, .events = POLLIN};
+	while (!(got = virtqueue_get_buf(&f.c.vq, &len))) {
+		assert_int_equal(poll(&p, 1, VU_WAIT_MS), 1);
+		(void)vireo_eventfd_drain_fd(f.c.call);
+	}
+	assert_ptr_equal(got, area);
+	assert_int_equal(area[(PAGES - 1) * VUI_PAGE], VIRTIO_BLK_S_OK);
+	while (vui_backend_msg(&f, &m, 0)) {
+		assert_int_equal(m.type, VHOST_IOTLB_MISS);
+		seen++;
+	}
+	printf("# %u of %u misses were on the channel, the rest dropped\n", seen, PAGES - 2);
+	assert_true(seen >= 1 && seen < PAGES - 2);
+	vui_close(&f);
+}
+
+/*
  * The front-end closes the back-end channel with a miss pending: no reply,
  * no miss can be sent any more. The updates it still sends on the main
  * socket (for both of the request's pages) carry the queue to completion.
@@ -310,6 +378,8 @@ int main(void)
 						vui_teardown),
 		cmocka_unit_test_setup_teardown(test_unjudged_reply_retries_only_its_queue,
 						vui_setup_mq, vui_teardown),
+		cmocka_unit_test_setup_teardown(test_channel_full_never_blocks, vui_setup,
+						vui_teardown),
 		cmocka_unit_test_setup_teardown(test_channel_replaced_asks_again, vui_setup,
 						vui_teardown),
 		cmocka_unit_test_setup_teardown(test_channel_closed_updates_still_serve, vui_setup,
