@@ -434,6 +434,43 @@ static void test_iommu_hostile_misses(void **state)
 	peer_stop(&p);
 }
 
+/*
+ * A back-end that sends misses asking for replies and never reads them: the
+ * front-end's replies never wait (MSG_DONTWAIT); once its end of the channel is
+ * full the device is broken ("does not read its replies"), and nothing hangs.
+ */
+static void test_iommu_replies_never_wait(void **state)
+{
+	struct vhost_user_frontend_options o = {0};
+	struct virtio_device *vdev;
+	unsigned int sent = 0;
+	struct vhost_user_msg m;
+	struct peer p;
+	struct fe f;
+
+	(void)state;
+	peer_start(&p, true);
+	assert_int_equal(fe_open(&f, &p, &o), 0);
+	vdev = vireo_vhost_user_frontend_virtio_device(f.fe);
+	vireo_vhost_user_msg_init(&m, VHOST_USER_BACKEND_IOTLB_MSG,
+				  sizeof(struct vhost_user_iotlb));
+	m.hdr.flags |= VHOST_USER_NEED_REPLY_MASK;
+	m.payload.iotlb = (struct vhost_user_iotlb){
+		.iova = 0, .perm = VHOST_ACCESS_RO, .type = VHOST_IOTLB_MISS};
+	/* Bounded by the clock; each refused miss is answered with a reply nobody reads. */
+	for (uint64_t end = sleep_wake_now_ns() + 10000000000ull;
+	     !vireo_vhost_user_frontend_broken(f.fe) && sleep_wake_now_ns() < end;) {
+		/* Our own sends must not wait either: this thread also runs the front-end. */
+		for (unsigned int i = 0; i < 32; i++)
+			sent += vireo_vhost_user_send_nowait(p.chan_fd, &m) == 0;
+		(void)vdev->config->wait(vdev, 10);
+	}
+	printf("# %u misses sent before the front-end gave up the channel\n", sent);
+	assert_true(vireo_vhost_user_frontend_broken(f.fe));
+	fe_close(&f);
+	peer_stop(&p);
+}
+
 /* Malformed channel messages: an unknown request, a wrong size, a reply flag. */
 static void test_iommu_malformed_channel(void **state)
 {
@@ -586,6 +623,7 @@ int main(void)
 		cmocka_unit_test(test_iommu_miss_answered),
 		cmocka_unit_test(test_iommu_preload),
 		cmocka_unit_test(test_iommu_hostile_misses),
+		cmocka_unit_test(test_iommu_replies_never_wait),
 		cmocka_unit_test(test_iommu_malformed_channel),
 		cmocka_unit_test(test_iommu_our_backend),
 	};
