@@ -62,11 +62,13 @@ static bool notify(struct virtqueue *vq)
 	return vireo_eventfd_signal_fd(h->kick_fd) == 0;
 }
 
-static void harness_up(struct harness *h)
+/* Up to DRIVER_OK; with @indirect_max > 0 the driver also takes INDIRECT_DESC and uses tables that long. */
+static void harness_up_indirect(struct harness *h, uint16_t indirect_max)
 {
 	const uint8_t s = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER;
 	struct rng_device_options opt = {.queue_size = QNUM};
 	struct vring_split_drv_config cfg = {.num = QNUM};
+	uint64_t features = VIRTIO_BIT(VIRTIO_F_VERSION_1);
 
 	memset(h, 0, sizeof(*h));
 	h->heap = HEAP_START;
@@ -83,12 +85,19 @@ static void harness_up(struct harness *h)
 	vireo_vdev_set_event_loop(h->dev, &h->loop);
 	assert_int_equal(vireo_vdev_set_status(h->dev, VIRTIO_STATUS_ACKNOWLEDGE), 0);
 	assert_int_equal(vireo_vdev_set_status(h->dev, s), 0);
-	assert_int_equal(vireo_vdev_set_driver_features(h->dev, VIRTIO_BIT(VIRTIO_F_VERSION_1)), 0);
+	if (indirect_max)
+		features |= VIRTIO_BIT(VIRTIO_F_RING_INDIRECT_DESC);
+	assert_int_equal(vireo_vdev_set_driver_features(h->dev, features), 0);
 	assert_int_equal(vireo_vdev_set_status(h->dev, s | VIRTIO_STATUS_FEATURES_OK), 0);
 	cfg.desc = g2h(h, GPA_BASE);
 	cfg.avail = g2h(h, GPA_BASE + 0x1000);
 	cfg.used = g2h(h, GPA_BASE + 0x2000);
 	cfg.extra = h->extra;
+	if (indirect_max) {
+		cfg.indirect_max = indirect_max;
+		cfg.indirect_pool_addr = galloc(h, (size_t)QNUM * indirect_max * 16u);
+		cfg.indirect_pool = g2h(h, cfg.indirect_pool_addr);
+	}
 	assert_int_equal(virtqueue_split_init(&h->vq, &cfg), 0);
 	h->vq.notify = notify;
 	h->vq.priv = h;
@@ -102,6 +111,11 @@ static void harness_up(struct harness *h)
 	assert_int_equal(vireo_vdev_set_status(h->dev, s | VIRTIO_STATUS_FEATURES_OK |
 							       VIRTIO_STATUS_DRIVER_OK),
 			 0);
+}
+
+static void harness_up(struct harness *h)
+{
+	harness_up_indirect(h, 0);
 }
 
 static void harness_down(struct harness *h)
@@ -215,6 +229,59 @@ static void test_rng_readable_buffer_needs_reset(void **state)
 	harness_down(&h);
 }
 
+/*
+ * The model's iov pool holds a chain of the queue size plus 32 region splits
+ * (rng.c: iov_cap). An indirect table longer than that (and than the queue,
+ * which a driver must not make: drv:…/The Virtqueue Descriptor Table) is a
+ * ring error: NEEDS_RESET, nothing written, no crash past the pool.
+ */
+static void test_rng_chain_beyond_iov_pool_needs_reset(void **state)
+{
+	enum { SEGS = QNUM + 32 + 1 };
+	struct virtio_sg sg[SEGS];
+	struct harness h;
+	uint64_t buf;
+	uint32_t len;
+	int tok;
+
+	(void)state;
+	harness_up_indirect(&h, SEGS);
+	buf = galloc(&h, SEGS * 8);
+	for (unsigned int i = 0; i < SEGS; i++)
+		sg[i] = (struct virtio_sg){.addr = buf + i * 8, .len = 8};
+	assert_int_equal(virtqueue_add_inbuf(&h.vq, sg, SEGS, &tok), 0);
+	virtqueue_kick(&h.vq);
+	for (int i = 0; i < 40 && !vdev_needs_reset(h.dev); i++)
+		vireo_event_loop_run_once(&h.loop, 50);
+	assert_true(vdev_needs_reset(h.dev));
+	assert_null(virtqueue_get_buf(&h.vq, &len));
+	assert_true(all_zero(g2h(&h, buf), SEGS * 8));
+	harness_down(&h);
+}
+
+/* One segment fewer than the pool fits, in the same kind of table: filled in full. */
+static void test_rng_chain_filling_iov_pool(void **state)
+{
+	enum { SEGS = QNUM + 32 };
+	struct virtio_sg sg[SEGS];
+	struct harness h;
+	uint64_t buf;
+	uint32_t len;
+	int tok;
+
+	(void)state;
+	harness_up_indirect(&h, SEGS);
+	buf = galloc(&h, SEGS * 8);
+	for (unsigned int i = 0; i < SEGS; i++)
+		sg[i] = (struct virtio_sg){.addr = buf + i * 8, .len = 8};
+	assert_int_equal(virtqueue_add_inbuf(&h.vq, sg, SEGS, &tok), 0);
+	virtqueue_kick(&h.vq);
+	assert_ptr_equal(wait_used(&h, &len), &tok);
+	assert_int_equal(len, SEGS * 8);
+	assert_false(vdev_needs_reset(h.dev));
+	harness_down(&h);
+}
+
 static void test_rng_options(void **state)
 {
 	struct rng_device_options bad = {.queue_size = 48};
@@ -234,6 +301,8 @@ int main(void)
 		cmocka_unit_test(test_rng_fills_buffers),
 		cmocka_unit_test(test_rng_large_buffer_capped),
 		cmocka_unit_test(test_rng_readable_buffer_needs_reset),
+		cmocka_unit_test(test_rng_chain_beyond_iov_pool_needs_reset),
+		cmocka_unit_test(test_rng_chain_filling_iov_pool),
 		cmocka_unit_test(test_rng_options),
 	};
 
