@@ -19,6 +19,8 @@
 
 #include <vireo/blk_device.h>
 #include <vireo/device.h>
+#include <vireo/event_loop.h>
+#include <vireo/spec.h>
 
 #include "tests/lib/blk_harness.h"
 
@@ -228,6 +230,100 @@ static void test_blk_missing_status(void **state)
 	blk_harness_destroy(&h);
 }
 
+/*
+ * A chain of @n descriptors (header, @n - 2 data segments of 512 bytes, status)
+ * in one indirect table, written into queue 0's split ring by hand: the
+ * driver's own tables hold 16, and a table longer than the queue is what a
+ * driver must not make (drv:…/The Virtqueue Descriptor Table). Kicked, the
+ * loop run until it is used or the device needs a reset. Return: the status
+ * byte's address; *@data_out the data segments' (contiguous).
+ */
+static uint8_t *blk_raw_indirect_chain(struct blk_harness *h, unsigned int n, uint8_t **data_out)
+{
+	struct virtq_avail *avail = blk_harness_g2h(h, BLK_HARNESS_GPA_BASE + 0x1000);
+	struct virtq_used *used = blk_harness_g2h(h, BLK_HARNESS_GPA_BASE + 0x2000);
+	struct virtq_desc *ring = blk_harness_g2h(h, BLK_HARNESS_GPA_BASE);
+	uint64_t table = blk_harness_galloc(h, (size_t)n * sizeof(struct virtq_desc));
+	uint64_t hdr = blk_harness_galloc(h, sizeof(struct vireo_blk_outhdr));
+	uint64_t data = blk_harness_galloc(h, (size_t)(n - 2) * 512);
+	uint64_t status = blk_harness_galloc(h, 1);
+	struct virtq_desc *t = blk_harness_g2h(h, table);
+	struct vireo_blk_outhdr *oh = blk_harness_g2h(h, hdr);
+	uint8_t *st = blk_harness_g2h(h, status);
+
+	oh->type = cpu_to_le32(VIRTIO_BLK_T_IN);
+	oh->sector = cpu_to_le64(0);
+	*data_out = blk_harness_g2h(h, data);
+	memset(*data_out, 0xee, (size_t)(n - 2) * 512);
+	*st = 0xff;
+	for (unsigned int i = 0; i < n; i++) {
+		uint64_t addr = i == 0 ? hdr : i == n - 1 ? status : data + (i - 1) * 512u;
+		uint32_t len = i == 0 ? sizeof(*oh) : i == n - 1 ? 1 : 512;
+		uint16_t flags = (i ? VIRTQ_DESC_F_WRITE : 0) | (i + 1 < n ? VIRTQ_DESC_F_NEXT : 0);
+
+		t[i] = (struct virtq_desc){cpu_to_le64(addr), cpu_to_le32(len), cpu_to_le16(flags),
+					   cpu_to_le16((uint16_t)(i + 1))};
+	}
+	ring[0] = (struct virtq_desc){cpu_to_le64(table), cpu_to_le32(n * sizeof(*t)),
+				      cpu_to_le16(VIRTQ_DESC_F_INDIRECT), 0};
+	avail->ring[0] = 0;
+	__atomic_store_n(&avail->idx, cpu_to_le16(1), __ATOMIC_RELEASE);
+	assert_int_equal(vireo_eventfd_signal_fd(h->q[0].kick_fd), 0);
+	for (int i = 0;
+	     i < 400 && !vdev_needs_reset(h->dev) && !__atomic_load_n(&used->idx, __ATOMIC_ACQUIRE);
+	     i++)
+		(void)vireo_event_loop_run_once(&h->loop, 50);
+	return st;
+}
+
+/* The model's iov pool per request (blk_io.c: iov_cap): seg_max + 2, plus 32 region splits. */
+static unsigned int blk_iov_pool(struct blk_harness *h)
+{
+	uint32_t seg_max;
+
+	assert_int_equal(vireo_vdev_config_read(h->dev, offsetof(struct vireo_blk_config, seg_max),
+						&seg_max, sizeof(seg_max)),
+			 0);
+	return le32_to_cpu(seg_max) + 2 + 32;
+}
+
+/* One descriptor beyond the pool: a ring error (IOV_CAPACITY), NEEDS_RESET, nothing written. */
+static void test_blk_chain_beyond_iov_pool(void **state)
+{
+	struct blk_harness h;
+	uint8_t *status, *data;
+
+	(void)state;
+	blk_harness_init(&h, NULL, VIRTIO_BIT(VIRTIO_F_RING_INDIRECT_DESC));
+	status = blk_raw_indirect_chain(&h, blk_iov_pool(&h) + 1, &data);
+	assert_true(vdev_needs_reset(h.dev));
+	assert_int_equal(*status, 0xff);
+	assert_int_equal(data[0], 0xee);
+	blk_harness_destroy(&h);
+}
+
+/* Exactly the pool: served (IN of 512 per data segment), status OK. */
+static void test_blk_chain_filling_iov_pool(void **state)
+{
+	unsigned int n;
+	struct virtq_used *used;
+	struct blk_harness h;
+	uint8_t *status, *data, *image;
+
+	(void)state;
+	blk_harness_init(&h, NULL, VIRTIO_BIT(VIRTIO_F_RING_INDIRECT_DESC));
+	used = blk_harness_g2h(&h, BLK_HARNESS_GPA_BASE + 0x2000);
+	n = blk_iov_pool(&h);
+	status = blk_raw_indirect_chain(&h, n, &data);
+	assert_false(vdev_needs_reset(h.dev));
+	assert_int_equal(__atomic_load_n(&used->idx, __ATOMIC_ACQUIRE), 1);
+	assert_int_equal(*status, VIRTIO_BLK_S_OK);
+	image = blk_harness_image_read(&h);
+	assert_memory_equal(data, image, (size_t)(n - 2) * 512);
+	free(image);
+	blk_harness_destroy(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -237,6 +333,8 @@ int main(void)
 		cmocka_unit_test(test_blk_unsupported),
 		cmocka_unit_test(test_blk_short_header),
 		cmocka_unit_test(test_blk_missing_status),
+		cmocka_unit_test(test_blk_chain_beyond_iov_pool),
+		cmocka_unit_test(test_blk_chain_filling_iov_pool),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
