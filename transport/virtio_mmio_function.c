@@ -393,6 +393,10 @@ static int mmio_write_queue(struct vireo_mmio_function *fn, uint64_t off, uint32
 	if (off == VIREO_MMIO_QUEUE_READY) {
 		if (v > 1)
 			return mmio_refuse(fn, MMIO_BAD_VALUE, "QueueReady not 0 or 1", off, v);
+		/* §3.1.1: queues come after FEATURES_OK (the ring format is known then), as PCI. */
+		if (v && !(vireo_vdev_get_status(fn->dev) & VIRTIO_STATUS_FEATURES_OK))
+			return mmio_refuse(fn, MMIO_BAD_VALUE, "QueueReady before FEATURES_OK", off,
+					   v);
 		if (v && !q->ready)
 			mmio_queue_enable(fn, i);
 		if (!v && q->ready) {
@@ -536,6 +540,10 @@ static int mmio_check_access(struct vireo_mmio_function *fn, uint64_t off, unsig
 		return mmio_refuse(fn, MMIO_BAD_ACCESS,
 				   "control register access not 32-bit aligned", off, v);
 	}
+	/* The core takes a 32-bit config offset: nothing beyond may wrap back into it. */
+	if (off - VIREO_MMIO_CONFIG > UINT32_MAX - 4u)
+		return mmio_refuse(fn, MMIO_CONFIG, "config access beyond any config space", off,
+				   v);
 	if ((size == 1 || size == 2 || size == 4) && off % size == 0)
 		return 0;
 	return mmio_refuse(fn, MMIO_BAD_ACCESS, "config access of a bad width or alignment", off,

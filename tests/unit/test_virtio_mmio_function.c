@@ -393,9 +393,15 @@ static void test_blk_config_generation(void **state)
 	/* Misaligned 16-bit and 32-bit config accesses are refused. */
 	assert_int_equal(vireo_mmio_read(f->fn, VIREO_MMIO_CONFIG + 1, 2, &v), -EINVAL);
 	assert_int_equal(vireo_mmio_read(f->fn, VIREO_MMIO_CONFIG + 2, 4, &v), -EINVAL);
-	/* Beyond the model's config space. */
+	/* Beyond the model's config space; and 4 GiB on, which must not wrap back into it. */
 	assert_int_equal(vireo_mmio_read(f->fn, VIREO_MMIO_CONFIG + 0x1000, 4, &v), -EINVAL);
 	assert_int_equal(v, 0);
+	assert_int_equal(vireo_mmio_read(f->fn, (1ull << 32) + VIREO_MMIO_CONFIG, 4, &v), -EINVAL);
+	assert_int_equal(v, 0);
+	assert_int_equal(vireo_mmio_read(f->fn, UINT64_MAX - 3, 4, &v), -EINVAL);
+	/* blk's config is read-only: a write is refused and changes nothing. */
+	assert_int_equal(vireo_mmio_write(f->fn, VIREO_MMIO_CONFIG, 4, 7), -EINVAL);
+	assert_int_equal(rd(f, VIREO_MMIO_CONFIG + 0), 2048);
 	fx_queue(f, 0);
 	fx_driver_ok(f);
 	gen = rd(f, VIREO_MMIO_CONFIG_GENERATION);
@@ -585,9 +591,50 @@ static void fx_bad_queue(struct fx *f, uint32_t num, uint64_t desc)
 	wr(f, VIREO_MMIO_QUEUE_READY, 1);
 	assert_int_equal(rd(f, VIREO_MMIO_QUEUE_READY), 0);
 	assert_true(rd(f, VIREO_MMIO_STATUS) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+	/* Nothing moves while NEEDS_RESET stands: good rings stay off, DRIVER_OK is not taken. */
+	wr(f, VIREO_MMIO_QUEUE_SIZE, QSIZE);
+	wr(f, VIREO_MMIO_QUEUE_DESC_LOW, (uint32_t)DESC_GPA);
+	wr(f, VIREO_MMIO_QUEUE_DESC_HIGH, (uint32_t)(DESC_GPA >> 32));
+	wr(f, VIREO_MMIO_QUEUE_READY, 1);
+	assert_int_equal(rd(f, VIREO_MMIO_QUEUE_READY), 0);
+	wr(f, VIREO_MMIO_STATUS,
+	   VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |
+		   VIRTIO_STATUS_DRIVER_OK);
+	assert_int_equal(rd(f, VIREO_MMIO_STATUS) & VIRTIO_STATUS_DRIVER_OK, 0);
 	/* Only a reset helps; afterwards the device is fresh. */
 	wr(f, VIREO_MMIO_STATUS, 0);
 	assert_int_equal(rd(f, VIREO_MMIO_STATUS), 0);
+}
+
+/*
+ * §3.1.1: virtqueues are set up after FEATURES_OK. QueueReady 1 before it
+ * (at status 0, or with DRIVER set) is refused and the queue stays off, so
+ * the negotiation that follows is not blocked by a ring running without
+ * features; then the queue is set up and served as usual.
+ */
+static void test_hostile_ready_before_features_ok(void **state)
+{
+	struct fx *f = *state;
+	struct virtq_desc d = {.addr = BUF_GPA, .len = 16, .flags = VIRTQ_DESC_F_WRITE};
+
+	for (int step = 0; step < 2; step++) {
+		wr(f, VIREO_MMIO_STATUS, 0);
+		if (step)
+			wr(f, VIREO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+		wr(f, VIREO_MMIO_QUEUE_SEL, 0);
+		wr(f, VIREO_MMIO_QUEUE_SIZE, QSIZE);
+		wr(f, VIREO_MMIO_QUEUE_DESC_LOW, (uint32_t)DESC_GPA);
+		wr(f, VIREO_MMIO_QUEUE_DRIVER_LOW, (uint32_t)AVAIL_GPA);
+		wr(f, VIREO_MMIO_QUEUE_DEVICE_LOW, (uint32_t)USED_GPA);
+		assert_int_equal(vireo_mmio_write(f->fn, VIREO_MMIO_QUEUE_READY, 4, 1), -EINVAL);
+		assert_int_equal(rd(f, VIREO_MMIO_QUEUE_READY), 0);
+		assert_int_equal(rd(f, VIREO_MMIO_STATUS) & VIRTIO_STATUS_DEVICE_NEEDS_RESET, 0);
+	}
+	fx_negotiate(f, 0);
+	fx_queue(f, 0);
+	fx_driver_ok(f);
+	fx_post(f, 0, &d, 1);
+	assert_true(fx_wait_used(f, 0, 1, 2000));
 }
 
 static void test_hostile_queue_values(void **state)
@@ -649,12 +696,14 @@ static void test_hostile_random(void **state)
 	assert_true(fx_wait_used(f, 0, 1, 2000));
 }
 
-#define MMIO_HOSTILE_DRIVER_TESTS                                                                \
-	cmocka_unit_test_setup_teardown(test_hostile_accesses, setup_rng, teardown),             \
-		cmocka_unit_test_setup_teardown(test_hostile_selectors, setup_rng, teardown),    \
-		cmocka_unit_test_setup_teardown(test_hostile_features_after_ok, setup_rng,       \
-						teardown),                                       \
-		cmocka_unit_test_setup_teardown(test_hostile_queue_values, setup_rng, teardown), \
+#define MMIO_HOSTILE_DRIVER_TESTS                                                                 \
+	cmocka_unit_test_setup_teardown(test_hostile_accesses, setup_rng, teardown),              \
+		cmocka_unit_test_setup_teardown(test_hostile_selectors, setup_rng, teardown),     \
+		cmocka_unit_test_setup_teardown(test_hostile_features_after_ok, setup_rng,        \
+						teardown),                                        \
+		cmocka_unit_test_setup_teardown(test_hostile_queue_values, setup_rng, teardown),  \
+		cmocka_unit_test_setup_teardown(test_hostile_ready_before_features_ok, setup_rng, \
+						teardown),                                        \
 		cmocka_unit_test_setup_teardown(test_hostile_random, setup_rng, teardown)
 
 int main(void)

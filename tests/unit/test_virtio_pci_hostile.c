@@ -153,6 +153,13 @@ static void test_pci_hostile_bar_access(void **state)
 	assert_int_equal(vireo_pci_bar_write(h.fn, 2, 12, 4, 0xfffffffeu), 0);
 	assert_int_equal(bar_read_rc(&h, 2, 12, 4, &v), 0);
 	assert_int_equal(v, 0);
+	/* MSI-X reads: DWORD/QWORD only; between the table and the PBA reads 0 */
+	assert_int_equal(bar_read_rc(&h, 2, 0, 2, &v), -EINVAL);
+	assert_int_equal(bar_read_rc(&h, 2, 0x800, 4, &v), 0);
+	assert_int_equal(v, 0);
+	/* the notify area is written, never read: it reads 0 */
+	assert_int_equal(bar_read_rc(&h, 0, h.notify, 2, &v), 0);
+	assert_int_equal(v, 0);
 	pci_harness_destroy(&h);
 }
 
@@ -312,7 +319,14 @@ static void test_pci_hostile_queue_enable(void **state)
 	assert_true(enable_with(&h, PACKED_F, g + 4, g + 0x1000, g + 0x2000));
 	assert_true(enable_with(&h, PACKED_F, g, g + 0x1002, g + 0x2000));
 	/* after NEEDS_RESET the driver may only reset: further queue writes do nothing */
+	pci_harness_cc_write(&h, PCI_CC(queue_desc), 8, g);
+	pci_harness_cc_write(&h, PCI_CC(queue_driver), 8, g + 0x1000);
 	pci_harness_cc_write(&h, PCI_CC(queue_enable), 2, 1);
+	assert_int_equal(pci_harness_cc_read(&h, PCI_CC(queue_enable), 2), 0);
+	assert_false(h.dev->queues[0].enabled);
+	pci_harness_cc_write(&h, PCI_CC(device_status), 1,
+			     pci_harness_status(&h) | VIRTIO_STATUS_DRIVER_OK);
+	assert_int_equal(pci_harness_status(&h) & VIRTIO_STATUS_DRIVER_OK, 0);
 	/* §4.1.4.3: a driver never writes 0 to queue_enable; ignored */
 	assert_int_equal(vireo_pci_bar_write(h.fn, 0, h.common + PCI_CC(queue_enable), 2, 0),
 			 -EINVAL);
