@@ -230,54 +230,58 @@ static void test_rng_readable_buffer_needs_reset(void **state)
 }
 
 /*
- * The model's iov pool holds a chain of the queue size plus 32 region splits
- * (rng.c: iov_cap). An indirect table longer than that (and than the queue,
- * which a driver must not make: drv:…/The Virtqueue Descriptor Table) is a
- * ring error: NEEDS_RESET, nothing written, no crash past the pool.
+ * One buffer of @segs 8-byte pieces in one indirect table, posted and kicked
+ * on a fresh device (@h). The model's iov pool holds a chain of the queue
+ * size plus 32 region splits (rng.c: iov_cap). Return: the buffer's address.
+ */
+static uint64_t rng_post_pieces(struct harness *h, unsigned int segs, int *tok)
+{
+	struct virtio_sg sg[QNUM + 33];
+	uint64_t buf;
+
+	assert_true(segs <= QNUM + 33);
+	harness_up_indirect(h, (uint16_t)segs);
+	buf = galloc(h, segs * 8);
+	for (unsigned int i = 0; i < segs; i++)
+		sg[i] = (struct virtio_sg){.addr = buf + i * 8, .len = 8};
+	assert_int_equal(virtqueue_add_inbuf(&h->vq, sg, segs, tok), 0);
+	virtqueue_kick(&h->vq);
+	return buf;
+}
+
+/*
+ * An indirect table longer than the pool (and than the queue, which a driver
+ * must not make: drv:…/The Virtqueue Descriptor Table) is a ring error:
+ * NEEDS_RESET, nothing written, no write past the pool.
  */
 static void test_rng_chain_beyond_iov_pool_needs_reset(void **state)
 {
-	enum { SEGS = QNUM + 32 + 1 };
-	struct virtio_sg sg[SEGS];
 	struct harness h;
 	uint64_t buf;
 	uint32_t len;
 	int tok;
 
 	(void)state;
-	harness_up_indirect(&h, SEGS);
-	buf = galloc(&h, SEGS * 8);
-	for (unsigned int i = 0; i < SEGS; i++)
-		sg[i] = (struct virtio_sg){.addr = buf + i * 8, .len = 8};
-	assert_int_equal(virtqueue_add_inbuf(&h.vq, sg, SEGS, &tok), 0);
-	virtqueue_kick(&h.vq);
+	buf = rng_post_pieces(&h, QNUM + 33, &tok);
 	for (int i = 0; i < 40 && !vdev_needs_reset(h.dev); i++)
 		vireo_event_loop_run_once(&h.loop, 50);
 	assert_true(vdev_needs_reset(h.dev));
 	assert_null(virtqueue_get_buf(&h.vq, &len));
-	assert_true(all_zero(g2h(&h, buf), SEGS * 8));
+	assert_true(all_zero(g2h(&h, buf), (QNUM + 33) * 8));
 	harness_down(&h);
 }
 
-/* One segment fewer than the pool fits, in the same kind of table: filled in full. */
+/* Exactly the pool, in the same kind of table: filled in full. */
 static void test_rng_chain_filling_iov_pool(void **state)
 {
-	enum { SEGS = QNUM + 32 };
-	struct virtio_sg sg[SEGS];
 	struct harness h;
-	uint64_t buf;
 	uint32_t len;
 	int tok;
 
 	(void)state;
-	harness_up_indirect(&h, SEGS);
-	buf = galloc(&h, SEGS * 8);
-	for (unsigned int i = 0; i < SEGS; i++)
-		sg[i] = (struct virtio_sg){.addr = buf + i * 8, .len = 8};
-	assert_int_equal(virtqueue_add_inbuf(&h.vq, sg, SEGS, &tok), 0);
-	virtqueue_kick(&h.vq);
+	(void)rng_post_pieces(&h, QNUM + 32, &tok);
 	assert_ptr_equal(wait_used(&h, &len), &tok);
-	assert_int_equal(len, SEGS * 8);
+	assert_int_equal(len, (QNUM + 32) * 8);
 	assert_false(vdev_needs_reset(h.dev));
 	harness_down(&h);
 }
