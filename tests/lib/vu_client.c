@@ -235,7 +235,6 @@ void vu_client_vring_fd(struct vu_client *c, uint32_t req, int *fd)
 	assert_int_equal(vu_client_ack(c, req, &idx, 8, fd, 1), 0);
 }
 
-/* The whole front-end sequence for queue 0, as QEMU does it. */
 /* Queue 0's ring in the arena, set up, its eventfds sent, enabled: it runs. */
 static void vu_client_start_queue0(struct vu_client *c)
 {
@@ -247,12 +246,33 @@ static void vu_client_start_queue0(struct vu_client *c)
 	vu_client_state(c, VHOST_USER_SET_VRING_ENABLE, 0, 1);
 }
 
+/* The whole front-end sequence for queue 0, as QEMU does it. */
 void vu_client_handshake(struct vu_client *c)
 {
 	vu_client_negotiate(c, VIRTIO_BIT(VIRTIO_F_VERSION_1) |
 				       VIRTIO_BIT(VHOST_USER_F_PROTOCOL_FEATURES));
 	vu_client_mem(c);
 	vu_client_start_queue0(c);
+}
+
+struct vu_blk_req *vu_client_queue_read(struct vu_client *c, uint64_t sector)
+{
+	struct virtio_sg sg[3];
+	struct vu_blk_req *r;
+	uint64_t ga;
+
+	r = virtio_dma_alloc(&c->arena, sizeof(*r), 16, &ga);
+	assert_non_null(r);
+	r->hdr.type = VIRTIO_BLK_T_IN;
+	r->hdr.sector = sector;
+	memset(r->data, 0xee, sizeof(r->data));
+	r->status = 0xff;
+	sg[0] = (struct virtio_sg){ga + offsetof(struct vu_blk_req, hdr), sizeof(r->hdr)};
+	sg[1] = (struct virtio_sg){ga + offsetof(struct vu_blk_req, data), 512};
+	sg[2] = (struct virtio_sg){ga + offsetof(struct vu_blk_req, status), 1};
+	assert_int_equal(virtqueue_add_sgs(&c->vq, sg, 1, 2, r), 0);
+	virtqueue_kick(&c->vq);
+	return r;
 }
 
 /* Wait for the one request in flight. */

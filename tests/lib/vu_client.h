@@ -130,6 +130,11 @@ void vu_client_negotiate_inflight(struct vu_client *c, bool inflight);
  * bytes: one queue of VU_QSZ), then queue 0 as vu_client_handshake() starts it.
  */
 void vu_client_start_with_inflight(struct vu_client *c, int fd, uint64_t size);
+/*
+ * A 512-byte read of @sector queued on queue 0 and kicked, not waited for; its
+ * data bytes 0xee and status 0xff until the device writes them.
+ */
+struct vu_blk_req *vu_client_queue_read(struct vu_client *c, uint64_t sector);
 /* Wait for the one request in flight. */
 void vu_client_wait_used(struct vu_client *c, void *token);
 

@@ -199,14 +199,14 @@ void vui_negotiate(struct vu_blk_fixture *s, struct vui_fe *f, uint64_t extra_pf
  * Queue 0's ring at IOVAs (its dma addresses), started at @base and enabled.
  * Its misses are not served.
  */
-void vui_start_ring_at(struct vui_fe *f, uint32_t base)
+void vui_ring_prepare(struct vui_fe *f, uint32_t base, uint64_t desc)
 {
 	struct vhost_user_vring_addr a = {.index = 0};
 
 	vu_client_state(&f->c, VHOST_USER_SET_VRING_NUM, 0, VU_QSZ);
 	vu_client_state(&f->c, VHOST_USER_SET_VRING_BASE, 0, base);
 	/* D-VU-IOTLB-02: IOVAs, not user addresses (they are outside the memory table's). */
-	a.desc_user_addr = f->c.desc;
+	a.desc_user_addr = desc ? desc : f->c.desc;
 	a.avail_user_addr = f->c.avail;
 	a.used_user_addr = f->c.used;
 	assert_int_equal(vu_client_ack(&f->c, VHOST_USER_SET_VRING_ADDR, &a, sizeof(a), NULL, 0),
@@ -214,7 +214,27 @@ void vui_start_ring_at(struct vui_fe *f, uint32_t base)
 	vu_client_vring_fd(&f->c, VHOST_USER_SET_VRING_KICK, &f->c.kick);
 	vu_client_vring_fd(&f->c, VHOST_USER_SET_VRING_CALL, &f->c.call);
 	vu_client_vring_fd(&f->c, VHOST_USER_SET_VRING_ERR, &f->c.err);
+}
+
+void vui_start_ring_at(struct vui_fe *f, uint32_t base)
+{
+	vui_ring_prepare(f, base, 0);
 	vu_client_state(&f->c, VHOST_USER_SET_VRING_ENABLE, 0, 1);
+}
+
+void vui_replace_channel(struct vui_fe *f, int sndbuf)
+{
+	int sv[2];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	if (sndbuf)
+		assert_int_equal(setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)),
+				 0);
+	assert_int_equal(vu_client_ack(&f->c, VHOST_USER_SET_BACKEND_REQ_FD, NULL, 0, &sv[1], 1),
+			 0);
+	close(sv[1]);
+	close(f->bsock);
+	f->bsock = sv[0];
 }
 
 void vui_start_ring(struct vui_fe *f)

@@ -72,6 +72,13 @@ void vui_negotiate(struct vu_blk_fixture *s, struct vui_fe *f, uint64_t extra_pf
 
 /* Queue 0's ring at IOVAs, started at @base and enabled; its misses are not served. */
 void vui_start_ring_at(struct vui_fe *f, uint32_t base);
+/* The same up to SET_VRING_ENABLE, not sent; the descriptor table at IOVA @desc (0: its own). */
+void vui_ring_prepare(struct vui_fe *f, uint32_t base, uint64_t desc);
+/*
+ * A new back-end channel (SET_BACKEND_REQ_FD again, acked 0) in place of @f's; the
+ * back-end's end with SO_SNDBUF @sndbuf (0: the default).
+ */
+void vui_replace_channel(struct vui_fe *f, int sndbuf);
 void vui_start_ring(struct vui_fe *f);
 
 /* vui_negotiate() and vui_start_ring(). */

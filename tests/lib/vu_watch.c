@@ -148,8 +148,6 @@ void vu_watch_expect_closed(struct vu_watch *w, const char *why)
 	char reason[sizeof(w->reason)];
 
 	vu_client_expect_closed(&w->client);
-	vu_client_close(&w->client);
-	w->client.sock = -1;
 	snprintf(reason, sizeof(reason), "%s",
 		 vu_watch_wait_disconnect(w, w->disconnects_before + 1));
 	vu_watch_log_restore(w);

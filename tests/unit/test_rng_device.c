@@ -62,7 +62,10 @@ static bool notify(struct virtqueue *vq)
 	return vireo_eventfd_signal_fd(h->kick_fd) == 0;
 }
 
-/* Up to DRIVER_OK; with @indirect_max > 0 the driver also takes INDIRECT_DESC and uses tables that long. */
+/*
+ * Up to DRIVER_OK; with @indirect_max > 0 the driver also takes INDIRECT_DESC
+ * and uses tables that long.
+ */
 static void harness_up_indirect(struct harness *h, uint16_t indirect_max)
 {
 	const uint8_t s = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER;

@@ -41,28 +41,29 @@
 static const uint64_t version_1 =
 	VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VHOST_USER_F_PROTOCOL_FEATURES);
 
-static int setup(void **state)
+/* The watched server in *@state, with back-end options @vo (NULL: defaults). */
+static int watch_up(void **state, const struct vhost_user_backend_options *vo)
 {
 	struct vu_watch *w = malloc(sizeof(*w));
 	struct blk_device_options bo = {.serial = "vu-hostile"};
 
 	assert_non_null(w);
-	vu_watch_start(w, "/tmp/vireo-vuh-XXXXXX", &bo, NULL);
+	vu_watch_start(w, "/tmp/vireo-vuh-XXXXXX", &bo, vo);
 	*state = w;
 	return 0;
+}
+
+static int setup(void **state)
+{
+	return watch_up(state, NULL);
 }
 
 /* The same server with inflight tracking offered (`serve blk`'s default). */
 static int setup_inflight(void **state)
 {
-	struct vu_watch *w = malloc(sizeof(*w));
-	struct blk_device_options bo = {.serial = "vu-hostile"};
-	struct vhost_user_backend_options vo = {.inflight = true};
+	const struct vhost_user_backend_options vo = {.inflight = true};
 
-	assert_non_null(w);
-	vu_watch_start(w, "/tmp/vireo-vuh-XXXXXX", &bo, &vo);
-	*state = w;
-	return 0;
+	return watch_up(state, &vo);
 }
 
 /* After the hostile front-ends: a whole good one is served (I/O included). */
@@ -166,6 +167,17 @@ static void test_region_without_a_guard_slot(void **state)
 		vireo_mem_guard_unregister(slots[--n]);
 }
 
+/* The arena's page @i as a region of its own. */
+static struct vhost_user_mem_region arena_page(uint64_t i)
+{
+	return (struct vhost_user_mem_region){
+		.guest_addr = VU_GUEST_BASE + i * 4096,
+		.size = 4096,
+		.user_addr = VU_USER_BASE + i * 4096,
+		.mmap_offset = i * 4096,
+	};
+}
+
 /* ADD_MEM_REG: 32 regions are the table (GUEST_MEM_MAX_REGIONS); a 33rd is refused. */
 static void test_add_mem_reg_table_full(void **state)
 {
@@ -173,19 +185,13 @@ static void test_add_mem_reg_table_full(void **state)
 	struct vhost_user_mem_single one = {.padding = 0};
 	struct vu_client *c = hostile(w);
 
-	for (uint64_t i = 0; i <= GUEST_MEM_MAX_REGIONS; i++) {
-		one.region = (struct vhost_user_mem_region){
-			.guest_addr = VU_GUEST_BASE + i * 4096,
-			.size = 4096,
-			.user_addr = VU_USER_BASE + i * 4096,
-			.mmap_offset = i * 4096,
-		};
-		if (i == GUEST_MEM_MAX_REGIONS)
-			break;
+	for (uint64_t i = 0; i < GUEST_MEM_MAX_REGIONS; i++) {
+		one.region = arena_page(i);
 		assert_int_equal(vu_client_ack(c, VHOST_USER_ADD_MEM_REG, &one, sizeof(one),
 					       &c->arena.memfd, 1),
 				 0);
 	}
+	one.region = arena_page(GUEST_MEM_MAX_REGIONS);
 	assert_int_equal(vu_client_send(c, VHOST_USER_ADD_MEM_REG, &one, sizeof(one),
 					&c->arena.memfd, 1, true),
 			 0);

@@ -450,7 +450,6 @@ static void test_iotlb_entries_outside_new_table(void **state)
 static bool ring_start_survives(struct vu_blk_fixture *s, uint8_t perm, uint64_t desc)
 {
 	struct vhost_user_vring_state en = {.index = 0, .num = 1};
-	struct vhost_user_vring_addr a = {.index = 0};
 	struct vhost_user_msg m;
 	struct vui_fe f;
 	bool alive;
@@ -459,15 +458,7 @@ static bool ring_start_survives(struct vu_blk_fixture *s, uint8_t perm, uint64_t
 	assert_int_equal(vui_iotlb(&f, VHOST_IOTLB_UPDATE, VU_GUEST_BASE, f.c.arena.size,
 				   VU_USER_BASE, perm),
 			 0);
-	vu_client_state(&f.c, VHOST_USER_SET_VRING_NUM, 0, VU_QSZ);
-	vu_client_state(&f.c, VHOST_USER_SET_VRING_BASE, 0, 0);
-	a.desc_user_addr = desc ? desc : f.c.desc;
-	a.avail_user_addr = f.c.avail;
-	a.used_user_addr = f.c.used;
-	assert_int_equal(vu_client_ack(&f.c, VHOST_USER_SET_VRING_ADDR, &a, sizeof(a), NULL, 0), 0);
-	vu_client_vring_fd(&f.c, VHOST_USER_SET_VRING_KICK, &f.c.kick);
-	vu_client_vring_fd(&f.c, VHOST_USER_SET_VRING_CALL, &f.c.call);
-	vu_client_vring_fd(&f.c, VHOST_USER_SET_VRING_ERR, &f.c.err);
+	vui_ring_prepare(&f, 0, desc);
 	assert_int_equal(
 		vu_client_send(&f.c, VHOST_USER_SET_VRING_ENABLE, &en, sizeof(en), NULL, 0, true),
 		0);

@@ -239,14 +239,9 @@ static void test_channel_replaced_asks_again(void **state)
 	struct vu_blk_req *r;
 	struct vui_fe f;
 	uint64_t ga;
-	int sv[2];
 
 	r = vui_req_missed(*state, &f, &ga);
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-	assert_int_equal(vu_client_ack(&f.c, VHOST_USER_SET_BACKEND_REQ_FD, NULL, 0, &sv[1], 1), 0);
-	close(sv[1]);
-	close(f.bsock);
-	f.bsock = sv[0];
+	vui_replace_channel(&f, 0);
 	assert_int_equal(vui_backend_msg(&f, &m, VU_WAIT_MS), 1);
 	assert_int_equal(m.type, VHOST_IOTLB_MISS);
 	assert_int_equal(m.iova, ga);
@@ -270,7 +265,6 @@ static void test_channel_full_never_blocks(void **state)
 	struct virtio_sg sg[PAGES];
 	struct vireo_blk_outhdr *hdr;
 	unsigned int k, seen = 0;
-	int sv[2], smallest = 1;
 	struct pollfd p;
 	struct vui_fe f;
 	uint32_t len;
@@ -280,12 +274,7 @@ static void test_channel_full_never_blocks(void **state)
 
 	vui_connect(*state, &f);
 	vui_map_all(&f);
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-	assert_int_equal(setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &smallest, sizeof(smallest)), 0);
-	assert_int_equal(vu_client_ack(&f.c, VHOST_USER_SET_BACKEND_REQ_FD, NULL, 0, &sv[1], 1), 0);
-	close(sv[1]);
-	close(f.bsock);
-	f.bsock = sv[0];
+	vui_replace_channel(&f, 1); /* the smallest send buffer the kernel allows */
 	area = virtio_dma_alloc(&f.c.arena, PAGES * VUI_PAGE, VUI_PAGE, &ga);
 	assert_non_null(area);
 	hdr = (struct vireo_blk_outhdr *)area;

@@ -78,27 +78,6 @@ static void expect_quiet(int fd)
 	assert_int_equal(poll(&p, 1, IDLE_MS), 0);
 }
 
-/* A 512-byte read of @sector queued on queue 0 and kicked, not waited for. */
-static struct vu_blk_req *queue_read(struct vu_client *c, uint64_t sector)
-{
-	struct virtio_sg sg[3];
-	struct vu_blk_req *r;
-	uint64_t ga;
-
-	r = virtio_dma_alloc(&c->arena, sizeof(*r), 16, &ga);
-	assert_non_null(r);
-	r->hdr.type = VIRTIO_BLK_T_IN;
-	r->hdr.sector = sector;
-	memset(r->data, 0xee, sizeof(r->data));
-	r->status = 0xff;
-	sg[0] = (struct virtio_sg){ga + offsetof(struct vu_blk_req, hdr), sizeof(r->hdr)};
-	sg[1] = (struct virtio_sg){ga + offsetof(struct vu_blk_req, data), 512};
-	sg[2] = (struct virtio_sg){ga + offsetof(struct vu_blk_req, status), 1};
-	assert_int_equal(virtqueue_add_sgs(&c->vq, sg, 1, 2, r), 0);
-	virtqueue_kick(&c->vq);
-	return r;
-}
-
 /* The request @r is untouched: nothing used, its writable bytes as we left them. */
 static void expect_untouched(struct vu_client *c, const struct vu_blk_req *r)
 {
@@ -155,7 +134,7 @@ static void test_stopped_ring_left_alone(void **state)
 	(void)vireo_eventfd_drain_fd(c.call);
 	base = vu_client_vring_base(&c);
 	assert_int_equal(base, 1);
-	r = queue_read(&c, 2);
+	r = vu_client_queue_read(&c, 2);
 	expect_quiet(c.call);
 	expect_untouched(&c, r);
 	assert_int_equal(vu_client_send(&c, VHOST_USER_GET_CONFIG, &cfg, 12 + 8, NULL, 0, false),
@@ -198,7 +177,7 @@ static void test_kick_without_fd_stops_ring(void **state)
 	assert_int_equal(vu_client_blk(&c, VIRTIO_BLK_T_OUT, 3, buf, sizeof(buf)), VIRTIO_BLK_S_OK);
 	(void)vireo_eventfd_drain_fd(c.call);
 	assert_int_equal(vu_client_ack(&c, VHOST_USER_SET_VRING_KICK, &nofd, 8, NULL, 0), 0);
-	r = queue_read(&c, 3);
+	r = vu_client_queue_read(&c, 3);
 	expect_quiet(c.call);
 	expect_untouched(&c, r);
 	close(c.kick);
@@ -235,7 +214,7 @@ static void test_reset_device_keeps_owner(void **state)
 		vu_client_send(&c, VHOST_USER_SET_PROTOCOL_FEATURES, &pf, 8, NULL, 0, false), 0);
 	assert_int_equal(vu_client_ack(&c, VHOST_USER_RESET_DEVICE, NULL, 0, NULL, 0), 0);
 	(void)vireo_eventfd_drain_fd(c.call);
-	r = queue_read(&c, 4);
+	r = vu_client_queue_read(&c, 4);
 	expect_quiet(c.call);
 	expect_untouched(&c, r);
 	virtio_dma_free(&c.arena, r);
