@@ -105,6 +105,10 @@ $(O)/examples/%: examples/%.c $(O)/libvireo.a
 	@$(if $(Q),echo "  EXAMPLE $@")
 	$(Q)$(CC) -Iinclude $(CFLAGS) $(LDFLAGS) -o $@ $< $(O)/libvireo.a $(LDLIBS)
 
+# Named only as a pattern rule's prerequisites, the fixtures' objects would be intermediate
+# files on a first build (deleted at its end, so the next make relinks every test): kept.
+.SECONDARY: $(TEST_LIB_OBJS)
+
 # A test of a tools/ module links that module: TEST_TOOL_OBJS_<test> (and TOOL_LDLIBS).
 TEST_TOOL_OBJS_test_sandbox := $(O)/tools/sandbox.o
 $(O)/tests/test_sandbox: $(O)/tools/sandbox.o

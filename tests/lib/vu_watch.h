@@ -14,6 +14,7 @@
 #include <vireo/blk_device.h>
 #include <vireo/vhost_user_backend.h>
 
+#include "tests/lib/log_capture.h"
 #include "tests/lib/vu_blk_fixture.h"
 #include "tests/lib/vu_client.h"
 
@@ -26,8 +27,7 @@ struct vu_watch {
 	/* the hostile exchange in progress; vu_watch_stop() undoes it if an assert cut it short */
 	struct vu_client client;
 	unsigned long disconnects_before;
-	int saved_stderr, log_fd;
-	char log_path[64];
+	struct log_capture log;
 };
 
 /*
