@@ -344,8 +344,14 @@ static int pci_fn_queue_write(struct vireo_pci_function *fn, uint32_t field, uns
 		return -EINVAL;
 	}
 	if (field == CC(queue_reset)) {
-		if (value == 1) /* 0 means nothing: a reset completes within the write */
+		if (value == 1)
 			pci_fn_queue_reset(fn, q);
+		else if (value != 0) { /* 0 means nothing: a reset completes within the write */
+			pci_fn_warn(fn,
+				    "%s: pci: queue_reset %" PRIu64 " written (only 1 is); ignored",
+				    fn->dev->name, value);
+			return -EINVAL;
+		}
 		return 0;
 	}
 	if (field == CC(queue_msix_vector)) {

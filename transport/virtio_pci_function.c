@@ -54,9 +54,12 @@ bool pci_fn_warn_ok(struct vireo_pci_function *fn)
 		fn->warnings++;
 		return true;
 	}
-	if (fn->warnings++ == PCI_FN_WARN_LIMIT)
+	/* Counted up to one past the limit, no further: a wrapped count would log again. */
+	if (fn->warnings == PCI_FN_WARN_LIMIT) {
+		fn->warnings++;
 		log_warn("%s: pci: %u refusals logged; further ones are not", fn->dev->name,
 			 PCI_FN_WARN_LIMIT);
+	}
 	return false;
 }
 

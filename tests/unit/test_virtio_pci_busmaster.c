@@ -284,6 +284,42 @@ static void test_bus_master_off_driver_ok_refused(void **state)
 	pci_harness_destroy(&h);
 }
 
+/*
+ * D-PCI-01: a queue enabled after bus mastering stopped the device would be served once
+ * the bit is set again: refused (reads 0) until a reset. A queue enabled before the stop
+ * keeps reading 1, as QEMU's does; the device serves neither until a reset.
+ */
+static void test_bus_master_off_queue_enable_refused(void **state)
+{
+	struct pci_harness h;
+
+	(void)state;
+	pci_harness_init_blk(&h, NULL);
+	pci_harness_up(&h, BM_RING_F, 1);
+	pci_harness_cfg_write(&h, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
+	assert_false(pci_harness_status(&h) & VIRTIO_STATUS_DRIVER_OK);
+	pci_harness_cc_write(&h, PCI_CC(queue_select), 2, 1);
+	pci_harness_cc_write(&h, PCI_CC(queue_desc), 8, PCI_HARNESS_GPA_BASE + 0x8000);
+	pci_harness_cc_write(&h, PCI_CC(queue_driver), 8, PCI_HARNESS_GPA_BASE + 0x9000);
+	pci_harness_cc_write(&h, PCI_CC(queue_device), 8, PCI_HARNESS_GPA_BASE + 0xa000);
+	pci_harness_cc_write(&h, PCI_CC(queue_enable), 2, 1);
+	assert_int_equal(pci_harness_cc_read(&h, PCI_CC(queue_enable), 2), 0);
+	assert_false(h.dev->queues[1].enabled);
+	/* The bit back on does not change that: only a reset does. */
+	pci_harness_cfg_write(&h, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	pci_harness_cc_write(&h, PCI_CC(queue_enable), 2, 1);
+	assert_int_equal(pci_harness_cc_read(&h, PCI_CC(queue_enable), 2), 0);
+	assert_false(h.dev->queues[1].enabled);
+	pci_harness_cc_write(&h, PCI_CC(queue_select), 2, 0);
+	assert_int_equal(pci_harness_cc_read(&h, PCI_CC(queue_enable), 2), 1);
+	assert_false(h.dev->queues[0].enabled);
+	assert_false(pci_harness_status(&h) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+	/* After a reset both queues come up. */
+	pci_harness_up(&h, BM_RING_F, 2);
+	assert_true(h.dev->queues[0].enabled && h.dev->queues[1].enabled);
+	pci_harness_destroy(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -291,6 +327,7 @@ int main(void)
 		cmocka_unit_test(test_bus_master_off_packed),
 		cmocka_unit_test(test_bus_master_off_notify_write),
 		cmocka_unit_test(test_bus_master_off_driver_ok_refused),
+		cmocka_unit_test(test_bus_master_off_queue_enable_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -18,6 +18,7 @@
 #include <linux/pci_regs.h>
 #include <string.h>
 
+#include "tests/lib/log_capture.h"
 #include "tests/lib/pci_harness.h"
 #include "tests/lib/xorshift.h"
 
@@ -252,6 +253,12 @@ static void test_pci_hostile_features_ok(void **state)
 	pci_harness_cc_write(&h, PCI_CC(queue_enable), 2, 1);
 	assert_int_equal(pci_harness_cc_read(&h, PCI_CC(queue_enable), 2), 0);
 	assert_false(h.dev->queues[0].enabled);
+	/* R-BF-15: after FEATURES_OK a driver_feature write is dropped; the set reads as it was. */
+	pci_harness_negotiate(&h, RING_F);
+	pci_harness_cc_write(&h, PCI_CC(driver_feature_select), 4, 1);
+	pci_harness_cc_write(&h, PCI_CC(driver_feature), 4, 0);
+	assert_int_equal(pci_harness_cc_read(&h, PCI_CC(driver_feature), 4), 1);
+	assert_true(h.dev->acked_features & VIRTIO_BIT(VIRTIO_F_VERSION_1));
 	pci_harness_destroy(&h);
 }
 
@@ -344,6 +351,62 @@ static void test_pci_hostile_queue_enable(void **state)
 	pci_harness_destroy(&h);
 }
 
+/* §4.1.4.3.2: only 1 written to queue_reset acts; 0 means nothing, other values are refused. */
+static void test_pci_hostile_queue_reset_values(void **state)
+{
+	struct pci_harness h;
+	struct log_capture log = LOG_CAPTURE_INIT;
+
+	(void)state;
+	pci_harness_init_rng(&h, NULL);
+	pci_harness_up(&h, RING_F | VIRTIO_BIT(VIRTIO_F_RING_RESET), 1);
+	pci_harness_cc_write(&h, PCI_CC(queue_select), 2, 0);
+	log_capture_begin(&log);
+	assert_int_equal(vireo_pci_bar_write(h.fn, 0, h.common + PCI_CC(queue_reset), 2, 2),
+			 -EINVAL);
+	assert_int_equal(vireo_pci_bar_write(h.fn, 0, h.common + PCI_CC(queue_reset), 2, 0xffff),
+			 -EINVAL);
+	assert_int_equal(vireo_pci_bar_write(h.fn, 0, h.common + PCI_CC(queue_reset), 2, 0), 0);
+	log_capture_end(&log);
+	assert_int_equal(log_capture_count(&log, "written (only 1 is)"), 2);
+	log_capture_remove(&log);
+	/* The queue was left as it was: enabled, and served. */
+	assert_int_equal(pci_harness_cc_read(&h, PCI_CC(queue_reset), 2), 0);
+	assert_int_equal(pci_harness_cc_read(&h, PCI_CC(queue_enable), 2), 1);
+	assert_true(h.dev->queues[0].enabled);
+	/* 1 resets it (D-PCI-13): off, reads 0 again once done. */
+	pci_harness_cc_write(&h, PCI_CC(queue_reset), 2, 1);
+	assert_int_equal(pci_harness_cc_read(&h, PCI_CC(queue_reset), 2), 0);
+	assert_int_equal(pci_harness_cc_read(&h, PCI_CC(queue_enable), 2), 0);
+	assert_false(h.dev->queues[0].enabled);
+	pci_harness_destroy(&h);
+}
+
+/* A driver that keeps writing what is refused: 64 lines, one saying so, then silence. */
+static void test_pci_hostile_refusal_log_bounded(void **state)
+{
+	struct pci_harness h;
+	struct log_capture log = LOG_CAPTURE_INIT;
+
+	(void)state;
+	pci_harness_init_rng(&h, NULL);
+	pci_harness_up(&h, RING_F, 1);
+	pci_harness_cc_write(&h, PCI_CC(queue_select), 2, 0);
+	log_capture_begin(&log);
+	for (int i = 0; i < 1000; i++)
+		assert_int_equal(vireo_pci_bar_write(h.fn, 0, h.common + PCI_CC(queue_desc), 4, 0),
+				 -EBUSY);
+	log_capture_end(&log);
+	assert_int_equal(log_capture_count(&log, "written while enabled; ignored"), 64);
+	assert_int_equal(log_capture_count(&log, "64 refusals logged; further ones are not"), 1);
+	assert_int_equal(log_capture_count(&log, "vireo: "), 65);
+	log_capture_remove(&log);
+	/* Still refusing, and still serving. */
+	assert_int_equal(pci_harness_cc_read(&h, PCI_CC(queue_enable), 2), 1);
+	assert_true(h.dev->queues[0].enabled);
+	pci_harness_destroy(&h);
+}
+
 /* Notify writes of the wrong width, slot offset or value are dropped (§4.1.5.2) */
 static void test_pci_hostile_notify(void **state)
 {
@@ -415,6 +478,8 @@ int main(void)
 		cmocka_unit_test(test_pci_hostile_features_ok),
 		cmocka_unit_test(test_pci_hostile_queue_size),
 		cmocka_unit_test(test_pci_hostile_queue_enable),
+		cmocka_unit_test(test_pci_hostile_queue_reset_values),
+		cmocka_unit_test(test_pci_hostile_refusal_log_bounded),
 		cmocka_unit_test(test_pci_hostile_notify),
 		cmocka_unit_test(test_pci_hostile_storm),
 	};
