@@ -312,6 +312,9 @@ static void vub_get_config(struct vhost_user_backend *b, const struct vhost_user
 	uint32_t size = req->size, have = 0;
 
 	reply->hdr.size = 0;
+	/* vhost-user.rst GET_CONFIG: a front-end asks "when PROTOCOL_F_CONFIG is negotiated". */
+	if (!(b->protocol_features & VIRTIO_BIT(VHOST_USER_PROTOCOL_F_CONFIG)))
+		return;
 	if (req->offset >= VHOST_USER_CONFIG_MAX || size > VHOST_USER_CONFIG_MAX - req->offset)
 		return;
 	if (req->offset < b->dev->config_size)
@@ -326,9 +329,14 @@ static void vub_get_config(struct vhost_user_backend *b, const struct vhost_user
 	reply->hdr.size = VHOST_USER_CONFIG_HDR_SIZE + size;
 }
 
-/* SET_CONFIG: Return 0, or VUB_REFUSED (bad flags, read-only field, out of bounds). */
+/*
+ * SET_CONFIG: Return 0, or VUB_REFUSED (PROTOCOL_F_CONFIG not negotiated, bad flags,
+ * read-only field, out of bounds).
+ */
 static int vub_set_config(struct vhost_user_backend *b, const struct vhost_user_config *c)
 {
+	if (!(b->protocol_features & VIRTIO_BIT(VHOST_USER_PROTOCOL_F_CONFIG)))
+		return VUB_REFUSED;
 	/* SET_CONFIG: the back-end "must check the flags field". */
 	if (c->flags > 1)
 		return VUB_REFUSED;

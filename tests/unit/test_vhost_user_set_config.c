@@ -140,6 +140,48 @@ static void test_set_config_checks_flags(void **state)
 }
 
 /*
+ * vhost-user.rst: GET_CONFIG and SET_CONFIG are for a front-end that negotiated
+ * PROTOCOL_F_CONFIG. Without it, GET_CONFIG gets the empty reply (the error form) and
+ * SET_CONFIG is refused with nothing written; the connection is kept.
+ */
+static void test_config_needs_protocol_feature(void **state)
+{
+	const uint8_t bad[4] = {0xee, 0xee, 0xee, 0xee};
+	const uint64_t pf = VIRTIO_BIT(VHOST_USER_PROTOCOL_F_REPLY_ACK);
+	const uint64_t features = F_V1 | VIRTIO_BIT(VHOST_USER_F_PROTOCOL_FEATURES);
+	struct vhost_user_config cfg = {.offset = 8, .size = 4};
+	struct server *s = *state;
+	struct vhost_user_msg m;
+	struct vu_client c;
+	uint8_t before[4], after[4];
+
+	vu_client_connect(&c, s->sock);
+	vu_client_negotiate_queues(&c, features, FVDEV_QUEUES);
+	get_config(&c, 8, before, sizeof(before));
+	vu_client_close(&c);
+
+	vu_client_connect(&c, s->sock);
+	assert_int_equal(
+		vu_client_send(&c, VHOST_USER_SET_PROTOCOL_FEATURES, &pf, 8, NULL, 0, false), 0);
+	assert_int_equal(vu_client_ack(&c, VHOST_USER_SET_FEATURES, &features, 8, NULL, 0), 0);
+	assert_true(set_config(&c, 8, 0, bad, sizeof(bad)) != 0);
+	assert_int_equal(vu_client_send(&c, VHOST_USER_GET_CONFIG, &cfg,
+					VHOST_USER_CONFIG_HDR_SIZE + 4, NULL, 0, false),
+			 0);
+	vu_client_reply(&c, VHOST_USER_GET_CONFIG, &m);
+	assert_int_equal(m.hdr.size, 0);
+	/* still connected: a request with a reply is answered */
+	assert_true(vu_client_get_u64(&c, VHOST_USER_GET_FEATURES) & F_V1);
+	vu_client_close(&c);
+
+	vu_client_connect(&c, s->sock);
+	vu_client_negotiate_queues(&c, features, FVDEV_QUEUES);
+	get_config(&c, 8, after, sizeof(after));
+	assert_memory_equal(after, before, sizeof(before));
+	vu_client_close(&c);
+}
+
+/*
  * D-VU-31 and dev:BF/Device Configuration Space: SET_CONFIG past the end of the
  * config space (16 bytes here) is refused and nothing is written, though this model
  * writes wherever it is told from byte 8 on: the core's range check alone keeps it
@@ -217,6 +259,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_set_config_checks_flags, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_set_config_outside_config_space, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_config_needs_protocol_feature, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_slow_message_logged, setup, teardown),
 	};
