@@ -17,7 +17,6 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -46,7 +45,6 @@
 struct server {
 	struct vu_blk_fixture fx;
 	unsigned long connects, disconnects;
-	unsigned int queues; /* 0: 1 */
 };
 
 /* ---- helpers ---- */
@@ -73,7 +71,6 @@ static void server_start(struct server *s, bool readonly)
 	struct blk_device_options bo = {
 		.readonly = readonly,
 		.serial = "vu-test",
-		.num_queues = s->queues,
 	};
 	struct vhost_user_backend_options vo = {
 		.on_connect = on_connect,
@@ -728,88 +725,6 @@ static void test_stale_and_live_socket(void **state)
 	c_good(&f->s);
 }
 
-/* ---- multi-queue: one thread per running queue ---- */
-
-static int setup_mq(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	if (!f)
-		return -1;
-	f->fds_before = fd_count_open();
-	f->s.queues = 2;
-	server_start(&f->s, false);
-	*state = f;
-	return 0;
-}
-
-/* Threads of this process (/proc/self/task). */
-static unsigned int count_tasks(void)
-{
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *e;
-	unsigned int n = 0;
-
-	assert_non_null(d);
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
-
-/*
- * Two queues are served by two threads besides the control thread, and
- * GET_VRING_BASE of one queue while the other has I/O in flight is safe
- * (ASan/UBSan builds check the memory side).
- */
-static void test_two_queue_threads(void **state)
-{
-	struct fixture *f = *state;
-	uint64_t features = VIRTIO_BIT(VIRTIO_F_VERSION_1) |
-			    VIRTIO_BIT(VHOST_USER_F_PROTOCOL_FEATURES) |
-			    VIRTIO_BIT(VIRTIO_BLK_F_MQ);
-	uint64_t pf =
-		VIRTIO_BIT(VHOST_USER_PROTOCOL_F_REPLY_ACK) | VIRTIO_BIT(VHOST_USER_PROTOCOL_F_MQ);
-	struct vu_ring r[2];
-	struct vu_client c;
-	unsigned int base, i, round, q;
-
-	base = count_tasks();
-	vu_client_connect(&c, f->s.fx.sock);
-	(void)vu_client_get_u64(&c, VHOST_USER_GET_FEATURES);
-	(void)vu_client_get_u64(&c, VHOST_USER_GET_PROTOCOL_FEATURES);
-	assert_int_equal(
-		vu_client_send(&c, VHOST_USER_SET_PROTOCOL_FEATURES, &pf, 8, NULL, 0, false), 0);
-	assert_int_equal(vu_client_send(&c, VHOST_USER_SET_OWNER, NULL, 0, NULL, 0, false), 0);
-	assert_int_equal(vu_client_get_u64(&c, VHOST_USER_GET_QUEUE_NUM), 2);
-	assert_int_equal(vu_client_ack(&c, VHOST_USER_SET_FEATURES, &features, 8, NULL, 0), 0);
-	vu_client_mem(&c);
-	for (q = 0; q < 2; q++)
-		vu_ring_start(&r[q], &c, q);
-	for (q = 0; q < 2; q++) {
-		(void)vu_ring_read(&r[q], q);
-		virtqueue_kick(&r[q].vq);
-		vu_ring_wait(&r[q], 1);
-	}
-	/* Both queues served: one thread each, next to the main and control threads. */
-	assert_int_equal(count_tasks(), base + 2);
-	for (round = 0; round < 4; round++) {
-		for (i = 0; i < 16; i++)
-			(void)vu_ring_read(&r[1], i * 8);
-		virtqueue_kick(&r[1].vq);
-		/* Queue 0 stops while queue 1 has requests in flight. */
-		if (round == 0)
-			assert_int_equal(vu_client_get_vring_base(&c, 0), 1);
-		vu_ring_wait(&r[1], 16);
-	}
-	/* Queue 1 still served by its own thread; queue 0's is gone. */
-	assert_int_equal(count_tasks(), base + 1);
-	for (q = 0; q < 2; q++)
-		vu_ring_close(&r[q]);
-	vu_client_close(&c);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -829,7 +744,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_config_and_reply_ack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_add_rem_mem_reg, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stale_and_live_socket, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_two_queue_threads, setup_mq, teardown),
 	};
 
 	/* VU_TEST=test_name runs one test (debugging). */
