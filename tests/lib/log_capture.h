@@ -20,7 +20,10 @@ struct log_capture {
 		.saved_stderr = -1, .fd = -1, .path = "" \
 	}
 
-/* Send stderr to a new file until log_capture_end(). */
+/*
+ * Send stderr to a new file until log_capture_end(). Assert after the end: a
+ * failed assert in between would leave stderr (cmocka's message too) in the file.
+ */
 void log_capture_begin(struct log_capture *c);
 
 /* Give stderr back; the file stays for log_capture_count(). Does nothing if not capturing. */

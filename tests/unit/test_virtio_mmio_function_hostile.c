@@ -336,17 +336,18 @@ static void test_hostile_refusal_log_once_per_kind(void **state)
 {
 	struct log_capture log = LOG_CAPTURE_INIT;
 	struct mmio_fx *f = *state;
+	int refused = 0;
 	uint32_t v;
 
 	mmio_fx_negotiate(f, 0);
 	log_capture_begin(&log);
 	for (int i = 0; i < 100; i++) {
-		assert_int_equal(vireo_mmio_write(f->fn, VIREO_MMIO_INTERRUPT_ACK, 4, 0x80),
-				 -EINVAL);
-		assert_int_equal(vireo_mmio_write(f->fn, VIREO_MMIO_QUEUE_READY, 4, 2), -EINVAL);
-		assert_int_equal(mmio_fx_read_ret(f, VIREO_MMIO_QUEUE_SEL, 4, &v), -EINVAL);
+		refused += vireo_mmio_write(f->fn, VIREO_MMIO_INTERRUPT_ACK, 4, 0x80) == -EINVAL;
+		refused += vireo_mmio_write(f->fn, VIREO_MMIO_QUEUE_READY, 4, 2) == -EINVAL;
+		refused += mmio_fx_read_ret(f, VIREO_MMIO_QUEUE_SEL, 4, &v) == -EINVAL;
 	}
 	log_capture_end(&log);
+	assert_int_equal(refused, 300);
 	/* Two kinds (a bad value, a read of a write-only register): two lines. */
 	assert_int_equal(log_capture_count(&log, "InterruptACK of undefined bits"), 1);
 	assert_int_equal(log_capture_count(&log, "QueueReady not 0 or 1"), 0);
