@@ -344,14 +344,15 @@ static int pci_fn_queue_write(struct vireo_pci_function *fn, uint32_t field, uns
 		return -EINVAL;
 	}
 	if (field == CC(queue_reset)) {
-		if (value == 1)
-			pci_fn_queue_reset(fn, q);
-		else if (value != 0) { /* 0 means nothing: a reset completes within the write */
+		if (value == 0) /* nothing: a reset completes within the write */
+			return 0;
+		if (value != 1) {
 			pci_fn_warn(fn,
 				    "%s: pci: queue_reset %" PRIu64 " written (only 1 is); ignored",
 				    fn->dev->name, value);
 			return -EINVAL;
 		}
+		pci_fn_queue_reset(fn, q);
 		return 0;
 	}
 	if (field == CC(queue_msix_vector)) {
