@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tests/lib/fd_count.h"
 #include "tests/lib/vu_blk_fixture.h"
 
 static void *vu_blk_fixture_thread(void *arg)
@@ -26,6 +27,7 @@ void vu_blk_fixture_start(struct vu_blk_fixture *f, const char *dir_template,
 {
 	int fd;
 
+	f->fds_before = fd_count_open();
 	assert_true(strlen(dir_template) < sizeof(f->dir));
 	strcpy(f->dir, dir_template);
 	assert_non_null(mkdtemp(f->dir));
@@ -65,4 +67,19 @@ void vu_blk_fixture_stop(struct vu_blk_fixture *f)
 	vireo_event_loop_destroy(&f->loop);
 	unlink(f->image);
 	rmdir(f->dir);
+}
+
+void vu_blk_fixture_stop_closed(struct vu_blk_fixture *f)
+{
+	unsigned int now;
+
+	vu_blk_fixture_stop(f);
+	now = fd_count_open();
+	if (now != f->fds_before) {
+		char cmd[64];
+
+		snprintf(cmd, sizeof(cmd), "ls -l /proc/%d/fd >&2", (int)getpid());
+		(void)system(cmd);
+	}
+	assert_int_equal(now, f->fds_before);
 }

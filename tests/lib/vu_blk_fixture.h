@@ -25,7 +25,8 @@ struct vu_blk_fixture {
 	struct blk_device *blk;
 	struct vhost_user_backend *b;
 	pthread_t thread;
-	bool halted; /* the thread is joined (vu_blk_fixture_halt()) */
+	bool halted;		 /* the thread is joined (vu_blk_fixture_halt()) */
+	unsigned int fds_before; /* open fds when vu_blk_fixture_start() began */
 };
 
 /*
@@ -41,5 +42,12 @@ void vu_blk_fixture_halt(struct vu_blk_fixture *f);
 
 /* Stop the thread, free the back-end (its socket file must be gone), the device and the folder. */
 void vu_blk_fixture_stop(struct vu_blk_fixture *f);
+
+/*
+ * vu_blk_fixture_stop(), then assert that every fd opened since the start (what
+ * front-ends sent, sockets, the server's own) is closed again; on a leak the
+ * process's fds are listed on stderr first.
+ */
+void vu_blk_fixture_stop_closed(struct vu_blk_fixture *f);
 
 #endif /* VIREO_TESTS_VU_BLK_FIXTURE_H */

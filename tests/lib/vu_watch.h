@@ -23,7 +23,6 @@ struct vu_watch {
 	pthread_mutex_t lock;
 	unsigned long disconnects;
 	char reason[128]; /* of the last disconnection */
-	unsigned int fds_before;
 	/* the hostile exchange in progress; vu_watch_stop() undoes it if an assert cut it short */
 	struct vu_client client;
 	unsigned long disconnects_before;

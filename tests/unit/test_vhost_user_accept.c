@@ -25,7 +25,6 @@
 #include <vireo/vhost_user.h>
 #include <vireo/vhost_user_backend.h>
 
-#include "tests/lib/fd_count.h"
 #include "tests/lib/log_capture.h"
 #include "tests/lib/vu_blk_fixture.h"
 #include "tests/lib/vu_client.h"
@@ -34,7 +33,6 @@ struct accept_fixture {
 	struct vu_blk_fixture fx;
 	unsigned long connects, disconnects; /* __atomic */
 	pthread_t loop_thread;
-	unsigned int fds_before;
 };
 
 static void on_connect(void *opaque, unsigned long conn)
@@ -71,7 +69,6 @@ static int setup(void **state)
 
 	if (!f)
 		return -1;
-	f->fds_before = fd_count_open();
 	vu_blk_fixture_start(&f->fx, "/tmp/vireo-vu-accept-XXXXXX", &bo, &vo);
 	*state = f;
 	return 0;
@@ -81,8 +78,7 @@ static int teardown(void **state)
 {
 	struct accept_fixture *f = *state;
 
-	vu_blk_fixture_stop(&f->fx);
-	assert_int_equal(fd_count_open(), f->fds_before);
+	vu_blk_fixture_stop_closed(&f->fx);
 	free(f);
 	return 0;
 }

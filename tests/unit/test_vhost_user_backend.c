@@ -38,7 +38,6 @@
 #include <vireo/vhost_user_backend.h>
 #include <vireo/virtqueue.h>
 
-#include "tests/lib/fd_count.h"
 #include "tests/lib/vu_blk_fixture.h"
 #include "tests/lib/vu_client.h"
 
@@ -81,11 +80,6 @@ static void server_start(struct server *s, bool readonly)
 	vu_blk_fixture_start(&s->fx, "/tmp/vireo-vu-XXXXXX", &bo, &vo);
 }
 
-static void server_stop(struct server *s)
-{
-	vu_blk_fixture_stop(&s->fx);
-}
-
 /* A good front-end: handshake, config, write, read back, stop the ring, leave (D-VU-05). */
 static void c_good(struct server *s)
 {
@@ -126,7 +120,6 @@ static void c_good(struct server *s)
 
 struct fixture {
 	struct server s;
-	unsigned int fds_before;
 };
 
 static int setup(void **state)
@@ -135,7 +128,6 @@ static int setup(void **state)
 
 	if (!f)
 		return -1;
-	f->fds_before = fd_count_open();
 	server_start(&f->s, false);
 	*state = f;
 	return 0;
@@ -145,15 +137,8 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	server_stop(&f->s);
-	if (getenv("VU_FDS")) {
-		char cmd[64];
-
-		snprintf(cmd, sizeof(cmd), "ls -l /proc/%d/fd >&2", (int)getpid());
-		(void)system(cmd);
-	}
 	/* Every fd a front-end sent (memfds, eventfds) and every socket is closed again. */
-	assert_int_equal(fd_count_open(), f->fds_before);
+	vu_blk_fixture_stop_closed(&f->s.fx);
 	free(f);
 	return 0;
 }

@@ -19,36 +19,28 @@
 #include <vireo/vhost_user_backend.h>
 #include <vireo/virtqueue.h>
 
-#include "tests/lib/fd_count.h"
 #include "tests/lib/vu_blk_fixture.h"
 #include "tests/lib/vu_client.h"
-
-struct mq_fixture {
-	struct vu_blk_fixture fx;
-	unsigned int fds_before;
-};
 
 static int setup_mq(void **state)
 {
 	struct blk_device_options bo = {.serial = "vu-test", .num_queues = 2};
 	struct vhost_user_backend_options vo = {0};
-	struct mq_fixture *f = calloc(1, sizeof(*f));
+	struct vu_blk_fixture *f = calloc(1, sizeof(*f));
 
 	if (!f)
 		return -1;
-	f->fds_before = fd_count_open();
-	vu_blk_fixture_start(&f->fx, "/tmp/vireo-vu-XXXXXX", &bo, &vo);
+	vu_blk_fixture_start(f, "/tmp/vireo-vu-XXXXXX", &bo, &vo);
 	*state = f;
 	return 0;
 }
 
 static int teardown_mq(void **state)
 {
-	struct mq_fixture *f = *state;
+	struct vu_blk_fixture *f = *state;
 
-	vu_blk_fixture_stop(&f->fx);
 	/* Every fd the front-end sent and every socket is closed again. */
-	assert_int_equal(fd_count_open(), f->fds_before);
+	vu_blk_fixture_stop_closed(f);
 	free(f);
 	return 0;
 }
@@ -75,7 +67,7 @@ static unsigned int count_tasks(void)
  */
 static void test_two_queue_threads(void **state)
 {
-	struct mq_fixture *f = *state;
+	struct vu_blk_fixture *f = *state;
 	uint64_t features = VIRTIO_BIT(VIRTIO_F_VERSION_1) |
 			    VIRTIO_BIT(VHOST_USER_F_PROTOCOL_FEATURES) |
 			    VIRTIO_BIT(VIRTIO_BLK_F_MQ);
@@ -86,7 +78,7 @@ static void test_two_queue_threads(void **state)
 	unsigned int base, i, round, q;
 
 	base = count_tasks();
-	vu_client_connect(&c, f->fx.sock);
+	vu_client_connect(&c, f->sock);
 	(void)vu_client_get_u64(&c, VHOST_USER_GET_FEATURES);
 	(void)vu_client_get_u64(&c, VHOST_USER_GET_PROTOCOL_FEATURES);
 	assert_int_equal(
