@@ -28,6 +28,7 @@
 #include <vireo/loopback.h>
 #include <vireo/virtio_ring_alloc.h>
 
+#include "transport/driver_queue.h"
 #include "transport/queue_owner.h"
 #include "transport/vdev_thread.h"
 
@@ -41,13 +42,10 @@
  * other's signals.
  */
 struct lb_queue {
+	struct driver_queue dq;
 	struct loopback *lb;
-	struct virtqueue vq;
-	struct virtio_vring_alloc ring;
-	bool allocated;
 	int kick_fd;
 	int call_fd;
-	_Atomic unsigned long owner;
 };
 
 struct loopback {
@@ -297,7 +295,7 @@ static bool lb_notify(struct virtqueue *vq)
 {
 	struct lb_queue *q = vq->priv;
 
-	queue_owner_claim(&q->owner);
+	queue_owner_claim(&q->dq.owner);
 	return vireo_eventfd_signal_fd(q->kick_fd) == 0;
 }
 
@@ -310,11 +308,7 @@ static void lb_close_fd(int *fd)
 
 static void lb_queue_release(struct loopback *lb, struct lb_queue *q)
 {
-	if (q->allocated)
-		virtio_vring_free(&lb->vdev, &q->ring);
-	q->allocated = false;
-	memset(&q->vq, 0, sizeof(q->vq));
-	queue_owner_clear(&q->owner);
+	driver_queue_release(&q->dq, &lb->vdev);
 	lb_close_fd(&q->kick_fd);
 	lb_close_fd(&q->call_fd);
 }
@@ -337,19 +331,17 @@ static int lb_setup_queue(struct loopback *lb, unsigned int i, unsigned int num,
 		ret = -errno;
 		goto out_release;
 	}
-	ret = virtio_vring_alloc(&lb->vdev, &q->vq, (uint16_t)num, &q->ring);
+	ret = driver_queue_alloc(&q->dq, &lb->vdev, (uint16_t)num,
+				 &(struct driver_queue_binding){.index = i,
+								.name = name,
+								.callback = callback,
+								.notify = lb_notify,
+								.priv = q});
 	if (ret < 0)
 		goto out_release;
-	q->allocated = true;
-	q->vq.callback = callback;
-	q->vq.notify = lb_notify;
-	q->vq.name = name;
-	q->vq.vdev = &lb->vdev;
-	q->vq.index = i;
-	q->vq.priv = q;
-	r.desc = q->ring.desc_addr;
-	r.avail = q->ring.avail_addr;
-	r.used = q->ring.used_addr;
+	r.desc = q->dq.ring.desc_addr;
+	r.avail = q->dq.ring.avail_addr;
+	r.used = q->dq.ring.used_addr;
 	r.kick_fd = dup(q->kick_fd);
 	r.call_fd = dup(q->call_fd);
 	if (r.kick_fd < 0 || r.call_fd < 0) {
@@ -428,7 +420,7 @@ static int lb_find_vqs(struct virtio_device *vdev, unsigned int nvqs, struct vir
 			return ret;
 		}
 		lb->nvqs = i + 1;
-		vqs[i] = &lb->queues[i].vq;
+		vqs[i] = &lb->queues[i].dq.vq;
 	}
 	return 0;
 }
@@ -442,7 +434,7 @@ static unsigned int lb_wait_select(struct loopback *lb, struct pollfd *pfd, unsi
 {
 	unsigned int i, n;
 
-	n = queue_owner_select(&lb->queues[0].owner, sizeof(lb->queues[0]), lb->nvqs, idx);
+	n = queue_owner_select(&lb->queues[0].dq.owner, sizeof(lb->queues[0]), lb->nvqs, idx);
 	for (i = 0; i < n; i++)
 		pfd[i] = (struct pollfd){.fd = lb->queues[idx[i]].call_fd, .events = POLLIN};
 	return n;
@@ -472,7 +464,7 @@ static int lb_wait(struct virtio_device *vdev, int timeout_ms)
 	if (ret == 0)
 		return -ETIMEDOUT;
 	for (i = 0; i < n; i++) {
-		struct virtqueue *vq = &lb->queues[idx[i]].vq;
+		struct virtqueue *vq = &lb->queues[idx[i]].dq.vq;
 
 		if (!(pfd[i].revents & POLLIN))
 			continue;

@@ -18,6 +18,8 @@
 #include <vireo/vhost_user_frontend.h>
 #include <vireo/virtio_ring_alloc.h>
 
+#include "transport/driver_queue.h"
+
 /*
  * @started: the kick fd went out, so the back-end may be processing the
  * ring; only GET_VRING_BASE stops it (vhost-user.rst "Ring states").
@@ -26,16 +28,13 @@
  * consume each other's signals.
  */
 struct vhu_fe_queue {
+	struct driver_queue dq;
 	struct vhost_user_frontend *fe;
-	struct virtqueue vq;
-	struct virtio_vring_alloc ring;
-	bool allocated;
 	bool started;
 	int kick_fd;
 	struct peer_eventfd *kick_signal; /* the back-end holds @kick_fd too */
 	int call_fd;
 	int err_fd;
-	_Atomic unsigned long owner;
 };
 
 /*

@@ -41,7 +41,7 @@ static bool vhu_fe_notify(struct virtqueue *vq)
 	struct vhu_fe_queue *q = vq->priv;
 	struct vhost_user_frontend *fe = q->fe;
 
-	queue_owner_claim(&q->owner);
+	queue_owner_claim(&q->dq.owner);
 	if (vireo_vhost_user_frontend_broken(fe))
 		return false;
 	/* Relaxed: a statistic, read after the run. */
@@ -58,12 +58,8 @@ static void vhu_fe_close_fd(int *fd)
 
 static void vhu_fe_queue_release(struct vhost_user_frontend *fe, struct vhu_fe_queue *q)
 {
-	if (q->allocated)
-		virtio_vring_free(&fe->vdev, &q->ring);
-	q->allocated = false;
+	driver_queue_release(&q->dq, &fe->vdev);
 	q->started = false;
-	memset(&q->vq, 0, sizeof(q->vq));
-	queue_owner_clear(&q->owner);
 	vireo_peer_eventfd_free(q->kick_signal);
 	q->kick_signal = NULL;
 	vhu_fe_close_fd(&q->kick_fd);
@@ -90,7 +86,7 @@ static uint32_t vhu_fe_ring_base(const struct vhu_fe_queue *q)
 {
 	const uint32_t wrap = 1u << PVIRTQ_EVENT_WRAP_SHIFT;
 
-	return q->ring.packed ? (wrap | wrap << 16) : 0;
+	return q->dq.ring.packed ? (wrap | wrap << 16) : 0;
 }
 
 /*
@@ -103,13 +99,13 @@ int vhu_fe_start_ring(struct vhost_user_frontend *fe, struct vhu_fe_queue *q, un
 {
 	struct vhost_user_vring_addr a = {
 		.index = i,
-		.desc_user_addr = vhu_fe_user_addr(fe, q->ring.desc_addr),
-		.used_user_addr = vhu_fe_user_addr(fe, q->ring.used_addr),
-		.avail_user_addr = vhu_fe_user_addr(fe, q->ring.avail_addr),
+		.desc_user_addr = vhu_fe_user_addr(fe, q->dq.ring.desc_addr),
+		.used_user_addr = vhu_fe_user_addr(fe, q->dq.ring.used_addr),
+		.avail_user_addr = vhu_fe_user_addr(fe, q->dq.ring.avail_addr),
 	};
 	int ret;
 
-	ret = vhu_fe_vring_state(fe, VHOST_USER_SET_VRING_NUM, i, q->ring.num);
+	ret = vhu_fe_vring_state(fe, VHOST_USER_SET_VRING_NUM, i, q->dq.ring.num);
 	if (!ret)
 		ret = vhu_fe_vring_state(fe, VHOST_USER_SET_VRING_BASE, i, vhu_fe_ring_base(q));
 	if (!ret)
@@ -148,16 +144,14 @@ static int vhu_fe_setup_queue(struct vhost_user_frontend *fe, unsigned int i,
 	ret = vireo_peer_eventfd_new(&q->kick_signal, q->kick_fd);
 	if (ret < 0)
 		return ret;
-	ret = virtio_vring_alloc(&fe->vdev, &q->vq, (uint16_t)fe->queue_size, &q->ring);
+	ret = driver_queue_alloc(&q->dq, &fe->vdev, (uint16_t)fe->queue_size,
+				 &(struct driver_queue_binding){.index = i,
+								.name = name,
+								.callback = callback,
+								.notify = vhu_fe_notify,
+								.priv = q});
 	if (ret < 0)
 		return ret;
-	q->allocated = true;
-	q->vq.callback = callback;
-	q->vq.notify = vhu_fe_notify;
-	q->vq.name = name;
-	q->vq.vdev = &fe->vdev;
-	q->vq.index = i;
-	q->vq.priv = q;
 	return vhu_fe_start_ring(fe, q, i);
 }
 
@@ -245,7 +239,7 @@ int vhu_fe_find_vqs(struct virtio_device *vdev, unsigned int nvqs, struct virtqu
 			vhu_fe_del_vqs(vdev);
 			return ret;
 		}
-		vqs[i] = &fe->queues[i].vq;
+		vqs[i] = &fe->queues[i].dq.vq;
 	}
 	return 0;
 }
@@ -256,7 +250,7 @@ static unsigned int vhu_fe_wait_select(struct vhost_user_frontend *fe, struct po
 {
 	unsigned int i, n;
 
-	n = queue_owner_select(&fe->queues[0].owner, sizeof(fe->queues[0]), fe->nvqs, idx);
+	n = queue_owner_select(&fe->queues[0].dq.owner, sizeof(fe->queues[0]), fe->nvqs, idx);
 	for (i = 0; i < n; i++)
 		pfd[i] = (struct pollfd){.fd = fe->queues[idx[i]].call_fd, .events = POLLIN};
 	return n;
@@ -269,7 +263,7 @@ static void vhu_fe_wait_calls(struct vhost_user_frontend *fe, const struct pollf
 	unsigned int i;
 
 	for (i = 0; i < n; i++) {
-		struct virtqueue *vq = &fe->queues[idx[i]].vq;
+		struct virtqueue *vq = &fe->queues[idx[i]].dq.vq;
 		int64_t cnt;
 
 		if (!(pfd[i].revents & POLLIN))

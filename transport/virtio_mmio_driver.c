@@ -28,6 +28,7 @@
 #include <vireo/virtio_mmio_driver.h>
 #include <vireo/virtio_ring_alloc.h>
 
+#include "transport/driver_queue.h"
 #include "transport/queue_owner.h"
 
 #define MMIO_DRV_MAX_QUEUES 64u
@@ -38,11 +39,8 @@
 #define MMIO_DRV_RESET_POLL_US 1000u
 
 struct mmio_drv_queue {
-	struct virtqueue vq;
-	struct virtio_vring_alloc ring;
-	bool allocated;
-	int event_fd;		     /* used-buffer events passed on by the interrupt handler */
-	_Atomic unsigned long owner; /* the thread that kicked it last (see loopback.c) */
+	struct driver_queue dq;
+	int event_fd; /* used-buffer events passed on by the interrupt handler */
 };
 
 struct vireo_mmio_device {
@@ -252,7 +250,7 @@ static bool mmio_notify(struct virtqueue *vq)
 	struct mmio_drv_queue *q = &d->queues[vq->index];
 	uint32_t v = vq->index;
 
-	queue_owner_claim(&q->owner);
+	queue_owner_claim(&q->dq.owner);
 	if (virtio_has_feature(vq->vdev, VIRTIO_F_NOTIFICATION_DATA))
 		v = virtqueue_notification_data(vq);
 	return mmio_wr(d, VIREO_MMIO_QUEUE_NOTIFY, v) == 0;
@@ -260,11 +258,7 @@ static bool mmio_notify(struct virtqueue *vq)
 
 static void mmio_queue_release(struct vireo_mmio_device *d, struct mmio_drv_queue *q)
 {
-	if (q->allocated)
-		virtio_vring_free(&d->vdev, &q->ring);
-	q->allocated = false;
-	memset(&q->vq, 0, sizeof(q->vq));
-	queue_owner_clear(&q->owner);
+	driver_queue_release(&q->dq, &d->vdev);
 	if (q->event_fd >= 0)
 		close(q->event_fd);
 	q->event_fd = -1;
@@ -289,7 +283,7 @@ static unsigned int mmio_queue_num(const struct vireo_mmio_device *d, uint32_t m
  */
 static int mmio_queue_program(struct vireo_mmio_device *d, unsigned int i)
 {
-	struct virtio_vring_alloc *r = &d->queues[i].ring;
+	struct virtio_vring_alloc *r = &d->queues[i].dq.ring;
 
 	(void)mmio_wr(d, VIREO_MMIO_QUEUE_SEL, i);
 	(void)mmio_wr(d, VIREO_MMIO_QUEUE_SIZE, r->num);
@@ -312,18 +306,13 @@ static int mmio_queue_alloc(struct vireo_mmio_device *d, unsigned int i, unsigne
 			    virtqueue_callback *callback, const char *name)
 {
 	struct mmio_drv_queue *q = &d->queues[i];
-	int ret = virtio_vring_alloc(&d->vdev, &q->vq, (uint16_t)num, &q->ring);
 
-	if (ret < 0)
-		return ret;
-	q->allocated = true;
-	q->vq.callback = callback;
-	q->vq.notify = mmio_notify;
-	q->vq.name = name;
-	q->vq.vdev = &d->vdev;
-	q->vq.index = i;
-	q->vq.priv = q;
-	return 0;
+	return driver_queue_alloc(&q->dq, &d->vdev, (uint16_t)num,
+				  &(struct driver_queue_binding){.index = i,
+								 .name = name,
+								 .callback = callback,
+								 .notify = mmio_notify,
+								 .priv = q});
 }
 
 /* Return: 0; -EBUSY (already in use); -ENOENT (not available); -ENOMEM; -EIO; -errno. */
@@ -396,7 +385,7 @@ static int mmio_find_vqs(struct virtio_device *vdev, unsigned int nvqs, struct v
 			return ret;
 		}
 		d->nvqs = i + 1;
-		vqs[i] = &d->queues[i].vq;
+		vqs[i] = &d->queues[i].dq.vq;
 	}
 	return 0;
 }
@@ -427,7 +416,7 @@ static void mmio_handle_irq(struct vireo_mmio_device *d)
 /* The caller's queues (it kicked them last), or all of them. Return: how many. */
 static unsigned int mmio_wait_select(struct vireo_mmio_device *d, unsigned int *idx)
 {
-	return queue_owner_select(&d->queues[0].owner, sizeof(d->queues[0]), d->nvqs, idx);
+	return queue_owner_select(&d->queues[0].dq.owner, sizeof(d->queues[0]), d->nvqs, idx);
 }
 
 /* Return: 0, -ETIMEDOUT or -errno from poll. */
@@ -452,7 +441,7 @@ static int mmio_wait(struct virtio_device *vdev, int timeout_ms)
 	if (pfd[0].revents & POLLIN)
 		mmio_handle_irq(d);
 	for (i = 0; i < n; i++) {
-		struct virtqueue *vq = &d->queues[idx[i]].vq;
+		struct virtqueue *vq = &d->queues[idx[i]].dq.vq;
 
 		if (vireo_eventfd_drain_fd(d->queues[idx[i]].event_fd) && vq->callback)
 			vq->callback(vq);
@@ -482,14 +471,10 @@ static const struct virtio_config_ops mmio_drv_config_ops = {
 static int mmio_queue_renew(struct vireo_mmio_device *d, unsigned int i, unsigned int num)
 {
 	struct mmio_drv_queue *q = &d->queues[i];
-	virtqueue_callback *callback = q->vq.callback;
-	const char *name = q->vq.name;
 	int ret;
 
-	virtio_vring_free(&d->vdev, &q->ring);
-	q->allocated = false;
 	vireo_eventfd_drain_fd(q->event_fd);
-	ret = mmio_queue_alloc(d, i, num, callback, name);
+	ret = driver_queue_renew(&q->dq, &d->vdev, (uint16_t)num);
 	return ret < 0 ? ret : mmio_queue_program(d, i);
 }
 
@@ -519,10 +504,10 @@ int vireo_mmio_queue_reset(struct virtio_device *vdev, unsigned int index,
 		}
 		usleep(MMIO_DRV_RESET_POLL_US);
 	}
-	while ((token = virtqueue_detach_unused_buf(&q->vq)) != NULL)
+	while ((token = virtqueue_detach_unused_buf(&q->dq.vq)) != NULL)
 		if (unused)
 			unused(token, arg);
-	num = q->ring.num;
+	num = q->dq.ring.num;
 	return mmio_queue_renew(d, index, num);
 }
 

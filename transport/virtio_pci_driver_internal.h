@@ -16,6 +16,8 @@
 #include <vireo/virtio_pci_driver.h>
 #include <vireo/virtio_ring_alloc.h>
 
+#include "transport/driver_queue.h"
+
 /* Common config bytes every device has: up to and including queue_device (§4.1.4.3). */
 #define VPCI_COMMON_MIN_LEN 56u
 
@@ -41,17 +43,14 @@ struct vpci_layout {
 };
 
 struct vpci_queue {
+	struct driver_queue dq;
 	struct vireo_pci_device *dev;
-	struct virtqueue vq;
-	struct virtio_vring_alloc ring;
-	bool allocated;
 	bool reset;		/* vireo_pci_queue_reset() done, not re-enabled */
 	uint64_t notify_offset; /* within the notify region's BAR */
 	uint16_t notify_value;	/* vq index or queue_notif_config_data (R-PCI-22) */
 	unsigned int vector;	/* index into dev->vector_fd, or VIREO_PCI_MSI_NO_VECTOR */
 	virtqueue_callback *callback;
 	const char *name;
-	_Atomic unsigned long owner;
 };
 
 struct vireo_pci_device {

@@ -36,7 +36,7 @@ static bool vpci_notify(struct virtqueue *vq)
 	uint64_t v = q->notify_value;
 	unsigned int width = 2;
 
-	queue_owner_claim(&q->owner);
+	queue_owner_claim(&q->dq.owner);
 	if (virtio_has_feature(&d->vdev, VIRTIO_F_NOTIFICATION_DATA)) {
 		/* §4.1.5.2: the notify value (the index, no NOTIF_CONFIG_DATA) and where we stopped */
 		v |= virtqueue_notification_data(vq) & 0xffff0000u;
@@ -161,12 +161,8 @@ static void vpci_vectors_setup(struct vireo_pci_device *d)
 
 static void vpci_queue_release(struct vireo_pci_device *d, struct vpci_queue *q)
 {
-	if (q->allocated)
-		virtio_vring_free(&d->vdev, &q->ring);
-	q->allocated = false;
+	driver_queue_release(&q->dq, &d->vdev);
 	q->reset = false;
-	memset(&q->vq, 0, sizeof(q->vq));
-	queue_owner_clear(&q->owner);
 }
 
 /* The ring size: the device's maximum, capped; a power of two for split rings (R-PCI-09). */
@@ -226,20 +222,18 @@ static int vpci_queue_program(struct vireo_pci_device *d, struct vpci_queue *q, 
 	}
 	if (num != max)
 		vpci_write(d, c, CC(queue_size), 2, num);
-	ret = virtio_vring_alloc(&d->vdev, &q->vq, (uint16_t)num, &q->ring);
+	ret = driver_queue_alloc(&q->dq, &d->vdev, (uint16_t)num,
+				 &(struct driver_queue_binding){.index = i,
+								.name = q->name,
+								.callback = q->callback,
+								.notify = vpci_notify,
+								.priv = q});
 	if (ret < 0)
 		return ret;
-	q->allocated = true;
 	q->dev = d;
-	q->vq.callback = q->callback;
-	q->vq.notify = vpci_notify;
-	q->vq.name = q->name;
-	q->vq.vdev = &d->vdev;
-	q->vq.index = i;
-	q->vq.priv = q;
-	vpci_write64(d, CC(queue_desc), q->ring.desc_addr);
-	vpci_write64(d, CC(queue_driver), q->ring.avail_addr);
-	vpci_write64(d, CC(queue_device), q->ring.used_addr);
+	vpci_write64(d, CC(queue_desc), q->dq.ring.desc_addr);
+	vpci_write64(d, CC(queue_driver), q->dq.ring.avail_addr);
+	vpci_write64(d, CC(queue_device), q->dq.ring.used_addr);
 	ret = vpci_queue_notify_addr(d, q, i);
 	if (!ret && vireo_pci_device_broken(d))
 		ret = -EIO;
@@ -301,7 +295,7 @@ int vpci_find_vqs(struct virtio_device *vdev, unsigned int nvqs, struct virtqueu
 	}
 	for (i = 0; i < nvqs; i++) {
 		vpci_queue_enable(d, i);
-		vqs[i] = &d->queues[i].vq;
+		vqs[i] = &d->queues[i].dq.vq;
 	}
 	return vireo_pci_device_broken(d) ? -EIO : 0;
 }
@@ -333,8 +327,7 @@ int vireo_pci_queue_reenable(struct vireo_pci_device *d, unsigned int index)
 	if (index >= d->nvqs || !d->queues[index].reset)
 		return -EINVAL;
 	q = &d->queues[index];
-	virtio_vring_free(&d->vdev, &q->ring);
-	q->allocated = false;
+	driver_queue_release(&q->dq, &d->vdev); /* vpci_queue_program() binds the new ring */
 	ret = vpci_queue_program(d, q, index);
 	if (ret < 0)
 		return ret;
@@ -352,13 +345,13 @@ int vireo_pci_queue_reenable(struct vireo_pci_device *d, unsigned int index)
 /* The queues the calling thread drives (it kicked them last); all if none. */
 static unsigned int vpci_wait_select(struct vireo_pci_device *d, unsigned int *idx)
 {
-	return queue_owner_select(&d->queues[0].owner, sizeof(d->queues[0]), d->nvqs, idx);
+	return queue_owner_select(&d->queues[0].dq.owner, sizeof(d->queues[0]), d->nvqs, idx);
 }
 
 static void vpci_run_callback(struct vpci_queue *q)
 {
-	if (q->vq.callback && !q->reset)
-		q->vq.callback(&q->vq);
+	if (q->dq.vq.callback && !q->reset)
+		q->dq.vq.callback(&q->dq.vq);
 }
 
 /* No interrupts: look at the rings (and the ISR for config changes), sleeping between. */
@@ -373,7 +366,7 @@ static int vpci_wait_poll(struct vireo_pci_device *d, const unsigned int *idx, u
 		bool any = false;
 
 		for (i = 0; i < n; i++) {
-			if (virtqueue_more_used(&d->queues[idx[i]].vq)) {
+			if (virtqueue_more_used(&d->queues[idx[i]].dq.vq)) {
 				vpci_run_callback(&d->queues[idx[i]]);
 				any = true;
 			}
