@@ -109,7 +109,7 @@ bool vub_inflight_faulted(const struct vhost_user_backend *b)
 static int vub_inflight_check_file(int fd, const struct vhost_user_inflight *in, uint64_t need,
 				   long page, const char **why)
 {
-	struct stat st;
+	uint64_t unused_page = (uint64_t)page;
 
 	if (in->mmap_size < need || in->mmap_size > VUB_INFLIGHT_MAX_BYTES) {
 		*why = "inflight mmap size does not fit its queues";
@@ -120,12 +120,7 @@ static int vub_inflight_check_file(int fd, const struct vhost_user_inflight *in,
 		*why = "inflight mmap offset not page aligned";
 		return -EINVAL;
 	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    (uint64_t)st.st_size < in->mmap_offset + in->mmap_size) {
-		*why = "inflight fd is not a file that large";
-		return -EINVAL;
-	}
-	return 0;
+	return vub_memory_fd_check(fd, in->mmap_offset + in->mmap_size, &unused_page, why);
 }
 
 /*

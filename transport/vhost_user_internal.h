@@ -241,6 +241,14 @@ void vub_reset_connection_state(struct vhost_user_backend *b);
  * Return: 0, or -EINVAL/-errno with the old table unchanged.
  */
 int vub_mem_set_table(struct vhost_user_backend *b, struct vhost_user_msg *msg, const char **why);
+/*
+ * vub_memory_fd_check() - may @fd back the front-end's memory? A regular file on tmpfs
+ * (memfd, /dev/shm) or hugetlbfs, at least @need bytes long: pages the kernel serves
+ * itself. A file on FUSE or a network file system would let the front-end stall our page
+ * faults, and with them the thread that serves every connection. @page: the page size,
+ * raised to the huge page size on hugetlbfs. Return: 0, or -EINVAL (*@why set).
+ */
+int vub_memory_fd_check(int fd, uint64_t need, uint64_t *page, const char **why);
 /** vub_mem_add() - ADD_MEM_REG; takes the fd. Return: 0 or -errno, table unchanged. */
 int vub_mem_add(struct vhost_user_backend *b, struct vhost_user_msg *msg, const char **why);
 /** vub_mem_remove() - REM_MEM_REG. Return: 0 or -ENOENT. */

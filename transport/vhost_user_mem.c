@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * The back-end's copy of the front-end's memory table: each region's fd is
- * checked (a regular file at least mmap_offset + size long) and mapped
+ * checked (a file on tmpfs or hugetlbfs at least mmap_offset + size long) and mapped
  * MAP_SHARED; the guest side goes into a struct guest_mem, which refuses
  * empty, wrapping and overlapping ranges. A new table is built and checked
  * completely before it replaces the old one. Every mapping is guarded
@@ -46,32 +46,45 @@ static int vub_region_check(const struct vhost_user_mem_region *r, const char **
 	return 0;
 }
 
-/* Return: 0 and @out filled; -EINVAL (*@why set) or -errno from fstat/mmap. @fd stays open. */
+int vub_memory_fd_check(int fd, uint64_t need, uint64_t *page, const char **why)
+{
+	struct statfs fs;
+	struct stat st;
+
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || fstatfs(fd, &fs) < 0) {
+		*why = "memory fd is not a mappable file";
+		return -EINVAL;
+	}
+	if (fs.f_type != TMPFS_MAGIC && fs.f_type != HUGETLBFS_MAGIC) {
+		*why = "memory fd is not on tmpfs (memfd, /dev/shm) or hugetlbfs";
+		return -EINVAL;
+	}
+	if ((uint64_t)st.st_size < need) {
+		*why = "memory fd's file ends before the range it should hold";
+		return -EINVAL;
+	}
+	/* hugetlbfs maps (and a SIGBUS replaces) whole huge pages. */
+	if (fs.f_type == HUGETLBFS_MAGIC && fs.f_bsize > 0)
+		*page = (uint64_t)fs.f_bsize;
+	return 0;
+}
+
+/* Return: 0 and @out filled; -EINVAL (*@why set) or -errno from mmap. @fd stays open. */
 static int vub_region_map(const struct vhost_user_mem_region *r, int fd, struct vub_region *out,
 			  const char **why)
 {
 	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
 	uint64_t map_off, end;
-	struct statfs fs;
-	struct stat st;
 	void *map;
 	int ret;
 
 	ret = vub_region_check(r, why);
 	if (ret < 0)
 		return ret;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		*why = "memory region fd is not a mappable file";
-		return -EINVAL;
-	}
 	end = r->mmap_offset + r->size;
-	if ((uint64_t)st.st_size < end) {
-		*why = "memory region extends beyond the end of its file";
-		return -EINVAL;
-	}
-	/* hugetlbfs maps (and a SIGBUS replaces) whole huge pages. */
-	if (fstatfs(fd, &fs) == 0 && fs.f_type == HUGETLBFS_MAGIC && fs.f_bsize > 0)
-		page = (uint64_t)fs.f_bsize;
+	ret = vub_memory_fd_check(fd, end, &page, why);
+	if (ret < 0)
+		return ret;
 	map_off = r->mmap_offset & ~(page - 1);
 	map = mmap(NULL, (size_t)(end - map_off), PROT_READ | PROT_WRITE,
 		   MAP_SHARED | MAP_NORESERVE, fd, (off_t)map_off);

@@ -26,6 +26,8 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
 #include <unistd.h>
 
 #include <vireo/blk_device.h>
@@ -102,7 +104,46 @@ static struct vu_client *hostile_running(struct vu_watch *w)
 }
 
 /* What a hostile region's fd is. */
-enum region_fd { REGION_MEMFD, REGION_EVENTFD, REGION_READ_ONLY };
+enum region_fd { REGION_MEMFD, REGION_EVENTFD, REGION_READ_ONLY, REGION_DISK_FILE };
+
+/*
+ * A file of @size bytes on a file system that is neither tmpfs nor hugetlbfs (the repository's
+ * or /var/tmp's: a disk), unlinked: what FUSE or NFS stand for, pages the kernel does not
+ * serve itself. Return: its fd, or -1 if every candidate is on tmpfs.
+ */
+static int disk_file(uint64_t size)
+{
+	static const char *const dirs[] = {".", "/var/tmp", "/tmp"};
+	char path[64];
+
+	for (unsigned int i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		struct statfs fs;
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/vireo-vuh-disk-XXXXXX", dirs[i]);
+		fd = mkstemp(path);
+		if (fd < 0)
+			continue;
+		unlink(path);
+		if (fstatfs(fd, &fs) == 0 && fs.f_type != TMPFS_MAGIC &&
+		    fs.f_type != HUGETLBFS_MAGIC && ftruncate(fd, (off_t)size) == 0)
+			return fd;
+		close(fd);
+	}
+	return -1;
+}
+
+/* disk_file(), or the test skipped (every candidate directory on tmpfs). */
+static int disk_file_or_skip(uint64_t size)
+{
+	int fd = disk_file(size);
+
+	if (fd < 0) {
+		printf("SKIP: no directory on a disk file system (., /var/tmp, /tmp)\n");
+		skip();
+	}
+	return fd;
+}
 
 /* SET_MEM_TABLE of one region @r, its fd of kind @kind; closed for @why. */
 static void bad_region(struct vu_watch *w, struct vhost_user_mem_region r, enum region_fd kind,
@@ -115,6 +156,8 @@ static void bad_region(struct vu_watch *w, struct vhost_user_mem_region r, enum 
 
 	if (kind == REGION_EVENTFD)
 		fd = eventfd(0, EFD_CLOEXEC);
+	if (kind == REGION_DISK_FILE)
+		fd = disk_file_or_skip(r.mmap_offset + r.size);
 	if (kind == REGION_READ_ONLY) {
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", c->arena.memfd);
 		fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -138,7 +181,13 @@ static void test_regions_the_server_cannot_map(void **state)
 	r.user_addr = UINT64_MAX - 4095;
 	bad_region(w, r, REGION_MEMFD, "memory region wraps around the address space");
 	/* An fd that is no file: nothing to map. */
-	bad_region(w, good, REGION_EVENTFD, "memory region fd is not a mappable file");
+	bad_region(w, good, REGION_EVENTFD, "memory fd is not a mappable file");
+	/*
+	 * A file whose pages the front-end could serve itself (FUSE, a network file system):
+	 * a page fault would wait on it, and with it the thread that serves every connection.
+	 */
+	bad_region(w, good, REGION_DISK_FILE,
+		   "memory fd is not on tmpfs (memfd, /dev/shm) or hugetlbfs");
 	/* The file opened read-only: the shared writable mapping fails (EACCES). */
 	bad_region(w, good, REGION_READ_ONLY, "cannot mmap a memory region");
 }
@@ -415,12 +464,16 @@ static void test_set_inflight_refused(void **state)
 	int efd = eventfd(0, EFD_CLOEXEC);
 	uint64_t size;
 	int fd = inflight_file(&size);
+	int disk = disk_file_or_skip(size);
 
 	bad_inflight(w, false, 1, VU_QSZ, fd, "inflight request without INFLIGHT_SHMFD negotiated");
 	bad_inflight(w, true, 2, VU_QSZ, fd, "inflight region for more queues than the device has");
 	bad_inflight(w, true, 1, 0, fd, "inflight region queue size out of range");
 	bad_inflight(w, true, 1, 32768, fd, "inflight region queue size out of range");
-	bad_inflight(w, true, 1, VU_QSZ, efd, "inflight fd is not a file that large");
+	bad_inflight(w, true, 1, VU_QSZ, efd, "memory fd is not a mappable file");
+	bad_inflight(w, true, 1, VU_QSZ, disk,
+		     "memory fd is not on tmpfs (memfd, /dev/shm) or hugetlbfs");
+	close(disk);
 	close(efd);
 	close(fd);
 }
