@@ -113,6 +113,9 @@ struct vub_iotlb_entry {
  * @num: in use
  * @evict_state: xorshift state picking the entry a full table evicts
  * @evictions: entries evicted so far
+ * @dropped: since the last quiesce a translation left the table without an
+ *	invalidation (evicted, or a piece a full table could not keep): a request in
+ *	flight may still hold it
  * @updates, @invalidations: IOTLB_MSG updates and invalidations applied
  *	(control thread only, as the table)
  */
@@ -121,6 +124,7 @@ struct vub_iotlb {
 	unsigned int num;
 	uint32_t evict_state;
 	uint64_t evictions;
+	bool dropped;
 	uint64_t updates;
 	uint64_t invalidations;
 };

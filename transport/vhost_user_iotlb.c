@@ -86,6 +86,8 @@ static unsigned int vub_iotlb_remove(struct vub_iotlb *t, uint64_t iova, uint64_
 		piece[n] = end;
 		piece[n].iova = last + 1;
 		piece[n++].uaddr = end.uaddr + (last + 1 - end.iova);
+	} else if (end.last > last) {
+		t->dropped = true;
 	}
 	memmove(&t->entries[lo + n], &t->entries[hi], (t->num - hi) * sizeof(t->entries[0]));
 	memcpy(&t->entries[lo], piece, n * sizeof(piece[0]));
@@ -125,6 +127,7 @@ int vub_iotlb_update(struct vub_iotlb *t, uint64_t iova, uint64_t size, uint64_t
 			(t->num - pos - 1) * sizeof(t->entries[0]));
 		t->num--;
 		t->evictions++;
+		t->dropped = true;
 	}
 	pos = vub_iotlb_floor(t, iova);
 	pos = pos == t->num ? 0 : pos + 1;
@@ -473,13 +476,24 @@ void vub_iotlb_chan_changed(struct vhost_user_backend *b)
 			vub_iotlb_retry_queue(b, i);
 }
 
-/* D-VU-IOTLB-03: after the ack nothing uses the old translation, in flight or in a ring. */
-static void vub_iotlb_invalidated(struct vhost_user_backend *b, uint64_t iova, uint64_t last)
+/*
+ * D-VU-IOTLB-03: after the ack nothing uses the old translation of [@iova, @last], in
+ * flight or in a ring, also one the table no longer holds (evicted: @had_entries false).
+ */
+static void vub_iotlb_invalidated(struct vhost_user_backend *b, uint64_t iova, uint64_t last,
+				  bool had_entries)
 {
 	const char *why = NULL;
 
 	/* Requests hold host pointers from the old mappings: they finish before the ack. */
-	vireo_vdev_quiesce(b->dev);
+	if (had_entries || b->iotlb.dropped) {
+		vireo_vdev_quiesce(b->dev);
+		b->iotlb.dropped = false;
+	}
+	/*
+	 * A running ring translated its parts when it started: one that overlaps the range
+	 * restarts even if the table held none of it (its entry was evicted since).
+	 */
 	for (unsigned int i = 0; i < b->dev->num_queues; i++) {
 		if (!b->dev->queues[i].enabled || !vub_ring_overlaps(b, i, iova, last))
 			continue;
@@ -531,8 +545,7 @@ static int vub_iotlb_apply(struct vhost_user_backend *b, const struct vhost_user
 		}
 		b->iotlb.updates++;
 		/* A remap of mapped IOVAs revokes their old translation, as an invalidation does. */
-		if (ret > 0)
-			vub_iotlb_invalidated(b, m->iova, m->iova + (m->size - 1));
+		vub_iotlb_invalidated(b, m->iova, m->iova + (m->size - 1), ret > 0);
 		vub_iotlb_retry(b, m->iova, m->iova + (m->size - 1));
 		return 0;
 	case VHOST_IOTLB_INVALIDATE:
@@ -543,8 +556,7 @@ static int vub_iotlb_apply(struct vhost_user_backend *b, const struct vhost_user
 		}
 		b->iotlb.invalidations++;
 		/* A range not present is no error: the IOMMU unmaps what we never asked for. */
-		if (ret > 0)
-			vub_iotlb_invalidated(b, m->iova, m->iova + (m->size - 1));
+		vub_iotlb_invalidated(b, m->iova, m->iova + (m->size - 1), ret > 0);
 		return 0;
 	default:
 		*why = "type not sent by a front-end (only UPDATE and INVALIDATE are)";
