@@ -130,28 +130,48 @@ static uint8_t net_ctrl_dispatch(struct net_device *nd, uint32_t len)
 	}
 }
 
+/* One command in @c (its iov in nd->iov) carried out. Return: bytes written (the ack). */
+static uint32_t net_ctrl_command(struct net_device *nd, const struct vring_chain *c)
+{
+	uint8_t ack = VIRTIO_NET_ERR;
+
+	/* GUEST: readable iov entries translated with their lengths; the copy is bounded. */
+	if (c->readable_bytes <= NET_CTRL_MAX) {
+		(void)vireo_iov_to_buf(nd->iov, c->readable, 0, nd->ctrl, c->readable_bytes);
+		ack = net_ctrl_dispatch(nd, c->readable_bytes);
+	}
+	if (ack != VIRTIO_NET_OK)
+		net_count_drop(nd, NET_DROP_CTRL_BAD);
+	/* GUEST: the ack goes into the first writable byte, if there is one. */
+	if (c->writable_bytes == 0)
+		return 0;
+	return (uint32_t)vireo_buf_to_iov(nd->iov + c->readable, c->writable, 0, &ack, 1);
+}
+
+/*
+ * Up to NET_CTRL_BUDGET commands, then the other queues' turn (a driver that keeps
+ * posting cannot hold the device's thread; the rest wait for the next call, as transmit's).
+ */
 void net_ctrl_process(struct net_device *nd, struct vdev_queue *q)
 {
 	struct vring_chain c;
+	unsigned int done = 0;
 	uint32_t written;
-	uint8_t ack;
 
-	while (vireo_vdev_queue_pop(q, &c, nd->iov, nd->iov_cap) == 0) {
-		written = 0;
-		ack = VIRTIO_NET_ERR;
-		/* GUEST: readable iov entries translated with their lengths; the copy is bounded. */
-		if (c.readable_bytes <= NET_CTRL_MAX) {
-			(void)vireo_iov_to_buf(nd->iov, c.readable, 0, nd->ctrl, c.readable_bytes);
-			ack = net_ctrl_dispatch(nd, c.readable_bytes);
+	while (done < NET_CTRL_BUDGET && vireo_vdev_queue_pop(q, &c, nd->iov, nd->iov_cap) == 0) {
+		done++;
+		/* vhost-user "Ring states": a disabled ring is served without side effects. */
+		if (q->disabled) {
+			net_count_drop(nd, NET_DROP_CTRL_DISABLED);
+			written = 0;
+		} else {
+			written = net_ctrl_command(nd, &c);
 		}
-		if (ack != VIRTIO_NET_OK)
-			net_count_drop(nd, NET_DROP_CTRL_BAD);
-		/* GUEST: the ack goes into the first writable byte, if there is one. */
-		if (c.writable_bytes >= 1)
-			written = (uint32_t)vireo_buf_to_iov(nd->iov + c.readable, c.writable, 0,
-							     &ack, 1);
 		if (vireo_vdev_queue_push(q, c.head, written) < 0)
 			return;
 	}
 	(void)vireo_vdev_queue_flush(q);
+	if (done == NET_CTRL_BUDGET && !nd->polling && q->kick_fd >= 0 &&
+	    vireo_vdev_queue_kick_again(q) < 0)
+		vireo_vdev_queue_set_needs_reset(q, "cannot re-arm the kick fd");
 }

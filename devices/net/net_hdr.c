@@ -35,8 +35,12 @@ static int net_check_tx_gso(const struct vireo_net_hdr_v1 *hdr, uint64_t acked)
 		return NET_DROP_TX_BAD_GSO; /* UDP, UDP_L4: never offered */
 	if ((hdr->gso_type & VIRTIO_NET_HDR_GSO_ECN) && !net_acked(acked, VIRTIO_NET_F_HOST_ECN))
 		return NET_DROP_TX_BAD_GSO;
-	/* Same rule: a GSO frame MUST also carry NEEDS_CSUM and an MSS. */
-	if (!(hdr->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) || le16_to_cpu(hdr->gso_size) == 0)
+	/*
+	 * Same rule: a GSO frame MUST also carry NEEDS_CSUM and an MSS; one no TCP stack
+	 * sends (below NET_TSO_MSS_MIN) would make a port without TSO take ~65000 segments.
+	 */
+	if (!(hdr->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) ||
+	    le16_to_cpu(hdr->gso_size) < NET_TSO_MSS_MIN)
 		return NET_DROP_TX_BAD_GSO;
 	return -1;
 }

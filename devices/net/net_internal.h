@@ -23,6 +23,8 @@
  * we worked through it.
  */
 #define NET_TX_BURST 32u
+/* Control commands per call (net_ctrl_process()). */
+#define NET_CTRL_BUDGET 32u
 /* iov entries a chain may need beyond the queue size: splits at guest region borders. */
 #define NET_IOV_SLACK 32u
 /* Largest control command we read (MAC_TABLE_SET with full tables fits). */

@@ -207,7 +207,7 @@ static int net_tso_parse(const struct net_packet *pkt, struct net_tso *t)
 	t->hdr_len = t->l4 + doff;
 	t->payload = pkt->len - t->hdr_len;
 	t->mss = le16_to_cpu(pkt->vnet.gso_size);
-	if (t->mss == 0)
+	if (t->mss < NET_TSO_MSS_MIN)
 		return -EINVAL;
 	/* the largest segment must fit the IP length field (total or payload) */
 	first = t->payload < t->mss ? t->payload : t->mss;

@@ -34,22 +34,23 @@ extern "C" {
 #define NET_DEVICE_MAX_QUEUE_PAIRS 8u
 
 /* Why a frame was dropped; one counter each. */
-#define NET_DROP_REASONS(X)                                                                    \
-	X(TX_SHORT_HEADER, "tx-short-header", "transmit chain shorter than the header")        \
-	X(TX_RUNT, "tx-runt", "transmitted frame shorter than an Ethernet header")             \
-	X(TX_OVERSIZE, "tx-oversize", "transmitted frame above MTU plus headers, or 64 KiB")   \
-	X(TX_BAD_CSUM, "tx-bad-csum", "csum_start/csum_offset outside the frame, or no CSUM")  \
-	X(TX_BAD_GSO, "tx-bad-gso", "gso_type not negotiated, without NEEDS_CSUM, or size 0")  \
-	X(TX_WRITABLE, "tx-writable", "device-writable descriptor in a transmit chain")        \
-	X(TX_DISABLED, "tx-disabled", "transmitted on a disabled queue (discarded)")           \
-	X(RX_NOT_READY, "rx-not-ready", "no driver, link down or no enabled receive queue")    \
-	X(RX_NO_BUFFER, "rx-no-buffer", "no receive buffer available")                         \
-	X(RX_SMALL_BUFFER, "rx-small-buffer", "receive buffers too small for the frame")       \
-	X(RX_FILTERED, "rx-filtered", "not for us by the MAC table and rx mode")               \
-	X(RX_OVERSIZE, "rx-oversize", "received frame above MTU plus headers")                 \
-	X(RX_OFFLOAD, "rx-offload", "frame needs an offload the driver did not negotiate")     \
-	X(RX_IOTLB_WAIT, "rx-iotlb-wait", "hold full while a receive buffer's IOVA is missed") \
-	X(CTRL_BAD, "ctrl-bad", "control command malformed or not supported (answered ERR)")
+#define NET_DROP_REASONS(X)                                                                     \
+	X(TX_SHORT_HEADER, "tx-short-header", "transmit chain shorter than the header")         \
+	X(TX_RUNT, "tx-runt", "transmitted frame shorter than an Ethernet header")              \
+	X(TX_OVERSIZE, "tx-oversize", "transmitted frame above MTU plus headers, or 64 KiB")    \
+	X(TX_BAD_CSUM, "tx-bad-csum", "csum_start/csum_offset outside the frame, or no CSUM")   \
+	X(TX_BAD_GSO, "tx-bad-gso", "gso_type not negotiated, without NEEDS_CSUM, or MSS < 48") \
+	X(TX_WRITABLE, "tx-writable", "device-writable descriptor in a transmit chain")         \
+	X(TX_DISABLED, "tx-disabled", "transmitted on a disabled queue (discarded)")            \
+	X(RX_NOT_READY, "rx-not-ready", "no driver, link down or no enabled receive queue")     \
+	X(RX_NO_BUFFER, "rx-no-buffer", "no receive buffer available")                          \
+	X(RX_SMALL_BUFFER, "rx-small-buffer", "receive buffers too small for the frame")        \
+	X(RX_FILTERED, "rx-filtered", "not for us by the MAC table and rx mode")                \
+	X(RX_OVERSIZE, "rx-oversize", "received frame above MTU plus headers")                  \
+	X(RX_OFFLOAD, "rx-offload", "frame needs an offload the driver did not negotiate")      \
+	X(RX_IOTLB_WAIT, "rx-iotlb-wait", "hold full while a receive buffer's IOVA is missed")  \
+	X(CTRL_BAD, "ctrl-bad", "control command malformed or not supported (answered ERR)")    \
+	X(CTRL_DISABLED, "ctrl-disabled", "control command on a disabled queue (not applied)")
 
 #define NET_DROP_ENUM(name, short_name, text) NET_DROP_##name,
 enum net_drop_reason { NET_DROP_REASONS(NET_DROP_ENUM) NET_DROP_COUNT };

@@ -47,7 +47,8 @@ VIREO_API int vireo_net_offload_checksum(struct net_packet *pkt);
  * @scratch: NET_OFFLOAD_SCRATCH bytes; the segments are built there
  * Return: 0 when every @emit returned 0; the first negative value an @emit
  * returned (the remaining segments are still emitted); -EINVAL if @pkt is
- * malformed for what it asks (nothing emitted).
+ * malformed for what it asks, or asks for segments smaller than NET_TSO_MSS_MIN
+ * (nothing emitted).
  */
 VIREO_API int vireo_net_offload_deliver(const struct net_packet *pkt, uint32_t offloads,
 					uint8_t *scratch,

@@ -38,6 +38,13 @@ extern "C" {
 #define NET_FRAME_MAX (65535u + NET_ETH_HLEN + NET_VLAN_HLEN)
 
 /*
+ * The smallest TCP segmentation MSS (gso_size) accepted: Linux's floor for any TCP
+ * sender (TCP_MIN_SND_MSS). Below it a 64 KiB frame would become up to 65000 segments,
+ * each built, checksummed and delivered to every port that cannot take it whole.
+ */
+#define NET_TSO_MSS_MIN 48u
+
+/*
  * What a port takes without help (and so what the switch may hand it as is):
  * frames with NEEDS_CSUM, TCPv4 and TCPv6 segmentation. Everything else is
  * completed in software before it reaches that port (net_offload.h).

@@ -111,7 +111,7 @@ static bool fz_tso_parse(const struct net_packet *pkt, struct fz_tso *t)
 	t->hdr_len = t->l4 + doff;
 	t->payload = len - t->hdr_len;
 	t->mss = pkt->vnet.gso_size;
-	if (t->mss == 0)
+	if (t->mss < NET_TSO_MSS_MIN)
 		return false;
 	first = t->payload < t->mss ? t->payload : t->mss;
 	t->nseg = t->payload ? (t->payload + t->mss - 1) / t->mss : 1;

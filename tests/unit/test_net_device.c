@@ -238,6 +238,10 @@ static void test_tx_hostile_offloads_tso(void **state)
 	hdr.csum_offset = cpu_to_le16(16);
 	hdr.gso_size = 0;
 	expect_tx_drop(&h, &hdr, f, 3000, NET_DROP_TX_BAD_GSO); /* no MSS */
+	hdr.gso_size = cpu_to_le16(1); /* an MSS no TCP sender uses: 3000 one-byte segments */
+	expect_tx_drop(&h, &hdr, f, 3000, NET_DROP_TX_BAD_GSO);
+	hdr.gso_size = cpu_to_le16(NET_TSO_MSS_MIN - 1);
+	expect_tx_drop(&h, &hdr, f, 3000, NET_DROP_TX_BAD_GSO);
 	hdr.gso_size = cpu_to_le16(1448);
 	hdr.gso_type = VIRTIO_NET_HDR_GSO_UDP;
 	expect_tx_drop(&h, &hdr, f, 3000, NET_DROP_TX_BAD_GSO); /* UFO never offered */

@@ -349,7 +349,7 @@ static void test_tso_ipv4(void **state)
 	check_tso(&f, 65535 - 20 - 32, 1448, 0); /* the largest IPv4 TSO frame */
 	check_tso(&f, 1000, 1448, 0);		 /* fits one MSS: one segment */
 	check_tso(&f, 0, 1448, 0);		 /* no payload: one segment */
-	check_tso(&f, 1000, 1, 0);		 /* one byte per segment */
+	check_tso(&f, 1000, NET_TSO_MSS_MIN, 0); /* the smallest MSS: 21 segments */
 }
 
 static void test_tso_ipv6(void **state)
@@ -540,6 +540,11 @@ static void test_malformed_headers(void **state)
 	assert_refused(&t, 0);
 	small_tso(&t, false, 0);
 	t.pkt.vnet.gso_size = 0;
+	assert_refused(&t, NET_OFFLOAD_CSUM);
+	/* An MSS no TCP sender uses: 1 byte would make a 64 KiB frame 65000 segments. */
+	t.pkt.vnet.gso_size = 1;
+	assert_refused(&t, NET_OFFLOAD_CSUM);
+	t.pkt.vnet.gso_size = NET_TSO_MSS_MIN - 1;
 	assert_refused(&t, NET_OFFLOAD_CSUM);
 	small_tso(&t, false, 0);
 	t.pkt.vnet.gso_type = VIRTIO_NET_HDR_GSO_TCPV6; /* IPv4 frame, TCPV6 type */

@@ -405,6 +405,71 @@ static void test_ctrl_rx_filter(void **state)
 }
 
 /*
+ * vhost-user "Ring states": a control ring the front-end disabled is served without side
+ * effects: the command is used with length 0 (no ack written), counted, and not applied.
+ */
+static void test_ctrl_disabled_ring(void **state)
+{
+	struct net_harness h;
+	uint8_t off = 0;
+
+	(void)state;
+	net_harness_init(&h, NULL, ALL_NET);
+	post_many(&h, 4);
+	h.dev->queues[h.ctrl_index].disabled = true;
+	assert_int_equal(
+		net_harness_ctrl(&h, VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC, &off, 1),
+		0xee);
+	assert_int_equal(net_harness_drops(&h, NET_DROP_CTRL_DISABLED), 1);
+	assert_int_equal(rx(&h, mac_b, 60, 1), 0); /* still promiscuous */
+	h.dev->queues[h.ctrl_index].disabled = false;
+	assert_int_equal(
+		net_harness_ctrl(&h, VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC, &off, 1),
+		VIRTIO_NET_OK);
+	assert_int_equal(rx(&h, mac_b, 60, 1), -EPERM);
+	net_harness_destroy(&h);
+}
+
+/*
+ * A driver that keeps the control queue full cannot hold the device's thread: one call
+ * serves 32 commands (NET_CTRL_BUDGET) and re-kicks itself for the rest.
+ */
+static void test_ctrl_budget(void **state)
+{
+	struct net_harness_queue *cq;
+	struct net_harness h;
+	unsigned int used = 0;
+	uint32_t len;
+
+	(void)state;
+	net_harness_init(&h, NULL, ALL_NET);
+	cq = &h.q[h.ctrl_index];
+	for (unsigned int i = 0; i < NET_HARNESS_QNUM; i++) {
+		uint64_t a = net_harness_galloc(&h, 3, 0);
+		uint8_t *p = net_harness_g2h(&h, a);
+		struct virtio_sg sg = {.addr = a, .len = 3};
+
+		/* One descriptor each (no room for an ack: none written), so 64 fit the ring. */
+		p[0] = VIRTIO_NET_CTRL_RX;
+		p[1] = VIRTIO_NET_CTRL_RX_PROMISC;
+		p[2] = 1;
+		assert_int_equal(virtqueue_add_sgs(&cq->vq, &sg, 1, 0, &h), 0);
+	}
+	virtqueue_kick(&cq->vq);
+	(void)vireo_event_loop_run_once(&h.loop, 100);
+	while (virtqueue_get_buf(&cq->vq, &len))
+		used++;
+	assert_int_equal(used, 32);
+	for (int round = 0; round < 10 && used < NET_HARNESS_QNUM; round++) {
+		(void)vireo_event_loop_run_once(&h.loop, 100);
+		while (virtqueue_get_buf(&cq->vq, &len))
+			used++;
+	}
+	assert_int_equal(used, NET_HARNESS_QNUM);
+	net_harness_destroy(&h);
+}
+
+/*
  * D-NET-59: without CTRL_VLAN (never offered) every VLAN-tagged frame is accepted,
  * whatever its VID, also while a MAC filter is in force (CTRL_RX, not promiscuous).
  */
@@ -571,6 +636,8 @@ int main(void)
 		cmocka_unit_test(test_rx_hostile_buffers),
 		cmocka_unit_test(test_rx_link_down),
 		cmocka_unit_test(test_ctrl_rx_filter),
+		cmocka_unit_test(test_ctrl_disabled_ring),
+		cmocka_unit_test(test_ctrl_budget),
 		cmocka_unit_test(test_rx_vlan_tagged_accepted),
 		cmocka_unit_test(test_ctrl_mac_addr),
 		cmocka_unit_test(test_ctrl_errors),
