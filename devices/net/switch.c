@@ -47,7 +47,7 @@ struct net_mac_entry {
 struct net_pair_memo {
 	uint64_t head; /* the frame's bytes 0-7: destination, source's first two */
 	uint32_t tail; /* bytes 8-11: the rest of the source */
-	unsigned int gen;
+	uint64_t gen;  /* 64 bits: a memo never outlives a wrap of the table's generation */
 	unsigned int src_slot, dst_slot;
 };
 
@@ -67,7 +67,7 @@ struct net_switch {
 	unsigned int nports;
 	struct net_mac_entry *macs;
 	unsigned int nmacs;
-	unsigned int gen; /* bumped whenever a slot is filled or emptied (entries move) */
+	uint64_t gen; /* bumped whenever a slot is filled or emptied (entries move) */
 	uint64_t seed;
 	uint64_t (*now_ms)(void *opaque);
 	void *clock_opaque;
@@ -438,7 +438,8 @@ static void net_switch_forward(struct net_switch *sw, struct net_switch_port *fr
 {
 	const uint8_t *dst = pkt->data, *src = pkt->data + NET_ETH_ALEN;
 	uint64_t now = sw->in_batch ? sw->batch_ms : sw->now_ms(sw->clock_opaque);
-	unsigned int src_slot, dst_slot, gen = sw->gen;
+	unsigned int src_slot, dst_slot;
+	uint64_t gen = sw->gen;
 	struct net_switch_port *to;
 
 	net_switch_find_pair(sw, from, pkt, &src_slot, &dst_slot);
