@@ -55,6 +55,8 @@ struct blk_queue {
 	struct virtio_blk_request *done_head;
 	struct virtio_blk_request *done_tail;
 	bool broken_warned;
+	/* The token of requests whose caller stopped waiting (blk_abandon()): never reported. */
+	struct virtio_blk_request abandoned;
 };
 
 struct virtio_blk {
@@ -81,6 +83,14 @@ struct virtio_blk {
 int blk_status_to_errno(uint8_t status);
 bool blk_harvest_one(struct blk_queue *q, struct virtio_blk_request **out);
 void blk_stash(struct blk_queue *q, struct virtio_blk_request *req);
+
+/*
+ * blk_abandon() - the caller of a synchronous request (@req, on its stack) stops waiting
+ * while the device still holds it: its slot's token becomes q->abandoned, whose completion
+ * or failure nobody is told of, and the queue is broken, so the bounce buffer is never posted
+ * again beside it. A no-op if @req is no longer posted.
+ */
+void blk_abandon(struct blk_queue *q, struct virtio_blk_request *req);
 bool blk_check_range(const struct virtio_blk *blk, uint64_t sector, uint64_t nsectors);
 void blk_fail_outstanding(struct blk_queue *q);
 /* Take @req out of @q's completed list. Return: false if it was not there */

@@ -253,12 +253,24 @@ int virtio_blk_submit(struct virtio_blk *blk, unsigned int queue, struct virtio_
 }
 
 /* Take one used buffer off @q's ring and complete its request. Return: false if none */
+void blk_abandon(struct blk_queue *q, struct virtio_blk_request *req)
+{
+	if (!req->slot)
+		return;
+	req->slot->req = &q->abandoned;
+	req->slot = NULL;
+	virtqueue_break(q->vq);
+}
+
 bool blk_harvest_one(struct blk_queue *q, struct virtio_blk_request **out)
 {
 	struct virtio_blk_slot *s;
 	struct virtio_blk_request *req;
 	uint32_t len;
 
+	/* Reset after DEVICE_NEEDS_RESET: no completion may be relied on (drv:BF/Device Status Field). */
+	if (virtio_device_needs_reset(q->vq->vdev))
+		return false;
 	/* The ring checked the id is a live head of ours (STYLE checklist item 6). */
 	s = virtqueue_get_buf(q->vq, &len);
 	if (!s)
@@ -306,7 +318,8 @@ void blk_fail_outstanding(struct blk_queue *q)
 		req->slot = NULL;
 		blk_slot_put(q, s);
 		q->in_flight--;
-		blk_stash(q, req);
+		if (req != &q->abandoned)
+			blk_stash(q, req);
 	}
 }
 

@@ -13,7 +13,9 @@
 /*
  * The wait for @q failed with @err. A device that needed a reset (and got it)
  * gives every posted request back failed: async ones stay stashed for the
- * next poll, @mine (the caller's, on its stack) is taken out. Return: @err
+ * next poll, @mine (the caller's, on its stack) is taken out. Any other failure
+ * (a broken ring, a transport error) leaves @mine with the device: abandoned, so
+ * nothing reaches the caller's stack after it returns. Return: @err
  */
 static int blk_sync_failed(struct virtio_blk *blk, struct blk_queue *q,
 			   struct virtio_blk_request *mine, int err)
@@ -23,6 +25,8 @@ static int blk_sync_failed(struct virtio_blk *blk, struct blk_queue *q,
 		if (mine)
 			(void)blk_unstash_one(q, mine);
 	}
+	if (mine)
+		blk_abandon(q, mine);
 	return err;
 }
 
@@ -65,10 +69,8 @@ static int blk_sync_do(struct virtio_blk *blk, struct virtio_blk_request *req)
 			blk_stash(q, got);
 		}
 		err = virtio_vq_wait_used(q->vq, -1, &q->broken_warned);
-		if (err < 0)
-			return blk_sync_failed(blk, q, req, err);
-		if (err == 0)
-			return -EIO;
+		if (err <= 0) /* 0: the transport cannot wait, nothing will ever come */
+			return blk_sync_failed(blk, q, req, err ? err : -EIO);
 	}
 }
 

@@ -171,6 +171,9 @@ static struct virtio_rng_request *rng_harvest_one(struct virtio_rng *rng)
 	struct virtio_rng_request *req;
 	uint32_t len;
 
+	/* Reset after DEVICE_NEEDS_RESET: no completion may be relied on (drv:BF/Device Status Field). */
+	if (virtio_device_needs_reset(rng->vdev))
+		return NULL;
 	/* R-RNG-02: the used length is how many random bytes arrived (the ring bounds it). */
 	req = virtqueue_get_buf(rng->vq, &len);
 	if (req) {
@@ -199,6 +202,16 @@ int virtio_rng_poll(struct virtio_rng *rng, struct virtio_rng_request **done, un
 	}
 }
 
+/*
+ * The wait for the caller's @req (on its stack) failed: the queue is broken, so no later
+ * harvest can hand back a token the caller no longer owns. Return: @err, or -EIO for 0.
+ */
+static int rng_sync_failed(struct virtio_rng *rng, int err)
+{
+	virtqueue_break(rng->vq);
+	return err ? err : -EIO;
+}
+
 /* Post @req and wait for it, stashing other completions. Return: 0 or -errno */
 static int rng_sync_one(struct virtio_rng *rng, struct virtio_rng_request *req)
 {
@@ -224,7 +237,7 @@ static int rng_sync_one(struct virtio_rng *rng, struct virtio_rng_request *req)
 		}
 		err = virtio_vq_wait_used(rng->vq, -1, &rng->broken_warned);
 		if (err <= 0)
-			return err ? err : -EIO;
+			return rng_sync_failed(rng, err);
 	}
 }
 

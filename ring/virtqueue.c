@@ -114,6 +114,11 @@ void *virtqueue_detach_unused_buf(struct virtqueue *vq)
 	return vq->ops->detach_unused_buf(vq);
 }
 
+void virtqueue_break(struct virtqueue *vq)
+{
+	vq->broken = true;
+}
+
 /* A queue never initialized (no ops) counts as broken. */
 bool virtqueue_is_broken(const struct virtqueue *vq)
 {

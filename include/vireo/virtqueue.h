@@ -341,7 +341,14 @@ VIREO_API bool virtqueue_enable_cb_delayed(struct virtqueue *vq);
  */
 VIREO_API void *virtqueue_detach_unused_buf(struct virtqueue *vq);
 
-/** virtqueue_is_broken() - true once the device broke the protocol */
+/**
+ * virtqueue_break() - the driver gives up on @vq (as Linux's virtio_break_device()):
+ * sticky; nothing more is added or taken from the used ring, every later call fails
+ * (-EIO, NULL); virtqueue_detach_unused_buf() still works after the device's reset.
+ */
+VIREO_API void virtqueue_break(struct virtqueue *vq);
+
+/** virtqueue_is_broken() - true once the device broke the protocol (or virtqueue_break()) */
 VIREO_API bool virtqueue_is_broken(const struct virtqueue *vq);
 
 /** virtqueue_get_vring_size() - the queue size */

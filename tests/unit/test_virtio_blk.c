@@ -521,6 +521,42 @@ static void test_unbind_with_in_flight(void **state)
 	assert_int_equal(f->fd.nvqs, 0);
 }
 
+/* A synchronous read whose request (on its own stack) the device still holds when it fails. */
+static __attribute__((noinline)) int sync_read_one(struct virtio_blk *blk)
+{
+	uint8_t buf[512];
+
+	return virtio_blk_read(blk, 0, buf, sizeof(buf));
+}
+
+/*
+ * The device breaks the ring (a used id never posted) while a synchronous read waits, then
+ * sets DEVICE_NEEDS_RESET. The read fails; what it had posted was a request on the caller's
+ * stack, and nothing may reach it afterwards: the reset's failing of outstanding requests
+ * returned it to the next poll (a pointer no caller submitted, written through after its
+ * frame was gone: found by an outside review). R-SR-09's rule, the STYLE item 6 checks.
+ */
+static void test_sync_request_never_outlives_its_call(void **state)
+{
+	struct blk_fake_fixture *f = *state;
+	struct virtio_blk_request *done[1] = {NULL};
+	struct virtq_used *used;
+
+	f->fd.defer = true;
+	blk_fake_start(f, 0);
+	used = (struct virtq_used *)((char *)f->fd.dma.base +
+				     (f->fd.vqs[0]->mem.used_addr - FAKE_DMA_BASE));
+	used->ring[0].id = 999;
+	used->ring[0].len = 0;
+	used->idx = 1;
+	assert_int_equal(sync_read_one(f->blk), -EIO);
+	f->fd.status |= VIRTIO_STATUS_DEVICE_NEEDS_RESET;
+	virtio_config_changed(&f->fd.vdev);
+	assert_int_equal(virtio_blk_poll(f->blk, 0, done, 1, 0), -EIO);
+	assert_null(done[0]);
+	f->fd.defer = false;
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, blk_fake_setup, blk_fake_teardown)
@@ -546,6 +582,7 @@ int main(void)
 		T(test_sync_keeps_async_completions),
 		T(test_multiqueue),
 		T(test_unbind_with_in_flight),
+		T(test_sync_request_never_outlives_its_call),
 	};
 #undef T
 

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -159,6 +160,36 @@ static void test_device_returns_nothing(void **state)
 	assert_int_equal(virtio_rng_read(f->rng, buf, sizeof(buf)), -EIO);
 }
 
+/* A synchronous read whose request (on its own stack) the device still holds when it fails. */
+static __attribute__((noinline)) ssize_t sync_read_one(struct virtio_rng *rng)
+{
+	uint8_t buf[64];
+
+	return virtio_rng_read(rng, buf, sizeof(buf));
+}
+
+/*
+ * The device does not answer and sets DEVICE_NEEDS_RESET: the read fails and the device is
+ * reset (drv:BF/Device Status Field). It then uses the old buffer anyway: the next poll must
+ * not hand back the read's request, a pointer into a stack frame that is gone (found by an
+ * outside review).
+ */
+static void test_sync_request_never_outlives_its_call(void **state)
+{
+	struct rng_fixture *f = *state;
+	struct virtio_rng_request *done[1] = {NULL};
+
+	f->fd.defer = true;
+	f->fd.hold[0] = true;
+	f->fd.status |= VIRTIO_STATUS_DEVICE_NEEDS_RESET;
+	assert_int_equal(sync_read_one(f->rng), -EIO);
+	f->fd.hold[0] = false;
+	assert_int_equal(fake_dev_process(&f->fd, 0, UINT_MAX), 1);
+	assert_true(virtio_rng_poll(f->rng, done, 1, 0) <= 0);
+	assert_null(done[0]);
+	f->fd.defer = false;
+}
+
 static void test_async(void **state)
 {
 	struct rng_fixture *f = *state;
@@ -284,6 +315,7 @@ int main(void)
 		T(test_async_ring_full_and_validation),
 		T(test_sync_keeps_async_completions),
 		T(test_bytes_beyond_used_len_dropped),
+		T(test_sync_request_never_outlives_its_call),
 	};
 #undef T
 
