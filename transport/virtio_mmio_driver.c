@@ -52,6 +52,7 @@ struct vireo_mmio_device {
 	bool arena_ready;
 	bool mapped;
 	bool registered;
+	_Atomic bool broken; /* a reset never completed: the device is not talked to again */
 	int irq_fd;
 	uint64_t device_features;    /* as read by get_features */
 	uint64_t device_features_hi; /* bits 64-127, as read by get_features_hi */
@@ -68,10 +69,25 @@ static struct vireo_mmio_device *to_mmio(struct virtio_device *vdev)
 }
 
 /* A register read; a failed access reads 0, like a device that is gone. */
+/* The device cannot be trusted with anything more: one log line, then reads 0, writes fail. */
+static void mmio_break(struct vireo_mmio_device *d, const char *why)
+{
+	/* Relaxed: the flag carries no data; whoever sees it just fails (as virtio-pci's). */
+	if (!atomic_exchange_explicit(&d->broken, true, memory_order_relaxed))
+		log_error("virtio-mmio: %s; the device is broken", why);
+}
+
+static bool mmio_broken(struct vireo_mmio_device *d)
+{
+	return atomic_load_explicit(&d->broken, memory_order_relaxed);
+}
+
 static uint32_t mmio_rd(struct vireo_mmio_device *d, uint64_t off)
 {
 	uint32_t v = 0;
 
+	if (mmio_broken(d))
+		return 0;
 	/* R-MMIO-02: control registers are read 32 bits wide and aligned. */
 	if (d->ops->read(d->opaque, off, 4, &v) < 0) {
 		log_debug("virtio-mmio: read of %#llx failed", (unsigned long long)off);
@@ -82,7 +98,7 @@ static uint32_t mmio_rd(struct vireo_mmio_device *d, uint64_t off)
 
 static int mmio_wr(struct vireo_mmio_device *d, uint64_t off, uint32_t v)
 {
-	int ret = d->ops->write(d->opaque, off, 4, v);
+	int ret = mmio_broken(d) ? -EIO : d->ops->write(d->opaque, off, 4, v);
 
 	if (ret < 0)
 		log_debug("virtio-mmio: write of %#x to %#llx failed: %d", v,
@@ -145,7 +161,10 @@ static uint32_t mmio_generation(struct virtio_device *vdev)
 
 static uint8_t mmio_get_status(struct virtio_device *vdev)
 {
-	return (uint8_t)mmio_rd(to_mmio(vdev), VIREO_MMIO_STATUS);
+	struct vireo_mmio_device *d = to_mmio(vdev);
+	uint8_t s = (uint8_t)mmio_rd(d, VIREO_MMIO_STATUS);
+
+	return mmio_broken(d) ? (uint8_t)(s | VIRTIO_STATUS_DEVICE_NEEDS_RESET) : s;
 }
 
 static void mmio_set_status(struct virtio_device *vdev, uint8_t status)
@@ -153,7 +172,10 @@ static void mmio_set_status(struct virtio_device *vdev, uint8_t status)
 	(void)mmio_wr(to_mmio(vdev), VIREO_MMIO_STATUS, status);
 }
 
-/* Reset: write 0, then wait (bounded) until Status reads 0 (drv:BF/Device Reset). */
+/*
+ * Reset: write 0, then wait (bounded) until Status reads 0 (drv:BF/Device Reset). A device
+ * that never does may still use the rings and buffers we are about to free: broken.
+ */
 static void mmio_reset_dev(struct virtio_device *vdev)
 {
 	struct vireo_mmio_device *d = to_mmio(vdev);
@@ -165,7 +187,7 @@ static void mmio_reset_dev(struct virtio_device *vdev)
 			return;
 		usleep(MMIO_DRV_RESET_POLL_US);
 	}
-	log_error("virtio-mmio: device status never read 0 after reset");
+	mmio_break(d, "device status never read 0 after reset");
 }
 
 /* Offered bits 0-63 (@sel 0) or 64-127 (@sel 2). */
@@ -377,6 +399,8 @@ static int mmio_find_vqs(struct virtio_device *vdev, unsigned int nvqs, struct v
 		return -EBUSY;
 	if (nvqs == 0 || nvqs > MMIO_DRV_MAX_QUEUES)
 		return -EINVAL;
+	if (mmio_broken(d))
+		return -EIO;
 	for (i = 0; i < nvqs; i++) {
 		ret = mmio_setup_queue(d, i, callbacks ? callbacks[i] : NULL,
 				       names ? names[i] : NULL);
@@ -630,6 +654,9 @@ int vireo_mmio_device_new(const struct vireo_mmio_access_ops *ops, void *opaque,
 		goto out_destroy;
 	ret = vireo_register_virtio_device(bus, &d->vdev);
 	d->registered = true;
+	/* A reset that never completed says more than the bus's no. */
+	if (mmio_broken(d))
+		ret = -EIO;
 	if (ret < 0) {
 		log_warn("virtio-mmio: device %u: driver failed to bind: %s", id, strerror(-ret));
 		goto out_destroy;

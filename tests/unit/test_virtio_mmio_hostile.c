@@ -368,6 +368,7 @@ struct fake {
 	uint32_t gen;
 	unsigned int gen_reads;
 	bool reset_stuck;
+	bool status_stuck; /* a Status write of 0 (reset) is ignored */
 	uint32_t status, dfsel, qready, int_status, last_ack;
 	uint64_t max_off;
 	unsigned int accesses;
@@ -426,7 +427,7 @@ static int fake_write(void *opaque, uint64_t off, unsigned int size, uint32_t v)
 	f->accesses++;
 	if (off > f->max_off)
 		f->max_off = off;
-	if (off == VIREO_MMIO_STATUS)
+	if (off == VIREO_MMIO_STATUS && !(f->status_stuck && v == 0))
 		f->status = v;
 	else if (off == VIREO_MMIO_DEVICE_FEATURES_SEL)
 		f->dfsel = v;
@@ -615,13 +616,39 @@ static void test_fake_queue_reset_stuck(void **state)
 	virtio_rng_unregister(&bus, &drv);
 }
 
+/*
+ * drv:BF/Device Reset: a device whose Status never reads 0 after a reset has not reset: it
+ * may still use rings and buffers the driver would free and reuse. The device is broken
+ * (as virtio-pci's), no driver binds, vireo_mmio_device_new() fails -EIO, the status reads
+ * NEEDS_RESET. Before, the bus logged it and went on to DRIVER_OK (an outside review).
+ */
+static void test_fake_device_reset_stuck(void **state)
+{
+	struct virtio_rng_driver drv = {0};
+	struct vireo_mmio_device *d = NULL;
+	struct fake f = fake_good(VIRTIO_ID_ENTROPY);
+	struct virtio_bus bus;
+
+	(void)state;
+	f.status_stuck = true;
+	f.status = VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_DEVICE_NEEDS_RESET;
+	virtio_bus_init(&bus);
+	assert_int_equal(virtio_rng_register(&bus, &drv), 0);
+	assert_int_equal(vireo_mmio_device_new(&fake_ops, &f, NULL, &bus, &d), -EIO);
+	assert_null(d);
+	/* Nothing after the reset: no ACKNOWLEDGE, DRIVER or DRIVER_OK written over it. */
+	assert_int_equal(f.status, VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+	virtio_rng_unregister(&bus, &drv);
+}
+
 #define FAKE_DEVICE_TESTS                                                                   \
 	cmocka_unit_test(test_fake_magic_version), cmocka_unit_test(test_fake_placeholder), \
 		cmocka_unit_test(test_fake_queue_size_max_0),                               \
 		cmocka_unit_test(test_fake_features_change),                                \
 		cmocka_unit_test(test_fake_good_binds),                                     \
 		cmocka_unit_test(test_fake_generation_churn_and_irq),                       \
-		cmocka_unit_test(test_fake_queue_reset_stuck)
+		cmocka_unit_test(test_fake_queue_reset_stuck),                              \
+		cmocka_unit_test(test_fake_device_reset_stuck)
 
 int main(void)
 {
