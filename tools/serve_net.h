@@ -10,11 +10,26 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <vireo/event_loop.h>
+#include <vireo/net_device.h>
 #include <vireo/net_uplink.h>
 
 #include "tools/service.h"
 
 #define SERVE_NET_MAX_PORTS 16u
+
+/*
+ * Event loop handlers a port may hold at once: its listening socket, the connection, the
+ * connection's deadline timer, the back-end channel, a second front-end while it is
+ * refused, and one kick fd per ring (2 per queue pair and the control queue). The
+ * uplink and the signals add SERVE_NET_LOOP_SHARED. One loop serves them all.
+ */
+#define SERVE_NET_LOOP_PER_PORT(pairs) (5u + 2u * (pairs) + 1u)
+#define SERVE_NET_LOOP_SHARED 4u
+_Static_assert(SERVE_NET_MAX_PORTS *SERVE_NET_LOOP_PER_PORT(NET_DEVICE_MAX_QUEUE_PAIRS) +
+			       SERVE_NET_LOOP_SHARED <=
+		       EVENT_LOOP_MAX_HANDLERS,
+	       "every port of serve net at its most fits one event loop");
 
 enum serve_net_uplink {
 	SERVE_NET_UPLINK_NONE,

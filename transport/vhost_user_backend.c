@@ -104,8 +104,9 @@ int vub_try_start(struct vhost_user_backend *b, unsigned int i, const char **why
 	if (ret == 0)
 		ret = vireo_vdev_queue_enable(b->dev, i);
 	if (ret < 0) {
-		*why = ret == -EPROTO ? "inflight region invalid for this ring"
-				      : "ring does not fit in guest memory, or bad ring geometry";
+		*why = ret == -EPROTO	? "inflight region invalid for this ring"
+		       : ret == -ENOSPC ? "no room in the event loop for the ring's kick fd"
+					: "ring does not fit in guest memory, or bad ring geometry";
 		return ret;
 	}
 	/* device.h: vhost-user activates the model at its first running queue. */

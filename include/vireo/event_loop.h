@@ -15,8 +15,12 @@
 extern "C" {
 #endif
 
-/* 16 connected ports of `vireo serve net`: a socket, a deadline timer, 2 kicks each. */
-#define EVENT_LOOP_MAX_HANDLERS 128
+/*
+ * `vireo serve net` at its most, in one loop: 16 ports of 8 queue pairs, each with its
+ * listening socket, the connection, a deadline timer, the back-end channel, a second
+ * front-end being refused and 17 kick fds (tools/serve_net.h checks the sum).
+ */
+#define EVENT_LOOP_MAX_HANDLERS 512
 
 struct event_loop_handler {
 	int fd;

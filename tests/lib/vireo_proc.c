@@ -20,7 +20,7 @@
 
 #include "tests/lib/vireo_proc.h"
 
-#define VIREO_PROC_MAX_ARGS 16
+#define VIREO_PROC_MAX_ARGS 48
 
 static void vireo_proc_sleep_ms(long ms)
 {
