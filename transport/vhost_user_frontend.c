@@ -129,23 +129,45 @@ static int vhu_fe_recv_reply(struct vhost_user_frontend *fe, uint32_t req,
 	return 0;
 }
 
+/*
+ * Take fe->lock outside another thread's reconnection: until vhu_fe_reconnect() has
+ * replayed the set-up, the new socket carries its handshake alone (a request of ours in
+ * between would be out of order, or read a reply meant for it). The reconnecting thread
+ * sets reconnecting before it takes fe->lock to swap the socket, so a request that holds
+ * the lock and sees no reconnection ends before the swap.
+ */
+static void vhu_fe_lock_outside_reconnection(struct vhost_user_frontend *fe)
+{
+	pthread_mutex_lock(&fe->lock);
+	/* Relaxed: the locks order what the reconnection wrote before we read it. */
+	while (atomic_load_explicit(&fe->reconnecting, memory_order_relaxed) &&
+	       !queue_owner_is_self(&fe->reconnect_owner)) {
+		pthread_mutex_unlock(&fe->lock);
+		pthread_mutex_lock(&fe->reconnect_lock); /* held for the whole reconnection */
+		pthread_mutex_unlock(&fe->reconnect_lock);
+		pthread_mutex_lock(&fe->lock);
+	}
+}
+
 int vhu_fe_request(struct vhost_user_frontend *fe, uint32_t req, const void *payload, uint32_t size,
 		   const int *fds, unsigned int nfds, struct vhost_user_msg *reply)
 {
-	bool own_reply = vireo_vhost_user_request_has_reply(req);
-	bool ack = !own_reply && vhu_fe_has_protocol(fe, VHOST_USER_PROTOCOL_F_REPLY_ACK);
+	bool own_reply = vireo_vhost_user_request_has_reply(req), ack;
 	struct vhost_user_msg msg, ackmsg;
 	const char *why = NULL;
 	int ret = 0;
 
-	if (vireo_vhost_user_frontend_broken(fe))
+	vhu_fe_lock_outside_reconnection(fe);
+	if (vireo_vhost_user_frontend_broken(fe)) {
+		pthread_mutex_unlock(&fe->lock);
 		return -EIO;
+	}
+	ack = !own_reply && vhu_fe_has_protocol(fe, VHOST_USER_PROTOCOL_F_REPLY_ACK);
 	vireo_vhost_user_msg_init(&msg, req, size);
 	if (ack)
 		msg.hdr.flags |= VHOST_USER_NEED_REPLY_MASK;
 	if (size)
 		memcpy(&msg.payload, payload, size);
-	pthread_mutex_lock(&fe->lock);
 	if (vireo_vhost_user_send(fe->sock, &msg, fds, nfds) < 0) {
 		why = "connection lost";
 		ret = -EIO;

@@ -19,6 +19,7 @@
 #include <vireo/virtio_ring_alloc.h>
 
 #include "transport/driver_queue.h"
+#include "transport/queue_owner.h"
 
 /*
  * @started: the kick fd went out, so the back-end may be processing the
@@ -80,6 +81,7 @@ struct vhost_user_frontend {
 	bool registered;
 	atomic_bool broken;
 	atomic_bool reconnecting; /* vhu_fe_reconnect() runs: broken is not final yet */
+	_Atomic unsigned long reconnect_owner; /* its thread (queue_owner.h), 0 when none */
 	atomic_uint_fast64_t kicks;
 	atomic_uint_fast64_t calls;
 	atomic_uint_fast64_t signals;

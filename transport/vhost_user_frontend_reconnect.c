@@ -48,12 +48,18 @@ int vhu_fe_inflight_setup(struct vhost_user_frontend *fe, unsigned int nvqs)
 }
 
 /* A new socket to the path (the old one closed). Return: 0 or -errno from connect. */
+/* Under fe->lock: no other thread's request is on the old socket when it closes. */
 static int vhu_fe_redial(struct vhost_user_frontend *fe)
 {
+	int ret;
+
+	pthread_mutex_lock(&fe->lock);
 	if (fe->sock >= 0)
 		close(fe->sock);
 	fe->sock = -1;
-	return vhu_fe_connect(fe, fe->path);
+	ret = vhu_fe_connect(fe, fe->path);
+	pthread_mutex_unlock(&fe->lock);
+	return ret;
 }
 
 /* The set-up after the handshake: features, memory, region, rings. Return: 0 or -EIO. */
@@ -112,6 +118,7 @@ int vhu_fe_reconnect(struct vhost_user_frontend *fe, unsigned long gen)
 	log_warn("vhost-user: back-end %s went away: reconnecting (up to %d ms)", fe->path,
 		 fe->reconnect_ms);
 	/* Relaxed: other threads' kicks only need to not fail meanwhile (they reach our eventfd). */
+	queue_owner_claim(&fe->reconnect_owner);
 	atomic_store_explicit(&fe->reconnecting, true, memory_order_relaxed);
 	while ((ret = vhu_fe_reconnect_once(fe, offered, protocol)) < 0 &&
 	       transport_clock_ms() < deadline)
@@ -123,6 +130,7 @@ int vhu_fe_reconnect(struct vhost_user_frontend *fe, unsigned long gen)
 			 fe->path, fe->reconnect_ms);
 	}
 	atomic_store_explicit(&fe->reconnecting, false, memory_order_relaxed);
+	queue_owner_clear(&fe->reconnect_owner);
 	if (ret == 0) {
 		fe->generation++;
 		log_warn("vhost-user: back-end %s: reconnected, %u rings resumed", fe->path,
