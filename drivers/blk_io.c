@@ -252,7 +252,7 @@ int virtio_blk_submit(struct virtio_blk *blk, unsigned int queue, struct virtio_
 	return ret == 1 ? 0 : ret;
 }
 
-/* Take one used buffer off @q's ring and complete its request. Return: false if none */
+/* blk_abandon() - see drivers/blk.h. */
 void blk_abandon(struct blk_queue *q, struct virtio_blk_request *req)
 {
 	if (!req->slot)
@@ -262,6 +262,7 @@ void blk_abandon(struct blk_queue *q, struct virtio_blk_request *req)
 	virtqueue_break(q->vq);
 }
 
+/* Take one used buffer off @q's ring and complete its request. Return: false if none */
 bool blk_harvest_one(struct blk_queue *q, struct virtio_blk_request **out)
 {
 	struct virtio_blk_slot *s;
