@@ -477,16 +477,16 @@ void vub_iotlb_chan_changed(struct vhost_user_backend *b)
 }
 
 /*
- * D-VU-IOTLB-03: after the ack nothing uses the old translation of [@iova, @last], in
- * flight or in a ring, also one the table no longer holds (evicted: @had_entries false).
+ * D-VU-IOTLB-03: after the ack nothing uses the old translation of [@iova, @last], in a
+ * ring, also one the table no longer holds (evicted), nor, with @quiesce, in flight.
  */
 static void vub_iotlb_invalidated(struct vhost_user_backend *b, uint64_t iova, uint64_t last,
-				  bool had_entries)
+				  bool quiesce)
 {
 	const char *why = NULL;
 
 	/* Requests hold host pointers from the old mappings: they finish before the ack. */
-	if (had_entries || b->iotlb.dropped) {
+	if (quiesce) {
 		vireo_vdev_quiesce(b->dev);
 		b->iotlb.dropped = false;
 	}
@@ -544,7 +544,11 @@ static int vub_iotlb_apply(struct vhost_user_backend *b, const struct vhost_user
 			return ret;
 		}
 		b->iotlb.updates++;
-		/* A remap of mapped IOVAs revokes their old translation, as an invalidation does. */
+		/*
+		 * A remap of mapped IOVAs revokes their old translation, as an invalidation
+		 * does (an IOMMU invalidates an IOVA before it maps it anew: an evicted one's
+		 * requests wait for that invalidation).
+		 */
 		vub_iotlb_invalidated(b, m->iova, m->iova + (m->size - 1), ret > 0);
 		vub_iotlb_retry(b, m->iova, m->iova + (m->size - 1));
 		return 0;
@@ -555,8 +559,12 @@ static int vub_iotlb_apply(struct vhost_user_backend *b, const struct vhost_user
 			return ret;
 		}
 		b->iotlb.invalidations++;
-		/* A range not present is no error: the IOMMU unmaps what we never asked for. */
-		vub_iotlb_invalidated(b, m->iova, m->iova + (m->size - 1), ret > 0);
+		/*
+		 * A range not present is no error: the IOMMU unmaps what we never asked for, or
+		 * what the table evicted, whose requests may still be in flight (dropped).
+		 */
+		vub_iotlb_invalidated(b, m->iova, m->iova + (m->size - 1),
+				      ret > 0 || b->iotlb.dropped);
 		return 0;
 	default:
 		*why = "type not sent by a front-end (only UPDATE and INVALIDATE are)";
