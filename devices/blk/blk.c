@@ -83,23 +83,7 @@ static void blk_reset(struct vdev *dev)
 	blk_teardown_all(blk_from_vdev(dev));
 }
 
-/*
- * §5.2.6.2: without FLUSH negotiated each write is stable at completion. A front-end may
- * negotiate again without a reset (vhost-user: the rings stopped, SET_FEATURES, restarted),
- * and a queue's io_uring outlives that: its setting follows the new features. The core
- * refuses a change while a ring runs, so no request is in flight here.
- */
-static int blk_set_features(struct vdev *dev, uint64_t features)
-{
-	struct blk_device *blk = blk_from_vdev(dev);
-
-	for (unsigned int i = 0; i < blk->num_queues; i++)
-		blk->queues[i].dsync = !(features & VIRTIO_BIT(VIRTIO_BLK_F_FLUSH));
-	return 0;
-}
-
 static const struct vdev_ops blk_ops = {
-	.set_features = blk_set_features,
 	.activate = blk_activate,
 	.queue_notify = blk_queue_notify,
 	.queue_stop = blk_queue_stop,

@@ -87,7 +87,6 @@ struct blk_req {
  * @ring_ready: @ring, @event_fd and @reqs are set up
  * @reqs: @num requests, @iovs: @num * @iov_cap entries
  * @in_flight: SQEs submitted to io_uring and not completed (one per request at most)
- * @dsync: writes carry RWF_DSYNC (FLUSH offered, not negotiated: §5.2.6.2)
  * @stopping: reset is waiting for in-flight I/O: complete nothing
  * @pushed: this round pushed used entries; flush them once at its end
  * @starved: popping stopped because every request was busy (a queue
@@ -105,7 +104,6 @@ struct blk_queue {
 	unsigned int iov_cap;
 	unsigned int free_head;
 	unsigned int in_flight;
-	bool dsync;
 	bool stopping;
 	bool pushed;
 	bool starved;
@@ -123,6 +121,16 @@ struct blk_device {
 	uint16_t queue_size;
 	struct blk_queue queues[BLK_DEVICE_MAX_QUEUES];
 };
+
+/*
+ * §5.2.6.2: FLUSH not negotiated: each write is stable at completion (RWF_DSYNC). Read
+ * per request from the features now in force: a front-end may negotiate again without a
+ * reset (vhost-user: rings stopped, SET_FEATURES, restarted) while the queue's io_uring stays.
+ */
+static inline bool blk_writes_stable(const struct blk_queue *bq)
+{
+	return !vdev_has_feature(&bq->blk->vdev, VIRTIO_BLK_F_FLUSH);
+}
 
 /**
  * blk_req_parse() - read and check the request in @req->chain / @req->iov

@@ -177,7 +177,7 @@ static bool blk_req_submit(struct blk_req *req)
 	case VIRTIO_BLK_T_OUT:
 		/* §5.2.6.2: FLUSH offered but not negotiated: writes are stable at completion */
 		io_uring_prep_writev2(sqe, fd, (const struct iovec *)req->data, req->data_cnt,
-				      req->offset, bq->dsync ? RWF_DSYNC : 0);
+				      req->offset, blk_writes_stable(bq) ? RWF_DSYNC : 0);
 		break;
 	case VIRTIO_BLK_T_FLUSH:
 		io_uring_prep_fsync(sqe, fd, IORING_FSYNC_DATASYNC);
@@ -213,7 +213,7 @@ static int blk_range_done(struct blk_req *req, int res)
 	req->range_idx++;
 	if (blk_req_next_range(req))
 		return -1;
-	if (req->bq->dsync && req->type == VIRTIO_BLK_T_WRITE_ZEROES) {
+	if (blk_writes_stable(req->bq) && req->type == VIRTIO_BLK_T_WRITE_ZEROES) {
 		/* §5.2.6.2 (no FLUSH negotiated): stable at completion; finish as a flush */
 		req->type = VIRTIO_BLK_T_FLUSH;
 		return -1;
@@ -409,7 +409,6 @@ static void blk_queue_free_pool(struct blk_queue *bq)
 
 int blk_queue_setup(struct blk_queue *bq)
 {
-	struct vdev *dev = &bq->blk->vdev;
 	int rc = blk_queue_alloc(bq);
 
 	if (rc)
@@ -433,7 +432,6 @@ int blk_queue_setup(struct blk_queue *bq)
 				  bq);
 	if (rc)
 		goto out_close_eventfd;
-	bq->dsync = !vdev_has_feature(dev, VIRTIO_BLK_F_FLUSH);
 	bq->stopping = false;
 	bq->pushed = false;
 	bq->starved = false;
