@@ -11,7 +11,6 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <vireo/inflight.h>
@@ -109,8 +108,6 @@ bool vub_inflight_faulted(const struct vhost_user_backend *b)
 static int vub_inflight_check_file(int fd, const struct vhost_user_inflight *in, uint64_t need,
 				   long page, const char **why)
 {
-	uint64_t unused_page = (uint64_t)page;
-
 	if (in->mmap_size < need || in->mmap_size > VUB_INFLIGHT_MAX_BYTES) {
 		*why = "inflight mmap size does not fit its queues";
 		return -EINVAL;
@@ -120,7 +117,7 @@ static int vub_inflight_check_file(int fd, const struct vhost_user_inflight *in,
 		*why = "inflight mmap offset not page aligned";
 		return -EINVAL;
 	}
-	return vub_memory_fd_check(fd, in->mmap_offset + in->mmap_size, &unused_page, why);
+	return vub_memory_fd_check(fd, in->mmap_offset + in->mmap_size, NULL, why);
 }
 
 /*

@@ -249,8 +249,8 @@ int vub_mem_set_table(struct vhost_user_backend *b, struct vhost_user_msg *msg, 
  * vub_memory_fd_check() - may @fd back the front-end's memory? A regular file on tmpfs
  * (memfd, /dev/shm) or hugetlbfs, at least @need bytes long: pages the kernel serves
  * itself. A file on FUSE or a network file system would let the front-end stall our page
- * faults, and with them the thread that serves every connection. @page: the page size,
- * raised to the huge page size on hugetlbfs. Return: 0, or -EINVAL (*@why set).
+ * faults, and with them the thread that serves every connection. @page (or NULL): the page
+ * size, raised to the huge page size on hugetlbfs. Return: 0, or -EINVAL (*@why set).
  */
 int vub_memory_fd_check(int fd, uint64_t need, uint64_t *page, const char **why);
 /** vub_mem_add() - ADD_MEM_REG; takes the fd. Return: 0 or -errno, table unchanged. */

@@ -64,7 +64,7 @@ int vub_memory_fd_check(int fd, uint64_t need, uint64_t *page, const char **why)
 		return -EINVAL;
 	}
 	/* hugetlbfs maps (and a SIGBUS replaces) whole huge pages. */
-	if (fs.f_type == HUGETLBFS_MAGIC && fs.f_bsize > 0)
+	if (page && fs.f_type == HUGETLBFS_MAGIC && fs.f_bsize > 0)
 		*page = (uint64_t)fs.f_bsize;
 	return 0;
 }

@@ -68,7 +68,6 @@ static struct vireo_mmio_device *to_mmio(struct virtio_device *vdev)
 	return vdev->transport;
 }
 
-/* A register read; a failed access reads 0, like a device that is gone. */
 /* The device cannot be trusted with anything more: one log line, then reads 0, writes fail. */
 static void mmio_break(struct vireo_mmio_device *d, const char *why)
 {
@@ -82,6 +81,7 @@ static bool mmio_broken(struct vireo_mmio_device *d)
 	return atomic_load_explicit(&d->broken, memory_order_relaxed);
 }
 
+/* A register read; a failed access reads 0, like a device that is gone. */
 static uint32_t mmio_rd(struct vireo_mmio_device *d, uint64_t off)
 {
 	uint32_t v = 0;
