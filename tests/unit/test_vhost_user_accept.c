@@ -53,6 +53,14 @@ static void on_disconnect(void *opaque, unsigned long conn, const char *reason)
 }
 
 /* The server thread's accepts so far reach @n (bounded wait). */
+/* The back-end saw @connects connections and @disconnects disconnections so far. */
+static void expect_connections(struct accept_fixture *f, unsigned long connects,
+			       unsigned long disconnects)
+{
+	assert_int_equal(__atomic_load_n(&f->connects, __ATOMIC_RELAXED), connects);
+	assert_int_equal(__atomic_load_n(&f->disconnects, __ATOMIC_RELAXED), disconnects);
+}
+
 static void wait_connects(struct accept_fixture *f, unsigned long n)
 {
 	for (int i = 0; i < 2000 && __atomic_load_n(&f->connects, __ATOMIC_RELAXED) < n; i++)
@@ -132,8 +140,7 @@ static void test_reconnect_seen_at_accept(void **state)
 	assert_int_equal(handled, 1);
 	assert_int_equal(log_capture_count(&log, "second front-end refused"), 0);
 	log_capture_remove(&log);
-	assert_int_equal(__atomic_load_n(&f->connects, __ATOMIC_RELAXED), 2);
-	assert_int_equal(__atomic_load_n(&f->disconnects, __ATOMIC_RELAXED), 1);
+	expect_connections(f, 2, 1);
 	resume_and_expect_served(f, &b);
 	vu_client_close(&b);
 }
@@ -150,8 +157,7 @@ static void test_reconnect_seen_at_close(void **state)
 	vu_client_close(&a);
 	vu_client_connect(&b, f->fx.sock);
 	assert_int_equal(vireo_event_loop_run_once(&f->fx.loop, 1000), 2);
-	assert_int_equal(__atomic_load_n(&f->connects, __ATOMIC_RELAXED), 2);
-	assert_int_equal(__atomic_load_n(&f->disconnects, __ATOMIC_RELAXED), 1);
+	expect_connections(f, 2, 1);
 	resume_and_expect_served(f, &b);
 	vu_client_close(&b);
 }
@@ -179,8 +185,7 @@ static void test_second_front_end_refused(void **state)
 	/* B finds its connection closed; A was not touched. */
 	expect_readable(b.sock);
 	assert_int_equal(read(b.sock, &byte, 1), 0);
-	assert_int_equal(__atomic_load_n(&f->connects, __ATOMIC_RELAXED), 1);
-	assert_int_equal(__atomic_load_n(&f->disconnects, __ATOMIC_RELAXED), 0);
+	expect_connections(f, 1, 0);
 	resume_and_expect_served(f, &a);
 	vu_client_close(&b);
 	vu_client_close(&a);
